@@ -1,0 +1,1 @@
+//! C ABI runtime (being written).

@@ -1,0 +1,1 @@
+//! The driver: runs the pipeline for the CLI. (Being written.)

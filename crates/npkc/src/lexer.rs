@@ -1,0 +1,1 @@
+//! Lexer: source text to tokens. (Being written: see the parser issue.)

@@ -1,0 +1,1 @@
+//! Linking the object with the runtime into an executable. (Being written.)

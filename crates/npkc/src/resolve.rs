@@ -1,0 +1,1 @@
+//! Name resolution over all loaded modules. (Being written.)

@@ -1,0 +1,1 @@
+//! W^X executable-page allocator (being written).
