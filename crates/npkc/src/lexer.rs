@@ -158,6 +158,10 @@ pub enum TokenKind {
     Str(String),
     Template(Vec<TemplatePiece>),
     Kw(Kw),
+    /// Where the lexer reported a problem that may have swallowed text (an
+    /// unexpected character, or the end of an unterminated literal). The
+    /// parser reports nothing more about it, so there is no cascade.
+    Error,
     LParen,
     RParen,
     LBrace,
@@ -280,6 +284,7 @@ impl TokenKind {
             TokenKind::Template(_) => "template string".to_string(),
             TokenKind::Kw(k) => format!("keyword `{}`", k.as_str()),
             TokenKind::Eof => "end of file".to_string(),
+            TokenKind::Error => "invalid text".to_string(),
             other => format!("`{}`", other.glyph()),
         }
     }
@@ -300,8 +305,25 @@ pub fn lex(file: FileId, text: &str, problems: &mut Problems) -> Vec<Token> {
         pos: 0,
         problems,
         template_depth: 0,
+        pending_error: false,
     };
     lexer.lex_tokens(false)
+}
+
+/// Whether an expression can end with this token.
+fn ends_expr(t: &Token) -> bool {
+    matches!(
+        t.kind,
+        TokenKind::Ident(_)
+            | TokenKind::Int { .. }
+            | TokenKind::Char(_)
+            | TokenKind::Str(_)
+            | TokenKind::Template(_)
+            | TokenKind::Kw(Kw::True | Kw::False | Kw::Null)
+            | TokenKind::RParen
+            | TokenKind::RBracket
+            | TokenKind::Dollar
+    )
 }
 
 pub(crate) struct Lexer<'a, 'p> {
@@ -311,6 +333,9 @@ pub(crate) struct Lexer<'a, 'p> {
     pub(crate) pos: usize,
     pub(crate) problems: &'p mut Problems,
     template_depth: u32,
+    /// An unterminated literal or comment was reported: emit an `Error`
+    /// token after the current one.
+    pending_error: bool,
 }
 
 /// Offsets are `u32` in spans; files over 4 GiB are clamped (they are
@@ -325,6 +350,12 @@ impl Lexer<'_, '_> {
     }
 
     pub(crate) fn report(&mut self, e: ParseError) {
+        if matches!(
+            e,
+            ParseError::Unterminated { .. } | ParseError::UnterminatedComment { .. }
+        ) {
+            self.pending_error = true;
+        }
         self.problems.push(e.into_diagnostic());
     }
 
@@ -341,6 +372,7 @@ impl Lexer<'_, '_> {
         loop {
             self.skip_trivia();
             let start = self.pos;
+            self.flush_error(&mut tokens);
             let Some(b) = self.peek_at(0) else {
                 tokens.push(Token {
                     kind: TokenKind::Eof,
@@ -357,8 +389,10 @@ impl Lexer<'_, '_> {
                     });
                     return tokens;
                 }
-                if b == b'`' && depth == 0 {
-                    // The template ends inside `&{`: leave the backtick to the caller.
+                // A backtick after a token that can end an expression cannot
+                // start a nested template: the interpolation lacks its `}` and
+                // this backtick ends the enclosing template.
+                if b == b'`' && depth == 0 && tokens.last().is_some_and(ends_expr) {
                     tokens.push(Token {
                         kind: TokenKind::Eof,
                         span: self.span(start, start),
@@ -371,12 +405,22 @@ impl Lexer<'_, '_> {
                     _ => {}
                 }
             }
-            if let Some(kind) = self.lex_token() {
-                tokens.push(Token {
-                    kind,
-                    span: self.span(start, self.pos),
-                });
-            }
+            let kind = self.lex_token();
+            tokens.push(Token {
+                kind,
+                span: self.span(start, self.pos),
+            });
+            self.flush_error(&mut tokens);
+        }
+    }
+
+    fn flush_error(&mut self, tokens: &mut Vec<Token>) {
+        if self.pending_error {
+            self.pending_error = false;
+            tokens.push(Token {
+                kind: TokenKind::Error,
+                span: self.span(self.pos, self.pos),
+            });
         }
     }
 
@@ -410,8 +454,8 @@ impl Lexer<'_, '_> {
     }
 
     /// Lexes one token at `self.pos` (not whitespace, not end of input).
-    /// Returns `None` after reporting and skipping an unexpected character.
-    fn lex_token(&mut self) -> Option<TokenKind> {
+    /// Returns `Error` after reporting and skipping unexpected characters.
+    fn lex_token(&mut self) -> TokenKind {
         let start = self.pos;
         let b = self.bytes[start];
         if b.is_ascii_alphabetic() || b == b'_' {
@@ -422,24 +466,24 @@ impl Lexer<'_, '_> {
                 self.pos += 1;
             }
             let word = &self.text[start..self.pos];
-            return Some(match Kw::from_str(word) {
+            return match Kw::from_str(word) {
                 Some(k) => TokenKind::Kw(k),
                 None => TokenKind::Ident(word.to_string()),
-            });
+            };
         }
         if b.is_ascii_digit() {
-            return Some(self.lex_number());
+            return self.lex_number();
         }
         match b {
-            b'"' => return Some(self.lex_string()),
-            b'\'' => return Some(self.lex_char()),
-            b'`' => return Some(self.lex_template()),
+            b'"' => return self.lex_string(),
+            b'\'' => return self.lex_char(),
+            b'`' => return self.lex_template(),
             _ => {}
         }
         let rest = &self.text[start..];
         if let Some((glyph, kind)) = PUNCT.iter().find(|(g, _)| rest.starts_with(g)) {
             self.pos += glyph.len();
-            return Some(kind.clone());
+            return kind.clone();
         }
         // Unexpected characters: report a whole run of them once.
         let mut end = start;
@@ -457,7 +501,7 @@ impl Lexer<'_, '_> {
         self.pos = end.max(start + first.len_utf8());
         let span = self.span(start, self.pos);
         self.report(ParseError::UnexpectedChar { ch: first, span });
-        None
+        TokenKind::Error
     }
 
     /// Lexes a template string starting at the opening backtick.

@@ -60,6 +60,9 @@ pub(crate) struct Parser<'t, 'p> {
     unclosed_at: Option<usize>,
     /// Whether NPK-114 was reported (once per file is enough).
     too_deep_reported: bool,
+    /// The token before `Eof` is a lexer `Error` (an unterminated literal
+    /// ran to the end of the file): a missing `}` there is not news.
+    eof_after_lex_error: bool,
 }
 
 impl<'t, 'p> Parser<'t, 'p> {
@@ -78,6 +81,8 @@ impl<'t, 'p> Parser<'t, 'p> {
             });
         }
         let prev_end = tokens.first().map_or(0, |t| t.span.start);
+        let n = tokens.len();
+        let eof_after_lex_error = n >= 2 && tokens[n - 2].kind == TokenKind::Error;
         Parser {
             file,
             text,
@@ -88,6 +93,7 @@ impl<'t, 'p> Parser<'t, 'p> {
             depth,
             unclosed_at: None,
             too_deep_reported: false,
+            eof_after_lex_error,
         }
     }
 
@@ -178,7 +184,23 @@ impl<'t, 'p> Parser<'t, 'p> {
 
     // ----- reporting ----------------------------------------------------
 
+    /// Reports `e`, unless it is only a consequence of a lexer problem (the
+    /// current token is `Error`, or the lexer swallowed the rest of the file).
     fn report(&mut self, e: ParseError) {
+        let at_lex_error =
+            self.at(&TokenKind::Error) || (self.at_eof() && self.eof_after_lex_error);
+        let follows_from_lexer = matches!(
+            e,
+            ParseError::Expected { .. }
+                | ParseError::MissingSemi { .. }
+                | ParseError::Unclosed { .. }
+                | ParseError::ExpectedExpr { .. }
+                | ParseError::ExpectedType { .. }
+                | ParseError::ExpectedItem { .. }
+        );
+        if at_lex_error && follows_from_lexer {
+            return;
+        }
         self.problems.push(e.into_diagnostic());
     }
 
@@ -276,7 +298,11 @@ impl<'t, 'p> Parser<'t, 'p> {
     /// Skips a balanced `(...)`, `[...]` or `{...}` group starting at the
     /// current opener; stops early at end of file or an item start in column 1.
     fn skip_group(&mut self) {
-        let mut depth = 0usize;
+        self.skip_group_from(0);
+    }
+
+    /// Like `skip_group`, when `depth` openers are already consumed.
+    fn skip_group_from(&mut self, mut depth: usize) {
         loop {
             match self.peek() {
                 TokenKind::Eof => return,
@@ -356,6 +382,9 @@ impl<'t, 'p> Parser<'t, 'p> {
     fn items(&mut self) -> Vec<ast::Item> {
         let mut items = Vec::new();
         while !self.at_eof() {
+            if self.eat(&TokenKind::Error).is_some() {
+                continue;
+            }
             let before = self.pos;
             match self.expect_item() {
                 Ok(item) => items.push(item),

@@ -15,7 +15,10 @@ impl Parser<'_, '_> {
     /// `{ stmts }`; `what` names the block in messages ("the function body").
     pub(super) fn expect_block(&mut self, what: &'static str) -> PResult<Block> {
         let open = self.expect(&TokenKind::LBrace, block_context(what))?;
-        self.enter()?;
+        if self.enter().is_err() {
+            self.skip_group_from(1);
+            return Err(Reported);
+        }
         let result = self.block_rest(open, what);
         self.leave();
         result
@@ -32,8 +35,9 @@ impl Parser<'_, '_> {
                         span: open.to(close),
                     });
                 }
-                TokenKind::Semi => {
-                    // An empty statement, e.g. after `if (c) { ... };`.
+                TokenKind::Semi | TokenKind::Error => {
+                    // An empty statement (e.g. after `if (c) { ... };`), or
+                    // text the lexer already reported.
                     self.bump();
                 }
                 TokenKind::Eof => return Err(self.unclosed(open, what)),
