@@ -238,9 +238,7 @@ fn render_human(d: &Diagnostic, files: &Files, color: bool) -> String {
     };
     match term::emit_to_write_style(&mut buffer, &config, &files.files, &diag) {
         Ok(()) => {
-            let mut s = String::from_utf8_lossy(buffer.as_slice()).into_owned();
-            s.push('\n');
-            s
+            String::from_utf8_lossy(buffer.as_slice()).into_owned()
         }
         // A span outside its file cannot come from a well-formed phase; still
         // never lose the message.
