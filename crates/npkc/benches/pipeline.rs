@@ -173,7 +173,11 @@ fn cc(dir: &Path, name: &str, src: &str) -> PathBuf {
     let exe = dir.join(format!("{name}_c"));
     let rt = Path::new(npkc()).with_file_name("libnpk_runtime.a");
     let mut cmd = Command::new("cc");
-    cmd.args(["-O2", "-o"]).arg(&exe).arg(&c).arg(&rt).args(["-lpthread", "-ldl", "-lm"]);
+    cmd.args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&c)
+        .arg(&rt)
+        .args(["-lpthread", "-ldl", "-lm"]);
     let _ = time_command(&mut cmd);
     exe
 }
@@ -182,7 +186,13 @@ fn npk(dir: &Path, name: &str, src: &str) -> PathBuf {
     let file = dir.join(format!("{name}.npk"));
     std::fs::write(&file, src).expect("write Nitpick source");
     let exe = dir.join(format!("{name}_npk"));
-    let _ = time_command(Command::new(npkc()).arg("build").arg(&file).arg("-o").arg(&exe));
+    let _ = time_command(
+        Command::new(npkc())
+            .arg("build")
+            .arg(&file)
+            .arg("-o")
+            .arg(&exe),
+    );
     exe
 }
 
@@ -311,7 +321,10 @@ int main(void) {
 
 fn main() {
     // `cargo bench` passes `--bench`; any other argument filters sections.
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let want = |s: &str| filters.is_empty() || filters.iter().any(|f| s.contains(f.as_str()));
     let dir = std::env::temp_dir().join(format!("npkc-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");

@@ -237,9 +237,7 @@ fn render_human(d: &Diagnostic, files: &Files, color: bool) -> String {
         termcolor::Buffer::no_color()
     };
     match term::emit_to_write_style(&mut buffer, &config, &files.files, &diag) {
-        Ok(()) => {
-            String::from_utf8_lossy(buffer.as_slice()).into_owned()
-        }
+        Ok(()) => String::from_utf8_lossy(buffer.as_slice()).into_owned(),
         // A span outside its file cannot come from a well-formed phase; still
         // never lose the message.
         Err(_) => format!("error[{}]: {}\n", d.code, d.message),

@@ -130,10 +130,10 @@ impl Loader<'_> {
         let module = parser::parse_module(id, &text, self.problems);
         let mut imports = Vec::new();
         for item in &module.items {
-            if let ast::Item::Use(u) = item {
-                if let Some(dep) = self.resolve_use(u, path.as_deref(), is_stdlib) {
-                    imports.push(dep);
-                }
+            if let ast::Item::Use(u) = item
+                && let Some(dep) = self.resolve_use(u, path.as_deref(), is_stdlib)
+            {
+                imports.push(dep);
             }
         }
         self.modules[id.0 as usize] = Some(LoadedModule {

@@ -338,12 +338,12 @@ fn build_and_run(rel: &str, spec: &Spec, scratch: &Path) -> Result<(), String> {
     if spec.mode == Mode::RunFail && expected == Ending::Exit(0) {
         return Err("a run-fail test cannot expect exit 0".into());
     }
-    if let Some(want) = &spec.stdout {
-        if *want != stdout {
-            return Err(format!(
-                "stdout differs\n--- expected\n{want}--- actual\n{stdout}--- stderr\n{stderr}"
-            ));
-        }
+    if let Some(want) = &spec.stdout
+        && *want != stdout
+    {
+        return Err(format!(
+            "stdout differs\n--- expected\n{want}--- actual\n{stdout}--- stderr\n{stderr}"
+        ));
     }
     Ok(())
 }
@@ -365,10 +365,10 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<String>) {
         let p = e.path();
         if p.is_dir() {
             collect(&p, root, out);
-        } else if p.extension().is_some_and(|x| x == "npk") {
-            if let Ok(rel) = p.strip_prefix(root) {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+        } else if p.extension().is_some_and(|x| x == "npk")
+            && let Ok(rel) = p.strip_prefix(root)
+        {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
         }
     }
 }
