@@ -36,7 +36,7 @@ const MAX_SUMMARY_ROUNDS: usize = 16;
 /// and returns the summaries inferred for its functions.
 pub fn check(program: &hir::Program, problems: &mut Problems) -> Summaries {
     let order = summary::callee_first_order(program);
-    let mut summaries = Summaries::empty(program);
+    let mut summaries = Summaries::initial(program);
     let mut errors = Vec::new();
     for round in 0..MAX_SUMMARY_ROUNDS {
         let mut changed = false;
@@ -44,11 +44,11 @@ pub fn check(program: &hir::Program, problems: &mut Problems) -> Summaries {
         for &f in &order {
             let result = flow::analyze(program, f, &summaries);
             round_errors.extend(result.errors);
-            if let Some(slot) = summaries.funcs.get_mut(f.0 as usize) {
-                if *slot != result.summary {
-                    *slot = result.summary;
-                    changed = true;
-                }
+            if let Some(slot) = summaries.funcs.get_mut(f.0 as usize)
+                && *slot != result.summary
+            {
+                *slot = result.summary;
+                changed = true;
             }
         }
         errors = round_errors;

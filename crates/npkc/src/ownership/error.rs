@@ -143,27 +143,39 @@ impl OwnershipError {
             } => {
                 let (label, before) = match exit {
                     ScopeExit::BlockEnd => (
-                        format!("`{name}` goes out of scope here while it still owns its allocation"),
+                        format!(
+                            "`{name}` goes out of scope here while it still owns its allocation"
+                        ),
                         "the end of its block",
                     ),
                     ScopeExit::Pass => (
-                        format!("`pass` leaves the scope of `{name}` while it still owns its allocation"),
+                        format!(
+                            "`pass` leaves the scope of `{name}` while it still owns its allocation"
+                        ),
                         "this `pass`",
                     ),
                     ScopeExit::Fail => (
-                        format!("`fail` leaves the scope of `{name}` while it still owns its allocation"),
+                        format!(
+                            "`fail` leaves the scope of `{name}` while it still owns its allocation"
+                        ),
                         "this `fail`",
                     ),
                     ScopeExit::Break => (
-                        format!("`break` leaves the scope of `{name}` while it still owns its allocation"),
+                        format!(
+                            "`break` leaves the scope of `{name}` while it still owns its allocation"
+                        ),
                         "this `break`",
                     ),
                     ScopeExit::Continue => (
-                        format!("`continue` leaves the scope of `{name}` while it still owns its allocation"),
+                        format!(
+                            "`continue` leaves the scope of `{name}` while it still owns its allocation"
+                        ),
                         "this `continue`",
                     ),
                     ScopeExit::Overwrite => (
-                        format!("this assignment overwrites `{name}` while it still owns its allocation"),
+                        format!(
+                            "this assignment overwrites `{name}` while it still owns its allocation"
+                        ),
                         "assigning a new value",
                     ),
                 };
@@ -184,14 +196,20 @@ impl OwnershipError {
                     TempSink::Argument(f) => {
                         format!("passed to `{f}`, which does not release it")
                     }
-                    TempSink::Operand => "the allocated pointer is used once and then lost".to_string(),
+                    TempSink::Operand => {
+                        "the allocated pointer is used once and then lost".to_string()
+                    }
                 };
                 let dealloc = kind.builtin_name().unwrap_or("its deallocator");
-                Diagnostic::error(code, format!("leak of {} that is never bound", kind_noun(*kind)), *at)
-                    .with_label(label)
-                    .with_help(format!(
-                        "bind it to a local first, and release that local with `{dealloc}`"
-                    ))
+                Diagnostic::error(
+                    code,
+                    format!("leak of {} that is never bound", kind_noun(*kind)),
+                    *at,
+                )
+                .with_label(label)
+                .with_help(format!(
+                    "bind it to a local first, and release that local with `{dealloc}`"
+                ))
             }
             OwnershipError::UseAfterRelease {
                 name,
@@ -219,7 +237,9 @@ impl OwnershipError {
                     d = d.with_secondary(*s, "moved here");
                 }
                 if *maybe {
-                    d = d.with_note(format!("`{name}` is {what} on some of the paths reaching this use"));
+                    d = d.with_note(format!(
+                        "`{name}` is {what} on some of the paths reaching this use"
+                    ));
                 }
                 if moved.is_empty() {
                     d.with_help(format!("move the release of `{name}` after its last use"))
@@ -239,7 +259,9 @@ impl OwnershipError {
                     d = d.with_secondary(*s, "first released here");
                 }
                 if *maybe {
-                    d = d.with_note(format!("`{name}` is already released on some of the paths reaching here"));
+                    d = d.with_note(format!(
+                        "`{name}` is already released on some of the paths reaching here"
+                    ));
                 }
                 d.with_help(format!("release `{name}` exactly once on every path"))
             }
@@ -251,16 +273,20 @@ impl OwnershipError {
                 allocated,
                 alloc_kind,
             } => {
-                let mut d = Diagnostic::error(code, format!("mismatched deallocator for `{name}`"), *at)
-                    .with_label(format!(
-                        "`{dealloc}` releases {}, but `{name}` holds {}",
-                        kind_noun(*dealloc_kind),
-                        kind_noun(*alloc_kind)
-                    ));
+                let mut d =
+                    Diagnostic::error(code, format!("mismatched deallocator for `{name}`"), *at)
+                        .with_label(format!(
+                            "`{dealloc}` releases {}, but `{name}` holds {}",
+                            kind_noun(*dealloc_kind),
+                            kind_noun(*alloc_kind)
+                        ));
                 for s in allocated {
                     d = d.with_secondary(*s, "allocated here");
                 }
-                d.with_help(format!("release it with {}", release_call(Some(*alloc_kind), name)))
+                d.with_help(format!(
+                    "release it with {}",
+                    release_call(Some(*alloc_kind), name)
+                ))
             }
             OwnershipError::PartialRelease {
                 func,
@@ -275,16 +301,23 @@ impl OwnershipError {
             )
             .with_label("released on some paths only")
             .with_secondary(*released_at, "released here")
-            .with_secondary(*kept_at, format!("returns here without releasing `{param}`"))
+            .with_secondary(
+                *kept_at,
+                format!("returns here without releasing `{param}`"),
+            )
             .with_note("callers cannot know whether they still own what they passed")
-            .with_help(format!("release `{param}` on every path that returns, or on none")),
+            .with_help(format!(
+                "release `{param}` on every path that returns, or on none"
+            )),
             OwnershipError::MixedReturn {
                 func,
                 owned_at,
                 borrowed_at,
             } => Diagnostic::error(
                 code,
-                format!("`{func}` returns an owned pointer on some paths and a borrowed one on others"),
+                format!(
+                    "`{func}` returns an owned pointer on some paths and a borrowed one on others"
+                ),
                 *borrowed_at,
             )
             .with_label("returns a pointer the caller already owns")

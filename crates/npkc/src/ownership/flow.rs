@@ -17,16 +17,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::ast::{BinOp, Region, UnOp};
-use crate::hir::{
-    Block, Builtin, Expr, ExprKind, Func, FuncId, LocalId, PlaceKind, Program, ResultField,
-    StmtKind, TemplatePart, Ty,
-};
+use crate::ast::Region;
+use crate::hir::{Block, Expr, Func, FuncId, LocalId, PlaceKind, Program, StmtKind, Ty};
 use crate::source::Span;
 
 use super::error::{OwnershipError, ScopeExit, TempSink};
 use super::state::{Origin, ParamFate, ResourceKind, Slot, State};
 use super::summary::{Summaries, Summary};
+
+mod eval;
 
 /// Loop iterations before giving up on a fixpoint (the lattice is finite,
 /// so this only guards against a bug; real loops settle in two or three).
@@ -72,11 +71,19 @@ pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) ->
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Value {
     /// A resource allocated by this expression and not yet bound.
-    Fresh { span: Span, kind: ResourceKind },
+    Fresh {
+        span: Span,
+        kind: ResourceKind,
+    },
     /// The current content of a local, read at `span`.
-    Local { id: LocalId, span: Span },
+    Local {
+        id: LocalId,
+        span: Span,
+    },
     /// A pointer returned by an extern (the checker cannot see its origin).
-    ExternPointer { span: Span },
+    ExternPointer {
+        span: Span,
+    },
     Null,
     Other,
 }
@@ -146,37 +153,18 @@ fn carries_pointer(ty: &Ty) -> bool {
     }
 }
 
-/// Strips conversions that keep the pointer value.
-fn strip_casts(e: &Expr) -> &Expr {
-    match &e.kind {
-        ExprKind::Cast(inner) => strip_casts(inner),
-        _ => e,
-    }
-}
-
-/// `(local, cond-true-means-null)` for `p == NULL`, `NULL == p`, `p != NULL`, `NULL != p`.
-fn null_test(cond: &Expr) -> Option<(LocalId, bool)> {
-    let ExprKind::Binary { op, lhs, rhs } = &cond.kind else {
-        return None;
-    };
-    let eq = match op {
-        BinOp::Eq => true,
-        BinOp::Ne => false,
-        _ => return None,
-    };
-    match (&strip_casts(lhs).kind, &strip_casts(rhs).kind) {
-        (ExprKind::Local(l), ExprKind::Null) | (ExprKind::Null, ExprKind::Local(l)) => Some((*l, eq)),
-        _ => None,
-    }
-}
-
 impl<'a> Analysis<'a> {
     fn run(&mut self) {
         let func = self.func;
         let mut st = State::entry(func.locals.len(), func.params.len());
         for (i, p) in func.params.iter().enumerate() {
-            let is_ptr = func.locals.get(p.0 as usize).is_some_and(|l| carries_pointer(&l.ty));
-            if let (true, Some(slot), Ok(i)) = (is_ptr, st.slots.get_mut(p.0 as usize), u32::try_from(i)) {
+            let is_ptr = func
+                .locals
+                .get(p.0 as usize)
+                .is_some_and(|l| carries_pointer(&l.ty));
+            if let (true, Some(slot), Ok(i)) =
+                (is_ptr, st.slots.get_mut(p.0 as usize), u32::try_from(i))
+            {
                 *slot = Slot::owning(Origin::Param(i));
             }
         }
@@ -224,10 +212,10 @@ impl<'a> Analysis<'a> {
     }
 
     fn local_name_span(&self, l: LocalId) -> (String, Span) {
-        self.func
-            .locals
-            .get(l.0 as usize)
-            .map_or_else(|| (format!("#{}", l.0), self.func.span), |x| (x.name.clone(), x.span))
+        self.func.locals.get(l.0 as usize).map_or_else(
+            || (format!("#{}", l.0), self.func.span),
+            |x| (x.name.clone(), x.span),
+        )
     }
 
     fn local_name(&self, l: LocalId) -> String {
@@ -235,7 +223,10 @@ impl<'a> Analysis<'a> {
     }
 
     fn local_is_movable(&self, l: LocalId) -> bool {
-        self.func.locals.get(l.0 as usize).is_some_and(|x| carries_pointer(&x.ty))
+        self.func
+            .locals
+            .get(l.0 as usize)
+            .is_some_and(|x| carries_pointer(&x.ty))
     }
 
     fn report(&mut self, local: Option<LocalId>, err: OwnershipError) {
@@ -260,7 +251,13 @@ impl<'a> Analysis<'a> {
         }
         if st.reachable {
             let depth = self.scopes.len() - 1;
-            self.leave_scopes(depth, st, ScopeExit::BlockEnd, closing_brace(block.span), true);
+            self.leave_scopes(
+                depth,
+                st,
+                ScopeExit::BlockEnd,
+                closing_brace(block.span),
+                true,
+            );
         }
         self.scopes.pop();
     }
@@ -319,7 +316,9 @@ impl<'a> Analysis<'a> {
                 then_st.join(&else_st);
                 *st = then_st;
             }
-            StmtKind::While { cond, body, step } => self.run_loop(Some(cond), body, step.as_ref(), st),
+            StmtKind::While { cond, body, step } => {
+                self.run_loop(Some(cond), body, step.as_ref(), st)
+            }
             StmtKind::Loop {
                 counter,
                 start,
@@ -372,7 +371,13 @@ impl<'a> Analysis<'a> {
 
     /// `while` (with `cond`) or `loop`/`till` (no condition: may run zero
     /// or more times), iterated until the state at the loop head is stable.
-    fn run_loop(&mut self, cond: Option<&'a Expr>, body: &'a Block, step: Option<&'a Block>, st: &mut State) {
+    fn run_loop(
+        &mut self,
+        cond: Option<&'a Expr>,
+        body: &'a Block,
+        step: Option<&'a Block>,
+        st: &mut State,
+    ) {
         let mut head = st.clone();
         let mut exits = st.unreachable_like();
         for _ in 0..MAX_LOOP_ITERATIONS {
@@ -398,10 +403,8 @@ impl<'a> Analysis<'a> {
             let frame = self.loops.pop().expect("the frame pushed above");
             exits.join(&frame.breaks);
             body_st.join(&frame.continues);
-            if let Some(step) = step {
-                if body_st.reachable {
-                    self.run_block(step, &mut body_st);
-                }
+            if let (Some(step), true) = (step, body_st.reachable) {
+                self.run_block(step, &mut body_st);
             }
             let mut next = head.clone();
             next.join(&body_st);
@@ -420,7 +423,11 @@ impl<'a> Analysis<'a> {
             return;
         }
         let depth = self.loops.last().map_or(0, |f| f.depth);
-        let exit = if is_break { ScopeExit::Break } else { ScopeExit::Continue };
+        let exit = if is_break {
+            ScopeExit::Break
+        } else {
+            ScopeExit::Continue
+        };
         self.leave_scopes(depth, st, exit, span, true);
         if let Some(frame) = self.loops.last_mut() {
             if is_break {
@@ -447,7 +454,14 @@ impl<'a> Analysis<'a> {
 
     /// Leaves the scopes `to..` innermost first: runs each one's pending
     /// defers (LIFO), then checks its bindings for leaks at `at`.
-    fn leave_scopes(&mut self, to: usize, st: &mut State, exit: ScopeExit, at: Span, check_leaks: bool) {
+    fn leave_scopes(
+        &mut self,
+        to: usize,
+        st: &mut State,
+        exit: ScopeExit,
+        at: Span,
+        check_leaks: bool,
+    ) {
         for idx in (to..self.scopes.len()).rev() {
             let defers = self.scopes[idx].defers.clone();
             let (saved_scope, saved_loop) = (self.scope_floor, self.loop_floor);
@@ -524,7 +538,9 @@ impl<'a> Analysis<'a> {
                         moved: BTreeSet::from([span]),
                         ..Slot::default()
                     };
-                } else if slot.owned.iter().any(|o| matches!(o, Origin::Param(_))) && self.ret.borrowed.is_none() {
+                } else if slot.owned.iter().any(|o| matches!(o, Origin::Param(_)))
+                    && self.ret.borrowed.is_none()
+                {
                     self.ret.borrowed = Some(at);
                 }
             }
@@ -550,10 +566,13 @@ impl<'a> Analysis<'a> {
                 let Some(src) = st.slots.get(id.0 as usize).cloned() else {
                     return;
                 };
-                if !self.local_is_movable(id) || src.reported || src.owned.is_empty() {
-                    self.use_local(id, span, st);
-                    Slot::clear()
-                } else if !src.released.is_empty() || !src.moved.is_empty() {
+                if !self.local_is_movable(id)
+                    || src.reported
+                    || src.owned.is_empty()
+                    || !src.released.is_empty()
+                    || !src.moved.is_empty()
+                {
+                    // Nothing to move, or a use of a released/moved binding.
                     self.use_local(id, span, st);
                     Slot::clear()
                 } else {
@@ -572,7 +591,11 @@ impl<'a> Analysis<'a> {
             Value::ExternPointer { span } => {
                 // Only the `wildx` allocator makes `wildx` pages, so an
                 // extern handing one to a `wildx` binding hands over a page.
-                let wildx = self.func.locals.get(idx).is_some_and(|x| x.region == Some(Region::Wildx));
+                let wildx = self
+                    .func
+                    .locals
+                    .get(idx)
+                    .is_some_and(|x| x.region == Some(Region::Wildx));
                 if wildx {
                     Slot::owning(Origin::Alloc {
                         span,
@@ -608,7 +631,14 @@ impl<'a> Analysis<'a> {
     /// A value read as an operand (or passed where it is only borrowed).
     fn use_value(&mut self, v: Value, st: &mut State, sink: TempSink) {
         match v {
-            Value::Fresh { span, kind } => self.report(None, OwnershipError::LeakTemporary { at: span, sink, kind }),
+            Value::Fresh { span, kind } => self.report(
+                None,
+                OwnershipError::LeakTemporary {
+                    at: span,
+                    sink,
+                    kind,
+                },
+            ),
             Value::Local { id, span } => self.use_local(id, span, st),
             Value::ExternPointer { .. } | Value::Null | Value::Other => {}
         }
@@ -647,7 +677,14 @@ impl<'a> Analysis<'a> {
 
     /// `v` is released by `call_span` (`free`, `wildx_free`, or a function
     /// named `dealloc` releasing its parameter) with a deallocator for `dk`.
-    fn release(&mut self, v: Value, call_span: Span, dealloc: &str, dk: ResourceKind, st: &mut State) {
+    fn release(
+        &mut self,
+        v: Value,
+        call_span: Span,
+        dealloc: &str,
+        dk: ResourceKind,
+        st: &mut State,
+    ) {
         match v {
             Value::Fresh { span, kind } => {
                 if kind.mismatches(dk) {
@@ -669,7 +706,14 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    fn release_local(&mut self, l: LocalId, at: Span, dealloc: &str, dk: ResourceKind, st: &mut State) {
+    fn release_local(
+        &mut self,
+        l: LocalId,
+        at: Span,
+        dealloc: &str,
+        dk: ResourceKind,
+        st: &mut State,
+    ) {
         let idx = l.0 as usize;
         let Some(slot) = st.slots.get(idx).cloned() else {
             return;
@@ -694,292 +738,27 @@ impl<'a> Analysis<'a> {
             return;
         }
         let mut released = Slot::released_at(at);
-        if let Some(kind) = slot.alloc_kind() {
-            if kind.mismatches(dk) {
-                let err = OwnershipError::MismatchedDeallocator {
-                    name: self.local_name(l),
-                    at,
-                    dealloc: dealloc.to_string(),
-                    dealloc_kind: dk,
-                    allocated: slot.alloc_spans(),
-                    alloc_kind: kind,
-                };
-                self.report(Some(l), err);
-                released.reported = true;
-            }
+        if let Some(kind) = slot.alloc_kind().filter(|k| k.mismatches(dk)) {
+            let err = OwnershipError::MismatchedDeallocator {
+                name: self.local_name(l),
+                at,
+                dealloc: dealloc.to_string(),
+                dealloc_kind: dk,
+                allocated: slot.alloc_spans(),
+                alloc_kind: kind,
+            };
+            self.report(Some(l), err);
+            released.reported = true;
         }
         for o in &slot.owned {
-            if let Origin::Param(i) = o {
-                if let Some(fate) = st.params.get_mut(*i as usize) {
-                    *fate = ParamFate {
-                        released: Some((at, dk)),
-                        kept: false,
-                    };
-                }
+            let Origin::Param(i) = o else { continue };
+            if let Some(fate) = st.params.get_mut(*i as usize) {
+                *fate = ParamFate {
+                    released: Some((at, dk)),
+                    kept: false,
+                };
             }
         }
         st.slots[idx] = released;
-    }
-
-    // ----- expressions ------------------------------------------------
-
-    fn eval(&mut self, e: &'a Expr, st: &mut State) -> Value {
-        if !st.reachable {
-            return Value::Other;
-        }
-        match &e.kind {
-            ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) => Value::Other,
-            ExprKind::Null => Value::Null,
-            ExprKind::Template(parts) => {
-                for p in parts {
-                    if let TemplatePart::Expr(x) = p {
-                        let v = self.eval(x, st);
-                        self.use_value(v, st, TempSink::Operand);
-                    }
-                }
-                Value::Other
-            }
-            ExprKind::Local(l) => Value::Local { id: *l, span: e.span },
-            ExprKind::Load(place) => {
-                match &place.kind {
-                    PlaceKind::Local(l) => self.use_local(*l, place.span, st),
-                    PlaceKind::Index { base, index } => {
-                        let b = self.eval(base, st);
-                        self.use_value(b, st, TempSink::Operand);
-                        let i = self.eval(index, st);
-                        self.use_value(i, st, TempSink::Operand);
-                    }
-                    PlaceKind::Deref(x) => {
-                        let b = self.eval(x, st);
-                        self.use_value(b, st, TempSink::Operand);
-                    }
-                }
-                Value::Other
-            }
-            ExprKind::AddrOf(l) => {
-                self.use_local(*l, e.span, st);
-                Value::Other
-            }
-            ExprKind::Unary { expr, .. } => {
-                let v = self.eval(expr, st);
-                self.use_value(v, st, TempSink::Operand);
-                Value::Other
-            }
-            ExprKind::Binary {
-                op: op @ (BinOp::And | BinOp::Or),
-                lhs,
-                rhs,
-            } => {
-                let v = self.eval(lhs, st);
-                self.use_value(v, st, TempSink::Operand);
-                // `rhs` runs only when `lhs` is true (`&&`) or false (`||`).
-                let runs_rhs = *op == BinOp::And;
-                let mut rhs_st = self.refine(st, lhs, runs_rhs);
-                let skip_st = self.refine(st, lhs, !runs_rhs);
-                let v = self.eval(rhs, &mut rhs_st);
-                self.use_value(v, &mut rhs_st, TempSink::Operand);
-                rhs_st.join(&skip_st);
-                *st = rhs_st;
-                Value::Other
-            }
-            ExprKind::Binary { lhs, rhs, .. } => {
-                for x in [lhs, rhs] {
-                    let v = self.eval(x, st);
-                    self.use_value(v, st, TempSink::Operand);
-                }
-                Value::Other
-            }
-            ExprKind::Cond {
-                cond,
-                then_expr,
-                else_expr,
-            } => self.eval_cond(cond, then_expr, else_expr, st),
-            ExprKind::Call { func, args } => self.eval_call(*func, args, e.span, st),
-            ExprKind::CallExtern { ext, args } => {
-                for a in args {
-                    let v = self.eval(a, st);
-                    let name = self.program.externs.get(ext.0 as usize).map_or_else(String::new, |x| x.name.clone());
-                    self.use_value(v, st, TempSink::Argument(name));
-                }
-                if e.ty.is_pointer() {
-                    Value::ExternPointer { span: e.span }
-                } else {
-                    Value::Other
-                }
-            }
-            ExprKind::Builtin { builtin, args } => self.eval_builtin(*builtin, args, e.span, st),
-            ExprKind::Raw(x) | ExprKind::Cast(x) => self.eval(x, st),
-            ExprKind::OrElse { expr, default } => {
-                let v = self.eval(expr, st);
-                let d = self.eval(default, st);
-                self.use_value(d, st, TempSink::Operand);
-                v
-            }
-            ExprKind::Drop(x) => {
-                let v = self.eval(x, st);
-                self.discard(v, st);
-                Value::Other
-            }
-            ExprKind::ResultField { expr, field } => {
-                let v = self.eval(expr, st);
-                match (field, v) {
-                    (ResultField::Value, v) => v,
-                    // Reading the status of a bound result does not touch its pointer.
-                    (ResultField::IsError | ResultField::Error, Value::Local { .. }) => Value::Other,
-                    (ResultField::IsError | ResultField::Error, v) => {
-                        self.discard(v, st);
-                        Value::Other
-                    }
-                }
-            }
-        }
-    }
-
-    fn eval_cond(&mut self, cond: &'a Expr, then_expr: &'a Expr, else_expr: &'a Expr, st: &mut State) -> Value {
-        let v = self.eval(cond, st);
-        self.use_value(v, st, TempSink::Operand);
-        let mut t = self.refine(st, cond, true);
-        let tv = self.eval(then_expr, &mut t);
-        let mut f = self.refine(st, cond, false);
-        let fv = self.eval(else_expr, &mut f);
-        let result = match (tv, fv) {
-            (Value::Fresh { span, kind }, Value::Null) | (Value::Null, Value::Fresh { span, kind }) => {
-                Value::Fresh { span, kind }
-            }
-            (Value::Fresh { span, kind: k1 }, Value::Fresh { kind: k2, .. }) => Value::Fresh {
-                span,
-                kind: k1.join(k2),
-            },
-            _ => {
-                self.use_value(tv, &mut t, TempSink::Operand);
-                self.use_value(fv, &mut f, TempSink::Operand);
-                Value::Other
-            }
-        };
-        t.join(&f);
-        *st = t;
-        result
-    }
-
-    fn eval_call(&mut self, func: FuncId, args: &'a [Expr], span: Span, st: &mut State) -> Value {
-        let summary = self.summaries.get(func);
-        let name = self.program.funcs.get(func.0 as usize).map_or_else(String::new, |f| f.name.clone());
-        let values: Vec<Value> = args.iter().map(|a| self.eval(a, st)).collect();
-        // Borrowed arguments are read first; releases happen as the call runs.
-        for (i, v) in values.iter().enumerate() {
-            if summary.releases_param(i).is_none() {
-                self.use_value(*v, st, TempSink::Argument(name.clone()));
-            }
-        }
-        for (i, v) in values.iter().enumerate() {
-            if let Some(kind) = summary.releases_param(i) {
-                self.release(*v, span, &name, kind, st);
-            }
-        }
-        match summary.returns_owned {
-            Some(kind) => Value::Fresh { span, kind },
-            None => Value::Other,
-        }
-    }
-
-    fn eval_builtin(&mut self, builtin: Builtin, args: &'a [Expr], span: Span, st: &mut State) -> Value {
-        let values: Vec<Value> = args.iter().map(|a| self.eval(a, st)).collect();
-        let (name, release) = match builtin {
-            Builtin::Alloc | Builtin::WildxAlloc | Builtin::WildxSeal | Builtin::Print | Builtin::Println => {
-                (builtin_name(builtin), None)
-            }
-            Builtin::Free => ("free", Some(ResourceKind::Heap)),
-            Builtin::WildxFree => ("wildx_free", Some(ResourceKind::Page)),
-        };
-        for v in values {
-            match release {
-                Some(kind) => self.release(v, span, name, kind, st),
-                None => self.use_value(v, st, TempSink::Argument(name.to_string())),
-            }
-        }
-        match builtin {
-            Builtin::Alloc => Value::Fresh {
-                span,
-                kind: ResourceKind::Heap,
-            },
-            Builtin::WildxAlloc => Value::Fresh {
-                span,
-                kind: ResourceKind::Page,
-            },
-            _ => Value::Other,
-        }
-    }
-
-    // ----- null refinement --------------------------------------------
-
-    /// The state on the paths where `cond` evaluated to `branch`.
-    fn refine(&self, st: &State, cond: &Expr, branch: bool) -> State {
-        let mut s = st.clone();
-        refine_in(&mut s, cond, branch);
-        s
-    }
-}
-
-fn builtin_name(b: Builtin) -> &'static str {
-    match b {
-        Builtin::Alloc => "alloc",
-        Builtin::Free => "free",
-        Builtin::WildxAlloc => "wildx_alloc",
-        Builtin::WildxSeal => "wildx_seal",
-        Builtin::WildxFree => "wildx_free",
-        Builtin::Print => "print",
-        Builtin::Println => "println",
-    }
-}
-
-fn refine_in(s: &mut State, cond: &Expr, branch: bool) {
-    if !s.reachable {
-        return;
-    }
-    match &cond.kind {
-        ExprKind::Bool(b) => {
-            if *b != branch {
-                s.reachable = false;
-            }
-        }
-        ExprKind::Unary { op: UnOp::Not, expr } => refine_in(s, expr, !branch),
-        ExprKind::Binary {
-            op: BinOp::And,
-            lhs,
-            rhs,
-        } if branch => {
-            refine_in(s, lhs, true);
-            refine_in(s, rhs, true);
-        }
-        ExprKind::Binary { op: BinOp::Or, lhs, rhs } if !branch => {
-            refine_in(s, lhs, false);
-            refine_in(s, rhs, false);
-        }
-        _ => {
-            let Some((l, true_means_null)) = null_test(cond) else {
-                return;
-            };
-            let Some(slot) = s.slots.get_mut(l.0 as usize) else {
-                return;
-            };
-            if slot.owned.is_empty() {
-                return;
-            }
-            if true_means_null == branch {
-                // Known NULL here: owns nothing. A NULL parameter counts as
-                // released on this path (there is nothing to release).
-                let owned = std::mem::take(&mut slot.owned);
-                slot.clear = true;
-                for o in owned {
-                    if let Origin::Param(i) = o {
-                        if let Some(fate) = s.params.get_mut(i as usize) {
-                            fate.kept = false;
-                        }
-                    }
-                }
-            } else {
-                slot.clear = false;
-            }
-        }
     }
 }

@@ -106,9 +106,7 @@ impl Slot {
 
     /// Whether any path may still own a resource the current function must release.
     pub fn may_own_allocation(&self) -> bool {
-        self.owned
-            .iter()
-            .any(|o| matches!(o, Origin::Alloc { .. }))
+        self.owned.iter().any(|o| matches!(o, Origin::Alloc { .. }))
     }
 
     /// The allocation sites this binding may own.

@@ -40,15 +40,30 @@ static NO_SUMMARY: Summary = Summary {
 };
 
 impl Summaries {
-    /// Summaries saying nothing (no function allocates or releases).
-    pub(crate) fn empty(program: &hir::Program) -> Summaries {
+    /// The starting point of inference: no function returns an owned
+    /// pointer (grown as bodies show otherwise), and every function releases
+    /// every pointer parameter (shrunk as bodies show otherwise). "Releases
+    /// on every path" is a must-property, so it starts optimistic: a
+    /// recursive function that releases on its base case and passes the
+    /// pointer on to itself otherwise then releases on every path.
+    pub(crate) fn initial(program: &hir::Program) -> Summaries {
         Summaries {
             funcs: program
                 .funcs
                 .iter()
                 .map(|f| Summary {
                     returns_owned: None,
-                    releases: vec![None; f.params.len()],
+                    releases: f
+                        .params
+                        .iter()
+                        .map(|p| {
+                            let is_ptr = f
+                                .locals
+                                .get(p.0 as usize)
+                                .is_some_and(|l| l.ty.is_pointer());
+                            is_ptr.then_some(ResourceKind::Mixed)
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
@@ -93,7 +108,9 @@ pub(crate) fn callee_first_order(program: &hir::Program) -> Vec<FuncId> {
                     stack.push((c, 0));
                 }
             } else {
-                order.push(FuncId(u32::try_from(*node).expect("function count fits u32")));
+                order.push(FuncId(
+                    u32::try_from(*node).expect("function count fits u32"),
+                ));
                 stack.pop();
             }
         }
