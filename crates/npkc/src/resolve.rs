@@ -203,7 +203,12 @@ pub fn collect<'a>(loaded: &'a Loaded, problems: &mut Problems) -> Items<'a> {
 }
 
 impl<'a> Items<'a> {
-    fn push_func(&mut self, decl: &'a ast::FuncDecl, module: FileId, namespace: Option<NsId>) -> FuncId {
+    fn push_func(
+        &mut self,
+        decl: &'a ast::FuncDecl,
+        module: FileId,
+        namespace: Option<NsId>,
+    ) -> FuncId {
         self.funcs.push(FuncItem {
             decl,
             module,

@@ -19,6 +19,7 @@ mod stmt;
 mod ty;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod tests;
 
 use std::collections::HashMap;
@@ -184,7 +185,11 @@ fn extern_sig(decls: &[&ast::ExternDecl], problems: &mut Problems) -> Sig {
         let other = lower(d, problems);
         let same = other.ret == sig.ret
             && other.params.len() == sig.params.len()
-            && other.params.iter().zip(&sig.params).all(|(a, b)| a.ty == b.ty);
+            && other
+                .params
+                .iter()
+                .zip(&sig.params)
+                .all(|(a, b)| a.ty == b.ty);
         if !same {
             problems.push(
                 resolve::Error::ConflictingExtern {
@@ -205,7 +210,8 @@ fn check_entry_points(g: &Globals<'_>, problems: &mut Problems) {
         Some(p) => d.ret.span.to(p.span),
         None => d.ret.span,
     };
-    let is_i32 = |t: &ast::TypeExpr| matches!(t.kind, TypeExprKind::Int(IntTy::I32) | TypeExprKind::Tbb32);
+    let is_i32 =
+        |t: &ast::TypeExpr| matches!(t.kind, TypeExprKind::Int(IntTy::I32) | TypeExprKind::Tbb32);
     if let Some(main) = g.items.main {
         let d = g.items.func(main).decl;
         if !is_i32(&d.ret) || !d.params.is_empty() {
@@ -300,7 +306,14 @@ impl<'g, 'a> FnCx<'g, 'a> {
             .params
             .iter()
             .map(|p| {
-                let l = self.new_local(&p.name, p.ty.clone(), p.region, p.fixed, LocalKind::Param, p.span);
+                let l = self.new_local(
+                    &p.name,
+                    p.ty.clone(),
+                    p.region,
+                    p.fixed,
+                    LocalKind::Param,
+                    p.span,
+                );
                 self.scopes
                     .last_mut()
                     .expect("function scope pushed above")
@@ -323,7 +336,11 @@ impl<'g, 'a> FnCx<'g, 'a> {
             self.err(Error::MissingPass {
                 name: g.items.func_name(id),
                 ret: ret.clone(),
-                span: Span::new(decl.body.span.file, end.saturating_sub(1).max(decl.body.span.start), end),
+                span: Span::new(
+                    decl.body.span.file,
+                    end.saturating_sub(1).max(decl.body.span.start),
+                    end,
+                ),
                 ret_span: decl.ret.span,
             });
         }
@@ -372,8 +389,18 @@ impl<'g, 'a> FnCx<'g, 'a> {
     /// Declares a named local in the innermost scope (`NPK-207` if the name
     /// is already declared there; the new binding wins either way).
     fn declare(&mut self, name: &ast::Ident, ty: Option<Ty>, quals: ast::Quals) -> LocalId {
-        let l = self.new_local(&name.name, ty, quals.region, quals.fixed, LocalKind::Let, name.span);
-        let scope = self.scopes.last_mut().expect("a scope is open inside a body");
+        let l = self.new_local(
+            &name.name,
+            ty,
+            quals.region,
+            quals.fixed,
+            LocalKind::Let,
+            name.span,
+        );
+        let scope = self
+            .scopes
+            .last_mut()
+            .expect("a scope is open inside a body");
         if let Some(first) = scope.insert(name.name.clone(), l) {
             let first = self.locals[first.0 as usize].span;
             self.err(resolve::Error::DuplicateLocal {
@@ -398,6 +425,9 @@ impl<'g, 'a> FnCx<'g, 'a> {
     }
 
     fn extern_decl_span(&self, id: ExternId) -> Option<Span> {
-        self.g.items.externs[id.0 as usize].decls.first().map(|d| d.name.span)
+        self.g.items.externs[id.0 as usize]
+            .decls
+            .first()
+            .map(|d| d.name.span)
     }
 }

@@ -79,8 +79,12 @@ impl Error {
                 span,
                 suggestion,
             } => with_suggestion(
-                Diagnostic::error("NPK-202", format!("cannot find `{name}` in this scope"), *span)
-                    .with_label("not found"),
+                Diagnostic::error(
+                    "NPK-202",
+                    format!("cannot find `{name}` in this scope"),
+                    *span,
+                )
+                .with_label("not found"),
                 suggestion.as_deref(),
             ),
             Error::UnknownType {

@@ -100,7 +100,11 @@ pub enum Error {
         suggestion: Option<String>,
     },
     /// Assignment to a `fixed` binding (or a loop counter).
-    AssignToFixed { name: String, span: Span, decl: Span },
+    AssignToFixed {
+        name: String,
+        span: Span,
+        decl: Span,
+    },
     /// `break`/`continue` outside a loop, `pass`/`fail`/`exit` where not allowed.
     MisplacedKeyword {
         kw: Keyword,
@@ -118,7 +122,11 @@ pub enum Error {
     /// A template string that is not the argument of `print`/`println`.
     TemplateOutsidePrint { span: Span },
     /// An operator applied to a type it does not support.
-    InvalidOperand { op: &'static str, ty: Ty, span: Span },
+    InvalidOperand {
+        op: &'static str,
+        ty: Ty,
+        span: Span,
+    },
     /// `@e` where `e` is not a local binding.
     AddrOfNonLocal { span: Span },
     /// `<-p` / `p[i]` where `p` is not a pointer with a sized pointee.
@@ -444,29 +452,104 @@ fn plural(n: usize) -> &'static str {
 
 /// Long explanations of the `NPK-3xx` codes.
 pub const EXPLANATIONS: &[(&str, &str)] = &[
-    ("NPK-301", "The two operands of a binary operator have different types. Nitpick has no implicit integer conversion.\n\n```\nint64:a = 1;\nint32:b = 2;\nint64:c = a + b;                // error\nint64:d = a + @cast<int64>(b);  // fine\nint64:e = a + (b => int64);     // fine\n```\n\nUnsuffixed literals take the type of the other operand: `a + 1` is `int64`."),
-    ("NPK-302", "A value of one type is used where another is expected: a binding's initialiser, an assignment, an argument, `pass`, `fail`, `exit`.\n\n```\nint64:x = 5i32;   // error: expected `int64`, found `int32`\n```\n\n`NULL` converts to every pointer; the result of `alloc`/`wildx_alloc` initialises any pointer type; every pointer converts to an erased `?->`/`?*` parameter. Anything else needs `@cast<T>(e)` or `e => T`."),
-    ("NPK-303", "An integer literal does not fit in the type it gets from its suffix or its context.\n\n```\nuint8:x = 256;    // error\nint8:y = -128;    // fine\n```"),
-    ("NPK-304", "Conditions (`if`, `while`, `for`, `is`) and the operands of `!`, `&&`, `||` must be `bool`; there is no truthiness.\n\n```\nif (n) { }        // error\nif (n != 0) { }   // fine\n```"),
-    ("NPK-305", "Every call of a Nitpick function yields `Result<T>`, because the function may `fail`. The result must be consumed in one of four ways:\n\n```\nint32:a = raw f();            // the value; zero on error, no check\nint32:b = f() ? -1;           // the value, or -1 on error\ndrop f();                     // ignore it explicitly\nResult<int32>:r = f();        // inspect r.is_error, r.value, r.error\n```\n\nDiscarding it (`f();`) or using it as a plain value (`f() + 1`) is an error. Builtins and `extern` functions return plain values."),
-    ("NPK-306", "A function that returns a value can reach the end of its body without `pass` or `fail`, so the caller would get no value.\n\n```\nfunc:sign = int32(int32:x) {\n    if (x < 0) { pass -1; }\n};   // error: nothing passed when x >= 0\n```\n\nA `NIL` function may fall off its end; `main` falling off its end exits with 0."),
-    ("NPK-307", "A function is called with the wrong number of arguments."),
-    ("NPK-308", "Something that is not a function (a local binding, a namespace, a field) is called.\n\n```\nint32:x = 1;\nx();   // error\n```"),
-    ("NPK-309", "A field that does not exist is read. In this subset only `Result<T>` values have fields: `is_error` (bool), `value` (T, zero on error) and `error` (int32, zero when not an error)."),
-    ("NPK-310", "A `fixed` binding (or the counter `$` of a loop) is assigned after its declaration.\n\n```\nfixed int32:x = 1;\nx = 2;   // error\n```"),
-    ("NPK-311", "A control-flow statement is used where it has no meaning: `break`/`continue` outside a loop, `exit` outside `main` and `failsafe`, `pass`/`fail` in `main` (which ends with `exit`), or `break`/`continue`/`pass`/`fail`/`exit` leaving a `defer` block (a defer runs while a scope is left and cannot itself leave it)."),
-    ("NPK-312", "`$` is the counter of the innermost `loop(start, limit, step)` or `till(limit, step)`; outside them it means nothing."),
-    ("NPK-313", "`main` must be `int32()` and `failsafe` must be `int32(tbb32:err)`.\n\n```\nfunc:main = int32() { exit 0; };\nfunc:failsafe = int32(tbb32:err) { exit 1; };\n```"),
-    ("NPK-314", "A template string `` `x = &{x}` `` is only allowed as the argument of `print` or `println`; it cannot be stored or passed elsewhere."),
-    ("NPK-315", "An operator is applied to a type it does not work on: arithmetic and bitwise operators take integers, `!`, `&&`, `||` take `bool`, `<`/`>` take integers, `==`/`!=` take integers, bools and pointers."),
-    ("NPK-316", "`@x` takes the address of a local binding; it cannot take the address of an expression, a function or `$`."),
-    ("NPK-317", "`p[i]` and `<-p` need `p` to be a pointer `T->` whose pointee has a size. An erased pointer `?->` has no pointee: convert it first, e.g. `(p => uint8->)[0]`."),
-    ("NPK-318", "A cast converts between integer types (wrapping, truncating or extending by the source's signedness), from `bool` to an integer, between pointer types, from `string` to a pointer, and between pointers and `int64`/`uint64`. Other conversions do not exist; compare instead (`x != 0` for a bool)."),
-    ("NPK-319", "The C types `T*`, `?*` and `void` describe C functions and are only written in `extern func:` declarations. In Nitpick code write `T->`, `?->` and `NIL`."),
-    ("NPK-320", "A type is written where it cannot be used: `NIL` is not a value type (only a return type), `Result<T>` is only the type of a local binding holding a call's result (not a parameter, return or pointee type, and not nested), and a cast target must be an integer, `bool` or pointer type."),
-    ("NPK-321", "A function, a namespace or an expression of type `NIL` is used where a value is needed.\n\n```\nint32:x = print(1);   // error: `print` returns no value\n```"),
-    ("NPK-322", "Only a local binding, an element `p[i]` or a pointee `<-p` can be assigned to."),
-    ("NPK-323", "`pass e;` passes a value to the caller: a `NIL` function writes `pass;` and a function with a return type writes `pass value;`."),
-    ("NPK-324", "`print` and `println` print strings, template strings, integers and bools."),
-    ("NPK-325", "`raw e`, `e ? default` and `drop e` consume a `Result`, the value of a call of a Nitpick function. Builtins and externs return plain values, which need none of these."),
+    (
+        "NPK-301",
+        "The two operands of a binary operator have different types. Nitpick has no implicit integer conversion.\n\n```\nint64:a = 1;\nint32:b = 2;\nint64:c = a + b;                // error\nint64:d = a + @cast<int64>(b);  // fine\nint64:e = a + (b => int64);     // fine\n```\n\nUnsuffixed literals take the type of the other operand: `a + 1` is `int64`.",
+    ),
+    (
+        "NPK-302",
+        "A value of one type is used where another is expected: a binding's initialiser, an assignment, an argument, `pass`, `fail`, `exit`.\n\n```\nint64:x = 5i32;   // error: expected `int64`, found `int32`\n```\n\n`NULL` converts to every pointer; the result of `alloc`/`wildx_alloc` initialises any pointer type; every pointer converts to an erased `?->`/`?*` parameter. Anything else needs `@cast<T>(e)` or `e => T`.",
+    ),
+    (
+        "NPK-303",
+        "An integer literal does not fit in the type it gets from its suffix or its context.\n\n```\nuint8:x = 256;    // error\nint8:y = -128;    // fine\n```",
+    ),
+    (
+        "NPK-304",
+        "Conditions (`if`, `while`, `for`, `is`) and the operands of `!`, `&&`, `||` must be `bool`; there is no truthiness.\n\n```\nif (n) { }        // error\nif (n != 0) { }   // fine\n```",
+    ),
+    (
+        "NPK-305",
+        "Every call of a Nitpick function yields `Result<T>`, because the function may `fail`. The result must be consumed in one of four ways:\n\n```\nint32:a = raw f();            // the value; zero on error, no check\nint32:b = f() ? -1;           // the value, or -1 on error\ndrop f();                     // ignore it explicitly\nResult<int32>:r = f();        // inspect r.is_error, r.value, r.error\n```\n\nDiscarding it (`f();`) or using it as a plain value (`f() + 1`) is an error. Builtins and `extern` functions return plain values.",
+    ),
+    (
+        "NPK-306",
+        "A function that returns a value can reach the end of its body without `pass` or `fail`, so the caller would get no value.\n\n```\nfunc:sign = int32(int32:x) {\n    if (x < 0) { pass -1; }\n};   // error: nothing passed when x >= 0\n```\n\nA `NIL` function may fall off its end; `main` falling off its end exits with 0.",
+    ),
+    (
+        "NPK-307",
+        "A function is called with the wrong number of arguments.",
+    ),
+    (
+        "NPK-308",
+        "Something that is not a function (a local binding, a namespace, a field) is called.\n\n```\nint32:x = 1;\nx();   // error\n```",
+    ),
+    (
+        "NPK-309",
+        "A field that does not exist is read. In this subset only `Result<T>` values have fields: `is_error` (bool), `value` (T, zero on error) and `error` (int32, zero when not an error).",
+    ),
+    (
+        "NPK-310",
+        "A `fixed` binding (or the counter `$` of a loop) is assigned after its declaration.\n\n```\nfixed int32:x = 1;\nx = 2;   // error\n```",
+    ),
+    (
+        "NPK-311",
+        "A control-flow statement is used where it has no meaning: `break`/`continue` outside a loop, `exit` outside `main` and `failsafe`, `pass`/`fail` in `main` (which ends with `exit`), or `break`/`continue`/`pass`/`fail`/`exit` leaving a `defer` block (a defer runs while a scope is left and cannot itself leave it).",
+    ),
+    (
+        "NPK-312",
+        "`$` is the counter of the innermost `loop(start, limit, step)` or `till(limit, step)`; outside them it means nothing.",
+    ),
+    (
+        "NPK-313",
+        "`main` must be `int32()` and `failsafe` must be `int32(tbb32:err)`.\n\n```\nfunc:main = int32() { exit 0; };\nfunc:failsafe = int32(tbb32:err) { exit 1; };\n```",
+    ),
+    (
+        "NPK-314",
+        "A template string `` `x = &{x}` `` is only allowed as the argument of `print` or `println`; it cannot be stored or passed elsewhere.",
+    ),
+    (
+        "NPK-315",
+        "An operator is applied to a type it does not work on: arithmetic and bitwise operators take integers, `!`, `&&`, `||` take `bool`, `<`/`>` take integers, `==`/`!=` take integers, bools and pointers.",
+    ),
+    (
+        "NPK-316",
+        "`@x` takes the address of a local binding; it cannot take the address of an expression, a function or `$`.",
+    ),
+    (
+        "NPK-317",
+        "`p[i]` and `<-p` need `p` to be a pointer `T->` whose pointee has a size. An erased pointer `?->` has no pointee: convert it first, e.g. `(p => uint8->)[0]`.",
+    ),
+    (
+        "NPK-318",
+        "A cast converts between integer types (wrapping, truncating or extending by the source's signedness), from `bool` to an integer, between pointer types, from `string` to a pointer, and between pointers and `int64`/`uint64`. Other conversions do not exist; compare instead (`x != 0` for a bool).",
+    ),
+    (
+        "NPK-319",
+        "The C types `T*`, `?*` and `void` describe C functions and are only written in `extern func:` declarations. In Nitpick code write `T->`, `?->` and `NIL`.",
+    ),
+    (
+        "NPK-320",
+        "A type is written where it cannot be used: `NIL` is not a value type (only a return type), `Result<T>` is only the type of a local binding holding a call's result (not a parameter, return or pointee type, and not nested), and a cast target must be an integer, `bool` or pointer type.",
+    ),
+    (
+        "NPK-321",
+        "A function, a namespace or an expression of type `NIL` is used where a value is needed.\n\n```\nint32:x = print(1);   // error: `print` returns no value\n```",
+    ),
+    (
+        "NPK-322",
+        "Only a local binding, an element `p[i]` or a pointee `<-p` can be assigned to.",
+    ),
+    (
+        "NPK-323",
+        "`pass e;` passes a value to the caller: a `NIL` function writes `pass;` and a function with a return type writes `pass value;`.",
+    ),
+    (
+        "NPK-324",
+        "`print` and `println` print strings, template strings, integers and bools.",
+    ),
+    (
+        "NPK-325",
+        "`raw e`, `e ? default` and `drop e` consume a `Result`, the value of a call of a Nitpick function. Builtins and externs return plain values, which need none of these.",
+    ),
 ];

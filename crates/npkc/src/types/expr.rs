@@ -47,11 +47,15 @@ pub(super) fn flexible(e: &ast::Expr) -> bool {
 /// `e` as a plain literal: (magnitude, negated).
 fn simple_literal(e: &ast::Expr) -> Option<(u64, bool)> {
     match &e.kind {
-        ast::ExprKind::Int { value, suffix: None } => Some((*value, false)),
+        ast::ExprKind::Int {
+            value,
+            suffix: None,
+        } => Some((*value, false)),
         ast::ExprKind::Char(c) => Some((u64::from(*c), false)),
-        ast::ExprKind::Unary { op: UnOp::Neg, expr } => {
-            simple_literal(expr).and_then(|(v, neg)| (!neg).then_some((v, true)))
-        }
+        ast::ExprKind::Unary {
+            op: UnOp::Neg,
+            expr,
+        } => simple_literal(expr).and_then(|(v, neg)| (!neg).then_some((v, true))),
         _ => None,
     }
 }
@@ -59,7 +63,10 @@ fn simple_literal(e: &ast::Expr) -> Option<(u64, bool)> {
 /// Operators whose result has the operands' (integer) type.
 fn arithmetic(op: BinOp) -> bool {
     use BinOp::{Add, BitAnd, BitOr, BitXor, Div, Mul, Rem, Shl, Shr, Sub};
-    matches!(op, Add | Sub | Mul | Div | Rem | BitAnd | BitOr | BitXor | Shl | Shr)
+    matches!(
+        op,
+        Add | Sub | Mul | Div | Rem | BitAnd | BitOr | BitXor | Shl | Shr
+    )
 }
 
 fn builtin(name: &str) -> Option<Builtin> {
@@ -100,7 +107,9 @@ impl FnCx<'_, '_> {
     pub(super) fn expr(&mut self, e: &ast::Expr, expected: Option<&Ty>) -> Option<hir::Expr> {
         let span = e.span;
         match &e.kind {
-            ast::ExprKind::Int { value, suffix } => self.int_lit(*value, *suffix, false, expected, span),
+            ast::ExprKind::Int { value, suffix } => {
+                self.int_lit(*value, *suffix, false, expected, span)
+            }
             ast::ExprKind::Char(c) => self.int_lit(u64::from(*c), None, false, expected, span),
             ast::ExprKind::Bool(b) => mk(ExprKind::Bool(*b), Ty::Bool, span),
             ast::ExprKind::Null => mk(ExprKind::Null, Ty::Null, span),
@@ -142,7 +151,9 @@ impl FnCx<'_, '_> {
             }
             ast::ExprKind::OrElse { expr, default } => {
                 let r = self.expr(expr, None);
-                let t = r.as_ref().and_then(|r| self.result_inner(&r.ty, "?", expr.span));
+                let t = r
+                    .as_ref()
+                    .and_then(|r| self.result_inner(&r.ty, "?", expr.span));
                 let d = match &t {
                     Some(t) if *t != Ty::Nil => self.coerce(default, t, false),
                     Some(_) => {
@@ -172,11 +183,15 @@ impl FnCx<'_, '_> {
             } => {
                 let c = self.condition(cond);
                 let arms = self.operands(&[then_expr, else_expr], expected);
-                let [Some(mut a), Some(mut b)] = <[Option<hir::Expr>; 2]>::try_from(arms).ok()? else {
+                let [Some(mut a), Some(mut b)] = <[Option<hir::Expr>; 2]>::try_from(arms).ok()?
+                else {
                     return None;
                 };
                 let c = c?;
-                if a.ty != b.ty && !self.convert(&mut b, &a.ty.clone(), false) && !self.convert(&mut a, &b.ty.clone(), false) {
+                if a.ty != b.ty
+                    && !self.convert(&mut b, &a.ty.clone(), false)
+                    && !self.convert(&mut a, &b.ty.clone(), false)
+                {
                     self.err(Error::MismatchedTypes {
                         expected: a.ty.clone(),
                         found: b.ty.clone(),
@@ -239,7 +254,12 @@ impl FnCx<'_, '_> {
 
     /// Checks `e` against `target` (`NPK-302` on mismatch). `extern_arg`
     /// also lets a `string` pass as `int8*`/`uint8*`.
-    pub(super) fn coerce(&mut self, e: &ast::Expr, target: &Ty, extern_arg: bool) -> Option<hir::Expr> {
+    pub(super) fn coerce(
+        &mut self,
+        e: &ast::Expr,
+        target: &Ty,
+        extern_arg: bool,
+    ) -> Option<hir::Expr> {
         let x = self.expr(e, Some(target))?;
         let mut x = if matches!(target, Ty::Result(_)) && matches!(x.ty, Ty::Result(_)) {
             x
@@ -310,7 +330,11 @@ impl FnCx<'_, '_> {
     /// literals first (the first of them is the anchor), then the literal
     /// ones with the anchor's type (or `hint`, or `int32`). Types are not
     /// compared here.
-    pub(super) fn operands(&mut self, es: &[&ast::Expr], hint: Option<&Ty>) -> Vec<Option<hir::Expr>> {
+    pub(super) fn operands(
+        &mut self,
+        es: &[&ast::Expr],
+        hint: Option<&Ty>,
+    ) -> Vec<Option<hir::Expr>> {
         let mut out: Vec<Option<hir::Expr>> = vec![None; es.len()];
         let mut anchor: Option<Ty> = None;
         let mut anchor_failed = false;
@@ -365,7 +389,11 @@ impl FnCx<'_, '_> {
             });
             return None;
         }
-        mk(ExprKind::Int(ty::literal_bits(value, neg, it)), Ty::Int(it), span)
+        mk(
+            ExprKind::Int(ty::literal_bits(value, neg, it)),
+            Ty::Int(it),
+            span,
+        )
     }
 
     pub(super) fn local_expr(&mut self, l: hir::LocalId, span: Span) -> Option<hir::Expr> {
@@ -394,7 +422,10 @@ impl FnCx<'_, '_> {
                 }
             }
         };
-        self.err(Error::NotAValue { what, span: id.span });
+        self.err(Error::NotAValue {
+            what,
+            span: id.span,
+        });
         None
     }
 
@@ -420,14 +451,22 @@ impl FnCx<'_, '_> {
         }
     }
 
-    fn unary(&mut self, op: UnOp, inner: &ast::Expr, expected: Option<&Ty>, span: Span) -> Option<hir::Expr> {
+    fn unary(
+        &mut self,
+        op: UnOp,
+        inner: &ast::Expr,
+        expected: Option<&Ty>,
+        span: Span,
+    ) -> Option<hir::Expr> {
         if op == UnOp::Neg {
             // `-128i8`: the literal is negated before its range is checked.
             match &inner.kind {
                 ast::ExprKind::Int { value, suffix } => {
                     return self.int_lit(*value, *suffix, true, expected, span);
                 }
-                ast::ExprKind::Char(c) => return self.int_lit(u64::from(*c), None, true, expected, span),
+                ast::ExprKind::Char(c) => {
+                    return self.int_lit(u64::from(*c), None, true, expected, span);
+                }
                 _ => {}
             }
         }
@@ -446,11 +485,22 @@ impl FnCx<'_, '_> {
                 UnOp::Not => "!",
                 UnOp::BitNot => "~",
             };
-            self.err(Error::InvalidOperand { op: sym, ty: x.ty, span });
+            self.err(Error::InvalidOperand {
+                op: sym,
+                ty: x.ty,
+                span,
+            });
             return None;
         }
         let ty = x.ty.clone();
-        mk(ExprKind::Unary { op, expr: Box::new(x) }, ty, span)
+        mk(
+            ExprKind::Unary {
+                op,
+                expr: Box::new(x),
+            },
+            ty,
+            span,
+        )
     }
 
     fn binary(
@@ -510,7 +560,11 @@ impl FnCx<'_, '_> {
             }
             _ => {
                 let (Ty::Int(_), Ty::Int(_)) = (&l.ty, &r.ty) else {
-                    let bad = if matches!(l.ty, Ty::Int(_)) { r.ty } else { l.ty };
+                    let bad = if matches!(l.ty, Ty::Int(_)) {
+                        r.ty
+                    } else {
+                        l.ty
+                    };
                     self.err(Error::InvalidOperand {
                         op: op.symbol(),
                         ty: bad,
@@ -522,7 +576,11 @@ impl FnCx<'_, '_> {
                     self.err(mismatch(&l, &r));
                     return None;
                 }
-                if arithmetic(op) { l.ty.clone() } else { Ty::Bool }
+                if arithmetic(op) {
+                    l.ty.clone()
+                } else {
+                    Ty::Bool
+                }
             }
         };
         mk(
@@ -629,7 +687,12 @@ impl FnCx<'_, '_> {
         })
     }
 
-    pub(super) fn index_place(&mut self, base: &ast::Expr, index: &ast::Expr, span: Span) -> Option<Place> {
+    pub(super) fn index_place(
+        &mut self,
+        base: &ast::Expr,
+        index: &ast::Expr,
+        span: Span,
+    ) -> Option<Place> {
         let b = self.value(base, None);
         let i = self.value(index, Some(&Ty::Int(IntTy::I64)));
         let ty = match &b {
@@ -658,7 +721,8 @@ impl FnCx<'_, '_> {
     fn field(&mut self, base: &ast::Expr, name: &ast::Ident, span: Span) -> Option<hir::Expr> {
         if let ast::ExprKind::Name(id) = &base.kind
             && self.lookup_local(&id.name).is_none()
-            && let Lookup::Found(ItemRef::Namespace(ns)) = self.g.items.lookup(self.module, None, &id.name)
+            && let Lookup::Found(ItemRef::Namespace(ns)) =
+                self.g.items.lookup(self.module, None, &id.name)
         {
             let n = self.g.items.namespace(ns);
             if n.members.contains_key(&name.name) {
@@ -708,7 +772,13 @@ impl FnCx<'_, '_> {
     }
 
     fn unknown_member(&mut self, ns_name: &str, ns: resolve::NsId, name: &ast::Ident) {
-        let members = self.g.items.namespace(ns).members.keys().map(String::as_str);
+        let members = self
+            .g
+            .items
+            .namespace(ns)
+            .members
+            .keys()
+            .map(String::as_str);
         let suggestion = suggest(&name.name, members);
         self.err(resolve::Error::UnknownMember {
             namespace: ns_name.to_string(),
@@ -742,7 +812,11 @@ impl FnCx<'_, '_> {
             // A literal keeps its value: it takes the target type if it
             // fits, else the 64-bit type it fits in, and is then converted.
             (Some(Ty::Int(t)), Some((v, neg))) if !ty::fits(v, neg, *t) => {
-                Some(Ty::Int(if ty::fits(v, neg, IntTy::I64) { IntTy::I64 } else { IntTy::U64 }))
+                Some(Ty::Int(if ty::fits(v, neg, IntTy::I64) {
+                    IntTy::I64
+                } else {
+                    IntTy::U64
+                }))
             }
             (Some(t @ Ty::Int(_)), _) => Some(t.clone()),
             _ => None,
@@ -780,7 +854,10 @@ impl FnCx<'_, '_> {
         if matches!(x.ty, Ty::Int(_) | Ty::Bool | Ty::Str) {
             Some(x)
         } else {
-            self.err(Error::NotPrintable { ty: x.ty, span: e.span });
+            self.err(Error::NotPrintable {
+                ty: x.ty,
+                span: e.span,
+            });
             None
         }
     }
@@ -800,7 +877,11 @@ impl FnCx<'_, '_> {
                 let decl = g.items.func(f).decl.name.span;
                 let args = self.args(args, &tys, false, &g.items.func_name(f), span, Some(decl))?;
                 let ret = sig.ret.clone()?;
-                mk(ExprKind::Call { func: f, args }, Ty::Result(Box::new(ret)), span)
+                mk(
+                    ExprKind::Call { func: f, args },
+                    Ty::Result(Box::new(ret)),
+                    span,
+                )
             }
             Callee::Extern(x) => {
                 let g = self.g;
@@ -971,7 +1052,11 @@ impl FnCx<'_, '_> {
                     return None;
                 }
                 out.push(x);
-                if b == Builtin::Free { Ty::Nil } else { Ty::Int(IntTy::I32) }
+                if b == Builtin::Free {
+                    Ty::Nil
+                } else {
+                    Ty::Int(IntTy::I32)
+                }
             }
             Builtin::Print | Builtin::Println => {
                 if let Some(a) = args.first() {
@@ -990,6 +1075,13 @@ impl FnCx<'_, '_> {
                 Ty::Nil
             }
         };
-        mk(ExprKind::Builtin { builtin: b, args: out }, ret, span)
+        mk(
+            ExprKind::Builtin {
+                builtin: b,
+                args: out,
+            },
+            ret,
+            span,
+        )
     }
 }

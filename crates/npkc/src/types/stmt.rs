@@ -12,8 +12,8 @@
 //! `exit` only in `main`/`failsafe`; no `pass`/`fail` in `main`.
 
 use crate::ast::{self, BinOp, IntTy};
-use crate::source::Span;
 use crate::hir::{self, ExprKind, LocalKind, Place, PlaceKind, StmtKind, Ty};
+use crate::source::Span;
 
 use super::error::{Error, Keyword, TypePlace};
 use super::{FnCx, FnKind, ty};
@@ -85,7 +85,10 @@ impl FnCx<'_, '_> {
             self.stmt(s, &mut stmts);
         }
         self.scopes.pop();
-        hir::Block { stmts, span: b.span }
+        hir::Block {
+            stmts,
+            span: b.span,
+        }
     }
 
     /// Checks one statement, appending its lowering to `out`.
@@ -128,13 +131,20 @@ impl FnCx<'_, '_> {
                     None => self.orphan(value),
                 };
                 if let (Some(place), Some(value)) = (place, value) {
-                    push(StmtKind::Assign { place, op: *op, value });
+                    push(StmtKind::Assign {
+                        place,
+                        op: *op,
+                        value,
+                    });
                 }
             }
             ast::StmtKind::Expr(e) => {
                 if let Some(x) = self.orphan(e) {
                     if matches!(x.ty, Ty::Result(_)) {
-                        self.err(Error::UnconsumedResult { ty: x.ty, span: e.span });
+                        self.err(Error::UnconsumedResult {
+                            ty: x.ty,
+                            span: e.span,
+                        });
                     } else {
                         push(StmtKind::Expr(x));
                     }
@@ -151,7 +161,11 @@ impl FnCx<'_, '_> {
                 let body = self.block(body);
                 self.loops -= 1;
                 if let Some(cond) = c {
-                    push(StmtKind::While { cond, body, step: None });
+                    push(StmtKind::While {
+                        cond,
+                        body,
+                        step: None,
+                    });
                 }
             }
             ast::StmtKind::For {
@@ -290,10 +304,21 @@ impl FnCx<'_, '_> {
             }
             ast::StmtKind::Fail(e) | ast::StmtKind::Exit(e) => {
                 let is_exit = matches!(s.kind, ast::StmtKind::Exit(_));
-                let ok = self.exit_allowed(if is_exit { Keyword::Exit } else { Keyword::Fail }, span);
+                let ok = self.exit_allowed(
+                    if is_exit {
+                        Keyword::Exit
+                    } else {
+                        Keyword::Fail
+                    },
+                    span,
+                );
                 let x = self.coerce(e, &Ty::Int(IntTy::I32), false);
                 if let (true, Some(x)) = (ok, x) {
-                    push(if is_exit { StmtKind::Exit(x) } else { StmtKind::Fail(x) });
+                    push(if is_exit {
+                        StmtKind::Exit(x)
+                    } else {
+                        StmtKind::Fail(x)
+                    });
                 }
             }
         }
@@ -353,7 +378,11 @@ impl FnCx<'_, '_> {
 
     /// The checked `start, limit, step` of a counted loop, all of one
     /// integer type (`NPK-302`/`NPK-315` otherwise).
-    fn counter_bounds(&mut self, xs: Vec<Option<hir::Expr>>, es: &[&ast::Expr]) -> Option<Vec<hir::Expr>> {
+    fn counter_bounds(
+        &mut self,
+        xs: Vec<Option<hir::Expr>>,
+        es: &[&ast::Expr],
+    ) -> Option<Vec<hir::Expr>> {
         let xs: Vec<hir::Expr> = xs.into_iter().collect::<Option<_>>()?;
         let first = xs.first()?.ty.clone();
         if !matches!(first, Ty::Int(_)) {
@@ -379,8 +408,16 @@ impl FnCx<'_, '_> {
     }
 
     /// Declares the counter `$` and checks the body of `loop`/`till`.
-    fn counted_loop(&mut self, bounds: Option<Vec<hir::Expr>>, body: &ast::Block, span: Span) -> Option<hir::Stmt> {
-        let ty = bounds.as_ref().and_then(|b| b.first()).map(|x| x.ty.clone());
+    fn counted_loop(
+        &mut self,
+        bounds: Option<Vec<hir::Expr>>,
+        body: &ast::Block,
+        span: Span,
+    ) -> Option<hir::Stmt> {
+        let ty = bounds
+            .as_ref()
+            .and_then(|b| b.first())
+            .map(|x| x.ty.clone());
         let counter = self.new_local("$", ty, None, true, LocalKind::LoopCounter, span);
         self.counters.push(counter);
         self.loops += 1;

@@ -27,18 +27,28 @@ fn check_modules(srcs: &[&str], imports: &[&[u32]]) -> (Option<hir::Program>, Ve
             let module = parse_module(file, src, &mut problems);
             LoadedModule {
                 module,
-                imports: imports.get(i).map_or_else(Vec::new, |v| v.iter().map(|&f| FileId(f)).collect()),
+                imports: imports
+                    .get(i)
+                    .map_or_else(Vec::new, |v| v.iter().map(|&f| FileId(f)).collect()),
                 is_stdlib: false,
             }
         })
         .collect();
-    assert!(problems.errors.is_empty(), "parse errors: {:#?}", problems.errors);
+    assert!(
+        problems.errors.is_empty(),
+        "parse errors: {:#?}",
+        problems.errors
+    );
     let loaded = Loaded {
         root: FileId(0),
         modules,
     };
     let program = super::check(&loaded, &mut problems);
-    assert_eq!(program.is_some(), problems.errors.is_empty(), "`check` returns None exactly on errors");
+    assert_eq!(
+        program.is_some(),
+        problems.errors.is_empty(),
+        "`check` returns None exactly on errors"
+    );
     problems.sort();
     (program, problems.errors)
 }
@@ -76,5 +86,7 @@ fn one_error(src: &str, code: &str, at: &str) -> Diagnostic {
 
 /// Wraps statements in `main` (with a `failsafe`).
 fn in_main(body: &str) -> String {
-    format!("func:failsafe = int32(tbb32:err) {{ exit 1; }};\nfunc:main = int32() {{\n{body}\n}};\n")
+    format!(
+        "func:failsafe = int32(tbb32:err) {{ exit 1; }};\nfunc:main = int32() {{\n{body}\n}};\n"
+    )
 }

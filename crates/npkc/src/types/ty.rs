@@ -55,7 +55,12 @@ const TYPE_NAMES: &[&str] = &[
 /// Resolves a type written at `place` (`in_extern`: inside an `extern`
 /// declaration). Errors are pushed to `errors`; `None` means the type is
 /// unusable and was reported.
-pub fn lower(t: &TypeExpr, place: TypePlace, in_extern: bool, errors: &mut Vec<Diagnostic>) -> Option<Ty> {
+pub fn lower(
+    t: &TypeExpr,
+    place: TypePlace,
+    in_extern: bool,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Ty> {
     let not_allowed = |errors: &mut Vec<Diagnostic>| {
         errors.push(
             Error::TypeNotAllowed {
@@ -146,7 +151,9 @@ pub fn lower(t: &TypeExpr, place: TypePlace, in_extern: bool, errors: &mut Vec<D
     }
     .and_then(|ty| {
         // A cast target must be a scalar the cast rules know.
-        if place == TypePlace::Cast && !matches!(ty, Ty::Int(_) | Ty::Bool | Ty::Ptr(_) | Ty::Erased) {
+        if place == TypePlace::Cast
+            && !matches!(ty, Ty::Int(_) | Ty::Bool | Ty::Ptr(_) | Ty::Erased)
+        {
             return not_allowed(errors);
         }
         Some(ty)
@@ -156,13 +163,20 @@ pub fn lower(t: &TypeExpr, place: TypePlace, in_extern: bool, errors: &mut Vec<D
 /// Whether values of `ty` have a size (can be a pointee of `p[i]`/`<-p`).
 #[must_use]
 pub fn sized(ty: &Ty) -> bool {
-    matches!(ty, Ty::Int(_) | Ty::Bool | Ty::Str | Ty::Ptr(_) | Ty::Erased)
+    matches!(
+        ty,
+        Ty::Int(_) | Ty::Bool | Ty::Str | Ty::Ptr(_) | Ty::Erased
+    )
 }
 
 /// Whether `value` (negated when `neg`) fits in `ty`.
 #[must_use]
 pub fn fits(value: u64, neg: bool, ty: IntTy) -> bool {
-    let v = if neg { -i128::from(value) } else { i128::from(value) };
+    let v = if neg {
+        -i128::from(value)
+    } else {
+        i128::from(value)
+    };
     let bits = ty.bits();
     let (min, max) = if ty.signed() {
         (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)

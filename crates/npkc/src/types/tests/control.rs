@@ -12,7 +12,9 @@ fn missing_pass_is_an_error_at_the_closing_brace() {
 
 #[test]
 fn if_with_both_branches_passing_ends_the_function() {
-    ok("func:sign = int32(int32:x) { if (x < 0) { pass -1; } else if (x == 0) { pass 0; } else { fail 1; } };");
+    ok(
+        "func:sign = int32(int32:x) { if (x < 0) { pass -1; } else if (x == 0) { pass 0; } else { fail 1; } };",
+    );
 }
 
 #[test]
@@ -23,7 +25,10 @@ fn infinite_loop_ends_the_function() {
 
 #[test]
 fn loop_with_break_does_not_end_the_function() {
-    assert_eq!(codes("func:f = int32() { while (true) { if (true) { break; } } };"), ["NPK-306"]);
+    assert_eq!(
+        codes("func:f = int32() { while (true) { if (true) { break; } } };"),
+        ["NPK-306"]
+    );
 }
 
 #[test]
@@ -43,12 +48,18 @@ fn pass_without_value_in_value_function_is_an_error() {
 
 #[test]
 fn pass_value_must_match_return_type() {
-    assert_eq!(codes("func:f = int64() { int32:x = 1; pass x; };"), ["NPK-302"]);
+    assert_eq!(
+        codes("func:f = int64() { int32:x = 1; pass x; };"),
+        ["NPK-302"]
+    );
 }
 
 #[test]
 fn fail_code_is_int32() {
-    assert_eq!(codes("func:f = int32() { int64:c = 1; fail c; };"), ["NPK-302"]);
+    assert_eq!(
+        codes("func:f = int32() { int64:c = 1; fail c; };"),
+        ["NPK-302"]
+    );
 }
 
 #[test]
@@ -70,14 +81,19 @@ fn main_may_fall_off_its_end() {
 #[test]
 fn main_with_parameters_is_an_error() {
     assert_eq!(
-        codes("func:failsafe = int32(tbb32:err) { exit 1; };\nfunc:main = int32(int32:a) { exit 0; };"),
+        codes(
+            "func:failsafe = int32(tbb32:err) { exit 1; };\nfunc:main = int32(int32:a) { exit 0; };"
+        ),
         ["NPK-313"]
     );
 }
 
 #[test]
 fn failsafe_with_wrong_signature_is_an_error() {
-    assert_eq!(codes("func:failsafe = int32() { exit 1; };\nfunc:main = int32() { exit 0; };"), ["NPK-313"]);
+    assert_eq!(
+        codes("func:failsafe = int32() { exit 1; };\nfunc:main = int32() { exit 0; };"),
+        ["NPK-313"]
+    );
 }
 
 #[test]
@@ -88,7 +104,11 @@ fn break_outside_loop_is_an_error() {
 
 #[test]
 fn break_cannot_leave_a_defer() {
-    let d = one_error(&in_main("while (true) { defer { break; } }"), "NPK-311", "break;");
+    let d = one_error(
+        &in_main("while (true) { defer { break; } }"),
+        "NPK-311",
+        "break;",
+    );
     assert!(d.message.contains("defer"));
 }
 
@@ -104,12 +124,17 @@ fn dollar_outside_loop_is_an_error() {
 
 #[test]
 fn dollar_has_the_counter_type() {
-    ok(&in_main("loop(0i64, 10, 1) { int64:i = $; }\ntill(10u8, 1) { uint8:j = $; }\nloop(0, 3, 1) { int32:k = $; }"));
+    ok(&in_main(
+        "loop(0i64, 10, 1) { int64:i = $; }\ntill(10u8, 1) { uint8:j = $; }\nloop(0, 3, 1) { int32:k = $; }",
+    ));
 }
 
 #[test]
 fn loop_bounds_of_different_types_are_an_error() {
-    assert_eq!(codes(&in_main("int64:n = 10;\nloop(0i32, n, 1) { }")), ["NPK-302"]);
+    assert_eq!(
+        codes(&in_main("int64:n = 10;\nloop(0i32, n, 1) { }")),
+        ["NPK-302"]
+    );
 }
 
 #[test]
@@ -126,6 +151,13 @@ fn compound_assignment_needs_integers() {
 
 #[test]
 fn for_loop_variable_is_scoped_to_the_loop() {
-    ok(&in_main("for (int64:i = 0; i < 10; i += 1) { continue; }\nfor (int64:i = 0; i < 3; i += 1) { }"));
-    assert_eq!(codes(&in_main("for (int64:i = 0; i < 10; i += 1) { }\nint64:j = i;")), ["NPK-202"]);
+    ok(&in_main(
+        "for (int64:i = 0; i < 10; i += 1) { continue; }\nfor (int64:i = 0; i < 3; i += 1) { }",
+    ));
+    assert_eq!(
+        codes(&in_main(
+            "for (int64:i = 0; i < 10; i += 1) { }\nint64:j = i;"
+        )),
+        ["NPK-202"]
+    );
 }

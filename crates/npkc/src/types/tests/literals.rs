@@ -32,8 +32,12 @@ fn unsuffixed_literal_takes_declared_type() {
 fn unsuffixed_literal_defaults_to_int32() {
     let p = ok(&in_main("print(5);"));
     let main = p.func(p.main.unwrap());
-    let StmtKind::Expr(e) = &main.body.stmts[0].kind else { panic!() };
-    let ExprKind::Builtin { args, .. } = &e.kind else { panic!() };
+    let StmtKind::Expr(e) = &main.body.stmts[0].kind else {
+        panic!()
+    };
+    let ExprKind::Builtin { args, .. } = &e.kind else {
+        panic!()
+    };
     assert_eq!(args[0].ty, Ty::Int(IntTy::I32));
 }
 
@@ -41,7 +45,9 @@ fn unsuffixed_literal_defaults_to_int32() {
 fn literal_takes_type_of_other_operand() {
     let (k, t) = let_init(&in_main("int64:a = 1;\nbool:b = 1 < a;"), 1);
     assert_eq!(t, Ty::Bool);
-    let ExprKind::Binary { lhs, .. } = k else { panic!() };
+    let ExprKind::Binary { lhs, .. } = k else {
+        panic!()
+    };
     assert_eq!(lhs.ty, Ty::Int(IntTy::I64));
 }
 
@@ -113,5 +119,7 @@ fn literal_return_takes_return_type() {
 
 #[test]
 fn literal_that_fits_nowhere_keeps_its_value_in_a_cast() {
-    ok(&in_main("uint32:x = 4294967295 => uint32;\nint32:y = 0xffffffff => int32;"));
+    ok(&in_main(
+        "uint32:x = 4294967295 => uint32;\nint32:y = 0xffffffff => int32;",
+    ));
 }

@@ -16,14 +16,20 @@ fn mixed_integer_operands_are_an_error_with_cast_help() {
         "NPK-301",
         "a + b",
     );
-    assert!(d.help.as_deref().unwrap().contains("@cast<int64>(e)"), "{d:#?}");
+    assert!(
+        d.help.as_deref().unwrap().contains("@cast<int64>(e)"),
+        "{d:#?}"
+    );
     assert!(d.help.as_deref().unwrap().contains("e => int64"), "{d:#?}");
 }
 
 #[test]
 fn initialiser_of_other_integer_type_is_an_error() {
     let d = one_error(&in_main("int32:b = 2;\nint64:c = b;"), "NPK-302", "b");
-    assert!(d.message.contains("expected `int64`, found `int32`"), "{d:#?}");
+    assert!(
+        d.message.contains("expected `int64`, found `int32`"),
+        "{d:#?}"
+    );
 }
 
 #[test]
@@ -53,7 +59,10 @@ fn alloc_result_initialises_any_pointer_type() {
 
 #[test]
 fn typed_pointer_does_not_convert_to_other_typed_pointer() {
-    assert_eq!(codes(&in_main("int8->:p = NULL;\nint64->:q = p;")), ["NPK-302"]);
+    assert_eq!(
+        codes(&in_main("int8->:p = NULL;\nint64->:q = p;")),
+        ["NPK-302"]
+    );
 }
 
 #[test]
@@ -70,7 +79,9 @@ fn pointer_comparison_with_erased_pointer_is_allowed() {
 
 #[test]
 fn index_and_store_through_typed_pointer() {
-    ok(&in_main("wild uint8->:p = alloc(4);\np[0] = 72;\np[1i64] = p[0] + 1;\nuint8:x = <-p;\n<-p = x;\nfree(p);"));
+    ok(&in_main(
+        "wild uint8->:p = alloc(4);\np[0] = 72;\np[1i64] = p[0] + 1;\nuint8:x = <-p;\n<-p = x;\nfree(p);",
+    ));
 }
 
 #[test]
@@ -86,7 +97,12 @@ fn integer_cannot_be_dereferenced() {
 
 #[test]
 fn index_must_be_an_integer() {
-    assert_eq!(codes(&in_main("wild uint8->:p = alloc(4);\nuint8:x = p[true];\nfree(p);")), ["NPK-302"]);
+    assert_eq!(
+        codes(&in_main(
+            "wild uint8->:p = alloc(4);\nuint8:x = p[true];\nfree(p);"
+        )),
+        ["NPK-302"]
+    );
 }
 
 #[test]
@@ -96,7 +112,10 @@ fn address_of_local_has_pointer_type() {
 
 #[test]
 fn address_of_non_local_is_an_error() {
-    assert_eq!(codes(&in_main("int32:x = 1;\nint32->:p = @(x + 1);")), ["NPK-316"]);
+    assert_eq!(
+        codes(&in_main("int32:x = 1;\nint32->:p = @(x + 1);")),
+        ["NPK-316"]
+    );
 }
 
 #[test]
@@ -108,19 +127,27 @@ fn casts_convert_integers_both_ways() {
 
 #[test]
 fn cast_from_integer_to_bool_is_an_error() {
-    assert_eq!(codes(&in_main("int32:a = 5;\nbool:b = a => bool;")), ["NPK-318"]);
+    assert_eq!(
+        codes(&in_main("int32:a = 5;\nbool:b = a => bool;")),
+        ["NPK-318"]
+    );
 }
 
 #[test]
 fn pointer_casts_between_pointers_and_64_bit_integers() {
-    ok(&in_main("?->:p = NULL;\nuint8->:q = p => uint8->;\nint64:a = q => int64;\nint32->:r = a => int32->;"));
+    ok(&in_main(
+        "?->:p = NULL;\nuint8->:q = p => uint8->;\nint64:a = q => int64;\nint32->:r = a => int32->;",
+    ));
 }
 
 #[test]
 fn c_pointer_types_only_in_externs() {
     let d = one_error("func:f = NIL(int8*:p) { };", "NPK-319", "int8*");
     assert!(d.help.as_deref().unwrap().contains("T->"));
-    assert_eq!(codes("extern func:g = void(int8*:p, ?*:q);"), Vec::<&str>::new());
+    assert_eq!(
+        codes("extern func:g = void(int8*:p, ?*:q);"),
+        Vec::<&str>::new()
+    );
 }
 
 #[test]
@@ -156,8 +183,15 @@ fn logical_operands_must_be_bool() {
 
 #[test]
 fn conditional_expression_unifies_branches() {
-    ok(&in_main("int64:a = 3;\nint64:b = is (a > 2) : a : 0;\nint8->:p = is (a > 2) : NULL : NULL;"));
-    assert_eq!(codes(&in_main("int64:a = 3;\nint32:c = 1;\nint64:b = is (a > 2) : a : c;")), ["NPK-302"]);
+    ok(&in_main(
+        "int64:a = 3;\nint64:b = is (a > 2) : a : 0;\nint8->:p = is (a > 2) : NULL : NULL;",
+    ));
+    assert_eq!(
+        codes(&in_main(
+            "int64:a = 3;\nint32:c = 1;\nint64:b = is (a > 2) : a : c;"
+        )),
+        ["NPK-302"]
+    );
 }
 
 #[test]
@@ -167,13 +201,20 @@ fn print_refuses_pointers() {
 
 #[test]
 fn template_string_outside_print_is_an_error() {
-    let d = one_error(&in_main("int32:x = 1;\nstring:s = `x = &{x}`;"), "NPK-314", "`x = &{x}`");
+    let d = one_error(
+        &in_main("int32:x = 1;\nstring:s = `x = &{x}`;"),
+        "NPK-314",
+        "`x = &{x}`",
+    );
     assert!(d.message.contains("print"));
 }
 
 #[test]
 fn template_parts_are_type_checked() {
-    assert_eq!(codes(&in_main("int8->:p = NULL;\nprintln(`p = &{p}`);")), ["NPK-324"]);
+    assert_eq!(
+        codes(&in_main("int8->:p = NULL;\nprintln(`p = &{p}`);")),
+        ["NPK-324"]
+    );
 }
 
 #[test]
