@@ -31,6 +31,12 @@ mod eval;
 /// so this only guards against a bug; real loops settle in two or three).
 const MAX_LOOP_ITERATIONS: usize = 64;
 
+/// Statements one function's analysis may interpret. Nested loops multiply
+/// (each level runs its body at least twice), so past this budget every loop
+/// runs its body once and joins, which keeps pathological nesting linear at
+/// the price of precision (errors first seen on a later iteration may be missed).
+const FUEL: u64 = 200_000;
+
 /// The result of analysing one function.
 #[derive(Debug)]
 pub(crate) struct FuncResult {
@@ -56,6 +62,7 @@ pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) ->
         loops: Vec::new(),
         scope_floor: 0,
         loop_floor: 0,
+        fuel: FUEL,
         ret: ReturnAcc {
             owned: None,
             borrowed: None,
@@ -131,6 +138,8 @@ struct Analysis<'a> {
     /// scopes below `scope_floor` and loops below `loop_floor` are out of reach.
     scope_floor: usize,
     loop_floor: usize,
+    /// See [`FUEL`].
+    fuel: u64,
     ret: ReturnAcc,
 }
 
@@ -247,6 +256,7 @@ impl<'a> Analysis<'a> {
             if !st.reachable {
                 break;
             }
+            self.fuel = self.fuel.saturating_sub(1);
             self.stmt(&stmt.kind, stmt.span, st);
         }
         if st.reachable {
@@ -408,7 +418,7 @@ impl<'a> Analysis<'a> {
             }
             let mut next = head.clone();
             next.join(&body_st);
-            if next == head {
+            if next == head || self.fuel == 0 {
                 break;
             }
             head = next;

@@ -7,3 +7,4 @@ mod defers;
 mod interproc;
 mod leaks;
 mod releases;
+mod robustness;
