@@ -4,7 +4,11 @@
 //! table next to its error type); this module only gathers them.
 
 /// Every phase's table of `(code, explanation)`.
-const TABLES: &[&[(&str, &str)]] = &[crate::parser::EXPLANATIONS, crate::modules::EXPLANATIONS];
+const TABLES: &[&[(&str, &str)]] = &[
+    crate::parser::EXPLANATIONS,
+    crate::modules::EXPLANATIONS,
+    crate::ownership::EXPLANATIONS,
+];
 
 /// The explanation of `code` (case-insensitive), if the compiler emits it.
 #[must_use]

@@ -10,9 +10,12 @@
 //! `error` (problems as data, and `npkc --explain` texts).
 //!
 //! Decision on `exit`: a path ending in `exit` runs its pending defers (so a
-//! double free or use after release there is still reported) but reports no
-//! leak, because the process ends there. Falling off the end of `main` is
-//! the end of its body's scope, and leaks are reported there.
+//! double free or use after release there is still reported), then every
+//! binding that still owns an allocation is a leak reported at the `exit`
+//! (the seed's bug248: each page is paired with a release, even when the
+//! process ends). The path ends there: nothing after it sees its state. A
+//! path where the pointer is known `NULL` (or the `Result` holding it is an
+//! error, `r.is_error`) owns nothing.
 
 mod error;
 mod flow;

@@ -21,6 +21,8 @@ pub(crate) enum ScopeExit {
     Fail,
     Break,
     Continue,
+    /// `exit` ends the process while the binding still owns its allocation.
+    Exit,
     /// A new value was assigned over the owned one.
     Overwrite,
 }
@@ -171,6 +173,10 @@ impl OwnershipError {
                             "`continue` leaves the scope of `{name}` while it still owns its allocation"
                         ),
                         "this `continue`",
+                    ),
+                    ScopeExit::Exit => (
+                        format!("`exit` ends the program while `{name}` still owns its allocation"),
+                        "this `exit` (or in a `defer`, which `exit` runs)",
                     ),
                     ScopeExit::Overwrite => (
                         format!(
@@ -343,8 +349,10 @@ as `Jit.free`), or moved (`pass p;`, or `wildx int8->:q = p;`). Assigning a new
 value to a binding that still owns its allocation also leaks it, and so does an
 allocation that is never bound at all.
 
-A path on which the pointer is known to be `NULL` owns nothing. A path that ends
-the process with `exit` is not checked for leaks: the process ends there.
+A path on which the pointer is known to be `NULL` owns nothing. Ending the
+process with `exit` while a binding still owns its allocation is a leak too
+(reported at the `exit`); `exit` runs the function's pending defers first, so a
+`defer` that releases the binding covers every exit.
 
 Example:
 

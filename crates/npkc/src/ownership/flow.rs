@@ -369,10 +369,12 @@ impl<'a> Analysis<'a> {
             StmtKind::Exit(e) => {
                 let v = self.eval(e, st);
                 self.use_value(v, st, TempSink::Operand);
-                // `exit` runs the pending defers, then ends the process: no
-                // leak is reported on this path (nothing outlives it).
+                // `exit` runs the pending defers, then ends the process. A
+                // binding that still owns its allocation there is a leak (the
+                // seed's bug248): every page is paired with a release. The
+                // path ends here, so nothing after the `exit` sees its state.
                 if self.scope_floor == 0 {
-                    self.leave_scopes(0, st, ScopeExit::BlockEnd, span, false);
+                    self.leave_scopes(0, st, ScopeExit::Exit, span, true);
                 }
                 st.reachable = false;
             }

@@ -247,8 +247,17 @@ fn strip_casts(e: &Expr) -> &Expr {
     }
 }
 
-/// `(local, cond-true-means-null)` for `p == NULL`, `NULL == p`, `p != NULL`, `NULL != p`.
+/// `(local, cond-true-means-null)` for `p == NULL`, `NULL == p`, `p != NULL`,
+/// `NULL != p`, and `r.is_error` (an error result holds no pointer).
 fn null_test(cond: &Expr) -> Option<(LocalId, bool)> {
+    if let ExprKind::ResultField {
+        expr,
+        field: ResultField::IsError,
+    } = &cond.kind
+        && let ExprKind::Local(l) = &strip_casts(expr).kind
+    {
+        return Some((*l, true));
+    }
     let ExprKind::Binary { op, lhs, rhs } = &cond.kind else {
         return None;
     };

@@ -161,14 +161,33 @@ fn null_on_the_left_and_else_of_not_null_refine_too() {
 }
 
 #[test]
-fn exit_path_reports_no_leak() {
+fn exit_while_owning_is_a_leak_at_the_exit() {
     let mut p = Prog::new();
+    let mut at = None;
     p.func("main", i32t(), |f| {
         let x = f.wlocal("page");
         let c = f.unknown();
+        let early = f.exit();
+        at = Some(early.span);
         vec![
             f.let_(x, f.walloc()),
-            f.if_(c, vec![f.exit()], None),
+            f.if_(c, vec![early], None),
+            f.expr(f.wfree(f.l(x))),
+            f.exit(),
+        ]
+    });
+    let at = at.expect("span recorded");
+    assert_eq!(p.check(), vec![("ARIA-014", at)]);
+}
+
+#[test]
+fn exit_after_release_and_on_null_path_is_clean() {
+    let mut p = Prog::new();
+    p.func("main", i32t(), |f| {
+        let x = f.wlocal("page");
+        vec![
+            f.let_(x, f.walloc()),
+            f.if_(f.is_null(x), vec![f.exit()], None),
             f.expr(f.wfree(f.l(x))),
             f.exit(),
         ]
