@@ -8,6 +8,7 @@ mod literals;
 mod names;
 mod results;
 mod typing;
+mod ui;
 
 use crate::diagnostic::{Diagnostic, Problems};
 use crate::hir;
