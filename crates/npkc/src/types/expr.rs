@@ -3,8 +3,10 @@
 //! `expr(e, expected)` checks `e` and may yield a `Result` or `NIL`;
 //! `value` additionally requires a plain value (`NPK-305`, `NPK-321`);
 //! `coerce` checks against a known target type, applying the implicit
-//! conversions (`NULL` to pointers, fresh untyped pointers to any pointer,
-//! any pointer or string to `?->`). `expected` is only a hint for unsuffixed
+//! conversions: `NULL` to any pointer; a fresh untyped pointer (the result of
+//! `alloc`/`wildx_alloc`, or of an extern returning `?*`) to any pointer;
+//! any pointer or string to `?->`; in extern arguments also a string to
+//! `int8*`/`uint8*`. `expected` is only a hint for unsuffixed
 //! literals, which take their type from context and default to `int32`:
 //! operands are checked "anchored" on the first operand that is not made of
 //! unsuffixed literals alone (see [`flexible`]). `None` means an error was
@@ -348,20 +350,20 @@ impl FnCx<'_, '_> {
                 }
             }
         }
+        if anchor_failed {
+            // The literals' type would have come from the failed operand:
+            // checking them against a guess could only report follow-on errors.
+            return vec![None; es.len()];
+        }
         let lit_ty = match &anchor {
             Some(t @ Ty::Int(_)) => Some(t.clone()),
             Some(_) => None,
-            None if anchor_failed => None,
             None => hint.cloned(),
         };
         for (i, e) in es.iter().enumerate() {
             if flexible(e) {
                 out[i] = self.value(e, lit_ty.as_ref());
             }
-        }
-        if anchor_failed {
-            // The literals' type would have come from the failed operand.
-            return vec![None; es.len()];
         }
         out
     }
@@ -819,6 +821,8 @@ impl FnCx<'_, '_> {
                 }))
             }
             (Some(t @ Ty::Int(_)), _) => Some(t.clone()),
+            // `0x1000 => int8->`: an address literal is 64 bits wide.
+            (Some(Ty::Ptr(_) | Ty::Erased), _) if flexible(inner) => Some(Ty::Int(IntTy::I64)),
             _ => None,
         };
         let x = self.value(inner, hint.as_ref())?;

@@ -7,6 +7,7 @@ mod hir_shape;
 mod literals;
 mod names;
 mod results;
+mod robust;
 mod typing;
 mod ui;
 

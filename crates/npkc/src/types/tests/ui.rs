@@ -17,7 +17,9 @@ type Expected = (usize, String, String);
 fn annotations(src: &str) -> Vec<Expected> {
     let mut out: Vec<Expected> = Vec::new();
     for (i, line) in src.lines().enumerate() {
-        let Some(pos) = line.find("//~") else { continue };
+        let Some(pos) = line.find("//~") else {
+            continue;
+        };
         let rest = &line[pos + 3..];
         let (target, rest) = if let Some(r) = rest.strip_prefix('|') {
             (out.last().map_or(i + 1, |e| e.0), r)
@@ -25,7 +27,10 @@ fn annotations(src: &str) -> Vec<Expected> {
             let ups = rest.chars().take_while(|&c| c == '^').count();
             (i + 1 - ups, &rest[ups..])
         };
-        let rest = rest.trim_start().strip_prefix("ERROR").expect("annotation is `//~ ERROR CODE [msg]`");
+        let rest = rest
+            .trim_start()
+            .strip_prefix("ERROR")
+            .expect("annotation is `//~ ERROR CODE [msg]`");
         let mut words = rest.trim().splitn(2, ' ');
         let code = words.next().unwrap_or_default().to_string();
         let msg = words.next().unwrap_or_default().trim().to_string();
@@ -71,7 +76,9 @@ fn check_file(path: &Path) -> Result<(), String> {
     if unexpected.is_empty() && expected.is_empty() {
         Ok(())
     } else {
-        Err(format!("unexpected: {unexpected:#?}\nmissing: {expected:#?}"))
+        Err(format!(
+            "unexpected: {unexpected:#?}\nmissing: {expected:#?}"
+        ))
     }
 }
 
