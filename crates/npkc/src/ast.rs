@@ -257,6 +257,8 @@ pub enum StmtKind {
 }
 
 /// What follows `else`.
+// Built once per `else`; boxing the statement would only add an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ElseBranch {
     /// `else if ...` (the statement is always a [`StmtKind::If`]).

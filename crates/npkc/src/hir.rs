@@ -152,7 +152,10 @@ pub struct Stmt {
 #[derive(Debug, Clone)]
 pub enum StmtKind {
     /// A declaration; `local` is fresh here.
-    Let { local: LocalId, init: Expr },
+    Let {
+        local: LocalId,
+        init: Expr,
+    },
     /// `place = value` or `place op= value`.
     Assign {
         place: Place,
@@ -206,7 +209,10 @@ pub struct Place {
 pub enum PlaceKind {
     Local(LocalId),
     /// `base[index]`: `base` is a `Ptr(elem)`, `index` any integer.
-    Index { base: Box<Expr>, index: Box<Expr> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `<-ptr`
     Deref(Box<Expr>),
 }
@@ -280,18 +286,33 @@ pub enum ExprKind {
         else_expr: Box<Expr>,
     },
     /// Call of a Nitpick function; `ty` is `Result<ret>`.
-    Call { func: FuncId, args: Vec<Expr> },
+    Call {
+        func: FuncId,
+        args: Vec<Expr>,
+    },
     /// Call of an extern; `ty` is its return type.
-    CallExtern { ext: ExternId, args: Vec<Expr> },
-    Builtin { builtin: Builtin, args: Vec<Expr> },
+    CallExtern {
+        ext: ExternId,
+        args: Vec<Expr>,
+    },
+    Builtin {
+        builtin: Builtin,
+        args: Vec<Expr>,
+    },
     /// `raw e` where `e: Result<T>`; `ty` is T.
     Raw(Box<Expr>),
     /// `e ? default` where `e: Result<T>`, `default: T`.
-    OrElse { expr: Box<Expr>, default: Box<Expr> },
+    OrElse {
+        expr: Box<Expr>,
+        default: Box<Expr>,
+    },
     /// `drop e`; `ty` is `Nil`.
     Drop(Box<Expr>),
     /// `r.is_error` / `r.value` / `r.error` where `r: Result<T>`.
-    ResultField { expr: Box<Expr>, field: ResultField },
+    ResultField {
+        expr: Box<Expr>,
+        field: ResultField,
+    },
     /// Integer/pointer/bool conversion to `ty` (wrap, truncate, or extend by
     /// the source's signedness).
     Cast(Box<Expr>),

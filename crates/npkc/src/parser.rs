@@ -28,7 +28,8 @@ pub use error::EXPLANATIONS;
 
 /// Blocks, parentheses, unary operators and `else if` nest at most this deep.
 const MAX_DEPTH: u32 = 100;
-/// At most this many binary or postfix operators in one chain.
+/// At most this many binary or postfix operators on one path from the root
+/// of an expression tree (bounds the depth of left-leaning trees).
 const MAX_CHAIN: u32 = 256;
 
 /// A problem was reported; the caller recovers.
@@ -58,6 +59,8 @@ pub(crate) struct Parser<'t, 'p> {
     /// Token index where an unclosed-`{` error was last reported, so that
     /// enclosing blocks do not report the same missing `}` again.
     unclosed_at: Option<usize>,
+    /// Binary and postfix operators on the current path (see `MAX_CHAIN`).
+    chain: u32,
     /// Whether NPK-114 was reported (once per file is enough).
     too_deep_reported: bool,
     /// The token before `Eof` is a lexer `Error` (an unterminated literal
@@ -92,6 +95,7 @@ impl<'t, 'p> Parser<'t, 'p> {
             problems,
             depth,
             unclosed_at: None,
+            chain: 0,
             too_deep_reported: false,
             eof_after_lex_error,
         }

@@ -6,5 +6,8 @@ const FILES: &[(&str, &str)] = &[("jit.npk", include_str!("../../../stdlib/jit.n
 /// The source of the embedded stdlib module `name` (e.g. `jit.npk`).
 #[must_use]
 pub fn lookup(name: &str) -> Option<&'static str> {
-    FILES.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+    FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }

@@ -81,8 +81,14 @@ impl Parser<'_, '_> {
         self.binary_rest(lhs, min)
     }
 
-    fn binary_rest(&mut self, mut lhs: Expr, min: u8) -> PResult<Expr> {
-        let mut chain = 0u32;
+    fn binary_rest(&mut self, lhs: Expr, min: u8) -> PResult<Expr> {
+        let saved = self.chain;
+        let result = self.binary_loop(lhs, min);
+        self.chain = saved;
+        result
+    }
+
+    fn binary_loop(&mut self, mut lhs: Expr, min: u8) -> PResult<Expr> {
         loop {
             if self.at(&TokenKind::FatArrow) && CAST_PREC >= min {
                 self.bump();
@@ -120,8 +126,8 @@ impl Parser<'_, '_> {
                 let rhs = self.expr_binary(prec + 1)?;
                 lhs = binary(op, lhs, rhs);
             }
-            chain += 1;
-            if chain > MAX_CHAIN {
+            self.chain += 1;
+            if self.chain > MAX_CHAIN {
                 return Err(self.too_long(lhs.span));
             }
         }
@@ -177,8 +183,14 @@ impl Parser<'_, '_> {
 
     /// A primary followed by calls, indexing, `.name` and `->name`.
     fn expr_postfix(&mut self) -> PResult<Expr> {
+        let saved = self.chain;
+        let result = self.postfix_loop();
+        self.chain = saved;
+        result
+    }
+
+    fn postfix_loop(&mut self) -> PResult<Expr> {
         let mut e = self.expect_primary()?;
-        let mut chain = 0u32;
         loop {
             match self.peek() {
                 TokenKind::LParen => {
@@ -233,8 +245,8 @@ impl Parser<'_, '_> {
                 }
                 _ => return Ok(e),
             }
-            chain += 1;
-            if chain > MAX_CHAIN {
+            self.chain += 1;
+            if self.chain > MAX_CHAIN {
                 return Err(self.too_long(e.span));
             }
         }
@@ -369,6 +381,7 @@ impl Parser<'_, '_> {
                     let mut sub =
                         Parser::new(self.file, self.text, tokens, self.problems, self.depth);
                     sub.too_deep_reported = self.too_deep_reported;
+                    sub.chain = self.chain;
                     let result = sub.expect_expr().and_then(|e| {
                         if sub.at_eof() {
                             Ok(e)

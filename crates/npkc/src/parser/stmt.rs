@@ -303,11 +303,15 @@ impl Parser<'_, '_> {
             Some("conditions are written in parentheses: `if (x > 0) { ... }`"),
         )?;
         let e = self.expect_expr()?;
+        let help = match self.peek() {
+            TokenKind::Eq => Some("use `==` to compare; `=` only assigns, as a statement"),
+            _ => None,
+        };
         self.expect_with(
             &TokenKind::RParen,
             "to close the condition",
             Some(open),
-            None,
+            help,
         )?;
         Ok(e)
     }

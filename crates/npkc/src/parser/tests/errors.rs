@@ -416,3 +416,23 @@ fn messages_are_lowercase_without_final_period() {
         }
     }
 }
+
+#[test]
+fn assignment_in_condition_suggests_double_equals() {
+    let (d, text) = single_error(&in_main("if (x = 1) { }"));
+    assert_eq!(text, "=");
+    assert!(d.help.as_deref().unwrap_or("").contains("`==`"));
+}
+
+#[test]
+fn mixed_operator_chains_are_bounded_in_total() {
+    // Each `*` chain is short, but the `+` chain of `*` chains is long.
+    let src = in_main(&format!("int32:x = 1{};", " + 2 * 3".repeat(400)));
+    assert_eq!(codes(&src), ["NPK-114"]);
+}
+
+#[test]
+fn chain_budget_is_restored_after_each_expression() {
+    let line = format!("x = 1{};\n", " + 1".repeat(200));
+    parse_ok(&in_main(&line.repeat(5)));
+}

@@ -141,3 +141,14 @@ fn empty_file_has_no_items() {
             .is_empty()
     );
 }
+
+#[test]
+fn embedded_stdlib_jit_parses_cleanly() {
+    let src = crate::stdlib::lookup("jit.npk").expect("jit.npk is embedded");
+    let m = parse_ok(src);
+    assert!(
+        m.items
+            .iter()
+            .any(|i| matches!(i, Item::Namespace(n) if n.name.name == "Jit"))
+    );
+}
