@@ -17,10 +17,10 @@ fn mixed_integer_operands_are_an_error_with_cast_help() {
         "a + b",
     );
     assert!(
-        d.help.as_deref().unwrap().contains("@cast<int64>(e)"),
+        d.help.as_deref().unwrap().contains("@cast<int64>(b)"),
         "{d:#?}"
     );
-    assert!(d.help.as_deref().unwrap().contains("e => int64"), "{d:#?}");
+    assert!(d.help.as_deref().unwrap().contains("b => int64"), "{d:#?}");
 }
 
 #[test]
