@@ -1,0 +1,774 @@
+//! Flow-sensitive ownership analysis of one function body.
+//!
+//! The HIR is structured (blocks, `if`, loops, `break`/`continue`, `pass`,
+//! `fail`, `exit`, `defer`), so the control-flow graph is walked directly
+//! in its structured form: an abstract interpreter carries a [`State`]
+//! through each statement, forks it at branches and joins the results, and
+//! iterates loops until their head state stops changing. This is the same
+//! fixpoint a CFG worklist would compute, without building the graph, and it
+//! makes "run the pending defers of every block being left" a walk up the
+//! scope stack. Paths that end (`pass`, `fail`, `exit`, `break`, `continue`)
+//! leave an unreachable state behind, so they never reach later joins.
+//!
+//! In: a function, the program, the current [`Summaries`]. Out: the
+//! problems found and the function's own [`Summary`]. Naming: `eval_*`
+//! computes an expression's [`Value`]; `use_*`, `release_*`, `bind`,
+//! `discard` consume one.
+
+use std::collections::BTreeSet;
+
+use crate::ast::Region;
+use crate::hir::{Block, Expr, Func, FuncId, LocalId, PlaceKind, Program, StmtKind, Ty};
+use crate::source::Span;
+
+use super::error::{OwnershipError, ScopeExit, TempSink};
+use super::state::{Origin, ParamFate, ResourceKind, Slot, State};
+use super::summary::{Summaries, Summary};
+
+mod eval;
+
+/// Loop iterations before giving up on a fixpoint (the lattice is finite,
+/// so this only guards against a bug; real loops settle in two or three).
+const MAX_LOOP_ITERATIONS: usize = 64;
+
+/// Statements one function's analysis may interpret. Nested loops multiply
+/// (each level runs its body at least twice), so past this budget every loop
+/// runs its body once and joins, which keeps pathological nesting linear at
+/// the price of precision (errors first seen on a later iteration may be missed).
+const FUEL: u64 = 200_000;
+
+/// The result of analysing one function.
+#[derive(Debug)]
+pub(crate) struct FuncResult {
+    pub errors: Vec<OwnershipError>,
+    pub summary: Summary,
+}
+
+/// Analyses `func` with the callee summaries `summaries`.
+pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) -> FuncResult {
+    let Some(f) = program.funcs.get(func.0 as usize) else {
+        return FuncResult {
+            errors: Vec::new(),
+            summary: Summary::default(),
+        };
+    };
+    let mut a = Analysis {
+        program,
+        func: f,
+        summaries,
+        errors: Vec::new(),
+        seen: BTreeSet::new(),
+        scopes: Vec::new(),
+        loops: Vec::new(),
+        scope_floor: 0,
+        loop_floor: 0,
+        fuel: FUEL,
+        ret: ReturnAcc {
+            owned: None,
+            borrowed: None,
+            released: vec![None; f.params.len()],
+            kept: vec![None; f.params.len()],
+        },
+    };
+    a.run();
+    a.finish()
+}
+
+/// What an expression evaluates to, as far as ownership is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    /// A resource allocated by this expression and not yet bound.
+    Fresh {
+        span: Span,
+        kind: ResourceKind,
+    },
+    /// The current content of a local, read at `span`.
+    Local {
+        id: LocalId,
+        span: Span,
+    },
+    /// A pointer returned by an extern (the checker cannot see its origin).
+    ExternPointer {
+        span: Span,
+    },
+    Null,
+    Other,
+}
+
+/// One lexical block being executed.
+#[derive(Debug)]
+struct Scope<'a> {
+    locals: Vec<LocalId>,
+    defers: Vec<&'a Block>,
+}
+
+/// The innermost loops: where `break`/`continue` send their states.
+#[derive(Debug)]
+struct LoopFrame {
+    /// Number of scopes outside the loop body.
+    depth: usize,
+    breaks: State,
+    continues: State,
+}
+
+/// What the function's returning paths did, for its summary.
+#[derive(Debug)]
+struct ReturnAcc {
+    /// Some `pass` returns an owned pointer: where, and which kind.
+    owned: Option<(Span, ResourceKind)>,
+    /// Some `pass` returns a parameter the caller owns.
+    borrowed: Option<Span>,
+    /// Per parameter: released on some returning path.
+    released: Vec<Option<(Span, ResourceKind)>>,
+    /// Per parameter: some returning path (at this span) did not release it.
+    kept: Vec<Option<Span>>,
+}
+
+struct Analysis<'a> {
+    program: &'a Program,
+    func: &'a Func,
+    summaries: &'a Summaries,
+    errors: Vec<OwnershipError>,
+    /// (code, primary span, local) of every report, so that a defer body
+    /// run at several exits, or a loop body run several times, reports once.
+    seen: BTreeSet<(&'static str, Span, u32)>,
+    scopes: Vec<Scope<'a>>,
+    loops: Vec<LoopFrame>,
+    /// While a defer body runs at a scope exit, jumps may not leave it:
+    /// scopes below `scope_floor` and loops below `loop_floor` are out of reach.
+    scope_floor: usize,
+    loop_floor: usize,
+    /// See [`FUEL`].
+    fuel: u64,
+    ret: ReturnAcc,
+}
+
+/// The closing `}` of a block span (the span itself when it is empty).
+fn closing_brace(span: Span) -> Span {
+    if span.end > span.start {
+        Span::new(span.file, span.end - 1, span.end)
+    } else {
+        span
+    }
+}
+
+/// Whether moving a value of type `ty` moves ownership (pointers, and
+/// results that may carry one).
+fn carries_pointer(ty: &Ty) -> bool {
+    match ty {
+        Ty::Ptr(_) | Ty::Erased | Ty::Null => true,
+        Ty::Result(inner) => carries_pointer(inner),
+        _ => false,
+    }
+}
+
+impl<'a> Analysis<'a> {
+    fn run(&mut self) {
+        let func = self.func;
+        let mut st = State::entry(func.locals.len(), func.params.len());
+        for (i, p) in func.params.iter().enumerate() {
+            let is_ptr = func
+                .locals
+                .get(p.0 as usize)
+                .is_some_and(|l| carries_pointer(&l.ty));
+            if let (true, Some(slot), Ok(i)) =
+                (is_ptr, st.slots.get_mut(p.0 as usize), u32::try_from(i))
+            {
+                *slot = Slot::owning(Origin::Param(i));
+            }
+        }
+        self.run_block(&func.body, &mut st);
+        if st.reachable {
+            self.record_return(&st, closing_brace(func.body.span));
+        }
+    }
+
+    fn finish(mut self) -> FuncResult {
+        let mut releases = Vec::with_capacity(self.func.params.len());
+        for (i, p) in self.func.params.iter().enumerate() {
+            let released = self.ret.released[i];
+            let kept = self.ret.kept[i];
+            releases.push(match (released, kept) {
+                (Some((_, kind)), None) => Some(kind),
+                (Some((released_at, _)), Some(kept_at)) => {
+                    let (param, param_span) = self.local_name_span(*p);
+                    self.errors.push(OwnershipError::PartialRelease {
+                        func: self.func.name.clone(),
+                        param,
+                        param_span,
+                        released_at,
+                        kept_at,
+                    });
+                    None
+                }
+                _ => None,
+            });
+        }
+        if let (Some((owned_at, _)), Some(borrowed_at)) = (self.ret.owned, self.ret.borrowed) {
+            self.errors.push(OwnershipError::MixedReturn {
+                func: self.func.name.clone(),
+                owned_at,
+                borrowed_at,
+            });
+        }
+        FuncResult {
+            errors: self.errors,
+            summary: Summary {
+                returns_owned: self.ret.owned.map(|(_, k)| k),
+                releases,
+            },
+        }
+    }
+
+    fn local_name_span(&self, l: LocalId) -> (String, Span) {
+        self.func.locals.get(l.0 as usize).map_or_else(
+            || (format!("#{}", l.0), self.func.span),
+            |x| (x.name.clone(), x.span),
+        )
+    }
+
+    fn local_name(&self, l: LocalId) -> String {
+        self.local_name_span(l).0
+    }
+
+    fn local_is_movable(&self, l: LocalId) -> bool {
+        self.func
+            .locals
+            .get(l.0 as usize)
+            .is_some_and(|x| carries_pointer(&x.ty))
+    }
+
+    fn report(&mut self, local: Option<LocalId>, err: OwnershipError) {
+        let key = (err.code(), err.span(), local.map_or(u32::MAX, |l| l.0));
+        if self.seen.insert(key) {
+            self.errors.push(err);
+        }
+    }
+
+    // ----- statements -------------------------------------------------
+
+    fn run_block(&mut self, block: &'a Block, st: &mut State) {
+        self.scopes.push(Scope {
+            locals: Vec::new(),
+            defers: Vec::new(),
+        });
+        for stmt in &block.stmts {
+            if !st.reachable {
+                break;
+            }
+            self.fuel = self.fuel.saturating_sub(1);
+            self.stmt(&stmt.kind, stmt.span, st);
+        }
+        if st.reachable {
+            let depth = self.scopes.len() - 1;
+            self.leave_scopes(
+                depth,
+                st,
+                ScopeExit::BlockEnd,
+                closing_brace(block.span),
+                true,
+            );
+        }
+        self.scopes.pop();
+    }
+
+    fn stmt(&mut self, kind: &'a StmtKind, span: Span, st: &mut State) {
+        match kind {
+            StmtKind::Let { local, init } => {
+                let v = self.eval(init, st);
+                self.bind(*local, v, st);
+                if let Some(scope) = self.scopes.last_mut() {
+                    scope.locals.push(*local);
+                }
+            }
+            StmtKind::Assign { place, op, value } => match &place.kind {
+                PlaceKind::Local(l) => {
+                    let v = self.eval(value, st);
+                    if op.is_some() {
+                        self.use_value(v, st, TempSink::Operand);
+                        self.use_local(*l, place.span, st);
+                    } else {
+                        self.assign(*l, v, st, span);
+                    }
+                }
+                PlaceKind::Index { base, index } => {
+                    let b = self.eval(base, st);
+                    self.use_value(b, st, TempSink::Operand);
+                    let i = self.eval(index, st);
+                    self.use_value(i, st, TempSink::Operand);
+                    let v = self.eval(value, st);
+                    self.store(v, st);
+                }
+                PlaceKind::Deref(e) => {
+                    let b = self.eval(e, st);
+                    self.use_value(b, st, TempSink::Operand);
+                    let v = self.eval(value, st);
+                    self.store(v, st);
+                }
+            },
+            StmtKind::Expr(e) => {
+                let v = self.eval(e, st);
+                self.discard(v, st);
+            }
+            StmtKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                let v = self.eval(cond, st);
+                self.use_value(v, st, TempSink::Operand);
+                let mut then_st = self.refine(st, cond, true);
+                self.run_block(then_block, &mut then_st);
+                let mut else_st = self.refine(st, cond, false);
+                if let Some(b) = else_block {
+                    self.run_block(b, &mut else_st);
+                }
+                then_st.join(&else_st);
+                *st = then_st;
+            }
+            StmtKind::While { cond, body, step } => {
+                self.run_loop(Some(cond), body, step.as_ref(), st)
+            }
+            StmtKind::Loop {
+                counter,
+                start,
+                limit,
+                step,
+                body,
+            } => {
+                for e in [start, limit, step] {
+                    let v = self.eval(e, st);
+                    self.use_value(v, st, TempSink::Operand);
+                }
+                if let Some(slot) = st.slots.get_mut(counter.0 as usize) {
+                    *slot = Slot::clear();
+                }
+                self.run_loop(None, body, None, st);
+            }
+            StmtKind::Break => self.jump(true, span, st),
+            StmtKind::Continue => self.jump(false, span, st),
+            StmtKind::Block(b) => self.run_block(b, st),
+            StmtKind::Defer(b) => {
+                // Runs where the scope is left, not here.
+                if let Some(scope) = self.scopes.last_mut() {
+                    scope.defers.push(b);
+                }
+            }
+            StmtKind::Pass(e) => {
+                let v = e.as_ref().map(|e| self.eval(e, st));
+                if let Some(v) = v {
+                    self.returned(v, span, st);
+                }
+                self.leave_function(st, ScopeExit::Pass, span);
+            }
+            StmtKind::Fail(e) => {
+                let v = self.eval(e, st);
+                self.use_value(v, st, TempSink::Operand);
+                self.leave_function(st, ScopeExit::Fail, span);
+            }
+            StmtKind::Exit(e) => {
+                let v = self.eval(e, st);
+                self.use_value(v, st, TempSink::Operand);
+                // `exit` runs the pending defers, then ends the process: no
+                // leak is reported on this path (nothing outlives it).
+                if self.scope_floor == 0 {
+                    self.leave_scopes(0, st, ScopeExit::BlockEnd, span, false);
+                }
+                st.reachable = false;
+            }
+        }
+    }
+
+    /// `while` (with `cond`) or `loop`/`till` (no condition: may run zero
+    /// or more times), iterated until the state at the loop head is stable.
+    fn run_loop(
+        &mut self,
+        cond: Option<&'a Expr>,
+        body: &'a Block,
+        step: Option<&'a Block>,
+        st: &mut State,
+    ) {
+        let mut head = st.clone();
+        let mut exits = st.unreachable_like();
+        for _ in 0..MAX_LOOP_ITERATIONS {
+            let mut s = head.clone();
+            let mut body_st = match cond {
+                Some(c) => {
+                    let v = self.eval(c, &mut s);
+                    self.use_value(v, &mut s, TempSink::Operand);
+                    exits.join(&self.refine(&s, c, false));
+                    self.refine(&s, c, true)
+                }
+                None => {
+                    exits.join(&s);
+                    s
+                }
+            };
+            self.loops.push(LoopFrame {
+                depth: self.scopes.len(),
+                breaks: st.unreachable_like(),
+                continues: st.unreachable_like(),
+            });
+            self.run_block(body, &mut body_st);
+            let frame = self.loops.pop().expect("the frame pushed above");
+            exits.join(&frame.breaks);
+            body_st.join(&frame.continues);
+            if let (Some(step), true) = (step, body_st.reachable) {
+                self.run_block(step, &mut body_st);
+            }
+            let mut next = head.clone();
+            next.join(&body_st);
+            if next == head || self.fuel == 0 {
+                break;
+            }
+            head = next;
+        }
+        *st = exits;
+    }
+
+    fn jump(&mut self, is_break: bool, span: Span, st: &mut State) {
+        if self.loops.len() <= self.loop_floor {
+            // No loop to leave (or a jump out of a defer body): the path ends.
+            st.reachable = false;
+            return;
+        }
+        let depth = self.loops.last().map_or(0, |f| f.depth);
+        let exit = if is_break {
+            ScopeExit::Break
+        } else {
+            ScopeExit::Continue
+        };
+        self.leave_scopes(depth, st, exit, span, true);
+        if let Some(frame) = self.loops.last_mut() {
+            if is_break {
+                frame.breaks.join(st);
+            } else {
+                frame.continues.join(st);
+            }
+        }
+        st.reachable = false;
+    }
+
+    fn leave_function(&mut self, st: &mut State, exit: ScopeExit, span: Span) {
+        if self.scope_floor > 0 {
+            // `pass`/`fail` inside a defer body being run: not a real exit.
+            st.reachable = false;
+            return;
+        }
+        self.leave_scopes(0, st, exit, span, true);
+        if st.reachable {
+            self.record_return(st, span);
+        }
+        st.reachable = false;
+    }
+
+    /// Leaves the scopes `to..` innermost first: runs each one's pending
+    /// defers (LIFO), then checks its bindings for leaks at `at`.
+    fn leave_scopes(
+        &mut self,
+        to: usize,
+        st: &mut State,
+        exit: ScopeExit,
+        at: Span,
+        check_leaks: bool,
+    ) {
+        for idx in (to..self.scopes.len()).rev() {
+            let defers = self.scopes[idx].defers.clone();
+            let (saved_scope, saved_loop) = (self.scope_floor, self.loop_floor);
+            self.scope_floor = self.scopes.len();
+            self.loop_floor = self.loops.len();
+            for d in defers.iter().rev() {
+                if !st.reachable {
+                    break;
+                }
+                self.run_block(d, st);
+            }
+            self.scope_floor = saved_scope;
+            self.loop_floor = saved_loop;
+            if !st.reachable {
+                return;
+            }
+            let locals = self.scopes[idx].locals.clone();
+            for l in locals {
+                let Some(slot) = st.slots.get(l.0 as usize) else {
+                    continue;
+                };
+                if check_leaks && !slot.reported && slot.may_own_allocation() {
+                    let err = OwnershipError::Leak {
+                        name: self.local_name(l),
+                        at,
+                        exit,
+                        allocated: slot.alloc_spans(),
+                        kind: slot.alloc_kind(),
+                    };
+                    self.report(Some(l), err);
+                }
+                st.slots[l.0 as usize] = Slot::clear();
+            }
+        }
+    }
+
+    fn record_return(&mut self, st: &State, at: Span) {
+        for (i, fate) in st.params.iter().enumerate() {
+            if let Some((span, kind)) = fate.released {
+                let acc = &mut self.ret.released[i];
+                *acc = Some(match *acc {
+                    Some((s, k)) => (s.min(span), k.join(kind)),
+                    None => (span, kind),
+                });
+            }
+            if fate.kept && self.ret.kept[i].is_none() {
+                self.ret.kept[i] = Some(at);
+            }
+        }
+    }
+
+    /// The value of `pass v` leaves the function: an owned local moves to the caller.
+    fn returned(&mut self, v: Value, at: Span, st: &mut State) {
+        let owned = |acc: &mut Option<(Span, ResourceKind)>, kind: ResourceKind| {
+            *acc = Some(match *acc {
+                Some((s, k)) => (s, k.join(kind)),
+                None => (at, kind),
+            });
+        };
+        match v {
+            Value::Fresh { kind, .. } => owned(&mut self.ret.owned, kind),
+            Value::Local { id, span } => {
+                let Some(slot) = st.slots.get(id.0 as usize).cloned() else {
+                    return;
+                };
+                if slot.reported || !self.local_is_movable(id) {
+                    return;
+                }
+                if !slot.released.is_empty() || !slot.moved.is_empty() {
+                    self.use_local(id, span, st);
+                } else if let Some(kind) = slot.alloc_kind() {
+                    owned(&mut self.ret.owned, kind);
+                    st.slots[id.0 as usize] = Slot {
+                        moved: BTreeSet::from([span]),
+                        ..Slot::default()
+                    };
+                } else if slot.owned.iter().any(|o| matches!(o, Origin::Param(_)))
+                    && self.ret.borrowed.is_none()
+                {
+                    self.ret.borrowed = Some(at);
+                }
+            }
+            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
+        }
+    }
+
+    // ----- consuming values -------------------------------------------
+
+    /// Gives `l` the value `v` (declaration or assignment after the leak check).
+    fn bind(&mut self, l: LocalId, v: Value, st: &mut State) {
+        let idx = l.0 as usize;
+        if idx >= st.slots.len() {
+            return;
+        }
+        let new = match v {
+            Value::Fresh { span, kind } => Slot::owning(Origin::Alloc { span, kind }),
+            Value::Local { id, span } if id == l => {
+                self.use_local(id, span, st);
+                return;
+            }
+            Value::Local { id, span } => {
+                let Some(src) = st.slots.get(id.0 as usize).cloned() else {
+                    return;
+                };
+                if !self.local_is_movable(id)
+                    || src.reported
+                    || src.owned.is_empty()
+                    || !src.released.is_empty()
+                    || !src.moved.is_empty()
+                {
+                    // Nothing to move, or a use of a released/moved binding.
+                    self.use_local(id, span, st);
+                    Slot::clear()
+                } else {
+                    // A move: the new binding owns what `id` owned.
+                    st.slots[id.0 as usize] = Slot {
+                        moved: BTreeSet::from([span]),
+                        ..Slot::default()
+                    };
+                    Slot {
+                        owned: src.owned,
+                        clear: src.clear,
+                        ..Slot::default()
+                    }
+                }
+            }
+            Value::ExternPointer { span } => {
+                // Only the `wildx` allocator makes `wildx` pages, so an
+                // extern handing one to a `wildx` binding hands over a page.
+                let wildx = self
+                    .func
+                    .locals
+                    .get(idx)
+                    .is_some_and(|x| x.region == Some(Region::Wildx));
+                if wildx {
+                    Slot::owning(Origin::Alloc {
+                        span,
+                        kind: ResourceKind::Page,
+                    })
+                } else {
+                    Slot::clear()
+                }
+            }
+            Value::Null | Value::Other => Slot::clear(),
+        };
+        st.slots[idx] = new;
+    }
+
+    /// `l = v;`: overwriting an owned allocation leaks it.
+    fn assign(&mut self, l: LocalId, v: Value, st: &mut State, at: Span) {
+        if let Some(slot) = st.slots.get(l.0 as usize) {
+            let self_assign = matches!(v, Value::Local { id, .. } if id == l);
+            if !self_assign && !slot.reported && slot.may_own_allocation() {
+                let err = OwnershipError::Leak {
+                    name: self.local_name(l),
+                    at,
+                    exit: ScopeExit::Overwrite,
+                    allocated: slot.alloc_spans(),
+                    kind: slot.alloc_kind(),
+                };
+                self.report(Some(l), err);
+            }
+        }
+        self.bind(l, v, st);
+    }
+
+    /// A value read as an operand (or passed where it is only borrowed).
+    fn use_value(&mut self, v: Value, st: &mut State, sink: TempSink) {
+        match v {
+            Value::Fresh { span, kind } => self.report(
+                None,
+                OwnershipError::LeakTemporary {
+                    at: span,
+                    sink,
+                    kind,
+                },
+            ),
+            Value::Local { id, span } => self.use_local(id, span, st),
+            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
+        }
+    }
+
+    /// A value whose result is thrown away (expression statement, `drop`).
+    fn discard(&mut self, v: Value, st: &mut State) {
+        self.use_value(v, st, TempSink::Discarded);
+    }
+
+    /// A value stored through a pointer: memory the checker cannot follow.
+    /// A fresh allocation escapes there; a local is only read.
+    fn store(&mut self, v: Value, st: &mut State) {
+        if let Value::Local { id, span } = v {
+            self.use_local(id, span, st);
+        }
+    }
+
+    fn use_local(&mut self, l: LocalId, at: Span, st: &mut State) {
+        let Some(slot) = st.slots.get(l.0 as usize) else {
+            return;
+        };
+        if slot.reported || (slot.released.is_empty() && slot.moved.is_empty()) {
+            return;
+        }
+        let err = OwnershipError::UseAfterRelease {
+            name: self.local_name(l),
+            at,
+            released: slot.released.iter().copied().collect(),
+            moved: slot.moved.iter().copied().collect(),
+            maybe: !slot.owned.is_empty() || slot.clear,
+        };
+        st.slots[l.0 as usize].reported = true;
+        self.report(Some(l), err);
+    }
+
+    /// `v` is released by `call_span` (`free`, `wildx_free`, or a function
+    /// named `dealloc` releasing its parameter) with a deallocator for `dk`.
+    fn release(
+        &mut self,
+        v: Value,
+        call_span: Span,
+        dealloc: &str,
+        dk: ResourceKind,
+        st: &mut State,
+    ) {
+        match v {
+            Value::Fresh { span, kind } => {
+                if kind.mismatches(dk) {
+                    self.report(
+                        None,
+                        OwnershipError::MismatchedDeallocator {
+                            name: "the allocation".to_string(),
+                            at: call_span,
+                            dealloc: dealloc.to_string(),
+                            dealloc_kind: dk,
+                            allocated: vec![span],
+                            alloc_kind: kind,
+                        },
+                    );
+                }
+            }
+            Value::Local { id, .. } => self.release_local(id, call_span, dealloc, dk, st),
+            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
+        }
+    }
+
+    fn release_local(
+        &mut self,
+        l: LocalId,
+        at: Span,
+        dealloc: &str,
+        dk: ResourceKind,
+        st: &mut State,
+    ) {
+        let idx = l.0 as usize;
+        let Some(slot) = st.slots.get(idx).cloned() else {
+            return;
+        };
+        if slot.reported {
+            return;
+        }
+        let maybe = !slot.owned.is_empty() || slot.clear;
+        if !slot.released.is_empty() {
+            let err = OwnershipError::DoubleFree {
+                name: self.local_name(l),
+                at,
+                first: slot.released.iter().copied().collect(),
+                maybe,
+            };
+            st.slots[idx].reported = true;
+            self.report(Some(l), err);
+            return;
+        }
+        if !slot.moved.is_empty() {
+            self.use_local(l, at, st);
+            return;
+        }
+        let mut released = Slot::released_at(at);
+        if let Some(kind) = slot.alloc_kind().filter(|k| k.mismatches(dk)) {
+            let err = OwnershipError::MismatchedDeallocator {
+                name: self.local_name(l),
+                at,
+                dealloc: dealloc.to_string(),
+                dealloc_kind: dk,
+                allocated: slot.alloc_spans(),
+                alloc_kind: kind,
+            };
+            self.report(Some(l), err);
+            released.reported = true;
+        }
+        for o in &slot.owned {
+            let Origin::Param(i) = o else { continue };
+            if let Some(fate) = st.params.get_mut(*i as usize) {
+                *fate = ParamFate {
+                    released: Some((at, dk)),
+                    kept: false,
+                };
+            }
+        }
+        st.slots[idx] = released;
+    }
+}

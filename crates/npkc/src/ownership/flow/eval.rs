@@ -1,0 +1,336 @@
+//! Expression evaluation and `NULL` refinement for the flow analysis.
+//!
+//! `eval` walks an expression in evaluation order, consuming operands as it
+//! goes (uses, releases, leaks of temporaries), and returns the [`Value`]
+//! the parent consumes. `refine` narrows a state to the paths on which a
+//! condition has a given outcome (`p == NULL` true: `p` owns nothing).
+
+use crate::ast::{BinOp, UnOp};
+use crate::hir::{Builtin, Expr, ExprKind, FuncId, LocalId, PlaceKind, ResultField, TemplatePart};
+use crate::source::Span;
+
+use super::super::error::TempSink;
+use super::super::state::{Origin, ResourceKind, State};
+use super::{Analysis, Value};
+
+impl<'a> Analysis<'a> {
+    // ----- expressions ------------------------------------------------
+
+    pub(super) fn eval(&mut self, e: &'a Expr, st: &mut State) -> Value {
+        if !st.reachable {
+            return Value::Other;
+        }
+        match &e.kind {
+            ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Str(_) => Value::Other,
+            ExprKind::Null => Value::Null,
+            ExprKind::Template(parts) => {
+                for p in parts {
+                    if let TemplatePart::Expr(x) = p {
+                        let v = self.eval(x, st);
+                        self.use_value(v, st, TempSink::Operand);
+                    }
+                }
+                Value::Other
+            }
+            ExprKind::Local(l) => Value::Local {
+                id: *l,
+                span: e.span,
+            },
+            ExprKind::Load(place) => {
+                match &place.kind {
+                    PlaceKind::Local(l) => self.use_local(*l, place.span, st),
+                    PlaceKind::Index { base, index } => {
+                        let b = self.eval(base, st);
+                        self.use_value(b, st, TempSink::Operand);
+                        let i = self.eval(index, st);
+                        self.use_value(i, st, TempSink::Operand);
+                    }
+                    PlaceKind::Deref(x) => {
+                        let b = self.eval(x, st);
+                        self.use_value(b, st, TempSink::Operand);
+                    }
+                }
+                Value::Other
+            }
+            ExprKind::AddrOf(l) => {
+                self.use_local(*l, e.span, st);
+                Value::Other
+            }
+            ExprKind::Unary { expr, .. } => {
+                let v = self.eval(expr, st);
+                self.use_value(v, st, TempSink::Operand);
+                Value::Other
+            }
+            ExprKind::Binary {
+                op: op @ (BinOp::And | BinOp::Or),
+                lhs,
+                rhs,
+            } => {
+                let v = self.eval(lhs, st);
+                self.use_value(v, st, TempSink::Operand);
+                // `rhs` runs only when `lhs` is true (`&&`) or false (`||`).
+                let runs_rhs = *op == BinOp::And;
+                let mut rhs_st = self.refine(st, lhs, runs_rhs);
+                let skip_st = self.refine(st, lhs, !runs_rhs);
+                let v = self.eval(rhs, &mut rhs_st);
+                self.use_value(v, &mut rhs_st, TempSink::Operand);
+                rhs_st.join(&skip_st);
+                *st = rhs_st;
+                Value::Other
+            }
+            ExprKind::Binary { lhs, rhs, .. } => {
+                for x in [lhs, rhs] {
+                    let v = self.eval(x, st);
+                    self.use_value(v, st, TempSink::Operand);
+                }
+                Value::Other
+            }
+            ExprKind::Cond {
+                cond,
+                then_expr,
+                else_expr,
+            } => self.eval_cond(cond, then_expr, else_expr, st),
+            ExprKind::Call { func, args } => self.eval_call(*func, args, e.span, st),
+            ExprKind::CallExtern { ext, args } => {
+                for a in args {
+                    let v = self.eval(a, st);
+                    let name = self
+                        .program
+                        .externs
+                        .get(ext.0 as usize)
+                        .map_or_else(String::new, |x| x.name.clone());
+                    self.use_value(v, st, TempSink::Argument(name));
+                }
+                if e.ty.is_pointer() {
+                    Value::ExternPointer { span: e.span }
+                } else {
+                    Value::Other
+                }
+            }
+            ExprKind::Builtin { builtin, args } => self.eval_builtin(*builtin, args, e.span, st),
+            ExprKind::Raw(x) | ExprKind::Cast(x) => self.eval(x, st),
+            ExprKind::OrElse { expr, default } => {
+                let v = self.eval(expr, st);
+                let d = self.eval(default, st);
+                self.use_value(d, st, TempSink::Operand);
+                v
+            }
+            ExprKind::Drop(x) => {
+                let v = self.eval(x, st);
+                self.discard(v, st);
+                Value::Other
+            }
+            ExprKind::ResultField { expr, field } => {
+                let v = self.eval(expr, st);
+                match (field, v) {
+                    (ResultField::Value, v) => v,
+                    // Reading the status of a bound result does not touch its pointer.
+                    (ResultField::IsError | ResultField::Error, Value::Local { .. }) => {
+                        Value::Other
+                    }
+                    (ResultField::IsError | ResultField::Error, v) => {
+                        self.discard(v, st);
+                        Value::Other
+                    }
+                }
+            }
+        }
+    }
+
+    fn eval_cond(
+        &mut self,
+        cond: &'a Expr,
+        then_expr: &'a Expr,
+        else_expr: &'a Expr,
+        st: &mut State,
+    ) -> Value {
+        let v = self.eval(cond, st);
+        self.use_value(v, st, TempSink::Operand);
+        let mut t = self.refine(st, cond, true);
+        let tv = self.eval(then_expr, &mut t);
+        let mut f = self.refine(st, cond, false);
+        let fv = self.eval(else_expr, &mut f);
+        let result = match (tv, fv) {
+            (Value::Fresh { span, kind }, Value::Null)
+            | (Value::Null, Value::Fresh { span, kind }) => Value::Fresh { span, kind },
+            (Value::Fresh { span, kind: k1 }, Value::Fresh { kind: k2, .. }) => Value::Fresh {
+                span,
+                kind: k1.join(k2),
+            },
+            _ => {
+                self.use_value(tv, &mut t, TempSink::Operand);
+                self.use_value(fv, &mut f, TempSink::Operand);
+                Value::Other
+            }
+        };
+        t.join(&f);
+        *st = t;
+        result
+    }
+
+    fn eval_call(&mut self, func: FuncId, args: &'a [Expr], span: Span, st: &mut State) -> Value {
+        let summary = self.summaries.get(func);
+        let name = self
+            .program
+            .funcs
+            .get(func.0 as usize)
+            .map_or_else(String::new, |f| f.name.clone());
+        let values: Vec<Value> = args.iter().map(|a| self.eval(a, st)).collect();
+        // Borrowed arguments are read first; releases happen as the call runs.
+        for (i, v) in values.iter().enumerate() {
+            if summary.releases_param(i).is_none() {
+                self.use_value(*v, st, TempSink::Argument(name.clone()));
+            }
+        }
+        for (i, v) in values.iter().enumerate() {
+            if let Some(kind) = summary.releases_param(i) {
+                self.release(*v, span, &name, kind, st);
+            }
+        }
+        match summary.returns_owned {
+            Some(kind) => Value::Fresh { span, kind },
+            None => Value::Other,
+        }
+    }
+
+    fn eval_builtin(
+        &mut self,
+        builtin: Builtin,
+        args: &'a [Expr],
+        span: Span,
+        st: &mut State,
+    ) -> Value {
+        let values: Vec<Value> = args.iter().map(|a| self.eval(a, st)).collect();
+        let (name, release) = match builtin {
+            Builtin::Alloc
+            | Builtin::WildxAlloc
+            | Builtin::WildxSeal
+            | Builtin::Print
+            | Builtin::Println => (builtin_name(builtin), None),
+            Builtin::Free => ("free", Some(ResourceKind::Heap)),
+            Builtin::WildxFree => ("wildx_free", Some(ResourceKind::Page)),
+        };
+        for v in values {
+            match release {
+                Some(kind) => self.release(v, span, name, kind, st),
+                None => self.use_value(v, st, TempSink::Argument(name.to_string())),
+            }
+        }
+        match builtin {
+            Builtin::Alloc => Value::Fresh {
+                span,
+                kind: ResourceKind::Heap,
+            },
+            Builtin::WildxAlloc => Value::Fresh {
+                span,
+                kind: ResourceKind::Page,
+            },
+            _ => Value::Other,
+        }
+    }
+
+    // ----- null refinement --------------------------------------------
+
+    /// The state on the paths where `cond` evaluated to `branch`.
+    pub(super) fn refine(&self, st: &State, cond: &Expr, branch: bool) -> State {
+        let mut s = st.clone();
+        refine_in(&mut s, cond, branch);
+        s
+    }
+}
+
+/// Strips conversions that keep the pointer value.
+fn strip_casts(e: &Expr) -> &Expr {
+    match &e.kind {
+        ExprKind::Cast(inner) => strip_casts(inner),
+        _ => e,
+    }
+}
+
+/// `(local, cond-true-means-null)` for `p == NULL`, `NULL == p`, `p != NULL`, `NULL != p`.
+fn null_test(cond: &Expr) -> Option<(LocalId, bool)> {
+    let ExprKind::Binary { op, lhs, rhs } = &cond.kind else {
+        return None;
+    };
+    let eq = match op {
+        BinOp::Eq => true,
+        BinOp::Ne => false,
+        _ => return None,
+    };
+    match (&strip_casts(lhs).kind, &strip_casts(rhs).kind) {
+        (ExprKind::Local(l), ExprKind::Null) | (ExprKind::Null, ExprKind::Local(l)) => {
+            Some((*l, eq))
+        }
+        _ => None,
+    }
+}
+
+fn builtin_name(b: Builtin) -> &'static str {
+    match b {
+        Builtin::Alloc => "alloc",
+        Builtin::Free => "free",
+        Builtin::WildxAlloc => "wildx_alloc",
+        Builtin::WildxSeal => "wildx_seal",
+        Builtin::WildxFree => "wildx_free",
+        Builtin::Print => "print",
+        Builtin::Println => "println",
+    }
+}
+
+fn refine_in(s: &mut State, cond: &Expr, branch: bool) {
+    if !s.reachable {
+        return;
+    }
+    match &cond.kind {
+        ExprKind::Bool(b) => {
+            if *b != branch {
+                s.reachable = false;
+            }
+        }
+        ExprKind::Unary {
+            op: UnOp::Not,
+            expr,
+        } => refine_in(s, expr, !branch),
+        ExprKind::Binary {
+            op: BinOp::And,
+            lhs,
+            rhs,
+        } if branch => {
+            refine_in(s, lhs, true);
+            refine_in(s, rhs, true);
+        }
+        ExprKind::Binary {
+            op: BinOp::Or,
+            lhs,
+            rhs,
+        } if !branch => {
+            refine_in(s, lhs, false);
+            refine_in(s, rhs, false);
+        }
+        _ => {
+            let Some((l, true_means_null)) = null_test(cond) else {
+                return;
+            };
+            let Some(slot) = s.slots.get_mut(l.0 as usize) else {
+                return;
+            };
+            if slot.owned.is_empty() {
+                return;
+            }
+            if true_means_null == branch {
+                // Known NULL here: owns nothing. A NULL parameter counts as
+                // released on this path (there is nothing to release).
+                let owned = std::mem::take(&mut slot.owned);
+                slot.clear = true;
+                for o in owned {
+                    let Origin::Param(i) = o else { continue };
+                    if let Some(fate) = s.params.get_mut(i as usize) {
+                        fate.kept = false;
+                    }
+                }
+            } else {
+                slot.clear = false;
+            }
+        }
+    }
+}
