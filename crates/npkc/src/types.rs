@@ -13,6 +13,7 @@
 //! `NPK-207`; an inner block may shadow an outer name. A binding is in scope
 //! after its declaration (its own initialiser sees the outer name).
 
+mod call;
 mod error;
 mod expr;
 mod stmt;

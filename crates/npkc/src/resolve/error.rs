@@ -182,7 +182,7 @@ impl From<Error> for Diagnostic {
 
 fn with_suggestion(d: Diagnostic, suggestion: Option<&str>) -> Diagnostic {
     match suggestion {
-        Some(s) => d.with_help(format!("a name that exists is similar: `{s}`")),
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
         None => d,
     }
 }

@@ -66,9 +66,17 @@ pub enum Error {
         span: Span,
         lhs_span: Span,
         rhs_span: Span,
+        /// The right operand's name when it is a bare name (for the help).
+        rhs_name: Option<String>,
     },
     /// A value of the wrong type where `expected` is needed.
-    MismatchedTypes { expected: Ty, found: Ty, span: Span },
+    MismatchedTypes {
+        expected: Ty,
+        found: Ty,
+        span: Span,
+        /// The value's name when it is a bare name (for the help).
+        found_name: Option<String>,
+    },
     /// An integer literal that does not fit its type.
     LiteralOutOfRange { value: i128, ty: Ty, span: Span },
     /// `if`/`while`/`for`/`is`/`&&`/`||`/`!` operand that is not `bool`.
@@ -174,6 +182,7 @@ impl Error {
                 span,
                 lhs_span,
                 rhs_span,
+                rhs_name,
             } => {
                 let d = Diagnostic::error(
                     "NPK-301",
@@ -190,8 +199,9 @@ impl Error {
                 match (lhs, rhs) {
                     (Ty::Int(_), Ty::Int(_)) => d.with_help(format!(
                         "there is no implicit integer conversion; convert one side, e.g. \
-                         `@cast<{l}>(e)` or `e => {l}`",
-                        l = show(lhs)
+                         `@cast<{l}>({e})` or `{e} => {l}`",
+                        l = show(lhs),
+                        e = rhs_name.as_deref().unwrap_or("e")
                     )),
                     _ => d,
                 }
@@ -200,7 +210,9 @@ impl Error {
                 expected,
                 found,
                 span,
+                found_name,
             } => {
+                let e = found_name.as_deref().unwrap_or("e");
                 let d = Diagnostic::error(
                     "NPK-302",
                     format!(
@@ -213,14 +225,14 @@ impl Error {
                 .with_label(format!("expected `{}`", show(expected)));
                 match (expected, found) {
                     (Ty::Int(_), Ty::Int(_) | Ty::Bool) => d.with_help(format!(
-                        "there is no implicit integer conversion; write `@cast<{e}>(e)` or `e => {e}`",
-                        e = show(expected)
+                        "there is no implicit integer conversion; write `@cast<{t}>({e})` or `{e} => {t}`",
+                        t = show(expected)
                     )),
                     (Ty::Result(_), _) => {
                         d.with_help("a `Result` binding is initialised by a call of a Nitpick function")
                     }
                     (Ty::Ptr(_) | Ty::Erased, Ty::Ptr(_) | Ty::Erased) => d.with_help(format!(
-                        "convert the pointer explicitly: `e => {}`",
+                        "convert the pointer explicitly: `{e} => {}`",
                         show(expected)
                     )),
                     _ => d,

@@ -3,8 +3,10 @@
 //! `expr(e, expected)` checks `e` and may yield a `Result` or `NIL`;
 //! `value` additionally requires a plain value (`NPK-305`, `NPK-321`);
 //! `coerce` checks against a known target type, applying the implicit
-//! conversions (`NULL` to pointers, fresh untyped pointers to any pointer,
-//! any pointer or string to `?->`). `expected` is only a hint for unsuffixed
+//! conversions: `NULL` to any pointer; a fresh untyped pointer (the result of
+//! `alloc`/`wildx_alloc`, or of an extern returning `?*`) to any pointer;
+//! any pointer or string to `?->`; in extern arguments also a string to
+//! `int8*`/`uint8*`. `expected` is only a hint for unsuffixed
 //! literals, which take their type from context and default to `int32`:
 //! operands are checked "anchored" on the first operand that is not made of
 //! unsuffixed literals alone (see [`flexible`]). `None` means an error was
@@ -17,13 +19,6 @@ use crate::source::Span;
 
 use super::error::{Error, TypePlace};
 use super::{FnCx, ty};
-
-/// What a call resolves to.
-enum Callee {
-    Func(hir::FuncId),
-    Extern(hir::ExternId),
-    Builtin(Builtin),
-}
 
 /// Whether `e` is built from unsuffixed literals only, so that its type
 /// comes from context.
@@ -60,6 +55,14 @@ fn simple_literal(e: &ast::Expr) -> Option<(u64, bool)> {
     }
 }
 
+/// The name of `e` if it is a bare name (for help texts).
+fn bare_name(e: &ast::Expr) -> Option<String> {
+    match &e.kind {
+        ast::ExprKind::Name(id) => Some(id.name.clone()),
+        _ => None,
+    }
+}
+
 /// Operators whose result has the operands' (integer) type.
 fn arithmetic(op: BinOp) -> bool {
     use BinOp::{Add, BitAnd, BitOr, BitXor, Div, Mul, Rem, Shl, Shr, Sub};
@@ -69,7 +72,7 @@ fn arithmetic(op: BinOp) -> bool {
     )
 }
 
-fn builtin(name: &str) -> Option<Builtin> {
+pub(super) fn builtin(name: &str) -> Option<Builtin> {
     Some(match name {
         "alloc" => Builtin::Alloc,
         "free" => Builtin::Free,
@@ -82,23 +85,11 @@ fn builtin(name: &str) -> Option<Builtin> {
     })
 }
 
-fn builtin_name(b: Builtin) -> &'static str {
-    match b {
-        Builtin::Alloc => "alloc",
-        Builtin::Free => "free",
-        Builtin::WildxAlloc => "wildx_alloc",
-        Builtin::WildxSeal => "wildx_seal",
-        Builtin::WildxFree => "wildx_free",
-        Builtin::Print => "print",
-        Builtin::Println => "println",
-    }
-}
-
-fn is_pointer(t: &Ty) -> bool {
+pub(super) fn is_pointer(t: &Ty) -> bool {
     matches!(t, Ty::Ptr(_) | Ty::Erased | Ty::Null)
 }
 
-fn mk(kind: ExprKind, ty: Ty, span: Span) -> Option<hir::Expr> {
+pub(super) fn mk(kind: ExprKind, ty: Ty, span: Span) -> Option<hir::Expr> {
     Some(hir::Expr { kind, ty, span })
 }
 
@@ -196,6 +187,7 @@ impl FnCx<'_, '_> {
                         expected: a.ty.clone(),
                         found: b.ty.clone(),
                         span: else_expr.span,
+                        found_name: None,
                     });
                     return None;
                 }
@@ -273,6 +265,7 @@ impl FnCx<'_, '_> {
                 expected: target.clone(),
                 found: x.ty.clone(),
                 span: e.span,
+                found_name: bare_name(e),
             });
             None
         }
@@ -348,20 +341,20 @@ impl FnCx<'_, '_> {
                 }
             }
         }
+        if anchor_failed {
+            // The literals' type would have come from the failed operand:
+            // checking them against a guess could only report follow-on errors.
+            return vec![None; es.len()];
+        }
         let lit_ty = match &anchor {
             Some(t @ Ty::Int(_)) => Some(t.clone()),
             Some(_) => None,
-            None if anchor_failed => None,
             None => hint.cloned(),
         };
         for (i, e) in es.iter().enumerate() {
             if flexible(e) {
                 out[i] = self.value(e, lit_ty.as_ref());
             }
-        }
-        if anchor_failed {
-            // The literals' type would have come from the failed operand.
-            return vec![None; es.len()];
         }
         out
     }
@@ -430,7 +423,7 @@ impl FnCx<'_, '_> {
     }
 
     /// Reports a failed item lookup (`NPK-202`/`NPK-204`).
-    fn unresolved(&mut self, id: &ast::Ident, lookup: &Lookup) {
+    pub(super) fn unresolved(&mut self, id: &ast::Ident, lookup: &Lookup) {
         match lookup {
             Lookup::Ambiguous(candidates) => self.err(resolve::Error::AmbiguousName {
                 name: id.name.clone(),
@@ -539,6 +532,7 @@ impl FnCx<'_, '_> {
             span,
             lhs_span: lhs.span,
             rhs_span: rhs.span,
+            rhs_name: bare_name(rhs),
         };
         let ty = match op {
             BinOp::Eq | BinOp::Ne => {
@@ -705,6 +699,7 @@ impl FnCx<'_, '_> {
                 expected: Ty::Int(IntTy::I64),
                 found: i.ty,
                 span: index.span,
+                found_name: None,
             });
             return None;
         }
@@ -771,7 +766,7 @@ impl FnCx<'_, '_> {
         )
     }
 
-    fn unknown_member(&mut self, ns_name: &str, ns: resolve::NsId, name: &ast::Ident) {
+    pub(super) fn unknown_member(&mut self, ns_name: &str, ns: resolve::NsId, name: &ast::Ident) {
         let members = self
             .g
             .items
@@ -819,6 +814,8 @@ impl FnCx<'_, '_> {
                 }))
             }
             (Some(t @ Ty::Int(_)), _) => Some(t.clone()),
+            // `0x1000 => int8->`: an address literal is 64 bits wide.
+            (Some(Ty::Ptr(_) | Ty::Erased), _) if flexible(inner) => Some(Ty::Int(IntTy::I64)),
             _ => None,
         };
         let x = self.value(inner, hint.as_ref())?;
@@ -834,7 +831,10 @@ impl FnCx<'_, '_> {
         mk(ExprKind::Cast(Box::new(x)), to, span)
     }
 
-    fn template_parts(&mut self, parts: &[ast::TemplatePart]) -> Option<Vec<hir::TemplatePart>> {
+    pub(super) fn template_parts(
+        &mut self,
+        parts: &[ast::TemplatePart],
+    ) -> Option<Vec<hir::TemplatePart>> {
         let mut out = Some(Vec::new());
         for p in parts {
             let part = match p {
@@ -849,7 +849,7 @@ impl FnCx<'_, '_> {
         out
     }
 
-    fn printable(&mut self, e: &ast::Expr) -> Option<hir::Expr> {
+    pub(super) fn printable(&mut self, e: &ast::Expr) -> Option<hir::Expr> {
         let x = self.value(e, None)?;
         if matches!(x.ty, Ty::Int(_) | Ty::Bool | Ty::Str) {
             Some(x)
@@ -860,228 +860,5 @@ impl FnCx<'_, '_> {
             });
             None
         }
-    }
-
-    fn call(&mut self, callee: &ast::Expr, args: &[ast::Expr], span: Span) -> Option<hir::Expr> {
-        let Some(target) = self.callee(callee) else {
-            for a in args {
-                self.orphan(a);
-            }
-            return None;
-        };
-        match target {
-            Callee::Func(f) => {
-                let g = self.g;
-                let sig = &g.func_sigs[f.0 as usize];
-                let tys: Vec<Option<Ty>> = sig.params.iter().map(|p| p.ty.clone()).collect();
-                let decl = g.items.func(f).decl.name.span;
-                let args = self.args(args, &tys, false, &g.items.func_name(f), span, Some(decl))?;
-                let ret = sig.ret.clone()?;
-                mk(
-                    ExprKind::Call { func: f, args },
-                    Ty::Result(Box::new(ret)),
-                    span,
-                )
-            }
-            Callee::Extern(x) => {
-                let g = self.g;
-                let sig = &g.extern_sigs[x.0 as usize];
-                let tys: Vec<Option<Ty>> = sig.params.iter().map(|p| p.ty.clone()).collect();
-                let name = g.items.externs[x.0 as usize]
-                    .decls
-                    .first()
-                    .map_or_else(String::new, |d| d.name.name.clone());
-                let decl = self.extern_decl_span(x);
-                let args = self.args(args, &tys, true, &name, span, decl)?;
-                let ret = sig.ret.clone()?;
-                mk(ExprKind::CallExtern { ext: x, args }, ret, span)
-            }
-            Callee::Builtin(b) => self.builtin_call(b, args, span),
-        }
-    }
-
-    /// Checks call arguments against parameter types (`NPK-307` on count).
-    fn args(
-        &mut self,
-        args: &[ast::Expr],
-        tys: &[Option<Ty>],
-        extern_arg: bool,
-        name: &str,
-        span: Span,
-        decl: Option<Span>,
-    ) -> Option<Vec<hir::Expr>> {
-        let count_ok = args.len() == tys.len();
-        if !count_ok {
-            self.err(Error::WrongArgCount {
-                callee: name.to_string(),
-                expected: tys.len(),
-                found: args.len(),
-                span,
-                decl,
-            });
-        }
-        let mut out = Some(Vec::with_capacity(args.len()));
-        for (i, a) in args.iter().enumerate() {
-            let x = match tys.get(i) {
-                Some(Some(t)) => self.coerce(a, t, extern_arg),
-                _ => self.orphan(a),
-            };
-            match (&mut out, x) {
-                (Some(v), Some(x)) => v.push(x),
-                _ => out = None,
-            }
-        }
-        if count_ok { out } else { None }
-    }
-
-    fn callee(&mut self, callee: &ast::Expr) -> Option<Callee> {
-        match &callee.kind {
-            ast::ExprKind::Name(id) => {
-                if self.lookup_local(&id.name).is_some() {
-                    self.err(Error::NotCallable {
-                        what: format!("local binding `{}`", id.name),
-                        span: callee.span,
-                    });
-                    return None;
-                }
-                if let Some(b) = builtin(&id.name) {
-                    return Some(Callee::Builtin(b));
-                }
-                match self.g.items.lookup(self.module, self.ns, &id.name) {
-                    Lookup::Found(ItemRef::Func(f)) => Some(Callee::Func(f)),
-                    Lookup::Found(ItemRef::Extern(x)) => Some(Callee::Extern(x)),
-                    Lookup::Found(ItemRef::Namespace(_)) => {
-                        self.err(Error::NotCallable {
-                            what: format!("namespace `{}`", id.name),
-                            span: callee.span,
-                        });
-                        None
-                    }
-                    other => {
-                        self.unresolved(id, &other);
-                        None
-                    }
-                }
-            }
-            ast::ExprKind::Field { base, name } => {
-                if let ast::ExprKind::Name(id) = &base.kind
-                    && self.lookup_local(&id.name).is_none()
-                    && builtin(&id.name).is_none()
-                {
-                    return match self.g.items.lookup(self.module, None, &id.name) {
-                        Lookup::Found(ItemRef::Namespace(ns)) => {
-                            let n = self.g.items.namespace(ns);
-                            if let Some(&f) = n.members.get(&name.name) {
-                                Some(Callee::Func(f))
-                            } else {
-                                self.unknown_member(&n.name.clone(), ns, name);
-                                None
-                            }
-                        }
-                        Lookup::Found(_) => {
-                            self.err(resolve::Error::NotANamespace {
-                                name: id.name.clone(),
-                                span: id.span,
-                            });
-                            None
-                        }
-                        other => {
-                            self.unresolved(id, &other);
-                            None
-                        }
-                    };
-                }
-                self.not_callable(callee)
-            }
-            _ => self.not_callable(callee),
-        }
-    }
-
-    fn not_callable(&mut self, callee: &ast::Expr) -> Option<Callee> {
-        if self.expr(callee, None).is_some() {
-            self.err(Error::NotCallable {
-                what: "this expression".to_string(),
-                span: callee.span,
-            });
-        }
-        None
-    }
-
-    fn builtin_call(&mut self, b: Builtin, args: &[ast::Expr], span: Span) -> Option<hir::Expr> {
-        let name = builtin_name(b);
-        let max = 1;
-        let min = usize::from(b != Builtin::Println);
-        if args.len() < min || args.len() > max {
-            self.err(Error::WrongArgCount {
-                callee: name.to_string(),
-                expected: max,
-                found: args.len(),
-                span,
-                decl: None,
-            });
-            for a in args {
-                self.orphan(a);
-            }
-            return None;
-        }
-        let mut out = Vec::new();
-        let ret = match b {
-            Builtin::Alloc | Builtin::WildxAlloc => {
-                let a = &args[0];
-                let x = self.value(a, Some(&Ty::Int(IntTy::I64)))?;
-                if !matches!(x.ty, Ty::Int(_)) {
-                    self.err(Error::MismatchedTypes {
-                        expected: Ty::Int(IntTy::I64),
-                        found: x.ty,
-                        span: a.span,
-                    });
-                    return None;
-                }
-                out.push(x);
-                Ty::Ptr(Box::new(Ty::Int(IntTy::I8)))
-            }
-            Builtin::Free | Builtin::WildxSeal | Builtin::WildxFree => {
-                let a = &args[0];
-                let x = self.value(a, None)?;
-                if !is_pointer(&x.ty) {
-                    self.err(Error::MismatchedTypes {
-                        expected: Ty::Erased,
-                        found: x.ty,
-                        span: a.span,
-                    });
-                    return None;
-                }
-                out.push(x);
-                if b == Builtin::Free {
-                    Ty::Nil
-                } else {
-                    Ty::Int(IntTy::I32)
-                }
-            }
-            Builtin::Print | Builtin::Println => {
-                if let Some(a) = args.first() {
-                    let x = if let ast::ExprKind::Template(parts) = &a.kind {
-                        let parts = self.template_parts(parts)?;
-                        hir::Expr {
-                            kind: ExprKind::Template(parts),
-                            ty: Ty::Str,
-                            span: a.span,
-                        }
-                    } else {
-                        self.printable(a)?
-                    };
-                    out.push(x);
-                }
-                Ty::Nil
-            }
-        };
-        mk(
-            ExprKind::Builtin {
-                builtin: b,
-                args: out,
-            },
-            ret,
-            span,
-        )
     }
 }

@@ -400,6 +400,7 @@ impl FnCx<'_, '_> {
                     expected: first.clone(),
                     found: x.ty.clone(),
                     span: e.span,
+                    found_name: None,
                 });
                 ok = false;
             }

@@ -7,7 +7,9 @@ mod hir_shape;
 mod literals;
 mod names;
 mod results;
+mod robust;
 mod typing;
+mod ui;
 
 use crate::diagnostic::{Diagnostic, Problems};
 use crate::hir;

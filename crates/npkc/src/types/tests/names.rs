@@ -271,3 +271,26 @@ fn main_without_failsafe_is_an_error_at_main() {
     let d = one_error("func:main = int32() { exit 0; };", "NPK-208", "main");
     assert!(d.help.unwrap().contains("failsafe"));
 }
+
+#[test]
+fn stdlib_jit_checks_clean() {
+    let jit = crate::stdlib::lookup("jit.npk").expect("jit.npk is embedded");
+    let (p, errors) = check_modules(&[jit], &[]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let p = p.unwrap();
+    assert!(p.funcs.iter().any(|f| f.name == "Jit.compile_add_i32"));
+    assert!(p.main.is_none());
+}
+
+#[test]
+fn user_program_calls_the_stdlib_jit() {
+    let jit = crate::stdlib::lookup("jit.npk").expect("jit.npk is embedded");
+    let user = in_main(
+        "wildx int8->:f = raw Jit.compile_add_i32();\n\
+         int32:r = raw Jit.call_i32_i32(f, 7i32, 35i32);\n\
+         int32:rc = raw Jit.free(f);\n\
+         exit r - 42;",
+    );
+    let (_, errors) = check_modules(&[&user, jit], &[&[1]]);
+    assert!(errors.is_empty(), "{errors:#?}");
+}

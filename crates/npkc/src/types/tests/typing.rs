@@ -17,10 +17,10 @@ fn mixed_integer_operands_are_an_error_with_cast_help() {
         "a + b",
     );
     assert!(
-        d.help.as_deref().unwrap().contains("@cast<int64>(e)"),
+        d.help.as_deref().unwrap().contains("@cast<int64>(b)"),
         "{d:#?}"
     );
-    assert!(d.help.as_deref().unwrap().contains("e => int64"), "{d:#?}");
+    assert!(d.help.as_deref().unwrap().contains("b => int64"), "{d:#?}");
 }
 
 #[test]
@@ -225,4 +225,24 @@ fn string_passes_to_extern_byte_pointer() {
 #[test]
 fn nil_value_is_not_a_value() {
     assert_eq!(codes(&in_main("int32:x = print(1);")), ["NPK-321"]);
+}
+
+#[test]
+fn failed_anchor_silences_its_literal_operand() {
+    // Only the unconsumed result is reported, not the literal's range.
+    let src = format!(
+        "func:f = int64() {{ pass 1; }};\n{}",
+        in_main("int64:x = f() + 5000000000;")
+    );
+    assert_eq!(codes(&src), ["NPK-305"]);
+}
+
+#[test]
+fn address_literal_casts_to_a_pointer() {
+    ok(&in_main("int8->:p = 0x1000 => int8->;"));
+}
+
+#[test]
+fn erased_extern_result_initialises_a_typed_pointer() {
+    ok("extern func:c_malloc = ?*(int64:n);\nfunc:f = NIL() { wild uint8->:p = c_malloc(8); };");
 }
