@@ -7,6 +7,8 @@
 const TABLES: &[&[(&str, &str)]] = &[
     crate::parser::EXPLANATIONS,
     crate::modules::EXPLANATIONS,
+    crate::resolve::EXPLANATIONS,
+    crate::types::EXPLANATIONS,
     crate::ownership::EXPLANATIONS,
 ];
 
