@@ -238,6 +238,18 @@ impl<'a> Analysis<'a> {
             .is_some_and(|x| carries_pointer(&x.ty))
     }
 
+    /// Whether `l` can take ownership by a move: a `wild`/`wildx` pointer
+    /// binding, or a `Result` that may carry one. Copying a pointer into an
+    /// integer (`int64:a = p => int64;`) or an unqualified pointer binding is
+    /// a use of the source, not a move.
+    fn local_can_own(&self, l: LocalId) -> bool {
+        self.func.locals.get(l.0 as usize).is_some_and(|x| {
+            carries_pointer(&x.ty)
+                && (matches!(x.ty, Ty::Result(_))
+                    || matches!(x.region, Some(Region::Wild | Region::Wildx)))
+        })
+    }
+
     fn report(&mut self, local: Option<LocalId>, err: OwnershipError) {
         let key = (err.code(), err.span(), local.map_or(u32::MAX, |l| l.0));
         if self.seen.insert(key) {
@@ -579,6 +591,7 @@ impl<'a> Analysis<'a> {
                     return;
                 };
                 if !self.local_is_movable(id)
+                    || !self.local_can_own(l)
                     || src.reported
                     || src.owned.is_empty()
                     || !src.released.is_empty()
