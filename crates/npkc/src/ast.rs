@@ -150,6 +150,8 @@ pub struct UseDecl {
 #[derive(Debug, Clone)]
 pub struct FuncDecl {
     pub name: Ident,
+    /// Qualifiers written before the return type (`func:f = wildx int8->() ...`).
+    pub ret_quals: Quals,
     pub ret: TypeExpr,
     pub params: Vec<Param>,
     pub body: Block,
@@ -160,6 +162,8 @@ pub struct FuncDecl {
 #[derive(Debug, Clone)]
 pub struct ExternDecl {
     pub name: Ident,
+    /// Qualifiers written before the return type.
+    pub ret_quals: Quals,
     pub ret: TypeExpr,
     pub params: Vec<Param>,
     pub span: Span,
