@@ -386,23 +386,45 @@ impl<'a> FnLower<'a, '_, '_> {
         })
     }
 
-    /// Prints one argument of `print`/`println`.
+    /// Prints one argument of `print`/`println`. Every interpolated
+    /// expression of a template is evaluated before anything is printed.
     fn print(&mut self, a: &'a Expr) -> Result<(), CodegenError> {
+        let mut pieces = Vec::new();
+        self.print_pieces(a, &mut pieces)?;
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => {
+                    let p = self.string_ptr(t)?;
+                    self.call_runtime("npk_print_cstr", &[p])?;
+                }
+                Piece::Value(v, ty) => self.print_value(v, ty, a.span)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn print_pieces(
+        &mut self,
+        a: &'a Expr,
+        out: &mut Vec<Piece<'a>>,
+    ) -> Result<(), CodegenError> {
         if let ExprKind::Template(parts) = &a.kind {
             for part in parts {
                 match part {
                     TemplatePart::Text(t) if t.is_empty() => {}
-                    TemplatePart::Text(t) => {
-                        let p = self.string_ptr(t)?;
-                        self.call_runtime("npk_print_cstr", &[p])?;
-                    }
-                    TemplatePart::Expr(x) => self.print(x)?,
+                    TemplatePart::Text(t) => out.push(Piece::Text(t)),
+                    TemplatePart::Expr(x) => self.print_pieces(x, out)?,
                 }
             }
-            return Ok(());
+        } else {
+            let v = self.value(a)?;
+            out.push(Piece::Value(v, &a.ty));
         }
-        let v = self.value(a)?;
-        match &a.ty {
+        Ok(())
+    }
+
+    fn print_value(&mut self, v: ir::Value, ty: &Ty, span: Span) -> Result<(), CodegenError> {
+        match ty {
             Ty::Str => {
                 self.call_runtime("npk_print_cstr", &[v])?;
             }
@@ -411,17 +433,23 @@ impl<'a> FnLower<'a, '_, '_> {
                 self.call_runtime("npk_print_bool", &[w])?;
             }
             Ty::Int(t) if t.signed() => {
-                let w = self.coerce(v, &a.ty, types::I64);
+                let w = self.coerce(v, ty, types::I64);
                 self.call_runtime("npk_print_i64", &[w])?;
             }
             Ty::Int(_) | Ty::Ptr(_) | Ty::Erased | Ty::Null => {
-                let w = self.coerce(v, &a.ty, types::I64);
+                let w = self.coerce(v, ty, types::I64);
                 self.call_runtime("npk_print_u64", &[w])?;
             }
-            _ => return Err(unsupported("printing a value of this type", a.span)),
+            _ => return Err(unsupported("printing a value of this type", span)),
         }
         Ok(())
     }
+}
+
+/// One thing to print, in order.
+enum Piece<'a> {
+    Text(&'a str),
+    Value(ir::Value, &'a Ty),
 }
 
 fn int_cc(op: BinOp, signed: bool) -> IntCC {
