@@ -403,11 +403,7 @@ impl<'a> FnLower<'a, '_, '_> {
         Ok(())
     }
 
-    fn print_pieces(
-        &mut self,
-        a: &'a Expr,
-        out: &mut Vec<Piece<'a>>,
-    ) -> Result<(), CodegenError> {
+    fn print_pieces(&mut self, a: &'a Expr, out: &mut Vec<Piece<'a>>) -> Result<(), CodegenError> {
         if let ExprKind::Template(parts) = &a.kind {
             for part in parts {
                 match part {

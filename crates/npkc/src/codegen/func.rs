@@ -201,7 +201,26 @@ impl<'a> FnLower<'a, '_, '_> {
         if let Some(r) = self.refs.get(&id) {
             return *r;
         }
-        let r = self.cx.module.declare_func_in_func(id, self.b.func);
+        // Like `Module::declare_func_in_func`, but every callee is
+        // `colocated`: a direct `call rel32` with an `R_X86_64_PLT32`
+        // relocation, which the static link binds straight to the runtime
+        // (and to a PLT entry for shared-library externs) instead of an
+        // indirect call through the GOT.
+        let decl = self.cx.module.declarations().get_function_decl(id);
+        let signature = self.b.func.import_signature(decl.signature.clone());
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(ir::UserExternalName {
+                namespace: 0,
+                index: id.as_u32(),
+            });
+        let r = self.b.func.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
         self.refs.insert(id, r);
         r
     }
@@ -364,26 +383,24 @@ impl<'a> FnLower<'a, '_, '_> {
                 self.switch(merge);
             }
             StmtKind::While { cond, body, step } => {
-                let header = self.b.create_block();
+                // Rotated: the condition is tested before the first iteration
+                // and again at the bottom (`latch`, also the `continue`
+                // target, after the `for` step), so each iteration takes one
+                // conditional branch and no extra jump.
                 let body_b = self.b.create_block();
+                let latch = self.b.create_block();
                 let exit = self.b.create_block();
-                let step_b = if step.is_some() {
-                    self.b.create_block()
-                } else {
-                    header
-                };
-                self.jump(header, &[]);
-                self.switch(header);
                 let c = self.value(cond)?;
                 self.branch(c, body_b, exit);
                 self.switch(body_b);
-                self.loop_body(body, exit, step_b)?;
+                self.loop_body(body, exit, latch)?;
+                self.switch(latch);
                 if let Some(step) = step {
-                    self.switch(step_b);
                     self.block(step)?;
-                    if !self.dead {
-                        self.jump(header, &[]);
-                    }
+                }
+                if !self.dead {
+                    let c = self.value(cond)?;
+                    self.branch(c, body_b, exit);
                 }
                 self.switch(exit);
             }
@@ -518,36 +535,38 @@ impl<'a> FnLower<'a, '_, '_> {
         } else {
             (self.b.ins().icmp_imm_u(IntCC::NotEqual, step_v, 0), None)
         };
-        let header = self.b.create_block();
-        let body_b = self.b.create_block();
-        let step_b = self.b.create_block();
-        let exit = self.b.create_block();
-        self.jump(header, &[]);
-        self.switch(header);
-        let Val::One(ctr) = self.read_local(counter) else {
-            return Err(unsupported("a loop counter without a value", start.span));
-        };
         let (lt, gt) = if signed {
             (IntCC::SignedLessThan, IntCC::SignedGreaterThan)
         } else {
             (IntCC::UnsignedLessThan, IntCC::UnsignedGreaterThan)
         };
-        let below = self.b.ins().icmp(lt, ctr, limit_v);
-        let mut go = self.b.ins().band(pos, below);
-        if let Some(neg) = neg {
-            let above = self.b.ins().icmp(gt, ctr, limit_v);
-            let down = self.b.ins().band(neg, above);
-            go = self.b.ins().bor(go, down);
-        }
+        // Rotated like `while`: test once before the loop, then at the
+        // bottom after the step (the `continue` target).
+        let body_b = self.b.create_block();
+        let step_b = self.b.create_block();
+        let exit = self.b.create_block();
+        let test = |l: &mut Self, ctr: ir::Value| {
+            let below = l.b.ins().icmp(lt, ctr, limit_v);
+            let mut go = l.b.ins().band(pos, below);
+            if let Some(neg) = neg {
+                let above = l.b.ins().icmp(gt, ctr, limit_v);
+                let down = l.b.ins().band(neg, above);
+                go = l.b.ins().bor(go, down);
+            }
+            go
+        };
+        let go = test(self, start_v);
         self.branch(go, body_b, exit);
         self.switch(body_b);
         self.loop_body(body, exit, step_b)?;
         self.switch(step_b);
-        if let Val::One(ctr) = self.read_local(counter) {
-            let next = self.b.ins().iadd(ctr, step_v);
-            self.write_local(counter, Val::One(next))?;
-        }
-        self.jump(header, &[]);
+        let Val::One(ctr) = self.read_local(counter) else {
+            return Err(unsupported("a loop counter without a value", start.span));
+        };
+        let next = self.b.ins().iadd(ctr, step_v);
+        self.write_local(counter, Val::One(next))?;
+        let go = test(self, next);
+        self.branch(go, body_b, exit);
         self.switch(exit);
         Ok(())
     }
