@@ -286,12 +286,20 @@ impl<'a> Cx<'a> {
     }
 
     /// `npk_fault(code)`: `exit(failsafe(code))`, or `exit(code)` without a
-    /// failsafe. When failsafe itself fails with `c`, the status is `c`.
+    /// failsafe. When failsafe itself fails with `c`, the status is `c`; a
+    /// fault while failsafe runs exits with the new fault's code.
     fn define_fault_handler(&mut self) -> Result<(), CodegenError> {
         let mut ctx = self.module.make_context();
         ctx.func.signature.params.push(AbiParam::new(types::I32));
         let exit_id = self.runtime_func("npk_exit")?;
         let failsafe = self.program.failsafe;
+        let flag = self
+            .module
+            .declare_data("npk_fault_active", Linkage::Local, true, false)
+            .map_err(backend)?;
+        let mut flag_data = DataDescription::new();
+        flag_data.define_zeroinit(1);
+        self.module.define_data(flag, &flag_data).map_err(backend)?;
         let mut fb_ctx = std::mem::take(&mut self.builder_ctx);
         {
             let mut b = FunctionBuilder::new(&mut ctx.func, &mut fb_ctx);
@@ -299,6 +307,23 @@ impl<'a> Cx<'a> {
             b.append_block_params_for_function_params(entry);
             b.switch_to_block(entry);
             let code = b.block_params(entry)[0];
+            // A fault inside failsafe itself exits with the fault code
+            // instead of recursing.
+            let flag_ref = self.module.declare_data_in_func(flag, b.func);
+            let flag_addr = b.ins().symbol_value(types::I64, flag_ref);
+            let active = b
+                .ins()
+                .load(types::I8, ir::MemFlagsData::new(), flag_addr, 0);
+            let nested = b.create_block();
+            let first = b.create_block();
+            b.ins().brif(active, nested, &[], first, &[]);
+            b.switch_to_block(nested);
+            let exit_ref = self.module.declare_func_in_func(exit_id, b.func);
+            b.ins().call(exit_ref, &[code]);
+            b.ins().trap(ir::TrapCode::unwrap_user(1));
+            b.switch_to_block(first);
+            let one = b.ins().iconst(types::I8, 1);
+            b.ins().store(ir::MemFlagsData::new(), one, flag_addr, 0);
             let status = match failsafe {
                 Some(fid) => {
                     let fs = self.program.func(fid);
@@ -327,7 +352,6 @@ impl<'a> Cx<'a> {
                 }
                 None => code,
             };
-            let exit_ref = self.module.declare_func_in_func(exit_id, b.func);
             b.ins().call(exit_ref, &[status]);
             b.ins().trap(ir::TrapCode::unwrap_user(1));
             b.seal_all_blocks();

@@ -699,3 +699,20 @@ fn a_program_without_main_is_refused() {
     };
     assert_eq!(super::compile(&prog), Err(super::CodegenError::NoMain));
 }
+
+#[test]
+fn a_fault_inside_failsafe_exits_with_the_fault_code() {
+    // failsafe divides by zero itself: no recursion, exit status 1.
+    let mut fs = FnB::new("failsafe", I32);
+    let err = fs.param("err", I32);
+    let fs = fs.finish(vec![
+        println(strc("in failsafe")),
+        st(StmtKind::Pass(Some(bin(BinOp::Div, err, i32c(0))))),
+    ]);
+    let mut m = FnB::new("main", I32);
+    let (z, zv) = m.var("z", I32);
+    let main = m.finish(vec![let_(z, i32c(0)), exit(bin(BinOp::Rem, i32c(5), zv))]);
+    let mut prog = program(main, vec![]);
+    prog.funcs[1] = fs;
+    assert_eq!(run(&prog, "nestedfault"), (1, "in failsafe\n".into()));
+}
