@@ -15,7 +15,8 @@ const STUB_RUNTIME: &str = r#"
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
-void npk_print_cstr(const char *s) { fputs(s, stdout); }
+#include <string.h>
+void npk_print_cstr(const char *s) { fputs(s, stdout); if (strchr(s, '\n')) fflush(stdout); }
 void npk_print_i64(int64_t v) { printf("%lld", (long long)v); }
 void npk_print_u64(uint64_t v) { printf("%llu", (unsigned long long)v); }
 void npk_print_bool(int32_t b) { fputs(b ? "true" : "false", stdout); }
