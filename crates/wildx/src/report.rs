@@ -20,10 +20,11 @@ pub(crate) fn audit(args: fmt::Arguments<'_>) {
     }
 }
 
-/// Writes `wildx: <op>(<addr>) rejected: <reason>` to stderr.
+/// Writes `wildx: <op>(<arg>) rejected: <reason>` to stderr, e.g.
+/// `wildx: seal(0x7f3a2c001000) rejected: page already sealed`.
 ///
-/// The C ABI calls this for every refused operation; Rust callers get the [`Error`] instead
-/// and may call this to report it the same way.
-pub fn report_rejection(op: &str, addr: *const u8, err: &Error) {
-    line(format_args!("{op}({addr:p}) rejected: {err}"));
+/// `arg` is the pointer (formatted `{:p}`) or, for `alloc`, the size. The C ABI calls this for
+/// every refused operation; Rust callers get the [`Error`] and may report it the same way.
+pub fn report_rejection(op: &str, arg: &dyn fmt::Display, err: &Error) {
+    line(format_args!("{op}({arg}) rejected: {err}"));
 }
