@@ -17,7 +17,7 @@ fn header_decls() -> BTreeMap<String, usize> {
             .unwrap_or(tail.len());
         let name = &tail[..name_len];
         let after = tail[name_len..].trim_start();
-        let preceded_by_type = rest[..at].ends_with(|c: char| c == ' ' || c == '*');
+        let preceded_by_type = rest[..at].ends_with([' ', '*']);
         if after.starts_with('(') && preceded_by_type && !rest[..at].ends_with("define ") {
             let close = after.find(')').expect("closing paren");
             let params = after[1..close].trim();
