@@ -6,7 +6,7 @@ use std::ffi::c_void;
 use npk_runtime::*;
 
 fn free(p: *mut c_void) {
-    // SAFETY (test): the runtime checks the pointer.
+    // SAFETY: test code; the runtime checks the pointer.
     assert_eq!(unsafe { npk_wildx_free(p) }, 0);
 }
 

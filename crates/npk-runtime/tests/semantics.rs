@@ -20,7 +20,7 @@ fn alloc(n: usize) -> *mut c_void {
 
 fn add_page() -> *mut c_void {
     let p = alloc(1);
-    // SAFETY (test): p is a fresh writable page of ours.
+    // SAFETY: test code; p is a fresh writable page of ours.
     unsafe {
         assert_eq!(npk_jit_install_add_i32(p), 0);
         assert_eq!(npk_wildx_seal(p), 0);
@@ -30,7 +30,7 @@ fn add_page() -> *mut c_void {
 
 fn try_call(p: *mut c_void, a: i32, b: i32) -> (i32, i32) {
     let mut status = -1;
-    // SAFETY (test): the runtime checks p; status is a valid i32.
+    // SAFETY: test code; the runtime checks p; status is a valid i32.
     let v = unsafe { npk_jit_try_call_i32_i32(p, a, b, &mut status) };
     (v, status)
 }
@@ -45,7 +45,7 @@ fn concurrent_seals_of_one_page_give_exactly_one_success() {
                 let barrier = barrier.clone();
                 std::thread::spawn(move || {
                     barrier.wait();
-                    // SAFETY (test): the runtime checks the pointer.
+                    // SAFETY: test code; the runtime checks the pointer.
                     unsafe { npk_wildx_seal(p as *mut c_void) }
                 })
             })
@@ -64,7 +64,7 @@ fn concurrent_seals_of_one_page_give_exactly_one_success() {
             3,
             "{results:?}"
         );
-        // SAFETY (test): our page.
+        // SAFETY: test code; our page.
         assert_eq!(unsafe { npk_wildx_free(p as *mut c_void) }, 0);
     }
 }
@@ -77,7 +77,7 @@ fn seal_install_and_call_racing_free_never_touch_freed_memory() {
         let b1 = barrier.clone();
         let sealer = std::thread::spawn(move || {
             b1.wait();
-            // SAFETY (test): the runtime checks the pointer.
+            // SAFETY: test code; the runtime checks the pointer.
             unsafe {
                 let installed = npk_jit_install_add_i32(p as *mut c_void);
                 (installed, npk_wildx_seal(p as *mut c_void))
@@ -89,7 +89,7 @@ fn seal_install_and_call_racing_free_never_touch_freed_memory() {
             if round % 2 == 0 {
                 std::thread::yield_now();
             }
-            // SAFETY (test): the runtime checks the pointer.
+            // SAFETY: test code; the runtime checks the pointer.
             unsafe { npk_wildx_free(p as *mut c_void) }
         });
         barrier.wait();
@@ -109,7 +109,7 @@ fn seal_install_and_call_racing_free_never_touch_freed_memory() {
 #[test]
 fn stale_pointer_is_not_mistaken_for_a_newer_page() {
     let stale = alloc(1);
-    // SAFETY (test): our page, freed once.
+    // SAFETY: test code; our page, freed once.
     assert_eq!(unsafe { npk_wildx_free(stale) }, 0);
     let cycles = wildx::QUARANTINE - 96;
     let mut live = std::ptr::null_mut();
@@ -119,23 +119,20 @@ fn stale_pointer_is_not_mistaken_for_a_newer_page() {
         if i + 1 == cycles {
             live = p;
         } else {
-            // SAFETY (test): our page.
+            // SAFETY: test code; our page.
             assert_eq!(unsafe { npk_wildx_free(p) }, 0);
         }
     }
-    // SAFETY (test): the runtime checks the pointer.
-    assert_eq!(
-        unsafe { npk_wildx_free(stale) },
-        -1,
-        "double free after {cycles} cycles"
-    );
+    // SAFETY: test code; the runtime checks the pointer.
+    let again = unsafe { npk_wildx_free(stale) };
+    assert_eq!(again, -1, "double free after {cycles} cycles");
     assert_eq!(try_call(stale, 1, 2), (0, 4));
     assert_eq!(
         try_call(live, 40, 2),
         (42, 0),
         "the newest page is untouched"
     );
-    // SAFETY (test): our page.
+    // SAFETY: test code; our page.
     assert_eq!(unsafe { npk_wildx_free(live) }, 0);
 }
 
@@ -144,7 +141,7 @@ fn install_writes_only_into_a_writable_page_of_ours() {
     let mut foreign = [0u8; 64];
     let fp = foreign.as_mut_ptr().cast::<c_void>();
     let two = alloc(4097);
-    // SAFETY (test): the runtime checks every pointer; `two` is a 2-page run of ours.
+    // SAFETY: test code; the runtime checks every pointer; `two` is a 2-page run of ours.
     unsafe {
         assert_eq!(npk_jit_install_add_i32(std::ptr::null_mut()), -1);
         assert_eq!(npk_jit_install_add_i32(fp), -1);
@@ -175,10 +172,10 @@ fn install_writes_only_into_a_writable_page_of_ours() {
 #[test]
 fn call_refuses_unsealed_freed_foreign_and_mismatched_pages() {
     let w = alloc(1);
-    // SAFETY (test): our writable page.
+    // SAFETY: test code; our writable page.
     assert_eq!(unsafe { npk_jit_install_add_i32(w) }, 0);
     assert_eq!(try_call(w, 1, 2), (0, 3), "not sealed");
-    // SAFETY (test): the runtime checks the pointer.
+    // SAFETY: test code; the runtime checks the pointer.
     assert_eq!(unsafe { npk_jit_call_i32_i32(w, 1, 2) }, 0);
     let local = 5u64;
     assert_eq!(
@@ -201,7 +198,7 @@ fn call_refuses_unsealed_freed_foreign_and_mismatched_pages() {
 
     // A page sealed by hand (tag 0) is called on the caller's word (not strict here).
     let hand = alloc(1);
-    // SAFETY (test): our writable page; then sealed and freed through the ABI.
+    // SAFETY: test code; our writable page; then sealed and freed through the ABI.
     unsafe {
         std::ptr::copy_nonoverlapping(ADD.as_ptr(), hand.cast::<u8>(), 5);
         assert_eq!(npk_wildx_seal(hand), 0);
@@ -210,7 +207,7 @@ fn call_refuses_unsealed_freed_foreign_and_mismatched_pages() {
     assert_eq!(try_call(hand, 20, 22), (42, 0));
     assert_eq!(try_call(w, 7, 35), (42, 0));
     for p in [w, other, hand] {
-        // SAFETY (test): our pages.
+        // SAFETY: test code; our pages.
         assert_eq!(unsafe { npk_wildx_free(p) }, 0);
         assert_eq!(try_call(p, 1, 2), (0, 4), "freed");
     }
@@ -220,7 +217,7 @@ fn call_refuses_unsealed_freed_foreign_and_mismatched_pages() {
 fn handle_owned_pages_cannot_be_changed_through_the_c_abi() {
     let page = wildx::WritablePage::new(1).expect("page");
     let p = page.as_ptr().cast_mut().cast::<c_void>();
-    // SAFETY (test): the runtime checks the pointer.
+    // SAFETY: test code; the runtime checks the pointer.
     unsafe {
         assert_eq!(npk_wildx_seal(p), -1);
         assert_eq!(npk_jit_install_add_i32(p), -1);
@@ -247,7 +244,7 @@ fn no_mapping_is_ever_writable_and_executable() {
     let writable = alloc(3 * 4096);
     let sealed = add_page();
     let freed = add_page();
-    // SAFETY (test): our page.
+    // SAFETY: test code; our page.
     assert_eq!(unsafe { npk_wildx_free(freed) }, 0);
     let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
     let perms_at = |p: *mut c_void| {
@@ -272,7 +269,7 @@ fn no_mapping_is_ever_writable_and_executable() {
         "freed pages are kept read+write, never executable"
     );
     assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
-    // SAFETY (test): our pages.
+    // SAFETY: test code; our pages.
     unsafe {
         assert_eq!(npk_wildx_free(writable), 0);
         assert_eq!(npk_wildx_free(sealed), 0);
@@ -302,7 +299,7 @@ fn rejections_print_one_line_each() {
     const NAME: &str = "rejections_print_one_line_each";
     if child::is_child(NAME) {
         let p = add_page();
-        // SAFETY (test): the runtime checks every pointer.
+        // SAFETY: test code; the runtime checks every pointer.
         unsafe {
             npk_wildx_seal(p);
             npk_wildx_free(p);
@@ -347,7 +344,7 @@ fn audit_prints_one_line_per_operation() {
     if child::is_child(NAME) {
         let p = add_page();
         assert_eq!(try_call(p, 7, 35), (42, 0));
-        // SAFETY (test): our page.
+        // SAFETY: test code; our page.
         assert_eq!(unsafe { npk_wildx_free(p) }, 0);
         return;
     }
@@ -394,7 +391,7 @@ fn guard_pages_surround_each_allocation_and_count_in_the_quota() {
             npk_wildx_alloc(1).is_null(),
             "guard pages count against the quota"
         );
-        // SAFETY (test): our page.
+        // SAFETY: test code; our page.
         assert_eq!(unsafe { npk_wildx_free(p as *mut c_void) }, 0);
         assert!(!npk_wildx_alloc(1).is_null());
         println!("child ok");
@@ -411,7 +408,7 @@ fn guard_pages_surround_each_allocation_and_count_in_the_quota() {
 
 /// Rewrites the first byte of sealed page `p` behind the registry's back.
 fn tamper(p: *mut c_void) {
-    // SAFETY (test): p is a sealed page of ours; we make it writable, patch, and restore RX.
+    // SAFETY: test code; p is a sealed page of ours; we make it writable, patch, and restore RX.
     unsafe {
         assert_eq!(
             libc::mprotect(p, 4096, libc::PROT_READ | libc::PROT_WRITE),
@@ -433,7 +430,7 @@ fn verify_refuses_code_changed_after_seal() {
         assert_eq!(try_call(p, 7, 35), (42, 0));
         tamper(p);
         assert_eq!(try_call(p, 7, 35), (0, 7), "tampered page refused");
-        // SAFETY (test): our page.
+        // SAFETY: test code; our page.
         assert_eq!(unsafe { npk_wildx_free(p) }, 0);
         println!("child ok");
         return;
@@ -453,7 +450,7 @@ fn without_verify_a_tampered_page_is_not_rehashed() {
     let p = add_page();
     tamper(p);
     assert_eq!(try_call(p, 7, 35), (42, 0));
-    // SAFETY (test): our page.
+    // SAFETY: test code; our page.
     assert_eq!(unsafe { npk_wildx_free(p) }, 0);
 }
 
@@ -462,7 +459,7 @@ fn strict_refuses_unsigned_pages_and_options_are_read_once() {
     const NAME: &str = "strict_refuses_unsigned_pages_and_options_are_read_once";
     if child::is_child(NAME) {
         let hand = alloc(1);
-        // SAFETY (test): our writable page, then sealed.
+        // SAFETY: test code; our writable page, then sealed.
         unsafe {
             std::ptr::copy_nonoverlapping(ADD.as_ptr(), hand.cast::<u8>(), 5);
             assert_eq!(npk_wildx_seal(hand), 0);
@@ -470,7 +467,7 @@ fn strict_refuses_unsigned_pages_and_options_are_read_once() {
         assert_eq!(try_call(hand, 1, 2), (0, 6), "unsigned page refused");
         let signed = add_page();
         assert_eq!(try_call(signed, 1, 2), (3, 0));
-        // SAFETY (test): single-threaded child; the runtime must ignore this change.
+        // SAFETY: test code; single-threaded child; the runtime must ignore this change.
         unsafe { std::env::remove_var("NPK_JIT_STRICT") };
         assert_eq!(try_call(hand, 1, 2), (0, 6), "options are cached");
         println!("child ok");

@@ -23,7 +23,7 @@ fn threads_cycle_pages_and_statistics_return_to_zero() {
                 for i in 0..CYCLES {
                     let p = npk_wildx_alloc(1 + (i % 3) * 4096);
                     assert!(!p.is_null());
-                    // SAFETY (test): p is ours; the runtime checks every call.
+                    // SAFETY: test code; p is ours; the runtime checks every call.
                     unsafe {
                         assert_eq!(npk_jit_install_add_i32(p), 0);
                         assert_eq!(npk_wildx_seal(p), 0);
@@ -38,16 +38,16 @@ fn threads_cycle_pages_and_statistics_return_to_zero() {
                         let other = shared.swap(p as usize, Ordering::AcqRel);
                         if other != 0 {
                             // Two threads may race to free `other`: exactly one wins.
-                            // SAFETY (test): the runtime checks the pointer.
+                            // SAFETY: test code; the runtime checks the pointer.
                             let r = unsafe { npk_wildx_free(other as *mut c_void) };
                             assert_eq!(r, 0, "only this thread frees `other`");
-                            // SAFETY (test): as above; this second free must be refused.
+                            // SAFETY: test code; as above; this second free must be refused.
                             let again = unsafe { npk_wildx_free(other as *mut c_void) };
                             assert_eq!(again, -1);
                             refused.fetch_add(1, Ordering::Relaxed);
                         }
                     } else {
-                        // SAFETY (test): our page.
+                        // SAFETY: test code; our page.
                         assert_eq!(unsafe { npk_wildx_free(p) }, 0);
                     }
                 }
@@ -55,7 +55,7 @@ fn threads_cycle_pages_and_statistics_return_to_zero() {
         }
     });
     let last = shared.swap(0, Ordering::AcqRel);
-    // SAFETY (test): the last shared page is ours.
+    // SAFETY: test code; the last shared page is ours.
     assert_eq!(unsafe { npk_wildx_free(last as *mut c_void) }, 0);
     let after = wildx::stats();
     assert_eq!(after.live_allocations, 0);
