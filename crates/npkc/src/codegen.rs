@@ -20,6 +20,7 @@
 
 mod expr;
 mod func;
+mod reach;
 #[cfg(test)]
 mod tests;
 
@@ -96,7 +97,9 @@ pub fn compile(program: &hir::Program) -> Result<Vec<u8>, CodegenError> {
     let module = new_module()?;
     let mut cx = Cx::new(module, program)?;
     for idx in 0..program.funcs.len() {
-        cx.define_nitpick_func(idx)?;
+        if cx.funcs[idx].is_some() {
+            cx.define_nitpick_func(idx)?;
+        }
     }
     cx.define_fault_handler()?;
     cx.define_c_main(main)?;
@@ -175,10 +178,11 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
 struct Cx<'a> {
     module: ObjectModule,
     program: &'a hir::Program,
-    /// Cranelift ids of `program.funcs`, by index.
-    funcs: Vec<FuncId>,
-    /// Cranelift ids of `program.externs`, by index.
-    externs: Vec<FuncId>,
+    /// Cranelift ids of `program.funcs`, by index; `None` for functions
+    /// unreachable from `main`/`failsafe` (not compiled).
+    funcs: Vec<Option<FuncId>>,
+    /// Cranelift ids of `program.externs`, by index, declared on first call.
+    externs: Vec<Option<FuncId>>,
     runtime: HashMap<&'static str, FuncId>,
     strings: HashMap<String, DataId>,
     /// `npk_fault(code)`: calls `failsafe(code)` and exits; never returns.
@@ -188,29 +192,27 @@ struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     fn new(mut module: ObjectModule, program: &'a hir::Program) -> Result<Cx<'a>, CodegenError> {
+        let live = reach::reachable(program);
         let mut used = HashSet::new();
         let mut funcs = Vec::with_capacity(program.funcs.len());
         for (idx, f) in program.funcs.iter().enumerate() {
+            if !live[idx] {
+                funcs.push(None);
+                continue;
+            }
             let sig = nitpick_signature(&module, f)?;
             let mut name = mangle(&f.name);
             if !used.insert(name.clone()) {
                 name = format!("{name}_{idx}");
                 used.insert(name.clone());
             }
-            funcs.push(
+            funcs.push(Some(
                 module
                     .declare_function(&name, Linkage::Local, &sig)
                     .map_err(backend)?,
-            );
+            ));
         }
-        let mut externs = Vec::with_capacity(program.externs.len());
-        for e in &program.externs {
-            let sig = extern_signature(&module, e)?;
-            let id = module
-                .declare_function(&e.name, Linkage::Import, &sig)
-                .map_err(|err| CodegenError::Backend(format!("extern `{}`: {err}", e.name)))?;
-            externs.push(id);
-        }
+        let externs = vec![None; program.externs.len()];
         let mut fault_sig = module.make_signature();
         fault_sig.params.push(AbiParam::new(types::I32));
         let fault = module
@@ -248,6 +250,30 @@ impl<'a> Cx<'a> {
         Ok(id)
     }
 
+    /// The id of extern `idx` (declared on first use).
+    fn extern_func(&mut self, idx: usize) -> Result<FuncId, CodegenError> {
+        if let Some(id) = self.externs[idx] {
+            return Ok(id);
+        }
+        let e = &self.program.externs[idx];
+        let sig = extern_signature(&self.module, e)?;
+        let id = self
+            .module
+            .declare_function(&e.name, Linkage::Import, &sig)
+            .map_err(|err| CodegenError::Backend(format!("extern `{}`: {err}", e.name)))?;
+        self.externs[idx] = Some(id);
+        Ok(id)
+    }
+
+    /// The id of Nitpick function `id` (always declared when reachable).
+    fn nitpick_func(&self, id: hir::FuncId, span: Span) -> Result<FuncId, CodegenError> {
+        self.funcs
+            .get(id.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| unsupported("a call of an undeclared function", span))
+    }
+
     /// The read-only, NUL-terminated data object holding `text`.
     fn string_data(&mut self, text: &str) -> Result<DataId, CodegenError> {
         if let Some(id) = self.strings.get(text) {
@@ -281,7 +307,10 @@ impl<'a> Cx<'a> {
         }
         self.builder_ctx = fb_ctx;
         self.module
-            .define_function(self.funcs[idx], &mut ctx)
+            .define_function(
+                self.nitpick_func(hir::FuncId(idx as u32), f.span)?,
+                &mut ctx,
+            )
             .map_err(|e| CodegenError::Backend(format!("function `{}`: {e:?}", f.name)))
     }
 
@@ -334,9 +363,8 @@ impl<'a> Cx<'a> {
                         })?;
                         args.push(resize(&mut b, code, types::I32, pty, true));
                     }
-                    let fref = self
-                        .module
-                        .declare_func_in_func(self.funcs[fid.0 as usize], b.func);
+                    let callee = self.nitpick_func(fid, fs.span)?;
+                    let fref = self.module.declare_func_in_func(callee, b.func);
                     let call = b.ins().call(fref, &args);
                     let results = b.inst_results(call).to_vec();
                     match (clif_ty(&fs.ret), results.as_slice()) {
@@ -386,9 +414,8 @@ impl<'a> Cx<'a> {
             if !mf.params.is_empty() {
                 return Err(unsupported("a `main` with parameters", mf.span));
             }
-            let fref = self
-                .module
-                .declare_func_in_func(self.funcs[main.0 as usize], b.func);
+            let callee = self.nitpick_func(main, mf.span)?;
+            let fref = self.module.declare_func_in_func(callee, b.func);
             let call = b.ins().call(fref, &[]);
             let results = b.inst_results(call).to_vec();
             let status = match (clif_ty(&mf.ret), results.as_slice()) {

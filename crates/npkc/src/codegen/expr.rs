@@ -144,7 +144,7 @@ impl<'a> FnLower<'a, '_, '_> {
                     let want = clif_ty(&callee.local(*p).ty).unwrap_or(types::I64);
                     vals.push(self.coerce(v, &arg.ty, want));
                 }
-                let id = self.cx.funcs[func.0 as usize];
+                let id = self.cx.nitpick_func(*func, e.span)?;
                 let r = self.func_ref(id);
                 let call = self.b.ins().call(r, &vals);
                 let results = self.b.inst_results(call).to_vec();
@@ -158,7 +158,7 @@ impl<'a> FnLower<'a, '_, '_> {
                     let want = clif_ty(&p.ty).unwrap_or(types::I64);
                     vals.push(self.coerce(v, &arg.ty, want));
                 }
-                let id = self.cx.externs[ext.0 as usize];
+                let id = self.cx.extern_func(ext.0 as usize)?;
                 let r = self.func_ref(id);
                 let call = self.b.ins().call(r, &vals);
                 match self.b.inst_results(call) {

@@ -717,3 +717,29 @@ fn a_fault_inside_failsafe_exits_with_the_fault_code() {
     prog.funcs[1] = fs;
     assert_eq!(run(&prog, "nestedfault"), (1, "in failsafe\n".into()));
 }
+
+#[test]
+fn functions_unreachable_from_main_are_not_compiled() {
+    // `unused` calls an extern that no library defines: the link must not
+    // see it, because nothing reachable from main or failsafe calls `unused`.
+    let unused = FnB::new("unused", I32).finish(vec![st(StmtKind::Pass(Some(ex(
+        ExprKind::CallExtern {
+            ext: ExternId(0),
+            args: vec![],
+        },
+        I32,
+    ))))]);
+    let main = FnB::new("main", I32).finish(vec![exit(i32c(5))]);
+    let mut prog = program(main, vec![unused]);
+    prog.externs.push(Extern {
+        name: "no_such_symbol_anywhere".into(),
+        span: SP,
+        params: vec![],
+        ret: I32,
+    });
+    let object = super::compile(&prog).expect("codegen succeeds");
+    let has = |needle: &[u8]| object.windows(needle.len()).any(|w| w == needle);
+    assert!(!has(b"npk_u_unused"));
+    assert!(!has(b"no_such_symbol_anywhere"));
+    assert_eq!(run(&prog, "unreachable").0, 5);
+}
