@@ -99,8 +99,8 @@ pub fn all_problems(problems: &Problems) -> Vec<Diagnostic> {
 pub fn build_program(program: &hir::Program, out: &Path) -> Result<(), DriverError> {
     let object =
         crate::codegen::compile(program).map_err(|e| DriverError::Backend(e.to_string()))?;
-    let _ = (object, out);
-    Err(DriverError::Backend("linking is not wired yet".to_string()))
+    let runtime = crate::link::find_runtime().map_err(|e| DriverError::Backend(e.to_string()))?;
+    crate::link::link(&object, out, &runtime).map_err(|e| DriverError::Backend(e.to_string()))
 }
 
 /// Where `npkc run` puts the executable built from `source`: a per-user cache

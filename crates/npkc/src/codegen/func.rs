@@ -1,0 +1,612 @@
+//! Lowering of one Nitpick function body: locals, statements, loops, scopes
+//! and defers. Expressions are in `expr`.
+//!
+//! Locals that are never address-taken are cranelift-frontend `Variable`s
+//! (SSA); address-taken ones live in a stack slot. A `Result<T>` local is two
+//! variables (value, status). Defers are recorded per open block (`scopes`)
+//! and their bodies are emitted inline at every exit that leaves the block:
+//! the block's end, `break`/`continue` (the blocks they leave), `pass`/`fail`
+//! (every block, after the value is computed) and `exit` (every block, then
+//! `npk_exit`). A defer body is emitted with only the defers registered
+//! before it still pending, so control flow inside a defer stays sound.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder, StackSlotData, StackSlotKind, types};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use cranelift_module::{FuncId, Module};
+
+use super::{CodegenError, Cx, clif_ty, resize, unsupported};
+use crate::hir::{self, LocalId, StmtKind, Ty};
+
+/// Where a local lives.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Slot {
+    /// `NIL`-typed: holds nothing.
+    Unit,
+    Var(Variable),
+    /// A `Result<T>` binding: value (absent for `NIL`) and status.
+    Res {
+        value: Option<Variable>,
+        status: Variable,
+    },
+    /// Address-taken: a stack slot holding a value of this type.
+    Stack(ir::StackSlot, ir::Type),
+}
+
+/// A lowered expression.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Val {
+    Unit,
+    One(ir::Value),
+    /// A `Result<T>`: the value (absent for `NIL`) and the status word.
+    Res {
+        value: Option<ir::Value>,
+        status: ir::Value,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LoopTarget {
+    brk: ir::Block,
+    cont: ir::Block,
+    /// `scopes.len()` when the loop was entered: its body is scope `depth`.
+    depth: usize,
+}
+
+pub(super) struct FnLower<'a, 'c, 'b> {
+    pub(super) cx: &'c mut Cx<'a>,
+    pub(super) b: FunctionBuilder<'b>,
+    pub(super) func: &'a hir::Func,
+    slots: Vec<Slot>,
+    scopes: Vec<Vec<&'a hir::Block>>,
+    loops: Vec<LoopTarget>,
+    /// The current block already has its terminator.
+    pub(super) dead: bool,
+    refs: HashMap<FuncId, ir::FuncRef>,
+    /// The shared cold block calling `npk_fault(1)`.
+    div_fault: Option<ir::Block>,
+    is_main: bool,
+}
+
+/// Lowers `f` into `b` (which must be fresh) and finalizes it.
+pub(super) fn lower_function<'a>(
+    cx: &mut Cx<'a>,
+    b: FunctionBuilder<'_>,
+    f: &'a hir::Func,
+    is_main: bool,
+) -> Result<(), CodegenError> {
+    let mut l = FnLower {
+        cx,
+        b,
+        func: f,
+        slots: Vec::with_capacity(f.locals.len()),
+        scopes: Vec::new(),
+        loops: Vec::new(),
+        dead: false,
+        refs: HashMap::new(),
+        div_fault: None,
+        is_main,
+    };
+    let entry = l.b.create_block();
+    l.b.append_block_params_for_function_params(entry);
+    l.b.switch_to_block(entry);
+    for local in &f.locals {
+        let slot = l.declare_slot(local)?;
+        l.slots.push(slot);
+    }
+    let params = l.b.block_params(entry).to_vec();
+    for (id, v) in f.params.iter().zip(params) {
+        l.write_local(*id, Val::One(v))?;
+    }
+    l.block(&f.body)?;
+    if !l.dead {
+        l.fall_off_end()?;
+    }
+    if let Some(block) = l.div_fault {
+        l.emit_div_fault(block);
+    }
+    l.b.seal_all_blocks();
+    let config = l.cx.module.target_config();
+    l.b.finalize(config);
+    Ok(())
+}
+
+impl<'a> FnLower<'a, '_, '_> {
+    fn declare_slot(&mut self, local: &hir::Local) -> Result<Slot, CodegenError> {
+        if let Ty::Result(inner) = &local.ty {
+            if local.address_taken {
+                return Err(unsupported("taking the address of a result", local.span));
+            }
+            let value = clif_ty(inner).map(|t| self.b.declare_var(t));
+            let status = self.b.declare_var(types::I64);
+            return Ok(Slot::Res { value, status });
+        }
+        let Some(ty) = clif_ty(&local.ty) else {
+            return Ok(Slot::Unit);
+        };
+        if local.address_taken {
+            let size = ty.bytes();
+            let data = StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                size,
+                size.trailing_zeros() as u8,
+            );
+            Ok(Slot::Stack(self.b.create_sized_stack_slot(data), ty))
+        } else {
+            Ok(Slot::Var(self.b.declare_var(ty)))
+        }
+    }
+
+    pub(super) fn local_ty(&self, id: LocalId) -> &'a Ty {
+        &self.func.local(id).ty
+    }
+
+    pub(super) fn read_local(&mut self, id: LocalId) -> Val {
+        match self.slots[id.0 as usize] {
+            Slot::Unit => Val::Unit,
+            Slot::Var(v) => Val::One(self.b.use_var(v)),
+            Slot::Res { value, status } => Val::Res {
+                value: value.map(|v| self.b.use_var(v)),
+                status: self.b.use_var(status),
+            },
+            Slot::Stack(ss, ty) => Val::One(self.b.ins().stack_load(types::I64, ty, ss, 0)),
+        }
+    }
+
+    pub(super) fn write_local(&mut self, id: LocalId, val: Val) -> Result<(), CodegenError> {
+        match (self.slots[id.0 as usize], val) {
+            (Slot::Unit, _) => {}
+            (Slot::Var(var), Val::One(v)) => self.b.def_var(var, v),
+            (Slot::Stack(ss, _), Val::One(v)) => {
+                self.b.ins().stack_store(types::I64, v, ss, 0);
+            }
+            (
+                Slot::Res { value, status },
+                Val::Res {
+                    value: v,
+                    status: s,
+                },
+            ) => {
+                if let (Some(var), Some(v)) = (value, v) {
+                    self.b.def_var(var, v);
+                }
+                self.b.def_var(status, s);
+            }
+            _ => {
+                let local = self.func.local(id);
+                return Err(unsupported(
+                    format!("a value of the wrong shape stored into `{}`", local.name),
+                    local.span,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The address of an address-taken local.
+    pub(super) fn local_addr(
+        &mut self,
+        id: LocalId,
+        span: crate::source::Span,
+    ) -> Result<ir::Value, CodegenError> {
+        match self.slots[id.0 as usize] {
+            Slot::Stack(ss, _) => Ok(self.b.ins().stack_addr(types::I64, ss, 0)),
+            _ => Err(unsupported("`@` of a local not marked address-taken", span)),
+        }
+    }
+
+    /// A `FuncRef` for `id` in the current function (cached).
+    pub(super) fn func_ref(&mut self, id: FuncId) -> ir::FuncRef {
+        if let Some(r) = self.refs.get(&id) {
+            return *r;
+        }
+        // Like `Module::declare_func_in_func`, but every callee is
+        // `colocated`: a direct `call rel32` with an `R_X86_64_PLT32`
+        // relocation, which the static link binds straight to the runtime
+        // (and to a PLT entry for shared-library externs) instead of an
+        // indirect call through the GOT.
+        let decl = self.cx.module.declarations().get_function_decl(id);
+        let signature = self.b.func.import_signature(decl.signature.clone());
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(ir::UserExternalName {
+                namespace: 0,
+                index: id.as_u32(),
+            });
+        let r = self.b.func.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.refs.insert(id, r);
+        r
+    }
+
+    /// Calls runtime function `name` with `args`; returns its results.
+    pub(super) fn call_runtime(
+        &mut self,
+        name: &'static str,
+        args: &[ir::Value],
+    ) -> Result<Vec<ir::Value>, CodegenError> {
+        let id = self.cx.runtime_func(name)?;
+        let r = self.func_ref(id);
+        let call = self.b.ins().call(r, args);
+        Ok(self.b.inst_results(call).to_vec())
+    }
+
+    pub(super) fn switch(&mut self, block: ir::Block) {
+        self.b.switch_to_block(block);
+        self.dead = false;
+    }
+
+    pub(super) fn jump(&mut self, block: ir::Block, args: &[ir::Value]) {
+        let args: Vec<BlockArg> = args.iter().map(|v| BlockArg::Value(*v)).collect();
+        self.b.ins().jump(block, &args);
+        self.dead = true;
+    }
+
+    pub(super) fn branch(&mut self, cond: ir::Value, then_b: ir::Block, else_b: ir::Block) {
+        self.b.ins().brif(cond, then_b, &[], else_b, &[]);
+        self.dead = true;
+    }
+
+    /// The cold block that reports a division by zero to `failsafe`; its
+    /// body is emitted when the function is finished.
+    pub(super) fn div_fault_block(&mut self) -> ir::Block {
+        if let Some(b) = self.div_fault {
+            return b;
+        }
+        let block = self.b.create_block();
+        self.b.set_cold_block(block);
+        self.div_fault = Some(block);
+        block
+    }
+
+    fn emit_div_fault(&mut self, block: ir::Block) {
+        self.switch(block);
+        let code = self
+            .b
+            .ins()
+            .iconst(types::I32, super::FAULT_DIVISION_BY_ZERO);
+        let fault = self.cx.fault;
+        let r = self.func_ref(fault);
+        self.b.ins().call(r, &[code]);
+        self.b.ins().trap(ir::TrapCode::unwrap_user(1));
+        self.dead = true;
+    }
+
+    pub(super) fn zero(&mut self, ty: ir::Type) -> ir::Value {
+        self.b.ins().iconst(ty, 0)
+    }
+
+    pub(super) fn block(&mut self, blk: &'a hir::Block) -> Result<(), CodegenError> {
+        self.scopes.push(Vec::new());
+        for st in &blk.stmts {
+            if self.dead {
+                break;
+            }
+            self.stmt(st)?;
+        }
+        if !self.dead {
+            let level = self.scopes.len() - 1;
+            self.run_defers_down_to(level)?;
+        }
+        self.scopes.pop();
+        Ok(())
+    }
+
+    /// Emits the pending defers of scopes `level..`, innermost first.
+    fn run_defers_down_to(&mut self, level: usize) -> Result<(), CodegenError> {
+        let mut s = self.scopes.len();
+        while s > level {
+            s -= 1;
+            let mut k = self.scopes[s].len();
+            while k > 0 {
+                k -= 1;
+                if self.dead {
+                    return Ok(());
+                }
+                let body = self.scopes[s][k];
+                let saved_scopes = self.scopes.clone();
+                let saved_loops = self.loops.clone();
+                self.scopes.truncate(s + 1);
+                self.scopes[s].truncate(k);
+                self.loops.retain(|l| l.depth <= s);
+                let result = self.block(body);
+                self.scopes = saved_scopes;
+                self.loops = saved_loops;
+                result?;
+            }
+        }
+        Ok(())
+    }
+
+    fn fall_off_end(&mut self) -> Result<(), CodegenError> {
+        let ok = self.zero(types::I64);
+        match &self.func.ret {
+            Ty::Nil => {
+                self.b.ins().return_(&[ok]);
+            }
+            ret if self.is_main => {
+                let ty = clif_ty(ret).unwrap_or(types::I32);
+                let zero = self.zero(ty);
+                self.b.ins().return_(&[zero, ok]);
+            }
+            _ => {
+                // The types pass rejects a reachable end of a non-NIL function.
+                self.b.ins().trap(ir::TrapCode::unwrap_user(2));
+            }
+        }
+        self.dead = true;
+        Ok(())
+    }
+
+    fn stmt(&mut self, st: &'a hir::Stmt) -> Result<(), CodegenError> {
+        match &st.kind {
+            StmtKind::Let { local, init } => {
+                let v = self.expr(init)?;
+                self.write_local(*local, v)?;
+            }
+            StmtKind::Assign { place, op, value } => self.assign(place, *op, value)?,
+            StmtKind::Expr(e) => {
+                self.expr(e)?;
+            }
+            StmtKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                let c = self.value(cond)?;
+                let then_b = self.b.create_block();
+                let merge = self.b.create_block();
+                let else_b = if else_block.is_some() {
+                    self.b.create_block()
+                } else {
+                    merge
+                };
+                self.branch(c, then_b, else_b);
+                self.switch(then_b);
+                self.block(then_block)?;
+                if !self.dead {
+                    self.jump(merge, &[]);
+                }
+                if let Some(eb) = else_block {
+                    self.switch(else_b);
+                    self.block(eb)?;
+                    if !self.dead {
+                        self.jump(merge, &[]);
+                    }
+                }
+                self.switch(merge);
+            }
+            StmtKind::While { cond, body, step } => {
+                // Rotated: the condition is tested before the first iteration
+                // and again at the bottom (`latch`, also the `continue`
+                // target, after the `for` step), so each iteration takes one
+                // conditional branch and no extra jump.
+                let body_b = self.b.create_block();
+                let latch = self.b.create_block();
+                let exit = self.b.create_block();
+                let c = self.value(cond)?;
+                self.branch(c, body_b, exit);
+                self.switch(body_b);
+                self.loop_body(body, exit, latch)?;
+                self.switch(latch);
+                if let Some(step) = step {
+                    self.block(step)?;
+                }
+                if !self.dead {
+                    let c = self.value(cond)?;
+                    self.branch(c, body_b, exit);
+                }
+                self.switch(exit);
+            }
+            StmtKind::Loop {
+                counter,
+                start,
+                limit,
+                step,
+                body,
+            } => self.counted_loop(*counter, start, limit, step, body)?,
+            StmtKind::Break | StmtKind::Continue => {
+                let Some(target) = self.loops.last().copied() else {
+                    return Err(unsupported("`break`/`continue` outside a loop", st.span));
+                };
+                self.run_defers_down_to(target.depth)?;
+                if !self.dead {
+                    let dest = if matches!(st.kind, StmtKind::Break) {
+                        target.brk
+                    } else {
+                        target.cont
+                    };
+                    self.jump(dest, &[]);
+                }
+            }
+            StmtKind::Block(b) => self.block(b)?,
+            StmtKind::Defer(b) => {
+                if let Some(scope) = self.scopes.last_mut() {
+                    scope.push(b);
+                }
+            }
+            StmtKind::Pass(e) => {
+                let v = match e {
+                    Some(e) => self.expr(e)?,
+                    None => Val::Unit,
+                };
+                self.run_defers_down_to(0)?;
+                if !self.dead {
+                    let ok = self.zero(types::I64);
+                    match (v, clif_ty(&self.func.ret)) {
+                        (Val::One(v), Some(_)) => {
+                            self.b.ins().return_(&[v, ok]);
+                        }
+                        (_, None) => {
+                            self.b.ins().return_(&[ok]);
+                        }
+                        _ => return Err(unsupported("this `pass` value", st.span)),
+                    }
+                    self.dead = true;
+                }
+            }
+            StmtKind::Fail(e) => {
+                let code = self.value(e)?;
+                let code = self.as_i32(code, &e.ty);
+                self.run_defers_down_to(0)?;
+                if !self.dead {
+                    let wide = self.b.ins().uextend(types::I64, code);
+                    let status = self.b.ins().bor_imm_u(wide, 1i64 << 32);
+                    match clif_ty(&self.func.ret) {
+                        Some(t) => {
+                            let z = self.zero(t);
+                            self.b.ins().return_(&[z, status]);
+                        }
+                        None => {
+                            self.b.ins().return_(&[status]);
+                        }
+                    }
+                    self.dead = true;
+                }
+            }
+            StmtKind::Exit(e) => {
+                let code = self.value(e)?;
+                let code = self.as_i32(code, &e.ty);
+                self.run_defers_down_to(0)?;
+                if !self.dead {
+                    self.call_runtime("npk_exit", &[code])?;
+                    self.b.ins().trap(ir::TrapCode::unwrap_user(1));
+                    self.dead = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An integer (or bool) value of type `ty` converted to `int32`.
+    pub(super) fn as_i32(&mut self, v: ir::Value, ty: &Ty) -> ir::Value {
+        let from = self.b.func.dfg.value_type(v);
+        let signed = matches!(ty, Ty::Int(t) if t.signed());
+        resize(&mut self.b, v, from, types::I32, signed)
+    }
+
+    fn loop_body(
+        &mut self,
+        body: &'a hir::Block,
+        brk: ir::Block,
+        cont: ir::Block,
+    ) -> Result<(), CodegenError> {
+        self.loops.push(LoopTarget {
+            brk,
+            cont,
+            depth: self.scopes.len(),
+        });
+        let r = self.block(body);
+        self.loops.pop();
+        r?;
+        if !self.dead {
+            self.jump(cont, &[]);
+        }
+        Ok(())
+    }
+
+    /// `loop(start, limit, step)`: runs while `$ < limit` for a positive
+    /// step, `$ > limit` for a negative one, never for a zero step.
+    fn counted_loop(
+        &mut self,
+        counter: LocalId,
+        start: &'a hir::Expr,
+        limit: &'a hir::Expr,
+        step: &'a hir::Expr,
+        body: &'a hir::Block,
+    ) -> Result<(), CodegenError> {
+        use ir::condcodes::IntCC;
+        let signed = matches!(self.local_ty(counter), Ty::Int(t) if t.signed());
+        let start_v = self.value(start)?;
+        let limit_v = self.value(limit)?;
+        let step_v = self.value(step)?;
+        self.write_local(counter, Val::One(start_v))?;
+        let (pos, neg) = if signed {
+            (
+                self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, step_v, 0),
+                Some(self.b.ins().icmp_imm_s(IntCC::SignedLessThan, step_v, 0)),
+            )
+        } else {
+            (self.b.ins().icmp_imm_u(IntCC::NotEqual, step_v, 0), None)
+        };
+        let (lt, gt) = if signed {
+            (IntCC::SignedLessThan, IntCC::SignedGreaterThan)
+        } else {
+            (IntCC::UnsignedLessThan, IntCC::UnsignedGreaterThan)
+        };
+        // Rotated like `while`: test once before the loop, then at the
+        // bottom after the step (the `continue` target).
+        let body_b = self.b.create_block();
+        let step_b = self.b.create_block();
+        let exit = self.b.create_block();
+        let test = |l: &mut Self, ctr: ir::Value| {
+            let below = l.b.ins().icmp(lt, ctr, limit_v);
+            let mut go = l.b.ins().band(pos, below);
+            if let Some(neg) = neg {
+                let above = l.b.ins().icmp(gt, ctr, limit_v);
+                let down = l.b.ins().band(neg, above);
+                go = l.b.ins().bor(go, down);
+            }
+            go
+        };
+        let go = test(self, start_v);
+        self.branch(go, body_b, exit);
+        self.switch(body_b);
+        self.loop_body(body, exit, step_b)?;
+        self.switch(step_b);
+        let Val::One(ctr) = self.read_local(counter) else {
+            return Err(unsupported("a loop counter without a value", start.span));
+        };
+        let next = self.b.ins().iadd(ctr, step_v);
+        self.write_local(counter, Val::One(next))?;
+        let go = test(self, next);
+        self.branch(go, body_b, exit);
+        self.switch(exit);
+        Ok(())
+    }
+
+    fn assign(
+        &mut self,
+        place: &'a hir::Place,
+        op: Option<crate::ast::BinOp>,
+        value: &'a hir::Expr,
+    ) -> Result<(), CodegenError> {
+        match &place.kind {
+            hir::PlaceKind::Local(id) => {
+                let new = match op {
+                    None => self.expr(value)?,
+                    Some(op) => {
+                        let Val::One(old) = self.read_local(*id) else {
+                            return Err(unsupported(
+                                "compound assignment to this local",
+                                place.span,
+                            ));
+                        };
+                        let rhs = self.value(value)?;
+                        Val::One(self.arith(op, old, rhs, &place.ty, place.span)?)
+                    }
+                };
+                self.write_local(*id, new)
+            }
+            hir::PlaceKind::Index { .. } | hir::PlaceKind::Deref(_) => {
+                let (addr, ty) = self.place_addr(place)?;
+                let new = match op {
+                    None => self.value(value)?,
+                    Some(op) => {
+                        let old = self.b.ins().load(ty, ir::MemFlagsData::new(), addr, 0);
+                        let rhs = self.value(value)?;
+                        self.arith(op, old, rhs, &place.ty, place.span)?
+                    }
+                };
+                self.b.ins().store(ir::MemFlagsData::new(), new, addr, 0);
+                Ok(())
+            }
+        }
+    }
+}
