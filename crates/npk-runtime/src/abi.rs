@@ -96,7 +96,7 @@ pub unsafe extern "C" fn npk_jit_install_add_i32(p: *mut c_void) -> i32 {
 /// concurrently with a free of the same page is a use-after-free by the caller.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npk_jit_call_i32_i32(p: *mut c_void, a: i32, b: i32) -> i32 {
-    guard(0, || jit::call_i32_i32(p, a, b).unwrap_or(0))
+    jit::call_i32_i32(p, a, b).unwrap_or(0)
 }
 
 /// Like [`npk_jit_call_i32_i32`], and writes 0 to `*status` on success or the refusal code
@@ -111,10 +111,10 @@ pub unsafe extern "C" fn npk_jit_try_call_i32_i32(
     b: i32,
     status: *mut i32,
 ) -> i32 {
-    let (value, code) = guard((0, 9), || match jit::call_i32_i32(p, a, b) {
+    let (value, code) = match jit::call_i32_i32(p, a, b) {
         Ok(v) => (v, 0),
-        Err(e) => (0, e.code()),
-    });
+        Err(code) => (0, code),
+    };
     if !status.is_null() {
         // SAFETY: non-null, and the caller guarantees it is valid for one write.
         unsafe { status.write(code) };

@@ -23,8 +23,12 @@ pub(crate) fn install_add_i32(p: *const c_void) -> Result<(), wildx::Error> {
 }
 
 /// Calls `p` as `int32(int32, int32)` after the lock-free registry check.
-#[inline]
-pub(crate) fn call_i32_i32(p: *const c_void, a: i32, b: i32) -> Result<i32, wildx::Error> {
+///
+/// No panic is possible on the way to the call (the check does no indexing and unwraps
+/// nothing), so this hot path runs without `catch_unwind` and the compiler can turn the call
+/// into a tail jump; the cold rejection path is guarded.
+#[inline(always)]
+pub(crate) fn call_i32_i32(p: *const c_void, a: i32, b: i32) -> Result<i32, i32> {
     match wildx::checked_entry(p.cast(), TAG_I32_I32) {
         Ok(entry) => {
             // SAFETY: `checked_entry` proved that `p` is the start of a sealed (read+execute)
@@ -33,6 +37,15 @@ pub(crate) fn call_i32_i32(p: *const c_void, a: i32, b: i32) -> Result<i32, wild
             let f: extern "C" fn(i32, i32) -> i32 = unsafe { std::mem::transmute(entry.ptr()) };
             Ok(f(a, b))
         }
-        Err(e) => Err(rejected("call", p, e)),
+        Err(e) => Err(refused_call(p, e)),
     }
+}
+
+/// Reports a refused call and returns its status code.
+#[cold]
+#[inline(never)]
+fn refused_call(p: *const c_void, e: wildx::Error) -> i32 {
+    let code = e.code();
+    let reported = std::panic::catch_unwind(|| rejected("call", p, e));
+    if reported.is_err() { code.max(1) } else { code }
 }
