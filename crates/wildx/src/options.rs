@@ -11,7 +11,6 @@
 //! A flag is on when its value is exactly `1`. An unparsable quota keeps the default.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Default quota: 64 MiB.
 pub const DEFAULT_QUOTA: usize = 64 << 20;
@@ -34,25 +33,12 @@ pub struct Options {
 
 static OPTIONS: OnceLock<Options> = OnceLock::new();
 
-/// The options as bits for the call fast path: 0 until read.
-static FLAGS: AtomicU8 = AtomicU8::new(0);
-/// `FLAGS` bit: the options were read.
-pub(crate) const READ: u8 = 1;
-/// `FLAGS` bits that force a checked call onto the slow path (verify, audit).
-pub(crate) const SLOW_CALLS: u8 = 2;
-
-/// The option bits; `READ` is clear until [`options`] ran once.
-#[inline(always)]
-pub(crate) fn flags() -> u8 {
-    FLAGS.load(Ordering::Relaxed)
-}
-
 fn flag(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| v == "1")
 }
 
 fn read_env() -> Options {
-    let options = Options {
+    Options {
         audit: flag("NPK_WILDX_AUDIT"),
         guard_pages: flag("NPK_WILDX_GUARD_PAGES"),
         verify: flag("NPK_WILDX_VERIFY"),
@@ -61,14 +47,7 @@ fn read_env() -> Options {
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(DEFAULT_QUOTA),
-    };
-    let slow = if options.audit || options.verify {
-        SLOW_CALLS
-    } else {
-        0
-    };
-    FLAGS.store(READ | slow, Ordering::Release);
-    options
+    }
 }
 
 /// The options of this process (read from the environment on the first call only).

@@ -19,12 +19,15 @@ use crate::slot::{
 use crate::{report, sys};
 
 /// The arena geometry, copied into plain atomics once the arena exists, so the call fast
-/// path needs no `OnceLock` and no pointer chase: `len` is 0 until then (every check fails
-/// over to the slow path). Written once, before any page address is handed out.
+/// path needs no `OnceLock` and no pointer chase. `len` stays 0 until then, and forever when
+/// `NPK_WILDX_VERIFY` or `NPK_WILDX_AUDIT` is on (options are read before the arena is
+/// created), so every fast check fails over to the slow path that implements those.
+/// Written once, before any page address is handed out.
 struct Fast {
     base: AtomicUsize,
     len: AtomicUsize,
     shift: AtomicUsize,
+    mask: AtomicUsize,
     table: AtomicPtr<Slot>,
 }
 
@@ -32,6 +35,7 @@ static FAST: Fast = Fast {
     base: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
     shift: AtomicUsize::new(0),
+    mask: AtomicUsize::new(0),
     table: AtomicPtr::new(std::ptr::null_mut()),
 };
 
@@ -39,8 +43,11 @@ static FAST: Fast = Fast {
 pub(crate) fn publish_fast(base: usize, len: usize, shift: u32, table: *mut Slot) {
     FAST.base.store(base, Ordering::Relaxed);
     FAST.shift.store(shift as usize, Ordering::Relaxed);
+    FAST.mask.store((1 << shift) - 1, Ordering::Relaxed);
     FAST.table.store(table, Ordering::Relaxed);
-    FAST.len.store(len, Ordering::Release);
+    let opts = options();
+    let fast_len = if opts.verify || opts.audit { 0 } else { len };
+    FAST.len.store(fast_len, Ordering::Release);
 }
 
 /// An executable page found by [`lookup`] or [`checked_entry`].
@@ -169,26 +176,43 @@ pub fn lookup(addr: *const u8) -> Result<Entry, Error> {
 /// Those of [`lookup`], `SignatureMismatch`, `Unsigned`, `Tampered`.
 #[inline(always)]
 pub fn checked_entry(addr: *const u8, expected_tag: u32) -> Result<Entry, Error> {
-    if crate::options::flags() == crate::options::READ {
-        let off = (addr as usize).wrapping_sub(FAST.base.load(Ordering::Relaxed));
-        let shift = FAST.shift.load(Ordering::Relaxed);
-        if off < FAST.len.load(Ordering::Acquire) && off & ((1 << shift) - 1) == 0 {
-            // SAFETY: `off < len` and `len` is published (Release) after `table`, which maps
-            // one initialised `Slot` per arena page and is never unmapped; `off >> shift` is
-            // the index of an arena page, so in bounds.
-            let slot = unsafe { &*FAST.table.load(Ordering::Relaxed).add(off >> shift) };
-            let word = slot.word.load(Ordering::Acquire);
-            if word & STATE_AND_TAG == executable_with(expected_tag)
-                && let Some(ptr) = NonNull::new(addr.cast_mut())
-            {
-                return Ok(Entry {
-                    ptr,
-                    tag: expected_tag,
-                });
-            }
-        }
+    match quick_entry(addr, expected_tag) {
+        Some(entry) => Ok(entry),
+        None => checked_entry_slow(addr, expected_tag),
     }
-    checked_entry_slow(addr, expected_tag)
+}
+
+/// The fast path of [`checked_entry`]: `Some` only in the common case (options read, no
+/// verify or audit, page executable with exactly `expected_tag`); `None` means "ask
+/// [`checked_entry`]", which decides and explains. A range check and one compare of the
+/// slot word; keeping the fallback in a separate cold function lets callers' hot paths
+/// need no stack frame.
+#[inline(always)]
+#[must_use]
+pub fn quick_entry(addr: *const u8, expected_tag: u32) -> Option<Entry> {
+    let off = (addr as usize).wrapping_sub(FAST.base.load(Ordering::Relaxed));
+    if off >= FAST.len.load(Ordering::Acquire) || off & FAST.mask.load(Ordering::Relaxed) != 0 {
+        return None;
+    }
+    // SAFETY: `off < len` and `len` is published (Release) after `table`, which maps one
+    // initialised `Slot` per arena page and is never unmapped; `off >> shift` is the index
+    // of an arena page, so in bounds.
+    let slot = unsafe {
+        &*FAST
+            .table
+            .load(Ordering::Relaxed)
+            .add(off >> FAST.shift.load(Ordering::Relaxed))
+    };
+    let word = slot.word.load(Ordering::Acquire);
+    if word & STATE_AND_TAG != executable_with(expected_tag) {
+        return None;
+    }
+    // SAFETY: `addr == base + off` with `off < len`: inside the arena mapping, so not null.
+    let ptr = unsafe { NonNull::new_unchecked(addr.cast_mut()) };
+    Some(Entry {
+        ptr,
+        tag: expected_tag,
+    })
 }
 
 #[cold]
