@@ -26,27 +26,29 @@ use crate::{report, sys};
 struct Fast {
     base: AtomicUsize,
     len: AtomicUsize,
-    shift: AtomicUsize,
-    mask: AtomicUsize,
     table: AtomicPtr<Slot>,
 }
+
+/// Page size the fast path is compiled for (every x86-64 Linux system); with any other page
+/// size the fast path stays disabled and calls take the slow path.
+const FAST_PAGE_SHIFT: u32 = 12;
 
 static FAST: Fast = Fast {
     base: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
-    shift: AtomicUsize::new(0),
-    mask: AtomicUsize::new(0),
     table: AtomicPtr::new(std::ptr::null_mut()),
 };
 
 /// Publishes the arena geometry for the fast path (called once, when the arena is created).
 pub(crate) fn publish_fast(base: usize, len: usize, shift: u32, table: *mut Slot) {
     FAST.base.store(base, Ordering::Relaxed);
-    FAST.shift.store(shift as usize, Ordering::Relaxed);
-    FAST.mask.store((1 << shift) - 1, Ordering::Relaxed);
     FAST.table.store(table, Ordering::Relaxed);
     let opts = options();
-    let fast_len = if opts.verify || opts.audit { 0 } else { len };
+    let fast_len = if opts.verify || opts.audit || shift != FAST_PAGE_SHIFT {
+        0
+    } else {
+        len
+    };
     FAST.len.store(fast_len, Ordering::Release);
 }
 
@@ -191,17 +193,17 @@ pub fn checked_entry(addr: *const u8, expected_tag: u32) -> Result<Entry, Error>
 #[must_use]
 pub fn quick_entry(addr: *const u8, expected_tag: u32) -> Option<Entry> {
     let off = (addr as usize).wrapping_sub(FAST.base.load(Ordering::Relaxed));
-    if off >= FAST.len.load(Ordering::Acquire) || off & FAST.mask.load(Ordering::Relaxed) != 0 {
+    if off >= FAST.len.load(Ordering::Acquire) || off & ((1 << FAST_PAGE_SHIFT) - 1) != 0 {
         return None;
     }
     // SAFETY: `off < len` and `len` is published (Release) after `table`, which maps one
-    // initialised `Slot` per arena page and is never unmapped; `off >> shift` is the index
-    // of an arena page, so in bounds.
+    // initialised `Slot` per arena page and is never unmapped; `len` is nonzero only when the
+    // page size is `1 << FAST_PAGE_SHIFT`, so `off >> FAST_PAGE_SHIFT` indexes an arena page.
     let slot = unsafe {
         &*FAST
             .table
             .load(Ordering::Relaxed)
-            .add(off >> FAST.shift.load(Ordering::Relaxed))
+            .add(off >> FAST_PAGE_SHIFT)
     };
     let word = slot.word.load(Ordering::Acquire);
     if word & STATE_AND_TAG != executable_with(expected_tag) {
