@@ -2,8 +2,7 @@
 //! compiled Nitpick program does it: alloc, install `add(i32, i32)`, seal, call 7 + 35, free.
 
 use npk_runtime::{
-    npk_jit_call_i32_i32, npk_jit_install_add_i32, npk_wildx_alloc, npk_wildx_free,
-    npk_wildx_seal,
+    npk_jit_call_i32_i32, npk_jit_install_add_i32, npk_wildx_alloc, npk_wildx_free, npk_wildx_seal,
 };
 
 fn main() -> std::process::ExitCode {
