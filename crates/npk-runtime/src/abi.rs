@@ -9,7 +9,8 @@
 use std::ffi::{CStr, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::{jit, print};
+use crate::jit::{self, TAG_I32_I32};
+use crate::print;
 
 /// Runs `f`; if it panics, returns `fallback` instead of unwinding into C.
 #[inline(always)]
@@ -96,7 +97,10 @@ pub unsafe extern "C" fn npk_jit_install_add_i32(p: *mut c_void) -> i32 {
 /// concurrently with a free of the same page is a use-after-free by the caller.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npk_jit_call_i32_i32(p: *mut c_void, a: i32, b: i32) -> i32 {
-    guard(0, || jit::call_i32_i32(p, a, b).unwrap_or(0))
+    match wildx::quick_entry(p.cast(), TAG_I32_I32) {
+        Some(entry) => jit::call_entry(entry, a, b),
+        None => jit::call_i32_i32_or_zero(p, a, b),
+    }
 }
 
 /// Like [`npk_jit_call_i32_i32`], and writes 0 to `*status` on success or the refusal code
@@ -111,15 +115,28 @@ pub unsafe extern "C" fn npk_jit_try_call_i32_i32(
     b: i32,
     status: *mut i32,
 ) -> i32 {
-    let (value, code) = guard((0, 9), || match jit::call_i32_i32(p, a, b) {
-        Ok(v) => (v, 0),
-        Err(e) => (0, e.code()),
-    });
-    if !status.is_null() {
-        // SAFETY: non-null, and the caller guarantees it is valid for one write.
-        unsafe { status.write(code) };
+    let write = |code: i32| {
+        if !status.is_null() {
+            // SAFETY: non-null, and the caller guarantees it is valid for one write.
+            unsafe { status.write(code) };
+        }
+    };
+    match wildx::quick_entry(p.cast(), TAG_I32_I32) {
+        Some(entry) => {
+            write(0);
+            jit::call_entry(entry, a, b)
+        }
+        None => match jit::call_i32_i32_slow(p, a, b) {
+            Ok(v) => {
+                write(0);
+                v
+            }
+            Err(code) => {
+                write(code);
+                0
+            }
+        },
     }
-    value
 }
 
 /// Sets the process-wide quota (bytes mapped by live pages, guard pages included). Default

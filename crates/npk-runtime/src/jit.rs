@@ -22,17 +22,44 @@ pub(crate) fn install_add_i32(p: *const c_void) -> Result<(), wildx::Error> {
     wildx::install_raw(p.cast(), &ADD_I32_CODE, TAG_I32_I32).map_err(|e| rejected("install", p, e))
 }
 
-/// Calls `p` as `int32(int32, int32)` after the lock-free registry check.
-#[inline]
-pub(crate) fn call_i32_i32(p: *const c_void, a: i32, b: i32) -> Result<i32, wildx::Error> {
+/// Calls `p` as `int32(int32, int32)` if the lock-free registry check passes, else reports
+/// the refusal. Returns the result, or `Err(status)`.
+///
+/// Exports call [`wildx::quick_entry`] first and [`call_entry`] in tail position, so their
+/// hot path needs no stack frame, no `catch_unwind` (nothing on it can panic: no indexing,
+/// no unwrapping) and ends in a jump into the page; this cold function handles the rest.
+#[cold]
+#[inline(never)]
+pub(crate) fn call_i32_i32_slow(p: *const c_void, a: i32, b: i32) -> Result<i32, i32> {
     match wildx::checked_entry(p.cast(), TAG_I32_I32) {
-        Ok(entry) => {
-            // SAFETY: `checked_entry` proved that `p` is the start of a sealed (read+execute)
-            // page of ours whose recorded signature is int32(int32, int32), or that carries
-            // no signature and the caller accepted that (not NPK_JIT_STRICT), as in the seed.
-            let f: extern "C" fn(i32, i32) -> i32 = unsafe { std::mem::transmute(entry.ptr()) };
-            Ok(f(a, b))
-        }
-        Err(e) => Err(rejected("call", p, e)),
+        Ok(entry) => Ok(call_entry(entry, a, b)),
+        Err(e) => Err(refused_call(p, e)),
     }
+}
+
+/// [`call_i32_i32_slow`] with a refusal mapped to 0 (the `npk_jit_call_i32_i32` result).
+#[cold]
+#[inline(never)]
+pub(crate) fn call_i32_i32_or_zero(p: *const c_void, a: i32, b: i32) -> i32 {
+    call_i32_i32_slow(p, a, b).unwrap_or(0)
+}
+
+/// Calls a checked `int32(int32, int32)` entry.
+#[inline(always)]
+pub(crate) fn call_entry(entry: wildx::Entry, a: i32, b: i32) -> i32 {
+    // SAFETY: `entry` comes from `quick_entry`/`checked_entry` for TAG_I32_I32: the start of
+    // a sealed (read+execute) page of ours whose recorded signature is int32(int32, int32),
+    // or that carries no signature and the caller accepted that (not NPK_JIT_STRICT), as in
+    // the seed.
+    let f: extern "C" fn(i32, i32) -> i32 = unsafe { std::mem::transmute(entry.ptr()) };
+    f(a, b)
+}
+
+/// Reports a refused call and returns its status code.
+#[cold]
+#[inline(never)]
+fn refused_call(p: *const c_void, e: wildx::Error) -> i32 {
+    let code = e.code();
+    let reported = std::panic::catch_unwind(|| rejected("call", p, e));
+    if reported.is_err() { code.max(1) } else { code }
 }

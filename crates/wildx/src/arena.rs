@@ -122,6 +122,12 @@ pub(crate) struct RunSize {
 }
 
 /// Rounds `n` to body pages, adds guard pages, and checks every step for overflow.
+///
+/// Layout of a run: `[guard]? body.. end`, where `end` is one `PROT_NONE` page that is always
+/// there: it keeps every run its own kernel mapping (VMA), so `mprotect` on a run never splits
+/// or merges mappings (measured: that makes a seal+free pair about 2.5x slower). It is the
+/// trailing guard page when `NPK_WILDX_GUARD_PAGES=1`, and only then counted in the quota
+/// (`bytes` = body plus 2 guard pages); otherwise it is unmapped reserved address space.
 pub(crate) fn run_size(n: usize, page: usize) -> Result<RunSize, Error> {
     let overflow = Error::new(ErrorKind::SizeOverflow);
     if n == 0 {
@@ -129,8 +135,8 @@ pub(crate) fn run_size(n: usize, page: usize) -> Result<RunSize, Error> {
     }
     let guard = usize::from(options().guard_pages);
     let body = n.checked_add(page - 1).ok_or(overflow)? / page;
-    let run = body.checked_add(2 * guard).ok_or(overflow)?;
-    let bytes = run.checked_mul(page).ok_or(overflow)?;
+    let run = body.checked_add(guard + 1).ok_or(overflow)?;
+    let bytes = counted_bytes(body, guard, page).ok_or(overflow)?;
     if u32::try_from(run).is_err() {
         return Err(overflow);
     }
@@ -140,6 +146,11 @@ pub(crate) fn run_size(n: usize, page: usize) -> Result<RunSize, Error> {
         run,
         bytes,
     })
+}
+
+/// Bytes of a run counted against the quota: the body and, if enabled, its 2 guard pages.
+fn counted_bytes(body: usize, guard: usize, page: usize) -> Option<usize> {
+    body.checked_add(2 * guard)?.checked_mul(page)
 }
 
 fn wait() {
@@ -181,6 +192,12 @@ impl Arena {
                     continue;
                 }
             };
+            crate::raw::publish_fast(
+                code.base() as usize,
+                code.len(),
+                page.trailing_zeros(),
+                table.base().cast::<Slot>(),
+            );
             return Ok(Self {
                 code,
                 table,
@@ -428,7 +445,7 @@ impl Arena {
                 },
             );
         }
-        stats::release(run * self.page);
+        stats::release(counted_bytes(body, lead, self.page).unwrap_or(0));
         drop(alloc);
         report::audit(format_args!("free({addr:p}) ok"));
         Ok(())

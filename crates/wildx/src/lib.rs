@@ -76,10 +76,14 @@
 //! # Design
 //!
 //! One large range of address space is reserved `PROT_NONE` on first use (4 GiB, or less if
-//! the OS refuses) and carved into page runs; guard pages are simply pages left `PROT_NONE`.
+//! the OS refuses) and carved into page runs; guard pages are simply pages left `PROT_NONE`,
+//! and every run ends in one `PROT_NONE` page so it is its own kernel mapping (`mprotect`
+//! then never splits or merges mappings). That page is counted in the quota only as the
+//! trailing guard page under `NPK_WILDX_GUARD_PAGES=1`.
 //! A side table holds one slot of atomics per page; a run's state, signature tag, owner flag
 //! and generation are packed into one `u64`, so a checked call is a range check plus one
-//! acquire load, with no lock. Transitions claim the slot with a compare-and-swap into a
+//! acquire load, with no lock ([`quick_entry`]; `NPK_WILDX_VERIFY`/`NPK_WILDX_AUDIT` route
+//! every call through the slow path of [`checked_entry`]). Transitions claim the slot with a compare-and-swap into a
 //! transient busy state (so two concurrent seals give exactly one success, and a free waits
 //! for a seal in progress instead of racing it). Freed runs are never unmapped: they become
 //! read+write (not executable) and wait in a FIFO until [`QUARANTINE`] newer runs of the same
@@ -117,7 +121,8 @@ pub use hash::code_hash;
 pub use options::{DEFAULT_QUOTA, Options, options};
 pub use page::{ExecutablePage, WritablePage};
 pub use raw::{
-    Entry, PageState, alloc_raw, checked_entry, free_raw, install_raw, lookup, page_state, seal_raw,
+    Entry, PageState, alloc_raw, checked_entry, free_raw, install_raw, lookup, page_state,
+    quick_entry, seal_raw,
 };
 pub use report::report_rejection;
 pub use stats::{Stats, quota, set_quota, stats};

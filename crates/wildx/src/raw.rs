@@ -6,14 +6,51 @@
 //! lock-free: a range check plus one acquire load of the run's state word.
 
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use crate::arena::{Owner, arena, existing, run_size};
 use crate::error::{Error, ErrorKind};
 use crate::hash::code_hash;
 use crate::options::options;
-use crate::slot::{EXECUTABLE, FREE, FREEING, INSTALLING, SEALING, UNUSED, WRITABLE, Word};
+use crate::slot::{
+    EXECUTABLE, FREE, FREEING, INSTALLING, SEALING, STATE_AND_TAG, Slot, UNUSED, WRITABLE, Word,
+    executable_with,
+};
 use crate::{report, sys};
+
+/// The arena geometry, copied into plain atomics once the arena exists, so the call fast
+/// path needs no `OnceLock` and no pointer chase. `len` stays 0 until then, and forever when
+/// `NPK_WILDX_VERIFY` or `NPK_WILDX_AUDIT` is on (options are read before the arena is
+/// created), so every fast check fails over to the slow path that implements those.
+/// Written once, before any page address is handed out.
+struct Fast {
+    base: AtomicUsize,
+    len: AtomicUsize,
+    table: AtomicPtr<Slot>,
+}
+
+/// Page size the fast path is compiled for (every x86-64 Linux system); with any other page
+/// size the fast path stays disabled and calls take the slow path.
+const FAST_PAGE_SHIFT: u32 = 12;
+
+static FAST: Fast = Fast {
+    base: AtomicUsize::new(0),
+    len: AtomicUsize::new(0),
+    table: AtomicPtr::new(std::ptr::null_mut()),
+};
+
+/// Publishes the arena geometry for the fast path (called once, when the arena is created).
+pub(crate) fn publish_fast(base: usize, len: usize, shift: u32, table: *mut Slot) {
+    FAST.base.store(base, Ordering::Relaxed);
+    FAST.table.store(table, Ordering::Relaxed);
+    let opts = options();
+    let fast_len = if opts.verify || opts.audit || shift != FAST_PAGE_SHIFT {
+        0
+    } else {
+        len
+    };
+    FAST.len.store(fast_len, Ordering::Release);
+}
 
 /// An executable page found by [`lookup`] or [`checked_entry`].
 ///
@@ -23,7 +60,6 @@ use crate::{report, sys};
 pub struct Entry {
     ptr: NonNull<u8>,
     tag: u32,
-    len: usize,
 }
 
 impl Entry {
@@ -36,16 +72,6 @@ impl Entry {
     #[must_use]
     pub fn tag(&self) -> u32 {
         self.tag
-    }
-    /// Length of the executable body in bytes (whole pages).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.len
-    }
-    /// Always false: a page has at least one byte.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
@@ -136,13 +162,8 @@ pub fn lookup(addr: *const u8) -> Result<Entry, Error> {
     if w.state() != EXECUTABLE {
         return Err(state_error(w));
     }
-    let len = slot.body_pages.load(Ordering::Relaxed) as usize * arena.page_size();
     let ptr = NonNull::new(addr.cast_mut()).ok_or(Error::new(ErrorKind::Null))?;
-    Ok(Entry {
-        ptr,
-        tag: w.tag(),
-        len,
-    })
+    Ok(Entry { ptr, tag: w.tag() })
 }
 
 /// [`lookup`] plus the call policy: the page's tag must equal `expected_tag` (a page sealed
@@ -150,10 +171,55 @@ pub fn lookup(addr: *const u8) -> Result<Entry, Error> {
 /// must still hash to the value recorded at seal; with `NPK_WILDX_AUDIT=1` one audit line is
 /// written. Lock-free.
 ///
+/// The common case (options read, no verify/audit, page executable with exactly this tag) is
+/// a range check and one compare of the slot word; everything else takes the cold path.
+///
 /// # Errors
 /// Those of [`lookup`], `SignatureMismatch`, `Unsigned`, `Tampered`.
-#[inline]
+#[inline(always)]
 pub fn checked_entry(addr: *const u8, expected_tag: u32) -> Result<Entry, Error> {
+    match quick_entry(addr, expected_tag) {
+        Some(entry) => Ok(entry),
+        None => checked_entry_slow(addr, expected_tag),
+    }
+}
+
+/// The fast path of [`checked_entry`]: `Some` only in the common case (options read, no
+/// verify or audit, page executable with exactly `expected_tag`); `None` means "ask
+/// [`checked_entry`]", which decides and explains. A range check and one compare of the
+/// slot word; keeping the fallback in a separate cold function lets callers' hot paths
+/// need no stack frame.
+#[inline(always)]
+#[must_use]
+pub fn quick_entry(addr: *const u8, expected_tag: u32) -> Option<Entry> {
+    let off = (addr as usize).wrapping_sub(FAST.base.load(Ordering::Relaxed));
+    if off >= FAST.len.load(Ordering::Acquire) || off & ((1 << FAST_PAGE_SHIFT) - 1) != 0 {
+        return None;
+    }
+    // SAFETY: `off < len` and `len` is published (Release) after `table`, which maps one
+    // initialised `Slot` per arena page and is never unmapped; `len` is nonzero only when the
+    // page size is `1 << FAST_PAGE_SHIFT`, so `off >> FAST_PAGE_SHIFT` indexes an arena page.
+    let slot = unsafe {
+        &*FAST
+            .table
+            .load(Ordering::Relaxed)
+            .add(off >> FAST_PAGE_SHIFT)
+    };
+    let word = slot.word.load(Ordering::Acquire);
+    if word & STATE_AND_TAG != executable_with(expected_tag) {
+        return None;
+    }
+    // SAFETY: `addr == base + off` with `off < len`: inside the arena mapping, so not null.
+    let ptr = unsafe { NonNull::new_unchecked(addr.cast_mut()) };
+    Some(Entry {
+        ptr,
+        tag: expected_tag,
+    })
+}
+
+#[cold]
+#[inline(never)]
+fn checked_entry_slow(addr: *const u8, expected_tag: u32) -> Result<Entry, Error> {
     let opts = options();
     let entry = lookup(addr)?;
     let tag = entry.tag;

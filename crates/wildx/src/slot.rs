@@ -27,6 +27,15 @@ const STATE_SHIFT: u32 = 32;
 const HANDLE_BIT: u64 = 1 << 35;
 const GEN_SHIFT: u32 = 36;
 
+/// Mask of the state and tag bits of a word.
+pub(crate) const STATE_AND_TAG: u64 = (7 << STATE_SHIFT) | 0xffff_ffff;
+
+/// The state-and-tag bits of an `EXECUTABLE` page with `tag`.
+#[inline(always)]
+pub(crate) const fn executable_with(tag: u32) -> u64 {
+    (EXECUTABLE << STATE_SHIFT) | tag as u64
+}
+
 /// The packed per-slot state word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Word(pub(crate) u64);
