@@ -481,3 +481,24 @@ fn strict_refuses_unsigned_pages_and_options_are_read_once() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_page_changed_between_install_and_seal_loses_its_proven_signature() {
+    let untouched = add_page();
+    let changed = alloc(1);
+    // SAFETY: test code; `changed` is a fresh writable page of ours, installed here and
+    // written (byte 2: `add` becomes `sub`) before it is sealed.
+    unsafe {
+        assert_eq!(npk_jit_install_add_i32(changed), 0);
+        *changed.cast::<u8>().add(2) = 0x29;
+        assert_eq!(npk_wildx_seal(changed), 0);
+    }
+    let tag_of = |p: *mut c_void| wildx::lookup(p.cast::<u8>()).expect("sealed page").tag();
+    assert_eq!(tag_of(untouched), 0x1121, "installed and sealed as is: proven");
+    assert_eq!(tag_of(changed), 0, "written after install: sealed without a signature");
+    // SAFETY: test code; both pages are ours and sealed.
+    unsafe {
+        assert_eq!(npk_wildx_free(untouched), 0);
+        assert_eq!(npk_wildx_free(changed), 0);
+    }
+}

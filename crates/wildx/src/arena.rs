@@ -374,8 +374,16 @@ impl Arena {
         }
         let (addr, len) = self.code.range(idx, pages);
         flush_icache(addr, len);
+        // A tag recorded by `install` stands only for the bytes installed: if the
+        // page was written after `install` (its hash then differs from the one
+        // recorded there), the proof no longer holds and the page seals untagged.
+        let kept = if w.tag() != 0 && slot.hash.load(Ordering::Relaxed) != hash {
+            0
+        } else {
+            w.tag()
+        };
         slot.hash.store(hash, Ordering::Relaxed);
-        let done = w.with_state(EXECUTABLE).with_tag(tag.unwrap_or(w.tag()));
+        let done = w.with_state(EXECUTABLE).with_tag(tag.unwrap_or(kept));
         slot.word.store(done.0, Ordering::Release);
         report::audit(format_args!(
             "seal({addr:p}) tag=0x{:x} hash=0x{hash:016x}",
@@ -403,6 +411,11 @@ impl Arena {
         // SAFETY: we hold INSTALLING on a WRITABLE run: it is read+write, `code.len()` fits
         // (checked above), and no other transition touches it until we store the word.
         unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), addr, code.len()) };
+        // Remember what the tag vouches for; `seal` drops the tag if the page
+        // changes between here and there.
+        // SAFETY: we still hold INSTALLING, so the body is read+write and ours.
+        let hash = code_hash(unsafe { self.body(idx) });
+        slot.hash.store(hash, Ordering::Relaxed);
         slot.word.store(w.with_tag(tag).0, Ordering::Release);
         report::audit(format_args!(
             "install({addr:p}) {} bytes tag=0x{tag:x}",

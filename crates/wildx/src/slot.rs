@@ -83,7 +83,8 @@ impl Word {
 pub(crate) struct Slot {
     /// The packed [`Word`].
     pub(crate) word: AtomicU64,
-    /// Hash of the body recorded at seal (valid while `EXECUTABLE`).
+    /// Hash of the body: recorded at seal (while `EXECUTABLE`), or by `install`
+    /// for the installed bytes its tag vouches for (while `WRITABLE`).
     pub(crate) hash: AtomicU64,
     /// Body pages (written before the word turns `WRITABLE`).
     pub(crate) body_pages: AtomicU32,
