@@ -494,8 +494,16 @@ fn a_page_changed_between_install_and_seal_loses_its_proven_signature() {
         assert_eq!(npk_wildx_seal(changed), 0);
     }
     let tag_of = |p: *mut c_void| wildx::lookup(p.cast::<u8>()).expect("sealed page").tag();
-    assert_eq!(tag_of(untouched), 0x1121, "installed and sealed as is: proven");
-    assert_eq!(tag_of(changed), 0, "written after install: sealed without a signature");
+    assert_eq!(
+        tag_of(untouched),
+        0x1121,
+        "installed and sealed as is: proven"
+    );
+    assert_eq!(
+        tag_of(changed),
+        0,
+        "written after install: sealed without a signature"
+    );
     // SAFETY: test code; both pages are ours and sealed.
     unsafe {
         assert_eq!(npk_wildx_free(untouched), 0);

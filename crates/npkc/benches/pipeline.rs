@@ -19,6 +19,36 @@ fn npkc() -> &'static str {
     env!("CARGO_BIN_EXE_npkc")
 }
 
+/// The runtime archive built with this bench (`npk-runtime` is a
+/// dev-dependency): the newest `deps/libnpk_runtime-*.a` next to it, else the
+/// one next to `npkc`.
+fn runtime_archive() -> PathBuf {
+    let beside_npkc = Path::new(npkc()).with_file_name("libnpk_runtime.a");
+    let Some(deps) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    else {
+        return beside_npkc;
+    };
+    std::fs::read_dir(deps)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("libnpk_runtime-") && name.ends_with(".a")
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map_or(beside_npkc, |e| e.path())
+}
+
+/// `npkc` with the runtime archive of this build.
+fn npkc_cmd() -> Command {
+    let mut c = Command::new(npkc());
+    c.env("NPK_RUNTIME", runtime_archive());
+    c
+}
+
 /// One generated function: allocations, branches, loops, all released.
 fn generated_function(out: &mut String, k: usize) {
     let _ = write!(
@@ -94,7 +124,7 @@ fn bench_check(dir: &Path) {
     std::fs::write(&file, &src).expect("write generated program");
     let t = median(
         (0..3)
-            .map(|_| time_command(Command::new(npkc()).arg("check").arg(&file)))
+            .map(|_| time_command(npkc_cmd().arg("check").arg(&file)))
             .collect(),
     );
     let rate = lines as f64 / t.as_secs_f64();
@@ -130,6 +160,20 @@ func:sum_to = int64(int64:n) {
     pass acc;
 };
 
+func:collatz = int32(int64:start) {
+    int64:n = start;
+    int32:steps = 0;
+    while (n != 1) {
+        if (n % 2 == 0) {
+            n = n / 2;
+        } else {
+            n = 3 * n + 1;
+        }
+        steps += 1;
+    }
+    pass steps;
+};
+
 func:main = int32() {
     wildx int8->:f = raw Jit.compile_add_i32();
     if (f == NULL) {
@@ -139,12 +183,13 @@ func:main = int32() {
     drop Jit.free(f);
     int64:x = raw fib(20);
     int64:y = sum_to(100) ? 0;
+    int32:c = collatz(27) ? 0;
     println(`r = &{r}, fib = &{x}, sum = &{y}`);
     loop(0, 3, 1) {
         print($);
     }
     println("");
-    if (r != 42) {
+    if (r != 42 || c != 111) {
         exit 1;
     }
     exit 0;
@@ -155,7 +200,7 @@ fn bench_build(dir: &Path) {
     let file = dir.join("small.npk");
     std::fs::write(&file, SMALL).expect("write small program");
     let exe = dir.join("small");
-    let mut cmd = Command::new(npkc());
+    let mut cmd = npkc_cmd();
     cmd.arg("build").arg(&file).arg("-o").arg(&exe);
     let _ = time_command(&mut cmd); // warm the page cache
     let t = median((0..11).map(|_| time_command(&mut cmd)).collect());
@@ -171,7 +216,7 @@ fn cc(dir: &Path, name: &str, src: &str) -> PathBuf {
     let c = dir.join(format!("{name}.c"));
     std::fs::write(&c, src).expect("write C source");
     let exe = dir.join(format!("{name}_c"));
-    let rt = Path::new(npkc()).with_file_name("libnpk_runtime.a");
+    let rt = runtime_archive();
     let mut cmd = Command::new("cc");
     cmd.args(["-O2", "-o"])
         .arg(&exe)
@@ -186,13 +231,7 @@ fn npk(dir: &Path, name: &str, src: &str) -> PathBuf {
     let file = dir.join(format!("{name}.npk"));
     std::fs::write(&file, src).expect("write Nitpick source");
     let exe = dir.join(format!("{name}_npk"));
-    let _ = time_command(
-        Command::new(npkc())
-            .arg("build")
-            .arg(&file)
-            .arg("-o")
-            .arg(&exe),
-    );
+    let _ = time_command(npkc_cmd().arg("build").arg(&file).arg("-o").arg(&exe));
     exe
 }
 
