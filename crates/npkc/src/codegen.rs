@@ -15,11 +15,14 @@
 //! - Arithmetic wraps; shift counts are taken modulo the operand width;
 //!   `MIN / -1` wraps to `MIN` and `MIN % -1` is 0. Division or remainder by
 //!   zero calls `failsafe(1)`; if it returns, the process exits with its value.
+//! - Small non-recursive Nitpick functions are inlined into their callers
+//!   (`inline`); functions are built callees first (`reach::bottom_up`).
 //! - Submodules: `func` lowers one function body (statements, scopes, defers),
-//!   `expr` lowers expressions.
+//!   `expr` lowers expressions, `inline` decides and performs inlining.
 
 mod expr;
 mod func;
+mod inline;
 mod reach;
 #[cfg(test)]
 mod tests;
@@ -84,6 +87,31 @@ fn unsupported(what: impl Into<String>, span: Span) -> CodegenError {
     }
 }
 
+pub use inline::DEFAULT_INLINE_LIMIT;
+
+/// Code generation options; `Options::default()` is what `npkc build` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Largest Nitpick function, in CLIF instructions, inlined into its
+    /// callers; 0 disables inlining.
+    pub inline_limit: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            inline_limit: DEFAULT_INLINE_LIMIT,
+        }
+    }
+}
+
+/// What [`compile_with`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Call sites replaced by the callee's body.
+    pub inlined_calls: usize,
+}
+
 /// Compiles `program` into the bytes of a relocatable x86-64 ELF object that
 /// exports the C `main` symbol and imports the runtime (`npk_*`) and the
 /// program's externs.
@@ -92,19 +120,32 @@ fn unsupported(what: impl Into<String>, span: Span) -> CodegenError {
 /// When the host is not x86-64 Linux, the program has no `main`, or Cranelift
 /// rejects the generated code.
 pub fn compile(program: &hir::Program) -> Result<Vec<u8>, CodegenError> {
+    compile_with(program, &Options::default()).map(|(object, _)| object)
+}
+
+/// [`compile`] with explicit options; also returns what was done.
+///
+/// # Errors
+/// As [`compile`].
+pub fn compile_with(
+    program: &hir::Program,
+    options: &Options,
+) -> Result<(Vec<u8>, Stats), CodegenError> {
     check_host()?;
     let main = program.main.ok_or(CodegenError::NoMain)?;
     let module = new_module()?;
-    let mut cx = Cx::new(module, program)?;
-    for idx in 0..program.funcs.len() {
-        if cx.funcs[idx].is_some() {
-            cx.define_nitpick_func(idx)?;
-        }
+    let mut cx = Cx::new(module, program, options)?;
+    // Callees first, so a small callee's body exists when its callers are built.
+    for id in reach::bottom_up(program) {
+        cx.define_nitpick_func(id.0 as usize)?;
     }
     cx.define_fault_handler()?;
     cx.define_c_main(main)?;
+    let stats = Stats {
+        inlined_calls: cx.bodies.inlined,
+    };
     let product = cx.module.finish();
-    product.emit().map_err(backend)
+    Ok((product.emit().map_err(backend)?, stats))
 }
 
 /// Refuses every host but x86-64 Linux: the object is linked and run here.
@@ -188,10 +229,16 @@ struct Cx<'a> {
     /// `npk_fault(code)`: calls `failsafe(code)` and exits; never returns.
     fault: FuncId,
     builder_ctx: FunctionBuilderContext,
+    /// Bodies of built functions small enough to inline.
+    bodies: inline::Bodies,
 }
 
 impl<'a> Cx<'a> {
-    fn new(mut module: ObjectModule, program: &'a hir::Program) -> Result<Cx<'a>, CodegenError> {
+    fn new(
+        mut module: ObjectModule,
+        program: &'a hir::Program,
+        options: &Options,
+    ) -> Result<Cx<'a>, CodegenError> {
         let live = reach::reachable(program);
         let mut used = HashSet::new();
         let mut funcs = Vec::with_capacity(program.funcs.len());
@@ -213,6 +260,10 @@ impl<'a> Cx<'a> {
             ));
         }
         let externs = vec![None; program.externs.len()];
+        let bodies = inline::Bodies::new(
+            options.inline_limit,
+            funcs.iter().flatten().copied().collect(),
+        );
         let mut fault_sig = module.make_signature();
         fault_sig.params.push(AbiParam::new(types::I32));
         let fault = module
@@ -227,6 +278,7 @@ impl<'a> Cx<'a> {
             strings: HashMap::new(),
             fault,
             builder_ctx: FunctionBuilderContext::new(),
+            bodies,
         })
     }
 
@@ -306,11 +358,11 @@ impl<'a> Cx<'a> {
             func::lower_function(self, builder, f, is_main)?;
         }
         self.builder_ctx = fb_ctx;
+        let id = self.nitpick_func(hir::FuncId(idx as u32), f.span)?;
+        self.bodies.inline_into(&mut ctx)?;
+        self.bodies.offer(id, &ctx.func);
         self.module
-            .define_function(
-                self.nitpick_func(hir::FuncId(idx as u32), f.span)?,
-                &mut ctx,
-            )
+            .define_function(id, &mut ctx)
             .map_err(|e| CodegenError::Backend(format!("function `{}`: {e:?}", f.name)))
     }
 

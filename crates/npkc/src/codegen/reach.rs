@@ -2,6 +2,9 @@
 //! `main` and `failsafe`. Unreachable functions (most of an imported stdlib
 //! module, typically) are not compiled, so neither they nor the externs only
 //! they call cost compile time, object size or link-time symbols.
+//!
+//! [`bottom_up`] orders the reachable functions callees first, so a small
+//! callee is built (and can be inlined) before its callers.
 
 use crate::hir::{Block, Expr, ExprKind, FuncId, PlaceKind, Program, StmtKind, TemplatePart};
 
@@ -20,6 +23,50 @@ pub(super) fn reachable(program: &Program) -> Vec<bool> {
         block(&program.func(id).body, &mut work);
     }
     seen
+}
+
+/// The reachable functions in post-order over the call graph from `main` and
+/// `failsafe`: every function comes after the functions it calls, except
+/// along a cycle (recursion), where the order is that of the depth-first walk.
+/// Iterative, so a deep call chain cannot overflow the compiler's stack.
+pub(super) fn bottom_up(program: &Program) -> Vec<FuncId> {
+    let n = program.funcs.len();
+    let mut seen = vec![false; n];
+    let mut order = Vec::new();
+    // (function, its direct callees, how many of them were visited)
+    let mut stack: Vec<(FuncId, Vec<FuncId>, usize)> = Vec::new();
+    let roots: Vec<FuncId> = program.main.into_iter().chain(program.failsafe).collect();
+    for root in roots {
+        push_unseen(program, root, &mut seen, &mut stack);
+        while let Some((id, callees, next)) = stack.last_mut() {
+            if let Some(&c) = callees.get(*next) {
+                *next += 1;
+                push_unseen(program, c, &mut seen, &mut stack);
+            } else {
+                order.push(*id);
+                stack.pop();
+            }
+        }
+    }
+    order
+}
+
+fn push_unseen(
+    program: &Program,
+    id: FuncId,
+    seen: &mut [bool],
+    stack: &mut Vec<(FuncId, Vec<FuncId>, usize)>,
+) {
+    let Some(slot) = seen.get_mut(id.0 as usize) else {
+        return;
+    };
+    if *slot {
+        return;
+    }
+    *slot = true;
+    let mut callees = Vec::new();
+    block(&program.func(id).body, &mut callees);
+    stack.push((id, callees, 0));
 }
 
 fn block(b: &Block, out: &mut Vec<FuncId>) {
