@@ -26,6 +26,7 @@ mod inline;
 mod reach;
 #[cfg(test)]
 mod tests;
+mod thread;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -360,6 +361,8 @@ impl<'a> Cx<'a> {
         self.builder_ctx = fb_ctx;
         let id = self.nitpick_func(hir::FuncId(idx as u32), f.span)?;
         self.bodies.inline_into(&mut ctx)?;
+        thread::thread_jumps(&mut ctx.func);
+        thread::propagate_cold(&mut ctx.func);
         self.bodies.offer(id, &ctx.func);
         self.module
             .define_function(id, &mut ctx)

@@ -330,6 +330,8 @@ impl<'a> FnLower<'a, '_, '_> {
         };
         let is_err = self.b.ins().icmp_imm_u(IntCC::NotEqual, status, 0);
         let dflt = self.b.create_block();
+        // The default is the error path: laid out after the hot code.
+        self.b.set_cold_block(dflt);
         let merge = self.b.create_block();
         let ok_args: Vec<ir::Value> = value.into_iter().collect();
         if let Some(v) = value {

@@ -456,6 +456,11 @@ impl<'a> FnLower<'a, '_, '_> {
                 let code = self.as_i32(code, &e.ty);
                 self.run_defers_down_to(0)?;
                 if !self.dead {
+                    // Errors are the exception: keep the failing path out of
+                    // the hot code's way (Cranelift places cold blocks last).
+                    if let Some(block) = self.b.current_block() {
+                        self.b.set_cold_block(block);
+                    }
                     let wide = self.b.ins().uextend(types::I64, code);
                     let status = self.b.ins().bor_imm_u(wide, 1i64 << 32);
                     match clif_ty(&self.func.ret) {
