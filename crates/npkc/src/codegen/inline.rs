@@ -17,6 +17,13 @@
 //! Only direct calls of Nitpick functions are candidates; externs and the
 //! runtime stay calls. Cranelift's verifier (on by default) checks every
 //! function after inlining.
+//!
+//! Cranelift 0.135's inliner copies the callee's `symbol` global values (our
+//! string literals) without translating their `UserExternalNameRef` into the
+//! caller's name table, so an inlined string would name whatever the caller's
+//! table holds at that index (a function, say). [`Bodies::inline_into`] fixes
+//! those names up afterwards: each inlined body appends its global values, in
+//! call order, to the caller's.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -62,13 +69,22 @@ impl Bodies {
         if self.small.is_empty() {
             return Ok(());
         }
+        let first_gv = ctx.func.global_values.len();
         let mut inliner = Inliner {
             bodies: &self.small,
-            count: 0,
+            order: Vec::new(),
         };
         ctx.inline(&mut inliner).map_err(backend)?;
-        self.inlined += inliner.count;
-        Ok(())
+        self.inlined += inliner.order.len();
+        let mut bodies = Vec::with_capacity(inliner.order.len());
+        for id in &inliner.order {
+            bodies.push(
+                self.small
+                    .get(id)
+                    .ok_or_else(|| backend("inlined body vanished"))?,
+            );
+        }
+        fix_symbol_names(&mut ctx.func, first_gv, bodies.into_iter())
     }
 
     /// Records that `id` is about to be defined as `func` (after
@@ -114,9 +130,54 @@ fn user_func(func: &ir::Function, r: ir::FuncRef) -> Option<FuncId> {
     (name.namespace == 0).then(|| FuncId::from_u32(name.index))
 }
 
+/// Gives the `symbol` global values that inlining appended to `func` (from
+/// index `first`, one run per inlined body, in inlining order) the names they
+/// have in their callee, declared in `func`'s own name table.
+fn fix_symbol_names<'f>(
+    func: &mut ir::Function,
+    first: usize,
+    inlined: impl Iterator<Item = &'f ir::Function>,
+) -> Result<(), CodegenError> {
+    let mut gv_index = first;
+    for callee in inlined {
+        for data in callee.global_values.values() {
+            let gv = ir::GlobalValue::from_u32(
+                u32::try_from(gv_index).map_err(|_| backend("too many global values"))?,
+            );
+            gv_index += 1;
+            let ir::GlobalValueData::Symbol {
+                name: ExternalName::User(callee_ref),
+                ..
+            } = data
+            else {
+                continue;
+            };
+            let name = callee
+                .params
+                .user_named_funcs()
+                .get(*callee_ref)
+                .ok_or_else(|| backend("inlined symbol without a name"))?
+                .clone();
+            let caller_ref = func.declare_imported_user_function(name);
+            match func.global_values.get_mut(gv) {
+                Some(ir::GlobalValueData::Symbol { name, .. }) => {
+                    *name = ExternalName::User(caller_ref);
+                }
+                _ => return Err(backend("inlined global values out of step")),
+            }
+        }
+    }
+    if gv_index == func.global_values.len() {
+        Ok(())
+    } else {
+        Err(backend("inlined global values out of step"))
+    }
+}
+
 struct Inliner<'b> {
     bodies: &'b HashMap<FuncId, ir::Function>,
-    count: usize,
+    /// The callee of each inlined call, in inlining order.
+    order: Vec<FuncId>,
 }
 
 impl Inline for Inliner<'_> {
@@ -131,7 +192,9 @@ impl Inline for Inliner<'_> {
         if call_opcode != ir::Opcode::Call {
             return InlineCommand::KeepCall;
         }
-        let Some(body) = user_func(caller, callee).and_then(|id| self.bodies.get(&id)) else {
+        let Some((id, body)) =
+            user_func(caller, callee).and_then(|id| self.bodies.get_key_value(&id))
+        else {
             return InlineCommand::KeepCall;
         };
         // Cranelift requires the body's signature to be the call's exactly
@@ -141,7 +204,7 @@ impl Inline for Inliner<'_> {
         if caller.dfg.signatures[sig] != body.signature {
             return InlineCommand::KeepCall;
         }
-        self.count += 1;
+        self.order.push(*id);
         InlineCommand::Inline {
             callee: Cow::Borrowed(body),
             visit_callee: false,

@@ -53,7 +53,29 @@ fn stub_runtime() -> PathBuf {
 
 /// Compiles, links and runs `program`; returns (exit code, stdout).
 fn run(program: &Program, name: &str) -> (i32, String) {
-    let object = super::compile(program).expect("codegen succeeds");
+    run_opts(program, name, &super::Options::default()).0
+}
+
+/// Compiles `program` with and without inlining, runs both and checks they
+/// behave the same; returns (exit code, stdout) and the inlined call sites.
+fn run_both(program: &Program, name: &str) -> ((i32, String), usize) {
+    let (inlined, stats) = run_opts(program, &format!("{name}-inl"), &super::Options::default());
+    let (plain, none) = run_opts(
+        program,
+        &format!("{name}-noinl"),
+        &super::Options { inline_limit: 0 },
+    );
+    assert_eq!(none.inlined_calls, 0, "inline_limit 0 inlines nothing");
+    assert_eq!(inlined, plain, "inlining changed what `{name}` does");
+    (inlined, stats.inlined_calls)
+}
+
+fn run_opts(
+    program: &Program,
+    name: &str,
+    options: &super::Options,
+) -> ((i32, String), super::Stats) {
+    let (object, stats) = super::compile_with(program, options).expect("codegen succeeds");
     let exe = stub_runtime()
         .parent()
         .expect("stub has a dir")
@@ -61,7 +83,10 @@ fn run(program: &Program, name: &str) -> (i32, String) {
     crate::link::link(&object, &exe, &stub_runtime()).expect("link succeeds");
     let out = Command::new(&exe).output().expect("run the program");
     let code = out.status.code().unwrap_or(-1);
-    (code, String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        (code, String::from_utf8_lossy(&out.stdout).into_owned()),
+        stats,
+    )
 }
 
 // ---- a tiny HIR builder ------------------------------------------------
@@ -393,8 +418,9 @@ fn recursion_through_results() {
         vec![i64c(20)],
         Ty::Int(IntTy::I64),
     )))]);
-    let (_, out) = run(&program(m, vec![fact]), "fact");
+    let ((_, out), inlined) = run_both(&program(m, vec![fact]), "fact");
     assert_eq!(out, "2432902008176640000\n");
+    assert_eq!(inlined, 0, "a recursive function is never inlined");
 }
 
 #[test]
@@ -429,8 +455,9 @@ fn fail_zero_is_still_an_error() {
             I32,
         )),
     ]);
-    let (_, out) = run(&program(main, vec![fid]), "failzero");
+    let ((_, out), inlined) = run_both(&program(main, vec![fid]), "failzero");
     assert_eq!(out, "true\n0\n0\nfalse\n5\n9\n");
+    assert_eq!(inlined, 3, "each call of the small `f` is inlined");
 }
 
 #[test]
@@ -455,9 +482,10 @@ fn defers_run_lifo_after_the_pass_value_is_computed() {
         st(StmtKind::Defer(blk(vec![println(strc("main defer"))]))),
         exit(raw(call(2, vec![], I32))),
     ]);
-    let (code, out) = run(&program(main, vec![f, g]), "defers");
+    let ((code, out), inlined) = run_both(&program(main, vec![f, g]), "defers");
     assert_eq!(code, 1);
     assert_eq!(out, "value\ninner\nouter 2\nouter 1\nmain defer\n");
+    assert_eq!(inlined, 2, "g into f, then f (with g) into main");
 }
 
 #[test]
@@ -742,4 +770,112 @@ fn functions_unreachable_from_main_are_not_compiled() {
     assert!(!has(b"npk_u_unused"));
     assert!(!has(b"no_such_symbol_anywhere"));
     assert_eq!(run(&prog, "unreachable").0, 5);
+}
+
+#[test]
+fn inlined_calls_keep_results_defaults_defers_and_faults() {
+    // h(x): defer println("h done"); if (x > 2) fail x; pass x * 10
+    let mut h = FnB::new("h", I32);
+    let x = h.param("x", I32);
+    let h = h.finish(vec![
+        st(StmtKind::Defer(blk(vec![println(strc("h done"))]))),
+        st(StmtKind::If {
+            cond: bin(BinOp::Gt, x.clone(), i32c(2)),
+            then_block: blk(vec![st(StmtKind::Fail(x.clone()))]),
+            else_block: None,
+        }),
+        st(StmtKind::Pass(Some(bin(BinOp::Mul, x, i32c(10))))),
+    ]);
+    // dflt(): println("default"); pass -1   (the `?` default, a call itself)
+    let dflt = FnB::new("dflt", I32).finish(vec![
+        println(strc("default")),
+        st(StmtKind::Pass(Some(i32c(-1)))),
+    ]);
+    // slot(v): an address-taken local, written through its address.
+    let mut sl = FnB::new("slot", I32);
+    let v = sl.param("v", I32);
+    let (cell, cellv) = sl.addr_var("cell", I32);
+    let addr = ex(ExprKind::AddrOf(cell), Ty::Ptr(Box::new(I32)));
+    let sl = sl.finish(vec![
+        let_(cell, i32c(0)),
+        st(StmtKind::Assign {
+            place: Place {
+                kind: PlaceKind::Deref(Box::new(addr)),
+                ty: I32,
+                span: SP,
+            },
+            op: None,
+            value: bin(BinOp::Add, v, i32c(1)),
+        }),
+        st(StmtKind::Pass(Some(cellv))),
+    ]);
+    // quot(d): pass 100 / d   (a fault inside an inlined body)
+    let mut q = FnB::new("quot", I32);
+    let d = q.param("d", I32);
+    let q = q.finish(vec![st(StmtKind::Pass(Some(bin(
+        BinOp::Div,
+        i32c(100),
+        d,
+    ))))]);
+    // main: loop i in 0..5: println(h(i) ? dflt()); println(raw slot(i));
+    //       println(h(7).error); println(h(1).is_error); exit raw quot(i - 5)
+    let mut m = FnB::new("main", I32);
+    let (i, iv) = m.counter(I32);
+    let or_else = |e: Expr, d: Expr| {
+        ex(
+            ExprKind::OrElse {
+                expr: Box::new(e),
+                default: Box::new(d),
+            },
+            I32,
+        )
+    };
+    let main = m.finish(vec![
+        st(StmtKind::Loop {
+            counter: i,
+            start: i32c(0),
+            limit: i32c(5),
+            step: i32c(1),
+            body: blk(vec![
+                println(or_else(
+                    call(2, vec![iv.clone()], I32),
+                    raw(call(3, vec![], I32)),
+                )),
+                println(raw(call(4, vec![iv], I32))),
+            ]),
+        }),
+        println(field(call(2, vec![i32c(7)], I32), ResultField::Error)),
+        println(field(call(2, vec![i32c(1)], I32), ResultField::IsError)),
+        exit(raw(call(5, vec![i32c(0)], I32))),
+    ]);
+    let ((code, out), inlined) = run_both(&program(main, vec![h, dflt, sl, q]), "inlsem");
+    let mut want = String::new();
+    for i in 0..5 {
+        want.push_str("h done\n");
+        if i > 2 {
+            want.push_str("default\n-1\n");
+        } else {
+            want.push_str(&format!("{}\n", i * 10));
+        }
+        want.push_str(&format!("{}\n", i + 1));
+    }
+    want.push_str("h done\n7\nh done\nfalse\nfailsafe 1\n");
+    assert_eq!(out, want);
+    assert_eq!(code, 101, "the division fault reaches failsafe");
+    assert!(inlined >= 6, "the small callees were inlined ({inlined})");
+}
+
+#[test]
+fn a_large_callee_is_not_inlined() {
+    // big(): 30 printlns: more CLIF instructions than the default limit.
+    let body: Vec<Stmt> = (0..30)
+        .map(|k| println(i32c(k)))
+        .chain([st(StmtKind::Pass(Some(i32c(3))))])
+        .collect();
+    let big = FnB::new("big", I32).finish(body);
+    let main = FnB::new("main", I32).finish(vec![exit(raw(call(2, vec![], I32)))]);
+    let ((code, out), inlined) = run_both(&program(main, vec![big]), "big");
+    assert_eq!(code, 3);
+    assert_eq!(out.lines().count(), 30);
+    assert_eq!(inlined, 0);
 }
