@@ -458,7 +458,10 @@ impl<'a> FnLower<'a, '_, '_> {
                 if !self.dead {
                     // Errors are the exception: keep the failing path out of
                     // the hot code's way (Cranelift places cold blocks last).
-                    if let Some(block) = self.b.current_block() {
+                    // (Never the entry block: Cranelift refuses a cold entry.)
+                    if let Some(block) = self.b.current_block()
+                        && self.b.func.layout.entry_block() != Some(block)
+                    {
                         self.b.set_cold_block(block);
                     }
                     let wide = self.b.ins().uextend(types::I64, code);

@@ -18,14 +18,16 @@
 //! them on that edge changes nothing observable; `B` stays as it was for its
 //! other predecessors (or becomes unreachable and is removed by Cranelift).
 //! A target argument defined inside `B` (other than a parameter) is not
-//! threaded. Cranelift's verifier checks the result.
+//! threaded, and neither is a jump to a `B` whose parameters or results are
+//! used outside `B`: bypassing `B` would leave those uses without a
+//! dominating definition. Cranelift's verifier checks the result.
 //!
 //! Afterwards [`propagate_cold`] marks a block cold when all its predecessors
 //! are: threading often leaves the caller's error test reachable only from
 //! the callee's (cold) `fail` path, and a non-cold block there would be laid
 //! out inside the hot loop. Coldness only affects block placement.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cranelift_codegen::flowgraph::ControlFlowGraph;
 use cranelift_codegen::ir::{
@@ -35,10 +37,13 @@ use cranelift_codegen::ir::{
 /// Threads jumps in `func` until nothing changes (bounded).
 pub(super) fn thread_jumps(func: &mut ir::Function) {
     for _ in 0..8 {
+        // Rewrites only drop uses or add uses of values already used in the
+        // rewritten block, so this set stays a safe over-approximation.
+        let escaping = escaping_values(func);
         let blocks: Vec<ir::Block> = func.layout.blocks().collect();
         let mut changed = false;
         for p in blocks {
-            changed |= thread_one(func, p);
+            changed |= thread_one(func, p, &escaping);
         }
         if !changed {
             break;
@@ -69,8 +74,29 @@ pub(super) fn propagate_cold(func: &mut ir::Function) {
     }
 }
 
+/// The values used in a block other than the one defining them.
+fn escaping_values(func: &ir::Function) -> HashSet<ir::Value> {
+    let mut out = HashSet::new();
+    for block in func.layout.blocks() {
+        for inst in func.layout.block_insts(block) {
+            for v in func.dfg.inst_values(inst) {
+                let v = func.dfg.resolve_aliases(v);
+                let def_block = match func.dfg.value_def(v) {
+                    ir::ValueDef::Result(i, _) => func.layout.inst_block(i),
+                    ir::ValueDef::Param(b, _) => Some(b),
+                    ir::ValueDef::Union(..) => None,
+                };
+                if def_block != Some(block) {
+                    out.insert(v);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Rewrites the terminator of `p` if it is a jump that can be threaded.
-fn thread_one(func: &mut ir::Function, p: ir::Block) -> bool {
+fn thread_one(func: &mut ir::Function, p: ir::Block, escaping: &HashSet<ir::Value>) -> bool {
     let Some(term) = func.layout.last_inst(p) else {
         return false;
     };
@@ -84,7 +110,7 @@ fn thread_one(func: &mut ir::Function, p: ir::Block) -> bool {
     }
     let jump_args: Vec<BlockArg> = destination.args(pool).collect();
     let params = func.dfg.block_params(b);
-    if params.len() != jump_args.len() {
+    if params.len() != jump_args.len() || params.iter().any(|v| escaping.contains(v)) {
         return false;
     }
     // Known constants (as u64, masked to their type) and the parameter map.
@@ -113,6 +139,9 @@ fn thread_one(func: &mut ir::Function, p: ir::Block) -> bool {
             return false;
         };
         if func.dfg.inst_results(inst).len() != 1 {
+            return false;
+        }
+        if escaping.contains(&result) {
             return false;
         }
         defined_in_b.push(result);
