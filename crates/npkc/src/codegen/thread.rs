@@ -25,10 +25,16 @@
 //! Afterwards [`propagate_cold`] marks a block cold when all its predecessors
 //! are: threading often leaves the caller's error test reachable only from
 //! the callee's (cold) `fail` path, and a non-cold block there would be laid
-//! out inside the hot loop. Coldness only affects block placement.
+//! out inside the hot loop. Coldness only affects block placement. It also
+//! gives each conditional branch from a cold block into a non-cold block with
+//! other predecessors its own cold edge block: Cranelift would otherwise
+//! split that critical edge with a block it treats as hot (edge blocks take
+//! the target's coldness), placing the edge's register moves, and a jump
+//! around them, in the middle of the hot path.
 
 use std::collections::{HashMap, HashSet};
 
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::flowgraph::ControlFlowGraph;
 use cranelift_codegen::ir::{
     self, BlockArg, BlockCall, InstBuilder, InstructionData, Opcode, condcodes::IntCC,
@@ -51,7 +57,8 @@ pub(super) fn thread_jumps(func: &mut ir::Function) {
     }
 }
 
-/// Marks cold every block (but the entry) whose predecessors are all cold.
+/// Marks cold every block (but the entry) whose predecessors are all cold,
+/// then splits the critical edges out of cold blocks (see the module doc).
 pub(super) fn propagate_cold(func: &mut ir::Function) {
     let cfg = ControlFlowGraph::with_function(func);
     let entry = func.layout.entry_block();
@@ -70,6 +77,43 @@ pub(super) fn propagate_cold(func: &mut ir::Function) {
         }
         if !changed {
             break;
+        }
+    }
+    split_cold_edges(func, &cfg);
+}
+
+/// Gives each `brif` edge from a cold block to a non-cold block with several
+/// predecessors a cold block of its own that jumps on with the arguments.
+fn split_cold_edges(func: &mut ir::Function, cfg: &ControlFlowGraph) {
+    let blocks: Vec<ir::Block> = func.layout.blocks().collect();
+    for block in blocks {
+        if !func.layout.is_cold(block) {
+            continue;
+        }
+        let Some(term) = func.layout.last_inst(block) else {
+            continue;
+        };
+        let InstructionData::Brif {
+            blocks: targets, ..
+        } = func.dfg.insts[term]
+        else {
+            continue;
+        };
+        for (i, call) in targets.iter().enumerate() {
+            let target = call.block(&func.dfg.value_lists);
+            if func.layout.is_cold(target) || cfg.pred_iter(target).nth(1).is_none() {
+                continue;
+            }
+            let args: Vec<BlockArg> = call.args(&func.dfg.value_lists).collect();
+            let edge = func.dfg.make_block();
+            func.layout.append_block(edge);
+            func.layout.set_cold(edge);
+            let mut pos = FuncCursor::new(func).at_bottom(edge);
+            pos.ins().jump(target, &args);
+            let new_call = BlockCall::new(edge, [], &mut func.dfg.value_lists);
+            if let InstructionData::Brif { blocks, .. } = &mut func.dfg.insts[term] {
+                blocks[i] = new_call;
+            }
         }
     }
 }
