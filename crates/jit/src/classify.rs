@@ -5,7 +5,7 @@
 //! Checks go from the most specific rule to the catch-all: anything not on
 //! the modelled list ([`is_modelled`]) is [`ViolationKind::Unsupported`].
 
-use iced_x86::{FlowControl, Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{FlowControl, Instruction, MemorySize, Mnemonic, OpKind, Register};
 
 use crate::{Policy, ViolationKind};
 
@@ -25,7 +25,9 @@ pub(crate) fn check_instruction(
     }
     if matches!(m, M::Retf | M::Iret | M::Iretd | M::Iretq)
         || (0..ins.op_count()).any(|i| matches!(ins.op_kind(i), OpKind::FarBranch16 | OpKind::FarBranch32))
-        || (matches!(m, M::Jmp | M::Call) && ins.op_count() == 1 && ins.op0_kind() == OpKind::Memory && ins.memory_size().size() > 8)
+        || (matches!(m, M::Jmp | M::Call)
+            && ins.op0_kind() == OpKind::Memory
+            && matches!(ins.memory_size(), MemorySize::SegPtr16 | MemorySize::SegPtr32 | MemorySize::SegPtr64))
     {
         return Err(ViolationKind::FarTransfer);
     }

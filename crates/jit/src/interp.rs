@@ -151,8 +151,14 @@ pub(crate) fn step(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, info: &Inst
         M::Xchg => reg64(ins, 0).is_some() && reg64(ins, 1).is_some(),
         _ => false,
     };
+    // `sbb r, r` depends only on CF (iced reports the register as read).
+    let idiom = (m == M::Sbb
+        && ins.op_kind(0) == OpKind::Register
+        && ins.op_kind(1) == OpKind::Register
+        && ins.op0_register() == ins.op1_register())
+    .then(|| ins.op0_register());
     for u in info.used_registers() {
-        if !is_read(u.access()) {
+        if !is_read(u.access()) || Some(u.register()) == idiom {
             continue;
         }
         let r = u.register();
