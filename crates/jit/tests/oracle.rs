@@ -176,6 +176,10 @@ unsafe fn child(code: &[u8], regs: [u64; 16]) -> ! {
             exit_now(SETUP_FAILED);
         }
         let stack_top = mid as u64 + PAGE as u64;
+        // std's stack-overflow handler would make syscalls; report faults plainly.
+        for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
         ORACLE_IN = regs;
         ORACLE_TARGET = text as u64;
         if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_STRICT as libc::c_ulong) != 0 {
