@@ -51,7 +51,7 @@ pub(crate) fn check_instruction(
     if matches!(m, M::Div | M::Idiv) && !policy.allow_division {
         return Err(ViolationKind::DivisionNotAllowed);
     }
-    if !is_modelled(ins) || (is_branch(ins) && has_size_prefix(bytes)) {
+    if !is_modelled(ins) || (is_branch(ins) && has_size_prefix(bytes)) || has_ignored_rex(bytes) {
         return Err(ViolationKind::Unsupported);
     }
     Ok(())
@@ -113,8 +113,18 @@ fn is_branch(ins: &Instruction) -> bool {
 /// near branch is decoded with a 32-bit displacement by Intel CPUs (and iced)
 /// but with a 16-bit one by AMD CPUs, so its length is CPU-dependent.
 fn has_size_prefix(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .take_while(|b| matches!(b, 0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65))
-        .any(|&b| b == 0x66)
+    bytes.iter().take_while(|&&b| is_legacy_prefix(b)).any(|&b| b == 0x66)
+}
+
+fn is_legacy_prefix(b: u8) -> bool {
+    matches!(b, 0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65)
+}
+
+/// Whether a REX prefix is followed by another prefix. The CPU ignores such a
+/// REX; disassemblers disagree on whether it is part of the instruction (GNU
+/// objdump prints it as a separate `rex` line), so the code is refused rather
+/// than checked under one reading and described under another.
+fn has_ignored_rex(bytes: &[u8]) -> bool {
+    let prefixes = bytes.iter().take_while(|&&b| is_legacy_prefix(b) || (0x40..=0x4f).contains(&b)).count();
+    bytes[..prefixes.saturating_sub(1)].iter().any(|b| (0x40..=0x4f).contains(b))
 }
