@@ -1,1 +1,23 @@
-//! C ABI runtime (being written).
+//! `npk-runtime`: the C-ABI runtime that compiled Nitpick programs (and C programs) link
+//! against, built as `libnpk_runtime.a`.
+//!
+//! * `abi` holds every `#[unsafe(no_mangle)] extern "C"` export (declared in
+//!   `include/npk_runtime.h`); each checks its arguments, calls safe Rust, and never lets a
+//!   panic cross the boundary.
+//! * `jit` holds the safe Rust behind the `wildx` / `Jit` exports (on top of the `wildx`
+//!   crate) and the refusal reporting shared by every checked call.
+//! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
+//!
+//! Refusals print one stderr line `wildx: <op>(<ptr>) rejected: <reason>`. Options are the
+//! `wildx` environment variables (`NPK_WILDX_AUDIT`, `NPK_WILDX_GUARD_PAGES`,
+//! `NPK_WILDX_VERIFY`, `NPK_WILDX_QUOTA`, `NPK_JIT_STRICT`), read once per process. See
+//! `docs/runtime.md` for the API, options and measured benchmark ratios.
+
+#![warn(missing_docs)]
+
+mod abi;
+mod jit;
+mod print;
+
+pub use abi::*;
+pub use jit::{ADD_I32_CODE, TAG_I32_I32};

@@ -1,0 +1,80 @@
+/* npk_runtime.h - C ABI of the Nitpick runtime (libnpk_runtime.a).
+ *
+ * Link: cc prog.c libnpk_runtime.a -lpthread -ldl -lm
+ * Kept in sync with crates/npk-runtime/src/abi.rs by tests/header.rs.
+ * All functions are thread-safe. Refusals print one stderr line
+ * "wildx: <op>(<ptr>) rejected: <reason>".
+ * Environment (read once): NPK_WILDX_AUDIT=1, NPK_WILDX_GUARD_PAGES=1,
+ * NPK_WILDX_VERIFY=1, NPK_WILDX_QUOTA=<bytes> (default 64 MiB), NPK_JIT_STRICT=1.
+ */
+#ifndef NPK_RUNTIME_H
+#define NPK_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define NPK_NORETURN [[noreturn]]
+extern "C" {
+#else
+#define NPK_NORETURN _Noreturn
+#endif
+
+/* Refusal codes written to *status by npk_jit_try_call_* (0 = called). */
+#define NPK_JIT_OK 0
+#define NPK_JIT_ERR_NULL 1          /* p is NULL */
+#define NPK_JIT_ERR_NOT_OURS 2      /* p is not a wildx page start */
+#define NPK_JIT_ERR_NOT_SEALED 3    /* page is still writable */
+#define NPK_JIT_ERR_FREED 4         /* page was freed */
+#define NPK_JIT_ERR_SIGNATURE 5     /* recorded signature differs */
+#define NPK_JIT_ERR_UNSIGNED 6      /* no signature and NPK_JIT_STRICT=1 */
+#define NPK_JIT_ERR_TAMPERED 7      /* hash changed since seal (NPK_WILDX_VERIFY=1) */
+#define NPK_JIT_ERR_HANDLE 8        /* page owned by a Rust handle */
+#define NPK_JIT_ERR_OTHER 9
+
+/* --- wildx: WRITABLE --seal--> EXECUTABLE --free--> FREED ------------------------- */
+
+/* RW (never X), zero-filled, page-rounded; NULL for n == 0, overflow, quota, mmap failure. */
+void *npk_wildx_alloc(size_t n);
+/* 0, or -1 if NULL / foreign / freed / already sealed / mprotect failed. */
+int32_t npk_wildx_seal(void *p);
+/* 0, or -1 if NULL / foreign / already freed. */
+int32_t npk_wildx_free(void *p);
+/* Writes 89 f8 01 f0 c3 (mov eax,edi; add eax,esi; ret), records int32(int32,int32);
+ * -1 unless p is a WRITABLE page of ours. */
+int32_t npk_jit_install_add_i32(void *p);
+/* Calls p as int32(int32,int32) after a lock-free check; refused calls return 0. */
+int32_t npk_jit_call_i32_i32(void *p, int32_t a, int32_t b);
+/* Same; *status (may be NULL) gets 0 or an NPK_JIT_ERR_* code. */
+int32_t npk_jit_try_call_i32_i32(void *p, int32_t a, int32_t b, int32_t *status);
+/* Quota in bytes of live pages, guard pages included (default 64 MiB). */
+void npk_wildx_set_quota(size_t bytes);
+size_t npk_wildx_get_quota(void);
+
+/* Statistics. */
+uint64_t npk_wildx_stat_mapped_bytes(void);      /* bytes mapped by live pages now */
+uint64_t npk_wildx_stat_peak_bytes(void);        /* highest mapped_bytes */
+uint64_t npk_wildx_stat_live_allocations(void);  /* allocations now */
+uint64_t npk_wildx_stat_total_allocations(void); /* allocations ever */
+uint64_t npk_wildx_stat_total_frees(void);       /* frees ever */
+
+/* --- program support ---------------------------------------------------------------- */
+
+/* stdout, flushed at every '\n' and at exit; no newline added. */
+void npk_print_cstr(const char *s);
+void npk_print_i64(int64_t v);
+void npk_print_u64(uint64_t v);
+void npk_print_bool(int32_t v); /* "true" / "false" */
+/* Zero-filled heap bytes; NULL for n == 0 or failure. Release with npk_free. */
+void *npk_alloc(size_t n);
+void npk_free(void *p);
+/* Flushes stdout, exits with code & 0xff. */
+NPK_NORETURN void npk_exit(int32_t code);
+
+/* --- validator helpers (npk_jit_compile and typed calls) ---------------------------- */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NPK_RUNTIME_H */

@@ -1,0 +1,243 @@
+//! Every C export of the runtime (`include/npk_runtime.h` declares exactly these).
+//!
+//! Rules kept by each export: check the arguments, call safe Rust (`wildx`, `jit`, `print`),
+//! return a status code, and never let a panic unwind into C (`guard` turns one into the
+//! documented failure value). All exports are thread-safe unless stated otherwise.
+//! Ownership: pages from `npk_wildx_alloc` belong to the registry until `npk_wildx_free`;
+//! memory from `npk_alloc` belongs to the caller until `npk_free`.
+
+use std::ffi::{CStr, c_char, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::jit::{self, TAG_I32_I32};
+use crate::print;
+
+/// Runs `f`; if it panics, returns `fallback` instead of unwinding into C.
+#[inline(always)]
+fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+/// `wildx_alloc`: a zero-filled, read+write, never executable page run of at least `n` bytes,
+/// rounded up to whole pages.
+///
+/// Returns NULL (and prints a rejection line) for `n == 0`, sizes that overflow when rounded,
+/// an exceeded quota, or an OS failure. The caller owns the page until `npk_wildx_free`.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_alloc(n: usize) -> *mut c_void {
+    guard(std::ptr::null_mut(), || match wildx::alloc_raw(n) {
+        Ok(p) => p.as_ptr().cast(),
+        Err(e) => {
+            wildx::report_rejection("alloc", &n, &e);
+            std::ptr::null_mut()
+        }
+    })
+}
+
+/// `wildx_seal`: makes the page read+execute (never writable again) and records its hash.
+/// Returns 0, or -1 if `p` is NULL, foreign, freed, already sealed, or `mprotect` failed.
+///
+/// # Safety
+/// `p` may be any value, including NULL or a dangling pointer: it is looked up in the
+/// registry before use. Thread-safe: of concurrent seals of one page exactly one returns 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_wildx_seal(p: *mut c_void) -> i32 {
+    guard(-1, || match wildx::seal_raw(p.cast()) {
+        Ok(()) => 0,
+        Err(e) => {
+            jit::rejected("seal", p, e);
+            -1
+        }
+    })
+}
+
+/// `wildx_free`: releases the page; it is never executable again. Returns 0, or -1 if `p` is
+/// NULL, foreign or already freed (also for a stale pointer whose address was not yet reused).
+///
+/// # Safety
+/// `p` may be any value; it is looked up in the registry before use. The caller must not use
+/// the page (or function pointers into it) afterwards. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_wildx_free(p: *mut c_void) -> i32 {
+    guard(-1, || match wildx::free_raw(p.cast()) {
+        Ok(()) => 0,
+        Err(e) => {
+            jit::rejected("free", p, e);
+            -1
+        }
+    })
+}
+
+/// Writes `89 f8 01 f0 c3` (`mov eax, edi; add eax, esi; ret`) at the start of the WRITABLE
+/// page `p` and records the signature `int32(int32,int32)` (tag 0x1121). Returns 0, or -1
+/// unless `p` is a writable page of ours.
+///
+/// # Safety
+/// `p` may be any value; nothing is written unless it is a writable registry page. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_jit_install_add_i32(p: *mut c_void) -> i32 {
+    guard(-1, || {
+        if jit::install_add_i32(p).is_ok() {
+            0
+        } else {
+            -1
+        }
+    })
+}
+
+/// Calls `p` as `int32(int32, int32)`. Refuses (stderr line, returns 0) a page that is not
+/// sealed, freed, not ours, or whose recorded signature differs from `int32(int32,int32)`
+/// (with `NPK_JIT_STRICT=1` also an unsigned page, with `NPK_WILDX_VERIFY=1` also code whose
+/// hash changed since seal). The check is lock-free.
+///
+/// # Safety
+/// `p` may be any value; it is checked before the call. A page sealed by hand without a
+/// signature is called on the caller's word that it implements `int32(int32,int32)`. Calling
+/// concurrently with a free of the same page is a use-after-free by the caller.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_jit_call_i32_i32(p: *mut c_void, a: i32, b: i32) -> i32 {
+    match wildx::quick_entry(p.cast(), TAG_I32_I32) {
+        Some(entry) => jit::call_entry(entry, a, b),
+        None => jit::call_i32_i32_or_zero(p, a, b),
+    }
+}
+
+/// Like [`npk_jit_call_i32_i32`], and writes 0 to `*status` on success or the refusal code
+/// (`NPK_JIT_ERR_*`) otherwise.
+///
+/// # Safety
+/// As [`npk_jit_call_i32_i32`]; `status` is NULL or valid for one `int32_t` write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_jit_try_call_i32_i32(
+    p: *mut c_void,
+    a: i32,
+    b: i32,
+    status: *mut i32,
+) -> i32 {
+    let write = |code: i32| {
+        if !status.is_null() {
+            // SAFETY: non-null, and the caller guarantees it is valid for one write.
+            unsafe { status.write(code) };
+        }
+    };
+    match wildx::quick_entry(p.cast(), TAG_I32_I32) {
+        Some(entry) => {
+            write(0);
+            jit::call_entry(entry, a, b)
+        }
+        None => match jit::call_i32_i32_slow(p, a, b) {
+            Ok(v) => {
+                write(0);
+                v
+            }
+            Err(code) => {
+                write(code);
+                0
+            }
+        },
+    }
+}
+
+/// Sets the process-wide quota (bytes mapped by live pages, guard pages included). Default
+/// 64 MiB or `NPK_WILDX_QUOTA`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_set_quota(bytes: usize) {
+    wildx::set_quota(bytes);
+}
+
+/// The quota in force. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_get_quota() -> usize {
+    wildx::quota()
+}
+
+/// Bytes mapped by live pages now (guard pages included).
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_stat_mapped_bytes() -> u64 {
+    wildx::stats().mapped_bytes
+}
+
+/// The highest number of bytes mapped at once.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_stat_peak_bytes() -> u64 {
+    wildx::stats().peak_bytes
+}
+
+/// Live (allocated, not yet freed) pages now.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_stat_live_allocations() -> u64 {
+    wildx::stats().live_allocations
+}
+
+/// Allocations ever made.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_stat_total_allocations() -> u64 {
+    wildx::stats().total_allocations
+}
+
+/// Frees ever made.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_stat_total_frees() -> u64 {
+    wildx::stats().total_frees
+}
+
+/// Prints a NUL-terminated string to stdout (`(null)` for NULL). No newline is added.
+///
+/// # Safety
+/// `s` is NULL or points to a NUL-terminated string that stays valid during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_print_cstr(s: *const c_char) {
+    if s.is_null() {
+        return guard((), || print::write(b"(null)"));
+    }
+    // SAFETY: non-null, and the caller guarantees a valid NUL-terminated string.
+    let bytes = unsafe { CStr::from_ptr(s) }.to_bytes();
+    guard((), || print::write(bytes));
+}
+
+/// Prints a signed integer in decimal.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_print_i64(v: i64) {
+    guard((), || print::write(v.to_string().as_bytes()));
+}
+
+/// Prints an unsigned integer in decimal.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_print_u64(v: u64) {
+    guard((), || print::write(v.to_string().as_bytes()));
+}
+
+/// Prints `true` (nonzero) or `false` (zero).
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_print_bool(v: i32) {
+    guard((), || print::write(print::bool_text(v).as_bytes()));
+}
+
+/// The `alloc` builtin: `n` zero-filled heap bytes, or NULL for `n == 0` or failure. The
+/// caller owns the memory and releases it with [`npk_free`]. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_alloc(n: usize) -> *mut c_void {
+    if n == 0 {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: calloc has no preconditions; a NULL result is passed on.
+    unsafe { libc::calloc(1, n) }
+}
+
+/// The `free` builtin: releases memory from [`npk_alloc`]; NULL is ignored.
+///
+/// # Safety
+/// `p` is NULL or a pointer from `npk_alloc` not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_free(p: *mut c_void) {
+    // SAFETY: per the contract, `p` came from calloc (via npk_alloc) or is NULL.
+    unsafe { libc::free(p) }
+}
+
+/// Flushes stdout and ends the process with status `code & 0xff`.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_exit(code: i32) -> ! {
+    guard((), print::flush);
+    std::process::exit(code & 0xff)
+}

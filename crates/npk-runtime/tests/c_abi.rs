@@ -1,0 +1,69 @@
+//! Builds `tests/c/abi_smoke.c` with `cc` against the freshly built `libnpk_runtime.a` and
+//! runs it: the C ABI works from C, stdout is flushed at exit, `npk_exit` masks the status.
+
+#[path = "common/staticlib.rs"]
+mod staticlib;
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn c_program_links_the_static_library_and_passes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let exe = out_dir.join("abi_smoke");
+    let lib = staticlib::static_lib();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let build = Command::new(&cc)
+        .arg("-std=c11")
+        .arg("-Wall")
+        .arg("-Werror")
+        .arg("-I")
+        .arg(dir.join("include"))
+        .arg(dir.join("tests/c/abi_smoke.c"))
+        .arg(&lib)
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&exe)
+        .output()
+        .expect("run cc");
+    assert!(
+        build.status.success(),
+        "cc failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+
+    let run = Command::new(&exe)
+        .env_remove("NPK_WILDX_QUOTA")
+        .output()
+        .expect("run abi_smoke");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        run.status.code(),
+        Some(44),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert_eq!(
+        stdout,
+        "sum=-42 18446744073709551615 true false\n(null)\nfailures=0\nunterminated"
+    );
+    // Every refusal printed exactly one well-formed line.
+    for line in stderr.lines() {
+        assert!(
+            line.starts_with("wildx: ") && line.contains(") rejected: "),
+            "odd line {line:?}"
+        );
+    }
+    assert!(
+        stderr.contains("wildx: alloc(0) rejected: zero size"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rejected: page already sealed"), "{stderr}");
+    assert!(stderr.contains("rejected: page was freed"), "{stderr}");
+    assert!(
+        stderr.contains("free((nil)) rejected: null pointer")
+            || stderr.contains("free(0x0) rejected: null pointer"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rejected: quota exceeded"), "{stderr}");
+}

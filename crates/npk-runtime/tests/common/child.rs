@@ -1,0 +1,30 @@
+//! Runs one test of this test binary again in a child process with extra environment, for
+//! behaviour that depends on options read once per process, or that must crash.
+
+use std::process::{Command, Output};
+
+const CHILD_VAR: &str = "NPK_RUNTIME_TEST_CHILD";
+
+/// True inside the child started by [`run`] for `name`.
+pub fn is_child(name: &str) -> bool {
+    std::env::var(CHILD_VAR).is_ok_and(|v| v == name)
+}
+
+/// Runs test `name` (its full path in this binary) in a child with `envs` set and every
+/// wildx option variable not listed cleared.
+pub fn run(name: &str, envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CHILD_VAR, name);
+    for var in [
+        "NPK_WILDX_AUDIT",
+        "NPK_WILDX_GUARD_PAGES",
+        "NPK_WILDX_VERIFY",
+        "NPK_WILDX_QUOTA",
+        "NPK_JIT_STRICT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(envs.iter().copied());
+    cmd.output().expect("spawn child test")
+}

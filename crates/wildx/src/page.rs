@@ -1,0 +1,232 @@
+//! The typed API: `WritablePage --seal--> ExecutablePage --free-->` (consumed).
+//!
+//! A `WritablePage` can be written through `&mut [u8]`; `seal` consumes it and returns an
+//! `ExecutablePage`, which has no way to write. `free` consumes either; dropping either frees
+//! it. So double seal, double free, write after seal and use after free do not compile.
+//! Handle-owned pages are marked in the registry so the raw (C) API cannot seal, install or
+//! free them behind the handle's back; `into_raw` hands a page over to the raw API.
+
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+
+use crate::arena::{Owner, arena};
+use crate::error::Error;
+
+/// A zero-filled, read+write, never executable run of pages.
+///
+/// Dropping it frees the pages.
+#[derive(Debug)]
+pub struct WritablePage {
+    ptr: NonNull<u8>,
+    len: usize,
+    idx: usize,
+    generation: u64,
+}
+
+/// A sealed, read+execute run of pages.
+///
+/// Dropping it frees the pages: they are no longer executable and every function pointer
+/// taken from [`entry`](Self::entry) dangles. Tie such pointers to a borrow of the page.
+#[derive(Debug)]
+pub struct ExecutablePage {
+    ptr: NonNull<u8>,
+    len: usize,
+    idx: usize,
+    generation: u64,
+    tag: u32,
+}
+
+// SAFETY: the pages are process-wide memory, not tied to a thread; the registry slot is
+// handle-owned, so only this value can change its state, and `&self` methods only read.
+unsafe impl Send for WritablePage {}
+// SAFETY: as above; shared access only reads the pages.
+unsafe impl Sync for WritablePage {}
+// SAFETY: as above; sealed pages are read-only for their whole life.
+unsafe impl Send for ExecutablePage {}
+// SAFETY: as above.
+unsafe impl Sync for ExecutablePage {}
+
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<WritablePage>();
+    send_sync::<ExecutablePage>();
+};
+
+impl WritablePage {
+    /// Allocates at least `len` bytes, rounded up to whole pages, zero-filled.
+    ///
+    /// # Errors
+    /// `ZeroSize`, `SizeOverflow`, `QuotaExceeded`, `ArenaExhausted`, or an `Os` error.
+    pub fn new(len: usize) -> Result<Self, Error> {
+        crate::arena::run_size(len, crate::sys::page_size())?;
+        let arena = arena()?;
+        let (idx, word) = arena.alloc(len, true)?;
+        let body = arena
+            .slot(idx)
+            .body_pages
+            .load(std::sync::atomic::Ordering::Relaxed) as usize;
+        let ptr = NonNull::new(arena.addr_of(idx)).expect("arena addresses are never null");
+        Ok(Self {
+            ptr,
+            len: body * arena.page_size(),
+            idx,
+            generation: word.generation(),
+        })
+    }
+
+    /// Length in bytes (whole pages).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a page has at least one byte.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first byte.
+    #[must_use]
+    pub fn as_ptr(&self) -> *const u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The contents.
+    #[must_use]
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `len` bytes at `ptr` are mapped read+write while this handle lives; writes
+        // need `&mut self`, so no write aliases this borrow.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The contents, writable.
+    #[must_use]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; `&mut self` makes this borrow unique, and the raw API
+        // cannot touch a handle-owned page.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Seals the page with no signature tag (0); see [`seal_with_tag`](Self::seal_with_tag).
+    ///
+    /// # Errors
+    /// An `Os` error if `mprotect` fails; the page is freed then.
+    pub fn seal(self) -> Result<ExecutablePage, Error> {
+        self.seal_with_tag(0)
+    }
+
+    /// Seals the page: records the wxh64 hash of its contents and the signature `tag`
+    /// (`npk-jit`'s `Signature::tag()`, 0 for none), makes it read+execute, and calls the
+    /// instruction-cache hook.
+    ///
+    /// # Errors
+    /// An `Os` error if `mprotect` fails; the page is freed then.
+    pub fn seal_with_tag(self, tag: u32) -> Result<ExecutablePage, Error> {
+        let this = ManuallyDrop::new(self);
+        let arena = arena()?;
+        match arena.seal(this.idx, Owner::Handle(this.generation), Some(tag)) {
+            Ok(_) => Ok(ExecutablePage {
+                ptr: this.ptr,
+                len: this.len,
+                idx: this.idx,
+                generation: this.generation,
+                tag,
+            }),
+            Err(e) => {
+                let _ = arena.free(this.idx, Owner::Handle(this.generation));
+                Err(e)
+            }
+        }
+    }
+
+    /// Frees the page now.
+    ///
+    /// # Errors
+    /// None in practice (the handle owns the page); kept for symmetry with the raw API.
+    pub fn free(self) -> Result<(), Error> {
+        let this = ManuallyDrop::new(self);
+        arena()?.free(this.idx, Owner::Handle(this.generation))
+    }
+
+    /// Hands the page to the raw (address-keyed, C) API and returns its address; release it
+    /// with [`free_raw`](crate::free_raw) (or `npk_wildx_free`).
+    #[must_use]
+    pub fn into_raw(self) -> NonNull<u8> {
+        let this = ManuallyDrop::new(self);
+        if let Ok(arena) = arena() {
+            let _ = arena.release_handle(this.idx, this.generation);
+        }
+        this.ptr
+    }
+}
+
+impl Drop for WritablePage {
+    fn drop(&mut self) {
+        if let Ok(arena) = arena() {
+            let _ = arena.free(self.idx, Owner::Handle(self.generation));
+        }
+    }
+}
+
+impl ExecutablePage {
+    /// The entry point. It dangles once the page is freed or dropped.
+    #[must_use]
+    pub fn entry(&self) -> *const u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Length in bytes (whole pages).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a page has at least one byte.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The signature tag recorded at seal.
+    #[must_use]
+    pub fn tag(&self) -> u32 {
+        self.tag
+    }
+
+    /// The sealed contents (read-only).
+    #[must_use]
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `len` bytes at `ptr` are mapped read+execute while this handle lives and
+        // nobody can write them.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Frees the page now: it is no longer executable.
+    ///
+    /// # Errors
+    /// None in practice (the handle owns the page); kept for symmetry with the raw API.
+    pub fn free(self) -> Result<(), Error> {
+        let this = ManuallyDrop::new(self);
+        arena()?.free(this.idx, Owner::Handle(this.generation))
+    }
+
+    /// Hands the page to the raw (address-keyed, C) API and returns its address; release it
+    /// with [`free_raw`](crate::free_raw) (or `npk_wildx_free`).
+    #[must_use]
+    pub fn into_raw(self) -> NonNull<u8> {
+        let this = ManuallyDrop::new(self);
+        if let Ok(arena) = arena() {
+            let _ = arena.release_handle(this.idx, this.generation);
+        }
+        this.ptr
+    }
+}
+
+impl Drop for ExecutablePage {
+    fn drop(&mut self) {
+        if let Ok(arena) = arena() {
+            let _ = arena.free(self.idx, Owner::Handle(self.generation));
+        }
+    }
+}
