@@ -17,7 +17,9 @@ use npk_jit::{Policy, Signature, validate};
 
 fn sh(cmd: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(cmd).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Generates C source with `n` integer functions of varied shapes.
@@ -26,14 +28,28 @@ fn generated_c(n: usize) -> String {
     let mut s = String::from("#include <stdint.h>\n");
     for i in 0..n {
         let (o1, o2, o3) = (ops[i % 8], ops[(i / 8) % 8], ops[(i / 3 + 5) % 8]);
-        let sh = if o1 == "<<" || o1 == ">>" { " & 31" } else { "" };
+        let sh = if o1 == "<<" || o1 == ">>" {
+            " & 31"
+        } else {
+            ""
+        };
         let body = match i % 6 {
             0 => format!("return (a {o1} (b{sh})) {o2} (c | 1);"),
-            1 => format!("long x = a; for (long k = 0; k < (b & 63); k++) x = (x {o1} (k{sh})) {o2} c; return x;"),
-            2 => format!("if (a < b) return (a {o1} (c{sh})); else if (a == c) return b {o2} 7; return c {o3} 3;"),
-            3 => format!("long t[4] = {{a, b, c, a {o2} b}}; long s = 0; for (int k = 0; k < 4; k++) s += t[k] * (k + 1); return s {o1} (a{sh});"),
-            4 => format!("unsigned long u = (unsigned long)a; while (u > (unsigned long)(b & 1023)) u = (u >> 1) {o2} (unsigned long)c; return (long)u;"),
-            _ => format!("long m = a > b ? a : b; m = m < c ? m : c; return m {o3} (a - b) / ((c & 7) + 1);"),
+            1 => format!(
+                "long x = a; for (long k = 0; k < (b & 63); k++) x = (x {o1} (k{sh})) {o2} c; return x;"
+            ),
+            2 => format!(
+                "if (a < b) return (a {o1} (c{sh})); else if (a == c) return b {o2} 7; return c {o3} 3;"
+            ),
+            3 => format!(
+                "long t[4] = {{a, b, c, a {o2} b}}; long s = 0; for (int k = 0; k < 4; k++) s += t[k] * (k + 1); return s {o1} (a{sh});"
+            ),
+            4 => format!(
+                "unsigned long u = (unsigned long)a; while (u > (unsigned long)(b & 1023)) u = (u >> 1) {o2} (unsigned long)c; return (long)u;"
+            ),
+            _ => format!(
+                "long m = a > b ? a : b; m = m < c ? m : c; return m {o3} (a - b) / ((c & 7) + 1);"
+            ),
         };
         s += &format!("long f{i}(long a, long b, long c) {{ {body} }}\n");
     }
@@ -47,7 +63,11 @@ fn split(text: &[u8], base: u64, mut syms: Vec<u64>) -> Vec<Vec<u8>> {
     syms.dedup();
     let end = base + text.len() as u64;
     let mut out = Vec::new();
-    for w in syms.windows(2).map(|w| (w[0], w[1])).chain(syms.last().map(|&l| (l, end))) {
+    for w in syms
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .chain(syms.last().map(|&l| (l, end)))
+    {
         let (a, b) = w;
         if a >= base && b <= end && b > a {
             out.push(text[(a - base) as usize..(b - base) as usize].to_vec());
@@ -69,7 +89,16 @@ fn function_syms(nm_out: &str) -> Vec<u64> {
 
 fn text_bytes(obj: &Path, dir: &Path) -> Option<Vec<u8>> {
     let out = dir.join("text.bin");
-    sh("objcopy", &["-O", "binary", "--only-section=.text", obj.to_str()?, out.to_str()?])?;
+    sh(
+        "objcopy",
+        &[
+            "-O",
+            "binary",
+            "--only-section=.text",
+            obj.to_str()?,
+            out.to_str()?,
+        ],
+    )?;
     std::fs::read(out).ok()
 }
 
@@ -77,16 +106,31 @@ fn generated_corpus(dir: &Path) -> Option<Vec<Vec<u8>>> {
     let c = dir.join("gen.c");
     let o = dir.join("gen.o");
     std::fs::write(&c, generated_c(600)).ok()?;
-    sh("cc", &["-O2", "-c", "-fno-asynchronous-unwind-tables", "-fcf-protection=none", "-o", o.to_str()?, c.to_str()?])?;
+    sh(
+        "cc",
+        &[
+            "-O2",
+            "-c",
+            "-fno-asynchronous-unwind-tables",
+            "-fcf-protection=none",
+            "-o",
+            o.to_str()?,
+            c.to_str()?,
+        ],
+    )?;
     let text = text_bytes(&o, dir)?;
     let syms = function_syms(&sh("nm", &["-n", "--defined-only", o.to_str()?])?);
     Some(split(&text, 0, syms))
 }
 
 fn libc_corpus(dir: &Path) -> Option<Vec<Vec<u8>>> {
-    let lib = ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())?;
+    let lib = [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib64/libc.so.6",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())?;
     let text = text_bytes(Path::new(lib), dir)?;
     // Address of .text from the section headers.
     let headers = sh("objdump", &["-h", lib])?;
@@ -123,9 +167,16 @@ fn decode_all(code: &[u8]) {
 
 fn report(name: &str, corpus: &[Vec<u8>]) {
     let sig: Signature = "int64(int64,int64,int64)".parse().expect("signature");
-    let policy = Policy { allow_division: true, ..Policy::runtime() };
+    let policy = Policy {
+        allow_division: true,
+        ..Policy::runtime()
+    };
     let bytes: usize = corpus.iter().map(Vec::len).sum();
-    let accepted: Vec<Vec<u8>> = corpus.iter().filter(|c| validate(c, &sig, &policy).is_ok()).cloned().collect();
+    let accepted: Vec<Vec<u8>> = corpus
+        .iter()
+        .filter(|c| validate(c, &sig, &policy).is_ok())
+        .cloned()
+        .collect();
     let decode = throughput(corpus, 1.0, decode_all);
     let check = throughput(corpus, 1.0, |c| {
         black_box(validate(c, &sig, &policy).is_ok());

@@ -54,7 +54,11 @@ impl<'a> Ctx<'a> {
                 t => Val::Data(t.width()),
             };
         }
-        State { regs, flags: 0, slots: Vec::new() }
+        State {
+            regs,
+            flags: 0,
+            slots: Vec::new(),
+        }
     }
 }
 
@@ -84,18 +88,28 @@ fn data_write(old: Val, r: Register) -> Val {
         v => v.defined_bytes(),
     };
     if is_high_byte(r) {
-        if old_def >= 1 { Val::Data(old_def.max(2)) } else { Val::Undef }
+        if old_def >= 1 {
+            Val::Data(old_def.max(2))
+        } else {
+            Val::Undef
+        }
     } else {
         Val::Data(old_def.max(w))
     }
 }
 
 fn is_read(a: OpAccess) -> bool {
-    matches!(a, OpAccess::Read | OpAccess::CondRead | OpAccess::ReadWrite | OpAccess::ReadCondWrite)
+    matches!(
+        a,
+        OpAccess::Read | OpAccess::CondRead | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+    )
 }
 
 fn is_write(a: OpAccess) -> bool {
-    matches!(a, OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite)
+    matches!(
+        a,
+        OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+    )
 }
 
 fn is_cond_write(a: OpAccess) -> bool {
@@ -103,13 +117,17 @@ fn is_cond_write(a: OpAccess) -> bool {
 }
 
 fn reg64(ins: &Instruction, op: u32) -> Option<usize> {
-    (ins.op_kind(op) == OpKind::Register && ins.op_register(op).is_gpr64()).then(|| gpr(ins.op_register(op)))
+    (ins.op_kind(op) == OpKind::Register && ins.op_register(op).is_gpr64())
+        .then(|| gpr(ins.op_register(op)))
 }
 
 fn imm(ins: &Instruction, op: u32) -> Option<i64> {
     match ins.op_kind(op) {
-        OpKind::Immediate8to64 | OpKind::Immediate32to64 | OpKind::Immediate8to32
-        | OpKind::Immediate8 | OpKind::Immediate32 => Some(ins.immediate(op) as i64),
+        OpKind::Immediate8to64
+        | OpKind::Immediate32to64
+        | OpKind::Immediate8to32
+        | OpKind::Immediate8
+        | OpKind::Immediate32 => Some(ins.immediate(op) as i64),
         _ => None,
     }
 }
@@ -123,7 +141,12 @@ enum Place {
 }
 
 /// The effect of one reachable instruction (not `ret`/`call`, see below).
-pub(crate) fn step(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, info: &InstructionInfo) -> Result<(), K> {
+pub(crate) fn step(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    info: &InstructionInfo,
+) -> Result<(), K> {
     use Mnemonic as M;
     let m = ins.mnemonic();
     for u in info.used_registers() {
@@ -131,7 +154,12 @@ pub(crate) fn step(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, info: &Inst
         if !r.is_gpr() {
             return Err(K::Unsupported);
         }
-        if ctx.policy.reserved.iter().any(|x| x.full_register() == r.full_register()) {
+        if ctx
+            .policy
+            .reserved
+            .iter()
+            .any(|x| x.full_register() == r.full_register())
+        {
             return Err(K::ReservedRegister { register: r });
         }
     }
@@ -146,7 +174,11 @@ pub(crate) fn step(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, info: &Inst
     }
     // Pure 64-bit moves may carry a saved callee-saved value around.
     let is_move = match m {
-        M::Mov => ins.op_count() == 2 && (reg64(ins, 0).is_some() || reg64(ins, 1).is_some()) && width_ok(ins),
+        M::Mov => {
+            ins.op_count() == 2
+                && (reg64(ins, 0).is_some() || reg64(ins, 1).is_some())
+                && width_ok(ins)
+        }
         M::Push | M::Pop => ins.op_kind(0) == OpKind::Register,
         M::Xchg => reg64(ins, 0).is_some() && reg64(ins, 1).is_some(),
         _ => false,
@@ -235,7 +267,11 @@ pub(crate) fn step(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, info: &Inst
         }
         M::Add | M::Sub => {
             if let (Some(d), Some(k)) = (reg64(ins, 0), imm(ins, 1)) {
-                let k = if m == M::Sub { k.checked_neg() } else { Some(k) };
+                let k = if m == M::Sub {
+                    k.checked_neg()
+                } else {
+                    Some(k)
+                };
                 let v = match k {
                     Some(k) => offset_by(st.regs[d], k),
                     None => Val::Data(8),
@@ -295,7 +331,11 @@ pub(crate) fn step(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, info: &Inst
             Some((d, v)) if d == idx && r.is_gpr64() => v,
             _ => data_write(old, r),
         };
-        st.regs[idx] = if is_cond_write(u.access()) { old.join(new) } else { new };
+        st.regs[idx] = if is_cond_write(u.access()) {
+            old.join(new)
+        } else {
+            new
+        };
     }
     set_rsp(ctx, st, new_rsp)?;
     update_flags(st, ins);
@@ -329,9 +369,19 @@ fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
 
 /// Resolves a memory operand to a stack or pointer-parameter location and
 /// checks it is inside the frame (`[lo, 0)`) or the pointer window.
-fn place(ctx: &Ctx<'_>, st: &State, mem: &UsedMemory, lo: i64, size: u8, write: bool) -> Result<Place, K> {
+fn place(
+    ctx: &Ctx<'_>,
+    st: &State,
+    mem: &UsedMemory,
+    lo: i64,
+    size: u8,
+    write: bool,
+) -> Result<Place, K> {
     let base = mem.base();
-    if mem.index() != Register::None || !base.is_gpr64() || mem.address_size() != iced_x86::CodeSize::Code64 {
+    if mem.index() != Register::None
+        || !base.is_gpr64()
+        || mem.address_size() != iced_x86::CodeSize::Code64
+    {
         return Err(K::MemoryOutsideFrame);
     }
     let disp = mem.displacement() as i64;
@@ -381,7 +431,8 @@ fn update_flags(st: &mut State, ins: &Instruction) {
     let count_may_be_zero = matches!(
         ins.mnemonic(),
         M::Shl | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd
-    ) && (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Register && ins.op_register(i) == Register::CL);
+    ) && (0..ins.op_count())
+        .any(|i| ins.op_kind(i) == OpKind::Register && ins.op_register(i) == Register::CL);
     st.flags = if count_may_be_zero {
         // A zero count leaves the flags alone: only already-defined ones stay.
         st.flags & !undefined
@@ -413,7 +464,9 @@ fn check_ret(ctx: &Ctx<'_>, st: &State) -> Result<(), K> {
     }
     for r in CALLEE_SAVED {
         if st.regs[r] != Val::Entry(r as u8) {
-            return Err(K::CalleeSavedClobbered { register: reg_of(r) });
+            return Err(K::CalleeSavedClobbered {
+                register: reg_of(r),
+            });
         }
     }
     if st.regs[0].defined_bytes() < ctx.sig.ret().width() {
@@ -424,9 +477,22 @@ fn check_ret(ctx: &Ctx<'_>, st: &State) -> Result<(), K> {
 
 fn reg_of(idx: usize) -> Register {
     const R: [Register; 16] = [
-        Register::RAX, Register::RCX, Register::RDX, Register::RBX, Register::RSP, Register::RBP,
-        Register::RSI, Register::RDI, Register::R8, Register::R9, Register::R10, Register::R11,
-        Register::R12, Register::R13, Register::R14, Register::R15,
+        Register::RAX,
+        Register::RCX,
+        Register::RDX,
+        Register::RBX,
+        Register::RSP,
+        Register::RBP,
+        Register::RSI,
+        Register::RDI,
+        Register::R8,
+        Register::R9,
+        Register::R10,
+        Register::R11,
+        Register::R12,
+        Register::R13,
+        Register::R14,
+        Register::R15,
     ];
     R[idx & 15]
 }
@@ -456,7 +522,9 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     for (i, t) in callee.signature.params().enumerate() {
         let v = st.regs[ARG_REGS[i]];
         if v.defined_bytes() < t.width() {
-            return Err(K::UndefinedRegisterRead { register: reg_at_width(ARG_REGS[i], t.width()) });
+            return Err(K::UndefinedRegisterRead {
+                register: reg_at_width(ARG_REGS[i], t.width()),
+            });
         }
         passes_stack |= matches!(v, Val::Stack(_));
     }

@@ -110,7 +110,10 @@ impl Signature {
         if params.len() > MAX_PARAMS {
             return Err(SignatureError {
                 at: 0,
-                message: format!("{} parameters; at most {MAX_PARAMS} are supported", params.len()),
+                message: format!(
+                    "{} parameters; at most {MAX_PARAMS} are supported",
+                    params.len()
+                ),
             });
         }
         let mut p = [None; MAX_PARAMS];
@@ -195,9 +198,12 @@ impl std::str::FromStr for Signature {
 
     fn from_str(text: &str) -> Result<Signature, SignatureError> {
         let err = |at: usize, message: String| SignatureError { at, message };
-        let open = text
-            .find('(')
-            .ok_or_else(|| err(text.len(), "expected `(` after the return type, as in `int64(int64)`".into()))?;
+        let open = text.find('(').ok_or_else(|| {
+            err(
+                text.len(),
+                "expected `(` after the return type, as in `int64(int64)`".into(),
+            )
+        })?;
         let ret_word = text[..open].trim();
         let ret_at = text.len() - text.trim_start().len();
         if ret_word.is_empty() {
@@ -233,7 +239,10 @@ impl std::str::FromStr for Signature {
         if params.len() > MAX_PARAMS {
             return Err(err(
                 open,
-                format!("{} parameters; at most {MAX_PARAMS} integer parameters are supported (SysV registers)", params.len()),
+                format!(
+                    "{} parameters; at most {MAX_PARAMS} integer parameters are supported (SysV registers)",
+                    params.len()
+                ),
             ));
         }
         Signature::new(ret, &params)

@@ -50,7 +50,9 @@ impl Val {
             return self;
         }
         match (self, other) {
-            (Val::Undef, _) | (_, Val::Undef) | (Val::Entry(_), _) | (_, Val::Entry(_)) => Val::Undef,
+            (Val::Undef, _) | (_, Val::Undef) | (Val::Entry(_), _) | (_, Val::Entry(_)) => {
+                Val::Undef
+            }
             (a, b) => Val::Data(a.defined_bytes().min(b.defined_bytes())),
         }
     }
@@ -96,7 +98,9 @@ impl State {
     /// Reads `len` bytes at `off`.
     pub(crate) fn load(&self, off: i64, len: u8) -> Load {
         let end = off + i64::from(len);
-        let start_idx = self.slots.partition_point(|s| s.off + i64::from(s.len) <= off);
+        let start_idx = self
+            .slots
+            .partition_point(|s| s.off + i64::from(s.len) <= off);
         let mut at = off;
         let mut single = None;
         for s in &self.slots[start_idx..] {
@@ -182,15 +186,20 @@ impl State {
                 while j < other.slots.len() && other.slots[j].off < s.off {
                     j += 1;
                 }
-                if let Some(o) = other.slots.get(j) {
-                    if o.off == s.off && o.len == s.len {
-                        let v = s.val.join(o.val);
-                        if v != Val::Undef {
-                            let v = if matches!(v, Val::Data(_)) { Val::Data(s.len) } else { v };
-                            kept.push(Slot { off: s.off, len: s.len, val: v });
-                        }
-                    }
+                let Some(o) = other.slots.get(j) else { break };
+                if o.off != s.off || o.len != s.len {
+                    continue;
                 }
+                let v = match s.val.join(o.val) {
+                    Val::Undef => continue,
+                    Val::Data(_) => Val::Data(s.len),
+                    v => v,
+                };
+                kept.push(Slot {
+                    off: s.off,
+                    len: s.len,
+                    val: v,
+                });
             }
             if kept != self.slots {
                 self.slots = kept;
@@ -204,5 +213,9 @@ impl State {
 fn data_slot(a: i64, b: i64) -> Slot {
     // Pieces come from slots of at most 8 bytes, so the length fits.
     let len = u8::try_from(b - a).unwrap_or(8);
-    Slot { off: a, len, val: Val::Data(len) }
+    Slot {
+        off: a,
+        len,
+        val: Val::Data(len),
+    }
 }

@@ -12,8 +12,8 @@ use std::collections::BinaryHeap;
 use std::fmt;
 
 use iced_x86::{
-    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, Instruction, InstructionInfoFactory,
-    IntelFormatter,
+    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, Instruction,
+    InstructionInfoFactory, IntelFormatter,
 };
 
 use crate::classify::check_instruction;
@@ -153,7 +153,11 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
                 let t = ins.near_branch_target() as i64;
                 let in_code = usize::try_from(t).ok().filter(|&t| t < code.len());
                 let Some(t) = in_code else {
-                    return fail(ins.ip() as usize, format_instr(ins), ViolationKind::TargetOutsideCode { target: t });
+                    return fail(
+                        ins.ip() as usize,
+                        format_instr(ins),
+                        ViolationKind::TargetOutsideCode { target: t },
+                    );
                 };
                 let ti = start_of[t];
                 if ti == NO_INSTR {
@@ -166,7 +170,11 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
                 if ti as usize <= i {
                     loops = true;
                     if !policy.allow_loops {
-                        return fail(ins.ip() as usize, format_instr(ins), ViolationKind::LoopNotAllowed);
+                        return fail(
+                            ins.ip() as usize,
+                            format_instr(ins),
+                            ViolationKind::LoopNotAllowed,
+                        );
                     }
                 }
                 target_of[i] = ti;
@@ -178,7 +186,11 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
                 let allowed = policy.allowed_calls.iter().any(|c| c.address == target);
                 let inside = ins.near_branch_target() < code.len() as u64;
                 if !allowed || inside {
-                    return fail(ins.ip() as usize, format_instr(ins), ViolationKind::CallNotAllowed { target });
+                    return fail(
+                        ins.ip() as usize,
+                        format_instr(ins),
+                        ViolationKind::CallNotAllowed { target },
+                    );
                 }
             }
             FlowControl::Return => leader[i + 1] = true,
@@ -214,13 +226,19 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
     while let Some(Reverse(b)) = work.pop() {
         queued[b] = false;
         visited[b] = true;
-        let Some(mut st) = states[b].clone() else { continue };
+        let Some(mut st) = states[b].clone() else {
+            continue;
+        };
         let end = block_end(b);
         for i in block_start[b]..end {
             let ins = &instrs[i];
             steps += 1;
             if steps > budget {
-                return fail(ins.ip() as usize, format_instr(ins), ViolationKind::AnalysisBudgetExceeded);
+                return fail(
+                    ins.ip() as usize,
+                    format_instr(ins),
+                    ViolationKind::AnalysisBudgetExceeded,
+                );
             }
             let info = factory.info(ins);
             if let Err(kind) = step(&ctx, &mut st, ins, info) {
@@ -246,7 +264,11 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
                 }
                 let s = s as usize;
                 if s >= n {
-                    return fail(ins.ip() as usize, format_instr(ins), ViolationKind::FallsOffEnd);
+                    return fail(
+                        ins.ip() as usize,
+                        format_instr(ins),
+                        ViolationKind::FallsOffEnd,
+                    );
                 }
                 let sb = block_of[s] as usize;
                 let changed = match &mut states[sb] {
@@ -256,7 +278,11 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
                     }
                     Some(old) => {
                         if old.rsp() != st.rsp() {
-                            return fail(ins.ip() as usize, format_instr(ins), ViolationKind::StackPointerMismatch);
+                            return fail(
+                                ins.ip() as usize,
+                                format_instr(ins),
+                                ViolationKind::StackPointerMismatch,
+                            );
                         }
                         old.join_from(&st)
                     }
@@ -268,7 +294,10 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
             }
         }
     }
-    let reachable = (0..blocks).filter(|&b| visited[b]).map(|b| block_end(b) - block_start[b]).sum();
+    let reachable = (0..blocks)
+        .filter(|&b| visited[b])
+        .map(|b| block_end(b) - block_start[b])
+        .sum();
     Ok(Report {
         signature: *sig,
         bytes: code.len(),

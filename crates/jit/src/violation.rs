@@ -199,7 +199,11 @@ pub struct Violation {
 
 impl Violation {
     pub(crate) fn new(offset: usize, instruction: String, kind: ViolationKind) -> Violation {
-        Violation { offset, instruction, kind }
+        Violation {
+            offset,
+            instruction,
+            kind,
+        }
     }
 
     /// Byte offset of the offending instruction.
@@ -226,7 +230,11 @@ impl fmt::Display for Violation {
         if self.instruction.is_empty() {
             write!(f, "at offset {:#x}: {}", self.offset, self.kind)
         } else {
-            write!(f, "at offset {:#x} `{}`: {}", self.offset, self.instruction, self.kind)
+            write!(
+                f,
+                "at offset {:#x} `{}`: {}",
+                self.offset, self.instruction, self.kind
+            )
         }
     }
 }

@@ -19,9 +19,22 @@ fn parse_num(s: &str) -> u64 {
 
 fn parse_reg(s: &str) -> Register {
     let all = [
-        Register::RAX, Register::RCX, Register::RDX, Register::RBX, Register::RSP, Register::RBP,
-        Register::RSI, Register::RDI, Register::R8, Register::R9, Register::R10, Register::R11,
-        Register::R12, Register::R13, Register::R14, Register::R15,
+        Register::RAX,
+        Register::RCX,
+        Register::RDX,
+        Register::RBX,
+        Register::RSP,
+        Register::RBP,
+        Register::RSI,
+        Register::RDI,
+        Register::R8,
+        Register::R9,
+        Register::R10,
+        Register::R11,
+        Register::R12,
+        Register::R13,
+        Register::R14,
+        Register::R15,
     ];
     *all.iter()
         .find(|r| format!("{r:?}").eq_ignore_ascii_case(s.trim()))
@@ -63,7 +76,10 @@ pub fn parse_policy(text: &str) -> Policy {
 
 fn parse_hex(text: &str) -> Vec<u8> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "odd number of hex digits in `{text}`");
+    assert!(
+        digits.len().is_multiple_of(2),
+        "odd number of hex digits in `{text}`"
+    );
     (0..digits.len() / 2)
         .map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).expect("hex byte"))
         .collect()
@@ -87,7 +103,12 @@ fn corpus_cases_match_their_expected_verdicts() {
                 continue;
             }
             let fields: Vec<&str> = line.split('|').map(str::trim).collect();
-            assert!(fields.len() >= 3, "{}:{}: need HEX | SIG | VERDICT", file.display(), lineno + 1);
+            assert!(
+                fields.len() >= 3,
+                "{}:{}: need HEX | SIG | VERDICT",
+                file.display(),
+                lineno + 1
+            );
             let code = parse_hex(fields[0]);
             let sig: Signature = fields[1].parse().expect("signature");
             let policy = parse_policy(fields.get(3).copied().unwrap_or(""));
@@ -97,9 +118,14 @@ fn corpus_cases_match_their_expected_verdicts() {
             let ok = if verdict == "accept" {
                 got.is_ok()
             } else {
-                let mut words = verdict.strip_prefix("reject").expect("accept or reject").split_whitespace();
+                let mut words = verdict
+                    .strip_prefix("reject")
+                    .expect("accept or reject")
+                    .split_whitespace();
                 let kind = words.next().expect("reject needs a kind");
-                let at = words.next().map(|w| parse_num(w.trim_start_matches('@')) as usize);
+                let at = words
+                    .next()
+                    .map(|w| parse_num(w.trim_start_matches('@')) as usize);
                 match &got {
                     Err(v) => {
                         let name = format!("{:?}", v.kind());
@@ -114,10 +140,19 @@ fn corpus_cases_match_their_expected_verdicts() {
                     Ok(r) => format!("accepted: {r}"),
                     Err(v) => format!("rejected {:?}: {v}", v.kind()),
                 };
-                failures.push(format!("{}:{}: {raw}\n    expected {verdict}, got {got}", file.display(), lineno + 1));
+                failures.push(format!(
+                    "{}:{}: {raw}\n    expected {verdict}, got {got}",
+                    file.display(),
+                    lineno + 1
+                ));
             }
         }
     }
     assert!(cases > 150, "corpus too small: {cases}");
-    assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -16,19 +16,29 @@ fn tag_encodes_return_count_and_each_parameter() {
     assert_eq!(sig("int64()").tag(), 0x02);
     assert_eq!(sig("int64(int64)").tag(), 0x212);
     assert_eq!(sig("uint64(uint32,int64,ptr)").tag(), 0x52334);
-    assert_eq!(sig("int32(int32,int32,int32,int32,int32,int32)").tag(), 0x1111_1161);
+    assert_eq!(
+        sig("int32(int32,int32,int32,int32,int32,int32)").tag(),
+        0x1111_1161
+    );
 }
 
 #[test]
 fn whitespace_is_tolerated() {
-    assert_eq!(sig("  int64 ( int64 ,\tint64 ) "), sig("int64(int64,int64)"));
+    assert_eq!(
+        sig("  int64 ( int64 ,\tint64 ) "),
+        sig("int64(int64,int64)")
+    );
 }
 
 #[test]
 fn pointer_spellings_are_all_pointer() {
     for s in ["ptr", "pointer", "int8*", "void *", "int64->", "uint8 ->"] {
         let t = sig(&format!("int32({s})"));
-        assert_eq!(t.params().collect::<Vec<_>>(), vec![SigType::Pointer], "{s}");
+        assert_eq!(
+            t.params().collect::<Vec<_>>(),
+            vec![SigType::Pointer],
+            "{s}"
+        );
     }
 }
 
@@ -50,7 +60,11 @@ fn bad_signatures_name_the_problem_and_position() {
         ("int32(int32,)", "empty parameter", 12),
         ("int32(int32, bool)", "unknown type `bool`", 13),
         ("int32() x", "unexpected `x`", 8),
-        ("int32(int32,int32,int32,int32,int32,int32,int32)", "at most 6", 5),
+        (
+            "int32(int32,int32,int32,int32,int32,int32,int32)",
+            "at most 6",
+            5,
+        ),
     ];
     for (text, needle, at) in cases {
         let e = text.parse::<Signature>().expect_err(text);

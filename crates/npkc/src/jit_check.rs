@@ -29,7 +29,10 @@ fn parse_hex(args: &[String]) -> Result<Vec<u8>, String> {
     let mut digits = Vec::new();
     for (i, arg) in args.iter().enumerate() {
         for word in arg.split_whitespace() {
-            let word = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")).unwrap_or(word);
+            let word = word
+                .strip_prefix("0x")
+                .or_else(|| word.strip_prefix("0X"))
+                .unwrap_or(word);
             if word.len() % 2 != 0 && word.len() > 1 {
                 return Err(format!("`{word}` has an odd number of hex digits"));
             }
@@ -62,7 +65,10 @@ mod tests {
     fn accepted_code_exits_0_with_a_summary() {
         let (code, out, err) = run("int64(int64,int64)", &args(&["48", "8d", "04", "37", "c3"]));
         assert_eq!((code, err.as_str()), (0, ""));
-        assert!(out.starts_with("accepted as int64(int64,int64): 5 bytes, 2 instructions"), "{out}");
+        assert!(
+            out.starts_with("accepted as int64(int64,int64): 5 bytes, 2 instructions"),
+            "{out}"
+        );
         assert_eq!(out.lines().count(), 1);
     }
 
@@ -70,21 +76,30 @@ mod tests {
     fn spaces_are_optional() {
         assert_eq!(run("int64(int64,int64)", &args(&["488d0437c3"])).0, 0);
         assert_eq!(run("int64(int64,int64)", &args(&["48 8d 04 37 c3"])).0, 0);
-        assert_eq!(run("int64(int64,int64)", &args(&["0x48", "8d0437", "c3"])).0, 0);
+        assert_eq!(
+            run("int64(int64,int64)", &args(&["0x48", "8d0437", "c3"])).0,
+            0
+        );
     }
 
     #[test]
     fn rejected_code_exits_1_with_offset_instruction_and_rule() {
         let (code, out, err) = run("int64()", &args(&["31c0", "0f05", "c3"]));
         assert_eq!((code, out.as_str()), (1, ""));
-        assert_eq!(err, "rejected: at offset 0x2 `syscall`: system calls and software interrupts are not allowed\n");
+        assert_eq!(
+            err,
+            "rejected: at offset 0x2 `syscall`: system calls and software interrupts are not allowed\n"
+        );
     }
 
     #[test]
     fn wrong_width_is_rejected() {
         let (code, _, err) = run("int64(int32,int32)", &args(&["48 8d 04 37 c3"]));
         assert_eq!(code, 1);
-        assert!(err.contains("register rdi read before it is defined"), "{err}");
+        assert!(
+            err.contains("register rdi read before it is defined"),
+            "{err}"
+        );
     }
 
     #[test]
