@@ -210,7 +210,9 @@ fn main() {
         Some(c) => report("generated cc -O2 integer functions", &c),
         None => eprintln!("cc/objcopy/nm unavailable: skipping generated corpus"),
     }
-    match libc_corpus(&dir) {
+    // NPK_BENCH_ONLY=generated skips the libc corpus (for profiling).
+    let only_generated = std::env::var("NPK_BENCH_ONLY").is_ok_and(|v| v == "generated");
+    match libc_corpus(&dir).filter(|_| !only_generated) {
         Some(c) => report("libc .text split at symbols", &c),
         None => eprintln!("libc or binutils unavailable: skipping libc corpus"),
     }

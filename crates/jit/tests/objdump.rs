@@ -91,7 +91,11 @@ fn candidate(rng: &mut Rng) -> Vec<u8> {
         // ModRM, mostly register-direct, then SIB/disp/imm bytes, whatever
         // the opcode takes (the rest decodes as further instructions).
         let modrm = rng.next() as u8;
-        code.push(if r.is_multiple_of(5) { modrm } else { modrm | 0xc0 });
+        code.push(if r.is_multiple_of(5) {
+            modrm
+        } else {
+            modrm | 0xc0
+        });
         for _ in 0..(r >> 24) % 5 {
             code.push(rng.next() as u8);
         }
