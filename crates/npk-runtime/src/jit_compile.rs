@@ -45,7 +45,7 @@ impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CompileError::Signature(e) => write!(f, "{e}"),
-            CompileError::Rejected(v) => write!(f, "rejected: {v}"),
+            CompileError::Rejected(v) => write!(f, "{v}"),
             CompileError::Length(n) => write!(f, "code length {n} is not in 1..={MAX_CODE_LEN}"),
             CompileError::Page(e) => write!(f, "wildx page: {e}"),
         }
@@ -84,6 +84,26 @@ pub fn compile(code: &[u8], sig: &str) -> Result<CompiledFn, CompileError> {
         .seal_with_tag(signature.tag())
         .map_err(CompileError::Page)?;
     Ok(CompiledFn { page, signature })
+}
+
+/// Validates `code` for `sig` and copies it into the start of the writable page
+/// `page` (one of ours, from `npk_wildx_alloc`), recording the signature's tag.
+/// The page stays writable: `npk_wildx_seal` keeps the tag only if the page is
+/// unchanged since this install (its hash is compared), so what was proven is
+/// what gets sealed. `Jit.compile` in `jit.npk` is alloc + install + seal.
+///
+/// # Errors
+/// [`CompileError`]: bad signature or length, rejection, or a page that is not a
+/// writable page of ours large enough for the code.
+pub fn install(page: *const u8, code: &[u8], sig: &str) -> Result<(), CompileError> {
+    let signature: Signature = sig.parse().map_err(CompileError::Signature)?;
+    if code.is_empty() || code.len() > MAX_CODE_LEN {
+        return Err(CompileError::Length(code.len()));
+    }
+    // Validate a private copy: the caller's buffer may change after the check.
+    let copy = code.to_vec();
+    npk_jit::validate(&copy, &signature, &Policy::runtime()).map_err(CompileError::Rejected)?;
+    wildx::install_raw(page, &copy, signature.tag()).map_err(CompileError::Page)
 }
 
 impl CompiledFn {
@@ -213,7 +233,59 @@ pub unsafe extern "C" fn npk_jit_compile(
     }
 }
 
-/// The reason the last `npk_jit_compile` on this thread returned NULL ("" after
+/// Validates `len` bytes at `code` as a function of signature `sig` and copies
+/// them into the writable page `page` (from `npk_wildx_alloc`), recording the
+/// signature; seal it with `npk_wildx_seal`, which keeps the signature only if
+/// the page was not changed in between. Returns 0, or -1 with the reason in
+/// [`npk_jit_last_error`] (and one stderr line).
+///
+/// # Safety
+/// `code` is NULL or readable for `len` bytes; `sig` is NULL or a
+/// NUL-terminated string; `page` may be any value (it is checked). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_jit_install(
+    page: *mut c_void,
+    code: *const c_void,
+    len: i64,
+    sig: *const c_char,
+) -> i32 {
+    let result = std::panic::catch_unwind(|| {
+        if code.is_null() || sig.is_null() {
+            return Err("code or signature is NULL".to_string());
+        }
+        let n = usize::try_from(len)
+            .ok()
+            .filter(|&n| n > 0 && n <= MAX_CODE_LEN);
+        let Some(n) = n else {
+            return Err(format!("code length {len} is not in 1..={MAX_CODE_LEN}"));
+        };
+        // SAFETY: non-null, NUL-terminated by the caller's contract.
+        let sig = unsafe { CStr::from_ptr(sig) };
+        let sig = sig
+            .to_str()
+            .map_err(|_| "signature is not UTF-8".to_string())?;
+        // SAFETY: non-null and readable for `n` bytes by the caller's contract.
+        let bytes = unsafe { std::slice::from_raw_parts(code.cast::<u8>(), n) };
+        install(page.cast(), bytes, sig).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(Ok(())) => {
+            set_last_error("");
+            0
+        }
+        Ok(Err(msg)) => {
+            eprintln!("jit: install({page:p}) rejected: {msg}");
+            set_last_error(&msg);
+            -1
+        }
+        Err(_) => {
+            set_last_error("internal error");
+            -1
+        }
+    }
+}
+
+/// The reason the last `npk_jit_compile` or `npk_jit_install` on this thread failed ("" after
 /// a success). Valid until the next `npk_jit_compile` on this thread; never NULL.
 ///
 /// # Safety

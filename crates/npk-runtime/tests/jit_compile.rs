@@ -161,3 +161,65 @@ fn rust_api_hands_out_a_typed_handle_only_for_the_proven_signature() {
         Err(CompileError::Length(0))
     ));
 }
+
+fn c_install(page: *mut c_void, code: &[u8], sig: &CStr) -> i32 {
+    // SAFETY: code is readable for its length; sig is NUL-terminated; page is checked.
+    unsafe { npk_jit_install(page, code.as_ptr().cast(), code.len() as i64, sig.as_ptr()) }
+}
+
+#[test]
+fn install_then_seal_records_the_proven_signature() {
+    let page = npk_wildx_alloc(ADD_I64.len());
+    assert!(!page.is_null());
+    assert_eq!(c_install(page, &ADD_I64, c"int64(int64,int64)"), 0);
+    assert_eq!(last_error(), "");
+    // SAFETY: test code; the page is ours and writable, then sealed.
+    unsafe {
+        assert_eq!(npk_wildx_seal(page), 0);
+        let mut status = -1;
+        assert_eq!(npk_jit_try_call_i64_i64_i64(page, 40, 2, &mut status), 42);
+        assert_eq!(status, 0);
+        // Proven for int64(int64,int64): the int64(int64) helper refuses it.
+        assert_eq!(npk_jit_try_call_i64_i64(page, 1, &mut status), 0);
+        assert_ne!(status, 0);
+        assert_eq!(npk_wildx_free(page), 0);
+    }
+}
+
+#[test]
+fn install_refuses_unproven_code_and_non_writable_pages() {
+    let page = npk_wildx_alloc(16);
+    assert!(!page.is_null());
+    // `syscall; ret` is never accepted.
+    assert_eq!(c_install(page, &[0x0f, 0x05, 0xc3], c"int64(int64)"), -1);
+    assert!(last_error().contains("syscall"), "{}", last_error());
+    // A foreign pointer is refused after validation succeeded.
+    let mut local = [0u8; 16];
+    assert_eq!(
+        c_install(local.as_mut_ptr().cast(), &NEG_I64, c"int64(int64)"),
+        -1
+    );
+    // SAFETY: test code; the page is ours.
+    unsafe {
+        assert_eq!(npk_wildx_seal(page), 0);
+        // A sealed page is not writable any more.
+        assert_eq!(c_install(page, &NEG_I64, c"int64(int64)"), -1);
+        assert_eq!(npk_wildx_free(page), 0);
+    }
+}
+
+#[test]
+fn a_page_changed_after_install_is_sealed_without_the_signature() {
+    let page = npk_wildx_alloc(NEG_I64.len());
+    assert!(!page.is_null());
+    assert_eq!(c_install(page, &NEG_I64, c"int64(int64)"), 0);
+    // SAFETY: test code; the page is still writable: overwrite `neg rax` with `syscall`.
+    unsafe {
+        *page.cast::<u8>().add(3) = 0x0f;
+        *page.cast::<u8>().add(4) = 0x05;
+        assert_eq!(npk_wildx_seal(page), 0);
+    }
+    assert_eq!(wildx::lookup(page.cast::<u8>()).expect("sealed").tag(), 0);
+    // SAFETY: test code; the page is ours.
+    unsafe { assert_eq!(npk_wildx_free(page), 0) };
+}
