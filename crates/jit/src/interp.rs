@@ -41,8 +41,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The state at the first instruction.
-    pub(crate) fn entry_state(&self) -> State {
+    /// Overwrites `st` with the state at the first instruction (reusing its
+    /// slot buffer).
+    pub(crate) fn entry_state_into(&self, st: &mut State) {
         let mut regs = [Val::Undef; 16];
         regs[RSP] = Val::Stack(0);
         for r in CALLEE_SAVED {
@@ -54,11 +55,9 @@ impl<'a> Ctx<'a> {
                 t => Val::Data(t.width()),
             };
         }
-        State {
-            regs,
-            flags: 0,
-            slots: Vec::new(),
-        }
+        st.regs = regs;
+        st.flags = 0;
+        st.slots.clear();
     }
 }
 

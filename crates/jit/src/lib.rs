@@ -67,5 +67,5 @@ mod violation;
 
 pub use policy::{AllowedCall, MAX_FRAME_LIMIT, PointerAccess, Policy, Register};
 pub use signature::{MAX_PARAMS, SigType, Signature, SignatureError};
-pub use validate::{Report, validate};
+pub use validate::{Report, Validator, validate};
 pub use violation::{Violation, ViolationKind};
