@@ -62,6 +62,7 @@ mod interp;
 mod policy;
 mod signature;
 mod state;
+mod uses;
 mod validate;
 mod violation;
 

@@ -13,14 +13,14 @@ use std::collections::BinaryHeap;
 use std::fmt;
 
 use iced_x86::{
-    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, Instruction,
-    InstructionInfoFactory, IntelFormatter,
+    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, Instruction, IntelFormatter,
 };
 
 use crate::classify::check_instruction;
 use crate::interp::{Ctx, step};
 use crate::policy::PointerAccess;
 use crate::state::State;
+use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
 
 const NO_INSTR: u32 = u32::MAX;
@@ -139,7 +139,7 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
 /// assert!(v.validate(&[0x48, 0x8b, 0x07, 0xc3], &sig, &Policy::default()).is_err());
 /// ```
 pub struct Validator {
-    factory: InstructionInfoFactory,
+    uses: Uses,
     /// Built on the first rejection (constructing one is costly).
     formatter: Option<IntelFormatter>,
     instrs: Vec<Instruction>,
@@ -183,7 +183,7 @@ impl Validator {
     #[must_use]
     pub fn new() -> Validator {
         Validator {
-            factory: InstructionInfoFactory::new(),
+            uses: Uses::new(),
             formatter: None,
             instrs: Vec::new(),
             flow: Vec::new(),
@@ -378,8 +378,8 @@ impl Validator {
                 if steps > budget {
                     return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                 }
-                let info = self.factory.info(ins);
-                if let Err(kind) = step(&ctx, &mut self.cur, ins, info) {
+                let (regs, mems) = self.uses.of(ins, ins.mnemonic());
+                if let Err(kind) = step(&ctx, &mut self.cur, ins, regs, mems) {
                     return Err(Fail::At(i, kind));
                 }
                 deepest = deepest.min(self.cur.rsp());
