@@ -190,7 +190,7 @@ fn report(name: &str, corpus: &[Vec<u8>]) {
         black_box(validate(c, &sig, &policy).is_ok());
     });
     println!(
-        "{name}: {} functions, {bytes} bytes, {} accepted\n  raw decode {decode:8.1} MB/s | validate {check:8.1} MB/s | ratio {:.2}",
+        "{name}: {} functions, {bytes} bytes, {} accepted\n  raw decode {decode:8.1} MB/s | validate {check:8.1} MB/s | ratio {:.2} (target >= 0.50)",
         corpus.len(),
         accepted.len(),
         check / decode

@@ -33,6 +33,8 @@ const MAX_MEMS: usize = 2;
 /// Shape variants per `Code`: bits 0-1 "operand 0/1 is memory", bit 2
 /// "operands 0 and 1 are the same register", bit 3 "operands 1 and 2 are".
 const SHAPES: usize = 16;
+/// `by_code` entry of a `Code` that is never walked.
+const NEVER: u32 = u32::MAX;
 
 /// What is known about one instruction shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,7 +135,23 @@ impl Uses {
 
     /// The shape slot of `ins`, or `None` if it is never walked.
     fn slot(&mut self, ins: &Instruction, m: Mnemonic) -> Option<usize> {
-        if !walkable(ins, m) {
+        let code = ins.code() as usize;
+        if code >= self.by_code.len() {
+            self.by_code.resize(code + 1, 0);
+        }
+        if self.by_code[code] == 0 {
+            // First sight of this `Code`: decide once whether it is walkable.
+            self.by_code[code] = if walkable_code(ins, m) {
+                let first = self.shapes.len() as u32 + 1;
+                self.shapes
+                    .resize(self.shapes.len() + SHAPES, Shape::Unknown);
+                first
+            } else {
+                NEVER
+            };
+        }
+        let first = self.by_code[code];
+        if first == NEVER || !walkable_operands(ins) {
             return None;
         }
         let kind = |i| ins.op_kind(i);
@@ -146,16 +164,7 @@ impl Uses {
             | usize::from(kind(1) == OpKind::Memory) << 1
             | usize::from(same(0, 1)) << 2
             | usize::from(same(1, 2)) << 3;
-        let code = ins.code() as usize;
-        if code >= self.by_code.len() {
-            self.by_code.resize(code + 1, 0);
-        }
-        if self.by_code[code] == 0 {
-            self.by_code[code] = self.shapes.len() as u32 + 1;
-            self.shapes
-                .resize(self.shapes.len() + SHAPES, Shape::Unknown);
-        }
-        Some(self.by_code[code] as usize - 1 + shape)
+        Some(first as usize - 1 + shape)
     }
 
     /// Rebuilds the lists from the operands; false if they do not fit.
@@ -243,10 +252,10 @@ impl Uses {
     }
 }
 
-/// Whether `ins` is of a form the operand walk may handle: a common integer
-/// mnemonic without implicit operands of its own, at most three operands, no
-/// segment prefix, and memory only as `[base64 (+ index64*scale) + disp]`.
-fn walkable(ins: &Instruction, m: Mnemonic) -> bool {
+/// Whether instructions with the `Code` of `ins` may be walked: a common
+/// integer mnemonic without implicit operands of its own, at most three
+/// operands (both depend only on the `Code`).
+fn walkable_code(ins: &Instruction, m: Mnemonic) -> bool {
     use Mnemonic as M;
     let common = matches!(
         m,
@@ -327,7 +336,13 @@ fn walkable(ins: &Instruction, m: Mnemonic) -> bool {
             | M::Setle
             | M::Setg
     );
-    if !common || ins.op_count() > 3 || ins.segment_prefix() != Register::None {
+    common && ins.op_count() <= 3
+}
+
+/// Whether the operands of `ins` may be walked: no segment prefix, and
+/// memory only as `[base64 (+ index64*scale) + disp]`.
+fn walkable_operands(ins: &Instruction) -> bool {
+    if ins.segment_prefix() != Register::None {
         return false;
     }
     let has_memory = (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Memory);
