@@ -17,8 +17,8 @@
 //! walked from then on; otherwise it always uses the factory. Only
 //! instructions without segment prefixes and with `[base64 (+ index64)]`
 //! memory operands are walked, so iced's address-size, `rip`-relative and
-//! segment special cases never arise. `tests/uses.rs`-style checks (see the
-//! unit tests below) compare the two on every operand shape.
+//! segment special cases never arise. The unit test below compares the two on
+//! every ModRM form of the walked opcodes.
 
 use iced_x86::{
     CodeSize, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind, Register,
