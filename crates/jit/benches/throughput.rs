@@ -145,9 +145,16 @@ fn libc_corpus(dir: &Path) -> Option<Vec<Vec<u8>>> {
 /// Runs `f` over the corpus repeatedly for about `secs`; returns MB/s.
 fn throughput(corpus: &[Vec<u8>], secs: f64, mut f: impl FnMut(&[u8])) -> f64 {
     let bytes: usize = corpus.iter().map(Vec::len).sum();
+    // NPK_BENCH_ROUNDS=n runs exactly n rounds (for instruction-count profiling).
+    let fixed: Option<u64> = std::env::var("NPK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let start = Instant::now();
     let mut rounds = 0u64;
-    while start.elapsed() < Duration::from_secs_f64(secs) || rounds == 0 {
+    while fixed.map_or(
+        start.elapsed() < Duration::from_secs_f64(secs) || rounds == 0,
+        |n| rounds < n,
+    ) {
         for code in corpus {
             f(code);
         }
@@ -156,6 +163,7 @@ fn throughput(corpus: &[Vec<u8>], secs: f64, mut f: impl FnMut(&[u8])) -> f64 {
     (bytes as f64 * rounds as f64) / start.elapsed().as_secs_f64() / 1e6
 }
 
+#[inline(never)]
 fn decode_all(code: &[u8]) {
     let mut d = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
     let mut ins = Instruction::default();
@@ -182,7 +190,7 @@ fn report(name: &str, corpus: &[Vec<u8>]) {
         black_box(validate(c, &sig, &policy).is_ok());
     });
     println!(
-        "{name}: {} functions, {bytes} bytes, {} accepted\n  raw decode {decode:8.1} MB/s | validate {check:8.1} MB/s | ratio {:.2}",
+        "{name}: {} functions, {bytes} bytes, {} accepted\n  raw decode {decode:8.1} MB/s | validate {check:8.1} MB/s | ratio {:.2} (target >= 0.50)",
         corpus.len(),
         accepted.len(),
         check / decode

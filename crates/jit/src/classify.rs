@@ -239,11 +239,18 @@ fn is_legacy_prefix(b: u8) -> bool {
 /// objdump prints it as a separate `rex` line), so the code is refused rather
 /// than checked under one reading and described under another.
 fn has_ignored_rex(bytes: &[u8]) -> bool {
-    let prefixes = bytes
-        .iter()
-        .take_while(|&&b| is_legacy_prefix(b) || (0x40..=0x4f).contains(&b))
-        .count();
-    bytes[..prefixes.saturating_sub(1)]
-        .iter()
-        .any(|b| (0x40..=0x4f).contains(b))
+    // One pass over the prefix run: a prefix byte after a REX means that
+    // REX is not the last prefix.
+    let mut rex_seen = false;
+    for &b in bytes {
+        let rex = (0x40..=0x4f).contains(&b);
+        if !(rex || is_legacy_prefix(b)) {
+            break;
+        }
+        if rex_seen {
+            return true;
+        }
+        rex_seen = rex;
+    }
+    false
 }

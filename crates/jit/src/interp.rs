@@ -7,7 +7,7 @@
 //! moves of 64-bit values keep pointers and saved callee-saved values intact,
 //! `add/sub/lea` with constants move pointers, everything else yields data.
 
-use iced_x86::{Instruction, InstructionInfo, Mnemonic, OpAccess, OpKind, Register, UsedMemory};
+use iced_x86::{Instruction, Mnemonic, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
 
 use crate::policy::PointerAccess;
 use crate::state::{ARITH_FLAGS, Load, RSP, State, Val};
@@ -41,8 +41,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The state at the first instruction.
-    pub(crate) fn entry_state(&self) -> State {
+    /// Overwrites `st` with the state at the first instruction (reusing its
+    /// slot buffer).
+    pub(crate) fn entry_state_into(&self, st: &mut State) {
         let mut regs = [Val::Undef; 16];
         regs[RSP] = Val::Stack(0);
         for r in CALLEE_SAVED {
@@ -54,11 +55,9 @@ impl<'a> Ctx<'a> {
                 t => Val::Data(t.width()),
             };
         }
-        State {
-            regs,
-            flags: 0,
-            slots: Vec::new(),
-        }
+        st.regs = regs;
+        st.flags = 0;
+        st.slots.clear();
     }
 }
 
@@ -145,11 +144,12 @@ pub(crate) fn step(
     ctx: &Ctx<'_>,
     st: &mut State,
     ins: &Instruction,
-    info: &InstructionInfo,
+    regs: &[UsedRegister],
+    mems: &[UsedMemory],
 ) -> Result<(), K> {
     use Mnemonic as M;
     let m = ins.mnemonic();
-    for u in info.used_registers() {
+    for u in regs {
         let r = u.register();
         if !r.is_gpr() {
             return Err(K::Unsupported);
@@ -189,7 +189,7 @@ pub(crate) fn step(
         && ins.op_kind(1) == OpKind::Register
         && ins.op0_register() == ins.op1_register())
     .then(|| ins.op0_register());
-    for u in info.used_registers() {
+    for u in regs {
         if !is_read(u.access()) || Some(u.register()) == idiom {
             continue;
         }
@@ -212,7 +212,7 @@ pub(crate) fn step(
 
     // Memory reads (all against the state before the instruction).
     let mut loaded = None;
-    for mem in info.used_memory() {
+    for mem in mems {
         if !is_read(mem.access()) {
             continue;
         }
@@ -293,7 +293,7 @@ pub(crate) fn step(
     }
 
     // Memory writes.
-    for mem in info.used_memory() {
+    for mem in mems {
         if !is_write(mem.access()) {
             continue;
         }
@@ -312,7 +312,7 @@ pub(crate) fn step(
 
     // Register writes.
     let mut new_rsp = rsp1;
-    for u in info.used_registers() {
+    for u in regs {
         if !is_write(u.access()) {
             continue;
         }

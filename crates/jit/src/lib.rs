@@ -62,10 +62,11 @@ mod interp;
 mod policy;
 mod signature;
 mod state;
+mod uses;
 mod validate;
 mod violation;
 
 pub use policy::{AllowedCall, MAX_FRAME_LIMIT, PointerAccess, Policy, Register};
 pub use signature::{MAX_PARAMS, SigType, Signature, SignatureError};
-pub use validate::{Report, validate};
+pub use validate::{Report, Validator, validate};
 pub use violation::{Violation, ViolationKind};

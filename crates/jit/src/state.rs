@@ -68,12 +68,29 @@ pub(crate) struct Slot {
 }
 
 /// The state at one program point.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct State {
     pub(crate) regs: [Val; 16],
     /// Defined arithmetic flags (subset of [`ARITH_FLAGS`]).
     pub(crate) flags: u32,
     pub(crate) slots: Vec<Slot>,
+}
+
+impl Clone for State {
+    fn clone(&self) -> State {
+        State {
+            regs: self.regs,
+            flags: self.flags,
+            slots: self.slots.clone(),
+        }
+    }
+
+    /// Reuses `self`'s slot buffer (the derived version would reallocate).
+    fn clone_from(&mut self, source: &State) {
+        self.regs = source.regs;
+        self.flags = source.flags;
+        self.slots.clone_from(&source.slots);
+    }
 }
 
 /// Result of reading stack bytes.
@@ -86,6 +103,15 @@ pub(crate) enum Load {
 }
 
 impl State {
+    /// A placeholder state (every register undefined, no slots).
+    pub(crate) fn empty() -> State {
+        State {
+            regs: [Val::Undef; 16],
+            flags: 0,
+            slots: Vec::new(),
+        }
+    }
+
     /// `rsp` as an offset from its entry value.
     pub(crate) fn rsp(&self) -> i64 {
         match self.regs[RSP] {
@@ -131,25 +157,25 @@ impl State {
     }
 
     /// Removes every written byte in `[lo, hi)`, keeping the rest as data.
+    /// Works in place: only the slots overlapping the range are touched.
     pub(crate) fn forget(&mut self, lo: i64, hi: i64) {
         if lo >= hi {
             return;
         }
-        let mut out = Vec::with_capacity(self.slots.len() + 1);
-        for s in &self.slots {
-            let (a, b) = (s.off, s.off + i64::from(s.len));
-            if b <= lo || a >= hi {
-                out.push(*s);
-                continue;
-            }
-            if a < lo {
-                out.push(data_slot(a, lo));
-            }
-            if b > hi {
-                out.push(data_slot(hi, b));
-            }
+        // Slots are sorted and disjoint, so those overlapping `[lo, hi)` are
+        // the contiguous run `i..j`.
+        let i = self
+            .slots
+            .partition_point(|s| s.off + i64::from(s.len) <= lo);
+        let j = i + self.slots[i..].partition_point(|s| s.off < hi);
+        if i == j {
+            return;
         }
-        self.slots = out;
+        let (first, last) = (self.slots[i], self.slots[j - 1]);
+        let left = (first.off < lo).then(|| data_slot(first.off, lo));
+        let last_end = last.off + i64::from(last.len);
+        let right = (last_end > hi).then(|| data_slot(hi, last_end));
+        self.slots.splice(i..j, left.into_iter().chain(right));
     }
 
     /// Writes `len` bytes holding `val` at `off`.
@@ -180,9 +206,12 @@ impl State {
             changed = true;
         }
         if self.slots != other.slots {
-            let mut kept = Vec::with_capacity(self.slots.len());
+            // Keep the slots written identically on both paths, in place.
+            let len = self.slots.len();
+            let mut kept = 0;
             let mut j = 0;
-            for s in &self.slots {
+            for r in 0..len {
+                let s = self.slots[r];
                 while j < other.slots.len() && other.slots[j].off < s.off {
                     j += 1;
                 }
@@ -190,19 +219,18 @@ impl State {
                 if o.off != s.off || o.len != s.len {
                     continue;
                 }
-                let v = match s.val.join(o.val) {
+                let val = match s.val.join(o.val) {
                     Val::Undef => continue,
                     Val::Data(_) => Val::Data(s.len),
                     v => v,
                 };
-                kept.push(Slot {
-                    off: s.off,
-                    len: s.len,
-                    val: v,
-                });
+                let slot = Slot { val, ..s };
+                changed |= kept != r || slot != s;
+                self.slots[kept] = slot;
+                kept += 1;
             }
-            if kept != self.slots {
-                self.slots = kept;
+            if kept != len {
+                self.slots.truncate(kept);
                 changed = true;
             }
         }
