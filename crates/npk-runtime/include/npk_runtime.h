@@ -73,6 +73,25 @@ NPK_NORETURN void npk_exit(int32_t code);
 
 /* --- validator helpers (npk_jit_compile and typed calls) ---------------------------- */
 
+/* Validates len bytes at code as a SysV function of signature sig ("int64(int64,int64)"),
+ * copies them into a fresh wildx page, seals it with the signature's tag. NULL on failure,
+ * with the reason from npk_jit_last_error. Free with npk_wildx_free. */
+void *npk_jit_compile(const void *code, int64_t len, const char *sig);
+/* Validates len bytes at code for sig and copies them into the writable page `page` of ours,
+ * recording the signature; npk_wildx_seal keeps it only if the page is unchanged since.
+ * 0, or -1 with the reason from npk_jit_last_error. */
+int32_t npk_jit_install(void *page, const void *code, int64_t len, const char *sig);
+/* Reason for this thread's last npk_jit_compile failure ("" after success); never NULL. */
+const char *npk_jit_last_error(void);
+/* Typed calls: refuse (0, stderr line; try forms: *status = NPK_JIT_ERR_*) a page whose
+ * recorded signature differs (untagged pages allowed unless NPK_JIT_STRICT=1). */
+int64_t npk_jit_call_i64_i64(void *p, int64_t a);
+int64_t npk_jit_try_call_i64_i64(void *p, int64_t a, int32_t *status);
+int64_t npk_jit_call_i64_i64_i64(void *p, int64_t a, int64_t b);
+int64_t npk_jit_try_call_i64_i64_i64(void *p, int64_t a, int64_t b, int32_t *status);
+int64_t npk_jit_call_i64_i64_i64_i64(void *p, int64_t a, int64_t b, int64_t c);
+int64_t npk_jit_try_call_i64_i64_i64_i64(void *p, int64_t a, int64_t b, int64_t c, int32_t *status);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,7 +17,9 @@
 
 mod abi;
 mod jit;
+mod jit_compile;
 mod print;
 
 pub use abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
+pub use jit_compile::*;

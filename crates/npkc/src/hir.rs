@@ -240,6 +240,33 @@ pub enum Builtin {
     Println,
 }
 
+impl Builtin {
+    /// Every builtin.
+    pub const ALL: [Builtin; 7] = [
+        Builtin::Alloc,
+        Builtin::Free,
+        Builtin::WildxAlloc,
+        Builtin::WildxSeal,
+        Builtin::WildxFree,
+        Builtin::Print,
+        Builtin::Println,
+    ];
+
+    /// The name the builtin is called by in source.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Alloc => "alloc",
+            Builtin::Free => "free",
+            Builtin::WildxAlloc => "wildx_alloc",
+            Builtin::WildxSeal => "wildx_seal",
+            Builtin::WildxFree => "wildx_free",
+            Builtin::Print => "print",
+            Builtin::Println => "println",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Expr {
     pub kind: ExprKind,

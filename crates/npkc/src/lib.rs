@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod driver;
 pub mod explain;
 pub mod hir;
+pub mod jit_check;
 pub mod lexer;
 pub mod link;
 pub mod modules;

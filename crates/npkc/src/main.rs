@@ -74,6 +74,16 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run the x86-64 validator on hex bytes: exit 0 accepted, 1 rejected.
+    #[command(name = "jit-check")]
+    JitCheck {
+        /// Signature the bytes must implement, e.g. 'int64(int64,int64)'.
+        #[arg(long)]
+        sig: String,
+        /// Machine code as hex bytes, with or without spaces (e.g. 48 8d 04 37 c3).
+        #[arg(required = true)]
+        hex: Vec<String>,
+    },
     /// Build into a cache and run; the program's exit status is npkc's.
     Run {
         file: PathBuf,
@@ -105,6 +115,12 @@ fn main() -> ExitCode {
         Some(Command::Check { files }) => check(&files, &options, format),
         Some(Command::Build { file, out }) => build(&file, out, &options, format),
         Some(Command::Run { file, args }) => run(&file, &args, &options, format),
+        Some(Command::JitCheck { sig, hex }) => {
+            let (code, stdout, stderr) = npkc::jit_check::run(&sig, &hex);
+            print!("{stdout}");
+            eprint!("{stderr}");
+            ExitCode::from(u8::try_from(code).unwrap_or(2))
+        }
         None => match cli.file {
             Some(file) => build(&file, cli.out, &options, format),
             None => {

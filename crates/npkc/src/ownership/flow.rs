@@ -165,7 +165,11 @@ fn carries_pointer(ty: &Ty) -> bool {
 impl<'a> Analysis<'a> {
     fn run(&mut self) {
         let func = self.func;
-        let mut st = State::entry(func.locals.len(), func.params.len());
+        let tracked = func
+            .locals
+            .iter()
+            .map(|l| !matches!(l.ty, Ty::Int(_) | Ty::Bool));
+        let mut st = State::entry(tracked, func.params.len());
         for (i, p) in func.params.iter().enumerate() {
             let is_ptr = func
                 .locals
@@ -517,7 +521,7 @@ impl<'a> Analysis<'a> {
                     };
                     self.report(Some(l), err);
                 }
-                st.slots[l.0 as usize] = Slot::clear();
+                st.slots.set(l.0 as usize, Slot::clear());
             }
         }
     }
@@ -558,10 +562,13 @@ impl<'a> Analysis<'a> {
                     self.use_local(id, span, st);
                 } else if let Some(kind) = slot.alloc_kind() {
                     owned(&mut self.ret.owned, kind);
-                    st.slots[id.0 as usize] = Slot {
-                        moved: BTreeSet::from([span]),
-                        ..Slot::default()
-                    };
+                    st.slots.set(
+                        id.0 as usize,
+                        Slot {
+                            moved: BTreeSet::from([span]),
+                            ..Slot::default()
+                        },
+                    );
                 } else if slot.owned.iter().any(|o| matches!(o, Origin::Param(_)))
                     && self.ret.borrowed.is_none()
                 {
@@ -577,7 +584,7 @@ impl<'a> Analysis<'a> {
     /// Gives `l` the value `v` (declaration or assignment after the leak check).
     fn bind(&mut self, l: LocalId, v: Value, st: &mut State) {
         let idx = l.0 as usize;
-        if idx >= st.slots.len() {
+        if idx >= self.func.locals.len() {
             return;
         }
         let new = match v {
@@ -602,10 +609,13 @@ impl<'a> Analysis<'a> {
                     Slot::clear()
                 } else {
                     // A move: the new binding owns what `id` owned.
-                    st.slots[id.0 as usize] = Slot {
-                        moved: BTreeSet::from([span]),
-                        ..Slot::default()
-                    };
+                    st.slots.set(
+                        id.0 as usize,
+                        Slot {
+                            moved: BTreeSet::from([span]),
+                            ..Slot::default()
+                        },
+                    );
                     Slot {
                         owned: src.owned,
                         clear: src.clear,
@@ -632,7 +642,7 @@ impl<'a> Analysis<'a> {
             }
             Value::Null | Value::Other => Slot::clear(),
         };
-        st.slots[idx] = new;
+        st.slots.set(idx, new);
     }
 
     /// `l = v;`: overwriting an owned allocation leaks it.
@@ -696,7 +706,9 @@ impl<'a> Analysis<'a> {
             moved: slot.moved.iter().copied().collect(),
             maybe: !slot.owned.is_empty() || slot.clear,
         };
-        st.slots[l.0 as usize].reported = true;
+        if let Some(s) = st.slots.get_mut(l.0 as usize) {
+            s.reported = true;
+        }
         self.report(Some(l), err);
     }
 
@@ -754,7 +766,9 @@ impl<'a> Analysis<'a> {
                 first: slot.released.iter().copied().collect(),
                 maybe,
             };
-            st.slots[idx].reported = true;
+            if let Some(s) = st.slots.get_mut(idx) {
+                s.reported = true;
+            }
             self.report(Some(l), err);
             return;
         }
@@ -784,6 +798,6 @@ impl<'a> Analysis<'a> {
                 };
             }
         }
-        st.slots[idx] = released;
+        st.slots.set(idx, released);
     }
 }

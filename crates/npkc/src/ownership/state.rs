@@ -10,8 +10,16 @@
 //! and survives joins, so one fault yields one diagnostic.
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use crate::source::Span;
+
+/// Origins of one kind, and release/move sites, a slot remembers; only the
+/// earliest are kept. Emptiness and kinds, which decide every diagnostic,
+/// are unaffected; only the secondary labels are bounded. Without a bound a
+/// binding reassigned on one branch of each of n statements accumulates n
+/// origins, and the analysis of a long function becomes quadratic.
+const MAX_SPANS: usize = 4;
 
 /// Which deallocator a resource needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -138,6 +146,26 @@ impl Slot {
         self.moved.extend(other.moved.iter().copied());
         self.clear |= other.clear;
         self.reported |= other.reported;
+        self.trim();
+    }
+
+    /// Keeps the earliest [`MAX_SPANS`] allocation origins of each kind, every
+    /// parameter origin, and the earliest [`MAX_SPANS`] release and move sites.
+    fn trim(&mut self) {
+        let mut per_kind = [0usize; 3];
+        self.owned.retain(|o| match o {
+            Origin::Alloc { kind, .. } => {
+                let n = &mut per_kind[*kind as usize];
+                *n += 1;
+                *n <= MAX_SPANS
+            }
+            Origin::Param(_) => true,
+        });
+        for set in [&mut self.released, &mut self.moved] {
+            while set.len() > MAX_SPANS {
+                set.pop_last();
+            }
+        }
     }
 }
 
@@ -160,22 +188,76 @@ impl ParamFate {
     }
 }
 
+/// The slots of the locals that can hold a pointer, by `LocalId` index.
+///
+/// Integer and `bool` locals (loop counters, temporaries...) never own
+/// anything and get no slot, so the size of a state — copied at every branch
+/// and loop — does not grow with them ([`Slots::get`] is `None` for them).
+/// Otherwise a function with n loops (n counters) and n statements took time
+/// quadratic in n.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Slots {
+    /// For each local, the index of its slot in `slots`, if it has one.
+    index: Rc<[Option<u32>]>,
+    slots: Vec<Slot>,
+}
+
+impl Slots {
+    /// The slot of local number `local`, if it is tracked.
+    pub fn get(&self, local: usize) -> Option<&Slot> {
+        let i = (*self.index.get(local)?)?;
+        self.slots.get(i as usize)
+    }
+
+    pub fn get_mut(&mut self, local: usize) -> Option<&mut Slot> {
+        let i = (*self.index.get(local)?)?;
+        self.slots.get_mut(i as usize)
+    }
+
+    /// Replaces the slot of `local` (nothing happens for an untracked local).
+    pub fn set(&mut self, local: usize, slot: Slot) {
+        if let Some(s) = self.get_mut(local) {
+            *s = slot;
+        }
+    }
+
+    /// The same locals, every slot `fill`.
+    fn filled(&self, fill: &Slot) -> Slots {
+        Slots {
+            index: Rc::clone(&self.index),
+            slots: vec![fill.clone(); self.slots.len()],
+        }
+    }
+}
+
 /// The state of every binding at one program point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct State {
     /// `false` once every path to this point has ended (pass, break, ...).
     pub reachable: bool,
-    pub slots: Vec<Slot>,
+    pub slots: Slots,
     pub params: Vec<ParamFate>,
 }
 
 impl State {
-    /// The state at function entry: `nlocals` clear slots, and every
-    /// parameter kept.
-    pub fn entry(nlocals: usize, nparams: usize) -> State {
+    /// The state at function entry: a clear slot for each local for which
+    /// `tracked` is true, and every parameter kept.
+    pub fn entry(tracked: impl Iterator<Item = bool>, nparams: usize) -> State {
+        let mut n = 0u32;
+        let index = tracked
+            .map(|t| {
+                t.then(|| {
+                    n += 1;
+                    n - 1
+                })
+            })
+            .collect();
         State {
             reachable: true,
-            slots: vec![Slot::clear(); nlocals],
+            slots: Slots {
+                index,
+                slots: vec![Slot::clear(); n as usize],
+            },
             params: vec![
                 ParamFate {
                     released: None,
@@ -190,7 +272,7 @@ impl State {
     pub fn unreachable_like(&self) -> State {
         State {
             reachable: false,
-            slots: vec![Slot::default(); self.slots.len()],
+            slots: self.slots.filled(&Slot::default()),
             params: self
                 .params
                 .iter()
@@ -211,7 +293,7 @@ impl State {
             *self = other.clone();
             return;
         }
-        for (a, b) in self.slots.iter_mut().zip(&other.slots) {
+        for (a, b) in self.slots.slots.iter_mut().zip(&other.slots.slots) {
             a.join(b);
         }
         for (a, b) in self.params.iter_mut().zip(&other.params) {

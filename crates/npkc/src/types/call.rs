@@ -19,18 +19,6 @@ enum Callee {
     Builtin(Builtin),
 }
 
-fn builtin_name(b: Builtin) -> &'static str {
-    match b {
-        Builtin::Alloc => "alloc",
-        Builtin::Free => "free",
-        Builtin::WildxAlloc => "wildx_alloc",
-        Builtin::WildxSeal => "wildx_seal",
-        Builtin::WildxFree => "wildx_free",
-        Builtin::Print => "print",
-        Builtin::Println => "println",
-    }
-}
-
 impl FnCx<'_, '_> {
     pub(super) fn call(
         &mut self,
@@ -183,7 +171,7 @@ impl FnCx<'_, '_> {
     }
 
     fn builtin_call(&mut self, b: Builtin, args: &[ast::Expr], span: Span) -> Option<hir::Expr> {
-        let name = builtin_name(b);
+        let name = b.name();
         let max = 1;
         let min = usize::from(b != Builtin::Println);
         if args.len() < min || args.len() > max {

@@ -73,16 +73,7 @@ fn arithmetic(op: BinOp) -> bool {
 }
 
 pub(super) fn builtin(name: &str) -> Option<Builtin> {
-    Some(match name {
-        "alloc" => Builtin::Alloc,
-        "free" => Builtin::Free,
-        "wildx_alloc" => Builtin::WildxAlloc,
-        "wildx_seal" => Builtin::WildxSeal,
-        "wildx_free" => Builtin::WildxFree,
-        "print" => Builtin::Print,
-        "println" => Builtin::Println,
-        _ => return None,
-    })
+    Builtin::ALL.into_iter().find(|b| b.name() == name)
 }
 
 pub(super) fn is_pointer(t: &Ty) -> bool {

@@ -206,7 +206,7 @@ impl<'a> Analysis<'a> {
             | Builtin::WildxAlloc
             | Builtin::WildxSeal
             | Builtin::Print
-            | Builtin::Println => (builtin_name(builtin), None),
+            | Builtin::Println => (builtin.name(), None),
             Builtin::Free => ("free", Some(ResourceKind::Heap)),
             Builtin::WildxFree => ("wildx_free", Some(ResourceKind::Page)),
         };
@@ -271,18 +271,6 @@ fn null_test(cond: &Expr) -> Option<(LocalId, bool)> {
             Some((*l, eq))
         }
         _ => None,
-    }
-}
-
-fn builtin_name(b: Builtin) -> &'static str {
-    match b {
-        Builtin::Alloc => "alloc",
-        Builtin::Free => "free",
-        Builtin::WildxAlloc => "wildx_alloc",
-        Builtin::WildxSeal => "wildx_seal",
-        Builtin::WildxFree => "wildx_free",
-        Builtin::Print => "print",
-        Builtin::Println => "println",
     }
 }
 

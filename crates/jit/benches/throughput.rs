@@ -1,0 +1,228 @@
+//! Validation throughput vs raw iced-x86 decoding, on compiler-generated code.
+//!
+//! Corpora, built at run time: (1) integer leaf functions generated as C and
+//! compiled here with `cc -O2 -c` (most pass validation, so the abstract
+//! interpreter runs fully); (2) the `.text` of the system C library, split at
+//! its symbols (mostly rejected early, as real-world code calls things).
+//! Prints MB/s for both and the ratio; the target is validation ≥ 0.5× decode.
+//! Run with `cargo bench -p npk-jit`.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use iced_x86::{Decoder, DecoderOptions, Instruction};
+use npk_jit::{Policy, Signature, validate};
+
+fn sh(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Generates C source with `n` integer functions of varied shapes.
+fn generated_c(n: usize) -> String {
+    let ops = ["+", "-", "*", "^", "&", "|", "<<", ">>"];
+    let mut s = String::from("#include <stdint.h>\n");
+    for i in 0..n {
+        let (o1, o2, o3) = (ops[i % 8], ops[(i / 8) % 8], ops[(i / 3 + 5) % 8]);
+        let sh = if o1 == "<<" || o1 == ">>" {
+            " & 31"
+        } else {
+            ""
+        };
+        let body = match i % 6 {
+            0 => format!("return (a {o1} (b{sh})) {o2} (c | 1);"),
+            1 => format!(
+                "long x = a; for (long k = 0; k < (b & 63); k++) x = (x {o1} (k{sh})) {o2} c; return x;"
+            ),
+            2 => format!(
+                "if (a < b) return (a {o1} (c{sh})); else if (a == c) return b {o2} 7; return c {o3} 3;"
+            ),
+            3 => format!(
+                "long t[4] = {{a, b, c, a {o2} b}}; long s = 0; for (int k = 0; k < 4; k++) s += t[k] * (k + 1); return s {o1} (a{sh});"
+            ),
+            4 => format!(
+                "unsigned long u = (unsigned long)a; while (u > (unsigned long)(b & 1023)) u = (u >> 1) {o2} (unsigned long)c; return (long)u;"
+            ),
+            _ => format!(
+                "long m = a > b ? a : b; m = m < c ? m : c; return m {o3} (a - b) / ((c & 7) + 1);"
+            ),
+        };
+        s += &format!("long f{i}(long a, long b, long c) {{ {body} }}\n");
+    }
+    s
+}
+
+/// Splits a `.text` at symbol boundaries. `syms` are (address, name) of
+/// functions; `base` is the address of the first byte of `text`.
+fn split(text: &[u8], base: u64, mut syms: Vec<u64>) -> Vec<Vec<u8>> {
+    syms.sort_unstable();
+    syms.dedup();
+    let end = base + text.len() as u64;
+    let mut out = Vec::new();
+    for w in syms
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .chain(syms.last().map(|&l| (l, end)))
+    {
+        let (a, b) = w;
+        if a >= base && b <= end && b > a {
+            out.push(text[(a - base) as usize..(b - base) as usize].to_vec());
+        }
+    }
+    out
+}
+
+fn function_syms(nm_out: &str) -> Vec<u64> {
+    nm_out
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (addr, kind) = (f.next()?, f.next()?);
+            matches!(kind, "T" | "t" | "W" | "i").then(|| u64::from_str_radix(addr, 16).ok())?
+        })
+        .collect()
+}
+
+fn text_bytes(obj: &Path, dir: &Path) -> Option<Vec<u8>> {
+    let out = dir.join("text.bin");
+    sh(
+        "objcopy",
+        &[
+            "-O",
+            "binary",
+            "--only-section=.text",
+            obj.to_str()?,
+            out.to_str()?,
+        ],
+    )?;
+    std::fs::read(out).ok()
+}
+
+fn generated_corpus(dir: &Path) -> Option<Vec<Vec<u8>>> {
+    let c = dir.join("gen.c");
+    let o = dir.join("gen.o");
+    std::fs::write(&c, generated_c(600)).ok()?;
+    sh(
+        "cc",
+        &[
+            "-O2",
+            "-c",
+            "-fno-asynchronous-unwind-tables",
+            "-fcf-protection=none",
+            "-o",
+            o.to_str()?,
+            c.to_str()?,
+        ],
+    )?;
+    let text = text_bytes(&o, dir)?;
+    let syms = function_syms(&sh("nm", &["-n", "--defined-only", o.to_str()?])?);
+    Some(split(&text, 0, syms))
+}
+
+fn libc_corpus(dir: &Path) -> Option<Vec<Vec<u8>>> {
+    let lib = [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib64/libc.so.6",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())?;
+    let text = text_bytes(Path::new(lib), dir)?;
+    // Address of .text from the section headers.
+    let headers = sh("objdump", &["-h", lib])?;
+    let base = headers.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(1) == Some(&".text")).then(|| u64::from_str_radix(f.get(3)?, 16).ok())?
+    })?;
+    let syms = function_syms(&sh("nm", &["-D", "-n", "--defined-only", lib])?);
+    Some(split(&text, base, syms))
+}
+
+/// Runs `f` over the corpus repeatedly for about `secs`; returns MB/s.
+fn throughput(corpus: &[Vec<u8>], secs: f64, mut f: impl FnMut(&[u8])) -> f64 {
+    let bytes: usize = corpus.iter().map(Vec::len).sum();
+    // NPK_BENCH_ROUNDS=n runs exactly n rounds (for instruction-count profiling).
+    let fixed: Option<u64> = std::env::var("NPK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let start = Instant::now();
+    let mut rounds = 0u64;
+    while fixed.map_or(
+        start.elapsed() < Duration::from_secs_f64(secs) || rounds == 0,
+        |n| rounds < n,
+    ) {
+        for code in corpus {
+            f(code);
+        }
+        rounds += 1;
+    }
+    (bytes as f64 * rounds as f64) / start.elapsed().as_secs_f64() / 1e6
+}
+
+#[inline(never)]
+fn decode_all(code: &[u8]) {
+    let mut d = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    let mut ins = Instruction::default();
+    while d.can_decode() {
+        d.decode_out(&mut ins);
+        black_box(&ins);
+    }
+}
+
+fn report(name: &str, corpus: &[Vec<u8>]) {
+    let sig: Signature = "int64(int64,int64,int64)".parse().expect("signature");
+    let policy = Policy {
+        allow_division: true,
+        ..Policy::runtime()
+    };
+    let bytes: usize = corpus.iter().map(Vec::len).sum();
+    let accepted: Vec<Vec<u8>> = corpus
+        .iter()
+        .filter(|c| validate(c, &sig, &policy).is_ok())
+        .cloned()
+        .collect();
+    let decode = throughput(corpus, 1.0, decode_all);
+    let check = throughput(corpus, 1.0, |c| {
+        black_box(validate(c, &sig, &policy).is_ok());
+    });
+    println!(
+        "{name}: {} functions, {bytes} bytes, {} accepted\n  raw decode {decode:8.1} MB/s | validate {check:8.1} MB/s | ratio {:.2} (target >= 0.50)",
+        corpus.len(),
+        accepted.len(),
+        check / decode
+    );
+    if !accepted.is_empty() {
+        let decode = throughput(&accepted, 0.5, decode_all);
+        let check = throughput(&accepted, 0.5, |c| {
+            black_box(validate(c, &sig, &policy).is_ok());
+        });
+        println!(
+            "  accepted only ({} bytes): raw decode {decode:8.1} MB/s | validate {check:8.1} MB/s | ratio {:.2}",
+            accepted.iter().map(Vec::len).sum::<usize>(),
+            check / decode
+        );
+    }
+}
+
+fn main() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("npk-jit-bench-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_err() {
+        eprintln!("cannot create {}", dir.display());
+        return;
+    }
+    match generated_corpus(&dir) {
+        Some(c) => report("generated cc -O2 integer functions", &c),
+        None => eprintln!("cc/objcopy/nm unavailable: skipping generated corpus"),
+    }
+    // NPK_BENCH_ONLY=generated skips the libc corpus (for profiling).
+    let only_generated = std::env::var("NPK_BENCH_ONLY").is_ok_and(|v| v == "generated");
+    match libc_corpus(&dir).filter(|_| !only_generated) {
+        Some(c) => report("libc .text split at symbols", &c),
+        None => eprintln!("libc or binutils unavailable: skipping libc corpus"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,544 @@
+//! The transfer function: the effect of one instruction on a [`State`].
+//!
+//! In: the state before a reachable instruction, the instruction and iced's
+//! [`InstructionInfo`] for it (registers and memory it reads and writes, flags).
+//! Out: the state after it, or the rule it breaks on this path. iced supplies
+//! *which* locations are touched; this module supplies *what* they hold:
+//! moves of 64-bit values keep pointers and saved callee-saved values intact,
+//! `add/sub/lea` with constants move pointers, everything else yields data.
+
+use iced_x86::{Instruction, Mnemonic, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
+
+use crate::policy::PointerAccess;
+use crate::state::{ARITH_FLAGS, Load, RSP, State, Val};
+use crate::{Policy, SigType, Signature, ViolationKind as K};
+
+/// SysV integer argument registers, as register-file indices.
+pub(crate) const ARG_REGS: [usize; 6] = [7, 6, 2, 1, 8, 9];
+/// Callee-saved registers (rbx rbp r12-r15).
+const CALLEE_SAVED: [usize; 6] = [3, 5, 12, 13, 14, 15];
+/// Registers a SysV call may clobber.
+const CALLER_SAVED: [usize; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
+/// Size of the SysV red zone.
+const RED_ZONE: i64 = 128;
+
+/// Fixed facts for one validation.
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) policy: &'a Policy,
+    pub(crate) sig: &'a Signature,
+    pub(crate) red_zone: i64,
+    pub(crate) max_frame: i64,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(policy: &'a Policy, sig: &'a Signature) -> Ctx<'a> {
+        Ctx {
+            policy,
+            sig,
+            red_zone: if policy.allow_red_zone { RED_ZONE } else { 0 },
+            max_frame: i64::from(policy.max_frame.min(crate::policy::MAX_FRAME_LIMIT)),
+        }
+    }
+
+    /// Overwrites `st` with the state at the first instruction (reusing its
+    /// slot buffer).
+    pub(crate) fn entry_state_into(&self, st: &mut State) {
+        let mut regs = [Val::Undef; 16];
+        regs[RSP] = Val::Stack(0);
+        for r in CALLEE_SAVED {
+            regs[r] = Val::Entry(r as u8);
+        }
+        for (i, t) in self.sig.params().enumerate() {
+            regs[ARG_REGS[i]] = match t {
+                SigType::Pointer => Val::Param(i as u8, 0),
+                t => Val::Data(t.width()),
+            };
+        }
+        st.regs = regs;
+        st.flags = 0;
+        st.slots.clear();
+    }
+}
+
+/// Register-file index of a general-purpose register.
+fn gpr(r: Register) -> usize {
+    r.full_register().number() & 15
+}
+
+fn is_high_byte(r: Register) -> bool {
+    matches!(r, Register::AH | Register::CH | Register::DH | Register::BH)
+}
+
+/// Bytes that must be defined to read `r`.
+fn read_width(r: Register) -> u8 {
+    if is_high_byte(r) { 2 } else { r.size() as u8 }
+}
+
+/// The value of a register after a plain (data) write through `r`.
+fn data_write(old: Val, r: Register) -> Val {
+    let w = r.size() as u8;
+    if w >= 4 {
+        // 32-bit writes zero-extend; iced reports them as the 64-bit register.
+        return Val::Data(8);
+    }
+    let old_def = match old {
+        Val::Stack(_) | Val::Param(..) => 8,
+        v => v.defined_bytes(),
+    };
+    if is_high_byte(r) {
+        if old_def >= 1 {
+            Val::Data(old_def.max(2))
+        } else {
+            Val::Undef
+        }
+    } else {
+        Val::Data(old_def.max(w))
+    }
+}
+
+fn is_read(a: OpAccess) -> bool {
+    matches!(
+        a,
+        OpAccess::Read | OpAccess::CondRead | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+    )
+}
+
+fn is_write(a: OpAccess) -> bool {
+    matches!(
+        a,
+        OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+    )
+}
+
+fn is_cond_write(a: OpAccess) -> bool {
+    matches!(a, OpAccess::CondWrite | OpAccess::ReadCondWrite)
+}
+
+fn reg64(ins: &Instruction, op: u32) -> Option<usize> {
+    (ins.op_kind(op) == OpKind::Register && ins.op_register(op).is_gpr64())
+        .then(|| gpr(ins.op_register(op)))
+}
+
+fn imm(ins: &Instruction, op: u32) -> Option<i64> {
+    match ins.op_kind(op) {
+        OpKind::Immediate8to64
+        | OpKind::Immediate32to64
+        | OpKind::Immediate8to32
+        | OpKind::Immediate8
+        | OpKind::Immediate32 => Some(ins.immediate(op) as i64),
+        _ => None,
+    }
+}
+
+/// Where a memory operand points.
+enum Place {
+    /// Entry-rsp-relative stack offset.
+    Stack(i64),
+    /// Inside a pointer parameter's window.
+    Param,
+}
+
+/// The effect of one reachable instruction (not `ret`/`call`, see below).
+pub(crate) fn step(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    regs: &[UsedRegister],
+    mems: &[UsedMemory],
+) -> Result<(), K> {
+    use Mnemonic as M;
+    let m = ins.mnemonic();
+    for u in regs {
+        let r = u.register();
+        if !r.is_gpr() {
+            return Err(K::Unsupported);
+        }
+        if ctx
+            .policy
+            .reserved
+            .iter()
+            .any(|x| x.full_register() == r.full_register())
+        {
+            return Err(K::ReservedRegister { register: r });
+        }
+    }
+    if ins.rflags_read() & ARITH_FLAGS & !st.flags != 0 {
+        return Err(K::UndefinedFlagsRead);
+    }
+    match m {
+        M::Ret => return check_ret(ctx, st),
+        M::Call => return call(ctx, st, ins),
+        M::Leave => return leave(ctx, st),
+        _ => {}
+    }
+    // Pure 64-bit moves may carry a saved callee-saved value around.
+    let is_move = match m {
+        M::Mov => {
+            ins.op_count() == 2
+                && (reg64(ins, 0).is_some() || reg64(ins, 1).is_some())
+                && width_ok(ins)
+        }
+        M::Push | M::Pop => ins.op_kind(0) == OpKind::Register,
+        M::Xchg => reg64(ins, 0).is_some() && reg64(ins, 1).is_some(),
+        _ => false,
+    };
+    // `sbb r, r` depends only on CF (iced reports the register as read).
+    let idiom = (m == M::Sbb
+        && ins.op_kind(0) == OpKind::Register
+        && ins.op_kind(1) == OpKind::Register
+        && ins.op0_register() == ins.op1_register())
+    .then(|| ins.op0_register());
+    for u in regs {
+        if !is_read(u.access()) || Some(u.register()) == idiom {
+            continue;
+        }
+        let r = u.register();
+        let v = st.regs[gpr(r)];
+        if is_move && r.is_gpr64() && matches!(v, Val::Entry(_)) {
+            continue;
+        }
+        if v.defined_bytes() < read_width(r) {
+            return Err(K::UndefinedRegisterRead { register: r });
+        }
+    }
+
+    let rsp0 = st.rsp();
+    let rsp1 = match m {
+        M::Push | M::Pop => rsp0 + i64::from(ins.stack_pointer_increment()),
+        _ => rsp0,
+    };
+    let lo = rsp0.min(rsp1) - ctx.red_zone;
+
+    // Memory reads (all against the state before the instruction).
+    let mut loaded = None;
+    for mem in mems {
+        if !is_read(mem.access()) {
+            continue;
+        }
+        let size = mem_size(mem)?;
+        match place(ctx, st, mem, lo, size, false)? {
+            Place::Stack(off) => match st.load(off, size) {
+                Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
+                Load::Value(Val::Entry(_)) if !is_move => {
+                    return Err(K::UninitializedStackRead { offset: off });
+                }
+                Load::Value(v) => loaded = Some(v),
+            },
+            Place::Param => loaded = Some(Val::Data(size)),
+        }
+    }
+
+    // Value-tracking special cases: the register (if any) they define.
+    let mut special: Option<(usize, Val)> = None;
+    let mut stored: Option<Val> = None;
+    match m {
+        M::Mov if is_move => match (reg64(ins, 0), reg64(ins, 1)) {
+            (Some(d), Some(s)) => special = Some((d, st.regs[s])),
+            (Some(d), None) if ins.op1_kind() == OpKind::Memory => {
+                special = Some((d, loaded.unwrap_or(Val::Data(8))));
+            }
+            (None, Some(s)) => stored = Some(st.regs[s]),
+            _ => {}
+        },
+        M::Push => {
+            if let Some(s) = reg64(ins, 0) {
+                stored = Some(st.regs[s]);
+            }
+        }
+        M::Pop => {
+            if let Some(d) = reg64(ins, 0) {
+                if d == RSP {
+                    return Err(K::StackPointerUnknown);
+                }
+                special = Some((d, loaded.unwrap_or(Val::Data(8))));
+            }
+        }
+        M::Lea => {
+            if let Some(d) = reg64(ins, 0) {
+                let base = ins.memory_base();
+                let v = if ins.memory_index() == Register::None && base.is_gpr64() {
+                    offset_by(st.regs[gpr(base)], ins.memory_displacement64() as i64)
+                } else {
+                    Val::Data(8)
+                };
+                special = Some((d, v));
+            }
+        }
+        M::Add | M::Sub => {
+            if let (Some(d), Some(k)) = (reg64(ins, 0), imm(ins, 1)) {
+                let k = if m == M::Sub {
+                    k.checked_neg()
+                } else {
+                    Some(k)
+                };
+                let v = match k {
+                    Some(k) => offset_by(st.regs[d], k),
+                    None => Val::Data(8),
+                };
+                special = Some((d, v));
+            }
+        }
+        M::Xchg if is_move => {
+            if let (Some(a), Some(b)) = (reg64(ins, 0), reg64(ins, 1)) {
+                if a == RSP || b == RSP {
+                    return Err(K::StackPointerUnknown);
+                }
+                st.regs.swap(a, b);
+                update_flags(st, ins);
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
+
+    // Memory writes.
+    for mem in mems {
+        if !is_write(mem.access()) {
+            continue;
+        }
+        let size = mem_size(mem)?;
+        match place(ctx, st, mem, lo, size, true)? {
+            Place::Stack(off) => {
+                if is_cond_write(mem.access()) {
+                    st.forget(off, off + i64::from(size));
+                } else {
+                    st.store(off, size, stored.unwrap_or(Val::Data(size)));
+                }
+            }
+            Place::Param => {}
+        }
+    }
+
+    // Register writes.
+    let mut new_rsp = rsp1;
+    for u in regs {
+        if !is_write(u.access()) {
+            continue;
+        }
+        let r = u.register();
+        let idx = gpr(r);
+        if idx == RSP {
+            match (m, special) {
+                (M::Push | M::Pop, _) => {}
+                (_, Some((RSP, Val::Stack(k)))) if r == Register::RSP => new_rsp = k,
+                _ => return Err(K::StackPointerUnknown),
+            }
+            continue;
+        }
+        let old = st.regs[idx];
+        let new = match special {
+            Some((d, v)) if d == idx && r.is_gpr64() => v,
+            _ => data_write(old, r),
+        };
+        st.regs[idx] = if is_cond_write(u.access()) {
+            old.join(new)
+        } else {
+            new
+        };
+    }
+    set_rsp(ctx, st, new_rsp)?;
+    update_flags(st, ins);
+    Ok(())
+}
+
+/// Whether both operands of a `mov` are 64-bit (a register or a qword).
+fn width_ok(ins: &Instruction) -> bool {
+    (0..2).all(|i| match ins.op_kind(i) {
+        OpKind::Register => ins.op_register(i).is_gpr64(),
+        OpKind::Memory => ins.memory_size().size() == 8,
+        _ => false,
+    })
+}
+
+fn offset_by(v: Val, k: i64) -> Val {
+    match v {
+        Val::Stack(o) => o.checked_add(k).map_or(Val::Data(8), Val::Stack),
+        Val::Param(i, o) => o.checked_add(k).map_or(Val::Data(8), |o| Val::Param(i, o)),
+        v if v.defined_bytes() == 8 => Val::Data(8),
+        _ => Val::Undef,
+    }
+}
+
+fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
+    match mem.memory_size().size() {
+        s @ 1..=8 => Ok(s as u8),
+        _ => Err(K::Unsupported),
+    }
+}
+
+/// Resolves a memory operand to a stack or pointer-parameter location and
+/// checks it is inside the frame (`[lo, 0)`) or the pointer window.
+fn place(
+    ctx: &Ctx<'_>,
+    st: &State,
+    mem: &UsedMemory,
+    lo: i64,
+    size: u8,
+    write: bool,
+) -> Result<Place, K> {
+    let base = mem.base();
+    if mem.index() != Register::None
+        || !base.is_gpr64()
+        || mem.address_size() != iced_x86::CodeSize::Code64
+    {
+        return Err(K::MemoryOutsideFrame);
+    }
+    let disp = mem.displacement() as i64;
+    let size = i64::from(size);
+    match st.regs[gpr(base)] {
+        Val::Stack(k) => {
+            let off = k.checked_add(disp).ok_or(K::MemoryOutsideFrame)?;
+            if off < lo || off + size > 0 || off < -(ctx.max_frame + ctx.red_zone) {
+                return Err(K::MemoryOutsideFrame);
+            }
+            Ok(Place::Stack(off))
+        }
+        Val::Param(_, k) => {
+            let allowed = match ctx.policy.pointer_access {
+                PointerAccess::Forbidden => false,
+                PointerAccess::Read => !write,
+                PointerAccess::ReadWrite => true,
+            };
+            let off = k.checked_add(disp).ok_or(K::MemoryOutsideFrame)?;
+            if !allowed || off < 0 || off + size > i64::from(ctx.policy.pointer_window) {
+                return Err(K::MemoryOutsideFrame);
+            }
+            Ok(Place::Param)
+        }
+        _ => Err(K::MemoryOutsideFrame),
+    }
+}
+
+/// Moves `rsp`, checking the frame bound, and forgets the stack below the
+/// part that survives signals (the red zone, if allowed).
+fn set_rsp(ctx: &Ctx<'_>, st: &mut State, k: i64) -> Result<(), K> {
+    if k > 0 || k < -ctx.max_frame {
+        return Err(K::StackPointerOutOfFrame { offset: k });
+    }
+    let old = st.rsp();
+    st.regs[RSP] = Val::Stack(k);
+    if k != old {
+        st.forget(i64::MIN / 2, k - ctx.red_zone);
+    }
+    Ok(())
+}
+
+fn update_flags(st: &mut State, ins: &Instruction) {
+    use Mnemonic as M;
+    let modified = ins.rflags_modified() & ARITH_FLAGS;
+    let undefined = ins.rflags_undefined() & ARITH_FLAGS;
+    let count_may_be_zero = matches!(
+        ins.mnemonic(),
+        M::Shl | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd
+    ) && (0..ins.op_count())
+        .any(|i| ins.op_kind(i) == OpKind::Register && ins.op_register(i) == Register::CL);
+    st.flags = if count_may_be_zero {
+        // A zero count leaves the flags alone: only already-defined ones stay.
+        st.flags & !undefined
+    } else {
+        (st.flags | modified) & !undefined
+    };
+}
+
+fn leave(ctx: &Ctx<'_>, st: &mut State) -> Result<(), K> {
+    let k = match st.regs[5] {
+        Val::Stack(k) => k,
+        _ => return Err(K::StackPointerUnknown),
+    };
+    if k > -8 || k < -ctx.max_frame {
+        return Err(K::StackPointerOutOfFrame { offset: k });
+    }
+    let v = match st.load(k, 8) {
+        Load::Value(v) => v,
+        Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
+    };
+    st.regs[5] = v;
+    set_rsp(ctx, st, k + 8)
+}
+
+fn check_ret(ctx: &Ctx<'_>, st: &State) -> Result<(), K> {
+    let k = st.rsp();
+    if k != 0 {
+        return Err(K::StackNotRestored { offset: k });
+    }
+    for r in CALLEE_SAVED {
+        if st.regs[r] != Val::Entry(r as u8) {
+            return Err(K::CalleeSavedClobbered {
+                register: reg_of(r),
+            });
+        }
+    }
+    if st.regs[0].defined_bytes() < ctx.sig.ret().width() {
+        return Err(K::ReturnValueUndefined);
+    }
+    Ok(())
+}
+
+fn reg_of(idx: usize) -> Register {
+    const R: [Register; 16] = [
+        Register::RAX,
+        Register::RCX,
+        Register::RDX,
+        Register::RBX,
+        Register::RSP,
+        Register::RBP,
+        Register::RSI,
+        Register::RDI,
+        Register::R8,
+        Register::R9,
+        Register::R10,
+        Register::R11,
+        Register::R12,
+        Register::R13,
+        Register::R14,
+        Register::R15,
+    ];
+    R[idx & 15]
+}
+
+fn reg_at_width(idx: usize, width: u8) -> Register {
+    let r = reg_of(idx);
+    if width == 4 { r.full_register32() } else { r }
+}
+
+/// A direct call to an allow-listed SysV function.
+fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
+    let target = ctx.policy.base_ip.wrapping_add(ins.near_branch_target());
+    let callee = ctx
+        .policy
+        .allowed_calls
+        .iter()
+        .find(|c| c.address == target)
+        .ok_or(K::CallNotAllowed { target })?;
+    let k = st.rsp();
+    if k.rem_euclid(16) != 8 {
+        return Err(K::MisalignedCall);
+    }
+    if k - 8 < -ctx.max_frame {
+        return Err(K::StackPointerOutOfFrame { offset: k - 8 });
+    }
+    let mut passes_stack = false;
+    for (i, t) in callee.signature.params().enumerate() {
+        let v = st.regs[ARG_REGS[i]];
+        if v.defined_bytes() < t.width() {
+            return Err(K::UndefinedRegisterRead {
+                register: reg_at_width(ARG_REGS[i], t.width()),
+            });
+        }
+        passes_stack |= matches!(v, Val::Stack(_));
+    }
+    if passes_stack {
+        // The callee may overwrite anything in the frame through the pointer.
+        for s in &mut st.slots {
+            s.val = Val::Data(s.len);
+        }
+    }
+    for r in CALLER_SAVED {
+        st.regs[r] = Val::Undef;
+    }
+    st.regs[0] = Val::Data(callee.signature.ret().width());
+    st.flags = 0;
+    st.forget(i64::MIN / 2, k);
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! What the validator may accept beyond the strict core rules.
+//!
+//! [`Policy::default()`] is the strictest setting: no calls, no pointer
+//! parameters, no red zone, no division, no loops. [`Policy::runtime()`] is
+//! the setting `npk_jit_compile` and `npkc jit-check` use.
+
+use crate::Signature;
+pub use iced_x86::Register;
+
+/// Upper bound accepted for [`Policy::max_frame`]; the stack-slot model is
+/// sized by the frame, so it stays bounded.
+pub const MAX_FRAME_LIMIT: u32 = 1 << 16;
+
+/// How code may use pointer parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PointerAccess {
+    /// Signatures with pointer types are rejected (the default).
+    #[default]
+    Forbidden,
+    /// Loads through a pointer parameter, at constant offsets in the window.
+    Read,
+    /// Loads and stores through a pointer parameter, within the window.
+    ReadWrite,
+}
+
+/// A function that code may `call` directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllowedCall {
+    /// Absolute address of the function (the code runs at [`Policy::base_ip`]).
+    pub address: u64,
+    /// Its SysV signature: arguments must be defined at these widths.
+    pub signature: Signature,
+}
+
+/// Configuration of the validator. Plain data; `Default` is the strictest.
+///
+/// ```
+/// use npk_jit::Policy;
+/// let strict = Policy::default();
+/// assert!(!strict.allow_loops && strict.allowed_calls.is_empty());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Address the first byte will run at (needed to resolve `call rel32`).
+    pub base_ip: u64,
+    /// Direct calls are allowed only to these functions.
+    pub allowed_calls: Vec<AllowedCall>,
+    /// Registers the code must never read or write (any width).
+    pub reserved: Vec<Register>,
+    /// Memory access through pointer parameters.
+    pub pointer_access: PointerAccess,
+    /// Accessible bytes from each pointer parameter: `[p, p + pointer_window)`.
+    pub pointer_window: u32,
+    /// Deepest the stack pointer may go below its entry value, in bytes
+    /// (clamped to [`MAX_FRAME_LIMIT`]).
+    pub max_frame: u32,
+    /// Allow the SysV 128-byte red zone below `rsp`.
+    pub allow_red_zone: bool,
+    /// Allow `div`/`idiv`, which trap (`SIGFPE`) on zero or overflow.
+    pub allow_division: bool,
+    /// Allow backward branches. Loops can run forever: termination is then
+    /// the caller's concern. Without loops every path is finite.
+    pub allow_loops: bool,
+    /// Bound on abstract-interpretation steps per instruction; code needing
+    /// more is rejected (keeps validation near-linear).
+    pub steps_per_instruction: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            base_ip: 0,
+            allowed_calls: Vec::new(),
+            reserved: Vec::new(),
+            pointer_access: PointerAccess::Forbidden,
+            pointer_window: 0,
+            max_frame: 4096,
+            allow_red_zone: false,
+            allow_division: false,
+            allow_loops: false,
+            steps_per_instruction: 64,
+        }
+    }
+}
+
+impl Policy {
+    /// The policy of `Jit.compile`: loops and the red zone allowed, still no
+    /// calls, pointers or division.
+    #[must_use]
+    pub fn runtime() -> Policy {
+        Policy {
+            allow_loops: true,
+            allow_red_zone: true,
+            ..Policy::default()
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Rejections: where, which instruction, and which rule of SPEC §6.
+//!
+//! A [`Violation`] holds the byte offset, the instruction in Intel syntax
+//! (empty when the problem is not one instruction's, e.g. empty code) and a
+//! [`ViolationKind`] whose `Display` states the rule in words.
+
+use std::fmt;
+
+use iced_x86::Register;
+
+/// The rule a rejected byte string breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ViolationKind {
+    /// The byte string is empty.
+    EmptyCode,
+    /// The bytes at the offset are not a valid x86-64 instruction.
+    InvalidInstruction,
+    /// The last instruction runs past the end of the code.
+    TruncatedInstruction,
+    /// A direct branch or call target lies outside the code.
+    TargetOutsideCode {
+        /// Target offset relative to the start of the code (may be negative).
+        target: i64,
+    },
+    /// A direct branch target is inside an instruction, not at its start.
+    TargetInsideInstruction {
+        /// Target offset relative to the start of the code.
+        target: i64,
+    },
+    /// An indirect jump or call (through a register or memory).
+    IndirectTransfer,
+    /// A far jump, call or return, or `iret`.
+    FarTransfer,
+    /// `syscall`, `sysenter`, `int`, `int3` and relatives.
+    SystemCall,
+    /// An instruction that needs kernel privilege.
+    Privileged,
+    /// An I/O port instruction (`in`, `out`, `ins`, `outs`).
+    InputOutput,
+    /// A write to a segment register.
+    SegmentWrite,
+    /// An `fs`/`gs` segment override.
+    SegmentOverride,
+    /// An instruction the validator does not model (SIMD, x87, string, ...).
+    Unsupported,
+    /// `div`/`idiv`, which can trap, and the policy forbids it.
+    DivisionNotAllowed,
+    /// `std`: the direction flag must stay clear.
+    DirectionFlag,
+    /// A backward branch, and the policy forbids loops.
+    LoopNotAllowed,
+    /// A call to a target that is not in the policy's allow-list.
+    CallNotAllowed {
+        /// The absolute call target.
+        target: u64,
+    },
+    /// A call with `rsp` not 16-byte aligned.
+    MisalignedCall,
+    /// Memory touched outside the function's stack frame (or pointer window).
+    MemoryOutsideFrame,
+    /// A stack slot read before it is written on some path.
+    UninitializedStackRead {
+        /// Offset of the slot from the entry `rsp`.
+        offset: i64,
+    },
+    /// A register read (at this width) before being defined on some path.
+    UndefinedRegisterRead {
+        /// The register as the instruction names it.
+        register: Register,
+    },
+    /// Flags read that no earlier instruction on some path has set.
+    UndefinedFlagsRead,
+    /// A register reserved by policy is used.
+    ReservedRegister {
+        /// The register as the instruction names it.
+        register: Register,
+    },
+    /// `rsp` gets a value the validator cannot track as entry `rsp` + constant.
+    StackPointerUnknown,
+    /// `rsp` leaves the allowed frame (above its entry value or too deep).
+    StackPointerOutOfFrame {
+        /// The offending offset from the entry `rsp`.
+        offset: i64,
+    },
+    /// Two paths reach one instruction with different `rsp` values.
+    StackPointerMismatch,
+    /// `ret` with the return register not defined at the return width.
+    ReturnValueUndefined,
+    /// `ret` with `rsp` not at its entry value.
+    StackNotRestored {
+        /// `rsp` at the `ret`, as an offset from its entry value.
+        offset: i64,
+    },
+    /// `ret` with a callee-saved register not holding its entry value.
+    CalleeSavedClobbered {
+        /// The callee-saved register.
+        register: Register,
+    },
+    /// A path runs past the last instruction.
+    FallsOffEnd,
+    /// The signature uses pointer types and the policy forbids them.
+    PointerSignatureNotAllowed,
+    /// The analysis needed more steps than the policy allows.
+    AnalysisBudgetExceeded,
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ViolationKind as K;
+        match *self {
+            K::EmptyCode => f.write_str("the code is empty"),
+            K::InvalidInstruction => f.write_str("the bytes are not a valid x86-64 instruction"),
+            K::TruncatedInstruction => f.write_str("the code does not end on an instruction boundary"),
+            K::TargetOutsideCode { target } => {
+                write!(f, "branch target {target:#x} is outside the code")
+            }
+            K::TargetInsideInstruction { target } => {
+                write!(f, "branch target {target:#x} is not the start of an instruction")
+            }
+            K::IndirectTransfer => f.write_str("indirect jumps and calls are not allowed"),
+            K::FarTransfer => f.write_str("far jumps, calls and returns are not allowed"),
+            K::SystemCall => f.write_str("system calls and software interrupts are not allowed"),
+            K::Privileged => f.write_str("privileged instructions are not allowed"),
+            K::InputOutput => f.write_str("I/O port instructions are not allowed"),
+            K::SegmentWrite => f.write_str("writing a segment register is not allowed"),
+            K::SegmentOverride => f.write_str("fs/gs segment overrides are not allowed"),
+            K::Unsupported => f.write_str(
+                "instruction not modelled by the validator (only general-purpose integer instructions are)",
+            ),
+            K::DivisionNotAllowed => f.write_str("div/idiv can trap and the policy does not allow division"),
+            K::DirectionFlag => f.write_str("setting the direction flag is not allowed"),
+            K::LoopNotAllowed => f.write_str("backward branch (loop) and the policy does not allow loops"),
+            K::CallNotAllowed { target } => {
+                write!(f, "call target {target:#x} is not in the policy's allow-list")
+            }
+            K::MisalignedCall => f.write_str("rsp is not 16-byte aligned at the call"),
+            K::MemoryOutsideFrame => {
+                f.write_str("memory access outside the function's own stack frame")
+            }
+            K::UninitializedStackRead { offset } => {
+                write!(f, "stack slot at entry rsp{offset:+} read before it is written")
+            }
+            K::UndefinedRegisterRead { register } => write!(
+                f,
+                "register {} read before it is defined at this width",
+                reg_name(register)
+            ),
+            K::UndefinedFlagsRead => f.write_str("flags read before an instruction sets them"),
+            K::ReservedRegister { register } => {
+                write!(f, "register {} is reserved by the policy", reg_name(register))
+            }
+            K::StackPointerUnknown => {
+                f.write_str("rsp must stay entry rsp plus a known constant")
+            }
+            K::StackPointerOutOfFrame { offset } => {
+                write!(f, "rsp would be entry rsp{offset:+}, outside the allowed frame")
+            }
+            K::StackPointerMismatch => f.write_str("paths join with different rsp values"),
+            K::ReturnValueUndefined => {
+                f.write_str("return register not defined at the return width at ret")
+            }
+            K::StackNotRestored { offset } => {
+                write!(f, "rsp is entry rsp{offset:+} at ret, not its entry value")
+            }
+            K::CalleeSavedClobbered { register } => write!(
+                f,
+                "callee-saved register {} does not hold its entry value at ret",
+                reg_name(register)
+            ),
+            K::FallsOffEnd => f.write_str("a path falls off the end of the code"),
+            K::PointerSignatureNotAllowed => {
+                f.write_str("pointer parameters are not allowed by the policy")
+            }
+            K::AnalysisBudgetExceeded => f.write_str("analysis step budget exceeded"),
+        }
+    }
+}
+
+fn reg_name(r: Register) -> String {
+    format!("{r:?}").to_ascii_lowercase()
+}
+
+/// A rejection: the first rule the validator found broken.
+///
+/// ```
+/// use npk_jit::{validate, Policy, ViolationKind};
+/// let sig = "int64()".parse().expect("valid signature");
+/// let v = validate(&[0x0f, 0x05], &sig, &Policy::default()).expect_err("syscall");
+/// assert_eq!((v.offset(), v.instruction()), (0, "syscall"));
+/// assert_eq!(v.kind(), ViolationKind::SystemCall);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    offset: usize,
+    instruction: String,
+    kind: ViolationKind,
+}
+
+impl Violation {
+    pub(crate) fn new(offset: usize, instruction: String, kind: ViolationKind) -> Violation {
+        Violation {
+            offset,
+            instruction,
+            kind,
+        }
+    }
+
+    /// Byte offset of the offending instruction.
+    #[must_use]
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The instruction in Intel syntax (may be empty).
+    #[must_use]
+    pub fn instruction(&self) -> &str {
+        &self.instruction
+    }
+
+    /// The rule broken.
+    #[must_use]
+    pub fn kind(&self) -> ViolationKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.instruction.is_empty() {
+            write!(f, "at offset {:#x}: {}", self.offset, self.kind)
+        } else {
+            write!(
+                f,
+                "at offset {:#x} `{}`: {}",
+                self.offset, self.instruction, self.kind
+            )
+        }
+    }
+}
+
+impl std::error::Error for Violation {}

@@ -1,0 +1,80 @@
+//! Signature parsing, printing and tags.
+
+use npk_jit::{SigType, Signature};
+
+fn sig(s: &str) -> Signature {
+    s.parse().unwrap_or_else(|e| panic!("`{s}`: {e}"))
+}
+
+#[test]
+fn add_i32_tag_is_0x1121() {
+    assert_eq!(sig("int32(int32,int32)").tag(), 0x1121);
+}
+
+#[test]
+fn tag_encodes_return_count_and_each_parameter() {
+    assert_eq!(sig("int64()").tag(), 0x02);
+    assert_eq!(sig("int64(int64)").tag(), 0x212);
+    assert_eq!(sig("uint64(uint32,int64,ptr)").tag(), 0x52334);
+    assert_eq!(
+        sig("int32(int32,int32,int32,int32,int32,int32)").tag(),
+        0x1111_1161
+    );
+}
+
+#[test]
+fn whitespace_is_tolerated() {
+    assert_eq!(
+        sig("  int64 ( int64 ,\tint64 ) "),
+        sig("int64(int64,int64)")
+    );
+}
+
+#[test]
+fn pointer_spellings_are_all_pointer() {
+    for s in ["ptr", "pointer", "int8*", "void *", "int64->", "uint8 ->"] {
+        let t = sig(&format!("int32({s})"));
+        assert_eq!(
+            t.params().collect::<Vec<_>>(),
+            vec![SigType::Pointer],
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn display_round_trips() {
+    for s in ["int32(int32,int32)", "uint64()", "int64(ptr,uint32)"] {
+        assert_eq!(sig(s).to_string(), s);
+        assert_eq!(sig(&sig(s).to_string()), sig(s));
+    }
+}
+
+#[test]
+fn bad_signatures_name_the_problem_and_position() {
+    let cases = [
+        ("int64", "expected `(`", 5),
+        ("(int64)", "missing return type", 0),
+        ("float(int32)", "unknown type `float`", 0),
+        ("int32(int32", "missing closing", 11),
+        ("int32(int32,)", "empty parameter", 12),
+        ("int32(int32, bool)", "unknown type `bool`", 13),
+        ("int32() x", "unexpected `x`", 8),
+        (
+            "int32(int32,int32,int32,int32,int32,int32,int32)",
+            "at most 6",
+            5,
+        ),
+    ];
+    for (text, needle, at) in cases {
+        let e = text.parse::<Signature>().expect_err(text);
+        assert!(e.to_string().contains(needle), "`{text}`: {e}");
+        assert_eq!(e.offset(), at, "`{text}`: {e}");
+    }
+}
+
+#[test]
+fn too_many_parameters_via_new_is_an_error() {
+    assert!(Signature::new(SigType::Int32, &[SigType::Int32; 7]).is_err());
+    assert!(Signature::new(SigType::Int32, &[SigType::Int32; 6]).is_ok());
+}
