@@ -879,3 +879,34 @@ fn a_large_callee_is_not_inlined() {
     assert_eq!(out.lines().count(), 30);
     assert_eq!(inlined, 0);
 }
+
+#[test]
+fn threading_keeps_values_used_after_the_join() {
+    // half(x): if (x % 2 != 0) fail 7; pass x / 2 — inlined with constant
+    // arguments, the remainder's and the result's blocks define values used
+    // in later blocks, which threading must not bypass.
+    let mut h = FnB::new("half", I32);
+    let x = h.param("x", I32);
+    let half = h.finish(vec![
+        st(StmtKind::If {
+            cond: bin(BinOp::Ne, bin(BinOp::Rem, x.clone(), i32c(2)), i32c(0)),
+            then_block: blk(vec![st(StmtKind::Fail(i32c(7)))]),
+            else_block: None,
+        }),
+        st(StmtKind::Pass(Some(bin(BinOp::Div, x, i32c(2))))),
+    ]);
+    let mut m = FnB::new("main", I32);
+    let (a, av) = m.var("a", Ty::Result(Box::new(I32)));
+    let (b, bv) = m.var("b", Ty::Result(Box::new(I32)));
+    let main = m.finish(vec![
+        let_(a, call(2, vec![i32c(42)], I32)),
+        let_(b, call(2, vec![i32c(7)], I32)),
+        println(field(av.clone(), ResultField::IsError)),
+        println(field(av, ResultField::Value)),
+        println(field(bv.clone(), ResultField::IsError)),
+        println(field(bv, ResultField::Error)),
+    ]);
+    let ((_, out), inlined) = run_both(&program(main, vec![half]), "threadjoin");
+    assert_eq!(out, "false\n21\ntrue\n7\n");
+    assert_eq!(inlined, 2);
+}
