@@ -10,6 +10,8 @@
 //! `@cast<T>(e)` are [`ExprKind::Cast`]. Spans point into the original
 //! source for diagnostics.
 
+mod calls;
+
 use crate::ast::{BinOp, IntTy, Region, UnOp};
 use crate::source::{FileId, Span};
 
