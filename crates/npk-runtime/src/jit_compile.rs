@@ -181,6 +181,36 @@ fn set_last_error(msg: &str) {
     LAST_ERROR.with(|e| *e.borrow_mut() = c);
 }
 
+/// The code bytes and signature text of a `npk_jit_compile`/`npk_jit_install`
+/// call, or why they are unusable (NULL, length out of range, not UTF-8).
+///
+/// # Safety
+/// `code` is NULL or readable for `len` bytes; `sig` is NULL or a
+/// NUL-terminated string; both outlive the returned borrows.
+unsafe fn code_and_sig<'a>(
+    code: *const c_void,
+    len: i64,
+    sig: *const c_char,
+) -> Result<(&'a [u8], &'a str), String> {
+    if code.is_null() || sig.is_null() {
+        return Err("code or signature is NULL".to_string());
+    }
+    let n = usize::try_from(len)
+        .ok()
+        .filter(|&n| n > 0 && n <= MAX_CODE_LEN);
+    let Some(n) = n else {
+        return Err(format!("code length {len} is not in 1..={MAX_CODE_LEN}"));
+    };
+    // SAFETY: non-null, NUL-terminated by the caller's contract.
+    let sig = unsafe { CStr::from_ptr(sig) };
+    let sig = sig
+        .to_str()
+        .map_err(|_| "signature is not UTF-8".to_string())?;
+    // SAFETY: non-null and readable for `n` bytes by the caller's contract.
+    let bytes = unsafe { std::slice::from_raw_parts(code.cast::<u8>(), n) };
+    Ok((bytes, sig))
+}
+
 /// Validates `len` bytes at `code` as a function of signature `sig` (e.g.
 /// `"int64(int64,int64)"`), copies them into a fresh `wildx` page, seals it
 /// with the signature's tag and returns it; NULL on any failure, with the
@@ -196,22 +226,8 @@ pub unsafe extern "C" fn npk_jit_compile(
     sig: *const c_char,
 ) -> *mut c_void {
     let result = std::panic::catch_unwind(|| {
-        if code.is_null() || sig.is_null() {
-            return Err("code or signature is NULL".to_string());
-        }
-        let n = usize::try_from(len)
-            .ok()
-            .filter(|&n| n > 0 && n <= MAX_CODE_LEN);
-        let Some(n) = n else {
-            return Err(format!("code length {len} is not in 1..={MAX_CODE_LEN}"));
-        };
-        // SAFETY: non-null, NUL-terminated by the caller's contract.
-        let sig = unsafe { CStr::from_ptr(sig) };
-        let sig = sig
-            .to_str()
-            .map_err(|_| "signature is not UTF-8".to_string())?;
-        // SAFETY: non-null and readable for `n` bytes by the caller's contract.
-        let bytes = unsafe { std::slice::from_raw_parts(code.cast::<u8>(), n) };
+        // SAFETY: the caller's contract is the one `code_and_sig` requires.
+        let (bytes, sig) = unsafe { code_and_sig(code, len, sig) }?;
         compile(bytes, sig)
             .map(CompiledFn::into_raw)
             .map_err(|e| e.to_string())
@@ -250,22 +266,8 @@ pub unsafe extern "C" fn npk_jit_install(
     sig: *const c_char,
 ) -> i32 {
     let result = std::panic::catch_unwind(|| {
-        if code.is_null() || sig.is_null() {
-            return Err("code or signature is NULL".to_string());
-        }
-        let n = usize::try_from(len)
-            .ok()
-            .filter(|&n| n > 0 && n <= MAX_CODE_LEN);
-        let Some(n) = n else {
-            return Err(format!("code length {len} is not in 1..={MAX_CODE_LEN}"));
-        };
-        // SAFETY: non-null, NUL-terminated by the caller's contract.
-        let sig = unsafe { CStr::from_ptr(sig) };
-        let sig = sig
-            .to_str()
-            .map_err(|_| "signature is not UTF-8".to_string())?;
-        // SAFETY: non-null and readable for `n` bytes by the caller's contract.
-        let bytes = unsafe { std::slice::from_raw_parts(code.cast::<u8>(), n) };
+        // SAFETY: the caller's contract is the one `code_and_sig` requires.
+        let (bytes, sig) = unsafe { code_and_sig(code, len, sig) }?;
         install(page.cast(), bytes, sig).map_err(|e| e.to_string())
     });
     match result {
