@@ -17,10 +17,7 @@ use crate::error::Error;
 /// Dropping it frees the pages.
 #[derive(Debug)]
 pub struct WritablePage {
-    ptr: NonNull<u8>,
-    len: usize,
-    idx: usize,
-    generation: u64,
+    page: OwnedRun,
 }
 
 /// A sealed, read+execute run of pages.
@@ -29,22 +26,50 @@ pub struct WritablePage {
 /// taken from [`entry`](Self::entry) dangles. Tie such pointers to a borrow of the page.
 #[derive(Debug)]
 pub struct ExecutablePage {
+    page: OwnedRun,
+    tag: u32,
+}
+
+/// What both page types own: a handle-owned registry run. Dropping it frees the run;
+/// `seal` moves it from a [`WritablePage`] into an [`ExecutablePage`] without a free.
+#[derive(Debug)]
+struct OwnedRun {
     ptr: NonNull<u8>,
     len: usize,
     idx: usize,
     generation: u64,
-    tag: u32,
+}
+
+impl OwnedRun {
+    fn free(self) -> Result<(), Error> {
+        let this = ManuallyDrop::new(self);
+        arena()?.free(this.idx, Owner::Handle(this.generation))
+    }
+
+    fn into_raw(self) -> NonNull<u8> {
+        let this = ManuallyDrop::new(self);
+        if let Ok(arena) = arena() {
+            let _ = arena.release_handle(this.idx, this.generation);
+        }
+        this.ptr
+    }
+}
+
+impl Drop for OwnedRun {
+    fn drop(&mut self) {
+        if let Ok(arena) = arena() {
+            let _ = arena.free(self.idx, Owner::Handle(self.generation));
+        }
+    }
 }
 
 // SAFETY: the pages are process-wide memory, not tied to a thread; the registry slot is
-// handle-owned, so only this value can change its state, and `&self` methods only read.
-unsafe impl Send for WritablePage {}
-// SAFETY: as above; shared access only reads the pages.
-unsafe impl Sync for WritablePage {}
-// SAFETY: as above; sealed pages are read-only for their whole life.
-unsafe impl Send for ExecutablePage {}
+// handle-owned, so only the value holding this run can change its state. `OwnedRun` itself
+// gives no access to the bytes: `WritablePage` writes only through `&mut self`, and
+// `ExecutablePage`'s bytes are read-only for their whole life, so shared access only reads.
+unsafe impl Send for OwnedRun {}
 // SAFETY: as above.
-unsafe impl Sync for ExecutablePage {}
+unsafe impl Sync for OwnedRun {}
 
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
@@ -67,29 +92,31 @@ impl WritablePage {
             .load(std::sync::atomic::Ordering::Relaxed) as usize;
         let ptr = NonNull::new(arena.addr_of(idx)).expect("arena addresses are never null");
         Ok(Self {
-            ptr,
-            len: body * arena.page_size(),
-            idx,
-            generation: word.generation(),
+            page: OwnedRun {
+                ptr,
+                len: body * arena.page_size(),
+                idx,
+                generation: word.generation(),
+            },
         })
     }
 
     /// Length in bytes (whole pages).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.len
+        self.page.len
     }
 
     /// Always false: a page has at least one byte.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.page.len == 0
     }
 
     /// The first byte.
     #[must_use]
     pub fn as_ptr(&self) -> *const u8 {
-        self.ptr.as_ptr()
+        self.page.ptr.as_ptr()
     }
 
     /// The contents.
@@ -97,7 +124,7 @@ impl WritablePage {
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: `len` bytes at `ptr` are mapped read+write while this handle lives; writes
         // need `&mut self`, so no write aliases this borrow.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts(self.page.ptr.as_ptr(), self.page.len) }
     }
 
     /// The contents, writable.
@@ -105,7 +132,7 @@ impl WritablePage {
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_slice`; `&mut self` makes this borrow unique, and the raw API
         // cannot touch a handle-owned page.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts_mut(self.page.ptr.as_ptr(), self.page.len) }
     }
 
     /// Seals the page with no signature tag (0); see [`seal_with_tag`](Self::seal_with_tag).
@@ -123,20 +150,12 @@ impl WritablePage {
     /// # Errors
     /// An `Os` error if `mprotect` fails; the page is freed then.
     pub fn seal_with_tag(self, tag: u32) -> Result<ExecutablePage, Error> {
-        let this = ManuallyDrop::new(self);
+        let page = self.page;
         let arena = arena()?;
-        match arena.seal(this.idx, Owner::Handle(this.generation), Some(tag)) {
-            Ok(_) => Ok(ExecutablePage {
-                ptr: this.ptr,
-                len: this.len,
-                idx: this.idx,
-                generation: this.generation,
-                tag,
-            }),
-            Err(e) => {
-                let _ = arena.free(this.idx, Owner::Handle(this.generation));
-                Err(e)
-            }
+        match arena.seal(page.idx, Owner::Handle(page.generation), Some(tag)) {
+            Ok(_) => Ok(ExecutablePage { page, tag }),
+            // Dropping `page` frees the run.
+            Err(e) => Err(e),
         }
     }
 
@@ -145,27 +164,14 @@ impl WritablePage {
     /// # Errors
     /// None in practice (the handle owns the page); kept for symmetry with the raw API.
     pub fn free(self) -> Result<(), Error> {
-        let this = ManuallyDrop::new(self);
-        arena()?.free(this.idx, Owner::Handle(this.generation))
+        self.page.free()
     }
 
     /// Hands the page to the raw (address-keyed, C) API and returns its address; release it
     /// with [`free_raw`](crate::free_raw) (or `npk_wildx_free`).
     #[must_use]
     pub fn into_raw(self) -> NonNull<u8> {
-        let this = ManuallyDrop::new(self);
-        if let Ok(arena) = arena() {
-            let _ = arena.release_handle(this.idx, this.generation);
-        }
-        this.ptr
-    }
-}
-
-impl Drop for WritablePage {
-    fn drop(&mut self) {
-        if let Ok(arena) = arena() {
-            let _ = arena.free(self.idx, Owner::Handle(self.generation));
-        }
+        self.page.into_raw()
     }
 }
 
@@ -173,19 +179,19 @@ impl ExecutablePage {
     /// The entry point. It dangles once the page is freed or dropped.
     #[must_use]
     pub fn entry(&self) -> *const u8 {
-        self.ptr.as_ptr()
+        self.page.ptr.as_ptr()
     }
 
     /// Length in bytes (whole pages).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.len
+        self.page.len
     }
 
     /// Always false: a page has at least one byte.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.page.len == 0
     }
 
     /// The signature tag recorded at seal.
@@ -199,7 +205,7 @@ impl ExecutablePage {
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: `len` bytes at `ptr` are mapped read+execute while this handle lives and
         // nobody can write them.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts(self.page.ptr.as_ptr(), self.page.len) }
     }
 
     /// Frees the page now: it is no longer executable.
@@ -207,26 +213,13 @@ impl ExecutablePage {
     /// # Errors
     /// None in practice (the handle owns the page); kept for symmetry with the raw API.
     pub fn free(self) -> Result<(), Error> {
-        let this = ManuallyDrop::new(self);
-        arena()?.free(this.idx, Owner::Handle(this.generation))
+        self.page.free()
     }
 
     /// Hands the page to the raw (address-keyed, C) API and returns its address; release it
     /// with [`free_raw`](crate::free_raw) (or `npk_wildx_free`).
     #[must_use]
     pub fn into_raw(self) -> NonNull<u8> {
-        let this = ManuallyDrop::new(self);
-        if let Ok(arena) = arena() {
-            let _ = arena.release_handle(this.idx, this.generation);
-        }
-        this.ptr
-    }
-}
-
-impl Drop for ExecutablePage {
-    fn drop(&mut self) {
-        if let Ok(arena) = arena() {
-            let _ = arena.free(self.idx, Owner::Handle(self.generation));
-        }
+        self.page.into_raw()
     }
 }
