@@ -16,7 +16,7 @@ use iced_x86::{
     Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, Instruction, IntelFormatter,
 };
 
-use crate::classify::check_instruction;
+use crate::classify::Classifier;
 use crate::interp::{Ctx, step};
 use crate::policy::PointerAccess;
 use crate::state::State;
@@ -140,6 +140,7 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
 /// ```
 pub struct Validator {
     uses: Uses,
+    classifier: Classifier,
     /// Built on the first rejection (constructing one is costly).
     formatter: Option<IntelFormatter>,
     instrs: Vec<Instruction>,
@@ -184,6 +185,7 @@ impl Validator {
     pub fn new() -> Validator {
         Validator {
             uses: Uses::new(),
+            classifier: Classifier::default(),
             formatter: None,
             instrs: Vec::new(),
             flow: Vec::new(),
@@ -250,9 +252,14 @@ impl Validator {
         self.start_of.clear();
         self.start_of.resize(code.len(), NO_INSTR);
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
-        let mut ins = Instruction::default();
         while decoder.can_decode() {
-            decoder.decode_out(&mut ins);
+            // Decode in place: copying the instruction costs about as much
+            // as decoding it.
+            let i = self.instrs.len();
+            self.instrs.push(Instruction::default());
+            let ins = &mut self.instrs[i];
+            decoder.decode_out(ins);
+            let ins = &self.instrs[i];
             let off = ins.ip() as usize;
             if ins.is_invalid() {
                 let kind = if decoder.last_error() == DecoderError::NoMoreBytes {
@@ -262,11 +269,12 @@ impl Validator {
                 };
                 return Err(Fail::Bytes(off, ins.len(), kind));
             }
-            let i = self.instrs.len();
             self.start_of[off] = i as u32;
-            self.instrs.push(ins);
             self.flow.push(ins.flow_control());
-            if let Err(kind) = check_instruction(&ins, &code[off..off + ins.len()], policy) {
+            if let Err(kind) = self
+                .classifier
+                .check(ins, &code[off..off + ins.len()], policy)
+            {
                 return Err(Fail::At(i, kind));
             }
         }
@@ -363,13 +371,27 @@ impl Validator {
         let mut steps = 0u64;
         let mut deepest = 0i64;
 
-        while let Some(Reverse(b)) = self.work.pop() {
-            let b = b as usize;
+        // Without backward branches every edge goes to a later block, so
+        // visiting the blocks in index order once is exactly the order the
+        // worklist would produce; with loops, the worklist iterates.
+        let mut cursor = 0;
+        loop {
+            let b = if loops {
+                match self.work.pop() {
+                    Some(Reverse(b)) => b as usize,
+                    None => break,
+                }
+            } else if cursor < blocks {
+                cursor += 1;
+                cursor - 1
+            } else {
+                break;
+            };
             self.queued[b] = false;
-            self.visited[b] = true;
             if !self.have[b] {
                 continue;
             }
+            self.visited[b] = true;
             self.cur.clone_from(&self.states[b]);
             let end = self.block_end(b);
             for i in self.block_start[b] as usize..end {
@@ -416,7 +438,7 @@ impl Validator {
                         self.have[sb] = true;
                         true
                     };
-                    if changed && !self.queued[sb] {
+                    if loops && changed && !self.queued[sb] {
                         self.queued[sb] = true;
                         self.work.push(Reverse(sb as u32));
                     }
