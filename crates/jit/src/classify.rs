@@ -15,18 +15,29 @@ use iced_x86::{FlowControl, Instruction, MemorySize, Mnemonic, OpKind, Register}
 
 use crate::{Policy, ViolationKind};
 
-/// The `Code`-level part of [`check_instruction`].
+/// The `Code`-level part of [`check_instruction`] (one byte, so the cache
+/// stays small).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {
     /// Not computed yet.
     Unknown,
-    /// Broken rule, whatever the prefixes and the policy.
-    Reject(ViolationKind),
-    /// Modelled (`div`/`idiv` only if the policy allows division); branches
-    /// must not carry a `66` prefix.
-    Modelled { division: bool, branch: bool },
+    /// Modelled; not a branch, not a division.
+    Modelled,
+    /// Modelled branch: must not carry a `66` prefix.
+    ModelledBranch,
+    /// `div`/`idiv`: modelled if the policy allows division.
+    Division,
     /// Not modelled.
     Unsupported,
+    /// A rule broken whatever the prefixes and the policy (the
+    /// [`ViolationKind`] of the same name).
+    SystemCall,
+    FarTransfer,
+    IndirectTransfer,
+    InputOutput,
+    Privileged,
+    SegmentWrite,
+    DirectionFlag,
 }
 
 /// Caches the `Code`-level verdict of each (`Code`, operand 0 is memory).
@@ -74,19 +85,25 @@ fn check_instruction(
 }
 
 fn apply(v: Verdict, bytes: &[u8], policy: &Policy) -> Result<(), ViolationKind> {
-    match v {
-        Verdict::Reject(kind) => Err(kind),
-        Verdict::Unsupported | Verdict::Unknown => Err(ViolationKind::Unsupported),
-        Verdict::Modelled { division, branch } => {
-            if division && !policy.allow_division {
-                return Err(ViolationKind::DivisionNotAllowed);
-            }
-            if (branch && has_size_prefix(bytes)) || has_ignored_rex(bytes) {
-                return Err(ViolationKind::Unsupported);
-            }
-            Ok(())
-        }
+    use ViolationKind as K;
+    let branch = match v {
+        Verdict::Modelled => false,
+        Verdict::ModelledBranch => true,
+        Verdict::Division if policy.allow_division => false,
+        Verdict::Division => return Err(K::DivisionNotAllowed),
+        Verdict::Unknown | Verdict::Unsupported => return Err(K::Unsupported),
+        Verdict::SystemCall => return Err(K::SystemCall),
+        Verdict::FarTransfer => return Err(K::FarTransfer),
+        Verdict::IndirectTransfer => return Err(K::IndirectTransfer),
+        Verdict::InputOutput => return Err(K::InputOutput),
+        Verdict::Privileged => return Err(K::Privileged),
+        Verdict::SegmentWrite => return Err(K::SegmentWrite),
+        Verdict::DirectionFlag => return Err(K::DirectionFlag),
+    };
+    if (branch && has_size_prefix(bytes)) || has_ignored_rex(bytes) {
+        return Err(K::Unsupported);
     }
+    Ok(())
 }
 
 /// The rules that depend only on the `Code` (and operand 0 being memory), in
@@ -98,7 +115,7 @@ fn code_verdict(ins: &Instruction) -> Verdict {
         m,
         M::Syscall | M::Sysenter | M::Sysexit | M::Sysret | M::Int | M::Int1 | M::Int3 | M::Into
     ) {
-        return Verdict::Reject(ViolationKind::SystemCall);
+        return Verdict::SystemCall;
     }
     if matches!(m, M::Retf | M::Iret | M::Iretd | M::Iretq)
         || (0..ins.op_count())
@@ -110,44 +127,44 @@ fn code_verdict(ins: &Instruction) -> Verdict {
                 MemorySize::SegPtr16 | MemorySize::SegPtr32 | MemorySize::SegPtr64
             ))
     {
-        return Verdict::Reject(ViolationKind::FarTransfer);
+        return Verdict::FarTransfer;
     }
     if matches!(
         ins.flow_control(),
         FlowControl::IndirectBranch | FlowControl::IndirectCall
     ) {
-        return Verdict::Reject(ViolationKind::IndirectTransfer);
+        return Verdict::IndirectTransfer;
     }
     if matches!(
         m,
         M::In | M::Out | M::Insb | M::Insw | M::Insd | M::Outsb | M::Outsw | M::Outsd
     ) {
-        return Verdict::Reject(ViolationKind::InputOutput);
+        return Verdict::InputOutput;
     }
     if ins.is_privileged() {
-        return Verdict::Reject(ViolationKind::Privileged);
+        return Verdict::Privileged;
     }
     let writes_segment = matches!(m, M::Lss | M::Lfs | M::Lgs)
         || (matches!(m, M::Mov | M::Pop)
             && ins.op0_kind() == OpKind::Register
             && ins.op0_register().is_segment_register());
     if writes_segment {
-        return Verdict::Reject(ViolationKind::SegmentWrite);
+        return Verdict::SegmentWrite;
     }
     if m == M::Std {
-        return Verdict::Reject(ViolationKind::DirectionFlag);
+        return Verdict::DirectionFlag;
     }
     // `div`/`idiv` are modelled; the policy decides per call.
-    if is_modelled(ins) {
-        Verdict::Modelled {
-            division: matches!(m, M::Div | M::Idiv),
-            branch: is_branch(ins),
-        }
-    } else {
+    if !is_modelled(ins) {
         Verdict::Unsupported
+    } else if matches!(m, M::Div | M::Idiv) {
+        Verdict::Division
+    } else if is_branch(ins) {
+        Verdict::ModelledBranch
+    } else {
+        Verdict::Modelled
     }
 }
-
 /// The instructions whose effect the interpreter models: general-purpose
 /// integer arithmetic, moves, stack operations and direct control flow.
 fn is_modelled(ins: &Instruction) -> bool {
@@ -303,7 +320,7 @@ fn has_size_prefix(bytes: &[u8]) -> bool {
         .any(|&b| b == 0x66)
 }
 
-fn is_legacy_prefix(b: u8) -> bool {
+pub(crate) fn is_legacy_prefix(b: u8) -> bool {
     matches!(
         b,
         0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65

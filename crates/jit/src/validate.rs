@@ -16,8 +16,8 @@ use iced_x86::{
     Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, Instruction, IntelFormatter,
 };
 
-use crate::classify::Classifier;
-use crate::interp::{Ctx, step};
+use crate::classify::{Classifier, is_legacy_prefix};
+use crate::interp::{Ctx, FlagCache, step};
 use crate::policy::PointerAccess;
 use crate::state::State;
 use crate::uses::Uses;
@@ -141,6 +141,7 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
 pub struct Validator {
     uses: Uses,
     classifier: Classifier,
+    flags: FlagCache,
     /// Built on the first rejection (constructing one is costly).
     formatter: Option<IntelFormatter>,
     instrs: Vec<Instruction>,
@@ -186,6 +187,7 @@ impl Validator {
         Validator {
             uses: Uses::new(),
             classifier: Classifier::default(),
+            flags: FlagCache::default(),
             formatter: None,
             instrs: Vec::new(),
             flow: Vec::new(),
@@ -400,8 +402,11 @@ impl Validator {
                 if steps > budget {
                     return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                 }
-                let (regs, mems) = self.uses.of(ins, ins.mnemonic());
-                if let Err(kind) = step(&ctx, &mut self.cur, ins, regs, mems) {
+                let m = ins.mnemonic();
+                let flags = self.flags.of(ins, m);
+                let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
+                let (regs, mems) = self.uses.of(ins, m, no_prefix);
+                if let Err(kind) = step(&ctx, &mut self.cur, ins, regs, mems, flags) {
                     return Err(Fail::At(i, kind));
                 }
                 deepest = deepest.min(self.cur.rsp());
