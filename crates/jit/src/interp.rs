@@ -147,6 +147,43 @@ enum Place {
     Param,
 }
 
+/// Whether `m` is `jmp` or a `jcc` (not `loop`/`jrcxz`, which read `rcx`).
+/// Reaching the interpreter, such an instruction is a direct near branch.
+pub(crate) fn is_direct_jump(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Jmp
+            | M::Jo
+            | M::Jno
+            | M::Jb
+            | M::Jae
+            | M::Je
+            | M::Jne
+            | M::Jbe
+            | M::Ja
+            | M::Js
+            | M::Jns
+            | M::Jp
+            | M::Jnp
+            | M::Jl
+            | M::Jge
+            | M::Jle
+            | M::Jg
+    )
+}
+
+/// [`step`] for a direct jump: no register or memory operand, no flag
+/// written, `rsp` unchanged (it is always inside the frame, so setting it
+/// to itself never fails), so only the flags it reads are checked.
+pub(crate) fn step_direct_jump(st: &State, flags: Flags) -> Result<(), K> {
+    debug_assert_eq!(flags.modified | flags.undefined, 0);
+    if flags.read & !st.flags != 0 {
+        return Err(K::UndefinedFlagsRead);
+    }
+    Ok(())
+}
+
 /// The effect of one reachable instruction (not `ret`/`call`, see below).
 pub(crate) fn step(
     ctx: &Ctx<'_>,

@@ -17,7 +17,7 @@ use iced_x86::{
 };
 
 use crate::classify::{Classifier, is_legacy_prefix};
-use crate::interp::{Ctx, FlagCache, step};
+use crate::interp::{Ctx, FlagCache, is_direct_jump, step, step_direct_jump};
 use crate::policy::PointerAccess;
 use crate::state::State;
 use crate::uses::Uses;
@@ -404,9 +404,17 @@ impl Validator {
                 }
                 let m = ins.mnemonic();
                 let flags = self.flags.of(ins, m);
-                let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
-                let (regs, mems) = self.uses.of(ins, m, no_prefix);
-                if let Err(kind) = step(&ctx, &mut self.cur, ins, regs, mems, flags) {
+                let result = if is_direct_jump(m) {
+                    // What `step` does for these (they touch no register or
+                    // memory, modify no flags, leave `rsp` alone): only the
+                    // flags they read must be defined.
+                    step_direct_jump(&self.cur, flags)
+                } else {
+                    let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
+                    let (regs, mems) = self.uses.of(ins, m, no_prefix);
+                    step(&ctx, &mut self.cur, ins, regs, mems, flags)
+                };
+                if let Err(kind) = result {
                     return Err(Fail::At(i, kind));
                 }
                 deepest = deepest.min(self.cur.rsp());
