@@ -5,7 +5,8 @@
 //! must land on a decoded start, so the linear decode is the only one). Block
 //! states are stored at block starts; a worklist ordered by block index runs
 //! the transfer function until nothing changes, within a step budget
-//! proportional to the code size.
+//! proportional to the code size. Without backward branches that order is
+//! simply each reachable block once, in index order, so no worklist is kept.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
