@@ -4,27 +4,118 @@
 //! instruction may appear in accepted code at all, else the rule it breaks.
 //! Checks go from the most specific rule to the catch-all: anything not on
 //! the modelled list ([`is_modelled`]) is [`ViolationKind::Unsupported`].
+//!
+//! Everything except the segment prefix, the division policy and the prefix
+//! bytes depends only on the instruction's `Code` and on whether operand 0 is
+//! memory (iced fixes mnemonic, flow control, privilege, operand kinds other
+//! than register-or-memory, register classes and memory size by `Code`), so
+//! that part is computed once per key by [`Classifier`] and cached.
 
 use iced_x86::{FlowControl, Instruction, MemorySize, Mnemonic, OpKind, Register};
 
 use crate::{Policy, ViolationKind};
 
-/// Classifies one instruction independently of the path reaching it.
-pub(crate) fn check_instruction(
+/// The `Code`-level part of [`check_instruction`] (one byte, so the cache
+/// stays small).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Not computed yet.
+    Unknown,
+    /// Modelled; not a branch, not a division.
+    Modelled,
+    /// Modelled branch: must not carry a `66` prefix.
+    ModelledBranch,
+    /// `div`/`idiv`: modelled if the policy allows division.
+    Division,
+    /// Not modelled.
+    Unsupported,
+    /// A rule broken whatever the prefixes and the policy (the
+    /// [`ViolationKind`] of the same name).
+    SystemCall,
+    FarTransfer,
+    IndirectTransfer,
+    InputOutput,
+    Privileged,
+    SegmentWrite,
+    DirectionFlag,
+}
+
+/// Caches the `Code`-level verdict of each (`Code`, operand 0 is memory).
+#[derive(Debug, Default)]
+pub(crate) struct Classifier {
+    verdicts: Vec<Verdict>,
+}
+
+impl Classifier {
+    /// Same result as [`check_instruction`].
+    pub(crate) fn check(
+        &mut self,
+        ins: &Instruction,
+        bytes: &[u8],
+        policy: &Policy,
+    ) -> Result<(), ViolationKind> {
+        if matches!(ins.segment_prefix(), Register::FS | Register::GS) {
+            return Err(ViolationKind::SegmentOverride);
+        }
+        let key = (ins.code() as usize) * 2 + usize::from(ins.op0_kind() == OpKind::Memory);
+        if key >= self.verdicts.len() {
+            self.verdicts.resize(key + 2, Verdict::Unknown);
+        }
+        let mut v = self.verdicts[key];
+        if v == Verdict::Unknown {
+            v = code_verdict(ins);
+            self.verdicts[key] = v;
+        }
+        apply(v, bytes, policy)
+    }
+}
+
+/// Classifies one instruction independently of the path reaching it,
+/// without the cache (the reference [`Classifier::check`] is tested against).
+#[cfg(test)]
+fn check_instruction(
     ins: &Instruction,
     bytes: &[u8],
     policy: &Policy,
 ) -> Result<(), ViolationKind> {
-    use Mnemonic as M;
-    let m = ins.mnemonic();
     if matches!(ins.segment_prefix(), Register::FS | Register::GS) {
         return Err(ViolationKind::SegmentOverride);
     }
+    apply(code_verdict(ins), bytes, policy)
+}
+
+fn apply(v: Verdict, bytes: &[u8], policy: &Policy) -> Result<(), ViolationKind> {
+    use ViolationKind as K;
+    let branch = match v {
+        Verdict::Modelled => false,
+        Verdict::ModelledBranch => true,
+        Verdict::Division if policy.allow_division => false,
+        Verdict::Division => return Err(K::DivisionNotAllowed),
+        Verdict::Unknown | Verdict::Unsupported => return Err(K::Unsupported),
+        Verdict::SystemCall => return Err(K::SystemCall),
+        Verdict::FarTransfer => return Err(K::FarTransfer),
+        Verdict::IndirectTransfer => return Err(K::IndirectTransfer),
+        Verdict::InputOutput => return Err(K::InputOutput),
+        Verdict::Privileged => return Err(K::Privileged),
+        Verdict::SegmentWrite => return Err(K::SegmentWrite),
+        Verdict::DirectionFlag => return Err(K::DirectionFlag),
+    };
+    if (branch && has_size_prefix(bytes)) || has_ignored_rex(bytes) {
+        return Err(K::Unsupported);
+    }
+    Ok(())
+}
+
+/// The rules that depend only on the `Code` (and operand 0 being memory), in
+/// [`check_instruction`]'s order.
+fn code_verdict(ins: &Instruction) -> Verdict {
+    use Mnemonic as M;
+    let m = ins.mnemonic();
     if matches!(
         m,
         M::Syscall | M::Sysenter | M::Sysexit | M::Sysret | M::Int | M::Int1 | M::Int3 | M::Into
     ) {
-        return Err(ViolationKind::SystemCall);
+        return Verdict::SystemCall;
     }
     if matches!(m, M::Retf | M::Iret | M::Iretd | M::Iretq)
         || (0..ins.op_count())
@@ -36,42 +127,44 @@ pub(crate) fn check_instruction(
                 MemorySize::SegPtr16 | MemorySize::SegPtr32 | MemorySize::SegPtr64
             ))
     {
-        return Err(ViolationKind::FarTransfer);
+        return Verdict::FarTransfer;
     }
     if matches!(
         ins.flow_control(),
         FlowControl::IndirectBranch | FlowControl::IndirectCall
     ) {
-        return Err(ViolationKind::IndirectTransfer);
+        return Verdict::IndirectTransfer;
     }
     if matches!(
         m,
         M::In | M::Out | M::Insb | M::Insw | M::Insd | M::Outsb | M::Outsw | M::Outsd
     ) {
-        return Err(ViolationKind::InputOutput);
+        return Verdict::InputOutput;
     }
     if ins.is_privileged() {
-        return Err(ViolationKind::Privileged);
+        return Verdict::Privileged;
     }
     let writes_segment = matches!(m, M::Lss | M::Lfs | M::Lgs)
         || (matches!(m, M::Mov | M::Pop)
             && ins.op0_kind() == OpKind::Register
             && ins.op0_register().is_segment_register());
     if writes_segment {
-        return Err(ViolationKind::SegmentWrite);
+        return Verdict::SegmentWrite;
     }
     if m == M::Std {
-        return Err(ViolationKind::DirectionFlag);
+        return Verdict::DirectionFlag;
     }
-    if matches!(m, M::Div | M::Idiv) && !policy.allow_division {
-        return Err(ViolationKind::DivisionNotAllowed);
+    // `div`/`idiv` are modelled; the policy decides per call.
+    if !is_modelled(ins) {
+        Verdict::Unsupported
+    } else if matches!(m, M::Div | M::Idiv) {
+        Verdict::Division
+    } else if is_branch(ins) {
+        Verdict::ModelledBranch
+    } else {
+        Verdict::Modelled
     }
-    if !is_modelled(ins) || (is_branch(ins) && has_size_prefix(bytes)) || has_ignored_rex(bytes) {
-        return Err(ViolationKind::Unsupported);
-    }
-    Ok(())
 }
-
 /// The instructions whose effect the interpreter models: general-purpose
 /// integer arithmetic, moves, stack operations and direct control flow.
 fn is_modelled(ins: &Instruction) -> bool {
@@ -227,7 +320,7 @@ fn has_size_prefix(bytes: &[u8]) -> bool {
         .any(|&b| b == 0x66)
 }
 
-fn is_legacy_prefix(b: u8) -> bool {
+pub(crate) fn is_legacy_prefix(b: u8) -> bool {
     matches!(
         b,
         0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65
@@ -253,4 +346,59 @@ fn has_ignored_rex(bytes: &[u8]) -> bool {
         rex_seen = rex;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_x86::{Decoder, DecoderOptions};
+
+    /// The cached verdict must equal the direct one for every instruction,
+    /// whichever instance of a key was seen first: every one- and two-byte
+    /// opcode with every ModRM byte, behind various prefixes.
+    #[test]
+    fn cached_verdicts_equal_direct_ones() {
+        let mut cached = Classifier::default();
+        let policies = [
+            Policy::default(),
+            Policy {
+                allow_division: true,
+                ..Policy::default()
+            },
+        ];
+        let mut checked = 0;
+        for prefix in [
+            &[][..],
+            &[0x48],
+            &[0x66],
+            &[0x64],
+            &[0x66, 0x48],
+            &[0x48, 0x66],
+        ] {
+            for op in 0..=255u8 {
+                for second in [None, Some(0x0f)] {
+                    for modrm in (0..=255u8).step_by(3) {
+                        let mut b = prefix.to_vec();
+                        b.extend(second);
+                        b.extend([op, modrm, 0x24, 0x11, 0x22, 0x33, 0x44, 0x55]);
+                        let ins = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE).decode();
+                        if ins.is_invalid() {
+                            continue;
+                        }
+                        let bytes = &b[..ins.len()];
+                        for p in &policies {
+                            assert_eq!(
+                                cached.check(&ins, bytes, p),
+                                check_instruction(&ins, bytes, p),
+                                "{ins} ({:?}) {bytes:02x?}",
+                                ins.code()
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000, "only {checked} instructions checked");
+    }
 }

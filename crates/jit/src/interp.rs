@@ -29,6 +29,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) sig: &'a Signature,
     pub(crate) red_zone: i64,
     pub(crate) max_frame: i64,
+    /// Bit `r` set if general-purpose register `r` is reserved by policy.
+    reserved: u16,
 }
 
 impl<'a> Ctx<'a> {
@@ -38,6 +40,12 @@ impl<'a> Ctx<'a> {
             sig,
             red_zone: if policy.allow_red_zone { RED_ZONE } else { 0 },
             max_frame: i64::from(policy.max_frame.min(crate::policy::MAX_FRAME_LIMIT)),
+            // A reserved register that is not a GPR never matches a GPR.
+            reserved: policy
+                .reserved
+                .iter()
+                .filter(|r| r.is_gpr())
+                .fold(0, |m, &r| m | 1 << gpr(r)),
         }
     }
 
@@ -139,6 +147,43 @@ enum Place {
     Param,
 }
 
+/// Whether `m` is `jmp` or a `jcc` (not `loop`/`jrcxz`, which read `rcx`).
+/// Reaching the interpreter, such an instruction is a direct near branch.
+pub(crate) fn is_direct_jump(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Jmp
+            | M::Jo
+            | M::Jno
+            | M::Jb
+            | M::Jae
+            | M::Je
+            | M::Jne
+            | M::Jbe
+            | M::Ja
+            | M::Js
+            | M::Jns
+            | M::Jp
+            | M::Jnp
+            | M::Jl
+            | M::Jge
+            | M::Jle
+            | M::Jg
+    )
+}
+
+/// [`step`] for a direct jump: no register or memory operand, no flag
+/// written, `rsp` unchanged (it is always inside the frame, so setting it
+/// to itself never fails), so only the flags it reads are checked.
+pub(crate) fn step_direct_jump(st: &State, flags: Flags) -> Result<(), K> {
+    debug_assert_eq!(flags.modified | flags.undefined, 0);
+    if flags.read & !st.flags != 0 {
+        return Err(K::UndefinedFlagsRead);
+    }
+    Ok(())
+}
+
 /// The effect of one reachable instruction (not `ret`/`call`, see below).
 pub(crate) fn step(
     ctx: &Ctx<'_>,
@@ -146,6 +191,7 @@ pub(crate) fn step(
     ins: &Instruction,
     regs: &[UsedRegister],
     mems: &[UsedMemory],
+    flags: Flags,
 ) -> Result<(), K> {
     use Mnemonic as M;
     let m = ins.mnemonic();
@@ -154,16 +200,11 @@ pub(crate) fn step(
         if !r.is_gpr() {
             return Err(K::Unsupported);
         }
-        if ctx
-            .policy
-            .reserved
-            .iter()
-            .any(|x| x.full_register() == r.full_register())
-        {
+        if ctx.reserved & 1 << gpr(r) != 0 {
             return Err(K::ReservedRegister { register: r });
         }
     }
-    if ins.rflags_read() & ARITH_FLAGS & !st.flags != 0 {
+    if flags.read & !st.flags != 0 {
         return Err(K::UndefinedFlagsRead);
     }
     match m {
@@ -285,7 +326,7 @@ pub(crate) fn step(
                     return Err(K::StackPointerUnknown);
                 }
                 st.regs.swap(a, b);
-                update_flags(st, ins);
+                update_flags(st, ins, flags);
                 return Ok(());
             }
         }
@@ -338,7 +379,7 @@ pub(crate) fn step(
         };
     }
     set_rsp(ctx, st, new_rsp)?;
-    update_flags(st, ins);
+    update_flags(st, ins, flags);
     Ok(())
 }
 
@@ -424,15 +465,70 @@ fn set_rsp(ctx: &Ctx<'_>, st: &mut State, k: i64) -> Result<(), K> {
     Ok(())
 }
 
-fn update_flags(st: &mut State, ins: &Instruction) {
+/// The arithmetic flags one instruction reads, modifies and leaves
+/// undefined (iced's `rflags_*` masked to [`ARITH_FLAGS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Flags {
+    read: u32,
+    modified: u32,
+    undefined: u32,
+}
+
+impl Flags {
+    fn of(ins: &Instruction) -> Flags {
+        Flags {
+            read: ins.rflags_read() & ARITH_FLAGS,
+            modified: ins.rflags_modified() & ARITH_FLAGS,
+            undefined: ins.rflags_undefined() & ARITH_FLAGS,
+        }
+    }
+}
+
+fn is_shift(m: Mnemonic) -> bool {
     use Mnemonic as M;
-    let modified = ins.rflags_modified() & ARITH_FLAGS;
-    let undefined = ins.rflags_undefined() & ARITH_FLAGS;
-    let count_may_be_zero = matches!(
-        ins.mnemonic(),
-        M::Shl | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd
-    ) && (0..ins.op_count())
-        .any(|i| ins.op_kind(i) == OpKind::Register && ins.op_register(i) == Register::CL);
+    matches!(
+        m,
+        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd
+    )
+}
+
+/// [`Flags`] cached per `Code`. iced derives them from the `Code` alone,
+/// except for shifts and rotates by an immediate (they depend on the count)
+/// and for the zero idioms (`xor`/`sub` of a register with itself); shifts
+/// are never cached, and the idioms get their own key.
+#[derive(Debug, Default)]
+pub(crate) struct FlagCache {
+    /// Index `2 * code + same`, where `same` says operands 0 and 1 are the
+    /// same register.
+    by_key: Vec<Option<Flags>>,
+}
+
+impl FlagCache {
+    pub(crate) fn of(&mut self, ins: &Instruction, m: Mnemonic) -> Flags {
+        if is_shift(m) {
+            return Flags::of(ins);
+        }
+        let same = ins.op0_kind() == OpKind::Register
+            && ins.op1_kind() == OpKind::Register
+            && ins.op0_register() == ins.op1_register();
+        let key = (ins.code() as usize) * 2 + usize::from(same);
+        if key >= self.by_key.len() {
+            self.by_key.resize(key + 2, None);
+        }
+        *self.by_key[key].get_or_insert_with(|| Flags::of(ins))
+    }
+}
+
+fn update_flags(st: &mut State, ins: &Instruction, flags: Flags) {
+    let Flags {
+        modified,
+        undefined,
+        ..
+    } = flags;
+    let count_may_be_zero = is_shift(ins.mnemonic())
+        && !matches!(ins.mnemonic(), Mnemonic::Sal)
+        && (0..ins.op_count())
+            .any(|i| ins.op_kind(i) == OpKind::Register && ins.op_register(i) == Register::CL);
     st.flags = if count_may_be_zero {
         // A zero count leaves the flags alone: only already-defined ones stay.
         st.flags & !undefined

@@ -61,6 +61,24 @@ pub(crate) struct Uses {
     n_regs: usize,
     mems: [UsedMemory; MAX_MEMS],
     n_mems: usize,
+    /// `Code` → 1 + index into `fixed` of the factory's answer for its
+    /// prefix-free, operand-free instructions; 0 = not seen, [`NEVER`] = too
+    /// big to keep.
+    fixed_by_code: Vec<u32>,
+    fixed: Vec<Fixed>,
+}
+
+/// The factory's answer for an instruction without operands or legacy
+/// prefixes (`ret`, `cqo`, `leave`, ...). It depends only on the `Code`:
+/// with no operands and no prefixes there is nothing else it could read
+/// (REX.W is part of the `Code`; the other REX bits only extend operands).
+/// The unit test below checks this on every such opcode.
+#[derive(Clone, Copy, Debug)]
+struct Fixed {
+    regs: [UsedRegister; MAX_REGS],
+    n_regs: usize,
+    mems: [UsedMemory; MAX_MEMS],
+    n_mems: usize,
 }
 
 impl Uses {
@@ -73,16 +91,53 @@ impl Uses {
             n_regs: 0,
             mems: [UsedMemory::default(); MAX_MEMS],
             n_mems: 0,
+            fixed_by_code: Vec::new(),
+            fixed: Vec::new(),
         }
     }
 
     /// The registers and memory `ins` uses, exactly as iced's factory reports
     /// them.
+    /// `no_legacy_prefix`: the instruction's first byte is not a legacy
+    /// prefix (and so, as a REX before a legacy prefix is rejected earlier,
+    /// it has none).
     pub(crate) fn of(
         &mut self,
         ins: &Instruction,
         m: Mnemonic,
+        no_legacy_prefix: bool,
     ) -> (&[UsedRegister], &[UsedMemory]) {
+        if no_legacy_prefix && ins.op_count() == 0 {
+            let code = ins.code() as usize;
+            if code >= self.fixed_by_code.len() {
+                self.fixed_by_code.resize(code + 1, 0);
+            }
+            let at = self.fixed_by_code[code];
+            if at != 0 && at != NEVER {
+                let f = &self.fixed[at as usize - 1];
+                return (&f.regs[..f.n_regs], &f.mems[..f.n_mems]);
+            }
+            let info = self.factory.info(ins);
+            let (regs, mems) = (info.used_registers(), info.used_memory());
+            if at == 0 {
+                self.fixed_by_code[code] = if regs.len() <= MAX_REGS && mems.len() <= MAX_MEMS {
+                    let mut f = Fixed {
+                        regs: [UsedRegister::default(); MAX_REGS],
+                        n_regs: regs.len(),
+                        mems: [UsedMemory::default(); MAX_MEMS],
+                        n_mems: mems.len(),
+                    };
+                    f.regs[..regs.len()].copy_from_slice(regs);
+                    f.mems[..mems.len()].copy_from_slice(mems);
+                    self.fixed.push(f);
+                    self.fixed.len() as u32
+                } else {
+                    NEVER
+                };
+            }
+            let info = self.factory.info(ins);
+            return (info.used_registers(), info.used_memory());
+        }
         let Some(slot) = self.slot(ins, m) else {
             let info = self.factory.info(ins);
             return (info.used_registers(), info.used_memory());
@@ -227,27 +282,37 @@ impl Uses {
     /// 32-bit register is a write of the whole 64-bit register (a
     /// read-write one reads the 32-bit register and writes the 64-bit one).
     fn add_register(&mut self, reg: Register, access: OpAccess) -> bool {
-        let writes = matches!(
-            access,
-            OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
-        );
-        let pairs: &[(Register, OpAccess)] = if writes && reg.is_gpr32() {
+        let n = self.n_regs;
+        if reg.is_gpr32() {
             let full = reg.full_register();
-            match access {
-                OpAccess::ReadWrite => &[(reg, OpAccess::Read), (full, OpAccess::Write)],
-                OpAccess::ReadCondWrite => &[(reg, OpAccess::Read), (full, OpAccess::CondWrite)],
-                _ => &[(full, access)],
+            let (first, second) = match access {
+                OpAccess::ReadWrite => ((reg, OpAccess::Read), Some((full, OpAccess::Write))),
+                OpAccess::ReadCondWrite => {
+                    ((reg, OpAccess::Read), Some((full, OpAccess::CondWrite)))
+                }
+                OpAccess::Write | OpAccess::CondWrite => ((full, access), None),
+                _ => ((reg, access), None),
+            };
+            if let Some((r2, a2)) = second {
+                if n + 2 > MAX_REGS {
+                    return false;
+                }
+                self.regs[n] = UsedRegister::new(first.0, first.1);
+                self.regs[n + 1] = UsedRegister::new(r2, a2);
+                self.n_regs = n + 2;
+                return true;
             }
+            if n == MAX_REGS {
+                return false;
+            }
+            self.regs[n] = UsedRegister::new(first.0, first.1);
         } else {
-            &[(reg, access)]
-        };
-        if self.n_regs + pairs.len() > MAX_REGS {
-            return false;
+            if n == MAX_REGS {
+                return false;
+            }
+            self.regs[n] = UsedRegister::new(reg, access);
         }
-        for &(r, a) in pairs {
-            self.regs[self.n_regs] = UsedRegister::new(r, a);
-            self.n_regs += 1;
-        }
+        self.n_regs = n + 1;
         true
     }
 }
@@ -367,7 +432,12 @@ mod tests {
                 continue;
             }
             let info = factory.info(&ins);
-            let (regs, mems) = uses.of(&ins, ins.mnemonic());
+            let first = bytes[ins.ip() as usize];
+            let no_prefix = !matches!(
+                first,
+                0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65
+            );
+            let (regs, mems) = uses.of(&ins, ins.mnemonic(), no_prefix);
             assert_eq!(
                 (regs, mems),
                 (info.used_registers(), info.used_memory()),
@@ -380,6 +450,32 @@ mod tests {
             ));
         }
         walked
+    }
+
+    /// Instructions without operands or legacy prefixes get the factory's
+    /// answer from the per-`Code` cache: every one- and two-byte opcode,
+    /// behind the REX prefixes, whichever form is seen first.
+    #[test]
+    fn fixed_matches_factory_on_operand_free_opcodes() {
+        let mut uses = Uses::new();
+        let mut operand_free = 0;
+        for rex in [&[][..], &[0x48], &[0x41], &[0x4f], &[0x40], &[0x44]] {
+            for escape in [&[][..], &[0x0f]] {
+                for op in 0..=255u8 {
+                    let mut b = rex.to_vec();
+                    b.extend_from_slice(escape);
+                    b.extend_from_slice(&[op, 0xc0, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06]);
+                    let ins = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE).decode();
+                    operand_free += usize::from(!ins.is_invalid() && ins.op_count() == 0);
+                    agree(&mut uses, &b);
+                }
+            }
+        }
+        assert!(
+            uses.fixed.len() > 40 && operand_free > 200,
+            "{} cached, {operand_free} seen",
+            uses.fixed.len()
+        );
     }
 
     #[test]

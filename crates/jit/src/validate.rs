@@ -5,7 +5,8 @@
 //! must land on a decoded start, so the linear decode is the only one). Block
 //! states are stored at block starts; a worklist ordered by block index runs
 //! the transfer function until nothing changes, within a step budget
-//! proportional to the code size.
+//! proportional to the code size. Without backward branches that order is
+//! simply each reachable block once, in index order, so no worklist is kept.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -16,8 +17,8 @@ use iced_x86::{
     Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, Instruction, IntelFormatter,
 };
 
-use crate::classify::check_instruction;
-use crate::interp::{Ctx, step};
+use crate::classify::{Classifier, is_legacy_prefix};
+use crate::interp::{Ctx, FlagCache, is_direct_jump, step, step_direct_jump};
 use crate::policy::PointerAccess;
 use crate::state::State;
 use crate::uses::Uses;
@@ -140,6 +141,8 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
 /// ```
 pub struct Validator {
     uses: Uses,
+    classifier: Classifier,
+    flags: FlagCache,
     /// Built on the first rejection (constructing one is costly).
     formatter: Option<IntelFormatter>,
     instrs: Vec<Instruction>,
@@ -184,6 +187,8 @@ impl Validator {
     pub fn new() -> Validator {
         Validator {
             uses: Uses::new(),
+            classifier: Classifier::default(),
+            flags: FlagCache::default(),
             formatter: None,
             instrs: Vec::new(),
             flow: Vec::new(),
@@ -250,9 +255,14 @@ impl Validator {
         self.start_of.clear();
         self.start_of.resize(code.len(), NO_INSTR);
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
-        let mut ins = Instruction::default();
         while decoder.can_decode() {
-            decoder.decode_out(&mut ins);
+            // Decode in place: copying the instruction costs about as much
+            // as decoding it.
+            let i = self.instrs.len();
+            self.instrs.push(Instruction::default());
+            let ins = &mut self.instrs[i];
+            decoder.decode_out(ins);
+            let ins = &self.instrs[i];
             let off = ins.ip() as usize;
             if ins.is_invalid() {
                 let kind = if decoder.last_error() == DecoderError::NoMoreBytes {
@@ -262,11 +272,12 @@ impl Validator {
                 };
                 return Err(Fail::Bytes(off, ins.len(), kind));
             }
-            let i = self.instrs.len();
             self.start_of[off] = i as u32;
-            self.instrs.push(ins);
             self.flow.push(ins.flow_control());
-            if let Err(kind) = check_instruction(&ins, &code[off..off + ins.len()], policy) {
+            if let Err(kind) = self
+                .classifier
+                .check(ins, &code[off..off + ins.len()], policy)
+            {
                 return Err(Fail::At(i, kind));
             }
         }
@@ -363,13 +374,27 @@ impl Validator {
         let mut steps = 0u64;
         let mut deepest = 0i64;
 
-        while let Some(Reverse(b)) = self.work.pop() {
-            let b = b as usize;
+        // Without backward branches every edge goes to a later block, so
+        // visiting the blocks in index order once is exactly the order the
+        // worklist would produce; with loops, the worklist iterates.
+        let mut cursor = 0;
+        loop {
+            let b = if loops {
+                match self.work.pop() {
+                    Some(Reverse(b)) => b as usize,
+                    None => break,
+                }
+            } else if cursor < blocks {
+                cursor += 1;
+                cursor - 1
+            } else {
+                break;
+            };
             self.queued[b] = false;
-            self.visited[b] = true;
             if !self.have[b] {
                 continue;
             }
+            self.visited[b] = true;
             self.cur.clone_from(&self.states[b]);
             let end = self.block_end(b);
             for i in self.block_start[b] as usize..end {
@@ -378,8 +403,19 @@ impl Validator {
                 if steps > budget {
                     return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                 }
-                let (regs, mems) = self.uses.of(ins, ins.mnemonic());
-                if let Err(kind) = step(&ctx, &mut self.cur, ins, regs, mems) {
+                let m = ins.mnemonic();
+                let flags = self.flags.of(ins, m);
+                let result = if is_direct_jump(m) {
+                    // What `step` does for these (they touch no register or
+                    // memory, modify no flags, leave `rsp` alone): only the
+                    // flags they read must be defined.
+                    step_direct_jump(&self.cur, flags)
+                } else {
+                    let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
+                    let (regs, mems) = self.uses.of(ins, m, no_prefix);
+                    step(&ctx, &mut self.cur, ins, regs, mems, flags)
+                };
+                if let Err(kind) = result {
                     return Err(Fail::At(i, kind));
                 }
                 deepest = deepest.min(self.cur.rsp());
@@ -416,7 +452,7 @@ impl Validator {
                         self.have[sb] = true;
                         true
                     };
-                    if changed && !self.queued[sb] {
+                    if loops && changed && !self.queued[sb] {
                         self.queued[sb] = true;
                         self.work.push(Reverse(sb as u32));
                     }
