@@ -132,6 +132,9 @@ fn lower_params(params: &[ast::Param], in_extern: bool, problems: &mut Problems)
     let out = params
         .iter()
         .map(|p| {
+            if p.quals.region == Some(Region::Gc) {
+                problems.push(Error::GcUnsupported { span: p.quals.span }.into());
+            }
             if let Some(&first) = seen.get(p.name.name.as_str()) {
                 problems.push(
                     resolve::Error::DuplicateDefinition {
@@ -390,6 +393,9 @@ impl<'g, 'a> FnCx<'g, 'a> {
     /// Declares a named local in the innermost scope (`NPK-207` if the name
     /// is already declared there; the new binding wins either way).
     fn declare(&mut self, name: &ast::Ident, ty: Option<Ty>, quals: ast::Quals) -> LocalId {
+        if quals.region == Some(Region::Gc) {
+            self.err(Error::GcUnsupported { span: quals.span });
+        }
         let l = self.new_local(
             &name.name,
             ty,

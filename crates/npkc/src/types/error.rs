@@ -107,6 +107,9 @@ pub enum Error {
         span: Span,
         suggestion: Option<String>,
     },
+    /// A `gc` binding or parameter: the garbage collector is not part of
+    /// this subset yet (SPEC §8).
+    GcUnsupported { span: Span },
     /// Assignment to a `fixed` binding (or a loop counter).
     AssignToFixed {
         name: String,
@@ -325,6 +328,14 @@ impl Error {
                     (None, _) => d.with_note("only `Result` values have fields in this subset"),
                 }
             }
+            Error::GcUnsupported { span } => Diagnostic::error(
+                "NPK-326",
+                "`gc` bindings are not supported yet",
+                *span,
+            )
+            .with_label("no garbage collector in this version")
+            .with_note("memory in a `gc` binding would never be collected or released")
+            .with_help("use a `wild` binding with `alloc`/`free` (ownership-checked), or `stack`"),
             Error::AssignToFixed { name, span, decl } => Diagnostic::error(
                 "NPK-310",
                 format!("cannot assign to `{name}`, which cannot be reassigned"),
@@ -559,6 +570,10 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     (
         "NPK-324",
         "`print` and `println` print strings, template strings, integers and bools.",
+    ),
+    (
+        "NPK-326",
+        "`gc` is the region of garbage-collected memory, which this version of `npkc` does not have yet (it is planned together with a shadow stack for roots). Until then a `gc` binding or parameter is refused instead of silently never releasing its memory.\n\n```\ngc int8->:g = alloc(8);    // error[NPK-326]\nwild int8->:w = alloc(8);  // fine: released with free(w), checked by the ownership checker\n```",
     ),
     (
         "NPK-325",
