@@ -18,6 +18,7 @@ use iced_x86::{
 };
 
 use crate::classify::{Classifier, is_legacy_prefix};
+use crate::fast::Fast;
 use crate::interp::{Ctx, FlagCache, is_direct_jump, step, step_direct_jump};
 use crate::policy::PointerAccess;
 use crate::state::State;
@@ -141,6 +142,7 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
 /// ```
 pub struct Validator {
     uses: Uses,
+    fast: Fast,
     classifier: Classifier,
     flags: FlagCache,
     /// Built on the first rejection (constructing one is costly).
@@ -187,6 +189,7 @@ impl Validator {
     pub fn new() -> Validator {
         Validator {
             uses: Uses::new(),
+            fast: Fast::new(),
             classifier: Classifier::default(),
             flags: FlagCache::default(),
             formatter: None,
@@ -412,8 +415,13 @@ impl Validator {
                     step_direct_jump(&self.cur, flags)
                 } else {
                     let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
-                    let (regs, mems) = self.uses.of(ins, m, no_prefix);
-                    step(&ctx, &mut self.cur, ins, regs, mems, flags)
+                    match self.fast.step(&ctx, &mut self.cur, ins, no_prefix, flags) {
+                        Some(result) => result,
+                        None => {
+                            let (regs, mems) = self.uses.of(ins, m, no_prefix);
+                            step(&ctx, &mut self.cur, ins, regs, mems, flags)
+                        }
+                    }
                 };
                 if let Err(kind) = result {
                     return Err(Fail::At(i, kind));

@@ -1,0 +1,485 @@
+//! The transfer function for common register-only instructions, without
+//! operand lists.
+//!
+//! In: a decoded instruction without legacy prefixes whose operands are 32-
+//! or 64-bit general-purpose registers and at most one immediate: `add sub
+//! and or xor imul` (read-modify-write), `cmp test` (read only), `xor/sub r, r`
+//! (zero idioms), `mov r, r` and `mov r, imm`. Out: exactly what
+//! [`crate::interp::step`] computes from iced's register list for it (same
+//! state, same error), or `None` for every other instruction, which then takes
+//! the generic path.
+//!
+//! The register lists these forms would produce are written down here as
+//! templates ([`Form::template`]). Soundness does not rest on them being
+//! right: the first instruction of each key (its `Code` and whether its two
+//! register operands are the same) is compared with iced's
+//! [`InstructionInfoFactory`] (same registers, same accesses, same order, no
+//! memory), and the key is handled here only if they are identical. Given the
+//! list, the steps below follow `step` in its order: reserved registers,
+//! flags read, register reads, the value the destination gets (pointer
+//! arithmetic for `add/sub r64, imm`, value moves for `mov r64, r64`), the
+//! `rsp` rule, flags written.
+
+use iced_x86::{Code, Instruction, InstructionInfoFactory, OpAccess, OpKind, Register};
+
+use crate::ViolationKind as K;
+use crate::interp::{Ctx, Flags, imm, offset_by, set_rsp};
+use crate::state::{RSP, State, Val};
+
+/// What a handled instruction does with its operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    /// Reads operands 0 and 1 (if a register), writes operand 0.
+    Alu,
+    /// `add`/`sub` of an immediate to a 64-bit register (moves pointers).
+    AddSubImm { negate: bool },
+    /// Reads both operands, writes nothing.
+    Compare,
+    /// `xor`/`sub` of a register with itself: writes it, reads nothing.
+    Zero,
+    /// Writes operand 0 with the value of register operand 1.
+    Move,
+    /// Writes operand 0 with data.
+    MoveImm,
+}
+
+/// Per-key verdict of the comparison with the factory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Checked {
+    Unknown,
+    Yes,
+    No,
+}
+
+/// Register-only instruction forms, checked against iced once per key.
+pub(crate) struct Fast {
+    factory: InstructionInfoFactory,
+    /// Index `2 * code + same`.
+    checked: Vec<Checked>,
+}
+
+impl Fast {
+    pub(crate) fn new() -> Fast {
+        Fast {
+            factory: InstructionInfoFactory::new(),
+            checked: Vec::new(),
+        }
+    }
+
+    /// The effect of `ins` on `st` if it is a handled form (see the module
+    /// documentation); `no_legacy_prefix` as for [`crate::uses::Uses::of`].
+    pub(crate) fn step(
+        &mut self,
+        ctx: &Ctx<'_>,
+        st: &mut State,
+        ins: &Instruction,
+        no_legacy_prefix: bool,
+        flags: Flags,
+    ) -> Option<Result<(), K>> {
+        if !no_legacy_prefix {
+            return None;
+        }
+        let (form, width, op1_reg) = form_of(ins.code())?;
+        if ins.op0_kind() != OpKind::Register {
+            return None;
+        }
+        let r0 = ins.op0_register();
+        let r1 = if op1_reg {
+            if ins.op1_kind() != OpKind::Register {
+                return None;
+            }
+            Some(ins.op1_register())
+        } else {
+            None
+        };
+        if !r0.is_gpr() || r1.is_some_and(|r| !r.is_gpr()) {
+            return None;
+        }
+        let same = r1 == Some(r0);
+        let form = match form {
+            Form::Alu if same && is_xor_or_sub(ins.code()) => Form::Zero,
+            Form::Alu if !op1_reg && width == 8 && is_add(ins.code()) => {
+                Form::AddSubImm { negate: false }
+            }
+            Form::Alu if !op1_reg && width == 8 && is_sub(ins.code()) => {
+                Form::AddSubImm { negate: true }
+            }
+            f => f,
+        };
+        let key = ins.code() as usize * 2 + usize::from(same);
+        if key >= self.checked.len() {
+            self.checked.resize(key + 2, Checked::Unknown);
+        }
+        if self.checked[key] == Checked::Unknown {
+            let info = self.factory.info(ins);
+            let (t, n) = form.template(width, r0, r1);
+            let ok = info.used_memory().is_empty() && info.used_registers() == &t[..n];
+            self.checked[key] = if ok { Checked::Yes } else { Checked::No };
+        }
+        if self.checked[key] == Checked::No {
+            return None;
+        }
+        Some(apply(ctx, st, ins, form, width, r0, r1, flags))
+    }
+}
+
+impl Form {
+    /// The register list iced is expected to report, in its order.
+    fn template(
+        self,
+        width: u8,
+        r0: Register,
+        r1: Option<Register>,
+    ) -> ([iced_x86::UsedRegister; 3], usize) {
+        use iced_x86::UsedRegister as U;
+        let full = r0.full_register();
+        let mut t = [U::default(); 3];
+        let mut n = 0;
+        let mut push = |r, a| {
+            t[n] = U::new(r, a);
+            n += 1;
+        };
+        match self {
+            Form::Alu | Form::AddSubImm { .. } => {
+                if width == 8 {
+                    push(r0, OpAccess::ReadWrite);
+                } else {
+                    push(r0, OpAccess::Read);
+                    push(full, OpAccess::Write);
+                }
+                if let Some(r1) = r1 {
+                    push(r1, OpAccess::Read);
+                }
+            }
+            Form::Compare => {
+                push(r0, OpAccess::Read);
+                if let Some(r1) = r1 {
+                    push(r1, OpAccess::Read);
+                }
+            }
+            Form::Zero | Form::MoveImm => push(full, OpAccess::Write),
+            Form::Move => {
+                push(full, OpAccess::Write);
+                if let Some(r1) = r1 {
+                    push(r1, OpAccess::Read);
+                }
+            }
+        }
+        (t, n)
+    }
+}
+
+/// `step` for a handled form, given that iced's list is its template.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    form: Form,
+    width: u8,
+    r0: Register,
+    r1: Option<Register>,
+    flags: Flags,
+) -> Result<(), K> {
+    let d = gpr(r0);
+    // Reserved registers, in list order: the first entry names operand 0
+    // (at its own width, or the full register if that comes first).
+    if ctx.reserved & 1 << d != 0 {
+        let named = match form {
+            Form::Zero | Form::Move | Form::MoveImm => r0.full_register(),
+            _ => r0,
+        };
+        return Err(K::ReservedRegister { register: named });
+    }
+    if let Some(r1) = r1
+        && ctx.reserved & 1 << gpr(r1) != 0
+    {
+        return Err(K::ReservedRegister { register: r1 });
+    }
+    if flags.read & !st.flags != 0 {
+        return Err(K::UndefinedFlagsRead);
+    }
+    // Register reads.
+    let read = |r: Register| -> Result<(), K> {
+        if st.regs[gpr(r)].defined_bytes() < width {
+            return Err(K::UndefinedRegisterRead { register: r });
+        }
+        Ok(())
+    };
+    match form {
+        Form::Alu | Form::AddSubImm { .. } | Form::Compare => {
+            read(r0)?;
+            if let Some(r1) = r1 {
+                read(r1)?;
+            }
+        }
+        Form::Move => {
+            if let Some(r1) = r1 {
+                // A 64-bit move may carry a saved callee-saved value.
+                let moved_entry = width == 8 && matches!(st.regs[gpr(r1)], Val::Entry(_));
+                if !moved_entry {
+                    read(r1)?;
+                }
+            }
+        }
+        Form::Zero | Form::MoveImm => {}
+    }
+    // The destination's new value.
+    let new = match form {
+        Form::Compare => None,
+        Form::AddSubImm { negate } => {
+            let k = imm(ins, 1).and_then(|k| if negate { k.checked_neg() } else { Some(k) });
+            Some(match k {
+                Some(k) => offset_by(st.regs[d], k),
+                None => Val::Data(8),
+            })
+        }
+        Form::Move if width == 8 => r1.map(|r1| st.regs[gpr(r1)]),
+        Form::Alu | Form::Zero | Form::Move | Form::MoveImm => Some(Val::Data(8)),
+    };
+    let rsp0 = st.rsp();
+    let mut new_rsp = rsp0;
+    if let Some(v) = new {
+        if d == RSP {
+            // Only a 64-bit pointer update of `rsp` itself keeps it known.
+            let pointer_update = matches!(form, Form::AddSubImm { .. } | Form::Move)
+                && width == 8
+                && r0 == Register::RSP;
+            match v {
+                Val::Stack(k) if pointer_update => new_rsp = k,
+                _ => return Err(K::StackPointerUnknown),
+            }
+        } else {
+            st.regs[d] = v;
+        }
+    }
+    set_rsp(ctx, st, new_rsp)?;
+    st.flags = (st.flags | flags.modified) & !flags.undefined;
+    Ok(())
+}
+
+fn gpr(r: Register) -> usize {
+    r.full_register().number() & 15
+}
+
+fn is_xor_or_sub(c: Code) -> bool {
+    matches!(
+        c,
+        Code::Xor_rm64_r64
+            | Code::Xor_r64_rm64
+            | Code::Xor_rm32_r32
+            | Code::Xor_r32_rm32
+            | Code::Sub_rm64_r64
+            | Code::Sub_r64_rm64
+            | Code::Sub_rm32_r32
+            | Code::Sub_r32_rm32
+    )
+}
+
+fn is_add(c: Code) -> bool {
+    matches!(c, Code::Add_rm64_imm8 | Code::Add_rm64_imm32)
+}
+
+fn is_sub(c: Code) -> bool {
+    matches!(c, Code::Sub_rm64_imm8 | Code::Sub_rm64_imm32)
+}
+
+/// The form, operand width and whether operand 1 is a register, for the
+/// handled `Code`s (operand 0 must still be checked to be a register).
+fn form_of(c: Code) -> Option<(Form, u8, bool)> {
+    use Code as C;
+    let r = match c {
+        C::Add_rm64_r64
+        | C::Add_r64_rm64
+        | C::Sub_rm64_r64
+        | C::Sub_r64_rm64
+        | C::And_rm64_r64
+        | C::And_r64_rm64
+        | C::Or_rm64_r64
+        | C::Or_r64_rm64
+        | C::Xor_rm64_r64
+        | C::Xor_r64_rm64
+        | C::Imul_r64_rm64 => (Form::Alu, 8, true),
+        C::Add_rm32_r32
+        | C::Add_r32_rm32
+        | C::Sub_rm32_r32
+        | C::Sub_r32_rm32
+        | C::And_rm32_r32
+        | C::And_r32_rm32
+        | C::Or_rm32_r32
+        | C::Or_r32_rm32
+        | C::Xor_rm32_r32
+        | C::Xor_r32_rm32
+        | C::Imul_r32_rm32 => (Form::Alu, 4, true),
+        C::Add_rm64_imm8
+        | C::Add_rm64_imm32
+        | C::Sub_rm64_imm8
+        | C::Sub_rm64_imm32
+        | C::And_rm64_imm8
+        | C::And_rm64_imm32
+        | C::Or_rm64_imm8
+        | C::Or_rm64_imm32
+        | C::Xor_rm64_imm8
+        | C::Xor_rm64_imm32 => (Form::Alu, 8, false),
+        C::Add_rm32_imm8
+        | C::Add_rm32_imm32
+        | C::Sub_rm32_imm8
+        | C::Sub_rm32_imm32
+        | C::And_rm32_imm8
+        | C::And_rm32_imm32
+        | C::Or_rm32_imm8
+        | C::Or_rm32_imm32
+        | C::Xor_rm32_imm8
+        | C::Xor_rm32_imm32 => (Form::Alu, 4, false),
+        C::Cmp_rm64_r64 | C::Cmp_r64_rm64 | C::Test_rm64_r64 => (Form::Compare, 8, true),
+        C::Cmp_rm32_r32 | C::Cmp_r32_rm32 | C::Test_rm32_r32 => (Form::Compare, 4, true),
+        C::Cmp_rm64_imm8 | C::Cmp_rm64_imm32 | C::Test_rm64_imm32 => (Form::Compare, 8, false),
+        C::Cmp_rm32_imm8 | C::Cmp_rm32_imm32 | C::Test_rm32_imm32 => (Form::Compare, 4, false),
+        C::Mov_rm64_r64 | C::Mov_r64_rm64 => (Form::Move, 8, true),
+        C::Mov_rm32_r32 | C::Mov_r32_rm32 => (Form::Move, 4, true),
+        C::Mov_r32_imm32 | C::Mov_rm32_imm32 => (Form::MoveImm, 4, false),
+        C::Mov_rm64_imm32 | C::Mov_r64_imm64 => (Form::MoveImm, 8, false),
+        _ => return None,
+    };
+    Some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::{FlagCache, step};
+    use crate::{Policy, Signature};
+    use iced_x86::{Decoder, DecoderOptions};
+
+    /// Small xorshift generator (deterministic).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    fn random_val(rng: &mut Rng) -> Val {
+        match rng.next() % 6 {
+            0 => Val::Undef,
+            1 => Val::Data(1 + (rng.next() % 8) as u8),
+            2 => Val::Entry((rng.next() % 16) as u8),
+            3 => Val::Stack(-((rng.next() % 64) as i64)),
+            4 => Val::Param(0, (rng.next() % 16) as i64),
+            _ => Val::Data(8),
+        }
+    }
+
+    /// Every register-only instruction of the handled opcodes (all REX
+    /// forms, all register pairs), on random states and policies: the fast
+    /// path, where it answers, gives the same result and state as `step`
+    /// with iced's lists, and it answers for the common forms.
+    #[test]
+    fn fast_path_equals_generic_step() {
+        let mut bytes = Vec::new();
+        let rexes: [&[u8]; 6] = [&[], &[0x40], &[0x41], &[0x44], &[0x48], &[0x4d]];
+        let ops: [&[u8]; 19] = [
+            &[0x01],
+            &[0x03],
+            &[0x09],
+            &[0x0b],
+            &[0x21],
+            &[0x23],
+            &[0x29],
+            &[0x2b],
+            &[0x31],
+            &[0x33],
+            &[0x39],
+            &[0x3b],
+            &[0x85],
+            &[0x89],
+            &[0x8b],
+            &[0x0f, 0xaf],
+            &[0x11],
+            &[0x87],
+            &[0x8d],
+        ];
+        for rex in rexes {
+            for op in ops {
+                for modrm in 0xc0..=0xffu8 {
+                    bytes.extend_from_slice(rex);
+                    bytes.extend_from_slice(op);
+                    bytes.push(modrm);
+                }
+            }
+            for modrm in 0xc0..=0xffu8 {
+                for (op, imm) in [
+                    (0x83u8, &[0x08u8][..]),
+                    (0x81, &[0xf0, 0xff, 0xff, 0xff]),
+                    (0xc7, &[0x10, 0, 0, 0]),
+                    (0xf7, &[1, 0, 0, 0]),
+                ] {
+                    bytes.extend_from_slice(rex);
+                    bytes.extend_from_slice(&[op, modrm]);
+                    bytes.extend_from_slice(imm);
+                }
+            }
+            for r in 0xb8..=0xbfu8 {
+                bytes.extend_from_slice(rex);
+                bytes.push(r);
+                bytes.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0]);
+            }
+        }
+        let mut uses = crate::uses::Uses::new();
+        let mut flag_cache = FlagCache::default();
+        let mut fast = Fast::new();
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let sig: Signature = "int64(int64,int64)".parse().expect("signature");
+        let policies = [
+            Policy::default(),
+            Policy {
+                reserved: vec![Register::R11, Register::RBX],
+                ..Policy::default()
+            },
+            Policy {
+                max_frame: 16,
+                allow_red_zone: true,
+                ..Policy::default()
+            },
+        ];
+        let (mut handled, mut total) = (0, 0);
+        for ins in Decoder::with_ip(64, &bytes, 0, DecoderOptions::NONE) {
+            if ins.is_invalid() {
+                continue;
+            }
+            total += 1;
+            let flags = flag_cache.of(&ins, ins.mnemonic());
+            for round in 0..24 {
+                let policy = &policies[round % policies.len()];
+                let ctx = Ctx::new(policy, &sig);
+                let mut st = State::empty();
+                ctx.entry_state_into(&mut st);
+                for r in 0..16 {
+                    if r != RSP && rng.next() & 1 == 0 {
+                        st.regs[r] = random_val(&mut rng);
+                    }
+                }
+                st.regs[RSP] = Val::Stack(-((rng.next() % 4) as i64 * 8));
+                st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
+                let mut a = st.clone();
+                let Some(ra) = fast.step(&ctx, &mut a, &ins, true, flags) else {
+                    continue;
+                };
+                let mut b = st.clone();
+                let (regs, mems) = uses.of(&ins, ins.mnemonic(), true);
+                let rb = step(&ctx, &mut b, &ins, regs, mems, flags);
+                assert_eq!(ra, rb, "{ins} ({:?}) from {st:?}", ins.code());
+                if ra.is_ok() {
+                    assert_eq!(a, b, "{ins} ({:?}) from {st:?}", ins.code());
+                }
+                if round == 0 {
+                    handled += 1;
+                }
+            }
+        }
+        assert!(handled > 3000, "only {handled} of {total} handled");
+    }
+}
