@@ -4,7 +4,8 @@
 //! In: a decoded instruction without legacy prefixes whose operands are 32-
 //! or 64-bit general-purpose registers and at most one immediate: `add sub
 //! and or xor imul` (read-modify-write), `cmp test` (read only), `xor/sub r, r`
-//! (zero idioms), `mov r, r` and `mov r, imm`. Out: exactly what
+//! (zero idioms), `mov r, r`, `mov r, imm`, `lea r64, [base64 + disp]` and
+//! `ret`. Out: exactly what
 //! [`crate::interp::step`] computes from iced's register list for it (same
 //! state, same error), or `None` for every other instruction, which then takes
 //! the generic path.
@@ -23,7 +24,7 @@
 use iced_x86::{Code, Instruction, InstructionInfoFactory, OpAccess, OpKind, Register};
 
 use crate::ViolationKind as K;
-use crate::interp::{Ctx, Flags, imm, offset_by, set_rsp};
+use crate::interp::{Ctx, Flags, check_ret, imm, offset_by, set_rsp};
 use crate::state::{RSP, State, Val};
 
 /// What a handled instruction does with its operands.
@@ -41,6 +42,10 @@ enum Form {
     Move,
     /// Writes operand 0 with data.
     MoveImm,
+    /// `lea r64, [base64 + disp]`: operand 0 gets the base moved by `disp`.
+    Lea,
+    /// `ret`: the return checks.
+    Ret,
 }
 
 /// Per-key verdict of the comparison with the factory.
@@ -80,17 +85,23 @@ impl Fast {
             return None;
         }
         let (form, width, op1_reg) = form_of(ins.code())?;
-        if ins.op0_kind() != OpKind::Register {
-            return None;
-        }
-        let r0 = ins.op0_register();
-        let r1 = if op1_reg {
-            if ins.op1_kind() != OpKind::Register {
-                return None;
+        let (r0, r1) = match form {
+            Form::Ret => (Register::RSP, None),
+            _ if ins.op0_kind() != OpKind::Register => return None,
+            Form::Lea => {
+                let base = ins.memory_base();
+                if ins.memory_index() != Register::None || !base.is_gpr64() {
+                    return None;
+                }
+                (ins.op0_register(), Some(base))
             }
-            Some(ins.op1_register())
-        } else {
-            None
+            _ if op1_reg => {
+                if ins.op1_kind() != OpKind::Register {
+                    return None;
+                }
+                (ins.op0_register(), Some(ins.op1_register()))
+            }
+            _ => (ins.op0_register(), None),
         };
         if !r0.is_gpr() || r1.is_some_and(|r| !r.is_gpr()) {
             return None;
@@ -113,7 +124,9 @@ impl Fast {
         if self.checked[key] == Checked::Unknown {
             let info = self.factory.info(ins);
             let (t, n) = form.template(width, r0, r1);
-            let ok = info.used_memory().is_empty() && info.used_registers() == &t[..n];
+            // `step` ignores the memory `ret` reads (it only checks the state).
+            let ok = (form == Form::Ret || info.used_memory().is_empty())
+                && info.used_registers() == &t[..n];
             self.checked[key] = if ok { Checked::Yes } else { Checked::No };
         }
         if self.checked[key] == Checked::No {
@@ -158,7 +171,8 @@ impl Form {
                 }
             }
             Form::Zero | Form::MoveImm => push(full, OpAccess::Write),
-            Form::Move => {
+            Form::Ret => push(Register::RSP, OpAccess::ReadWrite),
+            Form::Move | Form::Lea => {
                 push(full, OpAccess::Write);
                 if let Some(r1) = r1 {
                     push(r1, OpAccess::Read);
@@ -186,7 +200,7 @@ fn apply(
     // (at its own width, or the full register if that comes first).
     if ctx.reserved & 1 << d != 0 {
         let named = match form {
-            Form::Zero | Form::Move | Form::MoveImm => r0.full_register(),
+            Form::Zero | Form::Move | Form::MoveImm | Form::Lea | Form::Ret => r0.full_register(),
             _ => r0,
         };
         return Err(K::ReservedRegister { register: named });
@@ -199,6 +213,9 @@ fn apply(
     if flags.read & !st.flags != 0 {
         return Err(K::UndefinedFlagsRead);
     }
+    if form == Form::Ret {
+        return check_ret(ctx, st);
+    }
     // Register reads.
     let read = |r: Register| -> Result<(), K> {
         if st.regs[gpr(r)].defined_bytes() < width {
@@ -207,6 +224,11 @@ fn apply(
         Ok(())
     };
     match form {
+        Form::Lea => {
+            if let Some(r1) = r1 {
+                read(r1)?;
+            }
+        }
         Form::Alu | Form::AddSubImm { .. } | Form::Compare => {
             read(r0)?;
             if let Some(r1) = r1 {
@@ -222,11 +244,12 @@ fn apply(
                 }
             }
         }
-        Form::Zero | Form::MoveImm => {}
+        Form::Zero | Form::MoveImm | Form::Ret => {}
     }
     // The destination's new value.
     let new = match form {
-        Form::Compare => None,
+        Form::Compare | Form::Ret => None,
+        Form::Lea => r1.map(|b| offset_by(st.regs[gpr(b)], ins.memory_displacement64() as i64)),
         Form::AddSubImm { negate } => {
             let k = imm(ins, 1).and_then(|k| if negate { k.checked_neg() } else { Some(k) });
             Some(match k {
@@ -242,7 +265,7 @@ fn apply(
     if let Some(v) = new {
         if d == RSP {
             // Only a 64-bit pointer update of `rsp` itself keeps it known.
-            let pointer_update = matches!(form, Form::AddSubImm { .. } | Form::Move)
+            let pointer_update = matches!(form, Form::AddSubImm { .. } | Form::Move | Form::Lea)
                 && width == 8
                 && r0 == Register::RSP;
             match v {
@@ -339,6 +362,8 @@ fn form_of(c: Code) -> Option<(Form, u8, bool)> {
         C::Mov_rm32_r32 | C::Mov_r32_rm32 => (Form::Move, 4, true),
         C::Mov_r32_imm32 | C::Mov_rm32_imm32 => (Form::MoveImm, 4, false),
         C::Mov_rm64_imm32 | C::Mov_r64_imm64 => (Form::MoveImm, 8, false),
+        C::Lea_r64_m => (Form::Lea, 8, false),
+        C::Retnq => (Form::Ret, 8, false),
         _ => return None,
     };
     Some(r)
@@ -428,6 +453,24 @@ mod tests {
                 bytes.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0]);
             }
         }
+        // `lea` with every ModRM/SIB memory form, and `ret`, one at a time.
+        let mut singles: Vec<Vec<u8>> = vec![vec![0xc3]];
+        for rex in [0x48u8, 0x4c, 0x49, 0x4d, 0x4a] {
+            for modrm in 0x00..0xc0u8 {
+                for sib in [0x24u8, 0x37, 0x25, 0x65] {
+                    singles.push(vec![rex, 0x8d, modrm, sib, 0xf8, 0xff, 0xff, 0xff]);
+                }
+            }
+        }
+        let mut all: Vec<iced_x86::Instruction> =
+            Decoder::with_ip(64, &bytes, 0, DecoderOptions::NONE)
+                .into_iter()
+                .collect();
+        all.extend(
+            singles
+                .iter()
+                .map(|b| Decoder::with_ip(64, b, 0, DecoderOptions::NONE).decode()),
+        );
         let mut uses = crate::uses::Uses::new();
         let mut flag_cache = FlagCache::default();
         let mut fast = Fast::new();
@@ -446,7 +489,7 @@ mod tests {
             },
         ];
         let (mut handled, mut total) = (0, 0);
-        for ins in Decoder::with_ip(64, &bytes, 0, DecoderOptions::NONE) {
+        for ins in all {
             if ins.is_invalid() {
                 continue;
             }

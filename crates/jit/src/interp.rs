@@ -553,7 +553,7 @@ fn leave(ctx: &Ctx<'_>, st: &mut State) -> Result<(), K> {
     set_rsp(ctx, st, k + 8)
 }
 
-fn check_ret(ctx: &Ctx<'_>, st: &State) -> Result<(), K> {
+pub(crate) fn check_ret(ctx: &Ctx<'_>, st: &State) -> Result<(), K> {
     let k = st.rsp();
     if k != 0 {
         return Err(K::StackNotRestored { offset: k });
