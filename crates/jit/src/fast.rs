@@ -48,11 +48,13 @@ enum Form {
     Ret,
 }
 
-/// Per-key verdict of the comparison with the factory.
+/// Per-key verdict of the comparison with the factory, with the key's
+/// arithmetic flags (what [`crate::interp::FlagCache`] gives for the same key:
+/// no handled form is a shift, and the key includes the zero idioms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Checked {
     Unknown,
-    Yes,
+    Yes(Flags),
     No,
 }
 
@@ -79,7 +81,6 @@ impl Fast {
         st: &mut State,
         ins: &Instruction,
         no_legacy_prefix: bool,
-        flags: Flags,
     ) -> Option<Result<(), K>> {
         if !no_legacy_prefix {
             return None;
@@ -127,12 +128,16 @@ impl Fast {
             // `step` ignores the memory `ret` reads (it only checks the state).
             let ok = (form == Form::Ret || info.used_memory().is_empty())
                 && info.used_registers() == &t[..n];
-            self.checked[key] = if ok { Checked::Yes } else { Checked::No };
+            self.checked[key] = if ok {
+                Checked::Yes(Flags::of(ins))
+            } else {
+                Checked::No
+            };
         }
-        if self.checked[key] == Checked::No {
-            return None;
+        match self.checked[key] {
+            Checked::Yes(flags) => Some(apply(ctx, st, ins, form, width, r0, r1, flags)),
+            _ => None,
         }
-        Some(apply(ctx, st, ins, form, width, r0, r1, flags))
     }
 }
 
@@ -508,7 +513,7 @@ mod tests {
                 st.regs[RSP] = Val::Stack(-((rng.next() % 4) as i64 * 8));
                 st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
                 let mut a = st.clone();
-                let Some(ra) = fast.step(&ctx, &mut a, &ins, true, flags) else {
+                let Some(ra) = fast.step(&ctx, &mut a, &ins, true) else {
                     continue;
                 };
                 let mut b = st.clone();

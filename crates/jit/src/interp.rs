@@ -475,7 +475,7 @@ pub(crate) struct Flags {
 }
 
 impl Flags {
-    fn of(ins: &Instruction) -> Flags {
+    pub(crate) fn of(ins: &Instruction) -> Flags {
         Flags {
             read: ins.rflags_read() & ARITH_FLAGS,
             modified: ins.rflags_modified() & ARITH_FLAGS,

@@ -398,7 +398,14 @@ impl Validator {
                 continue;
             }
             self.visited[b] = true;
-            self.cur.clone_from(&self.states[b]);
+            if loops {
+                self.cur.clone_from(&self.states[b]);
+            } else {
+                // Acyclic: every edge leaves `b` for a later block, so its
+                // stored state is never read again; take it instead of
+                // copying it.
+                std::mem::swap(&mut self.cur, &mut self.states[b]);
+            }
             let end = self.block_end(b);
             for i in self.block_start[b] as usize..end {
                 let ins = &self.instrs[i];
@@ -407,17 +414,17 @@ impl Validator {
                     return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                 }
                 let m = ins.mnemonic();
-                let flags = self.flags.of(ins, m);
                 let result = if is_direct_jump(m) {
                     // What `step` does for these (they touch no register or
                     // memory, modify no flags, leave `rsp` alone): only the
                     // flags they read must be defined.
-                    step_direct_jump(&self.cur, flags)
+                    step_direct_jump(&self.cur, self.flags.of(ins, m))
                 } else {
                     let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
-                    match self.fast.step(&ctx, &mut self.cur, ins, no_prefix, flags) {
+                    match self.fast.step(&ctx, &mut self.cur, ins, no_prefix) {
                         Some(result) => result,
                         None => {
+                            let flags = self.flags.of(ins, m);
                             let (regs, mems) = self.uses.of(ins, m, no_prefix);
                             step(&ctx, &mut self.cur, ins, regs, mems, flags)
                         }
