@@ -4,8 +4,8 @@
 //! In: a decoded instruction without legacy prefixes whose operands are 32-
 //! or 64-bit general-purpose registers and at most one immediate: `add sub
 //! and or xor imul` (read-modify-write), `cmp test` (read only), `xor/sub r, r`
-//! (zero idioms), `mov r, r`, `mov r, imm`, `lea r64, [base64 + disp]` and
-//! `ret`. Out: exactly what
+//! (zero idioms), `mov r, r`, `mov r, imm`, `cmovcc r, r`,
+//! `lea r64, [base64 + disp]` and `ret`. Out: exactly what
 //! [`crate::interp::step`] computes from iced's register list for it (same
 //! state, same error), or `None` for every other instruction, which then takes
 //! the generic path.
@@ -42,27 +42,28 @@ enum Form {
     Move,
     /// Writes operand 0 with data.
     MoveImm,
+    /// `cmovcc r64, r64`: reads operand 1, may write operand 0 with data.
+    CondMove,
     /// `lea r64, [base64 + disp]`: operand 0 gets the base moved by `disp`.
     Lea,
     /// `ret`: the return checks.
     Ret,
 }
 
-/// Per-key verdict of the comparison with the factory, with the key's
-/// arithmetic flags (what [`crate::interp::FlagCache`] gives for the same key:
-/// no handled form is a shift, and the key includes the zero idioms).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Checked {
-    Unknown,
-    Yes(Flags),
-    No,
-}
+/// `checked` entry of a key not seen yet; [`NO`] of a key whose template
+/// differs from the factory; otherwise `FIRST + i` where `flags[i]` are the
+/// key's arithmetic flags (what [`crate::interp::FlagCache`] gives for the same
+/// key: no handled form is a shift, and the key includes the zero idioms).
+const UNKNOWN: u8 = 0;
+const NO: u8 = 1;
+const FIRST: u8 = 2;
 
 /// Register-only instruction forms, checked against iced once per key.
 pub(crate) struct Fast {
     factory: InstructionInfoFactory,
-    /// Index `2 * code + same`.
-    checked: Vec<Checked>,
+    /// Index `2 * code + same` (one byte each, so the table stays small).
+    checked: Vec<u8>,
+    flags: Vec<Flags>,
 }
 
 impl Fast {
@@ -70,6 +71,7 @@ impl Fast {
         Fast {
             factory: InstructionInfoFactory::new(),
             checked: Vec::new(),
+            flags: Vec::new(),
         }
     }
 
@@ -104,7 +106,7 @@ impl Fast {
             }
             _ => (ins.op0_register(), None),
         };
-        if !r0.is_gpr() || r1.is_some_and(|r| !r.is_gpr()) {
+        if !is_gpr32_or_64(r0) || r1.is_some_and(|r| !is_gpr32_or_64(r)) {
             return None;
         }
         let same = r1 == Some(r0);
@@ -120,24 +122,28 @@ impl Fast {
         };
         let key = ins.code() as usize * 2 + usize::from(same);
         if key >= self.checked.len() {
-            self.checked.resize(key + 2, Checked::Unknown);
+            self.checked.resize(key + 2, UNKNOWN);
         }
-        if self.checked[key] == Checked::Unknown {
+        if self.checked[key] == UNKNOWN {
             let info = self.factory.info(ins);
             let (t, n) = form.template(width, r0, r1);
             // `step` ignores the memory `ret` reads (it only checks the state).
             let ok = (form == Form::Ret || info.used_memory().is_empty())
                 && info.used_registers() == &t[..n];
-            self.checked[key] = if ok {
-                Checked::Yes(Flags::of(ins))
-            } else {
-                Checked::No
+            self.checked[key] = match u8::try_from(self.flags.len() + usize::from(FIRST)) {
+                Ok(at) if ok => {
+                    self.flags.push(Flags::of(ins));
+                    at
+                }
+                _ => NO,
             };
         }
-        match self.checked[key] {
-            Checked::Yes(flags) => Some(apply(ctx, st, ins, form, width, r0, r1, flags)),
-            _ => None,
+        let at = self.checked[key];
+        if at < FIRST {
+            return None;
         }
+        let flags = self.flags[usize::from(at - FIRST)];
+        Some(apply(ctx, st, ins, form, width, r0, r1, flags))
     }
 }
 
@@ -177,6 +183,12 @@ impl Form {
             }
             Form::Zero | Form::MoveImm => push(full, OpAccess::Write),
             Form::Ret => push(Register::RSP, OpAccess::ReadWrite),
+            Form::CondMove => {
+                push(r0, OpAccess::CondWrite);
+                if let Some(r1) = r1 {
+                    push(r1, OpAccess::Read);
+                }
+            }
             Form::Move | Form::Lea => {
                 push(full, OpAccess::Write);
                 if let Some(r1) = r1 {
@@ -205,7 +217,9 @@ fn apply(
     // (at its own width, or the full register if that comes first).
     if ctx.reserved & 1 << d != 0 {
         let named = match form {
-            Form::Zero | Form::Move | Form::MoveImm | Form::Lea | Form::Ret => r0.full_register(),
+            Form::Zero | Form::Move | Form::MoveImm | Form::Lea | Form::Ret | Form::CondMove => {
+                r0.full_register()
+            }
             _ => r0,
         };
         return Err(K::ReservedRegister { register: named });
@@ -218,7 +232,7 @@ fn apply(
     if flags.read & !st.flags != 0 {
         return Err(K::UndefinedFlagsRead);
     }
-    if form == Form::Ret {
+    if matches!(form, Form::Ret) {
         return check_ret(ctx, st);
     }
     // Register reads.
@@ -229,7 +243,7 @@ fn apply(
         Ok(())
     };
     match form {
-        Form::Lea => {
+        Form::Lea | Form::CondMove => {
             if let Some(r1) = r1 {
                 read(r1)?;
             }
@@ -264,6 +278,8 @@ fn apply(
         }
         Form::Move if width == 8 => r1.map(|r1| st.regs[gpr(r1)]),
         Form::Alu | Form::Zero | Form::Move | Form::MoveImm => Some(Val::Data(8)),
+        // Written or not: what is certain on both outcomes.
+        Form::CondMove => Some(st.regs[d].join(Val::Data(8))),
     };
     let rsp0 = st.rsp();
     let mut new_rsp = rsp0;
@@ -281,13 +297,30 @@ fn apply(
             st.regs[d] = v;
         }
     }
-    set_rsp(ctx, st, new_rsp)?;
+    if new_rsp != rsp0 {
+        // Setting `rsp` to its current value changes nothing and cannot
+        // fail: every state's `rsp` was checked against the frame when set.
+        set_rsp(ctx, st, new_rsp)?;
+    }
     st.flags = (st.flags | flags.modified) & !flags.undefined;
     Ok(())
 }
 
+/// Register-file index of a 32- or 64-bit general-purpose register.
 fn gpr(r: Register) -> usize {
-    r.full_register().number() & 15
+    (r as usize).wrapping_sub(Register::EAX as usize) & 15
+}
+
+// `gpr` relies on iced numbering `eax..r15d` then `rax..r15` contiguously.
+const _: () = assert!(
+    Register::R15D as usize == Register::EAX as usize + 15
+        && Register::RAX as usize == Register::EAX as usize + 16
+        && Register::R15 as usize == Register::EAX as usize + 31
+        && Register::ESP as usize == Register::EAX as usize + RSP
+);
+
+fn is_gpr32_or_64(r: Register) -> bool {
+    r.is_gpr32() || r.is_gpr64()
 }
 
 fn is_xor_or_sub(c: Code) -> bool {
@@ -368,6 +401,38 @@ fn form_of(c: Code) -> Option<(Form, u8, bool)> {
         C::Mov_r32_imm32 | C::Mov_rm32_imm32 => (Form::MoveImm, 4, false),
         C::Mov_rm64_imm32 | C::Mov_r64_imm64 => (Form::MoveImm, 8, false),
         C::Lea_r64_m => (Form::Lea, 8, false),
+        C::Cmovo_r64_rm64
+        | C::Cmovno_r64_rm64
+        | C::Cmovb_r64_rm64
+        | C::Cmovae_r64_rm64
+        | C::Cmove_r64_rm64
+        | C::Cmovne_r64_rm64
+        | C::Cmovbe_r64_rm64
+        | C::Cmova_r64_rm64
+        | C::Cmovs_r64_rm64
+        | C::Cmovns_r64_rm64
+        | C::Cmovp_r64_rm64
+        | C::Cmovnp_r64_rm64
+        | C::Cmovl_r64_rm64
+        | C::Cmovge_r64_rm64
+        | C::Cmovle_r64_rm64
+        | C::Cmovg_r64_rm64 => (Form::CondMove, 8, true),
+        C::Cmovo_r32_rm32
+        | C::Cmovno_r32_rm32
+        | C::Cmovb_r32_rm32
+        | C::Cmovae_r32_rm32
+        | C::Cmove_r32_rm32
+        | C::Cmovne_r32_rm32
+        | C::Cmovbe_r32_rm32
+        | C::Cmova_r32_rm32
+        | C::Cmovs_r32_rm32
+        | C::Cmovns_r32_rm32
+        | C::Cmovp_r32_rm32
+        | C::Cmovnp_r32_rm32
+        | C::Cmovl_r32_rm32
+        | C::Cmovge_r32_rm32
+        | C::Cmovle_r32_rm32
+        | C::Cmovg_r32_rm32 => (Form::Alu, 4, true),
         C::Retnq => (Form::Ret, 8, false),
         _ => return None,
     };
@@ -411,7 +476,11 @@ mod tests {
     fn fast_path_equals_generic_step() {
         let mut bytes = Vec::new();
         let rexes: [&[u8]; 6] = [&[], &[0x40], &[0x41], &[0x44], &[0x48], &[0x4d]];
-        let ops: [&[u8]; 19] = [
+        let ops: [&[u8]; 23] = [
+            &[0x0f, 0x44],
+            &[0x0f, 0x4f],
+            &[0x0f, 0x42],
+            &[0x0f, 0x48],
             &[0x01],
             &[0x03],
             &[0x09],
@@ -510,7 +579,9 @@ mod tests {
                         st.regs[r] = random_val(&mut rng);
                     }
                 }
-                st.regs[RSP] = Val::Stack(-((rng.next() % 4) as i64 * 8));
+                // Every reachable state has `rsp` inside the frame.
+                let rsp = -((rng.next() % 4) as i64 * 8);
+                st.regs[RSP] = Val::Stack(rsp.max(-ctx.max_frame));
                 st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
                 let mut a = st.clone();
                 let Some(ra) = fast.step(&ctx, &mut a, &ins, true) else {

@@ -165,6 +165,9 @@ pub struct Validator {
     visited: Vec<bool>,
     work: BinaryHeap<Reverse<u32>>,
     returns: Vec<bool>,
+    /// Indices of the branches, calls and returns, in order (the only
+    /// instructions `blocks` looks at).
+    transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
 }
@@ -206,6 +209,7 @@ impl Validator {
             visited: Vec::new(),
             work: BinaryHeap::new(),
             returns: Vec::new(),
+            transfers: Vec::new(),
             cur: State::empty(),
         }
     }
@@ -255,6 +259,7 @@ impl Validator {
     fn decode(&mut self, code: &[u8], policy: &Policy) -> Result<(), Fail> {
         self.instrs.clear();
         self.flow.clear();
+        self.transfers.clear();
         self.start_of.clear();
         self.start_of.resize(code.len(), NO_INSTR);
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
@@ -276,7 +281,17 @@ impl Validator {
                 return Err(Fail::Bytes(off, ins.len(), kind));
             }
             self.start_of[off] = i as u32;
-            self.flow.push(ins.flow_control());
+            let fc = ins.flow_control();
+            self.flow.push(fc);
+            if matches!(
+                fc,
+                FlowControl::UnconditionalBranch
+                    | FlowControl::ConditionalBranch
+                    | FlowControl::Call
+                    | FlowControl::Return
+            ) {
+                self.transfers.push(i as u32);
+            }
             if let Err(kind) = self
                 .classifier
                 .check(ins, &code[off..off + ins.len()], policy)
@@ -297,7 +312,9 @@ impl Validator {
         self.target_of.clear();
         self.target_of.resize(n, NO_INSTR);
         let mut loops = false;
-        for (i, ins) in self.instrs.iter().enumerate() {
+        for &i in &self.transfers {
+            let i = i as usize;
+            let ins = &self.instrs[i];
             match self.flow[i] {
                 FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch => {
                     let t = ins.near_branch_target() as i64;
