@@ -24,8 +24,8 @@
 use iced_x86::{Code, Instruction, InstructionInfoFactory, OpAccess, OpKind, Register};
 
 use crate::ViolationKind as K;
-use crate::interp::{Ctx, Flags, check_ret, imm, offset_by, set_rsp};
-use crate::state::{RSP, State, Val};
+use crate::interp::{Ctx, Flags, Place, check_ret, imm, offset_by, place_at, set_rsp};
+use crate::state::{Load, RSP, State, Val};
 
 /// What a handled instruction does with its operands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +44,10 @@ enum Form {
     MoveImm,
     /// `cmovcc r64, r64`: reads operand 1, may write operand 0 with data.
     CondMove,
+    /// `mov [base64 + disp], r64` (`r0` the source, `r1` the base).
+    Store,
+    /// `mov r64, [base64 + disp]` (`r0` the destination, `r1` the base).
+    Load,
     /// `lea r64, [base64 + disp]`: operand 0 gets the base moved by `disp`.
     Lea,
     /// `ret`: the return checks.
@@ -88,23 +92,46 @@ impl Fast {
             return None;
         }
         let (form, width, op1_reg) = form_of(ins.code())?;
-        let (r0, r1) = match form {
-            Form::Ret => (Register::RSP, None),
+        let mem_ok = |ins: &Instruction| {
+            ins.memory_index() == Register::None && ins.memory_base().is_gpr64()
+        };
+        let (form, r0, r1) = match form {
+            Form::Ret => (form, Register::RSP, None),
+            Form::Move
+                if width == 8
+                    && ins.op0_kind() == OpKind::Memory
+                    && ins.op1_kind() == OpKind::Register =>
+            {
+                if !mem_ok(ins) {
+                    return None;
+                }
+                (Form::Store, ins.op1_register(), Some(ins.memory_base()))
+            }
+            Form::Move
+                if width == 8
+                    && ins.op0_kind() == OpKind::Register
+                    && ins.op1_kind() == OpKind::Memory =>
+            {
+                if !mem_ok(ins) {
+                    return None;
+                }
+                (Form::Load, ins.op0_register(), Some(ins.memory_base()))
+            }
             _ if ins.op0_kind() != OpKind::Register => return None,
             Form::Lea => {
                 let base = ins.memory_base();
                 if ins.memory_index() != Register::None || !base.is_gpr64() {
                     return None;
                 }
-                (ins.op0_register(), Some(base))
+                (form, ins.op0_register(), Some(base))
             }
             _ if op1_reg => {
                 if ins.op1_kind() != OpKind::Register {
                     return None;
                 }
-                (ins.op0_register(), Some(ins.op1_register()))
+                (form, ins.op0_register(), Some(ins.op1_register()))
             }
-            _ => (ins.op0_register(), None),
+            _ => (form, ins.op0_register(), None),
         };
         if !is_gpr32_or_64(r0) || r1.is_some_and(|r| !is_gpr32_or_64(r)) {
             return None;
@@ -120,7 +147,8 @@ impl Fast {
             }
             f => f,
         };
-        let key = ins.code() as usize * 2 + usize::from(same);
+        let is_mem = matches!(form, Form::Store | Form::Load);
+        let key = (ins.code() as usize * 2 + usize::from(same)) * 2 + usize::from(is_mem);
         if key >= self.checked.len() {
             self.checked.resize(key + 2, UNKNOWN);
         }
@@ -128,8 +156,24 @@ impl Fast {
             let info = self.factory.info(ins);
             let (t, n) = form.template(width, r0, r1);
             // `step` ignores the memory `ret` reads (it only checks the state).
-            let ok = (form == Form::Ret || info.used_memory().is_empty())
-                && info.used_registers() == &t[..n];
+            let mems_ok = match form {
+                Form::Ret => true,
+                Form::Store | Form::Load => {
+                    let access = if form == Form::Store {
+                        OpAccess::Write
+                    } else {
+                        OpAccess::Read
+                    };
+                    matches!(info.used_memory(), [m] if m.base() == ins.memory_base()
+                        && m.index() == Register::None
+                        && m.displacement() == ins.memory_displacement64()
+                        && m.memory_size().size() == 8
+                        && m.access() == access
+                        && m.address_size() == iced_x86::CodeSize::Code64)
+                }
+                _ => info.used_memory().is_empty(),
+            };
+            let ok = mems_ok && info.used_registers() == &t[..n];
             self.checked[key] = match u8::try_from(self.flags.len() + usize::from(FIRST)) {
                 Ok(at) if ok => {
                     self.flags.push(Flags::of(ins));
@@ -143,6 +187,17 @@ impl Fast {
             return None;
         }
         let flags = self.flags[usize::from(at - FIRST)];
+        if let (true, Some(base)) = (is_mem, r1) {
+            return Some(apply_mem(
+                ctx,
+                st,
+                ins,
+                form == Form::Store,
+                r0,
+                base,
+                flags,
+            ));
+        }
         Some(apply(ctx, st, ins, form, width, r0, r1, flags))
     }
 }
@@ -183,13 +238,19 @@ impl Form {
             }
             Form::Zero | Form::MoveImm => push(full, OpAccess::Write),
             Form::Ret => push(Register::RSP, OpAccess::ReadWrite),
+            Form::Store => {
+                if let Some(r1) = r1 {
+                    push(r1, OpAccess::Read);
+                }
+                push(r0, OpAccess::Read);
+            }
             Form::CondMove => {
                 push(r0, OpAccess::CondWrite);
                 if let Some(r1) = r1 {
                     push(r1, OpAccess::Read);
                 }
             }
-            Form::Move | Form::Lea => {
+            Form::Move | Form::Lea | Form::Load => {
                 push(full, OpAccess::Write);
                 if let Some(r1) = r1 {
                     push(r1, OpAccess::Read);
@@ -263,11 +324,12 @@ fn apply(
                 }
             }
         }
-        Form::Zero | Form::MoveImm | Form::Ret => {}
+        // Memory forms go through `apply_mem` instead.
+        Form::Zero | Form::MoveImm | Form::Ret | Form::Store | Form::Load => {}
     }
     // The destination's new value.
     let new = match form {
-        Form::Compare | Form::Ret => None,
+        Form::Compare | Form::Ret | Form::Store | Form::Load => None,
         Form::Lea => r1.map(|b| offset_by(st.regs[gpr(b)], ins.memory_displacement64() as i64)),
         Form::AddSubImm { negate } => {
             let k = imm(ins, 1).and_then(|k| if negate { k.checked_neg() } else { Some(k) });
@@ -307,6 +369,68 @@ fn apply(
 }
 
 /// Register-file index of a 32- or 64-bit general-purpose register.
+/// `step` for a 64-bit `mov` between register `reg` and `[base + disp]`
+/// (a store if `store`), given that iced's lists are its template. Like every
+/// 64-bit move it may carry pointers and saved callee-saved values.
+fn apply_mem(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    store: bool,
+    reg: Register,
+    base: Register,
+    flags: Flags,
+) -> Result<(), K> {
+    // Reserved registers in list order: a store lists the base first, a
+    // load the destination.
+    let order = if store { [base, reg] } else { [reg, base] };
+    for r in order {
+        if ctx.reserved & 1 << gpr(r) != 0 {
+            return Err(K::ReservedRegister { register: r });
+        }
+    }
+    if flags.read & !st.flags != 0 {
+        return Err(K::UndefinedFlagsRead);
+    }
+    // Register reads: the base, then a store's source; a saved
+    // callee-saved value may be moved, so it is not an undefined read.
+    let reads: &[Register] = if store { &[base, reg] } else { &[base] };
+    for &r in reads {
+        let v = st.regs[gpr(r)];
+        if !matches!(v, Val::Entry(_)) && v.defined_bytes() < 8 {
+            return Err(K::UndefinedRegisterRead { register: r });
+        }
+    }
+    let rsp0 = st.rsp();
+    let lo = rsp0 - ctx.red_zone;
+    let disp = ins.memory_displacement64() as i64;
+    if store {
+        let stored = st.regs[gpr(reg)];
+        if let Place::Stack(off) = place_at(ctx, st, base, disp, lo, 8, true)? {
+            st.store(off, 8, stored);
+        }
+    } else {
+        let loaded = match place_at(ctx, st, base, disp, lo, 8, false)? {
+            Place::Stack(off) => match st.load(off, 8) {
+                Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
+                Load::Value(v) => v,
+            },
+            Place::Param => Val::Data(8),
+        };
+        let d = gpr(reg);
+        if d == RSP {
+            match loaded {
+                Val::Stack(k) if reg == Register::RSP => set_rsp(ctx, st, k)?,
+                _ => return Err(K::StackPointerUnknown),
+            }
+        } else {
+            st.regs[d] = loaded;
+        }
+    }
+    st.flags = (st.flags | flags.modified) & !flags.undefined;
+    Ok(())
+}
+
 fn gpr(r: Register) -> usize {
     (r as usize).wrapping_sub(Register::EAX as usize) & 15
 }
@@ -532,7 +656,11 @@ mod tests {
         for rex in [0x48u8, 0x4c, 0x49, 0x4d, 0x4a] {
             for modrm in 0x00..0xc0u8 {
                 for sib in [0x24u8, 0x37, 0x25, 0x65] {
-                    singles.push(vec![rex, 0x8d, modrm, sib, 0xf8, 0xff, 0xff, 0xff]);
+                    for op in [0x8du8, 0x89, 0x8b] {
+                        for disp in [0xf8u8, 0x08, 0x00, 0xf0] {
+                            singles.push(vec![rex, op, modrm, sib, disp, 0xff, 0xff, 0xff]);
+                        }
+                    }
                 }
             }
         }
@@ -552,6 +680,18 @@ mod tests {
         let sig: Signature = "int64(int64,int64)".parse().expect("signature");
         let policies = [
             Policy::default(),
+            Policy {
+                pointer_access: crate::PointerAccess::Read,
+                pointer_window: 16,
+                allow_red_zone: true,
+                ..Policy::default()
+            },
+            Policy {
+                pointer_access: crate::PointerAccess::ReadWrite,
+                pointer_window: 64,
+                reserved: vec![Register::RSI],
+                ..Policy::default()
+            },
             Policy {
                 reserved: vec![Register::R11, Register::RBX],
                 ..Policy::default()
@@ -583,6 +723,13 @@ mod tests {
                 let rsp = -((rng.next() % 4) as i64 * 8);
                 st.regs[RSP] = Val::Stack(rsp.max(-ctx.max_frame));
                 st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
+                // Some written stack bytes, of every kind of value.
+                for _ in 0..rng.next() % 5 {
+                    let off = -((rng.next() % 40) as i64);
+                    let len = [1u8, 2, 4, 8][(rng.next() % 4) as usize];
+                    let v = random_val(&mut rng);
+                    st.store(off - i64::from(len), len, v);
+                }
                 let mut a = st.clone();
                 let Some(ra) = fast.step(&ctx, &mut a, &ins, true) else {
                     continue;

@@ -140,7 +140,7 @@ pub(crate) fn imm(ins: &Instruction, op: u32) -> Option<i64> {
 }
 
 /// Where a memory operand points.
-enum Place {
+pub(crate) enum Place {
     /// Entry-rsp-relative stack offset.
     Stack(i64),
     /// Inside a pointer parameter's window.
@@ -425,7 +425,20 @@ fn place(
     {
         return Err(K::MemoryOutsideFrame);
     }
-    let disp = mem.displacement() as i64;
+    place_at(ctx, st, base, mem.displacement() as i64, lo, size, write)
+}
+
+/// [`place`] for `[base + disp]` with a 64-bit base, no index and 64-bit
+/// addressing (the checks `place` makes first).
+pub(crate) fn place_at(
+    ctx: &Ctx<'_>,
+    st: &State,
+    base: Register,
+    disp: i64,
+    lo: i64,
+    size: u8,
+    write: bool,
+) -> Result<Place, K> {
     let size = i64::from(size);
     match st.regs[gpr(base)] {
         Val::Stack(k) => {
