@@ -4,7 +4,7 @@
 //! In: a decoded instruction without legacy prefixes whose operands are 32-
 //! or 64-bit general-purpose registers and at most one immediate: `add sub
 //! and or xor imul` (read-modify-write), `cmp test` (read only), `xor/sub r, r`
-//! (zero idioms), `mov r, r`, `mov r, imm`, `cmovcc r, r`,
+//! (zero idioms), `shl shr sar r, imm`, `mov r, r`, `mov r, imm`, `cmovcc r, r`,
 //! `lea r64, [base64 + disp]` and `ret`. Out: exactly what
 //! [`crate::interp::step`] computes from iced's register list for it (same
 //! state, same error), or `None` for every other instruction, which then takes
@@ -32,6 +32,9 @@ use crate::state::{Load, RSP, State, Val};
 enum Form {
     /// Reads operands 0 and 1 (if a register), writes operand 0.
     Alu,
+    /// A shift by an immediate count: as [`Form::Alu`], but its flags depend
+    /// on the count, so they are computed per instruction, never cached.
+    Shift,
     /// `add`/`sub` of an immediate to a 64-bit register (moves pointers).
     AddSubImm { negate: bool },
     /// Reads both operands, writes nothing.
@@ -186,7 +189,11 @@ impl Fast {
         if at < FIRST {
             return None;
         }
-        let flags = self.flags[usize::from(at - FIRST)];
+        let flags = if form == Form::Shift {
+            Flags::of(ins)
+        } else {
+            self.flags[usize::from(at - FIRST)]
+        };
         if let (true, Some(base)) = (is_mem, r1) {
             return Some(apply_mem(
                 ctx,
@@ -219,7 +226,7 @@ impl Form {
             n += 1;
         };
         match self {
-            Form::Alu | Form::AddSubImm { .. } => {
+            Form::Alu | Form::AddSubImm { .. } | Form::Shift => {
                 if width == 8 {
                     push(r0, OpAccess::ReadWrite);
                 } else {
@@ -309,7 +316,7 @@ fn apply(
                 read(r1)?;
             }
         }
-        Form::Alu | Form::AddSubImm { .. } | Form::Compare => {
+        Form::Alu | Form::AddSubImm { .. } | Form::Compare | Form::Shift => {
             read(r0)?;
             if let Some(r1) = r1 {
                 read(r1)?;
@@ -339,7 +346,7 @@ fn apply(
             })
         }
         Form::Move if width == 8 => r1.map(|r1| st.regs[gpr(r1)]),
-        Form::Alu | Form::Zero | Form::Move | Form::MoveImm => Some(Val::Data(8)),
+        Form::Alu | Form::Shift | Form::Zero | Form::Move | Form::MoveImm => Some(Val::Data(8)),
         // Written or not: what is certain on both outcomes.
         Form::CondMove => Some(st.regs[d].join(Val::Data(8))),
     };
@@ -525,6 +532,18 @@ fn form_of(c: Code) -> Option<(Form, u8, bool)> {
         C::Mov_r32_imm32 | C::Mov_rm32_imm32 => (Form::MoveImm, 4, false),
         C::Mov_rm64_imm32 | C::Mov_r64_imm64 => (Form::MoveImm, 8, false),
         C::Lea_r64_m => (Form::Lea, 8, false),
+        C::Shl_rm64_imm8
+        | C::Shr_rm64_imm8
+        | C::Sar_rm64_imm8
+        | C::Shl_rm64_1
+        | C::Shr_rm64_1
+        | C::Sar_rm64_1 => (Form::Shift, 8, false),
+        C::Shl_rm32_imm8
+        | C::Shr_rm32_imm8
+        | C::Sar_rm32_imm8
+        | C::Shl_rm32_1
+        | C::Shr_rm32_1
+        | C::Sar_rm32_1 => (Form::Shift, 4, false),
         C::Cmovo_r64_rm64
         | C::Cmovno_r64_rm64
         | C::Cmovb_r64_rm64
@@ -635,7 +654,11 @@ mod tests {
             }
             for modrm in 0xc0..=0xffu8 {
                 for (op, imm) in [
-                    (0x83u8, &[0x08u8][..]),
+                    (0xc1u8, &[0x03u8][..]),
+                    (0xc1, &[0x00]),
+                    (0xc1, &[0x41]),
+                    (0xd1, &[]),
+                    (0x83, &[0x08]),
                     (0x81, &[0xf0, 0xff, 0xff, 0xff]),
                     (0xc7, &[0x10, 0, 0, 0]),
                     (0xf7, &[1, 0, 0, 0]),
