@@ -257,7 +257,10 @@ impl Validator {
     /// Decodes and classifies every instruction; fills `instrs`, `flow` and
     /// `start_of`.
     fn decode(&mut self, code: &[u8], policy: &Policy) -> Result<(), Fail> {
-        self.instrs.clear();
+        // `instrs` keeps its old entries as decode slots (iced overwrites a
+        // slot whole); it is cut to the decoded count at the end, and only
+        // decoded entries are read before that.
+        let mut count = 0;
         self.flow.clear();
         self.transfers.clear();
         self.start_of.clear();
@@ -266,8 +269,11 @@ impl Validator {
         while decoder.can_decode() {
             // Decode in place: copying the instruction costs about as much
             // as decoding it.
-            let i = self.instrs.len();
-            self.instrs.push(Instruction::default());
+            let i = count;
+            count += 1;
+            if i == self.instrs.len() {
+                self.instrs.push(Instruction::default());
+            }
             let ins = &mut self.instrs[i];
             decoder.decode_out(ins);
             let ins = &self.instrs[i];
@@ -299,6 +305,7 @@ impl Validator {
                 return Err(Fail::At(i, kind));
             }
         }
+        self.instrs.truncate(count);
         Ok(())
     }
 
