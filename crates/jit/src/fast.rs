@@ -716,6 +716,10 @@ mod tests {
                 ..Policy::default()
             },
             Policy {
+                reserved: vec![Register::RDX, Register::RAX],
+                ..Policy::default()
+            },
+            Policy {
                 reserved: vec![Register::R11, Register::RBX],
                 ..Policy::default()
             },
