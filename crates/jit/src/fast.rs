@@ -4,7 +4,7 @@
 //! In: a decoded instruction without legacy prefixes whose operands are 32-
 //! or 64-bit general-purpose registers and at most one immediate: `add sub
 //! and or xor imul` (read-modify-write), `cmp test` (read only), `xor/sub r, r`
-//! (zero idioms), `shl shr sar r, imm`, `mov r, r`, `mov r, imm`, `cmovcc r, r`,
+//! (zero idioms), `shl shr sar r, imm/cl`, `mov r, r`, `mov r, imm`, `cmovcc r, r`,
 //! `lea r64, [base64 + disp]` and `ret`. Out: exactly what
 //! [`crate::interp::step`] computes from iced's register list for it (same
 //! state, same error), or `None` for every other instruction, which then takes
@@ -35,6 +35,9 @@ enum Form {
     /// A shift by an immediate count: as [`Form::Alu`], but its flags depend
     /// on the count, so they are computed per instruction, never cached.
     Shift,
+    /// A shift by `cl` (`r1`): also reads `cl`; a zero count leaves the flags
+    /// alone, so only flags already defined and not made undefined stay.
+    ShiftCl,
     /// `add`/`sub` of an immediate to a 64-bit register (moves pointers).
     AddSubImm { negate: bool },
     /// Reads both operands, writes nothing.
@@ -136,7 +139,8 @@ impl Fast {
             }
             _ => (form, ins.op0_register(), None),
         };
-        if !is_gpr32_or_64(r0) || r1.is_some_and(|r| !is_gpr32_or_64(r)) {
+        let r1_ok = |r: Register| is_gpr32_or_64(r) || (form == Form::ShiftCl && r == Register::CL);
+        if !is_gpr32_or_64(r0) || r1.is_some_and(|r| !r1_ok(r)) {
             return None;
         }
         let same = r1 == Some(r0);
@@ -189,11 +193,14 @@ impl Fast {
         if at < FIRST {
             return None;
         }
-        let flags = if form == Form::Shift {
+        let flags = if matches!(form, Form::Shift | Form::ShiftCl) {
             Flags::of(ins)
         } else {
             self.flags[usize::from(at - FIRST)]
         };
+        if let (Form::ShiftCl, Some(Register::CL)) = (form, r1) {
+            return Some(shift_cl(ctx, st, r0, width, flags));
+        }
         if let (true, Some(base)) = (is_mem, r1) {
             return Some(apply_mem(
                 ctx,
@@ -226,7 +233,7 @@ impl Form {
             n += 1;
         };
         match self {
-            Form::Alu | Form::AddSubImm { .. } | Form::Shift => {
+            Form::Alu | Form::AddSubImm { .. } | Form::Shift | Form::ShiftCl => {
                 if width == 8 {
                     push(r0, OpAccess::ReadWrite);
                 } else {
@@ -316,7 +323,7 @@ fn apply(
                 read(r1)?;
             }
         }
-        Form::Alu | Form::AddSubImm { .. } | Form::Compare | Form::Shift => {
+        Form::Alu | Form::AddSubImm { .. } | Form::Compare | Form::Shift | Form::ShiftCl => {
             read(r0)?;
             if let Some(r1) = r1 {
                 read(r1)?;
@@ -346,7 +353,9 @@ fn apply(
             })
         }
         Form::Move if width == 8 => r1.map(|r1| st.regs[gpr(r1)]),
-        Form::Alu | Form::Shift | Form::Zero | Form::Move | Form::MoveImm => Some(Val::Data(8)),
+        Form::Alu | Form::Shift | Form::ShiftCl | Form::Zero | Form::Move | Form::MoveImm => {
+            Some(Val::Data(8))
+        }
         // Written or not: what is certain on both outcomes.
         Form::CondMove => Some(st.regs[d].join(Val::Data(8))),
     };
@@ -376,6 +385,39 @@ fn apply(
 }
 
 /// Register-file index of a 32- or 64-bit general-purpose register.
+/// `step` for `shl/shr/sar r, cl` (list: `r` read and written, `cl` read).
+fn shift_cl(ctx: &Ctx<'_>, st: &mut State, r: Register, width: u8, flags: Flags) -> Result<(), K> {
+    let d = gpr(r);
+    if ctx.reserved & 1 << d != 0 {
+        return Err(K::ReservedRegister { register: r });
+    }
+    // `cl` is part of `rcx`.
+    const RCX: usize = 1;
+    if ctx.reserved & 1 << RCX != 0 {
+        return Err(K::ReservedRegister {
+            register: Register::CL,
+        });
+    }
+    if flags.read & !st.flags != 0 {
+        return Err(K::UndefinedFlagsRead);
+    }
+    if st.regs[d].defined_bytes() < width {
+        return Err(K::UndefinedRegisterRead { register: r });
+    }
+    if st.regs[RCX].defined_bytes() < 1 {
+        return Err(K::UndefinedRegisterRead {
+            register: Register::CL,
+        });
+    }
+    if d == RSP {
+        return Err(K::StackPointerUnknown);
+    }
+    st.regs[d] = Val::Data(8);
+    // The count may be zero: no flag becomes defined.
+    st.flags &= !flags.undefined;
+    Ok(())
+}
+
 /// `step` for a 64-bit `mov` between register `reg` and `[base + disp]`
 /// (a store if `store`), given that iced's lists are its template. Like every
 /// 64-bit move it may carry pointers and saved callee-saved values.
@@ -544,6 +586,8 @@ fn form_of(c: Code) -> Option<(Form, u8, bool)> {
         | C::Shl_rm32_1
         | C::Shr_rm32_1
         | C::Sar_rm32_1 => (Form::Shift, 4, false),
+        C::Shl_rm64_CL | C::Shr_rm64_CL | C::Sar_rm64_CL => (Form::ShiftCl, 8, true),
+        C::Shl_rm32_CL | C::Shr_rm32_CL | C::Sar_rm32_CL => (Form::ShiftCl, 4, true),
         C::Cmovo_r64_rm64
         | C::Cmovno_r64_rm64
         | C::Cmovb_r64_rm64
@@ -619,7 +663,8 @@ mod tests {
     fn fast_path_equals_generic_step() {
         let mut bytes = Vec::new();
         let rexes: [&[u8]; 6] = [&[], &[0x40], &[0x41], &[0x44], &[0x48], &[0x4d]];
-        let ops: [&[u8]; 23] = [
+        let ops: [&[u8]; 24] = [
+            &[0xd3],
             &[0x0f, 0x44],
             &[0x0f, 0x4f],
             &[0x0f, 0x42],
