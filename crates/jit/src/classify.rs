@@ -48,6 +48,7 @@ pub(crate) struct Classifier {
 
 impl Classifier {
     /// Same result as [`check_instruction`].
+    #[inline]
     pub(crate) fn check(
         &mut self,
         ins: &Instruction,

@@ -30,7 +30,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) red_zone: i64,
     pub(crate) max_frame: i64,
     /// Bit `r` set if general-purpose register `r` is reserved by policy.
-    reserved: u16,
+    pub(crate) reserved: u16,
 }
 
 impl<'a> Ctx<'a> {
@@ -128,7 +128,7 @@ fn reg64(ins: &Instruction, op: u32) -> Option<usize> {
         .then(|| gpr(ins.op_register(op)))
 }
 
-fn imm(ins: &Instruction, op: u32) -> Option<i64> {
+pub(crate) fn imm(ins: &Instruction, op: u32) -> Option<i64> {
     match ins.op_kind(op) {
         OpKind::Immediate8to64
         | OpKind::Immediate32to64
@@ -140,7 +140,7 @@ fn imm(ins: &Instruction, op: u32) -> Option<i64> {
 }
 
 /// Where a memory operand points.
-enum Place {
+pub(crate) enum Place {
     /// Entry-rsp-relative stack offset.
     Stack(i64),
     /// Inside a pointer parameter's window.
@@ -392,7 +392,7 @@ fn width_ok(ins: &Instruction) -> bool {
     })
 }
 
-fn offset_by(v: Val, k: i64) -> Val {
+pub(crate) fn offset_by(v: Val, k: i64) -> Val {
     match v {
         Val::Stack(o) => o.checked_add(k).map_or(Val::Data(8), Val::Stack),
         Val::Param(i, o) => o.checked_add(k).map_or(Val::Data(8), |o| Val::Param(i, o)),
@@ -425,7 +425,20 @@ fn place(
     {
         return Err(K::MemoryOutsideFrame);
     }
-    let disp = mem.displacement() as i64;
+    place_at(ctx, st, base, mem.displacement() as i64, lo, size, write)
+}
+
+/// [`place`] for `[base + disp]` with a 64-bit base, no index and 64-bit
+/// addressing (the checks `place` makes first).
+pub(crate) fn place_at(
+    ctx: &Ctx<'_>,
+    st: &State,
+    base: Register,
+    disp: i64,
+    lo: i64,
+    size: u8,
+    write: bool,
+) -> Result<Place, K> {
     let size = i64::from(size);
     match st.regs[gpr(base)] {
         Val::Stack(k) => {
@@ -453,7 +466,7 @@ fn place(
 
 /// Moves `rsp`, checking the frame bound, and forgets the stack below the
 /// part that survives signals (the red zone, if allowed).
-fn set_rsp(ctx: &Ctx<'_>, st: &mut State, k: i64) -> Result<(), K> {
+pub(crate) fn set_rsp(ctx: &Ctx<'_>, st: &mut State, k: i64) -> Result<(), K> {
     if k > 0 || k < -ctx.max_frame {
         return Err(K::StackPointerOutOfFrame { offset: k });
     }
@@ -469,13 +482,13 @@ fn set_rsp(ctx: &Ctx<'_>, st: &mut State, k: i64) -> Result<(), K> {
 /// undefined (iced's `rflags_*` masked to [`ARITH_FLAGS`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Flags {
-    read: u32,
-    modified: u32,
-    undefined: u32,
+    pub(crate) read: u32,
+    pub(crate) modified: u32,
+    pub(crate) undefined: u32,
 }
 
 impl Flags {
-    fn of(ins: &Instruction) -> Flags {
+    pub(crate) fn of(ins: &Instruction) -> Flags {
         Flags {
             read: ins.rflags_read() & ARITH_FLAGS,
             modified: ins.rflags_modified() & ARITH_FLAGS,
@@ -553,7 +566,7 @@ fn leave(ctx: &Ctx<'_>, st: &mut State) -> Result<(), K> {
     set_rsp(ctx, st, k + 8)
 }
 
-fn check_ret(ctx: &Ctx<'_>, st: &State) -> Result<(), K> {
+pub(crate) fn check_ret(ctx: &Ctx<'_>, st: &State) -> Result<(), K> {
     let k = st.rsp();
     if k != 0 {
         return Err(K::StackNotRestored { offset: k });

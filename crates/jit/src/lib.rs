@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 mod classify;
+mod fast;
 mod interp;
 mod policy;
 mod signature;

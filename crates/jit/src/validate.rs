@@ -18,6 +18,7 @@ use iced_x86::{
 };
 
 use crate::classify::{Classifier, is_legacy_prefix};
+use crate::fast::Fast;
 use crate::interp::{Ctx, FlagCache, is_direct_jump, step, step_direct_jump};
 use crate::policy::PointerAccess;
 use crate::state::State;
@@ -141,6 +142,7 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
 /// ```
 pub struct Validator {
     uses: Uses,
+    fast: Fast,
     classifier: Classifier,
     flags: FlagCache,
     /// Built on the first rejection (constructing one is costly).
@@ -163,6 +165,9 @@ pub struct Validator {
     visited: Vec<bool>,
     work: BinaryHeap<Reverse<u32>>,
     returns: Vec<bool>,
+    /// Indices of the branches, calls and returns, in order (the only
+    /// instructions `blocks` looks at).
+    transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
 }
@@ -187,6 +192,7 @@ impl Validator {
     pub fn new() -> Validator {
         Validator {
             uses: Uses::new(),
+            fast: Fast::new(),
             classifier: Classifier::default(),
             flags: FlagCache::default(),
             formatter: None,
@@ -203,6 +209,7 @@ impl Validator {
             visited: Vec::new(),
             work: BinaryHeap::new(),
             returns: Vec::new(),
+            transfers: Vec::new(),
             cur: State::empty(),
         }
     }
@@ -250,16 +257,23 @@ impl Validator {
     /// Decodes and classifies every instruction; fills `instrs`, `flow` and
     /// `start_of`.
     fn decode(&mut self, code: &[u8], policy: &Policy) -> Result<(), Fail> {
-        self.instrs.clear();
+        // `instrs` keeps its old entries as decode slots (iced overwrites a
+        // slot whole); it is cut to the decoded count at the end, and only
+        // decoded entries are read before that.
+        let mut count = 0;
         self.flow.clear();
+        self.transfers.clear();
         self.start_of.clear();
         self.start_of.resize(code.len(), NO_INSTR);
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
         while decoder.can_decode() {
             // Decode in place: copying the instruction costs about as much
             // as decoding it.
-            let i = self.instrs.len();
-            self.instrs.push(Instruction::default());
+            let i = count;
+            count += 1;
+            if i == self.instrs.len() {
+                self.instrs.push(Instruction::default());
+            }
             let ins = &mut self.instrs[i];
             decoder.decode_out(ins);
             let ins = &self.instrs[i];
@@ -273,7 +287,17 @@ impl Validator {
                 return Err(Fail::Bytes(off, ins.len(), kind));
             }
             self.start_of[off] = i as u32;
-            self.flow.push(ins.flow_control());
+            let fc = ins.flow_control();
+            self.flow.push(fc);
+            if matches!(
+                fc,
+                FlowControl::UnconditionalBranch
+                    | FlowControl::ConditionalBranch
+                    | FlowControl::Call
+                    | FlowControl::Return
+            ) {
+                self.transfers.push(i as u32);
+            }
             if let Err(kind) = self
                 .classifier
                 .check(ins, &code[off..off + ins.len()], policy)
@@ -281,6 +305,7 @@ impl Validator {
                 return Err(Fail::At(i, kind));
             }
         }
+        self.instrs.truncate(count);
         Ok(())
     }
 
@@ -294,7 +319,9 @@ impl Validator {
         self.target_of.clear();
         self.target_of.resize(n, NO_INSTR);
         let mut loops = false;
-        for (i, ins) in self.instrs.iter().enumerate() {
+        for &i in &self.transfers {
+            let i = i as usize;
+            let ins = &self.instrs[i];
             match self.flow[i] {
                 FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch => {
                     let t = ins.near_branch_target() as i64;
@@ -395,7 +422,14 @@ impl Validator {
                 continue;
             }
             self.visited[b] = true;
-            self.cur.clone_from(&self.states[b]);
+            if loops {
+                self.cur.clone_from(&self.states[b]);
+            } else {
+                // Acyclic: every edge leaves `b` for a later block, so its
+                // stored state is never read again; take it instead of
+                // copying it.
+                std::mem::swap(&mut self.cur, &mut self.states[b]);
+            }
             let end = self.block_end(b);
             for i in self.block_start[b] as usize..end {
                 let ins = &self.instrs[i];
@@ -404,16 +438,21 @@ impl Validator {
                     return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                 }
                 let m = ins.mnemonic();
-                let flags = self.flags.of(ins, m);
                 let result = if is_direct_jump(m) {
                     // What `step` does for these (they touch no register or
                     // memory, modify no flags, leave `rsp` alone): only the
                     // flags they read must be defined.
-                    step_direct_jump(&self.cur, flags)
+                    step_direct_jump(&self.cur, self.flags.of(ins, m))
                 } else {
                     let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
-                    let (regs, mems) = self.uses.of(ins, m, no_prefix);
-                    step(&ctx, &mut self.cur, ins, regs, mems, flags)
+                    match self.fast.step(&ctx, &mut self.cur, ins, no_prefix) {
+                        Some(result) => result,
+                        None => {
+                            let flags = self.flags.of(ins, m);
+                            let (regs, mems) = self.uses.of(ins, m, no_prefix);
+                            step(&ctx, &mut self.cur, ins, regs, mems, flags)
+                        }
+                    }
                 };
                 if let Err(kind) = result {
                     return Err(Fail::At(i, kind));
