@@ -102,3 +102,19 @@ fn usage_errors_exit_2_and_missing_files_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read"));
 }
+
+#[test]
+fn every_example_checks_clean() {
+    let dir = workspace().join("examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("examples/ exists").flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "npk") {
+            let rel = format!("examples/{}", entry.file_name().to_string_lossy());
+            let out = npkc(&["check", &rel]);
+            assert_eq!(out.status.code(), Some(0), "{rel}:\n{}", text(&out.stderr));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "examples found: {seen}");
+}
