@@ -322,11 +322,29 @@ fn has_size_prefix(bytes: &[u8]) -> bool {
 }
 
 pub(crate) fn is_legacy_prefix(b: u8) -> bool {
-    matches!(
-        b,
-        0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65
-    )
+    PREFIX_CLASS[usize::from(b)] == LEGACY
 }
+
+/// [`PREFIX_CLASS`] values: not a prefix, a legacy prefix, a REX prefix.
+const OTHER: u8 = 0;
+const LEGACY: u8 = 1;
+const REX: u8 = 2;
+
+/// The prefix class of each byte (one load instead of a chain of compares
+/// in the per-instruction prefix scans).
+static PREFIX_CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b {
+            0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65 => LEGACY,
+            0x40..=0x4f => REX,
+            _ => OTHER,
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Whether a REX prefix is followed by another prefix. The CPU ignores such a
 /// REX; disassemblers disagree on whether it is part of the instruction (GNU
@@ -337,14 +355,14 @@ fn has_ignored_rex(bytes: &[u8]) -> bool {
     // REX is not the last prefix.
     let mut rex_seen = false;
     for &b in bytes {
-        let rex = (0x40..=0x4f).contains(&b);
-        if !(rex || is_legacy_prefix(b)) {
+        let class = PREFIX_CLASS[usize::from(b)];
+        if class == OTHER {
             break;
         }
         if rex_seen {
             return true;
         }
-        rex_seen = rex;
+        rex_seen = class == REX;
     }
     false
 }

@@ -194,10 +194,13 @@ impl State {
     pub(crate) fn join_from(&mut self, other: &State) -> bool {
         let mut changed = false;
         for (a, b) in self.regs.iter_mut().zip(other.regs.iter()) {
-            let j = a.join(*b);
-            if j != *a {
-                *a = j;
-                changed = true;
+            // Equal values join to themselves: most registers agree.
+            if *a != *b {
+                let j = a.join(*b);
+                if j != *a {
+                    *a = j;
+                    changed = true;
+                }
             }
         }
         let f = self.flags & other.flags;

@@ -164,7 +164,6 @@ pub struct Validator {
     queued: Vec<bool>,
     visited: Vec<bool>,
     work: BinaryHeap<Reverse<u32>>,
-    returns: Vec<bool>,
     /// Indices of the branches, calls and returns, in order (the only
     /// instructions `blocks` looks at).
     transfers: Vec<u32>,
@@ -208,7 +207,6 @@ impl Validator {
             queued: Vec::new(),
             visited: Vec::new(),
             work: BinaryHeap::new(),
-            returns: Vec::new(),
             transfers: Vec::new(),
             cur: State::empty(),
         }
@@ -390,8 +388,6 @@ impl Validator {
             flags.clear();
             flags.resize(blocks, false);
         }
-        self.returns.clear();
-        self.returns.resize(n, false);
         ctx.entry_state_into(&mut self.states[0]);
         self.have[0] = true;
         self.work.clear();
@@ -459,9 +455,6 @@ impl Validator {
                 }
                 deepest = deepest.min(self.cur.rsp());
                 let fc = self.flow[i];
-                if fc == FlowControl::Return {
-                    self.returns[i] = true;
-                }
                 let is_last = i + 1 == end;
                 let mut succs = [NO_INSTR; 2];
                 match fc {
@@ -498,17 +491,23 @@ impl Validator {
                 }
             }
         }
-        let reachable = (0..blocks)
-            .filter(|&b| self.visited[b])
-            .map(|b| self.block_end(b) - self.block_start[b] as usize)
-            .sum();
+        // A return always ends its block (`blocks` makes the next
+        // instruction a leader), and a visited block was stepped whole, so
+        // the reachable returns are the visited blocks ending in one.
+        let mut reachable = 0;
+        let mut returns = 0;
+        for b in (0..blocks).filter(|&b| self.visited[b]) {
+            let end = self.block_end(b);
+            reachable += end - self.block_start[b] as usize;
+            returns += usize::from(self.flow[end - 1] == FlowControl::Return);
+        }
         Ok(Report {
             signature: *sig,
             bytes: code.len(),
             instructions: n,
             reachable,
             blocks,
-            returns: self.returns.iter().filter(|&&r| r).count(),
+            returns,
             frame_bytes: deepest.unsigned_abs(),
             loops,
             steps,
