@@ -13,6 +13,7 @@
 
 use iced_x86::{FlowControl, Instruction, MemorySize, Mnemonic, OpKind, Register};
 
+use crate::interp::{is_cmovcc, is_direct_jump, is_setcc};
 use crate::{Policy, ViolationKind};
 
 /// The `Code`-level part of [`check_instruction`] (one byte, so the cache
@@ -217,59 +218,11 @@ fn is_modelled(ins: &Instruction) -> bool {
             | M::Jmp
             | M::Call
             | M::Ret
-            | M::Jo
-            | M::Jno
-            | M::Jb
-            | M::Jae
-            | M::Je
-            | M::Jne
-            | M::Jbe
-            | M::Ja
-            | M::Js
-            | M::Jns
-            | M::Jp
-            | M::Jnp
-            | M::Jl
-            | M::Jge
-            | M::Jle
-            | M::Jg
             | M::Jrcxz
             | M::Jecxz
             | M::Loop
             | M::Loope
             | M::Loopne
-            | M::Cmovo
-            | M::Cmovno
-            | M::Cmovb
-            | M::Cmovae
-            | M::Cmove
-            | M::Cmovne
-            | M::Cmovbe
-            | M::Cmova
-            | M::Cmovs
-            | M::Cmovns
-            | M::Cmovp
-            | M::Cmovnp
-            | M::Cmovl
-            | M::Cmovge
-            | M::Cmovle
-            | M::Cmovg
-            | M::Seto
-            | M::Setno
-            | M::Setb
-            | M::Setae
-            | M::Sete
-            | M::Setne
-            | M::Setbe
-            | M::Seta
-            | M::Sets
-            | M::Setns
-            | M::Setp
-            | M::Setnp
-            | M::Setl
-            | M::Setge
-            | M::Setle
-            | M::Setg
             | M::Bswap
             | M::Bsf
             | M::Bsr
@@ -286,7 +239,9 @@ fn is_modelled(ins: &Instruction) -> bool {
             | M::Nop
             | M::Endbr64
             | M::Pause
-    );
+    ) || is_direct_jump(m)
+        || is_cmovcc(m)
+        || is_setcc(m);
     if !base {
         return false;
     }

@@ -147,6 +147,54 @@ pub(crate) enum Place {
     Param,
 }
 
+/// Whether `m` is a `cmovcc` (reads flags, conditionally writes its destination).
+pub(crate) fn is_cmovcc(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Cmovo
+            | M::Cmovno
+            | M::Cmovb
+            | M::Cmovae
+            | M::Cmove
+            | M::Cmovne
+            | M::Cmovbe
+            | M::Cmova
+            | M::Cmovs
+            | M::Cmovns
+            | M::Cmovp
+            | M::Cmovnp
+            | M::Cmovl
+            | M::Cmovge
+            | M::Cmovle
+            | M::Cmovg
+    )
+}
+
+/// Whether `m` is a `setcc` (reads flags, writes a byte).
+pub(crate) fn is_setcc(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Seto
+            | M::Setno
+            | M::Setb
+            | M::Setae
+            | M::Sete
+            | M::Setne
+            | M::Setbe
+            | M::Seta
+            | M::Sets
+            | M::Setns
+            | M::Setp
+            | M::Setnp
+            | M::Setl
+            | M::Setge
+            | M::Setle
+            | M::Setg
+    )
+}
+
 /// Whether `m` is `jmp` or a `jcc` (not `loop`/`jrcxz`, which read `rcx`).
 /// Reaching the interpreter, such an instruction is a direct near branch.
 pub(crate) fn is_direct_jump(m: Mnemonic) -> bool {

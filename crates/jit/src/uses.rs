@@ -25,6 +25,8 @@ use iced_x86::{
     UsedMemory, UsedRegister,
 };
 
+use crate::interp::{is_cmovcc, is_direct_jump, is_setcc};
+
 /// Most registers a walked instruction can report (three operands, each at
 /// most two entries).
 const MAX_REGS: usize = 8;
@@ -352,55 +354,9 @@ fn walkable_code(ins: &Instruction, m: Mnemonic) -> bool {
             | M::Bswap
             | M::Nop
             | M::Jmp
-            | M::Jo
-            | M::Jno
-            | M::Jb
-            | M::Jae
-            | M::Je
-            | M::Jne
-            | M::Jbe
-            | M::Ja
-            | M::Js
-            | M::Jns
-            | M::Jp
-            | M::Jnp
-            | M::Jl
-            | M::Jge
-            | M::Jle
-            | M::Jg
-            | M::Cmovo
-            | M::Cmovno
-            | M::Cmovb
-            | M::Cmovae
-            | M::Cmove
-            | M::Cmovne
-            | M::Cmovbe
-            | M::Cmova
-            | M::Cmovs
-            | M::Cmovns
-            | M::Cmovp
-            | M::Cmovnp
-            | M::Cmovl
-            | M::Cmovge
-            | M::Cmovle
-            | M::Cmovg
-            | M::Seto
-            | M::Setno
-            | M::Setb
-            | M::Setae
-            | M::Sete
-            | M::Setne
-            | M::Setbe
-            | M::Seta
-            | M::Sets
-            | M::Setns
-            | M::Setp
-            | M::Setnp
-            | M::Setl
-            | M::Setge
-            | M::Setle
-            | M::Setg
-    );
+    ) || is_direct_jump(m)
+        || is_cmovcc(m)
+        || is_setcc(m);
     common && ins.op_count() <= 3
 }
 
