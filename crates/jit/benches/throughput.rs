@@ -215,7 +215,21 @@ fn main() {
         return;
     }
     match generated_corpus(&dir) {
-        Some(c) => report("generated cc -O2 integer functions", &c),
+        Some(c) => {
+            // NPK_BENCH_DUMP=file writes the corpus (u16 length + bytes per
+            // function) for profiling outside the bench.
+            if let Ok(path) = std::env::var("NPK_BENCH_DUMP") {
+                let mut out = Vec::new();
+                for f in &c {
+                    out.extend_from_slice(&(f.len() as u16).to_le_bytes());
+                    out.extend_from_slice(f);
+                }
+                if let Err(e) = std::fs::write(&path, out) {
+                    eprintln!("cannot write {path}: {e}");
+                }
+            }
+            report("generated cc -O2 integer functions", &c)
+        }
         None => eprintln!("cc/objcopy/nm unavailable: skipping generated corpus"),
     }
     // NPK_BENCH_ONLY=generated skips the libc corpus (for profiling).
