@@ -13,9 +13,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
 
-use iced_x86::{
-    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, Instruction, IntelFormatter,
-};
+use iced_x86::{Decoder, DecoderError, DecoderOptions, FlowControl, Instruction};
 
 use crate::classify::{Classifier, is_legacy_prefix};
 use crate::fast::Fast;
@@ -145,8 +143,6 @@ pub struct Validator {
     fast: Fast,
     classifier: Classifier,
     flags: FlagCache,
-    /// Built on the first rejection (constructing one is costly).
-    formatter: Option<IntelFormatter>,
     instrs: Vec<Instruction>,
     /// Flow control of each instruction (cached: iced looks it up per call).
     flow: Vec<FlowControl>,
@@ -194,7 +190,6 @@ impl Validator {
             fast: Fast::new(),
             classifier: Classifier::default(),
             flags: FlagCache::default(),
-            formatter: None,
             instrs: Vec::new(),
             flow: Vec::new(),
             start_of: Vec::new(),
@@ -242,13 +237,7 @@ impl Validator {
                     kind,
                 ))
             }
-            Err(Fail::At(i, kind)) => {
-                let ins = self.instrs[i];
-                let formatter = self.formatter.get_or_insert_with(IntelFormatter::new);
-                let mut text = String::new();
-                formatter.format(&ins, &mut text);
-                Err(Violation::new(ins.ip() as usize, text, kind))
-            }
+            Err(Fail::At(i, kind)) => Err(Violation::at(&self.instrs[i], kind)),
         }
     }
 
@@ -418,15 +407,19 @@ impl Validator {
                 continue;
             }
             self.visited[b] = true;
-            if loops {
+            // With loops, the block's stored state must stay (a back edge
+            // may join into it), so it is stepped in a copy. Acyclic: every
+            // edge leaves `b` for a later block, so its stored state is never
+            // read again and is stepped in place; successors are in `later`
+            // (block `sb` at `sb - first`).
+            let (cur, later, first) = if loops {
                 self.cur.clone_from(&self.states[b]);
+                (&mut self.cur, &mut self.states[..], 0)
             } else {
-                // Acyclic: every edge leaves `b` for a later block, so its
-                // stored state is never read again; take it instead of
-                // copying it.
-                std::mem::swap(&mut self.cur, &mut self.states[b]);
-            }
-            let end = self.block_end(b);
+                let (head, tail) = self.states.split_at_mut(b + 1);
+                (&mut head[b], tail, b + 1)
+            };
+            let end = self.block_start.get(b + 1).map_or(n, |&e| e as usize);
             for i in self.block_start[b] as usize..end {
                 let ins = &self.instrs[i];
                 steps += 1;
@@ -438,22 +431,22 @@ impl Validator {
                     // What `step` does for these (they touch no register or
                     // memory, modify no flags, leave `rsp` alone): only the
                     // flags they read must be defined.
-                    step_direct_jump(&self.cur, self.flags.of(ins, m))
+                    step_direct_jump(cur, self.flags.of(ins, m))
                 } else {
                     let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
-                    match self.fast.step(&ctx, &mut self.cur, ins, no_prefix) {
+                    match self.fast.step(&ctx, cur, ins, no_prefix) {
                         Some(result) => result,
                         None => {
                             let flags = self.flags.of(ins, m);
                             let (regs, mems) = self.uses.of(ins, m, no_prefix);
-                            step(&ctx, &mut self.cur, ins, regs, mems, flags)
+                            step(&ctx, cur, ins, regs, mems, flags)
                         }
                     }
                 };
                 if let Err(kind) = result {
                     return Err(Fail::At(i, kind));
                 }
-                deepest = deepest.min(self.cur.rsp());
+                deepest = deepest.min(cur.rsp());
                 let fc = self.flow[i];
                 let is_last = i + 1 == end;
                 let mut succs = [NO_INSTR; 2];
@@ -474,13 +467,13 @@ impl Validator {
                     }
                     let sb = self.block_of[s] as usize;
                     let changed = if self.have[sb] {
-                        let old = &mut self.states[sb];
-                        if old.rsp() != self.cur.rsp() {
+                        let old = &mut later[sb - first];
+                        if old.rsp() != cur.rsp() {
                             return Err(Fail::At(i, ViolationKind::StackPointerMismatch));
                         }
-                        old.join_from(&self.cur)
+                        old.join_from(cur)
                     } else {
-                        self.states[sb].clone_from(&self.cur);
+                        later[sb - first].clone_from(cur);
                         self.have[sb] = true;
                         true
                     };

@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use iced_x86::Register;
+use std::sync::OnceLock;
+
+use iced_x86::{Formatter, Instruction, IntelFormatter, Register};
 
 /// The rule a rejected byte string breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,10 +192,13 @@ fn reg_name(r: Register) -> String {
 /// assert_eq!((v.offset(), v.instruction()), (0, "syscall"));
 /// assert_eq!(v.kind(), ViolationKind::SystemCall);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Violation {
     offset: usize,
-    instruction: String,
+    /// The instruction to format on first use (rejections are common in
+    /// bulk validation, and formatting costs more than validating).
+    decoded: Option<Instruction>,
+    instruction: OnceLock<String>,
     kind: ViolationKind,
 }
 
@@ -201,7 +206,18 @@ impl Violation {
     pub(crate) fn new(offset: usize, instruction: String, kind: ViolationKind) -> Violation {
         Violation {
             offset,
-            instruction,
+            decoded: None,
+            instruction: OnceLock::from(instruction),
+            kind,
+        }
+    }
+
+    /// A violation at a decoded instruction, formatted when first asked for.
+    pub(crate) fn at(ins: &Instruction, kind: ViolationKind) -> Violation {
+        Violation {
+            offset: ins.ip() as usize,
+            decoded: Some(*ins),
+            instruction: OnceLock::new(),
             kind,
         }
     }
@@ -215,7 +231,13 @@ impl Violation {
     /// The instruction in Intel syntax (may be empty).
     #[must_use]
     pub fn instruction(&self) -> &str {
-        &self.instruction
+        self.instruction.get_or_init(|| {
+            let mut text = String::new();
+            if let Some(ins) = &self.decoded {
+                IntelFormatter::new().format(ins, &mut text);
+            }
+            text
+        })
     }
 
     /// The rule broken.
@@ -225,18 +247,61 @@ impl Violation {
     }
 }
 
+impl PartialEq for Violation {
+    fn eq(&self, other: &Violation) -> bool {
+        (self.offset, self.instruction(), self.kind)
+            == (other.offset, other.instruction(), other.kind)
+    }
+}
+
+impl Eq for Violation {}
+
+impl fmt::Debug for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Violation")
+            .field("offset", &self.offset)
+            .field("instruction", &self.instruction())
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.instruction.is_empty() {
+        let text = self.instruction();
+        if text.is_empty() {
             write!(f, "at offset {:#x}: {}", self.offset, self.kind)
         } else {
-            write!(
-                f,
-                "at offset {:#x} `{}`: {}",
-                self.offset, self.instruction, self.kind
-            )
+            write!(f, "at offset {:#x} `{text}`: {}", self.offset, self.kind)
         }
     }
 }
 
 impl std::error::Error for Violation {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_text_is_the_formatted_instruction() {
+        // add eax, ebx at offset 0
+        let ins = iced_x86::Decoder::new(64, &[0x01, 0xd8], 0).decode();
+        let lazy = Violation::at(&ins, ViolationKind::Unsupported);
+        let eager = Violation::new(0, "add eax,ebx".to_string(), ViolationKind::Unsupported);
+        assert_eq!(lazy.instruction(), "add eax,ebx");
+        assert_eq!(lazy, eager);
+        assert_eq!(format!("{lazy:?}"), format!("{eager:?}"));
+        assert_eq!(lazy.to_string(), eager.to_string());
+        // A clone made before the text was asked for formats the same text.
+        let early = Violation::at(&ins, ViolationKind::Unsupported);
+        assert_eq!(
+            early.clone().to_string(),
+            "at offset 0x0 `add eax,ebx`: ".to_string() + &ViolationKind::Unsupported.to_string()
+        );
+        assert_ne!(
+            lazy,
+            Violation::new(0, "add eax,ecx".into(), ViolationKind::Unsupported)
+        );
+    }
+}
