@@ -1,0 +1,327 @@
+//! Differential check of the validator against an earlier revision of it.
+//!
+//! Built and run by `differential.sh REV` (not part of the workspace): the
+//! current `npk-jit` and the one at REV (as `npk-jit-old`) validate the same
+//! inputs, and every result's `Debug` text must be identical. Inputs: the
+//! corpus files, the bench's generated functions (dumped by the bench with
+//! `NPK_BENCH_DUMP`) and mutated/random byte strings, under 8 signatures and
+//! 10 policies. Arguments: repository root, corpus dump, iterations, seed.
+//! Exits 1 on any mismatch. A pass that only changes speed must leave this at
+//! 0 mismatches; a deliberate behaviour change shows here first.
+
+use npk_jit::{AllowedCall, PointerAccess, Policy, Register, Signature};
+use npk_jit_old as old;
+
+fn parse_num(s: &str) -> u64 {
+    let s = s.trim();
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+    .unwrap()
+}
+fn parse_reg(s: &str) -> Register {
+    let all = [
+        Register::RAX,
+        Register::RCX,
+        Register::RDX,
+        Register::RBX,
+        Register::RSP,
+        Register::RBP,
+        Register::RSI,
+        Register::RDI,
+        Register::R8,
+        Register::R9,
+        Register::R10,
+        Register::R11,
+        Register::R12,
+        Register::R13,
+        Register::R14,
+        Register::R15,
+    ];
+    *all.iter()
+        .find(|r| format!("{r:?}").eq_ignore_ascii_case(s.trim()))
+        .unwrap()
+}
+/// Policy options as text, built for both crates.
+fn policies(text: &str) -> (Policy, old::Policy) {
+    let mut p = Policy::default();
+    let mut q = old::Policy::default();
+    for opt in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let (key, val) = opt.split_once('=').unwrap_or((opt, ""));
+        match key {
+            "loops" => {
+                p.allow_loops = true;
+                q.allow_loops = true
+            }
+            "redzone" => {
+                p.allow_red_zone = true;
+                q.allow_red_zone = true
+            }
+            "division" => {
+                p.allow_division = true;
+                q.allow_division = true
+            }
+            "ptr-read" => {
+                p.pointer_access = PointerAccess::Read;
+                q.pointer_access = old::PointerAccess::Read;
+                p.pointer_window = parse_num(val) as u32;
+                q.pointer_window = p.pointer_window
+            }
+            "ptr-rw" => {
+                p.pointer_access = PointerAccess::ReadWrite;
+                q.pointer_access = old::PointerAccess::ReadWrite;
+                p.pointer_window = parse_num(val) as u32;
+                q.pointer_window = p.pointer_window
+            }
+            "frame" => {
+                p.max_frame = parse_num(val) as u32;
+                q.max_frame = p.max_frame
+            }
+            "reserve" => {
+                p.reserved.push(parse_reg(val));
+                q.reserved.push(parse_reg(val))
+            }
+            "steps" => {
+                p.steps_per_instruction = parse_num(val) as u32;
+                q.steps_per_instruction = p.steps_per_instruction
+            }
+            "base" => {
+                p.base_ip = parse_num(val);
+                q.base_ip = p.base_ip
+            }
+            "call" => {
+                let (addr, sig) = val.split_once(':').unwrap();
+                p.allowed_calls.push(AllowedCall {
+                    address: parse_num(addr),
+                    signature: sig.parse().unwrap(),
+                });
+                q.allowed_calls.push(old::AllowedCall {
+                    address: parse_num(addr),
+                    signature: sig.parse().unwrap(),
+                });
+            }
+            other => panic!("unknown policy option `{other}`"),
+        }
+    }
+    (p, q)
+}
+fn parse_hex(text: &str) -> Vec<u8> {
+    let d: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    (0..d.len() / 2)
+        .map(|i| u8::from_str_radix(&d[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+struct Diff {
+    n: u64,
+    mism: u64,
+    acc: u64,
+    kinds: std::collections::BTreeMap<String, u64>,
+}
+impl Diff {
+    fn check(&mut self, code: &[u8], sig: &str, pol: &str, pp: &(Policy, old::Policy)) {
+        let s: Signature = sig.parse().unwrap();
+        let so: old::Signature = sig.parse().unwrap();
+        let a = format!("{:?}", npk_jit::validate(code, &s, &pp.0));
+        let b = format!("{:?}", old::validate(code, &so, &pp.1));
+        // Also the reusable Validator must agree.
+        self.n += 1;
+        if a.starts_with("Ok") {
+            self.acc += 1
+        }
+        let k = a
+            .split("kind: ")
+            .nth(1)
+            .unwrap_or("")
+            .split(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("")
+            .to_string();
+        *self
+            .kinds
+            .entry(if a.starts_with("Ok") {
+                "accept".into()
+            } else {
+                k
+            })
+            .or_default() += 1;
+        if a != b {
+            self.mism += 1;
+            if self.mism < 20 {
+                eprintln!(
+                    "MISMATCH {} | {sig} | {pol}\n new {a}\n old {b}",
+                    code.iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+        }
+    }
+}
+
+/// Reads the bench's dump: a little-endian u16 length, then the bytes, per function.
+fn read_dump(path: &str) -> Vec<Vec<u8>> {
+    let data = std::fs::read(path).expect("corpus dump");
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 2 <= data.len() {
+        let n = usize::from(u16::from_le_bytes([data[i], data[i + 1]]));
+        out.push(data[i + 2..(i + 2 + n).min(data.len())].to_vec());
+        i += 2 + n;
+    }
+    out
+}
+
+fn main() {
+    let root = std::env::args().nth(1).expect("repository root");
+    let dump = std::env::args().nth(2).expect("corpus dump");
+    let mut d = Diff {
+        n: 0,
+        mism: 0,
+        acc: 0,
+        kinds: Default::default(),
+    };
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    let mut cases: Vec<(Vec<u8>, String, String)> = Vec::new();
+    for f in ["accept.txt", "reject.txt"] {
+        let text = std::fs::read_to_string(format!("{root}/crates/jit/tests/corpus/{f}")).unwrap();
+        for raw in text.lines() {
+            let line = raw.split('#').next().unwrap_or("");
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fields: Vec<&str> = line.split('|').map(str::trim).collect();
+            cases.push((
+                parse_hex(fields[0]),
+                fields[1].to_string(),
+                fields.get(3).copied().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    for (c, s, p) in &cases {
+        d.check(c, s, p, &policies(p));
+        seeds.push(c.clone());
+    }
+    eprintln!("corpus: {} cases", d.n);
+    let genc = read_dump(&dump);
+    let sigs = [
+        "int64(int64,int64,int64)",
+        "int32(int32,int32)",
+        "int64(int64,int64)",
+        "uint32(uint32)",
+        "int64(pointer,int64)",
+        "int32()",
+        "int64(int64,int64,int64,int64,int64,int64)",
+        "uint64(pointer,pointer,uint64)",
+    ];
+    let pols = [
+        "",
+        "loops",
+        "loops,division,redzone",
+        "division,loops,ptr-read=64",
+        "ptr-rw=32,redzone,loops",
+        "reserve=r11,loops,division",
+        "frame=64,loops",
+        "steps=3,loops",
+        "call=0x1000:int64(int64),base=0x800,loops,division",
+        "loops,division,redzone,ptr-rw=4096,reserve=rbx",
+    ];
+    let pps: Vec<_> = pols.iter().map(|p| policies(p)).collect();
+    for g in &genc {
+        for (i, s) in sigs.iter().enumerate() {
+            for (j, p) in pols.iter().enumerate() {
+                if (i + j) % 3 == 0 || i == 0 {
+                    d.check(g, s, p, &pps[j])
+                }
+            }
+        }
+        seeds.push(g.clone());
+    }
+    eprintln!("+ generated ({} fns): {}", genc.len(), d.n);
+    let iters: usize = std::env::args()
+        .nth(3)
+        .map_or(60000, |a| a.parse().unwrap());
+    let mut rng = Rng(std::env::args()
+        .nth(4)
+        .map_or(0x9e3779b97f4a7c15, |a| a.parse().unwrap()));
+    // Common x86 bytes to bias random strings toward decodable integer code.
+    let common: &[u8] = &[
+        0x48, 0x49, 0x4c, 0x4d, 0x41, 0x44, 0x66, 0x0f, 0x89, 0x8b, 0x8d, 0x01, 0x03, 0x29, 0x2b,
+        0x31, 0x33, 0x39, 0x85, 0x83, 0x81, 0xc1, 0xd3, 0xf7, 0xff, 0x50, 0x53, 0x55, 0x5b, 0x5d,
+        0x58, 0xc3, 0x74, 0x75, 0x7c, 0x7f, 0xeb, 0xe8, 0xc7, 0x63, 0xaf, 0xb6, 0x4f, 0x44, 0x94,
+        0x24, 0x44, 0x04, 0xc0, 0xf8, 0xc8, 0xd0, 0xe0, 0x87, 0x90, 0xc9, 0x6b, 0x69, 0x99, 0x98,
+        0x0d, 0x11, 0x19, 0x21, 0x09, 0xa3, 0xbd, 0xab, 0xd1, 0xfe, 0x88, 0x8a, 0x45, 0x7d, 0x65,
+        0x64, 0xf0, 0xf2, 0xf3, 0xe3, 0xe2, 0x9e, 0x9f, 0xf5, 0xf8, 0xfc,
+    ];
+    for it in 0..iters {
+        let mut code = if it % 4 == 3 {
+            let n = 1 + rng.below(40);
+            (0..n)
+                .map(|_| {
+                    if rng.below(3) == 0 {
+                        rng.next() as u8
+                    } else {
+                        common[rng.below(common.len())]
+                    }
+                })
+                .collect()
+        } else {
+            seeds[rng.below(seeds.len())].clone()
+        };
+        let muts = 1 + rng.below(4);
+        for _ in 0..muts {
+            if code.is_empty() {
+                code.push(0xc3)
+            }
+            let at = rng.below(code.len());
+            match rng.below(7) {
+                0 => code[at] = rng.next() as u8,
+                1 => code[at] ^= 1 << rng.below(8),
+                2 => code.insert(at, common[rng.below(common.len())]),
+                3 => {
+                    code.remove(at);
+                }
+                4 => code[at] = common[rng.below(common.len())],
+                5 => {
+                    let l = code.len();
+                    if l > 2 {
+                        code.truncate(l - 1 - rng.below(2))
+                    }
+                }
+                _ => {
+                    let b = code[at];
+                    code.insert(at, b)
+                }
+            }
+        }
+        let si = rng.below(sigs.len());
+        let pi = rng.below(pols.len());
+        d.check(&code, sigs[si], pols[pi], &pps[pi]);
+        if it % 5 == 0 {
+            d.check(&code, sigs[0], pols[2], &pps[2]);
+        }
+    }
+    eprintln!(
+        "total {} comparisons, {} accepted, {} mismatches",
+        d.n, d.acc, d.mism
+    );
+    eprintln!("kinds: {:?}", d.kinds);
+    if d.mism > 0 {
+        std::process::exit(1)
+    }
+}
