@@ -74,7 +74,7 @@ pub fn parse_policy(text: &str) -> Policy {
     p
 }
 
-fn parse_hex(text: &str) -> Vec<u8> {
+pub fn parse_hex(text: &str) -> Vec<u8> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     assert!(
         digits.len().is_multiple_of(2),

@@ -9,108 +9,42 @@
 //! Exits 1 on any mismatch. A pass that only changes speed must leave this at
 //! 0 mismatches; a deliberate behaviour change shows here first.
 
-use npk_jit::{AllowedCall, PointerAccess, Policy, Register, Signature};
+use npk_jit::{PointerAccess, Policy, Signature};
 use npk_jit_old as old;
 
-fn parse_num(s: &str) -> u64 {
-    let s = s.trim();
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse(),
-    }
-    .unwrap()
-}
-fn parse_reg(s: &str) -> Register {
-    let all = [
-        Register::RAX,
-        Register::RCX,
-        Register::RDX,
-        Register::RBX,
-        Register::RSP,
-        Register::RBP,
-        Register::RSI,
-        Register::RDI,
-        Register::R8,
-        Register::R9,
-        Register::R10,
-        Register::R11,
-        Register::R12,
-        Register::R13,
-        Register::R14,
-        Register::R15,
-    ];
-    *all.iter()
-        .find(|r| format!("{r:?}").eq_ignore_ascii_case(s.trim()))
-        .unwrap()
-}
+// The corpus format's parsers (its `#[test]` is not compiled here).
+#[path = "../tests/corpus.rs"]
+#[allow(dead_code, unused_imports)]
+mod corpus_format;
+use corpus_format::{parse_hex, parse_policy};
+
 /// Policy options as text, built for both crates.
 fn policies(text: &str) -> (Policy, old::Policy) {
-    let mut p = Policy::default();
-    let mut q = old::Policy::default();
-    for opt in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-        let (key, val) = opt.split_once('=').unwrap_or((opt, ""));
-        match key {
-            "loops" => {
-                p.allow_loops = true;
-                q.allow_loops = true
-            }
-            "redzone" => {
-                p.allow_red_zone = true;
-                q.allow_red_zone = true
-            }
-            "division" => {
-                p.allow_division = true;
-                q.allow_division = true
-            }
-            "ptr-read" => {
-                p.pointer_access = PointerAccess::Read;
-                q.pointer_access = old::PointerAccess::Read;
-                p.pointer_window = parse_num(val) as u32;
-                q.pointer_window = p.pointer_window
-            }
-            "ptr-rw" => {
-                p.pointer_access = PointerAccess::ReadWrite;
-                q.pointer_access = old::PointerAccess::ReadWrite;
-                p.pointer_window = parse_num(val) as u32;
-                q.pointer_window = p.pointer_window
-            }
-            "frame" => {
-                p.max_frame = parse_num(val) as u32;
-                q.max_frame = p.max_frame
-            }
-            "reserve" => {
-                p.reserved.push(parse_reg(val));
-                q.reserved.push(parse_reg(val))
-            }
-            "steps" => {
-                p.steps_per_instruction = parse_num(val) as u32;
-                q.steps_per_instruction = p.steps_per_instruction
-            }
-            "base" => {
-                p.base_ip = parse_num(val);
-                q.base_ip = p.base_ip
-            }
-            "call" => {
-                let (addr, sig) = val.split_once(':').unwrap();
-                p.allowed_calls.push(AllowedCall {
-                    address: parse_num(addr),
-                    signature: sig.parse().unwrap(),
-                });
-                q.allowed_calls.push(old::AllowedCall {
-                    address: parse_num(addr),
-                    signature: sig.parse().unwrap(),
-                });
-            }
-            other => panic!("unknown policy option `{other}`"),
-        }
-    }
+    let p = parse_policy(text);
+    let q = old::Policy {
+        base_ip: p.base_ip,
+        allowed_calls: p
+            .allowed_calls
+            .iter()
+            .map(|c| old::AllowedCall {
+                address: c.address,
+                signature: c.signature.to_string().parse().expect("signature"),
+            })
+            .collect(),
+        reserved: p.reserved.clone(),
+        pointer_access: match p.pointer_access {
+            PointerAccess::Forbidden => old::PointerAccess::Forbidden,
+            PointerAccess::Read => old::PointerAccess::Read,
+            PointerAccess::ReadWrite => old::PointerAccess::ReadWrite,
+        },
+        pointer_window: p.pointer_window,
+        max_frame: p.max_frame,
+        allow_red_zone: p.allow_red_zone,
+        allow_division: p.allow_division,
+        allow_loops: p.allow_loops,
+        steps_per_instruction: p.steps_per_instruction,
+    };
     (p, q)
-}
-fn parse_hex(text: &str) -> Vec<u8> {
-    let d: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..d.len() / 2)
-        .map(|i| u8::from_str_radix(&d[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
 }
 
 struct Rng(u64);

@@ -30,13 +30,15 @@ path = "src/lib.rs"
 iced-x86 = $iced
 TOML
 
-mkdir -p "$work/diff/src"
-cp "$root/crates/jit/tools/differential.rs" "$work/diff/src/main.rs"
+mkdir -p "$work/diff"
 cat > "$work/diff/Cargo.toml" <<TOML
 [package]
 name = "npk-jit-differential"
 version = "0.0.0"
 edition = "2024"
+[[bin]]
+name = "npk-jit-differential"
+path = "$root/crates/jit/tools/differential.rs"
 [dependencies]
 npk-jit = { path = "$root/crates/jit" }
 npk-jit-old = { path = "$old" }
