@@ -407,6 +407,7 @@ impl Validator {
                 continue;
             }
             self.visited[b] = true;
+            let end = self.block_end(b);
             // With loops, the block's stored state must stay (a back edge
             // may join into it), so it is stepped in a copy. Acyclic: every
             // edge leaves `b` for a later block, so its stored state is never
@@ -419,7 +420,6 @@ impl Validator {
                 let (head, tail) = self.states.split_at_mut(b + 1);
                 (&mut head[b], tail, b + 1)
             };
-            let end = self.block_start.get(b + 1).map_or(n, |&e| e as usize);
             for i in self.block_start[b] as usize..end {
                 let ins = &self.instrs[i];
                 steps += 1;

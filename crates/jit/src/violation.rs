@@ -5,7 +5,6 @@
 //! [`ViolationKind`] whose `Display` states the rule in words.
 
 use std::fmt;
-
 use std::sync::OnceLock;
 
 use iced_x86::{Formatter, Instruction, IntelFormatter, Register};
