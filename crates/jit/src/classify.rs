@@ -9,7 +9,7 @@
 //! bytes depends only on the instruction's `Code` and on whether operand 0 is
 //! memory (iced fixes mnemonic, flow control, privilege, operand kinds other
 //! than register-or-memory, register classes and memory size by `Code`), so
-//! that part is computed once per key by [`Classifier`] and cached.
+//! that part is computed once per key ([`crate::record::Records`]) and cached.
 
 use iced_x86::{FlowControl, Instruction, MemorySize, Mnemonic, OpKind, Register};
 
@@ -18,9 +18,10 @@ use crate::{Policy, ViolationKind};
 
 /// The `Code`-level part of [`check_instruction`] (one byte, so the cache
 /// stays small).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Verdict {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Verdict {
     /// Not computed yet.
+    #[default]
     Unknown,
     /// Modelled; not a branch, not a division.
     Modelled,
@@ -41,39 +42,21 @@ enum Verdict {
     DirectionFlag,
 }
 
-/// Caches the `Code`-level verdict of each (`Code`, operand 0 is memory).
-#[derive(Debug, Default)]
-pub(crate) struct Classifier {
-    verdicts: Vec<Verdict>,
-}
-
-impl Classifier {
-    /// Same result as [`check_instruction`].
-    #[inline]
-    pub(crate) fn check(
-        &mut self,
-        ins: &Instruction,
-        bytes: &[u8],
-        policy: &Policy,
-    ) -> Result<(), ViolationKind> {
-        if matches!(ins.segment_prefix(), Register::FS | Register::GS) {
-            return Err(ViolationKind::SegmentOverride);
-        }
-        let key = (ins.code() as usize) * 2 + usize::from(ins.op0_kind() == OpKind::Memory);
-        if key >= self.verdicts.len() {
-            self.verdicts.resize(key + 2, Verdict::Unknown);
-        }
-        let mut v = self.verdicts[key];
-        if v == Verdict::Unknown {
-            v = code_verdict(ins);
-            self.verdicts[key] = v;
-        }
-        apply(v, bytes, policy)
+/// Same result as [`check_instruction`], given `v`, the [`code_verdict`] of
+/// an instruction with `ins`'s key (see [`crate::record`]).
+#[inline]
+pub(crate) fn check_with(
+    v: Verdict,
+    ins: &Instruction,
+    bytes: &[u8],
+    policy: &Policy,
+) -> Result<(), ViolationKind> {
+    if matches!(ins.segment_prefix(), Register::FS | Register::GS) {
+        return Err(ViolationKind::SegmentOverride);
     }
+    apply(v, bytes, policy)
 }
 
-/// Classifies one instruction independently of the path reaching it,
-/// without the cache (the reference [`Classifier::check`] is tested against).
 #[cfg(test)]
 fn check_instruction(
     ins: &Instruction,
@@ -86,31 +69,44 @@ fn check_instruction(
     apply(code_verdict(ins), bytes, policy)
 }
 
+#[inline]
 fn apply(v: Verdict, bytes: &[u8], policy: &Policy) -> Result<(), ViolationKind> {
-    use ViolationKind as K;
+    // Most instructions are modelled and start with an opcode or a REX
+    // prefix followed by one: nothing more to check.
     let branch = match v {
         Verdict::Modelled => false,
         Verdict::ModelledBranch => true,
         Verdict::Division if policy.allow_division => false,
-        Verdict::Division => return Err(K::DivisionNotAllowed),
-        Verdict::Unknown | Verdict::Unsupported => return Err(K::Unsupported),
-        Verdict::SystemCall => return Err(K::SystemCall),
-        Verdict::FarTransfer => return Err(K::FarTransfer),
-        Verdict::IndirectTransfer => return Err(K::IndirectTransfer),
-        Verdict::InputOutput => return Err(K::InputOutput),
-        Verdict::Privileged => return Err(K::Privileged),
-        Verdict::SegmentWrite => return Err(K::SegmentWrite),
-        Verdict::DirectionFlag => return Err(K::DirectionFlag),
+        v => return Err(rule_of(v)),
     };
     if (branch && has_size_prefix(bytes)) || has_ignored_rex(bytes) {
-        return Err(K::Unsupported);
+        return Err(ViolationKind::Unsupported);
     }
     Ok(())
 }
 
+/// The rule a verdict other than "modelled" breaks.
+#[cold]
+fn rule_of(v: Verdict) -> ViolationKind {
+    use ViolationKind as K;
+    match v {
+        Verdict::Division => K::DivisionNotAllowed,
+        Verdict::Unknown | Verdict::Unsupported | Verdict::Modelled | Verdict::ModelledBranch => {
+            K::Unsupported
+        }
+        Verdict::SystemCall => K::SystemCall,
+        Verdict::FarTransfer => K::FarTransfer,
+        Verdict::IndirectTransfer => K::IndirectTransfer,
+        Verdict::InputOutput => K::InputOutput,
+        Verdict::Privileged => K::Privileged,
+        Verdict::SegmentWrite => K::SegmentWrite,
+        Verdict::DirectionFlag => K::DirectionFlag,
+    }
+}
+
 /// The rules that depend only on the `Code` (and operand 0 being memory), in
 /// [`check_instruction`]'s order.
-fn code_verdict(ins: &Instruction) -> Verdict {
+pub(crate) fn code_verdict(ins: &Instruction) -> Verdict {
     use Mnemonic as M;
     let m = ins.mnemonic();
     if matches!(
@@ -305,6 +301,7 @@ static PREFIX_CLASS: [u8; 256] = {
 /// REX; disassemblers disagree on whether it is part of the instruction (GNU
 /// objdump prints it as a separate `rex` line), so the code is refused rather
 /// than checked under one reading and described under another.
+#[inline]
 fn has_ignored_rex(bytes: &[u8]) -> bool {
     // One pass over the prefix run: a prefix byte after a REX means that
     // REX is not the last prefix.
@@ -332,7 +329,7 @@ mod tests {
     /// opcode with every ModRM byte, behind various prefixes.
     #[test]
     fn cached_verdicts_equal_direct_ones() {
-        let mut cached = Classifier::default();
+        let mut records = crate::record::Records::new();
         let policies = [
             Policy::default(),
             Policy {
@@ -362,7 +359,10 @@ mod tests {
                         let bytes = &b[..ins.len()];
                         for p in &policies {
                             assert_eq!(
-                                cached.check(&ins, bytes, p),
+                                {
+                                    let key = crate::record::Records::key(&ins);
+                                    check_with(records.get(key, &ins).verdict, &ins, bytes, p)
+                                },
                                 check_instruction(&ins, bytes, p),
                                 "{ins} ({:?}) {bytes:02x?}",
                                 ins.code()

@@ -221,17 +221,6 @@ pub(crate) fn is_direct_jump(m: Mnemonic) -> bool {
     )
 }
 
-/// [`step`] for a direct jump: no register or memory operand, no flag
-/// written, `rsp` unchanged (it is always inside the frame, so setting it
-/// to itself never fails), so only the flags it reads are checked.
-pub(crate) fn step_direct_jump(st: &State, flags: Flags) -> Result<(), K> {
-    debug_assert_eq!(flags.modified | flags.undefined, 0);
-    if flags.read & !st.flags != 0 {
-        return Err(K::UndefinedFlagsRead);
-    }
-    Ok(())
-}
-
 /// The effect of one reachable instruction (not `ret`/`call`, see below).
 pub(crate) fn step(
     ctx: &Ctx<'_>,
@@ -473,22 +462,30 @@ fn place(
     {
         return Err(K::MemoryOutsideFrame);
     }
-    place_at(ctx, st, base, mem.displacement() as i64, lo, size, write)
+    place_at(
+        ctx,
+        st,
+        gpr(base),
+        mem.displacement() as i64,
+        lo,
+        size,
+        write,
+    )
 }
 
-/// [`place`] for `[base + disp]` with a 64-bit base, no index and 64-bit
-/// addressing (the checks `place` makes first).
+/// [`place`] for `[base + disp]` with a 64-bit base (its register-file
+/// index), no index and 64-bit addressing (the checks `place` makes first).
 pub(crate) fn place_at(
     ctx: &Ctx<'_>,
     st: &State,
-    base: Register,
+    base: usize,
     disp: i64,
     lo: i64,
     size: u8,
     write: bool,
 ) -> Result<Place, K> {
     let size = i64::from(size);
-    match st.regs[gpr(base)] {
+    match st.regs[base & 15] {
         Val::Stack(k) => {
             let off = k.checked_add(disp).ok_or(K::MemoryOutsideFrame)?;
             if off < lo || off + size > 0 || off < -(ctx.max_frame + ctx.red_zone) {
@@ -545,39 +542,12 @@ impl Flags {
     }
 }
 
-fn is_shift(m: Mnemonic) -> bool {
+pub(crate) fn is_shift(m: Mnemonic) -> bool {
     use Mnemonic as M;
     matches!(
         m,
         M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shld | M::Shrd
     )
-}
-
-/// [`Flags`] cached per `Code`. iced derives them from the `Code` alone,
-/// except for shifts and rotates by an immediate (they depend on the count)
-/// and for the zero idioms (`xor`/`sub` of a register with itself); shifts
-/// are never cached, and the idioms get their own key.
-#[derive(Debug, Default)]
-pub(crate) struct FlagCache {
-    /// Index `2 * code + same`, where `same` says operands 0 and 1 are the
-    /// same register.
-    by_key: Vec<Option<Flags>>,
-}
-
-impl FlagCache {
-    pub(crate) fn of(&mut self, ins: &Instruction, m: Mnemonic) -> Flags {
-        if is_shift(m) {
-            return Flags::of(ins);
-        }
-        let same = ins.op0_kind() == OpKind::Register
-            && ins.op1_kind() == OpKind::Register
-            && ins.op0_register() == ins.op1_register();
-        let key = (ins.code() as usize) * 2 + usize::from(same);
-        if key >= self.by_key.len() {
-            self.by_key.resize(key + 2, None);
-        }
-        *self.by_key[key].get_or_insert_with(|| Flags::of(ins))
-    }
 }
 
 fn update_flags(st: &mut State, ins: &Instruction, flags: Flags) {

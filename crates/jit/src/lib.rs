@@ -61,6 +61,7 @@ mod classify;
 mod fast;
 mod interp;
 mod policy;
+mod record;
 mod signature;
 mod state;
 mod uses;

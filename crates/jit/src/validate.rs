@@ -13,17 +13,24 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
 
-use iced_x86::{Decoder, DecoderError, DecoderOptions, FlowControl, Instruction};
+use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
 
-use crate::classify::{Classifier, is_legacy_prefix};
-use crate::fast::Fast;
-use crate::interp::{Ctx, FlagCache, is_direct_jump, step, step_direct_jump};
+use crate::classify::{check_with, is_legacy_prefix};
+use crate::fast::{Form, Op, exec};
+use crate::interp::{Ctx, Flags, step};
 use crate::policy::PointerAccess;
+use crate::record::{Flow, Records};
 use crate::state::State;
 use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
 
 const NO_INSTR: u32 = u32::MAX;
+/// `block_of` entry of a leader not numbered yet.
+const LEADER: u32 = u32::MAX - 1;
+/// Block `mark` bits: has a state, is on the worklist, was stepped.
+const HAVE: u8 = 1;
+const QUEUED: u8 = 2;
+const VISITED: u8 = 4;
 
 /// What the validator proved about accepted code.
 ///
@@ -140,25 +147,20 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
 /// ```
 pub struct Validator {
     uses: Uses,
-    fast: Fast,
-    classifier: Classifier,
-    flags: FlagCache,
+    records: Records,
     instrs: Vec<Instruction>,
-    /// Flow control of each instruction (cached: iced looks it up per call).
-    flow: Vec<FlowControl>,
+    /// Each instruction lowered for the fixpoint.
+    ops: Vec<Op>,
     /// Instruction index starting at each byte offset, or [`NO_INSTR`].
     start_of: Vec<u32>,
-    /// Branch target (instruction index) of each instruction, or [`NO_INSTR`].
-    target_of: Vec<u32>,
-    leader: Vec<bool>,
     block_start: Vec<u32>,
-    /// Block index of each leader instruction.
+    /// Block index of each leader instruction ([`NO_INSTR`] elsewhere).
     block_of: Vec<u32>,
-    /// State at each block start; meaningful only where `have[b]`.
+    /// State at each block start; meaningful only where `mark[b]` has
+    /// [`HAVE`].
     states: Vec<State>,
-    have: Vec<bool>,
-    queued: Vec<bool>,
-    visited: Vec<bool>,
+    /// [`HAVE`], [`QUEUED`] and [`VISITED`] bits of each block.
+    mark: Vec<u8>,
     work: BinaryHeap<Reverse<u32>>,
     /// Indices of the branches, calls and returns, in order (the only
     /// instructions `blocks` looks at).
@@ -187,20 +189,14 @@ impl Validator {
     pub fn new() -> Validator {
         Validator {
             uses: Uses::new(),
-            fast: Fast::new(),
-            classifier: Classifier::default(),
-            flags: FlagCache::default(),
+            records: Records::new(),
             instrs: Vec::new(),
-            flow: Vec::new(),
+            ops: Vec::new(),
             start_of: Vec::new(),
-            target_of: Vec::new(),
-            leader: Vec::new(),
             block_start: Vec::new(),
             block_of: Vec::new(),
             states: Vec::new(),
-            have: Vec::new(),
-            queued: Vec::new(),
-            visited: Vec::new(),
+            mark: Vec::new(),
             work: BinaryHeap::new(),
             transfers: Vec::new(),
             cur: State::empty(),
@@ -241,14 +237,14 @@ impl Validator {
         }
     }
 
-    /// Decodes and classifies every instruction; fills `instrs`, `flow` and
-    /// `start_of`.
+    /// Decodes, classifies and lowers every instruction; fills `instrs`,
+    /// `ops`, `transfers` and `start_of`.
     fn decode(&mut self, code: &[u8], policy: &Policy) -> Result<(), Fail> {
         // `instrs` keeps its old entries as decode slots (iced overwrites a
         // slot whole); it is cut to the decoded count at the end, and only
         // decoded entries are read before that.
         let mut count = 0;
-        self.flow.clear();
+        self.ops.clear();
         self.transfers.clear();
         self.start_of.clear();
         self.start_of.resize(code.len(), NO_INSTR);
@@ -274,43 +270,35 @@ impl Validator {
                 return Err(Fail::Bytes(off, ins.len(), kind));
             }
             self.start_of[off] = i as u32;
-            let fc = ins.flow_control();
-            self.flow.push(fc);
-            if matches!(
-                fc,
-                FlowControl::UnconditionalBranch
-                    | FlowControl::ConditionalBranch
-                    | FlowControl::Call
-                    | FlowControl::Return
-            ) {
-                self.transfers.push(i as u32);
-            }
-            if let Err(kind) = self
-                .classifier
-                .check(ins, &code[off..off + ins.len()], policy)
-            {
+            let key = Records::key(ins);
+            let rec = self.records.get(key, ins);
+            let bytes = &code[off..off + ins.len()];
+            if let Err(kind) = check_with(rec.verdict, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
+            if rec.flow.is_transfer() {
+                self.transfers.push(i as u32);
+            }
+            let no_prefix = !is_legacy_prefix(bytes[0]);
+            self.ops.push(self.records.lower(key, rec, ins, no_prefix));
         }
         self.instrs.truncate(count);
         Ok(())
     }
 
-    /// Resolves branch targets and splits the code into basic blocks.
-    /// Returns whether there is a backward branch.
+    /// Resolves branch targets (into the jumps' `Op::k`) and splits the code
+    /// into basic blocks. Returns whether there is a backward branch.
     fn blocks(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
         let n = self.instrs.len();
-        self.leader.clear();
-        self.leader.resize(n + 1, false);
-        self.leader[0] = true;
-        self.target_of.clear();
-        self.target_of.resize(n, NO_INSTR);
+        self.block_of.clear();
+        self.block_of.resize(n + 1, NO_INSTR);
+        self.block_of[0] = LEADER;
         let mut loops = false;
         for &i in &self.transfers {
             let i = i as usize;
             let ins = &self.instrs[i];
-            match self.flow[i] {
-                FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch => {
+            match self.ops[i].flow {
+                Flow::Jump | Flow::CondJump => {
                     let t = ins.near_branch_target() as i64;
                     let in_code = usize::try_from(t).ok().filter(|&t| t < code.len());
                     let Some(t) = in_code else {
@@ -329,11 +317,11 @@ impl Validator {
                             return Err(Fail::At(i, ViolationKind::LoopNotAllowed));
                         }
                     }
-                    self.target_of[i] = ti;
-                    self.leader[ti as usize] = true;
-                    self.leader[i + 1] = true;
+                    self.ops[i].k = i64::from(ti);
+                    self.block_of[ti as usize] = LEADER;
+                    self.block_of[i + 1] = LEADER;
                 }
-                FlowControl::Call => {
+                Flow::Call => {
                     let target = policy.base_ip.wrapping_add(ins.near_branch_target());
                     let allowed = policy.allowed_calls.iter().any(|c| c.address == target);
                     let inside = ins.near_branch_target() < code.len() as u64;
@@ -341,15 +329,13 @@ impl Validator {
                         return Err(Fail::At(i, ViolationKind::CallNotAllowed { target }));
                     }
                 }
-                FlowControl::Return => self.leader[i + 1] = true,
-                _ => {}
+                Flow::Return => self.block_of[i + 1] = LEADER,
+                Flow::Next => {}
             }
         }
         self.block_start.clear();
-        self.block_of.clear();
-        self.block_of.resize(n, NO_INSTR);
         for i in 0..n {
-            if self.leader[i] {
+            if self.block_of[i] == LEADER {
                 self.block_of[i] = self.block_start.len() as u32;
                 self.block_start.push(i as u32);
             }
@@ -373,15 +359,14 @@ impl Validator {
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
-        for flags in [&mut self.have, &mut self.queued, &mut self.visited] {
-            flags.clear();
-            flags.resize(blocks, false);
-        }
+        self.mark.clear();
+        self.mark.resize(blocks, 0);
         ctx.entry_state_into(&mut self.states[0]);
-        self.have[0] = true;
+        self.mark[0] = HAVE | QUEUED;
         self.work.clear();
-        self.work.push(Reverse(0));
-        self.queued[0] = true;
+        if loops {
+            self.work.push(Reverse(0));
+        }
         let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
         let mut steps = 0u64;
         let mut deepest = 0i64;
@@ -402,11 +387,11 @@ impl Validator {
             } else {
                 break;
             };
-            self.queued[b] = false;
-            if !self.have[b] {
+            self.mark[b] &= !QUEUED;
+            if self.mark[b] & HAVE == 0 {
                 continue;
             }
-            self.visited[b] = true;
+            self.mark[b] |= VISITED;
             let end = self.block_end(b);
             // With loops, the block's stored state must stay (a back edge
             // may join into it), so it is stepped in a copy. Acyclic: every
@@ -421,39 +406,40 @@ impl Validator {
                 (&mut head[b], tail, b + 1)
             };
             for i in self.block_start[b] as usize..end {
-                let ins = &self.instrs[i];
+                let op = &self.ops[i];
                 steps += 1;
                 if steps > budget {
                     return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                 }
-                let m = ins.mnemonic();
-                let result = if is_direct_jump(m) {
-                    // What `step` does for these (they touch no register or
-                    // memory, modify no flags, leave `rsp` alone): only the
-                    // flags they read must be defined.
-                    step_direct_jump(cur, self.flags.of(ins, m))
-                } else {
-                    let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
-                    match self.fast.step(&ctx, cur, ins, no_prefix) {
-                        Some(result) => result,
-                        None => {
-                            let flags = self.flags.of(ins, m);
-                            let (regs, mems) = self.uses.of(ins, m, no_prefix);
-                            step(&ctx, cur, ins, regs, mems, flags)
-                        }
+                // A fast form either steps or leaves the state alone; then the
+                // generic step runs (and names the violation, if any).
+                if op.form == Form::Generic || exec(&ctx, cur, op).is_err() {
+                    let ins = &self.instrs[i];
+                    let result = if op.form == Form::Jump {
+                        // The only rule a direct jump can break.
+                        Err(ViolationKind::UndefinedFlagsRead)
+                    } else {
+                        let [read, modified, undefined] = op.flags.map(u32::from);
+                        let flags = Flags {
+                            read,
+                            modified,
+                            undefined,
+                        };
+                        let no_prefix = !is_legacy_prefix(code[ins.ip() as usize]);
+                        let (regs, mems) = self.uses.of(ins, ins.mnemonic(), no_prefix);
+                        step(&ctx, cur, ins, regs, mems, flags)
+                    };
+                    if let Err(kind) = result {
+                        return Err(Fail::At(i, kind));
                     }
-                };
-                if let Err(kind) = result {
-                    return Err(Fail::At(i, kind));
                 }
                 deepest = deepest.min(cur.rsp());
-                let fc = self.flow[i];
                 let is_last = i + 1 == end;
                 let mut succs = [NO_INSTR; 2];
-                match fc {
-                    FlowControl::Return => {}
-                    FlowControl::UnconditionalBranch => succs[0] = self.target_of[i],
-                    FlowControl::ConditionalBranch => succs = [self.target_of[i], (i + 1) as u32],
+                match op.flow {
+                    Flow::Return => {}
+                    Flow::Jump => succs[0] = op.k as u32,
+                    Flow::CondJump => succs = [op.k as u32, (i + 1) as u32],
                     _ if is_last => succs[0] = (i + 1) as u32,
                     _ => continue,
                 }
@@ -466,7 +452,7 @@ impl Validator {
                         return Err(Fail::At(i, ViolationKind::FallsOffEnd));
                     }
                     let sb = self.block_of[s] as usize;
-                    let changed = if self.have[sb] {
+                    let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
                         if old.rsp() != cur.rsp() {
                             return Err(Fail::At(i, ViolationKind::StackPointerMismatch));
@@ -474,11 +460,11 @@ impl Validator {
                         old.join_from(cur)
                     } else {
                         later[sb - first].clone_from(cur);
-                        self.have[sb] = true;
+                        self.mark[sb] |= HAVE;
                         true
                     };
-                    if loops && changed && !self.queued[sb] {
-                        self.queued[sb] = true;
+                    if loops && changed && self.mark[sb] & QUEUED == 0 {
+                        self.mark[sb] |= QUEUED;
                         self.work.push(Reverse(sb as u32));
                     }
                 }
@@ -489,10 +475,10 @@ impl Validator {
         // the reachable returns are the visited blocks ending in one.
         let mut reachable = 0;
         let mut returns = 0;
-        for b in (0..blocks).filter(|&b| self.visited[b]) {
+        for b in (0..blocks).filter(|&b| self.mark[b] & VISITED != 0) {
             let end = self.block_end(b);
             reachable += end - self.block_start[b] as usize;
-            returns += usize::from(self.flow[end - 1] == FlowControl::Return);
+            returns += usize::from(self.ops[end - 1].flow == Flow::Return);
         }
         Ok(Report {
             signature: *sig,

@@ -1,0 +1,364 @@
+//! What is known about an instruction before any path reaches it, computed
+//! once per *key* and lowered into a compact [`Op`] per instruction.
+//!
+//! In: a decoded [`Instruction`]. Out: its [`Rec`] (classifier verdict, flow,
+//! the fast form it may take, its arithmetic flags) and its [`Op`], the
+//! record plus the operands the fixpoint needs, so that stepping an
+//! instruction costs one dispatch on `Op::form` instead of a chain of
+//! lookups on the iced instruction.
+//!
+//! A key is the instruction's `Code` and whether operand 0 is memory,
+//! operand 1 is memory, and operands 0 and 1 are the same register. Each
+//! cached fact depends on no more than that: iced fixes mnemonic, flow
+//! control, privilege, register classes and memory size by `Code`, and its
+//! flags by `Code` except for shifts by an immediate (taken per instruction,
+//! never cached) and the zero idioms (`same`). The keys refine those of the
+//! caches this table replaced (classifier verdict per `Code` and operand 0
+//! memory; flags per `Code` and `same`).
+//!
+//! A fast form is used only if iced's own register and memory lists for it
+//! equal the form's template ([`Form::template`]): checked with the
+//! [`InstructionInfoFactory`] on the first instruction of each key (and
+//! whether its template registers repeat) that passes the form's operand
+//! checks, and remembered. Soundness does not rest on the templates.
+
+use iced_x86::{
+    Code, CodeSize, FlowControl, Instruction, InstructionInfoFactory, OpAccess, OpKind, Register,
+};
+
+use crate::classify::{Verdict, code_verdict};
+use crate::fast::{Form, NO_REG, Op, form_of};
+use crate::interp::{Flags, imm, is_direct_jump, is_shift};
+
+/// Where control goes after an instruction, as the driver needs it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// The next instruction (also every rejected flow kind: such code never
+    /// reaches the fixpoint).
+    #[default]
+    Next,
+    /// `jmp`.
+    Jump,
+    /// `jcc`, `loop`, `jrcxz`: the target or the next instruction.
+    CondJump,
+    /// A direct call: the next instruction, after the callee.
+    Call,
+    /// `ret`.
+    Return,
+}
+
+impl Flow {
+    /// Whether [`crate::validate`]'s block builder looks at the instruction.
+    pub(crate) fn is_transfer(self) -> bool {
+        self != Flow::Next
+    }
+}
+
+/// `tmpl` entry: template not compared yet.
+const UNCHECKED: u8 = 0;
+/// `tmpl` entry: iced's lists differ from the template.
+const DIFFERS: u8 = 1;
+/// `tmpl` entry: iced's lists equal the template.
+const EQUAL: u8 = 2;
+
+/// The cached facts of one key.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Rec {
+    /// [`Verdict::Unknown`] until the record is computed.
+    pub(crate) verdict: Verdict,
+    pub(crate) flow: Flow,
+    /// The candidate fast form (before operand checks), or [`Form::Generic`].
+    form: Form,
+    width: u8,
+    /// Whether the form's operand 1 is a register (else an immediate or none).
+    op1_reg: bool,
+    /// Flags read, modified, undefined (unless `flags_per_instruction`).
+    flags: [u8; 3],
+    flags_per_instruction: bool,
+    /// Template comparison, indexed by whether the form's two registers are
+    /// the same one.
+    tmpl: [u8; 2],
+}
+
+/// The record table and the iced helper it is filled with.
+pub(crate) struct Records {
+    table: Vec<Rec>,
+    factory: InstructionInfoFactory,
+}
+
+impl Records {
+    pub(crate) fn new() -> Records {
+        Records {
+            table: Vec::new(),
+            factory: InstructionInfoFactory::new(),
+        }
+    }
+
+    /// The key of `ins` (index into the table).
+    #[inline]
+    pub(crate) fn key(ins: &Instruction) -> usize {
+        let k0 = ins.op0_kind();
+        let k1 = ins.op1_kind();
+        let same = k0 == OpKind::Register
+            && k1 == OpKind::Register
+            && ins.op0_register() == ins.op1_register();
+        (ins.code() as usize) << 3
+            | usize::from(k0 == OpKind::Memory) << 2
+            | usize::from(k1 == OpKind::Memory) << 1
+            | usize::from(same)
+    }
+
+    /// The record of `key`, computed from `ins` (an instruction with that
+    /// key) the first time.
+    #[inline]
+    pub(crate) fn get(&mut self, key: usize, ins: &Instruction) -> Rec {
+        match self.table.get(key) {
+            Some(rec) if rec.verdict != Verdict::Unknown => *rec,
+            _ => self.fill(key, ins),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fill(&mut self, key: usize, ins: &Instruction) -> Rec {
+        if key >= self.table.len() {
+            self.table.resize(key + 8, Rec::default());
+        }
+        let rec = compute(ins, key & 1 != 0);
+        self.table[key] = rec;
+        rec
+    }
+
+    /// `ins` lowered for the fixpoint. `rec` is [`Records::get`] of its
+    /// `key`; `no_legacy_prefix` says its first byte is not a legacy prefix.
+    #[inline]
+    pub(crate) fn lower(
+        &mut self,
+        key: usize,
+        rec: Rec,
+        ins: &Instruction,
+        no_legacy_prefix: bool,
+    ) -> Op {
+        let flags = if rec.flags_per_instruction {
+            flag_bytes(Flags::of(ins))
+        } else {
+            rec.flags
+        };
+        let mut op = Op {
+            form: Form::Generic,
+            flow: rec.flow,
+            width: rec.width,
+            r0: 0,
+            r1: NO_REG,
+            flags,
+            k: 0,
+        };
+        match rec.form {
+            Form::Generic => return op,
+            // What the generic step does for direct jumps does not depend on
+            // prefixes (only the flags they read matter).
+            Form::Jump => {
+                op.form = Form::Jump;
+                return op;
+            }
+            // iced reports no register or memory use for any `nop` (the unit
+            // tests check every encoding behind every prefix), so prefixed
+            // padding takes the fast path too.
+            Form::Nop => {}
+            _ if !no_legacy_prefix => return op,
+            _ => {}
+        }
+        let Some((r0, r1, k)) = operands(rec.form, rec.op1_reg, ins) else {
+            return op;
+        };
+        let same = usize::from(r1 == Some(r0));
+        let mut tmpl = rec.tmpl[same];
+        if tmpl == UNCHECKED {
+            tmpl = if self.template_holds(rec.form, rec.width, r0, r1, ins) {
+                EQUAL
+            } else {
+                DIFFERS
+            };
+            self.table[key].tmpl[same] = tmpl;
+        }
+        if tmpl == EQUAL {
+            op.form = rec.form;
+            op.r0 = gpr(r0);
+            op.r1 = r1.map_or(NO_REG, gpr);
+            op.k = k;
+        }
+        op
+    }
+
+    /// Whether iced's register and memory lists for `ins` are `form`'s
+    /// template.
+    #[cold]
+    #[inline(never)]
+    fn template_holds(
+        &mut self,
+        form: Form,
+        width: u8,
+        r0: Register,
+        r1: Option<Register>,
+        ins: &Instruction,
+    ) -> bool {
+        let info = self.factory.info(ins);
+        let (t, n) = form.template(width, r0, r1);
+        let mems_ok = match form {
+            // `step` ignores the memory `ret` reads (it only checks the state).
+            Form::Ret => true,
+            Form::Store | Form::Load => {
+                let access = if form == Form::Store {
+                    OpAccess::Write
+                } else {
+                    OpAccess::Read
+                };
+                matches!(info.used_memory(), [m] if m.base() == ins.memory_base()
+                    && m.index() == Register::None
+                    && m.displacement() == ins.memory_displacement64()
+                    && m.memory_size().size() == 8
+                    && m.access() == access
+                    && m.address_size() == CodeSize::Code64)
+            }
+            _ => info.used_memory().is_empty(),
+        };
+        mems_ok && info.used_registers() == &t[..n]
+    }
+}
+
+/// Register-file index of a 32- or 64-bit general-purpose register (or `cl`).
+fn gpr(r: Register) -> u8 {
+    if r == Register::CL {
+        return 1;
+    }
+    ((r as usize).wrapping_sub(Register::EAX as usize) & 15) as u8
+}
+
+// `gpr` relies on iced numbering `eax..r15d` then `rax..r15` contiguously.
+const _: () = assert!(
+    Register::R15D as usize == Register::EAX as usize + 15
+        && Register::RAX as usize == Register::EAX as usize + 16
+        && Register::R15 as usize == Register::EAX as usize + 31
+        && Register::ESP as usize == Register::EAX as usize + 4
+);
+
+fn flag_bytes(f: Flags) -> [u8; 3] {
+    // The arithmetic flags are iced's low six bits.
+    [f.read as u8, f.modified as u8, f.undefined as u8]
+}
+
+const _: () = assert!(crate::state::ARITH_FLAGS == 0x3f);
+
+fn compute(ins: &Instruction, same: bool) -> Rec {
+    let m = ins.mnemonic();
+    let flow = match ins.flow_control() {
+        FlowControl::UnconditionalBranch => Flow::Jump,
+        FlowControl::ConditionalBranch => Flow::CondJump,
+        FlowControl::Call => Flow::Call,
+        FlowControl::Return => Flow::Return,
+        _ => Flow::Next,
+    };
+    let flags_per_instruction = is_shift(m);
+    let (form, width, op1_reg) = if is_direct_jump(m) {
+        (Form::Jump, 0, false)
+    } else {
+        match form_of(ins.code()) {
+            Some((form, width, op1_reg)) => {
+                (refine(form, width, op1_reg, same, ins), width, op1_reg)
+            }
+            None => (Form::Generic, 0, false),
+        }
+    };
+    Rec {
+        verdict: code_verdict(ins),
+        flow,
+        form,
+        width,
+        op1_reg,
+        flags: flag_bytes(Flags::of(ins)),
+        flags_per_instruction,
+        tmpl: [UNCHECKED; 2],
+    }
+}
+
+/// The form a key takes: the memory variants of 64-bit moves, the zero
+/// idioms and pointer arithmetic by an immediate are forms of their own.
+fn refine(form: Form, width: u8, op1_reg: bool, same: bool, ins: &Instruction) -> Form {
+    let c = ins.code();
+    match form {
+        Form::Ret | Form::Nop => form,
+        Form::Move if width == 8 => match (ins.op0_kind(), ins.op1_kind()) {
+            (OpKind::Memory, OpKind::Register) => Form::Store,
+            (OpKind::Register, OpKind::Memory) => Form::Load,
+            (OpKind::Register, _) => Form::Move,
+            _ => Form::Generic,
+        },
+        _ if ins.op0_kind() != OpKind::Register => Form::Generic,
+        Form::Alu if same && is_xor_or_sub(c) => Form::Zero,
+        Form::Alu if !op1_reg && width == 8 && is_add(c) => Form::AddImm,
+        Form::Alu if !op1_reg && width == 8 && is_sub(c) => Form::SubImm,
+        f => f,
+    }
+}
+
+#[inline]
+/// Operand checks of a fast form on one instruction: operand 0's register,
+/// operand 1's (or the memory base), and the immediate or displacement.
+fn operands(
+    form: Form,
+    op1_reg: bool,
+    ins: &Instruction,
+) -> Option<(Register, Option<Register>, i64)> {
+    let mem_ok = || ins.memory_index() == Register::None && ins.memory_base().is_gpr64();
+    let (r0, r1, k) = match form {
+        Form::Ret => (Register::RSP, None, 0),
+        Form::Nop => (Register::RSP, None, 0),
+        Form::Store if mem_ok() => (
+            ins.op1_register(),
+            Some(ins.memory_base()),
+            ins.memory_displacement64() as i64,
+        ),
+        Form::Load | Form::Lea if mem_ok() => (
+            ins.op0_register(),
+            Some(ins.memory_base()),
+            ins.memory_displacement64() as i64,
+        ),
+        Form::Store | Form::Load | Form::Lea => return None,
+        Form::AddImm => (ins.op0_register(), None, imm(ins, 1)?),
+        Form::SubImm => (ins.op0_register(), None, imm(ins, 1)?.checked_neg()?),
+        _ if !op1_reg => (ins.op0_register(), None, 0),
+        _ if ins.op1_kind() != OpKind::Register => return None,
+        _ => (ins.op0_register(), Some(ins.op1_register()), 0),
+    };
+    let r1_ok = |r: Register| is_gpr32_or_64(r) || (form == Form::ShiftCl && r == Register::CL);
+    if !is_gpr32_or_64(r0) || r1.is_some_and(|r| !r1_ok(r)) {
+        return None;
+    }
+    Some((r0, r1, k))
+}
+
+fn is_gpr32_or_64(r: Register) -> bool {
+    r.is_gpr32() || r.is_gpr64()
+}
+
+fn is_xor_or_sub(c: Code) -> bool {
+    matches!(
+        c,
+        Code::Xor_rm64_r64
+            | Code::Xor_r64_rm64
+            | Code::Xor_rm32_r32
+            | Code::Xor_r32_rm32
+            | Code::Sub_rm64_r64
+            | Code::Sub_r64_rm64
+            | Code::Sub_rm32_r32
+            | Code::Sub_r32_rm32
+    )
+}
+
+fn is_add(c: Code) -> bool {
+    matches!(c, Code::Add_rm64_imm8 | Code::Add_rm64_imm32)
+}
+
+fn is_sub(c: Code) -> bool {
+    matches!(c, Code::Sub_rm64_imm8 | Code::Sub_rm64_imm32)
+}
