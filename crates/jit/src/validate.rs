@@ -223,23 +223,51 @@ impl Validator {
         if code.is_empty() {
             return Err(Violation::new(0, String::new(), ViolationKind::EmptyCode));
         }
-        match self.run(code, sig, policy) {
-            Ok(report) => Ok(report),
-            Err(Fail::Bytes(off, len, kind)) => {
-                let end = code.len().min(off + len.max(1));
-                Err(Violation::new(
-                    off,
-                    hex_text(&code[off.min(end)..end]),
-                    kind,
-                ))
-            }
-            Err(Fail::At(i, kind)) => Err(Violation::at(&self.instrs[i], kind)),
+        self.run(code, sig, policy)
+            .map_err(|fail| self.violation(code, fail))
+    }
+
+    /// The first pass of [`Validator::validate`] alone: decodes `code` and
+    /// checks that every instruction is one the validator models and `policy`
+    /// allows (no control flow, no signature, no abstract interpretation).
+    /// Returns the number of instructions. Code that passes may still be
+    /// rejected by `validate`; code that fails is rejected by it with the
+    /// same violation (unless the signature itself is refused first).
+    ///
+    /// ```
+    /// use npk_jit::{Policy, Validator};
+    /// let mut v = Validator::new();
+    /// // lea rax, [rdi+rsi] ; ret
+    /// assert_eq!(v.scan(&[0x48, 0x8d, 0x04, 0x37, 0xc3], &Policy::default()).ok(), Some(2));
+    /// // syscall
+    /// assert!(v.scan(&[0x0f, 0x05], &Policy::default()).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// The first undecodable or refused instruction.
+    pub fn scan(&mut self, code: &[u8], policy: &Policy) -> Result<usize, Violation> {
+        if code.is_empty() {
+            return Err(Violation::new(0, String::new(), ViolationKind::EmptyCode));
+        }
+        match self.decode::<false>(code, policy) {
+            Ok(()) => Ok(self.instrs.len()),
+            Err(fail) => Err(self.violation(code, fail)),
         }
     }
 
-    /// Decodes, classifies and lowers every instruction; fills `instrs`,
-    /// `ops`, `transfers` and `start_of`.
-    fn decode(&mut self, code: &[u8], policy: &Policy) -> Result<(), Fail> {
+    fn violation(&self, code: &[u8], fail: Fail) -> Violation {
+        match fail {
+            Fail::Bytes(off, len, kind) => {
+                let end = code.len().min(off + len.max(1));
+                Violation::new(off, hex_text(&code[off.min(end)..end]), kind)
+            }
+            Fail::At(i, kind) => Violation::at(&self.instrs[i], kind),
+        }
+    }
+
+    /// Decodes and classifies every instruction, and with `LOWER` lowers it;
+    /// fills `instrs`, `transfers`, `start_of` and (with `LOWER`) `ops`.
+    fn decode<const LOWER: bool>(&mut self, code: &[u8], policy: &Policy) -> Result<(), Fail> {
         // `instrs` keeps its old entries as decode slots (iced overwrites a
         // slot whole); it is cut to the decoded count at the end, and only
         // decoded entries are read before that.
@@ -279,8 +307,10 @@ impl Validator {
             if rec.flow.is_transfer() {
                 self.transfers.push(i as u32);
             }
-            let no_prefix = !is_legacy_prefix(bytes[0]);
-            self.ops.push(self.records.lower(key, rec, ins, no_prefix));
+            if LOWER {
+                let no_prefix = !is_legacy_prefix(bytes[0]);
+                self.ops.push(self.records.lower(key, rec, ins, no_prefix));
+            }
         }
         self.instrs.truncate(count);
         Ok(())
@@ -350,7 +380,7 @@ impl Validator {
     }
 
     fn run(&mut self, code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report, Fail> {
-        self.decode(code, policy)?;
+        self.decode::<true>(code, policy)?;
         let loops = self.blocks(code, policy)?;
         let n = self.instrs.len();
         let blocks = self.block_start.len();

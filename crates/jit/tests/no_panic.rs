@@ -1,6 +1,6 @@
 //! The validator and the signature parser never panic, on any input.
 
-use npk_jit::{AllowedCall, PointerAccess, Policy, Signature, validate};
+use npk_jit::{AllowedCall, PointerAccess, Policy, Signature, Validator, validate};
 use proptest::prelude::*;
 
 fn permissive() -> Policy {
@@ -93,6 +93,26 @@ proptest! {
         prop_assert!(strict.is_err() || loose.is_ok(), "{:?} vs {:?}", strict, loose);
         if let Err(v) = strict {
             prop_assert!(!v.to_string().is_empty());
+        }
+    }
+
+    /// `Validator::scan` is `validate`'s first pass: what it rejects,
+    /// `validate` rejects with the same violation; what `validate` accepts,
+    /// it passes.
+    #[test]
+    fn scan_agrees_with_validate(
+        code in prop_oneof![plausible_bytes(), prop::collection::vec(any::<u8>(), 0..48)],
+        loose in any::<bool>(),
+    ) {
+        let policy = if loose { permissive() } else { Policy::default() };
+        let sig: Signature = "int64(int64,int64)".parse().expect("signature");
+        let scanned = Validator::new().scan(&code, &policy);
+        let validated = validate(&code, &sig, &policy);
+        match (&scanned, &validated) {
+            (Err(s), Err(v)) => prop_assert_eq!(s, v),
+            (Err(s), Ok(_)) => prop_assert!(false, "scan rejected ({s}), validate accepted"),
+            (Ok(n), Ok(r)) => prop_assert_eq!(*n, r.instructions()),
+            (Ok(_), Err(_)) => {}
         }
     }
 
