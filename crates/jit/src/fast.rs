@@ -64,6 +64,17 @@ pub(crate) enum Form {
     Load,
     /// `lea r64, [base64 + k]`: operand 0 gets the base moved by `k`.
     Lea,
+    /// `lea r64, [base64 + index64 * scale + disp]` (`k` the index's
+    /// register-file index; three distinct registers): data.
+    LeaIndexed,
+    /// `movzx`/`movsx`/`movsxd` from register `r1` (read at `width` bytes,
+    /// 2 for `ah`-`bh`): operand 0 gets data.
+    Widen,
+    /// `cqo`/`cdq`: reads `rax`/`eax` (`width`), writes `rdx`.
+    SignExtendAcc,
+    /// `div`/`idiv` by register `r1`: reads it, `rax` and `rdx` at `width`,
+    /// writes `rax` and `rdx`.
+    Divide,
     /// `ret`: the return checks.
     Ret,
 }
@@ -95,10 +106,11 @@ impl Form {
         width: u8,
         r0: Register,
         r1: Option<Register>,
-    ) -> ([iced_x86::UsedRegister; 3], usize) {
+        r2: Option<Register>,
+    ) -> ([iced_x86::UsedRegister; 5], usize) {
         use iced_x86::UsedRegister as U;
         let full = r0.full_register();
-        let mut t = [U::default(); 3];
+        let mut t = [U::default(); 5];
         let mut n = 0;
         let mut push = |r, a| {
             t[n] = U::new(r, a);
@@ -137,10 +149,30 @@ impl Form {
                     push(r1, OpAccess::Read);
                 }
             }
-            Form::Move | Form::Lea | Form::Load => {
+            Form::Move | Form::Lea | Form::Load | Form::LeaIndexed | Form::Widen => {
                 push(full, OpAccess::Write);
+                for r in [r1, r2].into_iter().flatten() {
+                    push(r, OpAccess::Read);
+                }
+            }
+            Form::SignExtendAcc => {
                 if let Some(r1) = r1 {
                     push(r1, OpAccess::Read);
+                }
+                push(full, OpAccess::Write);
+            }
+            Form::Divide => {
+                if let Some(r1) = r1 {
+                    push(r1, OpAccess::Read);
+                }
+                if width == 8 {
+                    push(Register::RAX, OpAccess::ReadWrite);
+                    push(Register::RDX, OpAccess::ReadWrite);
+                } else {
+                    push(Register::EAX, OpAccess::Read);
+                    push(Register::RAX, OpAccess::Write);
+                    push(Register::EDX, OpAccess::Read);
+                    push(Register::RDX, OpAccess::Write);
                 }
             }
         }
@@ -206,6 +238,31 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
                 return Err(());
             }
             Some(offset_by(st.regs[s], op.k))
+        }
+        Form::LeaIndexed => {
+            let index = op.k as u8 & 15;
+            if reserved(ctx, index) || !defined(st, s) || !defined(st, usize::from(index)) {
+                return Err(());
+            }
+            Some(Val::Data(8))
+        }
+        // `width` is the source's read width here.
+        Form::Widen | Form::SignExtendAcc => {
+            if !defined(st, s) {
+                return Err(());
+            }
+            Some(Val::Data(8))
+        }
+        Form::Divide => {
+            const RAX: usize = 0;
+            const RDX: usize = 2;
+            if reserved(ctx, RDX as u8) || !defined(st, s) || !defined(st, RAX) || !defined(st, RDX)
+            {
+                return Err(());
+            }
+            st.regs[RAX] = Val::Data(8);
+            st.regs[RDX] = Val::Data(8);
+            None
         }
         Form::CondMove => {
             if !defined(st, s) {
@@ -348,6 +405,19 @@ pub(crate) fn form_of(c: Code) -> Option<(Form, u8, bool)> {
         C::Mov_r32_imm32 | C::Mov_rm32_imm32 => (Form::MoveImm, 4, false),
         C::Mov_rm64_imm32 | C::Mov_r64_imm64 => (Form::MoveImm, 8, false),
         C::Lea_r64_m => (Form::Lea, 8, false),
+        C::Movzx_r32_rm8
+        | C::Movzx_r64_rm8
+        | C::Movzx_r32_rm16
+        | C::Movzx_r64_rm16
+        | C::Movsx_r32_rm8
+        | C::Movsx_r64_rm8
+        | C::Movsx_r32_rm16
+        | C::Movsx_r64_rm16
+        | C::Movsxd_r64_rm32 => (Form::Widen, 0, true),
+        C::Cqo => (Form::SignExtendAcc, 8, false),
+        C::Cdq => (Form::SignExtendAcc, 4, false),
+        C::Div_rm64 | C::Idiv_rm64 => (Form::Divide, 8, true),
+        C::Div_rm32 | C::Idiv_rm32 => (Form::Divide, 4, true),
         C::Shl_rm64_imm8
         | C::Shr_rm64_imm8
         | C::Sar_rm64_imm8
@@ -441,7 +511,7 @@ mod tests {
     fn fast_path_equals_generic_step() {
         let mut bytes = Vec::new();
         let rexes: [&[u8]; 6] = [&[], &[0x40], &[0x41], &[0x44], &[0x48], &[0x4d]];
-        let ops: [&[u8]; 24] = [
+        let ops: [&[u8]; 31] = [
             &[0xd3],
             &[0x0f, 0x44],
             &[0x0f, 0x4f],
@@ -466,6 +536,13 @@ mod tests {
             &[0x11],
             &[0x87],
             &[0x8d],
+            &[0x0f, 0xb6],
+            &[0x0f, 0xb7],
+            &[0x0f, 0xbe],
+            &[0x0f, 0xbf],
+            &[0x63],
+            &[0xf7],
+            &[0x99],
         ];
         for rex in rexes {
             for op in ops {
@@ -501,7 +578,7 @@ mod tests {
         let mut singles: Vec<Vec<u8>> = vec![vec![0xc3]];
         for rex in [0x48u8, 0x4c, 0x49, 0x4d, 0x4a] {
             for modrm in 0x00..0xc0u8 {
-                for sib in [0x24u8, 0x37, 0x25, 0x65] {
+                for sib in [0x24u8, 0x37, 0x25, 0x65, 0xb7, 0x88, 0x3c, 0xc1, 0x4e] {
                     for op in [0x8du8, 0x89, 0x8b] {
                         for disp in [0xf8u8, 0x08, 0x00, 0xf0] {
                             singles.push(vec![rex, op, modrm, sib, disp, 0xff, 0xff, 0xff]);
@@ -577,6 +654,7 @@ mod tests {
             },
         ];
         let (mut handled, mut total, mut nops) = (0, 0, 0);
+        let mut forms = std::collections::BTreeMap::new();
         for (ins, no_prefix) in all {
             if ins.is_invalid() {
                 continue;
@@ -589,6 +667,7 @@ mod tests {
                 continue;
             }
             nops += usize::from(op.form == Form::Nop);
+            *forms.entry(format!("{:?}", op.form)).or_insert(0usize) += 1;
             let [read, modified, undefined] = op.flags.map(u32::from);
             let flags = Flags {
                 read,
@@ -640,5 +719,28 @@ mod tests {
         }
         assert!(handled > 3000, "only {handled} of {total} handled");
         assert!(nops > 300, "only {nops} nops handled");
+        // Every form the fast path has is exercised.
+        for form in [
+            "Alu",
+            "Shift",
+            "ShiftCl",
+            "AddImm",
+            "SubImm",
+            "Compare",
+            "Zero",
+            "Move",
+            "MoveImm",
+            "CondMove",
+            "Store",
+            "Load",
+            "Lea",
+            "LeaIndexed",
+            "Widen",
+            "SignExtendAcc",
+            "Divide",
+            "Ret",
+        ] {
+            assert!(forms.get(form).is_some_and(|&n| n > 5), "{form}: {forms:?}");
+        }
     }
 }

@@ -76,8 +76,9 @@ pub(crate) struct Rec {
     flags: [u8; 3],
     flags_per_instruction: bool,
     /// Template comparison, indexed by whether the form's two registers are
-    /// the same one.
-    tmpl: [u8; 2],
+    /// the same one (bit 0) and whether the instruction took a variant of
+    /// the key's form (bit 1: `lea` with an index).
+    tmpl: [u8; 4],
 }
 
 /// The record table and the iced helper it is filled with.
@@ -168,24 +169,30 @@ impl Records {
             _ if !no_legacy_prefix => return op,
             _ => {}
         }
-        let Some((r0, r1, k)) = operands(rec.form, rec.op1_reg, ins) else {
+        let Some(o) = operands(rec.form, rec.op1_reg, ins) else {
             return op;
         };
-        let same = usize::from(r1 == Some(r0));
-        let mut tmpl = rec.tmpl[same];
+        // Template comparisons are kept per key, per whether the form's two
+        // registers are the same one and per operand shape (`lea` with or
+        // without an index).
+        let slot = usize::from(o.r1 == Some(o.r0)) | usize::from(o.form != rec.form) << 1;
+        let mut tmpl = rec.tmpl[slot];
         if tmpl == UNCHECKED {
-            tmpl = if self.template_holds(rec.form, rec.width, r0, r1, ins) {
+            tmpl = if self.template_holds(o.form, rec.width, &o, ins) {
                 EQUAL
             } else {
                 DIFFERS
             };
-            self.table[key].tmpl[same] = tmpl;
+            self.table[key].tmpl[slot] = tmpl;
         }
         if tmpl == EQUAL {
-            op.form = rec.form;
-            op.r0 = gpr(r0);
-            op.r1 = r1.map_or(NO_REG, gpr);
-            op.k = k;
+            op.form = o.form;
+            op.r0 = gpr(o.r0);
+            op.r1 = o.r1.map_or(NO_REG, gpr);
+            op.k = o.k;
+            if o.form == Form::Widen {
+                op.width = o.r1.map_or(8, read_width);
+            }
         }
         op
     }
@@ -194,16 +201,9 @@ impl Records {
     /// template.
     #[cold]
     #[inline(never)]
-    fn template_holds(
-        &mut self,
-        form: Form,
-        width: u8,
-        r0: Register,
-        r1: Option<Register>,
-        ins: &Instruction,
-    ) -> bool {
+    fn template_holds(&mut self, form: Form, width: u8, o: &Operands, ins: &Instruction) -> bool {
         let info = self.factory.info(ins);
-        let (t, n) = form.template(width, r0, r1);
+        let (t, n) = form.template(width, o.r0, o.r1, o.r2);
         let mems_ok = match form {
             // `step` ignores the memory `ret` reads (it only checks the state).
             Form::Ret => true,
@@ -226,21 +226,19 @@ impl Records {
     }
 }
 
-/// Register-file index of a 32- or 64-bit general-purpose register (or `cl`).
+/// Register-file index of a general-purpose register.
 fn gpr(r: Register) -> u8 {
-    if r == Register::CL {
-        return 1;
-    }
-    ((r as usize).wrapping_sub(Register::EAX as usize) & 15) as u8
+    (r.full_register().number() & 15) as u8
 }
 
-// `gpr` relies on iced numbering `eax..r15d` then `rax..r15` contiguously.
-const _: () = assert!(
-    Register::R15D as usize == Register::EAX as usize + 15
-        && Register::RAX as usize == Register::EAX as usize + 16
-        && Register::R15 as usize == Register::EAX as usize + 31
-        && Register::ESP as usize == Register::EAX as usize + 4
-);
+/// Bytes that must be defined to read `r` (2 for `ah`-`bh`).
+fn read_width(r: Register) -> u8 {
+    if matches!(r, Register::AH | Register::CH | Register::DH | Register::BH) {
+        2
+    } else {
+        r.size() as u8
+    }
+}
 
 fn flag_bytes(f: Flags) -> [u8; 3] {
     // The arithmetic flags are iced's low six bits.
@@ -277,7 +275,7 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         op1_reg,
         flags: flag_bytes(Flags::of(ins)),
         flags_per_instruction,
-        tmpl: [UNCHECKED; 2],
+        tmpl: [UNCHECKED; 4],
     }
 }
 
@@ -286,7 +284,7 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
 fn refine(form: Form, width: u8, op1_reg: bool, same: bool, ins: &Instruction) -> Form {
     let c = ins.code();
     match form {
-        Form::Ret | Form::Nop => form,
+        Form::Ret | Form::Nop | Form::SignExtendAcc => form,
         Form::Move if width == 8 => match (ins.op0_kind(), ins.op1_kind()) {
             (OpKind::Memory, OpKind::Register) => Form::Store,
             (OpKind::Register, OpKind::Memory) => Form::Load,
@@ -301,40 +299,78 @@ fn refine(form: Form, width: u8, op1_reg: bool, same: bool, ins: &Instruction) -
     }
 }
 
-#[inline]
+/// The operands a fast form reads from one instruction.
+struct Operands {
+    /// The form, or its variant for this instruction.
+    form: Form,
+    r0: Register,
+    r1: Option<Register>,
+    /// The index of an indexed `lea`.
+    r2: Option<Register>,
+    /// The immediate or displacement (or the index's register-file index).
+    k: i64,
+}
+
 /// Operand checks of a fast form on one instruction: operand 0's register,
 /// operand 1's (or the memory base), and the immediate or displacement.
-fn operands(
-    form: Form,
-    op1_reg: bool,
-    ins: &Instruction,
-) -> Option<(Register, Option<Register>, i64)> {
-    let mem_ok = || ins.memory_index() == Register::None && ins.memory_base().is_gpr64();
-    let (r0, r1, k) = match form {
-        Form::Ret => (Register::RSP, None, 0),
-        Form::Nop => (Register::RSP, None, 0),
-        Form::Store if mem_ok() => (
-            ins.op1_register(),
-            Some(ins.memory_base()),
-            ins.memory_displacement64() as i64,
-        ),
-        Form::Load | Form::Lea if mem_ok() => (
+#[inline]
+fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
+    let base = ins.memory_base();
+    let index = ins.memory_index();
+    let mem_ok = || index == Register::None && base.is_gpr64();
+    let disp = || ins.memory_displacement64() as i64;
+    let (form, r0, r1, r2, k) = match form {
+        Form::Ret | Form::Nop => (form, Register::RSP, None, None, 0),
+        Form::SignExtendAcc => {
+            let rax = if ins.code() == Code::Cqo {
+                Register::RAX
+            } else {
+                Register::EAX
+            };
+            (form, Register::RDX, Some(rax), None, 0)
+        }
+        Form::Divide if ins.op0_kind() == OpKind::Register => {
+            (form, Register::RAX, Some(ins.op0_register()), None, 0)
+        }
+        Form::Store if mem_ok() => (form, ins.op1_register(), Some(base), None, disp()),
+        Form::Load | Form::Lea if mem_ok() => (form, ins.op0_register(), Some(base), None, disp()),
+        Form::Lea => {
+            let r0 = ins.op0_register();
+            let distinct = r0 != base && r0 != index && base != index;
+            if !(base.is_gpr64() && index.is_gpr64() && distinct) {
+                return None;
+            }
+            let k = i64::from(gpr(index));
+            (Form::LeaIndexed, r0, Some(base), Some(index), k)
+        }
+        Form::Store | Form::Load | Form::Divide => return None,
+        Form::AddImm => (form, ins.op0_register(), None, None, imm(ins, 1)?),
+        Form::SubImm => (
+            form,
             ins.op0_register(),
-            Some(ins.memory_base()),
-            ins.memory_displacement64() as i64,
+            None,
+            None,
+            imm(ins, 1)?.checked_neg()?,
         ),
-        Form::Store | Form::Load | Form::Lea => return None,
-        Form::AddImm => (ins.op0_register(), None, imm(ins, 1)?),
-        Form::SubImm => (ins.op0_register(), None, imm(ins, 1)?.checked_neg()?),
-        _ if !op1_reg => (ins.op0_register(), None, 0),
+        _ if !op1_reg => (form, ins.op0_register(), None, None, 0),
         _ if ins.op1_kind() != OpKind::Register => return None,
-        _ => (ins.op0_register(), Some(ins.op1_register()), 0),
+        _ => (form, ins.op0_register(), Some(ins.op1_register()), None, 0),
     };
-    let r1_ok = |r: Register| is_gpr32_or_64(r) || (form == Form::ShiftCl && r == Register::CL);
+    let r1_ok = |r: Register| match form {
+        Form::ShiftCl => r == Register::CL,
+        Form::Widen => r.is_gpr8() || r.is_gpr16() || r.is_gpr32(),
+        _ => is_gpr32_or_64(r),
+    };
     if !is_gpr32_or_64(r0) || r1.is_some_and(|r| !r1_ok(r)) {
         return None;
     }
-    Some((r0, r1, k))
+    Some(Operands {
+        form,
+        r0,
+        r1,
+        r2,
+        k,
+    })
 }
 
 fn is_gpr32_or_64(r: Register) -> bool {
