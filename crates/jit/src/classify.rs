@@ -71,8 +71,7 @@ fn check_instruction(
 
 #[inline]
 fn apply(v: Verdict, bytes: &[u8], policy: &Policy) -> Result<(), ViolationKind> {
-    // Most instructions are modelled and start with an opcode or a REX
-    // prefix followed by one: nothing more to check.
+    // Refused verdicts are rare: their rules are looked up out of line.
     let branch = match v {
         Verdict::Modelled => false,
         Verdict::ModelledBranch => true,
