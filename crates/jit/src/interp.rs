@@ -70,7 +70,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// Register-file index of a general-purpose register.
-fn gpr(r: Register) -> usize {
+pub(crate) fn gpr(r: Register) -> usize {
     r.full_register().number() & 15
 }
 
@@ -79,7 +79,7 @@ fn is_high_byte(r: Register) -> bool {
 }
 
 /// Bytes that must be defined to read `r`.
-fn read_width(r: Register) -> u8 {
+pub(crate) fn read_width(r: Register) -> u8 {
     if is_high_byte(r) { 2 } else { r.size() as u8 }
 }
 

@@ -28,7 +28,7 @@ use iced_x86::{
 
 use crate::classify::{Verdict, code_verdict};
 use crate::fast::{Form, NO_REG, Op, form_of};
-use crate::interp::{Flags, imm, is_direct_jump, is_shift};
+use crate::interp::{self, Flags, imm, is_direct_jump, is_shift, read_width};
 
 /// Where control goes after an instruction, as the driver needs it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -226,18 +226,9 @@ impl Records {
     }
 }
 
-/// Register-file index of a general-purpose register.
+/// Register-file index of a general-purpose register, as `Op` keeps it.
 fn gpr(r: Register) -> u8 {
-    (r.full_register().number() & 15) as u8
-}
-
-/// Bytes that must be defined to read `r` (2 for `ah`-`bh`).
-fn read_width(r: Register) -> u8 {
-    if matches!(r, Register::AH | Register::CH | Register::DH | Register::BH) {
-        2
-    } else {
-        r.size() as u8
-    }
+    interp::gpr(r) as u8
 }
 
 fn flag_bytes(f: Flags) -> [u8; 3] {
