@@ -205,7 +205,19 @@ fn set_memory(ins: &mut Instruction, i: u32, m: &Mem, rip_target: u64) {
     ins.set_memory_base(m.base);
     ins.set_memory_index(m.index);
     ins.set_memory_index_scale(m.scale);
-    ins.set_segment_prefix(m.segment);
+    // A segment that is the default for the base is no prefix (GNU `as` and
+    // objdump's `ds:0x1000`).
+    let stack_base = matches!(m.base, Register::RSP | Register::RBP);
+    let default = if stack_base {
+        Register::SS
+    } else {
+        Register::DS
+    };
+    ins.set_segment_prefix(if m.segment == default {
+        Register::None
+    } else {
+        m.segment
+    });
     if m.base == Register::RIP {
         ins.set_memory_displacement64(rip_target);
         ins.set_memory_displ_size(8);
@@ -272,6 +284,32 @@ pub(crate) fn describe(ops: &[Operand]) -> String {
         .join(", ")
 }
 
+/// Whether an operand makes the operation 16-bit (a 16-bit register or
+/// `word ptr`); otherwise forms with a `66` operand-size prefix come last, so
+/// `push 128` is `push imm32` (64-bit), not `pushw`.
+fn sized16(ops: &[Operand]) -> bool {
+    ops.iter().any(|op| match op {
+        Operand::Reg(r) => r.is_gpr16(),
+        Operand::Mem(m) => m.size == Some(2),
+        _ => false,
+    })
+}
+
+/// Bytes of immediate a form takes.
+fn immediate_bytes(code: Code) -> usize {
+    code.op_code()
+        .op_kinds()
+        .iter()
+        .map(|k| match k {
+            K::imm8 | K::imm8sex16 | K::imm8sex32 | K::imm8sex64 => 1,
+            K::imm16 => 2,
+            K::imm32 | K::imm32sex64 => 4,
+            K::imm64 => 8,
+            _ => 0,
+        })
+        .sum()
+}
+
 /// The outcome of choosing a form for a non-branch instruction.
 pub(crate) enum Choice {
     /// The instruction (built for `rip_target`) and its encoded length.
@@ -302,7 +340,7 @@ pub(crate) fn choose(
             orders = vec![vec![Operand::Reg(*r), Operand::Reg(*r), imm.clone()]];
         }
     }
-    let mut best: Option<(Instruction, usize)> = None;
+    let mut best: Option<(Instruction, (bool, usize, usize))> = None;
     let mut mem_sizes = Vec::new();
     for order in &orders {
         let unsized_mem = order
@@ -328,8 +366,14 @@ pub(crate) fn choose(
                     mem_sizes.push(size);
                 }
             }
-            if best.as_ref().is_none_or(|(_, len)| bytes.len() < *len) {
-                best = Some((ins, bytes.len()));
+            // A `66`-prefixed form only if the operands are 16-bit (or no
+            // other form fits: `cwd`); then the shortest; among equally short
+            // forms a sign-extended `imm8` before a wider immediate (`add ax, 1`
+            // is `66 83 c0 01`); then iced's order.
+            let unasked16 = code.op_code().operand_size() == 16 && !sized16(order);
+            let rank = (unasked16, bytes.len(), immediate_bytes(code));
+            if best.as_ref().is_none_or(|(_, r)| rank < *r) {
+                best = Some((ins, rank));
             }
         }
     }
@@ -337,7 +381,7 @@ pub(crate) fn choose(
         return Choice::Ambiguous;
     }
     match best {
-        Some((ins, len)) => Choice::Chosen(ins, len),
+        Some((ins, (_, len, _))) => Choice::Chosen(ins, len),
         None => Choice::NoForm,
     }
 }

@@ -680,16 +680,24 @@ impl Parser<'_> {
         Ok(mem)
     }
 
+    /// A displacement: the sum taken modulo 2^64 (objdump prints `[rip-0x20]` as
+    /// `[rip+0xffffffffffffffe0]`), which must fit in a sign-extended 32 bits.
     fn displacement(&self, v: i128, at: usize) -> Result<i64, Error> {
-        i32::try_from(v).map(i64::from).map_err(|_| {
-            Error::at(
-                self.text,
-                at,
-                ErrorKind::BadAddress {
-                    reason: "the displacement does not fit in 32 bits (signed)",
-                },
-            )
-        })
+        let wrapped = v as u64 as i64;
+        let in_range = (-(1i128 << 64)..(1i128 << 64)).contains(&v);
+        i32::try_from(wrapped)
+            .ok()
+            .filter(|_| in_range)
+            .map(i64::from)
+            .ok_or_else(|| {
+                Error::at(
+                    self.text,
+                    at,
+                    ErrorKind::BadAddress {
+                        reason: "the displacement does not fit in 32 bits (signed)",
+                    },
+                )
+            })
     }
 
     fn expect_scale(&mut self) -> Result<u32, Error> {
