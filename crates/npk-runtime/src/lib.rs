@@ -6,6 +6,8 @@
 //!   panic cross the boundary.
 //! * `jit` holds the safe Rust behind the `wildx` / `Jit` exports (on top of the `wildx`
 //!   crate) and the refusal reporting shared by every checked call.
+//! * `jit_compile` and `jit_assemble` hold `Jit.compile` (validated bytes) and `Jit.assemble`
+//!   (Intel-syntax text through `npk-asm`, then the validator), each with its Rust API.
 //! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
 //!
 //! Refusals print one stderr line `wildx: <op>(<ptr>) rejected: <reason>`. Options are the
@@ -17,9 +19,11 @@
 
 mod abi;
 mod jit;
+mod jit_assemble;
 mod jit_compile;
 mod print;
 
 pub use abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
+pub use jit_assemble::*;
 pub use jit_compile::*;
