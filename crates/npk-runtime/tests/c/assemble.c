@@ -29,13 +29,14 @@ int main(void) {
            sealed, (long long)r, status, npk_jit_last_error());
     npk_wildx_free(page);
 
-    printf("size=%lld error=[%s]\n", (long long)npk_jit_assemble_size("ret\nmov rax,", sig),
-           npk_jit_last_error());
+    /* The size call first: npk_jit_last_error is valid until the next assemble call. */
+    n = npk_jit_assemble_size("ret\nmov rax,", sig);
+    printf("size=%lld error=[%s]\n", (long long)n, npk_jit_last_error());
 
     page = npk_wildx_alloc(64);
     rc = npk_jit_assemble_install(page, "mov rax, rdi\nadd rax, [rdi]\nret", sig);
     printf("install=%d error=[%s]\n", rc, npk_jit_last_error());
-    rc = npk_jit_assemble_install(NULL, "ret", sig);
+    rc = npk_jit_assemble_install(NULL, "xor eax, eax; ret", sig);
     printf("install=%d error=[%s]\n", rc, npk_jit_last_error());
     npk_wildx_free(page);
     return 0;
