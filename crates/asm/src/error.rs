@@ -49,6 +49,15 @@ pub enum ErrorKind {
         /// The operand kinds, e.g. `r32, imm`.
         operands: String,
     },
+    /// An immediate too large for every form of the instruction (never truncated).
+    ImmediateTooLarge {
+        /// The immediate as written.
+        text: String,
+        /// Width of the widest immediate field the instruction has here.
+        bits: u32,
+        /// Whether that field is sign-extended to the operand size.
+        sign_extended: bool,
+    },
     /// A memory operand whose size the operands do not determine.
     AmbiguousSize {
         /// The mnemonic.
@@ -163,6 +172,19 @@ impl fmt::Display for ErrorKind {
             K::NoMatchingForm { mnemonic, operands } => {
                 write!(f, "`{mnemonic}` has no form taking `{operands}`")
             }
+            K::ImmediateTooLarge {
+                text,
+                bits,
+                sign_extended,
+            } => write!(
+                f,
+                "immediate `{text}` does not fit in {bits} bits{}",
+                if *sign_extended {
+                    " (sign-extended)"
+                } else {
+                    ""
+                }
+            ),
             K::AmbiguousSize { mnemonic } => write!(
                 f,
                 "operand size of `{mnemonic}` is ambiguous; write byte, word, dword or qword ptr"

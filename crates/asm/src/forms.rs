@@ -66,10 +66,10 @@ fn canonical(mnemonic: &str) -> String {
         return "mov".into();
     }
     for stem in ["j", "set", "cmov"] {
-        if let Some(cond) = mnemonic.strip_prefix(stem) {
-            if let Some((_, to)) = CONDITION_ALIASES.iter().find(|(from, _)| *from == cond) {
-                return format!("{stem}{to}");
-            }
+        if let Some(cond) = mnemonic.strip_prefix(stem)
+            && let Some((_, to)) = CONDITION_ALIASES.iter().find(|(from, _)| *from == cond)
+        {
+            return format!("{stem}{to}");
         }
     }
     mnemonic.to_string()
@@ -295,6 +295,18 @@ fn sized16(ops: &[Operand]) -> bool {
     })
 }
 
+/// The widest immediate field of a form: bits, and whether it is sign-extended.
+pub(crate) fn immediate_field(code: Code) -> (u32, bool) {
+    let kinds = code.op_code().op_kinds();
+    let sign_extended = kinds.iter().any(|k| {
+        matches!(
+            k,
+            K::imm8sex16 | K::imm8sex32 | K::imm8sex64 | K::imm32sex64
+        )
+    });
+    (8 * immediate_bytes(code) as u32, sign_extended)
+}
+
 /// Bytes of immediate a form takes.
 fn immediate_bytes(code: Code) -> usize {
     code.op_code()
@@ -335,10 +347,10 @@ pub(crate) fn choose(
     if swappable && ops.len() == 2 {
         orders.push(vec![ops[1].clone(), ops[0].clone()]);
     }
-    if canonical(mnemonic) == "imul" {
-        if let [Operand::Reg(r), imm @ Operand::Imm(_)] = ops {
-            orders = vec![vec![Operand::Reg(*r), Operand::Reg(*r), imm.clone()]];
-        }
+    if canonical(mnemonic) == "imul"
+        && let [Operand::Reg(r), imm @ Operand::Imm(_)] = ops
+    {
+        orders = vec![vec![Operand::Reg(*r), Operand::Reg(*r), imm.clone()]];
     }
     let mut best: Option<(Instruction, (bool, usize, usize))> = None;
     let mut mem_sizes = Vec::new();

@@ -230,36 +230,30 @@ fn resolve(
     let ops: Vec<Operand> = stmt.operands.iter().map(|(op, _)| op.clone()).collect();
     let lock = stmt.prefix.lock;
     // `call NAME` of an imported helper: `call qword ptr [rip + slot]`.
-    if let [(Operand::Label(r), _)] = stmt.operands.as_slice() {
-        if let RefName::Named(name) = &r.name {
-            if let Some(k) = imports.iter().position(|i| i == name) {
-                if stmt.mnemonic != "call" {
-                    return Err(Error::at(
-                        text,
-                        r.at,
-                        ErrorKind::ImportMisuse { name: name.clone() },
-                    ));
-                }
-                let mut ins = Instruction::default();
-                ins.set_code(Code::Call_rm64);
-                ins.set_op0_kind(iced_x86::OpKind::Memory);
-                ins.set_memory_base(Register::RIP);
-                ins.set_memory_displ_size(8);
-                return Ok(Item::Fixed {
-                    ins,
-                    len: 6,
-                    rip: Some(RipTarget::Import(k)),
-                });
-            }
-        }
+    if let [(Operand::Label(r), _)] = stmt.operands.as_slice()
+        && stmt.mnemonic == "call"
+        && let Some(k) = import_slot(r, imports)
+    {
+        let mut ins = Instruction::default();
+        ins.set_code(Code::Call_rm64);
+        ins.set_op0_kind(iced_x86::OpKind::Memory);
+        ins.set_memory_base(Register::RIP);
+        ins.set_memory_displ_size(8);
+        return Ok(Item::Fixed {
+            ins,
+            len: 6,
+            rip: Some(RipTarget::Import(k)),
+        });
     }
     // A relative branch to a label or to an offset.
     if forms::is_relative_branch(codes) {
         let target = match stmt.operands.as_slice() {
             [(Operand::Label(r), _)] => Some(Target::Label(
-                labels
-                    .resolve(&r.name, here)
-                    .ok_or_else(|| undefined(text, r))?,
+                not_import(text, r, imports).and_then(|()| {
+                    labels
+                        .resolve(&r.name, here)
+                        .ok_or_else(|| undefined(text, r))
+                })?,
             )),
             [(Operand::Imm(v), at)] => Some(Target::Offset(
                 u64::try_from(*v)
@@ -294,15 +288,7 @@ fn resolve(
     for (op, at) in &stmt.operands {
         match op {
             Operand::Label(r) => {
-                if let RefName::Named(name) = &r.name {
-                    if imports.contains(&name.as_str()) {
-                        return Err(Error::at(
-                            text,
-                            r.at,
-                            ErrorKind::ImportMisuse { name: name.clone() },
-                        ));
-                    }
-                }
+                not_import(text, r, imports)?;
                 return Err(Error::at(
                     text,
                     *at,
@@ -320,15 +306,7 @@ fn resolve(
             Operand::Mem(m) if m.base == Register::RIP => {
                 rip = Some(match &m.label {
                     Some(r) => {
-                        if let RefName::Named(name) = &r.name {
-                            if imports.contains(&name.as_str()) {
-                                return Err(Error::at(
-                                    text,
-                                    r.at,
-                                    ErrorKind::ImportMisuse { name: name.clone() },
-                                ));
-                            }
-                        }
+                        not_import(text, r, imports)?;
                         RipTarget::Label(
                             labels
                                 .resolve(&r.name, here)
@@ -374,7 +352,63 @@ fn resolve(
                 mnemonic: stmt.mnemonic.clone(),
             },
         )),
-        Choice::NoForm => Err(no_form(text, stmt, &ops)),
+        Choice::NoForm => Err(immediate_too_large(text, stmt, &ops, codes, enc)
+            .unwrap_or_else(|| no_form(text, stmt, &ops))),
+    }
+}
+
+/// If the operands fit once the immediate is 0, the immediate is the problem:
+/// an error naming it and the widest immediate field the instruction offers.
+fn immediate_too_large(
+    text: &str,
+    stmt: &Stmt,
+    ops: &[Operand],
+    codes: &[Code],
+    enc: &mut Encoder,
+) -> Option<Error> {
+    let k = ops.iter().position(|op| matches!(op, Operand::Imm(_)))?;
+    let mut zeroed = ops.to_vec();
+    zeroed[k] = Operand::Imm(0);
+    let widest = codes
+        .iter()
+        .filter(|&&code| {
+            matches!(
+                forms::choose(enc, &stmt.mnemonic, &[code], &zeroed, 0, false),
+                Choice::Chosen(..)
+            )
+        })
+        .map(|&code| forms::immediate_field(code))
+        .max()?;
+    let at = stmt.operands.get(k)?.1;
+    let written = text[at..stmt.end].split(',').next().unwrap_or("").trim();
+    Some(Error::at(
+        text,
+        at,
+        ErrorKind::ImmediateTooLarge {
+            text: written.to_string(),
+            bits: widest.0,
+            sign_extended: widest.1,
+        },
+    ))
+}
+
+/// The import-table slot a reference names, if it names an import.
+fn import_slot(r: &LabelRef, imports: &[&str]) -> Option<usize> {
+    match &r.name {
+        RefName::Named(name) => imports.iter().position(|i| i == name),
+        _ => None,
+    }
+}
+
+/// An import used other than by `call NAME` is an error.
+fn not_import(text: &str, r: &LabelRef, imports: &[&str]) -> Result<(), Error> {
+    match (import_slot(r, imports), &r.name) {
+        (Some(_), RefName::Named(name)) => Err(Error::at(
+            text,
+            r.at,
+            ErrorKind::ImportMisuse { name: name.clone() },
+        )),
+        _ => Ok(()),
     }
 }
 

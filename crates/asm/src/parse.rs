@@ -501,7 +501,7 @@ impl Parser<'_> {
         };
         let v = i128::try_from(v).map_err(|_| out_of_range())?;
         let v = if negative { -v } else { v };
-        if v < -(1i128 << 63) || v >= (1i128 << 64) {
+        if !(-(1i128 << 63)..(1i128 << 64)).contains(&v) {
             return Err(out_of_range());
         }
         Ok(v)
@@ -518,18 +518,17 @@ impl Parser<'_> {
             disp: 0,
             label: None,
         };
-        if let Some(Tok::Ident(word)) = self.peek() {
-            if let Some(seg) = segment_named(word) {
-                if self.peek_at(1) == Some(&Tok::Punct(':')) {
-                    mem.segment = seg;
-                    self.pos += 2;
-                    if !matches!(self.peek(), Some(Tok::Punct('['))) {
-                        let at = self.here();
-                        let v = self.expect_number()?;
-                        mem.disp = self.displacement(v, at)?;
-                        return Ok(mem);
-                    }
-                }
+        if let Some(Tok::Ident(word)) = self.peek()
+            && let Some(seg) = segment_named(word)
+            && self.peek_at(1) == Some(&Tok::Punct(':'))
+        {
+            mem.segment = seg;
+            self.pos += 2;
+            if !matches!(self.peek(), Some(Tok::Punct('['))) {
+                let at = self.here();
+                let v = self.expect_number()?;
+                mem.disp = self.displacement(v, at)?;
+                return Ok(mem);
             }
         }
         let open = self.here();
@@ -572,36 +571,13 @@ impl Parser<'_> {
                     } else if word.eq_ignore_ascii_case("rip") {
                         regs.push((Register::RIP, None, at));
                     } else {
-                        if negative || mem.label.is_some() {
-                            return Err(Error::at(
-                                self.text,
-                                at,
-                                ErrorKind::BadAddress {
-                                    reason: "only one label, added, can appear in an address",
-                                },
-                            ));
-                        }
-                        mem.label = Some(LabelRef {
-                            name: RefName::Named(word),
-                            at,
-                        });
+                        self.set_label(&mut mem, negative, RefName::Named(word), at)?;
                     }
                 }
                 Some(Tok::Num(word)) if local_ref(&word).is_some() => {
                     self.pos += 1;
-                    if negative || mem.label.is_some() {
-                        return Err(Error::at(
-                            self.text,
-                            at,
-                            ErrorKind::BadAddress {
-                                reason: "only one label, added, can appear in an address",
-                            },
-                        ));
-                    }
-                    mem.label = Some(LabelRef {
-                        name: local_ref(&word).expect("checked in the guard"),
-                        at,
-                    });
+                    let name = local_ref(&word).expect("checked in the guard");
+                    self.set_label(&mut mem, negative, name, at)?;
                 }
                 Some(Tok::Num(_)) => {
                     let v = self.expect_number()?;
@@ -678,6 +654,27 @@ impl Parser<'_> {
         }
         mem.disp = self.displacement(disp, open)?;
         Ok(mem)
+    }
+
+    /// Records the label of `[rip + label]`: one, added.
+    fn set_label(
+        &self,
+        mem: &mut Mem,
+        negative: bool,
+        name: RefName,
+        at: usize,
+    ) -> Result<(), Error> {
+        if negative || mem.label.is_some() {
+            return Err(Error::at(
+                self.text,
+                at,
+                ErrorKind::BadAddress {
+                    reason: "only one label, added, can appear in an address",
+                },
+            ));
+        }
+        mem.label = Some(LabelRef { name, at });
+        Ok(())
     }
 
     /// A displacement: the sum taken modulo 2^64 (objdump prints `[rip-0x20]` as

@@ -149,24 +149,18 @@ fn bad_signatures_pointers_and_texts_are_refused_with_a_reason() {
     assert!(last_error().starts_with("wildx page: "), "{}", last_error());
     let sig = c"int64()";
     // SAFETY: NULL text is checked; sig is NUL-terminated.
-    assert_eq!(
-        unsafe { npk_jit_assemble_size(std::ptr::null(), sig.as_ptr()) },
-        -1
-    );
+    let rc = unsafe { npk_jit_assemble_size(std::ptr::null(), sig.as_ptr()) };
+    assert_eq!(rc, -1);
     assert_eq!(last_error(), "text is NULL");
     let page = npk_wildx_alloc(16);
     // SAFETY: NULL signature is checked; the text is NUL-terminated.
-    assert_eq!(
-        unsafe { npk_jit_assemble_install(page, c"ret".as_ptr(), std::ptr::null()) },
-        -1
-    );
+    let rc = unsafe { npk_jit_assemble_install(page, c"ret".as_ptr(), std::ptr::null()) };
+    assert_eq!(rc, -1);
     assert_eq!(last_error(), "signature is NULL");
     let bad_utf8 = [0xffu8, 0];
     // SAFETY: a NUL-terminated byte string.
-    assert_eq!(
-        unsafe { npk_jit_assemble_install(page, bad_utf8.as_ptr().cast(), sig.as_ptr()) },
-        -1
-    );
+    let rc = unsafe { npk_jit_assemble_install(page, bad_utf8.as_ptr().cast(), sig.as_ptr()) };
+    assert_eq!(rc, -1);
     assert_eq!(last_error(), "text is not UTF-8");
     free(page);
 }
