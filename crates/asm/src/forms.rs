@@ -12,6 +12,7 @@
 //! Aliases: `jz`/`setz`/`cmovz` and the other GNU condition names, `sal`
 //! (= `shl`), `movabs` (= `mov r64, imm64`), two-operand `imul r, imm`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -22,18 +23,73 @@ use iced_x86::{
 
 use crate::parse::{Mem, Operand};
 
-/// The legacy-encoded 64-bit-mode `Code`s of each mnemonic, by lowercase name.
-fn index() -> &'static HashMap<String, Vec<Code>> {
-    static INDEX: OnceLock<HashMap<String, Vec<Code>>> = OnceLock::new();
+/// One encoding of a mnemonic, with what choosing it needs from iced's
+/// `OpCodeInfo` looked up once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Form {
+    pub code: Code,
+    kinds: &'static [K],
+    /// Memory operand size in bytes (0: none or unsized, as for `lea`).
+    mem_size: usize,
+    /// Needs the `66` operand-size prefix.
+    op16: bool,
+    /// Bytes of immediate, and whether it is sign-extended.
+    imm_bytes: usize,
+    imm_sign_extended: bool,
+}
+
+impl Form {
+    fn new(code: Code) -> Form {
+        let op = code.op_code();
+        let kinds = op.op_kinds();
+        let imm_bytes = kinds
+            .iter()
+            .map(|k| match k {
+                K::imm8 | K::imm8sex16 | K::imm8sex32 | K::imm8sex64 => 1,
+                K::imm16 => 2,
+                K::imm32 | K::imm32sex64 => 4,
+                K::imm64 => 8,
+                _ => 0,
+            })
+            .sum();
+        Form {
+            code,
+            kinds,
+            mem_size: op.memory_size().size(),
+            op16: op.operand_size() == 16,
+            imm_bytes,
+            imm_sign_extended: kinds.iter().any(|k| {
+                matches!(
+                    k,
+                    K::imm8sex16 | K::imm8sex32 | K::imm8sex64 | K::imm32sex64
+                )
+            }),
+        }
+    }
+
+    /// The widest immediate field: bits, and whether it is sign-extended.
+    pub(crate) fn immediate_field(&self) -> (u32, bool) {
+        (8 * self.imm_bytes as u32, self.imm_sign_extended)
+    }
+}
+
+/// The legacy-encoded 64-bit-mode forms of each mnemonic, by lowercase name;
+/// `moffs` forms (absolute 64-bit addresses) are left out.
+fn index() -> &'static HashMap<String, Vec<Form>> {
+    static INDEX: OnceLock<HashMap<String, Vec<Form>>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut map: HashMap<String, Vec<Code>> = HashMap::new();
+        let mut map: HashMap<String, Vec<Form>> = HashMap::new();
         for code in Code::values() {
             let op = code.op_code();
-            if !op.is_instruction() || !op.mode64() || op.encoding() != EncodingKind::Legacy {
+            if !op.is_instruction()
+                || !op.mode64()
+                || op.encoding() != EncodingKind::Legacy
+                || op.op_kinds().contains(&K::mem_offs)
+            {
                 continue;
             }
             let name = format!("{:?}", code.mnemonic()).to_ascii_lowercase();
-            map.entry(name).or_default().push(code);
+            map.entry(name).or_default().push(Form::new(code));
         }
         map
     })
@@ -57,45 +113,52 @@ const CONDITION_ALIASES: &[(&str, &str)] = &[
     ("po", "np"),
 ];
 
-/// The canonical (iced) mnemonic for a written one.
-fn canonical(mnemonic: &str) -> String {
-    if mnemonic == "sal" {
-        return "shl".into();
-    }
-    if mnemonic == "movabs" {
-        return "mov".into();
+/// The canonical (iced) mnemonic for a written (lowercase) one.
+fn canonical(mnemonic: &str) -> Cow<'_, str> {
+    match mnemonic {
+        "sal" => return Cow::Borrowed("shl"),
+        "movabs" => return Cow::Borrowed("mov"),
+        _ => {}
     }
     for stem in ["j", "set", "cmov"] {
         if let Some(cond) = mnemonic.strip_prefix(stem)
             && let Some((_, to)) = CONDITION_ALIASES.iter().find(|(from, _)| *from == cond)
         {
-            return format!("{stem}{to}");
+            return Cow::Owned(format!("{stem}{to}"));
         }
     }
-    mnemonic.to_string()
+    Cow::Borrowed(mnemonic)
 }
 
-/// The candidate codes of a mnemonic; `None` if it is unknown.
-pub(crate) fn codes_of(mnemonic: &str) -> Option<&'static [Code]> {
-    index().get(&canonical(mnemonic)).map(Vec::as_slice)
+/// The forms of a (lowercase) mnemonic; `None` if it is unknown.
+pub(crate) fn forms_of(mnemonic: &str) -> Option<&'static [Form]> {
+    let forms = index().get(canonical(mnemonic).as_ref())?;
+    if mnemonic == "movabs" {
+        let at = forms.iter().position(|f| f.code == Code::Mov_r64_imm64)?;
+        return forms.get(at..=at);
+    }
+    Some(forms)
 }
 
 /// Whether the mnemonic is a relative branch (some form takes a `rel8`/`rel32`).
-pub(crate) fn is_relative_branch(codes: &[Code]) -> bool {
-    codes
+pub(crate) fn is_relative_branch(forms: &[Form]) -> bool {
+    forms
         .iter()
-        .any(|c| matches!(c.op_code().op_kinds(), [K::br64_1 | K::br64_4]))
+        .any(|f| matches!(f.kinds, [K::br64_1 | K::br64_4]))
 }
 
 /// The `rel8` and `rel32` forms of a branch mnemonic.
-pub(crate) fn branch_forms(codes: &[Code]) -> (Option<Code>, Option<Code>) {
+pub(crate) fn branch_forms(forms: &[Form]) -> (Option<Code>, Option<Code>) {
     let pick = |k| {
-        codes
+        forms
             .iter()
-            .copied()
-            .filter(|c| c.op_code().op_kinds() == [k])
+            .filter(|f| f.kinds == [k])
             // `loop`/`jrcxz` also have forms with a 67 prefix (ecx); the plain one is first.
-            .min_by_key(|c| c.op_code().address_size() != 0 && c.op_code().address_size() != 64)
+            .min_by_key(|f| {
+                let size = f.code.op_code().address_size();
+                size != 0 && size != 64
+            })
+            .map(|f| f.code)
     };
     (pick(K::br64_1), pick(K::br64_4))
 }
@@ -148,37 +211,30 @@ fn reg_fits(kind: K, r: Register) -> bool {
     }
 }
 
-/// Whether `code`'s operands accept `ops` (memory sizes are checked by the caller).
-fn fits(code: Code, ops: &[Operand]) -> bool {
-    let kinds = code.op_code().op_kinds();
-    kinds.len() == ops.len()
-        && kinds.iter().zip(ops).all(|(&k, op)| match op {
+/// Whether a form's operands accept `ops`.
+fn fits(form: &Form, ops: &[Operand]) -> bool {
+    form.kinds.len() == ops.len()
+        && form.kinds.iter().zip(ops).all(|(&k, op)| match op {
             Operand::Reg(r) => reg_fits(k, *r),
             Operand::Imm(v) => imm_fits(k, *v),
             Operand::Mem(m) => {
                 matches!(
                     k,
                     K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::mem
-                ) && m.size.is_none_or(|s| {
-                    let want = code.op_code().memory_size().size();
-                    want == 0 || want == s as usize
-                })
+                ) && m
+                    .size
+                    .is_none_or(|s| form.mem_size == 0 || form.mem_size == s as usize)
             }
             Operand::Label(_) => false,
         })
 }
 
-/// Builds the instruction `code ops` at `ip`; a `rip`-relative memory operand
+/// Builds the instruction `form ops`; a `rip`-relative memory operand
 /// addresses `rip_target` (absolute, the code starting at 0).
-pub(crate) fn build(
-    code: Code,
-    ops: &[Operand],
-    rip_target: u64,
-    prefix_lock: bool,
-) -> Instruction {
+fn build(form: &Form, ops: &[Operand], rip_target: u64, prefix_lock: bool) -> Instruction {
     let mut ins = Instruction::default();
-    ins.set_code(code);
-    let kinds = code.op_code().op_kinds();
+    ins.set_code(form.code);
+    let kinds = form.kinds;
     for (i, (op, &k)) in ops.iter().zip(kinds).enumerate() {
         let i = i as u32;
         match op {
@@ -227,17 +283,43 @@ fn set_memory(ins: &mut Instruction, i: u32, m: &Mem, rip_target: u64) {
     }
 }
 
+/// The bytes of one encoded instruction (at most 15).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Encoded {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl Encoded {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+}
+
 /// Encodes `ins` at `ip` and checks that the bytes decode to the same
 /// instruction; the bytes, or `None` if iced refuses or reads them back differently.
-pub(crate) fn encode_checked(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Vec<u8>> {
-    enc.encode(ins, ip).ok()?;
-    let bytes = enc.take_buffer();
-    let mut decoder = Decoder::with_ip(64, &bytes, ip, DecoderOptions::NONE);
-    let back = decoder.decode();
-    if back.is_invalid() || back.len() != bytes.len() {
-        return None;
+pub(crate) fn encode_checked(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Encoded> {
+    let result = enc.encode(ins, ip);
+    let mut buffer = enc.take_buffer();
+    let mut out = None;
+    if result.is_ok() && buffer.len() <= 15 {
+        let back = Decoder::with_ip(64, &buffer, ip, DecoderOptions::NONE).decode();
+        if !back.is_invalid() && back.len() == buffer.len() && same(&back, ins) {
+            let mut e = Encoded {
+                len: buffer.len() as u8,
+                ..Encoded::default()
+            };
+            e.bytes[..buffer.len()].copy_from_slice(&buffer);
+            out = Some(e);
+        }
     }
-    same(&back, ins).then_some(bytes)
+    buffer.clear();
+    enc.set_buffer(buffer);
+    out
 }
 
 /// Whether two instructions have the same code, operands and prefixes
@@ -295,105 +377,76 @@ fn sized16(ops: &[Operand]) -> bool {
     })
 }
 
-/// The widest immediate field of a form: bits, and whether it is sign-extended.
-pub(crate) fn immediate_field(code: Code) -> (u32, bool) {
-    let kinds = code.op_code().op_kinds();
-    let sign_extended = kinds.iter().any(|k| {
-        matches!(
-            k,
-            K::imm8sex16 | K::imm8sex32 | K::imm8sex64 | K::imm32sex64
-        )
-    });
-    (8 * immediate_bytes(code) as u32, sign_extended)
-}
-
-/// Bytes of immediate a form takes.
-fn immediate_bytes(code: Code) -> usize {
-    code.op_code()
-        .op_kinds()
-        .iter()
-        .map(|k| match k {
-            K::imm8 | K::imm8sex16 | K::imm8sex32 | K::imm8sex64 => 1,
-            K::imm16 => 2,
-            K::imm32 | K::imm32sex64 => 4,
-            K::imm64 => 8,
-            _ => 0,
-        })
-        .sum()
-}
-
 /// The outcome of choosing a form for a non-branch instruction.
 pub(crate) enum Choice {
-    /// The instruction (built for `rip_target`) and its encoded length.
-    Chosen(Instruction, usize),
+    /// The instruction (built for `rip_target`) and its bytes.
+    Chosen(Instruction, Encoded),
     /// Forms with different memory sizes fit an unsized memory operand.
     Ambiguous,
     NoForm,
 }
 
-/// Chooses the shortest fitting form of `codes` for `ops` (`xchg` and `test`
+/// Chooses the shortest fitting form of `forms` for `ops` (`xchg` and `test`
 /// also in swapped operand order, as GNU `as` accepts).
 pub(crate) fn choose(
     enc: &mut Encoder,
     mnemonic: &str,
-    codes: &[Code],
+    forms: &[Form],
     ops: &[Operand],
     rip_target: u64,
     lock: bool,
 ) -> Choice {
-    let movabs = mnemonic == "movabs";
-    let mut orders: Vec<Vec<Operand>> = vec![ops.to_vec()];
-    let swappable = matches!(canonical(mnemonic).as_str(), "xchg" | "test");
-    if swappable && ops.len() == 2 {
-        orders.push(vec![ops[1].clone(), ops[0].clone()]);
+    let canon = canonical(mnemonic);
+    let swapped;
+    let imul3;
+    let mut orders: [Option<&[Operand]>; 2] = [Some(ops), None];
+    if matches!(canon.as_ref(), "xchg" | "test") && ops.len() == 2 {
+        swapped = [ops[1].clone(), ops[0].clone()];
+        orders[1] = Some(&swapped);
     }
-    if canonical(mnemonic) == "imul"
+    if canon == "imul"
         && let [Operand::Reg(r), imm @ Operand::Imm(_)] = ops
     {
-        orders = vec![vec![Operand::Reg(*r), Operand::Reg(*r), imm.clone()]];
+        imul3 = [Operand::Reg(*r), Operand::Reg(*r), imm.clone()];
+        orders[0] = Some(&imul3);
     }
-    let mut best: Option<(Instruction, (bool, usize, usize))> = None;
-    let mut mem_sizes = Vec::new();
-    for order in &orders {
+    let mut best: Option<(Instruction, Encoded, (bool, usize, usize))> = None;
+    let mut mem_sizes = [usize::MAX; 2];
+    for order in orders.into_iter().flatten() {
         let unsized_mem = order
             .iter()
             .any(|o| matches!(o, Operand::Mem(m) if m.size.is_none()));
-        for &code in codes {
-            // `moffs` forms (absolute 64-bit addresses) are not offered.
-            if code.op_code().op_kinds().contains(&K::mem_offs)
-                || (movabs && code != Code::Mov_r64_imm64)
-            {
+        for form in forms {
+            if !fits(form, order) {
                 continue;
             }
-            if !fits(code, order) {
-                continue;
-            }
-            let ins = build(code, order, rip_target, lock);
+            let ins = build(form, order, rip_target, lock);
             let Some(bytes) = encode_checked(enc, &ins, 0) else {
                 continue;
             };
             if unsized_mem {
-                let size = code.op_code().memory_size().size();
-                if !mem_sizes.contains(&size) {
-                    mem_sizes.push(size);
+                if mem_sizes[0] == usize::MAX {
+                    mem_sizes[0] = form.mem_size;
+                } else if mem_sizes[0] != form.mem_size {
+                    mem_sizes[1] = form.mem_size;
                 }
             }
             // A `66`-prefixed form only if the operands are 16-bit (or no
             // other form fits: `cwd`); then the shortest; among equally short
             // forms a sign-extended `imm8` before a wider immediate (`add ax, 1`
             // is `66 83 c0 01`); then iced's order.
-            let unasked16 = code.op_code().operand_size() == 16 && !sized16(order);
-            let rank = (unasked16, bytes.len(), immediate_bytes(code));
-            if best.as_ref().is_none_or(|(_, r)| rank < *r) {
-                best = Some((ins, rank));
+            let unasked16 = form.op16 && !sized16(order);
+            let rank = (unasked16, bytes.len(), form.imm_bytes);
+            if best.as_ref().is_none_or(|(_, _, r)| rank < *r) {
+                best = Some((ins, bytes, rank));
             }
         }
     }
-    if mem_sizes.len() > 1 {
+    if mem_sizes[1] != usize::MAX {
         return Choice::Ambiguous;
     }
     match best {
-        Some((ins, (_, len, _))) => Choice::Chosen(ins, len),
+        Some((ins, bytes, _)) => Choice::Chosen(ins, bytes),
         None => Choice::NoForm,
     }
 }

@@ -43,6 +43,8 @@ enum Item {
     Fixed {
         ins: Instruction,
         len: usize,
+        /// The final bytes, when they do not depend on the address.
+        bytes: Option<forms::Encoded>,
         rip: Option<RipTarget>,
     },
     Branch {
@@ -142,7 +144,21 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
     for (i, (item, stmt)) in items.iter().zip(&program.stmts).enumerate() {
         let ip = offsets[i] as u64;
         let ins = match item {
-            Item::Fixed { ins, len, rip } => {
+            Item::Fixed {
+                bytes: Some(bytes), ..
+            } => {
+                place(
+                    &mut placed,
+                    &mut cursor,
+                    text,
+                    stmt,
+                    offsets[i],
+                    bytes.as_slice(),
+                );
+                code.extend_from_slice(bytes.as_slice());
+                continue;
+            }
+            Item::Fixed { ins, len, rip, .. } => {
                 let mut ins = *ins;
                 if let Some(rip) = rip {
                     let target = match *rip {
@@ -174,15 +190,15 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
             // `rip` displacement of code under 1 MiB always fits.
             out_of_range(text, stmt)
         })?;
-        let (line, column) = cursor.advance(text, stmt.start);
-        placed.push(Placed {
-            offset: offsets[i] as u32,
-            len: bytes.len() as u8,
-            line,
-            column,
-            text: stmt.start..stmt.end,
-        });
-        code.extend_from_slice(&bytes);
+        place(
+            &mut placed,
+            &mut cursor,
+            text,
+            stmt,
+            offsets[i],
+            bytes.as_slice(),
+        );
+        code.extend_from_slice(bytes.as_slice());
     }
     debug_assert_eq!(code.len(), code_len);
     Ok(Assembly {
@@ -190,6 +206,25 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
         placed,
         imports: imports.len(),
     })
+}
+
+/// Records where an instruction's bytes came from.
+fn place(
+    placed: &mut Vec<Placed>,
+    cursor: &mut LineCursor,
+    text: &str,
+    stmt: &Stmt,
+    offset: usize,
+    bytes: &[u8],
+) {
+    let (line, column) = cursor.advance(text, stmt.start);
+    placed.push(Placed {
+        offset: offset as u32,
+        len: bytes.len() as u8,
+        line,
+        column,
+        text: stmt.start..stmt.end,
+    });
 }
 
 fn out_of_range(text: &str, stmt: &Stmt) -> Error {
@@ -218,7 +253,7 @@ fn resolve(
     imports: &[&str],
     enc: &mut Encoder,
 ) -> Result<Item, Error> {
-    let Some(codes) = forms::codes_of(&stmt.mnemonic) else {
+    let Some(forms) = forms::forms_of(&stmt.mnemonic) else {
         return Err(Error::at(
             text,
             stmt.mnemonic_at,
@@ -242,11 +277,12 @@ fn resolve(
         return Ok(Item::Fixed {
             ins,
             len: 6,
+            bytes: None,
             rip: Some(RipTarget::Import(k)),
         });
     }
     // A relative branch to a label or to an offset.
-    if forms::is_relative_branch(codes) {
+    if forms::is_relative_branch(forms) {
         let target = match stmt.operands.as_slice() {
             [(Operand::Label(r), _)] => Some(Target::Label(
                 not_import(text, r, imports).and_then(|()| {
@@ -272,7 +308,7 @@ fn resolve(
             _ => None,
         };
         if let Some(target) = target {
-            let (short, near) = forms::branch_forms(codes);
+            let (short, near) = forms::branch_forms(forms);
             let (short, near) = (with_len(short), with_len(near));
             return Ok(Item::Branch {
                 short,
@@ -329,21 +365,21 @@ fn resolve(
         }
     }
     // Build with a placeholder `rip` target; the real one is set at its final address.
-    match forms::choose(enc, &stmt.mnemonic, codes, &ops, 0, lock) {
-        Choice::Chosen(mut ins, len) => {
-            ins.set_has_rep_prefix(stmt.prefix.rep);
-            ins.set_has_repne_prefix(stmt.prefix.repne);
+    match forms::choose(enc, &stmt.mnemonic, forms, &ops, 0, lock) {
+        Choice::Chosen(mut ins, mut bytes) => {
             if stmt.prefix.rep || stmt.prefix.repne {
-                let Some(bytes) = forms::encode_checked(enc, &ins, 0) else {
-                    return Err(no_form(text, stmt, &ops));
-                };
-                return Ok(Item::Fixed {
-                    ins,
-                    len: bytes.len(),
-                    rip,
-                });
+                ins.set_has_rep_prefix(stmt.prefix.rep);
+                ins.set_has_repne_prefix(stmt.prefix.repne);
+                bytes =
+                    forms::encode_checked(enc, &ins, 0).ok_or_else(|| no_form(text, stmt, &ops))?;
             }
-            Ok(Item::Fixed { ins, len, rip })
+            Ok(Item::Fixed {
+                ins,
+                len: bytes.len(),
+                // Without `rip` the bytes do not depend on the address.
+                bytes: rip.is_none().then_some(bytes),
+                rip,
+            })
         }
         Choice::Ambiguous => Err(Error::at(
             text,
@@ -352,7 +388,7 @@ fn resolve(
                 mnemonic: stmt.mnemonic.clone(),
             },
         )),
-        Choice::NoForm => Err(immediate_too_large(text, stmt, &ops, codes, enc)
+        Choice::NoForm => Err(immediate_too_large(text, stmt, &ops, forms, enc)
             .unwrap_or_else(|| no_form(text, stmt, &ops))),
     }
 }
@@ -363,21 +399,28 @@ fn immediate_too_large(
     text: &str,
     stmt: &Stmt,
     ops: &[Operand],
-    codes: &[Code],
+    forms: &[forms::Form],
     enc: &mut Encoder,
 ) -> Option<Error> {
     let k = ops.iter().position(|op| matches!(op, Operand::Imm(_)))?;
     let mut zeroed = ops.to_vec();
     zeroed[k] = Operand::Imm(0);
-    let widest = codes
+    let widest = forms
         .iter()
-        .filter(|&&code| {
+        .filter(|form| {
             matches!(
-                forms::choose(enc, &stmt.mnemonic, &[code], &zeroed, 0, false),
+                forms::choose(
+                    enc,
+                    &stmt.mnemonic,
+                    std::slice::from_ref(*form),
+                    &zeroed,
+                    0,
+                    false
+                ),
                 Choice::Chosen(..)
             )
         })
-        .map(|&code| forms::immediate_field(code))
+        .map(forms::Form::immediate_field)
         .max()?;
     let at = stmt.operands.get(k)?.1;
     let written = text[at..stmt.end].split(',').next().unwrap_or("").trim();

@@ -100,10 +100,11 @@ pub(crate) struct Mem {
     pub label: Option<LabelRef>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Tok {
-    Ident(String),
-    Num(String),
+/// A token: a slice of the text, or one punctuation character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tok<'t> {
+    Ident(&'t str),
+    Num(&'t str),
     Punct(char),
 }
 
@@ -134,30 +135,34 @@ pub(crate) fn register_named(name: &str) -> Option<Register> {
         }
         t
     });
-    table.get(&name.to_ascii_lowercase()).copied()
+    let mut buf = [0u8; 16];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    table.get(std::str::from_utf8(lower).ok()?).copied()
 }
 
 fn segment_named(name: &str) -> Option<Register> {
-    match name.to_ascii_lowercase().as_str() {
-        "es" => Some(Register::ES),
-        "cs" => Some(Register::CS),
-        "ss" => Some(Register::SS),
-        "ds" => Some(Register::DS),
-        "fs" => Some(Register::FS),
-        "gs" => Some(Register::GS),
-        _ => None,
-    }
+    register_named(name).filter(|r| r.is_segment_register())
 }
 
 fn size_keyword(name: &str) -> Option<Option<u32>> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "byte" => Some(1),
-        "word" => Some(2),
-        "dword" => Some(4),
-        "qword" => Some(8),
-        "fword" | "tbyte" | "oword" | "xmmword" | "ymmword" | "zmmword" => None,
-        _ => return None,
-    })
+    const SIZES: [(&str, Option<u32>); 10] = [
+        ("byte", Some(1)),
+        ("word", Some(2)),
+        ("dword", Some(4)),
+        ("qword", Some(8)),
+        ("fword", None),
+        ("tbyte", None),
+        ("oword", None),
+        ("xmmword", None),
+        ("ymmword", None),
+        ("zmmword", None),
+    ];
+    SIZES
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|&(_, size)| size)
 }
 
 /// Parses the whole text.
@@ -197,7 +202,7 @@ fn is_ident_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$' | '@' | '?')
 }
 
-fn lex(text: &str, start: usize, end: usize) -> Result<Vec<(Tok, usize)>, Error> {
+fn lex(text: &str, start: usize, end: usize) -> Result<Vec<(Tok<'_>, usize)>, Error> {
     let s = &text[start..end];
     let mut out = Vec::new();
     let mut chars = s.char_indices().peekable();
@@ -215,7 +220,7 @@ fn lex(text: &str, start: usize, end: usize) -> Result<Vec<(Tok, usize)>, Error>
                 j = k + d.len_utf8();
                 chars.next();
             }
-            let word = s[i..j].to_string();
+            let word = &s[i..j];
             out.push((
                 if c.is_ascii_digit() {
                     Tok::Num(word)
@@ -277,19 +282,19 @@ fn local_ref(word: &str) -> Option<RefName> {
 
 struct Parser<'t> {
     text: &'t str,
-    toks: Vec<(Tok, usize)>,
+    toks: Vec<(Tok<'t>, usize)>,
     pos: usize,
     /// Byte offset of the statement's end (for "found the end" errors).
     end: usize,
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Tok> {
-        self.toks.get(self.pos).map(|(t, _)| t)
+impl<'t> Parser<'t> {
+    fn peek(&self) -> Option<Tok<'t>> {
+        self.toks.get(self.pos).map(|(t, _)| *t)
     }
 
-    fn peek_at(&self, k: usize) -> Option<&Tok> {
-        self.toks.get(self.pos + k).map(|(t, _)| t)
+    fn peek_at(&self, k: usize) -> Option<Tok<'t>> {
+        self.toks.get(self.pos + k).map(|(t, _)| *t)
     }
 
     fn here(&self) -> usize {
@@ -299,7 +304,7 @@ impl Parser<'_> {
     fn found(&self) -> String {
         match self.peek() {
             None => String::new(),
-            Some(Tok::Ident(s) | Tok::Num(s)) => s.clone(),
+            Some(Tok::Ident(s) | Tok::Num(s)) => s.to_string(),
             Some(Tok::Punct(c)) => c.to_string(),
         }
     }
@@ -316,7 +321,7 @@ impl Parser<'_> {
     }
 
     fn maybe_punct(&mut self, c: char) -> bool {
-        if self.peek() == Some(&Tok::Punct(c)) {
+        if self.peek() == Some(Tok::Punct(c)) {
             self.pos += 1;
             true
         } else {
@@ -326,10 +331,10 @@ impl Parser<'_> {
 
     fn statement(mut self, program: &mut Program) -> Result<(), Error> {
         // Labels: `name:` or `1:`.
-        while self.peek_at(1) == Some(&Tok::Punct(':')) {
+        while self.peek_at(1) == Some(Tok::Punct(':')) {
             let at = self.here();
             let name = match self.peek() {
-                Some(Tok::Ident(s)) => LabelName::Named(s.clone()),
+                Some(Tok::Ident(s)) => LabelName::Named(s.to_string()),
                 Some(Tok::Num(s)) => match s.parse::<u64>() {
                     Ok(n) => LabelName::Local(n),
                     Err(_) => return Err(self.error("a label name")),
@@ -399,7 +404,7 @@ impl Parser<'_> {
 
     fn expect_operand(&mut self) -> Result<Operand, Error> {
         let at = self.here();
-        let op = match self.peek().cloned() {
+        let op = match self.peek() {
             Some(Tok::Ident(word)) => {
                 if let Some(size) = size_keyword(&word) {
                     self.pos += 1;
@@ -409,7 +414,7 @@ impl Parser<'_> {
                             at,
                             ErrorKind::Expected {
                                 expected: "byte, word, dword or qword",
-                                found: word,
+                                found: word.to_string(),
                             },
                         ));
                     };
@@ -418,7 +423,7 @@ impl Parser<'_> {
                     }
                     return self.expect_memory(Some(size)).map(Operand::Mem);
                 }
-                if segment_named(&word).is_some() && self.peek_at(1) == Some(&Tok::Punct(':')) {
+                if segment_named(&word).is_some() && self.peek_at(1) == Some(Tok::Punct(':')) {
                     return self.expect_memory(None).map(Operand::Mem);
                 }
                 if let Some(reg) = register_named(&word) {
@@ -427,7 +432,9 @@ impl Parser<'_> {
                         return Err(Error::at(
                             self.text,
                             at,
-                            ErrorKind::UnsupportedRegister { name: word },
+                            ErrorKind::UnsupportedRegister {
+                                name: word.to_string(),
+                            },
                         ));
                     }
                     Operand::Reg(reg)
@@ -436,7 +443,7 @@ impl Parser<'_> {
                 } else {
                     self.pos += 1;
                     Operand::Label(LabelRef {
-                        name: RefName::Named(word),
+                        name: RefName::Named(word.to_string()),
                         at,
                     })
                 }
@@ -453,8 +460,8 @@ impl Parser<'_> {
             _ => return Err(self.error("an operand")),
         };
         // objdump's `<symbol+0x12>` annotation after a branch target.
-        if self.peek() == Some(&Tok::Punct('<')) {
-            while let Some(t) = self.peek().cloned() {
+        if self.peek() == Some(Tok::Punct('<')) {
+            while let Some(t) = self.peek() {
                 self.pos += 1;
                 if t == Tok::Punct('>') {
                     return Ok(op);
@@ -474,7 +481,7 @@ impl Parser<'_> {
             false
         };
         let at = self.here();
-        let Some(Tok::Num(word)) = self.peek().cloned() else {
+        let Some(Tok::Num(word)) = self.peek() else {
             return Err(self.error("a number"));
         };
         self.pos += 1;
@@ -482,7 +489,9 @@ impl Parser<'_> {
             Error::at(
                 self.text,
                 at,
-                ErrorKind::NumberOutOfRange { text: word.clone() },
+                ErrorKind::NumberOutOfRange {
+                    text: word.to_string(),
+                },
             )
         };
         let v = match number_value(&word) {
@@ -494,7 +503,7 @@ impl Parser<'_> {
                     at,
                     ErrorKind::Expected {
                         expected: "a number",
-                        found: word.clone(),
+                        found: word.to_string(),
                     },
                 ));
             }
@@ -520,7 +529,7 @@ impl Parser<'_> {
         };
         if let Some(Tok::Ident(word)) = self.peek()
             && let Some(seg) = segment_named(word)
-            && self.peek_at(1) == Some(&Tok::Punct(':'))
+            && self.peek_at(1) == Some(Tok::Punct(':'))
         {
             mem.segment = seg;
             self.pos += 2;
@@ -549,7 +558,7 @@ impl Parser<'_> {
             };
             first = false;
             let at = self.here();
-            match self.peek().cloned() {
+            match self.peek() {
                 Some(Tok::Ident(word)) => {
                     self.pos += 1;
                     if let Some(reg) = register_named(&word) {
@@ -571,7 +580,7 @@ impl Parser<'_> {
                     } else if word.eq_ignore_ascii_case("rip") {
                         regs.push((Register::RIP, None, at));
                     } else {
-                        self.set_label(&mut mem, negative, RefName::Named(word), at)?;
+                        self.set_label(&mut mem, negative, RefName::Named(word.to_string()), at)?;
                     }
                 }
                 Some(Tok::Num(word)) if local_ref(&word).is_some() => {
@@ -584,7 +593,7 @@ impl Parser<'_> {
                     if self.maybe_punct('*') {
                         // `scale*index`
                         let reg_at = self.here();
-                        let Some(Tok::Ident(word)) = self.peek().cloned() else {
+                        let Some(Tok::Ident(word)) = self.peek() else {
                             return Err(self.error("an index register"));
                         };
                         let Some(reg) = register_named(&word) else {
