@@ -13,15 +13,14 @@
 //! (= `shl`), `movabs` (= `mov r64, imm64`), two-operand `imul r, imm`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use iced_x86::{
-    Code, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, OpCodeOperandKind as K,
-    OpKind, Register,
+    Code, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, Mnemonic,
+    OpCodeOperandKind as K, OpKind, Register,
 };
 
-use crate::parse::{Mem, Operand};
+use crate::parse::{Mem, NameMap, Operand};
 
 /// One encoding of a mnemonic, with what choosing it needs from iced's
 /// `OpCodeInfo` looked up once.
@@ -75,21 +74,29 @@ impl Form {
 
 /// The legacy-encoded 64-bit-mode forms of each mnemonic, by lowercase name;
 /// `moffs` forms (absolute 64-bit addresses) are left out.
-fn index() -> &'static HashMap<String, Vec<Form>> {
-    static INDEX: OnceLock<HashMap<String, Vec<Form>>> = OnceLock::new();
+fn index() -> &'static NameMap<Vec<Form>> {
+    static INDEX: OnceLock<NameMap<Vec<Form>>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut map: HashMap<String, Vec<Form>> = HashMap::new();
+        // Grouped by mnemonic first, so each name is formatted once.
+        let mut by_mnemonic: Vec<Vec<Form>> = vec![Vec::new(); Mnemonic::values().len()];
         for code in Code::values() {
             let op = code.op_code();
-            if !op.is_instruction()
+            if op.encoding() != EncodingKind::Legacy
                 || !op.mode64()
-                || op.encoding() != EncodingKind::Legacy
+                || !op.is_instruction()
                 || op.op_kinds().contains(&K::mem_offs)
             {
                 continue;
             }
-            let name = format!("{:?}", code.mnemonic()).to_ascii_lowercase();
-            map.entry(name).or_default().push(Form::new(code));
+            if let Some(forms) = by_mnemonic.get_mut(code.mnemonic() as usize) {
+                forms.push(Form::new(code));
+            }
+        }
+        let mut map = NameMap::default();
+        for (mnemonic, forms) in Mnemonic::values().zip(by_mnemonic) {
+            if !forms.is_empty() {
+                map.insert(format!("{mnemonic:?}").to_ascii_lowercase(), forms);
+            }
         }
         map
     })

@@ -11,6 +11,8 @@
 
 use std::collections::HashMap;
 
+use crate::parse::NameMap;
+
 use iced_x86::{Code, Encoder, Instruction, Register};
 
 use crate::error::{Error, ErrorKind};
@@ -62,13 +64,13 @@ const MAX_PASSES: usize = 32;
 
 /// Named labels and GNU local labels, each with the instruction index it names.
 struct Labels {
-    named: HashMap<String, (usize, usize)>,
+    named: NameMap<(usize, usize)>,
     local: HashMap<u64, Vec<usize>>,
 }
 
 fn collect_labels(text: &str, program: &Program, imports: &[&str]) -> Result<Labels, Error> {
     let mut labels = Labels {
-        named: HashMap::new(),
+        named: NameMap::default(),
         local: HashMap::new(),
     };
     for def in &program.labels {
@@ -309,7 +311,7 @@ fn resolve(
         };
         if let Some(target) = target {
             let (short, near) = forms::branch_forms(forms);
-            let (short, near) = (with_len(short), with_len(near));
+            let (short, near) = (with_len(enc, short), with_len(enc, near));
             return Ok(Item::Branch {
                 short,
                 near,
@@ -467,10 +469,10 @@ fn no_form(text: &str, stmt: &Stmt, ops: &[Operand]) -> Error {
 }
 
 /// A branch form with its length in bytes.
-fn with_len(code: Option<Code>) -> Option<(Code, usize)> {
+fn with_len(enc: &mut Encoder, code: Option<Code>) -> Option<(Code, usize)> {
     let code = code?;
     let ins = Instruction::with_branch(code, 0).ok()?;
-    let len = Encoder::new(64).encode(&ins, 0).ok()?;
+    let len = forms::encode_checked(enc, &ins, 0)?.len();
     Some((code, len))
 }
 

@@ -1,5 +1,5 @@
 //! `cargo bench -p npk-runtime --bench assemble`: `Jit.assemble` of a 10-instruction function
-//! (size -> alloc -> install (assemble again + validate) -> seal -> free, through the C ABI)
+//! (size (assembles) -> alloc -> install (validates) -> seal -> free, through the C ABI)
 //! versus the bare floor (mmap RW -> memcpy -> mprotect RX -> munmap), and the parts: one
 //! `npk_asm::assemble` and one `npk_jit::validate` of the same code.
 //!

@@ -8,11 +8,13 @@
 //! error names line, column and what was expected. The C exports
 //! (`npk_jit_assemble_size`, `npk_jit_assemble_install`, in `abi.rs`) let a
 //! stdlib function allocate the page itself, so the ownership checker sees the
-//! `wildx_alloc`: size = assemble once; alloc; install = assemble again,
-//! validate, copy, record the signature; then `wildx_seal`.
+//! `wildx_alloc`: size = assemble; alloc; install = validate, copy, record the
+//! signature (reusing the size call's assembly when text and signature are the
+//! same, else assembling again); then `wildx_seal`.
 //! Imported helpers (`uses` in the signature, SPEC §8.3) are parsed but refused
 //! until the validator proves import calls and the runtime has a helper table.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use npk_asm::Assembly;
@@ -108,12 +110,42 @@ pub fn assemble_text(text: &str, sig: &str) -> Result<(Assembly, Signature), Ass
     Ok((asm, signature))
 }
 
+thread_local! {
+    /// The last assembly [`assemble_size`] made on this thread, keyed by its text and
+    /// signature, for the [`assemble_install`] that normally follows with the same
+    /// arguments. The assembler is deterministic and its output is validated anyway, so
+    /// reusing it only saves the second assembly (about half the cost of `Jit.assemble`).
+    static LAST_SIZED: RefCell<Option<(String, String, Assembly, Signature)>> =
+        const { RefCell::new(None) };
+}
+
 /// Bytes a page needs for `text` assembled for `sig` (code, plus the import table).
 ///
 /// # Errors
 /// As [`assemble_text`].
 pub fn assemble_size(text: &str, sig: &str) -> Result<usize, AssembleError> {
-    assemble_text(text, sig).map(|(asm, _)| asm.image_len())
+    let (asm, signature) = assemble_text(text, sig)?;
+    let n = asm.image_len();
+    LAST_SIZED.with(|c| *c.borrow_mut() = Some((text.to_owned(), sig.to_owned(), asm, signature)));
+    Ok(n)
+}
+
+/// [`assemble_text`], or the cached result of an [`assemble_size`] of the same arguments.
+fn assemble_again(text: &str, sig: &str) -> Result<(Assembly, Signature), AssembleError> {
+    let cached = LAST_SIZED.with(|c| {
+        let mut c = c.borrow_mut();
+        match c.take() {
+            Some((t, s, asm, signature)) if t == text && s == sig => Some((asm, signature)),
+            other => {
+                *c = other;
+                None
+            }
+        }
+    });
+    match cached {
+        Some(hit) => Ok(hit),
+        None => assemble_text(text, sig),
+    }
 }
 
 /// Validates `asm` for `signature` as code running at `base`; a rejection
@@ -147,7 +179,7 @@ fn validate_at(
 /// # Errors
 /// [`AssembleError`]; `Page` if `page` is not a writable page of ours large enough.
 pub fn assemble_install(page: *const u8, text: &str, sig: &str) -> Result<(), AssembleError> {
-    let (asm, signature) = assemble_text(text, sig)?;
+    let (asm, signature) = assemble_again(text, sig)?;
     // The assembled bytes are our own copy: nobody can change them between check and install.
     validate_at(text, &asm, asm.code(), &signature, page as u64)?;
     wildx::install_raw(page, asm.code(), signature.tag()).map_err(AssembleError::Page)

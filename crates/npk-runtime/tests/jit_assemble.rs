@@ -179,6 +179,34 @@ fn code_larger_than_the_page_is_refused_and_nothing_is_written() {
 }
 
 #[test]
+fn install_assembles_its_own_text_even_after_sizing_another() {
+    assert_eq!(size("xor eax, eax; ret", "int64()"), 3);
+    let page = npk_wildx_alloc(64);
+    assert_eq!(
+        install(page, "mov eax, 7; ret", "int64()"),
+        0,
+        "{}",
+        last_error()
+    );
+    // SAFETY: a writable page of ours.
+    assert_eq!(unsafe { npk_wildx_seal(page) }, 0);
+    // SAFETY: a sealed page of ours stays readable (PROT_READ|PROT_EXEC) until freed.
+    let code = unsafe { std::slice::from_raw_parts(page.cast::<u8>(), 6) };
+    assert_eq!(code, [0xb8, 7, 0, 0, 0, 0xc3]);
+    free(page);
+    // The same text with another signature is assembled and validated for that one.
+    assert_eq!(size("mov eax, edi; ret", "int32(int32)"), 3);
+    let page = npk_wildx_alloc(64);
+    assert_eq!(install(page, "mov eax, edi; ret", "int32()"), -1);
+    assert!(
+        last_error().contains("line 1: `mov eax, edi`"),
+        "{}",
+        last_error()
+    );
+    free(page);
+}
+
+#[test]
 fn installing_into_a_sealed_page_is_refused() {
     let page = assemble_page("xor eax, eax; ret", "int64()").expect("assembles");
     assert_eq!(install(page, "xor eax, eax; ret", "int64()"), -1);
