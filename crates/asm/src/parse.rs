@@ -432,7 +432,7 @@ impl<'t> Parser<'t> {
         let at = self.here();
         let op = match self.peek() {
             Some(Tok::Ident(word)) => {
-                if let Some(size) = size_keyword(&word) {
+                if let Some(size) = size_keyword(word) {
                     self.pos += 1;
                     let Some(size) = size else {
                         return Err(Error::at(
@@ -477,10 +477,10 @@ impl<'t> Parser<'t> {
                     })
                 }
             }
-            Some(Tok::Num(word)) if local_ref(&word).is_some() => {
+            Some(Tok::Num(word)) if local_ref(word).is_some() => {
                 self.pos += 1;
                 Operand::Label(LabelRef {
-                    name: local_ref(&word).expect("checked in the guard"),
+                    name: local_ref(word).expect("checked in the guard"),
                     at,
                 })
             }
@@ -523,7 +523,7 @@ impl<'t> Parser<'t> {
                 },
             )
         };
-        let v = match number_value(&word) {
+        let v = match number_value(word) {
             Ok(v) => v,
             Err(true) => return Err(out_of_range()),
             Err(false) => {
@@ -590,7 +590,7 @@ impl<'t> Parser<'t> {
             match self.peek() {
                 Some(Tok::Ident(word)) => {
                     self.pos += 1;
-                    if let Some(reg) = register_named(&word) {
+                    if let Some(reg) = register_named(word) {
                         if negative {
                             return Err(Error::at(
                                 self.text,
@@ -612,9 +612,9 @@ impl<'t> Parser<'t> {
                         self.set_label(&mut mem, negative, RefName::Named(word.to_string()), at)?;
                     }
                 }
-                Some(Tok::Num(word)) if local_ref(&word).is_some() => {
+                Some(Tok::Num(word)) if local_ref(word).is_some() => {
                     self.pos += 1;
-                    let name = local_ref(&word).expect("checked in the guard");
+                    let name = local_ref(word).expect("checked in the guard");
                     self.set_label(&mut mem, negative, name, at)?;
                 }
                 Some(Tok::Num(_)) => {
@@ -625,7 +625,7 @@ impl<'t> Parser<'t> {
                         let Some(Tok::Ident(word)) = self.peek() else {
                             return Err(self.error("an index register"));
                         };
-                        let Some(reg) = register_named(&word) else {
+                        let Some(reg) = register_named(word) else {
                             return Err(self.error("an index register"));
                         };
                         self.pos += 1;
