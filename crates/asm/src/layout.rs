@@ -148,18 +148,7 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
         let ins = match item {
             Item::Fixed {
                 bytes: Some(bytes), ..
-            } => {
-                place(
-                    &mut placed,
-                    &mut cursor,
-                    text,
-                    stmt,
-                    offsets[i],
-                    bytes.as_slice(),
-                );
-                code.extend_from_slice(bytes.as_slice());
-                continue;
-            }
+            } => Err(*bytes),
             Item::Fixed { ins, len, rip, .. } => {
                 let mut ins = *ins;
                 if let Some(rip) = rip {
@@ -170,7 +159,7 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
                     };
                     ins.set_memory_displacement64(target as u64);
                 }
-                ins
+                Ok(ins)
             }
             Item::Branch {
                 short,
@@ -184,22 +173,26 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
                 let mut ins = Instruction::with_branch(code, target_offset(*target, &offsets))
                     .map_err(|_| out_of_range(text, stmt))?;
                 ins.set_has_lock_prefix(*lock);
-                ins
+                Ok(ins)
             }
         };
-        let bytes = forms::encode_checked(&mut enc, &ins, ip).ok_or_else(|| {
-            // Only a branch can fail here: its reach is checked in `relax`, and a
-            // `rip` displacement of code under 1 MiB always fits.
-            out_of_range(text, stmt)
-        })?;
-        place(
-            &mut placed,
-            &mut cursor,
-            text,
-            stmt,
-            offsets[i],
-            bytes.as_slice(),
-        );
+        // `Err` holds bytes already final; an instruction is encoded at its address.
+        let bytes = match ins {
+            Err(bytes) => bytes,
+            Ok(ins) => forms::encode_checked(&mut enc, &ins, ip).ok_or_else(|| {
+                // Only a branch can fail here: its reach is checked in `relax`, and a
+                // `rip` displacement of code under 1 MiB always fits.
+                out_of_range(text, stmt)
+            })?,
+        };
+        let (line, column) = cursor.advance(text, stmt.start);
+        placed.push(Placed {
+            offset: offsets[i] as u32,
+            len: bytes.len() as u8,
+            line,
+            column,
+            text: stmt.start..stmt.end,
+        });
         code.extend_from_slice(bytes.as_slice());
     }
     debug_assert_eq!(code.len(), code_len);
@@ -208,25 +201,6 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
         placed,
         imports: imports.len(),
     })
-}
-
-/// Records where an instruction's bytes came from.
-fn place(
-    placed: &mut Vec<Placed>,
-    cursor: &mut LineCursor,
-    text: &str,
-    stmt: &Stmt,
-    offset: usize,
-    bytes: &[u8],
-) {
-    let (line, column) = cursor.advance(text, stmt.start);
-    placed.push(Placed {
-        offset: offset as u32,
-        len: bytes.len() as u8,
-        line,
-        column,
-        text: stmt.start..stmt.end,
-    });
 }
 
 fn out_of_range(text: &str, stmt: &Stmt) -> Error {

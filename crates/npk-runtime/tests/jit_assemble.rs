@@ -2,13 +2,15 @@
 //! the Rust `assemble`, and from a C program linking the static library.
 
 use std::ffi::{CStr, CString, c_void};
-use std::path::Path;
 use std::process::Command;
 
 use npk_runtime::*;
 
 #[path = "common/staticlib.rs"]
 mod staticlib;
+
+#[path = "common/cc.rs"]
+mod cc;
 
 fn last_error() -> String {
     // SAFETY: always safe; returns a NUL-terminated thread-local string.
@@ -228,23 +230,7 @@ fn the_rust_api_assembles_into_a_sealed_page() {
 
 #[test]
 fn a_c_program_assembles_and_calls_through_the_static_library() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join("assemble_c");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let build = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Werror", "-I"])
-        .arg(dir.join("include"))
-        .arg(dir.join("tests/c/assemble.c"))
-        .arg(staticlib::static_lib())
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&exe)
-        .output()
-        .expect("run cc");
-    assert!(
-        build.status.success(),
-        "cc failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
+    let exe = cc::build_c_program("assemble");
     let run = Command::new(&exe).output().expect("run the C program");
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{stdout}");
