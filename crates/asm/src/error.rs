@@ -95,6 +95,12 @@ pub enum ErrorKind {
         /// The mnemonic.
         mnemonic: String,
     },
+    /// A `66`-prefixed near return, call or jump (`retw`): Intel CPUs ignore the
+    /// prefix, AMD CPUs honour it, so its meaning depends on the CPU.
+    CpuDependent {
+        /// The mnemonic.
+        mnemonic: String,
+    },
     /// The code would exceed [`crate::MAX_CODE_LEN`] bytes.
     TooLarge,
     /// An imported helper name that is empty, repeated or not an identifier.
@@ -208,6 +214,10 @@ impl fmt::Display for ErrorKind {
             K::BranchOutOfRange { mnemonic } => {
                 write!(f, "the target of `{mnemonic}` is out of its 8-bit range")
             }
+            K::CpuDependent { mnemonic } => write!(
+                f,
+                "`{mnemonic}` (a 16-bit near return, call or jump) behaves differently on Intel and AMD CPUs"
+            ),
             K::TooLarge => write!(f, "the code exceeds {} bytes", crate::MAX_CODE_LEN),
             K::BadImport { name } => write!(
                 f,

@@ -32,6 +32,8 @@ pub(crate) struct Form {
     mem_size: usize,
     /// Needs the `66` operand-size prefix.
     op16: bool,
+    /// Has REX.W (or is 64-bit by default).
+    pub op64: bool,
     /// Bytes of immediate, and whether it is sign-extended.
     imm_bytes: usize,
     imm_sign_extended: bool,
@@ -56,6 +58,7 @@ impl Form {
             kinds,
             mem_size: op.memory_size().size(),
             op16: op.operand_size() == 16,
+            op64: op.operand_size() == 64,
             imm_bytes,
             imm_sign_extended: kinds.iter().any(|k| {
                 matches!(
@@ -81,10 +84,12 @@ fn index() -> &'static NameMap<Vec<Form>> {
         let mut by_mnemonic: Vec<Vec<Form>> = vec![Vec::new(); Mnemonic::values().len()];
         for code in Code::values() {
             let op = code.op_code();
+            // `bswap r16` leaves an undefined result (Intel SDM); GNU `as` refuses it too.
             if op.encoding() != EncodingKind::Legacy
                 || !op.mode64()
                 || !op.is_instruction()
                 || op.op_kinds().contains(&K::mem_offs)
+                || code == Code::Bswap_r16
             {
                 continue;
             }
@@ -96,6 +101,18 @@ fn index() -> &'static NameMap<Vec<Form>> {
         for (mnemonic, forms) in Mnemonic::values().zip(by_mnemonic) {
             if !forms.is_empty() {
                 map.insert(format!("{mnemonic:?}").to_ascii_lowercase(), forms);
+            }
+        }
+        // objdump's size-suffixed names for the forms whose size no operand shows:
+        // `pushw 0x14`, `leavew` (`66` prefix) and their `q` (64-bit) twins. (`retw`,
+        // `callw`, `jmpw` are refused in `layout`: their meaning depends on the CPU.)
+        for base in ["push", "pop", "ret", "leave", "call", "jmp"] {
+            let Some(forms) = map.get(base) else { continue };
+            let (w, q): (Vec<Form>, Vec<Form>) = forms.iter().partition(|f| f.op16);
+            for (suffix, forms) in [("w", w), ("q", q)] {
+                if !forms.is_empty() && !(suffix == "w" && matches!(base, "ret" | "call" | "jmp")) {
+                    map.insert(format!("{base}{suffix}"), forms);
+                }
             }
         }
         map
@@ -373,6 +390,15 @@ pub(crate) fn describe(ops: &[Operand]) -> String {
         .join(", ")
 }
 
+/// The 16-bit register with the number of a 32-bit one (`r8d` -> `r8w`).
+fn gpr16_of(r: Register) -> Register {
+    let n = r.number();
+    Register::values()
+        .filter(|r| r.is_gpr16())
+        .nth(n)
+        .unwrap_or(Register::None)
+}
+
 /// Whether an operand makes the operation 16-bit (a 16-bit register or
 /// `word ptr`); otherwise forms with a `66` operand-size prefix come last, so
 /// `push 128` is `push imm32` (64-bit), not `pushw`.
@@ -416,6 +442,27 @@ pub(crate) fn choose(
     {
         imul3 = [Operand::Reg(*r), Operand::Reg(*r), imm.clone()];
         orders[0] = Some(&imul3);
+    }
+    // `movsxd r16, r32/m32` (GNU `as`, objdump) is iced's `Movsxd_r16_rm16`.
+    let movsxd16;
+    if canon == "movsxd"
+        && let [Operand::Reg(dst), src] = ops
+        && dst.is_gpr16()
+    {
+        let src = match src {
+            Operand::Reg(r) if r.is_gpr32() => Some(Operand::Reg(gpr16_of(*r))),
+            Operand::Mem(m) if m.size.is_none_or(|s| s == 4) => Some(Operand::Mem(Mem {
+                size: Some(2),
+                ..m.clone()
+            })),
+            _ => None,
+        };
+        if let Some(src) = src {
+            movsxd16 = [Operand::Reg(*dst), src];
+            orders[0] = Some(&movsxd16);
+        } else {
+            return Choice::NoForm;
+        }
     }
     let mut best: Option<(Instruction, Encoded, (bool, usize, usize))> = None;
     let mut mem_sizes = [usize::MAX; 2];

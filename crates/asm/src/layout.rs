@@ -229,6 +229,15 @@ fn resolve(
     imports: &[&str],
     enc: &mut Encoder,
 ) -> Result<Item, Error> {
+    if matches!(stmt.mnemonic.as_str(), "retw" | "callw" | "jmpw") {
+        return Err(Error::at(
+            text,
+            stmt.mnemonic_at,
+            ErrorKind::CpuDependent {
+                mnemonic: stmt.mnemonic.clone(),
+            },
+        ));
+    }
     let Some(forms) = forms::forms_of(&stmt.mnemonic) else {
         return Err(Error::at(
             text,
@@ -340,6 +349,14 @@ fn resolve(
             }
         }
     }
+    // `rex.W`: only the REX.W forms.
+    let wide: Vec<forms::Form>;
+    let forms = if stmt.prefix.rex_w {
+        wide = forms.iter().filter(|f| f.op64).copied().collect();
+        &wide[..]
+    } else {
+        forms
+    };
     // Build with a placeholder `rip` target; the real one is set at its final address.
     match forms::choose(enc, &stmt.mnemonic, forms, &ops, 0, lock) {
         Choice::Chosen(mut ins, mut bytes) => {

@@ -41,6 +41,8 @@ pub(crate) struct Prefix {
     pub lock: bool,
     pub rep: bool,
     pub repne: bool,
+    /// objdump's `rex.W` before an instruction whose operands do not show it (`rex.W nop`).
+    pub rex_w: bool,
     /// A segment word (`cs nop ...`, as objdump prints), applied to the memory operand.
     pub segment: Option<Register>,
 }
@@ -392,6 +394,7 @@ impl<'t> Parser<'t> {
             let more = matches!(self.peek(), Some(Tok::Ident(_)));
             match word.as_str() {
                 "lock" if more => prefix.lock = true,
+                "rex.w" if more => prefix.rex_w = true,
                 "rep" | "repe" | "repz" if more => prefix.rep = true,
                 "repne" | "repnz" if more => prefix.repne = true,
                 w if more && let Some(seg) = segment_named(w) => prefix.segment = Some(seg),

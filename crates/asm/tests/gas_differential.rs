@@ -10,10 +10,10 @@
 //! whole test takes seconds.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::process::Command;
 
-use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+#[path = "common/gas.rs"]
+mod gas;
+use gas::{Gas, compare, format, tool_available};
 
 const R64: [&str; 16] = [
     "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
@@ -36,19 +36,6 @@ const CONDS: [&str; 30] = [
     "o", "no", "b", "c", "nae", "ae", "nb", "nc", "e", "z", "ne", "nz", "be", "na", "a", "nbe",
     "s", "ns", "p", "pe", "np", "po", "l", "nge", "ge", "nl", "le", "ng", "g", "nle",
 ];
-
-/// Lines where we deliberately differ from `as`, and why.
-const KNOWN: &[(&str, &str)] = &[(
-    "xchg rax, rax",
-    "as emits `90` (nop); we emit the instruction written (48 87 c0); both change nothing",
-)];
-
-fn tool_available(name: &str) -> bool {
-    Command::new(name)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 fn widths() -> [(&'static [&'static str; 16], &'static str); 4] {
     [
@@ -332,133 +319,6 @@ fn corpus() -> Vec<String> {
     v
 }
 
-struct Gas {
-    dir: PathBuf,
-}
-
-impl Gas {
-    fn new(name: &str) -> Gas {
-        let dir = std::env::temp_dir().join(format!("npk-asm-gas-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Gas { dir }
-    }
-
-    /// Assembles `lines` with GNU `as`: the `.text` bytes, or the 1-based
-    /// numbers of the lines it refused.
-    fn assemble(&self, lines: &[String]) -> Result<Vec<u8>, Vec<usize>> {
-        let src = self.dir.join("a.s");
-        let obj = self.dir.join("a.o");
-        let bin = self.dir.join("a.bin");
-        let mut text = String::new();
-        for l in lines {
-            text.push_str(l);
-            text.push('\n');
-        }
-        std::fs::write(&src, text).expect("write source");
-        let out = Command::new("as")
-            .args(["--64", "-msyntax=intel", "-mnaked-reg", "-o"])
-            .arg(&obj)
-            .arg(&src)
-            .output()
-            .expect("run as");
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let bad: Vec<usize> = stderr
-                .lines()
-                .filter_map(|l| l.split(':').nth(1)?.trim().parse().ok())
-                .collect();
-            assert!(!bad.is_empty(), "as failed without line numbers:\n{stderr}");
-            return Err(bad);
-        }
-        let status = Command::new("objcopy")
-            .args(["-O", "binary", "-j", ".text"])
-            .arg(&obj)
-            .arg(&bin)
-            .status()
-            .expect("run objcopy");
-        assert!(status.success());
-        Ok(std::fs::read(&bin).expect("read .text"))
-    }
-
-    /// `objdump -d -M intel` of the last object: the instruction texts.
-    fn disassemble(&self) -> Vec<String> {
-        let out = Command::new("objdump")
-            .args(["-d", "-M", "intel", "--no-show-raw-insn", "-j", ".text"])
-            .arg(self.dir.join("a.o"))
-            .output()
-            .expect("run objdump");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                let (addr, insn) = l.split_once(":\t")?;
-                u64::from_str_radix(addr.trim(), 16).ok()?;
-                Some(insn.trim().to_string())
-            })
-            .collect()
-    }
-}
-
-impl Drop for Gas {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn format(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    let mut f = IntelFormatter::new();
-    for ins in Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE) {
-        if !out.is_empty() {
-            out.push_str("; ");
-        }
-        f.format(&ins, &mut out);
-    }
-    out
-}
-
-/// Compares instruction by instruction; returns (disagreements, equivalent notes).
-fn compare(lines: &[String], ours: &npk_asm::Assembly, gas: &[u8]) -> (Vec<String>, usize) {
-    let mut bad = Vec::new();
-    let mut equivalent = 0;
-    let mut at = 0usize;
-    let gas_ins: Vec<_> = Decoder::with_ip(64, gas, 0, DecoderOptions::NONE)
-        .into_iter()
-        .collect();
-    assert_eq!(
-        gas_ins.len(),
-        ours.instructions().len(),
-        "as emitted {} instructions for {} lines",
-        gas_ins.len(),
-        lines.len()
-    );
-    for (i, (p, g)) in ours.instructions().iter().zip(&gas_ins).enumerate() {
-        let mine = &ours.code()[p.offset()..p.offset() + p.len()];
-        let theirs = &gas[at..at + g.len()];
-        at += g.len();
-        if mine != theirs {
-            let (a, b) = (format(mine), format(theirs));
-            if a == b {
-                equivalent += 1;
-                eprintln!(
-                    "note: equivalent encodings for `{}`: ours {mine:02x?}, as {theirs:02x?}",
-                    lines[i]
-                );
-            } else if let Some(why) = KNOWN.iter().find(|(l, _)| *l == lines[i]).map(|(_, w)| w) {
-                eprintln!(
-                    "note: `{}`: ours {mine:02x?}, as {theirs:02x?}: {why}",
-                    lines[i]
-                );
-            } else {
-                bad.push(format!(
-                    "`{}`: ours {mine:02x?} ({a}), as {theirs:02x?} ({b})",
-                    lines[i]
-                ));
-            }
-        }
-    }
-    (bad, equivalent)
-}
-
 #[test]
 fn every_modelled_form_assembles_like_gnu_as_and_reads_back_from_objdump() {
     if !["as", "objcopy", "objdump"]
@@ -468,38 +328,8 @@ fn every_modelled_form_assembles_like_gnu_as_and_reads_back_from_objdump() {
         eprintln!("skipped: GNU as/objcopy/objdump not available");
         return;
     }
-    let mut lines = corpus();
     let gas = Gas::new("forms");
-    let gas_bytes = match gas.assemble(&lines) {
-        Ok(b) => b,
-        Err(refused) => {
-            // Lines `as` refuses must be refused by us too; then drop them.
-            let mut msgs = Vec::new();
-            for &n in &refused {
-                let line = &lines[n - 1];
-                if let Ok(a) = npk_asm::assemble(line, &[]) {
-                    msgs.push(format!(
-                        "`{line}`: as refuses it, we give {:02x?}",
-                        a.code()
-                    ));
-                }
-            }
-            assert!(
-                msgs.is_empty(),
-                "accepted what as refuses:\n{}",
-                msgs.join("\n")
-            );
-            eprintln!("note: {} lines refused by as and by us", refused.len());
-            let keep: Vec<String> = lines
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !refused.contains(&(i + 1)))
-                .map(|(_, l)| l.clone())
-                .collect();
-            lines = keep;
-            gas.assemble(&lines).expect("as accepts the rest")
-        }
-    };
+    let (lines, gas_bytes) = gas.assemble_agreeing(corpus());
     let text = lines.join("\n");
     let ours = npk_asm::assemble(&text, &[]).unwrap_or_else(|e| {
         let line = lines
