@@ -109,8 +109,9 @@ fn index() -> &'static NameMap<Vec<Form>> {
         for base in ["push", "pop", "ret", "leave", "call", "jmp"] {
             let Some(forms) = map.get(base) else { continue };
             let (w, q): (Vec<Form>, Vec<Form>) = forms.iter().partition(|f| f.op16);
+            let cpu_dependent = matches!(base, "ret" | "call" | "jmp");
             for (suffix, forms) in [("w", w), ("q", q)] {
-                if !forms.is_empty() && !(suffix == "w" && matches!(base, "ret" | "call" | "jmp")) {
+                if !forms.is_empty() && (suffix == "q" || !cpu_dependent) {
                     map.insert(format!("{base}{suffix}"), forms);
                 }
             }
