@@ -130,7 +130,7 @@ fn gpr(rng: &mut Rng, bits: u32) -> Register {
     let r = rng.pick(&GPR64);
     let i = r as u32 - Register::RAX as u32;
     match bits {
-        8 if rng.next() % 5 == 0 => {
+        8 if rng.next().is_multiple_of(5) => {
             rng.pick(&[Register::AH, Register::CH, Register::DH, Register::BH])
         }
         8 => [
@@ -176,7 +176,7 @@ fn set_memory(ins: &mut Instruction, i: u32, rng: &mut Rng) {
         1 => {}
         _ => ins.set_memory_base(rng.pick(&GPR64)),
     }
-    if rng.next() % 2 == 0 {
+    if rng.next().is_multiple_of(2) {
         let index = loop {
             let r = rng.pick(&GPR64);
             if r != Register::RSP {
@@ -209,7 +209,7 @@ fn instance(code: Code, rng: &mut Rng) -> Option<Instruction> {
             K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem
         );
         match k {
-            _ if or_mem && rng.next() % 2 == 0 => set_memory(&mut ins, i, rng),
+            _ if or_mem && rng.next().is_multiple_of(2) => set_memory(&mut ins, i, rng),
             _ if reg_bits > 0 => {
                 ins.set_op_kind(i, OpKind::Register);
                 ins.set_op_register(i, gpr(rng, reg_bits));
