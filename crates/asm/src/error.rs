@@ -8,6 +8,12 @@
 use std::fmt;
 
 /// Why a text did not assemble, and where.
+///
+/// ```
+/// let e = npk_asm::assemble("ret\nmov rax,", &[]).expect_err("incomplete");
+/// assert_eq!((e.line(), e.column()), (2, 9));
+/// assert_eq!(e.to_string(), "line 2, column 9: expected an operand, found the end of the statement");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     line: u32,

@@ -111,6 +111,16 @@ pub fn assemble(text: &str, imports: &[&str]) -> Result<Assembly, Error> {
 }
 
 /// Assembled code and where each instruction came from.
+///
+/// ```
+/// let text = "mov rax, rdi\ncall print_i64\nret";
+/// let asm = npk_asm::assemble(text, &["print_i64"]).expect("assembles");
+/// // `call qword ptr [rip+d]` to slot 0 of the table after the code.
+/// assert_eq!(asm.code()[3..5], [0xff, 0x15]);
+/// assert_eq!((asm.import_table_offset(), asm.image_len()), (16, 24));
+/// let call = asm.source_at(5).expect("an instruction");
+/// assert_eq!((call.line(), &text[call.text_range()]), (2, "call print_i64"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assembly {
     code: Vec<u8>,
