@@ -118,7 +118,7 @@ fn main() {
     );
     println!("  ratio: {:.2}x  (target <= 2x)", c / f);
     println!(
-        "  parts: npk_asm::assemble {:.0} ns (twice per cycle), npk_jit::validate {:.0} ns",
+        "  parts: npk_asm::assemble {:.0} ns (once per cycle: install reuses the size call's), npk_jit::validate {:.0} ns",
         median(asm_t),
         median(val)
     );
