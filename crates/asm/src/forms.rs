@@ -16,11 +16,14 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use iced_x86::{
-    Code, Decoder, DecoderOptions, Encoder, EncodingKind, Instruction, Mnemonic,
-    OpCodeOperandKind as K, OpKind, Register,
+    Code, Decoder, DecoderOptions, Encoder, Instruction, OpCodeOperandKind as K, OpKind, Register,
 };
 
 use crate::parse::{Mem, NameMap, Operand};
+
+mod table;
+#[cfg(test)]
+mod tests;
 
 /// One encoding of a mnemonic, with what choosing it needs from iced's
 /// `OpCodeInfo` looked up once.
@@ -34,15 +37,15 @@ pub(crate) struct Form {
     op16: bool,
     /// Has REX.W (or is 64-bit by default).
     pub op64: bool,
+    /// Uses 32-bit addressing (`67` prefix: `loop` with `ecx`).
+    addr32: bool,
     /// Bytes of immediate, and whether it is sign-extended.
     imm_bytes: usize,
     imm_sign_extended: bool,
 }
 
 impl Form {
-    fn new(code: Code) -> Form {
-        let op = code.op_code();
-        let kinds = op.op_kinds();
+    fn new(&(_, code, kinds, mem_size, operand_size, address_size): &table::Row) -> Form {
         let imm_bytes = kinds
             .iter()
             .map(|k| match k {
@@ -56,9 +59,10 @@ impl Form {
         Form {
             code,
             kinds,
-            mem_size: op.memory_size().size(),
-            op16: op.operand_size() == 16,
-            op64: op.operand_size() == 64,
+            mem_size: usize::from(mem_size),
+            op16: operand_size == 16,
+            op64: operand_size == 64,
+            addr32: address_size == 32,
             imm_bytes,
             imm_sign_extended: kinds.iter().any(|k| {
                 matches!(
@@ -80,28 +84,16 @@ impl Form {
 fn index() -> &'static NameMap<Vec<Form>> {
     static INDEX: OnceLock<NameMap<Vec<Form>>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        // Grouped by mnemonic first, so each name is formatted once.
-        let mut by_mnemonic: Vec<Vec<Form>> = vec![Vec::new(); Mnemonic::values().len()];
-        for code in Code::values() {
-            let op = code.op_code();
+        let mut map: NameMap<Vec<Form>> = NameMap::default();
+        for row in table::ROWS {
+            let (name, code, kinds, ..) = *row;
             // `bswap r16` leaves an undefined result (Intel SDM); GNU `as` refuses it too.
-            if op.encoding() != EncodingKind::Legacy
-                || !op.mode64()
-                || !op.is_instruction()
-                || op.op_kinds().contains(&K::mem_offs)
-                || code == Code::Bswap_r16
-            {
+            if kinds.contains(&K::mem_offs) || code == Code::Bswap_r16 {
                 continue;
             }
-            if let Some(forms) = by_mnemonic.get_mut(code.mnemonic() as usize) {
-                forms.push(Form::new(code));
-            }
-        }
-        let mut map = NameMap::default();
-        for (mnemonic, forms) in Mnemonic::values().zip(by_mnemonic) {
-            if !forms.is_empty() {
-                map.insert(format!("{mnemonic:?}").to_ascii_lowercase(), forms);
-            }
+            map.entry(name.to_string())
+                .or_default()
+                .push(Form::new(row));
         }
         // objdump's size-suffixed names for the forms whose size no operand shows:
         // `pushw 0x14`, `leavew` (`66` prefix) and their `q` (64-bit) twins. (`retw`,
@@ -179,10 +171,7 @@ pub(crate) fn branch_forms(forms: &[Form]) -> (Option<Code>, Option<Code>) {
             .iter()
             .filter(|f| f.kinds == [k])
             // `loop`/`jrcxz` also have forms with a 67 prefix (ecx); the plain one is first.
-            .min_by_key(|f| {
-                let size = f.code.op_code().address_size();
-                size != 0 && size != 64
-            })
+            .min_by_key(|f| f.addr32)
             .map(|f| f.code)
     };
     (pick(K::br64_1), pick(K::br64_4))

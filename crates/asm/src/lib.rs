@@ -62,7 +62,9 @@
 //! Cost, where `asm-rs` is ahead: a 10-instruction function with labels takes
 //! about 70 k instructions to assemble here (callgrind; ~7 µs on an idle core)
 //! against about 45 k for `asm-rs`, and the first call in a process also pays
-//! for iced building its op-code tables (~27 M instructions, ~10 ms) once. In
+//! once for iced's encoder and decoder tables and our form index (~7 M
+//! instructions, ~2 ms; the form table is generated from iced's `OpCodeInfo`,
+//! whose own table would cost 19 M more). In
 //! `Jit.assemble` the assembly is a minor part next to the page's system calls
 //! (`cargo bench -p npk-runtime --bench assemble`).
 //!
