@@ -14,7 +14,7 @@ use crate::print;
 
 /// Runs `f`; if it panics, returns `fallback` instead of unwinding into C.
 #[inline(always)]
-fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+pub(crate) fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 

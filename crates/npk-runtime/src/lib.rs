@@ -6,6 +6,8 @@
 //!   panic cross the boundary.
 //! * `jit` holds the safe Rust behind the `wildx` / `Jit` exports (on top of the `wildx`
 //!   crate) and the refusal reporting shared by every checked call.
+//! * `gc_abi` holds the garbage collector's exports (`npk_gc_*`, `npk_shadow_stack_*`) over
+//!   the `npk-gc` crate's process heap (docs/gc.md).
 //! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
 //!
 //! Refusals print one stderr line `wildx: <op>(<ptr>) rejected: <reason>`. Options are the
@@ -16,10 +18,12 @@
 #![warn(missing_docs)]
 
 mod abi;
+mod gc_abi;
 mod jit;
 mod jit_compile;
 mod print;
 
 pub use abi::*;
+pub use gc_abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
 pub use jit_compile::*;
