@@ -141,9 +141,44 @@ fn pause(nodes: usize) -> (f64, f64, f64) {
     (gc, malloc, free)
 }
 
+/// ns per push + pop of a 4-slot shadow-stack frame (`Heap`, then the process heap).
+fn frames() -> (f64, f64) {
+    const N: usize = 5_000_000;
+    let mut h = heap();
+    let mut slots = [0usize; 4];
+    let p = slots.as_mut_ptr();
+    let start = Instant::now();
+    for _ in 0..N {
+        // SAFETY: `slots` outlives the frame, popped right away.
+        unsafe { h.push_frame(black_box(p), 4) }.expect("push");
+        h.pop_frame(black_box(p)).expect("pop");
+    }
+    let local = start.elapsed().as_nanos() as f64 / N as f64;
+    let start = Instant::now();
+    for _ in 0..N {
+        // SAFETY: as above.
+        global::with_heap(|h| unsafe { h.push_frame(black_box(p), 4) })
+            .expect("mutator")
+            .expect("push");
+        global::with_heap(|h| h.pop_frame(black_box(p)))
+            .expect("mutator")
+            .expect("pop");
+    }
+    (local, start.elapsed().as_nanos() as f64 / N as f64)
+}
+
 fn main() {
     let rounds = rounds();
-    println!("small-object allocation, ns/object (median of {rounds} rounds, min..max), {OBJECTS} objects");
+    let (mut local, mut process): (Vec<f64>, Vec<f64>) = (0..rounds).map(|_| frames()).unzip();
+    let (l, p) = (summary(&mut local), summary(&mut process));
+    println!(
+        "shadow-stack frame push+pop, ns: Heap {:.2} ({:.2}..{:.2}), process heap {:.2} ({:.2}..{:.2})",
+        l.0, l.1, l.2, p.0, p.1, p.2
+    );
+    println!();
+    println!(
+        "small-object allocation, ns/object (median of {rounds} rounds, min..max), {OBJECTS} objects"
+    );
     println!(
         "{:>9} {:>22} {:>22} {:>22} {:>22} {:>8}",
         "elements", "gc Heap", "gc process heap", "malloc+free", "malloc, 1024 live", "gc/m+f"
@@ -168,7 +203,9 @@ fn main() {
         );
     }
     println!();
-    println!("nursery pause for a live set, µs (median, min..max) vs malloc and free of the same objects");
+    println!(
+        "nursery pause for a live set, µs (median, min..max) vs malloc and free of the same objects"
+    );
     println!(
         "{:>10} {:>8} {:>24} {:>24} {:>24} {:>9}",
         "live KiB", "objects", "nursery collection", "malloc", "free", "gc/free"

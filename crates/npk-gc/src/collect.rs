@@ -126,8 +126,8 @@ impl Heap {
     pub fn collect_nursery(&mut self) {
         let start = Instant::now();
         self.minor(false);
-        let major = self.old.bytes() > self.next_major_at
-            || self.footprint() > self.config.max_heap_bytes;
+        let major =
+            self.old.bytes() > self.next_major_at || self.footprint() > self.config.max_heap_bytes;
         if major {
             self.mark_sweep();
         }

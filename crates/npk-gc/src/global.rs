@@ -5,8 +5,9 @@
 //! thread-local read and one atomic load). [`detach`] hands the heap back (refused while
 //! shadow-stack frames are pushed, since they live in the mutator's stack), after which the
 //! next caller becomes the mutator. [`request_collection`] and [`stats`] work from any
-//! thread: the request is an atomic flag the mutator honours at its next safepoint or
-//! allocation slow path, and the counters are published atomically after every collection.
+//! thread: the request is an atomic flag the mutator honours at its next safepoint or the
+//! next collection an allocation starts, and the counters are published atomically after
+//! every collection.
 //! A nested [`with_heap`] (or one after a panic inside the heap) is refused with `Busy`.
 
 use std::cell::{Cell, UnsafeCell};
@@ -131,7 +132,10 @@ pub fn stats() -> Stats {
         publish(&s);
         return s;
     }
-    let v: Vec<u64> = PUBLISHED.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+    let v: Vec<u64> = PUBLISHED
+        .iter()
+        .map(|a| a.load(Ordering::Relaxed))
+        .collect();
     Stats {
         minor_collections: v[0],
         major_collections: v[1],

@@ -123,7 +123,8 @@ impl Heap {
     /// # Errors
     /// `OutOfMemory` if the nursery cannot be allocated or exceeds `max_heap_bytes`.
     pub fn new(config: Config) -> Result<Heap> {
-        let nursery = Nursery::new(config.nursery_bytes).ok_or(Error::new(ErrorKind::OutOfMemory))?;
+        let nursery =
+            Nursery::new(config.nursery_bytes).ok_or(Error::new(ErrorKind::OutOfMemory))?;
         if 2 * nursery.capacity() > config.max_heap_bytes {
             return Err(Error::new(ErrorKind::OutOfMemory));
         }
@@ -216,7 +217,11 @@ impl Heap {
             self.note_footprint();
             return Ok(at);
         }
-        self.collect_nursery();
+        if std::mem::take(&mut self.pending) {
+            self.collect();
+        } else {
+            self.collect_nursery();
+        }
         if self.footprint() > self.config.max_heap_bytes {
             self.collect();
             if self.footprint() > self.config.max_heap_bytes {
@@ -395,7 +400,8 @@ impl Heap {
         self.roots.depth()
     }
 
-    /// Asks for a full collection at the next [`Heap::safepoint`].
+    /// Asks for a full collection at the next [`Heap::safepoint`] (or instead of the next
+    /// nursery collection an allocation starts).
     pub fn request_collection(&mut self) {
         self.pending = true;
     }

@@ -48,7 +48,7 @@ impl Semispace {
     /// Whether `addr` is the start of an object allocated here since the last reset.
     #[inline(always)]
     pub(crate) fn is_object(&self, addr: usize) -> bool {
-        if !self.in_use(addr) || addr % 8 != 0 {
+        if !self.in_use(addr) || !addr.is_multiple_of(8) {
             return false;
         }
         let w = (addr - self.base()) / 8;

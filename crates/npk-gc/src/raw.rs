@@ -47,7 +47,7 @@ impl Drop for Block {
 /// registered root slot whose owner promised it stays valid while registered).
 #[inline(always)]
 pub(crate) unsafe fn load(addr: usize) -> u64 {
-    debug_assert!(addr % 8 == 0 && addr != 0);
+    debug_assert!(addr.is_multiple_of(8) && addr != 0);
     // SAFETY: the caller's contract above.
     unsafe { (addr as *const u64).read() }
 }
@@ -58,7 +58,7 @@ pub(crate) unsafe fn load(addr: usize) -> u64 {
 /// As [`load`], for an 8-byte write.
 #[inline(always)]
 pub(crate) unsafe fn store(addr: usize, value: u64) {
-    debug_assert!(addr % 8 == 0 && addr != 0);
+    debug_assert!(addr.is_multiple_of(8) && addr != 0);
     // SAFETY: the caller's contract above.
     unsafe { (addr as *mut u64).write(value) }
 }

@@ -29,7 +29,7 @@ fn check_slot(slot: usize) -> Result<()> {
     if slot == 0 {
         return Err(Error::new(ErrorKind::Null));
     }
-    if slot % 8 != 0 {
+    if !slot.is_multiple_of(8) {
         return Err(Error::new(ErrorKind::Misaligned));
     }
     Ok(())

@@ -44,7 +44,10 @@ fn reused_nursery_memory_is_zero_again() {
     h.collect();
     h.collect();
     let b = h.alloc_ints(4).expect("alloc");
-    assert_eq!(a, b, "two flips later the nursery restarts at the same base");
+    assert_eq!(
+        a, b,
+        "two flips later the nursery restarts at the same base"
+    );
     assert!((0..4).all(|i| h.get_int(b, i) == Ok(0)));
 }
 
@@ -94,7 +97,13 @@ fn interior_null_and_foreign_pointers_are_not_objects() {
     let mut h = small();
     let a = h.alloc_ints(4).expect("alloc");
     let local = 0u64;
-    for p in [0, a + 8, a + 4, &local as *const u64 as usize, usize::MAX & !7] {
+    for p in [
+        0,
+        a + 8,
+        a + 4,
+        &local as *const u64 as usize,
+        usize::MAX & !7,
+    ] {
         assert!(!h.is_object(p), "{p:#x}");
         assert_eq!(err(h.len(p)), ErrorKind::NotAnObject);
     }
@@ -146,7 +155,10 @@ fn a_survivor_is_promoted_after_promote_age_plus_one_collections_and_stops_movin
     h.collect_nursery();
     assert!(h.is_young(slot), "first survival stays in the nursery");
     h.collect_nursery();
-    assert!(!h.is_young(slot) && h.is_object(slot), "second survival promotes");
+    assert!(
+        !h.is_young(slot) && h.is_object(slot),
+        "second survival promotes"
+    );
     let promoted = slot;
     h.collect_nursery();
     h.collect();
@@ -248,10 +260,16 @@ fn shadow_stack_frames_are_roots_and_pop_in_order_only() {
     assert_ne!(outer[1], old_outer);
     assert_eq!(h.get_ref(inner[0], 0), Ok(outer[1]), "field and slot agree");
     assert_eq!(h.get_int(outer[1], 0), Ok(5));
-    assert_eq!(err(h.pop_frame(outer.as_mut_ptr())), ErrorKind::FrameMismatch);
+    assert_eq!(
+        err(h.pop_frame(outer.as_mut_ptr())),
+        ErrorKind::FrameMismatch
+    );
     h.pop_frame(inner.as_mut_ptr()).expect("top");
     h.pop_frame(outer.as_mut_ptr()).expect("top");
-    assert_eq!(err(h.pop_frame(outer.as_mut_ptr())), ErrorKind::FrameMismatch);
+    assert_eq!(
+        err(h.pop_frame(outer.as_mut_ptr())),
+        ErrorKind::FrameMismatch
+    );
     assert_eq!(h.frame_depth(), 0);
 }
 
@@ -265,7 +283,10 @@ fn bad_frames_are_refused() {
         assert_eq!(err(h.push_frame(std::ptr::null_mut(), 1)), ErrorKind::Null);
         let odd = (s.as_mut_ptr() as usize + 4) as *mut usize;
         assert_eq!(err(h.push_frame(odd, 1)), ErrorKind::Misaligned);
-        assert_eq!(err(h.push_frame(s.as_mut_ptr(), 1 << 40)), ErrorKind::BadSize);
+        assert_eq!(
+            err(h.push_frame(s.as_mut_ptr(), 1 << 40)),
+            ErrorKind::BadSize
+        );
     }
     assert_eq!(h.frame_depth(), 0);
 }
@@ -319,7 +340,8 @@ fn the_heap_limit_refuses_allocation_and_the_heap_stays_usable() {
     for i in 0..64 {
         h.set_ref(keep, i, 0).expect("clear");
     }
-    h.alloc_ints(2000).expect("usable again after the live set shrank");
+    h.alloc_ints(2000)
+        .expect("usable again after the live set shrank");
     // The limit is checked before allocating; a collection may promote at most one
     // semispace of survivors beyond it.
     let peak = h.stats().peak_bytes;
@@ -335,6 +357,17 @@ fn a_safepoint_runs_a_requested_collection_once() {
     assert!(h.safepoint());
     assert!(!h.safepoint());
     assert_eq!(h.stats().major_collections, 1);
+}
+
+#[test]
+fn a_requested_collection_replaces_the_next_allocation_triggered_one() {
+    let mut h = small();
+    h.request_collection();
+    while h.stats().minor_collections == 0 {
+        h.alloc_ints(8).expect("alloc");
+    }
+    assert_eq!(h.stats().major_collections, 1);
+    assert!(!h.safepoint(), "the request was consumed");
 }
 
 #[test]

@@ -31,8 +31,14 @@ fn one_mutator_thread_at_a_time_and_misuse_is_refused() {
     let obj = slot;
     std::thread::spawn(move || {
         assert!(!global::is_mutator());
-        assert_eq!(kind(global::with_heap(|h| h.alloc_ints(1))), Some(ErrorKind::WrongThread));
-        assert_eq!(kind(global::with_heap(|h| h.is_object(obj))), Some(ErrorKind::WrongThread));
+        assert_eq!(
+            kind(global::with_heap(|h| h.alloc_ints(1))),
+            Some(ErrorKind::WrongThread)
+        );
+        assert_eq!(
+            kind(global::with_heap(|h| h.is_object(obj))),
+            Some(ErrorKind::WrongThread)
+        );
         assert_eq!(kind(global::detach()), Some(ErrorKind::WrongThread));
         assert!(global::stats().minor_collections >= 1, "published counters");
         global::request_collection();
@@ -42,7 +48,11 @@ fn one_mutator_thread_at_a_time_and_misuse_is_refused() {
 
     let before = global::stats().major_collections;
     global::with_heap(|h| h.safepoint()).expect("mutator");
-    assert_eq!(global::stats().major_collections, before + 1, "request honoured");
+    assert_eq!(
+        global::stats().major_collections,
+        before + 1,
+        "request honoured"
+    );
     assert_ne!(slot, obj, "root rewritten by the requested collection");
     assert_eq!(global::with_heap(|h| h.get_int(slot, 0)), Ok(Ok(77)));
 
@@ -78,5 +88,8 @@ fn one_mutator_thread_at_a_time_and_misuse_is_refused() {
         global::with_heap(|_| panic!("injected")).ok();
     }));
     assert!(panicked.is_err());
-    assert_eq!(kind(global::with_heap(|h| h.alloc_ints(1))), Some(ErrorKind::Busy));
+    assert_eq!(
+        kind(global::with_heap(|h| h.alloc_ints(1))),
+        Some(ErrorKind::Busy)
+    );
 }

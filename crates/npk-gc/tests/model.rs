@@ -69,7 +69,10 @@ fn resolve(heap: &Heap, model: &Model, slots: &[usize; SLOTS]) -> BTreeMap<usize
     }
     while let Some(id) = stack.pop() {
         let a = addr[&id];
-        assert!(heap.is_object(a), "object {id} at {a:#x} is not a heap pointer");
+        assert!(
+            heap.is_object(a),
+            "object {id} at {a:#x} is not a heap pointer"
+        );
         match &model.objs[id] {
             Obj::Ints(xs) => {
                 assert_eq!(heap.kind(a), Ok(Kind::Ints));
@@ -139,7 +142,11 @@ fn run(seed: u64, ops: usize) {
         match rng.below(20) {
             0..=5 => {
                 let large = rng.below(50) == 0;
-                let len = if large { 300 + rng.below(300) } else { rng.below(6) };
+                let len = if large {
+                    300 + rng.below(300)
+                } else {
+                    rng.below(6)
+                };
                 let refs = rng.below(2) == 0;
                 let a = if refs {
                     heap.alloc_refs(len as i64)
@@ -170,7 +177,11 @@ fn run(seed: u64, ops: usize) {
                 }
             }
             9..=11 => {
-                let target = if rng.below(4) == 0 { None } else { pick(&mut rng) };
+                let target = if rng.below(4) == 0 {
+                    None
+                } else {
+                    pick(&mut rng)
+                };
                 if let Some(id) = pick(&mut rng)
                     && let Obj::Refs(rs) = &mut model.objs[id]
                     && !rs.is_empty()
@@ -239,9 +250,14 @@ fn run(seed: u64, ops: usize) {
             heap.remove_root(base.wrapping_add(i)).expect("registered");
         }
     }
-    heap.pop_frame(base.wrapping_add(REGISTERED)).expect("frame");
+    heap.pop_frame(base.wrapping_add(REGISTERED))
+        .expect("frame");
     heap.collect();
-    assert_eq!(heap.stats().live_bytes, 0, "seed {seed}: everything unrooted is freed");
+    assert_eq!(
+        heap.stats().live_bytes,
+        0,
+        "seed {seed}: everything unrooted is freed"
+    );
 }
 
 #[test]

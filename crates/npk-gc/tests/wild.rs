@@ -89,7 +89,11 @@ fn pointers_to_a_prot_none_page_are_never_followed_or_rewritten() {
         assert_eq!([slots[0], slots[2], slots[3]], [wild[0], wild[1], wild[2]]);
         assert_eq!([frame[0], frame[2]], [wild[2], wild[0]]);
         ints = slots[1];
-        assert_eq!(heap.get_ref(frame[1], 0), Ok(ints), "field rewritten with the slot");
+        assert_eq!(
+            heap.get_ref(frame[1], 0),
+            Ok(ints),
+            "field rewritten with the slot"
+        );
         for (i, &w) in wild.iter().enumerate() {
             assert_eq!(heap.get_int(ints, i as i64), Ok(w as i64));
         }
