@@ -42,18 +42,21 @@ thread_local! {
     static ME: Cell<u64> = const { Cell::new(0) };
 }
 
-fn me() -> u64 {
-    ME.with(|c| {
+/// This thread's id (never 0), or `None` while its thread-locals are being destroyed.
+fn me() -> Option<u64> {
+    ME.try_with(|c| {
         if c.get() == 0 {
             c.set(NEXT_THREAD.fetch_add(1, Ordering::Relaxed));
         }
         c.get()
     })
+    .ok()
 }
 
-/// Makes this thread the mutator if the heap has none; `WrongThread` if another has it.
+/// Makes this thread the mutator if the heap has none; `WrongThread` if another has it
+/// (or if the thread is exiting and has no id any more).
 fn claim() -> Result<()> {
-    let me = me();
+    let me = me().ok_or(Error::new(ErrorKind::WrongThread))?;
     let owner = OWNER.load(Ordering::Acquire);
     if owner == me {
         return Ok(());
@@ -151,7 +154,7 @@ pub fn stats() -> Stats {
 #[must_use]
 pub fn is_mutator() -> bool {
     let owner = OWNER.load(Ordering::Acquire);
-    owner == 0 || owner == me()
+    owner == 0 || Some(owner) == me()
 }
 
 /// Gives up the heap so another thread may become its mutator. The heap, its objects and
