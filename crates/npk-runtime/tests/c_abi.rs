@@ -1,37 +1,14 @@
 //! Builds `tests/c/abi_smoke.c` with `cc` against the freshly built `libnpk_runtime.a` and
 //! runs it: the C ABI works from C, stdout is flushed at exit, `npk_exit` masks the status.
 
-#[path = "common/staticlib.rs"]
-mod staticlib;
+#[path = "common/cprog.rs"]
+mod cprog;
 
-use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn c_program_links_the_static_library_and_passes() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let exe = out_dir.join("abi_smoke");
-    let lib = staticlib::static_lib();
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let build = Command::new(&cc)
-        .arg("-std=c11")
-        .arg("-Wall")
-        .arg("-Werror")
-        .arg("-I")
-        .arg(dir.join("include"))
-        .arg(dir.join("tests/c/abi_smoke.c"))
-        .arg(&lib)
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&exe)
-        .output()
-        .expect("run cc");
-    assert!(
-        build.status.success(),
-        "cc failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-
+    let exe = cprog::build("abi_smoke");
     let run = Command::new(&exe)
         .env_remove("NPK_WILDX_QUOTA")
         .output()

@@ -3,31 +3,15 @@
 //! pointer never followed, JIT code calling `npk_gc_collect_helper`, the thread model), and
 //! checks that the header's `NPK_GC_ERR_*` table is `npk_gc::ErrorKind::code`.
 
-#[path = "common/staticlib.rs"]
-mod staticlib;
+#[path = "common/cprog.rs"]
+mod cprog;
 
 use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn c_program_uses_the_collector_through_the_header() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gc_smoke");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let build = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Werror", "-I"])
-        .arg(dir.join("include"))
-        .arg(dir.join("tests/c/gc_smoke.c"))
-        .arg(staticlib::static_lib())
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&exe)
-        .output()
-        .expect("run cc");
-    assert!(
-        build.status.success(),
-        "cc failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
+    let exe = cprog::build("gc_smoke");
     let run = Command::new(&exe)
         .env_remove("NPK_JIT_STRICT")
         .env("NPK_GC_NURSERY_BYTES", "65536")

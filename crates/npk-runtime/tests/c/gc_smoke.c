@@ -11,15 +11,8 @@
 #include <sys/mman.h>
 
 #include "npk_runtime.h"
+#include "check.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "CHECK failed at line %d: %s\n", __LINE__, #cond);  \
-            failures++;                                                         \
-        }                                                                       \
-    } while (0)
 
 static int64_t get_int(void *obj, int64_t i) {
     int64_t v = -12345;
