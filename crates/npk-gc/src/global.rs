@@ -24,7 +24,9 @@ struct Slot {
 
 // SAFETY: `heap` and `busy` are accessed only by the thread whose id is in `OWNER` (claimed
 // by compare-and-swap with Acquire, released with Release in `detach`), so there is never
-// concurrent access, and every hand-over is ordered by those atomics.
+// concurrent access, and every hand-over is ordered by those atomics. `Heap` is `!Send` only
+// to keep an embedder's heap on its thread; it holds no thread-bound state (no
+// thread-locals, only memory blocks and addresses), so the ordered hand-over is sound.
 unsafe impl Sync for Slot {}
 
 static SLOT: Slot = Slot {
@@ -128,10 +130,12 @@ pub fn request_collection() {
 }
 
 /// Counters: exact (and republished) on the mutator thread; elsewhere the values published
-/// at the end of the last collection or the mutator's last `stats` call.
+/// at the end of the last collection or the mutator's last `stats` call. Never makes the
+/// calling thread the mutator.
 #[must_use]
 pub fn stats() -> Stats {
-    if let Ok(s) = with_heap(|h| h.stats()) {
+    let mine = me().is_some_and(|me| OWNER.load(Ordering::Acquire) == me);
+    if mine && let Ok(s) = with_heap(|h| h.stats()) {
         publish(&s);
         return s;
     }
