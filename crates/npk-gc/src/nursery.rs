@@ -90,7 +90,7 @@ pub(crate) struct Nursery {
 impl Nursery {
     /// Two semispaces of `bytes` each (rounded up to 4 KiB); `None` if memory is refused.
     pub(crate) fn new(bytes: usize) -> Option<Nursery> {
-        let bytes = bytes.max(4096).next_multiple_of(4096);
+        let bytes = bytes.max(4096).checked_next_multiple_of(4096)?;
         Some(Nursery {
             spaces: [Semispace::new(bytes)?, Semispace::new(bytes)?],
             active: 0,

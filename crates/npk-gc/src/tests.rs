@@ -371,6 +371,18 @@ fn a_requested_collection_replaces_the_next_allocation_triggered_one() {
 }
 
 #[test]
+fn absurd_nursery_sizes_are_refused_not_a_panic() {
+    for nursery_bytes in [usize::MAX, usize::MAX / 2, 1 << 62] {
+        let config = Config {
+            nursery_bytes,
+            max_heap_bytes: usize::MAX,
+            ..Config::default()
+        };
+        assert_eq!(err(Heap::new(config)), ErrorKind::OutOfMemory);
+    }
+}
+
+#[test]
 fn error_codes_are_distinct_and_nonzero() {
     let mut codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
     assert!(codes.iter().all(|&c| c > 0));
