@@ -46,12 +46,15 @@ enum Root {
     Frame(usize, usize),
 }
 
+/// One pushed frame: its slots (boxed, so their address is stable) and their model ids.
+type Frame = (Box<[usize; FRAME]>, [Option<usize>; FRAME]);
+
 /// The roots: real slots (boxed, so their addresses are stable) and the model ids they hold.
 struct Roots {
     registered: Box<[usize; REGISTERED]>,
     registered_ids: [Option<usize>; REGISTERED],
     registered_on: [bool; REGISTERED],
-    frames: Vec<(Box<[usize; FRAME]>, [Option<usize>; FRAME])>,
+    frames: Vec<Frame>,
 }
 
 impl Roots {
