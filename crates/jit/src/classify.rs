@@ -64,7 +64,7 @@ pub(crate) fn check_with(
 }
 
 #[cfg(test)]
-fn check_instruction(
+pub(crate) fn check_instruction(
     ins: &Instruction,
     bytes: &[u8],
     policy: &Policy,

@@ -61,6 +61,8 @@ mod classify;
 mod cpu;
 mod fast;
 mod interp;
+#[cfg(test)]
+mod model;
 mod policy;
 mod record;
 mod signature;
