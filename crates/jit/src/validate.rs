@@ -167,6 +167,8 @@ pub struct Validator {
     transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
+    /// Scratch space for joining slot lists.
+    scratch: Vec<crate::state::Slot>,
 }
 
 impl fmt::Debug for Validator {
@@ -200,6 +202,7 @@ impl Validator {
             work: BinaryHeap::new(),
             transfers: Vec::new(),
             cur: State::empty(),
+            scratch: Vec::new(),
         }
     }
 
@@ -507,7 +510,7 @@ impl Validator {
                             return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
                         }
                         work += 1 + (old.slots.len() + cur.slots.len()) as u64;
-                        old.join_from(cur)
+                        old.join_from(cur, &mut self.scratch)
                     } else {
                         work += 1 + cur.slots.len() as u64;
                         later[sb - first].clone_from(cur);
