@@ -83,7 +83,7 @@ pub fn inputs(size: usize) -> Vec<(&'static str, Vec<u8>)> {
 /// register arithmetic and no stack use.
 pub fn plain(size: usize) -> Vec<u8> {
     let mut out = vec![0x89, 0xf8]; // mov eax, edi
-    while out.len() + 7 + 1 <= size {
+    while out.len() + 7 < size {
         out.extend([0x01, 0xf8, 0x85, 0xc0, 0x74, 0x00, 0x90]); // add eax, edi; test eax, eax; je +0; nop
     }
     out.push(0xc3);
