@@ -316,8 +316,12 @@ fn adversarial_report() {
 }
 
 fn main() {
-    adversarial_report();
-    if std::env::var("NPK_BENCH_ONLY").is_ok_and(|v| v == "adversarial") {
+    // NPK_BENCH_ONLY=adversarial or =generated runs one part (for profiling).
+    let only = std::env::var("NPK_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "adversarial" {
+        adversarial_report();
+    }
+    if only == "adversarial" {
         return;
     }
     let dir: PathBuf = std::env::temp_dir().join(format!("npk-jit-bench-{}", std::process::id()));
