@@ -366,7 +366,9 @@ impl Arena {
         if let Some(table) = table {
             // Run geometry never changes, so these stay right for every later use of the run.
             for p in 0..body {
-                self.slot(head + p).head.store(p as u32 + 1, Ordering::Relaxed);
+                self.slot(head + p)
+                    .head
+                    .store(p as u32 + 1, Ordering::Relaxed);
             }
             table.lists().insert(head, ArenaFns::default());
             word = word.as_arena();
@@ -557,9 +559,7 @@ impl Arena {
         let hash = code_hash(unsafe { std::slice::from_raw_parts(dest, code.len()) });
         table.set(self.granule(idx, offset), tag, w.generation());
         let mut lists = table.lists();
-        let list = lists
-            .get_mut(&idx)
-            .ok_or(Error::new(ErrorKind::NotOurs))?;
+        let list = lists.get_mut(&idx).ok_or(Error::new(ErrorKind::NotOurs))?;
         list.fns.push(FnMeta {
             offset,
             len: code.len(),
@@ -656,7 +656,12 @@ impl Arena {
         code: &[u8],
         tag: u32,
     ) -> Result<(), Error> {
-        let w = self.enter(idx, (owner, Want::Page), INSTALLING, ErrorKind::AlreadySealed)?;
+        let w = self.enter(
+            idx,
+            (owner, Want::Page),
+            INSTALLING,
+            ErrorKind::AlreadySealed,
+        )?;
         let slot = self.slot(idx);
         let pages = slot.body_pages.load(Ordering::Relaxed) as usize;
         let (addr, len) = self.code.range(idx, pages);

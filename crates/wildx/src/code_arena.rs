@@ -242,7 +242,9 @@ impl ExecutableArena {
         if id.arena != (self.run.idx, self.run.generation) {
             return None;
         }
-        self.fns.get(id.index as usize).map(|&meta| self.fn_ref(id.index, meta))
+        self.fns
+            .get(id.index as usize)
+            .map(|&meta| self.fn_ref(id.index, meta))
     }
 
     /// Every function, in the order they were added.

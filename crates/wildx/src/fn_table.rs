@@ -83,7 +83,10 @@ impl FnTable {
     }
 
     fn entry(&self, granule: usize) -> &AtomicU64 {
-        assert!(granule < self.granules, "granule {granule} outside the table");
+        assert!(
+            granule < self.granules,
+            "granule {granule} outside the table"
+        );
         // SAFETY: the region maps `granules` zero-initialised `AtomicU64`s (sized in `new`;
         // all-zero bytes are a valid atomic) for as long as `self` lives; `granule` is in
         // bounds (asserted above).
