@@ -595,7 +595,7 @@ impl Arena {
     pub(crate) fn function_at(&self, addr: usize) -> Result<u32, Error> {
         let not_ours = Error::new(ErrorKind::NotOurs);
         let off = addr.wrapping_sub(self.code.base() as usize);
-        if off >= self.code.len() || off % FN_ALIGN != 0 {
+        if off >= self.code.len() || !off.is_multiple_of(FN_ALIGN) {
             return Err(not_ours);
         }
         let table = self.existing_fn_table().ok_or(not_ours)?;
