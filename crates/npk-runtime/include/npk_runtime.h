@@ -36,9 +36,9 @@ extern "C" {
 
 /* RW (never X), zero-filled, page-rounded; NULL for n == 0, overflow, quota, mmap failure. */
 void *npk_wildx_alloc(size_t n);
-/* 0, or -1 if NULL / foreign / freed / already sealed / mprotect failed. */
+/* 0, or -1 if NULL / foreign / freed / already sealed / mprotect failed. Also seals an arena. */
 int32_t npk_wildx_seal(void *p);
-/* 0, or -1 if NULL / foreign / already freed. */
+/* 0, or -1 if NULL / foreign / already freed. Also frees an arena (not a function in one). */
 int32_t npk_wildx_free(void *p);
 /* Writes 89 f8 01 f0 c3 (mov eax,edi; add eax,esi; ret), records int32(int32,int32);
  * -1 unless p is a WRITABLE page of ours. */
