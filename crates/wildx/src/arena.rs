@@ -244,7 +244,11 @@ impl Arena {
     /// The function table, mapped on first use (by the first code arena).
     fn fn_table(&self) -> Result<&FnTable, Error> {
         self.fns
-            .get_or_init(|| FnTable::new(self.code.len(), self.page))
+            .get_or_init(|| {
+                let table = FnTable::new(self.code.len(), self.page)?;
+                crate::raw::publish_fn_table(table.base());
+                Ok(table)
+            })
             .as_ref()
             .map_err(|e| *e)
     }

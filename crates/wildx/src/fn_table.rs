@@ -31,6 +31,12 @@ const START: u64 = 1 << 32;
 const GEN_SHIFT: u32 = 33;
 const _: () = assert!(GEN_SHIFT + GEN_BITS <= 64, "generation fits an entry");
 
+/// The entry of a function start with `tag` added by the arena incarnation `generation`.
+#[inline(always)]
+pub(crate) const fn entry_value(tag: u32, generation: u64) -> u64 {
+    START | (generation << GEN_SHIFT) | tag as u64
+}
+
 /// One function of an arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FnMeta {
@@ -93,11 +99,16 @@ impl FnTable {
         unsafe { &*self.entries.base().cast::<AtomicU64>().add(granule) }
     }
 
+    /// The first entry (for the call fast path; the table is never unmapped).
+    pub(crate) fn base(&self) -> *mut AtomicU64 {
+        self.entries.base().cast()
+    }
+
     /// Records a function start at `granule` (Release: the code bytes written before it are
     /// visible to whoever sees the entry).
     pub(crate) fn set(&self, granule: usize, tag: u32, generation: u64) {
-        let e = START | (generation << GEN_SHIFT) | u64::from(tag);
-        self.entry(granule).store(e, Ordering::Release);
+        self.entry(granule)
+            .store(entry_value(tag, generation), Ordering::Release);
     }
 
     /// The function start at `granule`, if an entry was ever written there.

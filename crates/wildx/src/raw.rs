@@ -9,15 +9,16 @@
 //! [`arena_add_raw`] returned.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use crate::arena::{Owner, Want, arena, existing, run_size};
 use crate::error::{Error, ErrorKind};
+use crate::fn_table::{FN_ALIGN, FN_SHIFT, entry_value};
 use crate::hash::code_hash;
 use crate::options::options;
 use crate::slot::{
-    EXECUTABLE, FREE, FREEING, INSTALLING, SEALING, STATE_AND_TAG, Slot, UNUSED, WRITABLE, Word,
-    executable_with,
+    ARENA_EXECUTABLE, EXECUTABLE, FREE, FREEING, INSTALLING, SEALING, STATE_AND_TAG, Slot, UNUSED,
+    WRITABLE, Word, executable_with,
 };
 use crate::{report, sys};
 
@@ -41,6 +42,15 @@ static FAST: Fast = Fast {
     len: AtomicUsize::new(0),
     table: AtomicPtr::new(std::ptr::null_mut()),
 };
+
+/// The function table of code arenas, for the arena call fast path: null until the first
+/// arena exists; once set, never changes and never unmapped.
+static FAST_FNS: AtomicPtr<AtomicU64> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Publishes the function table for the fast path (called once, when it is mapped).
+pub(crate) fn publish_fn_table(entries: *mut AtomicU64) {
+    FAST_FNS.store(entries, Ordering::Release);
+}
 
 /// Publishes the arena geometry for the fast path (called once, when the arena is created).
 pub(crate) fn publish_fast(base: usize, len: usize, shift: u32, table: *mut Slot) {
@@ -290,9 +300,54 @@ pub fn quick_entry(addr: *const u8, expected_tag: u32) -> Option<Entry> {
     })
 }
 
+/// The fast path for a function of a code arena: `Some` only when the options allow the
+/// fast path, its arena is sealed and live, and the function was recorded with exactly
+/// `expected_tag`. Lock-free: the page's head field, the head word, the function's entry.
+#[inline]
+fn quick_fn_entry(addr: *const u8, expected_tag: u32) -> Option<Entry> {
+    let off = (addr as usize).wrapping_sub(FAST.base.load(Ordering::Relaxed));
+    if off >= FAST.len.load(Ordering::Acquire) || off & (FN_ALIGN - 1) != 0 {
+        return None;
+    }
+    let fns = FAST_FNS.load(Ordering::Acquire);
+    if fns.is_null() {
+        return None;
+    }
+    let table = FAST.table.load(Ordering::Relaxed);
+    let page = off >> FAST_PAGE_SHIFT;
+    // SAFETY: `off < len` (published after `table`, nonzero only for 4 KiB pages), so `page`
+    // indexes one of the arena's initialised slots, which are never unmapped.
+    let d = unsafe { &*table.add(page) }.head.load(Ordering::Relaxed) as usize;
+    if d == 0 || d > page + 1 {
+        return None;
+    }
+    // SAFETY: `page + 1 - d <= page`, an index of the same table.
+    let word = unsafe { &*table.add(page + 1 - d) }
+        .word
+        .load(Ordering::Acquire);
+    if word & STATE_AND_TAG != ARENA_EXECUTABLE {
+        return None;
+    }
+    // SAFETY: the function table holds one entry per 64-byte granule of the arena range
+    // (sized when mapped), `off >> FN_SHIFT` is one of them, and it is never unmapped.
+    let entry = unsafe { &*fns.add(off >> FN_SHIFT) }.load(Ordering::Acquire);
+    if entry != entry_value(expected_tag, Word(word).generation()) {
+        return None;
+    }
+    // SAFETY: `addr == base + off` with `off < len`: inside the arena mapping, so not null.
+    let ptr = unsafe { NonNull::new_unchecked(addr.cast_mut()) };
+    Some(Entry {
+        ptr,
+        tag: expected_tag,
+    })
+}
+
 #[cold]
 #[inline(never)]
 fn checked_entry_slow(addr: *const u8, expected_tag: u32) -> Result<Entry, Error> {
+    if let Some(entry) = quick_fn_entry(addr, expected_tag) {
+        return Ok(entry);
+    }
     let opts = options();
     let entry = lookup(addr)?;
     let tag = entry.tag;

@@ -44,6 +44,9 @@ pub(crate) const fn executable_with(tag: u32) -> u64 {
     (EXECUTABLE << STATE_SHIFT) | tag as u64
 }
 
+/// The state-and-tag bits of a sealed code arena's head word (its own tag is always 0).
+pub(crate) const ARENA_EXECUTABLE: u64 = ARENA_BIT | (EXECUTABLE << STATE_SHIFT);
+
 /// The packed per-slot state word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Word(pub(crate) u64);
