@@ -29,6 +29,16 @@ use crate::jit_compile::{CompileError, JitFn, SysvFn, checked_input};
 /// assert!(code.typed::<extern "C" fn(i64) -> i64>(add).is_none());
 /// # Ok::<(), npk_runtime::CompileError>(())
 /// ```
+/// A typed function cannot outlive its arena:
+/// ```compile_fail,E0505
+/// let mut arena = npk_runtime::JitArena::new(64)?;
+/// let id = arena.compile(&[0x48, 0x8d, 0x04, 0x37, 0xc3], "int64(int64,int64)")?;
+/// let code = arena.seal()?;
+/// let f = code.typed::<extern "C" fn(i64, i64) -> i64>(id).expect("proven");
+/// code.free()?;
+/// f.call(1, 2);
+/// # Ok::<(), npk_runtime::CompileError>(())
+/// ```
 #[derive(Debug)]
 pub struct JitArena {
     arena: wildx::CodeArena,

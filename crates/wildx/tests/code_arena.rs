@@ -357,6 +357,44 @@ fn concurrent_seals_of_one_arena_give_exactly_one_success() {
 }
 
 #[test]
+fn adds_to_one_arena_from_several_threads_are_serialised() {
+    let ar = wildx::arena_create_raw(4 * 64 * 64)
+        .expect("arena")
+        .as_ptr() as usize;
+    let fns: Vec<usize> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..64)
+                        .map(|_| {
+                            wildx::arena_add_raw(ar as *const u8, &ADD, |addr| {
+                                assert_eq!(addr % 64, 0);
+                                Ok::<u32, wildx::Error>(TAG)
+                            })
+                            .expect("room for every add")
+                            .as_ptr() as usize
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("adder"))
+            .collect()
+    });
+    let mut offsets: Vec<usize> = fns.iter().map(|f| f - ar).collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..256).map(|i| i * 64).collect::<Vec<_>>());
+    wildx::arena_seal_raw(ar as *const u8).expect("seal");
+    for (i, &f) in fns.iter().enumerate() {
+        let i = i as i32;
+        assert_eq!(checked_add(f as *const u8, i, 1), Ok(i + 1));
+    }
+    wildx::arena_free_raw(ar as *const u8).expect("free");
+}
+
+#[test]
 fn seal_add_and_call_racing_free_never_touch_freed_memory() {
     for round in 0..200 {
         let ar = wildx::arena_create_raw(4096).expect("arena").as_ptr() as usize;
