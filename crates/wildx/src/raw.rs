@@ -403,7 +403,8 @@ fn verify(addr: *const u8) -> Result<(), Error> {
     }
 }
 
-/// The state of the page at `addr`. Lock-free.
+/// The state of the page at `addr` (at a code arena's base address: the arena's state; a
+/// function address inside an arena is `NotOurs` here, see [`lookup`]). Lock-free.
 #[must_use]
 pub fn page_state(addr: *const u8) -> PageState {
     let Ok((arena, idx)) = index(addr) else {
