@@ -6,11 +6,8 @@ use std::process::Command;
 
 use npk_runtime::*;
 
-#[path = "common/staticlib.rs"]
-mod staticlib;
-
-#[path = "common/cc.rs"]
-mod cc;
+#[path = "common/cprog.rs"]
+mod cprog;
 
 fn last_error() -> String {
     // SAFETY: always safe; returns a NUL-terminated thread-local string.
@@ -230,7 +227,7 @@ fn the_rust_api_assembles_into_a_sealed_page() {
 
 #[test]
 fn a_c_program_assembles_and_calls_through_the_static_library() {
-    let exe = cc::build_c_program("assemble");
+    let exe = cprog::build("assemble");
     let run = Command::new(&exe).output().expect("run the C program");
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{stdout}");

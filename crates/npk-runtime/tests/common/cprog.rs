@@ -1,20 +1,25 @@
-//! Builds a C test program from `tests/c/<name>.c` against the fresh `libnpk_runtime.a`
-//! (`-std=c11 -Wall -Werror`, compiler from `$CC`, default `cc`). The including test also
-//! declares `mod staticlib` (`common/staticlib.rs`).
+//! Builds a C test program from `tests/c/` against the freshly built `libnpk_runtime.a`
+//! (with `cc`, or `$CC`), strict warnings on.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The path of the built executable; panics with the compiler's output if the build fails.
-pub fn build_c_program(name: &str) -> PathBuf {
+#[path = "staticlib.rs"]
+mod staticlib;
+
+/// Compiles `tests/c/<name>.c` into `$CARGO_TARGET_TMPDIR/<name>` and returns its path.
+///
+/// # Panics
+/// If `cc` cannot be run or the program does not compile (with the compiler's output).
+pub fn build(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let build = Command::new(&cc)
         .args(["-std=c11", "-Wall", "-Werror", "-I"])
         .arg(dir.join("include"))
-        .arg(dir.join(format!("tests/c/{name}.c")))
-        .arg(crate::staticlib::static_lib())
+        .arg(dir.join("tests/c").join(format!("{name}.c")))
+        .arg(staticlib::static_lib())
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&exe)
         .output()
