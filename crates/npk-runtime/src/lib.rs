@@ -24,14 +24,14 @@
 mod abi;
 mod gc_abi;
 mod jit;
-mod jit_assemble;
 mod jit_arena;
+mod jit_assemble;
 mod jit_compile;
 mod print;
 
 pub use abi::*;
 pub use gc_abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
-pub use jit_assemble::*;
 pub use jit_arena::{CompiledArena, JitArena, arena_add};
+pub use jit_assemble::*;
 pub use jit_compile::*;
