@@ -362,6 +362,27 @@ fn an_eight_bit_only_branch_out_of_reach_is_an_error() {
 }
 
 #[test]
+fn cpu_dependent_and_undefined_forms_are_refused() {
+    // `66 c3`: Intel CPUs ignore the prefix, AMD CPUs return with a 16-bit pop.
+    for text in ["retw", "retw 8", "callw 0", "jmpw 0"] {
+        let e = error(text);
+        assert!(
+            matches!(e.kind(), ErrorKind::CpuDependent { .. }),
+            "{text}: {e}"
+        );
+    }
+    // `bswap r16` leaves an undefined result.
+    let e = error("bswap ax");
+    assert!(matches!(e.kind(), ErrorKind::NoMatchingForm { .. }), "{e}");
+    // The 16-bit forms whose meaning is fixed are assembled as objdump prints them.
+    assert_eq!(
+        bytes("pushw 0x14; leavew; rex.W nop"),
+        [0x66, 0x6a, 0x14, 0x66, 0xc9, 0x48, 0x90]
+    );
+    assert_eq!(bytes("movsxd si, r8d"), [0x66, 0x41, 0x63, 0xf0]);
+}
+
+#[test]
 fn empty_text_assembles_to_no_code() {
     let asm = assemble("  # nothing\n\n", &[]).expect("assembles");
     assert!(asm.code().is_empty() && asm.instructions().is_empty());
