@@ -36,9 +36,9 @@
 //!   ties in opcode order); `tests/gas_differential.rs` checks every form the
 //!   validator models on a grid of registers and addresses, and
 //!   `tests/objdump_round_trip.rs` every iced encoding the validator's first
-//!   pass accepts (476 codes, 2724 instances) as objdump prints it. A memory operand whose size the registers do not fix
-//!   needs a size keyword; an immediate that fits no form is an error, never
-//!   truncated.
+//!   pass accepts (476 codes, 2724 instances) as objdump prints it. A memory
+//!   operand whose size the registers do not fix needs a size keyword; an
+//!   immediate that fits no form is an error, never truncated.
 //!
 //! # Engine: why our own parser on iced, not `asm-rs`
 //! `asm-rs` 0.2.0 (crates.io, pure Rust, builds on rustc 1.95 in ~3 s with only
