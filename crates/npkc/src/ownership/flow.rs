@@ -22,9 +22,10 @@ use crate::hir::{Block, Expr, Func, FuncId, LocalId, PlaceKind, Program, StmtKin
 use crate::source::Span;
 
 use super::error::{OwnershipError, ScopeExit, TempSink};
-use super::state::{Origin, ParamFate, ResourceKind, Slot, State};
+use super::state::{Origin, ResourceKind, Slot, State};
 use super::summary::{Summaries, Summary};
 
+mod consume;
 mod eval;
 
 /// Loop iterations before giving up on a fixpoint (the lattice is finite,
@@ -58,6 +59,8 @@ pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) ->
         summaries,
         errors: Vec::new(),
         seen: BTreeSet::new(),
+        joins: Vec::new(),
+        decl_scope: vec![usize::MAX; f.locals.len()],
         scopes: Vec::new(),
         loops: Vec::new(),
         scope_floor: 0,
@@ -66,6 +69,7 @@ pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) ->
         ret: ReturnAcc {
             owned: None,
             borrowed: None,
+            returns: vec![false; f.params.len()],
             released: vec![None; f.params.len()],
             kept: vec![None; f.params.len()],
         },
@@ -93,12 +97,15 @@ enum Value {
     },
     Null,
     Other,
+    /// One of two values, depending on the path (index into `Analysis::joins`).
+    Join(u32),
 }
 
 /// One lexical block being executed.
 #[derive(Debug)]
 struct Scope<'a> {
-    locals: Vec<LocalId>,
+    /// The smallest local id declared in this scope so far (`usize::MAX`: none).
+    first_local: usize,
     defers: Vec<&'a Block>,
 }
 
@@ -118,6 +125,8 @@ struct ReturnAcc {
     owned: Option<(Span, ResourceKind)>,
     /// Some `pass` returns a parameter the caller owns.
     borrowed: Option<Span>,
+    /// Per parameter: some `pass` returns it.
+    returns: Vec<bool>,
     /// Per parameter: released on some returning path.
     released: Vec<Option<(Span, ResourceKind)>>,
     /// Per parameter: some returning path (at this span) did not release it.
@@ -132,6 +141,11 @@ struct Analysis<'a> {
     /// (code, primary span, local) of every report, so that a defer body
     /// run at several exits, or a loop body run several times, reports once.
     seen: BTreeSet<(&'static str, Span, u32)>,
+    /// The alternatives of every [`Value::Join`] made so far.
+    joins: Vec<(Value, Value)>,
+    /// Per local: the depth of the scope that declared it (`usize::MAX`
+    /// for parameters, which the caller owns).
+    decl_scope: Vec<usize>,
     scopes: Vec<Scope<'a>>,
     loops: Vec<LoopFrame>,
     /// While a defer body runs at a scope exit, jumps may not leave it:
@@ -165,20 +179,14 @@ fn carries_pointer(ty: &Ty) -> bool {
 impl<'a> Analysis<'a> {
     fn run(&mut self) {
         let func = self.func;
-        let tracked = func
-            .locals
-            .iter()
-            .map(|l| !matches!(l.ty, Ty::Int(_) | Ty::Bool));
-        let mut st = State::entry(tracked, func.params.len());
+        let mut st = State::entry(func.locals.len(), func.params.len());
         for (i, p) in func.params.iter().enumerate() {
             let is_ptr = func
                 .locals
                 .get(p.0 as usize)
                 .is_some_and(|l| carries_pointer(&l.ty));
-            if let (true, Some(slot), Ok(i)) =
-                (is_ptr, st.slots.get_mut(p.0 as usize), u32::try_from(i))
-            {
-                *slot = Slot::owning(Origin::Param(i));
+            if let (true, Ok(i)) = (is_ptr, u32::try_from(i)) {
+                st.slots.set(p.0 as usize, Slot::owning(Origin::Param(i)));
             }
         }
         self.run_block(&func.body, &mut st);
@@ -220,6 +228,8 @@ impl<'a> Analysis<'a> {
             summary: Summary {
                 returns_owned: self.ret.owned.map(|(_, k)| k),
                 releases,
+                returns: self.ret.returns,
+                opaque: false,
             },
         }
     }
@@ -254,6 +264,13 @@ impl<'a> Analysis<'a> {
         })
     }
 
+    /// Whether a fault at `at` involving a release/move at one of `spans`
+    /// is carried around a loop: the release lies at or after `at` in the
+    /// source, so it ran in a previous iteration.
+    fn in_loop_carried<'s>(&self, mut spans: impl Iterator<Item = &'s Span>, at: Span) -> bool {
+        !self.loops.is_empty() && spans.any(|s| s.file == at.file && s.start >= at.start)
+    }
+
     fn report(&mut self, local: Option<LocalId>, err: OwnershipError) {
         let key = (err.code(), err.span(), local.map_or(u32::MAX, |l| l.0));
         if self.seen.insert(key) {
@@ -265,7 +282,7 @@ impl<'a> Analysis<'a> {
 
     fn run_block(&mut self, block: &'a Block, st: &mut State) {
         self.scopes.push(Scope {
-            locals: Vec::new(),
+            first_local: usize::MAX,
             defers: Vec::new(),
         });
         for stmt in &block.stmts {
@@ -293,8 +310,12 @@ impl<'a> Analysis<'a> {
             StmtKind::Let { local, init } => {
                 let v = self.eval(init, st);
                 self.bind(*local, v, st);
+                let depth = self.scopes.len().saturating_sub(1);
                 if let Some(scope) = self.scopes.last_mut() {
-                    scope.locals.push(*local);
+                    scope.first_local = scope.first_local.min(local.0 as usize);
+                }
+                if let Some(d) = self.decl_scope.get_mut(local.0 as usize) {
+                    *d = depth;
                 }
             }
             StmtKind::Assign { place, op, value } => match &place.kind {
@@ -356,9 +377,7 @@ impl<'a> Analysis<'a> {
                     let v = self.eval(e, st);
                     self.use_value(v, st, TempSink::Operand);
                 }
-                if let Some(slot) = st.slots.get_mut(counter.0 as usize) {
-                    *slot = Slot::clear();
-                }
+                st.slots.set(counter.0 as usize, Slot::clear());
                 self.run_loop(None, body, None, st);
             }
             StmtKind::Break => self.jump(true, span, st),
@@ -506,22 +525,22 @@ impl<'a> Analysis<'a> {
             if !st.reachable {
                 return;
             }
-            let locals = self.scopes[idx].locals.clone();
-            for l in locals {
-                let Some(slot) = st.slots.get(l.0 as usize) else {
+            // Only slots that may own are visited (the state flags them);
+            // the others need no check, and are rebound before any reuse.
+            let from = self.scopes[idx].first_local;
+            for l in st.slots.may_own_from(from) {
+                if self.decl_scope.get(l).copied() != Some(idx) {
+                    continue;
+                }
+                let local = LocalId(u32::try_from(l).unwrap_or(u32::MAX));
+                let Some(slot) = st.slots.get(l) else {
                     continue;
                 };
-                if check_leaks && !slot.reported && slot.may_own_allocation() {
-                    let err = OwnershipError::Leak {
-                        name: self.local_name(l),
-                        at,
-                        exit,
-                        allocated: slot.alloc_spans(),
-                        kind: slot.alloc_kind(),
-                    };
-                    self.report(Some(l), err);
+                if check_leaks && !slot.reported {
+                    let err = self.leak(local, slot, at, exit);
+                    self.report(Some(local), err);
                 }
-                st.slots.set(l.0 as usize, Slot::clear());
+                st.slots.set(l, Slot::clear());
             }
         }
     }
@@ -539,265 +558,5 @@ impl<'a> Analysis<'a> {
                 self.ret.kept[i] = Some(at);
             }
         }
-    }
-
-    /// The value of `pass v` leaves the function: an owned local moves to the caller.
-    fn returned(&mut self, v: Value, at: Span, st: &mut State) {
-        let owned = |acc: &mut Option<(Span, ResourceKind)>, kind: ResourceKind| {
-            *acc = Some(match *acc {
-                Some((s, k)) => (s, k.join(kind)),
-                None => (at, kind),
-            });
-        };
-        match v {
-            Value::Fresh { kind, .. } => owned(&mut self.ret.owned, kind),
-            Value::Local { id, span } => {
-                let Some(slot) = st.slots.get(id.0 as usize).cloned() else {
-                    return;
-                };
-                if slot.reported || !self.local_is_movable(id) {
-                    return;
-                }
-                if !slot.released.is_empty() || !slot.moved.is_empty() {
-                    self.use_local(id, span, st);
-                } else if let Some(kind) = slot.alloc_kind() {
-                    owned(&mut self.ret.owned, kind);
-                    st.slots.set(
-                        id.0 as usize,
-                        Slot {
-                            moved: BTreeSet::from([span]),
-                            ..Slot::default()
-                        },
-                    );
-                } else if slot.owned.iter().any(|o| matches!(o, Origin::Param(_)))
-                    && self.ret.borrowed.is_none()
-                {
-                    self.ret.borrowed = Some(at);
-                }
-            }
-            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
-        }
-    }
-
-    // ----- consuming values -------------------------------------------
-
-    /// Gives `l` the value `v` (declaration or assignment after the leak check).
-    fn bind(&mut self, l: LocalId, v: Value, st: &mut State) {
-        let idx = l.0 as usize;
-        if idx >= self.func.locals.len() {
-            return;
-        }
-        let new = match v {
-            Value::Fresh { span, kind } => Slot::owning(Origin::Alloc { span, kind }),
-            Value::Local { id, span } if id == l => {
-                self.use_local(id, span, st);
-                return;
-            }
-            Value::Local { id, span } => {
-                let Some(src) = st.slots.get(id.0 as usize).cloned() else {
-                    return;
-                };
-                if !self.local_is_movable(id)
-                    || !self.local_can_own(l)
-                    || src.reported
-                    || src.owned.is_empty()
-                    || !src.released.is_empty()
-                    || !src.moved.is_empty()
-                {
-                    // Nothing to move, or a use of a released/moved binding.
-                    self.use_local(id, span, st);
-                    Slot::clear()
-                } else {
-                    // A move: the new binding owns what `id` owned.
-                    st.slots.set(
-                        id.0 as usize,
-                        Slot {
-                            moved: BTreeSet::from([span]),
-                            ..Slot::default()
-                        },
-                    );
-                    Slot {
-                        owned: src.owned,
-                        clear: src.clear,
-                        ..Slot::default()
-                    }
-                }
-            }
-            Value::ExternPointer { span } => {
-                // Only the `wildx` allocator makes `wildx` pages, so an
-                // extern handing one to a `wildx` binding hands over a page.
-                let wildx = self
-                    .func
-                    .locals
-                    .get(idx)
-                    .is_some_and(|x| x.region == Some(Region::Wildx));
-                if wildx {
-                    Slot::owning(Origin::Alloc {
-                        span,
-                        kind: ResourceKind::Page,
-                    })
-                } else {
-                    Slot::clear()
-                }
-            }
-            Value::Null | Value::Other => Slot::clear(),
-        };
-        st.slots.set(idx, new);
-    }
-
-    /// `l = v;`: overwriting an owned allocation leaks it.
-    fn assign(&mut self, l: LocalId, v: Value, st: &mut State, at: Span) {
-        if let Some(slot) = st.slots.get(l.0 as usize) {
-            let self_assign = matches!(v, Value::Local { id, .. } if id == l);
-            if !self_assign && !slot.reported && slot.may_own_allocation() {
-                let err = OwnershipError::Leak {
-                    name: self.local_name(l),
-                    at,
-                    exit: ScopeExit::Overwrite,
-                    allocated: slot.alloc_spans(),
-                    kind: slot.alloc_kind(),
-                };
-                self.report(Some(l), err);
-            }
-        }
-        self.bind(l, v, st);
-    }
-
-    /// A value read as an operand (or passed where it is only borrowed).
-    fn use_value(&mut self, v: Value, st: &mut State, sink: TempSink) {
-        match v {
-            Value::Fresh { span, kind } => self.report(
-                None,
-                OwnershipError::LeakTemporary {
-                    at: span,
-                    sink,
-                    kind,
-                },
-            ),
-            Value::Local { id, span } => self.use_local(id, span, st),
-            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
-        }
-    }
-
-    /// A value whose result is thrown away (expression statement, `drop`).
-    fn discard(&mut self, v: Value, st: &mut State) {
-        self.use_value(v, st, TempSink::Discarded);
-    }
-
-    /// A value stored through a pointer: memory the checker cannot follow.
-    /// A fresh allocation escapes there; a local is only read.
-    fn store(&mut self, v: Value, st: &mut State) {
-        if let Value::Local { id, span } = v {
-            self.use_local(id, span, st);
-        }
-    }
-
-    fn use_local(&mut self, l: LocalId, at: Span, st: &mut State) {
-        let Some(slot) = st.slots.get(l.0 as usize) else {
-            return;
-        };
-        if slot.reported || (slot.released.is_empty() && slot.moved.is_empty()) {
-            return;
-        }
-        let err = OwnershipError::UseAfterRelease {
-            name: self.local_name(l),
-            at,
-            released: slot.released.iter().copied().collect(),
-            moved: slot.moved.iter().copied().collect(),
-            maybe: !slot.owned.is_empty() || slot.clear,
-        };
-        if let Some(s) = st.slots.get_mut(l.0 as usize) {
-            s.reported = true;
-        }
-        self.report(Some(l), err);
-    }
-
-    /// `v` is released by `call_span` (`free`, `wildx_free`, or a function
-    /// named `dealloc` releasing its parameter) with a deallocator for `dk`.
-    fn release(
-        &mut self,
-        v: Value,
-        call_span: Span,
-        dealloc: &str,
-        dk: ResourceKind,
-        st: &mut State,
-    ) {
-        match v {
-            Value::Fresh { span, kind } => {
-                if kind.mismatches(dk) {
-                    self.report(
-                        None,
-                        OwnershipError::MismatchedDeallocator {
-                            name: "the allocation".to_string(),
-                            at: call_span,
-                            dealloc: dealloc.to_string(),
-                            dealloc_kind: dk,
-                            allocated: vec![span],
-                            alloc_kind: kind,
-                        },
-                    );
-                }
-            }
-            Value::Local { id, .. } => self.release_local(id, call_span, dealloc, dk, st),
-            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
-        }
-    }
-
-    fn release_local(
-        &mut self,
-        l: LocalId,
-        at: Span,
-        dealloc: &str,
-        dk: ResourceKind,
-        st: &mut State,
-    ) {
-        let idx = l.0 as usize;
-        let Some(slot) = st.slots.get(idx).cloned() else {
-            return;
-        };
-        if slot.reported {
-            return;
-        }
-        let maybe = !slot.owned.is_empty() || slot.clear;
-        if !slot.released.is_empty() {
-            let err = OwnershipError::DoubleFree {
-                name: self.local_name(l),
-                at,
-                first: slot.released.iter().copied().collect(),
-                maybe,
-            };
-            if let Some(s) = st.slots.get_mut(idx) {
-                s.reported = true;
-            }
-            self.report(Some(l), err);
-            return;
-        }
-        if !slot.moved.is_empty() {
-            self.use_local(l, at, st);
-            return;
-        }
-        let mut released = Slot::released_at(at);
-        if let Some(kind) = slot.alloc_kind().filter(|k| k.mismatches(dk)) {
-            let err = OwnershipError::MismatchedDeallocator {
-                name: self.local_name(l),
-                at,
-                dealloc: dealloc.to_string(),
-                dealloc_kind: dk,
-                allocated: slot.alloc_spans(),
-                alloc_kind: kind,
-            };
-            self.report(Some(l), err);
-            released.reported = true;
-        }
-        for o in &slot.owned {
-            let Origin::Param(i) = o else { continue };
-            if let Some(fate) = st.params.get_mut(*i as usize) {
-                *fate = ParamFate {
-                    released: Some((at, dk)),
-                    kept: false,
-                };
-            }
-        }
-        st.slots.set(idx, released);
     }
 }

@@ -18,6 +18,13 @@ pub struct Summary {
     /// Per parameter: `Some(kind)` when the function releases it on every
     /// path that returns, with a deallocator for `kind`.
     pub releases: Vec<Option<ResourceKind>>,
+    /// Per parameter: whether some path returns it (or a borrow of it). A
+    /// call then yields the argument itself on those paths, not a fresh
+    /// allocation: binding the result moves (or borrows) the argument.
+    pub returns: Vec<bool>,
+    /// The function's analysis ran out of budget (`NPK-405`): nothing is
+    /// known about it, so callers treat its arguments as escaping.
+    pub opaque: bool,
 }
 
 impl Summary {
@@ -25,6 +32,12 @@ impl Summary {
     #[must_use]
     pub fn releases_param(&self, index: usize) -> Option<ResourceKind> {
         self.releases.get(index).copied().flatten()
+    }
+
+    /// Whether some path of the function returns parameter `index`.
+    #[must_use]
+    pub fn returns_param(&self, index: usize) -> bool {
+        self.returns.get(index).copied().unwrap_or(false)
     }
 }
 
@@ -37,6 +50,8 @@ pub struct Summaries {
 static NO_SUMMARY: Summary = Summary {
     returns_owned: None,
     releases: Vec::new(),
+    returns: Vec::new(),
+    opaque: false,
 };
 
 impl Summaries {
@@ -64,6 +79,8 @@ impl Summaries {
                             is_ptr.then_some(ResourceKind::Mixed)
                         })
                         .collect(),
+                    returns: vec![false; f.params.len()],
+                    opaque: false,
                 })
                 .collect(),
         }
