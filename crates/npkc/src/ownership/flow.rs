@@ -15,13 +15,13 @@
 //! computes an expression's [`Value`]; `use_*`, `release_*`, `bind`,
 //! `discard` consume one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::ast::Region;
 use crate::hir::{Block, Expr, Func, FuncId, LocalId, PlaceKind, Program, StmtKind, Ty};
 use crate::source::Span;
 
-use super::error::{OwnershipError, ScopeExit, TempSink};
+use super::error::{Budget, OwnershipError, ScopeExit, TempSink};
 use super::state::{Origin, ResourceKind, Slot, State};
 use super::summary::{Summaries, Summary};
 
@@ -30,13 +30,17 @@ mod eval;
 
 /// Loop iterations before giving up on a fixpoint (the lattice is finite,
 /// so this only guards against a bug; real loops settle in two or three).
+/// Exceeding it is `NPK-405`, never a guessed verdict.
 const MAX_LOOP_ITERATIONS: usize = 64;
 
-/// Statements one function's analysis may interpret. Nested loops multiply
-/// (each level runs its body at least twice), so past this budget every loop
-/// runs its body once and joins, which keeps pathological nesting linear at
-/// the price of precision (errors first seen on a later iteration may be missed).
-const FUEL: u64 = 200_000;
+/// Statements one function's analysis may interpret: a base, plus an
+/// allowance per byte of the function's source (so the budget, and the
+/// time, stay linear in its length). A loop re-entered from an enclosing
+/// loop's next iteration starts from its previous fixpoint (see
+/// `Analysis::loop_heads`), so nesting does not multiply the work in real
+/// code; past the budget the function gets `NPK-405` and no other verdict.
+const FUEL_BASE: u64 = 200_000;
+const FUEL_PER_BYTE: u64 = 8;
 
 /// The result of analysing one function.
 #[derive(Debug)]
@@ -65,7 +69,12 @@ pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) ->
         loops: Vec::new(),
         scope_floor: 0,
         loop_floor: 0,
-        fuel: FUEL,
+        fuel: FUEL_BASE.saturating_add(
+            FUEL_PER_BYTE.saturating_mul(u64::from(f.span.end.saturating_sub(f.span.start))),
+        ),
+        exhausted: None,
+        loop_heads: HashMap::new(),
+        defer_epoch: 0,
         ret: ReturnAcc {
             owned: None,
             borrowed: None,
@@ -152,8 +161,21 @@ struct Analysis<'a> {
     /// scopes below `scope_floor` and loops below `loop_floor` are out of reach.
     scope_floor: usize,
     loop_floor: usize,
-    /// See [`FUEL`].
+    /// Statements left to interpret (see [`FUEL_BASE`]).
     fuel: u64,
+    /// The budget this analysis exceeded: it stops, reports nothing more,
+    /// and the function gets `NPK-405` and an opaque summary.
+    exhausted: Option<Budget>,
+    /// The last fixpoint head of each loop (by the address of its body, and
+    /// the defer run it is in): when an enclosing loop's next iteration
+    /// enters the loop again, the iteration starts from that head joined
+    /// with the new entry state. The analysis is monotone, so the fixpoint
+    /// is the same, reached in one or two iterations instead of a fresh
+    /// climb (which made n nested loops cost 2^n).
+    loop_heads: HashMap<(usize, u64), State>,
+    /// Which run of a defer body is being interpreted (0: none); a defer
+    /// body runs once per exit, each with its own state.
+    defer_epoch: u64,
     ret: ReturnAcc,
 }
 
@@ -196,6 +218,23 @@ impl<'a> Analysis<'a> {
     }
 
     fn finish(mut self) -> FuncResult {
+        if let Some(what) = self.exhausted {
+            // No verdict: the budget error alone, and a summary that says
+            // nothing is known (callers let their arguments escape).
+            let mut errors: Vec<OwnershipError> = std::mem::take(&mut self.errors);
+            errors.push(OwnershipError::BudgetExceeded {
+                func: self.func.name.clone(),
+                at: self.func.name_span,
+                what,
+            });
+            return FuncResult {
+                errors,
+                summary: Summary {
+                    opaque: true,
+                    ..Summary::default()
+                },
+            };
+        }
         let mut releases = Vec::with_capacity(self.func.params.len());
         for (i, p) in self.func.params.iter().enumerate() {
             let released = self.ret.released[i];
@@ -271,7 +310,25 @@ impl<'a> Analysis<'a> {
         !self.loops.is_empty() && spans.any(|s| s.file == at.file && s.start >= at.start)
     }
 
+    /// Spends one step of fuel; false (and the budget marked exceeded) once
+    /// it is gone or another budget was exceeded.
+    fn step(&mut self) -> bool {
+        if self.exhausted.is_some() {
+            return false;
+        }
+        if self.fuel == 0 {
+            self.exhausted = Some(Budget::Steps);
+            return false;
+        }
+        self.fuel -= 1;
+        true
+    }
+
     fn report(&mut self, local: Option<LocalId>, err: OwnershipError) {
+        if self.exhausted.is_some() {
+            // Past a budget the states are incomplete: no verdict from them.
+            return;
+        }
         let key = (err.code(), err.span(), local.map_or(u32::MAX, |l| l.0));
         if self.seen.insert(key) {
             self.errors.push(err);
@@ -289,7 +346,10 @@ impl<'a> Analysis<'a> {
             if !st.reachable {
                 break;
             }
-            self.fuel = self.fuel.saturating_sub(1);
+            if !self.step() {
+                st.reachable = false;
+                break;
+            }
             self.stmt(&stmt.kind, stmt.span, st);
         }
         if st.reachable {
@@ -425,8 +485,13 @@ impl<'a> Analysis<'a> {
         step: Option<&'a Block>,
         st: &mut State,
     ) {
+        let key = (std::ptr::from_ref(body) as usize, self.defer_epoch);
         let mut head = st.clone();
+        if let Some(prev) = self.loop_heads.get(&key) {
+            head.join(prev);
+        }
         let mut exits = st.unreachable_like();
+        let mut settled = false;
         for _ in 0..MAX_LOOP_ITERATIONS {
             let mut s = head.clone();
             let mut body_st = match cond {
@@ -453,13 +518,21 @@ impl<'a> Analysis<'a> {
             if let (Some(step), true) = (step, body_st.reachable) {
                 self.run_block(step, &mut body_st);
             }
-            let mut next = head.clone();
-            next.join(&body_st);
-            if next == head || self.fuel == 0 {
+            if self.exhausted.is_some() {
+                st.reachable = false;
+                return;
+            }
+            if !head.join(&body_st) {
+                settled = true;
                 break;
             }
-            head = next;
         }
+        if !settled {
+            self.exhausted = Some(Budget::LoopIterations);
+            st.reachable = false;
+            return;
+        }
+        self.loop_heads.insert(key, head);
         *st = exits;
     }
 
@@ -512,8 +585,11 @@ impl<'a> Analysis<'a> {
         for idx in (to..self.scopes.len()).rev() {
             let defers = self.scopes[idx].defers.clone();
             let (saved_scope, saved_loop) = (self.scope_floor, self.loop_floor);
+            let saved_epoch = self.defer_epoch;
             self.scope_floor = self.scopes.len();
             self.loop_floor = self.loops.len();
+            // The defers of scope `idx` run at this exit: one context.
+            self.defer_epoch = (u64::from(at.start) << 20) | (idx as u64 & 0xF_FFFF) | (1 << 63);
             for d in defers.iter().rev() {
                 if !st.reachable {
                     break;
@@ -522,6 +598,7 @@ impl<'a> Analysis<'a> {
             }
             self.scope_floor = saved_scope;
             self.loop_floor = saved_loop;
+            self.defer_epoch = saved_epoch;
             if !st.reachable {
                 return;
             }

@@ -3,8 +3,10 @@
 //! A [`Summary`] says whether a function returns a newly owned pointer (and
 //! of which [`ResourceKind`]) and which parameters it releases on every path.
 //! Summaries are inferred from bodies (see `flow`), never from names. They
-//! are computed callee-first ([`callee_first_order`]) and iterated to a
-//! fixpoint so that recursion converges.
+//! are computed one call cycle (strongly connected component of the call
+//! graph, [`CallGraph`]) at a time, callees' cycles first; inside a cycle a
+//! worklist re-analyses the callers of every function whose summary
+//! changed, until none does: a true fixpoint for cycles of any length.
 
 use crate::hir::{self, FuncId};
 
@@ -93,9 +95,83 @@ impl Summaries {
     }
 }
 
-/// Every function, callees before callers (depth-first post-order over the
-/// call graph; members of a cycle in some order).
-pub(crate) fn callee_first_order(program: &hir::Program) -> Vec<FuncId> {
-    let ids = (0..program.funcs.len()).filter_map(|i| u32::try_from(i).ok().map(FuncId));
-    program.callee_first(ids)
+/// The call graph's strongly connected components (call cycles), callees'
+/// components before their callers', with each function's distinct callees.
+/// Iterative Tarjan, so a cycle of any length cannot overflow the stack.
+pub(crate) struct CallGraph {
+    pub callees: Vec<Vec<usize>>,
+    pub sccs: Vec<Vec<usize>>,
+}
+
+impl CallGraph {
+    pub(crate) fn new(program: &hir::Program) -> CallGraph {
+        let n = program.funcs.len();
+        let callees: Vec<Vec<usize>> = program
+            .funcs
+            .iter()
+            .map(|f| {
+                let mut c: Vec<usize> = f
+                    .callees()
+                    .into_iter()
+                    .map(|FuncId(i)| i as usize)
+                    .filter(|&i| i < n)
+                    .collect();
+                c.sort_unstable();
+                c.dedup();
+                c
+            })
+            .collect();
+        const UNSEEN: usize = usize::MAX;
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0usize; n];
+        let mut on_stack = vec![false; n];
+        let mut stack = Vec::new();
+        let mut sccs = Vec::new();
+        let mut next = 0usize;
+        // (function, how many of its callees were visited)
+        let mut work: Vec<(usize, usize)> = Vec::new();
+        for root in 0..n {
+            if index[root] != UNSEEN {
+                continue;
+            }
+            work.push((root, 0));
+            while let Some(&(v, k)) = work.last() {
+                if k == 0 && index[v] == UNSEEN {
+                    index[v] = next;
+                    low[v] = next;
+                    next += 1;
+                    stack.push(v);
+                    on_stack[v] = true;
+                }
+                if let Some(&w) = callees[v].get(k) {
+                    if let Some(top) = work.last_mut() {
+                        top.1 += 1;
+                    }
+                    if index[w] == UNSEEN {
+                        work.push((w, 0));
+                    } else if on_stack[w] {
+                        low[v] = low[v].min(index[w]);
+                    }
+                    continue;
+                }
+                work.pop();
+                if let Some(&(parent, _)) = work.last() {
+                    low[parent] = low[parent].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut scc = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        scc.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    scc.reverse();
+                    sccs.push(scc);
+                }
+            }
+        }
+        CallGraph { callees, sccs }
+    }
 }
