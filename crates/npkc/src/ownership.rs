@@ -31,16 +31,46 @@ pub use summary::{Summaries, Summary};
 use crate::diagnostic::Problems;
 use crate::hir;
 
-/// Analyses of one function while its call cycle settles: a base plus an
-/// allowance per distinct callee (each callee's summary can change only a
-/// few times, and each change re-queues its callers once). Summaries are
-/// monotone, so real cycles settle far below; past it, `NPK-405`.
-const MAX_ROUNDS_BASE: usize = 16;
-const MAX_ROUNDS_PER_CALLEE: usize = 8;
+/// The analysis budgets. Exceeding any is `NPK-405` for the function, never
+/// a changed verdict.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Statements one function's analysis may interpret: `fuel_base`, plus
+    /// `fuel_per_byte` per byte of the function's source (linear in length).
+    pub fuel_base: u64,
+    pub fuel_per_byte: u64,
+    /// Iterations of one loop before its state must be stable (the lattice
+    /// is finite and small: real loops settle in two or three).
+    pub loop_iterations: usize,
+    /// Analyses of one function while its call cycle settles: a base plus an
+    /// allowance per distinct callee (each callee's summary changes only a
+    /// few times, and each change re-queues its callers once).
+    pub rounds_base: usize,
+    pub rounds_per_callee: usize,
+}
+
+impl Limits {
+    pub(crate) const DEFAULT: Limits = Limits {
+        fuel_base: 200_000,
+        fuel_per_byte: 8,
+        loop_iterations: 64,
+        rounds_base: 16,
+        rounds_per_callee: 8,
+    };
+}
 
 /// Checks every function of `program`, pushing problems into `problems`,
 /// and returns the summaries inferred for its functions.
 pub fn check(program: &hir::Program, problems: &mut Problems) -> Summaries {
+    check_with(program, problems, &Limits::DEFAULT)
+}
+
+/// [`check`] with explicit budgets.
+pub(crate) fn check_with(
+    program: &hir::Program,
+    problems: &mut Problems,
+    limits: &Limits,
+) -> Summaries {
     let graph = summary::CallGraph::new(program);
     let n = program.funcs.len();
     let mut callers: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -73,7 +103,7 @@ pub fn check(program: &hir::Program, problems: &mut Problems) -> Summaries {
                 continue;
             };
             rounds[f] += 1;
-            let limit = MAX_ROUNDS_BASE + MAX_ROUNDS_PER_CALLEE * graph.callees[f].len();
+            let limit = limits.rounds_base + limits.rounds_per_callee * graph.callees[f].len();
             let (errs, summary) = if rounds[f] > limit {
                 let func = program.func(id);
                 let err = error::OwnershipError::BudgetExceeded {
@@ -87,7 +117,7 @@ pub fn check(program: &hir::Program, problems: &mut Problems) -> Summaries {
                 };
                 (vec![err], opaque)
             } else {
-                let result = flow::analyze(program, id, &summaries);
+                let result = flow::analyze(program, id, &summaries, limits);
                 (result.errors, result.summary)
             };
             errors[f] = errs;

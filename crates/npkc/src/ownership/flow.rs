@@ -21,26 +21,13 @@ use crate::ast::Region;
 use crate::hir::{Block, Expr, Func, FuncId, LocalId, PlaceKind, Program, StmtKind, Ty};
 use crate::source::Span;
 
+use super::Limits;
 use super::error::{Budget, OwnershipError, ScopeExit, TempSink};
 use super::state::{Origin, ResourceKind, Slot, State};
 use super::summary::{Summaries, Summary};
 
 mod consume;
 mod eval;
-
-/// Loop iterations before giving up on a fixpoint (the lattice is finite,
-/// so this only guards against a bug; real loops settle in two or three).
-/// Exceeding it is `NPK-405`, never a guessed verdict.
-const MAX_LOOP_ITERATIONS: usize = 64;
-
-/// Statements one function's analysis may interpret: a base, plus an
-/// allowance per byte of the function's source (so the budget, and the
-/// time, stay linear in its length). A loop re-entered from an enclosing
-/// loop's next iteration starts from its previous fixpoint (see
-/// `Analysis::loop_heads`), so nesting does not multiply the work in real
-/// code; past the budget the function gets `NPK-405` and no other verdict.
-const FUEL_BASE: u64 = 200_000;
-const FUEL_PER_BYTE: u64 = 8;
 
 /// The result of analysing one function.
 #[derive(Debug)]
@@ -50,7 +37,12 @@ pub(crate) struct FuncResult {
 }
 
 /// Analyses `func` with the callee summaries `summaries`.
-pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) -> FuncResult {
+pub(crate) fn analyze(
+    program: &Program,
+    func: FuncId,
+    summaries: &Summaries,
+    limits: &Limits,
+) -> FuncResult {
     let Some(f) = program.funcs.get(func.0 as usize) else {
         return FuncResult {
             errors: Vec::new(),
@@ -69,9 +61,12 @@ pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) ->
         loops: Vec::new(),
         scope_floor: 0,
         loop_floor: 0,
-        fuel: FUEL_BASE.saturating_add(
-            FUEL_PER_BYTE.saturating_mul(u64::from(f.span.end.saturating_sub(f.span.start))),
+        fuel: limits.fuel_base.saturating_add(
+            limits
+                .fuel_per_byte
+                .saturating_mul(u64::from(f.span.end.saturating_sub(f.span.start))),
         ),
+        loop_iterations: limits.loop_iterations,
         exhausted: None,
         loop_heads: HashMap::new(),
         defer_epoch: 0,
@@ -161,8 +156,13 @@ struct Analysis<'a> {
     /// scopes below `scope_floor` and loops below `loop_floor` are out of reach.
     scope_floor: usize,
     loop_floor: usize,
-    /// Statements left to interpret (see [`FUEL_BASE`]).
+    /// Statements left to interpret ([`Limits::fuel_base`]). A loop
+    /// re-entered from an enclosing loop's next iteration starts from its
+    /// previous fixpoint ([`Analysis::loop_heads`]), so nesting does not
+    /// multiply the work in real code.
     fuel: u64,
+    /// See [`Limits::loop_iterations`].
+    loop_iterations: usize,
     /// The budget this analysis exceeded: it stops, reports nothing more,
     /// and the function gets `NPK-405` and an opaque summary.
     exhausted: Option<Budget>,
@@ -492,7 +492,7 @@ impl<'a> Analysis<'a> {
         }
         let mut exits = st.unreachable_like();
         let mut settled = false;
-        for _ in 0..MAX_LOOP_ITERATIONS {
+        for _ in 0..self.loop_iterations {
             let mut s = head.clone();
             let mut body_st = match cond {
                 Some(c) => {

@@ -119,6 +119,18 @@ impl Prog {
     }
 
     /// Runs the checker and returns the full diagnostics.
+    /// Like [`Prog::check`], with explicit analysis budgets.
+    pub fn check_limited(&self, limits: &crate::ownership::Limits) -> Vec<(&'static str, Span)> {
+        let mut problems = Problems::new();
+        let _ = super::super::check_with(&self.program, &mut problems, limits);
+        problems.sort();
+        problems
+            .errors
+            .iter()
+            .map(|d| (d.code, d.primary.span))
+            .collect()
+    }
+
     pub fn problems(&self) -> Problems {
         let mut problems = Problems::new();
         let _ = super::super::check(&self.program, &mut problems);

@@ -1,7 +1,7 @@
 //! Pathological shapes terminate quickly; every code has an explanation.
 
 use super::build::*;
-use crate::ownership::EXPLANATIONS;
+use crate::ownership::{EXPLANATIONS, Limits};
 
 #[test]
 fn deeply_nested_loops_finish_and_still_report() {
@@ -104,4 +104,85 @@ fn issue_3_many_loop_counters_stay_linear() {
     assert_eq!(p.check(), vec![("ARIA-015", uses[0])]);
     // Generous bound: the quadratic analysis took far longer.
     assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
+}
+
+/// Issue 15: past its step budget a function gets `NPK-405` (at its name)
+/// and no guessed verdict: before, loops ran once past the budget and the
+/// use after free below came out as a leak at the function's end.
+#[test]
+fn issue_15_exceeding_the_step_budget_is_npk_405_not_a_guess() {
+    let mut p = Prog::new();
+    let m = p.func("main", i32t(), |f| {
+        let x = f.hlocal("p");
+        let mut stmts = vec![f.let_(x, f.alloc())];
+        for _ in 0..50 {
+            let c = f.unknown();
+            stmts.push(f.while_(c, vec![f.store(x, f.int(1))]));
+        }
+        stmts.push(f.expr(f.free(f.l(x))));
+        stmts.push(f.store(x, f.int(2)));
+        stmts
+    });
+    let name = p.program.funcs[m.0 as usize].name_span;
+    let tight = Limits {
+        fuel_base: 40,
+        fuel_per_byte: 0,
+        ..Limits::DEFAULT
+    };
+    assert_eq!(p.check_limited(&tight), vec![("NPK-405", name)]);
+    // With the real budget the same function gets its real verdict.
+    let codes: Vec<&str> = p.check().into_iter().map(|(c, _)| c).collect();
+    assert_eq!(codes, vec!["ARIA-015"]);
+}
+
+/// Issue 15: a loop whose state has not settled within the iteration
+/// budget is `NPK-405`, not a verdict from a partial fixpoint.
+#[test]
+fn issue_15_a_loop_that_does_not_settle_in_budget_is_npk_405() {
+    let mut p = Prog::new();
+    let m = p.func("main", i32t(), |f| {
+        let x = f.hlocal("p");
+        let c = f.unknown();
+        vec![
+            f.let_(x, f.alloc()),
+            f.while_(c, vec![f.expr(f.free(f.l(x)))]),
+        ]
+    });
+    let name = p.program.funcs[m.0 as usize].name_span;
+    let one = Limits {
+        loop_iterations: 1,
+        ..Limits::DEFAULT
+    };
+    assert_eq!(p.check_limited(&one), vec![("NPK-405", name)]);
+}
+
+/// Issue 15: sixteen (and sixty) nested loops keep their effect on what
+/// follows: a use after free after them is `ARIA-015`, not a leak.
+#[test]
+fn issue_15_nested_loops_keep_their_effects() {
+    for depth in [16, 60] {
+        let mut p = Prog::new();
+        let mut use_span = None;
+        p.func("main", i32t(), |f| {
+            let x = f.hlocal("p");
+            let mut body = vec![f.store(x, f.int(1))];
+            for _ in 0..depth {
+                let c = f.unknown();
+                let c2 = f.unknown();
+                body = vec![
+                    f.while_(c, body),
+                    f.if_(c2, vec![f.store(x, f.int(3))], None),
+                ];
+            }
+            let mut stmts = vec![f.let_(x, f.alloc())];
+            stmts.extend(body);
+            stmts.push(f.expr(f.free(f.l(x))));
+            let read = f.l(x);
+            use_span = Some(read.span);
+            stmts.push(f.expr(f.print(read)));
+            stmts
+        });
+        let span = use_span.expect("set above");
+        assert_eq!(p.check(), vec![("ARIA-015", span)], "depth {depth}");
+    }
 }
