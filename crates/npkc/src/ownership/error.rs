@@ -42,6 +42,15 @@ pub(crate) enum TempSink {
     CastToInteger,
 }
 
+/// How a release reached a later fault: around a loop (it ran in the
+/// previous iteration), and/or from a `defer` body (it ran when the
+/// `defer`'s block was left, though it is written earlier).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Carried {
+    pub previous_iteration: bool,
+    pub by_defer: bool,
+}
+
 /// Which analysis budget a function exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Budget {
@@ -82,7 +91,7 @@ pub(crate) enum OwnershipError {
         /// owner is what was released.
         owner: Option<(String, Option<Span>)>,
         /// The release ran in a previous iteration of the enclosing loop.
-        in_loop: bool,
+        in_loop: Carried,
     },
     DoubleFree {
         name: String,
@@ -90,7 +99,7 @@ pub(crate) enum OwnershipError {
         first: Vec<Span>,
         maybe: bool,
         /// The first release ran in a previous iteration of the enclosing loop.
-        in_loop: bool,
+        in_loop: Carried,
     },
     /// A non-owning copy (`name`, borrowed from `owner`) is released.
     ReleaseOfBorrow {
@@ -146,11 +155,14 @@ fn release_target(name: &str, is_result: bool) -> String {
 }
 
 /// "released here", or where the release ran in an earlier iteration.
-fn release_label(first: &str, in_loop: bool) -> String {
-    if in_loop {
-        format!("{first} here, in the previous iteration of the loop")
-    } else {
-        format!("{first} here")
+fn release_label(first: &str, c: Carried) -> String {
+    match (c.previous_iteration, c.by_defer) {
+        (true, true) => format!(
+            "{first} here by this `defer`, when the previous iteration of the loop left its block"
+        ),
+        (false, true) => format!("{first} here by this `defer`, when its block was left"),
+        (true, false) => format!("{first} here, in the previous iteration of the loop"),
+        (false, false) => format!("{first} here"),
     }
 }
 

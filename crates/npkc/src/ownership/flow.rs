@@ -22,7 +22,7 @@ use crate::hir::{Block, Expr, Func, FuncId, LocalId, PlaceKind, Program, StmtKin
 use crate::source::Span;
 
 use super::Limits;
-use super::error::{Budget, OwnershipError, ScopeExit, TempSink};
+use super::error::{Budget, Carried, OwnershipError, ScopeExit, TempSink};
 use super::state::{Origin, ResourceKind, Slot, State};
 use super::summary::{Summaries, Summary};
 
@@ -57,6 +57,12 @@ pub(crate) fn analyze(
         seen: BTreeSet::new(),
         joins: Vec::new(),
         decl_scope: vec![usize::MAX; f.locals.len()],
+        defer_spans: {
+            let mut v = Vec::new();
+            collect_defers(&f.body, &mut v);
+            v
+        },
+        blamed: BTreeSet::new(),
         scopes: Vec::new(),
         loops: Vec::new(),
         scope_floor: 0,
@@ -150,6 +156,12 @@ struct Analysis<'a> {
     /// Per local: the depth of the scope that declared it (`usize::MAX`
     /// for parameters, which the caller owns).
     decl_scope: Vec<usize>,
+    /// Every `defer` body of the function, with the block it is in.
+    defer_spans: Vec<(Span, Span)>,
+    /// (local, release or move span) of every fault reported: a release
+    /// reaching several later uses or releases (on different paths) is one
+    /// fault, reported once.
+    blamed: BTreeSet<(u32, Span)>,
     scopes: Vec<Scope<'a>>,
     loops: Vec<LoopFrame>,
     /// While a defer body runs at a scope exit, jumps may not leave it:
@@ -185,6 +197,36 @@ fn closing_brace(span: Span) -> Span {
         Span::new(span.file, span.end - 1, span.end)
     } else {
         span
+    }
+}
+
+/// Pushes (defer body span, enclosing block span) for every `defer` in `b`.
+fn collect_defers(b: &Block, out: &mut Vec<(Span, Span)>) {
+    for st in &b.stmts {
+        match &st.kind {
+            StmtKind::Defer(d) => {
+                out.push((d.span, b.span));
+                collect_defers(d, out);
+            }
+            StmtKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                collect_defers(then_block, out);
+                if let Some(e) = else_block {
+                    collect_defers(e, out);
+                }
+            }
+            StmtKind::While { body, step, .. } => {
+                collect_defers(body, out);
+                if let Some(s) = step {
+                    collect_defers(s, out);
+                }
+            }
+            StmtKind::Loop { body, .. } | StmtKind::Block(body) => collect_defers(body, out),
+            _ => {}
+        }
     }
 }
 
@@ -236,12 +278,14 @@ impl<'a> Analysis<'a> {
             };
         }
         let mut releases = Vec::with_capacity(self.func.params.len());
+        let mut partial = vec![false; self.func.params.len()];
         for (i, p) in self.func.params.iter().enumerate() {
             let released = self.ret.released[i];
             let kept = self.ret.kept[i];
             releases.push(match (released, kept) {
                 (Some((_, kind)), None) => Some(kind),
                 (Some((released_at, _)), Some(kept_at)) => {
+                    partial[i] = true;
                     let (param, param_span) = self.local_name_span(*p);
                     self.errors.push(OwnershipError::PartialRelease {
                         func: self.func.name.clone(),
@@ -268,6 +312,7 @@ impl<'a> Analysis<'a> {
                 returns_owned: self.ret.owned.map(|(_, k)| k),
                 releases,
                 returns: self.ret.returns,
+                partial,
                 opaque: false,
             },
         }
@@ -303,11 +348,33 @@ impl<'a> Analysis<'a> {
         })
     }
 
-    /// Whether a fault at `at` involving a release/move at one of `spans`
-    /// is carried around a loop: the release lies at or after `at` in the
-    /// source, so it ran in a previous iteration.
-    fn in_loop_carried<'s>(&self, mut spans: impl Iterator<Item = &'s Span>, at: Span) -> bool {
-        !self.loops.is_empty() && spans.any(|s| s.file == at.file && s.start >= at.start)
+    /// How the releases/moves at `spans` reached a fault at `at`: from a
+    /// `defer` body (the release span lies in one), and around a loop (the
+    /// release lies at or after `at` in the source, or in a `defer`
+    /// registered before `at` in a block that encloses `at`: either way it
+    /// ran in a previous iteration).
+    fn carried<'s>(&self, spans: impl Iterator<Item = &'s Span>, at: Span) -> Carried {
+        let mut c = Carried::default();
+        for s in spans {
+            let defer = self
+                .defer_spans
+                .iter()
+                .find(|(d, _)| d.file == s.file && d.start <= s.start && s.end <= d.end);
+            if let Some((d, parent)) = defer {
+                c.by_defer = true;
+                if !self.loops.is_empty()
+                    && parent.start <= at.start
+                    && at.end <= parent.end
+                    && d.end <= at.start
+                {
+                    c.previous_iteration = true;
+                }
+            }
+            if !self.loops.is_empty() && s.file == at.file && s.start >= at.start {
+                c.previous_iteration = true;
+            }
+        }
+        c
     }
 
     /// Spends one step of fuel; false (and the budget marked exceeded) once

@@ -24,6 +24,10 @@ pub struct Summary {
     /// call then yields the argument itself on those paths, not a fresh
     /// allocation: binding the result moves (or borrows) the argument.
     pub returns: Vec<bool>,
+    /// Per parameter: the function releases it on some paths only
+    /// (`NPK-402`, reported there). A caller passing it on is not blamed
+    /// again, and its own argument is not reported as leaked.
+    pub partial: Vec<bool>,
     /// The function's analysis ran out of budget (`NPK-405`): nothing is
     /// known about it, so callers treat its arguments as escaping.
     pub opaque: bool,
@@ -34,6 +38,12 @@ impl Summary {
     #[must_use]
     pub fn releases_param(&self, index: usize) -> Option<ResourceKind> {
         self.releases.get(index).copied().flatten()
+    }
+
+    /// Whether the function releases parameter `index` on some paths only.
+    #[must_use]
+    pub fn partially_releases(&self, index: usize) -> bool {
+        self.partial.get(index).copied().unwrap_or(false)
     }
 
     /// Whether some path of the function returns parameter `index`.
@@ -53,6 +63,7 @@ static NO_SUMMARY: Summary = Summary {
     returns_owned: None,
     releases: Vec::new(),
     returns: Vec::new(),
+    partial: Vec::new(),
     opaque: false,
 };
 
@@ -82,6 +93,7 @@ impl Summaries {
                         })
                         .collect(),
                     returns: vec![false; f.params.len()],
+                    partial: vec![false; f.params.len()],
                     opaque: false,
                 })
                 .collect(),

@@ -320,7 +320,7 @@ impl Analysis<'_> {
                 moved: slot.moved.iter().copied().collect(),
                 maybe: !slot.owned.is_empty() || slot.clear,
                 owner: None,
-                in_loop: self.in_loop_carried(slot.released.iter().chain(&slot.moved), at),
+                in_loop: self.carried(slot.released.iter().chain(&slot.moved), at),
             });
         } else {
             // A borrow whose owner is (maybe) released dangles.
@@ -338,7 +338,7 @@ impl Analysis<'_> {
                     moved: Vec::new(),
                     maybe: !os.owned.is_empty() || os.clear,
                     owner: Some((self.local_name(LocalId(*o)), slot.borrowed_at)),
-                    in_loop: self.in_loop_carried(os.released.iter(), at),
+                    in_loop: self.carried(os.released.iter(), at),
                 });
                 break;
             }
@@ -347,7 +347,29 @@ impl Analysis<'_> {
             return;
         };
         st.slots.update(l.0 as usize, |s| s.reported = true);
+        if let OwnershipError::UseAfterRelease {
+            released,
+            moved,
+            owner: None,
+            ..
+        } = &err
+            && self.already_blamed(l, released.iter().chain(moved))
+        {
+            return;
+        }
         self.report(Some(l), err);
+    }
+
+    /// Whether every release/move in `causes` of `l` was already blamed
+    /// for a fault (then this is the same fault, seen on another path);
+    /// records them otherwise.
+    fn already_blamed<'s>(&mut self, l: LocalId, causes: impl Iterator<Item = &'s Span>) -> bool {
+        let causes: Vec<(u32, Span)> = causes.map(|s| (l.0, *s)).collect();
+        if !causes.is_empty() && causes.iter().all(|c| self.blamed.contains(c)) {
+            return true;
+        }
+        self.blamed.extend(causes);
+        false
     }
 
     /// `v` is released by `call_span` (`free`, `wildx_free`, or a function
@@ -414,10 +436,12 @@ impl Analysis<'_> {
                 at,
                 first: slot.released.iter().copied().collect(),
                 maybe,
-                in_loop: self.in_loop_carried(slot.released.iter(), at),
+                in_loop: self.carried(slot.released.iter(), at),
             };
             st.slots.update(idx, |s| s.reported = true);
-            self.report(Some(l), err);
+            if !self.already_blamed(l, slot.released.iter()) {
+                self.report(Some(l), err);
+            }
             return;
         }
         if !slot.moved.is_empty() {

@@ -12,7 +12,7 @@ use crate::hir::{
 use crate::source::Span;
 
 use super::super::error::{OwnershipError, TempSink};
-use super::super::state::{Origin, ResourceKind, State};
+use super::super::state::{Origin, ParamFate, ResourceKind, State};
 use super::{Analysis, Value};
 
 impl<'a> Analysis<'a> {
@@ -214,6 +214,35 @@ impl<'a> Analysis<'a> {
                 }
             }
             return Value::Other;
+        }
+        // A callee that releases an argument on some paths only is blamed
+        // there (`NPK-402`); here the argument counts as released, quietly
+        // (no knock-on `NPK-402` in a caller passing its parameter on, no
+        // leak or later fault reported for the caller's own binding).
+        for (i, v) in values.iter().enumerate() {
+            if !summary.partially_releases(i) {
+                continue;
+            }
+            for a in self.alternatives(*v) {
+                let Value::Local { id, .. } = a else { continue };
+                let owned = st
+                    .slots
+                    .update(id.0 as usize, |s| {
+                        s.reported = true;
+                        s.owned.clone()
+                    })
+                    .unwrap_or_default();
+                for o in owned {
+                    if let Origin::Param(j) = o
+                        && let Some(fate) = st.params.get_mut(j as usize)
+                    {
+                        *fate = ParamFate {
+                            released: Some((span, ResourceKind::Mixed)),
+                            kept: false,
+                        };
+                    }
+                }
+            }
         }
         let mut result = summary
             .returns_owned
