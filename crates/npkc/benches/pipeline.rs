@@ -147,7 +147,7 @@ fn long_function(lines: usize) -> String {
     let mut k = 0usize;
     let mut count = 2;
     while count < lines {
-        let block = if k % 2 == 0 {
+        let block = if k.is_multiple_of(2) {
             format!(
                 "    {{\n        wild int8->:a{k} = alloc(16);\n        if (a{k} == NULL) {{\n            exit 1;\n        }}\n        defer {{\n            free(a{k});\n        }}\n        if (n > {m}) {{\n            if (n < 9) {{\n                a{k}[0] = 1;\n            }}\n        }} else if (n == 1) {{\n            a{k}[1] = 2;\n        }} else {{\n            n += 1;\n        }}\n    }}\n",
                 m = k % 5
