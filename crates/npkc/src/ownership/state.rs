@@ -9,7 +9,7 @@
 //! binding already diagnosed on this path: it silences later reports for it
 //! and survives joins, so one fault yields one diagnostic.
 
-mod pvec;
+pub(super) mod pvec;
 
 use std::collections::BTreeSet;
 
