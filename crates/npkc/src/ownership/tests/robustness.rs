@@ -80,8 +80,10 @@ fn issue_3_reallocation_on_many_branches_stays_linear() {
 
 /// Issue 3 (found by `tests/no_panic.rs`): every loop counter used to get a
 /// slot in the state copied at each branch, so n loops in one function cost
-/// time quadratic in n (3000 loops took most of a minute). Integer locals are
-/// no longer tracked; use-after-free inside the last loop is still found.
+/// time quadratic in n (3000 loops took most of a minute). The state is now
+/// a persistent tree shared by forks (issue 15), so every local has a slot
+/// (integers can borrow) at no per-branch cost; use-after-free inside the
+/// last loop is still found.
 #[test]
 fn issue_3_many_loop_counters_stay_linear() {
     let mut p = Prog::new();
