@@ -21,6 +21,10 @@ use std::path::PathBuf;
 use npkc::driver;
 use proptest::prelude::*;
 
+#[path = "support/cases.rs"]
+mod cases;
+use cases::config;
+
 /// Owned pointers `p0..p(PTRS-1)` every program declares (each allocated).
 const PTRS: usize = 3;
 
@@ -314,21 +318,6 @@ fn checker_codes(src: &str) -> Vec<String> {
         );
     }
     codes
-}
-
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 proptest! {

@@ -10,10 +10,15 @@
 //! scope stack. Paths that end (`pass`, `fail`, `exit`, `break`, `continue`)
 //! leave an unreachable state behind, so they never reach later joins.
 //!
+//! A loop re-entered (on an enclosing loop's next iteration) starts from
+//! its previous fixpoint joined with the new entry, so nested loops cost
+//! about their size, not 2^depth; every budget ([`Limits`]) exceeded stops
+//! the analysis with `NPK-405` and an opaque summary, never a guess.
+//!
 //! In: a function, the program, the current [`Summaries`]. Out: the
 //! problems found and the function's own [`Summary`]. Naming: `eval_*`
-//! computes an expression's [`Value`]; `use_*`, `release_*`, `bind`,
-//! `discard` consume one.
+//! (in `eval`) computes an expression's [`Value`]; `use_*`, `release_*`,
+//! `bind`, `discard`, `returned` (in `consume`) consume one.
 
 use std::collections::{BTreeSet, HashMap};
 

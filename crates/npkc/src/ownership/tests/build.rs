@@ -108,17 +108,9 @@ impl Prog {
 
     /// Runs the checker; returns `(code, primary span)` of every problem, in order.
     pub fn check(&self) -> Vec<(&'static str, Span)> {
-        let mut problems = Problems::new();
-        let _ = super::super::check(&self.program, &mut problems);
-        problems.sort();
-        problems
-            .errors
-            .iter()
-            .map(|d| (d.code, d.primary.span))
-            .collect()
+        self.check_limited(&crate::ownership::Limits::DEFAULT)
     }
 
-    /// Runs the checker and returns the full diagnostics.
     /// Like [`Prog::check`], with explicit analysis budgets.
     pub fn check_limited(&self, limits: &crate::ownership::Limits) -> Vec<(&'static str, Span)> {
         let mut problems = Problems::new();
