@@ -42,7 +42,7 @@ pub(crate) struct Limits {
     /// Iterations of one loop before its state must be stable (the lattice
     /// is finite and small: real loops settle in two or three).
     pub loop_iterations: usize,
-    /// Analyses of one function while its call cycle settles: a base plus an
+    /// Re-analyses of one function while its call cycle settles: a base plus an
     /// allowance per distinct callee (each callee's summary changes only a
     /// few times, and each change re-queues its callers once).
     pub rounds_base: usize,
@@ -103,7 +103,8 @@ pub(crate) fn check_with(
                 continue;
             };
             rounds[f] += 1;
-            let limit = limits.rounds_base + limits.rounds_per_callee * graph.callees[f].len();
+            // The first analysis is free; the budget counts re-analyses.
+            let limit = 1 + limits.rounds_base + limits.rounds_per_callee * graph.callees[f].len();
             let (errs, summary) = if rounds[f] > limit {
                 let func = program.func(id);
                 let err = error::OwnershipError::BudgetExceeded {

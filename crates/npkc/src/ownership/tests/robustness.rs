@@ -188,3 +188,39 @@ fn issue_15_nested_loops_keep_their_effects() {
         assert_eq!(p.check(), vec![("ARIA-015", span)], "depth {depth}");
     }
 }
+
+/// Issue 15: a call cycle whose summaries do not settle within the
+/// re-analysis budget is `NPK-405` on the function that ran out, and its
+/// callers guess nothing from it (no leak of what it returned).
+#[test]
+fn issue_15_a_cycle_past_its_round_budget_is_npk_405_and_callers_guess_nothing() {
+    let mut p = Prog::new();
+    let me = p.next_id();
+    let rec = p.func("rec", ptr(), |f| {
+        let c = f.unknown();
+        vec![
+            f.if_(c, vec![f.pass(Some(f.alloc()))], None),
+            f.pass(Some(f.raw(f.call_ret(me, vec![], ptr())))),
+        ]
+    });
+    let mut exit_span = None;
+    p.func("main", i32t(), |f| {
+        let x = f.hlocal("p");
+        let exit = f.exit();
+        exit_span = Some(exit.span);
+        vec![f.let_(x, f.raw(f.call_ret(rec, vec![], ptr()))), exit]
+    });
+    let name = p.program.funcs[rec.0 as usize].name_span;
+    let none = Limits {
+        rounds_base: 0,
+        rounds_per_callee: 0,
+        ..Limits::DEFAULT
+    };
+    assert_eq!(p.check_limited(&none), vec![("NPK-405", name)]);
+    let exit = exit_span.expect("set above");
+    assert_eq!(
+        p.check(),
+        vec![("ARIA-014", exit)],
+        "with the real budget: the leak"
+    );
+}
