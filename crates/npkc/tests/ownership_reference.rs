@@ -47,6 +47,9 @@ enum Stmt {
     If(Vec<Stmt>, Vec<Stmt>),
     /// A loop the run executes exactly twice.
     Twice(Vec<Stmt>),
+    /// `{ defer { free(pI); } .. }`: the release runs when the block is
+    /// left (also by `exit`, which runs pending defers).
+    DeferFree(usize, Vec<Stmt>),
 }
 
 fn stmt(with_loops_and_moves: bool) -> impl Strategy<Value = Stmt> {
@@ -75,13 +78,16 @@ fn stmt(with_loops_and_moves: bool) -> impl Strategy<Value = Stmt> {
         if with_loops_and_moves {
             prop_oneof![
                 (block.clone(), block.clone()).prop_map(|(t, e)| Stmt::If(t, e)),
-                block.prop_map(Stmt::Twice),
+                block.clone().prop_map(Stmt::Twice),
+                (0..PTRS, block).prop_map(|(i, b)| Stmt::DeferFree(i, b)),
             ]
             .boxed()
         } else {
-            (block.clone(), block)
-                .prop_map(|(t, e)| Stmt::If(t, e))
-                .boxed()
+            prop_oneof![
+                (block.clone(), block.clone()).prop_map(|(t, e)| Stmt::If(t, e)),
+                (0..PTRS, block).prop_map(|(i, b)| Stmt::DeferFree(i, b)),
+            ]
+            .boxed()
         }
     })
 }
@@ -99,7 +105,7 @@ fn count_ifs(block: &[Stmt]) -> u32 {
         .iter()
         .map(|s| match s {
             Stmt::If(t, e) => 1 + count_ifs(t) + count_ifs(e),
-            Stmt::Twice(b) => count_ifs(b),
+            Stmt::Twice(b) | Stmt::DeferFree(_, b) => count_ifs(b),
             _ => 0,
         })
         .sum()
@@ -153,6 +159,14 @@ fn render_block(block: &[Stmt], depth: usize, fresh: &mut usize, ifs: &mut u32, 
                 render_block(els, depth + 1, fresh, ifs, s);
                 let _ = writeln!(s, "{pad}}}");
             }
+            Stmt::DeferFree(i, body) => {
+                let _ = writeln!(
+                    s,
+                    "{pad}{{\n{pad}    defer {{\n{pad}        free(p{i});\n{pad}    }}"
+                );
+                render_block(body, depth + 1, fresh, ifs, s);
+                let _ = writeln!(s, "{pad}}}");
+            }
             Stmt::Twice(body) => {
                 *fresh += 1;
                 let c = format!("c{fresh}");
@@ -188,6 +202,8 @@ struct Run {
     ptrs: [Option<usize>; PTRS],
     /// Per allocation id: still live.
     live: Vec<bool>,
+    /// Pending deferred releases (of pointer bindings), innermost last.
+    defers: Vec<usize>,
     faults: Faults,
 }
 
@@ -195,6 +211,16 @@ impl Run {
     fn alloc(&mut self) -> Option<usize> {
         self.live.push(true);
         Some(self.live.len() - 1)
+    }
+
+    fn free(&mut self, i: usize) {
+        if let Some(id) = self.ptrs[i] {
+            if self.live[id] {
+                self.live[id] = false;
+            } else {
+                self.faults.double_free = true;
+            }
+        }
     }
 
     fn touch(&mut self, i: usize) {
@@ -210,15 +236,7 @@ impl Run {
         for st in block {
             match st {
                 Stmt::Alloc(i) => self.ptrs[*i] = self.alloc(),
-                Stmt::Free(i) => {
-                    if let Some(id) = self.ptrs[*i] {
-                        if self.live[id] {
-                            self.live[id] = false;
-                        } else {
-                            self.faults.double_free = true;
-                        }
-                    }
-                }
+                Stmt::Free(i) => self.free(*i),
                 Stmt::Use(i) | Stmt::UseBorrow(i) => self.touch(*i),
                 Stmt::Move(to, from) => self.ptrs[*to] = self.ptrs[*from],
                 Stmt::NullExit(i) => {
@@ -244,6 +262,14 @@ impl Run {
                         return false;
                     }
                 }
+                Stmt::DeferFree(i, body) => {
+                    self.defers.push(*i);
+                    if !self.block(body) {
+                        return false;
+                    }
+                    self.defers.pop();
+                    self.free(*i);
+                }
                 Stmt::Twice(body) => {
                     let first = self.ifs;
                     for _ in 0..2 {
@@ -259,8 +285,12 @@ impl Run {
         true
     }
 
-    /// `exit`: every allocation still live is a leak.
+    /// `exit`: the pending defers run (innermost first), then every
+    /// allocation still live is a leak.
     fn exit(&mut self) {
+        while let Some(i) = self.defers.pop() {
+            self.free(i);
+        }
         if self.live.iter().any(|&l| l) {
             self.faults.leak = true;
         }
@@ -274,6 +304,7 @@ fn run(prog: &[Stmt], n: u32) -> Faults {
         ifs: 0,
         ptrs: [None; PTRS],
         live: Vec::new(),
+        defers: Vec::new(),
         faults: Faults::default(),
     };
     for i in 0..PTRS {
