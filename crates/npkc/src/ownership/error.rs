@@ -430,7 +430,7 @@ impl OwnershipError {
                 *borrowed_at,
             )
             .with_label("returns a pointer the caller already owns")
-            .with_secondary(*owned_at, "returns a newly owned pointer here")
+            .with_secondary(*owned_at, "a newly owned pointer, returned from here")
             .with_help("return owned pointers on every path, or on none"),
             OwnershipError::ReleaseOfBorrow {
                 name,

@@ -116,7 +116,9 @@ impl Analysis<'_> {
             return;
         }
         if let Some(kind) = slot.alloc_kind() {
-            self.ret_owned(kind, at);
+            // Point at the allocation: the `pass` may also return a parameter.
+            let from = slot.alloc_spans().first().copied().unwrap_or(at);
+            self.ret_owned(kind, from);
         }
         let mut any = slot.may_own_allocation();
         for o in &slot.owned {
