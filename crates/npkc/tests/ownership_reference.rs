@@ -34,6 +34,8 @@ enum Stmt {
     Alloc(usize),
     /// `free(pI);`
     Free(usize),
+    /// `free(pI); pI = alloc(8);`
+    Renew(usize),
     /// `pI[0] = 1;`
     Use(usize),
     /// `{ int8->:q = pI; q[0] = 2; }` (a use through a borrow)
@@ -47,29 +49,33 @@ enum Stmt {
     If(Vec<Stmt>, Vec<Stmt>),
     /// A loop the run executes exactly twice.
     Twice(Vec<Stmt>),
-    /// `{ defer { free(pI); } .. }`: the release runs when the block is
-    /// left (also by `exit`, which runs pending defers).
+    /// `{ defer { free(pI); } .. } pI = alloc(8);`: the release runs when
+    /// the block is left (also by `exit`, which runs pending defers).
     DeferFree(usize, Vec<Stmt>),
 }
 
 fn stmt(with_loops_and_moves: bool) -> impl Strategy<Value = Stmt> {
     let p = 0..PTRS;
     let leaf = if with_loops_and_moves {
+        // Weighted towards correct programs, so that many are accepted and
+        // the soundness property has something to check.
         prop_oneof![
-            p.clone().prop_map(Stmt::Alloc),
-            p.clone().prop_map(Stmt::Free),
-            p.clone().prop_map(Stmt::Use),
-            p.clone().prop_map(Stmt::UseBorrow),
-            (p.clone(), p.clone()).prop_map(|(a, b)| Stmt::Move(a, b)),
-            p.prop_map(Stmt::NullExit),
+            1 => p.clone().prop_map(Stmt::Alloc),
+            1 => p.clone().prop_map(Stmt::Free),
+            4 => p.clone().prop_map(Stmt::Renew),
+            4 => p.clone().prop_map(Stmt::Use),
+            3 => p.clone().prop_map(Stmt::UseBorrow),
+            1 => (p.clone(), p.clone()).prop_map(|(a, b)| Stmt::Move(a, b)),
+            2 => p.prop_map(Stmt::NullExit),
         ]
         .boxed()
     } else {
         prop_oneof![
-            p.clone().prop_map(Stmt::Alloc),
-            p.clone().prop_map(Stmt::Free),
-            p.clone().prop_map(Stmt::Use),
-            p.prop_map(Stmt::UseBorrow),
+            1 => p.clone().prop_map(Stmt::Alloc),
+            2 => p.clone().prop_map(Stmt::Free),
+            2 => p.clone().prop_map(Stmt::Renew),
+            3 => p.clone().prop_map(Stmt::Use),
+            2 => p.prop_map(Stmt::UseBorrow),
         ]
         .boxed()
     };
@@ -92,10 +98,15 @@ fn stmt(with_loops_and_moves: bool) -> impl Strategy<Value = Stmt> {
     })
 }
 
-/// At most [`MAX_IFS`] `if`s, so every branch combination is an input.
+/// At most [`MAX_IFS`] `if`s, so every branch combination is an input; the
+/// program ends by releasing every pointer (as correct programs do).
 fn program(with_loops_and_moves: bool) -> impl Strategy<Value = Vec<Stmt>> {
     proptest::collection::vec(stmt(with_loops_and_moves), 1..6)
         .prop_filter("too many `if`s", |p| count_ifs(p) <= MAX_IFS)
+        .prop_map(|mut p| {
+            p.extend((0..PTRS).map(Stmt::Free));
+            p
+        })
 }
 
 const MAX_IFS: u32 = 10;
@@ -135,6 +146,9 @@ fn render_block(block: &[Stmt], depth: usize, fresh: &mut usize, ifs: &mut u32, 
             Stmt::Free(i) => {
                 let _ = writeln!(s, "{pad}free(p{i});");
             }
+            Stmt::Renew(i) => {
+                let _ = writeln!(s, "{pad}free(p{i});\n{pad}p{i} = alloc(8);");
+            }
             Stmt::Use(i) => {
                 let _ = writeln!(s, "{pad}p{i}[0] = 1;");
             }
@@ -165,7 +179,7 @@ fn render_block(block: &[Stmt], depth: usize, fresh: &mut usize, ifs: &mut u32, 
                     "{pad}{{\n{pad}    defer {{\n{pad}        free(p{i});\n{pad}    }}"
                 );
                 render_block(body, depth + 1, fresh, ifs, s);
-                let _ = writeln!(s, "{pad}}}");
+                let _ = writeln!(s, "{pad}}}\n{pad}p{i} = alloc(8);");
             }
             Stmt::Twice(body) => {
                 *fresh += 1;
@@ -237,6 +251,10 @@ impl Run {
             match st {
                 Stmt::Alloc(i) => self.ptrs[*i] = self.alloc(),
                 Stmt::Free(i) => self.free(*i),
+                Stmt::Renew(i) => {
+                    self.free(*i);
+                    self.ptrs[*i] = self.alloc();
+                }
                 Stmt::Use(i) | Stmt::UseBorrow(i) => self.touch(*i),
                 Stmt::Move(to, from) => self.ptrs[*to] = self.ptrs[*from],
                 Stmt::NullExit(i) => {
@@ -269,6 +287,7 @@ impl Run {
                     }
                     self.defers.pop();
                     self.free(*i);
+                    self.ptrs[*i] = self.alloc();
                 }
                 Stmt::Twice(body) => {
                     let first = self.ifs;
