@@ -7,7 +7,8 @@
 //! input. Branch conditions test independent bits of the input `n`, so each
 //! branch combination is some input. Properties:
 //! - checker clean ⇒ no input double-frees, uses freed memory, or leaks
-//!   (any shape: loops, moves, borrows, null checks);
+//!   (any shape: loops, moves, borrows, null checks, defers, a function
+//!   returning its parameter, a conditional choosing a pointer);
 //! - a reported `ARIA-014`/`015`/`022` ⇒ some input reaches a leak / use
 //!   after free / double free (loop-free programs without moves: there every
 //!   path the checker sees is some input's path, and a moved-from binding is
@@ -42,6 +43,12 @@ enum Stmt {
     UseBorrow(usize),
     /// `pI = pJ;` (a move between owning bindings)
     Move(usize, usize),
+    /// `free(pI); pI = raw id(pJ); pJ = alloc(8);` (`id` returns its
+    /// parameter: the result is `pJ`'s allocation, moved)
+    Hand(usize, usize),
+    /// `free(pI); pI = is (bit k of n) : pJ : NULL; pJ = alloc(8);` (an
+    /// `if` for the numbering of bits)
+    HandIf(usize, usize),
     /// `if (pI == NULL) { exit 3; }`
     NullExit(usize),
     /// `if (bit k of n) { .. } else { .. }`: the k-th `if` of the program
@@ -66,6 +73,8 @@ fn stmt(with_loops_and_moves: bool) -> impl Strategy<Value = Stmt> {
             4 => p.clone().prop_map(Stmt::Use),
             3 => p.clone().prop_map(Stmt::UseBorrow),
             1 => (p.clone(), p.clone()).prop_map(|(a, b)| Stmt::Move(a, b)),
+            1 => (p.clone(), p.clone()).prop_map(|(a, b)| Stmt::Hand(a, b)),
+            1 => (p.clone(), p.clone()).prop_map(|(a, b)| Stmt::HandIf(a, b)),
             2 => p.prop_map(Stmt::NullExit),
         ]
         .boxed()
@@ -116,6 +125,7 @@ fn count_ifs(block: &[Stmt]) -> u32 {
         .iter()
         .map(|s| match s {
             Stmt::If(t, e) => 1 + count_ifs(t) + count_ifs(e),
+            Stmt::HandIf(..) => 1,
             Stmt::Twice(b) | Stmt::DeferFree(_, b) => count_ifs(b),
             _ => 0,
         })
@@ -126,6 +136,7 @@ fn count_ifs(block: &[Stmt]) -> u32 {
 
 fn render(prog: &[Stmt]) -> String {
     let mut s = String::from("func:failsafe = int32(tbb32:err) {\n    exit 1;\n};\n\n");
+    s.push_str("func:id = int8->(wild int8->:p) {\n    pass p;\n};\n\n");
     s.push_str("func:main = int32() {\n    int32:n = 0;\n");
     for i in 0..PTRS {
         let _ = writeln!(s, "    wild int8->:p{i} = alloc(8);");
@@ -161,6 +172,20 @@ fn render_block(block: &[Stmt], depth: usize, fresh: &mut usize, ifs: &mut u32, 
             }
             Stmt::Move(to, from) => {
                 let _ = writeln!(s, "{pad}p{to} = p{from};");
+            }
+            Stmt::Hand(to, from) => {
+                let _ = writeln!(
+                    s,
+                    "{pad}free(p{to});\n{pad}p{to} = raw id(p{from});\n{pad}p{from} = alloc(8);"
+                );
+            }
+            Stmt::HandIf(to, from) => {
+                let _ = writeln!(
+                    s,
+                    "{pad}free(p{to});\n{pad}p{to} = is ((n & {}) != 0) : p{from} : NULL;\n{pad}p{from} = alloc(8);",
+                    1u32 << *ifs
+                );
+                *ifs += 1;
             }
             Stmt::NullExit(i) => {
                 let _ = writeln!(s, "{pad}if (p{i} == NULL) {{\n{pad}    exit 3;\n{pad}}}");
@@ -257,6 +282,22 @@ impl Run {
                 }
                 Stmt::Use(i) | Stmt::UseBorrow(i) => self.touch(*i),
                 Stmt::Move(to, from) => self.ptrs[*to] = self.ptrs[*from],
+                Stmt::Hand(to, from) => {
+                    self.free(*to);
+                    self.ptrs[*to] = self.ptrs[*from];
+                    self.ptrs[*from] = self.alloc();
+                }
+                Stmt::HandIf(to, from) => {
+                    let bit = self.ifs;
+                    self.ifs += 1;
+                    self.free(*to);
+                    self.ptrs[*to] = if self.n & (1 << bit) != 0 {
+                        self.ptrs[*from]
+                    } else {
+                        None
+                    };
+                    self.ptrs[*from] = self.alloc();
+                }
                 Stmt::NullExit(i) => {
                     if self.ptrs[*i].is_none() {
                         self.exit();
