@@ -107,6 +107,49 @@ fn call_cycles_of_17_and_5001_releasing_functions_reach_a_fixpoint() {
     }
 }
 
+/// `n` functions passing `p` round a cycle where only the last returns
+/// (keeping it): none releases it, so `main` must (a summary iteration cut
+/// short, or started from "releases", calls `main`'s release a double free).
+fn keeping_cycle(n: usize, release_in_main: bool) -> String {
+    let mut s = FAILSAFE.to_string();
+    for k in 0..n {
+        let next = (k + 1) % n;
+        let base = if k + 1 == n {
+            "    if (n <= 0) {\n        pass;\n    }\n"
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            "func:k{k} = NIL(wild int8->:p, int32:n) {{\n{base}    drop k{next}(p, n - 1);\n}};\n\n"
+        );
+    }
+    s.push_str(
+        "func:main = int32() {\n    wild int8->:p = alloc(8);\n    if (p == NULL) {\n        exit 1;\n    }\n    drop k0(p, 40);\n",
+    );
+    if release_in_main {
+        s.push_str("    free(p);\n");
+    }
+    s.push_str("    exit 0;\n};\n");
+    s
+}
+
+#[test]
+fn call_cycles_of_17_and_5001_keeping_functions_reach_a_fixpoint() {
+    for n in [17, 5001] {
+        assert_eq!(
+            check("keep", &keeping_cycle(n, true)),
+            Vec::<String>::new(),
+            "n = {n}"
+        );
+        assert_eq!(
+            check("keep-leak", &keeping_cycle(n, false)),
+            vec!["ARIA-014"],
+            "n = {n}"
+        );
+    }
+}
+
 #[test]
 fn call_cycles_of_17_and_5001_factories_reach_a_fixpoint() {
     for n in [17, 5001] {

@@ -25,6 +25,9 @@ pub(crate) enum ScopeExit {
     Exit,
     /// A new value was assigned over the owned one.
     Overwrite,
+    /// A call of a function that never returns (it always `exit`s, or
+    /// recurses forever).
+    NoReturn,
 }
 
 /// Where an allocation that was never bound ended up.
@@ -249,6 +252,10 @@ impl OwnershipError {
                     ScopeExit::Exit => (
                         format!("`exit` ends the program while `{name}` still owns its allocation"),
                         "this `exit` (or in a `defer`, which `exit` runs)",
+                    ),
+                    ScopeExit::NoReturn => (
+                        format!("this call never returns, and `{name}` still owns its allocation"),
+                        "this call",
                     ),
                     ScopeExit::Overwrite => (
                         format!(

@@ -87,6 +87,8 @@ pub(crate) fn analyze(
             returns: vec![false; f.params.len()],
             released: vec![None; f.params.len()],
             kept: vec![None; f.params.len()],
+            via_partial: vec![None; f.params.len()],
+            any: false,
         },
     };
     a.run();
@@ -146,6 +148,11 @@ struct ReturnAcc {
     released: Vec<Option<(Span, ResourceKind)>>,
     /// Per parameter: some returning path (at this span) did not release it.
     kept: Vec<Option<Span>>,
+    /// Per parameter: some returning path passed it to a callee that
+    /// releases it on some paths only (at this call).
+    via_partial: Vec<Option<Span>>,
+    /// Some path returns at all.
+    any: bool,
 }
 
 struct Analysis<'a> {
@@ -282,26 +289,34 @@ impl<'a> Analysis<'a> {
                 },
             };
         }
+        // Per parameter, over the returning paths: released (directly, or
+        // by a callee that always releases it), kept (directly), or passed
+        // to a callee that releases it on some paths only. Partial when
+        // mixed; blamed (`NPK-402`) only where a path of this function
+        // itself keeps it: a function that merely passes the pointer to a
+        // partial callee is not the one at fault.
         let mut releases = Vec::with_capacity(self.func.params.len());
         let mut partial = vec![false; self.func.params.len()];
         for (i, p) in self.func.params.iter().enumerate() {
             let released = self.ret.released[i];
             let kept = self.ret.kept[i];
-            releases.push(match (released, kept) {
-                (Some((_, kind)), None) => Some(kind),
-                (Some((released_at, _)), Some(kept_at)) => {
-                    partial[i] = true;
-                    let (param, param_span) = self.local_name_span(*p);
-                    self.errors.push(OwnershipError::PartialRelease {
-                        func: self.func.name.clone(),
-                        param,
-                        param_span,
-                        released_at,
-                        kept_at,
-                    });
-                    None
-                }
-                _ => None,
+            let via = self.ret.via_partial[i];
+            partial[i] = via.is_some() || (released.is_some() && kept.is_some());
+            let released_at = released.map(|(s, _)| s).or(via);
+            if let (Some(released_at), Some(kept_at)) = (released_at, kept) {
+                let (param, param_span) = self.local_name_span(*p);
+                self.errors.push(OwnershipError::PartialRelease {
+                    func: self.func.name.clone(),
+                    param,
+                    param_span,
+                    released_at,
+                    kept_at,
+                });
+            }
+            releases.push(if partial[i] {
+                None
+            } else {
+                released.map(|(_, k)| k)
             });
         }
         if let (Some((owned_at, _)), Some(borrowed_at)) = (self.ret.owned, self.ret.borrowed) {
@@ -318,6 +333,7 @@ impl<'a> Analysis<'a> {
                 releases,
                 returns: self.ret.returns,
                 partial,
+                may_return: self.ret.any,
                 opaque: false,
             },
         }
@@ -706,6 +722,10 @@ impl<'a> Analysis<'a> {
             if fate.kept && self.ret.kept[i].is_none() {
                 self.ret.kept[i] = Some(at);
             }
+            if let (Some(s), None) = (fate.via_partial, self.ret.via_partial[i]) {
+                self.ret.via_partial[i] = Some(s);
+            }
         }
+        self.ret.any = true;
     }
 }

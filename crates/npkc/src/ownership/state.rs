@@ -189,15 +189,31 @@ pub(crate) struct ParamFate {
     pub released: Option<(Span, ResourceKind)>,
     /// Not released on some path.
     pub kept: bool,
+    /// Passed on some path to a callee that releases it on some paths only
+    /// (the call's span): the blame is the callee's.
+    pub via_partial: Option<Span>,
 }
 
 impl ParamFate {
+    /// A parameter nothing has happened to yet.
+    pub fn kept() -> ParamFate {
+        ParamFate {
+            released: None,
+            kept: true,
+            via_partial: None,
+        }
+    }
+
     fn join(&mut self, other: &ParamFate) {
         self.released = match (self.released, other.released) {
             (Some((s1, k1)), Some((s2, k2))) => Some((s1.min(s2), k1.join(k2))),
             (a, b) => a.or(b),
         };
         self.kept |= other.kept;
+        self.via_partial = match (self.via_partial, other.via_partial) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 }
 
@@ -256,13 +272,7 @@ impl State {
             slots: Slots {
                 slots: PVec::filled(nlocals, &Slot::clear()),
             },
-            params: vec![
-                ParamFate {
-                    released: None,
-                    kept: true,
-                };
-                nparams
-            ],
+            params: vec![ParamFate::kept(); nparams],
         }
     }
 
@@ -276,8 +286,8 @@ impl State {
                 .params
                 .iter()
                 .map(|_| ParamFate {
-                    released: None,
                     kept: false,
+                    ..ParamFate::kept()
                 })
                 .collect(),
         }

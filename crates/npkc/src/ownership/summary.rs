@@ -7,6 +7,8 @@
 //! graph, [`CallGraph`]) at a time, callees' cycles first; inside a cycle a
 //! worklist re-analyses the callers of every function whose summary
 //! changed, until none does: a true fixpoint for cycles of any length.
+//! Summaries start at the bottom ([`Summaries::initial`]: no path returns,
+//! nothing is released or returned) and only grow: the least fixpoint.
 
 use crate::hir::{self, FuncId};
 
@@ -28,6 +30,10 @@ pub struct Summary {
     /// (`NPK-402`, reported there). A caller passing it on is not blamed
     /// again, and its own argument is not reported as leaked.
     pub partial: Vec<bool>,
+    /// Some path of the function returns (`pass`, `fail`, or its end). A
+    /// call of a function none of whose paths returns ends the caller's
+    /// path, like `exit`.
+    pub may_return: bool,
     /// The function's analysis ran out of budget (`NPK-405`): nothing is
     /// known about it, so callers treat its arguments as escaping.
     pub opaque: bool,
@@ -64,16 +70,17 @@ static NO_SUMMARY: Summary = Summary {
     releases: Vec::new(),
     returns: Vec::new(),
     partial: Vec::new(),
-    opaque: false,
+    may_return: true,
+    opaque: true,
 };
 
 impl Summaries {
-    /// The starting point of inference: no function returns an owned
-    /// pointer (grown as bodies show otherwise), and every function releases
-    /// every pointer parameter (shrunk as bodies show otherwise). "Releases
-    /// on every path" is a must-property, so it starts optimistic: a
-    /// recursive function that releases on its base case and passes the
-    /// pointer on to itself otherwise then releases on every path.
+    /// The starting point of inference, the bottom of every property: no
+    /// path returns, nothing is returned, nothing is released or kept.
+    /// Summaries only grow from here (a least fixpoint): a recursive
+    /// function that releases on its base case and passes the pointer on to
+    /// itself otherwise is seen to return first through its base case, and
+    /// then to release on every path.
     pub(crate) fn initial(program: &hir::Program) -> Summaries {
         Summaries {
             funcs: program
@@ -81,19 +88,10 @@ impl Summaries {
                 .iter()
                 .map(|f| Summary {
                     returns_owned: None,
-                    releases: f
-                        .params
-                        .iter()
-                        .map(|p| {
-                            let is_ptr = f
-                                .locals
-                                .get(p.0 as usize)
-                                .is_some_and(|l| l.ty.is_pointer());
-                            is_ptr.then_some(ResourceKind::Mixed)
-                        })
-                        .collect(),
+                    releases: vec![None; f.params.len()],
                     returns: vec![false; f.params.len()],
                     partial: vec![false; f.params.len()],
+                    may_return: false,
                     opaque: false,
                 })
                 .collect(),

@@ -489,6 +489,7 @@ impl Analysis<'_> {
                 *fate = ParamFate {
                     released: Some((at, dk)),
                     kept: false,
+                    via_partial: None,
                 };
             }
         }

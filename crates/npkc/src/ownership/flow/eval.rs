@@ -11,7 +11,7 @@ use crate::hir::{
 };
 use crate::source::Span;
 
-use super::super::error::{OwnershipError, TempSink};
+use super::super::error::{OwnershipError, ScopeExit, TempSink};
 use super::super::state::{Origin, ParamFate, ResourceKind, State};
 use super::{Analysis, Value};
 
@@ -209,40 +209,35 @@ impl<'a> Analysis<'a> {
             for v in &values {
                 for a in self.alternatives(*v) {
                     if let Value::Local { id, .. } = a {
-                        st.slots.update(id.0 as usize, |s| s.reported = true);
+                        self.escape(id, span, st);
                     }
                 }
             }
             return Value::Other;
         }
         // A callee that releases an argument on some paths only is blamed
-        // there (`NPK-402`); here the argument counts as released, quietly
-        // (no knock-on `NPK-402` in a caller passing its parameter on, no
-        // leak or later fault reported for the caller's own binding).
+        // there (`NPK-402`); here the argument's fate is unknown, quietly: a
+        // caller passing its parameter on is "partial through that call"
+        // (not blamed itself), and the caller's own binding is not reported
+        // (no knock-on leak or fault).
         for (i, v) in values.iter().enumerate() {
             if !summary.partially_releases(i) {
                 continue;
             }
             for a in self.alternatives(*v) {
-                let Value::Local { id, .. } = a else { continue };
-                let owned = st
-                    .slots
-                    .update(id.0 as usize, |s| {
-                        s.reported = true;
-                        s.owned.clone()
-                    })
-                    .unwrap_or_default();
-                for o in owned {
-                    if let Origin::Param(j) = o
-                        && let Some(fate) = st.params.get_mut(j as usize)
-                    {
-                        *fate = ParamFate {
-                            released: Some((span, ResourceKind::Mixed)),
-                            kept: false,
-                        };
-                    }
+                if let Value::Local { id, .. } = a {
+                    self.escape(id, span, st);
                 }
             }
+        }
+        if !summary.may_return {
+            // No path of the callee returns (so far in the fixpoint; in the
+            // end, it never does): like `exit`, the call ends this path.
+            if self.scope_floor == 0 {
+                self.leave_scopes(0, st, ScopeExit::NoReturn, span, true);
+            }
+            st.reachable = false;
+            return Value::Other;
         }
         let mut result = summary
             .returns_owned
@@ -257,6 +252,31 @@ impl<'a> Analysis<'a> {
             }
         }
         result.unwrap_or(Value::Other)
+    }
+
+    /// Local `id` is passed (at `call`) to a callee that may or may not
+    /// release it: its fate is unknown here, and is not reported here (the
+    /// callee carries the blame). A parameter in it becomes "partial
+    /// through this call" for the summary.
+    fn escape(&mut self, id: LocalId, call: Span, st: &mut State) {
+        let owned = st
+            .slots
+            .update(id.0 as usize, |s| {
+                s.reported = true;
+                s.owned.clone()
+            })
+            .unwrap_or_default();
+        for o in owned {
+            if let Origin::Param(j) = o
+                && let Some(fate) = st.params.get_mut(j as usize)
+            {
+                *fate = ParamFate {
+                    released: None,
+                    kept: false,
+                    via_partial: Some(call),
+                };
+            }
+        }
     }
 
     fn eval_builtin(
