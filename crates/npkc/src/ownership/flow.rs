@@ -273,8 +273,10 @@ impl<'a> Analysis<'a> {
 
     fn finish(mut self) -> FuncResult {
         if let Some(what) = self.exhausted {
-            // No verdict: the budget error alone, and a summary that says
-            // nothing is known (callers let their arguments escape).
+            // No verdict for the function: the budget error (beside what was
+            // reported before the budget ran out, each fault real on the
+            // paths seen), and a summary that says nothing is known
+            // (callers let their arguments escape).
             let mut errors: Vec<OwnershipError> = std::mem::take(&mut self.errors);
             errors.push(OwnershipError::BudgetExceeded {
                 func: self.func.name.clone(),
