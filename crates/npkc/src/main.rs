@@ -16,7 +16,7 @@ use npkc::explain;
 #[command(
     name = "npkc",
     version,
-    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
     after_help = "Examples:\n  npkc examples/jit_add.npk -o jit_add\n  npkc check prog.npk\n  npkc run prog.npk -- arg\n  npkc --explain ARIA-014"
 )]
 struct Cli {
@@ -111,6 +111,16 @@ fn main() -> ExitCode {
     if let Some(code) = &cli.explain {
         return explain_code(code);
     }
+    if let Some(command) = &cli.command
+        && let Some(misplaced) = misplaced_before_subcommand(&cli)
+    {
+        eprintln!(
+            "error: {misplaced} before the subcommand `{}`\n\n{}",
+            command.name(),
+            "Usage: npkc [-I DIR] [--error-format F] [--color C] <COMMAND> ...   (options of a command, such as `-o`, go after it)"
+        );
+        return ExitCode::from(2);
+    }
     match cli.command {
         Some(Command::Check { files }) => check(&files, &options, format),
         Some(Command::Build { file, out }) => build(&file, out, &options, format),
@@ -130,6 +140,27 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// What only the bare `npkc FILE [-o OUT]` form takes but was given before a
+/// subcommand (the shared options `-I`, `--error-format`, `--color` may go
+/// before or after it).
+fn misplaced_before_subcommand(cli: &Cli) -> Option<String> {
+    if let Some(file) = &cli.file {
+        return Some(format!("unexpected file `{}`", file.display()));
+    }
+    cli.out.as_ref().map(|_| "`-o OUT` given".to_string())
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Build { .. } => "build",
+            Command::Check { .. } => "check",
+            Command::JitCheck { .. } => "jit-check",
+            Command::Run { .. } => "run",
+        }
     }
 }
 

@@ -118,3 +118,85 @@ fn every_example_checks_clean() {
     }
     assert!(seen >= 2, "examples found: {seen}");
 }
+
+/// A scratch directory with `lib/greet.npk` and a `main.npk` that `use`s it
+/// only through `-I lib`.
+fn project_with_include_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("npkc-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("lib")).expect("scratch dir");
+    std::fs::write(
+        dir.join("lib/greet.npk"),
+        "Type:Greet = { func:answer = int32() { pass 42; }; };\n",
+    )
+    .expect("write lib");
+    std::fs::write(
+        dir.join("main.npk"),
+        "use \"greet.npk\".*;\nfunc:failsafe = int32(tbb32:err) { exit 1; };\nfunc:main = int32() {\n    int32:x = Greet.answer() ? 0;\n    int8:bad = 0x90i8;\n    exit x;\n};\n",
+    )
+    .expect("write main");
+    dir
+}
+
+#[test]
+fn shared_options_work_before_the_subcommand() {
+    let dir = project_with_include_dir("before");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_npkc"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("npkc starts")
+    };
+    // Without -I the module is not found; with it (before or after `check`) it is,
+    // and the one real error (the literal) is reported.
+    let without = text(&run(&["check", "main.npk"]).stderr);
+    assert!(without.contains("greet.npk"), "{without}");
+    for args in [
+        &["-I", "lib", "check", "main.npk"][..],
+        &["check", "-I", "lib", "main.npk"][..],
+        &["-I", "lib", "--color", "never", "check", "main.npk"][..],
+        &["--color=never", "-I", "lib", "check", "main.npk"][..],
+    ] {
+        let out = run(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("error[NPK-303]"), "{args:?}: {err}");
+        assert!(!err.contains('\u{1b}'), "{args:?}: no colour: {err}");
+    }
+    let json = run(&["--error-format=json", "-I", "lib", "check", "main.npk"]);
+    assert_eq!(json.status.code(), Some(1));
+    let first = text(&json.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(first.lines().next().expect("one line")).expect("json");
+    assert_eq!(v["code"], "NPK-303");
+    let coloured = text(&run(&["--color", "always", "-I", "lib", "check", "main.npk"]).stderr);
+    assert!(coloured.contains('\u{1b}'), "{coloured}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn build_only_options_before_a_subcommand_are_a_usage_error() {
+    let out = npkc(&["-o", "x", "check", "examples/jit_add.npk"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`-o OUT` given before the subcommand `check`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bit_pattern_literal_suggests_a_wrapping_cast() {
+    let dir = project_with_include_dir("literal");
+    let out = Command::new(env!("CARGO_BIN_EXE_npkc"))
+        .args(["check", "-I", "lib", "main.npk"])
+        .current_dir(&dir)
+        .output()
+        .expect("npkc starts");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("help: to use the bit pattern, write `0x90u8 => int8` (a wrapping cast, the value -112)"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

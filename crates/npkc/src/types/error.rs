@@ -247,7 +247,7 @@ impl Error {
                 *span,
             )
             .with_label(format!("out of range for `{}`", show(ty)))
-            .with_help("use a wider type, or a suffix such as `i64`/`u64` on the literal"),
+            .with_help(literal_help(*value, ty)),
             Error::NonBoolCondition { found, span } => {
                 let d = Diagnostic::error(
                     "NPK-304",
@@ -447,12 +447,19 @@ impl Error {
                     .with_help("write `pass value;`")
                 }
             }
-            Error::NotPrintable { ty, span } => Diagnostic::error(
-                "NPK-324",
-                format!("a value of type `{}` cannot be printed", show(ty)),
-                *span,
-            )
-            .with_note("`print`/`println` take strings, template strings, integers and bools"),
+            Error::NotPrintable { ty, span } => {
+                let d = Diagnostic::error(
+                    "NPK-324",
+                    format!("a value of type `{}` cannot be printed", show(ty)),
+                    *span,
+                )
+                .with_note("`print`/`println` take strings, template strings, integers and bools");
+                if matches!(ty, Ty::Ptr(_) | Ty::Erased) {
+                    d.with_help("to print the address, convert it: `&{p => uint64}`")
+                } else {
+                    d
+                }
+            }
             Error::ExpectedResult { op, found, span } => Diagnostic::error(
                 "NPK-325",
                 format!("`{op}` needs a `Result`, found `{}`", show(found)),
@@ -580,3 +587,26 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "`raw e`, `e ? default` and `drop e` consume a `Result`, the value of a call of a Nitpick function. Builtins and externs return plain values, which need none of these.",
     ),
 ];
+
+/// The help of NPK-303. A non-negative literal that fits the unsigned type of a
+/// signed type's width is a bit pattern (`0x90i8`): the fix is a wrapping cast
+/// of the unsigned literal, not a wider type.
+fn literal_help(value: i128, ty: &Ty) -> String {
+    if let Ty::Int(it) = ty
+        && it.signed()
+        && value >= 0
+        && value < (1i128 << it.bits())
+    {
+        let wrapped = if value >= 1i128 << (it.bits() - 1) {
+            value - (1i128 << it.bits())
+        } else {
+            value
+        };
+        return format!(
+            "to use the bit pattern, write `{value:#x}u{bits} => {name}` (a wrapping cast, the value {wrapped}); for the number {value}, use a wider type",
+            bits = it.bits(),
+            name = it.name()
+        );
+    }
+    "use a wider type, or a suffix such as `i64`/`u64` on the literal".to_string()
+}
