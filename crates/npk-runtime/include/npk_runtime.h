@@ -3,9 +3,11 @@
  * Link: cc prog.c libnpk_runtime.a -lpthread -ldl -lm
  * Kept in sync with crates/npk-runtime/src/abi.rs by tests/header.rs.
  * All functions are thread-safe. Refusals print one stderr line
- * "wildx: <op>(<ptr>) rejected: <reason>".
+ * "wildx: <op>(<ptr>) rejected: <reason>" (unless NPK_WILDX_QUIET=1) and record the
+ * reason for npk_jit_last_error.
  * Environment (read once): NPK_WILDX_AUDIT=1, NPK_WILDX_GUARD_PAGES=1,
- * NPK_WILDX_VERIFY=1, NPK_WILDX_QUOTA=<bytes> (default 64 MiB), NPK_JIT_STRICT=1.
+ * NPK_WILDX_VERIFY=1, NPK_WILDX_QUOTA=<bytes> (default 64 MiB), NPK_JIT_STRICT=1,
+ * NPK_WILDX_QUIET=1.
  */
 #ifndef NPK_RUNTIME_H
 #define NPK_RUNTIME_H
@@ -74,14 +76,17 @@ NPK_NORETURN void npk_exit(int32_t code);
 /* --- validator helpers (npk_jit_compile and typed calls) ---------------------------- */
 
 /* Validates len bytes at code as a SysV function of signature sig ("int64(int64,int64)"),
- * copies them into a fresh wildx page, seals it with the signature's tag. NULL on failure,
+ * copies them into a fresh wildx page, seals it with the signature's tag. code must be
+ * readable for len bytes (1..=1 MiB; the extent of a raw pointer cannot be checked). NULL on failure,
  * with the reason from npk_jit_last_error. Free with npk_wildx_free. */
 void *npk_jit_compile(const void *code, int64_t len, const char *sig);
 /* Validates len bytes at code for sig and copies them into the writable page `page` of ours,
  * recording the signature; npk_wildx_seal keeps it only if the page is unchanged since.
  * 0, or -1 with the reason from npk_jit_last_error. */
 int32_t npk_jit_install(void *page, const void *code, int64_t len, const char *sig);
-/* Reason for this thread's last npk_jit_compile failure ("" after success); never NULL. */
+/* Reason for this thread's last refused operation (alloc, compile, install, seal, free,
+ * call); "" after a successful compile/install. Valid until the next refusal or install on
+ * this thread; never NULL. */
 const char *npk_jit_last_error(void);
 /* Typed calls: refuse (0, stderr line; try forms: *status = NPK_JIT_ERR_*) a page whose
  * recorded signature differs (untagged pages allowed unless NPK_JIT_STRICT=1). */

@@ -29,7 +29,7 @@ pub extern "C" fn npk_wildx_alloc(n: usize) -> *mut c_void {
     guard(std::ptr::null_mut(), || match wildx::alloc_raw(n) {
         Ok(p) => p.as_ptr().cast(),
         Err(e) => {
-            wildx::report_rejection("alloc", &n, &e);
+            jit::refused("alloc", &n, &e);
             std::ptr::null_mut()
         }
     })

@@ -176,7 +176,8 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
-fn set_last_error(msg: &str) {
+/// Records `msg` as this thread's [`npk_jit_last_error`].
+pub(crate) fn set_last_error(msg: &str) {
     let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     LAST_ERROR.with(|e| *e.borrow_mut() = c);
 }
@@ -238,8 +239,7 @@ pub unsafe extern "C" fn npk_jit_compile(
             p
         }
         Ok(Err(msg)) => {
-            eprintln!("jit: compile rejected: {msg}");
-            set_last_error(&msg);
+            report_compile_refusal("compile", &format_args!("{len}"), &msg);
             std::ptr::null_mut()
         }
         Err(_) => {
@@ -276,8 +276,7 @@ pub unsafe extern "C" fn npk_jit_install(
             0
         }
         Ok(Err(msg)) => {
-            eprintln!("jit: install({page:p}) rejected: {msg}");
-            set_last_error(&msg);
+            report_compile_refusal("install", &format_args!("{page:p}"), &msg);
             -1
         }
         Err(_) => {
@@ -287,8 +286,21 @@ pub unsafe extern "C" fn npk_jit_install(
     }
 }
 
-/// The reason the last `npk_jit_compile` or `npk_jit_install` on this thread failed ("" after
-/// a success). Valid until the next `npk_jit_compile` on this thread; never NULL.
+/// Records a refused compile/install (the validator's reason as is, so a program can show
+/// it) and prints `jit: <op>(<arg>) rejected: <reason>` unless `NPK_WILDX_QUIET=1`.
+fn report_compile_refusal(op: &str, arg: &dyn fmt::Display, msg: &str) {
+    set_last_error(msg);
+    if !wildx::options().quiet {
+        eprintln!("jit: {op}({arg}) rejected: {msg}");
+    }
+}
+
+/// Why the last refused runtime operation on this thread failed: the validator's reason for
+/// `npk_jit_compile`/`npk_jit_install`, `allocation of N bytes failed: ...` for
+/// `npk_wildx_alloc`, `seal failed: ...`, `free failed: ...`, `call refused: ...`. A
+/// successful `npk_jit_compile`/`npk_jit_install`/`npk_jit_install_add_i32` resets it to "";
+/// other successful operations leave it alone (calls never touch it on their fast path).
+/// Valid until the next refusal or install on this thread; never NULL.
 ///
 /// # Safety
 /// Always safe to call; do not free or write the result.

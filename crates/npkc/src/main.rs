@@ -115,9 +115,8 @@ fn main() -> ExitCode {
         && let Some(misplaced) = misplaced_before_subcommand(&cli)
     {
         eprintln!(
-            "error: {misplaced} before the subcommand `{}`\n\n{}",
-            command.name(),
-            "Usage: npkc [-I DIR] [--error-format F] [--color C] <COMMAND> ...   (options of a command, such as `-o`, go after it)"
+            "error: {misplaced} before the subcommand `{}`\n\nUsage: npkc [-I DIR] [--error-format F] [--color C] <COMMAND> ...   (options of a command, such as `-o`, go after it)",
+            command.name()
         );
         return ExitCode::from(2);
     }

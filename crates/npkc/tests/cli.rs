@@ -1,5 +1,9 @@
 //! The `npkc` command line as users call it: exit statuses, `--explain`,
-//! `--error-format=json`, `jit-check`, usage errors.
+//! `--error-format=json`, `jit-check`, usage errors, options before the
+//! subcommand, and running the examples.
+
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -195,8 +199,47 @@ fn bit_pattern_literal_suggests_a_wrapping_cast() {
         .expect("npkc starts");
     let err = text(&out.stderr);
     assert!(
-        err.contains("help: to use the bit pattern, write `0x90u8 => int8` (a wrapping cast, the value -112)"),
+        err.contains(
+            "help: to use the bit pattern, write `0x90u8 => int8` (a wrapping cast, the value -112)"
+        ),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `npkc run FILE` with `envs` for the program, linked with the test's runtime.
+fn npkc_run(file: &str, envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_npkc"));
+    cmd.args(["run", file]).current_dir(workspace());
+    if let Some(rt) = runtime::runtime_archive() {
+        cmd.env("NPK_RUNTIME", rt);
+    }
+    cmd.env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("npkc-cli-cache"),
+    );
+    cmd.envs(envs.iter().copied())
+        .output()
+        .expect("npkc starts")
+}
+
+#[test]
+fn jit_compile_example_says_why_an_allocation_was_refused() {
+    let out = npkc_run("examples/jit_compile.npk", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "2 + 2*20 = 42\n");
+    let out = npkc_run(
+        "examples/jit_compile.npk",
+        &[("NPK_WILDX_QUOTA", "0"), ("NPK_WILDX_QUIET", "1")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stdout),
+        "refused (code 1): allocation of 5 bytes failed: quota exceeded (4096 bytes requested, 0 mapped, quota 0)\n"
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "",
+        "NPK_WILDX_QUIET=1 leaves stderr to the program"
+    );
 }

@@ -5,7 +5,9 @@
 //! - first line `//@ check-pass`: `npkc check` succeeds with no diagnostics;
 //! - `//@ run-pass` / `//@ run-fail`: build, run, compare `// expect: exit N`
 //!   (default 0 for run-pass) or `// expect: signal SIGSEGV`, and the stdout
-//!   against the `// expect-stdout: text` lines (when there are any);
+//!   against the `// expect-stdout: text` lines (when there are any), stderr
+//!   against the `// expect-stderr: text` lines (`// expect: empty stderr`:
+//!   none at all); `//@ run-env: NAME=VALUE` sets a variable for the run;
 //! - otherwise `npkc check` must fail, and its diagnostics must match the
 //!   `//~ ERROR CODE [message substring]` annotations in both directions
 //!   (`//~^` one line up per `^`, `//~|` the previous annotation's line); the
@@ -19,6 +21,10 @@ use std::process::{Command, ExitCode, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "common/runtime.rs"]
+mod runtime;
+use runtime::runtime_archive;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
@@ -47,6 +53,8 @@ struct Spec {
     annotations: Vec<Annotation>,
     ending: Option<Ending>,
     stdout: Option<String>,
+    stderr: Option<String>,
+    env: Vec<(String, String)>,
     flags: Vec<String>,
 }
 
@@ -80,6 +88,8 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
     let mut annotations: Vec<Annotation> = Vec::new();
     let mut ending = None;
     let mut stdout_lines: Vec<String> = Vec::new();
+    let mut stderr_lines: Option<Vec<String>> = None;
+    let mut env = Vec::new();
     let mut flags = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
@@ -122,7 +132,9 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         let trimmed = line.trim();
         if let Some(e) = trimmed.strip_prefix("// expect:") {
             let e = e.trim();
-            if let Some(n) = e.strip_prefix("exit") {
+            if e == "empty stderr" {
+                stderr_lines.get_or_insert_with(Vec::new);
+            } else if let Some(n) = e.strip_prefix("exit") {
                 let n: i32 = n
                     .trim()
                     .parse()
@@ -134,12 +146,24 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
                 ending = Some(Ending::Signal(n));
             } else {
                 return Err(format!(
-                    "line {lineno}: `// expect:` takes `exit N` or `signal NAME`"
+                    "line {lineno}: `// expect:` takes `exit N`, `signal NAME` or `empty stderr`"
                 ));
             }
         }
         if let Some(s) = trimmed.strip_prefix("// expect-stdout:") {
             stdout_lines.push(s.strip_prefix(' ').unwrap_or(s).to_string());
+        }
+        if let Some(s) = trimmed.strip_prefix("// expect-stderr:") {
+            stderr_lines
+                .get_or_insert_with(Vec::new)
+                .push(s.strip_prefix(' ').unwrap_or(s).to_string());
+        }
+        if let Some(v) = trimmed.strip_prefix("//@ run-env:") {
+            let (name, value) = v
+                .trim()
+                .split_once('=')
+                .ok_or_else(|| format!("line {lineno}: `//@ run-env:` takes NAME=VALUE"))?;
+            env.push((name.to_string(), value.to_string()));
         }
         if let Some(f) = trimmed.strip_prefix("//@ compile-flags:") {
             flags.extend(f.split_whitespace().map(str::to_string));
@@ -156,34 +180,22 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         s.push('\n');
         s
     });
+    let stderr = stderr_lines.map(|lines| {
+        lines.iter().fold(String::new(), |mut s, l| {
+            s.push_str(l);
+            s.push('\n');
+            s
+        })
+    });
     Ok(Spec {
         mode,
         annotations,
         ending,
         stdout,
+        stderr,
+        env,
         flags,
     })
-}
-
-/// The runtime archive to link test programs with: `NPK_RUNTIME` if set, else
-/// the newest `deps/libnpk_runtime-*.a` that `cargo test` built with this
-/// harness (`npk-runtime` is a dev-dependency; `cargo test` does not refresh
-/// the uplifted `<profile>/libnpk_runtime.a`), else the one next to `npkc`.
-fn runtime_archive() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("NPK_RUNTIME") {
-        return Some(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let deps = exe.parent()?;
-    std::fs::read_dir(deps)
-        .ok()?
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with("libnpk_runtime-") && name.ends_with(".a")
-        })
-        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
-        .map(|e| e.path())
 }
 
 fn npkc() -> Command {
@@ -341,7 +353,8 @@ fn build_and_run(rel: &str, spec: &Spec, scratch: &Path) -> Result<(), String> {
         ));
     }
     let mut cmd = Command::new(&exe);
-    cmd.current_dir(workspace_root());
+    cmd.current_dir(workspace_root())
+        .envs(spec.env.iter().map(|(k, v)| (k, v)));
     let out =
         run_with_timeout(cmd, Duration::from_secs(30))?.ok_or("the program timed out (30 s)")?;
     let _ = std::fs::remove_file(&exe);
@@ -367,6 +380,13 @@ fn build_and_run(rel: &str, spec: &Spec, scratch: &Path) -> Result<(), String> {
     {
         return Err(format!(
             "stdout differs\n--- expected\n{want}--- actual\n{stdout}--- stderr\n{stderr}"
+        ));
+    }
+    if let Some(want) = &spec.stderr
+        && *want != stderr
+    {
+        return Err(format!(
+            "stderr differs\n--- expected\n{want}--- actual\n{stderr}"
         ));
     }
     Ok(())

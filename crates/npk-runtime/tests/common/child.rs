@@ -22,6 +22,7 @@ pub fn run(name: &str, envs: &[(&str, &str)]) -> Output {
         "NPK_WILDX_VERIFY",
         "NPK_WILDX_QUOTA",
         "NPK_JIT_STRICT",
+        "NPK_WILDX_QUIET",
     ] {
         cmd.env_remove(var);
     }
