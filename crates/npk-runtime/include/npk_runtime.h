@@ -97,6 +97,26 @@ int64_t npk_jit_try_call_i64_i64_i64(void *p, int64_t a, int64_t b, int32_t *sta
 int64_t npk_jit_call_i64_i64_i64_i64(void *p, int64_t a, int64_t b, int64_t c);
 int64_t npk_jit_try_call_i64_i64_i64_i64(void *p, int64_t a, int64_t b, int64_t c, int32_t *status);
 
+/* --- template strings (compiler-owned string values; src/template.rs) ---------------- */
+
+/* Opaque builder of one string. */
+typedef struct NpkStrBuilder NpkStrBuilder;
+/* A new region id of this thread (never 0; increasing). */
+uint64_t npk_str_scope(void);
+/* Frees this thread's template strings tagged region or later. */
+void npk_str_release(uint64_t region);
+/* Tags p (if it is a live template string of this thread tagged later) with region. */
+void npk_str_retag(const char *p, uint64_t region);
+/* Live template strings of this thread (leak tests). */
+uint64_t npk_str_live(void);
+NpkStrBuilder *npk_str_begin(void);
+void npk_str_push_cstr(NpkStrBuilder *b, const char *s);
+void npk_str_push_i64(NpkStrBuilder *b, int64_t v);
+void npk_str_push_u64(NpkStrBuilder *b, uint64_t v);
+void npk_str_push_bool(NpkStrBuilder *b, int32_t v);
+/* Frees b; returns the string, owned by this thread's store and tagged region. */
+const char *npk_str_finish(NpkStrBuilder *b, uint64_t region);
+
 #ifdef __cplusplus
 }
 #endif

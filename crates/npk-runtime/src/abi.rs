@@ -235,9 +235,11 @@ pub unsafe extern "C" fn npk_free(p: *mut c_void) {
     unsafe { libc::free(p) }
 }
 
-/// Flushes stdout and ends the process with status `code & 0xff`.
+/// Flushes stdout, releases this thread's template strings and ends the process with status
+/// `code & 0xff`.
 #[unsafe(no_mangle)]
 pub extern "C" fn npk_exit(code: i32) -> ! {
     guard((), print::flush);
+    guard((), crate::template::release_all);
     std::process::exit(code & 0xff)
 }

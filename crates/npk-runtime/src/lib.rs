@@ -7,6 +7,7 @@
 //! * `jit` holds the safe Rust behind the `wildx` / `Jit` exports (on top of the `wildx`
 //!   crate) and the refusal reporting shared by every checked call.
 //! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
+//! * `template` holds the compiler-owned storage of template strings (`npk_str_*`).
 //!
 //! Refusals print one stderr line `wildx: <op>(<ptr>) rejected: <reason>`. Options are the
 //! `wildx` environment variables (`NPK_WILDX_AUDIT`, `NPK_WILDX_GUARD_PAGES`,
@@ -19,7 +20,9 @@ mod abi;
 mod jit;
 mod jit_compile;
 mod print;
+mod template;
 
 pub use abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
 pub use jit_compile::*;
+pub use template::*;

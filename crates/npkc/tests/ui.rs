@@ -8,6 +8,8 @@
 //!   against the `// expect-stdout: text` lines (when there are any), stderr
 //!   against the `// expect-stderr: text` lines (`// expect: empty stderr`:
 //!   none at all); `//@ run-env: NAME=VALUE` sets a variable for the run;
+//!   `//@ valgrind`: the program is also run under valgrind (when installed),
+//!   which must report no memory error and no heap block left at exit;
 //! - otherwise `npkc check` must fail, and its diagnostics must match the
 //!   `//~ ERROR CODE [message substring]` annotations in both directions
 //!   (`//~^` one line up per `^`, `//~|` the previous annotation's line); the
@@ -55,6 +57,7 @@ struct Spec {
     stdout: Option<String>,
     stderr: Option<String>,
     env: Vec<(String, String)>,
+    valgrind: bool,
     flags: Vec<String>,
 }
 
@@ -79,6 +82,7 @@ fn signal_number(name: &str) -> Option<i32> {
 
 fn parse_spec(text: &str) -> Result<Spec, String> {
     let first = text.lines().next().unwrap_or("").trim();
+    let valgrind = text.lines().any(|l| l.trim() == "//@ valgrind");
     let mode = match first {
         "//@ check-pass" => Mode::CheckPass,
         "//@ run-pass" => Mode::RunPass,
@@ -194,6 +198,7 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         stdout,
         stderr,
         env,
+        valgrind,
         flags,
     })
 }
@@ -355,9 +360,16 @@ fn build_and_run(rel: &str, spec: &Spec, scratch: &Path) -> Result<(), String> {
     let mut cmd = Command::new(&exe);
     cmd.current_dir(workspace_root())
         .envs(spec.env.iter().map(|(k, v)| (k, v)));
-    let out =
-        run_with_timeout(cmd, Duration::from_secs(30))?.ok_or("the program timed out (30 s)")?;
+    let out = run_with_timeout(cmd, Duration::from_secs(30))?
+        .ok_or_else(|| "the program timed out (30 s)".to_string());
+    let checked = out.and_then(|out| {
+        if spec.valgrind {
+            under_valgrind(&exe, spec)?;
+        }
+        Ok(out)
+    });
     let _ = std::fs::remove_file(&exe);
+    let out = checked?;
     use std::os::unix::process::ExitStatusExt;
     let actual = match (out.status.code(), out.status.signal()) {
         (Some(c), _) => Ending::Exit(c),
@@ -387,6 +399,39 @@ fn build_and_run(rel: &str, spec: &Spec, scratch: &Path) -> Result<(), String> {
     {
         return Err(format!(
             "stderr differs\n--- expected\n{want}--- actual\n{stderr}"
+        ));
+    }
+    Ok(())
+}
+
+/// Where valgrind is installed, if it is.
+const VALGRIND: &str = "/usr/bin/valgrind";
+
+/// Runs `exe` under valgrind's memcheck: any invalid access, and any heap block
+/// still allocated at exit (of any leak kind), fails the test. Skipped (with a
+/// note) when valgrind is not installed.
+fn under_valgrind(exe: &Path, spec: &Spec) -> Result<(), String> {
+    if !Path::new(VALGRIND).exists() {
+        eprintln!("note: {VALGRIND} not installed; skipping the valgrind run");
+        return Ok(());
+    }
+    let mut cmd = Command::new(VALGRIND);
+    cmd.args([
+        "-q",
+        "--leak-check=full",
+        "--show-leak-kinds=all",
+        "--errors-for-leak-kinds=all",
+        "--error-exitcode=99",
+    ])
+    .arg(exe)
+    .current_dir(workspace_root())
+    .envs(spec.env.iter().map(|(k, v)| (k, v)));
+    let out = run_with_timeout(cmd, Duration::from_secs(180))?
+        .ok_or("the program timed out under valgrind (180 s)")?;
+    if out.status.code() == Some(99) {
+        return Err(format!(
+            "valgrind reported errors:\n{}",
+            String::from_utf8_lossy(&out.stderr)
         ));
     }
     Ok(())

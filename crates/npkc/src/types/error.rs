@@ -130,8 +130,6 @@ pub enum Error {
         expected: &'static str,
         span: Span,
     },
-    /// A template string that is not the argument of `print`/`println`.
-    TemplateOutsidePrint { span: Span },
     /// An operator applied to a type it does not support.
     InvalidOperand {
         op: &'static str,
@@ -363,12 +361,6 @@ impl Error {
                 *span,
             )
             .with_help(format!("declare it as `func:{name} = {expected} {{ ... }};`")),
-            Error::TemplateOutsidePrint { span } => Diagnostic::error(
-                "NPK-314",
-                "template strings are only allowed as the argument of `print` or `println`",
-                *span,
-            )
-            .with_help("print it directly: `println(`...`);`"),
             Error::InvalidOperand { op, ty, span } => Diagnostic::error(
                 "NPK-315",
                 format!("`{op}` cannot be applied to `{}`", show(ty)),
@@ -536,7 +528,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "NPK-314",
-        "A template string `` `x = &{x}` `` is only allowed as the argument of `print` or `println`; it cannot be stored or passed elsewhere.",
+        "Retired: template strings were once allowed only as the argument of `print` or `println`. A template string `` `x = &{x}` `` is now a `string` value wherever one is expected; the compiler owns its storage (see docs/language.md). This code is no longer emitted.",
     ),
     (
         "NPK-315",
