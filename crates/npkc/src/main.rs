@@ -80,6 +80,9 @@ enum Command {
         /// Signature the bytes must implement, e.g. 'int64(int64,int64)'.
         #[arg(long)]
         sig: String,
+        /// After the summary, print the proven code's Intel-syntax listing.
+        #[arg(long)]
+        disasm: bool,
         /// Machine code as hex bytes, with or without spaces (e.g. 48 8d 04 37 c3).
         #[arg(required = true)]
         hex: Vec<String>,
@@ -124,8 +127,8 @@ fn main() -> ExitCode {
         Some(Command::Check { files }) => check(&files, &options, format),
         Some(Command::Build { file, out }) => build(&file, out, &options, format),
         Some(Command::Run { file, args }) => run(&file, &args, &options, format),
-        Some(Command::JitCheck { sig, hex }) => {
-            let (code, stdout, stderr) = npkc::jit_check::run(&sig, &hex);
+        Some(Command::JitCheck { sig, disasm, hex }) => {
+            let (code, stdout, stderr) = npkc::jit_check::run(&sig, &hex, disasm);
             print!("{stdout}");
             eprint!("{stderr}");
             ExitCode::from(u8::try_from(code).unwrap_or(2))

@@ -41,6 +41,29 @@ fn jit_check_accepts_proven_bytes_with_a_summary() {
 }
 
 #[test]
+fn jit_check_disasm_prints_the_proven_listing() {
+    let out = npkc(&[
+        "jit-check",
+        "--sig",
+        "int64(int64,int64)",
+        "--disasm",
+        "48 8d 04 37 48 01 f0 c3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let listing: Vec<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(
+        listing,
+        [
+            "   0:  48 8d 04 37  lea rax, [rdi+rsi]",
+            "   4:  48 01 f0     add rax, rsi",
+            "   7:  c3           ret",
+        ],
+        "{stdout}"
+    );
+}
+
+#[test]
 fn jit_check_rejects_with_offset_instruction_and_rule() {
     let out = npkc(&["jit-check", "--sig", "int64(int64)", "90 0f05 c3"]);
     assert_eq!(out.status.code(), Some(1));
