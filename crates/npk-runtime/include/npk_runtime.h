@@ -7,7 +7,7 @@
  * reason for npk_jit_last_error.
  * Environment (read once): NPK_WILDX_AUDIT=1, NPK_WILDX_GUARD_PAGES=1,
  * NPK_WILDX_VERIFY=1, NPK_WILDX_QUOTA=<bytes> (default 64 MiB), NPK_JIT_STRICT=1,
- * NPK_WILDX_QUIET=1.
+ * NPK_WILDX_QUIET=1, NPK_PERF_MAP=1 (sealed pages listed in /tmp/perf-<pid>.map).
  */
 #ifndef NPK_RUNTIME_H
 #define NPK_RUNTIME_H
@@ -96,6 +96,14 @@ int64_t npk_jit_call_i64_i64_i64(void *p, int64_t a, int64_t b);
 int64_t npk_jit_try_call_i64_i64_i64(void *p, int64_t a, int64_t b, int32_t *status);
 int64_t npk_jit_call_i64_i64_i64_i64(void *p, int64_t a, int64_t b, int64_t c);
 int64_t npk_jit_try_call_i64_i64_i64_i64(void *p, int64_t a, int64_t b, int64_t c, int32_t *status);
+
+/* --- seeing JIT code (src/pages.rs) --------------------------------------------------- */
+
+/* Names page p (perf map, see NPK_PERF_MAP); 0, or NPK_JIT_ERR_* (9: a bad name). */
+int32_t npk_jit_name(void *p, const char *name);
+/* Intel-syntax listing of p's code; *status = 0 or NPK_JIT_ERR_*. The text is this thread's
+ * buffer until the next npk_jit_disasm on it; never NULL. */
+const char *npk_jit_disasm(void *p, int32_t *status);
 
 /* --- template strings (compiler-owned string values; src/template.rs) ---------------- */
 

@@ -27,7 +27,10 @@ fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
 #[unsafe(no_mangle)]
 pub extern "C" fn npk_wildx_alloc(n: usize) -> *mut c_void {
     guard(std::ptr::null_mut(), || match wildx::alloc_raw(n) {
-        Ok(p) => p.as_ptr().cast(),
+        Ok(p) => {
+            crate::pages::allocated(p.as_ptr().cast(), n);
+            p.as_ptr().cast()
+        }
         Err(e) => {
             jit::refused("alloc", &n, &e);
             std::ptr::null_mut()
@@ -44,7 +47,10 @@ pub extern "C" fn npk_wildx_alloc(n: usize) -> *mut c_void {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npk_wildx_seal(p: *mut c_void) -> i32 {
     guard(-1, || match wildx::seal_raw(p.cast()) {
-        Ok(()) => 0,
+        Ok(()) => {
+            crate::pages::sealed(p);
+            0
+        }
         Err(e) => {
             jit::rejected("seal", p, e);
             -1
@@ -61,7 +67,10 @@ pub unsafe extern "C" fn npk_wildx_seal(p: *mut c_void) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npk_wildx_free(p: *mut c_void) -> i32 {
     guard(-1, || match wildx::free_raw(p.cast()) {
-        Ok(()) => 0,
+        Ok(()) => {
+            crate::pages::freed(p);
+            0
+        }
         Err(e) => {
             jit::rejected("free", p, e);
             -1

@@ -26,7 +26,11 @@ pub(crate) fn rejected(op: &str, p: *const c_void, err: wildx::Error) -> wildx::
 /// `wildx: <op>(<arg>) rejected: <reason>` unless `NPK_WILDX_QUIET=1`. A signature
 /// mismatch names both signatures, never the internal tags.
 pub(crate) fn refused(op: &str, arg: &dyn fmt::Display, err: &wildx::Error) {
-    let reason = reason(err);
+    refused_because(op, arg, &reason(err));
+}
+
+/// [`refused`] with the reason already worded.
+pub(crate) fn refused_because(op: &str, arg: &dyn fmt::Display, reason: &str) {
     let what = match op {
         "alloc" => format!("allocation of {arg} bytes failed"),
         "call" => "call refused".to_string(),
@@ -78,7 +82,10 @@ pub(crate) fn signature_text(tag: u32) -> String {
 /// Writes the add code into the writable page `p` and records `int32(int32, int32)`.
 pub(crate) fn install_add_i32(p: *const c_void) -> Result<(), wildx::Error> {
     wildx::install_raw(p.cast(), &ADD_I32_CODE, TAG_I32_I32)
-        .map(|()| crate::jit_compile::set_last_error(""))
+        .map(|()| {
+            crate::jit_compile::set_last_error("");
+            crate::pages::installed(p, ADD_I32_CODE.len());
+        })
         .map_err(|e| rejected("install", p, e))
 }
 

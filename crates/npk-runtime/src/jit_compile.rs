@@ -229,9 +229,12 @@ pub unsafe extern "C" fn npk_jit_compile(
     let result = std::panic::catch_unwind(|| {
         // SAFETY: the caller's contract is the one `code_and_sig` requires.
         let (bytes, sig) = unsafe { code_and_sig(code, len, sig) }?;
-        compile(bytes, sig)
+        let p = compile(bytes, sig)
             .map(CompiledFn::into_raw)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        crate::pages::installed(p, bytes.len());
+        crate::pages::sealed(p);
+        Ok::<_, String>(p)
     });
     match result {
         Ok(Ok(p)) => {
@@ -268,7 +271,9 @@ pub unsafe extern "C" fn npk_jit_install(
     let result = std::panic::catch_unwind(|| {
         // SAFETY: the caller's contract is the one `code_and_sig` requires.
         let (bytes, sig) = unsafe { code_and_sig(code, len, sig) }?;
-        install(page.cast(), bytes, sig).map_err(|e| e.to_string())
+        install(page.cast(), bytes, sig).map_err(|e| e.to_string())?;
+        crate::pages::installed(page, bytes.len());
+        Ok::<_, String>(())
     });
     match result {
         Ok(Ok(())) => {

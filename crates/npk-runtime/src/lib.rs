@@ -7,6 +7,8 @@
 //! * `jit` holds the safe Rust behind the `wildx` / `Jit` exports (on top of the `wildx`
 //!   crate) and the refusal reporting shared by every checked call.
 //! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
+//! * `pages` holds what is known about each page for `npk_jit_name`/`npk_jit_disasm` and the
+//!   `perf` map (`NPK_PERF_MAP=1`).
 //! * `template` holds the compiler-owned storage of template strings (`npk_str_*`).
 //!
 //! Refusals print one stderr line `wildx: <op>(<ptr>) rejected: <reason>`. Options are the
@@ -19,10 +21,12 @@
 mod abi;
 mod jit;
 mod jit_compile;
+mod pages;
 mod print;
 mod template;
 
 pub use abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
 pub use jit_compile::*;
+pub use pages::*;
 pub use template::*;

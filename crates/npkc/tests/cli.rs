@@ -266,3 +266,101 @@ fn jit_compile_example_says_why_an_allocation_was_refused() {
         "NPK_WILDX_QUIET=1 leaves stderr to the program"
     );
 }
+
+/// Builds `file` into the scratch directory with the test's runtime.
+fn build(file: &str, name: &str) -> PathBuf {
+    let exe = std::env::temp_dir().join(format!("npkc-cli-{name}-{}", std::process::id()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_npkc"));
+    cmd.args(["build", file, "-o"])
+        .arg(&exe)
+        .current_dir(workspace());
+    if let Some(rt) = runtime::runtime_archive() {
+        cmd.env("NPK_RUNTIME", rt);
+    }
+    let out = cmd.output().expect("npkc starts");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    exe
+}
+
+#[test]
+fn sealed_jit_pages_are_listed_in_the_perf_map_by_name() {
+    let exe = build("tests/ui/run/jit_perf_map.npk", "perf-map");
+    let child = Command::new(&exe)
+        .env("NPK_PERF_MAP", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("program starts");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("program runs");
+    assert!(out.status.success());
+    let path = format!("/tmp/perf-{pid}.map");
+    let map = std::fs::read_to_string(&path).expect("the program wrote its perf map");
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<Vec<&str>> = map.lines().map(|l| l.split(' ').collect()).collect();
+    assert_eq!(lines.len(), 2, "{map}");
+    // START SIZE name, hex without 0x: the add page (5 bytes, generated name), then
+    // the countdown page (10 bytes), renamed after its seal.
+    assert_eq!(lines[0][1..], ["5", "npk_jit_1"], "{map}");
+    assert_eq!(lines[1][1..], ["a", "countdown"], "{map}");
+    for l in &lines {
+        assert!(
+            u64::from_str_radix(l[0], 16).is_ok_and(|a| a > 0 && a % 4096 == 0),
+            "{map}"
+        );
+    }
+    let _ = std::fs::remove_file(&exe);
+}
+
+/// `perf record` + `perf report` of the perf-map program, where perf is installed and may
+/// profile this user's processes; `None` when it cannot run here.
+fn perf_report(exe: &std::path::Path) -> Option<String> {
+    let perf = std::path::Path::new("/usr/bin/perf");
+    if !perf.exists() {
+        eprintln!("note: perf is not installed; skipping");
+        return None;
+    }
+    let data = exe.with_extension("perf.data");
+    let record = Command::new(perf)
+        .args(["record", "-q", "-e", "cpu-clock", "-o"])
+        .arg(&data)
+        .arg("--")
+        .arg(exe)
+        .env("NPK_PERF_MAP", "1")
+        .output()
+        .ok()?;
+    if !record.status.success() {
+        eprintln!(
+            "note: perf record cannot run here; skipping: {}",
+            text(&record.stderr)
+        );
+        return None;
+    }
+    let report = Command::new(perf)
+        .args(["report", "--stdio", "--sort", "dso,sym", "-i"])
+        .arg(&data)
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_file(&data);
+    Some(text(&report.stdout))
+}
+
+#[test]
+fn perf_report_shows_the_jit_function_by_name() {
+    let exe = build("tests/ui/run/jit_perf_map.npk", "perf-report");
+    let Some(report) = perf_report(&exe) else {
+        let _ = std::fs::remove_file(&exe);
+        return;
+    };
+    let _ = std::fs::remove_file(&exe);
+    // `[JIT] tid N  [.] countdown`; the map file is named after that pid.
+    let line = report
+        .lines()
+        .find(|l| l.contains("[JIT]") && l.trim_end().ends_with("countdown"));
+    assert!(line.is_some(), "{report}");
+    if let Some(tid) = line
+        .and_then(|l| l.split("tid ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+    {
+        let _ = std::fs::remove_file(format!("/tmp/perf-{tid}.map"));
+    }
+}
