@@ -324,9 +324,12 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     let lo = st.rsp() - ctx.red_zone;
     let place = place_at(ctx, st, base, op.k, lo, 8, store).map_err(drop)?;
     if store {
-        if let Place::Stack(off) = place {
-            let stored = st.regs[reg];
-            st.store(off, 8, stored);
+        let stored = st.regs[reg];
+        match place {
+            Place::Stack(off) => st.store(off, 8, stored),
+            // An entry value must not leave the frame (`step` names the rule).
+            Place::Param if matches!(stored, Val::Entry(_)) => return Err(()),
+            Place::Param | Place::Code => {}
         }
     } else {
         let loaded = match place {
@@ -334,16 +337,29 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
                 Load::Missing(_) => return Err(()),
                 Load::Value(v) => v,
             },
-            Place::Param => Val::Data(8),
+            Place::Param | Place::Code => Val::Data(8),
         };
         if reg == RSP {
             match loaded {
-                Val::Stack(k) => set_rsp(ctx, st, k).map_err(drop)?,
+                Val::Stack(k) => {
+                    // `rsp` is checked against the stack touched by the load.
+                    let before = st.touched;
+                    if let Place::Stack(off) = place {
+                        st.touched = st.touched.min(off);
+                    }
+                    if set_rsp(ctx, st, k).is_err() {
+                        st.touched = before;
+                        return Err(());
+                    }
+                }
                 _ => return Err(()),
             }
         } else {
             st.regs[reg] = loaded;
         }
+    }
+    if let Place::Stack(off) = place {
+        st.touched = st.touched.min(off);
     }
     st.flags = (st.flags | modified) & !undefined;
     Ok(())
@@ -676,7 +692,7 @@ mod tests {
             };
             for round in 0..24 {
                 let policy = &policies[round % policies.len()];
-                let ctx = Ctx::new(policy, &sig);
+                let ctx = Ctx::new(policy, &sig, 64);
                 let mut st = State::empty();
                 ctx.entry_state_into(&mut st);
                 for r in 0..16 {

@@ -167,6 +167,10 @@ pub struct Validator {
     transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
+    /// Scratch space for joining slot lists.
+    scratch: Vec<crate::state::Slot>,
+    /// Scratch space for the reachability check.
+    reach: Reach,
 }
 
 impl fmt::Debug for Validator {
@@ -200,6 +204,8 @@ impl Validator {
             work: BinaryHeap::new(),
             transfers: Vec::new(),
             cur: State::empty(),
+            scratch: Vec::new(),
+            reach: Reach::default(),
         }
     }
 
@@ -222,6 +228,13 @@ impl Validator {
         }
         if code.is_empty() {
             return Err(Violation::new(0, String::new(), ViolationKind::EmptyCode));
+        }
+        if code.len() > crate::MAX_CODE_SIZE {
+            return Err(Violation::new(
+                0,
+                String::new(),
+                ViolationKind::CodeTooLarge { bytes: code.len() },
+            ));
         }
         self.run(code, sig, policy)
             .map_err(|fail| self.violation(code, fail))
@@ -301,7 +314,7 @@ impl Validator {
             let key = Records::key(ins);
             let rec = self.records.get(key, ins);
             let bytes = &code[off..off + ins.len()];
-            if let Err(kind) = check_with(rec.verdict, ins, bytes, policy) {
+            if let Err(kind) = check_with(rec.verdict, rec.cpu, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
             if rec.flow.is_transfer() {
@@ -385,7 +398,7 @@ impl Validator {
         let n = self.instrs.len();
         let blocks = self.block_start.len();
 
-        let ctx = Ctx::new(policy, sig);
+        let ctx = Ctx::new(policy, sig, code.len());
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
@@ -397,8 +410,12 @@ impl Validator {
         if loops {
             self.work.push(Reverse(0));
         }
+        // Work units: one per step, plus the stack slots each step may shift
+        // (a sixteenth per slot) and each state copy or join moves (one per
+        // slot). Time and memory are linear in the units spent.
         let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
         let mut steps = 0u64;
+        let mut work = 0u64;
         let mut deepest = 0i64;
 
         // Without backward branches every edge goes to a later block, so
@@ -435,10 +452,15 @@ impl Validator {
                 let (head, tail) = self.states.split_at_mut(b + 1);
                 (&mut head[b], tail, b + 1)
             };
+            if loops {
+                work += 1 + cur.slots.len() as u64;
+            }
             for i in self.block_start[b] as usize..end {
                 let op = &self.ops[i];
                 steps += 1;
-                if steps > budget {
+                // A step costs one unit, plus the slot list it may shift.
+                work += 1 + (cur.slots.len() >> 4) as u64;
+                if work > budget {
                     return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                 }
                 // A fast form either steps or leaves the state alone; then the
@@ -447,7 +469,9 @@ impl Validator {
                     let ins = &self.instrs[i];
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
-                        Err(ViolationKind::UndefinedFlagsRead)
+                        Err(ViolationKind::UndefinedFlagsRead {
+                            flags: u32::from(op.flags[0]) & !cur.flags,
+                        })
                     } else {
                         let [read, modified, undefined] = op.flags.map(u32::from);
                         let flags = Flags {
@@ -485,10 +509,13 @@ impl Validator {
                     let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
                         if old.rsp() != cur.rsp() {
-                            return Err(Fail::At(i, ViolationKind::StackPointerMismatch));
+                            // Reported at the join, where the paths meet.
+                            return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
                         }
-                        old.join_from(cur)
+                        work += 1 + (old.slots.len() + cur.slots.len()) as u64;
+                        old.join_from(cur, &mut self.scratch)
                     } else {
+                        work += 1 + cur.slots.len() as u64;
                         later[sb - first].clone_from(cur);
                         self.mark[sb] |= HAVE;
                         true
@@ -499,6 +526,9 @@ impl Validator {
                     }
                 }
             }
+        }
+        if loops {
+            self.check_reaches_ret(blocks)?;
         }
         // A return always ends its block (`blocks` makes the next
         // instruction a leader), and a visited block was stepped whole, so
@@ -522,6 +552,135 @@ impl Validator {
             steps,
         })
     }
+}
+
+impl Validator {
+    /// The successors of visited block `b` (its last instruction's targets).
+    fn successors(&self, b: usize) -> [u32; 2] {
+        let end = self.block_end(b);
+        let op = &self.ops[end - 1];
+        let next = if end < self.instrs.len() {
+            self.block_of[end]
+        } else {
+            NO_INSTR
+        };
+        match op.flow {
+            Flow::Return => [NO_INSTR; 2],
+            Flow::Jump => [self.block_of[op.k as usize], NO_INSTR],
+            Flow::CondJump => [self.block_of[op.k as usize], next],
+            Flow::Call | Flow::Next => [next, NO_INSTR],
+        }
+    }
+
+    /// Every visited block must reach a `ret` (SPEC §8.4: no path may run
+    /// forever without a way out). Only code with loops can break this: in
+    /// acyclic code every path ends, and the fixpoint already rejected
+    /// paths that fall off the end. Linear: a reverse search from the
+    /// returns over the visited blocks' edges, stored compressed.
+    fn check_reaches_ret(&mut self, blocks: usize) -> Result<(), Fail> {
+        // Usually a few sweeps against the edges settle it: a sweep in
+        // reverse block order carries "reaches a ret" back along forward
+        // edges, and each further sweep across one more back edge.
+        let mut reaches = std::mem::take(&mut self.reach.reaches);
+        reaches.clear();
+        reaches.resize(blocks, false);
+        let visited = |b: usize| self.mark[b] & VISITED != 0;
+        let mut missing = 0;
+        for _ in 0..3 {
+            missing = 0;
+            for b in (0..blocks).rev() {
+                if !visited(b) || reaches[b] {
+                    continue;
+                }
+                let end = self.block_end(b);
+                reaches[b] = self.ops[end - 1].flow == Flow::Return
+                    || self
+                        .successors(b)
+                        .into_iter()
+                        .any(|s| s != NO_INSTR && reaches[s as usize]);
+                missing += usize::from(!reaches[b]);
+            }
+            if missing == 0 {
+                break;
+            }
+        }
+        self.reach.reaches = reaches;
+        if missing == 0 {
+            return Ok(());
+        }
+        self.check_reaches_ret_exactly(blocks)
+    }
+
+    /// [`Validator::check_reaches_ret`] by a reverse search from the
+    /// returns over predecessor lists: linear whatever the loop nesting.
+    fn check_reaches_ret_exactly(&mut self, blocks: usize) -> Result<(), Fail> {
+        // Predecessor lists in compressed rows: `pred_start[s]..pred_start[s+1]`
+        // (buffers kept in the validator: no allocation per call).
+        let mut r = std::mem::take(&mut self.reach);
+        r.pred_start.clear();
+        r.pred_start.resize(blocks + 1, 0);
+        for b in (0..blocks).filter(|&b| self.mark[b] & VISITED != 0) {
+            for s in self.successors(b).into_iter().filter(|&s| s != NO_INSTR) {
+                r.pred_start[s as usize + 1] += 1;
+            }
+        }
+        for s in 0..blocks {
+            r.pred_start[s + 1] += r.pred_start[s];
+        }
+        r.fill.clone_from(&r.pred_start);
+        r.preds.clear();
+        r.preds.resize(r.pred_start[blocks] as usize, 0);
+        r.reaches.clear();
+        r.reaches.resize(blocks, false);
+        r.stack.clear();
+        for b in (0..blocks).filter(|&b| self.mark[b] & VISITED != 0) {
+            for s in self.successors(b).into_iter().filter(|&s| s != NO_INSTR) {
+                r.preds[r.fill[s as usize] as usize] = b as u32;
+                r.fill[s as usize] += 1;
+            }
+            if self.ops[self.block_end(b) - 1].flow == Flow::Return {
+                r.reaches[b] = true;
+                r.stack.push(b as u32);
+            }
+        }
+        while let Some(s) = r.stack.pop() {
+            let s = s as usize;
+            for k in r.pred_start[s] as usize..r.pred_start[s + 1] as usize {
+                let p = r.preds[k] as usize;
+                if !r.reaches[p] {
+                    r.reaches[p] = true;
+                    r.stack.push(p as u32);
+                }
+            }
+        }
+        // Name the loop that traps the code: the first stuck block ending in
+        // a backward branch, else the first stuck block.
+        let closes_loop = |b: usize| {
+            let last = self.block_end(b) - 1;
+            let op = &self.ops[last];
+            matches!(op.flow, Flow::Jump | Flow::CondJump) && op.k as usize <= last
+        };
+        let stuck = |b: &usize| self.mark[*b] & VISITED != 0 && !r.reaches[*b];
+        let culprit = (0..blocks)
+            .filter(stuck)
+            .find(|&b| closes_loop(b))
+            .or_else(|| (0..blocks).find(stuck));
+        self.reach = r;
+        match culprit {
+            Some(b) => Err(Fail::At(self.block_end(b) - 1, ViolationKind::NoReturnPath)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Scratch buffers of [`Validator::check_reaches_ret`].
+#[derive(Default)]
+struct Reach {
+    pred_start: Vec<u32>,
+    fill: Vec<u32>,
+    preds: Vec<u32>,
+    reaches: Vec<bool>,
+    stack: Vec<u32>,
 }
 
 /// Why `run` stopped: at undecodable bytes (offset, length), or at an

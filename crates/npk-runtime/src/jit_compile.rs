@@ -39,6 +39,15 @@ pub enum CompileError {
     Length(usize),
     /// The page could not be allocated or sealed.
     Page(wildx::Error),
+    /// The code arena refused the function (full, sealed, freed, not an arena ...).
+    Arena(wildx::Error),
+}
+
+/// Registry errors met while adding to a code arena.
+impl From<wildx::Error> for CompileError {
+    fn from(e: wildx::Error) -> Self {
+        CompileError::Arena(e)
+    }
 }
 
 impl fmt::Display for CompileError {
@@ -48,6 +57,7 @@ impl fmt::Display for CompileError {
             CompileError::Rejected(v) => write!(f, "{v}"),
             CompileError::Length(n) => write!(f, "code length {n} is not in 1..={MAX_CODE_LEN}"),
             CompileError::Page(e) => write!(f, "wildx page: {e}"),
+            CompileError::Arena(e) => write!(f, "code arena: {e}"),
         }
     }
 }
@@ -67,10 +77,7 @@ pub struct CompiledFn {
 /// # Errors
 /// [`CompileError`]: bad signature or length, rejection (with the violation), page failure.
 pub fn compile(code: &[u8], sig: &str) -> Result<CompiledFn, CompileError> {
-    let signature: Signature = sig.parse().map_err(CompileError::Signature)?;
-    if code.is_empty() || code.len() > MAX_CODE_LEN {
-        return Err(CompileError::Length(code.len()));
-    }
+    let signature = checked_input(code, sig)?;
     let mut page = wildx::WritablePage::new(code.len()).map_err(CompileError::Page)?;
     page.as_mut_slice()[..code.len()].copy_from_slice(code);
     // Validate the page's own copy: what is checked is exactly what gets sealed.
@@ -96,14 +103,20 @@ pub fn compile(code: &[u8], sig: &str) -> Result<CompiledFn, CompileError> {
 /// [`CompileError`]: bad signature or length, rejection, or a page that is not a
 /// writable page of ours large enough for the code.
 pub fn install(page: *const u8, code: &[u8], sig: &str) -> Result<(), CompileError> {
-    let signature: Signature = sig.parse().map_err(CompileError::Signature)?;
-    if code.is_empty() || code.len() > MAX_CODE_LEN {
-        return Err(CompileError::Length(code.len()));
-    }
+    let signature = checked_input(code, sig)?;
     // Validate a private copy: the caller's buffer may change after the check.
     let copy = code.to_vec();
     npk_jit::validate(&copy, &signature, &Policy::runtime()).map_err(CompileError::Rejected)?;
     wildx::install_raw(page, &copy, signature.tag()).map_err(CompileError::Page)
+}
+
+/// The parsed signature, if it parses and `code` has an acceptable length.
+pub(crate) fn checked_input(code: &[u8], sig: &str) -> Result<Signature, CompileError> {
+    let signature: Signature = sig.parse().map_err(CompileError::Signature)?;
+    if code.is_empty() || code.len() > MAX_CODE_LEN {
+        return Err(CompileError::Length(code.len()));
+    }
+    Ok(signature)
 }
 
 impl CompiledFn {
@@ -139,11 +152,25 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A callable handle into a [`CompiledFn`] whose signature was proven to be `F`.
+/// A callable handle into a [`CompiledFn`] (or a function of a sealed code arena) whose
+/// signature was proven to be `F`.
 #[derive(Debug, Clone, Copy)]
 pub struct JitFn<'a, F> {
     entry: *const u8,
     _page: PhantomData<(&'a CompiledFn, F)>,
+}
+
+impl<'a, F: SysvFn> JitFn<'a, F> {
+    /// A typed handle to a function of a sealed arena, only if its recorded signature is
+    /// exactly `F`'s. It borrows the arena like the [`wildx::FnRef`] does. Only for
+    /// functions the validator proved (`CompiledArena::typed`): a `wildx` arena's tags are
+    /// the caller's word.
+    pub(crate) fn from_arena(f: wildx::FnRef<'a>) -> Option<Self> {
+        (f.tag() == F::TAG).then(|| JitFn {
+            entry: f.entry(),
+            _page: PhantomData,
+        })
+    }
 }
 
 macro_rules! sysv_fn {
@@ -157,9 +184,10 @@ macro_rules! sysv_fn {
             /// its own stack frame and make no system call; it may loop forever
             /// (loops are allowed by the runtime policy).
             pub fn call(&self, $($a: $t),*) -> $r {
-                // SAFETY: `entry` is the start of a sealed page borrowed for 'a (it
-                // cannot be freed meanwhile), whose code the validator proved to be a
-                // SysV function of exactly this signature (tag checked in `typed`).
+                // SAFETY: `entry` is the start of a sealed page, or of a function of a
+                // sealed arena, borrowed for 'a (it cannot be freed meanwhile), whose code
+                // the validator proved to be a SysV function of exactly this signature
+                // (tag checked in `typed` / `from_arena`).
                 let f: extern "C" fn($($t),*) -> $r = unsafe { std::mem::transmute(self.entry) };
                 f($($a),*)
             }
@@ -188,7 +216,7 @@ pub(crate) fn set_last_error(msg: &str) {
 /// # Safety
 /// `code` is NULL or readable for `len` bytes; `sig` is NULL or a
 /// NUL-terminated string; both outlive the returned borrows.
-unsafe fn code_and_sig<'a>(
+pub(crate) unsafe fn code_and_sig<'a>(
     code: *const c_void,
     len: i64,
     sig: *const c_char,
@@ -293,7 +321,7 @@ pub unsafe extern "C" fn npk_jit_install(
 
 /// Records a refused compile/install (the validator's reason as is, so a program can show
 /// it) and prints `jit: <op>(<arg>) rejected: <reason>` unless `NPK_WILDX_QUIET=1`.
-fn report_compile_refusal(op: &str, arg: &dyn fmt::Display, msg: &str) {
+pub(crate) fn report_compile_refusal(op: &str, arg: &dyn fmt::Display, msg: &str) {
     set_last_error(msg);
     if !wildx::options().quiet {
         eprintln!("jit: {op}({arg}) rejected: {msg}");
@@ -301,7 +329,7 @@ fn report_compile_refusal(op: &str, arg: &dyn fmt::Display, msg: &str) {
 }
 
 /// Why the last refused runtime operation on this thread failed: the validator's reason for
-/// `npk_jit_compile`/`npk_jit_install`, `allocation of N bytes failed: ...` for
+/// `npk_jit_compile`/`npk_jit_install`/`npk_jit_arena_add`, `allocation of N bytes failed: ...` for
 /// `npk_wildx_alloc`, `seal failed: ...`, `free failed: ...`, `call refused: ...`. A
 /// successful `npk_jit_compile`/`npk_jit_install`/`npk_jit_install_add_i32` resets it to "";
 /// other successful operations leave it alone (calls never touch it on their fast path).
