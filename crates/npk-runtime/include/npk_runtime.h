@@ -101,9 +101,20 @@ void *npk_jit_compile(const void *code, int64_t len, const char *sig);
  * recording the signature; npk_wildx_seal keeps it only if the page is unchanged since.
  * 0, or -1 with the reason from npk_jit_last_error. */
 int32_t npk_jit_install(void *page, const void *code, int64_t len, const char *sig);
+/* Assembles text (Intel syntax as `objdump -M intel` prints it: one instruction per line or
+ * ';'-separated, labels "name:", '#' comments) for sig; returns the bytes a page needs, or -1
+ * with the reason ("line L, column C: expected ...") from npk_jit_last_error. Allocates nothing. */
+int64_t npk_jit_assemble_size(const char *text, const char *sig);
+/* Validates the assembled text (reusing the preceding npk_jit_assemble_size of the same text
+ * and sig, else assembling again) for sig as code running at page, and copies it into the
+ * writable page of ours (at least npk_jit_assemble_size bytes), recording the signature; seal
+ * with npk_wildx_seal. 0, or -1 with the reason from npk_jit_last_error; a rejection names the
+ * source line ("line 3: `add rax, [rdi]`: ..."). Neither assemble call prints anything. */
+int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
 /* Reason for this thread's last refused operation (alloc, compile, install, arena_add,
- * seal, free, call); "" after a successful compile/install/arena_add. Valid until the next
- * refusal or install on this thread; never NULL. */
+ * assemble_size/assemble_install, seal, free, call); "" after a successful
+ * compile/install/arena_add/assemble. Valid until the next refusal or install on this
+ * thread; never NULL. */
 const char *npk_jit_last_error(void);
 /* Typed calls: refuse (0, stderr line; try forms: *status = NPK_JIT_ERR_*) a page whose
  * recorded signature differs (untagged pages allowed unless NPK_JIT_STRICT=1). p may also be

@@ -120,6 +120,11 @@ pub(crate) fn checked_input(code: &[u8], sig: &str) -> Result<Signature, Compile
 }
 
 impl CompiledFn {
+    /// A sealed page whose code was proven for `signature` (and tagged with it).
+    pub(crate) fn from_parts(page: wildx::ExecutablePage, signature: Signature) -> CompiledFn {
+        CompiledFn { page, signature }
+    }
+
     /// The proven signature.
     #[must_use]
     pub fn signature(&self) -> Signature {
@@ -329,7 +334,8 @@ pub(crate) fn report_compile_refusal(op: &str, arg: &dyn fmt::Display, msg: &str
 }
 
 /// Why the last refused runtime operation on this thread failed: the validator's reason for
-/// `npk_jit_compile`/`npk_jit_install`/`npk_jit_arena_add`, `allocation of N bytes failed: ...` for
+/// `npk_jit_compile`/`npk_jit_install`/`npk_jit_arena_add`/`npk_jit_assemble_*`,
+/// `allocation of N bytes failed: ...` for
 /// `npk_wildx_alloc`, `seal failed: ...`, `free failed: ...`, `call refused: ...`. A
 /// successful `npk_jit_compile`/`npk_jit_install`/`npk_jit_install_add_i32` resets it to "";
 /// other successful operations leave it alone (calls never touch it on their fast path).
