@@ -72,6 +72,32 @@ fn disasm_lists_installed_code_and_hand_filled_bytes() {
 }
 
 #[test]
+fn disasm_lists_exactly_the_assembled_code() {
+    let text = c"lea rax, [rdi+rsi]\nret";
+    let sig = c"int64(int64,int64)";
+    // SAFETY: both strings are NUL-terminated.
+    let n = unsafe { npk_jit_assemble_size(text.as_ptr(), sig.as_ptr()) };
+    assert_eq!(n, 5);
+    let page = npk_wildx_alloc(n as usize);
+    // SAFETY: the runtime checks the page; the strings are NUL-terminated.
+    unsafe {
+        assert_eq!(
+            npk_jit_assemble_install(page, text.as_ptr(), sig.as_ptr()),
+            0
+        );
+        assert_eq!(npk_wildx_seal(page), 0);
+    }
+    assert_eq!(
+        disasm(page),
+        (
+            0,
+            "   0:  48 8d 04 37  lea rax, [rdi+rsi]\n   4:  c3           ret\n".to_string()
+        )
+    );
+    free(page);
+}
+
+#[test]
 fn name_refuses_bad_names_and_dead_pages() {
     let p = compile(&POLY);
     assert_eq!(name(p, c"poly"), 0);
