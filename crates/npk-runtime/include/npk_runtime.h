@@ -111,6 +111,15 @@ int64_t npk_jit_assemble_size(const char *text, const char *sig);
  * with npk_wildx_seal. 0, or -1 with the reason from npk_jit_last_error; a rejection names the
  * source line ("line 3: `add rax, [rdi]`: ..."). Neither assemble call prints anything. */
 int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
+/* Asm builders (stdlib/asm.npk): the text of the builder whose npk_alloc block is `a`, kept
+ * by address (the block is never read). begin starts an empty text (0, or -1 for NULL); emit
+ * appends line and a newline (0, or -1 with the reason from npk_jit_last_error if `a` is not
+ * a live builder); text returns the NUL-terminated text (valid until the next change of `a`)
+ * or NULL; end drops the text (0, or -1 if `a` was not a live builder). */
+int32_t npk_asm_begin(void *a);
+int32_t npk_asm_emit(void *a, const char *line);
+const char *npk_asm_text(void *a);
+int32_t npk_asm_end(void *a);
 /* Reason for this thread's last refused operation (alloc, compile, install, arena_add,
  * assemble_size/assemble_install, seal, free, call); "" after a successful
  * compile/install/arena_add/assemble. Valid until the next refusal or install on this

@@ -12,6 +12,7 @@
 //!   the `npk-gc` crate's process heap (docs/gc.md).
 //! * `jit_arena` holds validated code arenas (`JitArena`, and the safe Rust behind
 //!   `npk_jit_arena_add`).
+//! * `asm_builder` holds the text of `stdlib/asm.npk`'s `Asm` builders (`npk_asm_*`).
 //! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
 //! * `pages` holds what is known about each page for `npk_jit_name`/`npk_jit_disasm` and the
 //!   `perf` map (`NPK_PERF_MAP=1`).
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod abi;
+mod asm_builder;
 mod gc_abi;
 mod jit;
 mod jit_arena;
@@ -35,6 +37,7 @@ mod print;
 mod template;
 
 pub use abi::*;
+pub use asm_builder::*;
 pub use gc_abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
 pub use jit_arena::{CompiledArena, JitArena, arena_add};
