@@ -111,6 +111,14 @@ int64_t npk_jit_assemble_size(const char *text, const char *sig);
  * with npk_wildx_seal. 0, or -1 with the reason from npk_jit_last_error; a rejection names the
  * source line ("line 3: `add rax, [rdi]`: ..."). Neither assemble call prints anything. */
 int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
+/* Jit.call's check: the entry point of p if it is sealed, live, ours and proven for exactly
+ * sig ("int32(int32,int32)"; _tag: npk_jit::Signature::tag() of it, what npkc emits); else
+ * NULL, with the reason from npk_jit_last_error and the NPK_JIT_ERR_* code from
+ * npk_jit_fn_refusal (a page sealed without a signature is refused: NPK_JIT_ERR_UNSIGNED).
+ * Call the pointer only with that SysV signature and only while the page is live. */
+const void *npk_jit_fn(void *p, const char *sig);
+const void *npk_jit_fn_tag(void *p, uint32_t tag);
+int32_t npk_jit_fn_refusal(void);
 /* Asm builders (stdlib/asm.npk): the text of the builder whose npk_alloc block is `a`, kept
  * by address (the block is never read). begin starts an empty text (0, or -1 for NULL); emit
  * appends line and a newline (0, or -1 with the reason from npk_jit_last_error if `a` is not

@@ -8,6 +8,8 @@
 //!   crate) and the refusal reporting shared by every checked call.
 //! * `jit_compile` and `jit_assemble` hold `Jit.compile` (validated bytes) and `Jit.assemble`
 //!   (Intel-syntax text through `npk-asm`, then the validator), each with its Rust API.
+//! * `jit_fn` holds `Jit.call`'s check (`npk_jit_fn`, `npk_jit_fn_tag`): an entry point only
+//!   for a page proven for exactly the caller's signature.
 //! * `gc_abi` holds the garbage collector's exports (`npk_gc_*`, `npk_shadow_stack_*`) over
 //!   the `npk-gc` crate's process heap (docs/gc.md).
 //! * `jit_arena` holds validated code arenas (`JitArena`, and the safe Rust behind
@@ -32,6 +34,7 @@ mod jit;
 mod jit_arena;
 mod jit_assemble;
 mod jit_compile;
+mod jit_fn;
 mod pages;
 mod print;
 mod template;
@@ -43,5 +46,6 @@ pub use jit::{ADD_I32_CODE, TAG_I32_I32};
 pub use jit_arena::{CompiledArena, JitArena, arena_add};
 pub use jit_assemble::*;
 pub use jit_compile::*;
+pub use jit_fn::*;
 pub use pages::*;
 pub use template::*;

@@ -26,6 +26,7 @@
 mod expr;
 mod func;
 mod inline;
+mod jit_call;
 mod reach;
 mod strings;
 #[cfg(test)]
@@ -218,6 +219,8 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
     ("npk_wildx_alloc", &[types::I64], Some(types::I64)),
     ("npk_wildx_seal", &[types::I64], Some(types::I32)),
     ("npk_wildx_free", &[types::I64], Some(types::I32)),
+    ("npk_jit_fn_tag", &[types::I64, types::I32], Some(types::I64)),
+    ("npk_jit_fn_refusal", &[], Some(types::I32)),
     ("npk_str_scope", &[], Some(types::I64)),
     ("npk_str_release", &[types::I64], None),
     ("npk_str_retag", &[types::I64, types::I64], None),

@@ -329,6 +329,15 @@ pub enum ExprKind {
         builtin: Builtin,
         args: Vec<Expr>,
     },
+    /// `Jit.call(page, "sig", args...)`: `ty` is `Result<ret>`. The signature
+    /// literal was parsed at compile time; `tag` is its `npk_jit` tag and
+    /// `params` the SysV integer types of `args` (already converted to them).
+    JitCall {
+        page: Box<Expr>,
+        tag: u32,
+        params: Vec<crate::ast::IntTy>,
+        args: Vec<Expr>,
+    },
     /// `raw e` where `e: Result<T>`; `ty` is T.
     Raw(Box<Expr>),
     /// `e ? default` where `e: Result<T>`, `default: T`.

@@ -16,6 +16,7 @@
 mod call;
 mod error;
 mod expr;
+mod jit_call;
 mod stmt;
 mod ty;
 

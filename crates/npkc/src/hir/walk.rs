@@ -46,6 +46,10 @@ impl Expr {
             ExprKind::Call { args, .. }
             | ExprKind::CallExtern { args, .. }
             | ExprKind::Builtin { args, .. } => args.iter().for_each(f),
+            ExprKind::JitCall { page, args, .. } => {
+                f(page);
+                args.iter().for_each(f);
+            }
             ExprKind::OrElse { expr: x, default } => {
                 f(x);
                 f(default);

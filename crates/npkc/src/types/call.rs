@@ -26,6 +26,9 @@ impl FnCx<'_, '_> {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<hir::Expr> {
+        if self.is_jit_call(callee) {
+            return self.jit_call(args, span);
+        }
         let Some(target) = self.callee(callee) else {
             for a in args {
                 self.orphan(a);

@@ -55,6 +55,19 @@ pub enum TypePlace {
     Cast,
 }
 
+/// What is wrong with the signature of a `Jit.call` (`NPK-327`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JitSigProblem {
+    /// Fewer than two arguments: no page or no signature.
+    Missing,
+    /// The signature is not a string literal.
+    NotALiteral,
+    /// `npk-jit`'s parser refused it (its message).
+    Malformed(String),
+    /// A pointer (buffer) parameter or result: not callable yet.
+    Pointer,
+}
+
 /// A type error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -98,6 +111,8 @@ pub enum Error {
         span: Span,
         decl: Option<Span>,
     },
+    /// `Jit.call` without a usable signature literal.
+    BadJitSignature { problem: JitSigProblem, span: Span },
     /// Call of something that is not a function.
     NotCallable { what: String, span: Span },
     /// `e.name` / `e->name` that does not exist.
@@ -300,6 +315,21 @@ impl Error {
                 match decl {
                     Some(s) => d.with_secondary(*s, "declared here"),
                     None => d,
+                }
+            }
+            Error::BadJitSignature { problem, span } => {
+                let d = Diagnostic::error("NPK-327", "unusable `Jit.call` signature", *span);
+                match problem {
+                    JitSigProblem::Missing => d
+                        .with_label("needs a page and a signature")
+                        .with_help("write `Jit.call(f, \"int32(int32,int32)\", a, b)`"),
+                    JitSigProblem::NotALiteral => d
+                        .with_label("not a string literal")
+                        .with_help("the signature is checked at compile time: write it as a literal such as \"int64(int64)\""),
+                    JitSigProblem::Malformed(msg) => d.with_label(msg.clone()),
+                    JitSigProblem::Pointer => d
+                        .with_label("pointer (buffer) parameters and results are not callable yet")
+                        .with_note("`Jit.call` takes int32, int64, uint32 and uint64 parameters and results"),
                 }
             }
             Error::NotCallable { what, span } => {
@@ -573,6 +603,10 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     (
         "NPK-326",
         "`gc` is the region of garbage-collected memory, which this version of `npkc` does not have yet (it is planned together with a shadow stack for roots). Until then a `gc` binding or parameter is refused instead of silently never releasing its memory.\n\n```\ngc int8->:g = alloc(8);    // error[NPK-326]\nwild int8->:w = alloc(8);  // fine: released with free(w), checked by the ownership checker\n```",
+    ),
+    (
+        "NPK-327",
+        "`Jit.call(f, \"sig\", args...)` calls the JIT page `f` as a function of the signature `sig`, which must be a string literal: the compiler parses it (as `npk-jit` does, e.g. `int64(int64,uint32)`: int32, int64, uint32, uint64; at most 6 parameters), checks each argument against its parameter and gives the call the type `Result<ret>`. At run time the call is made only if the page is sealed, live and proven for exactly that signature; otherwise it is an error result whose code says why (the `NPK_JIT_ERR_*` codes, see stdlib/jit.npk). Pointer (buffer) signatures are not callable yet.\n\n```\nint32:s = Jit.call(f, \"int32(int32,int32)\", 40, 2) ? -1;\nint64:t = Jit.call(g, \"int64(int64\", 1) ? -1;   // error[NPK-327]: missing closing `)`\n```",
     ),
     (
         "NPK-325",

@@ -110,6 +110,14 @@ impl<'a> Analysis<'a> {
                 }
             }
             ExprKind::Builtin { builtin, args } => self.eval_builtin(*builtin, args, e.span, st),
+            // The page and the arguments are only read: a borrow, like an extern's.
+            ExprKind::JitCall { page, args, .. } => {
+                for a in std::iter::once(&**page).chain(args) {
+                    let v = self.eval(a, st);
+                    self.use_value(v, st, TempSink::Argument("Jit.call".to_string()));
+                }
+                Value::Other
+            }
             ExprKind::Raw(x) => self.eval(x, st),
             ExprKind::Cast(x) => {
                 let v = self.eval(x, st);
