@@ -281,6 +281,36 @@ fn npkc_run(file: &str, envs: &[(&str, &str)]) -> Output {
 }
 
 #[test]
+fn expr_jit_example_agrees_with_its_tree_walker() {
+    let out = npkc_run("examples/expr_jit.npk", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // Timings vary; everything else is fixed.
+    let fixed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("  time: "))
+        .collect();
+    assert_eq!(
+        fixed,
+        [
+            "f(x) = (x + 3) * (x - 2) * 7 - x * x * 2 + 11",
+            "  nodes: 17, f(3) = 35",
+            "  tree walk and JIT agree on 2002000 inputs",
+            "f(x) = -(x*x*x) + 5*(x - (x*2 - 9)) * -3",
+            "  nodes: 19, f(3) = -117",
+            "  tree walk and JIT agree on 2002000 inputs",
+            "f(x) = 1 + 2 * (3 + 4 * (5 + 6 * (7 + 8 * x)))",
+            "  nodes: 17, f(3) = 1535",
+            "  tree walk and JIT agree on 2002000 inputs",
+            "f(x) = 2 * (x + ",
+            "  syntax error at byte 9",
+            "a broken expression is refused: true",
+        ]
+    );
+    assert_eq!(stdout.matches("speedup ").count(), 3, "{stdout}");
+}
+
+#[test]
 fn jit_compile_example_says_why_an_allocation_was_refused() {
     let out = npkc_run("examples/jit_compile.npk", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
