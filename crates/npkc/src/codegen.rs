@@ -348,6 +348,18 @@ impl<'a> Cx<'a> {
     }
 
     /// The read-only, NUL-terminated data object holding `text`.
+    /// The runtime's fast-path geometry (`wildx::inline_check::SYMBOL`), imported data.
+    fn jit_fast_data(&mut self) -> Result<DataId, CodegenError> {
+        self.module
+            .declare_data(
+                wildx::inline_check::SYMBOL,
+                Linkage::Import,
+                false,
+                false,
+            )
+            .map_err(backend)
+    }
+
     fn string_data(&mut self, text: &str) -> Result<DataId, CodegenError> {
         if let Some(id) = self.strings.get(text) {
             return Ok(*id);

@@ -27,6 +27,10 @@ use crate::{report, sys};
 /// `NPK_WILDX_VERIFY` or `NPK_WILDX_AUDIT` is on (options are read before the arena is
 /// created), so every fast check fails over to the slow path that implements those.
 /// Written once, before any page address is handed out.
+///
+/// Exported (`npk_wildx_fast`, C layout) so a code generator can inline [`quick_entry`]
+/// into compiled code: see [`inline_check`].
+#[repr(C)]
 struct Fast {
     base: AtomicUsize,
     len: AtomicUsize,
@@ -37,6 +41,7 @@ struct Fast {
 /// size the fast path stays disabled and calls take the slow path.
 const FAST_PAGE_SHIFT: u32 = 12;
 
+#[unsafe(export_name = "npk_wildx_fast")]
 static FAST: Fast = Fast {
     base: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
@@ -264,6 +269,41 @@ pub fn checked_entry(addr: *const u8, expected_tag: u32) -> Result<Entry, Error>
     match quick_entry(addr, expected_tag) {
         Some(entry) => Ok(entry),
         None => checked_entry_slow(addr, expected_tag),
+    }
+}
+
+/// What a code generator needs to inline [`quick_entry`] (npkc does, before every
+/// `Jit.call`): the exported symbol of the geometry (three `usize` words: arena base, fast
+/// length, slot table), the page shift, the size of a slot (its first word is the state
+/// word), the mask and the expected masked word. The inlined check is exactly
+/// [`quick_entry`]: `off = p - base; off < len && off % page == 0 &&
+/// table[off >> shift].word & mask == expected(tag)`; when it fails, the caller asks
+/// [`checked_entry`] (through the runtime), which decides and explains. These values are an
+/// ABI between the compiler and the runtime of one workspace build.
+pub mod inline_check {
+    /// The geometry's symbol.
+    pub const SYMBOL: &str = "npk_wildx_fast";
+    /// Byte offsets of `base`, `len` and `table` in it.
+    pub const BASE_OFFSET: i32 = 0;
+    /// See [`BASE_OFFSET`].
+    pub const LEN_OFFSET: i32 = 8;
+    /// See [`BASE_OFFSET`].
+    pub const TABLE_OFFSET: i32 = 16;
+    /// log2 of the page size the fast path works with.
+    pub const PAGE_SHIFT: u32 = super::FAST_PAGE_SHIFT;
+    /// Bytes per slot of the table.
+    pub const SLOT_SIZE: usize = std::mem::size_of::<super::Slot>();
+    /// Mask applied to a slot's state word before the compare.
+    pub const MASK: u64 = super::STATE_AND_TAG;
+    const _: () = assert!(std::mem::offset_of!(super::Fast, base) == BASE_OFFSET as usize);
+    const _: () = assert!(std::mem::offset_of!(super::Fast, len) == LEN_OFFSET as usize);
+    const _: () = assert!(std::mem::offset_of!(super::Fast, table) == TABLE_OFFSET as usize);
+    const _: () = assert!(std::mem::offset_of!(super::Slot, word) == 0);
+
+    /// The masked state word of a sealed page proven for the signature with `tag`.
+    #[must_use]
+    pub const fn expected(tag: u32) -> u64 {
+        super::executable_with(tag)
     }
 }
 
