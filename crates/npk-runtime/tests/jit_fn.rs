@@ -14,7 +14,10 @@ fn last_error() -> String {
 
 /// A sealed page of `text` assembled for `sig`, as `Jit.assemble` makes it.
 fn page(text: &str, sig: &str) -> *mut c_void {
-    let (t, s) = (CString::new(text).unwrap(), CString::new(sig).unwrap());
+    let (t, s) = (
+        CString::new(text).expect("text"),
+        CString::new(sig).expect("sig"),
+    );
     // SAFETY: NUL-terminated strings that outlive the calls; the page is checked by the runtime.
     unsafe {
         let n = npk_jit_assemble_size(t.as_ptr(), s.as_ptr());
@@ -28,7 +31,7 @@ fn page(text: &str, sig: &str) -> *mut c_void {
 }
 
 fn entry(p: *mut c_void, sig: &str) -> *const c_void {
-    let s = CString::new(sig).unwrap();
+    let s = CString::new(sig).expect("sig");
     // SAFETY: `s` is NUL-terminated and outlives the call; `p` is checked.
     unsafe { npk_jit_fn(p, s.as_ptr()) }
 }
@@ -41,7 +44,7 @@ fn a_page_proven_for_the_signature_is_callable_through_the_entry() {
     // SAFETY: the runtime proved the page for exactly this SysV signature and it is live.
     let f: extern "C" fn(i64, i64) -> i64 = unsafe { std::mem::transmute(f) };
     assert_eq!(f(2, 20), 42);
-    let sig: npk_jit::Signature = "int64(int64,int64)".parse().unwrap();
+    let sig: npk_jit::Signature = "int64(int64,int64)".parse().expect("signature");
     assert_eq!(npk_jit_fn_tag(p, sig.tag()), p.cast_const());
     // SAFETY: our page, freed once.
     assert_eq!(unsafe { npk_wildx_free(p) }, 0);
@@ -81,7 +84,11 @@ fn a_page_sealed_without_a_signature_is_refused_even_when_not_strict() {
     }
     assert!(entry(p, "int32()").is_null());
     assert_eq!(npk_jit_fn_refusal(), 6);
-    assert!(last_error().contains("no proven signature"), "{}", last_error());
+    assert!(
+        last_error().contains("no proven signature"),
+        "{}",
+        last_error()
+    );
     // SAFETY: our page, freed once.
     assert_eq!(unsafe { npk_wildx_free(p) }, 0);
 }

@@ -219,7 +219,11 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
     ("npk_wildx_alloc", &[types::I64], Some(types::I64)),
     ("npk_wildx_seal", &[types::I64], Some(types::I32)),
     ("npk_wildx_free", &[types::I64], Some(types::I32)),
-    ("npk_jit_fn_tag", &[types::I64, types::I32], Some(types::I64)),
+    (
+        "npk_jit_fn_tag",
+        &[types::I64, types::I32],
+        Some(types::I64),
+    ),
     ("npk_jit_fn_refusal", &[], Some(types::I32)),
     ("npk_str_scope", &[], Some(types::I64)),
     ("npk_str_release", &[types::I64], None),
@@ -351,12 +355,7 @@ impl<'a> Cx<'a> {
     /// The runtime's fast-path geometry (`wildx::inline_check::SYMBOL`), imported data.
     fn jit_fast_data(&mut self) -> Result<DataId, CodegenError> {
         self.module
-            .declare_data(
-                wildx::inline_check::SYMBOL,
-                Linkage::Import,
-                false,
-                false,
-            )
+            .declare_data(wildx::inline_check::SYMBOL, Linkage::Import, false, false)
             .map_err(backend)
     }
 

@@ -143,8 +143,7 @@ pub use options::{DEFAULT_QUOTA, Options, options};
 pub use page::{ExecutablePage, WritablePage};
 pub use raw::{
     Entry, PageState, alloc_raw, arena_add_raw, arena_create_raw, arena_free_raw, arena_seal_raw,
-    checked_entry, free_raw, inline_check, install_raw, lookup, page_state, quick_entry,
-    seal_raw,
+    checked_entry, free_raw, inline_check, install_raw, lookup, page_state, quick_entry, seal_raw,
 };
 pub use report::{report_reason, report_rejection};
 pub use stats::{Stats, quota, set_quota, stats};

@@ -85,7 +85,10 @@ impl<'a> FnLower<'a, '_, '_> {
             .b
             .ins()
             .load(types::I64, geometry, fast, inline_check::TABLE_OFFSET);
-        let index = self.b.ins().ushr_imm_u(off, i64::from(inline_check::PAGE_SHIFT));
+        let index = self
+            .b
+            .ins()
+            .ushr_imm_u(off, i64::from(inline_check::PAGE_SHIFT));
         let slot_size = i64::try_from(inline_check::SLOT_SIZE).unwrap_or(i64::MAX);
         let scaled = self.b.ins().imul_imm_u(index, slot_size);
         let slot = self.b.ins().iadd(table, scaled);
@@ -108,9 +111,13 @@ impl<'a> FnLower<'a, '_, '_> {
         self.switch(slow);
         let tag = self.b.ins().iconst(types::I32, i64::from(tag));
         let checked = self.call_runtime("npk_jit_fn_tag", &[p, tag])?[0];
-        self.b
-            .ins()
-            .brif(checked, call_b, &[ir::BlockArg::Value(checked)], refused, &[]);
+        self.b.ins().brif(
+            checked,
+            call_b,
+            &[ir::BlockArg::Value(checked)],
+            refused,
+            &[],
+        );
 
         self.switch(call_b);
         let mut sig = self.cx.module.make_signature();
@@ -129,10 +136,7 @@ impl<'a> FnLower<'a, '_, '_> {
         // A refusal code is never 0; make sure the status says "error" anyway.
         let status = {
             let one = self.b.ins().iconst(types::I64, 9);
-            let is_zero = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::Equal, status, 0);
+            let is_zero = self.b.ins().icmp_imm_u(IntCC::Equal, status, 0);
             self.b.ins().select(is_zero, one, status)
         };
         let none = self.zero(ret);
