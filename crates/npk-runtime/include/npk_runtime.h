@@ -114,7 +114,7 @@ int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
 /* Jit.call's check: the entry point of p if it is sealed, live, ours and proven for exactly
  * sig ("int32(int32,int32)"; _tag: npk_jit::Signature::tag() of it, what npkc emits); else
  * NULL, with the reason from npk_jit_last_error and the NPK_JIT_ERR_* code from
- * npk_jit_fn_refusal (a page sealed without a signature is refused: NPK_JIT_ERR_UNSIGNED).
+ * npk_jit_fn_refusal; a page sealed without a signature is refused: NPK_JIT_ERR_UNSIGNED.
  * Call the pointer only with that SysV signature and only while the page is live. */
 const void *npk_jit_fn(void *p, const char *sig);
 const void *npk_jit_fn_tag(void *p, uint32_t tag);
