@@ -108,8 +108,13 @@ int64_t npk_jit_assemble_size(const char *text, const char *sig);
  * with npk_wildx_seal. 0, or -1 with the reason from npk_jit_last_error; a rejection names the
  * source line ("line 3: `add rax, [rdi]`: ..."). Neither assemble call prints anything. */
 int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
+/* Assembles text for sig, validates it at the address it gets in the writable code arena and
+ * adds it there (next 64-byte boundary), recording the signature. Returns the function's
+ * address (owned by the arena: never free it), or NULL with the reason from npk_jit_last_error.
+ * Prints nothing. */
+void *npk_jit_arena_assemble(void *arena, const char *text, const char *sig);
 /* Reason for this thread's last npk_jit_compile / npk_jit_install / npk_jit_arena_add /
- * npk_jit_assemble_size / npk_jit_assemble_install failure ("" after success); never NULL. */
+ * npk_jit_assemble_size / npk_jit_assemble_install / npk_jit_arena_assemble failure ("" after success); never NULL. */
 const char *npk_jit_last_error(void);
 /* Typed calls: refuse (0, stderr line; try forms: *status = NPK_JIT_ERR_*) a page whose
  * recorded signature differs (untagged pages allowed unless NPK_JIT_STRICT=1). p may also be
