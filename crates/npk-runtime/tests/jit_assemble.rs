@@ -301,7 +301,11 @@ fn arena_assemble_reports_syntax_rejection_and_a_bad_arena() {
     assert!(last_error().contains("line 2"), "{}", last_error());
     let page = npk_wildx_alloc(64);
     assert!(arena_assemble(page, "ret", "int64()").is_null());
-    assert!(last_error().contains("not a code arena"), "{}", last_error());
+    assert!(
+        last_error().contains("not a code arena"),
+        "{}",
+        last_error()
+    );
     free(page);
     assert!(arena_assemble(std::ptr::null_mut(), "ret", "int64()").is_null());
     // SAFETY: our arena, freed once.

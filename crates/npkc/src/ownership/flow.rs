@@ -85,6 +85,7 @@ pub(crate) fn analyze(
             owned: None,
             borrowed: None,
             returns: vec![false; f.params.len()],
+            returns_borrow: vec![false; f.params.len()],
             released: vec![None; f.params.len()],
             kept: vec![None; f.params.len()],
             via_partial: vec![None; f.params.len()],
@@ -110,6 +111,14 @@ enum Value {
     },
     /// A pointer returned by an extern (the checker cannot see its origin).
     ExternPointer {
+        span: Span,
+    },
+    /// An address computed inside the allocation of local `id` (read at
+    /// `span`): `(p => int64) + k => T->`, or a call returning a borrow of
+    /// its argument `id`. Binding it makes a borrow of `id`'s owner, in any
+    /// binding: it is never owned, never released, never leaked.
+    Inside {
+        id: LocalId,
         span: Span,
     },
     Null,
@@ -144,6 +153,8 @@ struct ReturnAcc {
     borrowed: Option<Span>,
     /// Per parameter: some `pass` returns it.
     returns: Vec<bool>,
+    /// Per parameter: some `pass` returns an address inside it (a borrow).
+    returns_borrow: Vec<bool>,
     /// Per parameter: released on some returning path.
     released: Vec<Option<(Span, ResourceKind)>>,
     /// Per parameter: some returning path (at this span) did not release it.
@@ -334,6 +345,7 @@ impl<'a> Analysis<'a> {
                 returns_owned: self.ret.owned.map(|(_, k)| k),
                 releases,
                 returns: self.ret.returns,
+                returns_borrow: self.ret.returns_borrow,
                 partial,
                 may_return: self.ret.any,
                 opaque: false,

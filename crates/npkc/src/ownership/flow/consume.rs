@@ -71,6 +71,7 @@ impl Analysis<'_> {
             match v {
                 Value::Fresh { kind, .. } => self.ret_owned(kind, at),
                 Value::Local { id, span } => self.returned_local(id, span, at, st),
+                Value::Inside { id, span } => self.returned_inside(id, span, at, st),
                 Value::ExternPointer { .. } | Value::Null | Value::Other | Value::Join(_) => {}
             }
         }
@@ -93,11 +94,40 @@ impl Analysis<'_> {
         }
     }
 
+    /// `pass` of an address inside local `id`: a borrow of the parameters
+    /// `id` owns or borrows (the summary's `returns_borrow`).
+    fn returned_inside(&mut self, id: LocalId, span: Span, at: Span, st: &mut State) {
+        self.use_local(id, span, st);
+        let Some(slot) = st.slots.get(id.0 as usize).cloned() else {
+            return;
+        };
+        let mut origins: Vec<Origin> = slot.owned.iter().copied().collect();
+        for o in &slot.borrows {
+            if let Some(owner) = st.slots.get(*o as usize) {
+                origins.extend(owner.owned.iter().copied());
+            }
+        }
+        for origin in origins {
+            if let Origin::Param(i) = origin
+                && let Some(r) = self.ret.returns_borrow.get_mut(i as usize)
+            {
+                *r = true;
+                if self.ret.borrowed.is_none() {
+                    self.ret.borrowed = Some(at);
+                }
+            }
+        }
+    }
+
     fn returned_local(&mut self, id: LocalId, span: Span, at: Span, st: &mut State) {
         let Some(slot) = st.slots.get(id.0 as usize).cloned() else {
             return;
         };
         if slot.reported {
+            return;
+        }
+        if slot.inside {
+            self.returned_inside(id, span, at, st);
             return;
         }
         if !slot.released.is_empty() || !slot.moved.is_empty() || !slot.borrows.is_empty() {
@@ -187,6 +217,7 @@ impl Analysis<'_> {
                     Slot {
                         borrows: src.borrows.clone(),
                         borrowed_at: src.borrowed_at,
+                        inside: src.inside,
                         clear: true,
                         ..Slot::default()
                     }
@@ -219,6 +250,26 @@ impl Analysis<'_> {
                         clear: true,
                         ..Slot::default()
                     }
+                }
+            }
+            Value::Inside { id, span } => {
+                // A borrow of what `id` owns (or of `id`'s owners), in any
+                // binding: an address inside an allocation is never its owner.
+                self.use_local(id, span, st);
+                let src = st.slots.get(id.0 as usize)?.clone();
+                let owners = if !src.borrows.is_empty() {
+                    src.borrows.clone()
+                } else if src.owned.is_empty() || src.reported {
+                    return Some(Slot::clear());
+                } else {
+                    BTreeSet::from([id.0])
+                };
+                Slot {
+                    borrows: owners,
+                    borrowed_at: Some(span),
+                    inside: true,
+                    clear: true,
+                    ..Slot::default()
                 }
             }
             Value::ExternPointer { span } => {
@@ -289,7 +340,9 @@ impl Analysis<'_> {
                         kind,
                     },
                 ),
-                Value::Local { id, span } => self.use_local(id, span, st),
+                Value::Local { id, span } | Value::Inside { id, span } => {
+                    self.use_local(id, span, st);
+                }
                 Value::ExternPointer { .. } | Value::Null | Value::Other | Value::Join(_) => {}
             }
         }
@@ -411,6 +464,9 @@ impl Analysis<'_> {
                         st.slots.update(id.0 as usize, |s| s.join(&before));
                     }
                 }
+                // Releasing an address inside an allocation (a function of an
+                // arena passed straight on): a use of its owner.
+                Value::Inside { id, span } => self.use_local(id, span, st),
                 Value::ExternPointer { .. } | Value::Null | Value::Other | Value::Join(_) => {}
             }
         }
