@@ -1,7 +1,10 @@
 //! The Nitpick standard library embedded in `npkc` (`stdlib/*.npk`).
 
 /// Embedded stdlib files: (name used in `use "name"`, source text).
-const FILES: &[(&str, &str)] = &[("jit.npk", include_str!("../../../stdlib/jit.npk"))];
+const FILES: &[(&str, &str)] = &[
+    ("jit.npk", include_str!("../../../stdlib/jit.npk")),
+    ("drop.npk", include_str!("../../../stdlib/drop.npk")),
+];
 
 /// The source of the embedded stdlib module `name` (e.g. `jit.npk`).
 #[must_use]

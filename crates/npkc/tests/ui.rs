@@ -5,7 +5,8 @@
 //! - first line `//@ check-pass`: `npkc check` succeeds with no diagnostics;
 //! - `//@ run-pass` / `//@ run-fail`: build, run, compare `// expect: exit N`
 //!   (default 0 for run-pass) or `// expect: signal SIGSEGV`, and the stdout
-//!   against the `// expect-stdout: text` lines (when there are any);
+//!   against the `// expect-stdout: text` lines (when there are any), with
+//!   `//@ run-env: NAME=VALUE` in the program's environment;
 //! - otherwise `npkc check` must fail, and its diagnostics must match the
 //!   `//~ ERROR CODE [message substring]` annotations in both directions
 //!   (`//~^` one line up per `^`, `//~|` the previous annotation's line); the
@@ -48,6 +49,8 @@ struct Spec {
     ending: Option<Ending>,
     stdout: Option<String>,
     flags: Vec<String>,
+    /// `//@ run-env: NAME=VALUE`: environment of the built program.
+    env: Vec<(String, String)>,
 }
 
 fn workspace_root() -> PathBuf {
@@ -81,6 +84,7 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
     let mut ending = None;
     let mut stdout_lines: Vec<String> = Vec::new();
     let mut flags = Vec::new();
+    let mut env = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
         if let Some(pos) = line.find("//~") {
@@ -144,6 +148,13 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         if let Some(f) = trimmed.strip_prefix("//@ compile-flags:") {
             flags.extend(f.split_whitespace().map(str::to_string));
         }
+        if let Some(e) = trimmed.strip_prefix("//@ run-env:") {
+            let (k, v) = e
+                .trim()
+                .split_once('=')
+                .ok_or_else(|| format!("line {lineno}: `//@ run-env: NAME=VALUE`"))?;
+            env.push((k.to_string(), v.to_string()));
+        }
     }
     if mode == Mode::RunFail && ending.is_none() {
         return Err("run-fail test needs `// expect: exit N` or `// expect: signal NAME`".into());
@@ -162,6 +173,7 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         ending,
         stdout,
         flags,
+        env,
     })
 }
 
@@ -342,6 +354,7 @@ fn build_and_run(rel: &str, spec: &Spec, scratch: &Path) -> Result<(), String> {
     }
     let mut cmd = Command::new(&exe);
     cmd.current_dir(workspace_root());
+    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
     let out =
         run_with_timeout(cmd, Duration::from_secs(30))?.ok_or("the program timed out (30 s)")?;
     let _ = std::fs::remove_file(&exe);

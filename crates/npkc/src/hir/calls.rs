@@ -123,6 +123,7 @@ fn expr(e: &Expr, out: &mut Vec<FuncId>) {
         | ExprKind::Null
         | ExprKind::Str(_)
         | ExprKind::Local(_)
+        | ExprKind::Take(_)
         | ExprKind::AddrOf(_) => {}
         ExprKind::Template(parts) => {
             for p in parts {

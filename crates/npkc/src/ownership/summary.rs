@@ -74,6 +74,9 @@ impl Summary {
 #[derive(Debug, Clone, Default)]
 pub struct Summaries {
     pub(crate) funcs: Vec<Summary>,
+    /// Per function (`drop.npk`): the `wildx` bindings released at every
+    /// scope end, for `drop_lower`.
+    pub(crate) scope_released: Vec<Vec<hir::LocalId>>,
 }
 
 static NO_SUMMARY: Summary = Summary {
@@ -108,7 +111,16 @@ impl Summaries {
                     opaque: false,
                 })
                 .collect(),
+            scope_released: vec![Vec::new(); program.funcs.len()],
         }
+    }
+
+    /// The `wildx` bindings of `func` released at every scope end (`drop.npk`).
+    #[must_use]
+    pub fn scope_released(&self, func: FuncId) -> &[hir::LocalId] {
+        self.scope_released
+            .get(func.0 as usize)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The summary of `func` (an empty one for an unknown id).

@@ -188,7 +188,11 @@ impl Analysis<'_> {
                 None => new = Some(s),
             }
         }
-        st.slots.set(idx, new.unwrap_or_else(Slot::clear));
+        let new = new.unwrap_or_else(Slot::clear);
+        if new.may_own_allocation() && self.released_at_scope_end(l) {
+            self.scope_released.insert(l.0);
+        }
+        st.slots.set(idx, new);
     }
 
     /// The slot `l` gets from the single value `v`, updating the source of a

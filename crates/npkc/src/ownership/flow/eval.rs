@@ -34,7 +34,7 @@ impl<'a> Analysis<'a> {
                 }
                 Value::Other
             }
-            ExprKind::Local(l) => Value::Local {
+            ExprKind::Local(l) | ExprKind::Take(l) => Value::Local {
                 id: *l,
                 span: e.span,
             },
