@@ -1,0 +1,260 @@
+//! Soundness harness: generated and mutated functions through `validate`,
+//! every accepted one through the execution oracle.
+//!
+//! Each case picks a policy and signature, generates a function
+//! (`soundness/generate.rs`), validates it and, if accepted, runs it
+//! (`common/oracle.rs`) and validates and runs a few prefix and byte mutants
+//! of it (`soundness/mutate.rs`). Any accepted function that misbehaves is a
+//! counter-example: the test fails and prints `hex | signature | policy |
+//! observed` lines ready for `tests/corpus/soundness.src`.
+//! Runs for `NPK_SOUNDNESS_SECS` seconds (default 40) from seed
+//! `NPK_SOUNDNESS_SEED` (default fixed, printed); `NPK_SOUNDNESS_CASE=n`
+//! replays one case; `NPK_SOUNDNESS_OUT=file` writes every counter-example.
+
+#![allow(unsafe_code)]
+
+#[path = "soundness/asm.rs"]
+mod asm;
+#[path = "soundness/generate.rs"]
+mod generate;
+#[path = "soundness/mutate.rs"]
+mod mutate;
+#[path = "common/oracle.rs"]
+mod oracle;
+
+use std::time::{Duration, Instant};
+
+use npk_jit::{AllowedCall, PointerAccess, Policy, Signature, validate};
+use oracle::{CALLEE, CODE_BASE, CODE_MAX, Observed, Plan, Rng, StackPlan, Window};
+
+const DEFAULT_SEED: u64 = 0x10_5eed;
+const DEFAULT_SECS: u64 = 40;
+
+/// A policy with its corpus spelling and the signatures tried under it.
+struct Config {
+    policy: Policy,
+    sigs: Vec<Signature>,
+}
+
+fn sigs(list: &[&str]) -> Vec<Signature> {
+    list.iter().map(|s| s.parse().expect("valid signature")).collect()
+}
+
+fn configs() -> Vec<Config> {
+    let scalar = sigs(&[
+        "int64(int64,int64)",
+        "int32(int32,int32)",
+        "int64(int32)",
+        "uint32(uint32,uint64)",
+        "int64()",
+        "int64(int64,int64,int64,int64,int64,int64)",
+        "int32(int64,int32,int64)",
+        "uint64(uint32,uint32,uint32)",
+    ]);
+    let pointers = sigs(&["int64(ptr)", "int64(ptr,int64)", "int32(ptr,int32)", "ptr(ptr,int64)", "int64(ptr,ptr)", "uint64(int64,ptr)"]);
+    let call = AllowedCall { address: CALLEE, signature: "int64(int64)".parse().expect("valid signature") };
+    let ptr = |access, window, extra: Policy| Policy { pointer_access: access, pointer_window: window, ..extra };
+    vec![
+        Config { policy: Policy::default(), sigs: scalar.clone() },
+        Config { policy: Policy::runtime(), sigs: scalar.clone() },
+        Config { policy: Policy { max_frame: 16384, ..Policy::runtime() }, sigs: scalar.clone() },
+        Config { policy: Policy { max_frame: 65536, ..Policy::default() }, sigs: scalar.clone() },
+        Config { policy: Policy { allow_division: true, ..Policy::runtime() }, sigs: scalar.clone() },
+        Config {
+            policy: Policy { base_ip: CODE_BASE, allowed_calls: vec![call], allow_loops: true, ..Policy::default() },
+            sigs: scalar.clone(),
+        },
+        Config { policy: ptr(PointerAccess::Read, 64, Policy::default()), sigs: pointers.clone() },
+        Config { policy: ptr(PointerAccess::ReadWrite, 64, Policy::default()), sigs: pointers.clone() },
+        Config { policy: ptr(PointerAccess::ReadWrite, 100, Policy::runtime()), sigs: pointers.clone() },
+        Config { policy: ptr(PointerAccess::ReadWrite, 4096, Policy::runtime()), sigs: pointers.clone() },
+        Config { policy: ptr(PointerAccess::Read, 8, Policy::runtime()), sigs: pointers },
+    ]
+}
+
+/// The policy in `tests/corpus` syntax.
+fn policy_text(p: &Policy) -> String {
+    let d = Policy::default();
+    let mut out = Vec::new();
+    if p.allow_loops {
+        out.push("loops".to_string());
+    }
+    if p.allow_red_zone {
+        out.push("redzone".into());
+    }
+    if p.allow_division {
+        out.push("division".into());
+    }
+    match p.pointer_access {
+        PointerAccess::Read => out.push(format!("ptr-read={}", p.pointer_window)),
+        PointerAccess::ReadWrite => out.push(format!("ptr-rw={}", p.pointer_window)),
+        _ => {}
+    }
+    if p.max_frame != d.max_frame {
+        out.push(format!("frame={}", p.max_frame));
+    }
+    for r in &p.reserved {
+        out.push(format!("reserve={r:?}").to_lowercase());
+    }
+    if p.steps_per_instruction != d.steps_per_instruction {
+        out.push(format!("steps={}", p.steps_per_instruction));
+    }
+    if p.base_ip != d.base_ip {
+        out.push(format!("base={:#x}", p.base_ip));
+    }
+    for c in &p.allowed_calls {
+        out.push(format!("call={:#x}:{}", c.address, c.signature));
+    }
+    out.join(", ")
+}
+
+fn hex(code: &[u8]) -> String {
+    code.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+/// A counter-example.
+struct Failure {
+    code: Vec<u8>,
+    sig: Signature,
+    policy: Policy,
+    origin: &'static str,
+    observed: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} | {} | {} | {}: {}", hex(&self.code), self.sig, policy_text(&self.policy), self.origin, self.observed)
+    }
+}
+
+#[derive(Default, Debug)]
+struct Stats {
+    cases: u64,
+    candidates: u64,
+    accepted: u64,
+    runs: u64,
+    overflows: u64,
+    traps: u64,
+    loop_timeouts: u64,
+}
+
+/// A random run plan for accepted `code`.
+fn plan<'a>(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -> Plan<'a> {
+    let npointers = sig.params().filter(|t| *t == npk_jit::SigType::Pointer).count();
+    let windows: Vec<Window> = (0..npointers.min(oracle::WINDOWS))
+        .map(|_| Window {
+            init: (0..policy.pointer_window.min(oracle::WINDOW_MAX as u32)).map(|_| rng.next() as u8).collect(),
+            flush_high: rng.chance(2),
+        })
+        .collect();
+    let (regs, flags) = oracle::inputs(rng, &sig, &windows);
+    let full = rng.chance(2);
+    let stack = StackPlan {
+        entry_down: 8 + 16 * if rng.chance(2) { 0 } else { rng.below(256) },
+        pages: if full { None } else { Some(1 + rng.below(1 + oracle::reach(policy) / 4096)) },
+    };
+    Plan { code, sig, policy, regs, flags, garbage: [rng.next(), rng.next()], stack, windows, cpu_limit_ms: 100 }
+}
+
+/// Validates `code`; if accepted, checks it statically and runs it.
+fn check(rng: &mut Rng, code: &[u8], sig: Signature, policy: &Policy, origin: &'static str, stats: &mut Stats) -> Result<bool, Failure> {
+    stats.candidates += 1;
+    if code.is_empty() || code.len() > CODE_MAX {
+        return Ok(false);
+    }
+    let Ok(report) = validate(code, &sig, policy) else { return Ok(false) };
+    stats.accepted += 1;
+    let fail = |observed: String| Failure { code: code.to_vec(), sig, policy: policy.clone(), origin, observed };
+    if let Some(why) = oracle::static_violation(code) {
+        return Err(fail(why));
+    }
+    for _ in 0..2 {
+        let p = plan(rng, code, sig, policy);
+        stats.runs += 1;
+        match oracle::run(&p) {
+            Observed::Returned => {}
+            Observed::StackOverflow => stats.overflows += 1,
+            Observed::DivideTrap => stats.traps += 1,
+            Observed::Timeout if report.has_loops() => stats.loop_timeouts += 1,
+            Observed::Timeout => return Err(fail("hang: loop-free code ran out of its CPU-time limit".into())),
+            Observed::Violation(why) => return Err(fail(why)),
+        }
+    }
+    Ok(true)
+}
+
+/// One case: a generated function and, if accepted, its mutants.
+fn case(rng: &mut Rng, configs: &[Config], stats: &mut Stats, failures: &mut Vec<Failure>) {
+    stats.cases += 1;
+    let config = rng.pick(configs);
+    let sig = *rng.pick(&config.sigs);
+    let policy = &config.policy;
+    let items = generate::Gen::new(rng, sig, policy).function();
+    let code = asm::assemble(&items, CODE_BASE);
+    match check(rng, &code, sig, policy, "generated", stats) {
+        Err(f) => failures.push(f),
+        Ok(false) => {}
+        Ok(true) => {
+            for _ in 0..6 {
+                let (mutant, origin) = if rng.chance(2) {
+                    (asm::assemble(&mutate::items(rng, &items), CODE_BASE), "prefix mutant")
+                } else {
+                    (mutate::bytes(rng, &code), "byte mutant")
+                };
+                if let Err(f) = check(rng, &mutant, sig, policy, origin, stats) {
+                    failures.push(f);
+                }
+            }
+        }
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let v = std::env::var(name).ok()?;
+    let v = v.trim();
+    match v.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+#[test]
+fn accepted_functions_behave_when_run() {
+    let seed = env_u64("NPK_SOUNDNESS_SEED").unwrap_or(DEFAULT_SEED);
+    let secs = env_u64("NPK_SOUNDNESS_SECS").unwrap_or(DEFAULT_SECS);
+    let only = env_u64("NPK_SOUNDNESS_CASE");
+    eprintln!("soundness: seed {seed:#x}, {secs} s (NPK_SOUNDNESS_SEED / NPK_SOUNDNESS_SECS / NPK_SOUNDNESS_CASE)");
+    let configs = configs();
+    let mut stats = Stats::default();
+    let mut failures: Vec<Failure> = Vec::new();
+    let start = Instant::now();
+    let mut n = only.unwrap_or(0);
+    while start.elapsed() < Duration::from_secs(secs) {
+        let mut rng = Rng::new(seed ^ n.wrapping_mul(0xa076_1d64_78bd_642f));
+        let before = failures.len();
+        case(&mut rng, &configs, &mut stats, &mut failures);
+        for f in &mut failures[before..] {
+            f.observed = format!("{} [case {n}]", f.observed);
+        }
+        if only.is_some() {
+            break;
+        }
+        n += 1;
+    }
+    eprintln!("soundness: {stats:?} in {:.1?}", start.elapsed());
+    if let Some(path) = std::env::var_os("NPK_SOUNDNESS_OUT") {
+        let text: String = failures.iter().map(|f| format!("{f}\n")).collect();
+        std::fs::write(path, text).expect("write NPK_SOUNDNESS_OUT");
+    }
+    assert!(only.is_some() || stats.runs > 200, "too few accepted functions ran ({}) to mean anything", stats.runs);
+    if !failures.is_empty() {
+        failures.sort_by_key(|f| f.code.len());
+        let shown: Vec<String> = failures.iter().take(40).map(ToString::to_string).collect();
+        panic!(
+            "{} soundness counter-examples (seed {seed:#x}; shortest {} shown; hex | sig | policy | origin: observed):\n{}",
+            failures.len(),
+            shown.len(),
+            shown.join("\n")
+        );
+    }
+}
