@@ -37,7 +37,9 @@ struct Config {
 }
 
 fn sigs(list: &[&str]) -> Vec<Signature> {
-    list.iter().map(|s| s.parse().expect("valid signature")).collect()
+    list.iter()
+        .map(|s| s.parse().expect("valid signature"))
+        .collect()
 }
 
 fn configs() -> Vec<Config> {
@@ -51,24 +53,82 @@ fn configs() -> Vec<Config> {
         "int32(int64,int32,int64)",
         "uint64(uint32,uint32,uint32)",
     ]);
-    let pointers = sigs(&["int64(ptr)", "int64(ptr,int64)", "int32(ptr,int32)", "ptr(ptr,int64)", "int64(ptr,ptr)", "uint64(int64,ptr)"]);
-    let call = AllowedCall { address: CALLEE, signature: "int64(int64)".parse().expect("valid signature") };
-    let ptr = |access, window, extra: Policy| Policy { pointer_access: access, pointer_window: window, ..extra };
+    let pointers = sigs(&[
+        "int64(ptr)",
+        "int64(ptr,int64)",
+        "int32(ptr,int32)",
+        "ptr(ptr,int64)",
+        "int64(ptr,ptr)",
+        "uint64(int64,ptr)",
+    ]);
+    let call = AllowedCall {
+        address: CALLEE,
+        signature: "int64(int64)".parse().expect("valid signature"),
+    };
+    let ptr = |access, window, extra: Policy| Policy {
+        pointer_access: access,
+        pointer_window: window,
+        ..extra
+    };
     vec![
-        Config { policy: Policy::default(), sigs: scalar.clone() },
-        Config { policy: Policy::runtime(), sigs: scalar.clone() },
-        Config { policy: Policy { max_frame: 16384, ..Policy::runtime() }, sigs: scalar.clone() },
-        Config { policy: Policy { max_frame: 65536, ..Policy::default() }, sigs: scalar.clone() },
-        Config { policy: Policy { allow_division: true, ..Policy::runtime() }, sigs: scalar.clone() },
         Config {
-            policy: Policy { base_ip: CODE_BASE, allowed_calls: vec![call], allow_loops: true, ..Policy::default() },
+            policy: Policy::default(),
             sigs: scalar.clone(),
         },
-        Config { policy: ptr(PointerAccess::Read, 64, Policy::default()), sigs: pointers.clone() },
-        Config { policy: ptr(PointerAccess::ReadWrite, 64, Policy::default()), sigs: pointers.clone() },
-        Config { policy: ptr(PointerAccess::ReadWrite, 100, Policy::runtime()), sigs: pointers.clone() },
-        Config { policy: ptr(PointerAccess::ReadWrite, 4096, Policy::runtime()), sigs: pointers.clone() },
-        Config { policy: ptr(PointerAccess::Read, 8, Policy::runtime()), sigs: pointers },
+        Config {
+            policy: Policy::runtime(),
+            sigs: scalar.clone(),
+        },
+        Config {
+            policy: Policy {
+                max_frame: 16384,
+                ..Policy::runtime()
+            },
+            sigs: scalar.clone(),
+        },
+        Config {
+            policy: Policy {
+                max_frame: 65536,
+                ..Policy::default()
+            },
+            sigs: scalar.clone(),
+        },
+        Config {
+            policy: Policy {
+                allow_division: true,
+                ..Policy::runtime()
+            },
+            sigs: scalar.clone(),
+        },
+        Config {
+            policy: Policy {
+                base_ip: CODE_BASE,
+                allowed_calls: vec![call],
+                allow_loops: true,
+                ..Policy::default()
+            },
+            sigs: scalar.clone(),
+        },
+        Config {
+            policy: ptr(PointerAccess::Read, 64, Policy::default()),
+            sigs: pointers.clone(),
+        },
+        Config {
+            policy: ptr(PointerAccess::ReadWrite, 64, Policy::default()),
+            sigs: pointers.clone(),
+        },
+        Config {
+            policy: ptr(PointerAccess::ReadWrite, 100, Policy::runtime()),
+            sigs: pointers.clone(),
+        },
+        Config {
+            policy: ptr(PointerAccess::ReadWrite, 4096, Policy::runtime()),
+            sigs: pointers.clone(),
+        },
+        Config {
+            policy: ptr(PointerAccess::Read, 8, Policy::runtime()),
+            sigs: pointers,
+        },
     ]
 }
 
@@ -109,7 +169,10 @@ fn policy_text(p: &Policy) -> String {
 }
 
 fn hex(code: &[u8]) -> String {
-    code.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+    code.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A counter-example.
@@ -123,7 +186,15 @@ struct Failure {
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} | {} | {} | {}: {}", hex(&self.code), self.sig, policy_text(&self.policy), self.origin, self.observed)
+        write!(
+            f,
+            "{} | {} | {} | {}: {}",
+            hex(&self.code),
+            self.sig,
+            policy_text(&self.policy),
+            self.origin,
+            self.observed
+        )
     }
 }
 
@@ -140,10 +211,15 @@ struct Stats {
 
 /// A random run plan for accepted `code`.
 fn plan<'a>(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -> Plan<'a> {
-    let npointers = sig.params().filter(|t| *t == npk_jit::SigType::Pointer).count();
+    let npointers = sig
+        .params()
+        .filter(|t| *t == npk_jit::SigType::Pointer)
+        .count();
     let windows: Vec<Window> = (0..npointers.min(oracle::WINDOWS))
         .map(|_| Window {
-            init: (0..policy.pointer_window.min(oracle::WINDOW_MAX as u32)).map(|_| rng.next() as u8).collect(),
+            init: (0..policy.pointer_window.min(oracle::WINDOW_MAX as u32))
+                .map(|_| rng.next() as u8)
+                .collect(),
             flush_high: rng.chance(2),
         })
         .collect();
@@ -151,20 +227,49 @@ fn plan<'a>(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -
     let full = rng.chance(2);
     let stack = StackPlan {
         entry_down: 8 + 16 * if rng.chance(2) { 0 } else { rng.below(256) },
-        pages: if full { None } else { Some(1 + rng.below(1 + oracle::reach(policy) / 4096)) },
+        pages: if full {
+            None
+        } else {
+            Some(1 + rng.below(1 + oracle::reach(policy) / 4096))
+        },
     };
-    Plan { code, sig, policy, regs, flags, garbage: [rng.next(), rng.next()], stack, windows, cpu_limit_ms: 100 }
+    Plan {
+        code,
+        sig,
+        policy,
+        regs,
+        flags,
+        garbage: [rng.next(), rng.next()],
+        stack,
+        windows,
+        cpu_limit_ms: 100,
+    }
 }
 
 /// Validates `code`; if accepted, checks it statically and runs it.
-fn check(rng: &mut Rng, code: &[u8], sig: Signature, policy: &Policy, origin: &'static str, stats: &mut Stats) -> Result<bool, Failure> {
+fn check(
+    rng: &mut Rng,
+    code: &[u8],
+    sig: Signature,
+    policy: &Policy,
+    origin: &'static str,
+    stats: &mut Stats,
+) -> Result<bool, Failure> {
     stats.candidates += 1;
     if code.is_empty() || code.len() > CODE_MAX {
         return Ok(false);
     }
-    let Ok(report) = validate(code, &sig, policy) else { return Ok(false) };
+    let Ok(report) = validate(code, &sig, policy) else {
+        return Ok(false);
+    };
     stats.accepted += 1;
-    let fail = |observed: String| Failure { code: code.to_vec(), sig, policy: policy.clone(), origin, observed };
+    let fail = |observed: String| Failure {
+        code: code.to_vec(),
+        sig,
+        policy: policy.clone(),
+        origin,
+        observed,
+    };
     if let Some(why) = oracle::static_violation(code) {
         return Err(fail(why));
     }
@@ -176,7 +281,11 @@ fn check(rng: &mut Rng, code: &[u8], sig: Signature, policy: &Policy, origin: &'
             Observed::StackOverflow => stats.overflows += 1,
             Observed::DivideTrap => stats.traps += 1,
             Observed::Timeout if report.has_loops() => stats.loop_timeouts += 1,
-            Observed::Timeout => return Err(fail("hang: loop-free code ran out of its CPU-time limit".into())),
+            Observed::Timeout => {
+                return Err(fail(
+                    "hang: loop-free code ran out of its CPU-time limit".into(),
+                ));
+            }
             Observed::Violation(why) => return Err(fail(why)),
         }
     }
@@ -197,7 +306,10 @@ fn case(rng: &mut Rng, configs: &[Config], stats: &mut Stats, failures: &mut Vec
         Ok(true) => {
             for _ in 0..6 {
                 let (mutant, origin) = if rng.chance(2) {
-                    (asm::assemble(&mutate::items(rng, &items), CODE_BASE), "prefix mutant")
+                    (
+                        asm::assemble(&mutate::items(rng, &items), CODE_BASE),
+                        "prefix mutant",
+                    )
                 } else {
                     (mutate::bytes(rng, &code), "byte mutant")
                 };
@@ -223,7 +335,9 @@ fn accepted_functions_behave_when_run() {
     let seed = env_u64("NPK_SOUNDNESS_SEED").unwrap_or(DEFAULT_SEED);
     let secs = env_u64("NPK_SOUNDNESS_SECS").unwrap_or(DEFAULT_SECS);
     let only = env_u64("NPK_SOUNDNESS_CASE");
-    eprintln!("soundness: seed {seed:#x}, {secs} s (NPK_SOUNDNESS_SEED / NPK_SOUNDNESS_SECS / NPK_SOUNDNESS_CASE)");
+    eprintln!(
+        "soundness: seed {seed:#x}, {secs} s (NPK_SOUNDNESS_SEED / NPK_SOUNDNESS_SECS / NPK_SOUNDNESS_CASE)"
+    );
     let configs = configs();
     let mut stats = Stats::default();
     let mut failures: Vec<Failure> = Vec::new();
@@ -246,7 +360,11 @@ fn accepted_functions_behave_when_run() {
         let text: String = failures.iter().map(|f| format!("{f}\n")).collect();
         std::fs::write(path, text).expect("write NPK_SOUNDNESS_OUT");
     }
-    assert!(only.is_some() || stats.runs > 200, "too few accepted functions ran ({}) to mean anything", stats.runs);
+    assert!(
+        only.is_some() || stats.runs > 200,
+        "too few accepted functions ran ({}) to mean anything",
+        stats.runs
+    );
     if !failures.is_empty() {
         failures.sort_by_key(|f| f.code.len());
         let shown: Vec<String> = failures.iter().take(40).map(ToString::to_string).collect();
@@ -257,4 +375,264 @@ fn accepted_functions_behave_when_run() {
             shown.join("\n")
         );
     }
+}
+
+/// Runs `code` (not validated) under a fixed plan: windows of `window` bytes
+/// ending at their guard page, entry `rsp` `entry_down` below the stack top.
+fn observe(
+    code: &[u8],
+    sig: &str,
+    policy: &Policy,
+    entry_down: u64,
+    pages: Option<u64>,
+) -> Observed {
+    let sig: Signature = sig.parse().expect("valid signature");
+    let mut rng = Rng::new(7);
+    let mut p = plan(&mut rng, code, sig, policy);
+    for w in &mut p.windows {
+        w.flush_high = true;
+    }
+    let (regs, flags) = oracle::inputs(&mut rng, &sig, &p.windows);
+    p.regs = regs;
+    p.flags = flags;
+    p.stack = StackPlan { entry_down, pages };
+    oracle::run(&p)
+}
+
+fn violation(o: &Observed, needle: &str) -> bool {
+    matches!(o, Observed::Violation(why) if why.contains(needle))
+}
+
+/// Entry `rsp` as low in its page as it can be (8 bytes above the page start).
+const LOW_ENTRY: u64 = 4088;
+
+#[test]
+fn oracle_passes_well_behaved_code() {
+    let d = Policy::default();
+    // lea rax, [rdi+rsi]; ret
+    assert_eq!(
+        observe(
+            &[0x48, 0x8d, 0x04, 0x37, 0xc3],
+            "int64(int64,int64)",
+            &d,
+            8,
+            None
+        ),
+        Observed::Returned
+    );
+    // push rbx; mov rbx, rdi; mov rax, rbx; pop rbx; ret (low entry, one page)
+    let code = [0x53, 0x48, 0x89, 0xfb, 0x48, 0x89, 0xd8, 0x5b, 0xc3];
+    assert_eq!(
+        observe(&code, "int64(int64)", &d, LOW_ENTRY, Some(1)),
+        Observed::Returned
+    );
+    // sub rsp, 8; call callee; add rsp, 8; ret
+    let call = AllowedCall {
+        address: CALLEE,
+        signature: "int64(int64)".parse().expect("sig"),
+    };
+    let p = Policy {
+        base_ip: CODE_BASE,
+        allowed_calls: vec![call],
+        ..Policy::default()
+    };
+    let code = asm::assemble(
+        &[
+            asm::Item::ins(asm::adjust_rsp(8)),
+            asm::Item::Call {
+                prefix: vec![],
+                target: CALLEE,
+            },
+            asm::Item::ins(asm::adjust_rsp(-8)),
+            asm::Item::ins(vec![0xc3]),
+        ],
+        CODE_BASE,
+    );
+    assert!(validate(&code, &"int64(int64)".parse().expect("sig"), &p).is_ok());
+    assert_eq!(
+        observe(&code, "int64(int64)", &p, 8, None),
+        Observed::Returned
+    );
+}
+
+#[test]
+fn oracle_reports_the_leavew_counter_example() {
+    // push rbp; mov rbp, rsp; mov rax, rdi; leavew; ret
+    let code = [0x55, 0x48, 0x89, 0xe5, 0x48, 0x89, 0xf8, 0x66, 0xc9, 0xc3];
+    let o = observe(&code, "int64(int64)", &Policy::default(), 8, None);
+    assert!(matches!(o, Observed::Violation(_)), "{o}");
+}
+
+#[test]
+fn oracle_reports_the_amd_16_bit_ret() {
+    // mov rax, rdi; ret (66-prefixed): a 16-bit ret on AMD
+    let why = oracle::static_violation(&[0x48, 0x89, 0xf8, 0x66, 0xc3]).expect("flagged");
+    assert!(why.contains("AMD"), "{why}");
+    assert_eq!(oracle::static_violation(&[0x48, 0x89, 0xf8, 0xc3]), None);
+}
+
+#[test]
+fn oracle_tells_stack_clash_from_stack_overflow() {
+    let rt = Policy::runtime();
+    // sub rsp, 0x1000; mov [rsp-0x80], rdi; add rsp, 0x1000; mov rax, rdi; ret
+    let clash = [
+        0x48, 0x81, 0xec, 0, 0x10, 0, 0, 0x48, 0x89, 0x7c, 0x24, 0x80, 0x48, 0x81, 0xc4, 0, 0x10,
+        0, 0, 0x48, 0x89, 0xf8, 0xc3,
+    ];
+    let o = observe(&clash, "int64(int64)", &rt, LOW_ENTRY, Some(1));
+    assert!(violation(&o, "stack clash"), "{o}");
+    assert_eq!(
+        observe(&clash, "int64(int64)", &rt, 8, None),
+        Observed::Returned
+    );
+    // The same frame touched at its first page only: a plain stack overflow.
+    let mut probe = clash;
+    probe[11] = 0x00; // mov [rsp+0], rdi
+    assert_eq!(
+        observe(&probe, "int64(int64)", &rt, LOW_ENTRY, Some(1)),
+        Observed::StackOverflow
+    );
+}
+
+#[test]
+fn oracle_reports_a_function_that_never_returns() {
+    // mov rax, rdi; jmp $
+    let code = [0x48, 0x89, 0xf8, 0xeb, 0xfe];
+    assert!(oracle::static_violation(&code).is_some_and(|w| w.contains("no path")));
+    assert_eq!(
+        observe(&code, "int64(int64)", &Policy::runtime(), 8, None),
+        Observed::Timeout
+    );
+}
+
+#[test]
+fn oracle_reports_entry_values_laundered_through_memory() {
+    let rw = Policy {
+        pointer_access: PointerAccess::ReadWrite,
+        pointer_window: 8,
+        ..Policy::default()
+    };
+    // mov [rdi], r12; mov rax, [rdi]; ret
+    let code = [0x4c, 0x89, 0x27, 0x48, 0x8b, 0x07, 0xc3];
+    assert!(violation(
+        &observe(&code, "int64(ptr)", &rw, 8, None),
+        "laundered"
+    ));
+    // mov [rdi], r12d; xor eax, eax; ret: the window keeps the low half
+    let code = [0x44, 0x89, 0x27, 0x31, 0xc0, 0xc3];
+    assert!(violation(
+        &observe(&code, "int64(ptr)", &rw, 8, None),
+        "laundered into pointer window"
+    ));
+}
+
+#[test]
+fn oracle_reports_broken_register_and_stack_discipline() {
+    let d = Policy::default();
+    let rz = Policy::runtime();
+    let sig = "int64(int64)";
+    // mov rbx, rdi; mov rax, rdi; ret
+    assert!(violation(
+        &observe(
+            &[0x48, 0x89, 0xfb, 0x48, 0x89, 0xf8, 0xc3],
+            sig,
+            &d,
+            8,
+            None
+        ),
+        "callee-saved rbx"
+    ));
+    // mov rax, rsi; ret: rsi is not an argument
+    assert!(violation(
+        &observe(&[0x48, 0x89, 0xf0, 0xc3], sig, &d, 8, None),
+        "undefined entry value of rsi"
+    ));
+    // mov rax, [rsp-8]; ret: never written
+    assert!(violation(
+        &observe(&[0x48, 0x8b, 0x44, 0x24, 0xf8, 0xc3], sig, &rz, 8, None),
+        "depends on undefined"
+    ));
+    // mov [rsp+8], rdi; mov rax, rdi; ret: the caller's frame (guard page, or canary)
+    let code = [0x48, 0x89, 0x7c, 0x24, 0x08, 0x48, 0x89, 0xf8, 0xc3];
+    assert!(violation(
+        &observe(&code, sig, &d, 8, None),
+        "above the return address"
+    ));
+    assert!(violation(
+        &observe(&code, sig, &d, LOW_ENTRY, None),
+        "caller's frame"
+    ));
+    // mov eax, 39; syscall; ret
+    assert!(violation(
+        &observe(&[0xb8, 0x27, 0, 0, 0, 0x0f, 0x05, 0xc3], sig, &d, 8, None),
+        "system call"
+    ));
+    // std; mov rax, rdi; ret
+    assert!(violation(
+        &observe(&[0xfd, 0x48, 0x89, 0xf8, 0xc3], sig, &d, 8, None),
+        "DF"
+    ));
+    // ud2
+    assert!(violation(
+        &observe(&[0x0f, 0x0b], sig, &d, 8, None),
+        "SIGILL"
+    ));
+    // mov rax, rdi; cqo; idiv rsi; ret: a trap only where division is allowed
+    let div = [
+        0x48, 0x89, 0xf8, 0x48, 0x31, 0xf6, 0x48, 0x99, 0x48, 0xf7, 0xfe, 0xc3,
+    ];
+    assert!(violation(&observe(&div, sig, &d, 8, None), "SIGFPE"));
+    let division = Policy {
+        allow_division: true,
+        ..Policy::default()
+    };
+    assert_eq!(observe(&div, sig, &division, 8, None), Observed::DivideTrap);
+    // mov rax, [rdi+8]; ret with an 8-byte window: the guard page after it
+    let ro = Policy {
+        pointer_access: PointerAccess::Read,
+        pointer_window: 8,
+        ..Policy::default()
+    };
+    assert!(violation(
+        &observe(&[0x48, 0x8b, 0x47, 0x08, 0xc3], "int64(ptr)", &ro, 8, None),
+        "pointer window"
+    ));
+    // mov [rdi], rax with a read-only window
+    assert!(violation(
+        &observe(
+            &[0x48, 0x89, 0x37, 0x31, 0xc0, 0xc3],
+            "int64(ptr,int64)",
+            &ro,
+            8,
+            None
+        ),
+        "read-only"
+    ));
+}
+
+#[test]
+fn oracle_reports_a_misaligned_call() {
+    let call = AllowedCall {
+        address: CALLEE,
+        signature: "int64(int64)".parse().expect("sig"),
+    };
+    let p = Policy {
+        base_ip: CODE_BASE,
+        allowed_calls: vec![call],
+        ..Policy::default()
+    };
+    let code = asm::assemble(
+        &[
+            asm::Item::Call {
+                prefix: vec![],
+                target: CALLEE,
+            },
+            asm::Item::ins(vec![0xc3]),
+        ],
+        CODE_BASE,
+    );
+    assert!(violation(
+        &observe(&code, "int64(int64)", &p, 8, None),
+        "aligned"
+    ));
 }

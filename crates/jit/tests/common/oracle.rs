@@ -238,7 +238,11 @@ pub fn reach(policy: &Policy) -> u64 {
 
 /// Lowest address legitimate code (or the allowed callee) may touch.
 fn reach_low(plan: &Plan) -> u64 {
-    let callee = if plan.policy.allowed_calls.is_empty() { 0 } else { u64::from(CALLEE_STACK) };
+    let callee = if plan.policy.allowed_calls.is_empty() {
+        0
+    } else {
+        u64::from(CALLEE_STACK)
+    };
     entry_rsp(plan) - reach(plan.policy) - callee
 }
 
@@ -255,7 +259,11 @@ fn stack_pages(plan: &Plan) -> u64 {
 /// Address of pointer parameter `i`'s window.
 pub fn window_addr(i: usize, w: &Window) -> u64 {
     let data = WINDOW_BASE + i as u64 * WINDOW_SPAN + PAGE as u64;
-    if w.flush_high { data + WINDOW_MAX as u64 - w.init.len() as u64 } else { data }
+    if w.flush_high {
+        data + WINDOW_MAX as u64 - w.init.len() as u64
+    } else {
+        data
+    }
 }
 
 /// Random inputs for `sig`: arguments identical in both calls (pointer
@@ -293,14 +301,36 @@ pub fn inputs(rng: &mut Rng, sig: &Signature, windows: &[Window]) -> ([[u64; 16]
 /// its data page.
 fn callee_bytes() -> Vec<u8> {
     let mut c = vec![
-        0x48, 0x89, 0xe0, // mov rax, rsp
-        0x83, 0xe0, 0x0f, // and eax, 15
-        0x83, 0xf8, 0x08, // cmp eax, 8
-        0x74, 0x0c, // je ok
-        0xb8, 0x3c, 0, 0, 0, // mov eax, SYS_exit
-        0xbf, MISALIGNED_CALL as u8, 0, 0, 0, // mov edi, MISALIGNED_CALL
-        0x0f, 0x05, // syscall
-        0x48, 0x8b, 0x05, 0, 0, 0, 0, // ok: mov rax, [rip + data]
+        0x48,
+        0x89,
+        0xe0, // mov rax, rsp
+        0x83,
+        0xe0,
+        0x0f, // and eax, 15
+        0x83,
+        0xf8,
+        0x08, // cmp eax, 8
+        0x74,
+        0x0c, // je ok
+        0xb8,
+        0x3c,
+        0,
+        0,
+        0, // mov eax, SYS_exit
+        0xbf,
+        MISALIGNED_CALL as u8,
+        0,
+        0,
+        0, // mov edi, MISALIGNED_CALL
+        0x0f,
+        0x05, // syscall
+        0x48,
+        0x8b,
+        0x05,
+        0,
+        0,
+        0,
+        0, // ok: mov rax, [rip + data]
     ];
     let disp = (CALLEE_DATA - (CALLEE + c.len() as u64)) as u32;
     let n = c.len();
@@ -327,7 +357,9 @@ fn garbage_byte(addr: u64, seed: u64) -> u8 {
 /// Runs the plan in a child and judges what happened.
 pub fn run(plan: &Plan) -> Observed {
     assert!(plan.code.len() <= CODE_MAX, "code too large for the oracle");
-    assert!(plan.windows.len() <= WINDOWS && plan.windows.iter().all(|w| w.init.len() <= WINDOW_MAX));
+    assert!(
+        plan.windows.len() <= WINDOWS && plan.windows.iter().all(|w| w.init.len() <= WINDOW_MAX)
+    );
     let size = std::mem::size_of::<Shared>();
     // SAFETY: anonymous shared mapping, checked below, unmapped at the end.
     let shared = unsafe {
@@ -414,7 +446,11 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
         std::ptr::copy_nonoverlapping(plan.code.as_ptr(), text, plan.code.len());
         let callee = callee_bytes();
         std::ptr::copy_nonoverlapping(callee.as_ptr(), CALLEE as *mut u8, callee.len());
-        protect(CODE_BASE, 0x10000 + PAGE as u64, libc::PROT_READ | libc::PROT_EXEC);
+        protect(
+            CODE_BASE,
+            0x10000 + PAGE as u64,
+            libc::PROT_READ | libc::PROT_EXEC,
+        );
         // Stack: [clash region][guard][pages rw][STACK_TOP: guard page].
         let low = STACK_TOP - STACK_RESERVE;
         map_at(low, STACK_RESERVE + PAGE as u64, libc::PROT_NONE);
@@ -428,15 +464,32 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
             protect(region + PAGE as u64, WINDOW_MAX as u64, rw);
         }
         // Fault handlers on their own stack.
-        let alt = libc::mmap(std::ptr::null_mut(), 0x10000, rw, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+        let alt = libc::mmap(
+            std::ptr::null_mut(),
+            0x10000,
+            rw,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
         if alt == libc::MAP_FAILED {
             exit_now(SETUP_FAILED);
         }
-        let ss = libc::stack_t { ss_sp: alt, ss_flags: 0, ss_size: 0x10000 };
+        let ss = libc::stack_t {
+            ss_sp: alt,
+            ss_flags: 0,
+            ss_size: 0x10000,
+        };
         if libc::sigaltstack(&ss, std::ptr::null_mut()) != 0 {
             exit_now(SETUP_FAILED);
         }
-        for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP] {
+        for sig in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGTRAP,
+        ] {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = on_signal as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
@@ -447,10 +500,20 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
         // Limits: user CPU time for hangs, wall time as a backstop.
         let cpu = plan.cpu_limit_ms;
         let timer = |ms: u64| libc::itimerval {
-            it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
-            it_value: libc::timeval { tv_sec: (ms / 1000) as _, tv_usec: ((ms % 1000) * 1000) as _ },
+            it_interval: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
+            it_value: libc::timeval {
+                tv_sec: (ms / 1000) as _,
+                tv_usec: ((ms % 1000) * 1000) as _,
+            },
         };
-        if libc::setitimer(libc::ITIMER_REAL, &timer(cpu * 20 + 2000), std::ptr::null_mut()) != 0
+        if libc::setitimer(
+            libc::ITIMER_REAL,
+            &timer(cpu * 20 + 2000),
+            std::ptr::null_mut(),
+        ) != 0
             || libc::setitimer(libc::ITIMER_VIRTUAL, &timer(cpu), std::ptr::null_mut()) != 0
         {
             exit_now(SETUP_FAILED);
@@ -466,7 +529,11 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
                 protect(data, WINDOW_MAX as u64, libc::PROT_READ);
             }
         }
-        if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_STRICT as libc::c_ulong) != 0 {
+        if libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_STRICT as libc::c_ulong,
+        ) != 0
+        {
             exit_now(SETUP_FAILED);
         }
         let entry = entry_rsp(plan);
@@ -488,7 +555,8 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
             npk_oracle_enter(entry + 8);
             (*shared).out[call] = ORACLE_OUT;
             // Canaries: stack out of reach, the caller's frame, around the windows.
-            let mut bad = changed(bottom, low_ok, seed).or_else(|| changed(entry + 8, STACK_TOP, seed));
+            let mut bad =
+                changed(bottom, low_ok, seed).or_else(|| changed(entry + 8, STACK_TOP, seed));
             for (i, w) in plan.windows.iter().enumerate() {
                 let data = WINDOW_BASE + i as u64 * WINDOW_SPAN + PAGE as u64;
                 let p = window_addr(i, w);
@@ -523,9 +591,23 @@ unsafe fn changed(from: u64, to: u64, seed: u64) -> Option<u64> {
     (from..to).find(|&a| unsafe { *(a as *const u8) } != garbage_byte(a, seed))
 }
 
+/// `addr - base` as `+0x..` or `-0x..`.
+fn rel(addr: u64, base: u64) -> String {
+    let d = addr.wrapping_sub(base) as i64;
+    if d < 0 {
+        format!("-{:#x}", d.unsigned_abs())
+    } else {
+        format!("+{d:#x}")
+    }
+}
+
 /// Masks a value to the return type's width.
 fn ret_mask(sig: &Signature) -> u64 {
-    if sig.ret().width() == 4 { 0xffff_ffff } else { u64::MAX }
+    if sig.ret().width() == 4 {
+        0xffff_ffff
+    } else {
+        u64::MAX
+    }
 }
 
 /// Registers whose entry value is undefined data (full width), and 32-bit
@@ -536,7 +618,11 @@ fn undefined_inputs(sig: &Signature) -> Vec<(usize, u64)> {
         if r == RSP || CALLEE_SAVED.contains(&r) {
             continue;
         }
-        match ARG_REGS.iter().position(|&a| a == r).and_then(|i| sig.params().nth(i)) {
+        match ARG_REGS
+            .iter()
+            .position(|&a| a == r)
+            .and_then(|i| sig.params().nth(i))
+        {
             None => out.push((r, u64::MAX)),
             Some(t) if t.width() == 4 => out.push((r, !0xffff_ffff)),
             Some(_) => {}
@@ -593,10 +679,16 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
     match code {
         DONE => {}
         SETUP_FAILED => panic!("oracle child setup failed (fixed mappings taken?)"),
-        MISALIGNED_CALL => return v("called the allowed function with rsp not 16-byte aligned".into()),
+        MISALIGNED_CALL => {
+            return v("called the allowed function with rsp not 16-byte aligned".into());
+        }
         FAULTED => {
             let rip = s.rip.wrapping_sub(CODE_BASE);
-            let at = if rip < plan.code.len() as u64 { format!("code+{rip:#x}") } else { format!("rip {:#x}", s.rip) };
+            let at = if rip < plan.code.len() as u64 {
+                format!("code+{rip:#x}")
+            } else {
+                format!("rip {:#x}", s.rip)
+            };
             let sig = s.signal as i32;
             let call = s.stage;
             return match sig {
@@ -605,15 +697,22 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
                     if legit {
                         Observed::StackOverflow
                     } else {
-                        let rel = s.addr as i64 - entry as i64;
-                        v(format!("SIGSEGV in call {call} at {at}: touched {place} (entry rsp{rel:+#x}, rsp at fault entry{:+#x})", s.rsp as i64 - entry as i64))
+                        v(format!(
+                            "SIGSEGV in call {call} at {at}: touched {place} (address entry rsp{}, rsp at the fault entry rsp{})",
+                            rel(s.addr, entry),
+                            rel(s.rsp, entry)
+                        ))
                     }
                 }
                 libc::SIGFPE if plan.policy.allow_division => Observed::DivideTrap,
-                libc::SIGFPE => v(format!("SIGFPE in call {call} at {at} without allow_division")),
+                libc::SIGFPE => v(format!(
+                    "SIGFPE in call {call} at {at} without allow_division"
+                )),
                 libc::SIGILL => v(format!("SIGILL in call {call} at {at}")),
                 libc::SIGBUS => v(format!("SIGBUS in call {call} at {at}")),
-                libc::SIGTRAP => v(format!("SIGTRAP in call {call} at {at} (ran off the code or int3)")),
+                libc::SIGTRAP => v(format!(
+                    "SIGTRAP in call {call} at {at} (ran off the code or int3)"
+                )),
                 other => v(format!("signal {other} in call {call} at {at}")),
             };
         }
@@ -626,11 +725,17 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
         let inp = &plan.regs[call];
         let n = call + 1;
         if out[RSP] != entry + 8 {
-            return v(format!("call {n}: rsp after ret is entry{:+#x}, not entry+0x8", out[RSP] as i64 - entry as i64));
+            return v(format!(
+                "call {n}: rsp after ret is entry rsp{}, not entry rsp+0x8",
+                rel(out[RSP], entry)
+            ));
         }
         for &r in &CALLEE_SAVED {
             if out[r] != inp[r] {
-                return v(format!("call {n}: callee-saved {} changed ({:#x} -> {:#x})", NAMES[r], inp[r], out[r]));
+                return v(format!(
+                    "call {n}: callee-saved {} changed ({:#x} -> {:#x})",
+                    NAMES[r], inp[r], out[r]
+                ));
             }
         }
         if out[16] & 0x400 != 0 {
@@ -639,18 +744,31 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
         if s.canary[call] != 0 {
             let a = s.canary[call];
             let (place, _) = where_is(plan, a);
-            let place = if a >= entry + 8 && a < STACK_TOP { "the caller's frame above the return address" } else { place };
-            return v(format!("call {n}: wrote {place} (address entry{:+#x})", a as i64 - entry as i64));
+            let place = if a >= entry + 8 && a < STACK_TOP {
+                "the caller's frame above the return address"
+            } else {
+                place
+            };
+            return v(format!(
+                "call {n}: wrote {place} (address entry rsp{})",
+                rel(a, entry)
+            ));
         }
         let rax = out[RAX] & mask;
         for &r in &CALLEE_SAVED {
             if rax == inp[r] & mask {
-                return v(format!("call {n}: entry value of {} laundered into the return value", NAMES[r]));
+                return v(format!(
+                    "call {n}: entry value of {} laundered into the return value",
+                    NAMES[r]
+                ));
             }
         }
         for (r, m) in undefined_inputs(&plan.sig) {
             if rax & m == inp[r] & m & mask && inp[r] & m & mask != 0 {
-                return v(format!("call {n}: return value is the undefined entry value of {}", NAMES[r]));
+                return v(format!(
+                    "call {n}: return value is the undefined entry value of {}",
+                    NAMES[r]
+                ));
             }
         }
         for (i, w) in plan.windows.iter().enumerate().take(ptr_windows) {
@@ -659,7 +777,10 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
                 let full = inp[r].to_le_bytes();
                 let low = &full[..4];
                 if bytes.windows(8).any(|b| b == full) || bytes.windows(4).any(|b| b == low) {
-                    return v(format!("call {n}: entry value of {} laundered into pointer window {i}", NAMES[r]));
+                    return v(format!(
+                        "call {n}: entry value of {} laundered into pointer window {i}",
+                        NAMES[r]
+                    ));
                 }
             }
         }
@@ -674,7 +795,9 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
     for (i, w) in plan.windows.iter().enumerate() {
         let n = w.init.len();
         if s.windows[0][i][..n] != s.windows[1][i][..n] {
-            return v(format!("pointer window {i} contents depend on undefined inputs"));
+            return v(format!(
+                "pointer window {i} contents depend on undefined inputs"
+            ));
         }
     }
     Observed::Returned
@@ -736,8 +859,9 @@ pub fn static_violation(code: &[u8]) -> Option<String> {
         }
     }
     let mut exits = vec![false; n];
-    let mut stack: Vec<usize> =
-        (0..n).filter(|&i| reach[i] && intel[i].flow_control() == FlowControl::Return).collect();
+    let mut stack: Vec<usize> = (0..n)
+        .filter(|&i| reach[i] && intel[i].flow_control() == FlowControl::Return)
+        .collect();
     while let Some(i) = stack.pop() {
         if !exits[i] {
             exits[i] = true;
@@ -745,6 +869,9 @@ pub fn static_violation(code: &[u8]) -> Option<String> {
         }
     }
     (0..n).find(|&i| reach[i] && !exits[i]).map(|i| {
-        format!("code+{:#x} is reachable but no path from it reaches a ret", intel[i].ip() - CODE_BASE)
+        format!(
+            "code+{:#x} is reachable but no path from it reaches a ret",
+            intel[i].ip() - CODE_BASE
+        )
     })
 }

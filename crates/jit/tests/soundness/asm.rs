@@ -11,9 +11,18 @@ pub enum Item {
     /// A complete instruction; `prefix` is inserted by mutations only.
     Ins { prefix: Vec<u8>, bytes: Vec<u8> },
     /// `jmp` (cond `None`) or `jcc` to a label; `long` picks rel32.
-    Jump { prefix: Vec<u8>, cond: Option<u8>, label: usize, long: bool },
+    Jump {
+        prefix: Vec<u8>,
+        cond: Option<u8>,
+        label: usize,
+        long: bool,
+    },
     /// `loop`/`loope`/`loopne`/`jrcxz` (opcode e0..e3) to a label.
-    Loop { prefix: Vec<u8>, opcode: u8, label: usize },
+    Loop {
+        prefix: Vec<u8>,
+        opcode: u8,
+        label: usize,
+    },
     /// `call rel32` to an absolute address.
     Call { prefix: Vec<u8>, target: u64 },
     /// A branch target.
@@ -22,7 +31,10 @@ pub enum Item {
 
 impl Item {
     pub fn ins(bytes: Vec<u8>) -> Item {
-        Item::Ins { prefix: Vec::new(), bytes }
+        Item::Ins {
+            prefix: Vec::new(),
+            bytes,
+        }
     }
 
     /// The prefix bytes a mutation may extend (labels have none).
@@ -40,7 +52,9 @@ impl Item {
 fn size_of(item: &Item) -> usize {
     match item {
         Item::Ins { prefix, bytes } => prefix.len() + bytes.len(),
-        Item::Jump { prefix, cond, long, .. } => {
+        Item::Jump {
+            prefix, cond, long, ..
+        } => {
             prefix.len()
                 + match (cond, long) {
                     (_, false) => 2,
@@ -78,7 +92,12 @@ pub fn assemble(items: &[Item], base: u64) -> Vec<u8> {
                     out.extend_from_slice(prefix);
                     out.extend_from_slice(bytes);
                 }
-                Item::Jump { prefix, cond, label, long } => {
+                Item::Jump {
+                    prefix,
+                    cond,
+                    label,
+                    long,
+                } => {
                     out.extend_from_slice(prefix);
                     let d = rel(label);
                     if *long {
@@ -95,7 +114,11 @@ pub fn assemble(items: &[Item], base: u64) -> Vec<u8> {
                         grew = true;
                     }
                 }
-                Item::Loop { prefix, opcode, label } => {
+                Item::Loop {
+                    prefix,
+                    opcode,
+                    label,
+                } => {
                     out.extend_from_slice(prefix);
                     out.push(*opcode);
                     out.push(i8::try_from(rel(label)).unwrap_or(-2) as u8);
@@ -117,7 +140,11 @@ pub fn assemble(items: &[Item], base: u64) -> Vec<u8> {
 
 /// REX byte if needed (`force` for 8-bit access to spl/bpl/sil/dil).
 fn rex(w: bool, r: usize, x: usize, b: usize, force: bool) -> Option<u8> {
-    let v = 0x40 | (u8::from(w) << 3) | (((r >> 3) & 1) as u8) << 2 | (((x >> 3) & 1) as u8) << 1 | ((b >> 3) & 1) as u8;
+    let v = 0x40
+        | (u8::from(w) << 3)
+        | (((r >> 3) & 1) as u8) << 2
+        | (((x >> 3) & 1) as u8) << 1
+        | ((b >> 3) & 1) as u8;
     (v != 0x40 || force).then_some(v)
 }
 
@@ -179,7 +206,15 @@ pub fn grp_r(op: &[u8], op8: &[u8], size: u8, ext: u8, reg: usize, imm: &[u8]) -
 }
 
 /// Group opcode with `/ext` on `[base + disp]`, plus immediate bytes.
-pub fn grp_m(op: &[u8], op8: &[u8], size: u8, ext: u8, base: usize, disp: i32, imm: &[u8]) -> Vec<u8> {
+pub fn grp_m(
+    op: &[u8],
+    op8: &[u8],
+    size: u8,
+    ext: u8,
+    base: usize,
+    disp: i32,
+    imm: &[u8],
+) -> Vec<u8> {
     let mut out = rm(op, op8, size, ext as usize, base, disp);
     out.extend_from_slice(imm);
     out

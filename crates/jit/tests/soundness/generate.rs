@@ -73,7 +73,14 @@ impl Model {
         }
     }
     fn is_written(&self, off: i64, len: i64) -> bool {
-        (off..off + len).all(|o| o < 0 && self.written.get((-o - 1) as usize).copied().unwrap_or(false))
+        (off..off + len).all(|o| {
+            o < 0
+                && self
+                    .written
+                    .get((-o - 1) as usize)
+                    .copied()
+                    .unwrap_or(false)
+        })
     }
     fn write(&mut self, off: i64, len: i64) {
         for o in off..off + len {
@@ -139,7 +146,13 @@ impl<'a> Gen<'a> {
             policy,
             items: Vec::new(),
             labels: 0,
-            m: Model { def, ptr, flags: 0, rsp: 0, written: vec![false; span] },
+            m: Model {
+                def,
+                ptr,
+                flags: 0,
+                rsp: 0,
+                written: vec![false; span],
+            },
             saved: Vec::new(),
             frame: 0,
             frame_pointer: false,
@@ -172,21 +185,31 @@ impl<'a> Gen<'a> {
         self.labels
     }
     fn reserved(&self, r: usize) -> bool {
-        self.policy.reserved.iter().any(|x| x.full_register().number() == r)
+        self.policy
+            .reserved
+            .iter()
+            .any(|x| x.full_register().number() == r)
     }
     fn free(&self, r: usize) -> bool {
         self.pinned & (1 << r) == 0 && !self.reserved(r)
     }
     /// A register the body may overwrite.
     fn writable(&mut self) -> Option<usize> {
-        let mut c: Vec<usize> = SCRATCH.iter().copied().chain(self.saved.iter().copied()).filter(|&r| self.free(r)).collect();
+        let mut c: Vec<usize> = SCRATCH
+            .iter()
+            .copied()
+            .chain(self.saved.iter().copied())
+            .filter(|&r| self.free(r))
+            .collect();
         c.retain(|&r| !(self.frame_pointer && r == RBP));
         (!c.is_empty()).then(|| *self.rng.pick(&c))
     }
     /// A register defined for at least `size` bytes, not a pointer.
     fn defined(&mut self, size: u8) -> Option<usize> {
         let c: Vec<usize> = (0..16)
-            .filter(|&r| r != RSP && self.m.def[r] >= size && !self.reserved(r) && self.m.ptr[r].is_none())
+            .filter(|&r| {
+                r != RSP && self.m.def[r] >= size && !self.reserved(r) && self.m.ptr[r].is_none()
+            })
             .filter(|&r| !(self.frame_pointer && r == RBP))
             .collect();
         (!c.is_empty()).then(|| *self.rng.pick(&c))
@@ -195,7 +218,11 @@ impl<'a> Gen<'a> {
         *self.rng.pick(&[4, 4, 8, 8, 8, 4, 1, 2])
     }
     fn set_def(&mut self, r: usize, size: u8) {
-        self.m.def[r] = if size >= 4 { 8 } else { self.m.def[r].max(size) };
+        self.m.def[r] = if size >= 4 {
+            8
+        } else {
+            self.m.def[r].max(size)
+        };
         self.m.ptr[r] = None;
     }
     fn cc(&mut self) -> Option<u8> {
@@ -212,7 +239,11 @@ impl<'a> Gen<'a> {
             self.frame_pointer = true;
             self.pinned |= 1 << RBP;
         }
-        let mut cands: Vec<usize> = CALLEE_SAVED.iter().copied().filter(|&r| !(self.frame_pointer && r == RBP) && !self.reserved(r)).collect();
+        let mut cands: Vec<usize> = CALLEE_SAVED
+            .iter()
+            .copied()
+            .filter(|&r| !(self.frame_pointer && r == RBP) && !self.reserved(r))
+            .collect();
         for _ in 0..self.rng.below(4) {
             if cands.is_empty() {
                 break;
@@ -274,7 +305,8 @@ impl<'a> Gen<'a> {
     fn epilogue(&mut self) {
         let saved = self.m.clone();
         self.return_value();
-        let restore = self.m.rsp + 8 * self.saved.len() as i64 + if self.frame_pointer { 8 } else { 0 };
+        let restore =
+            self.m.rsp + 8 * self.saved.len() as i64 + if self.frame_pointer { 8 } else { 0 };
         let leave = self.frame_pointer && self.rng.chance(2);
         if leave && self.saved.is_empty() {
             self.emit(vec![0xc9]);
@@ -345,10 +377,22 @@ impl<'a> Gen<'a> {
 
     fn alu(&mut self) {
         let size = self.size();
-        let ops: [(u8, bool); 9] = [(0x01, true), (0x09, true), (0x11, true), (0x19, true), (0x21, true), (0x29, true), (0x31, true), (0x39, true), (0x85, true)];
+        let ops: [(u8, bool); 9] = [
+            (0x01, true),
+            (0x09, true),
+            (0x11, true),
+            (0x19, true),
+            (0x21, true),
+            (0x29, true),
+            (0x31, true),
+            (0x39, true),
+            (0x85, true),
+        ];
         let (op, _) = *self.rng.pick(&ops);
         let mov = self.rng.chance(4);
-        let Some(src) = self.defined(size) else { return };
+        let Some(src) = self.defined(size) else {
+            return;
+        };
         let Some(dst) = self.writable() else { return };
         if mov {
             self.emit(rr8(0x89, size, src, dst));
@@ -378,7 +422,12 @@ impl<'a> Gen<'a> {
     fn alu_imm(&mut self) {
         let size = self.size();
         let ext = self.rng.below(8) as u8;
-        let Some(dst) = self.defined(size).filter(|&r| self.free(r) && (self.writable_reg(r) || ext == 7)) else { return };
+        let Some(dst) = self
+            .defined(size)
+            .filter(|&r| self.free(r) && (self.writable_reg(r) || ext == 7))
+        else {
+            return;
+        };
         if (ext == 2 || ext == 3) && self.m.flags & CF == 0 {
             return;
         }
@@ -388,9 +437,23 @@ impl<'a> Gen<'a> {
         } else if self.rng.chance(2) {
             asm::grp_r(&[0x83], &[0x80], size, ext, dst, &[imm as u8])
         } else if size == 2 {
-            asm::grp_r(&[0x81], &[0x80], size, ext, dst, &(imm as u16).to_le_bytes())
+            asm::grp_r(
+                &[0x81],
+                &[0x80],
+                size,
+                ext,
+                dst,
+                &(imm as u16).to_le_bytes(),
+            )
         } else {
-            asm::grp_r(&[0x81], &[0x80], size, ext, dst, &(imm as u32).to_le_bytes())
+            asm::grp_r(
+                &[0x81],
+                &[0x80],
+                size,
+                ext,
+                dst,
+                &(imm as u32).to_le_bytes(),
+            )
         };
         self.emit(bytes);
         if ext != 7 {
@@ -400,12 +463,16 @@ impl<'a> Gen<'a> {
     }
 
     fn writable_reg(&self, r: usize) -> bool {
-        (SCRATCH.contains(&r) || self.saved.contains(&r)) && self.free(r) && !(self.frame_pointer && r == RBP)
+        (SCRATCH.contains(&r) || self.saved.contains(&r))
+            && self.free(r)
+            && !(self.frame_pointer && r == RBP)
     }
 
     fn shift(&mut self) {
         let size = *self.rng.pick(&[4u8, 8, 8, 1]);
-        let Some(dst) = self.defined(size).filter(|&r| self.writable_reg(r)) else { return };
+        let Some(dst) = self.defined(size).filter(|&r| self.writable_reg(r)) else {
+            return;
+        };
         let ext = *self.rng.pick(&[0u8, 1, 4, 5, 7, 4]);
         match self.rng.below(3) {
             0 if dst != RCX && self.m.def[RCX] >= 1 => {
@@ -414,12 +481,20 @@ impl<'a> Gen<'a> {
             }
             1 => {
                 self.emit(asm::grp_r(&[0xd1], &[0xd0], size, ext, dst, &[]));
-                self.m.flags = if ext < 2 { (self.m.flags & !(CF | OF)) | CF | OF } else { ALL };
+                self.m.flags = if ext < 2 {
+                    (self.m.flags & !(CF | OF)) | CF | OF
+                } else {
+                    ALL
+                };
             }
             _ => {
                 let n = 2 + self.rng.below(if size == 1 { 6 } else { 29 }) as u8;
                 self.emit(asm::grp_r(&[0xc1], &[0xc0], size, ext, dst, &[n]));
-                self.m.flags = if ext < 2 { (self.m.flags & !(CF | OF)) | CF } else { ALL & !OF };
+                self.m.flags = if ext < 2 {
+                    (self.m.flags & !(CF | OF)) | CF
+                } else {
+                    ALL & !OF
+                };
             }
         }
         self.set_def(dst, size);
@@ -427,7 +502,9 @@ impl<'a> Gen<'a> {
 
     fn imul(&mut self) {
         let size = *self.rng.pick(&[4u8, 8]);
-        let Some(src) = self.defined(size) else { return };
+        let Some(src) = self.defined(size) else {
+            return;
+        };
         let Some(dst) = self.writable() else { return };
         match self.rng.below(3) {
             0 if self.m.def[dst] >= size => self.emit(rr2(&[0x0f, 0xaf], size, dst, src)),
@@ -457,13 +534,24 @@ impl<'a> Gen<'a> {
         };
         if self.rng.chance(2) {
             let size = *self.rng.pick(&[4u8, 8]);
-            let Some(src) = self.defined(size) else { return };
-            let Some(dst) = self.defined(size).filter(|&r| self.writable_reg(r)) else { return };
+            let Some(src) = self.defined(size) else {
+                return;
+            };
+            let Some(dst) = self.defined(size).filter(|&r| self.writable_reg(r)) else {
+                return;
+            };
             self.emit(rr2(&[0x0f, 0x40 | cc], size, dst, src));
             self.set_def(dst, size);
         } else {
             let Some(dst) = self.writable() else { return };
-            self.emit(asm::grp_r(&[0x0f, 0x90 | cc], &[0x0f, 0x90 | cc], 1, 0, dst, &[]));
+            self.emit(asm::grp_r(
+                &[0x0f, 0x90 | cc],
+                &[0x0f, 0x90 | cc],
+                1,
+                0,
+                dst,
+                &[],
+            ));
             self.set_def(dst, 1);
             if self.rng.chance(2) {
                 self.emit(rr2(&[0x0f, 0xb6], 4, dst, dst)); // movzx r32, r8
@@ -480,7 +568,9 @@ impl<'a> Gen<'a> {
             (&[0x0f, 0xbf], 2, 4),
             (&[0x63], 4, 8),
         ]);
-        let Some(src) = self.defined(from) else { return };
+        let Some(src) = self.defined(from) else {
+            return;
+        };
         let Some(dst) = self.writable() else { return };
         let mut b = rr2(op, size, dst, src);
         if from == 1 && (4..8).contains(&src) && !b.iter().any(|x| x & 0xf0 == 0x40) {
@@ -493,9 +583,20 @@ impl<'a> Gen<'a> {
     fn mov_imm(&mut self) {
         let Some(dst) = self.writable() else { return };
         let size = *self.rng.pick(&[4u8, 8]);
-        let imm = if self.rng.chance(2) { self.rng.below(100) } else { self.rng.next() };
+        let imm = if self.rng.chance(2) {
+            self.rng.below(100)
+        } else {
+            self.rng.next()
+        };
         if self.rng.chance(3) {
-            self.emit(asm::grp_r(&[0xc7], &[0xc6], 8, 0, dst, &(imm as u32).to_le_bytes()));
+            self.emit(asm::grp_r(
+                &[0xc7],
+                &[0xc6],
+                8,
+                0,
+                dst,
+                &(imm as u32).to_le_bytes(),
+            ));
         } else {
             self.emit(asm::mov_imm(size, dst, imm));
         }
@@ -519,7 +620,11 @@ impl<'a> Gen<'a> {
             return None;
         }
         // Mostly near rsp (small displacements), sometimes anywhere in the frame.
-        let span = if self.rng.chance(3) { span } else { span.min(64) };
+        let span = if self.rng.chance(3) {
+            span
+        } else {
+            span.min(64)
+        };
         let mut off = low + self.rng.below(span as u64 + 1) as i64;
         if self.rng.chance(2) {
             off -= off.rem_euclid(i64::from(size));
@@ -548,7 +653,9 @@ impl<'a> Gen<'a> {
             let n = usize::from(size.min(4));
             self.emit(asm::grp_m(&[0xc7], &[0xc6], size, 0, base, disp, &imm[..n]));
         } else {
-            let Some(src) = self.defined(size) else { return };
+            let Some(src) = self.defined(size) else {
+                return;
+            };
             self.emit(asm::rm(&[0x89], &[0x88], size, src, base, disp));
         }
         self.m.write(off, i64::from(size));
@@ -557,7 +664,9 @@ impl<'a> Gen<'a> {
     fn load(&mut self) {
         let size = *self.rng.pick(&[8u8, 8, 4, 4, 2, 1]);
         let low = self.m.rsp - self.red;
-        let offs: Vec<i64> = (low..=-i64::from(size)).filter(|&o| self.m.is_written(o, i64::from(size))).collect();
+        let offs: Vec<i64> = (low..=-i64::from(size))
+            .filter(|&o| self.m.is_written(o, i64::from(size)))
+            .collect();
         if offs.is_empty() {
             return;
         }
@@ -565,7 +674,11 @@ impl<'a> Gen<'a> {
         let Some(dst) = self.writable() else { return };
         let (base, disp) = self.address(off);
         if size <= 2 && self.rng.chance(2) {
-            let op: &[u8] = if size == 1 { &[0x0f, 0xb6] } else { &[0x0f, 0xb7] };
+            let op: &[u8] = if size == 1 {
+                &[0x0f, 0xb6]
+            } else {
+                &[0x0f, 0xb7]
+            };
             self.emit(asm::rm(op, op, 4, dst, base, disp));
             self.set_def(dst, 4);
         } else {
@@ -577,7 +690,9 @@ impl<'a> Gen<'a> {
     /// A load or store through a pointer parameter, inside the window.
     fn pointer(&mut self) {
         let window = i64::from(self.policy.pointer_window);
-        let ptrs: Vec<(usize, i64)> = (0..16).filter_map(|r| self.m.ptr[r].map(|(_, k)| (r, k))).collect();
+        let ptrs: Vec<(usize, i64)> = (0..16)
+            .filter_map(|r| self.m.ptr[r].map(|(_, k)| (r, k)))
+            .collect();
         if ptrs.is_empty() || self.policy.pointer_access == PointerAccess::Forbidden {
             return;
         }
@@ -589,7 +704,9 @@ impl<'a> Gen<'a> {
         let off = self.rng.below((window - i64::from(size) + 1) as u64) as i64;
         let disp = (off - k) as i32;
         if self.policy.pointer_access == PointerAccess::ReadWrite && self.rng.chance(2) {
-            let Some(src) = self.defined(size) else { return };
+            let Some(src) = self.defined(size) else {
+                return;
+            };
             self.emit(asm::rm(&[0x89], &[0x88], size, src, base, disp));
         } else {
             let Some(dst) = self.writable() else { return };
@@ -600,7 +717,9 @@ impl<'a> Gen<'a> {
 
     fn unary(&mut self) {
         let size = *self.rng.pick(&[4u8, 8]);
-        let Some(r) = self.defined(size).filter(|&r| self.writable_reg(r)) else { return };
+        let Some(r) = self.defined(size).filter(|&r| self.writable_reg(r)) else {
+            return;
+        };
         match self.rng.below(5) {
             0 => {
                 self.emit(asm::grp_r(&[0xf7], &[0xf6], size, 3, r, &[])); // neg
@@ -613,12 +732,21 @@ impl<'a> Gen<'a> {
                 self.m.flags |= PF | ZF | SF | OF;
             }
             3 => {
-                let mut b: Vec<u8> = if size == 8 || r >= 8 { vec![0x40 | u8::from(size == 8) << 3 | (r as u8 >> 3)] } else { vec![] };
+                let mut b: Vec<u8> = if size == 8 || r >= 8 {
+                    vec![0x40 | u8::from(size == 8) << 3 | (r as u8 >> 3)]
+                } else {
+                    vec![]
+                };
                 b.extend_from_slice(&[0x0f, 0xc8 + (r as u8 & 7)]);
                 self.emit(b); // bswap
             }
             _ => {
-                let Some(o) = self.defined(size).filter(|&o| self.writable_reg(o) && o != r) else { return };
+                let Some(o) = self
+                    .defined(size)
+                    .filter(|&o| self.writable_reg(o) && o != r)
+                else {
+                    return;
+                };
                 self.emit(rr8(0x87, size, o, r)); // xchg
                 let (a, b) = (self.m.def[o], self.m.def[r]);
                 self.m.def[o] = b;
@@ -646,7 +774,9 @@ impl<'a> Gen<'a> {
     }
 
     fn call(&mut self) {
-        let Some(callee) = self.policy.allowed_calls.first().copied() else { return };
+        let Some(callee) = self.policy.allowed_calls.first().copied() else {
+            return;
+        };
         if callee.address != CALLEE || (self.m.rsp).rem_euclid(16) != 8 {
             return;
         }
@@ -661,10 +791,16 @@ impl<'a> Gen<'a> {
                 self.set_def(r, 8);
             }
         }
-        if SCRATCH.iter().any(|&r| r != RAX && self.pinned & (1 << r) != 0) {
+        if SCRATCH
+            .iter()
+            .any(|&r| r != RAX && self.pinned & (1 << r) != 0)
+        {
             return;
         }
-        self.items.push(Item::Call { prefix: Vec::new(), target: callee.address });
+        self.items.push(Item::Call {
+            prefix: Vec::new(),
+            target: callee.address,
+        });
         for &r in &SCRATCH {
             self.m.def[r] = 0;
             self.m.ptr[r] = None;
@@ -679,12 +815,20 @@ impl<'a> Gen<'a> {
             return;
         }
         let size = *self.rng.pick(&[4u8, 8]);
-        let Some(divisor) = self.defined(size).filter(|&r| r != RAX && r != RDX) else { return };
+        let Some(divisor) = self.defined(size).filter(|&r| r != RAX && r != RDX) else {
+            return;
+        };
         if self.m.def[RAX] < size {
-            let Some(src) = self.defined(size) else { return };
+            let Some(src) = self.defined(size) else {
+                return;
+            };
             self.emit(rr8(0x89, size, src, RAX));
         }
-        self.emit(if size == 8 { vec![0x48, 0x99] } else { vec![0x99] });
+        self.emit(if size == 8 {
+            vec![0x48, 0x99]
+        } else {
+            vec![0x99]
+        });
         let ext = 6 + self.rng.below(2) as u8;
         self.emit(asm::grp_r(&[0xf7], &[0xf6], size, ext, divisor, &[]));
         self.set_def(RAX, size);
@@ -697,7 +841,12 @@ impl<'a> Gen<'a> {
         let Some(cc) = self.compare() else { return };
         let l = self.label();
         let long = self.rng.chance(6);
-        self.items.push(Item::Jump { prefix: Vec::new(), cond: Some(cc), label: l, long });
+        self.items.push(Item::Jump {
+            prefix: Vec::new(),
+            cond: Some(cc),
+            label: l,
+            long,
+        });
         let before = self.m.clone();
         for _ in 0..1 + self.rng.below(4) {
             self.statement(depth + 1);
@@ -710,13 +859,23 @@ impl<'a> Gen<'a> {
     fn diamond(&mut self, depth: u32) {
         let Some(cc) = self.compare() else { return };
         let (l_else, l_end) = (self.label(), self.label());
-        self.items.push(Item::Jump { prefix: Vec::new(), cond: Some(cc), label: l_else, long: self.rng.chance(6) });
+        self.items.push(Item::Jump {
+            prefix: Vec::new(),
+            cond: Some(cc),
+            label: l_else,
+            long: self.rng.chance(6),
+        });
         let before = self.m.clone();
         for _ in 0..1 + self.rng.below(4) {
             self.statement(depth + 1);
         }
         let then = std::mem::replace(&mut self.m, before);
-        self.items.push(Item::Jump { prefix: Vec::new(), cond: None, label: l_end, long: self.rng.chance(6) });
+        self.items.push(Item::Jump {
+            prefix: Vec::new(),
+            cond: None,
+            label: l_end,
+            long: self.rng.chance(6),
+        });
         self.items.push(Item::Label(l_else));
         for _ in 0..1 + self.rng.below(4) {
             self.statement(depth + 1);
@@ -764,7 +923,11 @@ impl<'a> Gen<'a> {
             self.statement(depth + 1);
         }
         if counter == RCX && self.rng.chance(3) {
-            self.items.push(Item::Loop { prefix: Vec::new(), opcode: 0xe2, label: top });
+            self.items.push(Item::Loop {
+                prefix: Vec::new(),
+                opcode: 0xe2,
+                label: top,
+            });
         } else {
             let ext = if self.rng.chance(2) { 1 } else { 5 };
             if ext == 1 {
@@ -772,7 +935,12 @@ impl<'a> Gen<'a> {
             } else {
                 self.emit(asm::grp_r(&[0x83], &[0x80], 4, 5, counter, &[1])); // sub 1
             }
-            self.items.push(Item::Jump { prefix: Vec::new(), cond: Some(5), label: top, long: self.rng.chance(6) });
+            self.items.push(Item::Jump {
+                prefix: Vec::new(),
+                cond: Some(5),
+                label: top,
+                long: self.rng.chance(6),
+            });
             self.m.flags = ALL;
         }
         // The body ran at least once; registers written in it stay defined,
@@ -787,7 +955,12 @@ impl<'a> Gen<'a> {
     fn early_return(&mut self) {
         let Some(cc) = self.compare() else { return };
         let l = self.label();
-        self.items.push(Item::Jump { prefix: Vec::new(), cond: Some(cc), label: l, long: false });
+        self.items.push(Item::Jump {
+            prefix: Vec::new(),
+            cond: Some(cc),
+            label: l,
+            long: false,
+        });
         self.epilogue();
         self.items.push(Item::Label(l));
     }
@@ -836,10 +1009,20 @@ impl<'a> Gen<'a> {
                 // A loop with no exit, behind a branch.
                 let Some(cc) = self.compare() else { return };
                 let (skip, top) = (self.label(), self.label());
-                self.items.push(Item::Jump { prefix: Vec::new(), cond: Some(cc), label: skip, long: false });
+                self.items.push(Item::Jump {
+                    prefix: Vec::new(),
+                    cond: Some(cc),
+                    label: skip,
+                    long: false,
+                });
                 self.items.push(Item::Label(top));
                 self.emit(vec![0x90]);
-                self.items.push(Item::Jump { prefix: Vec::new(), cond: None, label: top, long: false });
+                self.items.push(Item::Jump {
+                    prefix: Vec::new(),
+                    cond: None,
+                    label: top,
+                    long: false,
+                });
                 self.items.push(Item::Label(skip));
             }
             4 => {

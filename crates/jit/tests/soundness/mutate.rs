@@ -13,12 +13,16 @@ use crate::asm::Item;
 use crate::oracle::{CODE_BASE, Rng};
 
 /// Prefix bytes a mutation may insert.
-const PREFIXES: [u8; 13] = [0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x48, 0x40];
+const PREFIXES: [u8; 13] = [
+    0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x48, 0x40,
+];
 
 /// The items with one to three prefix insertions or an instruction duplicated.
 pub fn items(rng: &mut Rng, items: &[Item]) -> Vec<Item> {
     let mut out = items.to_vec();
-    let slots: Vec<usize> = (0..out.len()).filter(|&i| !matches!(out[i], Item::Label(_))).collect();
+    let slots: Vec<usize> = (0..out.len())
+        .filter(|&i| !matches!(out[i], Item::Label(_)))
+        .collect();
     if slots.is_empty() {
         return out;
     }
@@ -31,7 +35,11 @@ pub fn items(rng: &mut Rng, items: &[Item]) -> Vec<Item> {
     let n = if rng.chance(3) { 3 } else { 1 };
     for _ in 0..1 + rng.below(n) {
         let i = *rng.pick(&slots);
-        let p = if rng.chance(6) { 0x40 | rng.below(16) as u8 } else { *rng.pick(&PREFIXES) };
+        let p = if rng.chance(6) {
+            0x40 | rng.below(16) as u8
+        } else {
+            *rng.pick(&PREFIXES)
+        };
         if let Some(prefix) = out[i].prefix_mut() {
             let at = rng.below(prefix.len() as u64 + 1) as usize;
             prefix.insert(at, p);
