@@ -11,8 +11,9 @@
 //! than register-or-memory, register classes and memory size by `Code`), so
 //! that part is computed once per key ([`crate::record::Records`]) and cached.
 
-use iced_x86::{FlowControl, Instruction, MemorySize, Mnemonic, OpKind, Register};
+use iced_x86::{Code, FlowControl, Instruction, MemorySize, Mnemonic, OpKind, Register};
 
+use crate::cpu::CpuFeatures;
 use crate::interp::{is_cmovcc, is_direct_jump, is_setcc};
 use crate::{Policy, ViolationKind};
 
@@ -25,7 +26,7 @@ pub(crate) enum Verdict {
     Unknown,
     /// Modelled; not a branch, not a division.
     Modelled,
-    /// Modelled branch: must not carry a `66` prefix.
+    /// Modelled branch or `ret`: must not carry a `66` prefix.
     ModelledBranch,
     /// `div`/`idiv`: modelled if the policy allows division.
     Division,
@@ -47,6 +48,7 @@ pub(crate) enum Verdict {
 #[inline]
 pub(crate) fn check_with(
     v: Verdict,
+    need: CpuFeatures,
     ins: &Instruction,
     bytes: &[u8],
     policy: &Policy,
@@ -54,19 +56,21 @@ pub(crate) fn check_with(
     if matches!(ins.segment_prefix(), Register::FS | Register::GS) {
         return Err(ViolationKind::SegmentOverride);
     }
-    apply(v, bytes, policy)
+    apply(v, bytes, policy)?;
+    if !policy.cpu.contains(need) {
+        return Err(ViolationKind::CpuFeatureMissing);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
-fn check_instruction(
+pub(crate) fn check_instruction(
     ins: &Instruction,
     bytes: &[u8],
     policy: &Policy,
 ) -> Result<(), ViolationKind> {
-    if matches!(ins.segment_prefix(), Register::FS | Register::GS) {
-        return Err(ViolationKind::SegmentOverride);
-    }
-    apply(code_verdict(ins), bytes, policy)
+    let need = crate::cpu::required(ins).unwrap_or_default();
+    check_with(code_verdict(ins), need, ins, bytes, policy)
 }
 
 #[inline]
@@ -78,8 +82,11 @@ fn apply(v: Verdict, bytes: &[u8], policy: &Policy) -> Result<(), ViolationKind>
         Verdict::Division if policy.allow_division => false,
         v => return Err(rule_of(v)),
     };
-    if (branch && has_size_prefix(bytes)) || has_ignored_rex(bytes) {
-        return Err(ViolationKind::Unsupported);
+    if branch && has_size_prefix(bytes) {
+        return Err(ViolationKind::SizePrefixedBranch);
+    }
+    if has_ignored_rex(bytes) {
+        return Err(ViolationKind::IgnoredRexPrefix);
     }
     Ok(())
 }
@@ -151,8 +158,9 @@ pub(crate) fn code_verdict(ins: &Instruction) -> Verdict {
     if m == M::Std {
         return Verdict::DirectionFlag;
     }
-    // `div`/`idiv` are modelled; the policy decides per call.
-    if !is_modelled(ins) {
+    // `div`/`idiv` are modelled; the policy decides per call. An
+    // instruction needing a CPU feature the validator does not know is not.
+    if !is_modelled(ins) || crate::cpu::required(ins).is_none() {
         Verdict::Unsupported
     } else if matches!(m, M::Div | M::Idiv) {
         Verdict::Division
@@ -225,8 +233,21 @@ fn is_modelled(ins: &Instruction) -> bool {
             | M::Bts
             | M::Btr
             | M::Btc
-            | M::Lahf
-            | M::Sahf
+            | M::Popcnt
+            | M::Lzcnt
+            | M::Tzcnt
+            | M::Andn
+            | M::Blsi
+            | M::Blsmsk
+            | M::Blsr
+            | M::Bzhi
+            | M::Shlx
+            | M::Shrx
+            | M::Sarx
+            | M::Rorx
+            | M::Pdep
+            | M::Pext
+            | M::Mulx
             | M::Clc
             | M::Stc
             | M::Cmc
@@ -243,21 +264,52 @@ fn is_modelled(ins: &Instruction) -> bool {
     match m {
         // `bt [m], reg` addresses memory beyond the operand by the bit index.
         M::Bt | M::Bts | M::Btr | M::Btc => ins.op0_kind() != OpKind::Memory,
-        // `ret imm16` releases caller stack; only the plain near form is modelled.
-        M::Ret => ins.op_count() == 0,
-        // Segment-register pushes/pops and `push imm` of odd sizes are out.
-        M::Push | M::Pop => !(0..ins.op_count())
-            .any(|i| ins.op_kind(i) == OpKind::Register && !ins.op_register(i).is_gpr64()),
+        // The result of `bswap r16` is undefined.
+        M::Bswap => ins.code() != Code::Bswap_r16,
+        // Instructions the interpreter steps by hand (they move `rsp` or
+        // transfer control): only the exact `Code`s it models, never
+        // another operand or address size of the same mnemonic.
+        M::Pop if ins.op0_kind() == OpKind::Memory => false,
+        M::Push | M::Pop | M::Leave | M::Ret | M::Call | M::Jmp => hand_stepped(ins.code()),
         // Only 64-bit near branches.
         _ if is_branch(ins) => ins.op0_kind() == OpKind::NearBranch64,
         _ => true,
     }
 }
 
+/// The `Code`s of the instructions the interpreter models by hand: 64-bit
+/// pushes and pops of a register, an immediate or (push only) memory,
+/// `leave` (`mov rsp, rbp; pop rbp`), the plain near `ret`, `call rel32`,
+/// `jmp rel8/rel32`. Their 16-bit forms (`66`-prefixed: `leavew`, `pushw`,
+/// `retw` on AMD) move `rsp` by 2 and are not modelled; `pop` to memory
+/// computes its address after `rsp` moves, so it is not modelled either.
+pub(crate) fn hand_stepped(code: Code) -> bool {
+    use Code as C;
+    matches!(
+        code,
+        C::Push_r64
+            | C::Pushq_imm8
+            | C::Pushq_imm32
+            | C::Push_rm64
+            | C::Pop_r64
+            | C::Pop_rm64
+            | C::Leaveq
+            | C::Retnq
+            | C::Call_rel32_64
+            | C::Jmp_rel8_64
+            | C::Jmp_rel32_64
+    )
+}
+
+/// Branches, calls and returns: a `66` prefix changes their length or the
+/// width of the return address they pop on some CPUs.
 fn is_branch(ins: &Instruction) -> bool {
     matches!(
         ins.flow_control(),
-        FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch | FlowControl::Call
+        FlowControl::UnconditionalBranch
+            | FlowControl::ConditionalBranch
+            | FlowControl::Call
+            | FlowControl::Return
     )
 }
 
@@ -360,7 +412,8 @@ mod tests {
                             assert_eq!(
                                 {
                                     let key = crate::record::Records::key(&ins);
-                                    check_with(records.get(key, &ins).verdict, &ins, bytes, p)
+                                    let rec = records.get(key, &ins);
+                                    check_with(rec.verdict, rec.cpu, &ins, bytes, p)
                                 },
                                 check_instruction(&ins, bytes, p),
                                 "{ins} ({:?}) {bytes:02x?}",

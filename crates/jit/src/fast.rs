@@ -324,9 +324,12 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     let lo = st.rsp() - ctx.red_zone;
     let place = place_at(ctx, st, base, op.k, lo, 8, store).map_err(drop)?;
     if store {
-        if let Place::Stack(off) = place {
-            let stored = st.regs[reg];
-            st.store(off, 8, stored);
+        let stored = st.regs[reg];
+        match place {
+            Place::Stack(off) => st.store(off, 8, stored),
+            // An entry value must not leave the frame (`step` names the rule).
+            Place::Param if matches!(stored, Val::Entry(_)) => return Err(()),
+            Place::Param => {}
         }
     } else {
         let loaded = match place {
@@ -338,12 +341,25 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
         };
         if reg == RSP {
             match loaded {
-                Val::Stack(k) => set_rsp(ctx, st, k).map_err(drop)?,
+                Val::Stack(k) => {
+                    // `rsp` is checked against the stack touched by the load.
+                    let before = st.touched;
+                    if let Place::Stack(off) = place {
+                        st.touched = st.touched.min(off);
+                    }
+                    if set_rsp(ctx, st, k).is_err() {
+                        st.touched = before;
+                        return Err(());
+                    }
+                }
                 _ => return Err(()),
             }
         } else {
             st.regs[reg] = loaded;
         }
+    }
+    if let Place::Stack(off) = place {
+        st.touched = st.touched.min(off);
     }
     st.flags = (st.flags | modified) & !undefined;
     Ok(())

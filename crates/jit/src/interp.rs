@@ -7,7 +7,7 @@
 //! moves of 64-bit values keep pointers and saved callee-saved values intact,
 //! `add/sub/lea` with constants move pointers, everything else yields data.
 
-use iced_x86::{Instruction, Mnemonic, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
+use iced_x86::{Code, Instruction, Mnemonic, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
 
 use crate::policy::PointerAccess;
 use crate::state::{ARITH_FLAGS, Load, RSP, State, Val};
@@ -21,6 +21,10 @@ const CALLEE_SAVED: [usize; 6] = [3, 5, 12, 13, 14, 15];
 const CALLER_SAVED: [usize; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 /// Size of the SysV red zone.
 const RED_ZONE: i64 = 128;
+/// The guard below a thread's stack is at least one page: a stack access
+/// (or `rsp`) at most this far below the deepest byte already touched lands
+/// in mapped stack or in the guard, never beyond it (stack clash).
+pub(crate) const PAGE: i64 = 4096;
 
 /// Fixed facts for one validation.
 #[derive(Debug)]
@@ -65,6 +69,7 @@ impl<'a> Ctx<'a> {
         }
         st.regs = regs;
         st.flags = 0;
+        st.touched = 0;
         st.slots.clear();
     }
 }
@@ -242,30 +247,36 @@ pub(crate) fn step(
         }
     }
     if flags.read & !st.flags != 0 {
-        return Err(K::UndefinedFlagsRead);
+        return Err(K::UndefinedFlagsRead {
+            flags: flags.read & !st.flags,
+        });
     }
-    match m {
-        M::Ret => return check_ret(ctx, st),
-        M::Call => return call(ctx, st, ins),
-        M::Leave => return leave(ctx, st),
+    // Instructions stepped by hand are matched on their exact `Code` (the
+    // classifier admits no other `Code` of these mnemonics).
+    let code = ins.code();
+    match code {
+        Code::Retnq => return check_ret(ctx, st),
+        Code::Call_rel32_64 => return call(ctx, st, ins),
+        Code::Leaveq => return leave(ctx, st),
         _ => {}
     }
     // Pure 64-bit moves may carry a saved callee-saved value around.
-    let is_move = match m {
-        M::Mov => {
-            ins.op_count() == 2
-                && (reg64(ins, 0).is_some() || reg64(ins, 1).is_some())
-                && width_ok(ins)
+    let is_move = match code {
+        Code::Mov_r64_rm64 | Code::Mov_rm64_r64 => true,
+        Code::Push_r64 | Code::Pop_r64 => true,
+        Code::Pop_rm64 => ins.op0_kind() == OpKind::Register,
+        Code::Xchg_r64_RAX | Code::Xchg_rm64_r64 => {
+            reg64(ins, 0).is_some() && reg64(ins, 1).is_some()
         }
-        M::Push | M::Pop => ins.op_kind(0) == OpKind::Register,
-        M::Xchg => reg64(ins, 0).is_some() && reg64(ins, 1).is_some(),
         _ => false,
     };
-    // `sbb r, r` depends only on CF (iced reports the register as read).
-    let idiom = (m == M::Sbb
-        && ins.op_kind(0) == OpKind::Register
-        && ins.op_kind(1) == OpKind::Register
-        && ins.op0_register() == ins.op1_register())
+    // `sbb r, r` depends only on CF, `or r, -1` and `and r, 0` on nothing
+    // (iced reports the register as read).
+    let idiom = (ins.op_kind(0) == OpKind::Register
+        && ((m == M::Sbb
+            && ins.op_kind(1) == OpKind::Register
+            && ins.op0_register() == ins.op1_register())
+            || is_constant_result(ins)))
     .then(|| ins.op0_register());
     for u in regs {
         if !is_read(u.access()) || Some(u.register()) == idiom {
@@ -281,10 +292,23 @@ pub(crate) fn step(
         }
     }
 
+    if is_probe(ins) {
+        return probe(ctx, st, mems, flags);
+    }
     let rsp0 = st.rsp();
-    let rsp1 = match m {
-        M::Push | M::Pop => rsp0 + i64::from(ins.stack_pointer_increment()),
-        _ => rsp0,
+    let pushes_or_pops = matches!(
+        code,
+        Code::Push_r64
+            | Code::Pushq_imm8
+            | Code::Pushq_imm32
+            | Code::Push_rm64
+            | Code::Pop_r64
+            | Code::Pop_rm64
+    );
+    let rsp1 = if pushes_or_pops {
+        rsp0 + i64::from(ins.stack_pointer_increment())
+    } else {
+        rsp0
     };
     let lo = rsp0.min(rsp1) - ctx.red_zone;
 
@@ -296,13 +320,16 @@ pub(crate) fn step(
         }
         let size = mem_size(mem)?;
         match place(ctx, st, mem, lo, size, false)? {
-            Place::Stack(off) => match st.load(off, size) {
-                Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
-                Load::Value(Val::Entry(_)) if !is_move => {
-                    return Err(K::UninitializedStackRead { offset: off });
+            Place::Stack(off) => {
+                match st.load(off, size) {
+                    Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
+                    Load::Value(Val::Entry(_)) if !is_move => {
+                        return Err(K::UninitializedStackRead { offset: off });
+                    }
+                    Load::Value(v) => loaded = Some(v),
                 }
-                Load::Value(v) => loaded = Some(v),
-            },
+                st.touched = st.touched.min(off);
+            }
             Place::Param => loaded = Some(Val::Data(size)),
         }
     }
@@ -310,8 +337,8 @@ pub(crate) fn step(
     // Value-tracking special cases: the register (if any) they define.
     let mut special: Option<(usize, Val)> = None;
     let mut stored: Option<Val> = None;
-    match m {
-        M::Mov if is_move => match (reg64(ins, 0), reg64(ins, 1)) {
+    match code {
+        Code::Mov_r64_rm64 | Code::Mov_rm64_r64 => match (reg64(ins, 0), reg64(ins, 1)) {
             (Some(d), Some(s)) => special = Some((d, st.regs[s])),
             (Some(d), None) if ins.op1_kind() == OpKind::Memory => {
                 special = Some((d, loaded.unwrap_or(Val::Data(8))));
@@ -319,12 +346,12 @@ pub(crate) fn step(
             (None, Some(s)) => stored = Some(st.regs[s]),
             _ => {}
         },
-        M::Push => {
+        Code::Push_r64 => {
             if let Some(s) = reg64(ins, 0) {
                 stored = Some(st.regs[s]);
             }
         }
-        M::Pop => {
+        Code::Pop_r64 | Code::Pop_rm64 => {
             if let Some(d) = reg64(ins, 0) {
                 if d == RSP {
                     return Err(K::StackPointerUnknown);
@@ -332,7 +359,7 @@ pub(crate) fn step(
                 special = Some((d, loaded.unwrap_or(Val::Data(8))));
             }
         }
-        M::Lea => {
+        Code::Lea_r64_m => {
             if let Some(d) = reg64(ins, 0) {
                 let base = ins.memory_base();
                 let v = if ins.memory_index() == Register::None && base.is_gpr64() {
@@ -343,7 +370,12 @@ pub(crate) fn step(
                 special = Some((d, v));
             }
         }
-        M::Add | M::Sub => {
+        Code::Add_rm64_imm8
+        | Code::Add_rm64_imm32
+        | Code::Add_RAX_imm32
+        | Code::Sub_rm64_imm8
+        | Code::Sub_rm64_imm32
+        | Code::Sub_RAX_imm32 => {
             if let (Some(d), Some(k)) = (reg64(ins, 0), imm(ins, 1)) {
                 let k = if m == M::Sub {
                     k.checked_neg()
@@ -357,7 +389,7 @@ pub(crate) fn step(
                 special = Some((d, v));
             }
         }
-        M::Xchg if is_move => {
+        Code::Xchg_r64_RAX | Code::Xchg_rm64_r64 if is_move => {
             if let (Some(a), Some(b)) = (reg64(ins, 0), reg64(ins, 1)) {
                 if a == RSP || b == RSP {
                     return Err(K::StackPointerUnknown);
@@ -383,6 +415,11 @@ pub(crate) fn step(
                 } else {
                     st.store(off, size, stored.unwrap_or(Val::Data(size)));
                 }
+                st.touched = st.touched.min(off);
+            }
+            // The caller could read a callee-saved entry value back as data.
+            Place::Param if matches!(stored, Some(Val::Entry(_))) => {
+                return Err(K::EntryValueEscapes);
             }
             Place::Param => {}
         }
@@ -418,15 +455,6 @@ pub(crate) fn step(
     set_rsp(ctx, st, new_rsp)?;
     update_flags(st, ins, flags);
     Ok(())
-}
-
-/// Whether both operands of a `mov` are 64-bit (a register or a qword).
-fn width_ok(ins: &Instruction) -> bool {
-    (0..2).all(|i| match ins.op_kind(i) {
-        OpKind::Register => ins.op_register(i).is_gpr64(),
-        OpKind::Memory => ins.memory_size().size() == 8,
-        _ => false,
-    })
 }
 
 pub(crate) fn offset_by(v: Val, k: i64) -> Val {
@@ -491,6 +519,12 @@ pub(crate) fn place_at(
             if off < lo || off + size > 0 || off < -(ctx.max_frame + ctx.red_zone) {
                 return Err(K::MemoryOutsideFrame);
             }
+            if off < st.touched - PAGE {
+                return Err(K::StackClash {
+                    offset: off,
+                    touched: st.touched,
+                });
+            }
             Ok(Place::Stack(off))
         }
         Val::Param(_, k) => {
@@ -515,11 +549,96 @@ pub(crate) fn set_rsp(ctx: &Ctx<'_>, st: &mut State, k: i64) -> Result<(), K> {
     if k > 0 || k < -ctx.max_frame {
         return Err(K::StackPointerOutOfFrame { offset: k });
     }
+    // A signal frame is written just below `rsp` (and the red zone): `rsp`
+    // itself stays within a page of the touched stack.
+    if k < st.touched - PAGE {
+        return Err(K::StackClash {
+            offset: k,
+            touched: st.touched,
+        });
+    }
     let old = st.rsp();
     st.regs[RSP] = Val::Stack(k);
     if k != old {
         st.forget(i64::MIN / 2, k - ctx.red_zone);
     }
+    Ok(())
+}
+
+/// `or r, -1` and `and r, 0` (immediate forms): the result is a constant.
+fn is_constant_result(ins: &Instruction) -> bool {
+    use Code as C;
+    let is_or = matches!(
+        ins.code(),
+        C::Or_rm8_imm8
+            | C::Or_rm16_imm8
+            | C::Or_rm16_imm16
+            | C::Or_rm32_imm8
+            | C::Or_rm32_imm32
+            | C::Or_rm64_imm8
+            | C::Or_rm64_imm32
+    );
+    let is_and = matches!(
+        ins.code(),
+        C::And_rm8_imm8
+            | C::And_rm16_imm8
+            | C::And_rm16_imm16
+            | C::And_rm32_imm8
+            | C::And_rm32_imm32
+            | C::And_rm64_imm8
+            | C::And_rm64_imm32
+    );
+    if !(is_or || is_and) || ins.op0_kind() != OpKind::Register {
+        return false;
+    }
+    // The immediate as the operation sees it, at the register's width.
+    let bits = ins.op0_register().size() as u32 * 8;
+    let mask = if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    let value = ins.immediate(1) & mask;
+    (is_or && value == mask) || (is_and && value == 0)
+}
+
+/// A stack probe, `or qword/dword ptr [mem], 0` (what gcc's
+/// `-fstack-clash-protection` emits): it rewrites the bytes with their own
+/// value, so it neither reads them as data nor changes what is written.
+fn is_probe(ins: &Instruction) -> bool {
+    use Code as C;
+    matches!(
+        ins.code(),
+        C::Or_rm64_imm8 | C::Or_rm64_imm32 | C::Or_rm32_imm8 | C::Or_rm32_imm32
+    ) && ins.op0_kind() == OpKind::Memory
+        && imm(ins, 1) == Some(0)
+}
+
+/// The effect of a probe: the access is checked and touches the stack; the
+/// flags it sets depend on bytes that may be unwritten, so they become
+/// undefined.
+fn probe(ctx: &Ctx<'_>, st: &mut State, mems: &[UsedMemory], flags: Flags) -> Result<(), K> {
+    let lo = st.rsp() - ctx.red_zone;
+    for mem in mems {
+        let size = mem_size(mem)?;
+        if let Place::Stack(off) = place(ctx, st, mem, lo, size, true)? {
+            st.touched = st.touched.min(off);
+        }
+    }
+    st.flags &= !(flags.modified | flags.undefined);
+    Ok(())
+}
+
+/// Records an access at `off` (entry-`rsp` relative) after checking the
+/// stack-clash rule for it.
+fn touch(st: &mut State, off: i64) -> Result<(), K> {
+    if off < st.touched - PAGE {
+        return Err(K::StackClash {
+            offset: off,
+            touched: st.touched,
+        });
+    }
+    st.touched = st.touched.min(off);
     Ok(())
 }
 
@@ -576,6 +695,7 @@ fn leave(ctx: &Ctx<'_>, st: &mut State) -> Result<(), K> {
     if k > -8 || k < -ctx.max_frame {
         return Err(K::StackPointerOutOfFrame { offset: k });
     }
+    touch(st, k)?;
     let v = match st.load(k, 8) {
         Load::Value(v) => v,
         Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
@@ -645,6 +765,7 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     if k - 8 < -ctx.max_frame {
         return Err(K::StackPointerOutOfFrame { offset: k - 8 });
     }
+    touch(st, k - 8)?;
     let mut passes_stack = false;
     for (i, t) in callee.signature.params().enumerate() {
         let v = st.regs[ARG_REGS[i]];
@@ -656,10 +777,12 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
         passes_stack |= matches!(v, Val::Stack(_));
     }
     if passes_stack {
-        // The callee may overwrite anything in the frame through the pointer.
-        for s in &mut st.slots {
-            s.val = Val::Data(s.len);
+        // The callee may read anything in the frame through the pointer (so
+        // no entry value may be there) and overwrite it.
+        if st.slots.iter().any(|s| matches!(s.val, Val::Entry(_))) {
+            return Err(K::EntryValueEscapes);
         }
+        st.demote();
     }
     for r in CALLER_SAVED {
         st.regs[r] = Val::Undef;

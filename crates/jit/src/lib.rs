@@ -58,8 +58,11 @@
 #![warn(missing_docs)]
 
 mod classify;
+mod cpu;
 mod fast;
 mod interp;
+#[cfg(test)]
+mod model;
 mod policy;
 mod record;
 mod signature;
@@ -68,7 +71,8 @@ mod uses;
 mod validate;
 mod violation;
 
-pub use policy::{AllowedCall, MAX_FRAME_LIMIT, PointerAccess, Policy, Register};
+pub use cpu::CpuFeatures;
+pub use policy::{AllowedCall, MAX_CODE_SIZE, MAX_FRAME_LIMIT, PointerAccess, Policy, Register};
 pub use signature::{MAX_PARAMS, SigType, Signature, SignatureError};
 pub use validate::{Report, Validator, validate};
 pub use violation::{Violation, ViolationKind};

@@ -4,12 +4,18 @@
 //! parameters, no red zone, no division, no loops. [`Policy::runtime()`] is
 //! the setting `npk_jit_compile` and `npkc jit-check` use.
 
-use crate::Signature;
+use crate::{CpuFeatures, Signature};
 pub use iced_x86::Register;
 
 /// Upper bound accepted for [`Policy::max_frame`]; the stack-slot model is
 /// sized by the frame, so it stays bounded.
 pub const MAX_FRAME_LIMIT: u32 = 1 << 16;
+
+/// Largest code the validator accepts, in bytes (1 MiB). Validation time
+/// and memory are linear in the code size (at most
+/// [`Policy::steps_per_instruction`] work units per instruction), so this
+/// bounds one validation to well under a second.
+pub const MAX_CODE_SIZE: usize = 1 << 20;
 
 /// How code may use pointer parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -61,9 +67,12 @@ pub struct Policy {
     /// Allow backward branches. Loops can run forever: termination is then
     /// the caller's concern. Without loops every path is finite.
     pub allow_loops: bool,
-    /// Bound on abstract-interpretation steps per instruction; code needing
+    /// Bound on abstract-interpretation work per instruction; code needing
     /// more is rejected (keeps validation near-linear).
     pub steps_per_instruction: u32,
+    /// CPU extensions accepted code may use (instructions needing others are
+    /// rejected, so accepted code never raises `SIGILL`).
+    pub cpu: CpuFeatures,
 }
 
 impl Default for Policy {
@@ -79,18 +88,22 @@ impl Default for Policy {
             allow_division: false,
             allow_loops: false,
             steps_per_instruction: 64,
+            cpu: CpuFeatures::baseline(),
         }
     }
 }
 
 impl Policy {
-    /// The policy of `Jit.compile`: loops and the red zone allowed, still no
-    /// calls, pointers or division.
+    /// The policy of `Jit.compile`: loops and the red zone allowed, frames
+    /// up to [`MAX_FRAME_LIMIT`] (reached one page at a time), the running
+    /// CPU's extensions; still no calls, pointers or division.
     #[must_use]
     pub fn runtime() -> Policy {
         Policy {
             allow_loops: true,
             allow_red_zone: true,
+            max_frame: MAX_FRAME_LIMIT,
+            cpu: CpuFeatures::host(),
             ..Policy::default()
         }
     }

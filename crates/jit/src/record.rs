@@ -27,6 +27,7 @@ use iced_x86::{
 };
 
 use crate::classify::{Verdict, code_verdict};
+use crate::cpu::CpuFeatures;
 use crate::fast::{Form, NO_REG, Op, form_of};
 use crate::interp::{self, Flags, imm, is_direct_jump, is_shift, read_width};
 
@@ -66,6 +67,8 @@ const EQUAL: u8 = 2;
 pub(crate) struct Rec {
     /// [`Verdict::Unknown`] until the record is computed.
     pub(crate) verdict: Verdict,
+    /// CPU extensions the instruction needs.
+    pub(crate) cpu: CpuFeatures,
     pub(crate) flow: Flow,
     /// The candidate fast form (before operand checks), or [`Form::Generic`].
     form: Form,
@@ -260,6 +263,7 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
     };
     Rec {
         verdict: code_verdict(ins),
+        cpu: crate::cpu::required(ins).unwrap_or_default(),
         flow,
         form,
         width,

@@ -5,8 +5,13 @@
 //! caller's untouched value of a callee-saved register, or a pointer known as
 //! entry-`rsp` + k (`Stack`) or pointer parameter + k (`Param`). Stack memory
 //! is a sorted list of non-overlapping written [`Slot`]s at offsets from the
-//! entry `rsp`; bytes not covered are unwritten. Joins only lose information,
-//! so the fixpoint iteration terminates.
+//! entry `rsp`; bytes not covered are unwritten. The list is canonical: a
+//! special value (pointer or entry value) is an 8-byte slot of its own, and
+//! plain data bytes form maximal runs (no two data slots touch), so a frame
+//! written byte by byte is one slot and equal byte sets have equal lists.
+//! `touched` is the deepest stack byte known to be accessed on every path
+//! (the stack-clash rule). Joins only lose information, so the fixpoint
+//! iteration terminates.
 
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;
@@ -62,9 +67,19 @@ impl Val {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Slot {
     pub(crate) off: i64,
-    pub(crate) len: u8,
-    /// `Data(len)` for plain bytes, or a special value for an 8-byte slot.
+    pub(crate) len: u32,
+    /// A special value (then `len` is 8), or `Data(8)` for plain bytes.
     pub(crate) val: Val,
+}
+
+impl Slot {
+    fn end(&self) -> i64 {
+        self.off + i64::from(self.len)
+    }
+
+    fn is_data(&self) -> bool {
+        matches!(self.val, Val::Data(_))
+    }
 }
 
 /// The state at one program point.
@@ -73,6 +88,10 @@ pub(crate) struct State {
     pub(crate) regs: [Val; 16],
     /// Defined arithmetic flags (subset of [`ARITH_FLAGS`]).
     pub(crate) flags: u32,
+    /// The deepest stack byte accessed on every path here, as an offset from
+    /// the entry `rsp` (0 at entry: the caller's `call` wrote the return
+    /// address there).
+    pub(crate) touched: i64,
     pub(crate) slots: Vec<Slot>,
 }
 
@@ -81,6 +100,7 @@ impl Clone for State {
         State {
             regs: self.regs,
             flags: self.flags,
+            touched: self.touched,
             slots: self.slots.clone(),
         }
     }
@@ -89,6 +109,7 @@ impl Clone for State {
     fn clone_from(&mut self, source: &State) {
         self.regs = source.regs;
         self.flags = source.flags;
+        self.touched = source.touched;
         self.slots.clone_from(&source.slots);
     }
 }
@@ -108,6 +129,7 @@ impl State {
         State {
             regs: [Val::Undef; 16],
             flags: 0,
+            touched: 0,
             slots: Vec::new(),
         }
     }
@@ -124,9 +146,7 @@ impl State {
     /// Reads `len` bytes at `off`.
     pub(crate) fn load(&self, off: i64, len: u8) -> Load {
         let end = off + i64::from(len);
-        let start_idx = self
-            .slots
-            .partition_point(|s| s.off + i64::from(s.len) <= off);
+        let start_idx = self.slots.partition_point(|s| s.end() <= off);
         let mut at = off;
         let mut single = None;
         for s in &self.slots[start_idx..] {
@@ -136,16 +156,17 @@ impl State {
             if s.off > at {
                 return Load::Missing(at);
             }
+            let exact = s.off == off && s.len == u32::from(len);
             if let Val::Entry(_) = s.val {
                 // A saved callee-saved value is only readable by an exact move.
-                if !(s.off == off && s.len == len) {
+                if !exact {
                     return Load::Missing(at);
                 }
             }
-            if s.off == off && s.len == len {
+            if exact {
                 single = Some(s.val);
             }
-            at = s.off + i64::from(s.len);
+            at = s.end();
         }
         if at < end {
             return Load::Missing(at);
@@ -156,7 +177,9 @@ impl State {
         }
     }
 
-    /// Removes every written byte in `[lo, hi)`, keeping the rest as data.
+    /// Removes every written byte in `[lo, hi)`. The parts of slots outside
+    /// the range stay: data as data, a split pointer as data, but a split
+    /// entry value is dropped (its bytes must never become readable data).
     /// Works in place: only the slots overlapping the range are touched.
     pub(crate) fn forget(&mut self, lo: i64, hi: i64) {
         if lo >= hi {
@@ -164,17 +187,15 @@ impl State {
         }
         // Slots are sorted and disjoint, so those overlapping `[lo, hi)` are
         // the contiguous run `i..j`.
-        let i = self
-            .slots
-            .partition_point(|s| s.off + i64::from(s.len) <= lo);
+        let i = self.slots.partition_point(|s| s.end() <= lo);
         let j = i + self.slots[i..].partition_point(|s| s.off < hi);
         if i == j {
             return;
         }
         let (first, last) = (self.slots[i], self.slots[j - 1]);
-        let left = (first.off < lo).then(|| data_slot(first.off, lo));
-        let last_end = last.off + i64::from(last.len);
-        let right = (last_end > hi).then(|| data_slot(hi, last_end));
+        let keeps = |s: &Slot| !matches!(s.val, Val::Entry(_));
+        let left = (first.off < lo && keeps(&first)).then(|| data_slot(first.off, lo));
+        let right = (last.end() > hi && keeps(&last)).then(|| data_slot(hi, last.end()));
         self.slots.splice(i..j, left.into_iter().chain(right));
     }
 
@@ -182,12 +203,45 @@ impl State {
     pub(crate) fn store(&mut self, off: i64, len: u8, val: Val) {
         let hi = off + i64::from(len);
         self.forget(off, hi);
-        let val = match val {
-            Val::Stack(_) | Val::Param(..) | Val::Entry(_) if len == 8 => val,
-            _ => Val::Data(len),
-        };
         let idx = self.slots.partition_point(|s| s.off < off);
-        self.slots.insert(idx, Slot { off, len, val });
+        match val {
+            Val::Stack(_) | Val::Param(..) | Val::Entry(_) if len == 8 => {
+                self.slots.insert(idx, Slot { off, len: 8, val });
+            }
+            _ => self.insert_data(idx, off, hi),
+        }
+    }
+
+    /// Inserts plain bytes `[lo, hi)` (unwritten before) at index `idx`,
+    /// merging with touching data neighbours to keep the list canonical.
+    fn insert_data(&mut self, idx: usize, lo: i64, hi: i64) {
+        let before = idx
+            .checked_sub(1)
+            .filter(|&p| self.slots[p].is_data() && self.slots[p].end() == lo);
+        let after = Some(idx).filter(|&n| {
+            self.slots
+                .get(n)
+                .is_some_and(|s| s.is_data() && s.off == hi)
+        });
+        match (before, after) {
+            (Some(p), Some(n)) => {
+                let end = self.slots[n].end();
+                self.slots[p] = data_slot(self.slots[p].off, end);
+                self.slots.remove(n);
+            }
+            (Some(p), None) => self.slots[p] = data_slot(self.slots[p].off, hi),
+            (None, Some(n)) => self.slots[n] = data_slot(lo, self.slots[n].end()),
+            (None, None) => self.slots.insert(idx, data_slot(lo, hi)),
+        }
+    }
+
+    /// Every written byte becomes plain data (a callee may have overwritten
+    /// it through a pointer).
+    pub(crate) fn demote(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        for s in old {
+            push_data(&mut self.slots, s.off, s.end());
+        }
     }
 
     /// Merges `other` into `self`; returns whether `self` changed.
@@ -208,32 +262,15 @@ impl State {
             self.flags = f;
             changed = true;
         }
+        // The deepest byte touched on every path is the shallower one.
+        if other.touched > self.touched {
+            self.touched = other.touched;
+            changed = true;
+        }
         if self.slots != other.slots {
-            // Keep the slots written identically on both paths, in place.
-            let len = self.slots.len();
-            let mut kept = 0;
-            let mut j = 0;
-            for r in 0..len {
-                let s = self.slots[r];
-                while j < other.slots.len() && other.slots[j].off < s.off {
-                    j += 1;
-                }
-                let Some(o) = other.slots.get(j) else { break };
-                if o.off != s.off || o.len != s.len {
-                    continue;
-                }
-                let val = match s.val.join(o.val) {
-                    Val::Undef => continue,
-                    Val::Data(_) => Val::Data(s.len),
-                    v => v,
-                };
-                let slot = Slot { val, ..s };
-                changed |= kept != r || slot != s;
-                self.slots[kept] = slot;
-                kept += 1;
-            }
-            if kept != len {
-                self.slots.truncate(kept);
+            let joined = join_slots(&self.slots, &other.slots);
+            if joined != self.slots {
+                self.slots = joined;
                 changed = true;
             }
         }
@@ -241,12 +278,132 @@ impl State {
     }
 }
 
+/// The bytes written on both paths: each byte written in `a` and in `b`
+/// stays; an 8-byte special slot equal on both sides keeps its value, any
+/// other overlap is plain data, except that bytes holding an entry value on
+/// either side are dropped unless both sides hold the same exact slot.
+/// Both inputs and the output are canonical.
+fn join_slots(a: &[Slot], b: &[Slot]) -> Vec<Slot> {
+    let mut out: Vec<Slot> = Vec::with_capacity(a.len().min(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        let lo = x.off.max(y.off);
+        let hi = x.end().min(y.end());
+        if lo < hi {
+            if x == y && !x.is_data() {
+                out.push(x);
+            } else if x.off == y.off && x.len == 8 && y.len == 8 && !x.is_data() && !y.is_data() {
+                match x.val.join(y.val) {
+                    Val::Undef => {}
+                    Val::Data(_) => push_data(&mut out, lo, hi),
+                    v => out.push(Slot {
+                        off: lo,
+                        len: 8,
+                        val: v,
+                    }),
+                }
+            } else if !matches!(x.val, Val::Entry(_)) && !matches!(y.val, Val::Entry(_)) {
+                push_data(&mut out, lo, hi);
+            }
+        }
+        if x.end() <= y.end() {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Appends plain bytes `[lo, hi)` (at or after the last slot's end),
+/// merging with a touching data slot.
+fn push_data(out: &mut Vec<Slot>, lo: i64, hi: i64) {
+    if let Some(last) = out.last_mut()
+        && last.is_data()
+        && last.end() == lo
+    {
+        *last = data_slot(last.off, hi);
+        return;
+    }
+    out.push(data_slot(lo, hi));
+}
+
 fn data_slot(a: i64, b: i64) -> Slot {
-    // Pieces come from slots of at most 8 bytes, so the length fits.
-    let len = u8::try_from(b - a).unwrap_or(8);
+    // Offsets are bounded by the frame limit, so the length fits.
+    let len = u32::try_from(b - a).unwrap_or(0);
     Slot {
         off: a,
         len,
-        val: Val::Data(len),
+        val: Val::Data(8),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(st: &State) -> Vec<(i64, u32, bool)> {
+        st.slots
+            .iter()
+            .map(|s| (s.off, s.len, s.is_data()))
+            .collect()
+    }
+
+    #[test]
+    fn bytes_written_one_at_a_time_form_one_run() {
+        let mut st = State::empty();
+        for off in (-64..0).rev() {
+            st.store(off, 1, Val::Data(1));
+        }
+        assert_eq!(written(&st), [(-64, 64, true)]);
+        // Writing in the other order and in the middle gives the same list.
+        let mut other = State::empty();
+        for off in (-64..0).step_by(2) {
+            other.store(off, 1, Val::Data(1));
+        }
+        for off in (-63..0).step_by(2) {
+            other.store(off, 1, Val::Data(1));
+        }
+        assert_eq!(other.slots, st.slots);
+    }
+
+    #[test]
+    fn a_partly_overwritten_entry_value_is_not_readable() {
+        let mut st = State::empty();
+        st.store(-8, 8, Val::Entry(12));
+        st.store(-8, 4, Val::Data(4));
+        assert_eq!(st.load(-8, 4), Load::Value(Val::Data(4)));
+        assert_eq!(st.load(-4, 4), Load::Missing(-4));
+        // A split pointer stays readable as data.
+        st.store(-16, 8, Val::Stack(-16));
+        st.store(-16, 2, Val::Data(2));
+        assert_eq!(st.load(-14, 6), Load::Value(Val::Data(6)));
+    }
+
+    #[test]
+    fn join_keeps_bytes_written_on_both_paths() {
+        let mut a = State::empty();
+        a.store(-16, 8, Val::Data(8));
+        a.store(-8, 8, Val::Entry(3));
+        a.store(-24, 8, Val::Stack(-8));
+        let mut b = State::empty();
+        for off in -24..-8 {
+            b.store(off, 1, Val::Data(1));
+        }
+        b.store(-8, 8, Val::Entry(3));
+        let mut j = a.clone();
+        assert!(j.join_from(&b));
+        // [-24, -8) is data on both paths (the pointer becomes data), the
+        // entry value is kept where both paths hold it exactly.
+        assert_eq!(written(&j), [(-24, 16, true), (-8, 8, false)]);
+        assert_eq!(j.load(-8, 8), Load::Value(Val::Entry(3)));
+        // An entry value against data is dropped.
+        let mut c = State::empty();
+        c.store(-8, 8, Val::Data(8));
+        let mut k = a.clone();
+        k.join_from(&c);
+        assert_eq!(k.load(-8, 1), Load::Missing(-8));
+        assert_eq!(k.touched, 0);
     }
 }

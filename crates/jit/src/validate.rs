@@ -223,6 +223,13 @@ impl Validator {
         if code.is_empty() {
             return Err(Violation::new(0, String::new(), ViolationKind::EmptyCode));
         }
+        if code.len() > crate::MAX_CODE_SIZE {
+            return Err(Violation::new(
+                0,
+                String::new(),
+                ViolationKind::CodeTooLarge { bytes: code.len() },
+            ));
+        }
         self.run(code, sig, policy)
             .map_err(|fail| self.violation(code, fail))
     }
@@ -301,7 +308,7 @@ impl Validator {
             let key = Records::key(ins);
             let rec = self.records.get(key, ins);
             let bytes = &code[off..off + ins.len()];
-            if let Err(kind) = check_with(rec.verdict, ins, bytes, policy) {
+            if let Err(kind) = check_with(rec.verdict, rec.cpu, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
             if rec.flow.is_transfer() {
@@ -397,8 +404,12 @@ impl Validator {
         if loops {
             self.work.push(Reverse(0));
         }
+        // Work units: one per step, plus the stack slots each step may shift
+        // (a sixteenth per slot) and each state copy or join moves (one per
+        // slot). Time and memory are linear in the units spent.
         let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
         let mut steps = 0u64;
+        let mut work = 0u64;
         let mut deepest = 0i64;
 
         // Without backward branches every edge goes to a later block, so
@@ -435,10 +446,15 @@ impl Validator {
                 let (head, tail) = self.states.split_at_mut(b + 1);
                 (&mut head[b], tail, b + 1)
             };
+            if loops {
+                work += 1 + cur.slots.len() as u64;
+            }
             for i in self.block_start[b] as usize..end {
                 let op = &self.ops[i];
                 steps += 1;
-                if steps > budget {
+                // A step costs one unit, plus the slot list it may shift.
+                work += 1 + (cur.slots.len() >> 4) as u64;
+                if work > budget {
                     return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                 }
                 // A fast form either steps or leaves the state alone; then the
@@ -447,7 +463,9 @@ impl Validator {
                     let ins = &self.instrs[i];
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
-                        Err(ViolationKind::UndefinedFlagsRead)
+                        Err(ViolationKind::UndefinedFlagsRead {
+                            flags: u32::from(op.flags[0]) & !cur.flags,
+                        })
                     } else {
                         let [read, modified, undefined] = op.flags.map(u32::from);
                         let flags = Flags {
@@ -485,10 +503,13 @@ impl Validator {
                     let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
                         if old.rsp() != cur.rsp() {
-                            return Err(Fail::At(i, ViolationKind::StackPointerMismatch));
+                            // Reported at the join, where the paths meet.
+                            return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
                         }
+                        work += 1 + (old.slots.len() + cur.slots.len()) as u64;
                         old.join_from(cur)
                     } else {
+                        work += 1 + cur.slots.len() as u64;
                         later[sb - first].clone_from(cur);
                         self.mark[sb] |= HAVE;
                         true
@@ -499,6 +520,9 @@ impl Validator {
                     }
                 }
             }
+        }
+        if loops {
+            self.check_reaches_ret(blocks)?;
         }
         // A return always ends its block (`blocks` makes the next
         // instruction a leader), and a visited block was stepped whole, so
@@ -521,6 +545,80 @@ impl Validator {
             loops,
             steps,
         })
+    }
+}
+
+impl Validator {
+    /// The successors of visited block `b` (its last instruction's targets).
+    fn successors(&self, b: usize) -> [u32; 2] {
+        let end = self.block_end(b);
+        let op = &self.ops[end - 1];
+        let next = if end < self.instrs.len() {
+            self.block_of[end]
+        } else {
+            NO_INSTR
+        };
+        match op.flow {
+            Flow::Return => [NO_INSTR; 2],
+            Flow::Jump => [self.block_of[op.k as usize], NO_INSTR],
+            Flow::CondJump => [self.block_of[op.k as usize], next],
+            Flow::Call | Flow::Next => [next, NO_INSTR],
+        }
+    }
+
+    /// Every visited block must reach a `ret` (SPEC §8.4: no path may run
+    /// forever without a way out). Only code with loops can break this: in
+    /// acyclic code every path ends, and the fixpoint already rejected
+    /// paths that fall off the end. Linear: a reverse search from the
+    /// returns over the visited blocks' edges, stored compressed.
+    fn check_reaches_ret(&mut self, blocks: usize) -> Result<(), Fail> {
+        // Predecessor lists in compressed rows: `pred_start[s]..pred_start[s+1]`.
+        let mut pred_start = vec![0u32; blocks + 1];
+        for b in (0..blocks).filter(|&b| self.mark[b] & VISITED != 0) {
+            for s in self.successors(b).into_iter().filter(|&s| s != NO_INSTR) {
+                pred_start[s as usize + 1] += 1;
+            }
+        }
+        for s in 0..blocks {
+            pred_start[s + 1] += pred_start[s];
+        }
+        let mut fill = pred_start.clone();
+        let mut preds = vec![0u32; pred_start[blocks] as usize];
+        let mut reaches = vec![false; blocks];
+        let mut stack = Vec::new();
+        for b in (0..blocks).filter(|&b| self.mark[b] & VISITED != 0) {
+            let succs = self.successors(b);
+            for s in succs.into_iter().filter(|&s| s != NO_INSTR) {
+                preds[fill[s as usize] as usize] = b as u32;
+                fill[s as usize] += 1;
+            }
+            if self.ops[self.block_end(b) - 1].flow == Flow::Return {
+                reaches[b] = true;
+                stack.push(b);
+            }
+        }
+        while let Some(s) = stack.pop() {
+            for &p in &preds[pred_start[s] as usize..pred_start[s + 1] as usize] {
+                if !reaches[p as usize] {
+                    reaches[p as usize] = true;
+                    stack.push(p as usize);
+                }
+            }
+        }
+        let stuck: Vec<usize> = (0..blocks)
+            .filter(|&b| self.mark[b] & VISITED != 0 && !reaches[b])
+            .collect();
+        // Name the loop that traps the code: the first stuck block ending in
+        // a backward branch, else the first stuck block.
+        let closes_loop = |b: &usize| {
+            let last = self.block_end(*b) - 1;
+            let op = &self.ops[last];
+            matches!(op.flow, Flow::Jump | Flow::CondJump) && op.k as usize <= last
+        };
+        match stuck.iter().find(|b| closes_loop(b)).or(stuck.first()) {
+            Some(&b) => Err(Fail::At(self.block_end(b) - 1, ViolationKind::NoReturnPath)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -71,7 +71,10 @@ pub enum ViolationKind {
         register: Register,
     },
     /// Flags read that no earlier instruction on some path has set.
-    UndefinedFlagsRead,
+    UndefinedFlagsRead {
+        /// The undefined flags read (iced's `RflagsBits`: CF PF AF ZF SF OF).
+        flags: u32,
+    },
     /// A register reserved by policy is used.
     ReservedRegister {
         /// The register as the instruction names it.
@@ -102,8 +105,35 @@ pub enum ViolationKind {
     FallsOffEnd,
     /// The signature uses pointer types and the policy forbids them.
     PointerSignatureNotAllowed,
-    /// The analysis needed more steps than the policy allows.
+    /// The analysis needed more work than the policy allows.
     AnalysisBudgetExceeded,
+    /// A branch, call or `ret` with a `66` (operand-size) prefix: its length
+    /// or the return address it pops differs between Intel and AMD CPUs.
+    SizePrefixedBranch,
+    /// A REX prefix followed by another prefix (the CPU ignores such a REX;
+    /// disassemblers disagree on the instruction).
+    IgnoredRexPrefix,
+    /// The instruction needs a CPU extension the policy does not allow (the
+    /// running CPU lacks it, or the policy is the portable baseline).
+    CpuFeatureMissing,
+    /// The entry value of a callee-saved register stored outside the stack
+    /// frame (or handed to a callee), where it could come back as data.
+    EntryValueEscapes,
+    /// A stack access (or `rsp`) more than one page below the deepest stack
+    /// byte already touched on this path: it could skip the guard page.
+    StackClash {
+        /// The lowest byte reached, as an offset from the entry `rsp`.
+        offset: i64,
+        /// The deepest byte touched before, as an offset from the entry `rsp`.
+        touched: i64,
+    },
+    /// No path from this instruction reaches a `ret` (it would run forever).
+    NoReturnPath,
+    /// The code is larger than [`crate::MAX_CODE_SIZE`].
+    CodeTooLarge {
+        /// Its length in bytes.
+        bytes: usize,
+    },
 }
 
 impl fmt::Display for ViolationKind {
@@ -147,7 +177,13 @@ impl fmt::Display for ViolationKind {
                 "register {} read before it is defined at this width",
                 reg_name(register)
             ),
-            K::UndefinedFlagsRead => f.write_str("flags read before an instruction sets them"),
+            K::UndefinedFlagsRead { flags } => write!(
+                f,
+                "flag{} {} read before an instruction sets {}",
+                if flags.count_ones() == 1 { "" } else { "s" },
+                flag_names(flags),
+                if flags.count_ones() == 1 { "it" } else { "them" }
+            ),
             K::ReservedRegister { register } => {
                 write!(f, "register {} is reserved by the policy", reg_name(register))
             }
@@ -159,23 +195,65 @@ impl fmt::Display for ViolationKind {
             }
             K::StackPointerMismatch => f.write_str("paths join with different rsp values"),
             K::ReturnValueUndefined => {
-                f.write_str("return register not defined at the return width at ret")
+                f.write_str("the return register is not defined at the return width when returning")
             }
             K::StackNotRestored { offset } => {
-                write!(f, "rsp is entry rsp{offset:+} at ret, not its entry value")
+                write!(f, "rsp is entry rsp{offset:+} when returning, not its entry value")
             }
             K::CalleeSavedClobbered { register } => write!(
                 f,
-                "callee-saved register {} does not hold its entry value at ret",
+                "callee-saved register {} does not hold its entry value when returning",
                 reg_name(register)
             ),
             K::FallsOffEnd => f.write_str("a path falls off the end of the code"),
             K::PointerSignatureNotAllowed => {
                 f.write_str("pointer parameters are not allowed by the policy")
             }
-            K::AnalysisBudgetExceeded => f.write_str("analysis step budget exceeded"),
+            K::AnalysisBudgetExceeded => f.write_str(
+                "the analysis needs more work than its budget (steps_per_instruction per instruction)",
+            ),
+            K::SizePrefixedBranch => f.write_str(
+                "a 66-prefixed branch, call or ret is not allowed: its length or return address size differs between CPUs",
+            ),
+            K::IgnoredRexPrefix => f.write_str(
+                "a REX prefix followed by another prefix is not allowed (the CPU ignores it)",
+            ),
+            K::CpuFeatureMissing => f.write_str(
+                "the instruction needs a CPU extension the policy does not allow (this CPU may lack it)",
+            ),
+            K::EntryValueEscapes => f.write_str(
+                "a callee-saved register's entry value may only be moved between registers and the stack frame",
+            ),
+            K::StackClash { offset, touched } => write!(
+                f,
+                "reaches entry rsp{offset:+}, more than one page below the deepest stack byte touched (entry rsp{touched:+}); touch the stack at least every 4096 bytes"
+            ),
+            K::NoReturnPath => f.write_str("no path from here reaches a ret (the code would run forever)"),
+            K::CodeTooLarge { bytes } => write!(
+                f,
+                "the code is {bytes} bytes, more than the {} the validator accepts",
+                crate::MAX_CODE_SIZE
+            ),
         }
     }
+}
+
+fn flag_names(flags: u32) -> String {
+    use iced_x86::RflagsBits as B;
+    let names = [
+        (B::CF, "CF"),
+        (B::PF, "PF"),
+        (B::AF, "AF"),
+        (B::ZF, "ZF"),
+        (B::SF, "SF"),
+        (B::OF, "OF"),
+    ];
+    let set: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| flags & b != 0)
+        .map(|&(_, n)| n)
+        .collect();
+    set.join(", ")
 }
 
 fn reg_name(r: Register) -> String {
@@ -233,7 +311,17 @@ impl Violation {
         self.instruction.get_or_init(|| {
             let mut text = String::new();
             if let Some(ins) = &self.decoded {
-                IntelFormatter::new().format(ins, &mut text);
+                let mut fmt = IntelFormatter::new();
+                let o = fmt.options_mut();
+                // `[rip+0x10]`, as written, not the absolute address; hex
+                // as objdump prints it (`je 0xb`, not `je short 000..0Bh`).
+                o.set_rip_relative_addresses(true);
+                o.set_hex_prefix("0x");
+                o.set_hex_suffix("");
+                o.set_uppercase_hex(false);
+                o.set_branch_leading_zeros(false);
+                o.set_show_branch_size(false);
+                fmt.format(ins, &mut text);
             }
             text
         })

@@ -63,6 +63,13 @@ pub fn parse_policy(text: &str) -> Policy {
             "reserve" => p.reserved.push(parse_reg(val)),
             "steps" => p.steps_per_instruction = parse_num(val) as u32,
             "base" => p.base_ip = parse_num(val),
+            "cpu" => {
+                p.cpu = match val {
+                    "all" => npk_jit::CpuFeatures::all(),
+                    "host" => npk_jit::CpuFeatures::host(),
+                    other => panic!("unknown cpu set `{other}`"),
+                }
+            }
             "call" => {
                 let (addr, sig) = val.split_once(':').expect("call=ADDR:SIG");
                 p.allowed_calls.push(AllowedCall {
