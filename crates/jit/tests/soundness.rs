@@ -162,6 +162,13 @@ fn policy_text(p: &Policy) -> String {
     if p.base_ip != d.base_ip {
         out.push(format!("base={:#x}", p.base_ip));
     }
+    if p.cpu != d.cpu {
+        out.push(if p.cpu == npk_jit::CpuFeatures::host() {
+            "cpu=host".into()
+        } else {
+            "cpu=all".into()
+        });
+    }
     for c in &p.allowed_calls {
         out.push(format!("call={:#x}:{}", c.address, c.signature));
     }

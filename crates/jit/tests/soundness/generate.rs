@@ -367,7 +367,13 @@ impl<'a> Gen<'a> {
             18 => self.push_pop(),
             19 => self.call(),
             20 => self.divide(),
-            21 => self.lea(),
+            21 => {
+                if self.rng.chance(2) {
+                    self.lea();
+                } else {
+                    self.bits();
+                }
+            }
             22..=24 => self.branch(depth),
             25 | 26 => self.diamond(depth),
             27 | 28 => self.counted_loop(depth),
@@ -601,6 +607,52 @@ impl<'a> Gen<'a> {
             self.emit(asm::mov_imm(size, dst, imm));
         }
         self.set_def(dst, 8);
+    }
+
+    /// `popcnt`/`lzcnt`/`tzcnt`, BMI2 `shlx`/`sarx`/`shrx`, or the
+    /// destination-only idioms `and r, 0` / `or r, -1`.
+    fn bits(&mut self) {
+        let size = *self.rng.pick(&[4u8, 8]);
+        let Some(dst) = self.writable() else { return };
+        match self.rng.below(3) {
+            0 => {
+                let Some(src) = self.defined(size) else {
+                    return;
+                };
+                let op = *self.rng.pick(&[0xb8u8, 0xbd, 0xbc]);
+                let mut b = vec![0xf3];
+                b.extend(rr2(&[0x0f, op], size, dst, src));
+                self.emit(b);
+                self.m.flags = if op == 0xb8 { ALL } else { CF | ZF };
+            }
+            1 => {
+                let Some(src) = self.defined(size) else {
+                    return;
+                };
+                let Some(count) = self.defined(size) else {
+                    return;
+                };
+                let pp = *self.rng.pick(&[1u8, 2, 3]);
+                let inv = |r: usize| u8::from(r < 8);
+                self.emit(vec![
+                    0xc4,
+                    inv(dst) << 7 | 1 << 6 | inv(src) << 5 | 2,
+                    u8::from(size == 8) << 7 | (!(count as u8) & 15) << 3 | pp,
+                    0xf7,
+                    0xc0 | (dst as u8 & 7) << 3 | (src as u8 & 7),
+                ]);
+            }
+            _ => {
+                let (ext, imm) = if self.rng.chance(2) {
+                    (4, 0u8)
+                } else {
+                    (1, 0xff)
+                };
+                self.emit(asm::grp_r(&[0x83], &[0x80], size, ext, dst, &[imm]));
+                self.m.flags = ALL;
+            }
+        }
+        self.set_def(dst, size);
     }
 
     fn lea(&mut self) {
