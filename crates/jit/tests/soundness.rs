@@ -15,6 +15,8 @@
 
 #[path = "soundness/asm.rs"]
 mod asm;
+#[path = "common/corpus_format.rs"]
+mod corpus_format;
 #[path = "soundness/generate.rs"]
 mod generate;
 #[path = "soundness/mutate.rs"]
@@ -642,4 +644,57 @@ fn oracle_reports_a_misaligned_call() {
         &observe(&code, "int64(int64)", &p, 8, None),
         "aligned"
     ));
+}
+
+/// What `code` does in the oracle under a few fixed and random layouts, or
+/// `None` if it behaves in all of them.
+fn misbehaviour(code: &[u8], sig: Signature, policy: &Policy) -> Option<String> {
+    if let Some(why) = oracle::static_violation(code) {
+        return Some(why);
+    }
+    let mut rng = Rng::new(11);
+    let fixed = [
+        (LOW_ENTRY, Some(1)),
+        (8, None),
+        (LOW_ENTRY, None),
+        (8, Some(1)),
+    ];
+    for i in 0..8 {
+        let mut p = plan(&mut rng, code, sig, policy);
+        if let Some(&(entry_down, pages)) = fixed.get(i) {
+            p.stack = StackPlan { entry_down, pages };
+        }
+        if let Observed::Violation(why) = oracle::run(&p) {
+            return Some(why);
+        }
+    }
+    None
+}
+
+#[test]
+fn soundness_corpus_lines_misbehave_when_run() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/soundness.txt");
+    let text = std::fs::read_to_string(path).expect("read soundness.txt");
+    let mut quiet = Vec::new();
+    let mut n = 0;
+    for line in text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .filter(|l| !l.trim().is_empty())
+    {
+        let fields: Vec<&str> = line.split('|').map(str::trim).collect();
+        let code = corpus_format::parse_hex(fields[0]);
+        let sig: Signature = fields[1].parse().expect("signature");
+        let policy = corpus_format::parse_policy(fields.get(3).copied().unwrap_or(""));
+        n += 1;
+        if misbehaviour(&code, sig, &policy).is_none() {
+            quiet.push(line.to_string());
+        }
+    }
+    assert!(n >= 10, "soundness corpus too small: {n}");
+    assert!(
+        quiet.is_empty(),
+        "corpus lines that behave when run (not counter-examples):\n{}",
+        quiet.join("\n")
+    );
 }
