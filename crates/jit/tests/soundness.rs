@@ -263,7 +263,7 @@ fn check(
     policy: &Policy,
     origin: &'static str,
     stats: &mut Stats,
-) -> Result<bool, Failure> {
+) -> Result<bool, Box<Failure>> {
     stats.candidates += 1;
     if code.is_empty() || code.len() > CODE_MAX {
         return Ok(false);
@@ -272,12 +272,14 @@ fn check(
         return Ok(false);
     };
     stats.accepted += 1;
-    let fail = |observed: String| Failure {
-        code: code.to_vec(),
-        sig,
-        policy: policy.clone(),
-        origin,
-        observed,
+    let fail = |observed: String| {
+        Box::new(Failure {
+            code: code.to_vec(),
+            sig,
+            policy: policy.clone(),
+            origin,
+            observed,
+        })
     };
     if let Some(why) = oracle::static_violation(code) {
         return Err(fail(why));
@@ -310,7 +312,7 @@ fn case(rng: &mut Rng, configs: &[Config], stats: &mut Stats, failures: &mut Vec
     let items = generate::Gen::new(rng, sig, policy).function();
     let code = asm::assemble(&items, CODE_BASE);
     match check(rng, &code, sig, policy, "generated", stats) {
-        Err(f) => failures.push(f),
+        Err(f) => failures.push(*f),
         Ok(false) => {}
         Ok(true) => {
             for _ in 0..6 {
@@ -323,7 +325,7 @@ fn case(rng: &mut Rng, configs: &[Config], stats: &mut Stats, failures: &mut Vec
                     (mutate::bytes(rng, &code), "byte mutant")
                 };
                 if let Err(f) = check(rng, &mutant, sig, policy, origin, stats) {
-                    failures.push(f);
+                    failures.push(*f);
                 }
             }
         }

@@ -84,10 +84,10 @@ impl Model {
     }
     fn write(&mut self, off: i64, len: i64) {
         for o in off..off + len {
-            if o < 0 {
-                if let Some(w) = self.written.get_mut((-o - 1) as usize) {
-                    *w = true;
-                }
+            if o < 0
+                && let Some(w) = self.written.get_mut((-o - 1) as usize)
+            {
+                *w = true;
             }
         }
     }
@@ -242,7 +242,7 @@ impl<'a> Gen<'a> {
         let mut cands: Vec<usize> = CALLEE_SAVED
             .iter()
             .copied()
-            .filter(|&r| !(self.frame_pointer && r == RBP) && !self.reserved(r))
+            .filter(|&r| !(self.reserved(r) || self.frame_pointer && r == RBP))
             .collect();
         for _ in 0..self.rng.below(4) {
             if cands.is_empty() {
@@ -409,7 +409,7 @@ impl<'a> Gen<'a> {
         if carry && self.m.flags & CF == 0 {
             return;
         }
-        if op == 0x31 && src == dst || op == 0x29 && src == dst {
+        if src == dst && (op == 0x31 || op == 0x29) {
             self.emit(rr8(op, size, src, dst));
             self.set_def(dst, size);
             self.m.flags = ALL;
