@@ -329,7 +329,7 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
             Place::Stack(off) => st.store(off, 8, stored),
             // An entry value must not leave the frame (`step` names the rule).
             Place::Param if matches!(stored, Val::Entry(_)) => return Err(()),
-            Place::Param => {}
+            Place::Param | Place::Code => {}
         }
     } else {
         let loaded = match place {
@@ -337,7 +337,7 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
                 Load::Missing(_) => return Err(()),
                 Load::Value(v) => v,
             },
-            Place::Param => Val::Data(8),
+            Place::Param | Place::Code => Val::Data(8),
         };
         if reg == RSP {
             match loaded {
@@ -692,7 +692,7 @@ mod tests {
             };
             for round in 0..24 {
                 let policy = &policies[round % policies.len()];
-                let ctx = Ctx::new(policy, &sig);
+                let ctx = Ctx::new(policy, &sig, 64);
                 let mut st = State::empty();
                 ctx.entry_state_into(&mut st);
                 for r in 0..16 {

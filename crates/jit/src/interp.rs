@@ -35,11 +35,14 @@ pub(crate) struct Ctx<'a> {
     pub(crate) max_frame: i64,
     /// Bit `r` set if general-purpose register `r` is reserved by policy.
     pub(crate) reserved: u16,
+    /// Length of the code: `rip`-relative loads inside it read constants.
+    pub(crate) code_len: u64,
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(policy: &'a Policy, sig: &'a Signature) -> Ctx<'a> {
+    pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
         Ctx {
+            code_len: code_len as u64,
             policy,
             sig,
             red_zone: if policy.allow_red_zone { RED_ZONE } else { 0 },
@@ -150,6 +153,8 @@ pub(crate) enum Place {
     Stack(i64),
     /// Inside a pointer parameter's window.
     Param,
+    /// Inside the code itself (a `rip`-relative load of a constant).
+    Code,
 }
 
 /// Whether `m` is a `cmovcc` (reads flags, conditionally writes its destination).
@@ -319,7 +324,15 @@ pub(crate) fn step(
             continue;
         }
         let size = mem_size(mem)?;
-        match place(ctx, st, mem, lo, size, false)? {
+        match place(
+            ctx,
+            st,
+            mem,
+            lo,
+            size,
+            false,
+            ins.is_ip_rel_memory_operand(),
+        )? {
             Place::Stack(off) => {
                 match st.load(off, size) {
                     Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
@@ -330,7 +343,7 @@ pub(crate) fn step(
                 }
                 st.touched = st.touched.min(off);
             }
-            Place::Param => loaded = Some(Val::Data(size)),
+            Place::Param | Place::Code => loaded = Some(Val::Data(size)),
         }
     }
 
@@ -408,7 +421,7 @@ pub(crate) fn step(
             continue;
         }
         let size = mem_size(mem)?;
-        match place(ctx, st, mem, lo, size, true)? {
+        match place(ctx, st, mem, lo, size, true, false)? {
             Place::Stack(off) => {
                 if is_cond_write(mem.access()) {
                     st.forget(off, off + i64::from(size));
@@ -421,7 +434,7 @@ pub(crate) fn step(
             Place::Param if matches!(stored, Some(Val::Entry(_))) => {
                 return Err(K::EntryValueEscapes);
             }
-            Place::Param => {}
+            Place::Param | Place::Code => {}
         }
     }
 
@@ -475,6 +488,7 @@ fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
 
 /// Resolves a memory operand to a stack or pointer-parameter location and
 /// checks it is inside the frame (`[lo, 0)`) or the pointer window.
+#[allow(clippy::too_many_arguments)]
 fn place(
     ctx: &Ctx<'_>,
     st: &State,
@@ -482,8 +496,22 @@ fn place(
     lo: i64,
     size: u8,
     write: bool,
+    rip_relative: bool,
 ) -> Result<Place, K> {
     let base = mem.base();
+    // iced reports a `rip`-relative operand as an absolute address (the code
+    // starts at 0). Loads from inside the code read its bytes: constants.
+    if rip_relative && mem.index() == Register::None {
+        let start = mem.displacement();
+        let inside = start
+            .checked_add(u64::from(size))
+            .is_some_and(|end| end <= ctx.code_len);
+        return if inside && !write {
+            Ok(Place::Code)
+        } else {
+            Err(K::MemoryOutsideFrame)
+        };
+    }
     if mem.index() != Register::None
         || !base.is_gpr64()
         || mem.address_size() != iced_x86::CodeSize::Code64
@@ -621,7 +649,7 @@ fn probe(ctx: &Ctx<'_>, st: &mut State, mems: &[UsedMemory], flags: Flags) -> Re
     let lo = st.rsp() - ctx.red_zone;
     for mem in mems {
         let size = mem_size(mem)?;
-        if let Place::Stack(off) = place(ctx, st, mem, lo, size, true)? {
+        if let Place::Stack(off) = place(ctx, st, mem, lo, size, true, false)? {
             st.touched = st.touched.min(off);
         }
     }

@@ -145,11 +145,13 @@ fn written_by_iced(
             m.access(),
             OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
         );
-        if write && m.base().is_gpr64() && m.index() == Register::None {
-            if let Val::Stack(k) = st.regs[gpr(m.base())] {
-                let lo = k + m.displacement() as i64;
-                ranges.push((lo, lo + m.memory_size().size() as i64));
-            }
+        if write
+            && m.base().is_gpr64()
+            && m.index() == Register::None
+            && let Val::Stack(k) = st.regs[gpr(m.base())]
+        {
+            let lo = k + m.displacement() as i64;
+            ranges.push((lo, lo + m.memory_size().size() as i64));
         }
     }
     (regs, ranges, sizes)
@@ -167,7 +169,7 @@ fn model_matches_iced_for_every_accepted_code() {
     let sig: Signature = "int64(int64,int64,int64,int64,int64,int64)"
         .parse()
         .expect("valid signature");
-    let ctx = Ctx::new(&policy, &sig);
+    let ctx = Ctx::new(&policy, &sig, 64);
     let mut factory = InstructionInfoFactory::new();
     let mut accepted: BTreeSet<Code> = BTreeSet::new();
     let mut stepped: BTreeSet<Code> = BTreeSet::new();

@@ -392,7 +392,7 @@ impl Validator {
         let n = self.instrs.len();
         let blocks = self.block_start.len();
 
-        let ctx = Ctx::new(policy, sig);
+        let ctx = Ctx::new(policy, sig, code.len());
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }

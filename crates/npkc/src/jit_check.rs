@@ -1,21 +1,39 @@
-//! `npkc jit-check --sig SIG HEX...`: run the validator on hex bytes.
+//! `npkc jit-check --sig SIG (HEX... | --file F)`: run the validator.
 //!
-//! In: the signature text and the hex arguments (bytes with or without
-//! spaces, e.g. `48 8d 04 37 c3` or `488d0437c3`, optional `0x` prefixes).
+//! In: the signature text and the code, either as hex arguments (bytes of
+//! two digits each, with or without spaces, e.g. `48 8d 04 37 c3` or
+//! `488d0437c3`, optional `0x` prefixes) or as raw bytes read from a file
+//! (`-`: standard input; a 64 KiB function does not fit on a command line).
 //! Out: `(exit code, stdout, stderr)`: 0 accepted with a one-line proof
 //! summary on stdout, 1 rejected with the reason on stderr, 2 bad input.
 //! The policy is `Policy::runtime()`, the one `Jit.compile` uses.
 
+use std::io::Read;
+use std::path::PathBuf;
+
 use npk_jit::{Policy, Signature, validate};
 
-/// Validates the bytes in `hex` as a function of type `sig`.
+/// Where the machine code comes from.
+#[derive(Debug)]
+pub enum Input {
+    /// Hex arguments.
+    Hex(Vec<String>),
+    /// Raw bytes in a file; `-` is standard input.
+    File(PathBuf),
+}
+
+/// Validates the code in `input` as a function of type `sig`.
 #[must_use]
-pub fn run(sig: &str, hex: &[String]) -> (i32, String, String) {
+pub fn run(sig: &str, input: &Input) -> (i32, String, String) {
     let sig: Signature = match sig.parse() {
         Ok(s) => s,
         Err(e) => return (2, String::new(), format!("error: {e}\n")),
     };
-    let code = match parse_hex(hex) {
+    let code = match input {
+        Input::Hex(hex) => parse_hex(hex),
+        Input::File(path) => read_code(path),
+    };
+    let code = match code {
         Ok(c) => c,
         Err(e) => return (2, String::new(), format!("error: {e}\n")),
     };
@@ -25,40 +43,62 @@ pub fn run(sig: &str, hex: &[String]) -> (i32, String, String) {
     }
 }
 
+fn read_code(path: &PathBuf) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map(drop)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes).map(drop))
+    };
+    read.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if bytes.is_empty() {
+        return Err(format!("`{}` holds no code bytes", path.display()));
+    }
+    Ok(bytes)
+}
+
 fn parse_hex(args: &[String]) -> Result<Vec<u8>, String> {
-    let mut digits = Vec::new();
+    let mut bytes = Vec::new();
     for (i, arg) in args.iter().enumerate() {
         for word in arg.split_whitespace() {
-            let word = word
+            let digits = word
                 .strip_prefix("0x")
                 .or_else(|| word.strip_prefix("0X"))
                 .unwrap_or(word);
-            if word.len() % 2 != 0 && word.len() > 1 {
-                return Err(format!("`{word}` has an odd number of hex digits"));
+            if let Some(c) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "`{c}` in `{word}` (argument {}) is not a hex digit; write bytes as hex pairs separated by spaces",
+                    i + 1
+                ));
             }
-            if word.len() == 1 {
-                digits.push(0); // a lone digit is one byte: `f` = `0f`
+            if digits.len() % 2 != 0 {
+                return Err(format!(
+                    "`{word}` (argument {}) has an odd number of hex digits: each byte is two digits (`0f`, not `f`)",
+                    i + 1
+                ));
             }
-            for c in word.chars() {
-                let d = c
-                    .to_digit(16)
-                    .ok_or_else(|| format!("`{c}` in argument {} is not a hex digit", i + 1))?;
-                digits.push(d as u8);
+            for pair in digits.as_bytes().chunks(2) {
+                let text = std::str::from_utf8(pair).map_err(|e| e.to_string())?;
+                bytes.push(u8::from_str_radix(text, 16).map_err(|e| e.to_string())?);
             }
         }
     }
-    if digits.is_empty() {
+    if bytes.is_empty() {
         return Err("no code bytes given".into());
     }
-    Ok(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
+    Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::run;
+    use super::{Input, run as run_input};
 
     fn args(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn run(sig: &str, hex: &[String]) -> (i32, String, String) {
+        run_input(sig, &Input::Hex(hex.to_vec()))
     }
 
     #[test]
@@ -109,5 +149,42 @@ mod tests {
         assert_eq!(run("int64()", &args(&["zz"])).0, 2);
         assert_eq!(run("int64()", &args(&["c3c"])).0, 2);
         assert_eq!(run("int64()", &args(&[])).0, 2);
+    }
+
+    #[test]
+    fn a_single_digit_is_an_error_not_a_byte() {
+        let (code, _, err) = run("int64()", &args(&["31", "c0", "f", "c3"]));
+        assert_eq!(code, 2);
+        assert!(
+            err.contains("`f` (argument 3) has an odd number of hex digits"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_comma_is_named() {
+        let (code, _, err) = run("int64()", &args(&["31,c0,c3"]));
+        assert_eq!(code, 2);
+        assert!(
+            err.contains("`,` in `31,c0,c3` (argument 1) is not a hex digit"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn code_is_read_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("npkc-jit-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("f.bin");
+        std::fs::write(&path, [0x48, 0x8d, 0x04, 0x37, 0xc3]).expect("write");
+        let (code, out, _) = run_input("int64(int64,int64)", &Input::File(path.clone()));
+        assert_eq!(code, 0, "{out}");
+        std::fs::write(&path, []).expect("write");
+        assert_eq!(run_input("int64()", &Input::File(path)).0, 2);
+        let missing = dir.join("missing.bin");
+        let (code, _, err) = run_input("int64()", &Input::File(missing));
+        assert_eq!(code, 2);
+        assert!(err.contains("cannot read"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

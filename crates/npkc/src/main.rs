@@ -80,8 +80,13 @@ enum Command {
         /// Signature the bytes must implement, e.g. 'int64(int64,int64)'.
         #[arg(long)]
         sig: String,
-        /// Machine code as hex bytes, with or without spaces (e.g. 48 8d 04 37 c3).
-        #[arg(required = true)]
+        /// Read the machine code as raw bytes from this file (`-` for stdin)
+        /// instead of hex arguments.
+        #[arg(long, conflicts_with = "hex")]
+        file: Option<PathBuf>,
+        /// Machine code as hex bytes, two digits each, with or without spaces
+        /// (e.g. 48 8d 04 37 c3).
+        #[arg(required_unless_present = "file")]
         hex: Vec<String>,
     },
     /// Build into a cache and run; the program's exit status is npkc's.
@@ -115,8 +120,12 @@ fn main() -> ExitCode {
         Some(Command::Check { files }) => check(&files, &options, format),
         Some(Command::Build { file, out }) => build(&file, out, &options, format),
         Some(Command::Run { file, args }) => run(&file, &args, &options, format),
-        Some(Command::JitCheck { sig, hex }) => {
-            let (code, stdout, stderr) = npkc::jit_check::run(&sig, &hex);
+        Some(Command::JitCheck { sig, file, hex }) => {
+            let input = match file {
+                Some(path) => npkc::jit_check::Input::File(path),
+                None => npkc::jit_check::Input::Hex(hex),
+            };
+            let (code, stdout, stderr) = npkc::jit_check::run(&sig, &input);
             print!("{stdout}");
             eprint!("{stderr}");
             ExitCode::from(u8::try_from(code).unwrap_or(2))

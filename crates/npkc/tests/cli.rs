@@ -60,6 +60,40 @@ fn jit_check_bad_input_is_a_usage_error() {
 }
 
 #[test]
+fn jit_check_reads_a_64k_function_from_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    // mov eax, edi; then 16-byte nops up to 64 KiB; ret.
+    let mut code = vec![0x89, 0xf8];
+    while code.len() + 16 < 65536 {
+        code.extend([
+            0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0, 0x90,
+        ]);
+    }
+    code.push(0xc3);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_npkc"))
+        .args(["jit-check", "--sig", "int32(int32)", "--file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("npkc starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&code)
+        .expect("write code");
+    let out = child.wait_with_output().expect("npkc ends");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("{} bytes", code.len())),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn explain_knows_every_ownership_code_and_refuses_unknown_ones() {
     for code in [
         "ARIA-014", "ARIA-015", "ARIA-022", "NPK-401", "NPK-111", "NPK-290",
