@@ -31,6 +31,7 @@ fn run(rng: &mut Rng, code: &[u8], sig: Signature, policy: &Policy) -> Observed 
         },
         windows: Vec::new(),
         cpu_limit_ms: 100,
+        code_at_page_end: false,
     };
     oracle::run(&plan)
 }

@@ -252,6 +252,7 @@ fn plan<'a>(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -
         stack,
         windows,
         cpu_limit_ms: 100,
+        code_at_page_end: rng.chance(2),
     }
 }
 

@@ -179,6 +179,19 @@ pub struct Plan<'a> {
     pub windows: Vec<Window>,
     /// User CPU time the two calls may take together.
     pub cpu_limit_ms: u64,
+    /// Place the code so it ends at a guard page (only without allowed
+    /// calls: `call rel32` needs the code at `CODE_BASE`); else it starts
+    /// right above one.
+    pub code_at_page_end: bool,
+}
+
+/// Where the plan's code runs.
+pub fn code_addr(plan: &Plan) -> u64 {
+    if plan.code_at_page_end && plan.policy.allowed_calls.is_empty() {
+        CALLEE - plan.code.len() as u64
+    } else {
+        CODE_BASE
+    }
 }
 
 /// What a run showed. Everything but [`Observed::Violation`] is acceptable.
@@ -439,18 +452,20 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
     unsafe {
         SHARED = shared;
         let rw = libc::PROT_READ | libc::PROT_WRITE;
-        // Code (rest filled with int3) and the callee.
+        // A guard page, the code (rest filled with int3), the callee (or a
+        // guard page when the code ends flush against it), the callee's data.
+        map_at(CODE_BASE - PAGE as u64, PAGE as u64, libc::PROT_NONE);
         map_at(CODE_BASE, 0x10000 + 2 * PAGE as u64, rw);
-        let text = CODE_BASE as *mut u8;
-        std::ptr::write_bytes(text, 0xcc, 0x10000 + PAGE);
-        std::ptr::copy_nonoverlapping(plan.code.as_ptr(), text, plan.code.len());
+        std::ptr::write_bytes(CODE_BASE as *mut u8, 0xcc, 0x10000 + PAGE);
+        let at = code_addr(plan);
+        std::ptr::copy_nonoverlapping(plan.code.as_ptr(), at as *mut u8, plan.code.len());
         let callee = callee_bytes();
         std::ptr::copy_nonoverlapping(callee.as_ptr(), CALLEE as *mut u8, callee.len());
-        protect(
-            CODE_BASE,
-            0x10000 + PAGE as u64,
-            libc::PROT_READ | libc::PROT_EXEC,
-        );
+        let rx = libc::PROT_READ | libc::PROT_EXEC;
+        protect(CODE_BASE, 0x10000 + PAGE as u64, rx);
+        if at != CODE_BASE {
+            protect(CALLEE, PAGE as u64, libc::PROT_NONE);
+        }
         // Stack: [clash region][guard][pages rw][STACK_TOP: guard page].
         let low = STACK_TOP - STACK_RESERVE;
         map_at(low, STACK_RESERVE + PAGE as u64, libc::PROT_NONE);
@@ -518,7 +533,7 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
         {
             exit_now(SETUP_FAILED);
         }
-        ORACLE_TARGET = CODE_BASE;
+        ORACLE_TARGET = at;
         let writable_windows = plan.policy.pointer_access == PointerAccess::ReadWrite;
         for (i, w) in plan.windows.iter().enumerate() {
             let data = WINDOW_BASE + i as u64 * WINDOW_SPAN + PAGE as u64;
@@ -655,8 +670,8 @@ fn where_is(plan: &Plan, addr: u64) -> (&'static str, bool) {
         } else {
             ("the guard page beside a pointer window", false)
         }
-    } else if (CODE_BASE..CODE_BASE + 0x20000).contains(&addr) {
-        ("the code or callee pages", false)
+    } else if (CODE_BASE - PAGE as u64..CODE_BASE + 0x20000).contains(&addr) {
+        ("memory around the code (a guard page, int3 filler or the callee)", false)
     } else if addr < entry && addr >= bottom {
         ("the stack", false)
     } else {
@@ -683,7 +698,7 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
             return v("called the allowed function with rsp not 16-byte aligned".into());
         }
         FAULTED => {
-            let rip = s.rip.wrapping_sub(CODE_BASE);
+            let rip = s.rip.wrapping_sub(code_addr(plan));
             let at = if rip < plan.code.len() as u64 {
                 format!("code+{rip:#x}")
             } else {

@@ -25,6 +25,9 @@ pub enum Item {
     },
     /// `call rel32` to an absolute address.
     Call { prefix: Vec<u8>, target: u64 },
+    /// An instruction with a `[rip + disp32]` operand addressing `label +
+    /// addend`: `bytes` ends with the ModRM byte, `imm` follows the disp32.
+    Rip { prefix: Vec<u8>, bytes: Vec<u8>, label: usize, addend: i32, imm: Vec<u8> },
     /// A branch target.
     Label(usize),
 }
@@ -43,7 +46,8 @@ impl Item {
             Item::Ins { prefix, .. }
             | Item::Jump { prefix, .. }
             | Item::Loop { prefix, .. }
-            | Item::Call { prefix, .. } => Some(prefix),
+            | Item::Call { prefix, .. }
+            | Item::Rip { prefix, .. } => Some(prefix),
             Item::Label(_) => None,
         }
     }
@@ -64,6 +68,7 @@ fn size_of(item: &Item) -> usize {
         }
         Item::Loop { prefix, .. } => prefix.len() + 2,
         Item::Call { prefix, .. } => prefix.len() + 5,
+        Item::Rip { prefix, bytes, imm, .. } => prefix.len() + bytes.len() + 4 + imm.len(),
         Item::Label(_) => 0,
     }
 }
@@ -128,6 +133,12 @@ pub fn assemble(items: &[Item], base: u64) -> Vec<u8> {
                     out.push(0xe8);
                     let d = target.wrapping_sub(base + end as u64) as i64;
                     out.extend_from_slice(&(d as i32).to_le_bytes());
+                }
+                Item::Rip { prefix, bytes, label, addend, imm } => {
+                    out.extend_from_slice(prefix);
+                    out.extend_from_slice(bytes);
+                    out.extend_from_slice(&((rel(label) + i64::from(*addend)) as i32).to_le_bytes());
+                    out.extend_from_slice(imm);
                 }
                 Item::Label(_) => {}
             }
@@ -257,4 +268,15 @@ pub fn adjust_rsp(n: i32) -> Vec<u8> {
 /// `lea dst, [base + disp]` (64-bit).
 pub fn lea(dst: usize, base: usize, disp: i32) -> Vec<u8> {
     rm(&[0x8d], &[0x8d], 8, dst, base, disp)
+}
+
+/// `op reg, [rip + disp32]` up to and including the ModRM byte.
+pub fn rip(op: &[u8], size: u8, reg: usize) -> Vec<u8> {
+    let mut out = sized(size, reg, 0, false, 0);
+    if size == 1 && (4..8).contains(&reg) && out.is_empty() {
+        out.push(0x40);
+    }
+    out.extend_from_slice(op);
+    out.push(((reg as u8 & 7) << 3) | 5);
+    out
 }

@@ -8,11 +8,14 @@
 //! counted loops, calls and division where the policy allows them, early
 //! returns, and a matching epilogue). The generator keeps a small model of
 //! what is defined (register widths, flags, written stack bytes) so most of
-//! its output is valid; about one function in eight also gets one "attack"
+//! its output is valid; about one function in four also gets one "attack"
 //! statement (laundering an entry value, a deep touch without a probe, an
 //! uninitialised read, a loop without exit) that a sound validator rejects.
 
 use npk_jit::{PointerAccess, Policy, SigType, Signature};
+
+#[path = "attack.rs"]
+mod attack;
 
 use crate::asm::{self, Item};
 use crate::oracle::{ARG_REGS, CALLEE, CALLEE_SAVED, Rng};
@@ -29,6 +32,9 @@ const RCX: usize = 1;
 const RDX: usize = 2;
 const RSP: usize = 4;
 const RBP: usize = 5;
+/// Labels of the first byte and the end of the code.
+const START: usize = 0;
+const END: usize = usize::MAX;
 const SCRATCH: [usize; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 
 /// Flags condition code `cc` reads.
@@ -165,15 +171,17 @@ impl<'a> Gen<'a> {
 
     /// Generates a whole function.
     pub fn function(mut self) -> Vec<Item> {
+        self.items.push(Item::Label(START));
         self.prologue();
         let n = 2 + self.rng.below(18);
         for _ in 0..n {
             self.statement(0);
         }
-        if self.rng.chance(8) {
+        if self.rng.chance(4) {
             self.attack();
         }
         self.epilogue();
+        self.items.push(Item::Label(END));
         self.items
     }
 
@@ -367,13 +375,11 @@ impl<'a> Gen<'a> {
             18 => self.push_pop(),
             19 => self.call(),
             20 => self.divide(),
-            21 => {
-                if self.rng.chance(2) {
-                    self.lea();
-                } else {
-                    self.bits();
-                }
-            }
+            21 => match self.rng.below(3) {
+                0 => self.lea(),
+                1 => self.bits(),
+                _ => self.constant(false),
+            },
             22..=24 => self.branch(depth),
             25 | 26 => self.diamond(depth),
             27 | 28 => self.counted_loop(depth),
@@ -653,6 +659,32 @@ impl<'a> Gen<'a> {
             }
         }
         self.set_def(dst, size);
+    }
+
+    /// A `rip`-relative load of the code's own bytes (a constant), near its
+    /// start or end; `stray` loads across either edge instead.
+    fn constant(&mut self, stray: bool) {
+        let Some(dst) = self.writable() else { return };
+        let (op, size, def): (&[u8], u8, u8) = *self.rng.pick(&[
+            (&[0x8b][..], 8u8, 8u8),
+            (&[0x8b], 4, 8),
+            (&[0x0f, 0xb6], 4, 8),
+            (&[0x0f, 0xb7], 4, 8),
+        ]);
+        let width = match op {
+            [0x0f, 0xb6] => 1,
+            [0x0f, 0xb7] => 2,
+            _ => i32::from(size),
+        };
+        let (label, addend) = match (stray, self.rng.chance(2)) {
+            (false, true) => (START, self.rng.below(8) as i32),
+            (false, false) => (END, -width - self.rng.below(8) as i32),
+            (true, true) => (START, -1 - self.rng.below(8) as i32),
+            (true, false) => (END, -width + 1 + self.rng.below(width as u64) as i32),
+        };
+        let bytes = asm::rip(op, size, dst);
+        self.items.push(Item::Rip { prefix: Vec::new(), bytes, label, addend, imm: Vec::new() });
+        self.set_def(dst, def);
     }
 
     fn lea(&mut self) {
@@ -1015,88 +1047,6 @@ impl<'a> Gen<'a> {
         });
         self.epilogue();
         self.items.push(Item::Label(l));
-    }
-
-    /// One statement that a sound validator must reject.
-    fn attack(&mut self) {
-        self.attacked = true;
-        match self.rng.below(7) {
-            0 => {
-                // Launder an entry value through a pointer window or the stack.
-                let r = *self.rng.pick(&[3usize, 12, 13, 14, 15]);
-                if self.saved.contains(&r) {
-                    return;
-                }
-                let ptr = (0..16).find(|&p| self.m.ptr[p].is_some());
-                match ptr {
-                    Some(p) if self.policy.pointer_access == PointerAccess::ReadWrite => {
-                        self.emit(asm::rm(&[0x89], &[0x88], 8, r, p, 0));
-                        self.emit(asm::rm(&[0x8b], &[0x8a], 8, RAX, p, 0));
-                    }
-                    _ => {
-                        let Some(off) = self.slot(8) else { return };
-                        let (base, disp) = self.address(off);
-                        self.emit(asm::rm(&[0x89], &[0x88], 8, r, base, disp));
-                        self.emit(asm::rm(&[0x8b], &[0x8a], 8, RAX, base, disp));
-                    }
-                }
-                self.set_def(RAX, 8);
-            }
-            1 => {
-                // Touch far below the deepest touched byte without probing.
-                let d = 4096 + 8 * self.rng.below(600) as i32;
-                self.emit(asm::adjust_rsp(d));
-                let disp = self.rng.below(17) as i32 * 8;
-                self.emit(asm::rm(&[0x89], &[0x88], 8, 7, RSP, disp));
-                self.emit(asm::adjust_rsp(-d));
-            }
-            2 => {
-                // Read a stack byte never written.
-                let Some(off) = self.slot(8) else { return };
-                let (base, disp) = self.address(off);
-                self.emit(asm::rm(&[0x8b], &[0x8a], 8, RAX, base, disp));
-                self.set_def(RAX, 8);
-            }
-            3 => {
-                // A loop with no exit, behind a branch.
-                let Some(cc) = self.compare() else { return };
-                let (skip, top) = (self.label(), self.label());
-                self.items.push(Item::Jump {
-                    prefix: Vec::new(),
-                    cond: Some(cc),
-                    label: skip,
-                    long: false,
-                });
-                self.items.push(Item::Label(top));
-                self.emit(vec![0x90]);
-                self.items.push(Item::Jump {
-                    prefix: Vec::new(),
-                    cond: None,
-                    label: top,
-                    long: false,
-                });
-                self.items.push(Item::Label(skip));
-            }
-            4 => {
-                // Use a callee-saved entry value as data.
-                let r = *self.rng.pick(&[3usize, 5, 12, 13, 14, 15]);
-                self.emit(rr8(0x89, 8, r, RAX));
-                self.set_def(RAX, 8);
-            }
-            5 => {
-                // Clobber a callee-saved register that was not saved.
-                let r = *self.rng.pick(&[3usize, 12, 13, 14, 15]);
-                if !self.saved.contains(&r) {
-                    self.emit(asm::mov_imm(4, r, 7));
-                }
-            }
-            _ => {
-                // Return the upper half of a 32-bit argument or a non-argument register.
-                let r = *self.rng.pick(&[7usize, 6, 2, 1, 8, 9, 10, 11]);
-                self.emit(rr8(0x89, 8, r, RAX));
-                self.set_def(RAX, 8);
-            }
-        }
     }
 }
 
