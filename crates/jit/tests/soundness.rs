@@ -212,6 +212,10 @@ struct Stats {
     cases: u64,
     candidates: u64,
     accepted: u64,
+    /// Accepted with a frame deeper than a page, with loops, with calls.
+    deep_frames: u64,
+    with_loops: u64,
+    with_calls: u64,
     runs: u64,
     overflows: u64,
     traps: u64,
@@ -256,6 +260,13 @@ fn plan<'a>(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -
     }
 }
 
+/// Whether `code` decodes to a `call` anywhere.
+fn has_call(code: &[u8]) -> bool {
+    let mut d = iced_x86::Decoder::with_ip(64, code, 0, iced_x86::DecoderOptions::NONE);
+    std::iter::from_fn(|| d.can_decode().then(|| d.decode()))
+        .any(|i| i.flow_control() == iced_x86::FlowControl::Call)
+}
+
 /// Validates `code`; if accepted, checks it statically and runs it.
 fn check(
     rng: &mut Rng,
@@ -273,6 +284,9 @@ fn check(
         return Ok(false);
     };
     stats.accepted += 1;
+    stats.deep_frames += u64::from(report.frame_bytes() > 4096);
+    stats.with_loops += u64::from(report.has_loops());
+    stats.with_calls += u64::from(has_call(code));
     let fail = |observed: String| {
         Box::new(Failure {
             code: code.to_vec(),

@@ -671,7 +671,10 @@ fn where_is(plan: &Plan, addr: u64) -> (&'static str, bool) {
             ("the guard page beside a pointer window", false)
         }
     } else if (CODE_BASE - PAGE as u64..CODE_BASE + 0x20000).contains(&addr) {
-        ("memory around the code (a guard page, int3 filler or the callee)", false)
+        (
+            "memory around the code (a guard page, int3 filler or the callee)",
+            false,
+        )
     } else if addr < entry && addr >= bottom {
         ("the stack", false)
     } else {

@@ -27,7 +27,13 @@ pub enum Item {
     Call { prefix: Vec<u8>, target: u64 },
     /// An instruction with a `[rip + disp32]` operand addressing `label +
     /// addend`: `bytes` ends with the ModRM byte, `imm` follows the disp32.
-    Rip { prefix: Vec<u8>, bytes: Vec<u8>, label: usize, addend: i32, imm: Vec<u8> },
+    Rip {
+        prefix: Vec<u8>,
+        bytes: Vec<u8>,
+        label: usize,
+        addend: i32,
+        imm: Vec<u8>,
+    },
     /// A branch target.
     Label(usize),
 }
@@ -68,7 +74,9 @@ fn size_of(item: &Item) -> usize {
         }
         Item::Loop { prefix, .. } => prefix.len() + 2,
         Item::Call { prefix, .. } => prefix.len() + 5,
-        Item::Rip { prefix, bytes, imm, .. } => prefix.len() + bytes.len() + 4 + imm.len(),
+        Item::Rip {
+            prefix, bytes, imm, ..
+        } => prefix.len() + bytes.len() + 4 + imm.len(),
         Item::Label(_) => 0,
     }
 }
@@ -134,10 +142,18 @@ pub fn assemble(items: &[Item], base: u64) -> Vec<u8> {
                     let d = target.wrapping_sub(base + end as u64) as i64;
                     out.extend_from_slice(&(d as i32).to_le_bytes());
                 }
-                Item::Rip { prefix, bytes, label, addend, imm } => {
+                Item::Rip {
+                    prefix,
+                    bytes,
+                    label,
+                    addend,
+                    imm,
+                } => {
                     out.extend_from_slice(prefix);
                     out.extend_from_slice(bytes);
-                    out.extend_from_slice(&((rel(label) + i64::from(*addend)) as i32).to_le_bytes());
+                    out.extend_from_slice(
+                        &((rel(label) + i64::from(*addend)) as i32).to_le_bytes(),
+                    );
                     out.extend_from_slice(imm);
                 }
                 Item::Label(_) => {}

@@ -19,7 +19,11 @@ const ENTRY: [usize; 5] = [3, 12, 13, 14, 15];
 impl Gen<'_> {
     /// A callee-saved register still holding its entry value.
     fn entry_reg(&mut self) -> Option<usize> {
-        let c: Vec<usize> = ENTRY.iter().copied().filter(|r| !self.saved.contains(r)).collect();
+        let c: Vec<usize> = ENTRY
+            .iter()
+            .copied()
+            .filter(|r| !self.saved.contains(r))
+            .collect();
         (!c.is_empty()).then(|| *self.rng.pick(&c))
     }
 
@@ -88,10 +92,20 @@ impl Gen<'_> {
                 // A loop with no exit, behind a branch.
                 let Some(cc) = self.compare() else { return };
                 let (skip, top) = (self.label(), self.label());
-                self.items.push(Item::Jump { prefix: Vec::new(), cond: Some(cc), label: skip, long: false });
+                self.items.push(Item::Jump {
+                    prefix: Vec::new(),
+                    cond: Some(cc),
+                    label: skip,
+                    long: false,
+                });
                 self.items.push(Item::Label(top));
                 self.emit(vec![0x90]);
-                self.items.push(Item::Jump { prefix: Vec::new(), cond: None, label: top, long: false });
+                self.items.push(Item::Jump {
+                    prefix: Vec::new(),
+                    cond: None,
+                    label: top,
+                    long: false,
+                });
                 self.items.push(Item::Label(skip));
             }
             4 => {
@@ -139,7 +153,10 @@ impl Gen<'_> {
                     return;
                 }
                 self.emit(rr8(0x89, 8, r, 7));
-                self.items.push(Item::Call { prefix: Vec::new(), target: crate::oracle::CALLEE });
+                self.items.push(Item::Call {
+                    prefix: Vec::new(),
+                    target: crate::oracle::CALLEE,
+                });
                 for r in super::SCRATCH {
                     self.m.def[r] = 0;
                     self.m.ptr[r] = None;
@@ -176,7 +193,9 @@ impl Gen<'_> {
             13 => {
                 // Swap an entry value out, copy it, swap it back.
                 let Some(r) = self.entry_reg() else { return };
-                let Some(t) = self.defined(8).filter(|&t| t != RAX) else { return };
+                let Some(t) = self.defined(8).filter(|&t| t != RAX) else {
+                    return;
+                };
                 self.emit(rr8(0x87, 8, r, t));
                 self.emit(rr8(0x89, 8, t, RAX));
                 self.emit(rr8(0x87, 8, r, t));
@@ -185,7 +204,9 @@ impl Gen<'_> {
             14 => {
                 // Pop an entry value straight into memory.
                 let Some(r) = self.entry_reg() else { return };
-                let Some(p) = self.writable_pointer() else { return };
+                let Some(p) = self.writable_pointer() else {
+                    return;
+                };
                 self.emit(asm::push(r));
                 self.emit(asm::grp_m(&[0x8f], &[0x8f], 4, 0, p, 0, &[])); // pop [p] (8 bytes)
             }
@@ -195,9 +216,16 @@ impl Gen<'_> {
                     return;
                 }
                 let d = 4096 + 16 * self.rng.below(256) as i32;
-                let d = if (self.m.rsp - i64::from(d)).rem_euclid(16) == 8 { d } else { d + 8 };
+                let d = if (self.m.rsp - i64::from(d)).rem_euclid(16) == 8 {
+                    d
+                } else {
+                    d + 8
+                };
                 self.emit(asm::adjust_rsp(d));
-                self.items.push(Item::Call { prefix: Vec::new(), target: crate::oracle::CALLEE });
+                self.items.push(Item::Call {
+                    prefix: Vec::new(),
+                    target: crate::oracle::CALLEE,
+                });
                 self.emit(asm::adjust_rsp(-d));
                 for r in super::SCRATCH {
                     self.m.def[r] = 0;
@@ -209,7 +237,13 @@ impl Gen<'_> {
             _ => {
                 // Store into the code through rip.
                 let bytes = asm::rip(&[0x89], 4, RAX);
-                self.items.push(Item::Rip { prefix: Vec::new(), bytes, label: super::START, addend: 0, imm: Vec::new() });
+                self.items.push(Item::Rip {
+                    prefix: Vec::new(),
+                    bytes,
+                    label: super::START,
+                    addend: 0,
+                    imm: Vec::new(),
+                });
             }
         }
     }

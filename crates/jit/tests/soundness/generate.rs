@@ -359,6 +359,9 @@ impl<'a> Gen<'a> {
     }
 
     fn statement(&mut self, depth: u32) {
+        if !self.policy.allowed_calls.is_empty() && self.rng.chance(6) {
+            return self.call();
+        }
         let k = self.rng.below(if depth < 2 { 30 } else { 22 });
         match k {
             0..=4 => self.alu(),
@@ -683,7 +686,13 @@ impl<'a> Gen<'a> {
             (true, false) => (END, -width + 1 + self.rng.below(width as u64) as i32),
         };
         let bytes = asm::rip(op, size, dst);
-        self.items.push(Item::Rip { prefix: Vec::new(), bytes, label, addend, imm: Vec::new() });
+        self.items.push(Item::Rip {
+            prefix: Vec::new(),
+            bytes,
+            label,
+            addend,
+            imm: Vec::new(),
+        });
         self.set_def(dst, def);
     }
 
