@@ -13,27 +13,11 @@ mod oracle;
 use std::time::{Duration, Instant};
 
 use npk_jit::{Policy, Signature, validate};
-use oracle::{Observed, Plan, Rng, StackPlan};
+use oracle::{Observed, Plan, Rng};
 
 /// Runs accepted `code` once in the oracle (whole frame mapped, random inputs).
 fn run(rng: &mut Rng, code: &[u8], sig: Signature, policy: &Policy) -> Observed {
-    let (regs, flags) = oracle::inputs(rng, &sig, &[]);
-    let plan = Plan {
-        code,
-        sig,
-        policy,
-        regs,
-        flags,
-        garbage: [rng.next(), rng.next()],
-        stack: StackPlan {
-            entry_down: 8,
-            pages: None,
-        },
-        windows: Vec::new(),
-        cpu_limit_ms: 100,
-        code_at_page_end: false,
-    };
-    oracle::run(&plan)
+    oracle::run(&Plan::new(rng, code, sig, policy))
 }
 
 /// Byte pieces for building plausible functions.

@@ -27,7 +27,7 @@ mod oracle;
 use std::time::{Duration, Instant};
 
 use npk_jit::{AllowedCall, PointerAccess, Policy, Signature, validate};
-use oracle::{CALLEE, CODE_BASE, CODE_MAX, Observed, Plan, Rng, StackPlan, Window};
+use oracle::{CALLEE, CODE_BASE, CODE_MAX, Observed, Plan, Rng, StackPlan};
 
 const DEFAULT_SEED: u64 = 0x10_5eed;
 const DEFAULT_SECS: u64 = 40;
@@ -67,12 +67,7 @@ fn configs() -> Vec<Config> {
         address: CALLEE,
         signature: "int64(int64)".parse().expect("valid signature"),
     };
-    let ptr = |access, window, extra: Policy| Policy {
-        pointer_access: access,
-        pointer_window: window,
-        ..extra
-    };
-    vec![
+    let mut configs = vec![
         Config {
             policy: Policy::default(),
             sigs: scalar.clone(),
@@ -109,29 +104,27 @@ fn configs() -> Vec<Config> {
                 allow_loops: true,
                 ..Policy::default()
             },
-            sigs: scalar.clone(),
+            sigs: scalar,
         },
-        Config {
-            policy: ptr(PointerAccess::Read, 64, Policy::default()),
+    ];
+    let windows = [
+        (PointerAccess::Read, 64, Policy::default()),
+        (PointerAccess::ReadWrite, 64, Policy::default()),
+        (PointerAccess::ReadWrite, 100, Policy::runtime()),
+        (PointerAccess::ReadWrite, 4096, Policy::runtime()),
+        (PointerAccess::Read, 8, Policy::runtime()),
+    ];
+    for (pointer_access, pointer_window, base) in windows {
+        configs.push(Config {
+            policy: Policy {
+                pointer_access,
+                pointer_window,
+                ..base
+            },
             sigs: pointers.clone(),
-        },
-        Config {
-            policy: ptr(PointerAccess::ReadWrite, 64, Policy::default()),
-            sigs: pointers.clone(),
-        },
-        Config {
-            policy: ptr(PointerAccess::ReadWrite, 100, Policy::runtime()),
-            sigs: pointers.clone(),
-        },
-        Config {
-            policy: ptr(PointerAccess::ReadWrite, 4096, Policy::runtime()),
-            sigs: pointers.clone(),
-        },
-        Config {
-            policy: ptr(PointerAccess::Read, 8, Policy::runtime()),
-            sigs: pointers,
-        },
-    ]
+        });
+    }
+    configs
 }
 
 /// The policy in `tests/corpus` syntax.
@@ -224,40 +217,14 @@ struct Stats {
 
 /// A random run plan for accepted `code`.
 fn plan<'a>(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -> Plan<'a> {
-    let npointers = sig
-        .params()
-        .filter(|t| *t == npk_jit::SigType::Pointer)
-        .count();
-    let windows: Vec<Window> = (0..npointers.min(oracle::WINDOWS))
-        .map(|_| Window {
-            init: (0..policy.pointer_window.min(oracle::WINDOW_MAX as u32))
-                .map(|_| rng.next() as u8)
-                .collect(),
-            flush_high: rng.chance(2),
-        })
-        .collect();
-    let (regs, flags) = oracle::inputs(rng, &sig, &windows);
-    let full = rng.chance(2);
-    let stack = StackPlan {
+    let mut p = Plan::new(rng, code, sig, policy);
+    let short = rng.chance(2);
+    p.stack = StackPlan {
         entry_down: 8 + 16 * if rng.chance(2) { 0 } else { rng.below(256) },
-        pages: if full {
-            None
-        } else {
-            Some(1 + rng.below(1 + oracle::reach(policy) / 4096))
-        },
+        pages: short.then(|| 1 + rng.below(1 + oracle::reach(policy) / 4096)),
     };
-    Plan {
-        code,
-        sig,
-        policy,
-        regs,
-        flags,
-        garbage: [rng.next(), rng.next()],
-        stack,
-        windows,
-        cpu_limit_ms: 100,
-        code_at_page_end: rng.chance(2),
-    }
+    p.code_at_page_end = rng.chance(2);
+    p
 }
 
 /// Whether `code` decodes to a `call` anywhere.
@@ -432,6 +399,19 @@ fn violation(o: &Observed, needle: &str) -> bool {
 /// Entry `rsp` as low in its page as it can be (8 bytes above the page start).
 const LOW_ENTRY: u64 = 4088;
 
+/// The strict policy plus the oracle's one allowed callee.
+fn calling_policy() -> Policy {
+    let call = AllowedCall {
+        address: CALLEE,
+        signature: "int64(int64)".parse().expect("sig"),
+    };
+    Policy {
+        base_ip: CODE_BASE,
+        allowed_calls: vec![call],
+        ..Policy::default()
+    }
+}
+
 #[test]
 fn oracle_passes_well_behaved_code() {
     let d = Policy::default();
@@ -453,15 +433,7 @@ fn oracle_passes_well_behaved_code() {
         Observed::Returned
     );
     // sub rsp, 8; call callee; add rsp, 8; ret
-    let call = AllowedCall {
-        address: CALLEE,
-        signature: "int64(int64)".parse().expect("sig"),
-    };
-    let p = Policy {
-        base_ip: CODE_BASE,
-        allowed_calls: vec![call],
-        ..Policy::default()
-    };
+    let p = calling_policy();
     let code = asm::assemble(
         &[
             asm::Item::ins(asm::adjust_rsp(8)),
@@ -638,15 +610,7 @@ fn oracle_reports_broken_register_and_stack_discipline() {
 
 #[test]
 fn oracle_reports_a_misaligned_call() {
-    let call = AllowedCall {
-        address: CALLEE,
-        signature: "int64(int64)".parse().expect("sig"),
-    };
-    let p = Policy {
-        base_ip: CODE_BASE,
-        allowed_calls: vec![call],
-        ..Policy::default()
-    };
+    let p = calling_policy();
     let code = asm::assemble(
         &[
             asm::Item::Call {

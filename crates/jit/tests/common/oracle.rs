@@ -185,6 +185,39 @@ pub struct Plan<'a> {
     pub code_at_page_end: bool,
 }
 
+impl<'a> Plan<'a> {
+    /// Random inputs ([`inputs`]) and window contents (windows flush with
+    /// their upper or lower guard at random); the whole frame mapped, entry
+    /// `rsp` right below the upper guard, code at [`CODE_BASE`].
+    pub fn new(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -> Plan<'a> {
+        let pointers = sig.params().filter(|t| *t == SigType::Pointer).count();
+        let windows: Vec<Window> = (0..pointers.min(WINDOWS))
+            .map(|_| Window {
+                init: (0..policy.pointer_window.min(WINDOW_MAX as u32))
+                    .map(|_| rng.next() as u8)
+                    .collect(),
+                flush_high: rng.chance(2),
+            })
+            .collect();
+        let (regs, flags) = inputs(rng, &sig, &windows);
+        Plan {
+            code,
+            sig,
+            policy,
+            regs,
+            flags,
+            garbage: [rng.next(), rng.next()],
+            stack: StackPlan {
+                entry_down: 8,
+                pages: None,
+            },
+            windows,
+            cpu_limit_ms: 100,
+            code_at_page_end: false,
+        }
+    }
+}
+
 /// Where the plan's code runs.
 pub fn code_addr(plan: &Plan) -> u64 {
     if plan.code_at_page_end && plan.policy.allowed_calls.is_empty() {

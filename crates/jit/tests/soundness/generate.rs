@@ -447,29 +447,14 @@ impl<'a> Gen<'a> {
             return;
         }
         let imm = self.rng.next();
-        let bytes = if size == 1 {
-            asm::grp_r(&[0x83], &[0x80], 1, ext, dst, &[imm as u8])
-        } else if self.rng.chance(2) {
-            asm::grp_r(&[0x83], &[0x80], size, ext, dst, &[imm as u8])
+        let (op, imm): (u8, Vec<u8>) = if size == 1 || self.rng.chance(2) {
+            (0x83, vec![imm as u8])
         } else if size == 2 {
-            asm::grp_r(
-                &[0x81],
-                &[0x80],
-                size,
-                ext,
-                dst,
-                &(imm as u16).to_le_bytes(),
-            )
+            (0x81, (imm as u16).to_le_bytes().to_vec())
         } else {
-            asm::grp_r(
-                &[0x81],
-                &[0x80],
-                size,
-                ext,
-                dst,
-                &(imm as u32).to_le_bytes(),
-            )
+            (0x81, (imm as u32).to_le_bytes().to_vec())
         };
+        let bytes = asm::grp_r(&[op], &[0x80], size, ext, dst, &imm);
         self.emit(bytes);
         if ext != 7 {
             self.set_def(dst, size);
