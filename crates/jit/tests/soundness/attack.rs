@@ -16,6 +16,35 @@ use npk_jit::PointerAccess;
 /// Callee-saved registers an attack may use (rbp only without a frame pointer).
 const ENTRY: [usize; 5] = [3, 12, 13, 14, 15];
 
+/// Opcodes with a ModRM register pair: `(opcode, reg-is-destination)`.
+/// One-byte `op r/m, r` forms use `op - 1` for bytes.
+const TWO_REGISTER: [(&[u8], bool); 24] = [
+    (&[0x01], false),
+    (&[0x09], false),
+    (&[0x11], false),
+    (&[0x21], false),
+    (&[0x29], false),
+    (&[0x31], false),
+    (&[0x39], false),
+    (&[0x85], false),
+    (&[0x87], false),
+    (&[0x89], false),
+    (&[0x0f, 0xc1], false), // xadd
+    (&[0x0f, 0xb1], false), // cmpxchg
+    (&[0x0f, 0xa3], false), // bt
+    (&[0x0f, 0xab], false), // bts
+    (&[0x0f, 0xa5], false), // shld cl
+    (&[0x0f, 0xa4], false), // shld imm8
+    (&[0x0f, 0xac], false), // shrd imm8
+    (&[0x0f, 0xaf], true),  // imul
+    (&[0x0f, 0x44], true),  // cmove
+    (&[0x0f, 0xbc], true),  // bsf
+    (&[0x0f, 0xbd], true),  // bsr
+    (&[0x0f, 0xb6], true),  // movzx r, r8
+    (&[0x0f, 0xbf], true),  // movsx r, r16
+    (&[0x63], true),        // movsxd
+];
+
 impl Gen<'_> {
     /// A callee-saved register still holding its entry value.
     fn entry_reg(&mut self) -> Option<usize> {
@@ -66,7 +95,7 @@ impl Gen<'_> {
     /// One statement that a sound validator must reject.
     pub(super) fn attack(&mut self) {
         self.attacked = true;
-        match self.rng.below(18) {
+        match self.rng.below(20) {
             0 => {
                 // Launder an entry value through a pointer window or the stack.
                 let Some(r) = self.entry_reg() else { return };
@@ -234,6 +263,29 @@ impl Gen<'_> {
                 self.set_def(RAX, 8);
             }
             16 => self.constant(true),
+            17 | 18 => {
+                // An entry value as either operand of some two-register
+                // instruction, then returned from either register.
+                let Some(r) = self.entry_reg() else { return };
+                let Some(t) = self.writable() else { return };
+                let (op, form) = *self.rng.pick(&TWO_REGISTER);
+                let size = *self.rng.pick(&[8u8, 4, 2, 1]);
+                let size = if op.len() > 1 && size == 1 { 4 } else { size };
+                let (a, b) = if self.rng.chance(2) { (r, t) } else { (t, r) };
+                let mut bytes = if op.len() == 1 && !form {
+                    rr8(op[0], size, a, b)
+                } else {
+                    asm::rr(op, op, size, a, b)
+                };
+                if op == [0x0f, 0xa4] || op == [0x0f, 0xac] {
+                    bytes.push(self.rng.below(64) as u8); // shld/shrd imm8
+                }
+                self.emit(bytes);
+                let from = if self.rng.chance(2) { r } else { t };
+                self.emit(rr8(0x89, 8, from, RAX));
+                self.set_def(RAX, 8);
+                self.set_def(t, 8);
+            }
             _ => {
                 // Store into the code through rip.
                 let bytes = asm::rip(&[0x89], 4, RAX);
