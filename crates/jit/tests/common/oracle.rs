@@ -639,6 +639,15 @@ unsafe fn changed(from: u64, to: u64, seed: u64) -> Option<u64> {
     (from..to).find(|&a| unsafe { *(a as *const u8) } != garbage_byte(a, seed))
 }
 
+/// Whether `pattern` occurs in `bytes` at a place the call wrote (where
+/// `bytes` differs from `init`); untouched random contents never count.
+fn written_run(bytes: &[u8], init: &[u8], pattern: &[u8]) -> bool {
+    let n = pattern.len();
+    (0..=bytes.len().saturating_sub(n)).any(|k| {
+        bytes.len() >= n && bytes[k..k + n] == *pattern && bytes[k..k + n] != init[k..k + n]
+    })
+}
+
 /// `addr - base` as `+0x..` or `-0x..`.
 fn rel(addr: u64, base: u64) -> String {
     let d = addr.wrapping_sub(base) as i64;
@@ -826,8 +835,7 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
             let bytes = &s.windows[call][i][..w.init.len()];
             for &r in &CALLEE_SAVED {
                 let full = inp[r].to_le_bytes();
-                let low = &full[..4];
-                if bytes.windows(8).any(|b| b == full) || bytes.windows(4).any(|b| b == low) {
+                if written_run(bytes, &w.init, &full) || written_run(bytes, &w.init, &full[..4]) {
                     return v(format!(
                         "call {n}: entry value of {} laundered into pointer window {i}",
                         NAMES[r]
