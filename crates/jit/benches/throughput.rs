@@ -7,7 +7,14 @@
 //! Prints MB/s for both and the ratio; the target is validation ≥ 0.5× decode.
 //! For context it also prints two floors: decoding into a kept buffer, and
 //! the validator's first pass alone (`Validator::scan`: decode + classify).
-//! Run with `cargo bench -p npk-jit`.
+//! Then the adversarial inputs of `adversarial.rs` (issue 10's blow-ups): time
+//! and peak heap of one validation each, next to a plain function of the same
+//! size. Run with `cargo bench -p npk-jit`.
+
+mod adversarial;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -241,7 +248,82 @@ fn report(name: &str, corpus: &[Vec<u8>]) {
     }
 }
 
+/// Counts live and peak heap bytes (for the adversarial table).
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: the caller's layout contract is passed through.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Time (best of a few runs) and peak heap growth of validating `code` once
+/// with a fresh validator.
+fn cost(code: &[u8], sig: &Signature, policy: &Policy) -> (f64, usize, String) {
+    let mut best = f64::MAX;
+    let mut peak = 0;
+    let mut verdict = String::new();
+    for _ in 0..5 {
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let start = Instant::now();
+        let mut v = Validator::new();
+        let r = v.validate(code, sig, policy);
+        best = best.min(start.elapsed().as_secs_f64());
+        peak = PEAK.load(Ordering::Relaxed) - base;
+        verdict = match r {
+            Ok(r) => format!("accepted, {} steps", r.steps()),
+            Err(e) => format!("{:?}", e.kind()),
+        };
+    }
+    (best, peak, verdict)
+}
+
+fn adversarial_report() {
+    let sig: Signature = "int32(int32)".parse().expect("signature");
+    let policy = Policy::runtime();
+    let plain = adversarial::plain(65536);
+    let (t0, m0, v0) = cost(&plain, &sig, &policy);
+    println!(
+        "adversarial 64 KiB inputs (Policy::runtime, one validation, best of 5):\n  plain function: {:8.2} ms, peak heap {:7} KiB ({v0})",
+        t0 * 1e3,
+        m0 / 1024
+    );
+    for (name, code) in adversarial::inputs(65536) {
+        let (t, m, v) = cost(&code, &sig, &policy);
+        println!(
+            "  {name}: {:8.2} ms = {:.1}x, peak heap {:7} KiB = {:.1}x ({v})",
+            t * 1e3,
+            t / t0,
+            m / 1024,
+            m as f64 / m0.max(1) as f64
+        );
+    }
+}
+
 fn main() {
+    // NPK_BENCH_ONLY=adversarial or =generated runs one part (for profiling).
+    let only = std::env::var("NPK_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "adversarial" {
+        adversarial_report();
+    }
+    if only == "adversarial" {
+        return;
+    }
     let dir: PathBuf = std::env::temp_dir().join(format!("npk-jit-bench-{}", std::process::id()));
     if std::fs::create_dir_all(&dir).is_err() {
         eprintln!("cannot create {}", dir.display());

@@ -26,6 +26,9 @@ pub(crate) enum Verdict {
     Unknown,
     /// Modelled; not a branch, not a division.
     Modelled,
+    /// Modelled, needs CPU extensions (the record's `cpu`): allowed if the
+    /// policy's CPU set has them.
+    ModelledExtension,
     /// Modelled branch or `ret`: must not carry a `66` prefix.
     ModelledBranch,
     /// `div`/`idiv`: modelled if the policy allows division.
@@ -56,11 +59,7 @@ pub(crate) fn check_with(
     if matches!(ins.segment_prefix(), Register::FS | Register::GS) {
         return Err(ViolationKind::SegmentOverride);
     }
-    apply(v, bytes, policy)?;
-    if !policy.cpu.contains(need) {
-        return Err(ViolationKind::CpuFeatureMissing);
-    }
-    Ok(())
+    apply(v, need, bytes, policy)
 }
 
 #[cfg(test)]
@@ -74,10 +73,17 @@ pub(crate) fn check_instruction(
 }
 
 #[inline]
-fn apply(v: Verdict, bytes: &[u8], policy: &Policy) -> Result<(), ViolationKind> {
+fn apply(
+    v: Verdict,
+    need: CpuFeatures,
+    bytes: &[u8],
+    policy: &Policy,
+) -> Result<(), ViolationKind> {
     // Refused verdicts are rare: their rules are looked up out of line.
     let branch = match v {
         Verdict::Modelled => false,
+        Verdict::ModelledExtension if policy.cpu.contains(need) => false,
+        Verdict::ModelledExtension => return Err(ViolationKind::CpuFeatureMissing),
         Verdict::ModelledBranch => true,
         Verdict::Division if policy.allow_division => false,
         v => return Err(rule_of(v)),
@@ -97,9 +103,11 @@ fn rule_of(v: Verdict) -> ViolationKind {
     use ViolationKind as K;
     match v {
         Verdict::Division => K::DivisionNotAllowed,
-        Verdict::Unknown | Verdict::Unsupported | Verdict::Modelled | Verdict::ModelledBranch => {
-            K::Unsupported
-        }
+        Verdict::Unknown
+        | Verdict::Unsupported
+        | Verdict::Modelled
+        | Verdict::ModelledExtension
+        | Verdict::ModelledBranch => K::Unsupported,
         Verdict::SystemCall => K::SystemCall,
         Verdict::FarTransfer => K::FarTransfer,
         Verdict::IndirectTransfer => K::IndirectTransfer,
@@ -160,12 +168,15 @@ pub(crate) fn code_verdict(ins: &Instruction) -> Verdict {
     }
     // `div`/`idiv` are modelled; the policy decides per call. An
     // instruction needing a CPU feature the validator does not know is not.
-    if !is_modelled(ins) || crate::cpu::required(ins).is_none() {
+    let need = crate::cpu::required(ins);
+    if !is_modelled(ins) || need.is_none() {
         Verdict::Unsupported
     } else if matches!(m, M::Div | M::Idiv) {
         Verdict::Division
     } else if is_branch(ins) {
         Verdict::ModelledBranch
+    } else if need != Some(CpuFeatures::baseline()) {
+        Verdict::ModelledExtension
     } else {
         Verdict::Modelled
     }

@@ -548,10 +548,7 @@ pub(crate) fn place_at(
                 return Err(K::MemoryOutsideFrame);
             }
             if off < st.touched - PAGE {
-                return Err(K::StackClash {
-                    offset: off,
-                    touched: st.touched,
-                });
+                return Err(clash(off, st.touched));
             }
             Ok(Place::Stack(off))
         }
@@ -580,10 +577,7 @@ pub(crate) fn set_rsp(ctx: &Ctx<'_>, st: &mut State, k: i64) -> Result<(), K> {
     // A signal frame is written just below `rsp` (and the red zone): `rsp`
     // itself stays within a page of the touched stack.
     if k < st.touched - PAGE {
-        return Err(K::StackClash {
-            offset: k,
-            touched: st.touched,
-        });
+        return Err(clash(k, st.touched));
     }
     let old = st.rsp();
     st.regs[RSP] = Val::Stack(k);
@@ -657,14 +651,22 @@ fn probe(ctx: &Ctx<'_>, st: &mut State, mems: &[UsedMemory], flags: Flags) -> Re
     Ok(())
 }
 
+/// The stack-clash violation (offsets are bounded by the frame limit, so
+/// they fit in 32 bits).
+#[cold]
+pub(crate) fn clash(offset: i64, touched: i64) -> K {
+    let narrow = |v: i64| i32::try_from(v).unwrap_or(i32::MIN);
+    K::StackClash {
+        offset: narrow(offset),
+        touched: narrow(touched),
+    }
+}
+
 /// Records an access at `off` (entry-`rsp` relative) after checking the
 /// stack-clash rule for it.
 fn touch(st: &mut State, off: i64) -> Result<(), K> {
     if off < st.touched - PAGE {
-        return Err(K::StackClash {
-            offset: off,
-            touched: st.touched,
-        });
+        return Err(clash(off, st.touched));
     }
     st.touched = st.touched.min(off);
     Ok(())

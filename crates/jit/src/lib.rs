@@ -10,23 +10,60 @@
 //! # What is modelled
 //! - Only general-purpose integer instructions (moves, ALU, shifts, `imul`/
 //!   `mul`, `cmov`/`setcc`, `push`/`pop`/`leave`, direct `jmp`/`jcc`/`loop`,
-//!   `call rel32`, `ret`, nops). SIMD, x87, string, system, I/O, `enter`,
-//!   `ud2`, `cpuid`, `rdtsc` and the rest are rejected as unsupported.
+//!   `call rel32`, `ret`, nops, and where the CPU has them `popcnt`, `lzcnt`
+//!   and the BMI1/BMI2 integer instructions). SIMD, x87, string, system, I/O,
+//!   `enter`, `ud2`, `cpuid`, `rdtsc`, `lahf`/`sahf` and the rest are rejected
+//!   as unsupported.
+//! - Instructions stepped by hand (they move `rsp` or transfer control:
+//!   `push`, `pop`, `leave`, `ret`, `call`, `jmp`) are matched on iced's exact
+//!   `Code`, never on the mnemonic: `leavew`, `pushw`, `pop` to memory and
+//!   every other operand or address size of them are unsupported. A unit
+//!   test (`model.rs`) decodes every opcode behind every prefix combination
+//!   and checks the model against iced's instruction info, its stack
+//!   movement and its AMD decoding.
 //! - Registers: each holds "undefined", "data with its low n bytes defined",
 //!   "the caller's value of callee-saved register r" (movable, never used),
 //!   "entry rsp + k" or "pointer parameter i + k". Writing a 32-bit register
 //!   defines all 64 bits; writing `al`/`ax` defines only those bytes. A 32-bit
 //!   argument has only its low half defined. iced's instruction info says
 //!   which registers, flags and memory each instruction touches; the common
-//!   zero idioms (`xor eax,eax`, `sub eax,eax`) count as writes only.
+//!   zero idioms (`xor eax,eax`, `sub eax,eax`) and the constant results
+//!   `or r,-1` and `and r,0` count as writes only.
+//! - Entry values of callee-saved registers may be moved between registers
+//!   and stack slots (to save and restore them), never used as data, never
+//!   stored outside the frame, never left in the frame when a callee gets a
+//!   pointer into it; a slot holding one that is partly overwritten loses
+//!   the rest.
 //! - Flags: the six arithmetic flags are tracked as defined or not; reading an
-//!   undefined one rejects. Shifts by `cl` may leave flags unchanged, so they
-//!   define none. `std` is rejected, so the direction flag is always clear.
+//!   undefined one rejects (the message names it). Shifts by `cl` may leave
+//!   flags unchanged, so they define none. `std` is rejected, so the
+//!   direction flag is always clear.
 //! - Stack: `rsp` is always entry `rsp` + a known constant, between
 //!   `-max_frame` and 0, and equal on every path into a join. Memory accesses
 //!   must be `[reg + disp]` with `reg` a known stack pointer, inside
 //!   `[rsp - red_zone, entry rsp)`; each byte must be written before it is
-//!   read. The return address (at entry rsp) is never touched.
+//!   read. The return address (at entry rsp) is never touched. `rip`-relative
+//!   loads whose bytes lie inside the code read constants (tables).
+//! - Stack clash: every stack access, and `rsp` itself, stays at most one
+//!   page (4096 bytes) below the deepest stack byte already accessed on every
+//!   path to it (the return address at entry `rsp` counts as accessed). The
+//!   guard below a thread's stack is at least a page, so a too-deep frame
+//!   faults in the guard like any stack overflow and never reaches memory
+//!   beyond it; deeper frames are reached by probes (`or qword ptr [rsp], 0`,
+//!   what gcc's `-fstack-clash-protection` emits: it touches without reading,
+//!   and leaves its flags undefined).
+//! - Termination: every reachable instruction must be able to reach a `ret`
+//!   (`jmp $` is rejected, naming the loop). With loops allowed, a loop that
+//!   can exit is not yet proven to exit (SPEC §8.4, a later validator).
+//! - Budget: the analysis spends at most
+//!   [`Policy::steps_per_instruction`] work units per instruction (one per
+//!   instruction stepped, one per stack slot copied or joined between
+//!   blocks, one per 16 slots a step may shift), and validation time and
+//!   memory are linear in those units; code needing more is rejected
+//!   ([`ViolationKind::AnalysisBudgetExceeded`]). Code longer than
+//!   [`MAX_CODE_SIZE`] (1 MiB) is rejected up front. `cargo bench -p npk-jit`
+//!   prints adversarial 64 KiB inputs next to a plain one (a few times its
+//!   time and memory at most).
 //!
 //! # Policy decisions
 //! - Red zone: off by default; with `allow_red_zone` the 128 bytes below
@@ -34,16 +71,23 @@
 //!   `rsp - red_zone` are forgotten whenever `rsp` moves up.
 //! - Traps: `div`/`idiv` raise `SIGFPE` on a zero divisor or overflow; they
 //!   are rejected unless `allow_division`, which makes that the one documented
-//!   trap. A frame deeper than the thread's remaining stack faults like any
-//!   stack overflow; `max_frame` (default 4 KiB) bounds how deep code may go.
+//!   trap. `max_frame` (default 4 KiB; [`Policy::runtime`] 64 KiB) bounds how
+//!   deep code may go.
+//! - CPU: an instruction is accepted only if [`Policy::cpu`] has every CPU
+//!   extension it needs (iced's CPUID features), so accepted code never
+//!   raises `SIGILL`. The default is the x86-64 baseline; [`Policy::runtime`]
+//!   asks the running CPU once ([`CpuFeatures::host`]). Code validated on one
+//!   machine is not promised to run on another.
 //! - Loops: rejected by default (then every path is finite, so accepted code
-//!   always returns); with `allow_loops` the fixpoint handles them, and
-//!   termination is the caller's concern.
+//!   always returns); with `allow_loops` the fixpoint handles them.
 //! - Calls: only `call rel32` to an address in `allowed_calls`, with `rsp`
 //!   16-byte aligned and the callee's arguments defined; afterwards caller-saved
 //!   registers and flags are undefined and the stack below `rsp` is forgotten.
 //! - Pointer parameters: only by policy, at constant offsets in a window.
-//! - A `66`-prefixed branch is rejected: its length differs between CPUs.
+//! - A `66`-prefixed branch, call or `ret` is rejected: its length (or, for
+//!   `ret`, the size of the address it pops) differs between Intel and AMD.
+//!   A REX prefix followed by another prefix is rejected (the CPU ignores it,
+//!   disassemblers disagree).
 //!
 //! ```
 //! use npk_jit::{validate, Policy, Signature};

@@ -245,7 +245,8 @@ impl State {
     }
 
     /// Merges `other` into `self`; returns whether `self` changed.
-    pub(crate) fn join_from(&mut self, other: &State) -> bool {
+    /// `scratch` is a reusable buffer (its contents are irrelevant).
+    pub(crate) fn join_from(&mut self, other: &State, scratch: &mut Vec<Slot>) -> bool {
         let mut changed = false;
         for (a, b) in self.regs.iter_mut().zip(other.regs.iter()) {
             // Equal values join to themselves: most registers agree.
@@ -268,9 +269,9 @@ impl State {
             changed = true;
         }
         if self.slots != other.slots {
-            let joined = join_slots(&self.slots, &other.slots);
-            if joined != self.slots {
-                self.slots = joined;
+            join_slots(&self.slots, &other.slots, scratch);
+            if *scratch != self.slots {
+                std::mem::swap(&mut self.slots, scratch);
                 changed = true;
             }
         }
@@ -283,8 +284,8 @@ impl State {
 /// other overlap is plain data, except that bytes holding an entry value on
 /// either side are dropped unless both sides hold the same exact slot.
 /// Both inputs and the output are canonical.
-fn join_slots(a: &[Slot], b: &[Slot]) -> Vec<Slot> {
-    let mut out: Vec<Slot> = Vec::with_capacity(a.len().min(b.len()));
+fn join_slots(a: &[Slot], b: &[Slot], out: &mut Vec<Slot>) {
+    out.clear();
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
@@ -296,7 +297,7 @@ fn join_slots(a: &[Slot], b: &[Slot]) -> Vec<Slot> {
             } else if x.off == y.off && x.len == 8 && y.len == 8 && !x.is_data() && !y.is_data() {
                 match x.val.join(y.val) {
                     Val::Undef => {}
-                    Val::Data(_) => push_data(&mut out, lo, hi),
+                    Val::Data(_) => push_data(out, lo, hi),
                     v => out.push(Slot {
                         off: lo,
                         len: 8,
@@ -304,7 +305,7 @@ fn join_slots(a: &[Slot], b: &[Slot]) -> Vec<Slot> {
                     }),
                 }
             } else if !matches!(x.val, Val::Entry(_)) && !matches!(y.val, Val::Entry(_)) {
-                push_data(&mut out, lo, hi);
+                push_data(out, lo, hi);
             }
         }
         if x.end() <= y.end() {
@@ -313,7 +314,6 @@ fn join_slots(a: &[Slot], b: &[Slot]) -> Vec<Slot> {
             j += 1;
         }
     }
-    out
 }
 
 /// Appends plain bytes `[lo, hi)` (at or after the last slot's end),
@@ -393,7 +393,7 @@ mod tests {
         }
         b.store(-8, 8, Val::Entry(3));
         let mut j = a.clone();
-        assert!(j.join_from(&b));
+        assert!(j.join_from(&b, &mut Vec::new()));
         // [-24, -8) is data on both paths (the pointer becomes data), the
         // entry value is kept where both paths hold it exactly.
         assert_eq!(written(&j), [(-24, 16, true), (-8, 8, false)]);
@@ -402,7 +402,7 @@ mod tests {
         let mut c = State::empty();
         c.store(-8, 8, Val::Data(8));
         let mut k = a.clone();
-        k.join_from(&c);
+        k.join_from(&c, &mut Vec::new());
         assert_eq!(k.load(-8, 1), Load::Missing(-8));
         assert_eq!(k.touched, 0);
     }

@@ -167,6 +167,10 @@ pub struct Validator {
     transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
+    /// Scratch space for joining slot lists.
+    scratch: Vec<crate::state::Slot>,
+    /// Scratch space for the reachability check.
+    reach: Reach,
 }
 
 impl fmt::Debug for Validator {
@@ -200,6 +204,8 @@ impl Validator {
             work: BinaryHeap::new(),
             transfers: Vec::new(),
             cur: State::empty(),
+            scratch: Vec::new(),
+            reach: Reach::default(),
         }
     }
 
@@ -507,7 +513,7 @@ impl Validator {
                             return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
                         }
                         work += 1 + (old.slots.len() + cur.slots.len()) as u64;
-                        old.join_from(cur)
+                        old.join_from(cur, &mut self.scratch)
                     } else {
                         work += 1 + cur.slots.len() as u64;
                         later[sb - first].clone_from(cur);
@@ -572,54 +578,109 @@ impl Validator {
     /// paths that fall off the end. Linear: a reverse search from the
     /// returns over the visited blocks' edges, stored compressed.
     fn check_reaches_ret(&mut self, blocks: usize) -> Result<(), Fail> {
-        // Predecessor lists in compressed rows: `pred_start[s]..pred_start[s+1]`.
-        let mut pred_start = vec![0u32; blocks + 1];
+        // Usually a few sweeps against the edges settle it: a sweep in
+        // reverse block order carries "reaches a ret" back along forward
+        // edges, and each further sweep across one more back edge.
+        let mut reaches = std::mem::take(&mut self.reach.reaches);
+        reaches.clear();
+        reaches.resize(blocks, false);
+        let visited = |b: usize| self.mark[b] & VISITED != 0;
+        let mut missing = 0;
+        for _ in 0..3 {
+            missing = 0;
+            for b in (0..blocks).rev() {
+                if !visited(b) || reaches[b] {
+                    continue;
+                }
+                let end = self.block_end(b);
+                reaches[b] = self.ops[end - 1].flow == Flow::Return
+                    || self
+                        .successors(b)
+                        .into_iter()
+                        .any(|s| s != NO_INSTR && reaches[s as usize]);
+                missing += usize::from(!reaches[b]);
+            }
+            if missing == 0 {
+                break;
+            }
+        }
+        self.reach.reaches = reaches;
+        if missing == 0 {
+            return Ok(());
+        }
+        self.check_reaches_ret_exactly(blocks)
+    }
+
+    /// [`Validator::check_reaches_ret`] by a reverse search from the
+    /// returns over predecessor lists: linear whatever the loop nesting.
+    fn check_reaches_ret_exactly(&mut self, blocks: usize) -> Result<(), Fail> {
+        // Predecessor lists in compressed rows: `pred_start[s]..pred_start[s+1]`
+        // (buffers kept in the validator: no allocation per call).
+        let mut r = std::mem::take(&mut self.reach);
+        r.pred_start.clear();
+        r.pred_start.resize(blocks + 1, 0);
         for b in (0..blocks).filter(|&b| self.mark[b] & VISITED != 0) {
             for s in self.successors(b).into_iter().filter(|&s| s != NO_INSTR) {
-                pred_start[s as usize + 1] += 1;
+                r.pred_start[s as usize + 1] += 1;
             }
         }
         for s in 0..blocks {
-            pred_start[s + 1] += pred_start[s];
+            r.pred_start[s + 1] += r.pred_start[s];
         }
-        let mut fill = pred_start.clone();
-        let mut preds = vec![0u32; pred_start[blocks] as usize];
-        let mut reaches = vec![false; blocks];
-        let mut stack = Vec::new();
+        r.fill.clone_from(&r.pred_start);
+        r.preds.clear();
+        r.preds.resize(r.pred_start[blocks] as usize, 0);
+        r.reaches.clear();
+        r.reaches.resize(blocks, false);
+        r.stack.clear();
         for b in (0..blocks).filter(|&b| self.mark[b] & VISITED != 0) {
-            let succs = self.successors(b);
-            for s in succs.into_iter().filter(|&s| s != NO_INSTR) {
-                preds[fill[s as usize] as usize] = b as u32;
-                fill[s as usize] += 1;
+            for s in self.successors(b).into_iter().filter(|&s| s != NO_INSTR) {
+                r.preds[r.fill[s as usize] as usize] = b as u32;
+                r.fill[s as usize] += 1;
             }
             if self.ops[self.block_end(b) - 1].flow == Flow::Return {
-                reaches[b] = true;
-                stack.push(b);
+                r.reaches[b] = true;
+                r.stack.push(b as u32);
             }
         }
-        while let Some(s) = stack.pop() {
-            for &p in &preds[pred_start[s] as usize..pred_start[s + 1] as usize] {
-                if !reaches[p as usize] {
-                    reaches[p as usize] = true;
-                    stack.push(p as usize);
+        while let Some(s) = r.stack.pop() {
+            let s = s as usize;
+            for k in r.pred_start[s] as usize..r.pred_start[s + 1] as usize {
+                let p = r.preds[k] as usize;
+                if !r.reaches[p] {
+                    r.reaches[p] = true;
+                    r.stack.push(p as u32);
                 }
             }
         }
-        let stuck: Vec<usize> = (0..blocks)
-            .filter(|&b| self.mark[b] & VISITED != 0 && !reaches[b])
-            .collect();
         // Name the loop that traps the code: the first stuck block ending in
         // a backward branch, else the first stuck block.
-        let closes_loop = |b: &usize| {
-            let last = self.block_end(*b) - 1;
+        let closes_loop = |b: usize| {
+            let last = self.block_end(b) - 1;
             let op = &self.ops[last];
             matches!(op.flow, Flow::Jump | Flow::CondJump) && op.k as usize <= last
         };
-        match stuck.iter().find(|b| closes_loop(b)).or(stuck.first()) {
-            Some(&b) => Err(Fail::At(self.block_end(b) - 1, ViolationKind::NoReturnPath)),
+        let stuck = |b: &usize| self.mark[*b] & VISITED != 0 && !r.reaches[*b];
+        let culprit = (0..blocks)
+            .filter(stuck)
+            .find(|&b| closes_loop(b))
+            .or_else(|| (0..blocks).find(stuck));
+        self.reach = r;
+        match culprit {
+            Some(b) => Err(Fail::At(self.block_end(b) - 1, ViolationKind::NoReturnPath)),
             None => Ok(()),
         }
     }
+}
+
+/// Scratch buffers of [`Validator::check_reaches_ret`].
+#[derive(Default)]
+struct Reach {
+    pred_start: Vec<u32>,
+    fill: Vec<u32>,
+    preds: Vec<u32>,
+    reaches: Vec<bool>,
+    stack: Vec<u32>,
 }
 
 /// Why `run` stopped: at undecodable bytes (offset, length), or at an

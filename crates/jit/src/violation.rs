@@ -123,9 +123,9 @@ pub enum ViolationKind {
     /// byte already touched on this path: it could skip the guard page.
     StackClash {
         /// The lowest byte reached, as an offset from the entry `rsp`.
-        offset: i64,
+        offset: i32,
         /// The deepest byte touched before, as an offset from the entry `rsp`.
-        touched: i64,
+        touched: i32,
     },
     /// No path from this instruction reaches a `ret` (it would run forever).
     NoReturnPath,
