@@ -95,7 +95,7 @@ impl Gen<'_> {
     /// One statement that a sound validator must reject.
     pub(super) fn attack(&mut self) {
         self.attacked = true;
-        match self.rng.below(20) {
+        match self.rng.below(22) {
             0 => {
                 // Launder an entry value through a pointer window or the stack.
                 let Some(r) = self.entry_reg() else { return };
@@ -263,6 +263,32 @@ impl Gen<'_> {
                 self.set_def(RAX, 8);
             }
             16 => self.constant(true),
+            19 => {
+                // Overwrite part of a saved entry value, then restore from it.
+                let Some(r) = self.entry_reg() else { return };
+                let Some(src) = self.defined(1) else { return };
+                self.emit(asm::push(r));
+                let at = self.rng.below(8) as i32;
+                self.emit(asm::rm(&[0x89], &[0x88], 1, src, RSP, at));
+                self.emit(asm::pop(r));
+            }
+            20 => {
+                // Probe on one path only, then reach deep after the join.
+                let Some(cc) = self.compare() else { return };
+                let skip = self.label();
+                self.items.push(Item::Jump {
+                    prefix: Vec::new(),
+                    cond: Some(cc),
+                    label: skip,
+                    long: false,
+                });
+                self.emit(asm::adjust_rsp(4096));
+                self.emit(asm::grp_m(&[0x83], &[0x80], 8, 1, RSP, 0, &[0])); // or qword [rsp], 0
+                self.emit(asm::adjust_rsp(-4096));
+                self.items.push(Item::Label(skip));
+                let d = 4096 + 8 * self.rng.below(400) as i32;
+                self.deep_touch(d);
+            }
             17 | 18 => {
                 // An entry value as either operand of some two-register
                 // instruction, then returned from either register.
