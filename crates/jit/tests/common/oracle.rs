@@ -559,7 +559,7 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
         };
         if libc::setitimer(
             libc::ITIMER_REAL,
-            &timer(cpu * 20 + 2000),
+            &timer(cpu * 50 + 10_000),
             std::ptr::null_mut(),
         ) != 0
             || libc::setitimer(libc::ITIMER_VIRTUAL, &timer(cpu), std::ptr::null_mut()) != 0
