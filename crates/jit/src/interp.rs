@@ -499,6 +499,10 @@ fn place(
     rip_relative: bool,
 ) -> Result<Place, K> {
     let base = mem.base();
+    // `[eip+d]` (a `67` prefix) wraps at 4 GiB: it does not address the code.
+    if rip_relative && mem.address_size() != iced_x86::CodeSize::Code64 {
+        return Err(K::MemoryOutsideFrame);
+    }
     // iced reports a `rip`-relative operand as an absolute address (the code
     // starts at 0). Loads from inside the code read its bytes: constants.
     if rip_relative && mem.index() == Register::None {

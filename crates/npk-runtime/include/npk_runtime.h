@@ -23,9 +23,9 @@ extern "C" {
 /* Refusal codes written to *status by npk_jit_try_call_* (0 = called). */
 #define NPK_JIT_OK 0
 #define NPK_JIT_ERR_NULL 1          /* p is NULL */
-#define NPK_JIT_ERR_NOT_OURS 2      /* p is not a wildx page start */
-#define NPK_JIT_ERR_NOT_SEALED 3    /* page is still writable */
-#define NPK_JIT_ERR_FREED 4         /* page was freed */
+#define NPK_JIT_ERR_NOT_OURS 2      /* p is not a wildx page start nor an arena function */
+#define NPK_JIT_ERR_NOT_SEALED 3    /* page (or the function's arena) is still writable */
+#define NPK_JIT_ERR_FREED 4         /* page (or the function's arena) was freed */
 #define NPK_JIT_ERR_SIGNATURE 5     /* recorded signature differs */
 #define NPK_JIT_ERR_UNSIGNED 6      /* no signature and NPK_JIT_STRICT=1 */
 #define NPK_JIT_ERR_TAMPERED 7      /* hash changed since seal (NPK_WILDX_VERIFY=1) */
@@ -36,9 +36,9 @@ extern "C" {
 
 /* RW (never X), zero-filled, page-rounded; NULL for n == 0, overflow, quota, mmap failure. */
 void *npk_wildx_alloc(size_t n);
-/* 0, or -1 if NULL / foreign / freed / already sealed / mprotect failed. */
+/* 0, or -1 if NULL / foreign / freed / already sealed / mprotect failed. Also seals an arena. */
 int32_t npk_wildx_seal(void *p);
-/* 0, or -1 if NULL / foreign / already freed. */
+/* 0, or -1 if NULL / foreign / already freed. Also frees an arena (not a function in one). */
 int32_t npk_wildx_free(void *p);
 /* Writes 89 f8 01 f0 c3 (mov eax,edi; add eax,esi; ret), records int32(int32,int32);
  * -1 unless p is a WRITABLE page of ours. */
@@ -57,6 +57,23 @@ uint64_t npk_wildx_stat_peak_bytes(void);        /* highest mapped_bytes */
 uint64_t npk_wildx_stat_live_allocations(void);  /* allocations now */
 uint64_t npk_wildx_stat_total_allocations(void); /* allocations ever */
 uint64_t npk_wildx_stat_total_frees(void);       /* frees ever */
+
+/* --- code arenas: many functions in one mapping, sealed and freed as a whole ---------- */
+
+/* RW (never X), page-rounded; holds functions at 64-byte granularity. NULL for n == 0,
+ * overflow, quota, mmap failure. One allocation of its whole size in quota and statistics. */
+void *npk_wildx_arena_create(size_t n);
+/* Validates len bytes at code for sig at the address they will run at, copies them to the
+ * next 64-byte boundary of the WRITABLE arena, records the signature. Returns the function's
+ * address (owned by the arena: never free it), or NULL with the reason from
+ * npk_jit_last_error. Callable through npk_jit_[try_]call_* once the arena is sealed. */
+void *npk_jit_arena_add(void *arena, const void *code, int64_t len, const char *sig);
+/* Fills every gap with int3 (0xCC), one mprotect to RX for all functions. 0, or -1 if
+ * NULL / foreign / not an arena / freed / already sealed / mprotect failed. */
+int32_t npk_wildx_arena_seal(void *arena);
+/* Frees the arena and every function in it; calls through them are refused afterwards.
+ * 0, or -1 if NULL / foreign / not an arena / already freed. */
+int32_t npk_wildx_arena_free(void *arena);
 
 /* --- program support ---------------------------------------------------------------- */
 
@@ -81,10 +98,12 @@ void *npk_jit_compile(const void *code, int64_t len, const char *sig);
  * recording the signature; npk_wildx_seal keeps it only if the page is unchanged since.
  * 0, or -1 with the reason from npk_jit_last_error. */
 int32_t npk_jit_install(void *page, const void *code, int64_t len, const char *sig);
-/* Reason for this thread's last npk_jit_compile failure ("" after success); never NULL. */
+/* Reason for this thread's last npk_jit_compile / npk_jit_install / npk_jit_arena_add
+ * failure ("" after success); never NULL. */
 const char *npk_jit_last_error(void);
 /* Typed calls: refuse (0, stderr line; try forms: *status = NPK_JIT_ERR_*) a page whose
- * recorded signature differs (untagged pages allowed unless NPK_JIT_STRICT=1). */
+ * recorded signature differs (untagged pages allowed unless NPK_JIT_STRICT=1). p may also be
+ * a function from npk_jit_arena_add: called only while its arena is sealed and live. */
 int64_t npk_jit_call_i64_i64(void *p, int64_t a);
 int64_t npk_jit_try_call_i64_i64(void *p, int64_t a, int32_t *status);
 int64_t npk_jit_call_i64_i64_i64(void *p, int64_t a, int64_t b);

@@ -4,12 +4,15 @@
 //! return a status code, and never let a panic unwind into C (`guard` turns one into the
 //! documented failure value). All exports are thread-safe unless stated otherwise.
 //! Ownership: pages from `npk_wildx_alloc` belong to the registry until `npk_wildx_free`;
-//! memory from `npk_alloc` belongs to the caller until `npk_free`.
+//! code arenas from `npk_wildx_arena_create` until `npk_wildx_arena_free`, and the functions
+//! `npk_jit_arena_add` returns belong to their arena (never freed on their own); memory from
+//! `npk_alloc` belongs to the caller until `npk_free`.
 
 use std::ffi::{CStr, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::jit::{self, TAG_I32_I32};
+use crate::jit_compile::{code_and_sig, set_last_error};
 use crate::print;
 
 /// Runs `f`; if it panics, returns `fallback` instead of unwinding into C.
@@ -137,6 +140,110 @@ pub unsafe extern "C" fn npk_jit_try_call_i32_i32(
             }
         },
     }
+}
+
+/// Creates a code arena of at least `n` bytes (rounded up to whole pages): read+write, never
+/// executable, holding many functions at 64-byte granularity. Returns its base address, or
+/// NULL (and a rejection line) for `n == 0`, sizes that overflow when rounded, an exceeded
+/// quota, or an OS failure. It counts as one allocation of its whole size in the quota and
+/// statistics.
+///
+/// Ownership: the caller owns the arena until `npk_wildx_arena_free`; functions added to it
+/// die with it. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn npk_wildx_arena_create(n: usize) -> *mut c_void {
+    guard(std::ptr::null_mut(), || match wildx::arena_create_raw(n) {
+        Ok(p) => p.as_ptr().cast(),
+        Err(e) => {
+            wildx::report_rejection("arena_create", &n, &e);
+            std::ptr::null_mut()
+        }
+    })
+}
+
+/// Validates `len` bytes at `code` as a function of signature `sig` (e.g.
+/// `"int64(int64,int64)"`) at the address it will have in `arena`, copies them there (at the
+/// next 64-byte boundary) and records the signature. Returns the function's address, or
+/// NULL with the reason in `npk_jit_last_error` (and one stderr line) if the arguments are
+/// bad, the validator refuses the code, or `arena` is not a writable code arena of ours with
+/// room for it. The function is callable (through the checked `npk_jit_[try_]call_*`
+/// helpers of its signature) once the arena is sealed; if the arena's bytes are changed
+/// before the seal, it loses its signature.
+///
+/// # Safety
+/// `code` is NULL or readable for `len` bytes and `sig` is NULL or a NUL-terminated string;
+/// both stay owned by the caller and are not kept. `arena` may be any value (it is checked).
+/// The returned pointer is owned by the arena: never free it; it dangles once the arena is
+/// freed (calls through it are refused from then on). Thread-safe: adds to one arena from
+/// several threads are serialised.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_jit_arena_add(
+    arena: *mut c_void,
+    code: *const c_void,
+    len: i64,
+    sig: *const c_char,
+) -> *mut c_void {
+    let result = catch_unwind(|| {
+        // SAFETY: the caller's contract is the one `code_and_sig` requires.
+        let (bytes, sig) = unsafe { code_and_sig(code, len, sig) }?;
+        crate::jit_arena::arena_add(arena.cast(), bytes, sig).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(Ok(f)) => {
+            set_last_error("");
+            f.as_ptr().cast()
+        }
+        Ok(Err(msg)) => {
+            guard((), || {
+                eprintln!("jit: arena_add({arena:p}) rejected: {msg}")
+            });
+            set_last_error(&msg);
+            std::ptr::null_mut()
+        }
+        Err(_) => {
+            set_last_error("internal error");
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Seals the code arena: fills every byte outside its functions with `int3`, records a hash
+/// per function and makes the whole arena read+execute with one protection change; every
+/// function in it becomes callable. Returns 0, or -1 (and a rejection line) if `arena` is
+/// NULL, foreign, not a code arena, freed, already sealed, or `mprotect` failed.
+///
+/// # Safety
+/// `arena` may be any value, including NULL or a dangling pointer: it is looked up in the
+/// registry before use. Thread-safe: of concurrent seals of one arena exactly one returns 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_wildx_arena_seal(arena: *mut c_void) -> i32 {
+    guard(-1, || match wildx::arena_seal_raw(arena.cast()) {
+        Ok(()) => 0,
+        Err(e) => {
+            jit::rejected("arena_seal", arena, e);
+            -1
+        }
+    })
+}
+
+/// Frees the code arena (writable or sealed) as a whole: no function of it is executable
+/// afterwards, and calls through its functions are refused (also long after, see
+/// `docs/runtime.md`). Returns 0, or -1 (and a rejection line) if `arena` is NULL, foreign,
+/// not a code arena, or already freed.
+///
+/// # Safety
+/// `arena` may be any value; it is looked up in the registry before use. The caller must
+/// not use the arena or its function pointers afterwards; a call racing the free is a
+/// use-after-free by the caller (it may fault, never runs writable memory). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_wildx_arena_free(arena: *mut c_void) -> i32 {
+    guard(-1, || match wildx::arena_free_raw(arena.cast()) {
+        Ok(()) => 0,
+        Err(e) => {
+            jit::rejected("arena_free", arena, e);
+            -1
+        }
+    })
 }
 
 /// Sets the process-wide quota (bytes mapped by live pages, guard pages included). Default

@@ -39,6 +39,15 @@ pub enum CompileError {
     Length(usize),
     /// The page could not be allocated or sealed.
     Page(wildx::Error),
+    /// The code arena refused the function (full, sealed, freed, not an arena ...).
+    Arena(wildx::Error),
+}
+
+/// Registry errors met while adding to a code arena.
+impl From<wildx::Error> for CompileError {
+    fn from(e: wildx::Error) -> Self {
+        CompileError::Arena(e)
+    }
 }
 
 impl fmt::Display for CompileError {
@@ -48,6 +57,7 @@ impl fmt::Display for CompileError {
             CompileError::Rejected(v) => write!(f, "{v}"),
             CompileError::Length(n) => write!(f, "code length {n} is not in 1..={MAX_CODE_LEN}"),
             CompileError::Page(e) => write!(f, "wildx page: {e}"),
+            CompileError::Arena(e) => write!(f, "code arena: {e}"),
         }
     }
 }
@@ -67,10 +77,7 @@ pub struct CompiledFn {
 /// # Errors
 /// [`CompileError`]: bad signature or length, rejection (with the violation), page failure.
 pub fn compile(code: &[u8], sig: &str) -> Result<CompiledFn, CompileError> {
-    let signature: Signature = sig.parse().map_err(CompileError::Signature)?;
-    if code.is_empty() || code.len() > MAX_CODE_LEN {
-        return Err(CompileError::Length(code.len()));
-    }
+    let signature = checked_input(code, sig)?;
     let mut page = wildx::WritablePage::new(code.len()).map_err(CompileError::Page)?;
     page.as_mut_slice()[..code.len()].copy_from_slice(code);
     // Validate the page's own copy: what is checked is exactly what gets sealed.
@@ -96,14 +103,20 @@ pub fn compile(code: &[u8], sig: &str) -> Result<CompiledFn, CompileError> {
 /// [`CompileError`]: bad signature or length, rejection, or a page that is not a
 /// writable page of ours large enough for the code.
 pub fn install(page: *const u8, code: &[u8], sig: &str) -> Result<(), CompileError> {
-    let signature: Signature = sig.parse().map_err(CompileError::Signature)?;
-    if code.is_empty() || code.len() > MAX_CODE_LEN {
-        return Err(CompileError::Length(code.len()));
-    }
+    let signature = checked_input(code, sig)?;
     // Validate a private copy: the caller's buffer may change after the check.
     let copy = code.to_vec();
     npk_jit::validate(&copy, &signature, &Policy::runtime()).map_err(CompileError::Rejected)?;
     wildx::install_raw(page, &copy, signature.tag()).map_err(CompileError::Page)
+}
+
+/// The parsed signature, if it parses and `code` has an acceptable length.
+pub(crate) fn checked_input(code: &[u8], sig: &str) -> Result<Signature, CompileError> {
+    let signature: Signature = sig.parse().map_err(CompileError::Signature)?;
+    if code.is_empty() || code.len() > MAX_CODE_LEN {
+        return Err(CompileError::Length(code.len()));
+    }
+    Ok(signature)
 }
 
 impl CompiledFn {
@@ -139,11 +152,25 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A callable handle into a [`CompiledFn`] whose signature was proven to be `F`.
+/// A callable handle into a [`CompiledFn`] (or a function of a sealed code arena) whose
+/// signature was proven to be `F`.
 #[derive(Debug, Clone, Copy)]
 pub struct JitFn<'a, F> {
     entry: *const u8,
     _page: PhantomData<(&'a CompiledFn, F)>,
+}
+
+impl<'a, F: SysvFn> JitFn<'a, F> {
+    /// A typed handle to a function of a sealed arena, only if its recorded signature is
+    /// exactly `F`'s. It borrows the arena like the [`wildx::FnRef`] does. Only for
+    /// functions the validator proved (`CompiledArena::typed`): a `wildx` arena's tags are
+    /// the caller's word.
+    pub(crate) fn from_arena(f: wildx::FnRef<'a>) -> Option<Self> {
+        (f.tag() == F::TAG).then(|| JitFn {
+            entry: f.entry(),
+            _page: PhantomData,
+        })
+    }
 }
 
 macro_rules! sysv_fn {
@@ -157,9 +184,10 @@ macro_rules! sysv_fn {
             /// its own stack frame and make no system call; it may loop forever
             /// (loops are allowed by the runtime policy).
             pub fn call(&self, $($a: $t),*) -> $r {
-                // SAFETY: `entry` is the start of a sealed page borrowed for 'a (it
-                // cannot be freed meanwhile), whose code the validator proved to be a
-                // SysV function of exactly this signature (tag checked in `typed`).
+                // SAFETY: `entry` is the start of a sealed page, or of a function of a
+                // sealed arena, borrowed for 'a (it cannot be freed meanwhile), whose code
+                // the validator proved to be a SysV function of exactly this signature
+                // (tag checked in `typed` / `from_arena`).
                 let f: extern "C" fn($($t),*) -> $r = unsafe { std::mem::transmute(self.entry) };
                 f($($a),*)
             }
@@ -176,7 +204,7 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
-fn set_last_error(msg: &str) {
+pub(crate) fn set_last_error(msg: &str) {
     let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     LAST_ERROR.with(|e| *e.borrow_mut() = c);
 }
@@ -187,7 +215,7 @@ fn set_last_error(msg: &str) {
 /// # Safety
 /// `code` is NULL or readable for `len` bytes; `sig` is NULL or a
 /// NUL-terminated string; both outlive the returned borrows.
-unsafe fn code_and_sig<'a>(
+pub(crate) unsafe fn code_and_sig<'a>(
     code: *const c_void,
     len: i64,
     sig: *const c_char,
@@ -287,8 +315,9 @@ pub unsafe extern "C" fn npk_jit_install(
     }
 }
 
-/// The reason the last `npk_jit_compile` or `npk_jit_install` on this thread failed ("" after
-/// a success). Valid until the next `npk_jit_compile` on this thread; never NULL.
+/// The reason the last `npk_jit_compile`, `npk_jit_install` or `npk_jit_arena_add` on this
+/// thread failed ("" after a success). Valid until the next of those calls on this thread;
+/// never NULL.
 ///
 /// # Safety
 /// Always safe to call; do not free or write the result.

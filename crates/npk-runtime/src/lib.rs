@@ -6,6 +6,8 @@
 //!   panic cross the boundary.
 //! * `jit` holds the safe Rust behind the `wildx` / `Jit` exports (on top of the `wildx`
 //!   crate) and the refusal reporting shared by every checked call.
+//! * `jit_arena` holds validated code arenas (`JitArena`, and the safe Rust behind
+//!   `npk_jit_arena_add`).
 //! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
 //!
 //! Refusals print one stderr line `wildx: <op>(<ptr>) rejected: <reason>`. Options are the
@@ -17,9 +19,11 @@
 
 mod abi;
 mod jit;
+mod jit_arena;
 mod jit_compile;
 mod print;
 
 pub use abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
+pub use jit_arena::{CompiledArena, JitArena, arena_add};
 pub use jit_compile::*;

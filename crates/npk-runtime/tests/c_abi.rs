@@ -1,5 +1,7 @@
-//! Builds `tests/c/abi_smoke.c` with `cc` against the freshly built `libnpk_runtime.a` and
-//! runs it: the C ABI works from C, stdout is flushed at exit, `npk_exit` masks the status.
+//! Builds the C programs in `tests/c/` with `cc` against the freshly built
+//! `libnpk_runtime.a` and runs them: the C ABI works from C (`abi_smoke.c`: pages, printing,
+//! exit status; `arena_smoke.c`: code arenas), stdout is flushed at exit, `npk_exit` masks
+//! the status.
 
 #[path = "common/staticlib.rs"]
 mod staticlib;
@@ -7,11 +9,11 @@ mod staticlib;
 use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn c_program_links_the_static_library_and_passes() {
+/// Compiles `tests/c/<name>.c` against the header and the static library, runs it.
+fn build_and_run(name: &str) -> std::process::Output {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let exe = out_dir.join("abi_smoke");
+    let exe = out_dir.join(name);
     let lib = staticlib::static_lib();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let build = Command::new(&cc)
@@ -20,7 +22,7 @@ fn c_program_links_the_static_library_and_passes() {
         .arg("-Werror")
         .arg("-I")
         .arg(dir.join("include"))
-        .arg(dir.join("tests/c/abi_smoke.c"))
+        .arg(dir.join(format!("tests/c/{name}.c")))
         .arg(&lib)
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&exe)
@@ -32,10 +34,16 @@ fn c_program_links_the_static_library_and_passes() {
         String::from_utf8_lossy(&build.stderr)
     );
 
-    let run = Command::new(&exe)
+    Command::new(&exe)
         .env_remove("NPK_WILDX_QUOTA")
+        .env_remove("NPK_WILDX_GUARD_PAGES")
         .output()
-        .expect("run abi_smoke");
+        .expect("run the C program")
+}
+
+#[test]
+fn c_program_links_the_static_library_and_passes() {
+    let run = build_and_run("abi_smoke");
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(
@@ -66,4 +74,26 @@ fn c_program_links_the_static_library_and_passes() {
         "{stderr}"
     );
     assert!(stderr.contains("rejected: quota exceeded"), "{stderr}");
+}
+
+#[test]
+fn c_program_uses_code_arenas_through_the_header() {
+    let run = build_and_run("arena_smoke");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        (run.status.code(), stdout.as_ref()),
+        (Some(0), "arena failures=0\n"),
+        "stderr:\n{stderr}"
+    );
+    for want in [
+        "jit: arena_add(",
+        "rejected: code arena: code arena full",
+        "rejected: code arena: page already sealed",
+        "wildx: arena_seal(",
+        "rejected: not a code arena",
+        "wildx: arena_create(0) rejected: zero size",
+    ] {
+        assert!(stderr.contains(want), "{want:?} missing in:\n{stderr}");
+    }
 }

@@ -12,12 +12,18 @@
 //! (or the address range is exhausted), zero-filled first. So a stale pointer keeps pointing
 //! at a freed run for at least that many cycles. At most [`RESIDENT_CAP`] bytes of freed
 //! runs stay resident; beyond that they are returned to the OS with `madvise`.
+//!
+//! A run is either a page (one function at its start) or a code arena (many functions at
+//! [`FN_ALIGN`] granularity, recorded in the [`FnTable`]); the arena flag of the head word
+//! says which. Both share the state machine; arenas add functions while WRITABLE (in the
+//! transient INSTALLING state) and fill every gap with `int3` at seal.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::error::{Error, ErrorKind};
+use crate::fn_table::{ArenaFns, FN_ALIGN, FN_SHIFT, FnEntry, FnMeta, FnTable};
 use crate::hash::code_hash;
 use crate::options::options;
 use crate::region::Region;
@@ -38,6 +44,20 @@ pub(crate) enum Owner {
     Raw,
     Handle(u64),
 }
+
+/// Which kind of run an operation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// A page: refuse code arenas (`IsArena`).
+    Page,
+    /// A code arena: refuse pages (`NotAnArena`).
+    CodeArena,
+    /// Either.
+    Any,
+}
+
+/// `int3`: what every byte of a sealed arena outside its functions holds.
+const INT3: u8 = 0xCC;
 
 #[derive(Debug, Clone, Copy)]
 enum Backing {
@@ -94,6 +114,7 @@ pub(crate) struct Arena {
     shift: u32,
     alloc: Mutex<Allocator>,
     resident: AtomicUsize,
+    fns: OnceLock<Result<FnTable, Error>>,
 }
 
 static ARENA: OnceLock<Result<Arena, Error>> = OnceLock::new();
@@ -158,10 +179,15 @@ fn wait() {
 }
 
 /// Common state checks of every transition.
-fn check(w: Word, owner: Owner) -> Result<(), Error> {
+fn check(w: Word, owner: Owner, want: Want) -> Result<(), Error> {
     match w.state() {
         UNUSED => return Err(Error::new(ErrorKind::NotOurs)),
         FREE | FREEING => return Err(Error::new(ErrorKind::Freed)),
+        _ => {}
+    }
+    match want {
+        Want::Page if w.arena() => return Err(Error::new(ErrorKind::IsArena)),
+        Want::CodeArena if !w.arena() => return Err(Error::new(ErrorKind::NotAnArena)),
         _ => {}
     }
     match owner {
@@ -205,6 +231,7 @@ impl Arena {
                 shift: page.trailing_zeros(),
                 alloc: Mutex::new(Allocator::default()),
                 resident: AtomicUsize::new(0),
+                fns: OnceLock::new(),
             });
         }
         Err(last)
@@ -212,6 +239,26 @@ impl Arena {
 
     pub(crate) fn page_size(&self) -> usize {
         self.page
+    }
+
+    /// The function table, mapped on first use (by the first code arena).
+    fn fn_table(&self) -> Result<&FnTable, Error> {
+        self.fns
+            .get_or_init(|| {
+                let table = FnTable::new(self.code.len(), self.page)?;
+                crate::raw::publish_fn_table(table.base());
+                Ok(table)
+            })
+            .as_ref()
+            .map_err(|e| *e)
+    }
+
+    /// The function table if any arena was ever created (lookups never create it).
+    fn existing_fn_table(&self) -> Option<&FnTable> {
+        match self.fns.get() {
+            Some(Ok(t)) => Some(t),
+            _ => None,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Allocator> {
@@ -263,8 +310,19 @@ impl Arena {
         unsafe { std::slice::from_raw_parts(addr, len) }
     }
 
-    /// Allocates a zero-filled read+write run for `n` bytes; returns its head index and word.
-    pub(crate) fn alloc(&self, n: usize, handle: bool) -> Result<(usize, Word), Error> {
+    /// Allocates a zero-filled read+write run for `n` bytes (a code arena if `code_arena`);
+    /// returns its head index and word.
+    pub(crate) fn alloc(
+        &self,
+        n: usize,
+        handle: bool,
+        code_arena: bool,
+    ) -> Result<(usize, Word), Error> {
+        let table = if code_arena {
+            Some(self.fn_table()?)
+        } else {
+            None
+        };
         let RunSize {
             body,
             guard,
@@ -308,10 +366,21 @@ impl Arena {
         slot.lead.store(guard as u32, Ordering::Relaxed);
         slot.run_pages.store(run as u32, Ordering::Relaxed);
         slot.hash.store(0, Ordering::Relaxed);
-        let word = Word::new(old.generation(), WRITABLE, handle, 0);
+        let mut word = Word::new(old.generation(), WRITABLE, handle, 0);
+        if let Some(table) = table {
+            // Run geometry never changes, so these stay right for every later use of the run.
+            for p in 0..body {
+                self.slot(head + p)
+                    .head
+                    .store(p as u32 + 1, Ordering::Relaxed);
+            }
+            table.lists().insert(head, ArenaFns::default());
+            word = word.as_arena();
+        }
         slot.word.store(word.0, Ordering::Release);
         report::audit(format_args!(
-            "alloc({n}) = {:p} ({bytes} bytes mapped{})",
+            "{}({n}) = {:p} ({bytes} bytes mapped{})",
+            if code_arena { "arena" } else { "alloc" },
             self.addr_of(head),
             if guard == 1 { ", 2 guard pages" } else { "" }
         ));
@@ -322,14 +391,14 @@ impl Arena {
     fn enter(
         &self,
         idx: usize,
-        owner: Owner,
+        (owner, want): (Owner, Want),
         busy: u64,
         on_sealed: ErrorKind,
     ) -> Result<Word, Error> {
         let slot = self.slot(idx);
         let mut w = Word(slot.word.load(Ordering::Acquire));
         loop {
-            check(w, owner)?;
+            check(w, owner, want)?;
             let ok = match w.state() {
                 WRITABLE => true,
                 EXECUTABLE if busy == FREEING => true,
@@ -361,13 +430,27 @@ impl Arena {
     }
 
     /// Seals run head `idx`: hash, `mprotect` read+execute, flush hook. Keeps the recorded
-    /// tag unless `tag` is given.
-    pub(crate) fn seal(&self, idx: usize, owner: Owner, tag: Option<u32>) -> Result<Word, Error> {
+    /// tag unless `tag` is given. A code arena instead gets its gaps filled with `int3` and a
+    /// hash per function (its head word keeps tag 0).
+    pub(crate) fn seal(
+        &self,
+        idx: usize,
+        owner: (Owner, Want),
+        tag: Option<u32>,
+    ) -> Result<Word, Error> {
         let w = self.enter(idx, owner, SEALING, ErrorKind::AlreadySealed)?;
         let slot = self.slot(idx);
         let pages = slot.body_pages.load(Ordering::Relaxed) as usize;
-        // SAFETY: we hold SEALING, so no other transition runs and the body is read+write.
-        let hash = code_hash(unsafe { self.body(idx) });
+        let hash = if w.arena() {
+            if let Err(e) = self.seal_functions(idx, w.generation()) {
+                slot.word.store(w.0, Ordering::Release);
+                return Err(e);
+            }
+            0
+        } else {
+            // SAFETY: we hold SEALING, so no other transition runs and the body is read+write.
+            code_hash(unsafe { self.body(idx) })
+        };
         if let Err(e) = self.code.protect(idx, pages, Prot::ReadExec) {
             slot.word.store(w.0, Ordering::Release);
             return Err(e);
@@ -383,13 +466,190 @@ impl Arena {
             w.tag()
         };
         slot.hash.store(hash, Ordering::Relaxed);
-        let done = w.with_state(EXECUTABLE).with_tag(tag.unwrap_or(kept));
+        let tag = if w.arena() { 0 } else { tag.unwrap_or(kept) };
+        let done = w.with_state(EXECUTABLE).with_tag(tag);
         slot.word.store(done.0, Ordering::Release);
         report::audit(format_args!(
             "seal({addr:p}) tag=0x{:x} hash=0x{hash:016x}",
             done.tag()
         ));
         Ok(done)
+    }
+
+    /// Fills every gap of arena `idx` with `int3`, records each function's sealed hash and
+    /// drops the tag of a function whose bytes changed since it was added (the proof was for
+    /// the bytes added, as with `install`). The caller holds SEALING.
+    fn seal_functions(&self, idx: usize, generation: u64) -> Result<(), Error> {
+        let table = self.fn_table()?;
+        let Some(mut list) = table.lists().remove(&idx) else {
+            return Err(Error::new(ErrorKind::NotOurs));
+        };
+        let pages = self.slot(idx).body_pages.load(Ordering::Relaxed) as usize;
+        let (addr, len) = self.code.range(idx, pages);
+        // SAFETY: the caller holds SEALING on a WRITABLE run: `len` bytes at `addr` are
+        // mapped read+write, no other transition runs, and no Rust reference to them is live
+        // (typed arenas hand out none while writable).
+        let body = unsafe { std::slice::from_raw_parts_mut(addr, len) };
+        let mut end = 0;
+        for f in &mut list.fns {
+            body[end..f.offset].fill(INT3);
+            end = f.offset + f.len;
+            let hash = code_hash(&body[f.offset..end]);
+            if hash != f.hash && f.tag != 0 {
+                f.tag = 0;
+                table.set(self.granule(idx, f.offset), 0, generation);
+            }
+            f.hash = hash;
+        }
+        body[end..].fill(INT3);
+        list.sealed = Some(list.fns.as_slice().into());
+        table.lists().insert(idx, list);
+        Ok(())
+    }
+
+    /// The granule index of byte `offset` of run head `idx`.
+    fn granule(&self, idx: usize, offset: usize) -> usize {
+        ((idx << self.shift) + offset) >> FN_SHIFT
+    }
+
+    /// Adds `code` as the next function of code arena `idx`: calls `prove` with the address
+    /// the code will run at (the validator; it returns the signature tag to record), copies
+    /// the code to the next [`FN_ALIGN`] boundary and records it. Returns its byte offset.
+    /// Holds the arena in INSTALLING meanwhile, so adds to one arena are serialised.
+    pub(crate) fn add<E: From<Error>>(
+        &self,
+        idx: usize,
+        owner: Owner,
+        code: &[u8],
+        prove: impl FnOnce(u64) -> Result<u32, E>,
+    ) -> Result<usize, E> {
+        let w = self.enter(
+            idx,
+            (owner, Want::CodeArena),
+            INSTALLING,
+            ErrorKind::AlreadySealed,
+        )?;
+        let slot = self.slot(idx);
+        // Puts the word back on every exit, a panic in `prove` included.
+        let _busy = Restore { slot, word: w };
+        if code.is_empty() {
+            return Err(Error::new(ErrorKind::ZeroSize).into());
+        }
+        let table = self.fn_table()?;
+        let pages = slot.body_pages.load(Ordering::Relaxed) as usize;
+        let (base, capacity) = self.code.range(idx, pages);
+        let lists = table.lists();
+        let offset = lists
+            .get(&idx)
+            .map(|l| l.used)
+            .ok_or(Error::new(ErrorKind::NotOurs))?;
+        drop(lists);
+        let available = capacity - offset;
+        if code.len() > available {
+            return Err(Error::new(ErrorKind::ArenaFull {
+                needed: code.len(),
+                available,
+            })
+            .into());
+        }
+        let tag = prove(base as u64 + offset as u64)?;
+        // SAFETY: we hold INSTALLING on a WRITABLE arena: its body is read+write and only we
+        // write it; `offset + code.len() <= capacity` (checked above).
+        let dest = unsafe { base.add(offset) };
+        // SAFETY: `dest` is writable for `code.len()` bytes (above); `copy` (memmove) is
+        // right even if a raw caller passed bytes from inside the arena itself.
+        unsafe { std::ptr::copy(code.as_ptr(), dest, code.len()) };
+        // SAFETY: the bytes just written, still ours under INSTALLING.
+        let hash = code_hash(unsafe { std::slice::from_raw_parts(dest, code.len()) });
+        table.set(self.granule(idx, offset), tag, w.generation());
+        let mut lists = table.lists();
+        let list = lists.get_mut(&idx).ok_or(Error::new(ErrorKind::NotOurs))?;
+        list.fns.push(FnMeta {
+            offset,
+            len: code.len(),
+            tag,
+            hash,
+        });
+        list.used = (offset + code.len()).next_multiple_of(FN_ALIGN);
+        drop(lists);
+        report::audit(format_args!(
+            "add({:p}) {} bytes at {dest:p} tag=0x{tag:x}",
+            base,
+            code.len()
+        ));
+        Ok(offset)
+    }
+
+    /// The run head of the code-arena page holding code offset `off`, if that page ever
+    /// belonged to an arena.
+    #[inline]
+    fn arena_head(&self, off: usize) -> Option<usize> {
+        let page = off >> self.shift;
+        let d = self.slot(page).head.load(Ordering::Relaxed) as usize;
+        (d != 0 && d <= page + 1).then(|| page + 1 - d)
+    }
+
+    /// The tag of the function of a code arena that starts at `addr`, if its arena is
+    /// sealed. Lock-free: the page's `head` field, one acquire load of the head word, one of
+    /// the granule entry (written before the word turned EXECUTABLE, never while it is).
+    ///
+    /// # Errors
+    /// `NotOurs` (no function starts there), `NotSealed`, `Freed` (the arena, or the earlier
+    /// arena whose function this was, was freed).
+    pub(crate) fn function_at(&self, addr: usize) -> Result<u32, Error> {
+        let not_ours = Error::new(ErrorKind::NotOurs);
+        let off = addr.wrapping_sub(self.code.base() as usize);
+        if off >= self.code.len() || !off.is_multiple_of(FN_ALIGN) {
+            return Err(not_ours);
+        }
+        let table = self.existing_fn_table().ok_or(not_ours)?;
+        let head = self.arena_head(off).ok_or(not_ours)?;
+        let w = Word(self.slot(head).word.load(Ordering::Acquire));
+        match table.get(off >> FN_SHIFT) {
+            Some(FnEntry { tag, generation }) if w.arena() && generation == w.generation() => {
+                match w.state() {
+                    EXECUTABLE => Ok(tag),
+                    FREE | FREEING => Err(Error::new(ErrorKind::Freed)),
+                    _ => Err(Error::new(ErrorKind::NotSealed)),
+                }
+            }
+            // A function of an earlier incarnation of this run, which was freed.
+            Some(_) => Err(Error::new(ErrorKind::Freed)),
+            None if matches!(w.state(), FREE | FREEING) => Err(Error::new(ErrorKind::Freed)),
+            None => Err(not_ours),
+        }
+    }
+
+    /// Re-hashes the function at `addr` (of a sealed arena) against its hash recorded at seal.
+    ///
+    /// # Errors
+    /// `Tampered` if it changed; `NotOurs`/`Freed` if it is no longer a sealed function.
+    pub(crate) fn verify_function(&self, addr: usize) -> Result<(), Error> {
+        let off = addr.wrapping_sub(self.code.base() as usize);
+        let gone = Error::new(ErrorKind::Freed);
+        let head = self.arena_head(off).ok_or(gone)?;
+        let fns = self.sealed_fns(head).ok_or(gone)?;
+        let at = off - (head << self.shift);
+        let f = fns
+            .binary_search_by_key(&at, |f| f.offset)
+            .map(|i| fns[i])
+            .map_err(|_| gone)?;
+        // SAFETY: the range lies in the run's body (recorded at add), which stays mapped and
+        // readable for the life of the process (runs are never unmapped).
+        let now = code_hash(unsafe { std::slice::from_raw_parts(addr as *const u8, f.len) });
+        if now == f.hash {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::Tampered))
+        }
+    }
+
+    /// The function list of sealed code arena `idx`.
+    pub(crate) fn sealed_fns(&self, idx: usize) -> Option<std::sync::Arc<[FnMeta]>> {
+        self.existing_fn_table()?
+            .lists()
+            .get(&idx)
+            .and_then(|l| l.sealed.clone())
     }
 
     /// Copies `code` to the start of writable run head `idx` and records `tag`.
@@ -400,7 +660,12 @@ impl Arena {
         code: &[u8],
         tag: u32,
     ) -> Result<(), Error> {
-        let w = self.enter(idx, owner, INSTALLING, ErrorKind::AlreadySealed)?;
+        let w = self.enter(
+            idx,
+            (owner, Want::Page),
+            INSTALLING,
+            ErrorKind::AlreadySealed,
+        )?;
         let slot = self.slot(idx);
         let pages = slot.body_pages.load(Ordering::Relaxed) as usize;
         let (addr, len) = self.code.range(idx, pages);
@@ -424,9 +689,19 @@ impl Arena {
         Ok(())
     }
 
-    /// Frees run head `idx`: revokes execute, quarantines the run, updates statistics.
-    pub(crate) fn free(&self, idx: usize, owner: Owner) -> Result<(), Error> {
+    /// Frees run head `idx`: revokes execute, quarantines the run, updates statistics. The
+    /// function entries of a code arena stay (their generation now names a freed arena) until
+    /// the run's memory is returned to the OS.
+    pub(crate) fn free(&self, idx: usize, owner: (Owner, Want)) -> Result<(), Error> {
         let w = self.enter(idx, owner, FREEING, ErrorKind::Freed)?;
+        let table = if w.arena() {
+            self.existing_fn_table()
+        } else {
+            None
+        };
+        if let Some(table) = table {
+            table.lists().remove(&idx);
+        }
         let slot = self.slot(idx);
         let body = slot.body_pages.load(Ordering::Relaxed) as usize;
         let lead = slot.lead.load(Ordering::Relaxed) as usize;
@@ -445,6 +720,9 @@ impl Arena {
             if before + body_bytes > RESIDENT_CAP && self.code.discard(idx, body).is_ok() {
                 self.resident.fetch_sub(body_bytes, Ordering::Relaxed);
                 backing = Backing::Clean;
+                if let Some(table) = table {
+                    table.discard(idx, body);
+                }
             }
         }
         slot.word.store(w.freed().0, Ordering::Release);
@@ -469,7 +747,7 @@ impl Arena {
         let slot = self.slot(idx);
         let mut w = Word(slot.word.load(Ordering::Acquire));
         loop {
-            check(w, Owner::Handle(generation))?;
+            check(w, Owner::Handle(generation), Want::Any)?;
             match slot.word.compare_exchange(
                 w.0,
                 w.without_handle().0,
@@ -480,5 +758,17 @@ impl Arena {
                 Err(now) => w = Word(now),
             }
         }
+    }
+}
+
+/// Stores `word` into `slot` when dropped: ends a transient state on every path.
+struct Restore<'a> {
+    slot: &'a Slot,
+    word: Word,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        self.slot.word.store(self.word.0, Ordering::Release);
     }
 }

@@ -47,6 +47,17 @@ pub enum ErrorKind {
     TooLong,
     /// The page is owned by a Rust handle; the raw (C) API may not change its state.
     OwnedByHandle,
+    /// The operation is for pages, and this is a code arena.
+    IsArena,
+    /// The operation is for code arenas, and this is a page.
+    NotAnArena,
+    /// The code arena has no room left for the function.
+    ArenaFull {
+        /// Bytes of the function.
+        needed: usize,
+        /// Bytes left in the arena.
+        available: usize,
+    },
     /// The page's recorded signature tag differs from the caller's.
     SignatureMismatch {
         /// The tag the caller asked for.
@@ -132,6 +143,12 @@ impl fmt::Display for Error {
             ErrorKind::NotSealed => f.write_str("page is not sealed"),
             ErrorKind::TooLong => f.write_str("code does not fit in the page"),
             ErrorKind::OwnedByHandle => f.write_str("page is owned by a rust handle"),
+            ErrorKind::IsArena => f.write_str("this is a code arena, not a page"),
+            ErrorKind::NotAnArena => f.write_str("not a code arena"),
+            ErrorKind::ArenaFull { needed, available } => write!(
+                f,
+                "code arena full ({needed} bytes needed, {available} left)"
+            ),
             ErrorKind::SignatureMismatch { expected, found } => {
                 write!(
                     f,

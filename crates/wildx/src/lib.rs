@@ -73,6 +73,16 @@
 //! # Ok::<(), wildx::Error>(())
 //! ```
 //!
+//! # Code arenas
+//!
+//! Many functions in one mapping: [`CodeArena`] takes functions at [`FN_ALIGN`] (64-byte)
+//! granularity with `add`, and `seal` consumes it, fills every gap with `int3` and changes
+//! the protection once, yielding an [`ExecutableArena`] whose [`FnRef`]s borrow it (example
+//! and `compile_fail` doctests on [`CodeArena`]). The raw API: [`arena_create_raw`],
+//! [`arena_add_raw`] (with a `prove` hook that gets the function's final address, for the
+//! validator), [`arena_seal_raw`], [`arena_free_raw`]; [`lookup`] and [`checked_entry`]
+//! accept a function's address and refuse it unless its arena is sealed and live.
+//!
 //! # Design
 //!
 //! One large range of address space is reserved `PROT_NONE` on first use (4 GiB, or less if
@@ -94,6 +104,13 @@
 //!
 //! Seal records [`code_hash`] (wxh64, documented there) of the whole body.
 //!
+//! A code arena is a run whose head word carries the arena flag. Its functions are entries
+//! of a second side table, one atomic `u64` per 64-byte granule (tag, start flag, the
+//! arena's generation), mapped on the first arena; each arena body page's slot names its
+//! run head. A checked call of a function is three acquire loads, no lock; an entry whose
+//! generation differs from the head word's is a function of a freed arena, so a stale
+//! function pointer is refused like a stale page pointer.
+//!
 //! # Options
 //!
 //! Read once from the environment and cached ([`options`]): `NPK_WILDX_AUDIT=1`,
@@ -104,7 +121,9 @@
 #![warn(missing_docs)]
 
 mod arena;
+mod code_arena;
 mod error;
+mod fn_table;
 mod hash;
 mod options;
 mod page;
@@ -116,13 +135,15 @@ mod stats;
 mod sys;
 
 pub use arena::{QUARANTINE, RESIDENT_CAP};
+pub use code_arena::{CodeArena, ExecutableArena, FnId, FnRef};
 pub use error::{Error, ErrorKind};
+pub use fn_table::FN_ALIGN;
 pub use hash::code_hash;
 pub use options::{DEFAULT_QUOTA, Options, options};
 pub use page::{ExecutablePage, WritablePage};
 pub use raw::{
-    Entry, PageState, alloc_raw, checked_entry, free_raw, install_raw, lookup, page_state,
-    quick_entry, seal_raw,
+    Entry, PageState, alloc_raw, arena_add_raw, arena_create_raw, arena_free_raw, arena_seal_raw,
+    checked_entry, free_raw, install_raw, lookup, page_state, quick_entry, seal_raw,
 };
 pub use report::report_rejection;
 pub use stats::{Stats, quota, set_quota, stats};

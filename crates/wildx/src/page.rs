@@ -9,7 +9,7 @@
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
-use crate::arena::{Owner, arena};
+use crate::arena::{Owner, Want, arena};
 use crate::error::Error;
 
 /// A zero-filled, read+write, never executable run of pages.
@@ -30,23 +30,47 @@ pub struct ExecutablePage {
     tag: u32,
 }
 
-/// What both page types own: a handle-owned registry run. Dropping it frees the run;
-/// `seal` moves it from a [`WritablePage`] into an [`ExecutablePage`] without a free.
+/// What both page types (and both code-arena types) own: a handle-owned registry run.
+/// Dropping it frees the run; `seal` moves it from the writable into the executable type
+/// without a free.
 #[derive(Debug)]
-struct OwnedRun {
-    ptr: NonNull<u8>,
-    len: usize,
-    idx: usize,
-    generation: u64,
+pub(crate) struct OwnedRun {
+    pub(crate) ptr: NonNull<u8>,
+    pub(crate) len: usize,
+    pub(crate) idx: usize,
+    pub(crate) generation: u64,
 }
 
 impl OwnedRun {
-    fn free(self) -> Result<(), Error> {
-        let this = ManuallyDrop::new(self);
-        arena()?.free(this.idx, Owner::Handle(this.generation))
+    /// Allocates a handle-owned run of at least `len` bytes (a code arena if `code_arena`).
+    pub(crate) fn new(len: usize, code_arena: bool) -> Result<Self, Error> {
+        crate::arena::run_size(len, crate::sys::page_size())?;
+        let arena = arena()?;
+        let (idx, word) = arena.alloc(len, true, code_arena)?;
+        let body = arena
+            .slot(idx)
+            .body_pages
+            .load(std::sync::atomic::Ordering::Relaxed) as usize;
+        let ptr = NonNull::new(arena.addr_of(idx)).expect("arena addresses are never null");
+        Ok(Self {
+            ptr,
+            len: body * arena.page_size(),
+            idx,
+            generation: word.generation(),
+        })
     }
 
-    fn into_raw(self) -> NonNull<u8> {
+    /// The owner this handle acts as.
+    pub(crate) fn owner(&self) -> Owner {
+        Owner::Handle(self.generation)
+    }
+
+    pub(crate) fn free(self) -> Result<(), Error> {
+        let this = ManuallyDrop::new(self);
+        arena()?.free(this.idx, (this.owner(), Want::Any))
+    }
+
+    pub(crate) fn into_raw(self) -> NonNull<u8> {
         let this = ManuallyDrop::new(self);
         if let Ok(arena) = arena() {
             let _ = arena.release_handle(this.idx, this.generation);
@@ -58,7 +82,7 @@ impl OwnedRun {
 impl Drop for OwnedRun {
     fn drop(&mut self) {
         if let Ok(arena) = arena() {
-            let _ = arena.free(self.idx, Owner::Handle(self.generation));
+            let _ = arena.free(self.idx, (self.owner(), Want::Any));
         }
     }
 }
@@ -83,21 +107,8 @@ impl WritablePage {
     /// # Errors
     /// `ZeroSize`, `SizeOverflow`, `QuotaExceeded`, `ArenaExhausted`, or an `Os` error.
     pub fn new(len: usize) -> Result<Self, Error> {
-        crate::arena::run_size(len, crate::sys::page_size())?;
-        let arena = arena()?;
-        let (idx, word) = arena.alloc(len, true)?;
-        let body = arena
-            .slot(idx)
-            .body_pages
-            .load(std::sync::atomic::Ordering::Relaxed) as usize;
-        let ptr = NonNull::new(arena.addr_of(idx)).expect("arena addresses are never null");
         Ok(Self {
-            page: OwnedRun {
-                ptr,
-                len: body * arena.page_size(),
-                idx,
-                generation: word.generation(),
-            },
+            page: OwnedRun::new(len, false)?,
         })
     }
 
@@ -152,7 +163,7 @@ impl WritablePage {
     pub fn seal_with_tag(self, tag: u32) -> Result<ExecutablePage, Error> {
         let page = self.page;
         let arena = arena()?;
-        match arena.seal(page.idx, Owner::Handle(page.generation), Some(tag)) {
+        match arena.seal(page.idx, (page.owner(), Want::Page), Some(tag)) {
             Ok(_) => Ok(ExecutablePage { page, tag }),
             // Dropping `page` frees the run.
             Err(e) => Err(e),

@@ -3,8 +3,12 @@
 //! Only the slot of a run's first body page (its "head") is used; all others stay zero
 //! (`UNUSED`). Runs never move, merge or split, so a page is a head of runs of one size or
 //! never. A `Word` packs everything a checked call needs into one `u64`, read with a single
-//! acquire load: bits 0-31 the signature tag, 32-34 the state, 35 the handle-owned flag, 36-63
-//! a generation bumped at every free (so Rust handles never act on a newer page).
+//! acquire load: bits 0-31 the signature tag, 32-34 the state, 35 the handle-owned flag, 36 the
+//! code-arena flag, 37-63 a generation bumped at every free (so Rust handles never act on a
+//! newer page, and functions of a freed arena are told from those of a newer one).
+//! `head` is the only field also used on non-head pages: for every body page of a run that was
+//! ever a code arena it is 1 + the page distance back to the run's head (run geometry never
+//! changes, so it stays right forever); 0 elsewhere.
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
@@ -25,16 +29,23 @@ pub(crate) const INSTALLING: u64 = 6;
 
 const STATE_SHIFT: u32 = 32;
 const HANDLE_BIT: u64 = 1 << 35;
-const GEN_SHIFT: u32 = 36;
+const ARENA_BIT: u64 = 1 << 36;
+const GEN_SHIFT: u32 = 37;
+/// Bits of a generation.
+pub(crate) const GEN_BITS: u32 = 64 - GEN_SHIFT;
 
-/// Mask of the state and tag bits of a word.
-pub(crate) const STATE_AND_TAG: u64 = (7 << STATE_SHIFT) | 0xffff_ffff;
+/// Mask of the state, arena flag and tag bits of a word: a code arena's head never matches
+/// [`executable_with`], so the page fast path never calls an arena as a page.
+pub(crate) const STATE_AND_TAG: u64 = ARENA_BIT | (7 << STATE_SHIFT) | 0xffff_ffff;
 
 /// The state-and-tag bits of an `EXECUTABLE` page with `tag`.
 #[inline(always)]
 pub(crate) const fn executable_with(tag: u32) -> u64 {
     (EXECUTABLE << STATE_SHIFT) | tag as u64
 }
+
+/// The state-and-tag bits of a sealed code arena's head word (its own tag is always 0).
+pub(crate) const ARENA_EXECUTABLE: u64 = ARENA_BIT | (EXECUTABLE << STATE_SHIFT);
 
 /// The packed per-slot state word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +59,14 @@ impl Word {
                 | (state << STATE_SHIFT)
                 | u64::from(tag),
         )
+    }
+    /// This word with the code-arena flag set.
+    pub(crate) fn as_arena(self) -> Self {
+        Word(self.0 | ARENA_BIT)
+    }
+    /// Whether the run is a code arena (many functions) rather than a page.
+    pub(crate) fn arena(self) -> bool {
+        self.0 & ARENA_BIT != 0
     }
     pub(crate) fn tag(self) -> u32 {
         self.0 as u32
@@ -70,9 +89,10 @@ impl Word {
     pub(crate) fn without_handle(self) -> Self {
         Word(self.0 & !HANDLE_BIT)
     }
-    /// The word of this slot after a free: `FREE`, next generation, no tag, no owner.
+    /// The word of this slot after a free: `FREE`, next generation, no tag, no owner, no
+    /// arena flag.
     pub(crate) fn freed(self) -> Self {
-        let next = (self.generation() + 1) & ((1 << (64 - GEN_SHIFT)) - 1);
+        let next = (self.generation() + 1) & ((1 << GEN_BITS) - 1);
         Word::new(next, FREE, false, 0)
     }
 }
@@ -92,7 +112,11 @@ pub(crate) struct Slot {
     pub(crate) lead: AtomicU32,
     /// Pages of the whole run, guards included.
     pub(crate) run_pages: AtomicU32,
+    /// On every body page of a run ever used as a code arena: 1 + distance to its head page.
+    pub(crate) head: AtomicU32,
 }
+
+const _: () = assert!(std::mem::size_of::<Slot>() == 32, "slots stay 32 bytes");
 
 #[cfg(test)]
 mod tests {
@@ -110,7 +134,15 @@ mod tests {
             (f.generation(), f.state(), f.handle(), f.tag()),
             (0xABCDF0, FREE, false, 0)
         );
-        let max = Word::new((1 << 28) - 1, WRITABLE, false, u32::MAX);
+        let a = Word::new(5, WRITABLE, false, 0).as_arena();
+        assert!(a.arena() && a.with_state(EXECUTABLE).arena() && !a.freed().arena());
+        assert_eq!(a.generation(), 5);
+        assert_ne!(
+            a.with_state(EXECUTABLE).0 & STATE_AND_TAG,
+            executable_with(0),
+            "an arena head never passes as a page"
+        );
+        let max = Word::new((1 << GEN_BITS) - 1, WRITABLE, false, u32::MAX);
         assert_eq!(max.freed().generation(), 0);
         assert_eq!(max.with_state(SEALING).tag(), u32::MAX);
         assert_eq!(max.with_tag(7).state(), WRITABLE);
