@@ -95,7 +95,7 @@ impl Gen<'_> {
     /// One statement that a sound validator must reject.
     pub(super) fn attack(&mut self) {
         self.attacked = true;
-        match self.rng.below(22) {
+        match self.rng.below(24) {
             0 => {
                 // Launder an entry value through a pointer window or the stack.
                 let Some(r) = self.entry_reg() else { return };
@@ -263,6 +263,34 @@ impl Gen<'_> {
                 self.set_def(RAX, 8);
             }
             16 => self.constant(true),
+            21 | 22 => {
+                // A saved entry value as the memory operand of some instruction.
+                let Some(r) = self.entry_reg() else { return };
+                let Some(t) = self.defined(8).filter(|&t| t != RAX && t != r) else {
+                    return;
+                };
+                let (op, _) = *self.rng.pick(&TWO_REGISTER);
+                let size = if op.len() > 1 {
+                    8
+                } else {
+                    *self.rng.pick(&[8u8, 4, 1])
+                };
+                let op8 = if op.len() == 1 && op[0] & 1 == 1 {
+                    [op[0] - 1]
+                } else {
+                    [op[0]]
+                };
+                let op8: &[u8] = if op.len() == 1 { &op8 } else { op };
+                self.emit(asm::push(r));
+                let mut bytes = asm::rm(op, op8, size, t, RSP, 0);
+                if op == [0x0f, 0xa4] || op == [0x0f, 0xac] {
+                    bytes.push(self.rng.below(64) as u8);
+                }
+                self.emit(bytes);
+                self.emit(asm::pop(r));
+                self.emit(rr8(0x89, 8, t, RAX));
+                self.set_def(RAX, 8);
+            }
             19 => {
                 // Overwrite part of a saved entry value, then restore from it.
                 let Some(r) = self.entry_reg() else { return };
