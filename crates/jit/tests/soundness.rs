@@ -298,13 +298,16 @@ fn case(rng: &mut Rng, configs: &[Config], stats: &mut Stats, failures: &mut Vec
         Ok(false) => {}
         Ok(true) => {
             for _ in 0..6 {
-                let (mutant, origin) = if rng.chance(2) {
-                    (
+                let (mutant, origin) = match rng.below(3) {
+                    0 => (
                         asm::assemble(&mutate::items(rng, &items), CODE_BASE),
                         "prefix mutant",
-                    )
-                } else {
-                    (mutate::bytes(rng, &code), "byte mutant")
+                    ),
+                    1 => (
+                        asm::assemble(&mutate::wild(rng, &items), CODE_BASE),
+                        "wild mutant",
+                    ),
+                    _ => (mutate::bytes(rng, &code), "byte mutant"),
                 };
                 if let Err(f) = check(rng, &mutant, sig, policy, origin, stats) {
                     failures.push(*f);

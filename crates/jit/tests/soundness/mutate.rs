@@ -5,7 +5,9 @@
 //! REX prefixes (`66 67 F2 F3 F0`, segment `2E 36 3E 26 64 65`, `40..4F`)
 //! go in front of random instructions, or an instruction is duplicated.
 //! Byte mutations work on the encoded bytes: flip a bit, overwrite, insert or
-//! delete a byte, or duplicate the bytes of one decoded instruction.
+//! delete a byte, or duplicate the bytes of one decoded instruction. Wild
+//! mutations insert one random general-purpose instruction (random opcode,
+//! register or `[rsp+d8]` operand, random prefix) as a whole item.
 
 use iced_x86::{Decoder, DecoderOptions};
 
@@ -85,4 +87,69 @@ pub fn bytes(rng: &mut Rng, code: &[u8]) -> Vec<u8> {
         }
     }
     c
+}
+
+/// One-byte opcodes of integer instructions with a ModRM byte or a register in the opcode.
+const WILD_ONE: &[u8] = &[
+    0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x11, 0x12, 0x13, 0x18, 0x19, 0x1a, 0x1b,
+    0x20, 0x21, 0x22, 0x23, 0x28, 0x29, 0x2a, 0x2b, 0x30, 0x31, 0x32, 0x33, 0x38, 0x39, 0x3a, 0x3b,
+    0x63, 0x69, 0x6b, 0x80, 0x81, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x8f,
+    0x91, 0x93, 0x97, 0x98, 0x99, 0xb0, 0xb3, 0xb8, 0xbb, 0xc0, 0xc1, 0xc6, 0xc7, 0xd0, 0xd1, 0xd2,
+    0xd3, 0xf6, 0xf7, 0xfe, 0xff,
+];
+/// Second bytes of `0F` opcodes of integer instructions.
+const WILD_TWO: &[u8] = &[
+    0x40, 0x42, 0x44, 0x47, 0x4c, 0x4f, 0x92, 0x94, 0x97, 0x9c, 0x9f, 0xa3, 0xa4, 0xa5, 0xab, 0xac,
+    0xad, 0xaf, 0xb0, 0xb1, 0xb3, 0xb6, 0xb7, 0xb8, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0, 0xc1,
+    0xc8, 0xcb, 0xcf,
+];
+const WILD_PREFIX: &[&[u8]] = &[
+    &[],
+    &[],
+    &[],
+    &[0x48],
+    &[0x48],
+    &[0x49],
+    &[0x4c],
+    &[0x4d],
+    &[0x40],
+    &[0x44],
+    &[0x41],
+    &[0x66],
+    &[0xf3],
+    &[0xf2],
+    &[0x66, 0x48],
+];
+
+/// The items with one random integer instruction inserted.
+pub fn wild(rng: &mut Rng, items: &[Item]) -> Vec<Item> {
+    let mut out = items.to_vec();
+    for _ in 0..8 {
+        let mut b: Vec<u8> = rng.pick(WILD_PREFIX).to_vec();
+        if rng.chance(3) {
+            b.extend_from_slice(&[0x0f, *rng.pick(WILD_TWO)]);
+        } else {
+            b.push(*rng.pick(WILD_ONE));
+        }
+        if rng.chance(3) {
+            // [rsp + d8], d8 a multiple of 8 (negative reaches the red zone)
+            b.push(0x44 | (rng.below(8) as u8) << 3);
+            b.push(0x24);
+            b.push((rng.below(32) as i8 - 16).wrapping_mul(8) as u8);
+        } else {
+            b.push(0xc0 | rng.below(64) as u8);
+        }
+        let n = b.len();
+        b.extend((0..8).map(|_| rng.next() as u8));
+        let ins = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE).decode();
+        if ins.is_invalid() || ins.len() < n {
+            continue;
+        }
+        b.truncate(ins.len());
+        let at = rng.below(out.len() as u64 + 1) as usize;
+        let at = at.min(out.len().saturating_sub(1));
+        out.insert(at, Item::ins(b));
+        return out;
+    }
+    out
 }
