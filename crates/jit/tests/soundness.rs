@@ -630,22 +630,29 @@ fn oracle_reports_a_misaligned_call() {
     ));
 }
 
-/// What `code` does in the oracle under a few fixed and random layouts, or
+/// What `code` does in the oracle under 40 plans (random arguments; the
+/// stack layouts most likely to show a clash, alternating with random ones), or
 /// `None` if it behaves in all of them.
 fn misbehaviour(code: &[u8], sig: Signature, policy: &Policy) -> Option<String> {
     if let Some(why) = oracle::static_violation(code) {
         return Some(why);
     }
     let mut rng = Rng::new(11);
+    // Entry rsp at the bottom of its page, one page of stack: a few
+    // positions, since flags computed from rsp may steer the path.
     let fixed = [
         (LOW_ENTRY, Some(1)),
+        (LOW_ENTRY - 16, Some(1)),
         (8, None),
+        (LOW_ENTRY - 32, Some(1)),
+        (LOW_ENTRY - 48, Some(1)),
         (LOW_ENTRY, None),
         (8, Some(1)),
     ];
-    for i in 0..8 {
+    for i in 0..40 {
         let mut p = plan(&mut rng, code, sig, policy);
-        if let Some(&(entry_down, pages)) = fixed.get(i) {
+        if i % 2 == 0 {
+            let (entry_down, pages) = fixed[i / 2 % fixed.len()];
             p.stack = StackPlan { entry_down, pages };
         }
         if let Observed::Violation(why) = oracle::run(&p) {
