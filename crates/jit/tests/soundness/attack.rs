@@ -95,7 +95,7 @@ impl Gen<'_> {
     /// One statement that a sound validator must reject.
     pub(super) fn attack(&mut self) {
         self.attacked = true;
-        match self.rng.below(24) {
+        match self.rng.below(25) {
             0 => {
                 // Launder an entry value through a pointer window or the stack.
                 let Some(r) = self.entry_reg() else { return };
@@ -263,6 +263,25 @@ impl Gen<'_> {
                 self.set_def(RAX, 8);
             }
             16 => self.constant(true),
+            23 => {
+                // A pointer access just past either end of its window.
+                let Some(p) = (0..16).find(|&p| self.m.ptr[p].is_some()) else {
+                    return;
+                };
+                let size = *self.rng.pick(&[8u8, 4, 1]);
+                let window = self.policy.pointer_window as i32;
+                let disp = if self.rng.chance(2) {
+                    window - i32::from(size) + 1
+                } else {
+                    -1
+                };
+                if self.writable_pointer().is_some() && self.rng.chance(2) {
+                    self.emit(asm::rm(&[0x89], &[0x88], size, 7, p, disp));
+                } else {
+                    self.emit(asm::rm(&[0x8b], &[0x8a], size, RAX, p, disp));
+                    self.set_def(RAX, 8);
+                }
+            }
             21 | 22 => {
                 // A saved entry value as the memory operand of some instruction.
                 let Some(r) = self.entry_reg() else { return };
