@@ -2,7 +2,7 @@
  *
  * Link: cc prog.c libnpk_runtime.a -lpthread -ldl -lm
  * Kept in sync with crates/npk-runtime/src/abi.rs by tests/header.rs.
- * All functions are thread-safe. Refusals print one stderr line
+ * All wildx/jit functions are thread-safe (gc: one mutator thread, see below). Refusals print one stderr line
  * "wildx: <op>(<ptr>) rejected: <reason>".
  * Environment (read once): NPK_WILDX_AUDIT=1, NPK_WILDX_GUARD_PAGES=1,
  * NPK_WILDX_VERIFY=1, NPK_WILDX_QUOTA=<bytes> (default 64 MiB), NPK_JIT_STRICT=1.
@@ -98,8 +98,18 @@ void *npk_jit_compile(const void *code, int64_t len, const char *sig);
  * recording the signature; npk_wildx_seal keeps it only if the page is unchanged since.
  * 0, or -1 with the reason from npk_jit_last_error. */
 int32_t npk_jit_install(void *page, const void *code, int64_t len, const char *sig);
-/* Reason for this thread's last npk_jit_compile / npk_jit_install / npk_jit_arena_add
- * failure ("" after success); never NULL. */
+/* Assembles text (Intel syntax as `objdump -M intel` prints it: one instruction per line or
+ * ';'-separated, labels "name:", '#' comments) for sig; returns the bytes a page needs, or -1
+ * with the reason ("line L, column C: expected ...") from npk_jit_last_error. Allocates nothing. */
+int64_t npk_jit_assemble_size(const char *text, const char *sig);
+/* Validates the assembled text (reusing the preceding npk_jit_assemble_size of the same text
+ * and sig, else assembling again) for sig as code running at page, and copies it into the
+ * writable page of ours (at least npk_jit_assemble_size bytes), recording the signature; seal
+ * with npk_wildx_seal. 0, or -1 with the reason from npk_jit_last_error; a rejection names the
+ * source line ("line 3: `add rax, [rdi]`: ..."). Neither assemble call prints anything. */
+int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
+/* Reason for this thread's last npk_jit_compile / npk_jit_install / npk_jit_arena_add /
+ * npk_jit_assemble_size / npk_jit_assemble_install failure ("" after success); never NULL. */
 const char *npk_jit_last_error(void);
 /* Typed calls: refuse (0, stderr line; try forms: *status = NPK_JIT_ERR_*) a page whose
  * recorded signature differs (untagged pages allowed unless NPK_JIT_STRICT=1). p may also be
@@ -110,6 +120,80 @@ int64_t npk_jit_call_i64_i64_i64(void *p, int64_t a, int64_t b);
 int64_t npk_jit_try_call_i64_i64_i64(void *p, int64_t a, int64_t b, int32_t *status);
 int64_t npk_jit_call_i64_i64_i64_i64(void *p, int64_t a, int64_t b, int64_t c);
 int64_t npk_jit_try_call_i64_i64_i64_i64(void *p, int64_t a, int64_t b, int64_t c, int32_t *status);
+
+/* --- garbage collector (npk-gc; design, thread model and codegen ABI: docs/gc.md) ------ */
+
+/* Status codes of the npk_gc_* and npk_shadow_stack_* functions (0 = done). */
+#define NPK_GC_OK 0
+#define NPK_GC_ERR_NOT_OBJECT 1       /* not the start of a live gc object */
+#define NPK_GC_ERR_WRONG_KIND 2       /* int access on a ref array or the reverse */
+#define NPK_GC_ERR_BOUNDS 3           /* element index < 0 or >= length */
+#define NPK_GC_ERR_WRONG_THREAD 4     /* the heap belongs to another mutator thread */
+#define NPK_GC_ERR_NULL 5             /* NULL slot / frame / out pointer */
+#define NPK_GC_ERR_MISALIGNED 6       /* slot or frame pointer not 8-byte aligned */
+#define NPK_GC_ERR_ALREADY_ROOTED 7   /* add_root of a registered slot */
+#define NPK_GC_ERR_NOT_ROOTED 8       /* remove_root of an unregistered slot */
+#define NPK_GC_ERR_NOT_REFERENCE 9    /* set_ref value neither NULL nor a live object */
+#define NPK_GC_ERR_OUT_OF_MEMORY 10   /* heap limit reached after a full collection */
+#define NPK_GC_ERR_FRAME 11           /* pop of a frame that is not the top one */
+#define NPK_GC_ERR_BAD_SIZE 12        /* negative or too large element count */
+#define NPK_GC_ERR_BUSY 13            /* re-entered, or poisoned by an internal failure */
+#define NPK_GC_ERR_FRAMES 14          /* shadow stack too deep, or frames pushed at detach */
+
+/* npk_gc_kind results. */
+#define NPK_GC_KIND_NONE 0
+#define NPK_GC_KIND_INTS 1
+#define NPK_GC_KIND_REFS 2
+
+/* Object layout: a header word, then `length` 8-byte elements; element i of the object at
+ * p is at (char *)p + 8 + 8 * i; length = header >> 32. Objects move: hold them only in
+ * registered slots or pushed frames across anything that may collect (allocation,
+ * npk_gc_collect*, npk_gc_safepoint, npk_gc_collect_helper). */
+
+/* Zero-filled int64 array / array of NULL references; NULL on failure (reason from
+ * npk_gc_last_status: BAD_SIZE, OUT_OF_MEMORY, WRONG_THREAD). May collect. */
+void *npk_gc_alloc_ints(int64_t n);
+void *npk_gc_alloc_refs(int64_t n);
+int32_t npk_gc_last_status(void);
+/* 1 if p is the start of a live object, else 0 (also from a non-mutator thread).
+ * Never dereferences p. int32, not _Bool: callers may read all of eax. */
+int32_t npk_gc_is_heap_pointer_i32(const void *p);
+int64_t npk_gc_length(const void *obj); /* element count, -1 if not an object */
+int32_t npk_gc_kind(const void *obj);   /* NPK_GC_KIND_* */
+/* Checked element access; *out is written only on success. */
+int32_t npk_gc_get_int(const void *obj, int64_t i, int64_t *out);
+int32_t npk_gc_set_int(void *obj, int64_t i, int64_t v);
+int32_t npk_gc_get_ref(const void *obj, int64_t i, void **out);
+int32_t npk_gc_set_ref(void *obj, int64_t i, void *v); /* with the write barrier */
+
+/* Roots. A registered slot (any memory, e.g. wild or JIT data) is read and rewritten by
+ * every collection until removed; non-object values in it are left alone. */
+int32_t npk_shadow_stack_add_root(void **slot);
+int32_t npk_shadow_stack_remove_root(void **slot);
+/* Shadow-stack frame of n slots in the caller's frame (zero them first); O(1), no
+ * allocation. Pop names the frame it pops: a mismatch is refused (NPK_GC_ERR_FRAME). */
+int32_t npk_gc_push_frame(void **slots, int64_t n);
+int32_t npk_gc_pop_frame(void **slots);
+
+/* Collections. */
+int32_t npk_gc_collect(void);         /* full: every nursery survivor moves */
+int32_t npk_gc_collect_nursery(void); /* nursery only */
+int32_t npk_gc_safepoint(void);       /* runs a requested collection, if any */
+void npk_gc_request_collect(void);    /* any thread: collect at the next safepoint */
+/* JIT helper "gc_collect", signature int64(): a full collection; 0 or a status. */
+int64_t npk_gc_collect_helper(void);
+
+/* Threads: the first thread to use the heap is its only mutator; others get
+ * NPK_GC_ERR_WRONG_THREAD until it calls this (refused while frames are pushed). */
+int32_t npk_gc_detach_thread(void);
+
+/* Statistics (any thread; exact on the mutator, else as of the last collection). */
+uint64_t npk_gc_stat_minor_collections(void);
+uint64_t npk_gc_stat_major_collections(void);
+uint64_t npk_gc_stat_peak_bytes(void);      /* highest footprint: 2 semispaces + old space */
+uint64_t npk_gc_stat_live_bytes(void);      /* object bytes after the last collection */
+uint64_t npk_gc_stat_used_bytes(void);      /* object bytes now */
+uint64_t npk_gc_stat_allocated_bytes(void); /* bytes ever allocated */
 
 #ifdef __cplusplus
 }

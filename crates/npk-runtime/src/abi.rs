@@ -17,7 +17,7 @@ use crate::print;
 
 /// Runs `f`; if it panics, returns `fallback` instead of unwinding into C.
 #[inline(always)]
-fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+pub(crate) fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
@@ -347,4 +347,89 @@ pub unsafe extern "C" fn npk_free(p: *mut c_void) {
 pub extern "C" fn npk_exit(code: i32) -> ! {
     guard((), print::flush);
     std::process::exit(code & 0xff)
+}
+
+/// Reads a NUL-terminated UTF-8 argument, or says which one is unusable.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that outlives the result.
+unsafe fn text_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str, String> {
+    if p.is_null() {
+        return Err(format!("{what} is NULL"));
+    }
+    // SAFETY: non-null and NUL-terminated by the caller's contract.
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map_err(|_| format!("{what} is not UTF-8"))
+}
+
+/// Runs an assemble export: sets the thread's last error ("" on success, the reason on
+/// failure, "internal error" after a panic) and returns `ok(value)` or `failed`. Nothing is
+/// printed: the reason is for the caller to read with `npk_jit_last_error`.
+fn assemble_export<T, R>(
+    failed: R,
+    ok: impl FnOnce(T) -> R,
+    f: impl FnOnce() -> Result<T, String>,
+) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => {
+            crate::jit_compile::set_last_error("");
+            ok(v)
+        }
+        Ok(Err(msg)) => {
+            crate::jit_compile::set_last_error(&msg);
+            failed
+        }
+        Err(_) => {
+            crate::jit_compile::set_last_error("internal error");
+            failed
+        }
+    }
+}
+
+/// Assembles `text` (Intel syntax, as `objdump -M intel` prints it) for signature `sig` and
+/// returns the number of bytes a page needs for it, or -1 with the reason in
+/// `npk_jit_last_error` ("line 2, column 9: expected an operand, ..."). Nothing is allocated:
+/// allocate with `npk_wildx_alloc(size)`, then `npk_jit_assemble_install`.
+///
+/// # Safety
+/// `text` and `sig` are NULL or NUL-terminated strings, owned by the caller. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_jit_assemble_size(text: *const c_char, sig: *const c_char) -> i64 {
+    assemble_export(
+        -1,
+        |n: usize| n as i64,
+        || {
+            // SAFETY: the caller's contract is the one `text_arg` requires.
+            let (text, sig) = unsafe { (text_arg(text, "text")?, text_arg(sig, "signature")?) };
+            crate::jit_assemble::assemble_size(text, sig).map_err(|e| e.to_string())
+        },
+    )
+}
+
+/// Assembles `text` again, validates the code for `sig` as it will run at `page`, and copies it
+/// into the writable page `page` of ours (from `npk_wildx_alloc`, at least
+/// `npk_jit_assemble_size` bytes), recording the signature; seal it with `npk_wildx_seal`, which
+/// keeps the signature only if the page is unchanged since. Returns 0, or -1 with the reason in
+/// `npk_jit_last_error`; a validator rejection names the source line
+/// ("line 3: `add rax, [rdi]`: ..."). Nothing is printed.
+///
+/// # Safety
+/// `text` and `sig` are NULL or NUL-terminated strings, owned by the caller; `page` may be any
+/// value (it is looked up in the registry before anything is written). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_jit_assemble_install(
+    page: *mut c_void,
+    text: *const c_char,
+    sig: *const c_char,
+) -> i32 {
+    assemble_export(
+        -1,
+        |()| 0,
+        || {
+            // SAFETY: the caller's contract is the one `text_arg` requires.
+            let (text, sig) = unsafe { (text_arg(text, "text")?, text_arg(sig, "signature")?) };
+            crate::jit_assemble::assemble_install(page.cast(), text, sig).map_err(|e| e.to_string())
+        },
+    )
 }

@@ -120,6 +120,11 @@ pub(crate) fn checked_input(code: &[u8], sig: &str) -> Result<Signature, Compile
 }
 
 impl CompiledFn {
+    /// A sealed page whose code was proven for `signature` (and tagged with it).
+    pub(crate) fn from_parts(page: wildx::ExecutablePage, signature: Signature) -> CompiledFn {
+        CompiledFn { page, signature }
+    }
+
     /// The proven signature.
     #[must_use]
     pub fn signature(&self) -> Signature {
@@ -204,6 +209,7 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// Sets this thread's `npk_jit_last_error` text.
 pub(crate) fn set_last_error(msg: &str) {
     let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     LAST_ERROR.with(|e| *e.borrow_mut() = c);
@@ -315,9 +321,9 @@ pub unsafe extern "C" fn npk_jit_install(
     }
 }
 
-/// The reason the last `npk_jit_compile`, `npk_jit_install` or `npk_jit_arena_add` on this
-/// thread failed ("" after a success). Valid until the next of those calls on this thread;
-/// never NULL.
+/// The reason the last `npk_jit_compile`, `npk_jit_install`, `npk_jit_arena_add`,
+/// `npk_jit_assemble_size` or `npk_jit_assemble_install` on this thread failed ("" after a
+/// success). Valid until the next of those calls on this thread; never NULL.
 ///
 /// # Safety
 /// Always safe to call; do not free or write the result.

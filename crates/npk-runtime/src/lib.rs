@@ -6,6 +6,10 @@
 //!   panic cross the boundary.
 //! * `jit` holds the safe Rust behind the `wildx` / `Jit` exports (on top of the `wildx`
 //!   crate) and the refusal reporting shared by every checked call.
+//! * `jit_compile` and `jit_assemble` hold `Jit.compile` (validated bytes) and `Jit.assemble`
+//!   (Intel-syntax text through `npk-asm`, then the validator), each with its Rust API.
+//! * `gc_abi` holds the garbage collector's exports (`npk_gc_*`, `npk_shadow_stack_*`) over
+//!   the `npk-gc` crate's process heap (docs/gc.md).
 //! * `jit_arena` holds validated code arenas (`JitArena`, and the safe Rust behind
 //!   `npk_jit_arena_add`).
 //! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
@@ -18,12 +22,16 @@
 #![warn(missing_docs)]
 
 mod abi;
+mod gc_abi;
 mod jit;
 mod jit_arena;
+mod jit_assemble;
 mod jit_compile;
 mod print;
 
 pub use abi::*;
+pub use gc_abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
 pub use jit_arena::{CompiledArena, JitArena, arena_add};
+pub use jit_assemble::*;
 pub use jit_compile::*;

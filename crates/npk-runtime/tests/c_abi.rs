@@ -3,38 +3,14 @@
 //! exit status; `arena_smoke.c`: code arenas), stdout is flushed at exit, `npk_exit` masks
 //! the status.
 
-#[path = "common/staticlib.rs"]
-mod staticlib;
+#[path = "common/cprog.rs"]
+mod cprog;
 
-use std::path::Path;
 use std::process::Command;
 
 /// Compiles `tests/c/<name>.c` against the header and the static library, runs it.
 fn build_and_run(name: &str) -> std::process::Output {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let exe = out_dir.join(name);
-    let lib = staticlib::static_lib();
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let build = Command::new(&cc)
-        .arg("-std=c11")
-        .arg("-Wall")
-        .arg("-Werror")
-        .arg("-I")
-        .arg(dir.join("include"))
-        .arg(dir.join(format!("tests/c/{name}.c")))
-        .arg(&lib)
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&exe)
-        .output()
-        .expect("run cc");
-    assert!(
-        build.status.success(),
-        "cc failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-
-    Command::new(&exe)
+    Command::new(cprog::build(name))
         .env_remove("NPK_WILDX_QUOTA")
         .env_remove("NPK_WILDX_GUARD_PAGES")
         .output()

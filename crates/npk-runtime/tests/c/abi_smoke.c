@@ -4,15 +4,8 @@
 #include <string.h>
 
 #include "npk_runtime.h"
+#include "check.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                   \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            fprintf(stderr, "CHECK failed at line %d: %s\n", __LINE__, #cond); \
-            failures++;                                               \
-        }                                                             \
-    } while (0)
 
 int main(void) {
     uint64_t frees0 = npk_wildx_stat_total_frees();

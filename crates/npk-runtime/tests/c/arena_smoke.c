@@ -5,15 +5,7 @@
 #include <string.h>
 
 #include "npk_runtime.h"
-
-static int failures = 0;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "CHECK failed at line %d: %s\n", __LINE__, #cond);   \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 static const unsigned char LEA[] = {0x48, 0x8d, 0x04, 0x37, 0xc3};   /* lea rax,[rdi+rsi]; ret */
 static const unsigned char MUL[] = {0x48, 0x89, 0xf8, 0x48, 0x0f, 0xaf, 0xc6, 0xc3}; /* rax=rdi*rsi */
