@@ -15,26 +15,10 @@ pub fn parse_num(s: &str) -> u64 {
     .unwrap_or_else(|e| panic!("bad number `{s}`: {e}"))
 }
 
+/// A 64-bit general-purpose register by name (`rbx`, `R12`).
 pub fn parse_reg(s: &str) -> Register {
-    let all = [
-        Register::RAX,
-        Register::RCX,
-        Register::RDX,
-        Register::RBX,
-        Register::RSP,
-        Register::RBP,
-        Register::RSI,
-        Register::RDI,
-        Register::R8,
-        Register::R9,
-        Register::R10,
-        Register::R11,
-        Register::R12,
-        Register::R13,
-        Register::R14,
-        Register::R15,
-    ];
-    *all.iter()
+    Register::values()
+        .filter(|r| r.is_gpr64())
         .find(|r| format!("{r:?}").eq_ignore_ascii_case(s.trim()))
         .unwrap_or_else(|| panic!("unknown register `{s}`"))
 }
