@@ -2,7 +2,9 @@
 //! in one run and printed as ratios (never asserted: this machine is shared).
 //!
 //! 1. `npkc check` throughput on a generated ≥ 50,000-line program (target
-//!    ≥ 200,000 lines/s).
+//!    ≥ 200,000 lines/s), and on ONE generated 100,000-line function with
+//!    thousands of owned locals and branches (target ≥ 100,000 lines/s),
+//!    beside the same at 25,000 lines (equal rates: linear time).
 //! 2. `npkc build` latency of a 50-line program, link included (target
 //!    ≤ 150 ms median).
 //! 3. Call path: 100 million `Jit.call_i32_i32` calls from Nitpick vs the same
@@ -133,6 +135,58 @@ fn bench_check(dir: &Path) {
         t.as_secs_f64() * 1e3,
         rate,
         rate / 200_000.0
+    );
+}
+
+/// One function of about `lines` lines: per block an owned local with a
+/// null check, a `defer` or an explicit release, nested `if`/`else if`
+/// arms, a borrow read in a loop; every allocation released.
+fn long_function(lines: usize) -> String {
+    let mut s = String::from("func:failsafe = int32(tbb32:err) {\n    exit 70;\n};\n\n");
+    s.push_str("func:main = int32() {\n    int32:n = 3;\n");
+    let mut k = 0usize;
+    let mut count = 2;
+    while count < lines {
+        let block = if k.is_multiple_of(2) {
+            format!(
+                "    {{\n        wild int8->:a{k} = alloc(16);\n        if (a{k} == NULL) {{\n            exit 1;\n        }}\n        defer {{\n            free(a{k});\n        }}\n        if (n > {m}) {{\n            if (n < 9) {{\n                a{k}[0] = 1;\n            }}\n        }} else if (n == 1) {{\n            a{k}[1] = 2;\n        }} else {{\n            n += 1;\n        }}\n    }}\n",
+                m = k % 5
+            )
+        } else {
+            format!(
+                "    wild int8->:b{k} = alloc(16);\n    if (b{k} != NULL) {{\n        int8->:v{k} = b{k};\n        while (n < {m}) {{\n            v{k}[0] = 3;\n            n += 1;\n        }}\n    }}\n    free(b{k});\n",
+                m = k % 7
+            )
+        };
+        count += block.lines().count();
+        s.push_str(&block);
+        k += 1;
+    }
+    s.push_str("    exit n & 1;\n};\n");
+    s
+}
+
+/// `npkc check` of one generated function of `lines` lines: (lines, lines/s).
+fn check_rate(dir: &Path, lines: usize) -> (usize, f64) {
+    let src = long_function(lines);
+    let lines = src.lines().count();
+    let file = dir.join(format!("long-{lines}.npk"));
+    std::fs::write(&file, &src).expect("write generated function");
+    let t = median(
+        (0..3)
+            .map(|_| time_command(npkc_cmd().arg("check").arg(&file)))
+            .collect(),
+    );
+    (lines, lines as f64 / t.as_secs_f64())
+}
+
+fn bench_long_function(dir: &Path) {
+    let (small, small_rate) = check_rate(dir, 25_000);
+    let (big, big_rate) = check_rate(dir, 100_000);
+    println!(
+        "check1:  one {big}-line function at {big_rate:.0} lines/s (target >= 100000: {:.2}x of target); {small} lines at {small_rate:.0} lines/s (100k/25k rate ratio {:.2}, 1.00 = linear)",
+        big_rate / 100_000.0,
+        big_rate / small_rate
     );
 }
 
@@ -369,6 +423,7 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     if want("check") {
         bench_check(&dir);
+        bench_long_function(&dir);
     }
     if want("build") {
         bench_build(&dir);

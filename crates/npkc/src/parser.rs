@@ -26,7 +26,8 @@ use error::ParseError;
 
 pub use error::EXPLANATIONS;
 
-/// Blocks, parentheses, unary operators and `else if` nest at most this deep.
+/// Blocks, parentheses and unary operators nest at most this deep (an
+/// `else if` chain is flat: see `stmt::MAX_ELSE_IF_ARMS`).
 const MAX_DEPTH: u32 = 100;
 /// At most this many binary or postfix operators on one path from the root
 /// of an expression tree (bounds the depth of left-leaning trees).

@@ -30,6 +30,10 @@ use npkc::source::{FileId, SourceMap, Span};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+#[path = "support/cases.rs"]
+mod cases;
+use cases::config;
+
 /// The longest one generated input may take, all phases together.
 // Generous: it catches hangs and quadratic blow-ups (which took minutes), not
 // speed; a loaded 2-core CI machine must not fail it.
@@ -37,24 +41,6 @@ const CASE_LIMIT: Duration = Duration::from_secs(30);
 
 /// Stack of the worker thread: what the `npkc` binary's main thread gets.
 const WORKER_STACK: usize = 8 << 20;
-
-/// Default case count per property; `PROPTEST_CASES` overrides it.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        max_shrink_iters: 2000,
-        max_shrink_time: 120_000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Running one case

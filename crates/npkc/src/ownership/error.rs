@@ -25,6 +25,9 @@ pub(crate) enum ScopeExit {
     Exit,
     /// A new value was assigned over the owned one.
     Overwrite,
+    /// A call of a function that never returns (it always `exit`s, or
+    /// recurses forever).
+    NoReturn,
 }
 
 /// Where an allocation that was never bound ended up.
@@ -36,6 +39,30 @@ pub(crate) enum TempSink {
     Argument(String),
     /// An operand of some other expression.
     Operand,
+    /// Stored through a pointer, in memory the checker does not follow.
+    Stored,
+    /// Converted to an integer, which cannot own.
+    CastToInteger,
+}
+
+/// How a release reached a later fault: around a loop (it ran in the
+/// previous iteration), and/or from a `defer` body (it ran when the
+/// `defer`'s block was left, though it is written earlier).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Carried {
+    pub previous_iteration: bool,
+    pub by_defer: bool,
+}
+
+/// Which analysis budget a function exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget {
+    /// Statements interpreted for one function.
+    Steps,
+    /// Iterations of one loop before its state stabilised.
+    LoopIterations,
+    /// Re-analyses of one function while its call cycle's summaries settle.
+    SummaryRounds,
 }
 
 /// One ownership problem. Fields are spans, names and kinds only; the
@@ -48,6 +75,8 @@ pub(crate) enum OwnershipError {
         exit: ScopeExit,
         allocated: Vec<Span>,
         kind: Option<ResourceKind>,
+        /// The binding is a `Result`: the pointer to release is `name.value`.
+        is_result: bool,
     },
     LeakTemporary {
         at: Span,
@@ -61,12 +90,32 @@ pub(crate) enum OwnershipError {
         moved: Vec<Span>,
         /// Still owned on some path reaching the use.
         maybe: bool,
+        /// `name` is a borrow of this owner (taken at this span), and the
+        /// owner is what was released.
+        owner: Option<(String, Option<Span>)>,
+        /// The release ran in a previous iteration of the enclosing loop.
+        in_loop: Carried,
     },
     DoubleFree {
         name: String,
         at: Span,
         first: Vec<Span>,
         maybe: bool,
+        /// The first release ran in a previous iteration of the enclosing loop.
+        in_loop: Carried,
+    },
+    /// A non-owning copy (`name`, borrowed from `owner`) is released.
+    ReleaseOfBorrow {
+        name: String,
+        at: Span,
+        owner: String,
+        borrowed_at: Option<Span>,
+    },
+    /// The analysis of `func` exceeded a budget; its verdict is unknown.
+    BudgetExceeded {
+        func: String,
+        at: Span,
+        what: Budget,
     },
     MismatchedDeallocator {
         name: String,
@@ -99,6 +148,27 @@ fn kind_noun(kind: ResourceKind) -> &'static str {
     }
 }
 
+/// What to pass to the deallocator: `r.value` for a `Result` binding.
+fn release_target(name: &str, is_result: bool) -> String {
+    if is_result {
+        format!("{name}.value")
+    } else {
+        name.to_string()
+    }
+}
+
+/// "released here", or where the release ran in an earlier iteration.
+fn release_label(first: &str, c: Carried) -> String {
+    match (c.previous_iteration, c.by_defer) {
+        (true, true) => format!(
+            "{first} here by this `defer`, when the previous iteration of the loop left its block"
+        ),
+        (false, true) => format!("{first} here by this `defer`, when its block was left"),
+        (true, false) => format!("{first} here, in the previous iteration of the loop"),
+        (false, false) => format!("{first} here"),
+    }
+}
+
 fn release_call(kind: Option<ResourceKind>, name: &str) -> String {
     match kind.and_then(ResourceKind::builtin_name) {
         Some(b) => format!("`{b}({name})`"),
@@ -116,6 +186,8 @@ impl OwnershipError {
             OwnershipError::MismatchedDeallocator { .. } => "NPK-401",
             OwnershipError::PartialRelease { .. } => "NPK-402",
             OwnershipError::MixedReturn { .. } => "NPK-403",
+            OwnershipError::ReleaseOfBorrow { .. } => "NPK-404",
+            OwnershipError::BudgetExceeded { .. } => "NPK-405",
         }
     }
 
@@ -126,7 +198,9 @@ impl OwnershipError {
             | OwnershipError::LeakTemporary { at, .. }
             | OwnershipError::UseAfterRelease { at, .. }
             | OwnershipError::DoubleFree { at, .. }
-            | OwnershipError::MismatchedDeallocator { at, .. } => *at,
+            | OwnershipError::MismatchedDeallocator { at, .. }
+            | OwnershipError::ReleaseOfBorrow { at, .. }
+            | OwnershipError::BudgetExceeded { at, .. } => *at,
             OwnershipError::PartialRelease { param_span, .. } => *param_span,
             OwnershipError::MixedReturn { borrowed_at, .. } => *borrowed_at,
         }
@@ -142,6 +216,7 @@ impl OwnershipError {
                 exit,
                 allocated,
                 kind,
+                is_result,
             } => {
                 let (label, before) = match exit {
                     ScopeExit::BlockEnd => (
@@ -178,6 +253,10 @@ impl OwnershipError {
                         format!("`exit` ends the program while `{name}` still owns its allocation"),
                         "this `exit` (or in a `defer`, which `exit` runs)",
                     ),
+                    ScopeExit::NoReturn => (
+                        format!("this call never returns, and `{name}` still owns its allocation"),
+                        "this call",
+                    ),
                     ScopeExit::Overwrite => (
                         format!(
                             "this assignment overwrites `{name}` while it still owns its allocation"
@@ -189,7 +268,7 @@ impl OwnershipError {
                     .with_label(label)
                     .with_help(format!(
                         "release it with {} before {before}",
-                        release_call(*kind, name)
+                        release_call(*kind, &release_target(name, *is_result))
                     ));
                 for s in allocated {
                     d = d.with_secondary(*s, "allocated here");
@@ -204,6 +283,12 @@ impl OwnershipError {
                     }
                     TempSink::Operand => {
                         "the allocated pointer is used once and then lost".to_string()
+                    }
+                    TempSink::Stored => {
+                        "stored through a pointer, where the checker cannot follow it".to_string()
+                    }
+                    TempSink::CastToInteger => {
+                        "converted to an integer, which cannot own it".to_string()
                     }
                 };
                 let dealloc = kind.builtin_name().unwrap_or("its deallocator");
@@ -223,7 +308,31 @@ impl OwnershipError {
                 released,
                 moved,
                 maybe,
+                owner,
+                in_loop,
             } => {
+                if let Some((owner, borrowed_at)) = owner {
+                    let message = if *maybe {
+                        format!("use of `{name}` after its owner `{owner}` is possibly released")
+                    } else {
+                        format!("use of `{name}` after its owner `{owner}` is released")
+                    };
+                    let mut d = Diagnostic::error(code, message, *at).with_label(format!(
+                        "`{name}` borrows `{owner}`, which no longer owns this memory"
+                    ));
+                    for s in released {
+                        d = d.with_secondary(
+                            *s,
+                            release_label(&format!("`{owner}` released"), *in_loop),
+                        );
+                    }
+                    if let Some(b) = borrowed_at {
+                        d = d.with_secondary(*b, "borrowed here");
+                    }
+                    return d.with_help(format!(
+                        "move the release of `{owner}` after the last use of `{name}`"
+                    ));
+                }
                 let what = match (released.is_empty(), moved.is_empty()) {
                     (false, true) => "released",
                     (true, false) => "moved",
@@ -237,10 +346,10 @@ impl OwnershipError {
                 let mut d = Diagnostic::error(code, message, *at)
                     .with_label(format!("`{name}` used here after it was {what}"));
                 for s in released {
-                    d = d.with_secondary(*s, "released here");
+                    d = d.with_secondary(*s, release_label("released", *in_loop));
                 }
                 for s in moved {
-                    d = d.with_secondary(*s, "moved here");
+                    d = d.with_secondary(*s, release_label("moved", *in_loop));
                 }
                 if *maybe {
                     d = d.with_note(format!(
@@ -258,11 +367,12 @@ impl OwnershipError {
                 at,
                 first,
                 maybe,
+                in_loop,
             } => {
                 let mut d = Diagnostic::error(code, format!("double free of `{name}`"), *at)
                     .with_label(format!("`{name}` released again here"));
                 for s in first {
-                    d = d.with_secondary(*s, "first released here");
+                    d = d.with_secondary(*s, release_label("first released", *in_loop));
                 }
                 if *maybe {
                     d = d.with_note(format!(
@@ -327,8 +437,45 @@ impl OwnershipError {
                 *borrowed_at,
             )
             .with_label("returns a pointer the caller already owns")
-            .with_secondary(*owned_at, "returns a newly owned pointer here")
+            .with_secondary(*owned_at, "a newly owned pointer, returned from here")
             .with_help("return owned pointers on every path, or on none"),
+            OwnershipError::ReleaseOfBorrow {
+                name,
+                at,
+                owner,
+                borrowed_at,
+            } => {
+                let mut d = Diagnostic::error(
+                    code,
+                    format!("release of `{name}`, which only borrows `{owner}`"),
+                    *at,
+                )
+                .with_label(format!("`{name}` does not own this memory: `{owner}` does"));
+                if let Some(b) = borrowed_at {
+                    d = d.with_secondary(*b, format!("`{name}` borrows `{owner}` here"));
+                }
+                d.with_note(format!(
+                    "`{owner}` would still release it, or use it, after this release"
+                ))
+                .with_help(format!("release `{owner}` instead"))
+            }
+            OwnershipError::BudgetExceeded { func, at, what } => {
+                let what = match what {
+                    Budget::Steps => "it needs more analysis steps than the checker allows",
+                    Budget::LoopIterations => "a loop's ownership state did not settle",
+                    Budget::SummaryRounds => {
+                        "its summary did not settle with the other functions of its call cycle"
+                    }
+                };
+                Diagnostic::error(
+                    code,
+                    format!("ownership of `{func}` could not be checked"),
+                    *at,
+                )
+                .with_label(what)
+                .with_note("no verdict is given for this function rather than a guessed one")
+                .with_help("split the function into smaller functions")
+            }
         }
     }
 }
@@ -457,5 +604,44 @@ Example:
     };
 
 Fix: split the function in two, or always return a new allocation.",
+    ),
+    (
+        "NPK-404",
+        "A pointer was released through a binding that only borrows it.
+
+Copying an owned pointer into a binding that cannot own (an unqualified
+pointer such as `int8->:q = p;`, or an integer through a cast) makes a borrow:
+the original binding still owns the memory and will release it. Releasing the
+borrow would free the memory behind the owner's back, so the owner's later
+release is a double free and its later uses read freed memory.
+
+Example:
+
+    wild int8->:p = alloc(16);
+    int8->:q = p;       // `q` borrows `p`
+    free(q);            // error[NPK-404]: release of `q`, which only borrows `p`
+
+Fix: release the owner (`free(p)`). To hand ownership to another binding,
+make that binding own it (`wild int8->:q = p;` moves `p` into `q`).",
+    ),
+    (
+        "NPK-405",
+        "The ownership checker gave up on a function instead of guessing.
+
+Each function is analysed within budgets: a number of analysis steps
+proportional to its size, a number of iterations for each loop to settle, and
+a number of re-analyses while the summaries of a call cycle settle. Real code
+stays far inside them. When one is exceeded the checker reports this error
+rather than accepting or rejecting the function on incomplete information:
+no budget ever silently changes a verdict.
+
+Example (schematic: a function far beyond the budgets):
+
+    func:huge = int32() {   // error[NPK-405]: ownership of `huge` could not be checked
+        ...
+    };
+
+Fix: split the function into smaller functions (deeply nested loops are the
+usual cause).",
     ),
 ];

@@ -10,32 +10,29 @@
 //! scope stack. Paths that end (`pass`, `fail`, `exit`, `break`, `continue`)
 //! leave an unreachable state behind, so they never reach later joins.
 //!
+//! A loop re-entered (on an enclosing loop's next iteration) starts from
+//! its previous fixpoint joined with the new entry, so nested loops cost
+//! about their size, not 2^depth; every budget ([`Limits`]) exceeded stops
+//! the analysis with `NPK-405` and an opaque summary, never a guess.
+//!
 //! In: a function, the program, the current [`Summaries`]. Out: the
 //! problems found and the function's own [`Summary`]. Naming: `eval_*`
-//! computes an expression's [`Value`]; `use_*`, `release_*`, `bind`,
-//! `discard` consume one.
+//! (in `eval`) computes an expression's [`Value`]; `use_*`, `release_*`,
+//! `bind`, `discard`, `returned` (in `consume`) consume one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::ast::Region;
 use crate::hir::{Block, Expr, Func, FuncId, LocalId, PlaceKind, Program, StmtKind, Ty};
 use crate::source::Span;
 
-use super::error::{OwnershipError, ScopeExit, TempSink};
-use super::state::{Origin, ParamFate, ResourceKind, Slot, State};
+use super::Limits;
+use super::error::{Budget, Carried, OwnershipError, ScopeExit, TempSink};
+use super::state::{Origin, ResourceKind, Slot, State};
 use super::summary::{Summaries, Summary};
 
+mod consume;
 mod eval;
-
-/// Loop iterations before giving up on a fixpoint (the lattice is finite,
-/// so this only guards against a bug; real loops settle in two or three).
-const MAX_LOOP_ITERATIONS: usize = 64;
-
-/// Statements one function's analysis may interpret. Nested loops multiply
-/// (each level runs its body at least twice), so past this budget every loop
-/// runs its body once and joins, which keeps pathological nesting linear at
-/// the price of precision (errors first seen on a later iteration may be missed).
-const FUEL: u64 = 200_000;
 
 /// The result of analysing one function.
 #[derive(Debug)]
@@ -45,7 +42,12 @@ pub(crate) struct FuncResult {
 }
 
 /// Analyses `func` with the callee summaries `summaries`.
-pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) -> FuncResult {
+pub(crate) fn analyze(
+    program: &Program,
+    func: FuncId,
+    summaries: &Summaries,
+    limits: &Limits,
+) -> FuncResult {
     let Some(f) = program.funcs.get(func.0 as usize) else {
         return FuncResult {
             errors: Vec::new(),
@@ -58,16 +60,35 @@ pub(crate) fn analyze(program: &Program, func: FuncId, summaries: &Summaries) ->
         summaries,
         errors: Vec::new(),
         seen: BTreeSet::new(),
+        joins: Vec::new(),
+        decl_scope: vec![usize::MAX; f.locals.len()],
+        defer_spans: {
+            let mut v = Vec::new();
+            collect_defers(&f.body, &mut v);
+            v
+        },
+        blamed: BTreeSet::new(),
         scopes: Vec::new(),
         loops: Vec::new(),
         scope_floor: 0,
         loop_floor: 0,
-        fuel: FUEL,
+        fuel: limits.fuel_base.saturating_add(
+            limits
+                .fuel_per_byte
+                .saturating_mul(u64::from(f.span.end.saturating_sub(f.span.start))),
+        ),
+        loop_iterations: limits.loop_iterations,
+        exhausted: None,
+        loop_heads: HashMap::new(),
+        defer_epoch: 0,
         ret: ReturnAcc {
             owned: None,
             borrowed: None,
+            returns: vec![false; f.params.len()],
             released: vec![None; f.params.len()],
             kept: vec![None; f.params.len()],
+            via_partial: vec![None; f.params.len()],
+            any: false,
         },
     };
     a.run();
@@ -93,12 +114,15 @@ enum Value {
     },
     Null,
     Other,
+    /// One of two values, depending on the path (index into `Analysis::joins`).
+    Join(u32),
 }
 
 /// One lexical block being executed.
 #[derive(Debug)]
 struct Scope<'a> {
-    locals: Vec<LocalId>,
+    /// The smallest local id declared in this scope so far (`usize::MAX`: none).
+    first_local: usize,
     defers: Vec<&'a Block>,
 }
 
@@ -118,10 +142,17 @@ struct ReturnAcc {
     owned: Option<(Span, ResourceKind)>,
     /// Some `pass` returns a parameter the caller owns.
     borrowed: Option<Span>,
+    /// Per parameter: some `pass` returns it.
+    returns: Vec<bool>,
     /// Per parameter: released on some returning path.
     released: Vec<Option<(Span, ResourceKind)>>,
     /// Per parameter: some returning path (at this span) did not release it.
     kept: Vec<Option<Span>>,
+    /// Per parameter: some returning path passed it to a callee that
+    /// releases it on some paths only (at this call).
+    via_partial: Vec<Option<Span>>,
+    /// Some path returns at all.
+    any: bool,
 }
 
 struct Analysis<'a> {
@@ -132,14 +163,43 @@ struct Analysis<'a> {
     /// (code, primary span, local) of every report, so that a defer body
     /// run at several exits, or a loop body run several times, reports once.
     seen: BTreeSet<(&'static str, Span, u32)>,
+    /// The alternatives of every [`Value::Join`] made so far.
+    joins: Vec<(Value, Value)>,
+    /// Per local: the depth of the scope that declared it (`usize::MAX`
+    /// for parameters, which the caller owns).
+    decl_scope: Vec<usize>,
+    /// Every `defer` body of the function, with the block it is in.
+    defer_spans: Vec<(Span, Span)>,
+    /// (local, release or move span) of every fault reported: a release
+    /// reaching several later uses or releases (on different paths) is one
+    /// fault, reported once.
+    blamed: BTreeSet<(u32, Span)>,
     scopes: Vec<Scope<'a>>,
     loops: Vec<LoopFrame>,
     /// While a defer body runs at a scope exit, jumps may not leave it:
     /// scopes below `scope_floor` and loops below `loop_floor` are out of reach.
     scope_floor: usize,
     loop_floor: usize,
-    /// See [`FUEL`].
+    /// Statements left to interpret ([`Limits::fuel_base`]). A loop
+    /// re-entered from an enclosing loop's next iteration starts from its
+    /// previous fixpoint ([`Analysis::loop_heads`]), so nesting does not
+    /// multiply the work in real code.
     fuel: u64,
+    /// See [`Limits::loop_iterations`].
+    loop_iterations: usize,
+    /// The budget this analysis exceeded: it stops, reports nothing more,
+    /// and the function gets `NPK-405` and an opaque summary.
+    exhausted: Option<Budget>,
+    /// The last fixpoint head of each loop (by the address of its body, and
+    /// the defer run it is in): when an enclosing loop's next iteration
+    /// enters the loop again, the iteration starts from that head joined
+    /// with the new entry state. The analysis is monotone, so the fixpoint
+    /// is the same, reached in one or two iterations instead of a fresh
+    /// climb (which made n nested loops cost 2^n).
+    loop_heads: HashMap<(usize, u64), State>,
+    /// Which run of a defer body is being interpreted (0: none); a defer
+    /// body runs once per exit, each with its own state.
+    defer_epoch: u64,
     ret: ReturnAcc,
 }
 
@@ -149,6 +209,36 @@ fn closing_brace(span: Span) -> Span {
         Span::new(span.file, span.end - 1, span.end)
     } else {
         span
+    }
+}
+
+/// Pushes (defer body span, enclosing block span) for every `defer` in `b`.
+fn collect_defers(b: &Block, out: &mut Vec<(Span, Span)>) {
+    for st in &b.stmts {
+        match &st.kind {
+            StmtKind::Defer(d) => {
+                out.push((d.span, b.span));
+                collect_defers(d, out);
+            }
+            StmtKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                collect_defers(then_block, out);
+                if let Some(e) = else_block {
+                    collect_defers(e, out);
+                }
+            }
+            StmtKind::While { body, step, .. } => {
+                collect_defers(body, out);
+                if let Some(s) = step {
+                    collect_defers(s, out);
+                }
+            }
+            StmtKind::Loop { body, .. } | StmtKind::Block(body) => collect_defers(body, out),
+            _ => {}
+        }
     }
 }
 
@@ -165,20 +255,14 @@ fn carries_pointer(ty: &Ty) -> bool {
 impl<'a> Analysis<'a> {
     fn run(&mut self) {
         let func = self.func;
-        let tracked = func
-            .locals
-            .iter()
-            .map(|l| !matches!(l.ty, Ty::Int(_) | Ty::Bool));
-        let mut st = State::entry(tracked, func.params.len());
+        let mut st = State::entry(func.locals.len(), func.params.len());
         for (i, p) in func.params.iter().enumerate() {
             let is_ptr = func
                 .locals
                 .get(p.0 as usize)
                 .is_some_and(|l| carries_pointer(&l.ty));
-            if let (true, Some(slot), Ok(i)) =
-                (is_ptr, st.slots.get_mut(p.0 as usize), u32::try_from(i))
-            {
-                *slot = Slot::owning(Origin::Param(i));
+            if let (true, Ok(i)) = (is_ptr, u32::try_from(i)) {
+                st.slots.set(p.0 as usize, Slot::owning(Origin::Param(i)));
             }
         }
         self.run_block(&func.body, &mut st);
@@ -188,24 +272,53 @@ impl<'a> Analysis<'a> {
     }
 
     fn finish(mut self) -> FuncResult {
+        if let Some(what) = self.exhausted {
+            // No verdict for the function: the budget error (beside what was
+            // reported before the budget ran out, each fault real on the
+            // paths seen), and a summary that says nothing is known
+            // (callers let their arguments escape).
+            let mut errors: Vec<OwnershipError> = std::mem::take(&mut self.errors);
+            errors.push(OwnershipError::BudgetExceeded {
+                func: self.func.name.clone(),
+                at: self.func.name_span,
+                what,
+            });
+            return FuncResult {
+                errors,
+                summary: Summary {
+                    opaque: true,
+                    ..Summary::default()
+                },
+            };
+        }
+        // Per parameter, over the returning paths: released (directly, or
+        // by a callee that always releases it), kept (directly), or passed
+        // to a callee that releases it on some paths only. Partial when
+        // mixed; blamed (`NPK-402`) only where a path of this function
+        // itself keeps it: a function that merely passes the pointer to a
+        // partial callee is not the one at fault.
         let mut releases = Vec::with_capacity(self.func.params.len());
+        let mut partial = vec![false; self.func.params.len()];
         for (i, p) in self.func.params.iter().enumerate() {
             let released = self.ret.released[i];
             let kept = self.ret.kept[i];
-            releases.push(match (released, kept) {
-                (Some((_, kind)), None) => Some(kind),
-                (Some((released_at, _)), Some(kept_at)) => {
-                    let (param, param_span) = self.local_name_span(*p);
-                    self.errors.push(OwnershipError::PartialRelease {
-                        func: self.func.name.clone(),
-                        param,
-                        param_span,
-                        released_at,
-                        kept_at,
-                    });
-                    None
-                }
-                _ => None,
+            let via = self.ret.via_partial[i];
+            partial[i] = via.is_some() || (released.is_some() && kept.is_some());
+            let released_at = released.map(|(s, _)| s).or(via);
+            if let (Some(released_at), Some(kept_at)) = (released_at, kept) {
+                let (param, param_span) = self.local_name_span(*p);
+                self.errors.push(OwnershipError::PartialRelease {
+                    func: self.func.name.clone(),
+                    param,
+                    param_span,
+                    released_at,
+                    kept_at,
+                });
+            }
+            releases.push(if partial[i] {
+                None
+            } else {
+                released.map(|(_, k)| k)
             });
         }
         if let (Some((owned_at, _)), Some(borrowed_at)) = (self.ret.owned, self.ret.borrowed) {
@@ -220,6 +333,10 @@ impl<'a> Analysis<'a> {
             summary: Summary {
                 returns_owned: self.ret.owned.map(|(_, k)| k),
                 releases,
+                returns: self.ret.returns,
+                partial,
+                may_return: self.ret.any,
+                opaque: false,
             },
         }
     }
@@ -254,7 +371,54 @@ impl<'a> Analysis<'a> {
         })
     }
 
+    /// How the releases/moves at `spans` reached a fault at `at`: from a
+    /// `defer` body (the release span lies in one), and around a loop (the
+    /// release lies at or after `at` in the source, or in a `defer`
+    /// registered before `at` in a block that encloses `at`: either way it
+    /// ran in a previous iteration).
+    fn carried<'s>(&self, spans: impl Iterator<Item = &'s Span>, at: Span) -> Carried {
+        let mut c = Carried::default();
+        for s in spans {
+            let defer = self
+                .defer_spans
+                .iter()
+                .find(|(d, _)| d.file == s.file && d.start <= s.start && s.end <= d.end);
+            if let Some((d, parent)) = defer {
+                c.by_defer = true;
+                if !self.loops.is_empty()
+                    && parent.start <= at.start
+                    && at.end <= parent.end
+                    && d.end <= at.start
+                {
+                    c.previous_iteration = true;
+                }
+            }
+            if !self.loops.is_empty() && s.file == at.file && s.start >= at.start {
+                c.previous_iteration = true;
+            }
+        }
+        c
+    }
+
+    /// Spends one step of fuel; false (and the budget marked exceeded) once
+    /// it is gone or another budget was exceeded.
+    fn step(&mut self) -> bool {
+        if self.exhausted.is_some() {
+            return false;
+        }
+        if self.fuel == 0 {
+            self.exhausted = Some(Budget::Steps);
+            return false;
+        }
+        self.fuel -= 1;
+        true
+    }
+
     fn report(&mut self, local: Option<LocalId>, err: OwnershipError) {
+        if self.exhausted.is_some() {
+            // Past a budget the states are incomplete: no verdict from them.
+            return;
+        }
         let key = (err.code(), err.span(), local.map_or(u32::MAX, |l| l.0));
         if self.seen.insert(key) {
             self.errors.push(err);
@@ -265,14 +429,17 @@ impl<'a> Analysis<'a> {
 
     fn run_block(&mut self, block: &'a Block, st: &mut State) {
         self.scopes.push(Scope {
-            locals: Vec::new(),
+            first_local: usize::MAX,
             defers: Vec::new(),
         });
         for stmt in &block.stmts {
             if !st.reachable {
                 break;
             }
-            self.fuel = self.fuel.saturating_sub(1);
+            if !self.step() {
+                st.reachable = false;
+                break;
+            }
             self.stmt(&stmt.kind, stmt.span, st);
         }
         if st.reachable {
@@ -293,8 +460,12 @@ impl<'a> Analysis<'a> {
             StmtKind::Let { local, init } => {
                 let v = self.eval(init, st);
                 self.bind(*local, v, st);
+                let depth = self.scopes.len().saturating_sub(1);
                 if let Some(scope) = self.scopes.last_mut() {
-                    scope.locals.push(*local);
+                    scope.first_local = scope.first_local.min(local.0 as usize);
+                }
+                if let Some(d) = self.decl_scope.get_mut(local.0 as usize) {
+                    *d = depth;
                 }
             }
             StmtKind::Assign { place, op, value } => match &place.kind {
@@ -356,9 +527,7 @@ impl<'a> Analysis<'a> {
                     let v = self.eval(e, st);
                     self.use_value(v, st, TempSink::Operand);
                 }
-                if let Some(slot) = st.slots.get_mut(counter.0 as usize) {
-                    *slot = Slot::clear();
-                }
+                st.slots.set(counter.0 as usize, Slot::clear());
                 self.run_loop(None, body, None, st);
             }
             StmtKind::Break => self.jump(true, span, st),
@@ -406,9 +575,14 @@ impl<'a> Analysis<'a> {
         step: Option<&'a Block>,
         st: &mut State,
     ) {
+        let key = (std::ptr::from_ref(body) as usize, self.defer_epoch);
         let mut head = st.clone();
+        if let Some(prev) = self.loop_heads.get(&key) {
+            head.join(prev);
+        }
         let mut exits = st.unreachable_like();
-        for _ in 0..MAX_LOOP_ITERATIONS {
+        let mut settled = false;
+        for _ in 0..self.loop_iterations {
             let mut s = head.clone();
             let mut body_st = match cond {
                 Some(c) => {
@@ -434,13 +608,21 @@ impl<'a> Analysis<'a> {
             if let (Some(step), true) = (step, body_st.reachable) {
                 self.run_block(step, &mut body_st);
             }
-            let mut next = head.clone();
-            next.join(&body_st);
-            if next == head || self.fuel == 0 {
+            if self.exhausted.is_some() {
+                st.reachable = false;
+                return;
+            }
+            if !head.join(&body_st) {
+                settled = true;
                 break;
             }
-            head = next;
         }
+        if !settled {
+            self.exhausted = Some(Budget::LoopIterations);
+            st.reachable = false;
+            return;
+        }
+        self.loop_heads.insert(key, head);
         *st = exits;
     }
 
@@ -493,8 +675,11 @@ impl<'a> Analysis<'a> {
         for idx in (to..self.scopes.len()).rev() {
             let defers = self.scopes[idx].defers.clone();
             let (saved_scope, saved_loop) = (self.scope_floor, self.loop_floor);
+            let saved_epoch = self.defer_epoch;
             self.scope_floor = self.scopes.len();
             self.loop_floor = self.loops.len();
+            // The defers of scope `idx` run at this exit: one context.
+            self.defer_epoch = (u64::from(at.start) << 20) | (idx as u64 & 0xF_FFFF) | (1 << 63);
             for d in defers.iter().rev() {
                 if !st.reachable {
                     break;
@@ -503,25 +688,26 @@ impl<'a> Analysis<'a> {
             }
             self.scope_floor = saved_scope;
             self.loop_floor = saved_loop;
+            self.defer_epoch = saved_epoch;
             if !st.reachable {
                 return;
             }
-            let locals = self.scopes[idx].locals.clone();
-            for l in locals {
-                let Some(slot) = st.slots.get(l.0 as usize) else {
+            // Only slots that may own are visited (the state flags them);
+            // the others need no check, and are rebound before any reuse.
+            let from = self.scopes[idx].first_local;
+            for l in st.slots.may_own_from(from) {
+                if self.decl_scope.get(l).copied() != Some(idx) {
+                    continue;
+                }
+                let local = LocalId(u32::try_from(l).unwrap_or(u32::MAX));
+                let Some(slot) = st.slots.get(l) else {
                     continue;
                 };
-                if check_leaks && !slot.reported && slot.may_own_allocation() {
-                    let err = OwnershipError::Leak {
-                        name: self.local_name(l),
-                        at,
-                        exit,
-                        allocated: slot.alloc_spans(),
-                        kind: slot.alloc_kind(),
-                    };
-                    self.report(Some(l), err);
+                if check_leaks && !slot.reported {
+                    let err = self.leak(local, slot, at, exit);
+                    self.report(Some(local), err);
                 }
-                st.slots.set(l.0 as usize, Slot::clear());
+                st.slots.set(l, Slot::clear());
             }
         }
     }
@@ -538,266 +724,10 @@ impl<'a> Analysis<'a> {
             if fate.kept && self.ret.kept[i].is_none() {
                 self.ret.kept[i] = Some(at);
             }
-        }
-    }
-
-    /// The value of `pass v` leaves the function: an owned local moves to the caller.
-    fn returned(&mut self, v: Value, at: Span, st: &mut State) {
-        let owned = |acc: &mut Option<(Span, ResourceKind)>, kind: ResourceKind| {
-            *acc = Some(match *acc {
-                Some((s, k)) => (s, k.join(kind)),
-                None => (at, kind),
-            });
-        };
-        match v {
-            Value::Fresh { kind, .. } => owned(&mut self.ret.owned, kind),
-            Value::Local { id, span } => {
-                let Some(slot) = st.slots.get(id.0 as usize).cloned() else {
-                    return;
-                };
-                if slot.reported || !self.local_is_movable(id) {
-                    return;
-                }
-                if !slot.released.is_empty() || !slot.moved.is_empty() {
-                    self.use_local(id, span, st);
-                } else if let Some(kind) = slot.alloc_kind() {
-                    owned(&mut self.ret.owned, kind);
-                    st.slots.set(
-                        id.0 as usize,
-                        Slot {
-                            moved: BTreeSet::from([span]),
-                            ..Slot::default()
-                        },
-                    );
-                } else if slot.owned.iter().any(|o| matches!(o, Origin::Param(_)))
-                    && self.ret.borrowed.is_none()
-                {
-                    self.ret.borrowed = Some(at);
-                }
-            }
-            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
-        }
-    }
-
-    // ----- consuming values -------------------------------------------
-
-    /// Gives `l` the value `v` (declaration or assignment after the leak check).
-    fn bind(&mut self, l: LocalId, v: Value, st: &mut State) {
-        let idx = l.0 as usize;
-        if idx >= self.func.locals.len() {
-            return;
-        }
-        let new = match v {
-            Value::Fresh { span, kind } => Slot::owning(Origin::Alloc { span, kind }),
-            Value::Local { id, span } if id == l => {
-                self.use_local(id, span, st);
-                return;
-            }
-            Value::Local { id, span } => {
-                let Some(src) = st.slots.get(id.0 as usize).cloned() else {
-                    return;
-                };
-                if !self.local_is_movable(id)
-                    || !self.local_can_own(l)
-                    || src.reported
-                    || src.owned.is_empty()
-                    || !src.released.is_empty()
-                    || !src.moved.is_empty()
-                {
-                    // Nothing to move, or a use of a released/moved binding.
-                    self.use_local(id, span, st);
-                    Slot::clear()
-                } else {
-                    // A move: the new binding owns what `id` owned.
-                    st.slots.set(
-                        id.0 as usize,
-                        Slot {
-                            moved: BTreeSet::from([span]),
-                            ..Slot::default()
-                        },
-                    );
-                    Slot {
-                        owned: src.owned,
-                        clear: src.clear,
-                        ..Slot::default()
-                    }
-                }
-            }
-            Value::ExternPointer { span } => {
-                // Only the `wildx` allocator makes `wildx` pages, so an
-                // extern handing one to a `wildx` binding hands over a page.
-                let wildx = self
-                    .func
-                    .locals
-                    .get(idx)
-                    .is_some_and(|x| x.region == Some(Region::Wildx));
-                if wildx {
-                    Slot::owning(Origin::Alloc {
-                        span,
-                        kind: ResourceKind::Page,
-                    })
-                } else {
-                    Slot::clear()
-                }
-            }
-            Value::Null | Value::Other => Slot::clear(),
-        };
-        st.slots.set(idx, new);
-    }
-
-    /// `l = v;`: overwriting an owned allocation leaks it.
-    fn assign(&mut self, l: LocalId, v: Value, st: &mut State, at: Span) {
-        if let Some(slot) = st.slots.get(l.0 as usize) {
-            let self_assign = matches!(v, Value::Local { id, .. } if id == l);
-            if !self_assign && !slot.reported && slot.may_own_allocation() {
-                let err = OwnershipError::Leak {
-                    name: self.local_name(l),
-                    at,
-                    exit: ScopeExit::Overwrite,
-                    allocated: slot.alloc_spans(),
-                    kind: slot.alloc_kind(),
-                };
-                self.report(Some(l), err);
+            if let (Some(s), None) = (fate.via_partial, self.ret.via_partial[i]) {
+                self.ret.via_partial[i] = Some(s);
             }
         }
-        self.bind(l, v, st);
-    }
-
-    /// A value read as an operand (or passed where it is only borrowed).
-    fn use_value(&mut self, v: Value, st: &mut State, sink: TempSink) {
-        match v {
-            Value::Fresh { span, kind } => self.report(
-                None,
-                OwnershipError::LeakTemporary {
-                    at: span,
-                    sink,
-                    kind,
-                },
-            ),
-            Value::Local { id, span } => self.use_local(id, span, st),
-            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
-        }
-    }
-
-    /// A value whose result is thrown away (expression statement, `drop`).
-    fn discard(&mut self, v: Value, st: &mut State) {
-        self.use_value(v, st, TempSink::Discarded);
-    }
-
-    /// A value stored through a pointer: memory the checker cannot follow.
-    /// A fresh allocation escapes there; a local is only read.
-    fn store(&mut self, v: Value, st: &mut State) {
-        if let Value::Local { id, span } = v {
-            self.use_local(id, span, st);
-        }
-    }
-
-    fn use_local(&mut self, l: LocalId, at: Span, st: &mut State) {
-        let Some(slot) = st.slots.get(l.0 as usize) else {
-            return;
-        };
-        if slot.reported || (slot.released.is_empty() && slot.moved.is_empty()) {
-            return;
-        }
-        let err = OwnershipError::UseAfterRelease {
-            name: self.local_name(l),
-            at,
-            released: slot.released.iter().copied().collect(),
-            moved: slot.moved.iter().copied().collect(),
-            maybe: !slot.owned.is_empty() || slot.clear,
-        };
-        if let Some(s) = st.slots.get_mut(l.0 as usize) {
-            s.reported = true;
-        }
-        self.report(Some(l), err);
-    }
-
-    /// `v` is released by `call_span` (`free`, `wildx_free`, or a function
-    /// named `dealloc` releasing its parameter) with a deallocator for `dk`.
-    fn release(
-        &mut self,
-        v: Value,
-        call_span: Span,
-        dealloc: &str,
-        dk: ResourceKind,
-        st: &mut State,
-    ) {
-        match v {
-            Value::Fresh { span, kind } => {
-                if kind.mismatches(dk) {
-                    self.report(
-                        None,
-                        OwnershipError::MismatchedDeallocator {
-                            name: "the allocation".to_string(),
-                            at: call_span,
-                            dealloc: dealloc.to_string(),
-                            dealloc_kind: dk,
-                            allocated: vec![span],
-                            alloc_kind: kind,
-                        },
-                    );
-                }
-            }
-            Value::Local { id, .. } => self.release_local(id, call_span, dealloc, dk, st),
-            Value::ExternPointer { .. } | Value::Null | Value::Other => {}
-        }
-    }
-
-    fn release_local(
-        &mut self,
-        l: LocalId,
-        at: Span,
-        dealloc: &str,
-        dk: ResourceKind,
-        st: &mut State,
-    ) {
-        let idx = l.0 as usize;
-        let Some(slot) = st.slots.get(idx).cloned() else {
-            return;
-        };
-        if slot.reported {
-            return;
-        }
-        let maybe = !slot.owned.is_empty() || slot.clear;
-        if !slot.released.is_empty() {
-            let err = OwnershipError::DoubleFree {
-                name: self.local_name(l),
-                at,
-                first: slot.released.iter().copied().collect(),
-                maybe,
-            };
-            if let Some(s) = st.slots.get_mut(idx) {
-                s.reported = true;
-            }
-            self.report(Some(l), err);
-            return;
-        }
-        if !slot.moved.is_empty() {
-            self.use_local(l, at, st);
-            return;
-        }
-        let mut released = Slot::released_at(at);
-        if let Some(kind) = slot.alloc_kind().filter(|k| k.mismatches(dk)) {
-            let err = OwnershipError::MismatchedDeallocator {
-                name: self.local_name(l),
-                at,
-                dealloc: dealloc.to_string(),
-                dealloc_kind: dk,
-                allocated: slot.alloc_spans(),
-                alloc_kind: kind,
-            };
-            self.report(Some(l), err);
-            released.reported = true;
-        }
-        for o in &slot.owned {
-            let Origin::Param(i) = o else { continue };
-            if let Some(fate) = st.params.get_mut(*i as usize) {
-                *fate = ParamFate {
-                    released: Some((at, dk)),
-                    kept: false,
-                };
-            }
-        }
-        st.slots.set(idx, released);
+        self.ret.any = true;
     }
 }

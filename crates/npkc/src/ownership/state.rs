@@ -9,8 +9,11 @@
 //! binding already diagnosed on this path: it silences later reports for it
 //! and survives joins, so one fault yields one diagnostic.
 
+pub(super) mod pvec;
+
 use std::collections::BTreeSet;
-use std::rc::Rc;
+
+use pvec::{Flagged, PVec};
 
 use crate::source::Span;
 
@@ -85,6 +88,11 @@ pub(crate) struct Slot {
     pub clear: bool,
     /// Already diagnosed on some path reaching here: report nothing more.
     pub reported: bool,
+    /// A non-owning copy (a borrow) of these owner locals, by `LocalId`
+    /// index: it may not release, and may not be used once an owner is released.
+    pub borrows: BTreeSet<u32>,
+    /// Where the borrow was first taken (for the secondary label).
+    pub borrowed_at: Option<Span>,
 }
 
 impl Slot {
@@ -140,12 +148,17 @@ impl Slot {
             .reduce(ResourceKind::join)
     }
 
-    fn join(&mut self, other: &Slot) {
+    pub fn join(&mut self, other: &Slot) {
         self.owned.extend(other.owned.iter().copied());
         self.released.extend(other.released.iter().copied());
         self.moved.extend(other.moved.iter().copied());
         self.clear |= other.clear;
         self.reported |= other.reported;
+        self.borrows.extend(other.borrows.iter().copied());
+        self.borrowed_at = match (self.borrowed_at, other.borrowed_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.trim();
     }
 
@@ -176,57 +189,68 @@ pub(crate) struct ParamFate {
     pub released: Option<(Span, ResourceKind)>,
     /// Not released on some path.
     pub kept: bool,
+    /// Passed on some path to a callee that releases it on some paths only
+    /// (the call's span): the blame is the callee's.
+    pub via_partial: Option<Span>,
 }
 
 impl ParamFate {
+    /// A parameter nothing has happened to yet.
+    pub fn kept() -> ParamFate {
+        ParamFate {
+            released: None,
+            kept: true,
+            via_partial: None,
+        }
+    }
+
     fn join(&mut self, other: &ParamFate) {
         self.released = match (self.released, other.released) {
             (Some((s1, k1)), Some((s2, k2))) => Some((s1.min(s2), k1.join(k2))),
             (a, b) => a.or(b),
         };
         self.kept |= other.kept;
+        self.via_partial = match (self.via_partial, other.via_partial) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 }
 
-/// The slots of the locals that can hold a pointer, by `LocalId` index.
-///
-/// Integer and `bool` locals (loop counters, temporaries...) never own
-/// anything and get no slot, so the size of a state — copied at every branch
-/// and loop — does not grow with them ([`Slots::get`] is `None` for them).
-/// Otherwise a function with n loops (n counters) and n statements took time
-/// quadratic in n.
+/// The slots of the locals, by `LocalId` index, in a persistent vector:
+/// forking a state at a branch is O(1), and joining two forks costs what
+/// they changed (see [`pvec`]). Slots that may own an allocation are
+/// flagged, so the leak check at a scope exit visits only those.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Slots {
-    /// For each local, the index of its slot in `slots`, if it has one.
-    index: Rc<[Option<u32>]>,
-    slots: Vec<Slot>,
+    slots: PVec<Slot>,
+}
+
+impl Flagged for Slot {
+    fn flagged(&self) -> bool {
+        self.may_own_allocation()
+    }
 }
 
 impl Slots {
-    /// The slot of local number `local`, if it is tracked.
+    /// The slot of local number `local`.
     pub fn get(&self, local: usize) -> Option<&Slot> {
-        let i = (*self.index.get(local)?)?;
-        self.slots.get(i as usize)
+        self.slots.get(local)
     }
 
-    pub fn get_mut(&mut self, local: usize) -> Option<&mut Slot> {
-        let i = (*self.index.get(local)?)?;
-        self.slots.get_mut(i as usize)
+    /// Applies `f` to the slot of `local` (nothing when out of range).
+    pub fn update<R>(&mut self, local: usize, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+        self.slots.update(local, f)
     }
 
-    /// Replaces the slot of `local` (nothing happens for an untracked local).
+    /// Replaces the slot of `local`.
     pub fn set(&mut self, local: usize, slot: Slot) {
-        if let Some(s) = self.get_mut(local) {
-            *s = slot;
-        }
+        self.slots.update(local, |s| *s = slot);
     }
 
-    /// The same locals, every slot `fill`.
-    fn filled(&self, fill: &Slot) -> Slots {
-        Slots {
-            index: Rc::clone(&self.index),
-            slots: vec![fill.clone(); self.slots.len()],
-        }
+    /// The locals numbered `from` or more that may own an allocation.
+    pub fn may_own_from(&self, from: usize) -> Vec<usize> {
+        self.slots.flagged_from(from)
     }
 }
 
@@ -240,64 +264,50 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The state at function entry: a clear slot for each local for which
-    /// `tracked` is true, and every parameter kept.
-    pub fn entry(tracked: impl Iterator<Item = bool>, nparams: usize) -> State {
-        let mut n = 0u32;
-        let index = tracked
-            .map(|t| {
-                t.then(|| {
-                    n += 1;
-                    n - 1
-                })
-            })
-            .collect();
+    /// The state at function entry: a clear slot for each of `nlocals`
+    /// locals, and every parameter kept.
+    pub fn entry(nlocals: usize, nparams: usize) -> State {
         State {
             reachable: true,
             slots: Slots {
-                index,
-                slots: vec![Slot::clear(); n as usize],
+                slots: PVec::filled(nlocals, &Slot::clear()),
             },
-            params: vec![
-                ParamFate {
-                    released: None,
-                    kept: true,
-                };
-                nparams
-            ],
+            params: vec![ParamFate::kept(); nparams],
         }
     }
 
-    /// The same shape, but reached by no path.
+    /// The same shape, but reached by no path (O(1): the slots are shared,
+    /// and an unreachable state's slots are never read).
     pub fn unreachable_like(&self) -> State {
         State {
             reachable: false,
-            slots: self.slots.filled(&Slot::default()),
+            slots: self.slots.clone(),
             params: self
                 .params
                 .iter()
                 .map(|_| ParamFate {
-                    released: None,
                     kept: false,
+                    ..ParamFate::kept()
                 })
                 .collect(),
         }
     }
 
-    /// Merges the paths of `other` into `self`.
-    pub fn join(&mut self, other: &State) {
+    /// Merges the paths of `other` into `self`; whether `self` changed.
+    pub fn join(&mut self, other: &State) -> bool {
         if !other.reachable {
-            return;
+            return false;
         }
         if !self.reachable {
             *self = other.clone();
-            return;
+            return true;
         }
-        for (a, b) in self.slots.slots.iter_mut().zip(&other.slots.slots) {
-            a.join(b);
-        }
+        let mut changed = self.slots.slots.join_with(&other.slots.slots, Slot::join);
         for (a, b) in self.params.iter_mut().zip(&other.params) {
+            let before = a.clone();
             a.join(b);
+            changed |= *a != before;
         }
+        changed
     }
 }

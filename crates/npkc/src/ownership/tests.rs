@@ -6,5 +6,6 @@ mod build;
 mod defers;
 mod interproc;
 mod leaks;
+mod pvec;
 mod releases;
 mod robustness;

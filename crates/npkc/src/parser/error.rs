@@ -366,7 +366,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "NPK-114",
-        "The code nests blocks, parentheses or operators more deeply than the\ncompiler accepts (about 100 levels, or 256 operators in one chain). Split\nthe code into functions or intermediate variables.",
+        "The code nests blocks, parentheses or operators more deeply than the\ncompiler accepts (about 100 levels, or 256 operators in one chain, or 500\n`else if` arms in one chain). Split\nthe code into functions or intermediate variables.",
     ),
     (
         "NPK-115",

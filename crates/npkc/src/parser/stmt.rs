@@ -208,38 +208,51 @@ impl Parser<'_, '_> {
         Ok((StmtKind::Assign { target, op, value }, "the assignment"))
     }
 
-    /// `if (c) { } [else if ... | else { }]`
+    /// `if (c) { } [else if ... | else { }]`. Only the blocks count as
+    /// nesting: an `else if` chain is a flat sequence of arms (parsed in a
+    /// loop, up to [`MAX_ELSE_IF_ARMS`]), not one level deeper per arm.
     fn expect_if(&mut self) -> PResult<Stmt> {
-        self.enter()?;
-        let result = self.if_rest();
-        self.leave();
-        result
-    }
-
-    fn if_rest(&mut self) -> PResult<Stmt> {
-        let start = self.bump().span;
-        let cond = self.expect_paren_expr("after `if`")?;
-        let then_block = self.expect_block("the `if` block")?;
-        let else_branch = if self.eat_kw(Kw::Else).is_some() {
-            if self.at_kw(Kw::If) {
-                Some(Box::new(ElseBranch::If(self.expect_if()?)))
-            } else {
-                Some(Box::new(ElseBranch::Block(
-                    self.expect_block("the `else` block")?,
-                )))
+        // (start, condition, then-block) of each `if` of the chain.
+        let mut arms = Vec::new();
+        let mut last_else = None;
+        loop {
+            let start = self.bump().span;
+            let cond = self.expect_paren_expr("after `if`")?;
+            let then_block = self.expect_block("the `if` block")?;
+            arms.push((start, cond, then_block));
+            if self.eat_kw(Kw::Else).is_none() {
+                break;
             }
-        } else {
-            None
-        };
-        let span = Span::new(self.file, start.start, self.prev_end);
-        Ok(stmt(
-            StmtKind::If {
-                cond,
-                then_block,
-                else_branch,
-            },
-            span,
-        ))
+            if !self.at_kw(Kw::If) {
+                last_else = Some(self.expect_block("the `else` block")?);
+                break;
+            }
+            if arms.len() == MAX_ELSE_IF_ARMS && !self.too_deep_reported {
+                // Reported once; the chain is still parsed (iteratively), and
+                // the error stops the pipeline before any pass walks it.
+                self.too_deep_reported = true;
+                let span = self.span();
+                self.report(ParseError::TooDeep { span });
+            }
+        }
+        let end = self.prev_end;
+        let mut else_branch = last_else.map(|b| Box::new(ElseBranch::Block(b)));
+        while let Some((start, cond, then_block)) = arms.pop() {
+            let span = Span::new(self.file, start.start, end);
+            let s = stmt(
+                StmtKind::If {
+                    cond,
+                    then_block,
+                    else_branch,
+                },
+                span,
+            );
+            if arms.is_empty() {
+                return Ok(s);
+            }
+            else_branch = Some(Box::new(ElseBranch::If(s)));
+        }
+        Err(Reported)
     }
 
     /// `for (init; cond; step) { }`
@@ -316,6 +329,10 @@ impl Parser<'_, '_> {
         Ok(e)
     }
 }
+
+/// Arms of one `if ... else if ...` chain (later passes walk the chain
+/// recursively; this keeps them far inside the compiler's stack).
+const MAX_ELSE_IF_ARMS: usize = 500;
 
 const LOOP_HELP: Option<&str> = Some("write `loop(start, limit, step) { ... }`");
 const TILL_HELP: Option<&str> = Some("write `till(limit, step) { ... }`");

@@ -6,11 +6,13 @@
 //! condition has a given outcome (`p == NULL` true: `p` owns nothing).
 
 use crate::ast::{BinOp, UnOp};
-use crate::hir::{Builtin, Expr, ExprKind, FuncId, LocalId, PlaceKind, ResultField, TemplatePart};
+use crate::hir::{
+    Builtin, Expr, ExprKind, FuncId, LocalId, PlaceKind, ResultField, TemplatePart, Ty,
+};
 use crate::source::Span;
 
-use super::super::error::TempSink;
-use super::super::state::{Origin, ResourceKind, State};
+use super::super::error::{OwnershipError, ScopeExit, TempSink};
+use super::super::state::{Origin, ParamFate, ResourceKind, State};
 use super::{Analysis, Value};
 
 impl<'a> Analysis<'a> {
@@ -108,12 +110,37 @@ impl<'a> Analysis<'a> {
                 }
             }
             ExprKind::Builtin { builtin, args } => self.eval_builtin(*builtin, args, e.span, st),
-            ExprKind::Raw(x) | ExprKind::Cast(x) => self.eval(x, st),
-            ExprKind::OrElse { expr, default } => {
-                let v = self.eval(expr, st);
-                let d = self.eval(default, st);
-                self.use_value(d, st, TempSink::Operand);
+            ExprKind::Raw(x) => self.eval(x, st),
+            ExprKind::Cast(x) => {
+                let v = self.eval(x, st);
+                if matches!(e.ty, Ty::Int(_) | Ty::Bool) {
+                    // An integer cannot own: an allocation converted to one is lost.
+                    for a in self.alternatives(v) {
+                        if let Value::Fresh { kind, .. } = a {
+                            self.report(
+                                None,
+                                OwnershipError::LeakTemporary {
+                                    at: e.span,
+                                    sink: TempSink::CastToInteger,
+                                    kind,
+                                },
+                            );
+                        }
+                    }
+                    if matches!(v, Value::Fresh { .. }) {
+                        return Value::Other;
+                    }
+                }
                 v
+            }
+            ExprKind::OrElse { expr, default } => {
+                // The default is evaluated only on the error path, where the
+                // result is the default (an error result holds no pointer).
+                let v = self.eval(expr, st);
+                let mut err = st.clone();
+                let d = self.eval(default, &mut err);
+                st.join(&err);
+                self.join_values(v, d)
             }
             ExprKind::Drop(x) => {
                 let v = self.eval(x, st);
@@ -150,22 +177,11 @@ impl<'a> Analysis<'a> {
         let tv = self.eval(then_expr, &mut t);
         let mut f = self.refine(st, cond, false);
         let fv = self.eval(else_expr, &mut f);
-        let result = match (tv, fv) {
-            (Value::Fresh { span, kind }, Value::Null)
-            | (Value::Null, Value::Fresh { span, kind }) => Value::Fresh { span, kind },
-            (Value::Fresh { span, kind: k1 }, Value::Fresh { kind: k2, .. }) => Value::Fresh {
-                span,
-                kind: k1.join(k2),
-            },
-            _ => {
-                self.use_value(tv, &mut t, TempSink::Operand);
-                self.use_value(fv, &mut f, TempSink::Operand);
-                Value::Other
-            }
-        };
+        // The result is `tv` on some paths and `fv` on the others: whoever
+        // consumes it moves (or borrows) each alternative on its paths.
         t.join(&f);
         *st = t;
-        result
+        self.join_values(tv, fv)
     }
 
     fn eval_call(&mut self, func: FuncId, args: &'a [Expr], span: Span, st: &mut State) -> Value {
@@ -187,9 +203,79 @@ impl<'a> Analysis<'a> {
                 self.release(*v, span, &name, kind, st);
             }
         }
-        match summary.returns_owned {
-            Some(kind) => Value::Fresh { span, kind },
-            None => Value::Other,
+        if summary.opaque {
+            // Nothing is known of the callee (it exceeded a budget, reported
+            // there): its arguments escape, and no verdict depends on them.
+            for v in &values {
+                for a in self.alternatives(*v) {
+                    if let Value::Local { id, .. } = a {
+                        self.escape(id, span, st);
+                    }
+                }
+            }
+            return Value::Other;
+        }
+        // A callee that releases an argument on some paths only is blamed
+        // there (`NPK-402`); here the argument's fate is unknown, quietly: a
+        // caller passing its parameter on is "partial through that call"
+        // (not blamed itself), and the caller's own binding is not reported
+        // (no knock-on leak or fault).
+        for (i, v) in values.iter().enumerate() {
+            if !summary.partially_releases(i) {
+                continue;
+            }
+            for a in self.alternatives(*v) {
+                if let Value::Local { id, .. } = a {
+                    self.escape(id, span, st);
+                }
+            }
+        }
+        if !summary.may_return {
+            // No path of the callee returns (so far in the fixpoint; in the
+            // end, it never does): like `exit`, the call ends this path.
+            if self.scope_floor == 0 {
+                self.leave_scopes(0, st, ScopeExit::NoReturn, span, true);
+            }
+            st.reachable = false;
+            return Value::Other;
+        }
+        let mut result = summary
+            .returns_owned
+            .map(|kind| Value::Fresh { span, kind });
+        // A callee that returns one of its parameters hands the argument back.
+        for (i, v) in values.iter().enumerate() {
+            if summary.returns_param(i) && summary.releases_param(i).is_none() {
+                result = Some(match result {
+                    Some(r) => self.join_values(r, *v),
+                    None => *v,
+                });
+            }
+        }
+        result.unwrap_or(Value::Other)
+    }
+
+    /// Local `id` is passed (at `call`) to a callee that may or may not
+    /// release it: its fate is unknown here, and is not reported here (the
+    /// callee carries the blame). A parameter in it becomes "partial
+    /// through this call" for the summary.
+    fn escape(&mut self, id: LocalId, call: Span, st: &mut State) {
+        let owned = st
+            .slots
+            .update(id.0 as usize, |s| {
+                s.reported = true;
+                s.owned.clone()
+            })
+            .unwrap_or_default();
+        for o in owned {
+            if let Origin::Param(j) = o
+                && let Some(fate) = st.params.get_mut(j as usize)
+            {
+                *fate = ParamFate {
+                    released: None,
+                    kept: false,
+                    via_partial: Some(call),
+                };
+            }
         }
     }
 
@@ -239,12 +325,22 @@ impl<'a> Analysis<'a> {
     }
 }
 
-/// Strips conversions that keep the pointer value.
+/// Strips conversions that keep the pointer value, and `.value` of a
+/// result (`r.value == NULL` tests the pointer `r` holds).
 fn strip_casts(e: &Expr) -> &Expr {
     match &e.kind {
-        ExprKind::Cast(inner) => strip_casts(inner),
+        ExprKind::Cast(inner)
+        | ExprKind::ResultField {
+            expr: inner,
+            field: ResultField::Value,
+        } => strip_casts(inner),
         _ => e,
     }
+}
+
+/// Whether `e` is `NULL`, or the integer `0` (after casts): `(p => int64) == 0`.
+fn is_null(e: &Expr) -> bool {
+    matches!(strip_casts(e).kind, ExprKind::Null | ExprKind::Int(0))
 }
 
 /// `(local, cond-true-means-null)` for `p == NULL`, `NULL == p`, `p != NULL`,
@@ -267,9 +363,8 @@ fn null_test(cond: &Expr) -> Option<(LocalId, bool)> {
         _ => return None,
     };
     match (&strip_casts(lhs).kind, &strip_casts(rhs).kind) {
-        (ExprKind::Local(l), ExprKind::Null) | (ExprKind::Null, ExprKind::Local(l)) => {
-            Some((*l, eq))
-        }
+        (ExprKind::Local(l), _) if is_null(rhs) => Some((*l, eq)),
+        (_, ExprKind::Local(l)) if is_null(lhs) => Some((*l, eq)),
         _ => None,
     }
 }
@@ -308,17 +403,19 @@ fn refine_in(s: &mut State, cond: &Expr, branch: bool) {
             let Some((l, true_means_null)) = null_test(cond) else {
                 return;
             };
-            let Some(slot) = s.slots.get_mut(l.0 as usize) else {
-                return;
-            };
-            if slot.owned.is_empty() {
+            if s.slots.get(l.0 as usize).is_none_or(|x| x.owned.is_empty()) {
                 return;
             }
             if true_means_null == branch {
                 // Known NULL here: owns nothing. A NULL parameter counts as
                 // released on this path (there is nothing to release).
-                let owned = std::mem::take(&mut slot.owned);
-                slot.clear = true;
+                let owned = s
+                    .slots
+                    .update(l.0 as usize, |slot| {
+                        slot.clear = true;
+                        std::mem::take(&mut slot.owned)
+                    })
+                    .unwrap_or_default();
                 for o in owned {
                     let Origin::Param(i) = o else { continue };
                     if let Some(fate) = s.params.get_mut(i as usize) {
@@ -326,7 +423,7 @@ fn refine_in(s: &mut State, cond: &Expr, branch: bool) {
                     }
                 }
             } else {
-                slot.clear = false;
+                s.slots.update(l.0 as usize, |slot| slot.clear = false);
             }
         }
     }

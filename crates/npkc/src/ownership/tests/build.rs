@@ -108,8 +108,13 @@ impl Prog {
 
     /// Runs the checker; returns `(code, primary span)` of every problem, in order.
     pub fn check(&self) -> Vec<(&'static str, Span)> {
+        self.check_limited(&crate::ownership::Limits::DEFAULT)
+    }
+
+    /// Like [`Prog::check`], with explicit analysis budgets.
+    pub fn check_limited(&self, limits: &crate::ownership::Limits) -> Vec<(&'static str, Span)> {
         let mut problems = Problems::new();
-        let _ = super::super::check(&self.program, &mut problems);
+        let _ = super::super::check_with(&self.program, &mut problems, limits);
         problems.sort();
         problems
             .errors
@@ -118,7 +123,6 @@ impl Prog {
             .collect()
     }
 
-    /// Runs the checker and returns the full diagnostics.
     pub fn problems(&self) -> Problems {
         let mut problems = Problems::new();
         let _ = super::super::check(&self.program, &mut problems);
