@@ -2,10 +2,12 @@
  *
  * Link: cc prog.c libnpk_runtime.a -lpthread -ldl -lm
  * Kept in sync with crates/npk-runtime/src/abi.rs by tests/header.rs.
- * All wildx/jit functions are thread-safe (gc: one mutator thread, see below). Refusals print one stderr line
- * "wildx: <op>(<ptr>) rejected: <reason>".
+ * All wildx/jit functions are thread-safe (gc: one mutator thread, see below). Refusals
+ * print one stderr line "wildx: <op>(<ptr>) rejected: <reason>" (unless NPK_WILDX_QUIET=1)
+ * and record the reason for npk_jit_last_error.
  * Environment (read once): NPK_WILDX_AUDIT=1, NPK_WILDX_GUARD_PAGES=1,
- * NPK_WILDX_VERIFY=1, NPK_WILDX_QUOTA=<bytes> (default 64 MiB), NPK_JIT_STRICT=1.
+ * NPK_WILDX_VERIFY=1, NPK_WILDX_QUOTA=<bytes> (default 64 MiB), NPK_JIT_STRICT=1,
+ * NPK_WILDX_QUIET=1, NPK_PERF_MAP=1 (sealed pages listed in /tmp/perf-<pid>.map).
  */
 #ifndef NPK_RUNTIME_H
 #define NPK_RUNTIME_H
@@ -91,7 +93,8 @@ NPK_NORETURN void npk_exit(int32_t code);
 /* --- validator helpers (npk_jit_compile and typed calls) ---------------------------- */
 
 /* Validates len bytes at code as a SysV function of signature sig ("int64(int64,int64)"),
- * copies them into a fresh wildx page, seals it with the signature's tag. NULL on failure,
+ * copies them into a fresh wildx page, seals it with the signature's tag. code must be
+ * readable for len bytes (1..=1 MiB; the extent of a raw pointer cannot be checked). NULL on failure,
  * with the reason from npk_jit_last_error. Free with npk_wildx_free. */
 void *npk_jit_compile(const void *code, int64_t len, const char *sig);
 /* Validates len bytes at code for sig and copies them into the writable page `page` of ours,
@@ -113,8 +116,10 @@ int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
  * address (owned by the arena: never free it), or NULL with the reason from npk_jit_last_error.
  * Prints nothing. */
 void *npk_jit_arena_assemble(void *arena, const char *text, const char *sig);
-/* Reason for this thread's last npk_jit_compile / npk_jit_install / npk_jit_arena_add /
- * npk_jit_assemble_size / npk_jit_assemble_install / npk_jit_arena_assemble failure ("" after success); never NULL. */
+/* Reason for this thread's last refused operation (alloc, compile, install, arena_add,
+ * assemble_size/assemble_install/arena_assemble, seal, free, call); "" after a successful
+ * compile/install/arena_add/assemble. Valid until the next refusal or install on this
+ * thread; never NULL. */
 const char *npk_jit_last_error(void);
 /* Typed calls: refuse (0, stderr line; try forms: *status = NPK_JIT_ERR_*) a page whose
  * recorded signature differs (untagged pages allowed unless NPK_JIT_STRICT=1). p may also be
@@ -199,6 +204,34 @@ uint64_t npk_gc_stat_peak_bytes(void);      /* highest footprint: 2 semispaces +
 uint64_t npk_gc_stat_live_bytes(void);      /* object bytes after the last collection */
 uint64_t npk_gc_stat_used_bytes(void);      /* object bytes now */
 uint64_t npk_gc_stat_allocated_bytes(void); /* bytes ever allocated */
+
+/* --- seeing JIT code (src/pages.rs) --------------------------------------------------- */
+
+/* Names page p (perf map, see NPK_PERF_MAP); 0, or NPK_JIT_ERR_* (9: a bad name). */
+int32_t npk_jit_name(void *p, const char *name);
+/* Intel-syntax listing of p's code; *status = 0 or NPK_JIT_ERR_*. The text is this thread's
+ * buffer until the next npk_jit_disasm on it; never NULL. */
+const char *npk_jit_disasm(void *p, int32_t *status);
+
+/* --- template strings (compiler-owned string values; src/template.rs) ---------------- */
+
+/* Opaque builder of one string. */
+typedef struct NpkStrBuilder NpkStrBuilder;
+/* A new region id of this thread (never 0; increasing). */
+uint64_t npk_str_scope(void);
+/* Frees this thread's template strings tagged region or later. */
+void npk_str_release(uint64_t region);
+/* Tags p (if it is a live template string of this thread tagged later) with region. */
+void npk_str_retag(const char *p, uint64_t region);
+/* Live template strings of this thread (leak tests). */
+uint64_t npk_str_live(void);
+NpkStrBuilder *npk_str_begin(void);
+void npk_str_push_cstr(NpkStrBuilder *b, const char *s);
+void npk_str_push_i64(NpkStrBuilder *b, int64_t v);
+void npk_str_push_u64(NpkStrBuilder *b, uint64_t v);
+void npk_str_push_bool(NpkStrBuilder *b, int32_t v);
+/* Frees b; returns the string, owned by this thread's store and tagged region. */
+const char *npk_str_finish(NpkStrBuilder *b, uint64_t region);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,7 @@ use std::ffi::{CStr, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::jit::{self, TAG_I32_I32};
-use crate::jit_compile::{code_and_sig, set_last_error};
+use crate::jit_compile::{code_and_sig, report_compile_refusal, set_last_error};
 use crate::print;
 
 /// Runs `f`; if it panics, returns `fallback` instead of unwinding into C.
@@ -30,9 +30,12 @@ pub(crate) fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
 #[unsafe(no_mangle)]
 pub extern "C" fn npk_wildx_alloc(n: usize) -> *mut c_void {
     guard(std::ptr::null_mut(), || match wildx::alloc_raw(n) {
-        Ok(p) => p.as_ptr().cast(),
+        Ok(p) => {
+            crate::pages::allocated(p.as_ptr().cast(), n);
+            p.as_ptr().cast()
+        }
         Err(e) => {
-            wildx::report_rejection("alloc", &n, &e);
+            jit::refused("alloc", &n, &e);
             std::ptr::null_mut()
         }
     })
@@ -47,7 +50,10 @@ pub extern "C" fn npk_wildx_alloc(n: usize) -> *mut c_void {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npk_wildx_seal(p: *mut c_void) -> i32 {
     guard(-1, || match wildx::seal_raw(p.cast()) {
-        Ok(()) => 0,
+        Ok(()) => {
+            crate::pages::sealed(p);
+            0
+        }
         Err(e) => {
             jit::rejected("seal", p, e);
             -1
@@ -64,7 +70,10 @@ pub unsafe extern "C" fn npk_wildx_seal(p: *mut c_void) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npk_wildx_free(p: *mut c_void) -> i32 {
     guard(-1, || match wildx::free_raw(p.cast()) {
-        Ok(()) => 0,
+        Ok(()) => {
+            crate::pages::freed(p);
+            0
+        }
         Err(e) => {
             jit::rejected("free", p, e);
             -1
@@ -155,7 +164,7 @@ pub extern "C" fn npk_wildx_arena_create(n: usize) -> *mut c_void {
     guard(std::ptr::null_mut(), || match wildx::arena_create_raw(n) {
         Ok(p) => p.as_ptr().cast(),
         Err(e) => {
-            wildx::report_rejection("arena_create", &n, &e);
+            jit::refused("arena_create", &n, &e);
             std::ptr::null_mut()
         }
     })
@@ -195,9 +204,8 @@ pub unsafe extern "C" fn npk_jit_arena_add(
         }
         Ok(Err(msg)) => {
             guard((), || {
-                eprintln!("jit: arena_add({arena:p}) rejected: {msg}")
+                report_compile_refusal("arena_add", &format_args!("{arena:p}"), &msg);
             });
-            set_last_error(&msg);
             std::ptr::null_mut()
         }
         Err(_) => {
@@ -342,10 +350,12 @@ pub unsafe extern "C" fn npk_free(p: *mut c_void) {
     unsafe { libc::free(p) }
 }
 
-/// Flushes stdout and ends the process with status `code & 0xff`.
+/// Flushes stdout, releases this thread's template strings and ends the process with status
+/// `code & 0xff`.
 #[unsafe(no_mangle)]
 pub extern "C" fn npk_exit(code: i32) -> ! {
     guard((), print::flush);
+    guard((), crate::template::release_all);
     std::process::exit(code & 0xff)
 }
 

@@ -1,25 +1,92 @@
 //! Safe Rust behind the JIT exports: the pinned `add(i32, i32)` code, the checked call, and
 //! the shared refusal reporting.
 //!
-//! Every refused operation prints `wildx: <op>(<ptr>) rejected: <reason>` once and returns
-//! the `wildx::Error`, whose `code()` is the `*status` of the `npk_jit_try_call_*` exports.
+//! Every refused operation records its reason as the thread's `npk_jit_last_error`, prints
+//! `wildx: <op>(<ptr>) rejected: <reason>` once (unless `NPK_WILDX_QUIET=1`) and returns the
+//! `wildx::Error`, whose `code()` is the `*status` of the `npk_jit_try_call_*` exports.
 
 use std::ffi::c_void;
+use std::fmt;
+
+use npk_jit::{SigType, Signature};
 
 /// `mov eax, edi; add eax, esi; ret`: the SysV `int32(int32, int32)` adder.
 pub const ADD_I32_CODE: [u8; 5] = [0x89, 0xf8, 0x01, 0xf0, 0xc3];
 /// Signature tag of `int32(int32, int32)` (see `npk-jit`'s `Signature::tag()`).
 pub const TAG_I32_I32: u32 = 0x1121;
 
-/// Prints the rejection line for `op` on `p` and passes the error on.
+/// Reports a refused `op` on `p` (see [`refused`]) and passes the error on.
 pub(crate) fn rejected(op: &str, p: *const c_void, err: wildx::Error) -> wildx::Error {
-    wildx::report_rejection(op, &format_args!("{p:p}"), &err);
+    refused(op, &format_args!("{p:p}"), &err);
     err
+}
+
+/// Reports a refused `op` (`arg`: the pointer, or the size for `alloc`): records
+/// `<op> failed: <reason>` as this thread's `npk_jit_last_error` and prints
+/// `wildx: <op>(<arg>) rejected: <reason>` unless `NPK_WILDX_QUIET=1`. A signature
+/// mismatch names both signatures, never the internal tags.
+pub(crate) fn refused(op: &str, arg: &dyn fmt::Display, err: &wildx::Error) {
+    refused_because(op, arg, &reason(err));
+}
+
+/// [`refused`] with the reason already worded.
+pub(crate) fn refused_because(op: &str, arg: &dyn fmt::Display, reason: &str) {
+    let what = match op {
+        "alloc" => format!("allocation of {arg} bytes failed"),
+        "call" => "call refused".to_string(),
+        _ => format!("{op} failed"),
+    };
+    crate::jit_compile::set_last_error(&format!("{what}: {reason}"));
+    wildx::report_reason(op, arg, &reason);
+}
+
+/// The user-facing reason for `err`.
+fn reason(err: &wildx::Error) -> String {
+    match err.kind() {
+        wildx::ErrorKind::SignatureMismatch { expected, found } => format!(
+            "signature mismatch: the page is proven for `{}`, the caller wants `{}`",
+            signature_text(found),
+            signature_text(expected)
+        ),
+        _ => err.to_string(),
+    }
+}
+
+/// The signature a page tag stands for (encoding in `npk_jit::Signature::tag`), e.g.
+/// `int64(int64,int64)`; a tag that is not one of a signature is shown as such.
+#[must_use]
+pub(crate) fn signature_text(tag: u32) -> String {
+    let ty = |code: u32| {
+        [
+            SigType::Int32,
+            SigType::Int64,
+            SigType::Uint32,
+            SigType::Uint64,
+            SigType::Pointer,
+        ]
+        .into_iter()
+        .find(|t| t.code() == code)
+    };
+    let count = (tag >> 4) & 0xf;
+    let params: Option<Vec<SigType>> = (0..count).map(|i| ty((tag >> (8 + 4 * i)) & 0xf)).collect();
+    let sig = ty(tag & 0xf)
+        .zip(params)
+        .and_then(|(ret, params)| Signature::new(ret, &params).ok())
+        .filter(|sig| sig.tag() == tag);
+    match sig {
+        Some(sig) => sig.to_string(),
+        None => format!("an unknown signature (tag {tag:#x})"),
+    }
 }
 
 /// Writes the add code into the writable page `p` and records `int32(int32, int32)`.
 pub(crate) fn install_add_i32(p: *const c_void) -> Result<(), wildx::Error> {
-    wildx::install_raw(p.cast(), &ADD_I32_CODE, TAG_I32_I32).map_err(|e| rejected("install", p, e))
+    wildx::install_raw(p.cast(), &ADD_I32_CODE, TAG_I32_I32)
+        .map(|()| {
+            crate::jit_compile::set_last_error("");
+            crate::pages::installed(p, ADD_I32_CODE.len());
+        })
+        .map_err(|e| rejected("install", p, e))
 }
 
 /// Calls `p` as `int32(int32, int32)` if the lock-free registry check passes, else reports

@@ -188,7 +188,10 @@ pub fn assemble_install(page: *const u8, text: &str, sig: &str) -> Result<(), As
     let (asm, signature) = assemble_again(text, sig)?;
     // The assembled bytes are our own copy: nobody can change them between check and install.
     validate_at(text, &asm, asm.code(), &signature, page as u64)?;
-    wildx::install_raw(page, asm.code(), signature.tag()).map_err(AssembleError::Page)
+    wildx::install_raw(page, asm.code(), signature.tag()).map_err(AssembleError::Page)?;
+    // The code length for `npk_jit_disasm` and the perf map.
+    crate::pages::installed(page.cast(), asm.code().len());
+    Ok(())
 }
 
 /// Assembles `text` for `sig`, validates it at the address it gets in the writable raw code

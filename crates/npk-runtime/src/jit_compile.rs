@@ -209,7 +209,7 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
-/// Sets this thread's `npk_jit_last_error` text.
+/// Records `msg` as this thread's [`npk_jit_last_error`].
 pub(crate) fn set_last_error(msg: &str) {
     let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     LAST_ERROR.with(|e| *e.borrow_mut() = c);
@@ -262,9 +262,12 @@ pub unsafe extern "C" fn npk_jit_compile(
     let result = std::panic::catch_unwind(|| {
         // SAFETY: the caller's contract is the one `code_and_sig` requires.
         let (bytes, sig) = unsafe { code_and_sig(code, len, sig) }?;
-        compile(bytes, sig)
+        let p = compile(bytes, sig)
             .map(CompiledFn::into_raw)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        crate::pages::installed(p, bytes.len());
+        crate::pages::sealed(p);
+        Ok::<_, String>(p)
     });
     match result {
         Ok(Ok(p)) => {
@@ -272,8 +275,7 @@ pub unsafe extern "C" fn npk_jit_compile(
             p
         }
         Ok(Err(msg)) => {
-            eprintln!("jit: compile rejected: {msg}");
-            set_last_error(&msg);
+            report_compile_refusal("compile", &format_args!("{len}"), &msg);
             std::ptr::null_mut()
         }
         Err(_) => {
@@ -302,7 +304,9 @@ pub unsafe extern "C" fn npk_jit_install(
     let result = std::panic::catch_unwind(|| {
         // SAFETY: the caller's contract is the one `code_and_sig` requires.
         let (bytes, sig) = unsafe { code_and_sig(code, len, sig) }?;
-        install(page.cast(), bytes, sig).map_err(|e| e.to_string())
+        install(page.cast(), bytes, sig).map_err(|e| e.to_string())?;
+        crate::pages::installed(page, bytes.len());
+        Ok::<_, String>(())
     });
     match result {
         Ok(Ok(())) => {
@@ -310,8 +314,7 @@ pub unsafe extern "C" fn npk_jit_install(
             0
         }
         Ok(Err(msg)) => {
-            eprintln!("jit: install({page:p}) rejected: {msg}");
-            set_last_error(&msg);
+            report_compile_refusal("install", &format_args!("{page:p}"), &msg);
             -1
         }
         Err(_) => {
@@ -321,9 +324,22 @@ pub unsafe extern "C" fn npk_jit_install(
     }
 }
 
-/// The reason the last `npk_jit_compile`, `npk_jit_install`, `npk_jit_arena_add`,
-/// `npk_jit_assemble_size` or `npk_jit_assemble_install` on this thread failed ("" after a
-/// success). Valid until the next of those calls on this thread; never NULL.
+/// Records a refused compile/install (the validator's reason as is, so a program can show
+/// it) and prints `jit: <op>(<arg>) rejected: <reason>` unless `NPK_WILDX_QUIET=1`.
+pub(crate) fn report_compile_refusal(op: &str, arg: &dyn fmt::Display, msg: &str) {
+    set_last_error(msg);
+    if !wildx::options().quiet {
+        eprintln!("jit: {op}({arg}) rejected: {msg}");
+    }
+}
+
+/// Why the last refused runtime operation on this thread failed: the validator's reason for
+/// `npk_jit_compile`/`npk_jit_install`/`npk_jit_arena_add`/`npk_jit_assemble_*`,
+/// `allocation of N bytes failed: ...` for
+/// `npk_wildx_alloc`, `seal failed: ...`, `free failed: ...`, `call refused: ...`. A
+/// successful `npk_jit_compile`/`npk_jit_install`/`npk_jit_install_add_i32` resets it to "";
+/// other successful operations leave it alone (calls never touch it on their fast path).
+/// Valid until the next refusal or install on this thread; never NULL.
 ///
 /// # Safety
 /// Always safe to call; do not free or write the result.

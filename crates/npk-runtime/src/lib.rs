@@ -13,6 +13,9 @@
 //! * `jit_arena` holds validated code arenas (`JitArena`, and the safe Rust behind
 //!   `npk_jit_arena_add`).
 //! * `print` holds the line-buffered stdout of `npk_print_*` and `npk_exit`.
+//! * `pages` holds what is known about each page for `npk_jit_name`/`npk_jit_disasm` and the
+//!   `perf` map (`NPK_PERF_MAP=1`).
+//! * `template` holds the compiler-owned storage of template strings (`npk_str_*`).
 //!
 //! Refusals print one stderr line `wildx: <op>(<ptr>) rejected: <reason>`. Options are the
 //! `wildx` environment variables (`NPK_WILDX_AUDIT`, `NPK_WILDX_GUARD_PAGES`,
@@ -27,7 +30,9 @@ mod jit;
 mod jit_arena;
 mod jit_assemble;
 mod jit_compile;
+mod pages;
 mod print;
+mod template;
 
 pub use abi::*;
 pub use gc_abi::*;
@@ -35,3 +40,5 @@ pub use jit::{ADD_I32_CODE, TAG_I32_I32};
 pub use jit_arena::{CompiledArena, JitArena, arena_add};
 pub use jit_assemble::*;
 pub use jit_compile::*;
+pub use pages::*;
+pub use template::*;

@@ -17,13 +17,17 @@
 //!   zero calls `failsafe(1)`; if it returns, the process exits with its value.
 //! - Small non-recursive Nitpick functions are inlined into their callers
 //!   (`inline`); functions are built callees first (`reach::bottom_up`).
+//! - Template strings outside `print` are built at run time in
+//!   compiler-released regions (`strings`).
 //! - Submodules: `func` lowers one function body (statements, scopes, defers),
-//!   `expr` lowers expressions, `inline` decides and performs inlining.
+//!   `expr` lowers expressions, `strings` template-string values and their
+//!   regions, `inline` decides and performs inlining.
 
 mod expr;
 mod func;
 mod inline;
 mod reach;
+mod strings;
 #[cfg(test)]
 mod tests;
 mod thread;
@@ -214,6 +218,19 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
     ("npk_wildx_alloc", &[types::I64], Some(types::I64)),
     ("npk_wildx_seal", &[types::I64], Some(types::I32)),
     ("npk_wildx_free", &[types::I64], Some(types::I32)),
+    ("npk_str_scope", &[], Some(types::I64)),
+    ("npk_str_release", &[types::I64], None),
+    ("npk_str_retag", &[types::I64, types::I64], None),
+    ("npk_str_begin", &[], Some(types::I64)),
+    ("npk_str_push_cstr", &[types::I64, types::I64], None),
+    ("npk_str_push_i64", &[types::I64, types::I64], None),
+    ("npk_str_push_u64", &[types::I64, types::I64], None),
+    ("npk_str_push_bool", &[types::I64, types::I32], None),
+    (
+        "npk_str_finish",
+        &[types::I64, types::I64],
+        Some(types::I64),
+    ),
 ];
 
 /// Module-wide state shared by every function being lowered.

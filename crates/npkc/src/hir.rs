@@ -11,6 +11,7 @@
 //! source for diagnostics.
 
 mod calls;
+mod walk;
 
 use crate::ast::{BinOp, IntTy, Region, UnOp};
 use crate::source::{FileId, Span};

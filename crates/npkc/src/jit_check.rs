@@ -1,11 +1,12 @@
-//! `npkc jit-check --sig SIG (HEX... | --file F)`: run the validator.
+//! `npkc jit-check --sig SIG [--disasm] (HEX... | --file F)`: run the validator.
 //!
 //! In: the signature text and the code, either as hex arguments (bytes of
 //! two digits each, with or without spaces, e.g. `48 8d 04 37 c3` or
 //! `488d0437c3`, optional `0x` prefixes) or as raw bytes read from a file
 //! (`-`: standard input; a 64 KiB function does not fit on a command line).
 //! Out: `(exit code, stdout, stderr)`: 0 accepted with a one-line proof
-//! summary on stdout, 1 rejected with the reason on stderr, 2 bad input.
+//! summary on stdout (with `--disasm`, then the proven code's Intel-syntax
+//! listing), 1 rejected with the reason on stderr, 2 bad input.
 //! The policy is `Policy::runtime()`, the one `Jit.compile` uses.
 
 use std::io::Read;
@@ -22,9 +23,10 @@ pub enum Input {
     File(PathBuf),
 }
 
-/// Validates the code in `input` as a function of type `sig`.
+/// Validates the code in `input` as a function of type `sig`; with `disasm`,
+/// an accepted function's listing follows the summary.
 #[must_use]
-pub fn run(sig: &str, input: &Input) -> (i32, String, String) {
+pub fn run(sig: &str, input: &Input, disasm: bool) -> (i32, String, String) {
     let sig: Signature = match sig.parse() {
         Ok(s) => s,
         Err(e) => return (2, String::new(), format!("error: {e}\n")),
@@ -38,6 +40,11 @@ pub fn run(sig: &str, input: &Input) -> (i32, String, String) {
         Err(e) => return (2, String::new(), format!("error: {e}\n")),
     };
     match validate(&code, &sig, &Policy::runtime()) {
+        Ok(report) if disasm => (
+            0,
+            format!("{report}\n{}", npk_disasm::listing(&code, 0)),
+            String::new(),
+        ),
         Ok(report) => (0, format!("{report}\n"), String::new()),
         Err(v) => (1, String::new(), format!("rejected: {v}\n")),
     }
@@ -98,7 +105,26 @@ mod tests {
     }
 
     fn run(sig: &str, hex: &[String]) -> (i32, String, String) {
-        run_input(sig, &Input::Hex(hex.to_vec()))
+        run_input(sig, &Input::Hex(hex.to_vec()), false)
+    }
+
+    #[test]
+    fn disasm_prints_the_proven_listing_after_the_summary() {
+        let hex = Input::Hex(args(&["488d0437c3"]));
+        let (code, out, err) = run_input("int64(int64,int64)", &hex, true);
+        assert_eq!((code, err.as_str()), (0, ""));
+        let mut lines = out.lines();
+        assert!(lines.next().is_some_and(|l| l.starts_with("accepted as")));
+        assert_eq!(lines.next(), Some("   0:  48 8d 04 37  lea rax, [rdi+rsi]"));
+        assert_eq!(lines.next(), Some("   4:  c3           ret"));
+        assert_eq!(lines.next(), None);
+        let bad = Input::Hex(args(&["31c0", "0f05", "c3"]));
+        let (code, out, _) = run_input("int64()", &bad, true);
+        assert_eq!(
+            (code, out.as_str()),
+            (1, ""),
+            "no listing for rejected code"
+        );
     }
 
     #[test]
@@ -177,12 +203,12 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("f.bin");
         std::fs::write(&path, [0x48, 0x8d, 0x04, 0x37, 0xc3]).expect("write");
-        let (code, out, _) = run_input("int64(int64,int64)", &Input::File(path.clone()));
+        let (code, out, _) = run_input("int64(int64,int64)", &Input::File(path.clone()), false);
         assert_eq!(code, 0, "{out}");
         std::fs::write(&path, []).expect("write");
-        assert_eq!(run_input("int64()", &Input::File(path)).0, 2);
+        assert_eq!(run_input("int64()", &Input::File(path), false).0, 2);
         let missing = dir.join("missing.bin");
-        let (code, _, err) = run_input("int64()", &Input::File(missing));
+        let (code, _, err) = run_input("int64()", &Input::File(missing), false);
         assert_eq!(code, 2);
         assert!(err.contains("cannot read"), "{err}");
         std::fs::remove_dir_all(&dir).ok();

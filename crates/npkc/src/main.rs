@@ -16,7 +16,7 @@ use npkc::explain;
 #[command(
     name = "npkc",
     version,
-    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
     after_help = "Examples:\n  npkc examples/jit_add.npk -o jit_add\n  npkc check prog.npk\n  npkc run prog.npk -- arg\n  npkc --explain ARIA-014"
 )]
 struct Cli {
@@ -80,6 +80,9 @@ enum Command {
         /// Signature the bytes must implement, e.g. 'int64(int64,int64)'.
         #[arg(long)]
         sig: String,
+        /// After the summary, print the proven code's Intel-syntax listing.
+        #[arg(long)]
+        disasm: bool,
         /// Read the machine code as raw bytes from this file (`-` for stdin)
         /// instead of hex arguments.
         #[arg(long, conflicts_with = "hex")]
@@ -116,16 +119,30 @@ fn main() -> ExitCode {
     if let Some(code) = &cli.explain {
         return explain_code(code);
     }
+    if let Some(command) = &cli.command
+        && let Some(misplaced) = misplaced_before_subcommand(&cli)
+    {
+        eprintln!(
+            "error: {misplaced} before the subcommand `{}`\n\nUsage: npkc [-I DIR] [--error-format F] [--color C] <COMMAND> ...   (options of a command, such as `-o`, go after it)",
+            command.name()
+        );
+        return ExitCode::from(2);
+    }
     match cli.command {
         Some(Command::Check { files }) => check(&files, &options, format),
         Some(Command::Build { file, out }) => build(&file, out, &options, format),
         Some(Command::Run { file, args }) => run(&file, &args, &options, format),
-        Some(Command::JitCheck { sig, file, hex }) => {
+        Some(Command::JitCheck {
+            sig,
+            disasm,
+            file,
+            hex,
+        }) => {
             let input = match file {
                 Some(path) => npkc::jit_check::Input::File(path),
                 None => npkc::jit_check::Input::Hex(hex),
             };
-            let (code, stdout, stderr) = npkc::jit_check::run(&sig, &input);
+            let (code, stdout, stderr) = npkc::jit_check::run(&sig, &input, disasm);
             print!("{stdout}");
             eprint!("{stderr}");
             ExitCode::from(u8::try_from(code).unwrap_or(2))
@@ -139,6 +156,27 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// What only the bare `npkc FILE [-o OUT]` form takes but was given before a
+/// subcommand (the shared options `-I`, `--error-format`, `--color` may go
+/// before or after it).
+fn misplaced_before_subcommand(cli: &Cli) -> Option<String> {
+    if let Some(file) = &cli.file {
+        return Some(format!("unexpected file `{}`", file.display()));
+    }
+    cli.out.as_ref().map(|_| "`-o OUT` given".to_string())
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Build { .. } => "build",
+            Command::Check { .. } => "check",
+            Command::JitCheck { .. } => "jit-check",
+            Command::Run { .. } => "run",
+        }
     }
 }
 

@@ -1,5 +1,9 @@
 //! The `npkc` command line as users call it: exit statuses, `--explain`,
-//! `--error-format=json`, `jit-check`, usage errors.
+//! `--error-format=json`, `jit-check`, usage errors, options before the
+//! subcommand, and running the examples.
+
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -34,6 +38,29 @@ fn jit_check_accepts_proven_bytes_with_a_summary() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("accepted as int64(int64,int64)"));
+}
+
+#[test]
+fn jit_check_disasm_prints_the_proven_listing() {
+    let out = npkc(&[
+        "jit-check",
+        "--sig",
+        "int64(int64,int64)",
+        "--disasm",
+        "48 8d 04 37 48 01 f0 c3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let listing: Vec<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(
+        listing,
+        [
+            "   0:  48 8d 04 37  lea rax, [rdi+rsi]",
+            "   4:  48 01 f0     add rax, rsi",
+            "   7:  c3           ret",
+        ],
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -151,4 +178,223 @@ fn every_example_checks_clean() {
         }
     }
     assert!(seen >= 2, "examples found: {seen}");
+}
+
+/// A scratch directory with `lib/greet.npk` and a `main.npk` that `use`s it
+/// only through `-I lib`.
+fn project_with_include_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("npkc-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("lib")).expect("scratch dir");
+    std::fs::write(
+        dir.join("lib/greet.npk"),
+        "Type:Greet = { func:answer = int32() { pass 42; }; };\n",
+    )
+    .expect("write lib");
+    std::fs::write(
+        dir.join("main.npk"),
+        "use \"greet.npk\".*;\nfunc:failsafe = int32(tbb32:err) { exit 1; };\nfunc:main = int32() {\n    int32:x = Greet.answer() ? 0;\n    int8:bad = 0x90i8;\n    exit x;\n};\n",
+    )
+    .expect("write main");
+    dir
+}
+
+#[test]
+fn shared_options_work_before_the_subcommand() {
+    let dir = project_with_include_dir("before");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_npkc"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("npkc starts")
+    };
+    // Without -I the module is not found; with it (before or after `check`) it is,
+    // and the one real error (the literal) is reported.
+    let without = text(&run(&["check", "main.npk"]).stderr);
+    assert!(without.contains("greet.npk"), "{without}");
+    for args in [
+        &["-I", "lib", "check", "main.npk"][..],
+        &["check", "-I", "lib", "main.npk"][..],
+        &["-I", "lib", "--color", "never", "check", "main.npk"][..],
+        &["--color=never", "-I", "lib", "check", "main.npk"][..],
+    ] {
+        let out = run(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("error[NPK-303]"), "{args:?}: {err}");
+        assert!(!err.contains('\u{1b}'), "{args:?}: no colour: {err}");
+    }
+    let json = run(&["--error-format=json", "-I", "lib", "check", "main.npk"]);
+    assert_eq!(json.status.code(), Some(1));
+    let first = text(&json.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(first.lines().next().expect("one line")).expect("json");
+    assert_eq!(v["code"], "NPK-303");
+    let coloured = text(&run(&["--color", "always", "-I", "lib", "check", "main.npk"]).stderr);
+    assert!(coloured.contains('\u{1b}'), "{coloured}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn build_only_options_before_a_subcommand_are_a_usage_error() {
+    let out = npkc(&["-o", "x", "check", "examples/jit_add.npk"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`-o OUT` given before the subcommand `check`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bit_pattern_literal_suggests_a_wrapping_cast() {
+    let dir = project_with_include_dir("literal");
+    let out = Command::new(env!("CARGO_BIN_EXE_npkc"))
+        .args(["check", "-I", "lib", "main.npk"])
+        .current_dir(&dir)
+        .output()
+        .expect("npkc starts");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "help: to use the bit pattern, write `0x90u8 => int8` (a wrapping cast, the value -112)"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `npkc run FILE` with `envs` for the program, linked with the test's runtime.
+fn npkc_run(file: &str, envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_npkc"));
+    cmd.args(["run", file]).current_dir(workspace());
+    if let Some(rt) = runtime::runtime_archive() {
+        cmd.env("NPK_RUNTIME", rt);
+    }
+    cmd.env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("npkc-cli-cache"),
+    );
+    cmd.envs(envs.iter().copied())
+        .output()
+        .expect("npkc starts")
+}
+
+#[test]
+fn jit_compile_example_says_why_an_allocation_was_refused() {
+    let out = npkc_run("examples/jit_compile.npk", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "2 + 2*20 = 42\n");
+    let out = npkc_run(
+        "examples/jit_compile.npk",
+        &[("NPK_WILDX_QUOTA", "0"), ("NPK_WILDX_QUIET", "1")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stdout),
+        "refused (code 1): allocation of 5 bytes failed: quota exceeded (4096 bytes requested, 0 mapped, quota 0)\n"
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "",
+        "NPK_WILDX_QUIET=1 leaves stderr to the program"
+    );
+}
+
+/// Builds `file` into the scratch directory with the test's runtime.
+fn build(file: &str, name: &str) -> PathBuf {
+    let exe = std::env::temp_dir().join(format!("npkc-cli-{name}-{}", std::process::id()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_npkc"));
+    cmd.args(["build", file, "-o"])
+        .arg(&exe)
+        .current_dir(workspace());
+    if let Some(rt) = runtime::runtime_archive() {
+        cmd.env("NPK_RUNTIME", rt);
+    }
+    let out = cmd.output().expect("npkc starts");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    exe
+}
+
+#[test]
+fn sealed_jit_pages_are_listed_in_the_perf_map_by_name() {
+    let exe = build("tests/ui/run/jit_perf_map.npk", "perf-map");
+    let child = Command::new(&exe)
+        .env("NPK_PERF_MAP", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("program starts");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("program runs");
+    assert!(out.status.success());
+    let path = format!("/tmp/perf-{pid}.map");
+    let map = std::fs::read_to_string(&path).expect("the program wrote its perf map");
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<Vec<&str>> = map.lines().map(|l| l.split(' ').collect()).collect();
+    assert_eq!(lines.len(), 2, "{map}");
+    // START SIZE name, hex without 0x: the add page (5 bytes, generated name), then
+    // the countdown page (10 bytes), renamed after its seal.
+    assert_eq!(lines[0][1..], ["5", "npk_jit_1"], "{map}");
+    assert_eq!(lines[1][1..], ["a", "countdown"], "{map}");
+    for l in &lines {
+        assert!(
+            u64::from_str_radix(l[0], 16).is_ok_and(|a| a > 0 && a % 4096 == 0),
+            "{map}"
+        );
+    }
+    let _ = std::fs::remove_file(&exe);
+}
+
+/// `perf record` + `perf report` of the perf-map program, where perf is installed and may
+/// profile this user's processes; `None` when it cannot run here.
+fn perf_report(exe: &std::path::Path) -> Option<String> {
+    let perf = std::path::Path::new("/usr/bin/perf");
+    if !perf.exists() {
+        eprintln!("note: perf is not installed; skipping");
+        return None;
+    }
+    let data = exe.with_extension("perf.data");
+    let record = Command::new(perf)
+        .args(["record", "-q", "-e", "cpu-clock", "-o"])
+        .arg(&data)
+        .arg("--")
+        .arg(exe)
+        .env("NPK_PERF_MAP", "1")
+        .output()
+        .ok()?;
+    if !record.status.success() {
+        eprintln!(
+            "note: perf record cannot run here; skipping: {}",
+            text(&record.stderr)
+        );
+        return None;
+    }
+    let report = Command::new(perf)
+        .args(["report", "--stdio", "--sort", "dso,sym", "-i"])
+        .arg(&data)
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_file(&data);
+    Some(text(&report.stdout))
+}
+
+#[test]
+fn perf_report_shows_the_jit_function_by_name() {
+    let exe = build("tests/ui/run/jit_perf_map.npk", "perf-report");
+    let Some(report) = perf_report(&exe) else {
+        let _ = std::fs::remove_file(&exe);
+        return;
+    };
+    let _ = std::fs::remove_file(&exe);
+    // `[JIT] tid N  [.] countdown`; the map file is named after that pid.
+    let line = report
+        .lines()
+        .find(|l| l.contains("[JIT]") && l.trim_end().ends_with("countdown"));
+    assert!(line.is_some(), "{report}");
+    if let Some(tid) = line
+        .and_then(|l| l.split("tid ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+    {
+        let _ = std::fs::remove_file(format!("/tmp/perf-{tid}.map"));
+    }
 }

@@ -5,8 +5,11 @@
 //! - first line `//@ check-pass`: `npkc check` succeeds with no diagnostics;
 //! - `//@ run-pass` / `//@ run-fail`: build, run, compare `// expect: exit N`
 //!   (default 0 for run-pass) or `// expect: signal SIGSEGV`, and the stdout
-//!   against the `// expect-stdout: text` lines (when there are any), with
-//!   `//@ run-env: NAME=VALUE` in the program's environment;
+//!   against the `// expect-stdout: text` lines (when there are any), stderr
+//!   against the `// expect-stderr: text` lines (`// expect: empty stderr`:
+//!   none at all); `//@ run-env: NAME=VALUE` sets a variable for the run;
+//!   `//@ valgrind`: the program is also run under valgrind (when installed),
+//!   which must report no memory error and no heap block left at exit;
 //! - otherwise `npkc check` must fail, and its diagnostics must match the
 //!   `//~ ERROR CODE [message substring]` annotations in both directions
 //!   (`//~^` one line up per `^`, `//~|` the previous annotation's line); the
@@ -20,6 +23,10 @@ use std::process::{Command, ExitCode, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "common/runtime.rs"]
+mod runtime;
+use runtime::runtime_archive;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
@@ -48,9 +55,10 @@ struct Spec {
     annotations: Vec<Annotation>,
     ending: Option<Ending>,
     stdout: Option<String>,
-    flags: Vec<String>,
-    /// `//@ run-env: NAME=VALUE`: environment of the built program.
+    stderr: Option<String>,
     env: Vec<(String, String)>,
+    valgrind: bool,
+    flags: Vec<String>,
 }
 
 fn workspace_root() -> PathBuf {
@@ -74,6 +82,7 @@ fn signal_number(name: &str) -> Option<i32> {
 
 fn parse_spec(text: &str) -> Result<Spec, String> {
     let first = text.lines().next().unwrap_or("").trim();
+    let valgrind = text.lines().any(|l| l.trim() == "//@ valgrind");
     let mode = match first {
         "//@ check-pass" => Mode::CheckPass,
         "//@ run-pass" => Mode::RunPass,
@@ -83,8 +92,9 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
     let mut annotations: Vec<Annotation> = Vec::new();
     let mut ending = None;
     let mut stdout_lines: Vec<String> = Vec::new();
-    let mut flags = Vec::new();
+    let mut stderr_lines: Option<Vec<String>> = None;
     let mut env = Vec::new();
+    let mut flags = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
         if let Some(pos) = line.find("//~") {
@@ -126,7 +136,9 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         let trimmed = line.trim();
         if let Some(e) = trimmed.strip_prefix("// expect:") {
             let e = e.trim();
-            if let Some(n) = e.strip_prefix("exit") {
+            if e == "empty stderr" {
+                stderr_lines.get_or_insert_with(Vec::new);
+            } else if let Some(n) = e.strip_prefix("exit") {
                 let n: i32 = n
                     .trim()
                     .parse()
@@ -138,22 +150,27 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
                 ending = Some(Ending::Signal(n));
             } else {
                 return Err(format!(
-                    "line {lineno}: `// expect:` takes `exit N` or `signal NAME`"
+                    "line {lineno}: `// expect:` takes `exit N`, `signal NAME` or `empty stderr`"
                 ));
             }
         }
         if let Some(s) = trimmed.strip_prefix("// expect-stdout:") {
             stdout_lines.push(s.strip_prefix(' ').unwrap_or(s).to_string());
         }
-        if let Some(f) = trimmed.strip_prefix("//@ compile-flags:") {
-            flags.extend(f.split_whitespace().map(str::to_string));
+        if let Some(s) = trimmed.strip_prefix("// expect-stderr:") {
+            stderr_lines
+                .get_or_insert_with(Vec::new)
+                .push(s.strip_prefix(' ').unwrap_or(s).to_string());
         }
-        if let Some(e) = trimmed.strip_prefix("//@ run-env:") {
-            let (k, v) = e
+        if let Some(v) = trimmed.strip_prefix("//@ run-env:") {
+            let (name, value) = v
                 .trim()
                 .split_once('=')
-                .ok_or_else(|| format!("line {lineno}: `//@ run-env: NAME=VALUE`"))?;
-            env.push((k.to_string(), v.to_string()));
+                .ok_or_else(|| format!("line {lineno}: `//@ run-env:` takes NAME=VALUE"))?;
+            env.push((name.to_string(), value.to_string()));
+        }
+        if let Some(f) = trimmed.strip_prefix("//@ compile-flags:") {
+            flags.extend(f.split_whitespace().map(str::to_string));
         }
     }
     if mode == Mode::RunFail && ending.is_none() {
@@ -167,35 +184,23 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         s.push('\n');
         s
     });
+    let stderr = stderr_lines.map(|lines| {
+        lines.iter().fold(String::new(), |mut s, l| {
+            s.push_str(l);
+            s.push('\n');
+            s
+        })
+    });
     Ok(Spec {
         mode,
         annotations,
         ending,
         stdout,
-        flags,
+        stderr,
         env,
+        valgrind,
+        flags,
     })
-}
-
-/// The runtime archive to link test programs with: `NPK_RUNTIME` if set, else
-/// the newest `deps/libnpk_runtime-*.a` that `cargo test` built with this
-/// harness (`npk-runtime` is a dev-dependency; `cargo test` does not refresh
-/// the uplifted `<profile>/libnpk_runtime.a`), else the one next to `npkc`.
-fn runtime_archive() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("NPK_RUNTIME") {
-        return Some(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let deps = exe.parent()?;
-    std::fs::read_dir(deps)
-        .ok()?
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with("libnpk_runtime-") && name.ends_with(".a")
-        })
-        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
-        .map(|e| e.path())
 }
 
 fn npkc() -> Command {
@@ -353,11 +358,18 @@ fn build_and_run(rel: &str, spec: &Spec, scratch: &Path) -> Result<(), String> {
         ));
     }
     let mut cmd = Command::new(&exe);
-    cmd.current_dir(workspace_root());
-    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
-    let out =
-        run_with_timeout(cmd, Duration::from_secs(30))?.ok_or("the program timed out (30 s)")?;
+    cmd.current_dir(workspace_root())
+        .envs(spec.env.iter().map(|(k, v)| (k, v)));
+    let out = run_with_timeout(cmd, Duration::from_secs(30))?
+        .ok_or_else(|| "the program timed out (30 s)".to_string());
+    let checked = out.and_then(|out| {
+        if spec.valgrind {
+            under_valgrind(&exe, spec)?;
+        }
+        Ok(out)
+    });
     let _ = std::fs::remove_file(&exe);
+    let out = checked?;
     use std::os::unix::process::ExitStatusExt;
     let actual = match (out.status.code(), out.status.signal()) {
         (Some(c), _) => Ending::Exit(c),
@@ -380,6 +392,46 @@ fn build_and_run(rel: &str, spec: &Spec, scratch: &Path) -> Result<(), String> {
     {
         return Err(format!(
             "stdout differs\n--- expected\n{want}--- actual\n{stdout}--- stderr\n{stderr}"
+        ));
+    }
+    if let Some(want) = &spec.stderr
+        && *want != stderr
+    {
+        return Err(format!(
+            "stderr differs\n--- expected\n{want}--- actual\n{stderr}"
+        ));
+    }
+    Ok(())
+}
+
+/// Where valgrind is installed, if it is.
+const VALGRIND: &str = "/usr/bin/valgrind";
+
+/// Runs `exe` under valgrind's memcheck: any invalid access, and any heap block
+/// still allocated at exit (of any leak kind), fails the test. Skipped (with a
+/// note) when valgrind is not installed.
+fn under_valgrind(exe: &Path, spec: &Spec) -> Result<(), String> {
+    if !Path::new(VALGRIND).exists() {
+        eprintln!("note: {VALGRIND} not installed; skipping the valgrind run");
+        return Ok(());
+    }
+    let mut cmd = Command::new(VALGRIND);
+    cmd.args([
+        "-q",
+        "--leak-check=full",
+        "--show-leak-kinds=all",
+        "--errors-for-leak-kinds=all",
+        "--error-exitcode=99",
+    ])
+    .arg(exe)
+    .current_dir(workspace_root())
+    .envs(spec.env.iter().map(|(k, v)| (k, v)));
+    let out = run_with_timeout(cmd, Duration::from_secs(180))?
+        .ok_or("the program timed out under valgrind (180 s)")?;
+    if out.status.code() == Some(99) {
+        return Err(format!(
+            "valgrind reported errors:\n{}",
+            String::from_utf8_lossy(&out.stderr)
         ));
     }
     Ok(())

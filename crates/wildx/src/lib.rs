@@ -115,8 +115,8 @@
 //!
 //! Read once from the environment and cached ([`options`]): `NPK_WILDX_AUDIT=1`,
 //! `NPK_WILDX_GUARD_PAGES=1`, `NPK_WILDX_VERIFY=1`, `NPK_WILDX_QUOTA=<bytes>` (default 64 MiB),
-//! `NPK_JIT_STRICT=1`. The quota counts bytes of live allocations including guard pages;
-//! [`set_quota`] changes it, [`stats`] reports usage.
+//! `NPK_JIT_STRICT=1`, `NPK_WILDX_QUIET=1` (no rejection lines). The quota counts bytes of
+//! live allocations including guard pages; [`set_quota`] changes it, [`stats`] reports usage.
 
 #![warn(missing_docs)]
 
@@ -145,7 +145,7 @@ pub use raw::{
     Entry, PageState, alloc_raw, arena_add_raw, arena_create_raw, arena_free_raw, arena_seal_raw,
     checked_entry, free_raw, install_raw, lookup, page_state, quick_entry, seal_raw,
 };
-pub use report::report_rejection;
+pub use report::{report_reason, report_rejection};
 pub use stats::{Stats, quota, set_quota, stats};
 #[doc(hidden)]
 pub use sys::os_calls;

@@ -6,9 +6,12 @@
 //! | `NPK_WILDX_GUARD_PAGES=1` | a `PROT_NONE` page before and after every allocation (counted in the quota) |
 //! | `NPK_WILDX_VERIFY=1` | every checked call re-hashes the page and refuses code changed since seal |
 //! | `NPK_WILDX_QUOTA=<bytes>` | initial quota (default 64 MiB); `npk_wildx_set_quota` overrides it |
+//! | `NPK_WILDX_QUIET=1` | no `rejected:` stderr lines (the reason is still returned / recorded) |
 //! | `NPK_JIT_STRICT=1` | checked calls also refuse pages sealed without a signature tag |
 //!
-//! A flag is on when its value is exactly `1`. An unparsable quota keeps the default.
+//! A flag is on when its value is exactly `1`. A quota that is not a decimal byte count
+//! (`NPK_WILDX_QUOTA=abc`) keeps the default and prints one warning line to stderr when
+//! the options are first read, so a typo is never silently ignored.
 
 use std::sync::OnceLock;
 
@@ -27,6 +30,8 @@ pub struct Options {
     pub verify: bool,
     /// `NPK_JIT_STRICT=1`.
     pub strict: bool,
+    /// `NPK_WILDX_QUIET=1`: rejection lines are not printed.
+    pub quiet: bool,
     /// `NPK_WILDX_QUOTA`, or [`DEFAULT_QUOTA`].
     pub initial_quota: usize,
 }
@@ -43,10 +48,26 @@ fn read_env() -> Options {
         guard_pages: flag("NPK_WILDX_GUARD_PAGES"),
         verify: flag("NPK_WILDX_VERIFY"),
         strict: flag("NPK_JIT_STRICT"),
-        initial_quota: std::env::var("NPK_WILDX_QUOTA")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(DEFAULT_QUOTA),
+        quiet: flag("NPK_WILDX_QUIET"),
+        initial_quota: quota_from_env(),
+    }
+}
+
+/// `NPK_WILDX_QUOTA` as a byte count; the default (with one warning line) when it is set
+/// but is not a decimal number of bytes.
+fn quota_from_env() -> usize {
+    let Some(raw) = std::env::var_os("NPK_WILDX_QUOTA") else {
+        return DEFAULT_QUOTA;
+    };
+    match raw.to_str().and_then(|v| v.trim().parse::<usize>().ok()) {
+        Some(bytes) => bytes,
+        None => {
+            crate::report::warning(format_args!(
+                "NPK_WILDX_QUOTA={} is not a byte count (e.g. 1048576); using the default quota of {DEFAULT_QUOTA} bytes",
+                raw.to_string_lossy()
+            ));
+            DEFAULT_QUOTA
+        }
     }
 }
 

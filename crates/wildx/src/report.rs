@@ -20,11 +20,25 @@ pub(crate) fn audit(args: fmt::Arguments<'_>) {
     }
 }
 
+/// Writes `wildx: warning: <text>` to stderr (configuration problems; never silenced).
+pub(crate) fn warning(args: fmt::Arguments<'_>) {
+    line(format_args!("warning: {args}"));
+}
+
 /// Writes `wildx: <op>(<arg>) rejected: <reason>` to stderr, e.g.
-/// `wildx: seal(0x7f3a2c001000) rejected: page already sealed`.
+/// `wildx: seal(0x7f3a2c001000) rejected: page already sealed`, unless
+/// `NPK_WILDX_QUIET=1`.
 ///
 /// `arg` is the pointer (formatted `{:p}`) or, for `alloc`, the size. The C ABI calls this for
 /// every refused operation; Rust callers get the [`Error`] and may report it the same way.
 pub fn report_rejection(op: &str, arg: &dyn fmt::Display, err: &Error) {
-    line(format_args!("{op}({arg}) rejected: {err}"));
+    report_reason(op, arg, err);
+}
+
+/// [`report_rejection`] with a reason worded by the caller (the runtime prints a signature
+/// mismatch with the signatures, which this crate only knows as tags).
+pub fn report_reason(op: &str, arg: &dyn fmt::Display, reason: &dyn fmt::Display) {
+    if !crate::options::options().quiet {
+        line(format_args!("{op}({arg}) rejected: {reason}"));
+    }
 }

@@ -13,6 +13,11 @@ pub fn is_child(name: &str) -> bool {
 /// Runs test `name` (its full path in this binary) in a child with `envs` set and every
 /// wildx option variable not listed cleared.
 pub fn run(name: &str, envs: &[(&str, &str)]) -> Output {
+    run_with_pid(name, envs).1
+}
+
+/// [`run`], also returning the child's process id (files it names after itself).
+pub fn run_with_pid(name: &str, envs: &[(&str, &str)]) -> (u32, Output) {
     let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
     cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(CHILD_VAR, name);
@@ -22,9 +27,15 @@ pub fn run(name: &str, envs: &[(&str, &str)]) -> Output {
         "NPK_WILDX_VERIFY",
         "NPK_WILDX_QUOTA",
         "NPK_JIT_STRICT",
+        "NPK_WILDX_QUIET",
+        "NPK_PERF_MAP",
     ] {
         cmd.env_remove(var);
     }
-    cmd.envs(envs.iter().copied());
-    cmd.output().expect("spawn child test")
+    cmd.envs(envs.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("spawn child test");
+    let pid = child.id();
+    (pid, child.wait_with_output().expect("child test output"))
 }

@@ -80,12 +80,7 @@ impl<'a> FnLower<'a, '_, '_> {
             ExprKind::Bool(b) => Val::One(self.b.ins().iconst(types::I8, i64::from(*b))),
             ExprKind::Null => Val::One(self.zero(types::I64)),
             ExprKind::Str(s) => Val::One(self.string_ptr(s)?),
-            ExprKind::Template(_) => {
-                return Err(unsupported(
-                    "a template string outside `print`/`println`",
-                    e.span,
-                ));
-            }
+            ExprKind::Template(_) => Val::One(self.template_value(e)?),
             ExprKind::Local(id) => self.read_local(*id),
             ExprKind::Take(id) => {
                 let v = self.read_local(*id);
@@ -212,13 +207,13 @@ impl<'a> FnLower<'a, '_, '_> {
 
     /// Converts `v` (of HIR type `src`) to Cranelift type `to`, extending by
     /// the source's signedness or truncating.
-    fn coerce(&mut self, v: ir::Value, src: &Ty, to: ir::Type) -> ir::Value {
+    pub(super) fn coerce(&mut self, v: ir::Value, src: &Ty, to: ir::Type) -> ir::Value {
         let from = self.b.func.dfg.value_type(v);
         resize(&mut self.b, v, from, to, is_signed(src))
     }
 
     /// The address of the rodata copy of `s` (NUL-terminated).
-    fn string_ptr(&mut self, s: &str) -> Result<ir::Value, CodegenError> {
+    pub(super) fn string_ptr(&mut self, s: &str) -> Result<ir::Value, CodegenError> {
         let id = self.cx.string_data(s)?;
         let gv = self.cx.module.declare_data_in_func(id, self.b.func);
         Ok(self.b.ins().symbol_value(types::I64, gv))
@@ -398,7 +393,7 @@ impl<'a> FnLower<'a, '_, '_> {
     /// expression of a template is evaluated before anything is printed.
     fn print(&mut self, a: &'a Expr) -> Result<(), CodegenError> {
         let mut pieces = Vec::new();
-        self.print_pieces(a, &mut pieces)?;
+        self.pieces(a, &mut pieces)?;
         for piece in pieces {
             match piece {
                 Piece::Text(t) => {
@@ -411,13 +406,19 @@ impl<'a> FnLower<'a, '_, '_> {
         Ok(())
     }
 
-    fn print_pieces(&mut self, a: &'a Expr, out: &mut Vec<Piece<'a>>) -> Result<(), CodegenError> {
+    /// Evaluates `a` into the pieces it prints as: a template (nested ones
+    /// flattened) gives its text and one value per interpolation.
+    pub(super) fn pieces(
+        &mut self,
+        a: &'a Expr,
+        out: &mut Vec<Piece<'a>>,
+    ) -> Result<(), CodegenError> {
         if let ExprKind::Template(parts) = &a.kind {
             for part in parts {
                 match part {
                     TemplatePart::Text(t) if t.is_empty() => {}
                     TemplatePart::Text(t) => out.push(Piece::Text(t)),
-                    TemplatePart::Expr(x) => self.print_pieces(x, out)?,
+                    TemplatePart::Expr(x) => self.pieces(x, out)?,
                 }
             }
         } else {
@@ -450,8 +451,8 @@ impl<'a> FnLower<'a, '_, '_> {
     }
 }
 
-/// One thing to print, in order.
-enum Piece<'a> {
+/// One thing to print (or append to a template string), in order.
+pub(super) enum Piece<'a> {
     Text(&'a str),
     Value(ir::Value, &'a Ty),
 }

@@ -16,6 +16,7 @@ use cranelift_codegen::ir::{self, BlockArg, InstBuilder, StackSlotData, StackSlo
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_module::{FuncId, Module};
 
+use super::strings::{self, Regions};
 use super::{CodegenError, Cx, clif_ty, resize, unsupported};
 use crate::hir::{self, LocalId, StmtKind, Ty};
 
@@ -60,6 +61,11 @@ pub(super) struct FnLower<'a, 'c, 'b> {
     pub(super) func: &'a hir::Func,
     slots: Vec<Slot>,
     scopes: Vec<Vec<&'a hir::Block>>,
+    /// The string region of each open block (parallel to `scopes`), released
+    /// after its defers at every exit of the block.
+    regions: Vec<Option<ir::Value>>,
+    /// Template-string state (`strings`).
+    pub(super) strings: Regions,
     loops: Vec<LoopTarget>,
     /// The current block already has its terminator.
     pub(super) dead: bool,
@@ -82,6 +88,8 @@ pub(super) fn lower_function<'a>(
         func: f,
         slots: Vec::with_capacity(f.locals.len()),
         scopes: Vec::new(),
+        regions: Vec::new(),
+        strings: Regions::default(),
         loops: Vec::new(),
         dead: false,
         refs: HashMap::new(),
@@ -98,6 +106,11 @@ pub(super) fn lower_function<'a>(
     let params = l.b.block_params(entry).to_vec();
     for (id, v) in f.params.iter().zip(params) {
         l.write_local(*id, Val::One(v))?;
+    }
+    if strings::block_makes_strings(&f.body) {
+        let f0 = l.open_region()?;
+        let outer = l.b.ins().iadd_imm_s(f0, -1);
+        l.strings.func = Some((f0, outer));
     }
     l.block(&f.body)?;
     if !l.dead {
@@ -283,7 +296,13 @@ impl<'a> FnLower<'a, '_, '_> {
     }
 
     pub(super) fn block(&mut self, blk: &'a hir::Block) -> Result<(), CodegenError> {
+        let region = match self.strings.func {
+            Some((f0, _)) if self.scopes.is_empty() => Some(f0),
+            Some(_) if strings::declares_strings(self.func, blk) => Some(self.open_region()?),
+            _ => None,
+        };
         self.scopes.push(Vec::new());
+        self.regions.push(region);
         for st in &blk.stmts {
             if self.dead {
                 break;
@@ -295,10 +314,12 @@ impl<'a> FnLower<'a, '_, '_> {
             self.run_defers_down_to(level)?;
         }
         self.scopes.pop();
+        self.regions.pop();
         Ok(())
     }
 
-    /// Emits the pending defers of scopes `level..`, innermost first.
+    /// Emits the pending defers of scopes `level..`, innermost first, each
+    /// scope's string region released after its defers.
     fn run_defers_down_to(&mut self, level: usize) -> Result<(), CodegenError> {
         let mut s = self.scopes.len();
         while s > level {
@@ -311,14 +332,22 @@ impl<'a> FnLower<'a, '_, '_> {
                 }
                 let body = self.scopes[s][k];
                 let saved_scopes = self.scopes.clone();
+                let saved_regions = self.regions.clone();
                 let saved_loops = self.loops.clone();
                 self.scopes.truncate(s + 1);
                 self.scopes[s].truncate(k);
+                self.regions.truncate(s + 1);
                 self.loops.retain(|l| l.depth <= s);
                 let result = self.block(body);
                 self.scopes = saved_scopes;
+                self.regions = saved_regions;
                 self.loops = saved_loops;
                 result?;
+            }
+            if let Some(region) = self.regions[s]
+                && !self.dead
+            {
+                self.release_region(region)?;
             }
         }
         Ok(())
@@ -347,19 +376,51 @@ impl<'a> FnLower<'a, '_, '_> {
     fn stmt(&mut self, st: &'a hir::Stmt) -> Result<(), CodegenError> {
         match &st.kind {
             StmtKind::Let { local, init } => {
-                let v = self.expr(init)?;
-                self.write_local(*local, v)?;
+                let region = self.regions.last().copied().flatten();
+                match region {
+                    Some(region) if strings::holds_string(self.local_ty(*local)) => {
+                        self.strings.of_local.insert(*local, region);
+                        let v = self.in_region(region, |l| l.expr(init))?;
+                        self.keep_string(v, init, region)?;
+                        self.write_local(*local, v)?;
+                    }
+                    _ => self.statement_region(&[init], |l| {
+                        let v = l.expr(init)?;
+                        l.write_local(*local, v)
+                    })?,
+                }
             }
-            StmtKind::Assign { place, op, value } => self.assign(place, *op, value)?,
+            StmtKind::Assign { place, op, value } => {
+                let binding = match (&place.kind, self.strings.func) {
+                    (hir::PlaceKind::Local(id), Some((f0, _)))
+                        if op.is_none() && strings::holds_string(&place.ty) =>
+                    {
+                        Some((*id, *self.strings.of_local.get(id).unwrap_or(&f0)))
+                    }
+                    _ => None,
+                };
+                match binding {
+                    Some((id, region)) => {
+                        let v = self.in_region(region, |l| l.expr(value))?;
+                        self.keep_string(v, value, region)?;
+                        self.write_local(id, v)?;
+                    }
+                    None => {
+                        let mut exprs = vec![value];
+                        place.for_each_operand(&mut |e| exprs.push(e));
+                        self.statement_region(&exprs, |l| l.assign(place, *op, value))?;
+                    }
+                }
+            }
             StmtKind::Expr(e) => {
-                self.expr(e)?;
+                self.statement_region(&[e], |l| l.expr(e))?;
             }
             StmtKind::If {
                 cond,
                 then_block,
                 else_block,
             } => {
-                let c = self.value(cond)?;
+                let c = self.statement_region(&[cond], |l| l.value(cond))?;
                 let then_b = self.b.create_block();
                 let merge = self.b.create_block();
                 let else_b = if else_block.is_some() {
@@ -390,7 +451,7 @@ impl<'a> FnLower<'a, '_, '_> {
                 let body_b = self.b.create_block();
                 let latch = self.b.create_block();
                 let exit = self.b.create_block();
-                let c = self.value(cond)?;
+                let c = self.statement_region(&[cond], |l| l.value(cond))?;
                 self.branch(c, body_b, exit);
                 self.switch(body_b);
                 self.loop_body(body, exit, latch)?;
@@ -399,7 +460,7 @@ impl<'a> FnLower<'a, '_, '_> {
                     self.block(step)?;
                 }
                 if !self.dead {
-                    let c = self.value(cond)?;
+                    let c = self.statement_region(&[cond], |l| l.value(cond))?;
                     self.branch(c, body_b, exit);
                 }
                 self.switch(exit);
@@ -432,9 +493,17 @@ impl<'a> FnLower<'a, '_, '_> {
                 }
             }
             StmtKind::Pass(e) => {
-                let v = match e {
-                    Some(e) => self.expr(e)?,
-                    None => Val::Unit,
+                let v = match (e, self.strings.func) {
+                    (Some(e), Some((f0, outer))) => {
+                        let v = self.in_region(f0, |l| l.expr(e))?;
+                        if strings::holds_string(&self.func.ret) {
+                            // Into the caller's statement: past every region of ours.
+                            self.retag(v, outer)?;
+                        }
+                        v
+                    }
+                    (Some(e), None) => self.expr(e)?,
+                    (None, _) => Val::Unit,
                 };
                 self.run_defers_down_to(0)?;
                 if !self.dead {
@@ -452,7 +521,7 @@ impl<'a> FnLower<'a, '_, '_> {
                 }
             }
             StmtKind::Fail(e) => {
-                let code = self.value(e)?;
+                let code = self.function_region_value(e)?;
                 let code = self.as_i32(code, &e.ty);
                 self.run_defers_down_to(0)?;
                 if !self.dead {
@@ -479,7 +548,7 @@ impl<'a> FnLower<'a, '_, '_> {
                 }
             }
             StmtKind::Exit(e) => {
-                let code = self.value(e)?;
+                let code = self.function_region_value(e)?;
                 let code = self.as_i32(code, &e.ty);
                 self.run_defers_down_to(0)?;
                 if !self.dead {
@@ -490,6 +559,33 @@ impl<'a> FnLower<'a, '_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// `e` evaluated with its strings in the function's region (released on
+    /// the way out by the `fail`/`exit` that uses it).
+    fn function_region_value(&mut self, e: &'a hir::Expr) -> Result<ir::Value, CodegenError> {
+        match self.strings.func {
+            Some((f0, _)) => self.in_region(f0, |l| l.value(e)),
+            None => self.value(e),
+        }
+    }
+
+    /// After a string binding got `v` (from `init`), keeps the string in
+    /// `region`: a call's result arrives in the callee's region, a local's
+    /// string may belong to a shorter-lived block.
+    fn keep_string(
+        &mut self,
+        v: Val,
+        init: &hir::Expr,
+        region: ir::Value,
+    ) -> Result<(), CodegenError> {
+        if matches!(
+            init.kind,
+            hir::ExprKind::Str(_) | hir::ExprKind::Template(_)
+        ) {
+            return Ok(());
+        }
+        self.retag(v, region)
     }
 
     /// An integer (or bool) value of type `ty` converted to `int32`.
@@ -531,9 +627,9 @@ impl<'a> FnLower<'a, '_, '_> {
     ) -> Result<(), CodegenError> {
         use ir::condcodes::IntCC;
         let signed = matches!(self.local_ty(counter), Ty::Int(t) if t.signed());
-        let start_v = self.value(start)?;
-        let limit_v = self.value(limit)?;
-        let step_v = self.value(step)?;
+        let (start_v, limit_v, step_v) = self.statement_region(&[start, limit, step], |l| {
+            Ok((l.value(start)?, l.value(limit)?, l.value(step)?))
+        })?;
         self.write_local(counter, Val::One(start_v))?;
         let (pos, neg) = if signed {
             (

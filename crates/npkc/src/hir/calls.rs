@@ -3,7 +3,7 @@
 //! (summaries are inferred callees first) and `codegen` (only reachable
 //! functions are built, callees first so small ones can be inlined).
 
-use super::{Block, Expr, ExprKind, Func, FuncId, PlaceKind, Program, StmtKind, TemplatePart};
+use super::{Block, Expr, ExprKind, Func, FuncId, Program};
 
 impl Func {
     /// The Nitpick functions this body calls directly, in source order (with
@@ -61,113 +61,14 @@ impl Program {
 
 fn block(b: &Block, out: &mut Vec<FuncId>) {
     for st in &b.stmts {
-        match &st.kind {
-            StmtKind::Let { init, .. } => expr(init, out),
-            StmtKind::Assign { place, value, .. } => {
-                match &place.kind {
-                    PlaceKind::Local(_) => {}
-                    PlaceKind::Index { base, index } => {
-                        expr(base, out);
-                        expr(index, out);
-                    }
-                    PlaceKind::Deref(p) => expr(p, out),
-                }
-                expr(value, out);
-            }
-            StmtKind::Expr(e) | StmtKind::Fail(e) | StmtKind::Exit(e) => expr(e, out),
-            StmtKind::Pass(e) => {
-                if let Some(e) = e {
-                    expr(e, out);
-                }
-            }
-            StmtKind::If {
-                cond,
-                then_block,
-                else_block,
-            } => {
-                expr(cond, out);
-                block(then_block, out);
-                if let Some(b) = else_block {
-                    block(b, out);
-                }
-            }
-            StmtKind::While { cond, body, step } => {
-                expr(cond, out);
-                block(body, out);
-                if let Some(s) = step {
-                    block(s, out);
-                }
-            }
-            StmtKind::Loop {
-                start,
-                limit,
-                step,
-                body,
-                ..
-            } => {
-                expr(start, out);
-                expr(limit, out);
-                expr(step, out);
-                block(body, out);
-            }
-            StmtKind::Block(b) | StmtKind::Defer(b) => block(b, out),
-            StmtKind::Break | StmtKind::Continue => {}
-        }
+        st.for_each_expr(&mut |e| expr(e, out));
+        st.for_each_block(&mut |b| block(b, out));
     }
 }
 
 fn expr(e: &Expr, out: &mut Vec<FuncId>) {
-    match &e.kind {
-        ExprKind::Int(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Null
-        | ExprKind::Str(_)
-        | ExprKind::Local(_)
-        | ExprKind::Take(_)
-        | ExprKind::AddrOf(_) => {}
-        ExprKind::Template(parts) => {
-            for p in parts {
-                if let TemplatePart::Expr(x) = p {
-                    expr(x, out);
-                }
-            }
-        }
-        ExprKind::Load(place) => match &place.kind {
-            PlaceKind::Local(_) => {}
-            PlaceKind::Index { base, index } => {
-                expr(base, out);
-                expr(index, out);
-            }
-            PlaceKind::Deref(p) => expr(p, out),
-        },
-        ExprKind::Unary { expr: x, .. }
-        | ExprKind::Raw(x)
-        | ExprKind::Drop(x)
-        | ExprKind::ResultField { expr: x, .. }
-        | ExprKind::Cast(x) => expr(x, out),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            expr(lhs, out);
-            expr(rhs, out);
-        }
-        ExprKind::Cond {
-            cond,
-            then_expr,
-            else_expr,
-        } => {
-            expr(cond, out);
-            expr(then_expr, out);
-            expr(else_expr, out);
-        }
-        ExprKind::Call { func, args } => {
-            out.push(*func);
-            args.iter().for_each(|a| expr(a, out));
-        }
-        ExprKind::CallExtern { args, .. } | ExprKind::Builtin { args, .. } => {
-            args.iter().for_each(|a| expr(a, out));
-        }
-        ExprKind::OrElse { expr: x, default } => {
-            expr(x, out);
-            expr(default, out);
-        }
+    if let ExprKind::Call { func, .. } = &e.kind {
+        out.push(*func);
     }
+    e.for_each_child(&mut |x| expr(x, out));
 }

@@ -225,17 +225,7 @@ impl FnCx<'_, '_> {
             }
             Builtin::Print | Builtin::Println => {
                 if let Some(a) = args.first() {
-                    let x = if let ast::ExprKind::Template(parts) = &a.kind {
-                        let parts = self.template_parts(parts)?;
-                        hir::Expr {
-                            kind: ExprKind::Template(parts),
-                            ty: Ty::Str,
-                            span: a.span,
-                        }
-                    } else {
-                        self.printable(a)?
-                    };
-                    out.push(x);
+                    out.push(self.printable(a)?);
                 }
                 Ty::Nil
             }

@@ -130,8 +130,6 @@ pub enum Error {
         expected: &'static str,
         span: Span,
     },
-    /// A template string that is not the argument of `print`/`println`.
-    TemplateOutsidePrint { span: Span },
     /// An operator applied to a type it does not support.
     InvalidOperand {
         op: &'static str,
@@ -247,7 +245,7 @@ impl Error {
                 *span,
             )
             .with_label(format!("out of range for `{}`", show(ty)))
-            .with_help("use a wider type, or a suffix such as `i64`/`u64` on the literal"),
+            .with_help(literal_help(*value, ty)),
             Error::NonBoolCondition { found, span } => {
                 let d = Diagnostic::error(
                     "NPK-304",
@@ -363,12 +361,6 @@ impl Error {
                 *span,
             )
             .with_help(format!("declare it as `func:{name} = {expected} {{ ... }};`")),
-            Error::TemplateOutsidePrint { span } => Diagnostic::error(
-                "NPK-314",
-                "template strings are only allowed as the argument of `print` or `println`",
-                *span,
-            )
-            .with_help("print it directly: `println(`...`);`"),
             Error::InvalidOperand { op, ty, span } => Diagnostic::error(
                 "NPK-315",
                 format!("`{op}` cannot be applied to `{}`", show(ty)),
@@ -447,12 +439,19 @@ impl Error {
                     .with_help("write `pass value;`")
                 }
             }
-            Error::NotPrintable { ty, span } => Diagnostic::error(
-                "NPK-324",
-                format!("a value of type `{}` cannot be printed", show(ty)),
-                *span,
-            )
-            .with_note("`print`/`println` take strings, template strings, integers and bools"),
+            Error::NotPrintable { ty, span } => {
+                let d = Diagnostic::error(
+                    "NPK-324",
+                    format!("a value of type `{}` cannot be printed", show(ty)),
+                    *span,
+                )
+                .with_note("`print`/`println` take strings, template strings, integers and bools");
+                if matches!(ty, Ty::Ptr(_) | Ty::Erased) {
+                    d.with_help("to print the address, convert it: `&{p => uint64}`")
+                } else {
+                    d
+                }
+            }
             Error::ExpectedResult { op, found, span } => Diagnostic::error(
                 "NPK-325",
                 format!("`{op}` needs a `Result`, found `{}`", show(found)),
@@ -529,7 +528,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "NPK-314",
-        "A template string `` `x = &{x}` `` is only allowed as the argument of `print` or `println`; it cannot be stored or passed elsewhere.",
+        "Retired: template strings were once allowed only as the argument of `print` or `println`. A template string `` `x = &{x}` `` is now a `string` value wherever one is expected; the compiler owns its storage (see docs/language.md). This code is no longer emitted.",
     ),
     (
         "NPK-315",
@@ -580,3 +579,26 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "`raw e`, `e ? default` and `drop e` consume a `Result`, the value of a call of a Nitpick function. Builtins and externs return plain values, which need none of these.",
     ),
 ];
+
+/// The help of NPK-303. A non-negative literal that fits the unsigned type of a
+/// signed type's width is a bit pattern (`0x90i8`): the fix is a wrapping cast
+/// of the unsigned literal, not a wider type.
+fn literal_help(value: i128, ty: &Ty) -> String {
+    if let Ty::Int(it) = ty
+        && it.signed()
+        && value >= 0
+        && value < (1i128 << it.bits())
+    {
+        let wrapped = if value >= 1i128 << (it.bits() - 1) {
+            value - (1i128 << it.bits())
+        } else {
+            value
+        };
+        return format!(
+            "to use the bit pattern, write `{value:#x}u{bits} => {name}` (a wrapping cast, the value {wrapped}); for the number {value}, use a wider type",
+            bits = it.bits(),
+            name = it.name()
+        );
+    }
+    "use a wider type, or a suffix such as `i64`/`u64` on the literal".to_string()
+}

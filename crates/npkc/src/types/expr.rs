@@ -97,9 +97,8 @@ impl FnCx<'_, '_> {
             ast::ExprKind::Null => mk(ExprKind::Null, Ty::Null, span),
             ast::ExprKind::Str(s) => mk(ExprKind::Str(s.clone()), Ty::Str, span),
             ast::ExprKind::Template(parts) => {
-                self.err(Error::TemplateOutsidePrint { span });
-                self.template_parts(parts);
-                None
+                let parts = self.template_parts(parts)?;
+                mk(ExprKind::Template(parts), Ty::Str, span)
             }
             ast::ExprKind::Name(id) => self.name_value(id),
             ast::ExprKind::Dollar => match self.counters.last() {
@@ -289,10 +288,6 @@ impl FnCx<'_, '_> {
     /// Checks an argument whose expected type is unknown (unknown callee,
     /// surplus argument): reports its own errors only.
     pub(super) fn orphan(&mut self, e: &ast::Expr) -> Option<hir::Expr> {
-        if let ast::ExprKind::Template(parts) = &e.kind {
-            self.template_parts(parts);
-            return None;
-        }
         self.expr(e, None)
     }
 

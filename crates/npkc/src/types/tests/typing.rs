@@ -200,13 +200,17 @@ fn print_refuses_pointers() {
 }
 
 #[test]
-fn template_string_outside_print_is_an_error() {
-    let d = one_error(
-        &in_main("int32:x = 1;\nstring:s = `x = &{x}`;"),
-        "NPK-314",
-        "`x = &{x}`",
+fn template_string_is_a_string_value() {
+    assert_eq!(
+        codes(&in_main(
+            "int32:x = 1;\nstring:s = `x = &{x}`;\nprintln(s);"
+        )),
+        Vec::<&str>::new()
     );
-    assert!(d.message.contains("print"));
+    assert_eq!(
+        codes(&in_main("int32:x = 1;\nint32:y = `x = &{x}`;")),
+        ["NPK-302"]
+    );
 }
 
 #[test]
