@@ -743,6 +743,11 @@ impl<'a> Analysis<'a> {
                 if self.released_at_scope_end(local) {
                     // `drop.npk`: released here (run time: only if it still
                     // owns). A borrow of it that outlives the scope dangles.
+                    if !slot.reported {
+                        let slot = slot.clone();
+                        let name = self.local_name(local);
+                        self.scope_release_of_borrow(local, &slot, name, at);
+                    }
                     let released = Slot::released_at(at);
                     st.slots.set(l, released);
                     continue;

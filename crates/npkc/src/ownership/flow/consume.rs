@@ -188,9 +188,16 @@ impl Analysis<'_> {
                 None => new = Some(s),
             }
         }
-        let new = new.unwrap_or_else(Slot::clear);
+        let mut new = new.unwrap_or_else(Slot::clear);
         if new.may_own_allocation() && self.released_at_scope_end(l) {
             self.scope_released.insert(l.0);
+        }
+        if self.scope_released.contains(&l.0) {
+            // A borrow in a binding released at scope end would be freed there.
+            let (name, at) = self.local_name_span(l);
+            if !new.reported && self.scope_release_of_borrow(l, &new, name, at) {
+                new.reported = true;
+            }
         }
         st.slots.set(idx, new);
     }
@@ -295,6 +302,27 @@ impl Analysis<'_> {
             }
             Value::Null | Value::Other | Value::Join(_) => Slot::clear(),
         })
+    }
+
+    /// `drop.npk`: NPK-406 if `slot` (of binding `l`, released at scope end)
+    /// may hold a borrow; whether it was reported.
+    pub(super) fn scope_release_of_borrow(
+        &mut self,
+        l: LocalId,
+        slot: &Slot,
+        name: String,
+        at: Span,
+    ) -> bool {
+        let Some(&owner) = slot.borrows.first() else {
+            return false;
+        };
+        let err = OwnershipError::ScopeReleaseOfBorrow {
+            name,
+            at,
+            owner: self.local_name(LocalId(owner)),
+        };
+        self.report(Some(l), err);
+        true
     }
 
     /// `l = v;`: overwriting an owned allocation leaks it.
