@@ -240,76 +240,23 @@ impl Lower<'_> {
 
     /// Sub-expressions; releases of managed locals become takes.
     fn expr(&mut self, e: &mut Expr) {
-        match &mut e.kind {
-            ExprKind::Int(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Null
-            | ExprKind::Str(_)
-            | ExprKind::Local(_)
-            | ExprKind::Take(_)
-            | ExprKind::AddrOf(_) => {}
-            ExprKind::Template(parts) => {
-                for p in parts {
-                    if let crate::hir::TemplatePart::Expr(x) = p {
-                        self.expr(x);
-                    }
-                }
-            }
-            ExprKind::Load(place) => match &mut place.kind {
-                PlaceKind::Local(_) => {}
-                PlaceKind::Index { base, index } => {
-                    self.expr(base);
-                    self.expr(index);
-                }
-                PlaceKind::Deref(x) => self.expr(x),
-            },
-            ExprKind::Unary { expr, .. }
-            | ExprKind::Raw(expr)
-            | ExprKind::Cast(expr)
-            | ExprKind::Drop(expr)
-            | ExprKind::ResultField { expr, .. } => self.expr(expr),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                self.expr(lhs);
-                self.expr(rhs);
-            }
-            ExprKind::Cond {
-                cond,
-                then_expr,
-                else_expr,
-            } => {
-                self.expr(cond);
-                self.expr(then_expr);
-                self.expr(else_expr);
-            }
-            ExprKind::OrElse { expr, default } => {
-                self.expr(expr);
-                self.expr(default);
-            }
-            ExprKind::Call { func, args } => {
-                let releases = self
-                    .callees
-                    .get(func.0 as usize)
-                    .map(|(r, _)| r.clone())
-                    .unwrap_or_default();
-                for (i, a) in args.iter_mut().enumerate() {
-                    self.expr(a);
-                    if releases.get(i).copied().unwrap_or(false) {
-                        self.moved(a);
-                    }
-                }
-            }
-            ExprKind::CallExtern { args, .. } => {
-                for a in args {
-                    self.expr(a);
-                }
-            }
-            ExprKind::Builtin { builtin, args } => {
-                let releases = matches!(builtin, Builtin::WildxFree | Builtin::Free);
-                for a in args {
-                    self.expr(a);
-                    if releases {
-                        self.moved(a);
-                    }
+        e.for_each_child_mut(&mut |x| self.expr(x));
+        let releases: Vec<bool> = match &e.kind {
+            ExprKind::Call { func, .. } => self
+                .callees
+                .get(func.0 as usize)
+                .map(|(r, _)| r.clone())
+                .unwrap_or_default(),
+            ExprKind::Builtin {
+                builtin: Builtin::WildxFree | Builtin::Free,
+                args,
+            } => vec![true; args.len()],
+            _ => return,
+        };
+        if let ExprKind::Call { args, .. } | ExprKind::Builtin { args, .. } = &mut e.kind {
+            for (a, r) in args.iter_mut().zip(releases) {
+                if r {
+                    self.moved(a);
                 }
             }
         }
