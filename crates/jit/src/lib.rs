@@ -51,7 +51,10 @@
 //!   faults in the guard like any stack overflow and never reaches memory
 //!   beyond it; deeper frames are reached by probes (`or qword ptr [rsp], 0`,
 //!   what gcc's `-fstack-clash-protection` emits: it touches without reading,
-//!   and leaves its flags undefined).
+//!   and leaves its flags undefined). This is gcc's guarantee, no more: a
+//!   signal delivered while `rsp` is near a page below the touched stack has
+//!   its frame written below `rsp` by the kernel, as for any C function whose
+//!   `rsp` is that close to the guard.
 //! - Termination: every reachable instruction must be able to reach a `ret`
 //!   (`jmp $` is rejected, naming the loop). With loops allowed, a loop that
 //!   can exit is not yet proven to exit (SPEC §8.4, a later validator).

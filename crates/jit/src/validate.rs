@@ -575,8 +575,9 @@ impl Validator {
     /// Every visited block must reach a `ret` (SPEC §8.4: no path may run
     /// forever without a way out). Only code with loops can break this: in
     /// acyclic code every path ends, and the fixpoint already rejected
-    /// paths that fall off the end. Linear: a reverse search from the
-    /// returns over the visited blocks' edges, stored compressed.
+    /// paths that fall off the end. At most three linear sweeps, then (for
+    /// deeply chained back edges, or to name the trap) the exact linear
+    /// search of [`Validator::check_reaches_ret_exactly`].
     fn check_reaches_ret(&mut self, blocks: usize) -> Result<(), Fail> {
         // Usually a few sweeps against the edges settle it: a sweep in
         // reverse block order carries "reaches a ret" back along forward

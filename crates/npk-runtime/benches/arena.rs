@@ -4,7 +4,10 @@
 //!    (`wildx`): one `CodeArena` (add x 20,000, one seal) vs 20,000 `WritablePage`s (alloc,
 //!    copy, seal each); (b) through the C ABI with the validator: `npk_jit_arena_add` x
 //!    20,000 + one `npk_wildx_arena_seal` vs `npk_jit_compile` x 20,000. Prints µs per function, the ratio (target <= 0.5x) and mapped bytes per function, and
-//!    the time to free everything.
+//!    the time to free everything; (c) the same functions as assembly text, the way
+//!    `Jit.arena_assemble` and `Jit.assemble` build them: `npk_jit_arena_assemble` x 20,000
+//!    + one seal vs `npk_jit_assemble_size` + `npk_wildx_alloc` + `npk_jit_assemble_install`
+//!    + `npk_wildx_seal` x 20,000.
 //! 2. A checked call into an arena function vs into a page.
 //! 3. Code-cache churn: arenas created, filled, sealed, called and freed in a loop; prints
 //!    mapped bytes, live allocations and resident memory over time (should stay flat).
@@ -120,6 +123,55 @@ fn validated_round(codes: &[[u8; 31]]) -> (f64, f64) {
             let p = unsafe { npk_jit_compile(c.as_ptr().cast(), c.len() as i64, SIG.as_ptr()) };
             assert!(!p.is_null());
             p
+        })
+        .collect();
+    let page = secs(t);
+    for p in pages {
+        // SAFETY: our pages, each freed once.
+        assert_eq!(unsafe { npk_wildx_free(p) }, 0);
+    }
+    (arena, page)
+}
+
+/// The text of [`function`]`(k)`, NUL-terminated.
+fn function_text(k: usize) -> std::ffi::CString {
+    let text = format!(
+        "mov rax, rdi\nadd rax, rsi\nimul rax, rax\nmov rcx, rsi\nsub rax, rcx\nlea rax, [rax+rdi*2]\nshl rax, 1\nadd rax, {}\nxor rax, rsi\nret",
+        k % 100
+    );
+    std::ffi::CString::new(text).expect("no NUL in the text")
+}
+
+/// One round of 1c (assembled text, C ABI): (arena build, page build) seconds.
+fn assembled_round(texts: &[std::ffi::CString]) -> (f64, f64) {
+    let t = Instant::now();
+    let ar = npk_wildx_arena_create(FUNCTIONS * wildx::FN_ALIGN);
+    assert!(!ar.is_null());
+    for text in texts {
+        // SAFETY: `text` and `SIG` are NUL-terminated; `ar` is our writable arena.
+        let f = unsafe { npk_jit_arena_assemble(ar, text.as_ptr(), SIG.as_ptr()) };
+        assert!(!f.is_null());
+    }
+    // SAFETY: our arena.
+    assert_eq!(unsafe { npk_wildx_arena_seal(ar) }, 0);
+    let arena = secs(t);
+    // SAFETY: our arena, freed once.
+    assert_eq!(unsafe { npk_wildx_arena_free(ar) }, 0);
+
+    let t = Instant::now();
+    let pages: Vec<*mut c_void> = texts
+        .iter()
+        .map(|text| {
+            // SAFETY: NUL-terminated strings; the page is ours and writable until sealed.
+            unsafe {
+                let n = npk_jit_assemble_size(text.as_ptr(), SIG.as_ptr());
+                assert!(n > 0);
+                let p = npk_wildx_alloc(n as usize);
+                assert!(!p.is_null());
+                assert_eq!(npk_jit_assemble_install(p, text.as_ptr(), SIG.as_ptr()), 0);
+                assert_eq!(npk_wildx_seal(p), 0);
+                p
+            }
         })
         .collect();
     let page = secs(t);
@@ -288,6 +340,21 @@ fn main() {
     report_build(
         &format!(
             "build {FUNCTIONS} functions through the C ABI, validated (npk_jit_arena_add vs npk_jit_compile)"
+        ),
+        a,
+        p,
+    );
+
+    let texts: Vec<_> = (0..FUNCTIONS).map(function_text).collect();
+    let (mut a, mut p) = (vec![], vec![]);
+    for _ in 0..rounds {
+        let (ab, pb) = assembled_round(&texts);
+        a.push(ab);
+        p.push(pb);
+    }
+    report_build(
+        &format!(
+            "build {FUNCTIONS} functions from assembly text (npk_jit_arena_assemble vs Jit.assemble's size/alloc/install/seal)"
         ),
         a,
         p,

@@ -128,8 +128,13 @@ int32_t npk_asm_begin(void *a);
 int32_t npk_asm_emit(void *a, const char *line);
 const char *npk_asm_text(void *a);
 int32_t npk_asm_end(void *a);
+/* Assembles text for sig, validates it at the address it gets in the writable code arena and
+ * adds it there (next 64-byte boundary), recording the signature. Returns the function's
+ * address (owned by the arena: never free it), or NULL with the reason from npk_jit_last_error.
+ * Prints nothing. */
+void *npk_jit_arena_assemble(void *arena, const char *text, const char *sig);
 /* Reason for this thread's last refused operation (alloc, compile, install, arena_add,
- * assemble_size/assemble_install, seal, free, call); "" after a successful
+ * assemble_size/assemble_install/arena_assemble, seal, free, call); "" after a successful
  * compile/install/arena_add/assemble. Valid until the next refusal or install on this
  * thread; never NULL. */
 const char *npk_jit_last_error(void);

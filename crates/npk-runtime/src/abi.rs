@@ -443,3 +443,32 @@ pub unsafe extern "C" fn npk_jit_assemble_install(
         },
     )
 }
+
+/// Assembles `text` for `sig` (as `npk_jit_assemble_size`), validates the code at the address
+/// it will have in the writable code arena `arena` (from `npk_wildx_arena_create`) and adds it
+/// there at the next 64-byte boundary, recording the signature. Returns the function's address
+/// (owned by the arena: never free it; callable once the arena is sealed), or NULL with the
+/// reason in `npk_jit_last_error` (syntax error with line and column, validator rejection
+/// naming the source line, or an arena that is not a writable arena of ours with room).
+/// Nothing is printed.
+///
+/// # Safety
+/// `text` and `sig` are NULL or NUL-terminated strings, owned by the caller and not kept;
+/// `arena` may be any value (it is looked up in the registry before anything is written).
+/// Thread-safe: adds to one arena from several threads are serialised.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npk_jit_arena_assemble(
+    arena: *mut c_void,
+    text: *const c_char,
+    sig: *const c_char,
+) -> *mut c_void {
+    assemble_export(
+        std::ptr::null_mut(),
+        |f: std::ptr::NonNull<u8>| f.as_ptr().cast(),
+        || {
+            // SAFETY: the caller's contract is the one `text_arg` requires.
+            let (text, sig) = unsafe { (text_arg(text, "text")?, text_arg(sig, "signature")?) };
+            crate::jit_assemble::arena_assemble(arena.cast(), text, sig).map_err(|e| e.to_string())
+        },
+    )
+}

@@ -80,6 +80,12 @@ impl fmt::Display for AssembleError {
 
 impl std::error::Error for AssembleError {}
 
+impl From<wildx::Error> for AssembleError {
+    fn from(e: wildx::Error) -> Self {
+        AssembleError::Page(e)
+    }
+}
+
 /// Splits `int64(int64) uses a, b` into the signature proper and the helper names.
 fn split_uses(sig: &str) -> (&str, Vec<&str>) {
     let close = sig.rfind(')').map_or(sig.len(), |c| c + 1);
@@ -186,6 +192,25 @@ pub fn assemble_install(page: *const u8, text: &str, sig: &str) -> Result<(), As
     // The code length for `npk_jit_disasm` and the perf map.
     crate::pages::installed(page.cast(), asm.code().len());
     Ok(())
+}
+
+/// Assembles `text` for `sig`, validates it at the address it gets in the writable raw code
+/// arena `arena` (from `npk_wildx_arena_create`) and adds it there, recording the signature;
+/// returns the function's address (owned by the arena).
+///
+/// # Errors
+/// [`AssembleError`]; `Page` if `arena` is not a writable code arena of ours with room.
+pub fn arena_assemble(
+    arena: *const u8,
+    text: &str,
+    sig: &str,
+) -> Result<std::ptr::NonNull<u8>, AssembleError> {
+    let (asm, signature) = assemble_text(text, sig)?;
+    // The assembled bytes are our own copy: what is validated at `base` is what is added.
+    wildx::arena_add_raw(arena, asm.code(), |base| {
+        validate_at(text, &asm, asm.code(), &signature, base)?;
+        Ok::<u32, AssembleError>(signature.tag())
+    })
 }
 
 /// Assembles `text`, validates it for `sig` in a fresh page and seals it: the

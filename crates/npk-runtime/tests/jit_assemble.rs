@@ -250,3 +250,66 @@ fn a_c_program_assembles_and_calls_through_the_static_library() {
     );
     assert_eq!(run.stderr, b"", "the assemble calls print nothing");
 }
+
+fn arena_assemble(arena: *mut c_void, text: &str, sig: &str) -> *mut c_void {
+    let (t, s) = (
+        CString::new(text).expect("text"),
+        CString::new(sig).expect("sig"),
+    );
+    // SAFETY: both are NUL-terminated strings that outlive the call; arena is checked.
+    unsafe { npk_jit_arena_assemble(arena, t.as_ptr(), s.as_ptr()) }
+}
+
+#[test]
+fn text_assembled_into_an_arena_runs_at_its_final_address_once_sealed() {
+    let ar = npk_wildx_arena_create(4096);
+    assert!(!ar.is_null());
+    let add = arena_assemble(ar, "lea rax, [rdi+rsi]\nret", "int64(int64,int64)");
+    assert!(!add.is_null(), "{}", last_error());
+    // A relative branch: only correct if validated where it will run.
+    let sum = arena_assemble(
+        ar,
+        "xor eax, eax\ntest rdi, rdi\njle done\ntop: add rax, rdi\ndec rdi\njnz top\ndone: ret",
+        "int64(int64)",
+    );
+    assert!(!sum.is_null(), "{}", last_error());
+    assert_eq!((sum as usize - add as usize) % 64, 0, "64-byte granularity");
+    let mut status = -1;
+    // SAFETY: a function of our arena; the helper refuses it while the arena is writable.
+    assert_eq!(unsafe { npk_jit_try_call_i64_i64(sum, 4, &mut status) }, 0);
+    assert_eq!(status, 3, "not sealed");
+    // SAFETY: our writable arena.
+    assert_eq!(unsafe { npk_wildx_arena_seal(ar) }, 0);
+    // SAFETY: functions of our sealed arena, proven for these signatures.
+    unsafe {
+        assert_eq!(npk_jit_call_i64_i64_i64(add, 40, 2), 42);
+        assert_eq!(npk_jit_call_i64_i64(sum, 4), 10);
+    }
+    // SAFETY: our arena, freed once.
+    assert_eq!(unsafe { npk_wildx_arena_free(ar) }, 0);
+    // SAFETY: a function of a freed arena: looked up, refused.
+    assert_eq!(unsafe { npk_jit_try_call_i64_i64(sum, 4, &mut status) }, 0);
+    assert_eq!(status, 4, "freed");
+}
+
+#[test]
+fn arena_assemble_reports_syntax_rejection_and_a_bad_arena() {
+    let ar = npk_wildx_arena_create(64);
+    assert!(arena_assemble(ar, "mov rax, \nret", "int64()").is_null());
+    assert!(last_error().contains("line 1"), "{}", last_error());
+    assert!(arena_assemble(ar, "mov rax, [rdi]\nsyscall\nret", "int64(int64)").is_null());
+    assert!(last_error().contains("line 2"), "{}", last_error());
+    let page = npk_wildx_alloc(64);
+    assert!(arena_assemble(page, "ret", "int64()").is_null());
+    assert!(
+        last_error().contains("not a code arena"),
+        "{}",
+        last_error()
+    );
+    free(page);
+    assert!(arena_assemble(std::ptr::null_mut(), "ret", "int64()").is_null());
+    // SAFETY: our arena, freed once.
+    assert_eq!(unsafe { npk_wildx_arena_free(ar) }, 0);
+    assert!(arena_assemble(ar, "xor eax, eax\nret", "int64()").is_null());
+    assert!(!last_error().is_empty());
+}

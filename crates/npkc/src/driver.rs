@@ -73,14 +73,15 @@ pub fn check_file(path: &Path, options: &Options) -> Result<Checked, DriverError
 
 /// Type checking and ownership checking, stopping at the first failing phase.
 fn run_semantic_passes(loaded: &modules::Loaded, problems: &mut Problems) -> Option<hir::Program> {
-    let program = types::check(loaded, problems)?;
+    let mut program = types::check(loaded, problems)?;
     if problems.has_errors() {
         return None;
     }
-    ownership::check(&program, problems);
+    let summaries = ownership::check(&program, problems);
     if problems.has_errors() {
         return None;
     }
+    crate::drop_lower::lower(&mut program, &summaries);
     Some(program)
 }
 

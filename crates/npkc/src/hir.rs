@@ -62,9 +62,18 @@ pub struct Program {
     pub main: Option<FuncId>,
     /// `failsafe` of the root module (required whenever `main` exists).
     pub failsafe: Option<FuncId>,
+    /// Modules that `use "drop.npk"`: their functions release owned `wildx`
+    /// bindings at every scope end (the checker plans it, `drop_lower` emits it).
+    pub auto_release: Vec<FileId>,
 }
 
 impl Program {
+    /// Whether `func`'s module imports `drop.npk` (scope-end release).
+    #[must_use]
+    pub fn auto_releases(&self, func: &Func) -> bool {
+        self.auto_release.contains(&func.module)
+    }
+
     #[must_use]
     pub fn func(&self, id: FuncId) -> &Func {
         &self.funcs[id.0 as usize]
@@ -295,6 +304,10 @@ pub enum ExprKind {
     Str(String),
     Template(Vec<TemplatePart>),
     Local(LocalId),
+    /// Reads a pointer local and sets it to `NULL`: how an explicit release
+    /// or move of a binding released at scope end (`drop.npk`) ends its
+    /// ownership at run time. Made only by `drop_lower`, after checking.
+    Take(LocalId),
     /// Read through a pointer: `p[i]` or `<-p`.
     Load(Box<Place>),
     /// `@local`

@@ -34,6 +34,9 @@ pub struct Loaded {
     pub root: FileId,
     /// Every loaded module, indexed like the `SourceMap` (module `i` is file `i`).
     pub modules: Vec<LoadedModule>,
+    /// The embedded stdlib `drop.npk`, if loaded: modules importing it release
+    /// their owned `wildx` bindings at every scope end (docs/language.md).
+    pub drop_stdlib: Option<FileId>,
 }
 
 impl Loaded {
@@ -107,9 +110,14 @@ pub fn load(
         .into_iter()
         .map(|m| m.expect("every added module is parsed before loading ends"))
         .collect();
+    let drop_stdlib = loader
+        .seen
+        .get(&ModuleKey::Stdlib("drop.npk".to_string()))
+        .copied();
     Ok(Loaded {
         root: root_id,
         modules,
+        drop_stdlib,
     })
 }
 

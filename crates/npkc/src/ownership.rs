@@ -119,6 +119,9 @@ pub(crate) fn check_with(
                 (vec![err], opaque)
             } else {
                 let result = flow::analyze(program, id, &summaries, limits);
+                if let Some(s) = summaries.scope_released.get_mut(f) {
+                    *s = result.scope_released;
+                }
                 (result.errors, result.summary)
             };
             errors[f] = errs;

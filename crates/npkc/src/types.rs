@@ -94,6 +94,15 @@ pub fn check(loaded: &Loaded, problems: &mut Problems) -> Option<hir::Program> {
         externs,
         main: g.items.main,
         failsafe: g.items.failsafe,
+        auto_release: loaded
+            .drop_stdlib
+            .map(|d| {
+                (0..loaded.modules.len())
+                    .filter_map(|i| u32::try_from(i).ok().map(crate::source::FileId))
+                    .filter(|&m| loaded.module(m).imports.contains(&d))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 

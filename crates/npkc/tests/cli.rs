@@ -311,6 +311,24 @@ fn expr_jit_example_agrees_with_its_tree_walker() {
 }
 
 #[test]
+fn code_cache_example_calls_functions_from_arenas_and_refuses_a_released_one() {
+    let out = npkc_run("examples/code_cache.npk", &[("NPK_WILDX_QUOTA", "65536")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "generation 0: 64 functions, sum of f(10) = 3936\n\
+         generation 1: 64 functions, sum of f(10) = 10336\n\
+         generation 2: 64 functions, sum of f(10) = 16736\n\
+         a call into a released arena is refused: error true, code 4\n"
+    );
+    assert!(
+        text(&out.stderr).contains("rejected: page was freed"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn jit_compile_example_says_why_an_allocation_was_refused() {
     let out = npkc_run("examples/jit_compile.npk", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -82,6 +82,12 @@ impl<'a> FnLower<'a, '_, '_> {
             ExprKind::Str(s) => Val::One(self.string_ptr(s)?),
             ExprKind::Template(_) => Val::One(self.template_value(e)?),
             ExprKind::Local(id) => self.read_local(*id),
+            ExprKind::Take(id) => {
+                let v = self.read_local(*id);
+                let null = self.zero(types::I64);
+                self.write_local(*id, Val::One(null))?;
+                v
+            }
             ExprKind::Load(place) => {
                 let (addr, ty) = self.place_addr(place)?;
                 Val::One(self.b.ins().load(ty, ir::MemFlagsData::new(), addr, 0))

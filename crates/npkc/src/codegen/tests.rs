@@ -287,6 +287,7 @@ fn program(main: Func, mut others: Vec<Func>) -> Program {
         externs: Vec::new(),
         main: Some(FuncId(0)),
         failsafe: Some(FuncId(1)),
+        auto_release: Vec::new(),
     }
 }
 
@@ -725,6 +726,7 @@ fn a_program_without_main_is_refused() {
         externs: vec![],
         main: None,
         failsafe: None,
+        auto_release: Vec::new(),
     };
     assert_eq!(super::compile(&prog), Err(super::CodegenError::NoMain));
 }

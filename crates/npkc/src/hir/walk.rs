@@ -16,6 +16,7 @@ impl Expr {
             | ExprKind::Null
             | ExprKind::Str(_)
             | ExprKind::Local(_)
+            | ExprKind::Take(_)
             | ExprKind::AddrOf(_) => {}
             ExprKind::Template(parts) => {
                 for p in parts {
@@ -54,6 +55,59 @@ impl Expr {
                 f(x);
                 f(default);
             }
+        }
+    }
+}
+
+impl Expr {
+    /// [`Expr::for_each_child`] for rewriting passes (`drop_lower`): the same
+    /// children in the same order, mutably.
+    pub fn for_each_child_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
+        let mut children: Vec<&mut Expr> = Vec::new();
+        match &mut self.kind {
+            ExprKind::Template(parts) => {
+                children.extend(parts.iter_mut().filter_map(|p| match p {
+                    TemplatePart::Expr(x) => Some(x),
+                    TemplatePart::Text(_) => None,
+                }))
+            }
+            ExprKind::Load(place) => match &mut place.kind {
+                PlaceKind::Local(_) => {}
+                PlaceKind::Index { base, index } => children.extend([&mut **base, &mut **index]),
+                PlaceKind::Deref(p) => children.push(p),
+            },
+            ExprKind::Unary { expr: x, .. }
+            | ExprKind::Raw(x)
+            | ExprKind::Drop(x)
+            | ExprKind::ResultField { expr: x, .. }
+            | ExprKind::Cast(x) => children.push(x),
+            ExprKind::Binary { lhs: a, rhs: b, .. }
+            | ExprKind::OrElse {
+                expr: a,
+                default: b,
+            } => children.extend([&mut **a, &mut **b]),
+            ExprKind::Cond {
+                cond,
+                then_expr,
+                else_expr,
+            } => children.extend([&mut **cond, &mut **then_expr, &mut **else_expr]),
+            ExprKind::Call { args, .. }
+            | ExprKind::CallExtern { args, .. }
+            | ExprKind::Builtin { args, .. } => children.extend(args.iter_mut()),
+            ExprKind::JitCall { page, args, .. } => {
+                children.push(page);
+                children.extend(args.iter_mut());
+            }
+            ExprKind::Int(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Null
+            | ExprKind::Str(_)
+            | ExprKind::Local(_)
+            | ExprKind::Take(_)
+            | ExprKind::AddrOf(_) => {}
+        }
+        for c in children {
+            f(c);
         }
     }
 }

@@ -111,6 +111,13 @@ pub(crate) enum OwnershipError {
         owner: String,
         borrowed_at: Option<Span>,
     },
+    /// `drop.npk`: a binding released at scope end may hold a borrow of
+    /// `owner` (bound at `at`) on some paths and own a page on others.
+    ScopeReleaseOfBorrow {
+        name: String,
+        at: Span,
+        owner: String,
+    },
     /// The analysis of `func` exceeded a budget; its verdict is unknown.
     BudgetExceeded {
         func: String,
@@ -188,6 +195,7 @@ impl OwnershipError {
             OwnershipError::MixedReturn { .. } => "NPK-403",
             OwnershipError::ReleaseOfBorrow { .. } => "NPK-404",
             OwnershipError::BudgetExceeded { .. } => "NPK-405",
+            OwnershipError::ScopeReleaseOfBorrow { .. } => "NPK-406",
         }
     }
 
@@ -200,6 +208,7 @@ impl OwnershipError {
             | OwnershipError::DoubleFree { at, .. }
             | OwnershipError::MismatchedDeallocator { at, .. }
             | OwnershipError::ReleaseOfBorrow { at, .. }
+            | OwnershipError::ScopeReleaseOfBorrow { at, .. }
             | OwnershipError::BudgetExceeded { at, .. } => *at,
             OwnershipError::PartialRelease { param_span, .. } => *param_span,
             OwnershipError::MixedReturn { borrowed_at, .. } => *borrowed_at,
@@ -459,6 +468,16 @@ impl OwnershipError {
                 ))
                 .with_help(format!("release `{owner}` instead"))
             }
+            OwnershipError::ScopeReleaseOfBorrow { name, at, owner } => Diagnostic::error(
+                code,
+                format!("`{name}` is released at scope end but may only borrow `{owner}`"),
+                *at,
+            )
+            .with_label(format!(
+                "`{name}` is released at the end of its scope and may hold a borrow of `{owner}` there"
+            ))
+            .with_note("`drop.npk` releases every owning `wildx` binding at the end of its scope")
+            .with_help("keep owned pages and borrowed functions in separate bindings"),
             OwnershipError::BudgetExceeded { func, at, what } => {
                 let what = match what {
                     Budget::Steps => "it needs more analysis steps than the checker allows",
@@ -622,7 +641,14 @@ Example:
     free(q);            // error[NPK-404]: release of `q`, which only borrows `p`
 
 Fix: release the owner (`free(p)`). To hand ownership to another binding,
-make that binding own it (`wild int8->:q = p;` moves `p` into `q`).",
+make that binding own it (`wild int8->:q = p;` moves `p` into `q`).
+
+A function from `Jit.arena_add`/`Jit.arena_assemble` is a borrow of its
+arena (its address is computed inside the arena): it is never released on its
+own. Release the arena (`Jit.free(ar)`); every function in it dies with it.
+
+    wildx int8->:f = raw Jit.arena_assemble(ar, \"ret\", \"int64()\");
+    drop Jit.free(f);   // error[NPK-404]: release of `f`, which only borrows `ar`",
     ),
     (
         "NPK-405",
@@ -643,5 +669,24 @@ Example (schematic: a function far beyond the budgets):
 
 Fix: split the function into smaller functions (deeply nested loops are the
 usual cause).",
+    ),
+    (
+        "NPK-406",
+        "A `wildx` binding released at scope end (`use \"drop.npk\".*;`) owns a page
+on some paths and only borrows one (a function of a code arena, a copy of
+another binding's pointer) on others.
+
+With `drop.npk` the compiler releases every owning `wildx` binding at the end
+of its scope. A binding that may hold a borrow there would release memory it
+does not own: the arena (or the other binding) would be freed behind its
+owner's back.
+
+Example:
+
+    use \"drop.npk\".*;
+    wildx int8->:p = is (c) : wildx_alloc(64) : raw Jit.arena_assemble(ar, t, s);
+                                    // error[NPK-406]
+
+Fix: keep owned pages and borrowed functions in separate bindings.",
     ),
 ];

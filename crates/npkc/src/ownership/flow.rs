@@ -39,6 +39,9 @@ mod eval;
 pub(crate) struct FuncResult {
     pub errors: Vec<OwnershipError>,
     pub summary: Summary,
+    /// `drop.npk`: the `wildx` bindings that own an allocation on some path,
+    /// released at every scope end (see `drop_lower`).
+    pub scope_released: Vec<LocalId>,
 }
 
 /// Analyses `func` with the callee summaries `summaries`.
@@ -52,11 +55,14 @@ pub(crate) fn analyze(
         return FuncResult {
             errors: Vec::new(),
             summary: Summary::default(),
+            scope_released: Vec::new(),
         };
     };
     let mut a = Analysis {
         program,
         func: f,
+        auto_release: program.auto_releases(f),
+        scope_released: BTreeSet::new(),
         summaries,
         errors: Vec::new(),
         seen: BTreeSet::new(),
@@ -85,6 +91,7 @@ pub(crate) fn analyze(
             owned: None,
             borrowed: None,
             returns: vec![false; f.params.len()],
+            returns_borrow: vec![false; f.params.len()],
             released: vec![None; f.params.len()],
             kept: vec![None; f.params.len()],
             via_partial: vec![None; f.params.len()],
@@ -110,6 +117,14 @@ enum Value {
     },
     /// A pointer returned by an extern (the checker cannot see its origin).
     ExternPointer {
+        span: Span,
+    },
+    /// An address computed inside the allocation of local `id` (read at
+    /// `span`): `(p => int64) + k => T->`, or a call returning a borrow of
+    /// its argument `id`. Binding it makes a borrow of `id`'s owner, in any
+    /// binding: it is never owned, never released, never leaked.
+    Inside {
+        id: LocalId,
         span: Span,
     },
     Null,
@@ -144,6 +159,8 @@ struct ReturnAcc {
     borrowed: Option<Span>,
     /// Per parameter: some `pass` returns it.
     returns: Vec<bool>,
+    /// Per parameter: some `pass` returns an address inside it (a borrow).
+    returns_borrow: Vec<bool>,
     /// Per parameter: released on some returning path.
     released: Vec<Option<(Span, ResourceKind)>>,
     /// Per parameter: some returning path (at this span) did not release it.
@@ -158,6 +175,11 @@ struct ReturnAcc {
 struct Analysis<'a> {
     program: &'a Program,
     func: &'a Func,
+    /// The function's module uses `drop.npk`: owned `wildx` bindings are
+    /// released at every scope end instead of leaking there.
+    auto_release: bool,
+    /// The `wildx` bindings seen owning an allocation (when `auto_release`).
+    scope_released: BTreeSet<u32>,
     summaries: &'a Summaries,
     errors: Vec<OwnershipError>,
     /// (code, primary span, local) of every report, so that a defer body
@@ -289,6 +311,7 @@ impl<'a> Analysis<'a> {
                     opaque: true,
                     ..Summary::default()
                 },
+                scope_released: Vec::new(),
             };
         }
         // Per parameter, over the returning paths: released (directly, or
@@ -329,11 +352,13 @@ impl<'a> Analysis<'a> {
             });
         }
         FuncResult {
+            scope_released: self.scope_released.iter().map(|&l| LocalId(l)).collect(),
             errors: self.errors,
             summary: Summary {
                 returns_owned: self.ret.owned.map(|(_, k)| k),
                 releases,
                 returns: self.ret.returns,
+                returns_borrow: self.ret.returns_borrow,
                 partial,
                 may_return: self.ret.any,
                 opaque: false,
@@ -363,6 +388,18 @@ impl<'a> Analysis<'a> {
     /// binding, or a `Result` that may carry one. Copying a pointer into an
     /// integer (`int64:a = p => int64;`) or an unqualified pointer binding is
     /// a use of the source, not a move.
+    /// Whether `l` is released at its scope end (`drop.npk`): a `wildx`
+    /// binding (not a parameter) of a function whose module uses it.
+    fn released_at_scope_end(&self, l: LocalId) -> bool {
+        self.auto_release
+            && self.func.locals.get(l.0 as usize).is_some_and(|x| {
+                x.region == Some(Region::Wildx)
+                    && x.kind != crate::hir::LocalKind::Param
+                    && carries_pointer(&x.ty)
+                    && !matches!(x.ty, Ty::Result(_))
+            })
+    }
+
     fn local_can_own(&self, l: LocalId) -> bool {
         self.func.locals.get(l.0 as usize).is_some_and(|x| {
             carries_pointer(&x.ty)
@@ -703,6 +740,18 @@ impl<'a> Analysis<'a> {
                 let Some(slot) = st.slots.get(l) else {
                     continue;
                 };
+                if self.released_at_scope_end(local) {
+                    // `drop.npk`: released here (run time: only if it still
+                    // owns). A borrow of it that outlives the scope dangles.
+                    if !slot.reported {
+                        let slot = slot.clone();
+                        let name = self.local_name(local);
+                        self.scope_release_of_borrow(local, &slot, name, at);
+                    }
+                    let released = Slot::released_at(at);
+                    st.slots.set(l, released);
+                    continue;
+                }
                 if check_leaks && !slot.reported {
                     let err = self.leak(local, slot, at, exit);
                     self.report(Some(local), err);

@@ -93,6 +93,10 @@ pub(crate) struct Slot {
     pub borrows: BTreeSet<u32>,
     /// Where the borrow was first taken (for the secondary label).
     pub borrowed_at: Option<Span>,
+    /// The borrow is an address inside its owners' allocation (a function
+    /// of a code arena), not a copy of the owner's pointer: returning it
+    /// returns a borrow, never the owner itself.
+    pub inside: bool,
 }
 
 impl Slot {
@@ -155,6 +159,7 @@ impl Slot {
         self.clear |= other.clear;
         self.reported |= other.reported;
         self.borrows.extend(other.borrows.iter().copied());
+        self.inside |= other.inside;
         self.borrowed_at = match (self.borrowed_at, other.borrowed_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

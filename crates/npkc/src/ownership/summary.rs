@@ -26,6 +26,11 @@ pub struct Summary {
     /// call then yields the argument itself on those paths, not a fresh
     /// allocation: binding the result moves (or borrows) the argument.
     pub returns: Vec<bool>,
+    /// Per parameter: some path returns an address computed *inside* it
+    /// (`(p => int64) + k => T->`, e.g. a function in a code arena): the
+    /// result is a borrow of the argument, valid while the argument's owner
+    /// is; it is never owned, never released on its own, never a leak.
+    pub returns_borrow: Vec<bool>,
     /// Per parameter: the function releases it on some paths only
     /// (`NPK-402`, reported there). A caller passing it on is not blamed
     /// again, and its own argument is not reported as leaked.
@@ -52,6 +57,12 @@ impl Summary {
         self.partial.get(index).copied().unwrap_or(false)
     }
 
+    /// Whether some path of the function returns a borrow of parameter `index`.
+    #[must_use]
+    pub fn returns_borrow_of(&self, index: usize) -> bool {
+        self.returns_borrow.get(index).copied().unwrap_or(false)
+    }
+
     /// Whether some path of the function returns parameter `index`.
     #[must_use]
     pub fn returns_param(&self, index: usize) -> bool {
@@ -63,12 +74,16 @@ impl Summary {
 #[derive(Debug, Clone, Default)]
 pub struct Summaries {
     pub(crate) funcs: Vec<Summary>,
+    /// Per function (`drop.npk`): the `wildx` bindings released at every
+    /// scope end, for `drop_lower`.
+    pub(crate) scope_released: Vec<Vec<hir::LocalId>>,
 }
 
 static NO_SUMMARY: Summary = Summary {
     returns_owned: None,
     releases: Vec::new(),
     returns: Vec::new(),
+    returns_borrow: Vec::new(),
     partial: Vec::new(),
     may_return: true,
     opaque: true,
@@ -90,12 +105,22 @@ impl Summaries {
                     returns_owned: None,
                     releases: vec![None; f.params.len()],
                     returns: vec![false; f.params.len()],
+                    returns_borrow: vec![false; f.params.len()],
                     partial: vec![false; f.params.len()],
                     may_return: false,
                     opaque: false,
                 })
                 .collect(),
+            scope_released: vec![Vec::new(); program.funcs.len()],
         }
+    }
+
+    /// The `wildx` bindings of `func` released at every scope end (`drop.npk`).
+    #[must_use]
+    pub fn scope_released(&self, func: FuncId) -> &[hir::LocalId] {
+        self.scope_released
+            .get(func.0 as usize)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The summary of `func` (an empty one for an unknown id).

@@ -42,6 +42,7 @@ fn check_modules(srcs: &[&str], imports: &[&[u32]]) -> (Option<hir::Program>, Ve
         problems.errors
     );
     let loaded = Loaded {
+        drop_stdlib: None,
         root: FileId(0),
         modules,
     };

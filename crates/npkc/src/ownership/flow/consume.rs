@@ -71,6 +71,7 @@ impl Analysis<'_> {
             match v {
                 Value::Fresh { kind, .. } => self.ret_owned(kind, at),
                 Value::Local { id, span } => self.returned_local(id, span, at, st),
+                Value::Inside { id, span } => self.returned_inside(id, span, at, st),
                 Value::ExternPointer { .. } | Value::Null | Value::Other | Value::Join(_) => {}
             }
         }
@@ -93,11 +94,40 @@ impl Analysis<'_> {
         }
     }
 
+    /// `pass` of an address inside local `id`: a borrow of the parameters
+    /// `id` owns or borrows (the summary's `returns_borrow`).
+    fn returned_inside(&mut self, id: LocalId, span: Span, at: Span, st: &mut State) {
+        self.use_local(id, span, st);
+        let Some(slot) = st.slots.get(id.0 as usize).cloned() else {
+            return;
+        };
+        let mut origins: Vec<Origin> = slot.owned.iter().copied().collect();
+        for o in &slot.borrows {
+            if let Some(owner) = st.slots.get(*o as usize) {
+                origins.extend(owner.owned.iter().copied());
+            }
+        }
+        for origin in origins {
+            if let Origin::Param(i) = origin
+                && let Some(r) = self.ret.returns_borrow.get_mut(i as usize)
+            {
+                *r = true;
+                if self.ret.borrowed.is_none() {
+                    self.ret.borrowed = Some(at);
+                }
+            }
+        }
+    }
+
     fn returned_local(&mut self, id: LocalId, span: Span, at: Span, st: &mut State) {
         let Some(slot) = st.slots.get(id.0 as usize).cloned() else {
             return;
         };
         if slot.reported {
+            return;
+        }
+        if slot.inside {
+            self.returned_inside(id, span, at, st);
             return;
         }
         if !slot.released.is_empty() || !slot.moved.is_empty() || !slot.borrows.is_empty() {
@@ -158,7 +188,18 @@ impl Analysis<'_> {
                 None => new = Some(s),
             }
         }
-        st.slots.set(idx, new.unwrap_or_else(Slot::clear));
+        let mut new = new.unwrap_or_else(Slot::clear);
+        if new.may_own_allocation() && self.released_at_scope_end(l) {
+            self.scope_released.insert(l.0);
+        }
+        if self.scope_released.contains(&l.0) {
+            // A borrow in a binding released at scope end would be freed there.
+            let (name, at) = self.local_name_span(l);
+            if !new.reported && self.scope_release_of_borrow(l, &new, name, at) {
+                new.reported = true;
+            }
+        }
+        st.slots.set(idx, new);
     }
 
     /// The slot `l` gets from the single value `v`, updating the source of a
@@ -187,6 +228,7 @@ impl Analysis<'_> {
                     Slot {
                         borrows: src.borrows.clone(),
                         borrowed_at: src.borrowed_at,
+                        inside: src.inside,
                         clear: true,
                         ..Slot::default()
                     }
@@ -221,6 +263,26 @@ impl Analysis<'_> {
                     }
                 }
             }
+            Value::Inside { id, span } => {
+                // A borrow of what `id` owns (or of `id`'s owners), in any
+                // binding: an address inside an allocation is never its owner.
+                self.use_local(id, span, st);
+                let src = st.slots.get(id.0 as usize)?.clone();
+                let owners = if !src.borrows.is_empty() {
+                    src.borrows.clone()
+                } else if src.owned.is_empty() || src.reported {
+                    return Some(Slot::clear());
+                } else {
+                    BTreeSet::from([id.0])
+                };
+                Slot {
+                    borrows: owners,
+                    borrowed_at: Some(span),
+                    inside: true,
+                    clear: true,
+                    ..Slot::default()
+                }
+            }
             Value::ExternPointer { span } => {
                 // Only the `wildx` allocator makes `wildx` pages, so an
                 // extern handing one to a `wildx` binding hands over a page.
@@ -240,6 +302,27 @@ impl Analysis<'_> {
             }
             Value::Null | Value::Other | Value::Join(_) => Slot::clear(),
         })
+    }
+
+    /// `drop.npk`: NPK-406 if `slot` (of binding `l`, released at scope end)
+    /// may hold a borrow; whether it was reported.
+    pub(super) fn scope_release_of_borrow(
+        &mut self,
+        l: LocalId,
+        slot: &Slot,
+        name: String,
+        at: Span,
+    ) -> bool {
+        let Some(&owner) = slot.borrows.first() else {
+            return false;
+        };
+        let err = OwnershipError::ScopeReleaseOfBorrow {
+            name,
+            at,
+            owner: self.local_name(LocalId(owner)),
+        };
+        self.report(Some(l), err);
+        true
     }
 
     /// `l = v;`: overwriting an owned allocation leaks it.
@@ -289,7 +372,9 @@ impl Analysis<'_> {
                         kind,
                     },
                 ),
-                Value::Local { id, span } => self.use_local(id, span, st),
+                Value::Local { id, span } | Value::Inside { id, span } => {
+                    self.use_local(id, span, st);
+                }
                 Value::ExternPointer { .. } | Value::Null | Value::Other | Value::Join(_) => {}
             }
         }
@@ -411,6 +496,9 @@ impl Analysis<'_> {
                         st.slots.update(id.0 as usize, |s| s.join(&before));
                     }
                 }
+                // Releasing an address inside an allocation (a function of an
+                // arena passed straight on): a use of its owner.
+                Value::Inside { id, span } => self.use_local(id, span, st),
                 Value::ExternPointer { .. } | Value::Null | Value::Other | Value::Join(_) => {}
             }
         }

@@ -34,7 +34,7 @@ impl<'a> Analysis<'a> {
                 }
                 Value::Other
             }
-            ExprKind::Local(l) => Value::Local {
+            ExprKind::Local(l) | ExprKind::Take(l) => Value::Local {
                 id: *l,
                 span: e.span,
             },
@@ -119,6 +119,7 @@ impl<'a> Analysis<'a> {
                 Value::Other
             }
             ExprKind::Raw(x) => self.eval(x, st),
+            ExprKind::Cast(x) if e.ty.is_pointer() => self.eval_address(x, e.span, st),
             ExprKind::Cast(x) => {
                 let v = self.eval(x, st);
                 if matches!(e.ty, Ty::Int(_) | Ty::Bool) {
@@ -169,6 +170,29 @@ impl<'a> Analysis<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// `x => T->`. An address computed from a pointer, `(p => int64) + k`
+    /// (or `- k`), points inside `p`'s allocation: [`Value::Inside`], a
+    /// borrow of `p`'s owner (how `Jit.arena_add` hands out a function that
+    /// lives in its arena). Any other conversion keeps `x`'s value.
+    fn eval_address(&mut self, x: &'a Expr, span: Span, st: &mut State) -> Value {
+        let ExprKind::Binary {
+            op: BinOp::Add | BinOp::Sub,
+            lhs,
+            rhs,
+        } = &x.kind
+        else {
+            return self.eval(x, st);
+        };
+        let base = self.eval(lhs, st);
+        self.use_value(base, st, TempSink::Operand);
+        let offset = self.eval(rhs, st);
+        self.use_value(offset, st, TempSink::Operand);
+        match base {
+            Value::Local { id, .. } | Value::Inside { id, .. } => Value::Inside { id, span },
+            _ => Value::Other,
         }
     }
 
@@ -250,6 +274,22 @@ impl<'a> Analysis<'a> {
         let mut result = summary
             .returns_owned
             .map(|kind| Value::Fresh { span, kind });
+        // A callee that returns an address inside one of its parameters
+        // hands out a borrow of the argument's owner.
+        for (i, v) in values.iter().enumerate() {
+            if !summary.returns_borrow_of(i) {
+                continue;
+            }
+            for a in self.alternatives(*v) {
+                if let Value::Local { id, .. } | Value::Inside { id, .. } = a {
+                    let inside = Value::Inside { id, span };
+                    result = Some(match result {
+                        Some(r) => self.join_values(r, inside),
+                        None => inside,
+                    });
+                }
+            }
+        }
         // A callee that returns one of its parameters hands the argument back.
         for (i, v) in values.iter().enumerate() {
             if summary.returns_param(i) && summary.releases_param(i).is_none() {

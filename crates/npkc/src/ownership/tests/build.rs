@@ -42,6 +42,7 @@ impl Prog {
                 externs: Vec::new(),
                 main: None,
                 failsafe: None,
+                auto_release: Vec::new(),
             },
         }
     }

@@ -63,6 +63,7 @@ fn run(src: &str) {
     let mut problems = Problems::new();
     let module = parse_module(FileId(0), src, &mut problems);
     let loaded = Loaded {
+        drop_stdlib: None,
         root: FileId(0),
         modules: vec![LoadedModule {
             module,

@@ -47,6 +47,7 @@ fn check_file(path: &Path) -> Result<(), String> {
     let mut problems = Problems::new();
     let module = parse_module(FileId(0), &src, &mut problems);
     let loaded = Loaded {
+        drop_stdlib: None,
         root: FileId(0),
         modules: vec![LoadedModule {
             module,

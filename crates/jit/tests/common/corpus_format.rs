@@ -1,0 +1,75 @@
+//! The corpus line format shared by `corpus.rs` and `soundness.rs`: hex
+//! bytes, policy options (`loops redzone division ptr-read=N ptr-rw=N
+//! frame=N reserve=REG steps=N base=ADDR cpu=all|host call=ADDR:SIG`).
+
+#![allow(dead_code)]
+
+use npk_jit::{AllowedCall, PointerAccess, Policy, Register};
+
+pub fn parse_num(s: &str) -> u64 {
+    let s = s.trim();
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+    .unwrap_or_else(|e| panic!("bad number `{s}`: {e}"))
+}
+
+/// A 64-bit general-purpose register by name (`rbx`, `R12`).
+pub fn parse_reg(s: &str) -> Register {
+    Register::values()
+        .filter(|r| r.is_gpr64())
+        .find(|r| format!("{r:?}").eq_ignore_ascii_case(s.trim()))
+        .unwrap_or_else(|| panic!("unknown register `{s}`"))
+}
+
+pub fn parse_policy(text: &str) -> Policy {
+    let mut p = Policy::default();
+    for opt in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let (key, val) = opt.split_once('=').unwrap_or((opt, ""));
+        match key {
+            "loops" => p.allow_loops = true,
+            "redzone" => p.allow_red_zone = true,
+            "division" => p.allow_division = true,
+            "ptr-read" => {
+                p.pointer_access = PointerAccess::Read;
+                p.pointer_window = parse_num(val) as u32;
+            }
+            "ptr-rw" => {
+                p.pointer_access = PointerAccess::ReadWrite;
+                p.pointer_window = parse_num(val) as u32;
+            }
+            "frame" => p.max_frame = parse_num(val) as u32,
+            "reserve" => p.reserved.push(parse_reg(val)),
+            "steps" => p.steps_per_instruction = parse_num(val) as u32,
+            "base" => p.base_ip = parse_num(val),
+            "cpu" => {
+                p.cpu = match val {
+                    "all" => npk_jit::CpuFeatures::all(),
+                    "host" => npk_jit::CpuFeatures::host(),
+                    other => panic!("unknown cpu set `{other}`"),
+                }
+            }
+            "call" => {
+                let (addr, sig) = val.split_once(':').expect("call=ADDR:SIG");
+                p.allowed_calls.push(AllowedCall {
+                    address: parse_num(addr),
+                    signature: sig.parse().expect("call signature"),
+                });
+            }
+            other => panic!("unknown policy option `{other}`"),
+        }
+    }
+    p
+}
+
+pub fn parse_hex(text: &str) -> Vec<u8> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(
+        digits.len().is_multiple_of(2),
+        "odd number of hex digits in `{text}`"
+    );
+    (0..digits.len() / 2)
+        .map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).expect("hex byte"))
+        .collect()
+}
