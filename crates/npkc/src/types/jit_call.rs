@@ -30,6 +30,20 @@ fn int_ty(t: SigType) -> Option<IntTy> {
     }
 }
 
+/// The span of byte `at` of a string literal's text (its closing quote past
+/// the end), or the whole literal when escapes make source and text differ.
+fn byte_span(literal: Span, text: &str, at: usize) -> Span {
+    let inner = literal.end.saturating_sub(literal.start).saturating_sub(2);
+    match u32::try_from(at) {
+        Ok(at) if inner as usize == text.len() && at <= inner => Span {
+            file: literal.file,
+            start: literal.start + 1 + at,
+            end: literal.start + 2 + at,
+        },
+        _ => literal,
+    }
+}
+
 impl FnCx<'_, '_> {
     /// Whether `callee` is the `Jit.call` intrinsic.
     pub(super) fn is_jit_call(&self, callee: &ast::Expr) -> bool {
@@ -114,7 +128,7 @@ impl FnCx<'_, '_> {
                 let err: npk_jit::SignatureError = err;
                 self.err(Error::BadJitSignature {
                     problem: JitSigProblem::Malformed(err.to_string()),
-                    span: e.span,
+                    span: byte_span(e.span, text, err.offset()),
                 });
                 return None;
             }
