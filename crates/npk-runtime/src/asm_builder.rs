@@ -84,7 +84,14 @@ pub extern "C" fn npk_asm_text(a: *mut c_void) -> *const c_char {
 /// was not a live builder. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn npk_asm_end(a: *mut c_void) -> i32 {
-    match texts().as_mut().and_then(|m| m.remove(&(a as usize))) {
+    let mut guard = texts();
+    let removed = guard.as_mut().and_then(|m| m.remove(&(a as usize)));
+    // The last builder gone: drop the map too, so a program that released every builder
+    // leaves no runtime heap block behind (valgrind-clean).
+    if guard.as_ref().is_some_and(HashMap::is_empty) {
+        *guard = None;
+    }
+    match removed {
         Some(_) => 0,
         None => -1,
     }
