@@ -1,8 +1,9 @@
 //! Function signatures: parsing `"int64(int64,int64)"` and the page tag.
 //!
 //! In: a signature string. Out: a [`Signature`] (return type plus up to six
-//! SysV integer-class parameters) or a [`SignatureError`] naming what is wrong
-//! and where. The tag encoding (shared with the `wildx` registry) is: bits 0-3
+//! SysV integer-class parameters, each optionally named: `int64(int64 a,
+//! int64 b)`; names are not part of the identity) or a [`SignatureError`]
+//! naming what is wrong and where. The tag encoding (shared with the `wildx` registry) is: bits 0-3
 //! return type code, bits 4-7 parameter count, then 4 bits per parameter from
 //! bit 8; codes 1=int32 2=int64 3=uint32 4=uint64 5=pointer.
 
@@ -193,6 +194,22 @@ impl fmt::Display for SignatureError {
 
 impl std::error::Error for SignatureError {}
 
+/// Splits `int64 count` into the type and an optional parameter name (an
+/// identifier after the type). Names document a signature; they are not part
+/// of its identity.
+fn split_name(word: &str) -> (&str, Option<&str>) {
+    let is_ident = |w: &str| {
+        let mut c = w.chars();
+        c.next()
+            .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+            && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match word.rsplit_once(char::is_whitespace) {
+        Some((ty, name)) if is_ident(name) && !ty.trim().is_empty() => (ty.trim_end(), Some(name)),
+        _ => (word, None),
+    }
+}
+
 impl std::str::FromStr for Signature {
     type Err = SignatureError;
 
@@ -224,14 +241,32 @@ impl std::str::FromStr for Signature {
         let mut params = Vec::new();
         if !inner.trim().is_empty() {
             let mut start = open + 1;
+            let mut names: Vec<&str> = Vec::new();
             for piece in inner.split(',') {
                 let word = piece.trim();
                 let at = start + (piece.len() - piece.trim_start().len());
                 if word.is_empty() {
                     return Err(err(at, "empty parameter type".into()));
                 }
-                let t = SigType::parse(word)
-                    .ok_or_else(|| err(at, format!("unknown type `{word}`; expected int32, int64, uint32, uint64 or a pointer type")))?;
+                if let Some(b) = word.find('[') {
+                    return Err(err(
+                        at + b,
+                        "buffer parameters (`T* name[extent]`) are not supported yet".into(),
+                    ));
+                }
+                let (ty, name) = split_name(word);
+                let t = SigType::parse(ty)
+                    .ok_or_else(|| err(at, format!("unknown type `{ty}`; expected int32, int64, uint32, uint64 or a pointer type")))?;
+                if let Some(name) = name {
+                    let name_at = at + word.len() - name.len();
+                    if SigType::parse(name).is_some() {
+                        return Err(err(name_at, format!("expected `,` before `{name}`")));
+                    }
+                    if names.contains(&name) {
+                        return Err(err(name_at, format!("parameter `{name}` is named twice")));
+                    }
+                    names.push(name);
+                }
                 params.push(t);
                 start += piece.len() + 1;
             }

@@ -78,3 +78,35 @@ fn too_many_parameters_via_new_is_an_error() {
     assert!(Signature::new(SigType::Int32, &[SigType::Int32; 7]).is_err());
     assert!(Signature::new(SigType::Int32, &[SigType::Int32; 6]).is_ok());
 }
+
+#[test]
+fn parameter_names_document_but_do_not_identify() {
+    let named = sig("int64(int64 a, int64 b)");
+    assert_eq!(named, sig("int64(int64,int64)"));
+    assert_eq!(named.tag(), sig("int64(int64,int64)").tag());
+    assert_eq!(named.to_string(), "int64(int64,int64)");
+    assert_eq!(sig("int32(int8* p, uint32 n_2)"), sig("int32(ptr,uint32)"));
+    assert_eq!(sig("int32(int8 * p)"), sig("int32(ptr)"));
+}
+
+#[test]
+fn bad_names_are_named_with_their_position() {
+    let e = "int64(int64 a, int64 a)"
+        .parse::<Signature>()
+        .expect_err("twice");
+    assert_eq!(e.offset(), 21);
+    assert!(e.to_string().contains("`a` is named twice"), "{e}");
+    let e = "int64(int64 int64)"
+        .parse::<Signature>()
+        .expect_err("comma");
+    assert!(e.to_string().contains("expected `,` before `int64`"), "{e}");
+    let e = "int64(int64 2a)"
+        .parse::<Signature>()
+        .expect_err("not a name");
+    assert!(e.to_string().contains("unknown type `int64 2a`"), "{e}");
+    let e = "int64(int64* xs[n], int64 n)"
+        .parse::<Signature>()
+        .expect_err("buffers come later");
+    assert_eq!(e.offset(), 15);
+    assert!(e.to_string().contains("buffer parameters"), "{e}");
+}
