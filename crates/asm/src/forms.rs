@@ -7,7 +7,7 @@
 //! the first in iced's `Code` order, which is opcode order: `add eax, esi` is
 //! `01 f0` (the `rm, r` form) as GNU `as` emits it, `and eax, 0xffffffff` is
 //! the sign-extended `imm8` form. Every chosen encoding is decoded again and
-//! must give back the same instruction (so no candidate that the CPU reads
+//! must give back the same instruction (else the next best is tried) (so no candidate that the CPU reads
 //! differently, like `xchg eax, eax` as `90`, is ever emitted).
 //! Aliases: `jz`/`setz`/`cmovz` and the other GNU condition names, `sal`
 //! (= `shl`), `movabs` (= `mov r64, imm64`), two-operand `imul r, imm`.
@@ -317,23 +317,31 @@ impl Encoded {
 /// Encodes `ins` at `ip` and checks that the bytes decode to the same
 /// instruction; the bytes, or `None` if iced refuses or reads them back differently.
 pub(crate) fn encode_checked(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Encoded> {
+    encode(enc, ins, ip).filter(|bytes| decodes_to(bytes, ins, ip))
+}
+
+/// Encodes `ins` at `ip` without decoding it back; `None` if iced refuses.
+fn encode(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Encoded> {
     let result = enc.encode(ins, ip);
     let mut buffer = enc.take_buffer();
     let mut out = None;
     if result.is_ok() && buffer.len() <= 15 {
-        let back = Decoder::with_ip(64, &buffer, ip, DecoderOptions::NONE).decode();
-        if !back.is_invalid() && back.len() == buffer.len() && same(&back, ins) {
-            let mut e = Encoded {
-                len: buffer.len() as u8,
-                ..Encoded::default()
-            };
-            e.bytes[..buffer.len()].copy_from_slice(&buffer);
-            out = Some(e);
-        }
+        let mut e = Encoded {
+            len: buffer.len() as u8,
+            ..Encoded::default()
+        };
+        e.bytes[..buffer.len()].copy_from_slice(&buffer);
+        out = Some(e);
     }
     buffer.clear();
     enc.set_buffer(buffer);
     out
+}
+
+/// Whether `bytes`, decoded at `ip`, are exactly `ins`.
+fn decodes_to(bytes: &Encoded, ins: &Instruction, ip: u64) -> bool {
+    let back = Decoder::with_ip(64, bytes.as_slice(), ip, DecoderOptions::NONE).decode();
+    !back.is_invalid() && back.len() == bytes.len() && same(&back, ins)
 }
 
 /// Whether two instructions have the same code, operands and prefixes
@@ -454,43 +462,59 @@ pub(crate) fn choose(
             return Choice::NoForm;
         }
     }
-    let mut best: Option<(Instruction, Encoded, (bool, usize, usize))> = None;
-    let mut mem_sizes = [usize::MAX; 2];
-    for order in orders.into_iter().flatten() {
-        let unsized_mem = order
-            .iter()
-            .any(|o| matches!(o, Operand::Mem(m) if m.size.is_none()));
-        for form in forms {
-            if !fits(form, order) {
-                continue;
-            }
-            let ins = build(form, order, rip_target, lock);
-            let Some(bytes) = encode_checked(enc, &ins, 0) else {
-                continue;
-            };
-            if unsized_mem {
-                if mem_sizes[0] == usize::MAX {
-                    mem_sizes[0] = form.mem_size;
-                } else if mem_sizes[0] != form.mem_size {
-                    mem_sizes[1] = form.mem_size;
+    // Only the winner is decoded back (`decodes_to`); should it read back
+    // differently, it is set aside and the choice is made again without it, which
+    // picks what checking every candidate would. With an unsized memory operand
+    // every candidate is checked, as the ambiguity test counts the sizes of those
+    // that pass.
+    let mut rejected: Vec<(usize, Code)> = Vec::new();
+    loop {
+        let mut best: Option<(Instruction, Encoded, (bool, usize, usize), usize)> = None;
+        let mut mem_sizes = [usize::MAX; 2];
+        for (o, order) in orders.into_iter().flatten().enumerate() {
+            let unsized_mem = order
+                .iter()
+                .any(|o| matches!(o, Operand::Mem(m) if m.size.is_none()));
+            for form in forms {
+                if !fits(form, order) || rejected.contains(&(o, form.code)) {
+                    continue;
+                }
+                let ins = build(form, order, rip_target, lock);
+                let encoded = if unsized_mem {
+                    encode_checked(enc, &ins, 0)
+                } else {
+                    encode(enc, &ins, 0)
+                };
+                let Some(bytes) = encoded else {
+                    continue;
+                };
+                if unsized_mem {
+                    if mem_sizes[0] == usize::MAX {
+                        mem_sizes[0] = form.mem_size;
+                    } else if mem_sizes[0] != form.mem_size {
+                        mem_sizes[1] = form.mem_size;
+                    }
+                }
+                // A `66`-prefixed form only if the operands are 16-bit (or no
+                // other form fits: `cwd`); then the shortest; among equally short
+                // forms a sign-extended `imm8` before a wider immediate (`add ax, 1`
+                // is `66 83 c0 01`); then iced's order.
+                let unasked16 = form.op16 && !sized16(order);
+                let rank = (unasked16, bytes.len(), form.imm_bytes);
+                if best.as_ref().is_none_or(|(_, _, r, _)| rank < *r) {
+                    best = Some((ins, bytes, rank, o));
                 }
             }
-            // A `66`-prefixed form only if the operands are 16-bit (or no
-            // other form fits: `cwd`); then the shortest; among equally short
-            // forms a sign-extended `imm8` before a wider immediate (`add ax, 1`
-            // is `66 83 c0 01`); then iced's order.
-            let unasked16 = form.op16 && !sized16(order);
-            let rank = (unasked16, bytes.len(), form.imm_bytes);
-            if best.as_ref().is_none_or(|(_, _, r)| rank < *r) {
-                best = Some((ins, bytes, rank));
-            }
         }
-    }
-    if mem_sizes[1] != usize::MAX {
-        return Choice::Ambiguous;
-    }
-    match best {
-        Some((ins, bytes, _)) => Choice::Chosen(ins, bytes),
-        None => Choice::NoForm,
+        if mem_sizes[1] != usize::MAX {
+            return Choice::Ambiguous;
+        }
+        let Some((ins, bytes, _, o)) = best else {
+            return Choice::NoForm;
+        };
+        if decodes_to(&bytes, &ins, 0) {
+            return Choice::Chosen(ins, bytes);
+        }
+        rejected.push((o, ins.code()));
     }
 }

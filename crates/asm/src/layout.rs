@@ -124,13 +124,31 @@ fn undefined(text: &str, r: &LabelRef) -> Error {
     Error::at(text, r.at, ErrorKind::UndefinedLabel { name })
 }
 
+thread_local! {
+    /// One encoder per thread, reused: creating one costs more than encoding a
+    /// small function's instructions. Its buffer is emptied after every use.
+    static ENCODER: std::cell::RefCell<Encoder> = std::cell::RefCell::new(Encoder::new(64));
+}
+
 /// Assembles a parsed program.
 pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Result<Assembly, Error> {
+    ENCODER.with(|enc| match enc.try_borrow_mut() {
+        Ok(mut enc) => assemble_with(text, program, imports, &mut enc),
+        // Not reentrant today; a nested call would get its own encoder.
+        Err(_) => assemble_with(text, program, imports, &mut Encoder::new(64)),
+    })
+}
+
+fn assemble_with(
+    text: &str,
+    program: &Program,
+    imports: &[&str],
+    enc: &mut Encoder,
+) -> Result<Assembly, Error> {
     let labels = collect_labels(text, program, imports)?;
-    let mut enc = Encoder::new(64);
     let mut items = Vec::with_capacity(program.stmts.len());
     for (here, stmt) in program.stmts.iter().enumerate() {
-        items.push(resolve(text, stmt, here, &labels, imports, &mut enc)?);
+        items.push(resolve(text, stmt, here, &labels, imports, enc)?);
     }
     let offsets = relax(text, program, &mut items)?;
     let code_len = *offsets
@@ -179,7 +197,7 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
         // `Err` holds bytes already final; an instruction is encoded at its address.
         let bytes = match ins {
             Err(bytes) => bytes,
-            Ok(ins) => forms::encode_checked(&mut enc, &ins, ip).ok_or_else(|| {
+            Ok(ins) => forms::encode_checked(enc, &ins, ip).ok_or_else(|| {
                 // Only a branch can fail here: its reach is checked in `relax`, and a
                 // `rip` displacement of code under 1 MiB always fits.
                 out_of_range(text, stmt)
