@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::parse::NameMap;
+use crate::parse::FnvMap;
 
 use iced_x86::{Code, Encoder, Instruction, Register};
 
@@ -63,27 +63,33 @@ enum Item {
 const MAX_PASSES: usize = 32;
 
 /// Named labels and GNU local labels, each with the instruction index it names.
-struct Labels {
-    named: NameMap<(usize, usize)>,
+struct Labels<'t> {
+    named: FnvMap<&'t str, (usize, usize)>,
     local: HashMap<u64, Vec<usize>>,
 }
 
-fn collect_labels(text: &str, program: &Program, imports: &[&str]) -> Result<Labels, Error> {
+fn collect_labels<'t>(
+    text: &str,
+    program: &Program<'t>,
+    imports: &[&str],
+) -> Result<Labels<'t>, Error> {
     let mut labels = Labels {
-        named: NameMap::default(),
+        named: FnvMap::default(),
         local: HashMap::new(),
     };
     for def in &program.labels {
         match &def.name {
-            LabelName::Named(name) => {
+            &LabelName::Named(name) => {
                 if crate::parse::register_named(name).is_some()
                     || name.eq_ignore_ascii_case("rip")
-                    || imports.contains(&name.as_str())
+                    || imports.contains(&name)
                 {
                     return Err(Error::at(
                         text,
                         def.at,
-                        ErrorKind::ReservedLabel { name: name.clone() },
+                        ErrorKind::ReservedLabel {
+                            name: name.to_string(),
+                        },
                     ));
                 }
                 if let Some(&(_, first_at)) = labels.named.get(name) {
@@ -91,12 +97,12 @@ fn collect_labels(text: &str, program: &Program, imports: &[&str]) -> Result<Lab
                         text,
                         def.at,
                         ErrorKind::DuplicateLabel {
-                            name: name.clone(),
+                            name: name.to_string(),
                             first_line: crate::error::line_column(text, first_at).0,
                         },
                     ));
                 }
-                labels.named.insert(name.clone(), (def.index, def.at));
+                labels.named.insert(name, (def.index, def.at));
             }
             LabelName::Local(n) => labels.local.entry(*n).or_default().push(def.index),
         }
@@ -104,7 +110,7 @@ fn collect_labels(text: &str, program: &Program, imports: &[&str]) -> Result<Lab
     Ok(labels)
 }
 
-impl Labels {
+impl Labels<'_> {
     /// The instruction index `r` names, seen from instruction `here`.
     fn resolve(&self, r: &RefName, here: usize) -> Option<usize> {
         match r {
@@ -117,7 +123,7 @@ impl Labels {
 
 fn undefined(text: &str, r: &LabelRef) -> Error {
     let name = match &r.name {
-        RefName::Named(n) => n.clone(),
+        RefName::Named(n) => (*n).to_string(),
         RefName::Forward(n) => format!("{n}f"),
         RefName::Backward(n) => format!("{n}b"),
     };
@@ -148,7 +154,7 @@ fn assemble_with(
     let labels = collect_labels(text, program, imports)?;
     let mut items = Vec::with_capacity(program.stmts.len());
     for (here, stmt) in program.stmts.iter().enumerate() {
-        items.push(resolve(text, stmt, here, &labels, imports, enc)?);
+        items.push(resolve(text, program, stmt, here, &labels, imports, enc)?);
     }
     let offsets = relax(text, program, &mut items)?;
     let code_len = *offsets
@@ -226,7 +232,7 @@ fn out_of_range(text: &str, stmt: &Stmt) -> Error {
         text,
         stmt.mnemonic_at,
         ErrorKind::BranchOutOfRange {
-            mnemonic: stmt.mnemonic.clone(),
+            mnemonic: stmt.mnemonic.to_string(),
         },
     )
 }
@@ -241,18 +247,19 @@ fn target_offset(target: Target, offsets: &[usize]) -> u64 {
 /// Chooses each statement's form (branches keep both sizes).
 fn resolve(
     text: &str,
+    program: &Program,
     stmt: &Stmt,
     here: usize,
     labels: &Labels,
     imports: &[&str],
     enc: &mut Encoder,
 ) -> Result<Item, Error> {
-    if matches!(stmt.mnemonic.as_str(), "retw" | "callw" | "jmpw") {
+    if matches!(stmt.mnemonic.as_ref(), "retw" | "callw" | "jmpw") {
         return Err(Error::at(
             text,
             stmt.mnemonic_at,
             ErrorKind::CpuDependent {
-                mnemonic: stmt.mnemonic.clone(),
+                mnemonic: stmt.mnemonic.to_string(),
             },
         ));
     }
@@ -261,14 +268,15 @@ fn resolve(
             text,
             stmt.mnemonic_at,
             ErrorKind::UnknownMnemonic {
-                name: stmt.mnemonic.clone(),
+                name: stmt.mnemonic.to_string(),
             },
         ));
     };
-    let ops: Vec<Operand> = stmt.operands.iter().map(|(op, _)| op.clone()).collect();
+    let ops = &program.operands[stmt.operands.clone()];
+    let ops_at = &program.operand_at[stmt.operands.clone()];
     let lock = stmt.prefix.lock;
     // `call NAME` of an imported helper: `call qword ptr [rip + slot]`.
-    if let [(Operand::Label(r), _)] = stmt.operands.as_slice()
+    if let [Operand::Label(r)] = ops
         && stmt.mnemonic == "call"
         && let Some(k) = import_slot(r, imports)
     {
@@ -286,15 +294,15 @@ fn resolve(
     }
     // A relative branch to a label or to an offset.
     if forms::is_relative_branch(forms) {
-        let target = match stmt.operands.as_slice() {
-            [(Operand::Label(r), _)] => Some(Target::Label(
+        let target = match (ops, ops_at) {
+            ([Operand::Label(r)], _) => Some(Target::Label(
                 not_import(text, r, imports).and_then(|()| {
                     labels
                         .resolve(&r.name, here)
                         .ok_or_else(|| undefined(text, r))
                 })?,
             )),
-            [(Operand::Imm(v), at)] => Some(Target::Offset(
+            ([Operand::Imm(v)], [at]) => Some(Target::Offset(
                 u64::try_from(*v)
                     .ok()
                     .filter(|&n| n <= MAX_CODE_LEN as u64)
@@ -324,7 +332,7 @@ fn resolve(
     }
     // Everything else: at most one operand may be a `rip`-relative memory operand.
     let mut rip = None;
-    for (op, at) in &stmt.operands {
+    for (op, at) in ops.iter().zip(ops_at) {
         match op {
             Operand::Label(r) => {
                 not_import(text, r, imports)?;
@@ -359,9 +367,9 @@ fn resolve(
             _ => {}
         }
     }
-    let mut ops = ops;
+    let mut ops = std::borrow::Cow::Borrowed(ops);
     if let Some(seg) = stmt.prefix.segment {
-        for op in &mut ops {
+        for op in ops.to_mut() {
             if let Operand::Mem(m) = op {
                 m.segment = seg;
             }
@@ -396,10 +404,10 @@ fn resolve(
             text,
             stmt.mnemonic_at,
             ErrorKind::AmbiguousSize {
-                mnemonic: stmt.mnemonic.clone(),
+                mnemonic: stmt.mnemonic.to_string(),
             },
         )),
-        Choice::NoForm => Err(immediate_too_large(text, stmt, &ops, forms, enc)
+        Choice::NoForm => Err(immediate_too_large(text, stmt, &ops, ops_at, forms, enc)
             .unwrap_or_else(|| no_form(text, stmt, &ops))),
     }
 }
@@ -410,6 +418,7 @@ fn immediate_too_large(
     text: &str,
     stmt: &Stmt,
     ops: &[Operand],
+    ops_at: &[usize],
     forms: &[forms::Form],
     enc: &mut Encoder,
 ) -> Option<Error> {
@@ -433,7 +442,7 @@ fn immediate_too_large(
         })
         .map(forms::Form::immediate_field)
         .max()?;
-    let at = stmt.operands.get(k)?.1;
+    let at = *ops_at.get(k)?;
     let written = text[at..stmt.end].split(',').next().unwrap_or("").trim();
     Some(Error::at(
         text,
@@ -460,7 +469,9 @@ fn not_import(text: &str, r: &LabelRef, imports: &[&str]) -> Result<(), Error> {
         (Some(_), RefName::Named(name)) => Err(Error::at(
             text,
             r.at,
-            ErrorKind::ImportMisuse { name: name.clone() },
+            ErrorKind::ImportMisuse {
+                name: (*name).to_string(),
+            },
         )),
         _ => Ok(()),
     }
@@ -471,7 +482,7 @@ fn no_form(text: &str, stmt: &Stmt, ops: &[Operand]) -> Error {
         text,
         stmt.mnemonic_at,
         ErrorKind::NoMatchingForm {
-            mnemonic: stmt.mnemonic.clone(),
+            mnemonic: stmt.mnemonic.to_string(),
             operands: forms::describe(ops),
         },
     )
