@@ -218,10 +218,17 @@ fn size_keyword(name: &str) -> Option<Option<u32>> {
 
 /// Parses the whole text.
 pub(crate) fn parse(text: &str) -> Result<Program<'_>, Error> {
-    let mut program = Program::default();
     let bytes = text.as_bytes();
-    // One token buffer for every statement.
-    let mut toks = Vec::new();
+    // Room for a statement per line and two operands each, so the vectors
+    // rarely grow; one token buffer for every statement.
+    let lines = 1 + bytes.iter().filter(|&&b| b == b'\n').count();
+    let mut program = Program {
+        stmts: Vec::with_capacity(lines),
+        labels: Vec::new(),
+        operands: Vec::with_capacity(2 * lines),
+        operand_at: Vec::with_capacity(2 * lines),
+    };
+    let mut toks = Vec::with_capacity(16);
     let mut stmt_start = 0;
     loop {
         // A statement ends at `;`, a newline, a comment's `#` or the end.
