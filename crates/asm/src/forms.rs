@@ -42,6 +42,78 @@ pub(crate) struct Form {
     /// Bytes of immediate, and whether it is sign-extended.
     imm_bytes: usize,
     imm_sign_extended: bool,
+    /// For each operand, the [`class`] bits it accepts (see [`fits`]).
+    accepts: [u16; 4],
+}
+
+/// Operand class bits: what a form's operand kind accepts, and what an operand
+/// is, so that most forms are rejected by one `&` per operand.
+const R8: u16 = 1;
+const R16: u16 = 1 << 1;
+const R32: u16 = 1 << 2;
+const R64: u16 = 1 << 3;
+const AL: u16 = 1 << 4;
+const CL: u16 = 1 << 5;
+const AX: u16 = 1 << 6;
+const DX: u16 = 1 << 7;
+const EAX: u16 = 1 << 8;
+const RAX: u16 = 1 << 9;
+const IMM: u16 = 1 << 10;
+const MEM: u16 = 1 << 11;
+
+/// The classes an operand kind accepts (as [`reg_fits`], [`imm_fits`] and
+/// [`fits`] read it; immediates and memory sizes are checked further).
+fn accepts(kind: K) -> u16 {
+    match kind {
+        K::r8_or_mem => R8 | MEM,
+        K::r16_or_mem => R16 | MEM,
+        K::r32_or_mem => R32 | MEM,
+        K::r64_or_mem => R64 | MEM,
+        K::r8_reg | K::r8_opcode => R8,
+        K::r16_reg | K::r16_rm | K::r16_opcode => R16,
+        K::r32_reg | K::r32_rm | K::r32_opcode => R32,
+        K::r64_reg | K::r64_rm | K::r64_opcode => R64,
+        K::al => AL,
+        K::cl => CL,
+        K::ax => AX,
+        K::dx => DX,
+        K::eax => EAX,
+        K::rax => RAX,
+        K::mem => MEM,
+        K::imm8
+        | K::imm8_const_1
+        | K::imm8sex16
+        | K::imm8sex32
+        | K::imm8sex64
+        | K::imm16
+        | K::imm32
+        | K::imm32sex64
+        | K::imm64 => IMM,
+        _ => 0,
+    }
+}
+
+/// The class bits of an operand.
+fn class(op: &Operand) -> u16 {
+    match op {
+        Operand::Reg(r) => {
+            let r = *r;
+            let bit = |yes: bool, b: u16| if yes { b } else { 0 };
+            bit(r.is_gpr8(), R8)
+                | bit(r.is_gpr16(), R16)
+                | bit(r.is_gpr32(), R32)
+                | bit(r.is_gpr64(), R64)
+                | bit(r == Register::AL, AL)
+                | bit(r == Register::CL, CL)
+                | bit(r == Register::AX, AX)
+                | bit(r == Register::DX, DX)
+                | bit(r == Register::EAX, EAX)
+                | bit(r == Register::RAX, RAX)
+        }
+        Operand::Imm(_) => IMM,
+        Operand::Mem(_) => MEM,
+        Operand::Label(_) => 0,
+    }
 }
 
 impl Form {
@@ -56,7 +128,12 @@ impl Form {
                 _ => 0,
             })
             .sum();
+        let mut accepts_ = [0; 4];
+        for (a, &k) in accepts_.iter_mut().zip(kinds) {
+            *a = accepts(k);
+        }
         Form {
+            accepts: accepts_,
             code,
             kinds,
             mem_size: usize::from(mem_size),
@@ -209,36 +286,20 @@ fn imm_op_kind(kind: K, second: bool) -> OpKind {
     }
 }
 
-fn reg_fits(kind: K, r: Register) -> bool {
-    match kind {
-        K::r8_or_mem | K::r8_reg | K::r8_opcode => r.is_gpr8(),
-        K::r16_or_mem | K::r16_reg | K::r16_rm | K::r16_opcode => r.is_gpr16(),
-        K::r32_or_mem | K::r32_reg | K::r32_rm | K::r32_opcode => r.is_gpr32(),
-        K::r64_or_mem | K::r64_reg | K::r64_rm | K::r64_opcode => r.is_gpr64(),
-        K::al => r == Register::AL,
-        K::cl => r == Register::CL,
-        K::ax => r == Register::AX,
-        K::dx => r == Register::DX,
-        K::eax => r == Register::EAX,
-        K::rax => r == Register::RAX,
-        _ => false,
-    }
-}
-
-/// Whether a form's operands accept `ops`.
-fn fits(form: &Form, ops: &[Operand]) -> bool {
+/// Whether a form's operands accept `ops`, whose [`class`] bits are `classes`.
+fn fits(form: &Form, ops: &[Operand], classes: &[u16; 4]) -> bool {
     form.kinds.len() == ops.len()
+        && form.accepts[..ops.len()]
+            .iter()
+            .zip(classes)
+            .all(|(a, c)| a & c != 0)
         && form.kinds.iter().zip(ops).all(|(&k, op)| match op {
-            Operand::Reg(r) => reg_fits(k, *r),
+            // Fully decided by the class bits.
+            Operand::Reg(_) => true,
             Operand::Imm(v) => imm_fits(k, *v),
-            Operand::Mem(m) => {
-                matches!(
-                    k,
-                    K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::mem
-                ) && m
-                    .size
-                    .is_none_or(|s| form.mem_size == 0 || form.mem_size == s as usize)
-            }
+            Operand::Mem(m) => m
+                .size
+                .is_none_or(|s| form.mem_size == 0 || form.mem_size == s as usize),
             Operand::Label(_) => false,
         })
 }
@@ -472,11 +533,15 @@ pub(crate) fn choose(
         let mut best: Option<(Instruction, Encoded, (bool, usize, usize), usize)> = None;
         let mut mem_sizes = [usize::MAX; 2];
         for (o, order) in orders.into_iter().flatten().enumerate() {
+            let mut classes = [0; 4];
+            for (c, op) in classes.iter_mut().zip(order) {
+                *c = class(op);
+            }
             let unsized_mem = order
                 .iter()
                 .any(|o| matches!(o, Operand::Mem(m) if m.size.is_none()));
             for form in forms {
-                if !fits(form, order) || rejected.contains(&(o, form.code)) {
+                if !fits(form, order, &classes) || rejected.contains(&(o, form.code)) {
                     continue;
                 }
                 let ins = build(form, order, rip_target, lock);
