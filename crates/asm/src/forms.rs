@@ -382,7 +382,7 @@ pub(crate) fn encode_checked(enc: &mut Encoder, ins: &Instruction, ip: u64) -> O
 }
 
 /// Encodes `ins` at `ip` without decoding it back; `None` if iced refuses.
-fn encode(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Encoded> {
+pub(crate) fn encode(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Encoded> {
     let result = enc.encode(ins, ip);
     let mut buffer = enc.take_buffer();
     let mut out = None;
@@ -397,6 +397,17 @@ fn encode(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Encoded> {
     buffer.clear();
     enc.set_buffer(buffer);
     out
+}
+
+/// Whether `code`, decoded from address 0, is exactly `instructions`.
+pub(crate) fn decodes_all(code: &[u8], instructions: &[Instruction]) -> bool {
+    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    instructions.iter().all(|ins| {
+        let at = decoder.position();
+        let back = decoder.decode();
+        let len = decoder.position() - at;
+        !back.is_invalid() && back.len() == len && same(&back, ins)
+    }) && !decoder.can_decode()
 }
 
 /// Whether `bytes`, decoded at `ip`, are exactly `ins`.
@@ -469,6 +480,16 @@ fn sized16(ops: &[Operand]) -> bool {
     })
 }
 
+/// When a chosen encoding is decoded back to check that it is the instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Every candidate before it may be chosen (the next best is taken if not).
+    Each,
+    /// Not here: the caller checks the chosen encoding, and chooses again with
+    /// `Each` if it fails.
+    Later,
+}
+
 /// The outcome of choosing a form for a non-branch instruction.
 pub(crate) enum Choice {
     /// The instruction (built for `rip_target`) and its bytes.
@@ -487,6 +508,7 @@ pub(crate) fn choose(
     ops: &[Operand],
     rip_target: u64,
     lock: bool,
+    check: Check,
 ) -> Choice {
     let canon = canonical(mnemonic);
     let swapped;
@@ -527,7 +549,11 @@ pub(crate) fn choose(
     // differently, it is set aside and the choice is made again without it, which
     // picks what checking every candidate would. With an unsized memory operand
     // every candidate is checked, as the ambiguity test counts the sizes of those
-    // that pass.
+    // that pass. With `Check::Later` nothing is decoded here: if the winner is
+    // good, it is what `Check::Each` chooses (it ranks first among a superset);
+    // if the encodable candidates disagree on an unsized operand's size, the
+    // choice is made with `Check::Each`.
+    let now = check == Check::Each;
     let mut rejected: Vec<(usize, Code)> = Vec::new();
     loop {
         let mut best: Option<(Instruction, Encoded, (bool, usize, usize), usize)> = None;
@@ -545,7 +571,7 @@ pub(crate) fn choose(
                     continue;
                 }
                 let ins = build(form, order, rip_target, lock);
-                let encoded = if unsized_mem {
+                let encoded = if unsized_mem && now {
                     encode_checked(enc, &ins, 0)
                 } else {
                     encode(enc, &ins, 0)
@@ -572,12 +598,15 @@ pub(crate) fn choose(
             }
         }
         if mem_sizes[1] != usize::MAX {
+            if !now {
+                return choose(enc, mnemonic, forms, ops, rip_target, lock, Check::Each);
+            }
             return Choice::Ambiguous;
         }
         let Some((ins, bytes, _, o)) = best else {
             return Choice::NoForm;
         };
-        if decodes_to(&bytes, &ins, 0) {
+        if !now || decodes_to(&bytes, &ins, 0) {
             return Choice::Chosen(ins, bytes);
         }
         rejected.push((o, ins.code()));

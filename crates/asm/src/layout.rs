@@ -16,7 +16,7 @@ use crate::parse::FnvMap;
 use iced_x86::{Code, Encoder, Instruction, Register};
 
 use crate::error::{Error, ErrorKind};
-use crate::forms::{self, Choice};
+use crate::forms::{self, Check, Choice};
 use crate::parse::{LabelName, LabelRef, Operand, Program, RefName, Stmt};
 use crate::{Assembly, MAX_CODE_LEN, Placed};
 
@@ -139,22 +139,41 @@ thread_local! {
 /// Assembles a parsed program.
 pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Result<Assembly, Error> {
     ENCODER.with(|enc| match enc.try_borrow_mut() {
-        Ok(mut enc) => assemble_with(text, program, imports, &mut enc),
+        Ok(mut enc) => assemble_checked(text, program, imports, &mut enc),
         // Not reentrant today; a nested call would get its own encoder.
-        Err(_) => assemble_with(text, program, imports, &mut Encoder::new(64)),
+        Err(_) => assemble_checked(text, program, imports, &mut Encoder::new(64)),
     })
 }
 
-fn assemble_with(
+/// First with [`Check::Later`]: only the chosen encodings are decoded back,
+/// all at once at the end. If one reads back differently, or the text has an
+/// error, again with [`Check::Each`], whose result the first try equals
+/// whenever it succeeds (see [`forms::choose`]).
+fn assemble_checked(
     text: &str,
     program: &Program,
     imports: &[&str],
     enc: &mut Encoder,
 ) -> Result<Assembly, Error> {
+    match assemble_with(text, program, imports, enc, Check::Later) {
+        Ok((asm, true)) => Ok(asm),
+        _ => assemble_with(text, program, imports, enc, Check::Each).map(|(asm, _)| asm),
+    }
+}
+
+/// The assembly, and whether every encoding in it is known to decode back to
+/// its instruction (always with [`Check::Each`]).
+fn assemble_with(
+    text: &str,
+    program: &Program,
+    imports: &[&str],
+    enc: &mut Encoder,
+    check: Check,
+) -> Result<(Assembly, bool), Error> {
     let labels = collect_labels(text, program, imports)?;
     let mut items = Vec::with_capacity(program.stmts.len());
     for (here, stmt) in program.stmts.iter().enumerate() {
-        items.push(resolve(text, program, stmt, here, &labels, imports, enc)?);
+        items.push(resolve(text, program, stmt, here, &labels, imports, enc, check)?);
     }
     let offsets = relax(text, program, &mut items)?;
     let code_len = *offsets
@@ -167,12 +186,21 @@ fn assemble_with(
     let mut code = Vec::with_capacity(code_len);
     let mut placed = Vec::with_capacity(items.len());
     let mut cursor = LineCursor::default();
+    // With `Check::Later`: every instruction as placed, to decode the code against.
+    let mut finals = Vec::with_capacity(if check == Check::Later { items.len() } else { 0 });
     for (i, (item, stmt)) in items.iter().zip(&program.stmts).enumerate() {
         let ip = offsets[i] as u64;
         let ins = match item {
             Item::Fixed {
-                bytes: Some(bytes), ..
-            } => Err(*bytes),
+                ins,
+                bytes: Some(bytes),
+                ..
+            } => {
+                if check == Check::Later {
+                    finals.push(*ins);
+                }
+                Err(*bytes)
+            }
             Item::Fixed { ins, len, rip, .. } => {
                 let mut ins = *ins;
                 if let Some(rip) = rip {
@@ -203,11 +231,17 @@ fn assemble_with(
         // `Err` holds bytes already final; an instruction is encoded at its address.
         let bytes = match ins {
             Err(bytes) => bytes,
-            Ok(ins) => forms::encode_checked(enc, &ins, ip).ok_or_else(|| {
+            Ok(ins) => {
+                let bytes = if check == Check::Later {
+                    finals.push(ins);
+                    forms::encode(enc, &ins, ip)
+                } else {
+                    forms::encode_checked(enc, &ins, ip)
+                };
                 // Only a branch can fail here: its reach is checked in `relax`, and a
                 // `rip` displacement of code under 1 MiB always fits.
-                out_of_range(text, stmt)
-            })?,
+                bytes.ok_or_else(|| out_of_range(text, stmt))?
+            }
         };
         let (line, column) = cursor.advance(text, stmt.start);
         placed.push(Placed {
@@ -220,11 +254,13 @@ fn assemble_with(
         code.extend_from_slice(bytes.as_slice());
     }
     debug_assert_eq!(code.len(), code_len);
-    Ok(Assembly {
+    let verified = check == Check::Each || forms::decodes_all(&code, &finals);
+    let asm = Assembly {
         code,
         placed,
         imports: imports.len(),
-    })
+    };
+    Ok((asm, verified))
 }
 
 fn out_of_range(text: &str, stmt: &Stmt) -> Error {
@@ -245,6 +281,7 @@ fn target_offset(target: Target, offsets: &[usize]) -> u64 {
 }
 
 /// Chooses each statement's form (branches keep both sizes).
+#[allow(clippy::too_many_arguments)]
 fn resolve(
     text: &str,
     program: &Program,
@@ -253,6 +290,7 @@ fn resolve(
     labels: &Labels,
     imports: &[&str],
     enc: &mut Encoder,
+    check: Check,
 ) -> Result<Item, Error> {
     if matches!(stmt.mnemonic.as_ref(), "retw" | "callw" | "jmpw") {
         return Err(Error::at(
@@ -384,7 +422,7 @@ fn resolve(
         forms
     };
     // Build with a placeholder `rip` target; the real one is set at its final address.
-    match forms::choose(enc, &stmt.mnemonic, forms, &ops, 0, lock) {
+    match forms::choose(enc, &stmt.mnemonic, forms, &ops, 0, lock, check) {
         Choice::Chosen(mut ins, mut bytes) => {
             if stmt.prefix.rep || stmt.prefix.repne {
                 ins.set_has_rep_prefix(stmt.prefix.rep);
@@ -435,7 +473,8 @@ fn immediate_too_large(
                     std::slice::from_ref(*form),
                     &zeroed,
                     0,
-                    false
+                    false,
+                    Check::Each,
                 ),
                 Choice::Chosen(..)
             )
