@@ -510,11 +510,12 @@ pub(crate) fn choose(
     lock: bool,
     check: Check,
 ) -> Choice {
-    let canon = canonical(mnemonic);
+    // No alias (`canonical`) names or is named `xchg`, `test`, `imul` or `movsxd`.
+    let canon = mnemonic;
     let swapped;
     let imul3;
     let mut orders: [Option<&[Operand]>; 2] = [Some(ops), None];
-    if matches!(canon.as_ref(), "xchg" | "test") && ops.len() == 2 {
+    if matches!(canon, "xchg" | "test") && ops.len() == 2 {
         swapped = [ops[1].clone(), ops[0].clone()];
         orders[1] = Some(&swapped);
     }

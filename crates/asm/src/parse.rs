@@ -194,6 +194,10 @@ pub(crate) fn register_named(name: &str) -> Option<Register> {
 }
 
 fn segment_named(name: &str) -> Option<Register> {
+    // `es`, `cs`, `ss`, `ds`, `fs`, `gs`: skip the lookup for every other word.
+    if name.len() != 2 {
+        return None;
+    }
     register_named(name).filter(|r| r.is_segment_register())
 }
 
