@@ -422,7 +422,8 @@ fn resolve(
         forms
     };
     // Build with a placeholder `rip` target; the real one is set at its final address.
-    match forms::choose(enc, &stmt.mnemonic, forms, &ops, 0, lock, check) {
+    let rex_w = stmt.prefix.rex_w;
+    match crate::memo::choose(enc, &stmt.mnemonic, rex_w, forms, &ops, lock, check) {
         Choice::Chosen(mut ins, mut bytes) => {
             if stmt.prefix.rep || stmt.prefix.repne {
                 ins.set_has_rep_prefix(stmt.prefix.rep);

@@ -80,6 +80,7 @@
 mod error;
 mod forms;
 mod layout;
+mod memo;
 mod parse;
 
 use std::ops::Range;

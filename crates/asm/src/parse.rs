@@ -148,7 +148,7 @@ pub(crate) type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>
 pub(crate) type NameMap<V> = FnvMap<String, V>;
 
 /// A name of at most 16 bytes as one integer, ASCII lowercased (`None` if longer).
-fn name_key(name: &str) -> Option<u128> {
+pub(crate) fn name_key(name: &str) -> Option<u128> {
     if name.len() > 16 {
         return None;
     }
