@@ -158,13 +158,29 @@ pub(crate) fn name_key(name: &str) -> Option<u128> {
     Some(u128::from_le_bytes(buf))
 }
 
+/// Slots of the register name table: a power of two, about four per register.
+const REGISTER_SLOTS: usize = 1024;
+
+/// The first slot to probe for a name key.
+fn register_slot(key: u128) -> usize {
+    let h = ((key as u64) ^ ((key >> 64) as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 54) as usize % REGISTER_SLOTS
+}
+
 /// Registers by lowercase name (all of iced's, plus GNU's `r8b`..`r15b`).
 pub(crate) fn register_named(name: &str) -> Option<Register> {
-    // Sorted by key: a binary search on one integer per probe, no hashing.
+    // An open-addressing table of name keys: one multiply and usually one probe.
     static TABLE: OnceLock<Vec<(u128, Register)>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
-        let mut t = Vec::new();
-        let mut add = |name: &str, r| t.extend(name_key(name).map(|k| (k, r)));
+        let mut t = vec![(0u128, Register::None); REGISTER_SLOTS];
+        let mut add = |name: &str, r| {
+            let Some(key) = name_key(name) else { return };
+            let mut i = register_slot(key);
+            while t[i].0 != 0 {
+                i = (i + 1) % REGISTER_SLOTS;
+            }
+            t[i] = (key, r);
+        };
         for r in Register::values() {
             if r != Register::None {
                 add(&format!("{r:?}"), r);
@@ -185,12 +201,20 @@ pub(crate) fn register_named(name: &str) -> Option<Register> {
         {
             add(&format!("r{}b", i + 8), r);
         }
-        t.sort_by_key(|&(k, _)| k);
         t
     });
-    let key = name_key(name)?;
-    let i = table.binary_search_by_key(&key, |&(k, _)| k).ok()?;
-    Some(table[i].1)
+    let key = name_key(name).filter(|&k| k != 0)?;
+    let mut i = register_slot(key);
+    loop {
+        let (k, r) = table[i];
+        if k == key {
+            return Some(r);
+        }
+        if k == 0 {
+            return None;
+        }
+        i = (i + 1) % REGISTER_SLOTS;
+    }
 }
 
 fn segment_named(name: &str) -> Option<Register> {
