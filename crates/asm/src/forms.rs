@@ -480,6 +480,9 @@ fn sized16(ops: &[Operand]) -> bool {
     })
 }
 
+/// How a candidate ranks: `66` prefix unasked for, length, immediate bytes (lowest wins).
+type Rank = (bool, usize, usize);
+
 /// When a chosen encoding is decoded back to check that it is the instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Check {
@@ -516,13 +519,13 @@ pub(crate) fn choose(
     let imul3;
     let mut orders: [Option<&[Operand]>; 2] = [Some(ops), None];
     if matches!(canon, "xchg" | "test") && ops.len() == 2 {
-        swapped = [ops[1].clone(), ops[0].clone()];
+        swapped = [ops[1], ops[0]];
         orders[1] = Some(&swapped);
     }
     if canon == "imul"
         && let [Operand::Reg(r), imm @ Operand::Imm(_)] = ops
     {
-        imul3 = [Operand::Reg(*r), Operand::Reg(*r), imm.clone()];
+        imul3 = [Operand::Reg(*r), Operand::Reg(*r), *imm];
         orders[0] = Some(&imul3);
     }
     // `movsxd r16, r32/m32` (GNU `as`, objdump) is iced's `Movsxd_r16_rm16`.
@@ -535,7 +538,7 @@ pub(crate) fn choose(
             Operand::Reg(r) if r.is_gpr32() => Some(Operand::Reg(gpr16_of(*r))),
             Operand::Mem(m) if m.size.is_none_or(|s| s == 4) => Some(Operand::Mem(Mem {
                 size: Some(2),
-                ..m.clone()
+                ..*m
             })),
             _ => None,
         };
@@ -557,7 +560,8 @@ pub(crate) fn choose(
     let now = check == Check::Each;
     let mut rejected: Vec<(usize, Code)> = Vec::new();
     loop {
-        let mut best: Option<(Instruction, Encoded, (bool, usize, usize), usize)> = None;
+        // The best candidate: instruction, bytes, rank, operand order.
+        let mut best: Option<(Instruction, Encoded, Rank, usize)> = None;
         let mut mem_sizes = [usize::MAX; 2];
         for (o, order) in orders.into_iter().flatten().enumerate() {
             let mut classes = [0; 4];

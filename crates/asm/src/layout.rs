@@ -173,7 +173,9 @@ fn assemble_with(
     let labels = collect_labels(text, program, imports)?;
     let mut items = Vec::with_capacity(program.stmts.len());
     for (here, stmt) in program.stmts.iter().enumerate() {
-        items.push(resolve(text, program, stmt, here, &labels, imports, enc, check)?);
+        items.push(resolve(
+            text, program, stmt, here, &labels, imports, enc, check,
+        )?);
     }
     let offsets = relax(text, program, &mut items)?;
     let code_len = *offsets
@@ -187,7 +189,11 @@ fn assemble_with(
     let mut placed = Vec::with_capacity(items.len());
     let mut cursor = LineCursor::default();
     // With `Check::Later`: every instruction as placed, to decode the code against.
-    let mut finals = Vec::with_capacity(if check == Check::Later { items.len() } else { 0 });
+    let mut finals = Vec::with_capacity(if check == Check::Later {
+        items.len()
+    } else {
+        0
+    });
     for (i, (item, stmt)) in items.iter().zip(&program.stmts).enumerate() {
         let ip = offsets[i] as u64;
         let ins = match item {

@@ -163,7 +163,8 @@ const REGISTER_SLOTS: usize = 1024;
 
 /// The first slot to probe for a name key.
 fn register_slot(key: u128) -> usize {
-    let h = ((key as u64) ^ ((key >> 64) as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let h =
+        ((key as u64) ^ ((key >> 64) as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (h >> 54) as usize % REGISTER_SLOTS
 }
 
