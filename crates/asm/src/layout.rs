@@ -534,12 +534,22 @@ fn no_form(text: &str, stmt: &Stmt, ops: &[Operand]) -> Error {
     )
 }
 
-/// A branch form with its length in bytes.
+/// A branch form with its length in bytes (remembered per thread: it depends
+/// on the form only).
 fn with_len(enc: &mut Encoder, code: Option<Code>) -> Option<(Code, usize)> {
+    thread_local! {
+        static LENGTHS: std::cell::RefCell<FnvMap<Code, Option<usize>>> =
+            std::cell::RefCell::new(FnvMap::default());
+    }
     let code = code?;
-    let ins = Instruction::with_branch(code, 0).ok()?;
-    let len = forms::encode_checked(enc, &ins, 0)?.len();
-    Some((code, len))
+    let known = LENGTHS.with(|m| m.try_borrow().ok()?.get(&code).copied());
+    let len = known.unwrap_or_else(|| {
+        let ins = Instruction::with_branch(code, 0).ok();
+        let len = ins.and_then(|ins| forms::encode_checked(enc, &ins, 0).map(|b| b.len()));
+        LENGTHS.with(|m| m.try_borrow_mut().map(|mut m| m.insert(code, len)).ok());
+        len
+    });
+    Some((code, len?))
 }
 
 fn branch_len(form: Option<(Code, usize)>) -> usize {
