@@ -1,13 +1,14 @@
 //! `cargo bench -p npk-asm --bench small`: microseconds per `npk_asm::assemble` of a
 //! 10-line function (the text `npk-runtime`'s arena bench builds 20,000 functions from),
-//! and of a 10-line function with labels and branches.
+//! of a 10-line function with labels and branches, and of 10-line functions whose
+//! immediates are new in every call (the per-thread memo of form choices does not help).
 //!
 //! Interleaved rounds, median and range reported (the machine is shared). For repeatable
 //! instruction counts run it under callgrind with one round, e.g.
 //! `NPK_BENCH_ROUNDS=1 NPK_BENCH_CALLS=20000 valgrind --tool=callgrind
 //! --toggle-collect='npk_asm::assemble' target/release/deps/small-*`
-//! (instructions per call = the `Ir` total over the call count; `NPK_BENCH_ONLY=straight`
-//! or `loop` runs one of the two texts). `NPK_BENCH_ROUNDS=n` and
+//! (instructions per call = the `Ir` total over the call count; `NPK_BENCH_ONLY=straight`,
+//! `loop` or `fresh` runs one of the three texts). `NPK_BENCH_ROUNDS=n` and
 //! `NPK_BENCH_CALLS=n` change the round and per-round call counts.
 
 use std::hint::black_box;
@@ -18,6 +19,22 @@ fn straight(k: usize) -> String {
     format!(
         "mov rax, rdi\nadd rax, rsi\nimul rax, rax\nmov rcx, rsi\nsub rax, rcx\nlea rax, [rax+rdi*2]\nshl rax, 1\nadd rax, {}\nxor rax, rsi\nret",
         k % 100
+    )
+}
+
+/// Ten instructions, eight of them with immediates no other call uses: the cost
+/// when the per-thread memo of form choices does not help.
+fn fresh(k: usize) -> String {
+    let n = 16 * k + 1000;
+    format!(
+        "mov rax, rdi\nadd rax, {n}\nimul rax, rax, {}\nmov rcx, {}\nsub rax, rcx\nlea rax, [rax+rdi*2+{}]\nshl rax, {}\nadd rax, {}\nxor rax, {}\ncmp rax, {}",
+        n + 1,
+        n + 2,
+        n + 3,
+        k % 63 + 1,
+        n + 4,
+        n + 5,
+        n + 6
     )
 }
 
@@ -62,20 +79,28 @@ fn main() {
     let calls = env("NPK_BENCH_CALLS", 5000).max(1);
     let straight: Vec<String> = (0..calls).map(straight).collect();
     let looping: Vec<String> = (0..calls).map(|_| LOOP.to_string()).collect();
+    // New immediates in every round.
+    let fresh_rounds: Vec<Vec<String>> = (0..rounds)
+        .map(|r| (0..calls).map(|k| fresh(r * calls + k)).collect())
+        .collect();
     // The first call builds the tables; keep it out of the rounds.
     black_box(npk_asm::assemble(LOOP, &[]).expect("assembles"));
     // `NPK_BENCH_ONLY=straight` (or `loop`) runs one text, for callgrind.
     let only = std::env::var("NPK_BENCH_ONLY").unwrap_or_default();
-    let (mut s, mut l) = (vec![], vec![]);
-    for _ in 0..rounds {
-        if only != "loop" {
+    let (mut s, mut l, mut f) = (vec![], vec![], vec![]);
+    for fresh in &fresh_rounds {
+        if only.is_empty() || only == "straight" {
             s.push(round(&straight));
         }
-        if only != "straight" {
+        if only.is_empty() || only == "loop" {
             l.push(round(&looping));
+        }
+        if only.is_empty() || only == "fresh" {
+            f.push(round(fresh));
         }
     }
     println!("npk_asm::assemble per 10-line function, median of {rounds} rounds of {calls} calls:");
     println!("  straight-line (arena bench text): {}", summary(s));
     println!("  with labels and branches:         {}", summary(l));
+    println!("  new immediates in every function: {}", summary(f));
 }

@@ -61,11 +61,12 @@
 //!
 //! Cost (`cargo bench -p npk-asm --bench small`, callgrind): a 10-instruction
 //! function takes about 27 k instructions to assemble (the arena bench's
-//! straight-line text; 30 k with labels and branches), ~2.2 µs on an idle core,
-//! where it took 72 k (~6 µs) before the hot path lost its per-statement
-//! allocations and per-candidate decoding; `asm-rs` took about 45 k. An
-//! instruction seen before on the thread reuses its form choice (`src/memo.rs`);
-//! a function of instructions all new to the thread costs about 38 k. The first
+//! straight-line text, and the same with labels and branches), ~2.2 µs on an
+//! idle core, where it took 70–72 k (~6 µs) before the hot path lost its
+//! per-statement allocations and per-candidate decoding; `asm-rs` took about
+//! 45 k. An instruction seen before on the thread reuses its form choice
+//! (`src/memo.rs`); a function whose immediates are all new to the thread
+//! costs about 45 k (82 k before). The first
 //! call in a process also pays once for iced's encoder and decoder tables and
 //! our form index (~7 M instructions, ~2 ms; the form table is generated from
 //! iced's `OpCodeInfo`, whose own table would cost 19 M more). In
