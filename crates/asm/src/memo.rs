@@ -18,8 +18,8 @@ use iced_x86::{Encoder, Instruction, Register};
 use crate::forms::{self, Check, Choice, Encoded, Form};
 use crate::parse::{Operand, name_key};
 
-/// Most choices remembered per thread (about 100 bytes each).
-const CAPACITY: usize = 4096;
+/// Most choices remembered per thread (about 300 bytes each with the table).
+const CAPACITY: usize = 1024;
 
 /// An operand as `choose` reads it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -174,4 +174,13 @@ pub(crate) fn choose(
         });
     }
     choice
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_full_memo_stays_under_half_a_mebibyte() {
+        let entry = size_of::<super::Key>() + size_of::<(iced_x86::Instruction, super::Encoded)>();
+        assert!(super::CAPACITY * (entry + 16) < 512 * 1024, "{entry} bytes");
+    }
 }
