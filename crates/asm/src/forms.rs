@@ -7,7 +7,7 @@
 //! the first in iced's `Code` order, which is opcode order: `add eax, esi` is
 //! `01 f0` (the `rm, r` form) as GNU `as` emits it, `and eax, 0xffffffff` is
 //! the sign-extended `imm8` form. Every chosen encoding is decoded again and
-//! must give back the same instruction (so no candidate that the CPU reads
+//! must give back the same instruction (else the next best is tried) (so no candidate that the CPU reads
 //! differently, like `xchg eax, eax` as `90`, is ever emitted).
 //! Aliases: `jz`/`setz`/`cmovz` and the other GNU condition names, `sal`
 //! (= `shl`), `movabs` (= `mov r64, imm64`), two-operand `imul r, imm`.
@@ -42,6 +42,78 @@ pub(crate) struct Form {
     /// Bytes of immediate, and whether it is sign-extended.
     imm_bytes: usize,
     imm_sign_extended: bool,
+    /// For each operand, the [`class`] bits it accepts (see [`fits`]).
+    accepts: [u16; 4],
+}
+
+/// Operand class bits: what a form's operand kind accepts, and what an operand
+/// is, so that most forms are rejected by one `&` per operand.
+const R8: u16 = 1;
+const R16: u16 = 1 << 1;
+const R32: u16 = 1 << 2;
+const R64: u16 = 1 << 3;
+const AL: u16 = 1 << 4;
+const CL: u16 = 1 << 5;
+const AX: u16 = 1 << 6;
+const DX: u16 = 1 << 7;
+const EAX: u16 = 1 << 8;
+const RAX: u16 = 1 << 9;
+const IMM: u16 = 1 << 10;
+const MEM: u16 = 1 << 11;
+
+/// The classes an operand kind accepts (as [`reg_fits`], [`imm_fits`] and
+/// [`fits`] read it; immediates and memory sizes are checked further).
+fn accepts(kind: K) -> u16 {
+    match kind {
+        K::r8_or_mem => R8 | MEM,
+        K::r16_or_mem => R16 | MEM,
+        K::r32_or_mem => R32 | MEM,
+        K::r64_or_mem => R64 | MEM,
+        K::r8_reg | K::r8_opcode => R8,
+        K::r16_reg | K::r16_rm | K::r16_opcode => R16,
+        K::r32_reg | K::r32_rm | K::r32_opcode => R32,
+        K::r64_reg | K::r64_rm | K::r64_opcode => R64,
+        K::al => AL,
+        K::cl => CL,
+        K::ax => AX,
+        K::dx => DX,
+        K::eax => EAX,
+        K::rax => RAX,
+        K::mem => MEM,
+        K::imm8
+        | K::imm8_const_1
+        | K::imm8sex16
+        | K::imm8sex32
+        | K::imm8sex64
+        | K::imm16
+        | K::imm32
+        | K::imm32sex64
+        | K::imm64 => IMM,
+        _ => 0,
+    }
+}
+
+/// The class bits of an operand.
+fn class(op: &Operand) -> u16 {
+    match op {
+        Operand::Reg(r) => {
+            let r = *r;
+            let bit = |yes: bool, b: u16| if yes { b } else { 0 };
+            bit(r.is_gpr8(), R8)
+                | bit(r.is_gpr16(), R16)
+                | bit(r.is_gpr32(), R32)
+                | bit(r.is_gpr64(), R64)
+                | bit(r == Register::AL, AL)
+                | bit(r == Register::CL, CL)
+                | bit(r == Register::AX, AX)
+                | bit(r == Register::DX, DX)
+                | bit(r == Register::EAX, EAX)
+                | bit(r == Register::RAX, RAX)
+        }
+        Operand::Imm(_) => IMM,
+        Operand::Mem(_) => MEM,
+        Operand::Label(_) => 0,
+    }
 }
 
 impl Form {
@@ -56,7 +128,12 @@ impl Form {
                 _ => 0,
             })
             .sum();
+        let mut accepts_ = [0; 4];
+        for (a, &k) in accepts_.iter_mut().zip(kinds) {
+            *a = accepts(k);
+        }
         Form {
+            accepts: accepts_,
             code,
             kinds,
             mem_size: usize::from(mem_size),
@@ -209,36 +286,20 @@ fn imm_op_kind(kind: K, second: bool) -> OpKind {
     }
 }
 
-fn reg_fits(kind: K, r: Register) -> bool {
-    match kind {
-        K::r8_or_mem | K::r8_reg | K::r8_opcode => r.is_gpr8(),
-        K::r16_or_mem | K::r16_reg | K::r16_rm | K::r16_opcode => r.is_gpr16(),
-        K::r32_or_mem | K::r32_reg | K::r32_rm | K::r32_opcode => r.is_gpr32(),
-        K::r64_or_mem | K::r64_reg | K::r64_rm | K::r64_opcode => r.is_gpr64(),
-        K::al => r == Register::AL,
-        K::cl => r == Register::CL,
-        K::ax => r == Register::AX,
-        K::dx => r == Register::DX,
-        K::eax => r == Register::EAX,
-        K::rax => r == Register::RAX,
-        _ => false,
-    }
-}
-
-/// Whether a form's operands accept `ops`.
-fn fits(form: &Form, ops: &[Operand]) -> bool {
+/// Whether a form's operands accept `ops`, whose [`class`] bits are `classes`.
+fn fits(form: &Form, ops: &[Operand], classes: &[u16; 4]) -> bool {
     form.kinds.len() == ops.len()
+        && form.accepts[..ops.len()]
+            .iter()
+            .zip(classes)
+            .all(|(a, c)| a & c != 0)
         && form.kinds.iter().zip(ops).all(|(&k, op)| match op {
-            Operand::Reg(r) => reg_fits(k, *r),
+            // Fully decided by the class bits.
+            Operand::Reg(_) => true,
             Operand::Imm(v) => imm_fits(k, *v),
-            Operand::Mem(m) => {
-                matches!(
-                    k,
-                    K::r8_or_mem | K::r16_or_mem | K::r32_or_mem | K::r64_or_mem | K::mem
-                ) && m
-                    .size
-                    .is_none_or(|s| form.mem_size == 0 || form.mem_size == s as usize)
-            }
+            Operand::Mem(m) => m
+                .size
+                .is_none_or(|s| form.mem_size == 0 || form.mem_size == s as usize),
             Operand::Label(_) => false,
         })
 }
@@ -317,23 +378,42 @@ impl Encoded {
 /// Encodes `ins` at `ip` and checks that the bytes decode to the same
 /// instruction; the bytes, or `None` if iced refuses or reads them back differently.
 pub(crate) fn encode_checked(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Encoded> {
+    encode(enc, ins, ip).filter(|bytes| decodes_to(bytes, ins, ip))
+}
+
+/// Encodes `ins` at `ip` without decoding it back; `None` if iced refuses.
+pub(crate) fn encode(enc: &mut Encoder, ins: &Instruction, ip: u64) -> Option<Encoded> {
     let result = enc.encode(ins, ip);
     let mut buffer = enc.take_buffer();
     let mut out = None;
     if result.is_ok() && buffer.len() <= 15 {
-        let back = Decoder::with_ip(64, &buffer, ip, DecoderOptions::NONE).decode();
-        if !back.is_invalid() && back.len() == buffer.len() && same(&back, ins) {
-            let mut e = Encoded {
-                len: buffer.len() as u8,
-                ..Encoded::default()
-            };
-            e.bytes[..buffer.len()].copy_from_slice(&buffer);
-            out = Some(e);
-        }
+        let mut e = Encoded {
+            len: buffer.len() as u8,
+            ..Encoded::default()
+        };
+        e.bytes[..buffer.len()].copy_from_slice(&buffer);
+        out = Some(e);
     }
     buffer.clear();
     enc.set_buffer(buffer);
     out
+}
+
+/// Whether `code`, decoded from address 0, is exactly `instructions`.
+pub(crate) fn decodes_all(code: &[u8], instructions: &[Instruction]) -> bool {
+    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    instructions.iter().all(|ins| {
+        let at = decoder.position();
+        let back = decoder.decode();
+        let len = decoder.position() - at;
+        !back.is_invalid() && back.len() == len && same(&back, ins)
+    }) && !decoder.can_decode()
+}
+
+/// Whether `bytes`, decoded at `ip`, are exactly `ins`.
+fn decodes_to(bytes: &Encoded, ins: &Instruction, ip: u64) -> bool {
+    let back = Decoder::with_ip(64, bytes.as_slice(), ip, DecoderOptions::NONE).decode();
+    !back.is_invalid() && back.len() == bytes.len() && same(&back, ins)
 }
 
 /// Whether two instructions have the same code, operands and prefixes
@@ -400,6 +480,19 @@ fn sized16(ops: &[Operand]) -> bool {
     })
 }
 
+/// How a candidate ranks: `66` prefix unasked for, length, immediate bytes (lowest wins).
+type Rank = (bool, usize, usize);
+
+/// When a chosen encoding is decoded back to check that it is the instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Every candidate before it may be chosen (the next best is taken if not).
+    Each,
+    /// Not here: the caller checks the chosen encoding, and chooses again with
+    /// `Each` if it fails.
+    Later,
+}
+
 /// The outcome of choosing a form for a non-branch instruction.
 pub(crate) enum Choice {
     /// The instruction (built for `rip_target`) and its bytes.
@@ -418,19 +511,21 @@ pub(crate) fn choose(
     ops: &[Operand],
     rip_target: u64,
     lock: bool,
+    check: Check,
 ) -> Choice {
-    let canon = canonical(mnemonic);
+    // No alias (`canonical`) names or is named `xchg`, `test`, `imul` or `movsxd`.
+    let canon = mnemonic;
     let swapped;
     let imul3;
     let mut orders: [Option<&[Operand]>; 2] = [Some(ops), None];
-    if matches!(canon.as_ref(), "xchg" | "test") && ops.len() == 2 {
-        swapped = [ops[1].clone(), ops[0].clone()];
+    if matches!(canon, "xchg" | "test") && ops.len() == 2 {
+        swapped = [ops[1], ops[0]];
         orders[1] = Some(&swapped);
     }
     if canon == "imul"
         && let [Operand::Reg(r), imm @ Operand::Imm(_)] = ops
     {
-        imul3 = [Operand::Reg(*r), Operand::Reg(*r), imm.clone()];
+        imul3 = [Operand::Reg(*r), Operand::Reg(*r), *imm];
         orders[0] = Some(&imul3);
     }
     // `movsxd r16, r32/m32` (GNU `as`, objdump) is iced's `Movsxd_r16_rm16`.
@@ -443,7 +538,7 @@ pub(crate) fn choose(
             Operand::Reg(r) if r.is_gpr32() => Some(Operand::Reg(gpr16_of(*r))),
             Operand::Mem(m) if m.size.is_none_or(|s| s == 4) => Some(Operand::Mem(Mem {
                 size: Some(2),
-                ..m.clone()
+                ..*m
             })),
             _ => None,
         };
@@ -454,43 +549,71 @@ pub(crate) fn choose(
             return Choice::NoForm;
         }
     }
-    let mut best: Option<(Instruction, Encoded, (bool, usize, usize))> = None;
-    let mut mem_sizes = [usize::MAX; 2];
-    for order in orders.into_iter().flatten() {
-        let unsized_mem = order
-            .iter()
-            .any(|o| matches!(o, Operand::Mem(m) if m.size.is_none()));
-        for form in forms {
-            if !fits(form, order) {
-                continue;
+    // Only the winner is decoded back (`decodes_to`); should it read back
+    // differently, it is set aside and the choice is made again without it, which
+    // picks what checking every candidate would. With an unsized memory operand
+    // every candidate is checked, as the ambiguity test counts the sizes of those
+    // that pass. With `Check::Later` nothing is decoded here: if the winner is
+    // good, it is what `Check::Each` chooses (it ranks first among a superset);
+    // if the encodable candidates disagree on an unsized operand's size, the
+    // choice is made with `Check::Each`.
+    let now = check == Check::Each;
+    let mut rejected: Vec<(usize, Code)> = Vec::new();
+    loop {
+        // The best candidate: instruction, bytes, rank, operand order.
+        let mut best: Option<(Instruction, Encoded, Rank, usize)> = None;
+        let mut mem_sizes = [usize::MAX; 2];
+        for (o, order) in orders.into_iter().flatten().enumerate() {
+            let mut classes = [0; 4];
+            for (c, op) in classes.iter_mut().zip(order) {
+                *c = class(op);
             }
-            let ins = build(form, order, rip_target, lock);
-            let Some(bytes) = encode_checked(enc, &ins, 0) else {
-                continue;
-            };
-            if unsized_mem {
-                if mem_sizes[0] == usize::MAX {
-                    mem_sizes[0] = form.mem_size;
-                } else if mem_sizes[0] != form.mem_size {
-                    mem_sizes[1] = form.mem_size;
+            let unsized_mem = order
+                .iter()
+                .any(|o| matches!(o, Operand::Mem(m) if m.size.is_none()));
+            for form in forms {
+                if !fits(form, order, &classes) || rejected.contains(&(o, form.code)) {
+                    continue;
+                }
+                let ins = build(form, order, rip_target, lock);
+                let encoded = if unsized_mem && now {
+                    encode_checked(enc, &ins, 0)
+                } else {
+                    encode(enc, &ins, 0)
+                };
+                let Some(bytes) = encoded else {
+                    continue;
+                };
+                if unsized_mem {
+                    if mem_sizes[0] == usize::MAX {
+                        mem_sizes[0] = form.mem_size;
+                    } else if mem_sizes[0] != form.mem_size {
+                        mem_sizes[1] = form.mem_size;
+                    }
+                }
+                // A `66`-prefixed form only if the operands are 16-bit (or no
+                // other form fits: `cwd`); then the shortest; among equally short
+                // forms a sign-extended `imm8` before a wider immediate (`add ax, 1`
+                // is `66 83 c0 01`); then iced's order.
+                let unasked16 = form.op16 && !sized16(order);
+                let rank = (unasked16, bytes.len(), form.imm_bytes);
+                if best.as_ref().is_none_or(|(_, _, r, _)| rank < *r) {
+                    best = Some((ins, bytes, rank, o));
                 }
             }
-            // A `66`-prefixed form only if the operands are 16-bit (or no
-            // other form fits: `cwd`); then the shortest; among equally short
-            // forms a sign-extended `imm8` before a wider immediate (`add ax, 1`
-            // is `66 83 c0 01`); then iced's order.
-            let unasked16 = form.op16 && !sized16(order);
-            let rank = (unasked16, bytes.len(), form.imm_bytes);
-            if best.as_ref().is_none_or(|(_, _, r)| rank < *r) {
-                best = Some((ins, bytes, rank));
-            }
         }
-    }
-    if mem_sizes[1] != usize::MAX {
-        return Choice::Ambiguous;
-    }
-    match best {
-        Some((ins, bytes, _)) => Choice::Chosen(ins, bytes),
-        None => Choice::NoForm,
+        if mem_sizes[1] != usize::MAX {
+            if !now {
+                return choose(enc, mnemonic, forms, ops, rip_target, lock, Check::Each);
+            }
+            return Choice::Ambiguous;
+        }
+        let Some((ins, bytes, _, o)) = best else {
+            return Choice::NoForm;
+        };
+        if !now || decodes_to(&bytes, &ins, 0) {
+            return Choice::Chosen(ins, bytes);
+        }
+        rejected.push((o, ins.code()));
     }
 }

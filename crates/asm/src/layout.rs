@@ -11,12 +11,12 @@
 
 use std::collections::HashMap;
 
-use crate::parse::NameMap;
+use crate::parse::FnvMap;
 
 use iced_x86::{Code, Encoder, Instruction, Register};
 
 use crate::error::{Error, ErrorKind};
-use crate::forms::{self, Choice};
+use crate::forms::{self, Check, Choice};
 use crate::parse::{LabelName, LabelRef, Operand, Program, RefName, Stmt};
 use crate::{Assembly, MAX_CODE_LEN, Placed};
 
@@ -63,27 +63,33 @@ enum Item {
 const MAX_PASSES: usize = 32;
 
 /// Named labels and GNU local labels, each with the instruction index it names.
-struct Labels {
-    named: NameMap<(usize, usize)>,
+struct Labels<'t> {
+    named: FnvMap<&'t str, (usize, usize)>,
     local: HashMap<u64, Vec<usize>>,
 }
 
-fn collect_labels(text: &str, program: &Program, imports: &[&str]) -> Result<Labels, Error> {
+fn collect_labels<'t>(
+    text: &str,
+    program: &Program<'t>,
+    imports: &[&str],
+) -> Result<Labels<'t>, Error> {
     let mut labels = Labels {
-        named: NameMap::default(),
+        named: FnvMap::default(),
         local: HashMap::new(),
     };
     for def in &program.labels {
         match &def.name {
-            LabelName::Named(name) => {
+            &LabelName::Named(name) => {
                 if crate::parse::register_named(name).is_some()
                     || name.eq_ignore_ascii_case("rip")
-                    || imports.contains(&name.as_str())
+                    || imports.contains(&name)
                 {
                     return Err(Error::at(
                         text,
                         def.at,
-                        ErrorKind::ReservedLabel { name: name.clone() },
+                        ErrorKind::ReservedLabel {
+                            name: name.to_string(),
+                        },
                     ));
                 }
                 if let Some(&(_, first_at)) = labels.named.get(name) {
@@ -91,12 +97,12 @@ fn collect_labels(text: &str, program: &Program, imports: &[&str]) -> Result<Lab
                         text,
                         def.at,
                         ErrorKind::DuplicateLabel {
-                            name: name.clone(),
+                            name: name.to_string(),
                             first_line: crate::error::line_column(text, first_at).0,
                         },
                     ));
                 }
-                labels.named.insert(name.clone(), (def.index, def.at));
+                labels.named.insert(name, (def.index, def.at));
             }
             LabelName::Local(n) => labels.local.entry(*n).or_default().push(def.index),
         }
@@ -104,7 +110,7 @@ fn collect_labels(text: &str, program: &Program, imports: &[&str]) -> Result<Lab
     Ok(labels)
 }
 
-impl Labels {
+impl Labels<'_> {
     /// The instruction index `r` names, seen from instruction `here`.
     fn resolve(&self, r: &RefName, here: usize) -> Option<usize> {
         match r {
@@ -117,20 +123,59 @@ impl Labels {
 
 fn undefined(text: &str, r: &LabelRef) -> Error {
     let name = match &r.name {
-        RefName::Named(n) => n.clone(),
+        RefName::Named(n) => (*n).to_string(),
         RefName::Forward(n) => format!("{n}f"),
         RefName::Backward(n) => format!("{n}b"),
     };
     Error::at(text, r.at, ErrorKind::UndefinedLabel { name })
 }
 
+thread_local! {
+    /// One encoder per thread, reused: creating one costs more than encoding a
+    /// small function's instructions. Its buffer is emptied after every use.
+    static ENCODER: std::cell::RefCell<Encoder> = std::cell::RefCell::new(Encoder::new(64));
+}
+
 /// Assembles a parsed program.
 pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Result<Assembly, Error> {
+    ENCODER.with(|enc| match enc.try_borrow_mut() {
+        Ok(mut enc) => assemble_checked(text, program, imports, &mut enc),
+        // Not reentrant today; a nested call would get its own encoder.
+        Err(_) => assemble_checked(text, program, imports, &mut Encoder::new(64)),
+    })
+}
+
+/// First with [`Check::Later`]: only the chosen encodings are decoded back,
+/// all at once at the end. If one reads back differently, or the text has an
+/// error, again with [`Check::Each`], whose result the first try equals
+/// whenever it succeeds (see [`forms::choose`]).
+fn assemble_checked(
+    text: &str,
+    program: &Program,
+    imports: &[&str],
+    enc: &mut Encoder,
+) -> Result<Assembly, Error> {
+    match assemble_with(text, program, imports, enc, Check::Later) {
+        Ok((asm, true)) => Ok(asm),
+        _ => assemble_with(text, program, imports, enc, Check::Each).map(|(asm, _)| asm),
+    }
+}
+
+/// The assembly, and whether every encoding in it is known to decode back to
+/// its instruction (always with [`Check::Each`]).
+fn assemble_with(
+    text: &str,
+    program: &Program,
+    imports: &[&str],
+    enc: &mut Encoder,
+    check: Check,
+) -> Result<(Assembly, bool), Error> {
     let labels = collect_labels(text, program, imports)?;
-    let mut enc = Encoder::new(64);
     let mut items = Vec::with_capacity(program.stmts.len());
     for (here, stmt) in program.stmts.iter().enumerate() {
-        items.push(resolve(text, stmt, here, &labels, imports, &mut enc)?);
+        items.push(resolve(
+            text, program, stmt, here, &labels, imports, enc, check,
+        )?);
     }
     let offsets = relax(text, program, &mut items)?;
     let code_len = *offsets
@@ -143,12 +188,25 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
     let mut code = Vec::with_capacity(code_len);
     let mut placed = Vec::with_capacity(items.len());
     let mut cursor = LineCursor::default();
+    // With `Check::Later`: every instruction as placed, to decode the code against.
+    let mut finals = Vec::with_capacity(if check == Check::Later {
+        items.len()
+    } else {
+        0
+    });
     for (i, (item, stmt)) in items.iter().zip(&program.stmts).enumerate() {
         let ip = offsets[i] as u64;
         let ins = match item {
             Item::Fixed {
-                bytes: Some(bytes), ..
-            } => Err(*bytes),
+                ins,
+                bytes: Some(bytes),
+                ..
+            } => {
+                if check == Check::Later {
+                    finals.push(*ins);
+                }
+                Err(*bytes)
+            }
             Item::Fixed { ins, len, rip, .. } => {
                 let mut ins = *ins;
                 if let Some(rip) = rip {
@@ -179,11 +237,17 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
         // `Err` holds bytes already final; an instruction is encoded at its address.
         let bytes = match ins {
             Err(bytes) => bytes,
-            Ok(ins) => forms::encode_checked(&mut enc, &ins, ip).ok_or_else(|| {
+            Ok(ins) => {
+                let bytes = if check == Check::Later {
+                    finals.push(ins);
+                    forms::encode(enc, &ins, ip)
+                } else {
+                    forms::encode_checked(enc, &ins, ip)
+                };
                 // Only a branch can fail here: its reach is checked in `relax`, and a
                 // `rip` displacement of code under 1 MiB always fits.
-                out_of_range(text, stmt)
-            })?,
+                bytes.ok_or_else(|| out_of_range(text, stmt))?
+            }
         };
         let (line, column) = cursor.advance(text, stmt.start);
         placed.push(Placed {
@@ -196,11 +260,13 @@ pub(crate) fn assemble(text: &str, program: &Program, imports: &[&str]) -> Resul
         code.extend_from_slice(bytes.as_slice());
     }
     debug_assert_eq!(code.len(), code_len);
-    Ok(Assembly {
+    let verified = check == Check::Each || forms::decodes_all(&code, &finals);
+    let asm = Assembly {
         code,
         placed,
         imports: imports.len(),
-    })
+    };
+    Ok((asm, verified))
 }
 
 fn out_of_range(text: &str, stmt: &Stmt) -> Error {
@@ -208,7 +274,7 @@ fn out_of_range(text: &str, stmt: &Stmt) -> Error {
         text,
         stmt.mnemonic_at,
         ErrorKind::BranchOutOfRange {
-            mnemonic: stmt.mnemonic.clone(),
+            mnemonic: stmt.mnemonic.to_string(),
         },
     )
 }
@@ -221,20 +287,23 @@ fn target_offset(target: Target, offsets: &[usize]) -> u64 {
 }
 
 /// Chooses each statement's form (branches keep both sizes).
+#[allow(clippy::too_many_arguments)]
 fn resolve(
     text: &str,
+    program: &Program,
     stmt: &Stmt,
     here: usize,
     labels: &Labels,
     imports: &[&str],
     enc: &mut Encoder,
+    check: Check,
 ) -> Result<Item, Error> {
-    if matches!(stmt.mnemonic.as_str(), "retw" | "callw" | "jmpw") {
+    if matches!(stmt.mnemonic.as_ref(), "retw" | "callw" | "jmpw") {
         return Err(Error::at(
             text,
             stmt.mnemonic_at,
             ErrorKind::CpuDependent {
-                mnemonic: stmt.mnemonic.clone(),
+                mnemonic: stmt.mnemonic.to_string(),
             },
         ));
     }
@@ -243,14 +312,15 @@ fn resolve(
             text,
             stmt.mnemonic_at,
             ErrorKind::UnknownMnemonic {
-                name: stmt.mnemonic.clone(),
+                name: stmt.mnemonic.to_string(),
             },
         ));
     };
-    let ops: Vec<Operand> = stmt.operands.iter().map(|(op, _)| op.clone()).collect();
+    let ops = &program.operands[stmt.operands.clone()];
+    let ops_at = &program.operand_at[stmt.operands.clone()];
     let lock = stmt.prefix.lock;
     // `call NAME` of an imported helper: `call qword ptr [rip + slot]`.
-    if let [(Operand::Label(r), _)] = stmt.operands.as_slice()
+    if let [Operand::Label(r)] = ops
         && stmt.mnemonic == "call"
         && let Some(k) = import_slot(r, imports)
     {
@@ -268,15 +338,15 @@ fn resolve(
     }
     // A relative branch to a label or to an offset.
     if forms::is_relative_branch(forms) {
-        let target = match stmt.operands.as_slice() {
-            [(Operand::Label(r), _)] => Some(Target::Label(
+        let target = match (ops, ops_at) {
+            ([Operand::Label(r)], _) => Some(Target::Label(
                 not_import(text, r, imports).and_then(|()| {
                     labels
                         .resolve(&r.name, here)
                         .ok_or_else(|| undefined(text, r))
                 })?,
             )),
-            [(Operand::Imm(v), at)] => Some(Target::Offset(
+            ([Operand::Imm(v)], [at]) => Some(Target::Offset(
                 u64::try_from(*v)
                     .ok()
                     .filter(|&n| n <= MAX_CODE_LEN as u64)
@@ -306,7 +376,7 @@ fn resolve(
     }
     // Everything else: at most one operand may be a `rip`-relative memory operand.
     let mut rip = None;
-    for (op, at) in &stmt.operands {
+    for (op, at) in ops.iter().zip(ops_at) {
         match op {
             Operand::Label(r) => {
                 not_import(text, r, imports)?;
@@ -341,9 +411,9 @@ fn resolve(
             _ => {}
         }
     }
-    let mut ops = ops;
+    let mut ops = std::borrow::Cow::Borrowed(ops);
     if let Some(seg) = stmt.prefix.segment {
-        for op in &mut ops {
+        for op in ops.to_mut() {
             if let Operand::Mem(m) = op {
                 m.segment = seg;
             }
@@ -358,7 +428,8 @@ fn resolve(
         forms
     };
     // Build with a placeholder `rip` target; the real one is set at its final address.
-    match forms::choose(enc, &stmt.mnemonic, forms, &ops, 0, lock) {
+    let rex_w = stmt.prefix.rex_w;
+    match crate::memo::choose(enc, &stmt.mnemonic, rex_w, forms, &ops, lock, check) {
         Choice::Chosen(mut ins, mut bytes) => {
             if stmt.prefix.rep || stmt.prefix.repne {
                 ins.set_has_rep_prefix(stmt.prefix.rep);
@@ -378,10 +449,10 @@ fn resolve(
             text,
             stmt.mnemonic_at,
             ErrorKind::AmbiguousSize {
-                mnemonic: stmt.mnemonic.clone(),
+                mnemonic: stmt.mnemonic.to_string(),
             },
         )),
-        Choice::NoForm => Err(immediate_too_large(text, stmt, &ops, forms, enc)
+        Choice::NoForm => Err(immediate_too_large(text, stmt, &ops, ops_at, forms, enc)
             .unwrap_or_else(|| no_form(text, stmt, &ops))),
     }
 }
@@ -392,6 +463,7 @@ fn immediate_too_large(
     text: &str,
     stmt: &Stmt,
     ops: &[Operand],
+    ops_at: &[usize],
     forms: &[forms::Form],
     enc: &mut Encoder,
 ) -> Option<Error> {
@@ -408,14 +480,15 @@ fn immediate_too_large(
                     std::slice::from_ref(*form),
                     &zeroed,
                     0,
-                    false
+                    false,
+                    Check::Each,
                 ),
                 Choice::Chosen(..)
             )
         })
         .map(forms::Form::immediate_field)
         .max()?;
-    let at = stmt.operands.get(k)?.1;
+    let at = *ops_at.get(k)?;
     let written = text[at..stmt.end].split(',').next().unwrap_or("").trim();
     Some(Error::at(
         text,
@@ -442,7 +515,9 @@ fn not_import(text: &str, r: &LabelRef, imports: &[&str]) -> Result<(), Error> {
         (Some(_), RefName::Named(name)) => Err(Error::at(
             text,
             r.at,
-            ErrorKind::ImportMisuse { name: name.clone() },
+            ErrorKind::ImportMisuse {
+                name: (*name).to_string(),
+            },
         )),
         _ => Ok(()),
     }
@@ -453,18 +528,28 @@ fn no_form(text: &str, stmt: &Stmt, ops: &[Operand]) -> Error {
         text,
         stmt.mnemonic_at,
         ErrorKind::NoMatchingForm {
-            mnemonic: stmt.mnemonic.clone(),
+            mnemonic: stmt.mnemonic.to_string(),
             operands: forms::describe(ops),
         },
     )
 }
 
-/// A branch form with its length in bytes.
+/// A branch form with its length in bytes (remembered per thread: it depends
+/// on the form only).
 fn with_len(enc: &mut Encoder, code: Option<Code>) -> Option<(Code, usize)> {
+    thread_local! {
+        static LENGTHS: std::cell::RefCell<FnvMap<Code, Option<usize>>> =
+            std::cell::RefCell::new(FnvMap::default());
+    }
     let code = code?;
-    let ins = Instruction::with_branch(code, 0).ok()?;
-    let len = forms::encode_checked(enc, &ins, 0)?.len();
-    Some((code, len))
+    let known = LENGTHS.with(|m| m.try_borrow().ok()?.get(&code).copied());
+    let len = known.unwrap_or_else(|| {
+        let ins = Instruction::with_branch(code, 0).ok();
+        let len = ins.and_then(|ins| forms::encode_checked(enc, &ins, 0).map(|b| b.len()));
+        LENGTHS.with(|m| m.try_borrow_mut().map(|mut m| m.insert(code, len)).ok());
+        len
+    });
+    Some((code, len?))
 }
 
 fn branch_len(form: Option<(Code, usize)>) -> usize {

@@ -59,12 +59,17 @@
 //! byte for byte (28 875 lines: all identical but for `xchg ax, ax`, an equal
 //! instruction in another encoding, and `xchg rax, rax`, which `as` turns into `nop`).
 //!
-//! Cost, where `asm-rs` is ahead: a 10-instruction function with labels takes
-//! about 70 k instructions to assemble here (callgrind; ~7 µs on an idle core)
-//! against about 45 k for `asm-rs`, and the first call in a process also pays
-//! once for iced's encoder and decoder tables and our form index (~7 M
-//! instructions, ~2 ms; the form table is generated from iced's `OpCodeInfo`,
-//! whose own table would cost 19 M more). In
+//! Cost (`cargo bench -p npk-asm --bench small`, callgrind): a 10-instruction
+//! function takes about 27 k instructions to assemble (the arena bench's
+//! straight-line text, and the same with labels and branches), ~2.2 µs on an
+//! idle core, where it took 70–72 k (~6 µs) before the hot path lost its
+//! per-statement allocations and per-candidate decoding; `asm-rs` took about
+//! 45 k. An instruction seen before on the thread reuses its form choice
+//! (`src/memo.rs`); a function whose immediates are all new to the thread
+//! costs about 45 k (82 k before). The first
+//! call in a process also pays once for iced's encoder and decoder tables and
+//! our form index (~7 M instructions, ~2 ms; the form table is generated from
+//! iced's `OpCodeInfo`, whose own table would cost 19 M more). In
 //! `Jit.assemble` the assembly is a minor part next to the page's system calls
 //! (`cargo bench -p npk-runtime --bench assemble`).
 //!
@@ -80,6 +85,7 @@
 mod error;
 mod forms;
 mod layout;
+mod memo;
 mod parse;
 
 use std::ops::Range;

@@ -8,7 +8,9 @@
 //! offset into the text, turned into line/column only for errors.
 //! Naming: `parse_x` may find nothing (`Option`), `expect_x` must find an `x`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use iced_x86::Register;
@@ -17,22 +19,28 @@ use crate::error::{Error, ErrorKind};
 
 /// A parsed source text.
 #[derive(Debug, Default)]
-pub(crate) struct Program {
-    pub stmts: Vec<Stmt>,
-    pub labels: Vec<LabelDef>,
+pub(crate) struct Program<'t> {
+    pub stmts: Vec<Stmt<'t>>,
+    pub labels: Vec<LabelDef<'t>>,
+    /// Every statement's operands, in order ([`Stmt::operands`] is its range),
+    /// and where each starts: one vector for all, not one per statement.
+    pub operands: Vec<Operand<'t>>,
+    pub operand_at: Vec<usize>,
 }
 
 /// One instruction.
 #[derive(Debug)]
-pub(crate) struct Stmt {
+pub(crate) struct Stmt<'t> {
     /// Byte range of the instruction text (prefixes to last operand).
     pub start: usize,
     pub end: usize,
-    /// Lowercase mnemonic and where it starts.
-    pub mnemonic: String,
+    /// Lowercase mnemonic (borrowed from the text when it is written in
+    /// lowercase) and where it starts.
+    pub mnemonic: Cow<'t, str>,
     pub mnemonic_at: usize,
     pub prefix: Prefix,
-    pub operands: Vec<(Operand, usize)>,
+    /// Its range of [`Program::operands`].
+    pub operands: Range<usize>,
 }
 
 /// Prefix words before the mnemonic.
@@ -49,47 +57,47 @@ pub(crate) struct Prefix {
 
 /// A label definition.
 #[derive(Debug)]
-pub(crate) struct LabelDef {
-    pub name: LabelName,
+pub(crate) struct LabelDef<'t> {
+    pub name: LabelName<'t>,
     pub at: usize,
     /// Index of the instruction the label names (`stmts.len()` at the end).
     pub index: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum LabelName {
-    Named(String),
+pub(crate) enum LabelName<'t> {
+    Named(&'t str),
     /// GNU local label `1:`, referenced as `1f`/`1b`.
     Local(u64),
 }
 
 /// A reference to a label from an operand.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct LabelRef {
-    pub name: RefName,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LabelRef<'t> {
+    pub name: RefName<'t>,
     pub at: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum RefName {
-    Named(String),
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefName<'t> {
+    Named(&'t str),
     Forward(u64),
     Backward(u64),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Operand {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operand<'t> {
     Reg(Register),
     /// An integer in `[-2^63, 2^64)`.
     Imm(i128),
-    Mem(Mem),
+    Mem(Mem<'t>),
     /// A label used as a branch target (or as `call NAME` for an import).
-    Label(LabelRef),
+    Label(LabelRef<'t>),
 }
 
 /// A memory operand `[size ptr] [seg:] [base + index*scale + disp]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Mem {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mem<'t> {
     /// Explicit size in bytes (`byte ptr` = 1 ...).
     pub size: Option<u32>,
     pub segment: Register,
@@ -99,7 +107,7 @@ pub(crate) struct Mem {
     pub scale: u32,
     pub disp: i64,
     /// `[rip + label + disp]`: the address of the label plus `disp`.
-    pub label: Option<LabelRef>,
+    pub label: Option<LabelRef<'t>>,
 }
 
 /// A token: a slice of the text, or one punctuation character.
@@ -133,17 +141,50 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
+/// A `HashMap` hashed with [`Fnv`].
+pub(crate) type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// A `HashMap` keyed by fixed names, hashed with [`Fnv`].
-pub(crate) type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
+pub(crate) type NameMap<V> = FnvMap<String, V>;
+
+/// A name of at most 16 bytes as one integer, ASCII lowercased (`None` if longer).
+pub(crate) fn name_key(name: &str) -> Option<u128> {
+    if name.len() > 16 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..name.len()].copy_from_slice(name.as_bytes());
+    buf.make_ascii_lowercase();
+    Some(u128::from_le_bytes(buf))
+}
+
+/// Slots of the register name table: a power of two, about four per register.
+const REGISTER_SLOTS: usize = 1024;
+
+/// The first slot to probe for a name key.
+fn register_slot(key: u128) -> usize {
+    let h =
+        ((key as u64) ^ ((key >> 64) as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 54) as usize % REGISTER_SLOTS
+}
 
 /// Registers by lowercase name (all of iced's, plus GNU's `r8b`..`r15b`).
 pub(crate) fn register_named(name: &str) -> Option<Register> {
-    static TABLE: OnceLock<NameMap<Register>> = OnceLock::new();
+    // An open-addressing table of name keys: one multiply and usually one probe.
+    static TABLE: OnceLock<Vec<(u128, Register)>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
-        let mut t = NameMap::default();
+        let mut t = vec![(0u128, Register::None); REGISTER_SLOTS];
+        let mut add = |name: &str, r| {
+            let Some(key) = name_key(name) else { return };
+            let mut i = register_slot(key);
+            while t[i].0 != 0 {
+                i = (i + 1) % REGISTER_SLOTS;
+            }
+            t[i] = (key, r);
+        };
         for r in Register::values() {
             if r != Register::None {
-                t.insert(format!("{r:?}").to_ascii_lowercase(), r);
+                add(&format!("{r:?}"), r);
             }
         }
         for (i, r) in [
@@ -159,18 +200,29 @@ pub(crate) fn register_named(name: &str) -> Option<Register> {
         .into_iter()
         .enumerate()
         {
-            t.insert(format!("r{}b", i + 8), r);
+            add(&format!("r{}b", i + 8), r);
         }
         t
     });
-    let mut buf = [0u8; 16];
-    let lower = buf.get_mut(..name.len())?;
-    lower.copy_from_slice(name.as_bytes());
-    lower.make_ascii_lowercase();
-    table.get(std::str::from_utf8(lower).ok()?).copied()
+    let key = name_key(name).filter(|&k| k != 0)?;
+    let mut i = register_slot(key);
+    loop {
+        let (k, r) = table[i];
+        if k == key {
+            return Some(r);
+        }
+        if k == 0 {
+            return None;
+        }
+        i = (i + 1) % REGISTER_SLOTS;
+    }
 }
 
 fn segment_named(name: &str) -> Option<Register> {
+    // `es`, `cs`, `ss`, `ds`, `fs`, `gs`: skip the lookup for every other word.
+    if name.len() != 2 {
+        return None;
+    }
     register_named(name).filter(|r| r.is_segment_register())
 }
 
@@ -194,108 +246,126 @@ fn size_keyword(name: &str) -> Option<Option<u32>> {
 }
 
 /// Parses the whole text.
-pub(crate) fn parse(text: &str) -> Result<Program, Error> {
-    let mut program = Program::default();
-    let mut line_start = 0;
-    while line_start <= text.len() {
-        let line_end = text[line_start..]
-            .find('\n')
-            .map_or(text.len(), |i| line_start + i);
-        // The comment starts at the first `#`.
-        let code_end = text[line_start..line_end]
-            .find('#')
-            .map_or(line_end, |i| line_start + i);
-        let mut stmt_start = line_start;
-        for piece in text[line_start..code_end].split(';') {
-            let toks = lex(text, stmt_start, stmt_start + piece.len())?;
-            Parser {
-                text,
-                toks,
-                pos: 0,
-                end: stmt_start + piece.len(),
-            }
-            .statement(&mut program)?;
-            stmt_start += piece.len() + 1;
+pub(crate) fn parse(text: &str) -> Result<Program<'_>, Error> {
+    let bytes = text.as_bytes();
+    // Room for a statement per line and two operands each, so the vectors
+    // rarely grow; one token buffer for every statement.
+    let lines = 1 + bytes.iter().filter(|&&b| b == b'\n').count();
+    let mut program = Program {
+        stmts: Vec::with_capacity(lines),
+        labels: Vec::new(),
+        operands: Vec::with_capacity(2 * lines),
+        operand_at: Vec::with_capacity(2 * lines),
+    };
+    let mut toks = Vec::with_capacity(16);
+    let mut stmt_start = 0;
+    loop {
+        // A statement ends at `;`, a newline, a comment's `#` or the end.
+        let end = lex(text, stmt_start, &mut toks)?;
+        Parser {
+            text,
+            toks: &toks,
+            pos: 0,
+            end,
         }
-        line_start = line_end + 1;
+        .statement(&mut program)?;
+        match bytes.get(end) {
+            None => return Ok(program),
+            Some(b'#') => match bytes[end..].iter().position(|&b| b == b'\n') {
+                Some(n) => stmt_start = end + n + 1,
+                None => return Ok(program),
+            },
+            Some(_) => stmt_start = end + 1,
+        }
     }
-    Ok(program)
 }
 
-fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || matches!(c, '_' | '.' | '$' | '@' | '?')
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || matches!(c, b'_' | b'.' | b'$' | b'@' | b'?')
 }
 
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$' | '@' | '?')
+fn is_ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'$' | b'@' | b'?')
 }
 
-fn lex(text: &str, start: usize, end: usize) -> Result<Vec<(Tok<'_>, usize)>, Error> {
-    let s = &text[start..end];
-    let mut out = Vec::new();
-    let mut chars = s.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let at = start + i;
-        if c.is_whitespace() {
-            continue;
-        }
-        if is_ident_start(c) || c.is_ascii_digit() {
-            let mut j = i + c.len_utf8();
-            while let Some(&(k, d)) = chars.peek() {
-                if !is_ident_char(d) {
-                    break;
+/// Tokens of the statement starting at `start` into `out` (emptied first);
+/// returns where it ends (the `;`, newline or `#` after it, or the end).
+fn lex<'t>(text: &'t str, start: usize, out: &mut Vec<(Tok<'t>, usize)>) -> Result<usize, Error> {
+    out.clear();
+    let bytes = text.as_bytes();
+    let mut i = start;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\n' | b';' | b'#' => return Ok(i),
+            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => i += 1,
+            b',' | b'[' | b']' | b'+' | b'-' | b'*' | b':' | b'<' | b'>' | b'(' | b')' => {
+                out.push((Tok::Punct(char::from(b)), i));
+                i += 1;
+            }
+            _ if is_ident_start(b) || b.is_ascii_digit() => {
+                let len = bytes[i..]
+                    .iter()
+                    .position(|&c| !is_ident_char(c))
+                    .unwrap_or(bytes.len() - i);
+                let word = &text[i..i + len];
+                out.push((
+                    if b.is_ascii_digit() {
+                        Tok::Num(word)
+                    } else {
+                        Tok::Ident(word)
+                    },
+                    i,
+                ));
+                i += len;
+            }
+            _ => {
+                let c = text[i..].chars().next().unwrap_or_default();
+                if !c.is_whitespace() {
+                    return Err(Error::at(
+                        text,
+                        i,
+                        ErrorKind::Expected {
+                            expected: "an instruction, label or operand",
+                            found: c.to_string(),
+                        },
+                    ));
                 }
-                j = k + d.len_utf8();
-                chars.next();
+                i += c.len_utf8();
             }
-            let word = &s[i..j];
-            out.push((
-                if c.is_ascii_digit() {
-                    Tok::Num(word)
-                } else {
-                    Tok::Ident(word)
-                },
-                at,
-            ));
-        } else if ",[]+-*:<>()".contains(c) {
-            out.push((Tok::Punct(c), at));
-        } else {
-            return Err(Error::at(
-                text,
-                at,
-                ErrorKind::Expected {
-                    expected: "an instruction, label or operand",
-                    found: c.to_string(),
-                },
-            ));
         }
     }
-    Ok(out)
+    Ok(i)
 }
 
 /// The value of a number token: `0x` hex, `0b` binary, `0o` octal or decimal;
 /// `Err(true)` if its digits are valid but the value exceeds `u128`, `Err(false)`
 /// if it is not a number.
 fn number_value(word: &str) -> Result<u128, bool> {
-    let lower = word.to_ascii_lowercase();
-    let (digits, radix) = if let Some(h) = lower.strip_prefix("0x") {
-        (h, 16)
-    } else if let Some(b) = lower.strip_prefix("0b") {
-        (b, 2)
-    } else if let Some(o) = lower.strip_prefix("0o") {
-        (o, 8)
-    } else {
-        (lower.as_str(), 10)
+    let bytes = word.as_bytes();
+    let (digits, radix) = match bytes {
+        [b'0', b'x' | b'X', rest @ ..] => (rest, 16),
+        [b'0', b'b' | b'B', rest @ ..] => (rest, 2),
+        [b'0', b'o' | b'O', rest @ ..] => (rest, 8),
+        _ => (bytes, 10),
     };
-    let digits = digits.replace('_', "");
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+    // `_` separates digits anywhere; there must be at least one digit.
+    let mut value: Option<u128> = Some(0);
+    let mut any = false;
+    for &b in digits.iter().filter(|&&b| b != b'_') {
+        let d = char::from(b).to_digit(radix).ok_or(false)?;
+        any = true;
+        value = value
+            .and_then(|v| v.checked_mul(u128::from(radix)))
+            .and_then(|v| v.checked_add(u128::from(d)));
+    }
+    if !any {
         return Err(false);
     }
-    u128::from_str_radix(&digits, radix).map_err(|_| true)
+    value.ok_or(true)
 }
 
 /// `1f` / `1b`: a GNU local label reference.
-fn local_ref(word: &str) -> Option<RefName> {
+fn local_ref(word: &str) -> Option<RefName<'static>> {
     let (digits, dir) = word.split_at(word.len().checked_sub(1)?);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -308,15 +378,15 @@ fn local_ref(word: &str) -> Option<RefName> {
     }
 }
 
-struct Parser<'t> {
+struct Parser<'a, 't> {
     text: &'t str,
-    toks: Vec<(Tok<'t>, usize)>,
+    toks: &'a [(Tok<'t>, usize)],
     pos: usize,
     /// Byte offset of the statement's end (for "found the end" errors).
     end: usize,
 }
 
-impl<'t> Parser<'t> {
+impl<'t> Parser<'_, 't> {
     fn peek(&self) -> Option<Tok<'t>> {
         self.toks.get(self.pos).map(|(t, _)| *t)
     }
@@ -357,12 +427,12 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn statement(mut self, program: &mut Program) -> Result<(), Error> {
+    fn statement(mut self, program: &mut Program<'t>) -> Result<(), Error> {
         // Labels: `name:` or `1:`.
         while self.peek_at(1) == Some(Tok::Punct(':')) {
             let at = self.here();
             let name = match self.peek() {
-                Some(Tok::Ident(s)) => LabelName::Named(s.to_string()),
+                Some(Tok::Ident(s)) => LabelName::Named(s),
                 Some(Tok::Num(s)) => match s.parse::<u64>() {
                     Ok(n) => LabelName::Local(n),
                     Err(_) => return Err(self.error("a label name")),
@@ -389,23 +459,32 @@ impl<'t> Parser<'t> {
             let Some(Tok::Ident(word)) = self.peek() else {
                 return Err(self.error("an instruction"));
             };
-            let word = word.to_ascii_lowercase();
             self.pos += 1;
             let more = matches!(self.peek(), Some(Tok::Ident(_)));
-            match word.as_str() {
-                "lock" if more => prefix.lock = true,
-                "rex.w" if more => prefix.rex_w = true,
-                "rep" | "repe" | "repz" if more => prefix.rep = true,
-                "repne" | "repnz" if more => prefix.repne = true,
-                w if more && let Some(seg) = segment_named(w) => prefix.segment = Some(seg),
-                _ => break (word, at),
+            let is = |names: &[&str]| more && names.iter().any(|n| n.eq_ignore_ascii_case(word));
+            if is(&["lock"]) {
+                prefix.lock = true;
+            } else if is(&["rex.w"]) {
+                prefix.rex_w = true;
+            } else if is(&["rep", "repe", "repz"]) {
+                prefix.rep = true;
+            } else if is(&["repne", "repnz"]) {
+                prefix.repne = true;
+            } else if more && let Some(seg) = segment_named(word) {
+                prefix.segment = Some(seg);
+            } else if word.bytes().any(|b| b.is_ascii_uppercase()) {
+                break (Cow::Owned(word.to_ascii_lowercase()), at);
+            } else {
+                break (Cow::Borrowed(word), at);
             }
         };
-        let mut operands = Vec::new();
+        let first_operand = program.operands.len();
         if self.peek().is_some() {
             loop {
                 let at = self.here();
-                operands.push((self.expect_operand()?, at));
+                let operand = self.expect_operand()?;
+                program.operands.push(operand);
+                program.operand_at.push(at);
                 if !self.maybe_punct(',') {
                     break;
                 }
@@ -426,12 +505,12 @@ impl<'t> Parser<'t> {
             mnemonic,
             mnemonic_at,
             prefix,
-            operands,
+            operands: first_operand..program.operands.len(),
         });
         Ok(())
     }
 
-    fn expect_operand(&mut self) -> Result<Operand, Error> {
+    fn expect_operand(&mut self) -> Result<Operand<'t>, Error> {
         let at = self.here();
         let op = match self.peek() {
             Some(Tok::Ident(word)) => {
@@ -475,7 +554,7 @@ impl<'t> Parser<'t> {
                 } else {
                     self.pos += 1;
                     Operand::Label(LabelRef {
-                        name: RefName::Named(word.to_string()),
+                        name: RefName::Named(word),
                         at,
                     })
                 }
@@ -549,7 +628,7 @@ impl<'t> Parser<'t> {
     }
 
     /// `[seg:] [ ... ]` or `seg:number`.
-    fn expect_memory(&mut self, size: Option<u32>) -> Result<Mem, Error> {
+    fn expect_memory(&mut self, size: Option<u32>) -> Result<Mem<'t>, Error> {
         let mut mem = Mem {
             size,
             segment: Register::None,
@@ -612,7 +691,7 @@ impl<'t> Parser<'t> {
                     } else if word.eq_ignore_ascii_case("rip") {
                         regs.push((Register::RIP, None, at));
                     } else {
-                        self.set_label(&mut mem, negative, RefName::Named(word.to_string()), at)?;
+                        self.set_label(&mut mem, negative, RefName::Named(word), at)?;
                     }
                 }
                 Some(Tok::Num(word)) if local_ref(word).is_some() => {
@@ -700,9 +779,9 @@ impl<'t> Parser<'t> {
     /// Records the label of `[rip + label]`: one, added.
     fn set_label(
         &self,
-        mem: &mut Mem,
+        mem: &mut Mem<'t>,
         negative: bool,
-        name: RefName,
+        name: RefName<'t>,
         at: usize,
     ) -> Result<(), Error> {
         if negative || mem.label.is_some() {

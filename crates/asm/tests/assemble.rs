@@ -393,3 +393,41 @@ fn columns_count_characters_not_bytes() {
     let e = error("nop # é\nnop; é");
     assert_eq!((e.line(), e.column()), (2, 6));
 }
+
+#[test]
+fn an_encoding_that_reads_back_as_another_instruction_is_passed_over() {
+    // The shortest form of `xchg eax, eax` is `90`, which the CPU reads as `nop`
+    // (no zero-extension of rax); the assembler takes `87 c0`, as GNU `as` does,
+    // also when the instruction was chosen before on this thread.
+    for _ in 0..2 {
+        assert_eq!(
+            bytes("mov eax, 1\nxchg eax, eax\nxchg ecx, eax\nret"),
+            [0xb8, 1, 0, 0, 0, 0x87, 0xc0, 0x91, 0xc3]
+        );
+    }
+}
+
+#[test]
+fn an_instruction_assembles_the_same_every_time_and_on_every_thread() {
+    let texts = [
+        "push rbp\nmov rbp, rsp\nadd rax, 5\nadd rax, 500\nmov qword ptr [rbp-8], rdi\npop rbp\nret",
+        "ADD RAX, 5\nadd eax, 5\nadd ax, 5\nlock add dword ptr [rdi], 5\nrex.W nop\nret",
+        "lea rax, [rip+data]\nfs mov rax, [rax]\nret\ndata: nop",
+    ];
+    let first: Vec<Vec<u8>> = texts.iter().map(|t| bytes(t)).collect();
+    // Again after other texts, in another order, and on fresh threads.
+    for (t, expected) in texts.iter().zip(&first).rev() {
+        assert_eq!(&bytes(t), expected, "{t}");
+    }
+    for (t, expected) in texts.iter().zip(&first) {
+        let t = t.to_string();
+        let again = std::thread::spawn(move || bytes(&t))
+            .join()
+            .expect("no panic");
+        assert_eq!(&again, expected);
+    }
+    assert_eq!(first[0][4..8], [0x48, 0x83, 0xc0, 0x05]);
+    assert_eq!(first[0][8..14], [0x48, 0x05, 0xf4, 0x01, 0x00, 0x00]);
+    assert_eq!(first[1][..4], first[0][4..8]);
+    assert_eq!(first[1][4..7], [0x83, 0xc0, 0x05]);
+}
