@@ -120,6 +120,9 @@ mod violation;
 
 pub use cpu::CpuFeatures;
 pub use policy::{AllowedCall, MAX_CODE_SIZE, MAX_FRAME_LIMIT, PointerAccess, Policy, Register};
-pub use signature::{MAX_PARAMS, SigType, Signature, SignatureError};
+pub use signature::{
+    Buffer, Elem, Extent, MAX_CONST_EXTENT_BYTES, MAX_PARAMS, Param, SigType, Signature,
+    SignatureError,
+};
 pub use validate::{Report, Validator, validate};
 pub use violation::{Violation, ViolationKind};

@@ -1,11 +1,24 @@
-//! Function signatures: parsing `"int64(int64,int64)"` and the page tag.
+//! Function signatures: parsing `"int64(int64* xs[n], int64 n)"`, the
+//! canonical identity text and the 32-bit page tag.
 //!
-//! In: a signature string. Out: a [`Signature`] (return type plus up to six
-//! SysV integer-class parameters, each optionally named: `int64(int64 a,
-//! int64 b)`; names are not part of the identity) or a [`SignatureError`]
-//! naming what is wrong and where. The tag encoding (shared with the `wildx` registry) is: bits 0-3
-//! return type code, bits 4-7 parameter count, then 4 bits per parameter from
-//! bit 8; codes 1=int32 2=int64 3=uint32 4=uint64 5=pointer.
+//! In: a signature string (grammar in SPEC §8.1). Out: a [`Signature`]
+//! (return type plus up to six SysV integer-class parameters, each a scalar
+//! or a buffer) or a [`SignatureError`] naming what is wrong and where.
+//! Parameter names document a signature and name extents; they are not part
+//! of its identity. A buffer parameter `['mut'] elem '*' name '[' extent ']'`
+//! is a pointer to `extent` elements of `elem` (the caller's promise); the
+//! extent is a decimal count or the name of an `int64`/`uint64` parameter (a
+//! negative count means an empty buffer). Without `mut` the buffer is read
+//! only.
+//!
+//! Identity: [`Signature::canonical`] prints the signature without names,
+//! extents as `[8]` or `[#k]` (parameter k, from 0), e.g.
+//! `int64(int64*[#1],int64)`; two signatures are the same exactly when their
+//! canonical texts are. The 32-bit tag (shared with the `wildx` registry)
+//! encodes scalar signatures exactly: bits 0-3 return type code, bits 4-7
+//! parameter count, then 4 bits per parameter from bit 8; codes 1=int32
+//! 2=int64 3=uint32 4=uint64 5=pointer. A buffer parameter has code 5, so the
+//! tag alone does not identify a buffer signature.
 
 use std::fmt;
 
@@ -88,6 +101,112 @@ impl SigType {
     }
 }
 
+/// The element type of a buffer parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Elem {
+    /// `int8`
+    Int8,
+    /// `uint8`
+    Uint8,
+    /// `int16`
+    Int16,
+    /// `uint16`
+    Uint16,
+    /// `int32`
+    Int32,
+    /// `uint32`
+    Uint32,
+    /// `int64`
+    Int64,
+    /// `uint64`
+    Uint64,
+}
+
+impl Elem {
+    /// Size of one element in bytes.
+    #[must_use]
+    pub const fn size(self) -> u8 {
+        match self {
+            Elem::Int8 | Elem::Uint8 => 1,
+            Elem::Int16 | Elem::Uint16 => 2,
+            Elem::Int32 | Elem::Uint32 => 4,
+            Elem::Int64 | Elem::Uint64 => 8,
+        }
+    }
+
+    /// The type's name as written in a signature.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Elem::Int8 => "int8",
+            Elem::Uint8 => "uint8",
+            Elem::Int16 => "int16",
+            Elem::Uint16 => "uint16",
+            Elem::Int32 => "int32",
+            Elem::Uint32 => "uint32",
+            Elem::Int64 => "int64",
+            Elem::Uint64 => "uint64",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Elem> {
+        const ALL: [Elem; 8] = [
+            Elem::Int8,
+            Elem::Uint8,
+            Elem::Int16,
+            Elem::Uint16,
+            Elem::Int32,
+            Elem::Uint32,
+            Elem::Int64,
+            Elem::Uint64,
+        ];
+        ALL.into_iter().find(|e| e.name() == word)
+    }
+}
+
+/// Largest constant extent, in bytes (`extent * sizeof(elem)`): 2^40.
+pub const MAX_CONST_EXTENT_BYTES: u64 = 1 << 40;
+
+/// How many elements a buffer holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Extent {
+    /// A constant element count.
+    Count(u64),
+    /// The value of parameter `k` (an `int64` or `uint64`), read at entry.
+    Param(u8),
+}
+
+/// A buffer parameter: a pointer to `extent` elements of `elem`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Buffer {
+    /// Element type.
+    pub elem: Elem,
+    /// Element count.
+    pub extent: Extent,
+    /// Whether the function may store into it.
+    pub mutable: bool,
+}
+
+/// One parameter of a [`Signature`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Param {
+    /// A scalar (or an unsized pointer, only usable by policy).
+    Scalar(SigType),
+    /// A buffer with an extent.
+    Buffer(Buffer),
+}
+
+impl Param {
+    /// The register type: a buffer is a pointer.
+    #[must_use]
+    pub fn ty(self) -> SigType {
+        match self {
+            Param::Scalar(t) => t,
+            Param::Buffer(_) => SigType::Pointer,
+        }
+    }
+}
+
 /// A proven-callable function shape: `ret(params...)` under the SysV ABI.
 ///
 /// ```
@@ -95,31 +214,44 @@ impl SigType {
 /// let sig: Signature = "int32(int32, int32)".parse().expect("valid signature");
 /// assert_eq!(sig.tag(), 0x1121);
 /// assert_eq!(sig.to_string(), "int32(int32,int32)");
+/// let sum: Signature = "int64(int64* xs[n], int64 n)".parse().expect("valid");
+/// assert_eq!(sum.canonical(), "int64(int64*[#1],int64)");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Signature {
     ret: SigType,
-    params: [Option<SigType>; MAX_PARAMS],
+    params: [Option<Param>; MAX_PARAMS],
 }
 
 impl Signature {
-    /// Builds a signature from parts.
+    /// Builds a scalar signature from parts.
     ///
     /// # Errors
     /// [`SignatureError`] if there are more than [`MAX_PARAMS`] parameters.
     pub fn new(ret: SigType, params: &[SigType]) -> Result<Signature, SignatureError> {
+        let params: Vec<Param> = params.iter().map(|&t| Param::Scalar(t)).collect();
+        Signature::with_params(ret, &params)
+    }
+
+    /// Builds a signature from parameters that may be buffers.
+    ///
+    /// # Errors
+    /// [`SignatureError`] if there are more than [`MAX_PARAMS`] parameters, or
+    /// a buffer's extent is not an `int64`/`uint64` parameter or is too large.
+    pub fn with_params(ret: SigType, params: &[Param]) -> Result<Signature, SignatureError> {
+        let err = |message: String| SignatureError { at: 0, message };
         if params.len() > MAX_PARAMS {
-            return Err(SignatureError {
-                at: 0,
-                message: format!(
-                    "{} parameters; at most {MAX_PARAMS} are supported",
-                    params.len()
-                ),
-            });
+            return Err(err(format!(
+                "{} parameters; at most {MAX_PARAMS} are supported",
+                params.len()
+            )));
         }
         let mut p = [None; MAX_PARAMS];
-        for (slot, t) in p.iter_mut().zip(params) {
-            *slot = Some(*t);
+        for (i, (slot, param)) in p.iter_mut().zip(params).enumerate() {
+            if let Param::Buffer(b) = param {
+                check_extent(b, params).map_err(|m| err(format!("parameter {i}: {m}")))?;
+            }
+            *slot = Some(*param);
         }
         Ok(Signature { ret, params: p })
     }
@@ -130,24 +262,47 @@ impl Signature {
         self.ret
     }
 
-    /// The parameter types, in register order (rdi rsi rdx rcx r8 r9).
+    /// The parameter register types, in register order (rdi rsi rdx rcx r8
+    /// r9); a buffer is [`SigType::Pointer`].
     pub fn params(&self) -> impl Iterator<Item = SigType> + '_ {
+        self.full_params().map(Param::ty)
+    }
+
+    /// The parameters with their buffer details, in register order.
+    pub fn full_params(&self) -> impl Iterator<Item = Param> + '_ {
         self.params.iter().map_while(|p| *p)
+    }
+
+    /// Parameter `i`, if there is one.
+    #[must_use]
+    pub fn param(&self, i: usize) -> Option<Param> {
+        self.params.get(i).copied().flatten()
     }
 
     /// Number of parameters.
     #[must_use]
     pub fn param_count(&self) -> usize {
-        self.params().count()
+        self.full_params().count()
     }
 
-    /// Whether the return type or any parameter is a pointer.
+    /// Whether the return type or any parameter is an unsized pointer (the
+    /// kind only a [`Policy`](crate::Policy) window makes usable).
     #[must_use]
     pub fn has_pointer(&self) -> bool {
-        self.ret == SigType::Pointer || self.params().any(|t| t == SigType::Pointer)
+        self.ret == SigType::Pointer
+            || self
+                .full_params()
+                .any(|p| p == Param::Scalar(SigType::Pointer))
     }
 
-    /// The signature tag recorded on a sealed page (encoding in the module docs).
+    /// Whether any parameter is a buffer.
+    #[must_use]
+    pub fn has_buffer(&self) -> bool {
+        self.full_params().any(|p| matches!(p, Param::Buffer(_)))
+    }
+
+    /// The 32-bit signature tag (encoding in the module docs). It identifies
+    /// a signature without buffers; use [`Signature::canonical`] otherwise.
     #[must_use]
     pub fn tag(&self) -> u32 {
         let mut tag = self.ret.code() | ((self.param_count() as u32) << 4);
@@ -156,16 +311,61 @@ impl Signature {
         }
         tag
     }
+
+    /// The canonical identity text: no names, no spaces, extents as `[8]` or
+    /// `[#k]`. Equal exactly for equal signatures.
+    #[must_use]
+    pub fn canonical(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Checks a buffer's extent against the parameter list.
+fn check_extent(b: &Buffer, params: &[Param]) -> Result<(), String> {
+    match b.extent {
+        Extent::Count(n) => {
+            if n.saturating_mul(u64::from(b.elem.size())) > MAX_CONST_EXTENT_BYTES {
+                return Err(format!(
+                    "extent {n} is too large (at most {MAX_CONST_EXTENT_BYTES} bytes)"
+                ));
+            }
+        }
+        Extent::Param(k) => match params.get(usize::from(k)) {
+            Some(Param::Scalar(SigType::Int64 | SigType::Uint64)) => {}
+            Some(_) => return Err(format!("extent parameter {k} must be an int64 or uint64")),
+            None => return Err(format!("extent parameter {k} does not exist")),
+        },
+    }
+    Ok(())
+}
+
+impl fmt::Display for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Param::Scalar(t) => f.write_str(t.name()),
+            Param::Buffer(b) => {
+                if b.mutable {
+                    f.write_str("mut ")?;
+                }
+                write!(f, "{}*", b.elem.name())?;
+                match b.extent {
+                    Extent::Count(n) => write!(f, "[{n}]"),
+                    Extent::Param(k) => write!(f, "[#{k}]"),
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Display for Signature {
+    /// Prints the canonical text ([`Signature::canonical`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}(", self.ret.name())?;
-        for (i, t) in self.params().enumerate() {
+        for (i, p) in self.full_params().enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
-            f.write_str(t.name())?;
+            write!(f, "{p}")?;
         }
         f.write_str(")")
     }
@@ -194,20 +394,133 @@ impl fmt::Display for SignatureError {
 
 impl std::error::Error for SignatureError {}
 
+fn is_ident(w: &str) -> bool {
+    let mut c = w.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Splits `int64 count` into the type and an optional parameter name (an
 /// identifier after the type). Names document a signature; they are not part
 /// of its identity.
 fn split_name(word: &str) -> (&str, Option<&str>) {
-    let is_ident = |w: &str| {
-        let mut c = w.chars();
-        c.next()
-            .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-            && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
     match word.rsplit_once(char::is_whitespace) {
         Some((ty, name)) if is_ident(name) && !ty.trim().is_empty() => (ty.trim_end(), Some(name)),
         _ => (word, None),
     }
+}
+
+/// A buffer parameter as written, before its extent name is resolved.
+struct RawBuffer<'a> {
+    elem: Elem,
+    mutable: bool,
+    extent: &'a str,
+    extent_at: usize,
+}
+
+/// Parses one parameter piece (`word` starts at byte `at` of the input):
+/// returns the parameter (buffer extents still unresolved) and its name.
+fn parse_param(
+    word: &str,
+    at: usize,
+) -> Result<(Param, Option<RawBuffer<'_>>, Option<&str>), SignatureError> {
+    let err = |at: usize, message: String| SignatureError { at, message };
+    let unknown = |ty: &str| {
+        format!(
+            "unknown type `{ty}`; expected int32, int64, uint32, uint64, a pointer type or a buffer `T* name[extent]`"
+        )
+    };
+    let (mutable, body, body_at) = match word.strip_prefix("mut") {
+        Some(rest) if rest.starts_with(char::is_whitespace) => {
+            let trimmed = rest.trim_start();
+            (true, trimmed, at + word.len() - trimmed.len())
+        }
+        _ => (false, word, at),
+    };
+    let Some(open) = body.find('[') else {
+        if mutable {
+            return Err(err(
+                at,
+                "`mut` applies only to a buffer parameter `mut T* name[extent]`".into(),
+            ));
+        }
+        let (ty, name) = split_name(body);
+        let t = SigType::parse(ty).ok_or_else(|| err(at, unknown(ty)))?;
+        if let Some(name) = name
+            && SigType::parse(name).is_some()
+        {
+            return Err(err(
+                at + word.len() - name.len(),
+                format!("expected `,` before `{name}`"),
+            ));
+        }
+        return Ok((Param::Scalar(t), None, name));
+    };
+    let close = body.len() - 1;
+    if !body.ends_with(']') {
+        let at = body_at + body.rfind(']').map_or(body.len(), |c| c + 1);
+        return Err(err(
+            at,
+            "expected `]` to end the extent, then `,` or `)`".into(),
+        ));
+    }
+    let extent_raw = &body[open + 1..close];
+    let extent = extent_raw.trim();
+    let extent_at = body_at + open + 1 + (extent_raw.len() - extent_raw.trim_start().len());
+    let head = body[..open].trim_end();
+    // The name is the trailing identifier (`int64 *xs`, `int64* xs`); the
+    // canonical form has none (`int64*[#1]`).
+    let name_len = head
+        .bytes()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    let (ty, name) = head.split_at(head.len() - name_len);
+    if !name.is_empty() && !is_ident(name) {
+        return Err(err(
+            body_at + ty.len(),
+            format!("bad parameter name `{name}`"),
+        ));
+    }
+    let name = (!name.is_empty()).then_some(name);
+    let shown = name.unwrap_or("");
+    let ty = ty.trim_end();
+    let base = ty
+        .strip_suffix('*')
+        .or_else(|| ty.strip_suffix("->"))
+        .ok_or_else(|| {
+            err(
+                body_at,
+                format!("expected a pointer type such as `int64*` before `{shown}[`, found `{ty}`"),
+            )
+        })?
+        .trim_end();
+    let elem = Elem::parse(base).ok_or_else(|| {
+        err(body_at, format!("unknown element type `{base}`; expected int8, uint8, int16, uint16, int32, uint32, int64 or uint64"))
+    })?;
+    if extent.is_empty() {
+        return Err(err(
+            extent_at,
+            "expected an extent (an element count or a parameter name) inside `[]`".into(),
+        ));
+    }
+    // Placeholder extent; resolved once every name is known.
+    let param = Param::Buffer(Buffer {
+        elem,
+        extent: Extent::Count(0),
+        mutable,
+    });
+    Ok((
+        param,
+        Some(RawBuffer {
+            elem,
+            mutable,
+            extent,
+            extent_at,
+        }),
+        name,
+    ))
 }
 
 impl std::str::FromStr for Signature {
@@ -226,8 +539,12 @@ impl std::str::FromStr for Signature {
         if ret_word.is_empty() {
             return Err(err(ret_at, "missing return type".into()));
         }
-        let ret = SigType::parse(ret_word)
-            .ok_or_else(|| err(ret_at, format!("unknown type `{ret_word}`; expected int32, int64, uint32, uint64 or a pointer type")))?;
+        let ret = SigType::parse(ret_word).ok_or_else(|| {
+            err(
+                ret_at,
+                format!("unknown type `{ret_word}`; expected int32, int64, uint32, uint64 or a pointer type"),
+            )
+        })?;
         let close = text
             .rfind(')')
             .filter(|&c| c > open)
@@ -235,39 +552,35 @@ impl std::str::FromStr for Signature {
         let rest = &text[close + 1..];
         if !rest.trim().is_empty() {
             let at = close + 1 + (rest.len() - rest.trim_start().len());
-            return Err(err(at, format!("unexpected `{}` after `)`", rest.trim())));
+            let msg = if rest.trim_start().starts_with("uses") {
+                "`uses` (helper imports) is not supported yet".to_string()
+            } else {
+                format!("unexpected `{}` after `)`", rest.trim())
+            };
+            return Err(err(at, msg));
         }
         let inner = &text[open + 1..close];
         let mut params = Vec::new();
+        let mut raws = Vec::new();
+        let mut names: Vec<(&str, usize)> = Vec::new();
         if !inner.trim().is_empty() {
             let mut start = open + 1;
-            let mut names: Vec<&str> = Vec::new();
             for piece in inner.split(',') {
                 let word = piece.trim();
                 let at = start + (piece.len() - piece.trim_start().len());
                 if word.is_empty() {
                     return Err(err(at, "empty parameter type".into()));
                 }
-                if let Some(b) = word.find('[') {
-                    return Err(err(
-                        at + b,
-                        "buffer parameters (`T* name[extent]`) are not supported yet".into(),
-                    ));
-                }
-                let (ty, name) = split_name(word);
-                let t = SigType::parse(ty)
-                    .ok_or_else(|| err(at, format!("unknown type `{ty}`; expected int32, int64, uint32, uint64 or a pointer type")))?;
+                let (param, raw, name) = parse_param(word, at)?;
                 if let Some(name) = name {
-                    let name_at = at + word.len() - name.len();
-                    if SigType::parse(name).is_some() {
-                        return Err(err(name_at, format!("expected `,` before `{name}`")));
-                    }
-                    if names.contains(&name) {
+                    if names.iter().any(|(n, _)| *n == name) {
+                        let name_at = at + word.rfind(name).unwrap_or(0);
                         return Err(err(name_at, format!("parameter `{name}` is named twice")));
                     }
-                    names.push(name);
+                    names.push((name, params.len()));
                 }
-                params.push(t);
+                raws.push(raw);
+                params.push(param);
                 start += piece.len() + 1;
             }
         }
@@ -280,6 +593,47 @@ impl std::str::FromStr for Signature {
                 ),
             ));
         }
-        Signature::new(ret, &params)
+        for (i, raw) in raws.iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            let extent = if raw.extent.bytes().all(|b| b.is_ascii_digit()) {
+                let n: u64 = raw.extent.parse().map_err(|_| {
+                    err(
+                        raw.extent_at,
+                        format!("extent `{}` is too large", raw.extent),
+                    )
+                })?;
+                Extent::Count(n)
+            } else if let Some(k) = raw
+                .extent
+                .strip_prefix('#')
+                .and_then(|k| k.parse::<u8>().ok())
+            {
+                Extent::Param(k)
+            } else if is_ident(raw.extent) {
+                let k = names
+                    .iter()
+                    .find(|(n, _)| *n == raw.extent)
+                    .map(|&(_, k)| k)
+                    .ok_or_else(|| err(raw.extent_at, format!("extent `{}` is not a parameter name; expected an element count or the name of an int64/uint64 parameter", raw.extent)))?;
+                Extent::Param(k as u8)
+            } else {
+                return Err(err(
+                    raw.extent_at,
+                    format!(
+                        "bad extent `{}`; expected an element count or the name of an int64/uint64 parameter",
+                        raw.extent
+                    ),
+                ));
+            };
+            let b = Buffer {
+                elem: raw.elem,
+                extent,
+                mutable: raw.mutable,
+            };
+            check_extent(&b, &params)
+                .map_err(|m| err(raw.extent_at, format!("extent `{}`: {m}", raw.extent)))?;
+            params[i] = Param::Buffer(b);
+        }
+        Signature::with_params(ret, &params)
     }
 }

@@ -104,9 +104,86 @@ fn bad_names_are_named_with_their_position() {
         .parse::<Signature>()
         .expect_err("not a name");
     assert!(e.to_string().contains("unknown type `int64 2a`"), "{e}");
-    let e = "int64(int64* xs[n], int64 n)"
+    let e = "int64(int64* xs[m], int64 n)"
         .parse::<Signature>()
-        .expect_err("buffers come later");
-    assert_eq!(e.offset(), 15);
-    assert!(e.to_string().contains("buffer parameters"), "{e}");
+        .expect_err("unknown extent");
+    assert_eq!(e.offset(), 16);
+    assert!(e.to_string().contains("`m` is not a parameter name"), "{e}");
+}
+
+#[test]
+fn buffers_parse_with_extents_and_mut() {
+    use npk_jit::{Buffer, Elem, Extent, Param};
+    let s = sig("int64(int64* xs[n], int64 n)");
+    assert_eq!(
+        s.param(0),
+        Some(Param::Buffer(Buffer {
+            elem: Elem::Int64,
+            extent: Extent::Param(1),
+            mutable: false
+        }))
+    );
+    assert_eq!(s.canonical(), "int64(int64*[#1],int64)");
+    let s = sig("NIL(mut int64* out[8], int64 x)"
+        .replace("NIL", "int64")
+        .as_str());
+    assert_eq!(s.canonical(), "int64(mut int64*[8],int64)");
+    let s = sig("int64(uint8* s[len], int64 len, int32 c)");
+    assert_eq!(s.canonical(), "int64(uint8*[#1],int64,int32)");
+    // Extents may name a later or an earlier parameter; `->` spells a pointer.
+    assert_eq!(
+        sig("int64(uint64 n, uint16-> a[n])").canonical(),
+        "int64(uint64,uint16*[#0])"
+    );
+    assert_eq!(sig(&s.canonical()), s, "canonical text parses back");
+}
+
+#[test]
+fn buffer_identity_covers_everything_but_names() {
+    let base = sig("int64(int64* xs[n], int64 n)");
+    assert_eq!(base, sig("int64(int64 *ys[ count ], int64 count)"));
+    for other in [
+        "int64(mut int64* xs[n], int64 n)",
+        "int64(int32* xs[n], int64 n)",
+        "int64(uint64* xs[n], int64 n)",
+        "int64(int64* xs[8], int64 n)",
+        "int64(int64* xs[n], uint64 n)",
+        "int64(int64 xs, int64 n)",
+    ] {
+        assert_ne!(sig(other), base, "{other}");
+        assert_ne!(sig(other).canonical(), base.canonical(), "{other}");
+    }
+}
+
+#[test]
+fn bad_buffers_name_the_problem_and_position() {
+    let cases = [
+        (
+            "int64(int64* xs[n], int32 n)",
+            "must be an int64 or uint64",
+            16,
+        ),
+        ("int64(int64* xs[], int64 n)", "expected an extent", 16),
+        (
+            "int64(int64* 2x[n], int64 n)",
+            "bad parameter name `2x`",
+            13,
+        ),
+        ("int64(int64 xs[n], int64 n)", "expected a pointer type", 6),
+        (
+            "int64(float* xs[n], int64 n)",
+            "unknown element type `float`",
+            6,
+        ),
+        ("int64(int64* xs[n, int64 n)", "expected `]`", 17),
+        ("int64(mut int64 n)", "`mut` applies only", 6),
+        ("int64(int64* xs[1099511627777])", "too large", 16),
+        ("int64(int64* xs[2x])", "bad extent `2x`", 16),
+        ("int64(int64 x) uses print_i64", "not supported yet", 15),
+    ];
+    for (text, needle, at) in cases {
+        let e = text.parse::<Signature>().expect_err(text);
+        assert!(e.to_string().contains(needle), "`{text}`: {e}");
+        assert_eq!(e.offset(), at, "`{text}`: {e}");
+    }
 }
