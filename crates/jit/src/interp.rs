@@ -10,6 +10,7 @@
 use iced_x86::{Code, Instruction, Mnemonic, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
 
 use crate::policy::PointerAccess;
+use crate::signature::Param;
 use crate::state::{ARITH_FLAGS, Load, RSP, State, Val};
 use crate::{Policy, SigType, Signature, ViolationKind as K};
 
@@ -64,10 +65,13 @@ impl<'a> Ctx<'a> {
         for r in CALLEE_SAVED {
             regs[r] = Val::Entry(r as u8);
         }
-        for (i, t) in self.sig.params().enumerate() {
-            regs[ARG_REGS[i]] = match t {
-                SigType::Pointer => Val::Param(i as u8, 0),
-                t => Val::Data(t.width()),
+        for (i, p) in self.sig.full_params().enumerate() {
+            regs[ARG_REGS[i]] = match p {
+                Param::Scalar(SigType::Pointer) => Val::Param(i as u8, 0),
+                // Until buffer accesses are proven, a buffer pointer is data:
+                // it can be moved and returned, never dereferenced.
+                Param::Buffer(_) => Val::Data(8),
+                Param::Scalar(t) => Val::Data(t.width()),
             };
         }
         st.regs = regs;
