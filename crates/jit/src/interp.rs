@@ -433,6 +433,7 @@ pub(crate) fn step(
                     return Err(K::StackPointerUnknown);
                 }
                 st.regs.swap(a, b);
+                st.cmp = None;
                 update_flags(st, ins, flags);
                 return Ok(());
             }
@@ -744,6 +745,7 @@ fn probe(ctx: &Ctx<'_>, st: &mut State, mems: &[UsedMemory], flags: Flags) -> Re
         }
     }
     st.flags &= !(flags.modified | flags.undefined);
+    st.cmp = None;
     Ok(())
 }
 
@@ -827,6 +829,9 @@ fn leave(ctx: &Ctx<'_>, st: &mut State) -> Result<(), K> {
         Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
     };
     st.regs[5] = v;
+    if st.cmp.is_some_and(|c| c.a == 5 || c.b == 5) {
+        st.cmp = None;
+    }
     set_rsp(ctx, st, k + 8)
 }
 
@@ -915,6 +920,7 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     }
     st.regs[0] = Val::Data(callee.signature.ret().width());
     st.flags = 0;
+    st.cmp = None;
     st.forget(i64::MIN / 2, k);
     Ok(())
 }

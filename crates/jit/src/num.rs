@@ -413,12 +413,32 @@ fn bound_below(x: Num, y: Num, k: i64, syms: &Syms) -> Num {
     adopt(x, r)
 }
 
+/// Rounds a relation's bounds to the multiple of `2^t` that
+/// `x - (S << shift)` must be: `x`'s known low zero bits and the shift.
+fn aligned(x: &Num, mut r: Rel) -> Rel {
+    let t = x.s.trailing_zeros().min(u32::from(r.shift)).min(62);
+    if t == 0 {
+        return r;
+    }
+    let m = 1i64 << t;
+    if r.hi != POS_INF {
+        r.hi = r.hi.div_euclid(m) * m;
+    }
+    if r.lo != NEG_INF {
+        r.lo =
+            r.lo.checked_add(m - 1)
+                .map_or(r.lo, |v| v.div_euclid(m) * m);
+    }
+    r
+}
+
 /// Gives `x` the relation `r` unless it already has one on another base
 /// that bounds it above (kept: the access proofs want upper bounds).
 fn adopt(mut x: Num, r: Rel) -> Num {
     if r.lo == NEG_INF && r.hi == POS_INF {
         return x;
     }
+    let r = aligned(&x, r);
     if !x.rel.is_some() || x.rel.same_base(&r) || x.rel.hi == POS_INF {
         x.rel = r;
     }
