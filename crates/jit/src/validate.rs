@@ -469,7 +469,7 @@ impl Validator {
                 }
                 // A fast form either steps or leaves the state alone; then the
                 // generic step runs (and names the violation, if any).
-                if op.form == Form::Generic || exec(&ctx, cur, op).is_err() {
+                if op.form == Form::Generic || exec(&ctx, cur, op, &self.instrs[i]).is_err() {
                     let ins = &self.instrs[i];
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
