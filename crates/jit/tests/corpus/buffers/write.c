@@ -1,48 +1,55 @@
 /* Functions that store into `mut` buffers: copies, in-place updates,
- * histograms and byte tables (see reduce.c for the annotation format). */
+ * histograms and byte tables (see reduce.c for the annotation format).
+ * They return 0 rather than void: the signature parser does not take SPEC
+ * 8.1's `NIL` return type yet, and an int64 function must define rax. */
 
-// npk scale_copy: NIL(mut int64* out[n], int64* xs[n], int64 n, int64 k) | safe
-// npk scale_copy: NIL(int64* out[n], int64* xs[n], int64 n, int64 k) | unsafe | store into a buffer without mut
-// npk scale_copy: NIL(mut int64* out[8], int64* xs[n], int64 n, int64 k) | unsafe | constant extent 8 for a store loop bounded by n
-void scale_copy(long *out, const long *xs, long n, long k)
+// npk scale_copy: int64(mut int64* out[n], int64* xs[n], int64 n, int64 k) | safe
+// npk scale_copy: int64(int64* out[n], int64* xs[n], int64 n, int64 k) | unsafe | store into a buffer without mut
+// npk scale_copy: int64(mut int64* out[8], int64* xs[n], int64 n, int64 k) | unsafe | constant extent 8 for a store loop bounded by n
+long scale_copy(long *out, const long *xs, long n, long k)
 {
     for (long i = 0; i < n; i++)
         out[i] = xs[i] * k;
+    return 0;
 }
 
-// npk copy_i32: NIL(mut int32* out[n], int32* in[n], int64 n) | safe
-// npk copy_i32: NIL(mut int32* out[m], int32* in[n], int64 n, int64 m) | unsafe | index from another buffer's extent: out is written up to n, it holds m
-void copy_i32(int *out, const int *in, long n)
+// npk copy_i32: int64(mut int32* out[n], int32* in[n], int64 n) | safe
+// npk copy_i32: int64(mut int32* out[m], int32* in[n], int64 n, int64 m) | unsafe | index from another buffer's extent: out is written up to n, it holds m
+long copy_i32(int *out, const int *in, long n)
 {
     for (long i = 0; i < n; i++)
         out[i] = in[i];
+    return 0;
 }
 
-// npk widen_u8: NIL(mut int32* out[n], uint8* s[n], int64 n) | safe
-// npk widen_u8: NIL(mut int16* out[n], uint8* s[n], int64 n) | unsafe | element width: 4-byte stores into a buffer of 2-byte elements
-void widen_u8(int *out, const unsigned char *s, long n)
+// npk widen_u8: int64(mut int32* out[n], uint8* s[n], int64 n) | safe
+// npk widen_u8: int64(mut int16* out[n], uint8* s[n], int64 n) | unsafe | element width: 4-byte stores into a buffer of 2-byte elements
+long widen_u8(int *out, const unsigned char *s, long n)
 {
     for (long i = 0; i < n; i++)
         out[i] = s[i] * 3 - 1;
+    return 0;
 }
 
-// npk prefix_sum: NIL(mut int64* xs[n], int64 n) | safe
-// npk prefix_sum: NIL(int64* xs[n], int64 n) | unsafe | store into a buffer without mut
-void prefix_sum(long *xs, long n)
+// npk prefix_sum: int64(mut int64* xs[n], int64 n) | safe
+// npk prefix_sum: int64(int64* xs[n], int64 n) | unsafe | store into a buffer without mut
+long prefix_sum(long *xs, long n)
 {
     for (long i = 1; i < n; i++)
         xs[i] += xs[i - 1];
+    return 0;
 }
 
-// npk prefix_sum_le: NIL(mut int64* xs[n], int64 n) | unsafe | off by one: i <= n writes xs[n]
-void prefix_sum_le(long *xs, long n)
+// npk prefix_sum_le: int64(mut int64* xs[n], int64 n) | unsafe | off by one: i <= n writes xs[n]
+long prefix_sum_le(long *xs, long n)
 {
     for (long i = 1; i <= n; i++)
         xs[i] += xs[i - 1];
+    return 0;
 }
 
-// npk reverse: NIL(mut int64* xs[n], int64 n) | safe
-void reverse(long *xs, long n)
+// npk reverse: int64(mut int64* xs[n], int64 n) | safe
+long reverse(long *xs, long n)
 {
     long i = 0, j = n - 1;
     while (i < j) {
@@ -52,10 +59,11 @@ void reverse(long *xs, long n)
         i++;
         j--;
     }
+    return 0;
 }
 
-// npk reverse_from_n: NIL(mut int64* xs[n], int64 n) | unsafe | off by one: swaps with xs[n]
-void reverse_from_n(long *xs, long n)
+// npk reverse_from_n: int64(mut int64* xs[n], int64 n) | unsafe | off by one: swaps with xs[n]
+long reverse_from_n(long *xs, long n)
 {
     long i = 0, j = n;
     while (i < j) {
@@ -65,30 +73,34 @@ void reverse_from_n(long *xs, long n)
         i++;
         j--;
     }
+    return 0;
 }
 
-// npk histogram: NIL(mut uint32* h[256], uint8* s[len], int64 len) | safe
-// npk histogram: NIL(mut uint32* h[128], uint8* s[len], int64 len) | unsafe | constant extent 128 for an index that is any byte
-// npk histogram: NIL(uint32* h[256], uint8* s[len], int64 len) | unsafe | store into a buffer without mut
-void histogram(unsigned *h, const unsigned char *s, long len)
+// npk histogram: int64(mut uint32* h[256], uint8* s[len], int64 len) | safe
+// npk histogram: int64(mut uint32* h[128], uint8* s[len], int64 len) | unsafe | constant extent 128 for an index that is any byte
+// npk histogram: int64(uint32* h[256], uint8* s[len], int64 len) | unsafe | store into a buffer without mut
+long histogram(unsigned *h, const unsigned char *s, long len)
 {
     for (long i = 0; i < len; i++)
         h[s[i]]++;
+    return 0;
 }
 
-// npk histogram_signed: NIL(mut uint32* h[256], int8* s[len], int64 len) | unsafe | signed bytes as indices: h[-128..-1]
-void histogram_signed(unsigned *h, const signed char *s, long len)
+// npk histogram_signed: int64(mut uint32* h[256], int8* s[len], int64 len) | unsafe | signed bytes as indices: h[-128..-1]
+long histogram_signed(unsigned *h, const signed char *s, long len)
 {
     for (long i = 0; i < len; i++)
         h[s[i]]++;
+    return 0;
 }
 
-// npk translate: NIL(mut uint8* s[n], int64 n, uint8* t[256]) | safe
-// npk translate: NIL(mut uint8* s[n], int64 n, uint8* t[200]) | unsafe | constant extent 200 for an index that is any byte
-void translate(unsigned char *s, long n, const unsigned char *t)
+// npk translate: int64(mut uint8* s[n], int64 n, uint8* t[256]) | safe
+// npk translate: int64(mut uint8* s[n], int64 n, uint8* t[200]) | unsafe | constant extent 200 for an index that is any byte
+long translate(unsigned char *s, long n, const unsigned char *t)
 {
     for (long i = 0; i < n; i++)
         s[i] = t[s[i]];
+    return 0;
 }
 
 // npk table_sum: int64(int64* t[256], uint8* s[n], int64 n) | safe
@@ -109,85 +121,95 @@ long table_sum_i16(const long *t, const short *s, long n)
     return r;
 }
 
-// npk to_upper: NIL(mut uint8* s[n], int64 n) | safe
-// npk to_upper: NIL(uint8* s[n], int64 n) | unsafe | store into a buffer without mut
-void to_upper(unsigned char *s, long n)
+// npk to_upper: int64(mut uint8* s[n], int64 n) | safe
+// npk to_upper: int64(uint8* s[n], int64 n) | unsafe | store into a buffer without mut
+long to_upper(unsigned char *s, long n)
 {
     for (long i = 0; i < n; i++)
         if (s[i] >= 'a' && s[i] <= 'z')
             s[i] -= 32;
+    return 0;
 }
 
-// npk add_i16: NIL(mut int16* xs[n], int64 n, int32 d) | safe
-// npk add_i16: NIL(mut int8* xs[n], int64 n, int32 d) | unsafe | element width: 2-byte updates of a byte buffer
-void add_i16(short *xs, long n, int d)
+// npk add_i16: int64(mut int16* xs[n], int64 n, int32 d) | safe
+// npk add_i16: int64(mut int8* xs[n], int64 n, int32 d) | unsafe | element width: 2-byte updates of a byte buffer
+long add_i16(short *xs, long n, int d)
 {
     for (long i = 0; i < n; i++)
         xs[i] = (short)(xs[i] + d);
+    return 0;
 }
 
-// npk fill_table: NIL(mut uint8* t[256]) | safe
-void fill_table(unsigned char *t)
+// npk fill_table: int64(mut uint8* t[256]) | safe
+long fill_table(unsigned char *t)
 {
     for (int i = 0; i < 256; i++)
         t[i] = (unsigned char)(i * 7 + 1);
+    return 0;
 }
 
-// npk fill_table_le: NIL(mut uint8* t[256]) | unsafe | off by one: i <= 256 writes t[256]
-void fill_table_le(unsigned char *t)
+// npk fill_table_le: int64(mut uint8* t[256]) | unsafe | off by one: i <= 256 writes t[256]
+long fill_table_le(unsigned char *t)
 {
     for (int i = 0; i <= 256; i++)
         t[i] = (unsigned char)(i * 7 + 1);
+    return 0;
 }
 
-// npk clamp_u32: NIL(mut uint32* xs[n], int64 n, uint32 lo, uint32 hi) | safe
-// npk clamp_u32: NIL(uint32* xs[n], int64 n, uint32 lo, uint32 hi) | unsafe | store into a buffer without mut
-void clamp_u32(unsigned *xs, long n, unsigned lo, unsigned hi)
+// npk clamp_u32: int64(mut uint32* xs[n], int64 n, uint32 lo, uint32 hi) | safe
+// npk clamp_u32: int64(uint32* xs[n], int64 n, uint32 lo, uint32 hi) | unsafe | store into a buffer without mut
+long clamp_u32(unsigned *xs, long n, unsigned lo, unsigned hi)
 {
     for (long i = 0; i < n; i++) {
         unsigned v = xs[i];
         xs[i] = v < lo ? lo : v > hi ? hi : v;
     }
+    return 0;
 }
 
-// npk add_arrays_walk: NIL(mut int64* out[n], int64* a[n], int64* b[n], uint64 n) | safe
-// npk add_arrays_walk: NIL(mut int64* out[n], int64* a[n], int64* b[m], uint64 n, uint64 m) | unsafe | index from another buffer's extent: b is walked n elements, it holds m
-void add_arrays_walk(long *out, const long *a, const long *b, unsigned long n)
+// npk add_arrays_walk: int64(mut int64* out[n], int64* a[n], int64* b[n], uint64 n) | safe
+// npk add_arrays_walk: int64(mut int64* out[n], int64* a[n], int64* b[m], uint64 n, uint64 m) | unsafe | index from another buffer's extent: b is walked n elements, it holds m
+long add_arrays_walk(long *out, const long *a, const long *b, unsigned long n)
 {
     const long *end = a + n;
     while (a != end)
         *out++ = *a++ + *b++;
+    return 0;
 }
 
-// npk copy_min: NIL(mut int64* out[m], int64 m, int64* in[n], int64 n) | safe
-void copy_min(long *out, long m, const long *in, long n)
+// npk copy_min: int64(mut int64* out[m], int64 m, int64* in[n], int64 n) | safe
+long copy_min(long *out, long m, const long *in, long n)
 {
     long k = m < n ? m : n;
     for (long i = 0; i < k; i++)
         out[i] = in[i] + 1;
+    return 0;
 }
 
-// npk copy_min_bad: NIL(mut int64* out[m], int64 m, int64* in[n], int64 n) | unsafe | index from another buffer's extent: out is written up to n
-void copy_min_bad(long *out, long m, const long *in, long n)
+// npk copy_min_bad: int64(mut int64* out[m], int64 m, int64* in[n], int64 n) | unsafe | index from another buffer's extent: out is written up to n
+long copy_min_bad(long *out, long m, const long *in, long n)
 {
     (void)m;
     for (long i = 0; i < n; i++)
         out[i] = in[i] + 1;
+    return 0;
 }
 
-// npk store8: NIL(mut int64* out[8], int64 x) | safe
-// npk store8: NIL(int64* out[8], int64 x) | unsafe | store into a buffer without mut
-// npk store8: NIL(mut int64* out[6], int64 x) | unsafe | constant extent too small: the code writes 8 elements
-void store8(long *out, long x)
+// npk store8: int64(mut int64* out[8], int64 x) | safe
+// npk store8: int64(int64* out[8], int64 x) | unsafe | store into a buffer without mut
+// npk store8: int64(mut int64* out[6], int64 x) | unsafe | constant extent too small: the code writes 8 elements
+long store8(long *out, long x)
 {
     for (int i = 0; i < 8; i++)
         out[i] = x + i * x;
+    return 0;
 }
 
-// npk zigzag_encode: NIL(mut uint64* out[n], int64* xs[n], int64 n) | safe
-// npk zigzag_encode: NIL(mut uint32* out[n], int64* xs[n], int64 n) | unsafe | element width: 8-byte stores into a buffer of 4-byte elements
-void zigzag_encode(unsigned long *out, const long *xs, long n)
+// npk zigzag_encode: int64(mut uint64* out[n], int64* xs[n], int64 n) | safe
+// npk zigzag_encode: int64(mut uint32* out[n], int64* xs[n], int64 n) | unsafe | element width: 8-byte stores into a buffer of 4-byte elements
+long zigzag_encode(unsigned long *out, const long *xs, long n)
 {
     for (long i = 0; i < n; i++)
         out[i] = ((unsigned long)xs[i] << 1) ^ (unsigned long)(xs[i] >> 63);
+    return 0;
 }
