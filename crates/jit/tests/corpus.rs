@@ -159,7 +159,11 @@ fn buffer_corpus_has_30_functions_at_both_levels_each_with_an_unsafe_variant() {
         .filter(|tags| GCC_ORIGINS.iter().all(|o| tags.contains(*o)))
         .count();
     assert!(gcc >= 30, "only {gcc} safe C functions at both -O levels");
-    assert_eq!(verdicts.len(), 3, "every buffer verdict is used: {verdicts:?}");
+    assert_eq!(
+        verdicts.len(),
+        3,
+        "every buffer verdict is used: {verdicts:?}"
+    );
     let lonely: Vec<&String> = safe
         .keys()
         .filter(|s| {
@@ -168,7 +172,10 @@ fn buffer_corpus_has_30_functions_at_both_levels_each_with_an_unsafe_variant() {
                 .any(|u| u == *s || u.starts_with(&format!("{s}_")))
         })
         .collect();
-    assert!(lonely.is_empty(), "safe functions without an unsafe variant: {lonely:?}");
+    assert!(
+        lonely.is_empty(),
+        "safe functions without an unsafe variant: {lonely:?}"
+    );
 }
 
 #[test]

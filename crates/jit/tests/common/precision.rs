@@ -23,10 +23,7 @@ pub const GCC_ORIGINS: [&str; 2] = ["O1", "O2"];
 /// The name of a violation's kind without its fields (`MemoryOutsideFrame`).
 pub fn kind_name(v: &Violation) -> String {
     let name = format!("{:?}", v.kind());
-    name.split([' ', '{', '('])
-        .next()
-        .unwrap_or("")
-        .to_string()
+    name.split([' ', '{', '(']).next().unwrap_or("").to_string()
 }
 
 /// Counts for one origin.
@@ -107,7 +104,13 @@ impl Precision {
 
     /// The side-by-side report: one row per origin, then the rules.
     pub fn report(&self) -> String {
-        let pct = |a: usize, t: usize| if t == 0 { 0.0 } else { 100.0 * a as f64 / t as f64 };
+        let pct = |a: usize, t: usize| {
+            if t == 0 {
+                0.0
+            } else {
+                100.0 * a as f64 / t as f64
+            }
+        };
         let mut s = String::new();
         let _ = writeln!(
             s,
