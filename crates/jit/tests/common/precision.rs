@@ -114,13 +114,13 @@ impl Precision {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<8} {:>16} {:>8}   {:>18} {:>8}",
-            "origin", "safe accepted", "", "unsafe rejected", ""
+            "{:<8} {:>19}   {:>19}",
+            "origin", "safe accepted", "unsafe rejected"
         );
         for (tag, t) in &self.by_origin {
             let _ = writeln!(
                 s,
-                "{:<8} {:>9} / {:<4} {:>7.1}%   {:>11} / {:<4} {:>7.1}%",
+                "{:<8} {:>4} / {:<4} {:>6.1}%   {:>4} / {:<4} {:>6.1}%",
                 tag,
                 t.safe_accepted,
                 t.safe_total,
