@@ -31,9 +31,27 @@ const PAGE: usize = 4096;
 /// `PROT_NONE` pages on each side of every buffer.
 const GUARD_PAGES: usize = 16;
 /// Element counts tried for an extent parameter.
-const EXTENTS: [i64; 15] = [0, 1, 2, 3, 7, 8, 9, 16, 17, 255, 256, 257, 1000, -1, -8];
+const EXTENTS: [i64; 17] = [
+    0,
+    1,
+    2,
+    3,
+    7,
+    8,
+    9,
+    16,
+    17,
+    255,
+    256,
+    257,
+    1000,
+    -1,
+    -8,
+    i64::MIN,
+    i64::MIN + 1,
+];
 /// With two or more extent parameters (their cross product is tried).
-const EXTENTS_FEW: [i64; 8] = [0, 1, 3, 8, 17, 256, -1, 1000];
+const EXTENTS_FEW: [i64; 10] = [0, 1, 3, 8, 17, 256, -1, 1000, i64::MIN, i64::MIN + 1];
 /// Values tried for the other scalar parameters.
 const SCALARS: [i64; 23] = [
     0,
@@ -193,8 +211,11 @@ fn calls_for(sig: &Signature) -> Vec<Call> {
                     for (j, &k) in scalar_params.iter().enumerate() {
                         let v = SCALARS[(t + 7 * j) % SCALARS.len()];
                         args[k] = match params[k] {
-                            Param::Scalar(SigType::Int32) => i64::from(v as i32) as u64,
-                            Param::Scalar(SigType::Uint32) => u64::from(v as u32),
+                            // The upper half of a 32-bit argument is undefined:
+                            // every other round fills it with garbage.
+                            Param::Scalar(SigType::Int32 | SigType::Uint32) => {
+                                u64::from(v as u32) | (t as u64 & 1) * 0x5a5a_5a5a_0000_0000
+                            }
                             _ => v as u64,
                         };
                     }

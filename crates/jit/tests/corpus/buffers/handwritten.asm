@@ -3,7 +3,8 @@
 sum_index_jl | xor eax, eax; xor ecx, ecx; test rsi, rsi; jle 2f; 1: add rax, qword ptr [rdi+rcx*8]; inc rcx; cmp rcx, rsi; jl 1b; 2: ret | int64(int64* xs[n], int64 n) | safe
 sum_index_jb | xor eax, eax; xor ecx, ecx; test rsi, rsi; je 2f; 1: add rax, qword ptr [rdi+rcx*8]; inc rcx; cmp rcx, rsi; jb 1b; 2: ret | int64(int64* xs[n], uint64 n) | safe
 sum_index_jne | xor eax, eax; test rsi, rsi; jle 2f; xor ecx, ecx; 1: movzx edx, byte ptr [rdi+rcx]; add rax, rdx; add rcx, 1; cmp rcx, rsi; jne 1b; 2: ret | int64(uint8* s[n], int64 n) | safe
-sum_walk_end | xor eax, eax; lea rdx, [rdi+rsi*8]; cmp rdi, rdx; jae 2f; 1: add rax, qword ptr [rdi]; add rdi, 8; cmp rdi, rdx; jne 1b; 2: ret | int64(int64* xs[n], int64 n) | safe
+sum_walk_end | xor eax, eax; test rsi, rsi; jle 2f; lea rdx, [rdi+rsi*8]; 1: add rax, qword ptr [rdi]; add rdi, 8; cmp rdi, rdx; jne 1b; 2: ret | int64(int64* xs[n], int64 n) | safe
+sum_walk_end_wrap | xor eax, eax; lea rdx, [rdi+rsi*8]; cmp rdi, rdx; jae 2f; 1: add rax, qword ptr [rdi]; add rdi, 8; cmp rdi, rdx; jne 1b; 2: ret | int64(int64* xs[n], int64 n) | unsafe | end pointer overflow: for n near INT64_MIN (an empty buffer) xs + 8n wraps above xs
 sum_count_down | xor eax, eax; 1: test rsi, rsi; jle 2f; dec rsi; add rax, qword ptr [rdi+rsi*8]; jmp 1b; 2: ret | int64(int64* xs[n], int64 n) | safe
 get_unsigned_check | mov rax, -1; cmp rdx, rsi; jae 1f; mov rax, qword ptr [rdi+rdx*8]; 1: ret | int64(int64* xs[n], uint64 n, int64 i) | safe
 get_masked | and esi, 7; mov rax, qword ptr [rdi+rsi*8]; ret | int64(int64* xs[8], int64 i) | safe

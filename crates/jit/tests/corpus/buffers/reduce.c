@@ -199,6 +199,17 @@ long sum_walk_ne(const long *xs, unsigned long n)
 // npk sum_walk_lt: int64(int16* xs[n], int64 n) | unsafe | element width: the walk reads 8-byte elements of a buffer of 2-byte ones
 long sum_walk_lt(const long *xs, long n)
 {
+    if (n <= 0)
+        return 0;
+    long s = 0;
+    for (const long *p = xs; p < xs + n; p++)
+        s = s * 3 + *p;
+    return s;
+}
+
+// npk sum_walk_lt_wrap: int64(int64* xs[n], int64 n) | unsafe | end pointer overflow: for n near INT64_MIN (an empty buffer) xs + 8n wraps above xs
+long sum_walk_lt_wrap(const long *xs, long n)
+{
     long s = 0;
     for (const long *p = xs; p < xs + n; p++)
         s = s * 3 + *p;
@@ -230,8 +241,8 @@ long last_ge(const long *xs, long n)
 long horner(const long *c, long n, long x)
 {
     long r = 0;
-    for (long i = n - 1; i >= 0; i--)
-        r = r * x + c[i];
+    for (long i = n; i > 0; i--)
+        r = r * x + c[i - 1];
     return r;
 }
 
@@ -240,6 +251,15 @@ long horner_from_n(const long *c, long n, long x)
 {
     long r = 0;
     for (long i = n; i >= 0; i--)
+        r = r * x + c[i];
+    return r;
+}
+
+// npk horner_wrap: int64(int64* c[n], int64 n, int64 x) | unsafe | index overflow: n - 1 wraps to INT64_MAX for n = INT64_MIN (an empty buffer)
+long horner_wrap(const long *c, long n, long x)
+{
+    long r = 0;
+    for (long i = n - 1; i >= 0; i--)
         r = r * x + c[i];
     return r;
 }

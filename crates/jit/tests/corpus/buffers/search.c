@@ -183,6 +183,15 @@ int match4_unchecked(const unsigned char *s, long len, const unsigned char *pat)
 // npk last_index_of: int64(int32* xs[m], int64 n, int32 x, int64 m) | unsafe | index from another buffer's extent: xs is read from n - 1 down, it holds m
 long last_index_of(const int *xs, long n, int x)
 {
+    for (long i = n; i > 0; i--)
+        if (xs[i - 1] == x)
+            return i - 1;
+    return -1;
+}
+
+// npk last_index_of_wrap: int64(int32* xs[n], int64 n, int32 x) | unsafe | index overflow: n - 1 wraps to INT64_MAX for n = INT64_MIN (an empty buffer)
+long last_index_of_wrap(const int *xs, long n, int x)
+{
     for (long i = n - 1; i >= 0; i--)
         if (xs[i] == x)
             return i;

@@ -51,6 +51,22 @@ long prefix_sum_le(long *xs, long n)
 // npk reverse: int64(mut int64* xs[n], int64 n) | safe
 long reverse(long *xs, long n)
 {
+    if (n <= 1)
+        return 0;
+    long i = 0, j = n - 1;
+    while (i < j) {
+        long t = xs[i];
+        xs[i] = xs[j];
+        xs[j] = t;
+        i++;
+        j--;
+    }
+    return 0;
+}
+
+// npk reverse_wrap: int64(mut int64* xs[n], int64 n) | unsafe | index overflow: j = n - 1 wraps to INT64_MAX for n = INT64_MIN (an empty buffer)
+long reverse_wrap(long *xs, long n)
+{
     long i = 0, j = n - 1;
     while (i < j) {
         long t = xs[i];
