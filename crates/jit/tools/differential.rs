@@ -12,8 +12,8 @@
 use npk_jit::{PointerAccess, Policy, Signature};
 use npk_jit_old as old;
 
-// The corpus format's parsers (its `#[test]` is not compiled here).
-#[path = "../tests/corpus.rs"]
+// The corpus format's parsers.
+#[path = "../tests/common/corpus_format.rs"]
 #[allow(dead_code, unused_imports)]
 mod corpus_format;
 use corpus_format::{parse_hex, parse_policy};
