@@ -214,7 +214,7 @@ fn calls_for(sig: &Signature) -> Vec<Call> {
                             // The upper half of a 32-bit argument is undefined:
                             // every other round fills it with garbage.
                             Param::Scalar(SigType::Int32 | SigType::Uint32) => {
-                                u64::from(v as u32) | (t as u64 & 1) * 0x5a5a_5a5a_0000_0000
+                                u64::from(v as u32) | ((t as u64 & 1) * 0x5a5a_5a5a_0000_0000)
                             }
                             _ => v as u64,
                         };
