@@ -3,7 +3,8 @@
 //! and how many `unsafe` lines it rejects (target: all), per origin (`O1`,
 //! `O2`, `asm`) side by side, with the rules behind every rejection. Also the
 //! time to validate the whole corpus once. Run with `cargo bench -p npk-jit`
-//! (`cargo bench -p npk-jit --bench precision` for this report alone).
+//! (`cargo bench -p npk-jit --bench precision` for this report alone;
+//! `NPK_PRECISION_VERBOSE=1` lists every rejected safe line and its violation).
 
 #[path = "../tests/common/corpus_format.rs"]
 mod corpus_format;
@@ -25,7 +26,10 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let p = last.expect("measured");
     println!("buffer corpus precision ({}):", path.display());
-    print!("{}", p.report());
+    print!(
+        "{}",
+        p.report(std::env::var_os("NPK_PRECISION_VERBOSE").is_some())
+    );
     let lines: usize = p
         .by_origin
         .values()

@@ -24,8 +24,8 @@ mod corpus_format;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use corpus_format::{BufferVerdict, origin, parse_hex, split_line};
-use npk_jit::{Extent, Param, SigType, Signature};
+use corpus_format::{BufferVerdict, origin, parse_hex, parse_policy, split_line};
+use npk_jit::{Extent, Param, Policy, SigType, Signature, validate};
 
 const PAGE: usize = 4096;
 /// `PROT_NONE` pages on each side of every buffer.
@@ -113,6 +113,8 @@ struct Case {
     sig_text: String,
     verdict: BufferVerdict,
     code: Vec<u8>,
+    sig: Signature,
+    policy: Policy,
     bufs: [Option<BufSpec>; 6],
     /// Result bits kept: 32 for `int32`/`uint32` returns, else 64.
     ret_bits: u32,
@@ -148,6 +150,8 @@ fn load() -> Vec<Case> {
             sig_text: f.sig.to_string(),
             verdict,
             code: parse_hex(f.hex),
+            sig,
+            policy: parse_policy(f.policy),
             bufs,
             ret_bits,
             calls: calls_for(&sig),
@@ -258,6 +262,9 @@ struct Shared {
     current: u64,
     signal: u64,
     addr: u64,
+    /// The faulting instruction's address, and where the code is mapped.
+    rip: u64,
+    code: u64,
     bufs: [Mapped; 6],
     /// Per call: the return value and a hash of the `mut` buffers after it.
     results: [[u64; 2]; MAX_CALLS],
@@ -275,6 +282,9 @@ enum Outcome {
         /// `past the end`, `before the start`, `read-only store` or `wild`.
         class: &'static str,
         what: String,
+        /// Offset in the code of the faulting instruction (none when the
+        /// fault is outside the code, e.g. after a smashed return address).
+        at: Option<usize>,
     },
     /// The child ran out of time (`SIGALRM`), in call `call`.
     Timeout { call: usize },
@@ -296,7 +306,7 @@ static SHARED: AtomicUsize = AtomicUsize::new(0);
 const EXIT_FAULT: i32 = 77;
 const EXIT_SETUP: i32 = 78;
 
-extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let shared = SHARED.load(Ordering::Relaxed) as *mut Shared;
     // SAFETY: the handler runs in the child, where SHARED points at the
     // mapped shared page and `info` is the kernel's siginfo; `_exit` is
@@ -304,6 +314,8 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
     unsafe {
         (*shared).signal = sig as u64;
         (*shared).addr = (*info).si_addr() as u64;
+        let uc = ctx.cast::<libc::ucontext_t>();
+        (*shared).rip = (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
         libc::_exit(EXIT_FAULT)
     }
 }
@@ -344,11 +356,13 @@ fn run(case: &Case) -> Outcome {
         Outcome::Clean(s.results[..case.calls.len()].to_vec())
     } else if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == EXIT_FAULT {
         let (class, what) = describe(case, s);
+        let at = s.rip.checked_sub(s.code).map(|o| o as usize);
         Outcome::Fault {
             call,
             signal: s.signal as i32,
             class,
             what,
+            at: at.filter(|&o| o < case.code.len()),
         }
     } else if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGALRM {
         Outcome::Timeout { call }
@@ -495,6 +509,7 @@ unsafe fn child(case: &Case, shared: *mut Shared) -> ! {
         libc::alarm(TIME_LIMIT);
         let code_len = case.code.len().div_ceil(PAGE) * PAGE;
         let code = map(code_len, libc::PROT_READ | libc::PROT_WRITE);
+        (*shared).code = code as u64;
         std::ptr::copy_nonoverlapping(case.code.as_ptr(), code, case.code.len());
         protect(code, code_len, libc::PROT_READ | libc::PROT_EXEC);
         let f: extern "sysv64" fn(u64, u64, u64, u64, u64, u64) -> u64 = std::mem::transmute(code);
@@ -582,7 +597,7 @@ fn unsafe_buffer_lines_fault_next_to_a_guard_page() {
     let cases = load();
     let mut failures = Vec::new();
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut checked = 0;
+    let (mut checked, mut faulted, mut same_place) = (0, 0, 0);
     for case in cases.iter().filter(|c| c.verdict.is_unsafe()) {
         checked += 1;
         let out = run(case);
@@ -594,12 +609,24 @@ fn unsafe_buffer_lines_fault_next_to_a_guard_page() {
                     signal,
                     class,
                     what,
+                    at,
                 },
                 true,
             ) => {
                 *kinds.entry(class).or_default() += 1;
+                faulted += 1;
+                // Where the validator rejects it, for comparison (not a
+                // requirement: any rejection of an unsafe line is right).
+                let verdict = match validate(&case.code, &case.sig, &case.policy) {
+                    Ok(_) => "ACCEPTED by the validator".to_string(),
+                    Err(v) => {
+                        same_place += usize::from(Some(v.offset()) == *at);
+                        format!("rejected at {:#x}: {:?}", v.offset(), v.kind())
+                    }
+                };
+                let at = at.map_or("outside the code".to_string(), |o| format!("at {o:#x}"));
                 println!(
-                    "line {} [{}] {} `{}`: signal {signal}, {what}; call {call} {}",
+                    "line {} [{}] {} `{}`: signal {signal} {at}, {what}; call {call} {}; {verdict}",
                     case.line,
                     case.tag,
                     case.name,
@@ -620,6 +647,9 @@ fn unsafe_buffer_lines_fault_next_to_a_guard_page() {
         }
     }
     println!("faults by place: {kinds:?}");
+    println!(
+        "the validator rejects {same_place} of the {faulted} faulting lines at the faulting instruction"
+    );
     assert!(checked >= 100, "only {checked} unsafe lines");
     assert!(
         failures.is_empty(),

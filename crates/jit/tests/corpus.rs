@@ -183,7 +183,7 @@ fn buffer_corpus_has_30_functions_at_both_levels_each_with_an_unsafe_variant() {
 fn buffer_corpus_precision() {
     let text = std::fs::read_to_string(corpus_dir().join(BUFFERS)).expect("read buffers.txt");
     let p = precision::measure(&text);
-    let report = p.report();
+    let report = p.report(true);
     println!("{report}");
     let (accepted, total) = p.safe(&GCC_ORIGINS);
     assert!(total >= 60, "safe gcc corpus too small: {total}");

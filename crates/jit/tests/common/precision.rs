@@ -35,6 +35,8 @@ pub struct Tally {
     pub unsafe_rejected: usize,
     /// Rule -> how many safe lines it rejects.
     pub safe_rejected_by: BTreeMap<String, usize>,
+    /// Each rejected safe line: `line N: [O1] name: violation`.
+    pub safe_rejected: Vec<String>,
     /// Rule -> how many unsafe lines it rejects.
     pub unsafe_rejected_by: BTreeMap<String, usize>,
     /// Unsafe lines the validator accepts (each one is a soundness bug).
@@ -79,7 +81,11 @@ pub fn measure(text: &str) -> Precision {
             t.safe_total += 1;
             match &got {
                 Ok(_) => t.safe_accepted += 1,
-                Err(v) => *t.safe_rejected_by.entry(kind_name(v)).or_default() += 1,
+                Err(v) => {
+                    *t.safe_rejected_by.entry(kind_name(v)).or_default() += 1;
+                    t.safe_rejected
+                        .push(format!("line {}: [{tag}] {name}: {v}", lineno + 1));
+                }
             }
         }
     }
@@ -102,8 +108,9 @@ impl Precision {
         })
     }
 
-    /// The side-by-side report: one row per origin, then the rules.
-    pub fn report(&self) -> String {
+    /// The side-by-side report: one row per origin, then the rules; with
+    /// `verbose`, every rejected safe line with its violation.
+    pub fn report(&self, verbose: bool) -> String {
         let pct = |a: usize, t: usize| {
             if t == 0 {
                 0.0
@@ -167,6 +174,11 @@ impl Precision {
         for t in self.by_origin.values() {
             for line in &t.unsafe_accepted {
                 let _ = writeln!(s, "UNSAFE ACCEPTED {line}");
+            }
+            if verbose {
+                for line in &t.safe_rejected {
+                    let _ = writeln!(s, "safe rejected {line}");
+                }
             }
         }
         s
