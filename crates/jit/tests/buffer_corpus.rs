@@ -30,15 +30,19 @@ use npk_jit::{Extent, Param, Policy, SigType, Signature, validate};
 const PAGE: usize = 4096;
 /// `PROT_NONE` pages on each side of every buffer.
 const GUARD_PAGES: usize = 16;
-/// Element counts tried for an extent parameter.
-const EXTENTS: [i64; 17] = [
+/// Element counts tried for an extent parameter (around the constants the
+/// corpus checks: 4-byte loads, 14-byte headers, 16 locals, 256 tables).
+const EXTENTS: [i64; 20] = [
     0,
     1,
     2,
     3,
+    4,
     7,
     8,
     9,
+    13,
+    14,
     16,
     17,
     255,
