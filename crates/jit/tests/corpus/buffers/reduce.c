@@ -304,3 +304,13 @@ unsigned fletcher16(const unsigned short *xs, long n)
     }
     return b << 16 | a;
 }
+
+// npk sum_walk_down: int64(int64* xs[n], uint64 n) | safe
+// npk sum_walk_down: int64(int64* xs[n], int64 n) | unsafe | pointer walk down from xs + n over a signed extent: a negative n starts below xs and never meets it
+long sum_walk_down(const long *xs, unsigned long n)
+{
+    long s = 0;
+    for (const long *p = xs + n; p != xs;)
+        s = s * 7 + *--p;
+    return s;
+}

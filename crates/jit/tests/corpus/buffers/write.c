@@ -229,3 +229,52 @@ long zigzag_encode(unsigned long *out, const long *xs, long n)
         out[i] = ((unsigned long)xs[i] << 1) ^ (unsigned long)(xs[i] >> 63);
     return 0;
 }
+
+// npk stats6: int64(mut int64* out[6], int64* xs[n], int64 n) | safe
+// npk stats6: int64(mut int64* out[5], int64* xs[n], int64 n) | unsafe | constant extent too small: six results are stored
+long stats6(long *out, const long *xs, long n)
+{
+    long lo = 0, hi = 0, sum = 0, sq = 0, pos = 0, neg = 0, alt = 0;
+    for (long i = 0; i < n; i++) {
+        long v = xs[i];
+        lo = i == 0 || v < lo ? v : lo;
+        hi = i == 0 || v > hi ? v : hi;
+        sum += v;
+        sq += v * v;
+        pos += v > 0;
+        neg += v < 0;
+        alt = alt * 31 + (v ^ i);
+    }
+    out[0] = lo;
+    out[1] = hi;
+    out[2] = sum;
+    out[3] = sq;
+    out[4] = pos - neg;
+    out[5] = alt;
+    return 0;
+}
+
+// npk matvec8: int64(mut int64* out[8], int64* m[64], int64* v[8]) | safe
+// npk matvec8: int64(mut int64* out[8], int64* m[56], int64* v[8]) | unsafe | constant extent 56 for an 8 x 8 matrix
+long matvec8(long *out, const long *m, const long *v)
+{
+    for (int i = 0; i < 8; i++) {
+        long s = 0;
+        for (int j = 0; j < 8; j++)
+            s += m[i * 8 + j] * v[j];
+        out[i] = s;
+    }
+    return 0;
+}
+
+// npk matvec8_inner_le: int64(mut int64* out[8], int64* m[64], int64* v[8]) | unsafe | nested bound off by one: j <= 8 reads v[8], and m[64] in the last row
+long matvec8_inner_le(long *out, const long *m, const long *v)
+{
+    for (int i = 0; i < 8; i++) {
+        long s = 0;
+        for (int j = 0; j <= 8; j++)
+            s += m[i * 8 + j] * v[j];
+        out[i] = s;
+    }
+    return 0;
+}
