@@ -205,10 +205,8 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     }
     let result = exec_form(ctx, st, op, ins);
     if result.is_ok() {
-        if op.form == Form::Compare {
+        if modified != 0 {
             st.cmp = values::comparison(ins);
-        } else if modified != 0 {
-            st.cmp = None;
         } else if let Some(c) = st.cmp
             && (c.a == op.r0 || (op.form != Form::Store && c.b == op.r0))
         {
