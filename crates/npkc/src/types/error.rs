@@ -452,6 +452,15 @@ impl Error {
                     _ => d.with_note("only pointers `T->` to a sized type can be indexed or dereferenced"),
                 }
             }
+            Error::InvalidCast { from, to, span } if matches!(from, Ty::Gc(_)) => Diagnostic::error(
+                "NPK-318",
+                format!("cannot convert `{}` to `{}`", show(from), show(to)),
+                *span,
+            )
+            .with_note(
+                "a gc reference converts to another gc kind (`=> int64->`, `=> ?->->`, `=> ?->`; \
+                 checked at run time) or to its address as `int64`/`uint64`, which is no root",
+            ),
             Error::InvalidCast { from, to, span } => Diagnostic::error(
                 "NPK-318",
                 format!("cannot convert `{}` to `{}`", show(from), show(to)),
