@@ -232,7 +232,11 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
         Some(types::I32),
     ),
     ("npk_gc_kind", &[types::I64], Some(types::I32)),
-    ("npk_gc_push_frame", &[types::I64, types::I64], Some(types::I32)),
+    (
+        "npk_gc_push_frame",
+        &[types::I64, types::I64],
+        Some(types::I32),
+    ),
     ("npk_gc_pop_frame", &[types::I64], Some(types::I32)),
     ("npk_free", &[types::I64], None),
     ("npk_exit", &[types::I32], None),

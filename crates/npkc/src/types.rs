@@ -156,13 +156,7 @@ fn lower_params(params: &[ast::Param], in_extern: bool, problems: &mut Problems)
             }
             ParamSig {
                 name: p.name.name.clone(),
-                ty: lower_qualified(
-                    p.quals,
-                    &p.ty,
-                    TypePlace::Param,
-                    in_extern,
-                    &mut errors,
-                ),
+                ty: lower_qualified(p.quals, &p.ty, TypePlace::Param, in_extern, &mut errors),
                 region: p.quals.region,
                 fixed: p.quals.fixed,
                 span: p.name.span,

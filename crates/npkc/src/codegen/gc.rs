@@ -130,9 +130,9 @@ impl<'a> FnLower<'a, '_, '_> {
         let status = self.call_runtime("npk_gc_push_frame", &[addr, count])?;
         let fault = self.fault_block(FAULT_GC_FRAME);
         let ok = frame.body;
-        let status = *status.first().ok_or_else(|| {
-            unsupported("npk_gc_push_frame without a result", self.func.span)
-        })?;
+        let status = *status
+            .first()
+            .ok_or_else(|| unsupported("npk_gc_push_frame without a result", self.func.span))?;
         self.b.ins().brif(status, fault, &[], ok, &[]);
         self.dead = true;
         Ok(())
@@ -181,7 +181,9 @@ impl<'a> FnLower<'a, '_, '_> {
             },
             Held::Temp(k) => {
                 let slot = self.gc_slot()?;
-                self.b.ins().stack_load(types::I64, types::I64, slot, offset(k))
+                self.b
+                    .ins()
+                    .stack_load(types::I64, types::I64, slot, offset(k))
             }
         })
     }
@@ -209,7 +211,10 @@ impl<'a> FnLower<'a, '_, '_> {
     /// Reads gc local slot `k`.
     pub(super) fn gc_load_local(&mut self, k: u32) -> Result<ir::Value, CodegenError> {
         let slot = self.gc_slot()?;
-        Ok(self.b.ins().stack_load(types::I64, types::I64, slot, offset(k)))
+        Ok(self
+            .b
+            .ins()
+            .stack_load(types::I64, types::I64, slot, offset(k)))
     }
 
     /// Writes gc local slot `k`.
@@ -225,7 +230,10 @@ impl<'a> FnLower<'a, '_, '_> {
         let ok = self.b.create_block();
         self.b.ins().brif(obj, ok, &[], fault, &[]);
         self.switch(ok);
-        let header = self.b.ins().load(types::I64, ir::MemFlagsData::trusted(), obj, 0);
+        let header = self
+            .b
+            .ins()
+            .load(types::I64, ir::MemFlagsData::trusted(), obj, 0);
         self.b.ins().ushr_imm_u(header, 32)
     }
 
@@ -276,9 +284,9 @@ impl<'a> FnLower<'a, '_, '_> {
                     let status = self.call_runtime("npk_gc_set_ref", &[obj, i, v])?;
                     let fault = self.fault_block(FAULT_GC_ACCESS);
                     let ok = self.b.create_block();
-                    let s = *status.first().ok_or_else(|| {
-                        unsupported("npk_gc_set_ref without a result", base.span)
-                    })?;
+                    let s = *status
+                        .first()
+                        .ok_or_else(|| unsupported("npk_gc_set_ref without a result", base.span))?;
                     self.b.ins().brif(s, fault, &[], ok, &[]);
                     self.switch(ok);
                 } else {

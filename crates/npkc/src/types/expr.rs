@@ -558,7 +558,8 @@ impl FnCx<'_, '_> {
                     });
                     return None;
                 }
-                if l.ty != r.ty && !unify_gc(&mut l, &mut r) && !self.unify_pointers(&mut l, &mut r) {
+                if l.ty != r.ty && !unify_gc(&mut l, &mut r) && !self.unify_pointers(&mut l, &mut r)
+                {
                     self.err(mismatch(&l, &r));
                     return None;
                 }

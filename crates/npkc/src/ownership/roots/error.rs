@@ -88,12 +88,24 @@ impl RootError {
                     RootExit::BlockEnd => {
                         format!("`{name}` goes out of scope here while it is registered as a root")
                     }
-                    RootExit::Pass => format!("`pass` leaves while `{name}` is registered as a root"),
-                    RootExit::Fail => format!("`fail` leaves while `{name}` is registered as a root"),
-                    RootExit::Break => format!("`break` leaves the scope of `{name}` while it is registered as a root"),
-                    RootExit::Continue => format!("`continue` leaves the scope of `{name}` while it is registered as a root"),
-                    RootExit::Exit => format!("`exit` ends the program while `{name}` is registered as a root"),
-                    RootExit::Overwrite => format!("`{name}` is given another pointer while its slot is registered as a root"),
+                    RootExit::Pass => {
+                        format!("`pass` leaves while `{name}` is registered as a root")
+                    }
+                    RootExit::Fail => {
+                        format!("`fail` leaves while `{name}` is registered as a root")
+                    }
+                    RootExit::Break => format!(
+                        "`break` leaves the scope of `{name}` while it is registered as a root"
+                    ),
+                    RootExit::Continue => format!(
+                        "`continue` leaves the scope of `{name}` while it is registered as a root"
+                    ),
+                    RootExit::Exit => {
+                        format!("`exit` ends the program while `{name}` is registered as a root")
+                    }
+                    RootExit::Overwrite => format!(
+                        "`{name}` is given another pointer while its slot is registered as a root"
+                    ),
                 };
                 Diagnostic::error(code, format!("root `{name}` is never removed"), *at)
                     .with_label(label)
