@@ -2,7 +2,8 @@
 //! and defers. Expressions are in `expr`.
 //!
 //! Locals that are never address-taken are cranelift-frontend `Variable`s
-//! (SSA); address-taken ones live in a stack slot. A `Result<T>` local is two
+//! (SSA); address-taken ones live in a stack slot, `gc` ones in their slot
+//! of the shadow-stack frame (`gc`). A `Result<T>` local is two
 //! variables (value, status). Defers are recorded per open block (`scopes`)
 //! and their bodies are emitted inline at every exit that leaves the block:
 //! the block's end, `break`/`continue` (the blocks they leave), `pass`/`fail`
