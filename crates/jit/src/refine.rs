@@ -61,6 +61,15 @@ fn negate(cc: CC) -> Option<CC> {
     })
 }
 
+/// Whether the comparison in the flags can narrow anything: one side is a
+/// number with something known, a buffer pointer or a constant (two
+/// unknown registers compared teach nothing worth the work).
+pub(crate) fn informative(st: &State) -> bool {
+    let Some(c) = st.cmp else { return false };
+    let known = |v: Val| matches!(v, Val::Num(_) | Val::Ptr(..));
+    c.b == CMP_IMM || known(st.regs[usize::from(c.a)]) || known(st.regs[usize::from(c.b) & 15])
+}
+
 /// Narrows `st` to the executions taking this edge; `false` if none can.
 pub(crate) fn refine_edge(
     ctx: &Ctx<'_>,

@@ -20,7 +20,7 @@ use crate::fast::{Form, Op, exec};
 use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
 use crate::record::{Flow, Records};
-use crate::refine::refine_edge;
+use crate::refine::{informative, refine_edge};
 use crate::state::State;
 use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
@@ -168,8 +168,6 @@ pub struct Validator {
     transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
-    /// The state on one edge of a conditional jump, narrowed.
-    edge: State,
     /// Constants the code compares with: widening stops there first.
     thresholds: Vec<i64>,
     /// Scratch space for joining slot lists.
@@ -209,7 +207,6 @@ impl Validator {
             work: BinaryHeap::new(),
             transfers: Vec::new(),
             cur: State::empty(),
-            edge: State::empty(),
             thresholds: Vec::new(),
             scratch: Vec::new(),
             reach: Reach::default(),
@@ -506,10 +503,12 @@ impl Validator {
                     _ => continue,
                 }
                 // A conditional jump after a comparison narrows each edge.
-                let cc = (op.flow == Flow::CondJump && cur.cmp.is_some())
+                let cc = (op.flow == Flow::CondJump && informative(cur))
                     .then(|| &self.instrs[i])
                     .filter(|ins| is_direct_jump(ins.mnemonic()))
                     .map(Instruction::condition_code);
+                // Each edge narrows the registers and symbols from here.
+                let before = cc.map(|_| (cur.regs, cur.syms));
                 for (e, s) in succs.into_iter().enumerate() {
                     if s == NO_INSTR {
                         continue;
@@ -518,19 +517,16 @@ impl Validator {
                     if s >= n {
                         return Err(Fail::At(i, ViolationKind::FallsOffEnd));
                     }
-                    let src: &State = match cc {
-                        Some(cc) => {
-                            self.edge.clone_from(cur);
-                            work += 1 + cur.slots.len() as u64;
-                            // A dead edge gives its target nothing.
-                            if !refine_edge(&ctx, &mut self.edge, cc, e == 0, &mut self.thresholds)
-                            {
-                                continue;
-                            }
-                            &self.edge
+                    if let (Some(cc), Some((regs, syms))) = (cc, &before) {
+                        cur.regs = *regs;
+                        cur.syms = *syms;
+                        work += 1;
+                        // A dead edge gives its target nothing.
+                        if !refine_edge(&ctx, cur, cc, e == 0, &mut self.thresholds) {
+                            continue;
                         }
-                        None => cur,
-                    };
+                    }
+                    let src: &State = cur;
                     let sb = self.block_of[s] as usize;
                     let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
