@@ -51,14 +51,15 @@ pub struct CompiledArena {
     arena: wildx::ExecutableArena,
 }
 
-/// Validates `code` for `signature` as if it ran at `base_ip`; returns the tag to record.
+/// Validates `code` for `signature` as if it ran at `base_ip`; returns the page identity to
+/// record (`npk_jit::Signature::identity`).
 fn prove(code: &[u8], signature: &Signature, base_ip: u64) -> Result<u32, CompileError> {
     let policy = Policy {
         base_ip,
         ..Policy::runtime()
     };
     npk_jit::validate(code, signature, &policy).map_err(CompileError::Rejected)?;
-    Ok(signature.tag())
+    signature.identity().map_err(CompileError::Identity)
 }
 
 impl JitArena {
