@@ -108,6 +108,21 @@ impl CompiledArena {
         JitFn::from_arena(self.arena.get(id)?)
     }
 
+    /// A handle to function `id` whose buffer parameters are slices (see
+    /// [`BufferFn`](crate::BufferFn)), only if the Rust shape `P -> R` fits its proven
+    /// signature.
+    ///
+    /// # Errors
+    /// [`ShapeError::Unproven`](crate::ShapeError::Unproven) if `id` is not a function of
+    /// this arena, else a mismatch naming the shape that fits.
+    pub fn buffer_fn<P: crate::Args, R: crate::Ret>(
+        &self,
+        id: wildx::FnId,
+    ) -> Result<crate::BufferFn<'_, P, R>, crate::ShapeError> {
+        let f = self.arena.get(id).ok_or(crate::ShapeError::Unproven)?;
+        crate::BufferFn::new(f.entry(), f.tag())
+    }
+
     /// The sealed arena (function handles, sizes, contents).
     #[must_use]
     pub fn arena(&self) -> &wildx::ExecutableArena {

@@ -238,9 +238,7 @@ pub fn assemble(text: &str, sig: &str) -> Result<CompiledFn, AssembleError> {
     // Validate the page's own copy at its own address: what is checked is what gets sealed.
     validate_at(text, &asm, &page.as_slice()[..n], &signature, base)?;
     let identity = signature.identity().map_err(AssembleError::Identity)?;
-    let page = page
-        .seal_with_tag(identity)
-        .map_err(AssembleError::Page)?;
+    let page = page.seal_with_tag(identity).map_err(AssembleError::Page)?;
     Ok(CompiledFn::from_parts(page, signature))
 }
 

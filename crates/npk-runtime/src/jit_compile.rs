@@ -148,6 +148,17 @@ impl CompiledFn {
         })
     }
 
+    /// A handle whose buffer parameters are slices (see [`BufferFn`](crate::BufferFn)),
+    /// only if the Rust shape `P -> R` fits the proven signature.
+    ///
+    /// # Errors
+    /// [`ShapeError`](crate::ShapeError) naming the shape that fits.
+    pub fn buffer_fn<P: crate::Args, R: crate::Ret>(
+        &self,
+    ) -> Result<crate::BufferFn<'_, P, R>, crate::ShapeError> {
+        crate::BufferFn::new(self.page.entry(), self.page.tag())
+    }
+
     /// Gives the page to the raw (C) API; free it with `npk_wildx_free`.
     #[must_use]
     pub fn into_raw(self) -> *mut c_void {

@@ -72,8 +72,12 @@ fn slow_entry(
     identity: u32,
     wanted: Option<&Signature>,
 ) -> Result<*const c_void, i32> {
-    let wanted_text =
-        || wanted.map_or_else(|| crate::jit::signature_text(identity), Signature::canonical);
+    let wanted_text = || {
+        wanted.map_or_else(
+            || crate::jit::signature_text(identity),
+            Signature::canonical,
+        )
+    };
     if identity == 0 {
         return refuse(
             p,

@@ -81,7 +81,10 @@ fn a_buffer_signature_that_differs_in_anything_but_names_is_refused_with_both_si
     let wrong = [
         ("int64(uint64* xs[n], int64 n)", "int64(uint64*[#1],int64)"),
         ("int64(int32* xs[n], int64 n)", "int64(int32*[#1],int64)"),
-        ("int64(mut int64* xs[n], int64 n)", "int64(mut int64*[#1],int64)"),
+        (
+            "int64(mut int64* xs[n], int64 n)",
+            "int64(mut int64*[#1],int64)",
+        ),
         ("int64(int64* xs[4], int64 n)", "int64(int64*[4],int64)"),
         ("int64(int64* xs[n], uint64 n)", "int64(int64*[#1],uint64)"),
         ("uint64(int64* xs[n], int64 n)", "uint64(int64*[#1],int64)"),
@@ -162,10 +165,21 @@ fn a_page_sealed_without_a_signature_is_not_callable_with_identity_0() {
 fn a_bad_signature_has_no_identity() {
     assert_eq!(identity("int64(int64* xs[m], int64 n)"), NO_IDENTITY);
     assert_eq!(npk_jit_fn_refusal(), 9);
-    assert!(last_error().contains("not a parameter name"), "{}", last_error());
+    assert!(
+        last_error().contains("not a parameter name"),
+        "{}",
+        last_error()
+    );
     // SAFETY: NULL is allowed.
-    assert_eq!(unsafe { npk_jit_sig_identity(std::ptr::null()) }, NO_IDENTITY);
-    assert_eq!(identity("int32(int32,int32)"), 0x1121, "a scalar identity is its tag");
+    assert_eq!(
+        unsafe { npk_jit_sig_identity(std::ptr::null()) },
+        NO_IDENTITY
+    );
+    assert_eq!(
+        identity("int32(int32,int32)"),
+        0x1121,
+        "a scalar identity is its tag"
+    );
 }
 
 #[test]
