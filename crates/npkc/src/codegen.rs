@@ -225,6 +225,7 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
         Some(types::I64),
     ),
     ("npk_jit_fn_refusal", &[], Some(types::I32)),
+    ("npk_jit_sig_identity", &[types::I64], Some(types::I32)),
     ("npk_str_scope", &[], Some(types::I64)),
     ("npk_str_release", &[types::I64], None),
     ("npk_str_retag", &[types::I64, types::I64], None),
@@ -251,6 +252,9 @@ struct Cx<'a> {
     externs: Vec<Option<FuncId>>,
     runtime: HashMap<&'static str, FuncId>,
     strings: HashMap<String, DataId>,
+    /// Per buffer signature (canonical text): the writable `u32` that caches its page
+    /// identity for `Jit.call` (0 until the runtime was asked).
+    jit_identities: HashMap<String, DataId>,
     /// `npk_fault(code)`: calls `failsafe(code)` and exits; never returns.
     fault: FuncId,
     builder_ctx: FunctionBuilderContext,
@@ -301,6 +305,7 @@ impl<'a> Cx<'a> {
             externs,
             runtime: HashMap::new(),
             strings: HashMap::new(),
+            jit_identities: HashMap::new(),
             fault,
             builder_ctx: FunctionBuilderContext::new(),
             bodies,
@@ -357,6 +362,25 @@ impl<'a> Cx<'a> {
         self.module
             .declare_data(wildx::inline_check::SYMBOL, Linkage::Import, false, false)
             .map_err(backend)
+    }
+
+    /// The writable, zero-initialised `u32` caching the page identity of the buffer
+    /// signature `canonical` (one per signature and module).
+    fn jit_identity_data(&mut self, canonical: &str) -> Result<DataId, CodegenError> {
+        if let Some(id) = self.jit_identities.get(canonical) {
+            return Ok(*id);
+        }
+        let name = format!("npk_jit_identity_{}", self.jit_identities.len());
+        let id = self
+            .module
+            .declare_data(&name, Linkage::Local, true, false)
+            .map_err(backend)?;
+        let mut data = DataDescription::new();
+        data.define_zeroinit(4);
+        data.set_align(4);
+        self.module.define_data(id, &data).map_err(backend)?;
+        self.jit_identities.insert(canonical.to_string(), id);
+        Ok(id)
     }
 
     fn string_data(&mut self, text: &str) -> Result<DataId, CodegenError> {
