@@ -10,13 +10,14 @@
 //! ones different identities, for the life of the process. Identities are not
 //! stable across processes; only the canonical text is.
 //!
-//! The table holds at most [`MAX_BUFFER_SIGNATURES`] signatures (about 100
-//! bytes each, so at most a few MiB); interning one more fails with
+//! The table holds at most [`MAX_BUFFER_SIGNATURES`] (16,384) signatures; a
+//! signature is 152 bytes, kept in a list and as a hash-map key, so a full
+//! table is at most about 8 MiB. Interning one more fails with
 //! [`IdentityError`] and nothing is recorded. Lookups take a shared read lock
-//! (uncontended: one atomic operation to take it, one to release); only a signature seen for the
-//! first time takes the write lock. A lookup that only asks ([`Signature::
-//! known_identity`]) never grows the table, so callers that merely check a
-//! page against a signature cannot fill it.
+//! (uncontended: one atomic operation to take it, one to release); only a
+//! signature seen for the first time takes the write lock. A lookup that only
+//! asks ([`Signature::known_identity`]) never grows the table, so callers
+//! that merely check a page against a signature cannot fill it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -27,8 +28,8 @@ use crate::Signature;
 /// The bit that marks an identity as an index into the buffer-signature table.
 pub const BUFFER_BIT: u32 = 0x8000_0000;
 
-/// Most buffer signatures one process can intern (2^16).
-pub const MAX_BUFFER_SIGNATURES: usize = 1 << 16;
+/// Most buffer signatures one process can intern (2^14).
+pub const MAX_BUFFER_SIGNATURES: usize = 1 << 14;
 
 /// Why a signature got no identity: the process has interned
 /// [`MAX_BUFFER_SIGNATURES`] distinct buffer signatures already.

@@ -19,8 +19,17 @@ fn a_full_table_refuses_new_buffer_signatures_and_keeps_the_old_ones() {
     let extra = constant_extent(MAX_BUFFER_SIGNATURES);
     let err = extra.identity().expect_err("the table is full");
     let msg = err.to_string();
-    assert!(msg.contains("int64(int8*[65536])"), "{msg}");
-    assert!(msg.contains("65536 distinct buffer signatures"), "{msg}");
+    assert!(
+        msg.contains(&format!("int64(int8*[{MAX_BUFFER_SIGNATURES}])")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "{MAX_BUFFER_SIGNATURES} distinct buffer signatures"
+        )),
+        "{msg}"
+    );
+    assert_eq!(MAX_BUFFER_SIGNATURES, 16_384, "the documented bound");
     assert_eq!(extra.known_identity(), None);
     // Interned signatures keep their identity; scalar signatures need no table.
     assert_eq!(constant_extent(0).identity(), Ok(first));

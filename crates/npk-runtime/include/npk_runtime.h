@@ -125,7 +125,7 @@ int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
 const void *npk_jit_fn(void *p, const char *sig);
 const void *npk_jit_fn_tag(void *p, uint32_t tag);
 /* The page identity of sig, interned for the rest of the process if sig has buffers (at most
- * 65536 distinct ones); NPK_JIT_NO_IDENTITY, which no page has, with the reason from
+ * 16384 distinct ones); NPK_JIT_NO_IDENTITY, which no page has, with the reason from
  * npk_jit_last_error if sig is NULL, malformed or the table is full. */
 uint32_t npk_jit_sig_identity(const char *sig);
 int32_t npk_jit_fn_refusal(void);

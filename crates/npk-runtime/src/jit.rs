@@ -12,7 +12,8 @@ use npk_jit::Signature;
 
 /// `mov eax, edi; add eax, esi; ret`: the SysV `int32(int32, int32)` adder.
 pub const ADD_I32_CODE: [u8; 5] = [0x89, 0xf8, 0x01, 0xf0, 0xc3];
-/// Signature tag of `int32(int32, int32)` (see `npk-jit`'s `Signature::tag()`).
+/// Signature tag (and page identity) of `int32(int32, int32)` (see `npk-jit`'s
+/// `Signature::tag()` and `Signature::identity()`).
 pub const TAG_I32_I32: u32 = 0x1121;
 
 /// Reports a refused `op` on `p` (see [`refused`]) and passes the error on.
