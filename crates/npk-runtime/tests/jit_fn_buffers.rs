@@ -171,10 +171,8 @@ fn a_bad_signature_has_no_identity() {
         last_error()
     );
     // SAFETY: NULL is allowed.
-    assert_eq!(
-        unsafe { npk_jit_sig_identity(std::ptr::null()) },
-        NO_IDENTITY
-    );
+    let null = unsafe { npk_jit_sig_identity(std::ptr::null()) };
+    assert_eq!(null, NO_IDENTITY);
     assert_eq!(
         identity("int32(int32,int32)"),
         0x1121,
