@@ -356,12 +356,26 @@ impl<'a> Cx<'a> {
             .ok_or_else(|| unsupported("a call of an undeclared function", span))
     }
 
-    /// The read-only, NUL-terminated data object holding `text`.
     /// The runtime's fast-path geometry (`wildx::inline_check::SYMBOL`), imported data.
     fn jit_fast_data(&mut self) -> Result<DataId, CodegenError> {
         self.module
             .declare_data(wildx::inline_check::SYMBOL, Linkage::Import, false, false)
             .map_err(backend)
+    }
+
+    /// Declares and defines the module-local data object `name` holding `data`.
+    fn local_data(
+        &mut self,
+        name: &str,
+        writable: bool,
+        data: &DataDescription,
+    ) -> Result<DataId, CodegenError> {
+        let id = self
+            .module
+            .declare_data(name, Linkage::Local, writable, false)
+            .map_err(backend)?;
+        self.module.define_data(id, data).map_err(backend)?;
+        Ok(id)
     }
 
     /// The writable, zero-initialised `u32` caching the page identity of the buffer
@@ -370,34 +384,27 @@ impl<'a> Cx<'a> {
         if let Some(id) = self.jit_identities.get(canonical) {
             return Ok(*id);
         }
-        let name = format!("npk_jit_identity_{}", self.jit_identities.len());
-        let id = self
-            .module
-            .declare_data(&name, Linkage::Local, true, false)
-            .map_err(backend)?;
         let mut data = DataDescription::new();
         data.define_zeroinit(4);
         data.set_align(4);
-        self.module.define_data(id, &data).map_err(backend)?;
+        let name = format!("npk_jit_identity_{}", self.jit_identities.len());
+        let id = self.local_data(&name, true, &data)?;
         self.jit_identities.insert(canonical.to_string(), id);
         Ok(id)
     }
 
+    /// The read-only, NUL-terminated data object holding `text`.
     fn string_data(&mut self, text: &str) -> Result<DataId, CodegenError> {
         if let Some(id) = self.strings.get(text) {
             return Ok(*id);
         }
-        let name = format!("npk_str_{}", self.strings.len());
-        let id = self
-            .module
-            .declare_data(&name, Linkage::Local, false, false)
-            .map_err(backend)?;
         let mut bytes = Vec::with_capacity(text.len() + 1);
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(0);
         let mut data = DataDescription::new();
         data.define(bytes.into_boxed_slice());
-        self.module.define_data(id, &data).map_err(backend)?;
+        let name = format!("npk_str_{}", self.strings.len());
+        let id = self.local_data(&name, false, &data)?;
         self.strings.insert(text.to_string(), id);
         Ok(id)
     }
