@@ -41,6 +41,8 @@ pub enum SigType {
     /// Any pointer type (`ptr`, `int8*`, `int8->`, `void*`); only usable when
     /// the [`Policy`](crate::Policy) allows pointer parameters.
     Pointer,
+    /// `NIL`: no value (a return type only; `rax` need not be defined).
+    Nil,
 }
 
 impl SigType {
@@ -50,6 +52,7 @@ impl SigType {
         match self {
             SigType::Int32 | SigType::Uint32 => 4,
             SigType::Int64 | SigType::Uint64 | SigType::Pointer => 8,
+            SigType::Nil => 0,
         }
     }
 
@@ -62,6 +65,7 @@ impl SigType {
             SigType::Uint32 => 3,
             SigType::Uint64 => 4,
             SigType::Pointer => 5,
+            SigType::Nil => 6,
         }
     }
 
@@ -72,6 +76,7 @@ impl SigType {
             SigType::Uint32 => "uint32",
             SigType::Uint64 => "uint64",
             SigType::Pointer => "ptr",
+            SigType::Nil => "NIL",
         }
     }
 
@@ -82,6 +87,7 @@ impl SigType {
             "uint32" => SigType::Uint32,
             "uint64" => SigType::Uint64,
             "ptr" | "pointer" => SigType::Pointer,
+            "NIL" => SigType::Nil,
             _ => {
                 // `T*` and Nitpick's `T->` for any of the scalar type names.
                 let base = word
@@ -470,6 +476,9 @@ fn parse_param(
         }
         let (ty, name) = split_name(body);
         let t = SigType::parse(ty).ok_or_else(|| err(at, unknown(ty)))?;
+        if t == SigType::Nil {
+            return Err(err(at, "`NIL` is only a return type".into()));
+        }
         if let Some(name) = name
             && SigType::parse(name).is_some()
         {
