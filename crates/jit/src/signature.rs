@@ -330,13 +330,16 @@ impl Signature {
                 SigType::Uint32,
                 SigType::Uint64,
                 SigType::Pointer,
+                SigType::Nil,
             ]
             .into_iter()
             .find(|t| t.code() == code)
         };
         let count = (tag >> 4) & 0xf;
-        let params: Option<Vec<SigType>> =
-            (0..count).map(|i| ty((tag >> (8 + 4 * i)) & 0xf)).collect();
+        // `NIL` is a return type only.
+        let params: Option<Vec<SigType>> = (0..count)
+            .map(|i| ty((tag >> (8 + 4 * i)) & 0xf).filter(|&t| t != SigType::Nil))
+            .collect();
         let sig = Signature::new(ty(tag & 0xf)?, &params?).ok()?;
         (sig.tag() == tag).then_some(sig)
     }

@@ -7,7 +7,7 @@ fn sig(s: &str) -> Signature {
     s.parse().unwrap_or_else(|e| panic!("`{s}`: {e}"))
 }
 
-/// Every scalar signature: 5 return types, 0-6 parameters of 5 types each.
+/// Every scalar signature: 6 return types (`NIL` too), 0-6 parameters of 5 types each.
 fn every_scalar_signature() -> Vec<Signature> {
     const TYPES: [SigType; 5] = [
         SigType::Int32,
@@ -17,7 +17,7 @@ fn every_scalar_signature() -> Vec<Signature> {
         SigType::Pointer,
     ];
     let mut out = Vec::new();
-    for ret in TYPES {
+    for ret in TYPES.into_iter().chain([SigType::Nil]) {
         for n in 0..=6u32 {
             for mut k in 0..5usize.pow(n) {
                 let params: Vec<SigType> = (0..n)
@@ -37,7 +37,7 @@ fn every_scalar_signature() -> Vec<Signature> {
 #[test]
 fn a_scalar_signature_is_its_tag_and_never_sets_bit_31() {
     let all = every_scalar_signature();
-    assert_eq!(all.len(), 5 * (1 + 5 + 25 + 125 + 625 + 3125 + 15625));
+    assert_eq!(all.len(), 6 * (1 + 5 + 25 + 125 + 625 + 3125 + 15625));
     for s in &all {
         let id = s.identity().expect("scalar signatures need no table");
         assert_eq!(id, s.tag(), "{s}");
@@ -115,6 +115,11 @@ fn values_no_signature_has_are_not_identities() {
         Signature::from_identity(0x0000_0e12),
         None,
         "parameter code 14"
+    );
+    assert_eq!(
+        Signature::from_identity(0x0000_0612),
+        None,
+        "a NIL parameter"
     );
     assert_eq!(
         Signature::from_identity(0x2_1212),

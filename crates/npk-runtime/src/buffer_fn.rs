@@ -73,7 +73,8 @@ pub trait Args: sealed::Sealed {
     const SHAPES: &'static [sealed::Shape];
 }
 
-/// A Rust result type of a [`BufferFn`]: `i32`, `i64`, `u32` or `u64`. Sealed.
+/// A Rust result type of a [`BufferFn`]: `i32`, `i64`, `u32`, `u64`, or `()` for `NIL`.
+/// Sealed.
 pub trait Ret: sealed::Sealed {
     #[doc(hidden)]
     const TYPE: SigType;
@@ -149,6 +150,13 @@ macro_rules! scalars {
 }
 
 scalars!(i32 => Int32, i64 => Int64, u32 => Uint32, u64 => Uint64);
+
+/// `NIL`: nothing is returned (`rax` is undefined and ignored). (`()` is already sealed as
+/// the empty parameter list.)
+impl Ret for () {
+    const TYPE: SigType = SigType::Nil;
+    fn from_rax(_: u64) {}
+}
 
 macro_rules! arities {
     ($(($($a:ident $v:ident),*)),*) => {$(
@@ -308,6 +316,7 @@ fn scalar_name(t: SigType) -> &'static str {
         SigType::Uint32 => "u32",
         SigType::Uint64 => "u64",
         SigType::Pointer => "*const u8",
+        SigType::Nil => "()",
     }
 }
 

@@ -1,8 +1,8 @@
 //! The Rust API for buffer signatures (`BufferFn`): buffers are slices, extents come from
 //! slice lengths, constant extents and shared extents are checked at every call, and a Rust
-//! shape that does not fit the proven signature is refused with the shape that does. The
-//! code here never dereferences its buffers (the validator does not prove buffer accesses
-//! yet) except in the ignored summing-loop test.
+//! shape that does not fit the proven signature is refused with the shape that does. Most
+//! functions here never dereference their buffers (so they test the handle, not the
+//! validator); the summing and filling loops do.
 
 use npk_runtime::{BufferFn, CallError, JitArena, ShapeError, assemble};
 
@@ -178,10 +178,8 @@ fn arena_functions_have_buffer_handles() {
     );
 }
 
-/// The summing loop of issue 11 through the Rust API: passes once the validator proves
-/// buffer loads.
+/// The summing loop of issue 11 through the Rust API.
 #[test]
-#[ignore = "needs the validator's buffer-access proofs (issue 11 item 2-3, in progress on main)"]
 fn a_summing_loop_sums_a_slice() {
     let f = assemble(
         "xor eax, eax\nxor ecx, ecx\ntest rsi, rsi\njle done\nL: add rax, [rdi+rcx*8]\ninc rcx\ncmp rcx, rsi\njl L\ndone: ret",
@@ -192,4 +190,28 @@ fn a_summing_loop_sums_a_slice() {
     let v: Vec<i64> = (1..=100).collect();
     assert_eq!(sum.call(&v), Ok(5050));
     assert_eq!(sum.call(&v[..0]), Ok(0));
+    assert_eq!(sum.call(&v[99..]), Ok(100));
+}
+
+#[test]
+fn a_nil_function_fills_exactly_its_mutable_slice() {
+    let f = assemble(
+        "xor ecx, ecx\ntest rsi, rsi\njle done\nL: mov [rdi+rcx*8], rdx\ninc rcx\ncmp rcx, rsi\njl L\ndone: ret",
+        "NIL(mut int64* out[n], int64 n, int64 x)",
+    )
+    .expect("the validator proves the stores");
+    let fill: BufferFn<(&mut [i64], i64), ()> = f.buffer_fn().expect("shape fits");
+    let mut v = vec![0i64; 8];
+    assert_eq!(fill.call(&mut v[2..5], 7), Ok(()));
+    assert_eq!(v, [0, 0, 7, 7, 7, 0, 0, 0]);
+    assert_eq!(fill.call(&mut v[..0], 9), Ok(()));
+    assert_eq!(v, [0, 0, 7, 7, 7, 0, 0, 0]);
+    assert!(
+        f.buffer_fn::<(&[i64], i64), ()>().is_err(),
+        "a `mut` buffer needs `&mut`"
+    );
+    assert!(
+        f.buffer_fn::<(&mut [i64], i64), i64>().is_err(),
+        "NIL returns `()`"
+    );
 }

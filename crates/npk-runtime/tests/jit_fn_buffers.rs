@@ -2,8 +2,8 @@
 //! `npk_jit_install` + seal, `npk_jit_assemble_*`, `npk_jit_arena_add`) records the
 //! signature's exact page identity, and `npk_jit_fn(page, sig)` hands out an entry only
 //! for exactly that signature (element type, extent, `mut`; not parameter names); refusals
-//! name both signatures in canonical form. Until the validator proves buffer accesses the
-//! functions here do not dereference their buffers; `a_summing_loop_...` does (ignored).
+//! name both signatures in canonical form. Most functions here do not dereference their
+//! buffers (they test the signature plumbing, not the validator); `a_summing_loop_...` does.
 
 #[path = "common/cprog.rs"]
 mod cprog;
@@ -259,9 +259,8 @@ fn a_c_program_compiles_and_calls_a_buffer_function() {
     );
 }
 
-/// The summing loop of issue 11: passes once the validator proves buffer loads.
+/// The summing loop of issue 11, called with a real array through `npk_jit_fn`.
 #[test]
-#[ignore = "needs the validator's buffer-access proofs (issue 11 item 2-3, in progress on main)"]
 fn a_summing_loop_is_called_with_a_real_array() {
     let text = "xor eax, eax\nxor ecx, ecx\ntest rsi, rsi\njle done\nL: add rax, [rdi+rcx*8]\ninc rcx\ncmp rcx, rsi\njl L\ndone: ret";
     let f = assemble(text, SUM_SIG).expect("the validator proves the loop");

@@ -51,12 +51,14 @@ impl<'a> FnLower<'a, '_, '_> {
             clif_params.push(to);
         }
         let tag = self.jit_identity(identity)?;
+        // `NIL` (no result): the call returns nothing and the result has no value.
         let ret = match ty {
             Ty::Result(inner) => match **inner {
-                Ty::Int(t) => int_clif(t),
-                _ => types::I64,
+                Ty::Int(t) => Some(int_clif(t)),
+                Ty::Nil => None,
+                _ => Some(types::I64),
             },
-            _ => types::I64,
+            _ => Some(types::I64),
         };
         let call_b = self.b.create_block();
         let entry = self.b.append_block_param(call_b, types::I64);
@@ -66,7 +68,9 @@ impl<'a> FnLower<'a, '_, '_> {
         let merge = self.b.create_block();
         self.b.set_cold_block(slow);
         self.b.set_cold_block(refused);
-        self.b.append_block_param(merge, ret);
+        if let Some(ret) = ret {
+            self.b.append_block_param(merge, ret);
+        }
         self.b.append_block_param(merge, types::I64);
 
         // Inline fast path: exactly `wildx::quick_entry`.
@@ -136,12 +140,12 @@ impl<'a> FnLower<'a, '_, '_> {
         let mut sig = self.cx.module.make_signature();
         sig.params
             .extend(clif_params.iter().map(|t| AbiParam::new(*t)));
-        sig.returns.push(AbiParam::new(ret));
+        sig.returns.extend(ret.map(AbiParam::new));
         let sig = self.b.import_signature(sig);
         let call = self.b.ins().call_indirect(sig, entry, &vals);
-        let r = self.b.inst_results(call)[0];
-        let ok = self.zero(types::I64);
-        self.jump(merge, &[r, ok]);
+        let mut results = self.b.inst_results(call).to_vec();
+        results.push(self.zero(types::I64));
+        self.jump(merge, &results);
 
         self.switch(refused);
         let code = self.call_runtime("npk_jit_fn_refusal", &[])?[0];
@@ -152,14 +156,22 @@ impl<'a> FnLower<'a, '_, '_> {
             let is_zero = self.b.ins().icmp_imm_u(IntCC::Equal, status, 0);
             self.b.ins().select(is_zero, one, status)
         };
-        let none = self.zero(ret);
-        self.jump(merge, &[none, status]);
+        let mut results: Vec<ir::Value> = ret.map(|t| self.zero(t)).into_iter().collect();
+        results.push(status);
+        self.jump(merge, &results);
 
         self.switch(merge);
         let params = self.b.block_params(merge).to_vec();
-        Ok(Val::Res {
-            value: Some(params[0]),
-            status: params[1],
+        Ok(match params[..] {
+            [value, status] => Val::Res {
+                value: Some(value),
+                status,
+            },
+            [status] => Val::Res {
+                value: None,
+                status,
+            },
+            _ => return Err(CodegenError::Backend("`Jit.call` result block".into())),
         })
     }
 

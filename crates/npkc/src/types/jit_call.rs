@@ -20,14 +20,16 @@ use super::FnCx;
 use super::error::{Error, JitSigProblem};
 use super::expr::mk;
 
-/// The Nitpick integer type of a scalar signature type; `None` for an unsized
-/// pointer (`ptr`, `int64*` without an extent), which `Jit.call` refuses.
-fn int_ty(t: SigType) -> Option<IntTy> {
+/// The Nitpick type of a scalar signature type (`NIL` only as a result);
+/// `None` for an unsized pointer (`ptr`, `int64*` without an extent), which
+/// `Jit.call` refuses.
+fn scalar_ty(t: SigType) -> Option<Ty> {
     match t {
-        SigType::Int32 => Some(IntTy::I32),
-        SigType::Int64 => Some(IntTy::I64),
-        SigType::Uint32 => Some(IntTy::U32),
-        SigType::Uint64 => Some(IntTy::U64),
+        SigType::Int32 => Some(Ty::Int(IntTy::I32)),
+        SigType::Int64 => Some(Ty::Int(IntTy::I64)),
+        SigType::Uint32 => Some(Ty::Int(IntTy::U32)),
+        SigType::Uint64 => Some(Ty::Int(IntTy::U64)),
+        SigType::Nil => Some(Ty::Nil),
         SigType::Pointer => None,
     }
 }
@@ -50,7 +52,7 @@ fn elem_ty(e: Elem) -> IntTy {
 /// `E->` for a buffer of `E`; `None` for an unsized pointer.
 fn param_ty(p: Param) -> Option<Ty> {
     match p {
-        Param::Scalar(t) => int_ty(t).map(Ty::Int),
+        Param::Scalar(t) => scalar_ty(t),
         Param::Buffer(b) => Some(Ty::Ptr(Box::new(Ty::Int(elem_ty(b.elem))))),
     }
 }
@@ -150,7 +152,7 @@ impl FnCx<'_, '_> {
                 params,
                 args: out?,
             },
-            Ty::Result(Box::new(Ty::Int(ret))),
+            Ty::Result(Box::new(ret)),
             span,
         )
     }
@@ -173,7 +175,7 @@ impl FnCx<'_, '_> {
     }
 
     /// The parsed signature literal, its return type and parameter types.
-    fn jit_signature(&mut self, e: &ast::Expr) -> Option<(Signature, IntTy, Vec<Ty>)> {
+    fn jit_signature(&mut self, e: &ast::Expr) -> Option<(Signature, Ty, Vec<Ty>)> {
         let ast::ExprKind::Str(text) = &e.kind else {
             drop(self.orphan(e));
             self.err(Error::BadJitSignature {
@@ -193,7 +195,7 @@ impl FnCx<'_, '_> {
                 return None;
             }
         };
-        let ret = int_ty(sig.ret());
+        let ret = scalar_ty(sig.ret());
         let params: Option<Vec<Ty>> = sig.full_params().map(param_ty).collect();
         match (ret, params) {
             (Some(ret), Some(params)) => Some((sig, ret, params)),
