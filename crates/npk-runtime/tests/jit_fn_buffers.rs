@@ -255,7 +255,7 @@ fn a_c_program_compiles_and_calls_a_buffer_function() {
     );
     assert_eq!(
         stdout,
-        "n=4\nrefused=5 [call refused: signature mismatch: the page is proven for `int64(int64*[#1],int64)`, the caller wants `int64(int32*[#1],int64)`]\nfailures=0\n"
+        "n=4\nrefused=5 [call refused: signature mismatch: the page is proven for `int64(int64*[#1],int64)`, the caller wants `int64(int32*[#1],int64)`]\nsum=5050 empty=0\noff by one refused: yes\nfailures=0\n"
     );
 }
 

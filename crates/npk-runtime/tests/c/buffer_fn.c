@@ -1,6 +1,7 @@
 /* A buffer signature from C (run by tests/jit_fn_buffers.rs): npk_jit_compile validates code
- * for int64(int64* xs[n], int64 n), npk_jit_fn hands out the entry only for that signature.
- * The code returns n without reading xs (buffer loads arrive with the validator's proofs). */
+ * for int64(int64* xs[n], int64 n), npk_jit_fn hands out the entry only for that signature:
+ * first code that returns n without reading xs, then the summing loop of issue 11 on a real
+ * array, and its off-by-one variant (i <= n), which the validator refuses. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,6 +30,25 @@ int main(void) {
     CHECK(npk_wildx_free(page) == 0);
     CHECK(npk_jit_fn(page, "int64(int64* xs[n], int64 n)") == NULL);
     CHECK(npk_jit_fn_refusal() == NPK_JIT_ERR_FREED);
+
+    /* xor eax,eax; xor ecx,ecx; test rsi,rsi; jle done; L: add rax,[rdi+rcx*8]; inc rcx;
+     * cmp rcx,rsi; jl L; done: ret */
+    unsigned char sum[] = {0x31, 0xc0, 0x31, 0xc9, 0x48, 0x85, 0xf6, 0x7e, 0x0c, 0x48, 0x03,
+                           0x04, 0xcf, 0x48, 0xff, 0xc1, 0x48, 0x39, 0xf1, 0x7c, 0xf4, 0xc3};
+    page = npk_jit_compile(sum, sizeof sum, "int64(int64* xs[n], int64 n)");
+    CHECK(page != NULL);
+    entry = npk_jit_fn(page, "int64(int64* xs[n], int64 n)");
+    CHECK(entry == page);
+    if (entry != NULL) {
+        int64_t values[100];
+        for (int i = 0; i < 100; i++) values[i] = i + 1;
+        sum_fn f = (sum_fn)(uintptr_t)entry;
+        printf("sum=%lld empty=%lld\n", (long long)f(values, 100), (long long)f(values, 0));
+    }
+    CHECK(page == NULL || npk_wildx_free(page) == 0);
+    sum[19] = 0x7e; /* jl L -> jle L: reads xs[n] */
+    CHECK(npk_jit_compile(sum, sizeof sum, "int64(int64* xs[n], int64 n)") == NULL);
+    printf("off by one refused: %s\n", npk_jit_last_error()[0] != 0 ? "yes" : "no");
     printf("failures=%d\n", failures);
     return failures != 0;
 }
