@@ -15,9 +15,6 @@
 //!   (`//~^` one line up per `^`, `//~|` the previous annotation's line); the
 //!   full human output must equal the adjacent `.stderr` file.
 //!
-//! `//@ ignore: reason` skips a test (listed as ignored, with the reason);
-//! `--ignored` runs only those, `--include-ignored` every test.
-//!
 //! `BLESS=1` rewrites `.stderr` files. Arguments filter tests by substring.
 
 use std::collections::BTreeMap;
@@ -449,14 +446,6 @@ fn run_test(rel: &str, scratch: &Path) -> Result<(), String> {
     }
 }
 
-/// The reason of a `//@ ignore: reason` line, if the test has one.
-fn ignore_reason(rel: &str) -> Option<String> {
-    let text = std::fs::read_to_string(workspace_root().join(rel)).ok()?;
-    text.lines()
-        .find_map(|l| l.trim().strip_prefix("//@ ignore:"))
-        .map(|r| r.trim().to_string())
-}
-
 fn collect(dir: &Path, root: &Path, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -479,16 +468,10 @@ fn main() -> ExitCode {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let only_ignored = std::env::args().any(|a| a == "--ignored");
-    let run_ignored = only_ignored || std::env::args().any(|a| a == "--include-ignored");
-    let ignored = AtomicUsize::new(0);
     let mut tests = Vec::new();
     collect(&root.join("tests/ui"), &root, &mut tests);
     tests.sort();
     tests.retain(|t| filters.is_empty() || filters.iter().any(|f| t.contains(f.as_str())));
-    if only_ignored {
-        tests.retain(|t| ignore_reason(t).is_some());
-    }
     let scratch = std::env::temp_dir().join(format!("npkc-ui-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&scratch) {
         eprintln!("cannot create {}: {e}", scratch.display());
@@ -506,11 +489,6 @@ fn main() -> ExitCode {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(t) = tests.get(i) else { break };
-                    if let Some(reason) = ignore_reason(t).filter(|_| !run_ignored) {
-                        println!("test {t} ... ignored, {reason}");
-                        ignored.fetch_add(1, Ordering::SeqCst);
-                        continue;
-                    }
                     let r = run_test(t, &scratch);
                     println!("test {t} ... {}", if r.is_ok() { "ok" } else { "FAILED" });
                     results
@@ -535,10 +513,9 @@ fn main() -> ExitCode {
     }
     let passed = results.len() - failed.len();
     println!(
-        "\ntest result: {}. {passed} passed; {} failed; {} ignored; 0 measured; 0 filtered out\n",
+        "\ntest result: {}. {passed} passed; {} failed; 0 ignored; 0 measured; 0 filtered out\n",
         if failed.is_empty() { "ok" } else { "FAILED" },
-        failed.len(),
-        ignored.into_inner()
+        failed.len()
     );
     if failed.is_empty() {
         ExitCode::SUCCESS
