@@ -5,9 +5,9 @@
 //! e.g. `BufferFn<(&[i64],), i64>` for `int64(int64* xs[n], int64 n)`. Out: a
 //! [`BufferFn`] whose `call` takes one Rust value per parameter the caller
 //! chooses: a buffer `T* xs[..]` is a `&[T]` (`mut T*`: `&mut [T]`), a
-//! scalar is `i32`/`i64`/`u32`/`u64`, and a parameter that is some buffer's
-//! extent is not passed at all: it is filled from that slice's length, so the
-//! extent is right by construction. A constant extent (`int64* xs[8]`) needs
+//! scalar is `i32`/`i64`/`u32`/`u64` (a `NIL` result is `()`), and a
+//! parameter that is some buffer's extent is not passed at all: it is filled
+//! from that slice's length, so the extent is right by construction. A constant extent (`int64* xs[8]`) needs
 //! a slice of at least that many elements; slices that share an extent
 //! parameter must have equal lengths. Both are checked at every call and a
 //! violation is a [`CallError`], never a call. The shape is checked once,
