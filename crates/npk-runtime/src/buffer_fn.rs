@@ -25,10 +25,12 @@ use npk_jit::{Elem, Extent, MAX_PARAMS, Param, SigType, Signature};
 ///
 /// ```
 /// use npk_runtime::{BufferFn, assemble};
-/// // Returns its extent without reading the buffer.
-/// let f = assemble("mov rax, rsi\nret", "int64(int64* xs[n], int64 n)")?;
-/// let len: BufferFn<(&[i64],), i64> = f.buffer_fn()?;
-/// assert_eq!(len.call(&[1, 2, 3])?, 3);
+/// let text = "xor eax, eax; xor ecx, ecx; test rsi, rsi; jle done
+///             L: add rax, [rdi+rcx*8]; inc rcx; cmp rcx, rsi; jl L
+///             done: ret";
+/// let f = assemble(text, "int64(int64* xs[n], int64 n)")?;
+/// let sum: BufferFn<(&[i64],), i64> = f.buffer_fn()?;
+/// assert_eq!(sum.call(&[1, 2, 3])?, 6); // n = 3, the slice's length
 /// assert!(f.buffer_fn::<(&[i32],), i64>().is_err()); // not the proven element type
 ///
 /// let g = assemble("mov eax, esi\nret", "int32(mut uint8* out[16], int32 x)")?;
