@@ -467,12 +467,51 @@ fn refine_ne(a: Num, b: Num, syms: &Syms) -> (Num, Num) {
         let a = 1i64 << t;
         let mut r2 = r;
         if r.hi == d {
-            r2.hi = d - a;
+            r2.hi = d.checked_sub(a).unwrap_or(r.hi);
         }
         if r.lo == d {
-            r2.lo = d + a;
+            r2.lo = d.checked_add(a).unwrap_or(r.lo);
         }
         if r2 != r { adopt(x, r2) } else { x }
     };
     (step(a, b), step(b, a))
+}
+
+/// Widening with thresholds: a bound that grew stops at the nearest
+/// constant the code compares with (`thresholds`, sorted) before it jumps
+/// to its limit, so a loop to a constant keeps its bound.
+pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> Scalar {
+    let w = Scalar::widen(old, joined);
+    let mut lo = i64::MIN;
+    let mut hi = i64::MAX;
+    if w.smax() == i64::MAX && joined.smax() < i64::MAX {
+        let i = thresholds.partition_point(|&t| t < joined.smax());
+        if let Some(&t) = thresholds.get(i) {
+            hi = t;
+        }
+    }
+    if w.smin() == i64::MIN && joined.smin() > i64::MIN {
+        let i = thresholds.partition_point(|&t| t <= joined.smin());
+        if let Some(&t) = i.checked_sub(1).and_then(|i| thresholds.get(i)) {
+            lo = t;
+        }
+    }
+    w.meet(Scalar::range_s(lo, hi)).unwrap_or(w)
+}
+
+/// Records `c` and its neighbours as widening thresholds (kept sorted).
+pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
+    let mut add = |v: Option<i64>| {
+        if let Some(v) = v
+            && let Err(i) = thresholds.binary_search(&v)
+        {
+            thresholds.insert(i, v);
+        }
+    };
+    add(Some(c));
+    add(c.checked_sub(1));
+    add(c.checked_add(1));
+    if (1..=12).contains(&align) {
+        add(c.checked_sub(1 << align));
+    }
 }

@@ -14,28 +14,31 @@
 use iced_x86::ConditionCode as CC;
 
 use crate::interp::Ctx;
-use crate::num::{Num, Rel, Syms, refine_rel};
+use crate::num::{Num, Rel, Syms, add_thresholds, refine_rel};
 use crate::scalar::{Cond, Scalar};
-use crate::state::{CMP_IMM, State, Val};
+use crate::state::{CMP_IMM, Flagged, State, Val};
 
-/// The comparison `cmp a, b` that a condition tests, or for `test a, a` the
-/// comparison of `a` with 0.
-fn cond_of(cc: CC, test: bool, taken: bool) -> Option<Cond> {
+/// The comparison `cmp a, b` a condition tests (for a [`Flagged::Logic`]
+/// or [`Flagged::Result`] value, the comparison of `a` with 0).
+fn cond_of(cc: CC, kind: Flagged, taken: bool) -> Option<Cond> {
+    use Flagged as F;
     let cc = if taken { cc } else { negate(cc)? };
-    Some(match (cc, test) {
+    Some(match (cc, kind) {
         (CC::e, _) => Cond::Eq,
         (CC::ne, _) => Cond::Ne,
-        (CC::b, false) => Cond::Ult,
-        (CC::ae, false) => Cond::Uge,
-        (CC::be, false) => Cond::Ule,
-        (CC::a, false) => Cond::Ugt,
-        // After `test`, CF and OF are 0.
-        (CC::be, true) => Cond::Eq,
-        (CC::a, true) => Cond::Ne,
-        (CC::l | CC::s, _) if test || cc == CC::l => Cond::Slt,
-        (CC::ge | CC::ns, _) if test || cc == CC::ge => Cond::Sge,
-        (CC::le, _) => Cond::Sle,
-        (CC::g, _) => Cond::Sgt,
+        (CC::s, F::Logic | F::Result) => Cond::Slt,
+        (CC::ns, F::Logic | F::Result) => Cond::Sge,
+        (CC::b, F::Sub) => Cond::Ult,
+        (CC::ae, F::Sub) => Cond::Uge,
+        (CC::be, F::Sub) => Cond::Ule,
+        (CC::a, F::Sub) => Cond::Ugt,
+        (CC::l, F::Sub | F::Logic) => Cond::Slt,
+        (CC::ge, F::Sub | F::Logic) => Cond::Sge,
+        (CC::le, F::Sub | F::Logic) => Cond::Sle,
+        (CC::g, F::Sub | F::Logic) => Cond::Sgt,
+        // After a logic operation CF and OF are 0.
+        (CC::be, F::Logic) => Cond::Eq,
+        (CC::a, F::Logic) => Cond::Ne,
         _ => return None,
     })
 }
@@ -59,24 +62,30 @@ fn negate(cc: CC) -> Option<CC> {
 }
 
 /// Narrows `st` to the executions taking this edge; `false` if none can.
-pub(crate) fn refine_edge(ctx: &Ctx<'_>, st: &mut State, cc: CC, taken: bool) -> bool {
+pub(crate) fn refine_edge(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    cc: CC,
+    taken: bool,
+    thresholds: &mut Vec<i64>,
+) -> bool {
     let Some(cmp) = st.cmp else { return true };
-    let self_test = cmp.test && cmp.b == cmp.a;
-    if cmp.test && !self_test {
-        return true;
-    }
-    let Some(cond) = cond_of(cc, cmp.test, taken) else {
+    let Some(cond) = cond_of(cc, cmp.kind, taken) else {
         return true;
     };
     let a = st.regs[usize::from(cmp.a)];
-    let b = if self_test {
-        Val::Num(Num::constant(0))
-    } else if cmp.b == CMP_IMM {
+    let b = if cmp.b == CMP_IMM {
         Val::Num(Num::constant(cmp.imm as u64))
     } else {
         st.regs[usize::from(cmp.b)]
     };
-    let b_reg = (!self_test && cmp.b != CMP_IMM).then_some(usize::from(cmp.b));
+    let b_reg = (cmp.b != CMP_IMM).then_some(usize::from(cmp.b));
+    // The sign flag of a 32-bit result is bit 31, not the register's sign.
+    let zero_only = cmp.width == 4 && cmp.kind != Flagged::Sub;
+    if zero_only && !matches!(cond, Cond::Eq | Cond::Ne) {
+        return true;
+    }
+    record_thresholds(a, b, thresholds);
     match (a, b) {
         (Val::Ptr(i, x), Val::Ptr(j, y)) if i == j && cmp.width == 8 => {
             let order = !matches!(cond, Cond::Eq | Cond::Ne);
@@ -97,7 +106,7 @@ pub(crate) fn refine_edge(ctx: &Ctx<'_>, st: &mut State, cc: CC, taken: bool) ->
             let (Some(x), Some(y)) = (a.as_num(8), b.as_num(8)) else {
                 return true;
             };
-            if cmp.width == 4 && !(small(&x) && small(&y)) {
+            if cmp.width == 4 && !zero_only && !(small(&x) && small(&y)) {
                 return true;
             }
             let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
@@ -111,6 +120,22 @@ pub(crate) fn refine_edge(ctx: &Ctx<'_>, st: &mut State, cc: CC, taken: bool) ->
                 st.regs[r] = Val::num(y);
             }
             true
+        }
+    }
+}
+
+/// A constant compared with a value is a likely loop bound.
+fn record_thresholds(a: Val, b: Val, thresholds: &mut Vec<i64>) {
+    let num = |v: Val| match v {
+        Val::Num(n) | Val::Ptr(_, n) => Some(n),
+        _ => None,
+    };
+    let (Some(x), Some(y)) = (num(a), num(b)) else {
+        return;
+    };
+    for (c, other) in [(x, y), (y, x)] {
+        if let Some(c) = c.s.as_const() {
+            add_thresholds(thresholds, c as i64, other.s.trailing_zeros());
         }
     }
 }
@@ -129,19 +154,22 @@ fn refine_nums(x: Num, y: Num, cond: Cond, syms: &Syms) -> Option<(Num, Num)> {
 /// A number that is exactly a symbol plus a constant narrows the symbol.
 fn learn(syms: &mut Syms, n: &Num) -> bool {
     let Rel { sym, shift, lo, hi } = n.rel;
-    if !n.rel.is_some() || shift != 0 || lo != hi {
+    if !n.rel.is_some() || lo != hi {
         return true;
     }
     let Some(Some((slo, shi))) = syms.get(usize::from(sym)).copied() else {
         return true;
     };
-    let (Some(nlo), Some(nhi)) = (n.s.smin().checked_sub(lo), n.s.smax().checked_sub(lo)) else {
-        return true;
-    };
-    let (l, h) = (slo.max(nlo), shi.min(nhi));
+    // v = (S << shift) + d exactly, so S = (v - d) / 2^shift.
+    let m = 1i128 << shift;
+    let nlo = -((-(i128::from(n.s.smin()) - i128::from(lo))).div_euclid(m));
+    let nhi = (i128::from(n.s.smax()) - i128::from(lo)).div_euclid(m);
+    let l = i128::from(slo).max(nlo);
+    let h = i128::from(shi).min(nhi);
     if l > h {
         return false;
     }
-    syms[usize::from(sym)] = Some((l, h));
+    // Both within the symbol's old range, so they fit.
+    syms[usize::from(sym)] = Some((l as i64, h as i64));
     true
 }

@@ -51,6 +51,24 @@ impl Scalar {
         if let Some(c) = self.as_const() {
             self.tz = c.trailing_zeros().min(63) as u8;
         }
+        self.norm()
+    }
+    /// Rounds the bounds inward to multiples of `2^tz`.
+    fn norm(mut self) -> Scalar {
+        if self.tz == 0 || self.tz >= 62 || self.as_const().is_some() {
+            return self;
+        }
+        let m = 1i64 << self.tz;
+        if self.smin != i64::MIN {
+            self.smin = self.smin.checked_add(m - 1).map_or(self.smin, |v| v.div_euclid(m) * m);
+        }
+        if self.smax != i64::MAX {
+            self.smax = self.smax.div_euclid(m) * m;
+        }
+        if self.smin > self.smax {
+            // Cannot happen for a non-empty set; stay conservative.
+            return Scalar::unknown();
+        }
         self
     }
     pub(crate) fn zext_unknown(bytes: u8) -> Scalar {
@@ -261,6 +279,7 @@ impl Scalar {
             Cond::Uge if a.smin >= 0 => (a, b.meet(Scalar::range_s(0, a.smax))?),
             _ => (a, b),
         };
+        let (a2, b2) = (a2.norm(), b2.norm());
         Some((a2, b2))
     }
 }

@@ -170,6 +170,8 @@ pub struct Validator {
     cur: State,
     /// The state on one edge of a conditional jump, narrowed.
     edge: State,
+    /// Constants the code compares with: widening stops there first.
+    thresholds: Vec<i64>,
     /// Scratch space for joining slot lists.
     scratch: Vec<crate::state::Slot>,
     /// Scratch space for the reachability check.
@@ -208,6 +210,7 @@ impl Validator {
             transfers: Vec::new(),
             cur: State::empty(),
             edge: State::empty(),
+            thresholds: Vec::new(),
             scratch: Vec::new(),
             reach: Reach::default(),
         }
@@ -409,6 +412,7 @@ impl Validator {
         self.mark.clear();
         self.mark.resize(blocks, 0);
         ctx.entry_state_into(&mut self.states[0]);
+        self.thresholds.clear();
         self.mark[0] = HAVE | QUEUED;
         self.work.clear();
         if loops {
@@ -469,7 +473,7 @@ impl Validator {
                 }
                 // A fast form either steps or leaves the state alone; then the
                 // generic step runs (and names the violation, if any).
-                if op.form == Form::Generic || exec(&ctx, cur, op).is_err() {
+                if op.form == Form::Generic || exec(&ctx, cur, op, &self.instrs[i]).is_err() {
                     let ins = &self.instrs[i];
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
@@ -519,7 +523,7 @@ impl Validator {
                             self.edge.clone_from(cur);
                             work += 1 + cur.slots.len() as u64;
                             // A dead edge gives its target nothing.
-                            if !refine_edge(&ctx, &mut self.edge, cc, e == 0) {
+                            if !refine_edge(&ctx, &mut self.edge, cc, e == 0, &mut self.thresholds) {
                                 continue;
                             }
                             &self.edge
@@ -535,7 +539,7 @@ impl Validator {
                         }
                         work += 1 + (old.slots.len() + src.slots.len()) as u64;
                         // A back edge widens (loop heads are its targets).
-                        let widen = (sb <= b).then_some(&ctx.entry_syms);
+                        let widen = (sb <= b).then_some((&ctx.entry_syms, &self.thresholds[..]));
                         old.join_from(src, &mut self.scratch, widen)
                     } else {
                         work += 1 + src.slots.len() as u64;

@@ -25,6 +25,7 @@
 
 mod expr;
 mod func;
+mod gc;
 mod inline;
 mod jit_call;
 mod reach;
@@ -48,6 +49,15 @@ use crate::source::Span;
 
 /// Run-time fault code passed to `failsafe` for a division or remainder by zero.
 pub const FAULT_DIVISION_BY_ZERO: i64 = 1;
+/// Fault code: a `gc` array indexed out of bounds, or a `NULL` gc reference
+/// indexed or measured with `len`.
+pub const FAULT_GC_ACCESS: i64 = 2;
+/// Fault code: a checked conversion (`g => int64->`, `g => ?->->`) of a gc
+/// reference to an array of the other kind.
+pub const FAULT_GC_KIND: i64 = 3;
+/// Fault code: the collector refused a shadow-stack frame (deeper than 2^20
+/// frames, or this thread is not the heap's mutator).
+pub const FAULT_GC_FRAME: i64 = 4;
 
 /// Why code generation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +203,7 @@ fn clif_ty(ty: &Ty) -> Option<ir::Type> {
     match ty {
         Ty::Int(t) => Some(int_clif(*t)),
         Ty::Bool => Some(types::I8),
-        Ty::Str | Ty::Ptr(_) | Ty::Erased | Ty::Null => Some(types::I64),
+        Ty::Str | Ty::Ptr(_) | Ty::Erased | Ty::Null | Ty::Gc(_) => Some(types::I64),
         Ty::Nil | Ty::Result(_) => None,
     }
 }
@@ -214,6 +224,20 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
     ("npk_print_u64", &[types::I64], None),
     ("npk_print_bool", &[types::I32], None),
     ("npk_alloc", &[types::I64], Some(types::I64)),
+    ("npk_gc_alloc_ints", &[types::I64], Some(types::I64)),
+    ("npk_gc_alloc_refs", &[types::I64], Some(types::I64)),
+    (
+        "npk_gc_set_ref",
+        &[types::I64, types::I64, types::I64],
+        Some(types::I32),
+    ),
+    ("npk_gc_kind", &[types::I64], Some(types::I32)),
+    (
+        "npk_gc_push_frame",
+        &[types::I64, types::I64],
+        Some(types::I32),
+    ),
+    ("npk_gc_pop_frame", &[types::I64], Some(types::I32)),
     ("npk_free", &[types::I64], None),
     ("npk_exit", &[types::I32], None),
     ("npk_wildx_alloc", &[types::I64], Some(types::I64)),

@@ -43,6 +43,20 @@ pub enum Ty {
     Result(Box<Ty>),
     /// The type of `NULL` before it meets a pointer type.
     Null,
+    /// A reference to an object of the garbage-collected heap (or `NULL`),
+    /// held only by `gc` bindings, parameters and results (`docs/language.md`).
+    Gc(GcKind),
+}
+
+/// What a `gc` reference points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GcKind {
+    /// `gc int64->`: an array of `int64`.
+    Ints,
+    /// `gc ?->->`: an array of `gc ?->` references.
+    Refs,
+    /// `gc ?->`: either kind (an element of a reference array).
+    Any,
 }
 
 impl Ty {
@@ -230,7 +244,9 @@ pub struct Place {
 #[derive(Debug, Clone)]
 pub enum PlaceKind {
     Local(LocalId),
-    /// `base[index]`: `base` is a `Ptr(elem)`, `index` any integer.
+    /// `base[index]`: `base` is a `Ptr(elem)`, `index` any integer; or
+    /// `base` is a `Gc(Ints)` (element `int64`) or `Gc(Refs)` (element
+    /// `Gc(Any)`), bounds-checked at run time.
     Index {
         base: Box<Expr>,
         index: Box<Expr>,
@@ -260,11 +276,17 @@ pub enum Builtin {
     WildxFree,
     Print,
     Println,
+    /// `gc_ints(n)`: a zero-filled `gc int64->` array of `n` elements.
+    GcInts,
+    /// `gc_refs(n)`: a `gc ?->->` array of `n` NULL references.
+    GcRefs,
+    /// `len(g)`: the element count of a `gc` array, as `int64`.
+    Len,
 }
 
 impl Builtin {
     /// Every builtin.
-    pub const ALL: [Builtin; 7] = [
+    pub const ALL: [Builtin; 10] = [
         Builtin::Alloc,
         Builtin::Free,
         Builtin::WildxAlloc,
@@ -272,6 +294,9 @@ impl Builtin {
         Builtin::WildxFree,
         Builtin::Print,
         Builtin::Println,
+        Builtin::GcInts,
+        Builtin::GcRefs,
+        Builtin::Len,
     ];
 
     /// The name the builtin is called by in source.
@@ -285,6 +310,9 @@ impl Builtin {
             Builtin::WildxFree => "wildx_free",
             Builtin::Print => "print",
             Builtin::Println => "println",
+            Builtin::GcInts => "gc_ints",
+            Builtin::GcRefs => "gc_refs",
+            Builtin::Len => "len",
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::ast::BinOp;
 use crate::diagnostic::Diagnostic;
-use crate::hir::Ty;
+use crate::hir::{GcKind, Ty};
 use crate::source::Span;
 
 use super::ty::show;
@@ -36,6 +36,17 @@ impl Keyword {
             Keyword::Exit => "exit",
         }
     }
+}
+
+/// Why a use of `gc` is refused (`NPK-326`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GcRefusal {
+    /// `gc T` for a `T` (as written) other than `int64->`, `?->->`, `?->`.
+    Type(String),
+    /// `gc` in an `extern` declaration.
+    Extern,
+    /// `@` of a `gc` binding.
+    AddressOf,
 }
 
 /// Where a type was written, for `NPK-321`/`NPK-322`.
@@ -122,9 +133,8 @@ pub enum Error {
         span: Span,
         suggestion: Option<String>,
     },
-    /// A `gc` binding or parameter: the garbage collector is not part of
-    /// this subset yet (SPEC §8).
-    GcUnsupported { span: Span },
+    /// A `gc` binding, parameter or return type this subset does not support.
+    GcUnsupported { what: GcRefusal, span: Span },
     /// Assignment to a `fixed` binding (or a loop counter).
     AssignToFixed {
         name: String,
@@ -357,14 +367,40 @@ impl Error {
                     (None, _) => d.with_note("only `Result` values have fields in this subset"),
                 }
             }
-            Error::GcUnsupported { span } => Diagnostic::error(
-                "NPK-326",
-                "`gc` bindings are not supported yet",
-                *span,
-            )
-            .with_label("no garbage collector in this version")
-            .with_note("memory in a `gc` binding would never be collected or released")
-            .with_help("use a `wild` binding with `alloc`/`free` (ownership-checked), or `stack`"),
+            Error::GcUnsupported { what, span } => match what {
+                GcRefusal::Type(written) => Diagnostic::error(
+                    "NPK-326",
+                    format!("`gc {written}` is not a garbage-collected type"),
+                    *span,
+                )
+                .with_label("not an array the collector knows")
+                .with_note(
+                    "a `gc` binding holds `int64->` (an array of int64), `?->->` (an array of gc \
+                     references) or `?->` (either kind)",
+                )
+                .with_help("allocate with `gc_ints(n)` or `gc_refs(n)`; for other memory use `wild` with `alloc`/`free`"),
+                GcRefusal::Extern => Diagnostic::error(
+                    "NPK-326",
+                    "`gc` values cannot cross into C",
+                    *span,
+                )
+                .with_label("`gc` in an `extern` declaration")
+                .with_note("the collector moves objects: C code would keep a stale address")
+                .with_help(
+                    "pass the address as an integer (`g => int64`) and keep the object alive in a \
+                     rooted slot (`npk_shadow_stack_add_root`)",
+                ),
+                GcRefusal::AddressOf => Diagnostic::error(
+                    "NPK-326",
+                    "cannot take the address of a `gc` binding",
+                    *span,
+                )
+                .with_label("its slot belongs to the collector's shadow stack")
+                .with_help(
+                    "to give C or JIT code a slot, store the address in `wild` memory and root it \
+                     with `npk_shadow_stack_add_root`",
+                ),
+            },
             Error::AssignToFixed { name, span, decl } => Diagnostic::error(
                 "NPK-310",
                 format!("cannot assign to `{name}`, which cannot be reassigned"),
@@ -409,9 +445,23 @@ impl Error {
                 );
                 match ty {
                     Ty::Erased => d.with_help("convert it to a typed pointer first, e.g. `p => uint8->`"),
+                    Ty::Gc(GcKind::Any) => d.with_help(
+                        "convert it to the array kind it holds first (checked at run time): \
+                         `g => int64->` or `g => ?->->`",
+                    ),
+                    Ty::Gc(_) => d.with_help("read a `gc` array's elements with `g[i]`"),
                     _ => d.with_note("only pointers `T->` to a sized type can be indexed or dereferenced"),
                 }
             }
+            Error::InvalidCast { from, to, span } if matches!(from, Ty::Gc(_)) => Diagnostic::error(
+                "NPK-318",
+                format!("cannot convert `{}` to `{}`", show(from), show(to)),
+                *span,
+            )
+            .with_note(
+                "a gc reference converts to another gc kind (`=> int64->`, `=> ?->->`, `=> ?->`; \
+                 checked at run time) or to its address as `int64`/`uint64`, which is no root",
+            ),
             Error::InvalidCast { from, to, span } => Diagnostic::error(
                 "NPK-318",
                 format!("cannot convert `{}` to `{}`", show(from), show(to)),
@@ -603,7 +653,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "NPK-326",
-        "`gc` is the region of garbage-collected memory, which this version of `npkc` does not have yet (it is planned together with a shadow stack for roots). Until then a `gc` binding or parameter is refused instead of silently never releasing its memory.\n\n```\ngc int8->:g = alloc(8);    // error[NPK-326]\nwild int8->:w = alloc(8);  // fine: released with free(w), checked by the ownership checker\n```",
+        "`gc` bindings, parameters and return types hold references to objects of the garbage-collected heap: `gc int64->` (an array of int64, from `gc_ints(n)`), `gc ?->->` (an array of gc references, from `gc_refs(n)`) and `gc ?->` (either; what an element of a reference array is). Any other `gc T` is refused, as is `gc` in an `extern` declaration (the collector moves objects, C would keep stale addresses) and `@` of a `gc` binding (its slot belongs to the shadow stack). See docs/language.md.\n\n```\ngc int64->:xs = gc_ints(8);   // fine\ngc int8->:g = alloc(8);       // error[NPK-326]: not a garbage-collected type\n```",
     ),
     (
         "NPK-327",
