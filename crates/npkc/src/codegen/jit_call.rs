@@ -11,7 +11,9 @@
 //! cold block) and stores the answer; later calls load it. Identities never
 //! change within a process and are never 0, so the cache needs no lock: two
 //! threads racing store the same value. A signature the runtime cannot intern
-//! gets `NPK_JIT_NO_IDENTITY`, which no page has: every call is then refused. Anything else (an arena function, the
+//! gets `NPK_JIT_NO_IDENTITY`, which no page has: every call is then refused.
+//!
+//! Anything the inlined check does not settle (an arena function, the
 //! checking options `NPK_WILDX_VERIFY`/`AUDIT`, a refusal) takes a cold block
 //! that asks the runtime (`npk_jit_fn_tag`), which decides and explains; a
 //! NULL entry becomes an error result whose status is the refusal code
