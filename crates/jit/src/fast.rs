@@ -203,6 +203,10 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     if reserved(ctx, op.r0) || reserved(ctx, op.r1) {
         return Err(());
     }
+    // A `cmov` after a comparison is narrowed by `step` (`refine::cmov`).
+    if st.cmp.is_some() && crate::interp::is_cmovcc(ins.mnemonic()) {
+        return Err(());
+    }
     let result = exec_form(ctx, st, op, ins);
     if result.is_ok() {
         if modified != 0 {

@@ -444,6 +444,15 @@ pub(crate) fn step(
     if let Some(v) = crate::values::computed(st, ins, loaded) {
         special = Some(v);
     }
+    // A `cmov` after a comparison: each operand narrowed by its condition.
+    let exact_cmov = is_cmovcc(m)
+        && match crate::refine::cmov(ctx, st, ins) {
+            Some(v) => {
+                special = Some(v);
+                true
+            }
+            None => false,
+        };
 
     // Memory writes.
     for mem in mems {
@@ -493,7 +502,7 @@ pub(crate) fn step(
             Some((d, v)) if d == idx && r.is_gpr64() => v,
             _ => data_write(old, r),
         };
-        st.regs[idx] = if is_cond_write(u.access()) {
+        st.regs[idx] = if is_cond_write(u.access()) && !exact_cmov {
             old.join(new)
         } else {
             new

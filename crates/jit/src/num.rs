@@ -191,7 +191,19 @@ impl Num {
             rel = match (a.rel.is_some(), b.rel.is_some()) {
                 (true, false) => shift_rel(a.rel, b.s),
                 (false, true) => shift_rel(b.rel, a.s),
-                _ => Rel::NONE,
+                // Either relation moved by the other's range is true; keep
+                // the one bounded above, moved by the narrower range.
+                (true, true) => {
+                    let (ra, rb) = (shift_rel(a.rel, b.s), shift_rel(b.rel, a.s));
+                    let width = |s: Scalar| i128::from(s.smax()) - i128::from(s.smin());
+                    match (ra.hi != POS_INF, rb.hi != POS_INF) {
+                        (true, false) => ra,
+                        (false, true) => rb,
+                        _ if width(b.s) <= width(a.s) => ra,
+                        _ => rb,
+                    }
+                }
+                (false, false) => Rel::NONE,
             };
         }
         if width == 4 {

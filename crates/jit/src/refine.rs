@@ -96,6 +96,10 @@ pub(crate) fn refine_edge(
             let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
                 return false;
             };
+            // An offset that is exactly a multiple of a symbol narrows it.
+            if !learn(&mut st.syms, &x) || !learn(&mut st.syms, &y) {
+                return false;
+            }
             st.regs[usize::from(cmp.a)] = Val::Ptr(i, x);
             if let Some(r) = b_reg {
                 st.regs[r] = Val::Ptr(i, y);
@@ -172,4 +176,44 @@ fn learn(syms: &mut Syms, n: &Num) -> bool {
     // Both within the symbol's old range, so they fit.
     syms[usize::from(sym)] = Some((l as i64, h as i64));
     true
+}
+
+/// `cmovcc d, s` after a comparison: the value `d` gets is `s` narrowed by
+/// the condition joined with the old `d` narrowed by its negation (either
+/// alone when the other cannot happen). `None` when the flags are not a
+/// known comparison or the source is not a register.
+pub(crate) fn cmov(ctx: &Ctx<'_>, st: &State, ins: &iced_x86::Instruction) -> Option<(usize, Val)> {
+    use iced_x86::OpKind;
+    st.cmp?;
+    if ins.op0_kind() != OpKind::Register || ins.op1_kind() != OpKind::Register {
+        return None;
+    }
+    let (d, s) = (ins.op0_register(), ins.op1_register());
+    let width = if d.is_gpr64() { 8 } else { 4 };
+    let (d, s) = (crate::interp::gpr(d), crate::interp::gpr(s));
+    let cc = ins.condition_code();
+    // Only registers, symbols and the comparison matter to `refine_edge`.
+    let narrowed = |taken: bool| {
+        let mut t = State::empty();
+        t.regs = st.regs;
+        t.cmp = st.cmp;
+        t.syms = st.syms;
+        refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()).then_some(t)
+    };
+    let at_width = |v: Val| {
+        if width == 8 {
+            v
+        } else {
+            v.as_num(4).map_or(Val::Data(8), Val::num)
+        }
+    };
+    let v = match (narrowed(true), narrowed(false)) {
+        (Some(t), Some(f)) => {
+            at_width(f.regs[d]).join_with(at_width(t.regs[s]), &f.syms, &t.syms, None)
+        }
+        (Some(t), None) => at_width(t.regs[s]),
+        (None, Some(f)) => at_width(f.regs[d]),
+        (None, None) => return None,
+    };
+    Some((d, v))
 }

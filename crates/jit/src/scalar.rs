@@ -60,7 +60,10 @@ impl Scalar {
         }
         let m = 1i64 << self.tz;
         if self.smin != i64::MIN {
-            self.smin = self.smin.checked_add(m - 1).map_or(self.smin, |v| v.div_euclid(m) * m);
+            self.smin = self
+                .smin
+                .checked_add(m - 1)
+                .map_or(self.smin, |v| v.div_euclid(m) * m);
         }
         if self.smax != i64::MAX {
             self.smax = self.smax.div_euclid(m) * m;
@@ -129,6 +132,7 @@ impl Scalar {
             c.into_iter().min().unwrap_or(0),
             c.into_iter().max().unwrap_or(0),
         )
+        .with_tz(self.trailing_zeros() + o.trailing_zeros())
     }
     pub(crate) fn and(self, o: Scalar) -> Scalar {
         match (self.smin >= 0, o.smin >= 0) {

@@ -116,13 +116,7 @@ impl Val {
 
     /// The join with relations: `sa`/`sb` are the symbol facts of the two
     /// paths; with `widen`, bounds that grew jump to their limits.
-    pub(crate) fn join_with(
-        self,
-        other: Val,
-        sa: &Syms,
-        sb: &Syms,
-        widen: Option<&[i64]>,
-    ) -> Val {
+    pub(crate) fn join_with(self, other: Val, sa: &Syms, sb: &Syms, widen: Option<&[i64]>) -> Val {
         if self == other {
             return self;
         }

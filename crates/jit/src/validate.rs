@@ -523,7 +523,8 @@ impl Validator {
                             self.edge.clone_from(cur);
                             work += 1 + cur.slots.len() as u64;
                             // A dead edge gives its target nothing.
-                            if !refine_edge(&ctx, &mut self.edge, cc, e == 0, &mut self.thresholds) {
+                            if !refine_edge(&ctx, &mut self.edge, cc, e == 0, &mut self.thresholds)
+                            {
                                 continue;
                             }
                             &self.edge

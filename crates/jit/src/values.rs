@@ -337,9 +337,15 @@ pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
     use Flagged as F;
     let code = ins.code();
     let (kind, width) = match code {
-        C::Cmp_rm64_r64 | C::Cmp_r64_rm64 | C::Cmp_rm64_imm8 | C::Cmp_rm64_imm32
+        C::Cmp_rm64_r64
+        | C::Cmp_r64_rm64
+        | C::Cmp_rm64_imm8
+        | C::Cmp_rm64_imm32
         | C::Cmp_RAX_imm32 => (F::Sub, 8),
-        C::Cmp_rm32_r32 | C::Cmp_r32_rm32 | C::Cmp_rm32_imm8 | C::Cmp_rm32_imm32
+        C::Cmp_rm32_r32
+        | C::Cmp_r32_rm32
+        | C::Cmp_rm32_imm8
+        | C::Cmp_rm32_imm32
         | C::Cmp_EAX_imm32 => (F::Sub, 4),
         C::Test_rm64_r64 => (F::Logic, 8),
         C::Test_rm32_r32 => (F::Logic, 4),
