@@ -249,6 +249,7 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
         Some(types::I64),
     ),
     ("npk_jit_fn_refusal", &[], Some(types::I32)),
+    ("npk_jit_sig_identity", &[types::I64], Some(types::I32)),
     ("npk_str_scope", &[], Some(types::I64)),
     ("npk_str_release", &[types::I64], None),
     ("npk_str_retag", &[types::I64, types::I64], None),
@@ -275,6 +276,9 @@ struct Cx<'a> {
     externs: Vec<Option<FuncId>>,
     runtime: HashMap<&'static str, FuncId>,
     strings: HashMap<String, DataId>,
+    /// Per buffer signature (canonical text): the writable `u32` that caches its page
+    /// identity for `Jit.call` (0 until the runtime was asked).
+    jit_identities: HashMap<String, DataId>,
     /// `npk_fault(code)`: calls `failsafe(code)` and exits; never returns.
     fault: FuncId,
     builder_ctx: FunctionBuilderContext,
@@ -325,6 +329,7 @@ impl<'a> Cx<'a> {
             externs,
             runtime: HashMap::new(),
             strings: HashMap::new(),
+            jit_identities: HashMap::new(),
             fault,
             builder_ctx: FunctionBuilderContext::new(),
             bodies,
@@ -375,7 +380,6 @@ impl<'a> Cx<'a> {
             .ok_or_else(|| unsupported("a call of an undeclared function", span))
     }
 
-    /// The read-only, NUL-terminated data object holding `text`.
     /// The runtime's fast-path geometry (`wildx::inline_check::SYMBOL`), imported data.
     fn jit_fast_data(&mut self) -> Result<DataId, CodegenError> {
         self.module
@@ -383,21 +387,48 @@ impl<'a> Cx<'a> {
             .map_err(backend)
     }
 
+    /// Declares and defines the module-local data object `name` holding `data`.
+    fn local_data(
+        &mut self,
+        name: &str,
+        writable: bool,
+        data: &DataDescription,
+    ) -> Result<DataId, CodegenError> {
+        let id = self
+            .module
+            .declare_data(name, Linkage::Local, writable, false)
+            .map_err(backend)?;
+        self.module.define_data(id, data).map_err(backend)?;
+        Ok(id)
+    }
+
+    /// The writable, zero-initialised `u32` caching the page identity of the buffer
+    /// signature `canonical` (one per signature and module).
+    fn jit_identity_data(&mut self, canonical: &str) -> Result<DataId, CodegenError> {
+        if let Some(id) = self.jit_identities.get(canonical) {
+            return Ok(*id);
+        }
+        let mut data = DataDescription::new();
+        data.define_zeroinit(4);
+        data.set_align(4);
+        let name = format!("npk_jit_identity_{}", self.jit_identities.len());
+        let id = self.local_data(&name, true, &data)?;
+        self.jit_identities.insert(canonical.to_string(), id);
+        Ok(id)
+    }
+
+    /// The read-only, NUL-terminated data object holding `text`.
     fn string_data(&mut self, text: &str) -> Result<DataId, CodegenError> {
         if let Some(id) = self.strings.get(text) {
             return Ok(*id);
         }
-        let name = format!("npk_str_{}", self.strings.len());
-        let id = self
-            .module
-            .declare_data(&name, Linkage::Local, false, false)
-            .map_err(backend)?;
         let mut bytes = Vec::with_capacity(text.len() + 1);
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(0);
         let mut data = DataDescription::new();
         data.define(bytes.into_boxed_slice());
-        self.module.define_data(id, &data).map_err(backend)?;
+        let name = format!("npk_str_{}", self.strings.len());
+        let id = self.local_data(&name, false, &data)?;
         self.strings.insert(text.to_string(), id);
         Ok(id)
     }

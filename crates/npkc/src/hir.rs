@@ -67,6 +67,16 @@ impl Ty {
     }
 }
 
+/// The page identity a `Jit.call` checks (`npk_jit::Signature::identity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JitIdentity {
+    /// A scalar signature: its tag, a compile-time constant.
+    Tag(u32),
+    /// A signature with buffers, by its canonical text: the runtime interns it
+    /// (`npk_jit_sig_identity`) once per run.
+    Interned(String),
+}
+
 /// The whole program: every function of every module (stdlib included).
 #[derive(Debug, Clone)]
 pub struct Program {
@@ -371,12 +381,13 @@ pub enum ExprKind {
         args: Vec<Expr>,
     },
     /// `Jit.call(page, "sig", args...)`: `ty` is `Result<ret>`. The signature
-    /// literal was parsed at compile time; `tag` is its `npk_jit` tag and
-    /// `params` the SysV integer types of `args` (already converted to them).
+    /// literal was parsed at compile time; `identity` says how to get its page
+    /// identity and `params` are the types of `args` (already converted to
+    /// them): integers, or a pointer for a buffer.
     JitCall {
         page: Box<Expr>,
-        tag: u32,
-        params: Vec<crate::ast::IntTy>,
+        identity: JitIdentity,
+        params: Vec<Ty>,
         args: Vec<Expr>,
     },
     /// `raw e` where `e: Result<T>`; `ty` is T.

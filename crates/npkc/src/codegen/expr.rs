@@ -187,10 +187,10 @@ impl<'a> FnLower<'a, '_, '_> {
             ExprKind::Builtin { builtin, args } => self.builtin(*builtin, args, e.span)?,
             ExprKind::JitCall {
                 page,
-                tag,
+                identity,
                 params,
                 args,
-            } => self.jit_call(page, *tag, params, args, &e.ty)?,
+            } => self.jit_call(page, identity, params, args, &e.ty)?,
             ExprKind::Raw(inner) => match self.expr(inner)? {
                 Val::Res { value: Some(v), .. } => Val::One(v),
                 Val::Res { value: None, .. } => Val::Unit,

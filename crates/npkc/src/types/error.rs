@@ -75,7 +75,7 @@ pub enum JitSigProblem {
     NotALiteral,
     /// `npk-jit`'s parser refused it (its message).
     Malformed(String),
-    /// A pointer (buffer) parameter or result: not callable yet.
+    /// A pointer parameter without an extent, or a pointer result.
     Pointer,
 }
 
@@ -338,8 +338,9 @@ impl Error {
                         .with_help("the signature is checked at compile time: write it as a literal such as \"int64(int64)\""),
                     JitSigProblem::Malformed(msg) => d.with_label(msg.clone()),
                     JitSigProblem::Pointer => d
-                        .with_label("pointer (buffer) parameters and results are not callable yet")
-                        .with_note("`Jit.call` takes int32, int64, uint32 and uint64 parameters and results"),
+                        .with_label("a pointer without an extent is not callable")
+                        .with_note("`Jit.call` takes int32, int64, uint32 and uint64 parameters and results, and buffers with an extent")
+                        .with_help("give the pointer a name and an extent: `int64(int64* xs[n], int64 n)`"),
                 }
             }
             Error::NotCallable { what, span } => {
@@ -656,7 +657,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "NPK-327",
-        "`Jit.call(f, \"sig\", args...)` calls the JIT page `f` as a function of the signature `sig`, which must be a string literal: the compiler parses it (as `npk-jit` does, e.g. `int64(int64,uint32)`: int32, int64, uint32, uint64; at most 6 parameters), checks each argument against its parameter and gives the call the type `Result<ret>`. At run time the call is made only if the page is sealed, live and proven for exactly that signature; otherwise it is an error result whose code says why (the `NPK_JIT_ERR_*` codes, see stdlib/jit.npk). Pointer (buffer) signatures are not callable yet.\n\n```\nint32:s = Jit.call(f, \"int32(int32,int32)\", 40, 2) ? -1;\nint64:t = Jit.call(g, \"int64(int64\", 1) ? -1;   // error[NPK-327]: missing closing `)`\n```",
+        "`Jit.call(f, \"sig\", args...)` calls the JIT page `f` as a function of the signature `sig`, which must be a string literal: the compiler parses it (as `npk-jit` does, e.g. `int64(int64,uint32)`: int32, int64, uint32, uint64, a NIL result; at most 6 parameters), checks each argument against its parameter and gives the call the type `Result<ret>`. At run time the call is made only if the page is sealed, live and proven for exactly that signature; otherwise it is an error result whose code says why (the `NPK_JIT_ERR_*` codes, see stdlib/jit.npk). A buffer parameter `T* xs[n]` (`mut T*` if the code may store into it) takes a pointer `T->` (or untyped bytes from `alloc`, `NULL`, or a `string` for int8/uint8 buffers); its extent argument is passed as written: the caller promises the buffer holds that many elements, as in C. A pointer without an extent (`int64*`, `ptr`) and pointer results are refused.\n\n```\nint32:s = Jit.call(f, \"int32(int32,int32)\", 40, 2) ? -1;\nint64:t = Jit.call(g, \"int64(int64\", 1) ? -1;   // error[NPK-327]: missing closing `)`\n```",
     ),
     (
         "NPK-325",

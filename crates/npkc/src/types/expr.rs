@@ -56,7 +56,7 @@ fn simple_literal(e: &ast::Expr) -> Option<(u64, bool)> {
 }
 
 /// The name of `e` if it is a bare name (for help texts).
-fn bare_name(e: &ast::Expr) -> Option<String> {
+pub(super) fn bare_name(e: &ast::Expr) -> Option<String> {
     match &e.kind {
         ast::ExprKind::Name(id) => Some(id.name.clone()),
         _ => None,
