@@ -554,7 +554,7 @@ mod tests {
                 hi: -((rng.next() % 8) as i64),
             };
         }
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             n = Num::constant(rng.next() % 300);
         }
         n

@@ -193,6 +193,7 @@ impl Scalar {
             Scalar::range_s(0, max)
         }
     }
+    #[allow(dead_code)]
     pub(crate) fn sext(self, bits: u32) -> Scalar {
         let half = 1i64 << (bits - 1);
         if self.smin >= -half && self.smax < half {

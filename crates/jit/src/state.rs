@@ -14,7 +14,6 @@
 //! iteration terminates.
 
 use crate::num::{Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
-use crate::scalar::Scalar;
 
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use iced_x86::{Formatter, Instruction, IntelFormatter, Register};
 
 /// The rule a rejected byte string breaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ViolationKind {
     /// The byte string is empty.
@@ -136,7 +136,7 @@ pub enum ViolationKind {
     },
     /// A load or store through a buffer parameter that the analysis cannot
     /// prove lies inside the buffer on every path.
-    BufferOutOfBounds(BufferAccess),
+    BufferOutOfBounds(Box<BufferAccess>),
     /// A store into a buffer parameter declared without `mut`.
     ReadOnlyBuffer {
         /// The buffer's parameter index.
@@ -308,7 +308,7 @@ impl fmt::Display for ViolationKind {
                 "reaches entry rsp{offset:+}, more than one page below the deepest stack byte touched (entry rsp{touched:+}); touch the stack at least every 4096 bytes"
             ),
             K::NoReturnPath => f.write_str("no path from here reaches a ret (the code would run forever)"),
-            K::BufferOutOfBounds(access) => write!(f, "{access}"),
+            K::BufferOutOfBounds(ref access) => write!(f, "{access}"),
             K::ReadOnlyBuffer { param } => write!(
                 f,
                 "store into buffer parameter {param}, which is read-only (declare it `mut`)"
@@ -421,14 +421,14 @@ impl Violation {
     /// The rule broken.
     #[must_use]
     pub fn kind(&self) -> ViolationKind {
-        self.kind
+        self.kind.clone()
     }
 }
 
 impl PartialEq for Violation {
     fn eq(&self, other: &Violation) -> bool {
-        (self.offset, self.instruction(), self.kind)
-            == (other.offset, other.instruction(), other.kind)
+        (self.offset, self.instruction(), &self.kind)
+            == (other.offset, other.instruction(), &other.kind)
     }
 }
 
