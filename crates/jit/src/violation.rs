@@ -174,10 +174,15 @@ pub struct BufferAccess {
     pub extent: crate::Extent,
 }
 
+/// A bound as text: infinities, and large powers of two as `2^k`.
 fn bound(v: i64) -> String {
     match v {
         i64::MIN => "-inf".into(),
         i64::MAX => "+inf".into(),
+        v if v.unsigned_abs() >= 1 << 20 && v.unsigned_abs().is_power_of_two() => {
+            let sign = if v < 0 { "-" } else { "" };
+            format!("{sign}2^{}", v.unsigned_abs().trailing_zeros())
+        }
         v => v.to_string(),
     }
 }
@@ -192,7 +197,7 @@ impl fmt::Display for BufferAccess {
         };
         write!(
             f,
-            "{}-byte {what} buffer parameter {} not proven inside it: byte offset in [{}, {}]",
+            "{}-byte {what} buffer parameter {} is not proven in bounds: its byte offset is in [{}, {}]",
             self.width,
             self.param,
             bound(self.lo),
@@ -201,7 +206,7 @@ impl fmt::Display for BufferAccess {
         if let Some((k, shift, lo, hi)) = self.relation {
             write!(
                 f,
-                ", offset - {}*p{k} in [{}, {}]",
+                " and offset - {}*p{k} in [{}, {}]",
                 1u64 << shift,
                 bound(lo),
                 bound(hi)
@@ -209,9 +214,13 @@ impl fmt::Display for BufferAccess {
         }
         write!(
             f,
-            "; needs 0 <= offset and offset + {} <= {end} (pK: the value of parameter K)",
+            "; it needs 0 <= offset and offset + {} <= {end}",
             self.width
-        )
+        )?;
+        if let crate::Extent::Param(k) = self.extent {
+            write!(f, " (p{k}: the value of parameter {k})")?;
+        }
+        Ok(())
     }
 }
 
