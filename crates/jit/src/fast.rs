@@ -193,7 +193,7 @@ fn reserved(ctx: &Ctx<'_>, r: u8) -> bool {
 /// or `Err(())` with `st` untouched where `step` reports a violation.
 #[inline]
 pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
-    let [read, modified, _] = op.flags.map(u32::from);
+    let [read, modified, undefined] = op.flags.map(u32::from);
     if read & !st.flags != 0 {
         return Err(());
     }
@@ -209,7 +209,7 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     }
     let result = exec_form(ctx, st, op, ins);
     if result.is_ok() {
-        if modified != 0 {
+        if (modified | undefined) != 0 {
             st.cmp = values::comparison(ins);
         } else if let Some(c) = st.cmp
             && (c.a == op.r0 || (op.form != Form::Store && c.b == op.r0))
@@ -256,7 +256,18 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, d) || (s != usize::from(NO_REG) && !defined(st, s)) {
                 return Err(());
             }
-            Some(computed(st, ins))
+            // Two registers of plain data: plain data at the width (what
+            // `values.rs` computes for every operation on unknowns).
+            let plain = |r: usize| matches!(st.regs[r], Val::Data(_));
+            if op.form == Form::Alu && s != usize::from(NO_REG) && plain(d) && plain(s) {
+                Some(if width == 8 {
+                    Val::Data(8)
+                } else {
+                    Val::num(crate::num::Num::unknown().at_width(4))
+                })
+            } else {
+                Some(computed(st, ins))
+            }
         }
         Form::AddImm | Form::SubImm => {
             if !defined(st, d) {

@@ -517,7 +517,7 @@ pub(crate) fn step(
 /// Keeps [`State::cmp`] true: a flag write replaces it (by the comparison
 /// if the instruction is one), a write to a compared register drops it.
 fn track_comparison(st: &mut State, ins: &Instruction, regs: &[UsedRegister], flags: Flags) {
-    if flags.modified != 0 {
+    if (flags.modified | flags.undefined) != 0 {
         st.cmp = crate::values::comparison(ins);
     } else if let Some(c) = st.cmp {
         let hit = regs.iter().any(|u| {
