@@ -207,8 +207,22 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     if st.cmp.is_some() && crate::interp::is_cmovcc(ins.mnemonic()) {
         return Err(());
     }
+    // Division the policy does not allow to trap is proven by `step`.
+    if op.form == Form::Divide && !ctx.policy.allow_division {
+        return Err(());
+    }
     let result = exec_form(ctx, st, op, ins);
     if result.is_ok() {
+        // `rdx` as the sign extension of `rax` (what `idiv` needs).
+        let writes = !matches!(
+            op.form,
+            Form::Compare | Form::Store | Form::Jump | Form::Nop | Form::Ret
+        );
+        if op.form == Form::SignExtendAcc {
+            st.sext = op.width;
+        } else if op.form == Form::Divide || (writes && matches!(op.r0, 0 | 2)) {
+            st.sext = 0;
+        }
         if (modified | undefined) != 0 {
             st.cmp = values::comparison(ins);
         } else if let Some(c) = st.cmp

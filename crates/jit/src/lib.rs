@@ -164,4 +164,5 @@ pub use signature::{
     SignatureError,
 };
 pub use validate::{Report, Validator, validate};
+pub use values::DivisionRisk;
 pub use violation::{BufferAccess, Violation, ViolationKind};

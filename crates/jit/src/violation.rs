@@ -137,6 +137,12 @@ pub enum ViolationKind {
     /// A load or store through a buffer parameter that the analysis cannot
     /// prove lies inside the buffer on every path.
     BufferOutOfBounds(Box<BufferAccess>),
+    /// A `div`/`idiv` the analysis cannot prove free of traps (and the
+    /// policy does not allow them).
+    DivisionUnproven {
+        /// What could not be proven.
+        risk: crate::DivisionRisk,
+    },
     /// A store into a buffer parameter declared without `mut`.
     ReadOnlyBuffer {
         /// The buffer's parameter index.
@@ -318,6 +324,7 @@ impl fmt::Display for ViolationKind {
             ),
             K::NoReturnPath => f.write_str("no path from here reaches a ret (the code would run forever)"),
             K::BufferOutOfBounds(ref access) => write!(f, "{access}"),
+            K::DivisionUnproven { risk } => write!(f, "division may trap: {risk}"),
             K::ReadOnlyBuffer { param } => write!(
                 f,
                 "store into buffer parameter {param}, which is read-only (declare it `mut`)"
