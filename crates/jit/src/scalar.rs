@@ -1,0 +1,765 @@
+//! The scalar value domain: what the validator knows about a 64-bit integer.
+//!
+//! A [`Scalar`] is the set of 64-bit values that lie in its known bits
+//! ([`Tnum`]), its unsigned range `[umin, umax]` and its signed range
+//! `[smin, smax]` at once, as in the eBPF verifier. Every constructor and
+//! operation returns a *reduced* value: each component is tightened by the
+//! others (bits -> exact nearest members for the bounds, bounds -> the bits
+//! they share, unsigned <-> signed wherever one range lies in one half of the
+//! other's number line), so equal sets mostly compare equal and precision
+//! found by one component reaches all. A `Scalar` is never empty; operations
+//! that can produce an empty set (`meet`, branch refinement) return `None`.
+//!
+//! Soundness: each operation computes every component as a superset of the
+//! concrete results (per-rule arguments next to the code), and reduction only
+//! intersects sound supersets, so the result holds every concrete result.
+//! The tests (`scalar/tests.rs`) check this by sampling members. Arithmetic
+//! wraps at 64 bits as the CPU does; the domain knows nothing of x86 beyond
+//! the shift-count masking that shifts take a width for.
+
+use crate::tnum::{Tnum, low_bits};
+
+/// A set of 64-bit values: known bits plus unsigned and signed bounds, kept
+/// mutually reduced (see the module docs). `Copy`, no allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Scalar {
+    bits: Tnum,
+    umin: u64,
+    umax: u64,
+    smin: i64,
+    smax: i64,
+}
+
+/// A comparison `a cond b` as `cmp a, b` + `jcc` decides it: `U*` compare
+/// unsigned, `S*` signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Cond {
+    /// `a == b` (`je`).
+    Eq,
+    /// `a != b` (`jne`).
+    Ne,
+    /// `a < b` unsigned (`jb`).
+    Ult,
+    /// `a <= b` unsigned (`jbe`).
+    Ule,
+    /// `a > b` unsigned (`ja`).
+    Ugt,
+    /// `a >= b` unsigned (`jae`).
+    Uge,
+    /// `a < b` signed (`jl`).
+    Slt,
+    /// `a <= b` signed (`jle`).
+    Sle,
+    /// `a > b` signed (`jg`).
+    Sgt,
+    /// `a >= b` signed (`jge`).
+    Sge,
+}
+
+impl Cond {
+    /// The condition that holds exactly when this one does not (the other
+    /// edge of the branch).
+    #[must_use]
+    pub(crate) const fn negate(self) -> Cond {
+        match self {
+            Cond::Eq => Cond::Ne,
+            Cond::Ne => Cond::Eq,
+            Cond::Ult => Cond::Uge,
+            Cond::Uge => Cond::Ult,
+            Cond::Ule => Cond::Ugt,
+            Cond::Ugt => Cond::Ule,
+            Cond::Slt => Cond::Sge,
+            Cond::Sge => Cond::Slt,
+            Cond::Sle => Cond::Sgt,
+            Cond::Sgt => Cond::Sle,
+        }
+    }
+
+    /// The condition with its operands swapped: `a cond b` is `b swap a`.
+    #[must_use]
+    pub(crate) const fn swap(self) -> Cond {
+        match self {
+            Cond::Eq | Cond::Ne => self,
+            Cond::Ult => Cond::Ugt,
+            Cond::Ugt => Cond::Ult,
+            Cond::Ule => Cond::Uge,
+            Cond::Uge => Cond::Ule,
+            Cond::Slt => Cond::Sgt,
+            Cond::Sgt => Cond::Slt,
+            Cond::Sle => Cond::Sge,
+            Cond::Sge => Cond::Sle,
+        }
+    }
+
+    /// Whether `a cond b` holds for these concrete values.
+    #[must_use]
+    pub(crate) const fn holds(self, a: u64, b: u64) -> bool {
+        let (sa, sb) = (a as i64, b as i64);
+        match self {
+            Cond::Eq => a == b,
+            Cond::Ne => a != b,
+            Cond::Ult => a < b,
+            Cond::Ule => a <= b,
+            Cond::Ugt => a > b,
+            Cond::Uge => a >= b,
+            Cond::Slt => sa < sb,
+            Cond::Sle => sa <= sb,
+            Cond::Sgt => sa > sb,
+            Cond::Sge => sa >= sb,
+        }
+    }
+}
+
+/// At most this many rounds of reduction; each round only intersects, so
+/// stopping early is sound, and in practice two rounds reach the fixpoint.
+const REDUCE_ROUNDS: u32 = 4;
+
+/// `2^64`, the modulus of the unsigned number line.
+const WRAP: u128 = 1 << 64;
+
+/// The unsigned range of wrapped values of the integers `[lo, hi]` (an
+/// over-approximation of a set of exact results): exact when `lo` and `hi`
+/// lie in the same `2^64` block, since then every integer between them
+/// wraps by the same amount; otherwise the full range.
+const fn unsigned_window(lo: u128, hi: u128) -> (u64, u64) {
+    if lo >> 64 == hi >> 64 {
+        (lo as u64, hi as u64)
+    } else {
+        (0, u64::MAX)
+    }
+}
+
+/// The signed range of wrapped values of the integers `[lo, hi]`: exact
+/// when both lie in the same block `[k*2^64 - 2^63, k*2^64 + 2^63)`.
+const fn signed_window(lo: i128, hi: i128) -> (i64, i64) {
+    const HALF: i128 = 1 << 63;
+    if (lo + HALF) >> 64 == (hi + HALF) >> 64 {
+        (lo as i64, hi as i64)
+    } else {
+        (i64::MIN, i64::MAX)
+    }
+}
+
+/// The least and greatest of four values.
+fn min_max4(v: [i128; 4]) -> (i128, i128) {
+    let lo = v[0].min(v[1]).min(v[2].min(v[3]));
+    let hi = v[0].max(v[1]).max(v[2].max(v[3]));
+    (lo, hi)
+}
+
+/// `x` with its low `bits` bits (1..=63) sign-extended.
+const fn sext_value(x: u64, bits: u32) -> i64 {
+    ((x << (64 - bits)) as i64) >> (64 - bits)
+}
+
+impl Scalar {
+    /// Every 64-bit value.
+    pub(crate) const fn unknown() -> Scalar {
+        Scalar {
+            bits: Tnum::unknown(),
+            umin: 0,
+            umax: u64::MAX,
+            smin: i64::MIN,
+            smax: i64::MAX,
+        }
+    }
+
+    /// Exactly `value`.
+    pub(crate) const fn constant(value: u64) -> Scalar {
+        Scalar {
+            bits: Tnum::constant(value),
+            umin: value,
+            umax: value,
+            smin: value as i64,
+            smax: value as i64,
+        }
+    }
+
+    /// Every value of the unsigned range `[lo, hi]` (any value if `lo > hi`).
+    pub(crate) fn range_u(lo: u64, hi: u64) -> Scalar {
+        if lo > hi {
+            return Scalar::unknown();
+        }
+        Scalar::make(Tnum::range(lo, hi), lo, hi, i64::MIN, i64::MAX)
+    }
+
+    /// Every value of the signed range `[lo, hi]` (any value if `lo > hi`).
+    pub(crate) fn range_s(lo: i64, hi: i64) -> Scalar {
+        if lo > hi {
+            return Scalar::unknown();
+        }
+        Scalar::make(Tnum::unknown(), 0, u64::MAX, lo, hi)
+    }
+
+    /// Every member of `bits`.
+    pub(crate) fn from_bits(bits: Tnum) -> Scalar {
+        Scalar::make(bits, 0, u64::MAX, i64::MIN, i64::MAX)
+    }
+
+    /// Any value of the low `bytes` bytes, zero-extended: `[0, 2^(8*bytes) - 1]`
+    /// (what `movzx` of a loaded byte or word holds; `bytes >= 8` is any value).
+    pub(crate) fn zext_unknown(bytes: u32) -> Scalar {
+        Scalar::range_u(0, low_bits(bytes.saturating_mul(8)))
+    }
+
+    /// Any value of the low `bytes` bytes, sign-extended (`movsx` of a load):
+    /// `[-2^(8*bytes-1), 2^(8*bytes-1) - 1]`; `bytes == 0` is 0, `bytes >= 8`
+    /// any value.
+    pub(crate) fn sext_unknown(bytes: u32) -> Scalar {
+        match bytes {
+            0 => Scalar::constant(0),
+            1..=7 => {
+                let half = 1i64 << (bytes * 8 - 1);
+                Scalar::range_s(-half, half - 1)
+            }
+            _ => Scalar::unknown(),
+        }
+    }
+
+    /// Reduce raw components that are known to hold every concrete result.
+    /// They cannot be contradictory then; if they are, an operation is
+    /// wrong, and the full set is the safe answer (release builds).
+    fn make(bits: Tnum, umin: u64, umax: u64, smin: i64, smax: i64) -> Scalar {
+        let raw = Scalar {
+            bits,
+            umin,
+            umax,
+            smin,
+            smax,
+        };
+        let reduced = raw.reduced();
+        debug_assert!(reduced.is_some(), "an operation lost every member: {raw:?}");
+        reduced.unwrap_or(Scalar::unknown())
+    }
+
+    /// Tighten every component by the others, `None` if they share no value.
+    fn reduced(mut self) -> Option<Scalar> {
+        for _ in 0..REDUCE_ROUNDS {
+            let before = self;
+            self.deduce_signs()?;
+            self.bits = self.bits.intersect(Tnum::range(self.umin, self.umax))?;
+            // The bounds move to the nearest members of the known bits.
+            self.umin = self.bits.min_ge(self.umin)?;
+            self.umax = self.bits.max_le(self.umax)?;
+            self.smin = self.bits.smin_ge(self.smin)?;
+            self.smax = self.bits.smax_le(self.smax)?;
+            if self.umin > self.umax || self.smin > self.smax {
+                return None;
+            }
+            if self == before {
+                break;
+            }
+        }
+        Some(self)
+    }
+
+    /// Intersect the unsigned and the signed range where one is an interval
+    /// of the other's number line; where both cross (the unsigned range holds
+    /// `2^63 - 1` and `2^63`, the signed one `-1` and `0`) their intersection
+    /// is two pieces, one in each half, and a piece that is empty lets the
+    /// other one bound both.
+    fn deduce_signs(&mut self) -> Option<()> {
+        if (self.umin as i64) <= (self.umax as i64) {
+            // The unsigned range lies in one sign half: a signed interval.
+            self.smin = self.smin.max(self.umin as i64);
+            self.smax = self.smax.min(self.umax as i64);
+            if self.smin > self.smax {
+                return None;
+            }
+        }
+        if (self.smin as u64) <= (self.smax as u64) {
+            // The signed range does not hold both -1 and 0: an unsigned interval.
+            self.umin = self.umin.max(self.smin as u64);
+            self.umax = self.umax.min(self.smax as u64);
+            if self.umin > self.umax {
+                return None;
+            }
+        } else if (self.umin as i64) > (self.umax as i64) {
+            let low_piece = self.umin <= self.smax as u64;
+            let high_piece = self.smin as u64 <= self.umax;
+            match (low_piece, high_piece) {
+                (false, false) => return None,
+                (true, false) => {
+                    self.umax = self.smax as u64;
+                    self.smin = self.umin as i64;
+                }
+                (false, true) => {
+                    self.umin = self.smin as u64;
+                    self.smax = self.umax as i64;
+                }
+                (true, true) => {}
+            }
+        }
+        Some(())
+    }
+
+    /// The value, when the set has exactly one.
+    #[must_use]
+    pub(crate) const fn as_const(self) -> Option<u64> {
+        if self.umin == self.umax {
+            Some(self.umin)
+        } else {
+            None
+        }
+    }
+
+    /// The least member, unsigned.
+    #[must_use]
+    pub(crate) const fn umin(self) -> u64 {
+        self.umin
+    }
+
+    /// The greatest member, unsigned.
+    #[must_use]
+    pub(crate) const fn umax(self) -> u64 {
+        self.umax
+    }
+
+    /// The least member, signed.
+    #[must_use]
+    pub(crate) const fn smin(self) -> i64 {
+        self.smin
+    }
+
+    /// The greatest member, signed.
+    #[must_use]
+    pub(crate) const fn smax(self) -> i64 {
+        self.smax
+    }
+
+    /// The known bits.
+    #[must_use]
+    pub(crate) const fn bits(self) -> Tnum {
+        self.bits
+    }
+
+    /// Whether `x` is in the set (inside every component).
+    #[must_use]
+    pub(crate) const fn contains(self, x: u64) -> bool {
+        self.bits.contains(x)
+            && self.umin <= x
+            && x <= self.umax
+            && self.smin <= x as i64
+            && x as i64 <= self.smax
+    }
+
+    /// Whether 0 is outside the set.
+    #[must_use]
+    pub(crate) const fn is_nonzero(self) -> bool {
+        !self.contains(0)
+    }
+
+    /// `a + b`, wrapping. Bounds: the exact integer sums lie in
+    /// `[min + min, max + max]`, kept when that does not straddle a wrap.
+    #[must_use]
+    pub(crate) fn add(self, b: Scalar) -> Scalar {
+        let (umin, umax) = unsigned_window(
+            u128::from(self.umin) + u128::from(b.umin),
+            u128::from(self.umax) + u128::from(b.umax),
+        );
+        let (smin, smax) = signed_window(
+            i128::from(self.smin) + i128::from(b.smin),
+            i128::from(self.smax) + i128::from(b.smax),
+        );
+        Scalar::make(self.bits.add(b.bits), umin, umax, smin, smax)
+    }
+
+    /// `a - b`, wrapping: the integer differences lie in
+    /// `[a.min - b.max, a.max - b.min]` (shifted up by `2^64` to stay
+    /// unsigned, which changes no wrapped value).
+    #[must_use]
+    pub(crate) fn sub(self, b: Scalar) -> Scalar {
+        let (umin, umax) = unsigned_window(
+            u128::from(self.umin) + WRAP - u128::from(b.umax),
+            u128::from(self.umax) + WRAP - u128::from(b.umin),
+        );
+        let (smin, smax) = signed_window(
+            i128::from(self.smin) - i128::from(b.smax),
+            i128::from(self.smax) - i128::from(b.smin),
+        );
+        Scalar::make(self.bits.sub(b.bits), umin, umax, smin, smax)
+    }
+
+    /// `-a`, wrapping (`neg`).
+    #[must_use]
+    pub(crate) fn neg(self) -> Scalar {
+        Scalar::constant(0).sub(self)
+    }
+
+    /// `!a` (`not`): exact, `!x` reverses both orders.
+    #[must_use]
+    pub(crate) fn not(self) -> Scalar {
+        Scalar::make(
+            self.bits.not(),
+            !self.umax,
+            !self.umin,
+            !self.smax,
+            !self.smin,
+        )
+    }
+
+    /// `a * b`, wrapping (the low 64 bits of `imul`/`mul`). A constant power
+    /// of two is a shift (exact bits). Unsigned products are monotone in
+    /// both operands; signed ones take their extremes at the corners.
+    #[must_use]
+    pub(crate) fn mul(self, b: Scalar) -> Scalar {
+        for (x, y) in [(self, b), (b, self)] {
+            if let Some(c) = y.as_const()
+                && c.is_power_of_two()
+            {
+                return x.shl_const(c.trailing_zeros());
+            }
+        }
+        let (umin, umax) = unsigned_window(
+            u128::from(self.umin) * u128::from(b.umin),
+            u128::from(self.umax) * u128::from(b.umax),
+        );
+        let (lo, hi) = min_max4([
+            i128::from(self.smin) * i128::from(b.smin),
+            i128::from(self.smin) * i128::from(b.smax),
+            i128::from(self.smax) * i128::from(b.smin),
+            i128::from(self.smax) * i128::from(b.smax),
+        ]);
+        let (smin, smax) = signed_window(lo, hi);
+        Scalar::make(self.bits.mul(b.bits), umin, umax, smin, smax)
+    }
+
+    /// `a & b`: never above either operand unsigned (`x & y <= y`); the
+    /// known bits give the rest, and signed bounds follow from those.
+    #[must_use]
+    pub(crate) fn and(self, b: Scalar) -> Scalar {
+        let umax = self.umax.min(b.umax);
+        Scalar::make(self.bits.and(b.bits), 0, umax, i64::MIN, i64::MAX)
+    }
+
+    /// `a | b`: never below either operand unsigned (`x | y >= y`).
+    #[must_use]
+    pub(crate) fn or(self, b: Scalar) -> Scalar {
+        let umin = self.umin.max(b.umin);
+        Scalar::make(self.bits.or(b.bits), umin, u64::MAX, i64::MIN, i64::MAX)
+    }
+
+    /// `a ^ b`: the known bits say all there is.
+    #[must_use]
+    pub(crate) fn xor(self, b: Scalar) -> Scalar {
+        Scalar::from_bits(self.bits.xor(b.bits))
+    }
+
+    /// `shl` of a `width`-bit operand (8, 16, 32 or 64) by `amount`: the
+    /// count is masked as x86 does (to 6 bits for 64-bit operands, else 5)
+    /// and the result is the operand's new low `width` bits, zero-extended.
+    #[must_use]
+    pub(crate) fn shl(self, amount: Scalar, width: u32) -> Scalar {
+        let (lo, hi) = shift_count(amount, width);
+        let x = self.zext(width);
+        let shifted = if lo == hi {
+            x.shl_const(lo)
+        } else {
+            x.shl_range(lo, hi)
+        };
+        shifted.zext(width)
+    }
+
+    /// `shr` (logical) of a `width`-bit operand, as [`Scalar::shl`].
+    #[must_use]
+    pub(crate) fn shr(self, amount: Scalar, width: u32) -> Scalar {
+        let (lo, hi) = shift_count(amount, width);
+        self.zext(width).lshr_range(lo, hi).zext(width)
+    }
+
+    /// `sar` (arithmetic) of a `width`-bit operand, as [`Scalar::shl`]: the
+    /// operand's sign is its bit `width - 1`.
+    #[must_use]
+    pub(crate) fn sar(self, amount: Scalar, width: u32) -> Scalar {
+        let (lo, hi) = shift_count(amount, width);
+        self.sext(width).ashr_range(lo, hi).zext(width)
+    }
+
+    /// `a << c` for a constant `c < 64`: multiplication by `2^c`, so the
+    /// integer results lie in `[min << c, max << c]`.
+    fn shl_const(self, c: u32) -> Scalar {
+        let (umin, umax) = unsigned_window(u128::from(self.umin) << c, u128::from(self.umax) << c);
+        let (smin, smax) = signed_window(i128::from(self.smin) << c, i128::from(self.smax) << c);
+        Scalar::make(self.bits.shl(c), umin, umax, smin, smax)
+    }
+
+    /// `a << c` for any `c` in `[lo, hi]` (`lo < hi < 64`): monotone in `a`,
+    /// and in `c` away from zero, so the extremes are at the corners.
+    fn shl_range(self, lo: u32, hi: u32) -> Scalar {
+        let (umin, umax) =
+            unsigned_window(u128::from(self.umin) << lo, u128::from(self.umax) << hi);
+        let (smin, smax) = min_max4([
+            i128::from(self.smin) << lo,
+            i128::from(self.smin) << hi,
+            i128::from(self.smax) << lo,
+            i128::from(self.smax) << hi,
+        ]);
+        let (smin, smax) = signed_window(smin, smax);
+        Scalar::make(self.bits.shl_range(lo, hi), umin, umax, smin, smax)
+    }
+
+    /// `a >> c` (logical) for any `c` in `[lo, hi]` (`hi < 64`): monotone,
+    /// up in `a` and down in `c`.
+    fn lshr_range(self, lo: u32, hi: u32) -> Scalar {
+        let bits = self.bits.lshr_range(lo, hi);
+        Scalar::make(bits, self.umin >> hi, self.umax >> lo, i64::MIN, i64::MAX)
+    }
+
+    /// `a >> c` (arithmetic) for any `c` in `[lo, hi]` (`hi < 64`): monotone
+    /// up in `a`; in `c` it moves toward 0 or -1, so the extremes are at the
+    /// corners. With the sign known the bits are those of a logical shift
+    /// (of `!a` for negatives); otherwise the bounds decide them.
+    fn ashr_range(self, lo: u32, hi: u32) -> Scalar {
+        let (smin, smax) = min_max4([
+            i128::from(self.smin >> lo),
+            i128::from(self.smin >> hi),
+            i128::from(self.smax >> lo),
+            i128::from(self.smax >> hi),
+        ]);
+        let bits = if lo == hi {
+            self.bits.ashr(lo)
+        } else if self.smin >= 0 {
+            self.bits.lshr_range(lo, hi)
+        } else if self.smax < 0 {
+            self.bits.not().lshr_range(lo, hi).not()
+        } else {
+            Tnum::unknown()
+        };
+        Scalar::make(bits, 0, u64::MAX, smin as i64, smax as i64)
+    }
+
+    /// Truncate to the low `bits` bits and zero-extend (a 32-bit register
+    /// write, `movzx`). A range whose members share the bits above `bits`
+    /// keeps its low ends; a range that crosses a multiple of `2^bits` wraps
+    /// inside the truncation and becomes all of `[0, 2^bits - 1]`. Both the
+    /// unsigned and the signed range are tried.
+    #[must_use]
+    pub(crate) fn zext(self, bits: u32) -> Scalar {
+        if bits >= 64 {
+            return self;
+        }
+        let keep = low_bits(bits);
+        let (mut umin, mut umax) = (0, keep);
+        if self.umin >> bits == self.umax >> bits {
+            umin = self.umin & keep;
+            umax = self.umax & keep;
+        }
+        if self.smin >> bits == self.smax >> bits {
+            umin = umin.max(self.smin as u64 & keep);
+            umax = umax.min(self.smax as u64 & keep);
+        }
+        Scalar::make(self.bits.cast(bits), umin, umax, i64::MIN, i64::MAX)
+    }
+
+    /// Sign-extend the low `bits` bits (`movsx`, `movsxd`, `cdqe`). Sign
+    /// extension is monotone inside each block `[k*2^bits - 2^(bits-1),
+    /// k*2^bits + 2^(bits-1))`, so a range inside one block keeps its ends.
+    /// `bits == 0` gives 0.
+    #[must_use]
+    pub(crate) fn sext(self, bits: u32) -> Scalar {
+        if bits >= 64 {
+            return self;
+        }
+        if bits == 0 {
+            return Scalar::constant(0);
+        }
+        let half = 1i128 << (bits - 1);
+        let block = |x: i128| (x + half) >> bits;
+        let (mut smin, mut smax) = (-half as i64, (half - 1) as i64);
+        if block(i128::from(self.smin)) == block(i128::from(self.smax)) {
+            smin = sext_value(self.smin as u64, bits);
+            smax = sext_value(self.smax as u64, bits);
+        }
+        if block(i128::from(self.umin)) == block(i128::from(self.umax)) {
+            smin = smin.max(sext_value(self.umin, bits));
+            smax = smax.min(sext_value(self.umax, bits));
+        }
+        Scalar::make(self.bits.sext(bits), 0, u64::MAX, smin, smax)
+    }
+
+    /// The least scalar holding both sets (control-flow join).
+    #[must_use]
+    pub(crate) fn join(self, b: Scalar) -> Scalar {
+        Scalar::make(
+            self.bits.join(b.bits),
+            self.umin.min(b.umin),
+            self.umax.max(b.umax),
+            self.smin.min(b.smin),
+            self.smax.max(b.smax),
+        )
+    }
+
+    /// Widening at a loop head: `old` joined with `new`, where every bound
+    /// that grew jumps to its type's limit and, if any known bit changed,
+    /// that bit and every bit above it become unknown (counters grow
+    /// upward; the low bits that stay known keep alignment such as `i*8`).
+    /// Each bound can jump once and the lowest changed bit only moves down,
+    /// so repeated widening stops after a few steps. A non-negative counter
+    /// widens to `[0, i64::MAX]`, not `[0, u64::MAX]`: its signed bound did
+    /// not move, and that keeps `cmp i, n; jl` proving `0 <= i < n`.
+    #[must_use]
+    pub(crate) fn widen(self, new: Scalar) -> Scalar {
+        let joined = self.join(new);
+        let changed =
+            (self.bits.mask() ^ joined.bits.mask()) | (self.bits.value() ^ joined.bits.value());
+        let bits = if changed == 0 {
+            joined.bits
+        } else {
+            let from = changed.trailing_zeros();
+            Tnum::new(joined.bits.value(), joined.bits.mask() | !low_bits(from))
+        };
+        let umin = if joined.umin < self.umin {
+            0
+        } else {
+            self.umin
+        };
+        let umax = if joined.umax > self.umax {
+            u64::MAX
+        } else {
+            self.umax
+        };
+        let smin = if joined.smin < self.smin {
+            i64::MIN
+        } else {
+            self.smin
+        };
+        let smax = if joined.smax > self.smax {
+            i64::MAX
+        } else {
+            self.smax
+        };
+        Scalar::make(bits, umin, umax, smin, smax)
+    }
+
+    /// The values in both sets, `None` when there are none.
+    #[must_use]
+    pub(crate) fn meet(self, b: Scalar) -> Option<Scalar> {
+        Scalar {
+            bits: self.bits.intersect(b.bits)?,
+            umin: self.umin.max(b.umin),
+            umax: self.umax.min(b.umax),
+            smin: self.smin.max(b.smin),
+            smax: self.smax.min(b.smax),
+        }
+        .checked()
+    }
+
+    /// Reduce components that may contradict each other (`meet`, refinement).
+    fn checked(self) -> Option<Scalar> {
+        if self.umin > self.umax || self.smin > self.smax {
+            return None;
+        }
+        self.reduced()
+    }
+
+    /// `test a, mask` with a constant `mask`, on the edge where `a & mask`
+    /// is zero (`zero`) or not: `None` when no member takes that edge. Zero
+    /// makes every bit of `mask` known 0. Nonzero sets a single-bit mask's
+    /// bit, and in any case puts `a` at or above the mask's lowest bit.
+    #[must_use]
+    pub(crate) fn refine_test(self, mask: u64, zero: bool) -> Option<Scalar> {
+        if zero {
+            return self.meet(Scalar::from_bits(Tnum::new(0, !mask)));
+        }
+        if mask == 0 || (self.bits.value() | self.bits.mask()) & mask == 0 {
+            return None;
+        }
+        let bits = if mask.is_power_of_two() {
+            self.bits.intersect(Tnum::new(mask, !mask))?
+        } else {
+            self.bits
+        };
+        let least = 1u64 << mask.trailing_zeros();
+        Scalar {
+            bits,
+            umin: self.umin.max(least),
+            ..self
+        }
+        .checked()
+    }
+}
+
+/// The range of a shift count after x86's masking: `amount & 63` for a
+/// 64-bit operand, `amount & 31` otherwise.
+fn shift_count(amount: Scalar, width: u32) -> (u32, u32) {
+    let mask = if width >= 64 { 63 } else { 31 };
+    let count = amount.and(Scalar::constant(mask));
+    // `and` bounds the count by `mask`, so it fits in `u32`.
+    (count.umin as u32, count.umax as u32)
+}
+
+/// Restrict `a` and `b` to the pairs where `cmp a, b` makes `cond` true:
+/// `None` when no pair does. Orders move each side's bound past the other's
+/// (for `a < b`: `a <= b.max - 1`, `b >= a.min + 1`); `Eq` meets both;
+/// `Ne` can only drop a constant `b` that is an end of `a`'s range (and the
+/// reverse), as eBPF does.
+#[must_use]
+pub(crate) fn refine(a: Scalar, b: Scalar, cond: Cond) -> Option<(Scalar, Scalar)> {
+    match cond {
+        Cond::Eq => {
+            let both = a.meet(b)?;
+            Some((both, both))
+        }
+        Cond::Ne => Some((exclude(a, b)?, exclude(b, a)?)),
+        Cond::Ult | Cond::Ule => {
+            let strict = u64::from(cond == Cond::Ult);
+            let a_max = b.umax.checked_sub(strict)?;
+            let b_min = a.umin.checked_add(strict)?;
+            let a2 = Scalar {
+                umax: a.umax.min(a_max),
+                ..a
+            };
+            let b2 = Scalar {
+                umin: b.umin.max(b_min),
+                ..b
+            };
+            Some((a2.checked()?, b2.checked()?))
+        }
+        Cond::Slt | Cond::Sle => {
+            let strict = i64::from(cond == Cond::Slt);
+            let a_max = b.smax.checked_sub(strict)?;
+            let b_min = a.smin.checked_add(strict)?;
+            let a2 = Scalar {
+                smax: a.smax.min(a_max),
+                ..a
+            };
+            let b2 = Scalar {
+                smin: b.smin.max(b_min),
+                ..b
+            };
+            Some((a2.checked()?, b2.checked()?))
+        }
+        Cond::Ugt | Cond::Uge | Cond::Sgt | Cond::Sge => {
+            let (b2, a2) = refine(b, a, cond.swap())?;
+            Some((a2, b2))
+        }
+    }
+}
+
+/// `a` without the value of `b` when `b` is a constant at an end of one of
+/// `a`'s ranges; `None` when `a` is that constant.
+fn exclude(a: Scalar, b: Scalar) -> Option<Scalar> {
+    let Some(c) = b.as_const() else {
+        return Some(a);
+    };
+    if a.as_const() == Some(c) {
+        return None;
+    }
+    let mut out = a;
+    if a.umin == c {
+        out.umin = c.wrapping_add(1);
+    }
+    if a.umax == c {
+        out.umax = c.wrapping_sub(1);
+    }
+    if a.smin == c as i64 {
+        out.smin = a.smin.wrapping_add(1);
+    }
+    if a.smax == c as i64 {
+        out.smax = a.smax.wrapping_sub(1);
+    }
+    out.checked()
+}
+
+#[cfg(test)]
+mod tests;
