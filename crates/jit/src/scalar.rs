@@ -227,6 +227,14 @@ impl Scalar {
             smin,
             smax,
         };
+        // Constants are the common case (immediates); known bits say it all.
+        if let Some(value) = bits.as_const() {
+            debug_assert!(
+                raw.contains(value),
+                "an operation lost its only member: {raw:?}"
+            );
+            return Scalar::constant(value);
+        }
         let reduced = raw.reduced();
         debug_assert!(reduced.is_some(), "an operation lost every member: {raw:?}");
         reduced.unwrap_or(Scalar::unknown())

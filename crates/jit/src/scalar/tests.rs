@@ -190,6 +190,33 @@ fn x86_shift(kind: &str, x: u64, count: u64, width: u32) -> u64 {
     r & keep
 }
 
+type Shift = (&'static str, fn(Scalar, Scalar, u32) -> Scalar);
+
+const SHIFTS: [Shift; 3] = [
+    ("shl", Scalar::shl),
+    ("shr", Scalar::shr),
+    ("sar", Scalar::sar),
+];
+
+/// Every shift of every member of `a` by every count in `counts` (members
+/// of `amount`) is in the abstract shift's result.
+fn check_shifts(a: &Sample, amount: Scalar, counts: &[u64], width: u32) {
+    for (name, op) in SHIFTS {
+        let r = op(a.abs, amount, width);
+        assert_reduced(r);
+        for x in all(a) {
+            for &c in counts {
+                let z = x86_shift(name, x, c, width);
+                assert!(
+                    r.contains(z),
+                    "{name}{width} {:?} by {amount:?} = {r:?} lacks {x:#x},{c} -> {z:#x}",
+                    a.abs
+                );
+            }
+        }
+    }
+}
+
 fn extend(kind: &str, x: u64, bits: u32) -> u64 {
     match (kind, bits) {
         (_, 64..) => x,
@@ -264,34 +291,13 @@ proptest! {
 
     #[test]
     fn shifts_hold_every_concrete_result(a in sample(), amount in sample(), width in prop::sample::select(vec![8u32, 16, 32, 64])) {
-        let ops: [(&str, fn(Scalar, Scalar, u32) -> Scalar); 3] =
-            [("shl", Scalar::shl), ("shr", Scalar::shr), ("sar", Scalar::sar)];
-        let counts = all(&amount);
-        for (name, op) in ops {
-            let r = op(a.abs, amount.abs, width);
-            assert_reduced(r);
-            for x in all(&a) {
-                for &c in &counts {
-                    let z = x86_shift(name, x, c, width);
-                    prop_assert!(r.contains(z), "{name}{width} {:?} by {:?} = {r:?} lacks {x:#x},{c} -> {z:#x}", a.abs, amount.abs);
-                }
-            }
-        }
+        check_shifts(&a, amount.abs, &all(&amount), width);
     }
 
     #[test]
     fn shifts_by_small_ranges_hold_every_count(a in sample(), lo in 0u64..64, span in 0u64..6, width in prop::sample::select(vec![8u32, 16, 32, 64])) {
-        let amount = Scalar::range_u(lo, lo + span);
-        let ops: [(&str, fn(Scalar, Scalar, u32) -> Scalar); 3] =
-            [("shl", Scalar::shl), ("shr", Scalar::shr), ("sar", Scalar::sar)];
-        for (name, op) in ops {
-            let r = op(a.abs, amount, width);
-            for x in all(&a) {
-                for c in lo..=lo + span {
-                    prop_assert!(r.contains(x86_shift(name, x, c, width)), "{name}{width} {:?} by {c} = {r:?} lacks {x:#x}", a.abs);
-                }
-            }
-        }
+        let counts: Vec<u64> = (lo..=lo + span).collect();
+        check_shifts(&a, Scalar::range_u(lo, lo + span), &counts, width);
     }
 
     #[test]
