@@ -616,26 +616,12 @@ impl Scalar {
             let from = changed.trailing_zeros();
             Tnum::new(joined.bits.value(), joined.bits.mask() | !low_bits(from))
         };
-        let umin = if joined.umin < self.umin {
-            0
-        } else {
-            self.umin
-        };
-        let umax = if joined.umax > self.umax {
-            u64::MAX
-        } else {
-            self.umax
-        };
-        let smin = if joined.smin < self.smin {
-            i64::MIN
-        } else {
-            self.smin
-        };
-        let smax = if joined.smax > self.smax {
-            i64::MAX
-        } else {
-            self.smax
-        };
+        // A joined bound is the old one or beyond it.
+        let jump = |old, joined, limit| if joined == old { old } else { limit };
+        let umin = jump(self.umin, joined.umin, 0);
+        let umax = jump(self.umax, joined.umax, u64::MAX);
+        let smin = jump(self.smin as u64, joined.smin as u64, i64::MIN as u64) as i64;
+        let smax = jump(self.smax as u64, joined.smax as u64, i64::MAX as u64) as i64;
         Scalar::make(bits, umin, umax, smin, smax)
     }
 
@@ -711,31 +697,21 @@ pub(crate) fn refine(a: Scalar, b: Scalar, cond: Cond) -> Option<(Scalar, Scalar
         Cond::Ne => Some((exclude(a, b)?, exclude(b, a)?)),
         Cond::Ult | Cond::Ule => {
             let strict = u64::from(cond == Cond::Ult);
-            let a_max = b.umax.checked_sub(strict)?;
-            let b_min = a.umin.checked_add(strict)?;
-            let a2 = Scalar {
-                umax: a.umax.min(a_max),
-                ..a
-            };
-            let b2 = Scalar {
-                umin: b.umin.max(b_min),
-                ..b
-            };
-            Some((a2.checked()?, b2.checked()?))
+            let umax = a.umax.min(b.umax.checked_sub(strict)?);
+            let umin = b.umin.max(a.umin.checked_add(strict)?);
+            Some((
+                Scalar { umax, ..a }.checked()?,
+                Scalar { umin, ..b }.checked()?,
+            ))
         }
         Cond::Slt | Cond::Sle => {
             let strict = i64::from(cond == Cond::Slt);
-            let a_max = b.smax.checked_sub(strict)?;
-            let b_min = a.smin.checked_add(strict)?;
-            let a2 = Scalar {
-                smax: a.smax.min(a_max),
-                ..a
-            };
-            let b2 = Scalar {
-                smin: b.smin.max(b_min),
-                ..b
-            };
-            Some((a2.checked()?, b2.checked()?))
+            let smax = a.smax.min(b.smax.checked_sub(strict)?);
+            let smin = b.smin.max(a.smin.checked_add(strict)?);
+            Some((
+                Scalar { smax, ..a }.checked()?,
+                Scalar { smin, ..b }.checked()?,
+            ))
         }
         Cond::Ugt | Cond::Uge | Cond::Sgt | Cond::Sge => {
             let (b2, a2) = refine(b, a, cond.swap())?;
