@@ -17,6 +17,8 @@
 //! wraps at 64 bits as the CPU does; the domain knows nothing of x86 beyond
 //! the shift-count masking that shifts take a width for.
 
+use std::fmt;
+
 use crate::tnum::{Tnum, low_bits};
 
 /// A set of 64-bit values: known bits plus unsigned and signed bounds, kept
@@ -440,17 +442,21 @@ impl Scalar {
         Scalar::make(self.bits.and(b.bits), 0, umax, i64::MIN, i64::MAX)
     }
 
-    /// `a | b`: never below either operand unsigned (`x | y >= y`).
+    /// `a | b`: never below either operand unsigned (`x | y >= y`), never
+    /// above their sum (`x | y` is `x + y` without the carries).
     #[must_use]
     pub(crate) fn or(self, b: Scalar) -> Scalar {
         let umin = self.umin.max(b.umin);
-        Scalar::make(self.bits.or(b.bits), umin, u64::MAX, i64::MIN, i64::MAX)
+        let umax = self.umax.saturating_add(b.umax);
+        Scalar::make(self.bits.or(b.bits), umin, umax, i64::MIN, i64::MAX)
     }
 
-    /// `a ^ b`: the known bits say all there is.
+    /// `a ^ b`: never above the sum (`x ^ y = x + y - 2(x & y)`); the known
+    /// bits say the rest.
     #[must_use]
     pub(crate) fn xor(self, b: Scalar) -> Scalar {
-        Scalar::from_bits(self.bits.xor(b.bits))
+        let umax = self.umax.saturating_add(b.umax);
+        Scalar::make(self.bits.xor(b.bits), 0, umax, i64::MIN, i64::MAX)
     }
 
     /// `shl` of a `width`-bit operand (8, 16, 32 or 64) by `amount`: the
@@ -670,6 +676,80 @@ impl Scalar {
             ..self
         }
         .checked()
+    }
+}
+
+/// A number in a diagnostic: decimal below `2^32` in magnitude, else hex.
+struct Num(i128);
+
+/// A range in a diagnostic, both ends in hex if either needs it.
+struct Range(i128, i128);
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_num(f, self.0, self.0.unsigned_abs() >= 1 << 32)
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = self.0.unsigned_abs().max(self.1.unsigned_abs()) >= 1 << 32;
+        f.write_str("[")?;
+        write_num(f, self.0, hex)?;
+        f.write_str(", ")?;
+        write_num(f, self.1, hex)?;
+        f.write_str("]")
+    }
+}
+
+fn write_num(f: &mut fmt::Formatter<'_>, x: i128, hex: bool) -> fmt::Result {
+    let sign = if x < 0 { "-" } else { "" };
+    if hex {
+        write!(f, "{sign}{:#x}", x.unsigned_abs())
+    } else {
+        write!(f, "{sign}{}", x.unsigned_abs())
+    }
+}
+
+/// What a rejection says a value is: `5`, `[0, 99]`, `[-8, 7]`,
+/// `[0, 2040], multiple of 8`, `[0x80000000, 0xffffffffffffffff] unsigned`,
+/// `any value`. A range that lies in one sign half is shown as its members'
+/// ordinary values (negative numbers below 0); otherwise the signed range,
+/// the unsigned one (marked) where it says more, and then what the known
+/// low bits add.
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (umin, umax) = (i128::from(self.umin), i128::from(self.umax));
+        let (smin, smax) = (i128::from(self.smin), i128::from(self.smax));
+        if let Some(c) = self.as_const() {
+            let shown = if self.smin < 0 { smin } else { i128::from(c) };
+            return write!(f, "{}", Num(shown));
+        }
+        let full_signed = self.smin == i64::MIN && self.smax == i64::MAX;
+        let full_unsigned = self.umin == 0 && self.umax == u64::MAX;
+        if self.smin >= 0 {
+            write!(f, "{}", Range(umin, umax))?;
+        } else if self.umin >= 1 << 63 || !full_signed {
+            write!(f, "{}", Range(smin, smax))?;
+            if !full_unsigned && (self.umin as i64) > (self.umax as i64) {
+                write!(f, " and {} unsigned", Range(umin, umax))?;
+            }
+        } else if !full_unsigned {
+            write!(f, "{} unsigned", Range(umin, umax))?;
+        } else {
+            write!(f, "any value")?;
+        }
+        let known_low = self.bits.mask().trailing_zeros();
+        if known_low > 0 {
+            let modulus = 1u128 << known_low;
+            let rest = self.bits.value() & low_bits(known_low);
+            if rest == 0 {
+                write!(f, ", multiple of {}", Num(modulus as i128))?;
+            } else {
+                write!(f, ", {} mod {}", Num(rest.into()), Num(modulus as i128))?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -572,3 +572,33 @@ fn test_refinement_learns_bits_and_a_lower_bound() {
         .expect("feasible");
     assert_eq!((r.umin(), r.umax()), (64, 100));
 }
+
+#[test]
+fn diagnostics_show_the_range_in_the_view_that_says_most() {
+    let shown = |s: Scalar| s.to_string();
+    assert_eq!(shown(Scalar::constant(5)), "5");
+    assert_eq!(shown(Scalar::constant(-3i64 as u64)), "-3");
+    assert_eq!(shown(Scalar::constant(1 << 40)), "0x10000000000");
+    assert_eq!(shown(Scalar::range_u(0, 99)), "[0, 99]");
+    assert_eq!(shown(Scalar::range_s(-8, 7)), "[-8, 7]");
+    assert_eq!(shown(Scalar::range_s(-8, -2)), "[-8, -2]");
+    let scaled = Scalar::zext_unknown(1).shl(Scalar::constant(3), 64);
+    assert_eq!(shown(scaled), "[0, 2040], multiple of 8");
+    let odd = Scalar::range_u(0, 100).or(Scalar::constant(1));
+    assert_eq!(shown(odd), "[1, 101], 1 mod 2");
+    assert_eq!(
+        shown(Scalar::range_u(0x8000_0000, u64::MAX)),
+        "[0x80000000, 0xffffffffffffffff] unsigned"
+    );
+    // Both ranges cross a boundary of the other's view: both are shown.
+    let both = Scalar::range_u(0x8000_0000, u64::MAX).or(Scalar::constant(0x8000_0000));
+    assert_eq!(
+        shown(both),
+        "[-0x7fffffff80000000, 0x7fffffffffffffff] and [0x80000000, 0xffffffffffffffff] unsigned"
+    );
+    assert_eq!(shown(Scalar::unknown()), "any value");
+    assert_eq!(
+        shown(Scalar::range_s(i64::MIN, -1)),
+        "[-0x8000000000000000, -0x1]"
+    );
+}
