@@ -800,6 +800,46 @@ pub(crate) fn refine(a: Scalar, b: Scalar, cond: Cond) -> Option<(Scalar, Scalar
     }
 }
 
+/// [`refine`] for `cmp` on `width`-bit operands (8, 16, 32; 64 is
+/// [`refine`]): the flags compare the low `width` bits (sign-extended from
+/// bit `width - 1` for the signed conditions). The low parts are refined,
+/// then each full value is narrowed where its high bits are all known (a
+/// 32-bit register write leaves them zero), and kept as it is otherwise.
+/// `None` when no pair of low parts satisfies `cond`.
+#[must_use]
+pub(crate) fn refine_width(
+    a: Scalar,
+    b: Scalar,
+    cond: Cond,
+    width: u32,
+) -> Option<(Scalar, Scalar)> {
+    if width >= 64 {
+        return refine(a, b, cond);
+    }
+    let (low_a, low_b) = (a.zext(width), b.zext(width));
+    let (ra, rb) = match cond {
+        Cond::Slt | Cond::Sle | Cond::Sgt | Cond::Sge => {
+            let (ra, rb) = refine(low_a.sext(width), low_b.sext(width), cond)?;
+            (ra.zext(width), rb.zext(width))
+        }
+        _ => refine(low_a, low_b, cond)?,
+    };
+    Some((a.with_low(ra, width)?, b.with_low(rb, width)?))
+}
+
+impl Scalar {
+    /// The members whose low `width` bits are in `low` (a set of values
+    /// below `2^width`), when the bits above are known; otherwise `self`.
+    fn with_low(self, low: Scalar, width: u32) -> Option<Scalar> {
+        let high = !low_bits(width);
+        if self.bits.mask() & high != 0 {
+            return Some(self);
+        }
+        // `low + high part` cannot carry: `low` is below `2^width`.
+        self.meet(low.add(Scalar::constant(self.bits.value() & high)))
+    }
+}
+
 /// `a` without the value of `b` when `b` is a constant at an end of one of
 /// `a`'s ranges; `None` when `a` is that constant.
 fn exclude(a: Scalar, b: Scalar) -> Option<Scalar> {

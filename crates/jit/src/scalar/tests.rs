@@ -346,6 +346,29 @@ proptest! {
     }
 
     #[test]
+    fn narrow_refinement_keeps_every_pair_whose_low_parts_take_the_edge(a in sample(), b in sample(), width in prop::sample::select(vec![8u32, 16, 32, 64])) {
+        let (xa, xb) = (all(&a), all(&b));
+        for cond in CONDS {
+            let refined = refine_width(a.abs, b.abs, cond, width);
+            for &x in &xa {
+                for &y in &xb {
+                    let (lx, ly) = (extend("zext", x, width), extend("zext", y, width));
+                    let holds = match cond {
+                        Cond::Slt | Cond::Sle | Cond::Sgt | Cond::Sge => {
+                            cond.holds(extend("sext", lx, width), extend("sext", ly, width))
+                        }
+                        _ => cond.holds(lx, ly),
+                    };
+                    if holds {
+                        prop_assert!(refined.is_some_and(|(ra, rb)| ra.contains(x) && rb.contains(y)),
+                            "{cond:?}/{width} {:?} {:?} = {refined:?} lacks {x:#x},{y:#x}", a.abs, b.abs);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn refinement_against_an_end_constant_keeps_every_pair(a in sample(), end in 0usize..4, step in -1i64..=1) {
         // Ne and the orders are most interesting right at a range's ends.
         let ends = [a.abs.umin(), a.abs.umax(), a.abs.smin() as u64, a.abs.smax() as u64];
@@ -601,4 +624,25 @@ fn diagnostics_show_the_range_in_the_view_that_says_most() {
         shown(Scalar::range_s(i64::MIN, -1)),
         "[-0x8000000000000000, -0x1]"
     );
+}
+
+#[test]
+fn a_32_bit_signed_loop_test_bounds_a_zero_extended_index() {
+    // `mov ecx, ...` (32-bit write) then `cmp ecx, 10; jl`, on the taken edge.
+    let index = Scalar::zext_unknown(4);
+    let (i, _) = refine_width(index, Scalar::constant(10), Cond::Slt, 32).expect("feasible");
+    // Below 10 as a signed 32-bit value: 0..=9 or 0x80000000..=0xffffffff,
+    // two pieces that the 64-bit views can only hold together.
+    assert_eq!((i.umin(), i.umax()), (0, 0xffff_ffff));
+    // With `cmp ecx, 0; jge` first, it is 0..=9.
+    let (i, _) = refine_width(index, Scalar::constant(0), Cond::Sge, 32).expect("feasible");
+    let (i, _) = refine_width(i, Scalar::constant(10), Cond::Slt, 32).expect("feasible");
+    assert_eq!((i.umin(), i.umax(), i.smin(), i.smax()), (0, 9, 0, 9));
+    // The unsigned idiom `cmp ecx, 10; jb` does it in one step.
+    let (i, _) = refine_width(index, Scalar::constant(10), Cond::Ult, 32).expect("feasible");
+    assert_eq!((i.umin(), i.umax()), (0, 9));
+    // Unknown high bits: the low compare says nothing about the register.
+    let (i, _) =
+        refine_width(Scalar::unknown(), Scalar::constant(10), Cond::Ult, 32).expect("feasible");
+    assert_eq!(i, Scalar::unknown());
 }
