@@ -644,6 +644,17 @@ impl Scalar {
         .checked()
     }
 
+    /// The members whose low `width` bits are in `low` (a set of values
+    /// below `2^width`), when the bits above are known; otherwise `self`.
+    fn with_low(self, low: Scalar, width: u32) -> Option<Scalar> {
+        let high = !low_bits(width);
+        if self.bits.mask() & high != 0 {
+            return Some(self);
+        }
+        // `low + high part` cannot carry: `low` is below `2^width`.
+        self.meet(low.add(Scalar::constant(self.bits.value() & high)))
+    }
+
     /// Reduce components that may contradict each other (`meet`, refinement).
     fn checked(self) -> Option<Scalar> {
         if self.umin > self.umax || self.smin > self.smax {
@@ -825,19 +836,6 @@ pub(crate) fn refine_width(
         _ => refine(low_a, low_b, cond)?,
     };
     Some((a.with_low(ra, width)?, b.with_low(rb, width)?))
-}
-
-impl Scalar {
-    /// The members whose low `width` bits are in `low` (a set of values
-    /// below `2^width`), when the bits above are known; otherwise `self`.
-    fn with_low(self, low: Scalar, width: u32) -> Option<Scalar> {
-        let high = !low_bits(width);
-        if self.bits.mask() & high != 0 {
-            return Some(self);
-        }
-        // `low + high part` cannot carry: `low` is below `2^width`.
-        self.meet(low.add(Scalar::constant(self.bits.value() & high)))
-    }
 }
 
 /// `a` without the value of `b` when `b` is a constant at an end of one of
