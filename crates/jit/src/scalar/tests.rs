@@ -162,8 +162,20 @@ fn members(s: &Scalar, xs: &[u64]) -> Vec<u64> {
         u64::MAX,
         1 << 63,
     ];
+    // The members next to each bound (the known bits decide which).
+    let next = [
+        b.min_ge(s.umin().wrapping_add(1)),
+        b.max_le(s.umax().wrapping_sub(1)),
+        b.smin_ge(s.smin().wrapping_add(1)).map(|x| x as u64),
+        b.smax_le(s.smax().wrapping_sub(1)).map(|x| x as u64),
+    ];
     let mut out: Vec<u64> = xs.to_vec();
-    out.extend(candidates.into_iter().filter(|&x| s.contains(x)));
+    out.extend(
+        candidates
+            .into_iter()
+            .chain(next.into_iter().flatten())
+            .filter(|&x| s.contains(x)),
+    );
     out
 }
 
