@@ -631,6 +631,20 @@ impl Scalar {
         Scalar::make(bits, umin, umax, smin, smax)
     }
 
+    /// Whether every member of `b` is a member of `self` (each component of
+    /// `self` holds the same component of `b`): the fixpoint test, cheaper
+    /// than comparing `self.join(b)` with `self`. It can miss an inclusion
+    /// that only the intersection of components shows, never claim a false
+    /// one.
+    #[must_use]
+    pub(crate) const fn includes(self, b: Scalar) -> bool {
+        self.bits.includes(b.bits)
+            && self.umin <= b.umin
+            && b.umax <= self.umax
+            && self.smin <= b.smin
+            && b.smax <= self.smax
+    }
+
     /// The values in both sets, `None` when there are none.
     #[must_use]
     pub(crate) fn meet(self, b: Scalar) -> Option<Scalar> {

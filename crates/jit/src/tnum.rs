@@ -250,6 +250,12 @@ impl Tnum {
         Tnum::new(self.value, mask)
     }
 
+    /// Whether every member of `b` is a member of `self`: `self` knows no
+    /// bit that `b` leaves unknown or knows differently.
+    pub(crate) const fn includes(self, b: Tnum) -> bool {
+        b.mask & !self.mask == 0 && b.value & !self.mask == self.value
+    }
+
     /// The members of both (meet), `None` when a bit is known to differ.
     pub(crate) const fn intersect(self, b: Tnum) -> Option<Tnum> {
         if (self.value ^ b.value) & !self.mask & !b.mask != 0 {
@@ -420,6 +426,8 @@ mod tests {
             for x in members(a).into_iter().chain(members(b)) {
                 prop_assert!(j.contains(x));
             }
+            prop_assert!(j.includes(a) && j.includes(b));
+            prop_assert_eq!(a.includes(b), members(b).iter().all(|&x| a.contains(x)));
             match a.intersect(b) {
                 Some(m) => {
                     for x in members(m) {

@@ -329,6 +329,14 @@ proptest! {
         }
         if let Some(m) = meet {
             assert_reduced(m);
+            prop_assert!(a.abs.includes(m) && b.abs.includes(m));
+        }
+        prop_assert!(join.includes(a.abs) && join.includes(b.abs) && widen.includes(join));
+        if a.abs.includes(b.abs) {
+            for &x in &xb {
+                prop_assert!(a.abs.contains(x));
+            }
+            prop_assert_eq!(a.abs.join(b.abs), a.abs);
         }
         // Widening a value by itself or a subset changes nothing.
         prop_assert_eq!(widen.widen(a.abs), widen);
