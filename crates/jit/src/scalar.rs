@@ -237,18 +237,27 @@ impl Scalar {
             );
             return Scalar::constant(value);
         }
+        // So is "any value" (data from the caller or from memory).
+        if raw == Scalar::unknown() {
+            return raw;
+        }
         let reduced = raw.reduced();
         debug_assert!(reduced.is_some(), "an operation lost every member: {raw:?}");
         reduced.unwrap_or(Scalar::unknown())
     }
 
     /// Tighten every component by the others, `None` if they share no value.
+    ///
+    /// A round: the two ranges bound each other, the known bits take those
+    /// of the unsigned range, and the four bounds move to the nearest
+    /// members of the known bits. If that last step moves no bound, the next
+    /// round would change nothing (the sign deduction is idempotent and the
+    /// bits already hold the range's), so the value is reduced.
     fn reduced(mut self) -> Option<Scalar> {
         for _ in 0..REDUCE_ROUNDS {
-            let before = self;
             self.deduce_signs()?;
             self.bits = self.bits.intersect(Tnum::range(self.umin, self.umax))?;
-            // The bounds move to the nearest members of the known bits.
+            let before = (self.umin, self.umax, self.smin, self.smax);
             self.umin = self.bits.min_ge(self.umin)?;
             self.umax = self.bits.max_le(self.umax)?;
             self.smin = self.bits.smin_ge(self.smin)?;
@@ -256,7 +265,7 @@ impl Scalar {
             if self.umin > self.umax || self.smin > self.smax {
                 return None;
             }
-            if self == before {
+            if before == (self.umin, self.umax, self.smin, self.smax) {
                 break;
             }
         }
@@ -267,16 +276,10 @@ impl Scalar {
     /// of the other's number line; where both cross (the unsigned range holds
     /// `2^63 - 1` and `2^63`, the signed one `-1` and `0`) their intersection
     /// is two pieces, one in each half, and a piece that is empty lets the
-    /// other one bound both.
+    /// other one bound both. The signed range is narrowed again at the end,
+    /// so the two agree afterwards and a second call changes nothing.
     fn deduce_signs(&mut self) -> Option<()> {
-        if (self.umin as i64) <= (self.umax as i64) {
-            // The unsigned range lies in one sign half: a signed interval.
-            self.smin = self.smin.max(self.umin as i64);
-            self.smax = self.smax.min(self.umax as i64);
-            if self.smin > self.smax {
-                return None;
-            }
-        }
+        self.signed_from_unsigned()?;
         if (self.smin as u64) <= (self.smax as u64) {
             // The signed range does not hold both -1 and 0: an unsigned interval.
             self.umin = self.umin.max(self.smin as u64);
@@ -298,6 +301,19 @@ impl Scalar {
                     self.smax = self.umax as i64;
                 }
                 (true, true) => {}
+            }
+        }
+        self.signed_from_unsigned()
+    }
+
+    /// Where the unsigned range lies in one sign half it is a signed
+    /// interval: narrow the signed range to it.
+    fn signed_from_unsigned(&mut self) -> Option<()> {
+        if (self.umin as i64) <= (self.umax as i64) {
+            self.smin = self.smin.max(self.umin as i64);
+            self.smax = self.smax.min(self.umax as i64);
+            if self.smin > self.smax {
+                return None;
             }
         }
         Some(())
