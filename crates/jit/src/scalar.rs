@@ -113,7 +113,7 @@ impl Cond {
 }
 
 /// At most this many rounds of reduction; each round only intersects, so
-/// stopping early is sound, and in practice two rounds reach the fixpoint.
+/// stopping early is sound. Sampled values (the tests) never need a third.
 const REDUCE_ROUNDS: u32 = 4;
 
 /// `2^64`, the modulus of the unsigned number line.

@@ -62,7 +62,7 @@ impl Tnum {
 
     /// The least tnum holding every value of `[min, max]`: the bits above the
     /// highest bit where `min` and `max` differ are shared by the whole range.
-    /// `min > max` is read as the empty-safe full range (any value).
+    /// `min > max` (no range) gives any value, the safe answer.
     pub(crate) const fn range(min: u64, max: u64) -> Tnum {
         if min > max {
             return Tnum::unknown();
