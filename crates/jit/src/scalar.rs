@@ -18,6 +18,7 @@
 //! the shift-count masking that shifts take a width for.
 
 use std::fmt;
+use std::ops::Neg;
 
 use crate::tnum::{Tnum, low_bits};
 
@@ -473,6 +474,107 @@ impl Scalar {
     pub(crate) fn xor(self, b: Scalar) -> Scalar {
         let umax = self.umax.saturating_add(b.umax);
         Scalar::make(self.bits.xor(b.bits), 0, umax, i64::MIN, i64::MAX)
+    }
+
+    /// A division-like operation on the executions that do not trap: a
+    /// zero divisor raises `#DE` and ends the path, so it adds no result
+    /// (when 0 is `b`'s only value no execution continues, and the answer is
+    /// any value). Two constants give `exact`'s value; otherwise `general`
+    /// gets `b` without 0 where 0 is an end of one of its ranges.
+    fn divide(
+        self,
+        b: Scalar,
+        exact: fn(u64, u64) -> Option<u64>,
+        general: impl FnOnce(Scalar, Scalar) -> Scalar,
+    ) -> Scalar {
+        if let (Some(x), Some(y)) = (self.as_const(), b.as_const())
+            && let Some(z) = exact(x, y)
+        {
+            return Scalar::constant(z);
+        }
+        match exclude(b, Scalar::constant(0)) {
+            Some(divisor) => general(self, divisor),
+            None => Scalar::unknown(),
+        }
+    }
+
+    /// `a / b` unsigned (the quotient of `div`), for the executions that do
+    /// not trap (see `divide`): it grows with `a` and shrinks with `b`.
+    #[must_use]
+    pub(crate) fn udiv(self, b: Scalar) -> Scalar {
+        self.divide(b, u64::checked_div, |a, b| {
+            let (lo, hi) = (a.umin / b.umax.max(1), a.umax / b.umin.max(1));
+            Scalar::make(Tnum::unknown(), lo, hi, i64::MIN, i64::MAX)
+        })
+    }
+
+    /// `a % b` unsigned (the remainder of `div`), for the executions that do
+    /// not trap: below the divisor and never above `a`; `a` itself when it
+    /// is always below `b`; `a & (c - 1)` for a power of two `c`.
+    #[must_use]
+    pub(crate) fn urem(self, b: Scalar) -> Scalar {
+        self.divide(b, u64::checked_rem, |a, b| {
+            if a.umax < b.umin {
+                return a;
+            }
+            if let Some(c) = b.as_const()
+                && c.is_power_of_two()
+            {
+                return a.and(Scalar::constant(c - 1));
+            }
+            let hi = a.umax.min(b.umax.saturating_sub(1));
+            Scalar::make(Tnum::unknown(), 0, hi, i64::MIN, i64::MAX)
+        })
+    }
+
+    /// `a / b` signed (the quotient of `idiv`, truncated toward zero), for
+    /// the executions that do not trap. On each sign piece of the divisor
+    /// (`[smin, -1]`, `[1, smax]`) the quotient is monotone in `a` and in
+    /// `b`, so its extremes are at the corners. The trapping `MIN / -1` is
+    /// counted as `2^63`, which only widens the answer.
+    #[must_use]
+    pub(crate) fn sdiv(self, b: Scalar) -> Scalar {
+        let exact = |x: u64, y: u64| (x as i64).checked_div(y as i64).map(|q| q as u64);
+        self.divide(b, exact, |a, b| {
+            let (a_lo, a_hi) = (i128::from(a.smin), i128::from(a.smax));
+            let (mut lo, mut hi) = (i128::MAX, i128::MIN);
+            let pieces = [
+                (b.smin <= -1).then(|| (b.smin, b.smax.min(-1))),
+                (b.smax >= 1).then(|| (b.smin.max(1), b.smax)),
+            ];
+            for (d_lo, d_hi) in pieces.into_iter().flatten() {
+                let (d_lo, d_hi) = (i128::from(d_lo), i128::from(d_hi));
+                let (l, h) = min_max4([a_lo / d_lo, a_lo / d_hi, a_hi / d_lo, a_hi / d_hi]);
+                (lo, hi) = (lo.min(l), hi.max(h));
+            }
+            if lo > hi {
+                return Scalar::unknown(); // no piece: only 0 was left
+            }
+            let (smin, smax) = signed_window(lo, hi);
+            Scalar::make(Tnum::unknown(), 0, u64::MAX, smin, smax)
+        })
+    }
+
+    /// `a % b` signed (the remainder of `idiv`), for the executions that do
+    /// not trap: it has the sign of `a` (or is 0), is smaller than `|b|` in
+    /// magnitude and never larger than `a` is.
+    #[must_use]
+    pub(crate) fn srem(self, b: Scalar) -> Scalar {
+        let exact = |x: u64, y: u64| (x as i64).checked_rem(y as i64).map(|r| r as u64);
+        self.divide(b, exact, |a, b| {
+            let largest = i128::from(b.smin).abs().max(i128::from(b.smax).abs()) - 1;
+            let lo = if a.smin >= 0 {
+                0
+            } else {
+                largest.neg().max(i128::from(a.smin))
+            };
+            let hi = if a.smax <= 0 {
+                0
+            } else {
+                largest.min(i128::from(a.smax))
+            };
+            Scalar::make(Tnum::unknown(), 0, u64::MAX, lo as i64, hi as i64)
+        })
     }
 
     /// `shl` of a `width`-bit operand (8, 16, 32 or 64) by `amount`: the

@@ -287,6 +287,27 @@ proptest! {
     }
 
     #[test]
+    fn divisions_hold_every_result_that_does_not_trap(a in sample(), b in sample()) {
+        let (xa, xb) = (all(&a), all(&b));
+        let results = [a.abs.udiv(b.abs), a.abs.urem(b.abs), a.abs.sdiv(b.abs), a.abs.srem(b.abs)];
+        for r in results {
+            assert_reduced(r);
+        }
+        let [udiv, urem, sdiv, srem] = results;
+        for &x in &xa {
+            for &y in xb.iter().filter(|&&y| y != 0) {
+                prop_assert!(udiv.contains(x / y), "udiv {:?} {:?} = {udiv:?} lacks {x:#x},{y:#x}", a.abs, b.abs);
+                prop_assert!(urem.contains(x % y), "urem {:?} {:?} = {urem:?} lacks {x:#x},{y:#x}", a.abs, b.abs);
+                let (sx, sy) = (x as i64, y as i64);
+                if let (Some(q), Some(r)) = (sx.checked_div(sy), sx.checked_rem(sy)) {
+                    prop_assert!(sdiv.contains(q as u64), "sdiv {:?} {:?} = {sdiv:?} lacks {x:#x},{y:#x}", a.abs, b.abs);
+                    prop_assert!(srem.contains(r as u64), "srem {:?} {:?} = {srem:?} lacks {x:#x},{y:#x}", a.abs, b.abs);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unary_operations_and_extensions_hold_every_concrete_result(a in sample(), bits in prop::sample::select(vec![0u32, 1, 7, 8, 16, 31, 32, 33, 63, 64])) {
         let (neg, not) = (a.abs.neg(), a.abs.not());
         let (zext, sext) = (a.abs.zext(bits), a.abs.sext(bits));
@@ -665,4 +686,35 @@ fn a_32_bit_signed_loop_test_bounds_a_zero_extended_index() {
     let (i, _) =
         refine_width(Scalar::unknown(), Scalar::constant(10), Cond::Ult, 32).expect("feasible");
     assert_eq!(i, Scalar::unknown());
+}
+
+#[test]
+fn a_remainder_is_below_the_divisor() {
+    let hash = Scalar::unknown();
+    let r = hash.urem(Scalar::range_u(1, 64));
+    assert_eq!((r.umin(), r.umax()), (0, 63));
+    let r = hash.urem(Scalar::constant(8));
+    assert_eq!((r.umin(), r.umax(), r.bits()), (0, 7, Tnum::new(0, 7)));
+    let small = Scalar::range_u(0, 5);
+    assert_eq!(small.urem(Scalar::range_u(6, 10)), small);
+    // Equal to the divisor's least value: the remainder can be 0.
+    assert!(
+        Scalar::range_u(3, 6)
+            .urem(Scalar::range_u(6, 9))
+            .contains(0)
+    );
+    assert_eq!(
+        Scalar::constant(9).urem(Scalar::constant(9)).as_const(),
+        Some(0)
+    );
+    let r = Scalar::range_s(-100, 100).srem(Scalar::constant(10));
+    assert_eq!((r.smin(), r.smax()), (-9, 9));
+    let q = Scalar::range_u(0, 1000).udiv(Scalar::range_u(0, 10));
+    assert_eq!((q.umin(), q.umax()), (0, 1000));
+    let q = Scalar::range_s(-1000, 1000).sdiv(Scalar::range_s(-10, 10));
+    assert_eq!((q.smin(), q.smax()), (-1000, 1000));
+    assert_eq!(
+        Scalar::range_u(0, 1000).udiv(Scalar::constant(0)),
+        Scalar::unknown()
+    );
 }
