@@ -368,7 +368,7 @@ proptest! {
     fn refinement_keeps_every_pair_that_takes_the_edge(a in sample(), b in sample()) {
         let (xa, xb) = (all(&a), all(&b));
         for cond in CONDS {
-            let refined = refine(a.abs, b.abs, cond);
+            let refined = Scalar::refine(a.abs, b.abs, cond);
             if let Some((ra, rb)) = refined {
                 assert_reduced(ra);
                 assert_reduced(rb);
@@ -390,7 +390,7 @@ proptest! {
     fn narrow_refinement_keeps_every_pair_whose_low_parts_take_the_edge(a in sample(), b in sample(), width in prop::sample::select(vec![8u32, 16, 32, 64])) {
         let (xa, xb) = (all(&a), all(&b));
         for cond in CONDS {
-            let refined = refine_width(a.abs, b.abs, cond, width);
+            let refined = Scalar::refine_width(a.abs, b.abs, cond, width);
             for &x in &xa {
                 for &y in &xb {
                     let (lx, ly) = (extend("zext", x, width), extend("zext", y, width));
@@ -415,7 +415,7 @@ proptest! {
         let ends = [a.abs.umin(), a.abs.umax(), a.abs.smin() as u64, a.abs.smax() as u64];
         let c = ends[end].wrapping_add_signed(step);
         for cond in CONDS {
-            let refined = refine(a.abs, Scalar::constant(c), cond);
+            let refined = Scalar::refine(a.abs, Scalar::constant(c), cond);
             for x in all(&a) {
                 if cond.holds(x, c) {
                     prop_assert!(refined.is_some_and(|(ra, rb)| ra.contains(x) && rb.contains(c)),
@@ -511,20 +511,21 @@ fn scaling_a_byte_by_eight_keeps_bounds_and_alignment() {
 
 #[test]
 fn refining_any_value_with_unsigned_below_100_gives_0_to_99() {
-    let (a, b) = refine(Scalar::unknown(), Scalar::constant(100), Cond::Ult).expect("feasible");
+    let (a, b) =
+        Scalar::refine(Scalar::unknown(), Scalar::constant(100), Cond::Ult).expect("feasible");
     assert_eq!((a.umin(), a.umax(), a.smin(), a.smax()), (0, 99, 0, 99));
     assert_eq!(b.as_const(), Some(100));
     // The other edge of the same branch.
-    let (a, _) =
-        refine(Scalar::unknown(), Scalar::constant(100), Cond::Ult.negate()).expect("feasible");
+    let (a, _) = Scalar::refine(Scalar::unknown(), Scalar::constant(100), Cond::Ult.negate())
+        .expect("feasible");
     assert_eq!((a.umin(), a.umax()), (100, u64::MAX));
 }
 
 #[test]
 fn signed_nonnegative_and_below_ten_is_0_to_9_in_both_views() {
     let zero = Scalar::constant(0);
-    let (a, _) = refine(Scalar::unknown(), zero, Cond::Sge).expect("feasible");
-    let (a, _) = refine(a, Scalar::constant(10), Cond::Slt).expect("feasible");
+    let (a, _) = Scalar::refine(Scalar::unknown(), zero, Cond::Sge).expect("feasible");
+    let (a, _) = Scalar::refine(a, Scalar::constant(10), Cond::Slt).expect("feasible");
     assert_eq!((a.umin(), a.umax(), a.smin(), a.smax()), (0, 9, 0, 9));
     assert_eq!(a.bits(), Tnum::new(0, 0xf));
 }
@@ -542,7 +543,7 @@ fn widening_a_counter_reaches_the_nonnegative_range_in_one_step_and_stays() {
         (0, i64::MAX as u64, 0, i64::MAX)
     );
     // The loop body `i += 1` under `cmp i, n; jl` (n unknown) keeps it.
-    let (guarded, _) = refine(widened, Scalar::unknown(), Cond::Slt).expect("feasible");
+    let (guarded, _) = Scalar::refine(widened, Scalar::unknown(), Cond::Slt).expect("feasible");
     let body = guarded.add(Scalar::constant(1));
     assert_eq!(widened.widen(body), widened);
     // Without any guard the counter may wrap: one more step reaches everything.
@@ -587,14 +588,14 @@ fn sign_extension_of_a_dword_keeps_its_signed_range() {
 #[test]
 fn ne_drops_a_constant_at_either_end() {
     let a = Scalar::range_u(0, 10);
-    let (r, _) = refine(a, Scalar::constant(0), Cond::Ne).expect("feasible");
+    let (r, _) = Scalar::refine(a, Scalar::constant(0), Cond::Ne).expect("feasible");
     assert_eq!((r.umin(), r.umax()), (1, 10));
-    let (r, _) = refine(a, Scalar::constant(10), Cond::Ne).expect("feasible");
+    let (r, _) = Scalar::refine(a, Scalar::constant(10), Cond::Ne).expect("feasible");
     assert_eq!((r.umin(), r.umax()), (0, 9));
-    let (r, _) = refine(a, Scalar::constant(5), Cond::Ne).expect("feasible");
+    let (r, _) = Scalar::refine(a, Scalar::constant(5), Cond::Ne).expect("feasible");
     assert_eq!(r, a);
     assert_eq!(
-        refine(Scalar::constant(3), Scalar::constant(3), Cond::Ne),
+        Scalar::refine(Scalar::constant(3), Scalar::constant(3), Cond::Ne),
         None
     );
     assert!(Scalar::range_u(1, 5).is_nonzero());
@@ -604,14 +605,14 @@ fn ne_drops_a_constant_at_either_end() {
 fn impossible_edges_are_none() {
     let small = Scalar::range_u(0, 10);
     let big = Scalar::range_u(20, 30);
-    assert_eq!(refine(big, small, Cond::Ult), None);
-    assert_eq!(refine(small, big, Cond::Eq), None);
+    assert_eq!(Scalar::refine(big, small, Cond::Ult), None);
+    assert_eq!(Scalar::refine(small, big, Cond::Eq), None);
     assert_eq!(
-        refine(Scalar::unknown(), Scalar::constant(0), Cond::Ult),
+        Scalar::refine(Scalar::unknown(), Scalar::constant(0), Cond::Ult),
         None
     );
     assert_eq!(
-        refine(
+        Scalar::refine(
             Scalar::constant(i64::MAX as u64),
             Scalar::unknown(),
             Cond::Sgt
@@ -671,20 +672,22 @@ fn diagnostics_show_the_range_in_the_view_that_says_most() {
 fn a_32_bit_signed_loop_test_bounds_a_zero_extended_index() {
     // `mov ecx, ...` (32-bit write) then `cmp ecx, 10; jl`, on the taken edge.
     let index = Scalar::zext_unknown(4);
-    let (i, _) = refine_width(index, Scalar::constant(10), Cond::Slt, 32).expect("feasible");
+    let (i, _) =
+        Scalar::refine_width(index, Scalar::constant(10), Cond::Slt, 32).expect("feasible");
     // Below 10 as a signed 32-bit value: 0..=9 or 0x80000000..=0xffffffff,
     // two pieces that the 64-bit views can only hold together.
     assert_eq!((i.umin(), i.umax()), (0, 0xffff_ffff));
     // With `cmp ecx, 0; jge` first, it is 0..=9.
-    let (i, _) = refine_width(index, Scalar::constant(0), Cond::Sge, 32).expect("feasible");
-    let (i, _) = refine_width(i, Scalar::constant(10), Cond::Slt, 32).expect("feasible");
+    let (i, _) = Scalar::refine_width(index, Scalar::constant(0), Cond::Sge, 32).expect("feasible");
+    let (i, _) = Scalar::refine_width(i, Scalar::constant(10), Cond::Slt, 32).expect("feasible");
     assert_eq!((i.umin(), i.umax(), i.smin(), i.smax()), (0, 9, 0, 9));
     // The unsigned idiom `cmp ecx, 10; jb` does it in one step.
-    let (i, _) = refine_width(index, Scalar::constant(10), Cond::Ult, 32).expect("feasible");
+    let (i, _) =
+        Scalar::refine_width(index, Scalar::constant(10), Cond::Ult, 32).expect("feasible");
     assert_eq!((i.umin(), i.umax()), (0, 9));
     // Unknown high bits: the low compare says nothing about the register.
-    let (i, _) =
-        refine_width(Scalar::unknown(), Scalar::constant(10), Cond::Ult, 32).expect("feasible");
+    let (i, _) = Scalar::refine_width(Scalar::unknown(), Scalar::constant(10), Cond::Ult, 32)
+        .expect("feasible");
     assert_eq!(i, Scalar::unknown());
 }
 
