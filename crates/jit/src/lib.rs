@@ -114,6 +114,7 @@ mod policy;
 mod record;
 #[allow(
     dead_code,
+    unused_imports,
     reason = "the value domain of issue 11, wired in by the interpreter next"
 )]
 mod scalar;

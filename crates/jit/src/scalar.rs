@@ -128,18 +128,18 @@ impl Scalar {
 
     /// Any value of the low `bytes` bytes, zero-extended: `[0, 2^(8*bytes) - 1]`
     /// (what `movzx` of a loaded byte or word holds; `bytes >= 8` is any value).
-    pub(crate) fn zext_unknown(bytes: u32) -> Scalar {
-        Scalar::range_u(0, low_bits(bytes.saturating_mul(8)))
+    pub(crate) fn zext_unknown(bytes: u8) -> Scalar {
+        Scalar::range_u(0, low_bits(u32::from(bytes) * 8))
     }
 
     /// Any value of the low `bytes` bytes, sign-extended (`movsx` of a load):
     /// `[-2^(8*bytes-1), 2^(8*bytes-1) - 1]`; `bytes == 0` is 0, `bytes >= 8`
     /// any value.
-    pub(crate) fn sext_unknown(bytes: u32) -> Scalar {
+    pub(crate) fn sext_unknown(bytes: u8) -> Scalar {
         match bytes {
             0 => Scalar::constant(0),
             1..=7 => {
-                let half = 1i64 << (bytes * 8 - 1);
+                let half = 1i64 << (u32::from(bytes) * 8 - 1);
                 Scalar::range_s(-half, half - 1)
             }
             _ => Scalar::unknown(),
@@ -295,6 +295,19 @@ impl Scalar {
             && x <= self.umax
             && self.smin <= x as i64
             && x as i64 <= self.smax
+    }
+
+    /// Whether the set is every value.
+    #[must_use]
+    pub(crate) fn is_unknown(self) -> bool {
+        self == Scalar::unknown()
+    }
+
+    /// How many low bits are known to be 0 in every member (64 for the
+    /// constant 0): the alignment the set guarantees.
+    #[must_use]
+    pub(crate) const fn trailing_zeros(self) -> u32 {
+        (self.bits.value() | self.bits.mask()).trailing_zeros()
     }
 
     /// Whether 0 is outside the set.
@@ -639,6 +652,13 @@ impl Scalar {
     /// The least scalar holding both sets (control-flow join).
     #[must_use]
     pub(crate) fn join(self, b: Scalar) -> Scalar {
+        // At a fixpoint most joins add nothing: skip the reduction then.
+        if self.includes(b) {
+            return self;
+        }
+        if b.includes(self) {
+            return b;
+        }
         Scalar::make(
             self.bits.join(b.bits),
             self.umin.min(b.umin),
@@ -658,6 +678,9 @@ impl Scalar {
     /// not move, and that keeps `cmp i, n; jl` proving `0 <= i < n`.
     #[must_use]
     pub(crate) fn widen(self, new: Scalar) -> Scalar {
+        if self.includes(new) {
+            return self;
+        }
         let joined = self.join(new);
         let changed =
             (self.bits.mask() ^ joined.bits.mask()) | (self.bits.value() ^ joined.bits.value());
@@ -693,6 +716,12 @@ impl Scalar {
     /// The values in both sets, `None` when there are none.
     #[must_use]
     pub(crate) fn meet(self, b: Scalar) -> Option<Scalar> {
+        if self.includes(b) {
+            return Some(b);
+        }
+        if b.includes(self) {
+            return Some(self);
+        }
         Scalar {
             bits: self.bits.intersect(b.bits)?,
             umin: self.umin.max(b.umin),
@@ -709,6 +738,16 @@ impl Scalar {
             return None;
         }
         self.reduced()
+    }
+
+    /// [`Scalar::checked`] for `from` (a reduced value) with some bounds
+    /// narrowed: when none moved, `from` is already the answer.
+    fn narrowed_from(self, from: Scalar) -> Option<Scalar> {
+        if self == from {
+            Some(from)
+        } else {
+            self.checked()
+        }
     }
 }
 

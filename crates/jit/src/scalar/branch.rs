@@ -113,7 +113,7 @@ pub(super) fn exclude(a: Scalar, b: Scalar) -> Option<Scalar> {
     if a.smax == c as i64 {
         out.smax = a.smax.wrapping_sub(1);
     }
-    out.checked()
+    out.narrowed_from(a)
 }
 
 impl Scalar {
@@ -135,8 +135,8 @@ impl Scalar {
                 let umax = a.umax.min(b.umax.checked_sub(strict)?);
                 let umin = b.umin.max(a.umin.checked_add(strict)?);
                 Some((
-                    Scalar { umax, ..a }.checked()?,
-                    Scalar { umin, ..b }.checked()?,
+                    Scalar { umax, ..a }.narrowed_from(a)?,
+                    Scalar { umin, ..b }.narrowed_from(b)?,
                 ))
             }
             Cond::Slt | Cond::Sle => {
@@ -144,8 +144,8 @@ impl Scalar {
                 let smax = a.smax.min(b.smax.checked_sub(strict)?);
                 let smin = b.smin.max(a.smin.checked_add(strict)?);
                 Some((
-                    Scalar { smax, ..a }.checked()?,
-                    Scalar { smin, ..b }.checked()?,
+                    Scalar { smax, ..a }.narrowed_from(a)?,
+                    Scalar { smin, ..b }.narrowed_from(b)?,
                 ))
             }
             Cond::Ugt | Cond::Uge | Cond::Sgt | Cond::Sge => {

@@ -88,8 +88,8 @@ fn leaf() -> impl Strategy<Value = Sample> {
                 xs: vec![member(0), member(u64::MAX), member(r[0]), member(r[1])],
             }
         }),
-        (0u32..=9, any::<u64>(), any::<bool>()).prop_map(|(bytes, r, signed)| {
-            let bits = (bytes * 8).min(64);
+        (0u8..=9, any::<u64>(), any::<bool>()).prop_map(|(bytes, r, signed)| {
+            let bits = (u32::from(bytes) * 8).min(64);
             if signed {
                 let ext = |x: u64| match bits {
                     0 => 0,
@@ -720,4 +720,14 @@ fn a_remainder_is_below_the_divisor() {
         Scalar::range_u(0, 1000).udiv(Scalar::constant(0)),
         Scalar::unknown()
     );
+}
+
+#[test]
+fn alignment_is_the_count_of_known_zero_low_bits() {
+    assert_eq!(Scalar::constant(0).trailing_zeros(), 64);
+    assert_eq!(Scalar::constant(24).trailing_zeros(), 3);
+    let scaled = Scalar::zext_unknown(1).shl(Scalar::constant(3), 64);
+    assert_eq!(scaled.trailing_zeros(), 3);
+    assert_eq!(Scalar::unknown().trailing_zeros(), 0);
+    assert!(Scalar::unknown().is_unknown() && !scaled.is_unknown());
 }
