@@ -455,8 +455,7 @@ pub(crate) fn division(st: &State, ins: &Instruction) -> Result<(Val, Val), Divi
     let divisor = st.regs[gpr(ins.op0_register())]
         .as_num(w)
         .ok_or(DivisionRisk::ZeroDivisor)?;
-    let (lo, hi) = (divisor.s.smin(), divisor.s.smax());
-    if lo <= 0 && hi >= 0 {
+    if !divisor.s.is_nonzero() {
         return Err(DivisionRisk::ZeroDivisor);
     }
     let unknown = Val::num(Num::unknown().at_width(w));
@@ -478,15 +477,19 @@ pub(crate) fn division(st: &State, ins: &Instruction) -> Result<(Val, Val), Divi
         return Ok((unknown, unknown));
     }
     let rdx = st.regs[2].as_num(w).ok_or(DivisionRisk::QuotientTooLarge)?;
-    if !(rdx.s.smin() >= 0 && lo > 0 && rdx.s.smax() < lo) {
+    // `div` is unsigned: the high half must be below the divisor.
+    if rdx.s.umax() >= divisor.s.umin() {
         return Err(DivisionRisk::QuotientTooLarge);
     }
     // The remainder is below the divisor: its range, and its relation.
-    let mut rem = Num::scalar(crate::scalar::Scalar::range_s(0, hi - 1));
-    if divisor.rel.is_some() && divisor.rel.hi != crate::num::POS_INF {
+    let mut rem = Num::scalar(crate::scalar::Scalar::range_u(0, divisor.s.umax() - 1));
+    if divisor.rel.is_some()
+        && divisor.rel.hi != crate::num::POS_INF
+        && let Some(hi) = divisor.rel.hi.checked_sub(1)
+    {
         rem.rel = crate::num::Rel {
             lo: crate::num::NEG_INF,
-            hi: divisor.rel.hi - 1,
+            hi,
             ..divisor.rel
         };
     }
