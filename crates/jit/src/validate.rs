@@ -402,7 +402,22 @@ impl Validator {
         let n = self.instrs.len();
         let blocks = self.block_start.len();
 
-        let ctx = Ctx::new(policy, sig, code.len());
+        let mut ctx = Ctx::new(policy, sig, code.len());
+        // The value domain only where it is needed: buffers, indexed memory
+        // operands (stack arrays), division that must be proven.
+        ctx.rich = sig.has_buffer()
+            || self.instrs.iter().any(|ins| {
+                let accesses = !matches!(
+                    ins.mnemonic(),
+                    iced_x86::Mnemonic::Lea | iced_x86::Mnemonic::Nop
+                );
+                (accesses && ins.memory_index() != iced_x86::Register::None)
+                    || (!policy.allow_division
+                        && matches!(
+                            ins.mnemonic(),
+                            iced_x86::Mnemonic::Div | iced_x86::Mnemonic::Idiv
+                        ))
+            });
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
