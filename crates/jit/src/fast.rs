@@ -798,6 +798,7 @@ mod tests {
                 let rsp = -((rng.next() % 4) as i64 * 8);
                 st.regs[RSP] = Val::Stack(rsp.max(-ctx.max_frame));
                 st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
+                st.sext = [0, 4, 8][(rng.next() % 3) as usize];
                 // Some written stack bytes, of every kind of value.
                 for _ in 0..rng.next() % 5 {
                     let off = -((rng.next() % 40) as i64);

@@ -439,6 +439,7 @@ pub(crate) fn step(
                 }
                 st.regs.swap(a, b);
                 st.cmp = None;
+                st.sext = 0;
                 update_flags(st, ins, flags);
                 return Ok(());
             }
@@ -969,6 +970,7 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     st.regs[0] = Val::Data(callee.signature.ret().width());
     st.flags = 0;
     st.cmp = None;
+    st.sext = 0;
     st.forget(i64::MIN / 2, k);
     Ok(())
 }
