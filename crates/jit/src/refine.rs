@@ -79,6 +79,9 @@ pub(crate) fn refine_edge(
     thresholds: &mut Vec<i64>,
 ) -> bool {
     let Some(cmp) = st.cmp else { return true };
+    if cmp.kind == Flagged::Mask {
+        return refine_mask(st, cmp.a, cmp.imm as u64, cmp.width, cc, taken);
+    }
     let Some(cond) = cond_of(cc, cmp.kind, taken) else {
         return true;
     };
@@ -132,6 +135,34 @@ pub(crate) fn refine_edge(
             if let Some(r) = b_reg {
                 st.regs[r] = Val::num(y);
             }
+            true
+        }
+    }
+}
+
+/// `test a, mask` then `je`/`jne`: on each edge `a & mask` is zero or not.
+/// At 32 bits only a register known to fit in 32 bits is narrowed.
+fn refine_mask(st: &mut State, a: u8, mask: u64, width: u8, cc: CC, taken: bool) -> bool {
+    let zero = match (cc, taken) {
+        (CC::e, true) | (CC::ne, false) => true,
+        (CC::ne, true) | (CC::e, false) => false,
+        _ => return true,
+    };
+    // A pointer is not narrowed (`as_num` is `None` for it).
+    let Some(n) = st.regs[usize::from(a)].as_num(8) else {
+        return true;
+    };
+    narrow_mask(st, a, n, mask, width, zero)
+}
+
+fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) -> bool {
+    if width == 4 && n.s.umax() > u64::from(u32::MAX) {
+        return true;
+    }
+    match n.s.refine_test(mask, zero) {
+        None => false,
+        Some(s) => {
+            st.regs[usize::from(a)] = Val::num(Num { s, ..n });
             true
         }
     }
