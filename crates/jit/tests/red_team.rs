@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use npk_jit::{Extent, Param, Policy, Signature, validate};
 
+#[path = "common/forked.rs"]
+mod forked;
+
 const PAGE: usize = 4096;
 /// `PROT_NONE` address space reserved after each buffer: the holes index
 /// as far as `2^35` bytes past its end, and a fault must be certain.
@@ -514,9 +517,12 @@ enum Outcome {
     Fault(i128),
 }
 
-/// The shared page the child reports through.
+/// What the child reports: the buffer's address, then the call's result or
+/// the fault address.
+#[derive(Clone, Copy)]
 #[repr(C)]
 struct Shared {
+    start: u64,
     result: u64,
     addr: u64,
 }
@@ -552,49 +558,26 @@ fn buffer_bytes(sig: &Signature, args: &[u64; 6]) -> usize {
 fn run(code: &[u8], sig: &Signature, args: [u64; 6]) -> Outcome {
     let bytes = buffer_bytes(sig, &args);
     let mutable = matches!(sig.param(0), Some(Param::Buffer(b)) if b.mutable);
-    let size = std::mem::size_of::<Shared>();
-    // SAFETY: an anonymous shared mapping, checked below.
-    let shared = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    assert_ne!(shared, libc::MAP_FAILED, "mmap of the shared page");
-    let shared = shared.cast::<Shared>();
-    // SAFETY: fork in a test; the child only makes system calls, writes
-    // memory it mapped and calls the code, and never returns.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        // SAFETY: in the child, with `shared` mapped.
-        unsafe { child(code, bytes, mutable, args, shared) }
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    // SAFETY: the child has exited; the page is initialised (zeroed at map).
-    let s = unsafe { &*shared };
-    let outcome = if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+    // SAFETY: the child only maps memory, writes it and calls the code.
+    let (status, s) =
+        forked::fork_with_shared(|shared| unsafe { child(code, bytes, mutable, args, shared) });
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
         Outcome::Clean(s.result)
     } else if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == EXIT_FAULT {
-        // The child reports the buffer's start in `result` before the call.
-        Outcome::Fault(i128::from(s.addr) - i128::from(s.result))
+        Outcome::Fault(i128::from(s.addr) - i128::from(s.start))
     } else {
         panic!("child ended with status {status:#x}");
-    };
-    // SAFETY: unmapping the page mapped above; `s` is not used after this.
-    unsafe { libc::munmap(shared.cast(), size) };
-    outcome
+    }
 }
 
 fn exit_now(code: i32) -> ! {
     // SAFETY: `_exit` ends the process without running any Rust code.
     unsafe { libc::_exit(code) }
+}
+
+/// Maps memory for the child, or ends it.
+fn map(len: usize, prot: libc::c_int, flags: libc::c_int) -> *mut u8 {
+    forked::map(len, prot, flags).unwrap_or_else(|| exit_now(EXIT_SETUP))
 }
 
 /// # Safety
@@ -607,42 +590,25 @@ unsafe fn child(
     shared: *mut Shared,
 ) -> ! {
     SHARED.store(shared as usize, Ordering::Relaxed);
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
     let data = bytes.div_ceil(PAGE) * PAGE;
-    let total = HEAD_GUARD + data + TAIL_GUARD;
-    // SAFETY: system calls on memory this child maps (each result checked);
-    // the code is called with the SysV convention of its signature, and a
-    // fault ends the child through `on_fault`.
+    let alt_len = 1 << 16;
+    let alt = map(alt_len, rw, libc::MAP_PRIVATE);
+    let region = map(
+        HEAD_GUARD + data + TAIL_GUARD,
+        libc::PROT_NONE,
+        libc::MAP_PRIVATE | libc::MAP_NORESERVE,
+    );
+    let text = map(PAGE, rw, libc::MAP_PRIVATE);
+    if code.len() > PAGE {
+        exit_now(EXIT_SETUP);
+    }
+    // SAFETY: system calls on memory this child mapped (each result
+    // checked); the code is called with the SysV convention of its
+    // signature, and a fault ends the child through `on_fault`.
     unsafe {
-        let alt_len = 1 << 16;
-        let alt = libc::mmap(
-            std::ptr::null_mut(),
-            alt_len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        let region = libc::mmap(
-            std::ptr::null_mut(),
-            total,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        );
-        let text = libc::mmap(
-            std::ptr::null_mut(),
-            PAGE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        if [alt, region, text].contains(&libc::MAP_FAILED) || code.len() > PAGE {
-            exit_now(EXIT_SETUP);
-        }
         let ss = libc::stack_t {
-            ss_sp: alt,
+            ss_sp: alt.cast(),
             ss_flags: 0,
             ss_size: alt_len,
         };
@@ -655,33 +621,28 @@ unsafe fn child(
         {
             exit_now(EXIT_SETUP);
         }
-        let pages = region.cast::<u8>().add(HEAD_GUARD);
+        let pages = region.add(HEAD_GUARD);
         if data > 0 {
-            if libc::mprotect(pages.cast(), data, libc::PROT_READ | libc::PROT_WRITE) != 0 {
+            if libc::mprotect(pages.cast(), data, rw) != 0 {
                 exit_now(EXIT_SETUP);
             }
             for i in 0..data {
                 *pages.add(i) = (i as u8).wrapping_mul(37);
             }
-            let prot = if mutable {
-                libc::PROT_READ | libc::PROT_WRITE
-            } else {
-                libc::PROT_READ
-            };
+            let prot = if mutable { rw } else { libc::PROT_READ };
             if libc::mprotect(pages.cast(), data, prot) != 0 {
                 exit_now(EXIT_SETUP);
             }
         }
         // The buffer ends exactly at the tail guard.
         let start = pages.add(data - bytes);
-        std::ptr::copy_nonoverlapping(code.as_ptr(), text.cast::<u8>(), code.len());
-        if libc::mprotect(text, PAGE, libc::PROT_READ | libc::PROT_EXEC) != 0 {
+        std::ptr::copy_nonoverlapping(code.as_ptr(), text, code.len());
+        if libc::mprotect(text.cast(), PAGE, libc::PROT_READ | libc::PROT_EXEC) != 0 {
             exit_now(EXIT_SETUP);
         }
-        (*shared).result = start as u64;
+        (*shared).start = start as u64;
         let f: extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64 = std::mem::transmute(text);
-        let r = f(start as u64, args[1], args[2], args[3], args[4], args[5]);
-        (*shared).result = r;
+        (*shared).result = f(start as u64, args[1], args[2], args[3], args[4], args[5]);
         exit_now(0)
     }
 }
