@@ -38,11 +38,8 @@ pub fn fork_with_shared<T: Copy>(child: impl FnOnce(*mut T)) -> (libc::c_int, T)
     }
     let mut status = 0;
     // SAFETY: waiting for our own child.
-    assert_eq!(
-        unsafe { libc::waitpid(pid, &mut status, 0) },
-        pid,
-        "waitpid"
-    );
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid, "waitpid");
     // SAFETY: the child has exited; the page is mapped, zeroed at creation
     // and holds a `T` (the caller's `T` is plain data, valid when zeroed).
     let value = unsafe { shared.read() };
