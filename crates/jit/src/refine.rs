@@ -122,7 +122,15 @@ pub(crate) fn refine_edge(
             let (Some(x), Some(y)) = (a.as_num(8), b.as_num(8)) else {
                 return true;
             };
-            if cmp.width == 4 && !zero_only && !(small(&x) && small(&y)) {
+            // A 32-bit flag result describes the low halves only: they are
+            // the registers' values only where the upper halves are known
+            // to be zero (`test ecx, ecx` does not write `rcx`).
+            let low_halves = if zero_only {
+                fits_u32(&x)
+            } else {
+                small(&x) && small(&y)
+            };
+            if cmp.width == 4 && !low_halves {
                 return true;
             }
             let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
@@ -182,6 +190,11 @@ fn record_thresholds(a: Val, b: Val, thresholds: &mut Vec<i64>) {
             add_thresholds(thresholds, c as i64, other.s.trailing_zeros());
         }
     }
+}
+
+/// In `[0, 2^32)`: its low half is the whole value.
+fn fits_u32(n: &Num) -> bool {
+    n.s.smin() >= 0 && n.s.smax() <= i64::from(u32::MAX)
 }
 
 /// In `[0, 2^31)`: a 32-bit comparison of it is the 64-bit one.
