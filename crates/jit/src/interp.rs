@@ -525,12 +525,7 @@ pub(crate) fn step(
     st.sext = match code {
         Code::Cqo => 8,
         Code::Cdq => 4,
-        _ if regs
-            .iter()
-            .any(|u| is_write(u.access()) && matches!(gpr(u.register()), 0 | 2)) =>
-        {
-            0
-        }
+        _ if regs.iter().any(|u| is_write(u.access()) && matches!(gpr(u.register()), 0 | 2)) => 0,
         _ => st.sext,
     };
     Ok(())
