@@ -349,6 +349,8 @@ pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
         | C::Cmp_EAX_imm32 => (F::Sub, 4),
         C::Test_rm64_r64 => (F::Logic, 8),
         C::Test_rm32_r32 => (F::Logic, 4),
+        C::Test_rm64_imm32 | C::Test_RAX_imm32 => (F::Mask, 8),
+        C::Test_rm32_imm32 | C::Test_EAX_imm32 => (F::Mask, 4),
         _ => return result_flags(ins),
     };
     if ins.op0_kind() != OpKind::Register {
@@ -362,8 +364,13 @@ pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
     if kind == F::Logic && b != a {
         return None;
     }
-    // A 32-bit immediate compares against its 32-bit value.
-    let k = if width == 4 { i64::from(k as i32) } else { k };
+    // A 32-bit immediate compares against its 32-bit value (a mask: its
+    // zero-extended bits).
+    let k = match (width, kind) {
+        (4, F::Mask) => i64::from(k as u32),
+        (4, _) => i64::from(k as i32),
+        _ => k,
+    };
     let b = if kind == F::Logic { CMP_IMM } else { b };
     Some(Cmp {
         a,
@@ -455,8 +462,7 @@ pub(crate) fn division(st: &State, ins: &Instruction) -> Result<(Val, Val), Divi
     let divisor = st.regs[gpr(ins.op0_register())]
         .as_num(w)
         .ok_or(DivisionRisk::ZeroDivisor)?;
-    let (lo, hi) = (divisor.s.smin(), divisor.s.smax());
-    if lo <= 0 && hi >= 0 {
+    if !divisor.s.is_nonzero() {
         return Err(DivisionRisk::ZeroDivisor);
     }
     let unknown = Val::num(Num::unknown().at_width(w));
@@ -478,15 +484,19 @@ pub(crate) fn division(st: &State, ins: &Instruction) -> Result<(Val, Val), Divi
         return Ok((unknown, unknown));
     }
     let rdx = st.regs[2].as_num(w).ok_or(DivisionRisk::QuotientTooLarge)?;
-    if !(rdx.s.smin() >= 0 && lo > 0 && rdx.s.smax() < lo) {
+    // `div` is unsigned: the high half must be below the divisor.
+    if rdx.s.umax() >= divisor.s.umin() {
         return Err(DivisionRisk::QuotientTooLarge);
     }
     // The remainder is below the divisor: its range, and its relation.
-    let mut rem = Num::scalar(crate::scalar::Scalar::range_s(0, hi - 1));
-    if divisor.rel.is_some() && divisor.rel.hi != crate::num::POS_INF {
+    let mut rem = Num::scalar(crate::scalar::Scalar::range_u(0, divisor.s.umax() - 1));
+    if divisor.rel.is_some()
+        && divisor.rel.hi != crate::num::POS_INF
+        && let Some(hi) = divisor.rel.hi.checked_sub(1)
+    {
         rem.rel = crate::num::Rel {
             lo: crate::num::NEG_INF,
-            hi: divisor.rel.hi - 1,
+            hi,
             ..divisor.rel
         };
     }
