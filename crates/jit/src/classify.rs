@@ -143,12 +143,13 @@ pub(crate) fn code_verdict(ins: &Instruction) -> Verdict {
         return Verdict::FarTransfer;
     }
     // The one indirect transfer: a call through an import-table slot,
-    // `call qword ptr [rip+d]` (which slot it reads is the interpreter's
-    // check, against the signature's `uses`).
+    // `call qword ptr [rip+d]`. Every `Call_rm64` gets here (verdicts are
+    // cached per `Code` and operand shape); the interpreter refuses all but
+    // that form and checks the slot against the signature's `uses`.
     if matches!(
         ins.flow_control(),
         FlowControl::IndirectBranch | FlowControl::IndirectCall
-    ) && !is_import_call(ins)
+    ) && ins.code() != Code::Call_rm64
     {
         return Verdict::IndirectTransfer;
     }

@@ -991,6 +991,9 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
 /// `mut` buffers). Afterwards the caller-saved registers and the flags are
 /// undefined, `rax` holds its result and the stack below `rsp` is gone.
 fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
+    if !crate::classify::is_import_call(ins) {
+        return Err(K::IndirectTransfer);
+    }
     let slot = ins.memory_displacement64();
     let table = crate::import_table_offset(ctx.code_len as usize) as u64;
     let k = slot

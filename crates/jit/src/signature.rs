@@ -651,26 +651,41 @@ impl std::str::FromStr for Signature {
                 .strip_prefix("uses")
                 .filter(|l| l.starts_with(char::is_whitespace))
             else {
-                return Err(err(at, format!("unexpected `{}` after `)`; expected `uses NAME, ...` or the end", rest.trim())));
+                return Err(err(
+                    at,
+                    format!(
+                        "unexpected `{}` after `)`; expected `uses NAME, ...` or the end",
+                        rest.trim()
+                    ),
+                ));
             };
             let mut start = at + 4;
             for piece in list.split(',') {
                 let name = piece.trim();
                 let name_at = start + (piece.len() - piece.trim_start().len());
                 if name.is_empty() {
-                    return Err(err(name_at, "expected a helper name after `uses` or `,`".into()));
+                    return Err(err(
+                        name_at,
+                        "expected a helper name after `uses` or `,`".into(),
+                    ));
                 }
                 if !is_ident(name) {
                     return Err(err(name_at, format!("`{name}` is not a helper name")));
                 }
                 if uses.iter().any(|(n, _)| *n == name) {
-                    return Err(err(name_at, format!("helper `{name}` is named twice in `uses`")));
+                    return Err(err(
+                        name_at,
+                        format!("helper `{name}` is named twice in `uses`"),
+                    ));
                 }
                 uses.push((name, name_at));
                 start += piece.len() + 1;
             }
             if uses.len() > MAX_USES {
-                return Err(err(uses[MAX_USES].1, format!("at most {MAX_USES} helpers in `uses`")));
+                return Err(err(
+                    uses[MAX_USES].1,
+                    format!("at most {MAX_USES} helpers in `uses`"),
+                ));
             }
         }
         let inner = &text[open + 1..close];
