@@ -67,3 +67,29 @@ pub struct Helper {
 pub const fn import_table_offset(code_len: usize) -> usize {
     code_len.next_multiple_of(8)
 }
+
+/// The helpers the Nitpick runtime provides (name, signature), the table
+/// `npkc jit-check` and `Jit.assemble` validate `uses` against; the runtime
+/// supplies an address for each (its tests check every name has one).
+pub const RUNTIME_HELPERS: &[(&str, &str)] = &[
+    ("print_i64", "NIL(int64 v)"),
+    (
+        "copy_bytes",
+        "NIL(mut uint8* dst[n], uint8* src[n], int64 n)",
+    ),
+    ("gc_collect", "int64()"),
+];
+
+/// [`RUNTIME_HELPERS`] as the validator's [`Helper`] list.
+#[must_use]
+pub fn runtime_helpers() -> Vec<Helper> {
+    RUNTIME_HELPERS
+        .iter()
+        .filter_map(|(name, sig)| {
+            Some(Helper {
+                name: (*name).to_string(),
+                signature: sig.parse().ok()?,
+            })
+        })
+        .collect()
+}

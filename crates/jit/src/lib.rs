@@ -168,7 +168,9 @@ mod violation;
 
 pub use cpu::CpuFeatures;
 pub use identity::{BUFFER_BIT, IdentityError, MAX_BUFFER_SIGNATURES};
-pub use imports::{Helper, MAX_HELPER_NAMES, MAX_USES, import_table_offset};
+pub use imports::{
+    Helper, MAX_HELPER_NAMES, MAX_USES, RUNTIME_HELPERS, import_table_offset, runtime_helpers,
+};
 pub use policy::{AllowedCall, MAX_CODE_SIZE, MAX_FRAME_LIMIT, PointerAccess, Policy, Register};
 pub use signature::{
     Buffer, Elem, Extent, MAX_CONST_EXTENT_BYTES, MAX_PARAMS, Param, SigType, Signature,

@@ -199,7 +199,11 @@ fn uses_names_helpers_in_order_and_is_part_of_the_identity() {
     assert_eq!(s.uses(), vec!["print_i64".to_string(), "copy".to_string()]);
     assert_eq!(s.canonical(), "int64(int64) uses print_i64,copy");
     assert_eq!(sig(&s.canonical()), s, "canonical text parses back");
-    assert_ne!(s, sig("int64(int64 x) uses copy, print_i64"), "order matters");
+    assert_ne!(
+        s,
+        sig("int64(int64 x) uses copy, print_i64"),
+        "order matters"
+    );
     assert_ne!(s, sig("int64(int64 x)"));
     let plain = sig("int64(int64)");
     assert_eq!(plain.identity(), Ok(plain.tag()));
@@ -207,5 +211,10 @@ fn uses_names_helpers_in_order_and_is_part_of_the_identity() {
     assert_ne!(id, plain.tag(), "imports are part of the identity");
     assert_eq!(Signature::from_identity(id), Some(s));
     let nine = "int64() uses a,b,c,d,e,f,g,h,i";
-    assert!(nine.parse::<Signature>().unwrap_err().to_string().contains("at most 8"));
+    assert!(
+        nine.parse::<Signature>()
+            .unwrap_err()
+            .to_string()
+            .contains("at most 8")
+    );
 }

@@ -28,7 +28,7 @@ use crate::jit_compile::{CompiledFn, MAX_CODE_LEN};
 pub enum AssembleError {
     /// The signature text does not parse.
     Signature(npk_jit::SignatureError),
-    /// The signature names imported helpers, which this runtime cannot provide yet.
+    /// The signature imports a helper the runtime does not have.
     Imports(String),
     /// The text does not assemble.
     Syntax(npk_asm::Error),
@@ -55,7 +55,7 @@ impl fmt::Display for AssembleError {
             AssembleError::Signature(e) => write!(f, "{e}"),
             AssembleError::Imports(names) => write!(
                 f,
-                "imported helpers (`uses {names}`) are not supported by this runtime yet"
+                "the runtime has no JIT helper named `{names}` (it has print_i64, copy_bytes and gc_collect)"
             ),
             AssembleError::Syntax(e) => write!(f, "{e}"),
             AssembleError::Length(0) => write!(f, "the text has no instructions"),
@@ -89,29 +89,15 @@ impl From<wildx::Error> for AssembleError {
     }
 }
 
-/// Splits `int64(int64) uses a, b` into the signature proper and the helper names.
-fn split_uses(sig: &str) -> (&str, Vec<&str>) {
-    let close = sig.rfind(')').map_or(sig.len(), |c| c + 1);
-    let rest = sig[close..].trim_start();
-    match rest.strip_prefix("uses") {
-        Some(names) if names.starts_with(char::is_whitespace) => {
-            (&sig[..close], names.split(',').map(str::trim).collect())
-        }
-        _ => (sig, Vec::new()),
-    }
-}
-
 /// Assembles `text` for `sig`: the code and the parsed signature.
 ///
 /// # Errors
 /// [`AssembleError`]: bad signature, imports, syntax, or a length out of range.
 pub fn assemble_text(text: &str, sig: &str) -> Result<(Assembly, Signature), AssembleError> {
-    let (proper, uses) = split_uses(sig);
-    let signature: Signature = proper.parse().map_err(AssembleError::Signature)?;
-    if !uses.is_empty() {
-        return Err(AssembleError::Imports(uses.join(", ")));
-    }
-    let asm = npk_asm::assemble(text, &uses).map_err(AssembleError::Syntax)?;
+    let signature: Signature = sig.parse().map_err(AssembleError::Signature)?;
+    let uses = signature.uses();
+    let names: Vec<&str> = uses.iter().map(String::as_str).collect();
+    let asm = npk_asm::assemble(text, &names).map_err(AssembleError::Syntax)?;
     let n = asm.image_len();
     if n == 0 || n > MAX_CODE_LEN {
         return Err(AssembleError::Length(n));
@@ -157,6 +143,19 @@ fn assemble_again(text: &str, sig: &str) -> Result<(Assembly, Signature), Assemb
     }
 }
 
+/// The bytes a page gets: the code, then (with imports) zero padding to the
+/// next 8-byte boundary and the import table of helper addresses.
+fn image(asm: &Assembly, signature: &Signature) -> Result<Vec<u8>, AssembleError> {
+    let mut bytes = asm.code().to_vec();
+    if signature.has_uses() {
+        let table =
+            crate::jit_helpers::import_table(&signature.uses()).map_err(AssembleError::Imports)?;
+        bytes.resize(npk_jit::import_table_offset(bytes.len()), 0);
+        bytes.extend_from_slice(&table);
+    }
+    Ok(bytes)
+}
+
 /// Validates `asm` for `signature` as code running at `base`; a rejection
 /// names the source line.
 fn validate_at(
@@ -168,6 +167,7 @@ fn validate_at(
 ) -> Result<(), AssembleError> {
     let policy = Policy {
         base_ip: base,
+        helpers: crate::jit_helpers::helpers(),
         ..Policy::runtime()
     };
     npk_jit::validate(code, signature, &policy).map_err(|violation| {
@@ -192,7 +192,7 @@ pub fn assemble_install(page: *const u8, text: &str, sig: &str) -> Result<(), As
     // The assembled bytes are our own copy: nobody can change them between check and install.
     validate_at(text, &asm, asm.code(), &signature, page as u64)?;
     let identity = signature.identity().map_err(AssembleError::Identity)?;
-    wildx::install_raw(page, asm.code(), identity).map_err(AssembleError::Page)?;
+    wildx::install_raw(page, &image(&asm, &signature)?, identity).map_err(AssembleError::Page)?;
     // The code length for `npk_jit_disasm` and the perf map.
     crate::pages::installed(page.cast(), asm.code().len());
     Ok(())
@@ -211,7 +211,7 @@ pub fn arena_assemble(
 ) -> Result<std::ptr::NonNull<u8>, AssembleError> {
     let (asm, signature) = assemble_text(text, sig)?;
     // The assembled bytes are our own copy: what is validated at `base` is what is added.
-    wildx::arena_add_raw(arena, asm.code(), |base| {
+    wildx::arena_add_raw(arena, &image(&asm, &signature)?, |base| {
         validate_at(text, &asm, asm.code(), &signature, base)?;
         signature.identity().map_err(AssembleError::Identity)
     })
@@ -232,30 +232,13 @@ pub fn arena_assemble(
 pub fn assemble(text: &str, sig: &str) -> Result<CompiledFn, AssembleError> {
     let (asm, signature) = assemble_text(text, sig)?;
     let n = asm.code().len();
-    let mut page = wildx::WritablePage::new(n).map_err(AssembleError::Page)?;
-    page.as_mut_slice()[..n].copy_from_slice(asm.code());
+    let bytes = image(&asm, &signature)?;
+    let mut page = wildx::WritablePage::new(bytes.len()).map_err(AssembleError::Page)?;
+    page.as_mut_slice()[..bytes.len()].copy_from_slice(&bytes);
     let base = page.as_slice().as_ptr() as u64;
     // Validate the page's own copy at its own address: what is checked is what gets sealed.
     validate_at(text, &asm, &page.as_slice()[..n], &signature, base)?;
     let identity = signature.identity().map_err(AssembleError::Identity)?;
     let page = page.seal_with_tag(identity).map_err(AssembleError::Page)?;
     Ok(CompiledFn::from_parts(page, signature))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_uses;
-
-    #[test]
-    fn uses_clause_is_split_off_the_signature() {
-        assert_eq!(split_uses("int64(int64)"), ("int64(int64)", vec![]));
-        assert_eq!(
-            split_uses("int64(int64 x) uses print_i64, flush"),
-            ("int64(int64 x)", vec!["print_i64", "flush"])
-        );
-        assert_eq!(
-            split_uses("int64(int64) usesx"),
-            ("int64(int64) usesx", vec![])
-        );
-    }
 }

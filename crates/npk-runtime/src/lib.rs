@@ -37,6 +37,7 @@ mod jit_arena;
 mod jit_assemble;
 mod jit_compile;
 mod jit_fn;
+pub mod jit_helpers;
 mod pages;
 mod print;
 mod template;

@@ -7,7 +7,9 @@
 //! Out: `(exit code, stdout, stderr)`: 0 accepted with a one-line proof
 //! summary on stdout (with `--disasm`, then the proven code's Intel-syntax
 //! listing), 1 rejected with the reason on stderr, 2 bad input.
-//! The policy is `Policy::runtime()`, the one `Jit.compile` uses.
+//! The policy is `Policy::runtime()` with the runtime's JIT helpers (the
+//! ones a `uses` clause may name: `print_i64`, `copy_bytes`, `gc_collect`),
+//! the one `Jit.assemble` uses; the import table follows the code.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -39,7 +41,11 @@ pub fn run(sig: &str, input: &Input, disasm: bool) -> (i32, String, String) {
         Ok(c) => c,
         Err(e) => return (2, String::new(), format!("error: {e}\n")),
     };
-    match validate(&code, &sig, &Policy::runtime()) {
+    let policy = Policy {
+        helpers: npk_jit::runtime_helpers(),
+        ..Policy::runtime()
+    };
+    match validate(&code, &sig, &policy) {
         Ok(report) if disasm => (
             0,
             format!("{report}\n{}", npk_disasm::listing(&code, 0)),

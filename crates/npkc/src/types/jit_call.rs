@@ -140,7 +140,7 @@ impl FnCx<'_, '_> {
                 _ => out = None,
             }
         }
-        let identity = if sig.has_buffer() {
+        let identity = if sig.has_buffer() || sig.has_uses() {
             JitIdentity::Interned(sig.canonical())
         } else {
             JitIdentity::Tag(sig.tag())
