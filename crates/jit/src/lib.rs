@@ -103,9 +103,12 @@
 //! - Red zone: off by default; with `allow_red_zone` the 128 bytes below
 //!   `rsp` are usable (SysV guarantees signal handlers skip them). Bytes below
 //!   `rsp - red_zone` are forgotten whenever `rsp` moves up.
-//! - Traps: `div`/`idiv` raise `SIGFPE` on a zero divisor or overflow; they
-//!   are rejected unless `allow_division`, which makes that the one documented
-//!   trap. `max_frame` (default 4 KiB; [`Policy::runtime`] 64 KiB) bounds how
+//! - Traps: `div`/`idiv` raise `SIGFPE` on a zero divisor or overflow. They
+//!   are accepted when the analysis proves the divisor non-zero, and for
+//!   `div` that `rdx` is below the divisor, for `idiv` that `rdx` is the sign
+//!   extension of `rax` (`cqo`/`cdq`) and the pair is not `MIN / -1`
+//!   ([`ViolationKind::DivisionUnproven`] names what it could not prove);
+//!   `allow_division` accepts them unproven, the one documented trap. `max_frame` (default 4 KiB; [`Policy::runtime`] 64 KiB) bounds how
 //!   deep code may go.
 //! - CPU: an instruction is accepted only if [`Policy::cpu`] has every CPU
 //!   extension it needs (iced's CPUID features), so accepted code never
@@ -114,6 +117,14 @@
 //!   machine is not promised to run on another.
 //! - Loops: rejected by default (then every path is finite, so accepted code
 //!   always returns); with `allow_loops` the fixpoint handles them.
+//! - Helper imports (SPEC §8.3): a signature's `uses a, b` names helpers
+//!   of [`Policy::helpers`]; the import table of their absolute addresses
+//!   follows the code at the next 8-byte boundary ([`import_table_offset`],
+//!   placed and sealed by the runtime). `call qword ptr [rip+d]` must read
+//!   slot `k` of that table and is then a call of helper `k`: `rsp` 16-byte
+//!   aligned, arguments as the helper's signature says (buffers proven in
+//!   bounds for its extents), and afterwards caller-saved registers and
+//!   flags undefined. Every other call through memory is rejected.
 //! - Calls: only `call rel32` to an address in `allowed_calls`, with `rsp`
 //!   16-byte aligned and the callee's arguments defined; afterwards caller-saved
 //!   registers and flags are undefined and the stack below `rsp` is forgotten.
