@@ -96,6 +96,8 @@ impl From<wildx::Error> for AssembleError {
 pub fn assemble_text(text: &str, sig: &str) -> Result<(Assembly, Signature), AssembleError> {
     let signature: Signature = sig.parse().map_err(AssembleError::Signature)?;
     let uses = signature.uses();
+    // Every helper named must be one of the runtime's.
+    crate::jit_helpers::import_table(&uses).map_err(AssembleError::Imports)?;
     let names: Vec<&str> = uses.iter().map(String::as_str).collect();
     let asm = npk_asm::assemble(text, &names).map_err(AssembleError::Syntax)?;
     let n = asm.image_len();
