@@ -16,13 +16,23 @@
 //! (legitimate when the stack is shorter than the policy's frame), a fault
 //! below it is a stack clash. Above [`STACK_TOP`] is another guard page, and
 //! the bytes between the return address and it are a canary.
+//! Buffer parameters (`int64* xs[n]`) are laid out by `oracle/buffers.rs`
+//! against guard pages, with their extent registers set to the counts.
 
 #![allow(dead_code)]
 
 use std::arch::global_asm;
 use std::fmt;
 
-use npk_jit::{PointerAccess, Policy, SigType, Signature};
+use npk_jit::{Param, PointerAccess, Policy, SigType, Signature};
+
+#[path = "oracle/buffers.rs"]
+mod buffers;
+#[allow(unused_imports)]
+pub use buffers::{
+    BUFFER_MAX, BUFFERS, BufferRun, COUNTS, Layout, Sweep, buffer_addr, buffer_params,
+    buffers_with, call_regs, contents, random_counts, sweep,
+};
 
 /// Where the code under test runs (also the policies' `base_ip`).
 pub const CODE_BASE: u64 = 0x2000_0000_0000;
@@ -128,6 +138,8 @@ const DONE: i32 = 0;
 const SETUP_FAILED: i32 = 13;
 const MISALIGNED_CALL: i32 = 14;
 const FAULTED: i32 = 20;
+/// The CPU-time limit ran out (the canaries were checked first).
+const TIMED_OUT: i32 = 21;
 
 /// How the child reports back (one shared anonymous mapping).
 #[repr(C)]
@@ -136,12 +148,15 @@ struct Shared {
     stage: u64,
     signal: u64,
     addr: u64,
+    /// The page-fault error code (bit 1: a write).
+    err: u64,
     rip: u64,
     rsp: u64,
     out: [[u64; 17]; 2],
     /// Per call: first address whose canary changed, or 0.
     canary: [u64; 2],
     windows: [[[u8; WINDOW_MAX]; WINDOWS]; 2],
+    buffers: [[[u8; BUFFER_MAX]; BUFFERS]; 2],
 }
 
 /// How a pointer parameter's buffer is laid out.
@@ -177,6 +192,9 @@ pub struct Plan<'a> {
     pub stack: StackPlan,
     /// Windows of the first [`WINDOWS`] pointer parameters.
     pub windows: Vec<Window>,
+    /// One per buffer parameter, in parameter order (see [`call_regs`]).
+    pub buffers: Vec<BufferRun>,
+    pub layout: Layout,
     /// User CPU time the two calls may take together.
     pub cpu_limit_ms: u64,
     /// Place the code so it ends at a guard page (only without allowed
@@ -187,10 +205,17 @@ pub struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     /// Random inputs ([`inputs`]) and window contents (windows flush with
-    /// their upper or lower guard at random); the whole frame mapped, entry
-    /// `rsp` right below the upper guard, code at [`CODE_BASE`].
+    /// their upper or lower guard at random), buffers with random counts
+    /// ([`random_counts`]) in a random [`Layout`]; the whole frame mapped,
+    /// entry `rsp` right below the upper guard, code at [`CODE_BASE`].
+    ///
+    /// # Panics
+    /// If a constant extent is larger than the oracle lays out ([`BUFFER_MAX`]).
     pub fn new(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -> Plan<'a> {
-        let pointers = sig.params().filter(|t| *t == SigType::Pointer).count();
+        let pointers = sig
+            .full_params()
+            .filter(|p| *p == Param::Scalar(SigType::Pointer))
+            .count();
         let windows: Vec<Window> = (0..pointers.min(WINDOWS))
             .map(|_| Window {
                 init: (0..policy.pointer_window.min(WINDOW_MAX as u32))
@@ -200,6 +225,13 @@ impl<'a> Plan<'a> {
             })
             .collect();
         let (regs, flags) = inputs(rng, &sig, &windows);
+        let counts = random_counts(rng, &sig);
+        let buffers = buffers_with(rng, &sig, &counts).unwrap_or_else(|e| panic!("{e}"));
+        let layout = if rng.chance(2) {
+            Layout::EndsAtGuard
+        } else {
+            Layout::StartsAfterGuard
+        };
         Plan {
             code,
             sig,
@@ -212,6 +244,8 @@ impl<'a> Plan<'a> {
                 pages: None,
             },
             windows,
+            buffers,
+            layout,
             cpu_limit_ms: 100,
             code_at_page_end: false,
         }
@@ -313,7 +347,8 @@ pub fn window_addr(i: usize, w: &Window) -> u64 {
 }
 
 /// Random inputs for `sig`: arguments identical in both calls (pointer
-/// arguments point at their windows), everything else different.
+/// arguments point at their windows; buffer arguments and extents are set
+/// by [`call_regs`] when the plan runs), everything else different.
 pub fn inputs(rng: &mut Rng, sig: &Signature, windows: &[Window]) -> ([[u64; 16]; 2], [u64; 2]) {
     let mut regs = [[0u64; 16]; 2];
     for call in &mut regs {
@@ -322,13 +357,14 @@ pub fn inputs(rng: &mut Rng, sig: &Signature, windows: &[Window]) -> ([[u64; 16]
         }
     }
     let mut ptr = 0;
-    for (i, t) in sig.params().enumerate() {
+    for (i, p) in sig.full_params().enumerate() {
         let r = ARG_REGS[i];
-        match t {
+        match p.ty() {
             SigType::Int64 | SigType::Uint64 => regs[1][r] = regs[0][r],
             SigType::Int32 | SigType::Uint32 => {
                 regs[1][r] = (regs[1][r] & !0xffff_ffff) | (regs[0][r] & 0xffff_ffff);
             }
+            SigType::Pointer if matches!(p, Param::Buffer(_)) => regs[1][r] = regs[0][r],
             SigType::Pointer => {
                 let a = windows.get(ptr).map_or(0, |w| window_addr(ptr, w));
                 ptr += 1;
@@ -406,6 +442,14 @@ pub fn run(plan: &Plan) -> Observed {
     assert!(
         plan.windows.len() <= WINDOWS && plan.windows.iter().all(|w| w.init.len() <= WINDOW_MAX)
     );
+    assert!(
+        plan.buffers.len() <= BUFFERS
+            && plan
+                .buffers
+                .iter()
+                .all(|b| b.bytes() <= BUFFER_MAX as u64 && b.init.len() as u64 == b.bytes()),
+        "buffers the oracle cannot lay out"
+    );
     let size = std::mem::size_of::<Shared>();
     // SAFETY: anonymous shared mapping, checked below, unmapped at the end.
     let shared = unsafe {
@@ -456,7 +500,25 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut 
         let uc = ctx.cast::<libc::ucontext_t>();
         (*s).rip = (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
         (*s).rsp = (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as u64;
+        (*s).err = (*uc).uc_mcontext.gregs[libc::REG_ERR as usize] as u64;
         exit_now(FAULTED)
+    }
+}
+
+/// The plan the child runs, for [`on_timeout`].
+static mut CHILD_PLAN: *const () = std::ptr::null();
+
+/// `SIGVTALRM`: the call ran out of CPU time; check the canaries first (a
+/// hang that wrote where it must not is a violation, not a timeout).
+extern "C" fn on_timeout(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: SHARED and CHILD_PLAN were set before the handler was
+    // installed; the plan outlives the child, which never returns.
+    unsafe {
+        let s = SHARED;
+        let call = ((*s).stage as usize).clamp(1, 2) - 1;
+        let plan = &*CHILD_PLAN.cast::<Plan>();
+        (*s).canary[call] = canaries(plan, call).unwrap_or(0);
+        exit_now(TIMED_OUT)
     }
 }
 
@@ -511,6 +573,10 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
             map_at(region, WINDOW_MAX as u64 + 2 * PAGE as u64, libc::PROT_NONE);
             protect(region + PAGE as u64, WINDOW_MAX as u64, rw);
         }
+        if !buffers::map_buffers(plan) {
+            exit_now(SETUP_FAILED);
+        }
+        CHILD_PLAN = std::ptr::from_ref(plan).cast();
         // Fault handlers on their own stack.
         let alt = libc::mmap(
             std::ptr::null_mut(),
@@ -544,6 +610,12 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
             if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
                 exit_now(SETUP_FAILED);
             }
+        }
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_timeout as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        if libc::sigaction(libc::SIGVTALRM, &sa, std::ptr::null_mut()) != 0 {
+            exit_now(SETUP_FAILED);
         }
         // Limits: user CPU time for hangs, wall time as a backstop.
         let cpu = plan.cpu_limit_ms;
@@ -585,7 +657,7 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
             exit_now(SETUP_FAILED);
         }
         let entry = entry_rsp(plan);
-        let low_ok = reach_low(plan).max(bottom);
+        let regs = call_regs(plan);
         for call in 0..2 {
             let seed = plan.garbage[call];
             fill(bottom, STACK_TOP, seed);
@@ -596,29 +668,48 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
                     std::ptr::copy_nonoverlapping(w.init.as_ptr(), p as *mut u8, w.init.len());
                 }
             }
-            let mut regs = plan.regs[call];
+            buffers::refill(plan, call);
+            let mut regs = regs[call];
             regs[RSP] = plan.flags[call];
             ORACLE_IN = regs;
             (*shared).stage = call as u64 + 1;
             npk_oracle_enter(entry + 8);
             (*shared).out[call] = ORACLE_OUT;
-            // Canaries: stack out of reach, the caller's frame, around the windows.
-            let mut bad =
-                changed(bottom, low_ok, seed).or_else(|| changed(entry + 8, STACK_TOP, seed));
-            for (i, w) in plan.windows.iter().enumerate() {
-                let data = WINDOW_BASE + i as u64 * WINDOW_SPAN + PAGE as u64;
-                let p = window_addr(i, w);
-                let end = p + w.init.len() as u64;
-                bad = bad
-                    .or_else(|| changed(data, p, WINDOW_SEED))
-                    .or_else(|| changed(end, data + WINDOW_MAX as u64, WINDOW_SEED));
-                let got = std::slice::from_raw_parts(p as *const u8, w.init.len());
-                (&mut (*shared).windows[call][i])[..got.len()].copy_from_slice(got);
-            }
-            (*shared).canary[call] = bad.unwrap_or(0);
+            (*shared).canary[call] = canaries(plan, call).unwrap_or(0);
         }
         (*shared).stage = 3;
         exit_now(DONE)
+    }
+}
+
+/// Child, after call `call`: the first byte it changed that it must not
+/// have (stack out of reach, the caller's frame, around the windows, buffer
+/// slack); copies the windows' and buffers' contents into the report.
+///
+/// # Safety
+/// In the oracle child after the layout of `plan` was mapped and filled.
+unsafe fn canaries(plan: &Plan, call: usize) -> Option<u64> {
+    let seed = plan.garbage[call];
+    let bottom = STACK_TOP - stack_pages(plan) * PAGE as u64;
+    let low_ok = reach_low(plan).max(bottom);
+    let entry = entry_rsp(plan);
+    // SAFETY: every range named is mapped readable by `child`; SHARED is the
+    // report page.
+    unsafe {
+        let shared = SHARED;
+        let mut bad = changed(bottom, low_ok, seed).or_else(|| changed(entry + 8, STACK_TOP, seed));
+        for (i, w) in plan.windows.iter().enumerate() {
+            let data = WINDOW_BASE + i as u64 * WINDOW_SPAN + PAGE as u64;
+            let p = window_addr(i, w);
+            let end = p + w.init.len() as u64;
+            bad = bad
+                .or_else(|| changed(data, p, WINDOW_SEED))
+                .or_else(|| changed(end, data + WINDOW_MAX as u64, WINDOW_SEED));
+            let got = std::slice::from_raw_parts(p as *const u8, w.init.len());
+            (&mut (*shared).windows[call][i])[..got.len()].copy_from_slice(got);
+        }
+        let slack = buffers::collect(plan, call, shared);
+        bad.or(slack)
     }
 }
 
@@ -724,6 +815,21 @@ fn where_is(plan: &Plan, addr: u64) -> (&'static str, bool) {
     }
 }
 
+/// Describes a changed canary byte at `a`.
+fn canary_text(plan: &Plan, a: u64) -> String {
+    if let Some(what) = buffers::canary_place(plan, a) {
+        return what;
+    }
+    let entry = entry_rsp(plan);
+    let (place, _) = where_is(plan, a);
+    let place = if a >= entry + 8 && a < STACK_TOP {
+        "the caller's frame above the return address"
+    } else {
+        place
+    };
+    format!("wrote {place} (address entry rsp{})", rel(a, entry))
+}
+
 /// Reads the child's report and applies every check.
 fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
     let v = |s: String| Observed::Violation(s);
@@ -742,6 +848,16 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
         MISALIGNED_CALL => {
             return v("called the allowed function with rsp not 16-byte aligned".into());
         }
+        TIMED_OUT => {
+            let call = (s.stage as usize).clamp(1, 2);
+            return match s.canary[call - 1] {
+                0 => Observed::Timeout,
+                a => v(format!(
+                    "call {call} ran out of CPU time after it {}",
+                    canary_text(plan, a)
+                )),
+            };
+        }
         FAULTED => {
             let rip = s.rip.wrapping_sub(code_addr(plan));
             let at = if rip < plan.code.len() as u64 {
@@ -753,6 +869,9 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
             let call = s.stage;
             return match sig {
                 libc::SIGSEGV => {
+                    if let Some(what) = buffers::fault_place(plan, s.addr, s.err & 2 != 0) {
+                        return v(format!("SIGSEGV in call {call} at {at}: {what}"));
+                    }
                     let (place, legit) = where_is(plan, s.addr);
                     if legit {
                         Observed::StackOverflow
@@ -780,9 +899,10 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
     }
     let mask = ret_mask(&plan.sig);
     let ptr_windows = plan.windows.len();
+    let regs = call_regs(plan);
     for call in 0..2 {
         let out = &s.out[call];
-        let inp = &plan.regs[call];
+        let inp = &regs[call];
         let n = call + 1;
         if out[RSP] != entry + 8 {
             return v(format!(
@@ -802,17 +922,7 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
             return v(format!("call {n}: returned with DF set"));
         }
         if s.canary[call] != 0 {
-            let a = s.canary[call];
-            let (place, _) = where_is(plan, a);
-            let place = if a >= entry + 8 && a < STACK_TOP {
-                "the caller's frame above the return address"
-            } else {
-                place
-            };
-            return v(format!(
-                "call {n}: wrote {place} (address entry rsp{})",
-                rel(a, entry)
-            ));
+            return v(format!("call {n}: {}", canary_text(plan, s.canary[call])));
         }
         let rax = out[RAX] & mask;
         for &r in &CALLEE_SAVED {
@@ -843,6 +953,9 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
                 }
             }
         }
+    }
+    if let Some(why) = buffers::judge(plan, s, &regs) {
+        return v(why);
     }
     if s.out[0][RAX] & mask != s.out[1][RAX] & mask {
         return v(format!(
