@@ -30,7 +30,7 @@ use npk_jit::{Param, PointerAccess, Policy, SigType, Signature};
 mod buffers;
 #[allow(unused_imports)]
 pub use buffers::{
-    BUFFER_MAX, BUFFERS, BufferRun, COUNTS, Layout, Sweep, buffer_addr, buffer_params,
+    BUFFER_MAX, BUFFERS, BufferRun, COUNTS, Layout, STYLES, Sweep, buffer_addr, buffer_params,
     buffers_with, call_regs, contents, random_counts, sweep,
 };
 

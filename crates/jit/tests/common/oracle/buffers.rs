@@ -103,13 +103,17 @@ pub fn buffer_params(sig: &Signature) -> Vec<(usize, Buffer)> {
         .collect()
 }
 
-/// Varied contents for `count` elements of `elem`: random bytes, bytes
-/// counting down from 0xff (a byte-indexed 256-entry table lookup hits its
-/// last entries first and every entry once the buffer has 256 bytes), all
-/// ones, zeros, or small elements with an occasional zero byte.
-pub fn contents(rng: &mut Rng, elem: Elem, count: i64) -> Vec<u8> {
+/// How many fill styles [`contents`] knows.
+pub const STYLES: u64 = 6;
+
+/// Contents for `count` elements of `elem` in fill style `style` (modulo
+/// [`STYLES`]): 0 and 1 random bytes, 2 bytes counting down from 0xff (a
+/// byte-indexed 256-entry table lookup hits its last entry first and every
+/// entry once the buffer has 256 bytes), 3 all ones, 4 zeros, 5 small
+/// elements (0-7; a zero byte now and then, for `strlen`-like loops).
+pub fn contents(rng: &mut Rng, elem: Elem, count: i64, style: u64) -> Vec<u8> {
     let n = usize::try_from(count).unwrap_or(0) * usize::from(elem.size());
-    let style = rng.below(6);
+    let style = style % STYLES;
     (0..n)
         .map(|k| match style {
             0 | 1 => rng.next() as u8,
@@ -151,8 +155,9 @@ pub fn buffers_with(
                     run.bytes()
                 ));
             }
+            let style = rng.below(STYLES);
             Ok(BufferRun {
-                init: contents(rng, buffer.elem, count),
+                init: contents(rng, buffer.elem, count, style),
                 ..run
             })
         })
@@ -257,7 +262,9 @@ pub(super) unsafe fn map_buffers(plan: &Plan) -> bool {
 
 /// The alias address of view address `addr` in buffer `i`'s data.
 fn alias(i: usize, addr: u64) -> u64 {
-    addr - (BUFFER_BASE + i as u64 * BUFFER_SPAN + BUFFER_DATA) + ALIAS_BASE + i as u64 * BUFFER_SPAN
+    addr - (BUFFER_BASE + i as u64 * BUFFER_SPAN + BUFFER_DATA)
+        + ALIAS_BASE
+        + i as u64 * BUFFER_SPAN
 }
 
 /// Child: refills every buffer's slack and contents for `call`.
@@ -320,9 +327,15 @@ pub(super) fn fault_place(plan: &Plan, addr: u64, write: bool) -> Option<String>
     let what = if write { "store" } else { "read" };
     let desc = b.describe(i, plan.layout);
     Some(if addr >= end {
-        format!("{what} past the end of {desc}: address end{}", rel(addr, end))
+        format!(
+            "{what} past the end of {desc}: address end{}",
+            rel(addr, end)
+        )
     } else if addr < p {
-        format!("{what} before the start of {desc}: address start{}", rel(addr, p))
+        format!(
+            "{what} before the start of {desc}: address start{}",
+            rel(addr, p)
+        )
     } else if write && !b.buffer.mutable {
         format!("store into read-only {desc}: address start{}", rel(addr, p))
     } else {
@@ -336,10 +349,16 @@ pub(super) fn canary_place(plan: &Plan, addr: u64) -> Option<String> {
     let p = buffer_addr(i, b, plan.layout);
     let desc = b.describe(i, plan.layout);
     Some(if addr < p {
-        format!("wrote before the start of {desc}: address start{}", rel(addr, p))
+        format!(
+            "wrote before the start of {desc}: address start{}",
+            rel(addr, p)
+        )
     } else {
         let end = p + b.bytes();
-        format!("wrote past the end of {desc}: address end{}", rel(addr, end))
+        format!(
+            "wrote past the end of {desc}: address end{}",
+            rel(addr, end)
+        )
     })
 }
 
@@ -397,7 +416,8 @@ pub struct Sweep {
 /// Runs `code` in both layouts for `rounds` choices of element counts (the
 /// first round gives every extent parameter 0, later rounds walk
 /// [`COUNTS`] from a random start per parameter, so `COUNTS.len()` rounds
-/// give each extent parameter every count). Stops at the first violation.
+/// give each extent parameter every count; round `r` fills every buffer in
+/// style `r`, see [`contents`]). Stops at the first violation.
 pub fn sweep(
     rng: &mut Rng,
     code: &[u8],
@@ -406,7 +426,9 @@ pub fn sweep(
     rounds: usize,
 ) -> Sweep {
     let mut out = Sweep::default();
-    let starts: Vec<usize> = (0..6).map(|_| rng.below(COUNTS.len() as u64) as usize).collect();
+    let starts: Vec<usize> = (0..6)
+        .map(|_| rng.below(COUNTS.len() as u64) as usize)
+        .collect();
     for round in 0..rounds {
         let mut counts = [0i64; 6];
         if round > 0 {
@@ -414,9 +436,12 @@ pub fn sweep(
                 *c = count_for(rng, sig.params().nth(k), starts[k] + round);
             }
         }
-        let Ok(buffers) = buffers_with(rng, &sig, &counts) else {
+        let Ok(mut buffers) = buffers_with(rng, &sig, &counts) else {
             return out;
         };
+        for b in &mut buffers {
+            b.init = contents(rng, b.buffer.elem, b.count, round as u64);
+        }
         for layout in Layout::BOTH {
             let mut plan = Plan::new(rng, code, sig, policy);
             plan.buffers.clone_from(&buffers);
@@ -432,11 +457,8 @@ pub fn sweep(
                         .iter()
                         .map(|b| format!("param {} count {}", b.param, b.count))
                         .collect();
-                    out.violation = Some(format!(
-                        "{why} [{}; {}]",
-                        shown.join(", "),
-                        layout.text()
-                    ));
+                    out.violation =
+                        Some(format!("{why} [{}; {}]", shown.join(", "), layout.text()));
                     return out;
                 }
             }
