@@ -7,7 +7,11 @@
 //! of it (`soundness/mutate.rs`). Any accepted function that misbehaves is a
 //! counter-example: the test fails and prints `hex | signature | policy |
 //! observed` lines ready for `tests/corpus/soundness.src`.
-//! Runs for `NPK_SOUNDNESS_SECS` seconds (default 40) from seed
+//! The buffer half (`soundness/buffers.rs`) does the same with buffer
+//! kernels (`soundness/kernels.rs`) and sweeps accepted ones through the
+//! oracle's buffer layouts; its counter-examples are corpus lines.
+//! Each half runs for `NPK_SOUNDNESS_SECS` seconds (default 28 for the
+//! scalar half, 12 for buffers: about 40 s of CPU in CI) from seed
 //! `NPK_SOUNDNESS_SEED` (default fixed, printed); `NPK_SOUNDNESS_CASE=n`
 //! replays one case; `NPK_SOUNDNESS_OUT=file` writes every counter-example.
 
@@ -15,10 +19,16 @@
 
 #[path = "soundness/asm.rs"]
 mod asm;
+#[path = "soundness/buffers.rs"]
+mod buffers;
 #[path = "common/corpus_format.rs"]
 mod corpus_format;
 #[path = "soundness/generate.rs"]
 mod generate;
+#[path = "soundness/kernels.rs"]
+mod kernels;
+#[path = "soundness/lift.rs"]
+mod lift;
 #[path = "soundness/mutate.rs"]
 mod mutate;
 #[path = "common/oracle.rs"]
@@ -30,7 +40,9 @@ use npk_jit::{AllowedCall, PointerAccess, Policy, Signature, validate};
 use oracle::{CALLEE, CODE_BASE, CODE_MAX, Observed, Plan, Rng, StackPlan};
 
 const DEFAULT_SEED: u64 = 0x10_5eed;
-const DEFAULT_SECS: u64 = 40;
+const DEFAULT_SECS: u64 = 28;
+/// Default seconds of the buffer half.
+const DEFAULT_BUFFER_SECS: u64 = 12;
 
 /// A policy with its corpus spelling and the signatures tried under it.
 struct Config {
@@ -638,6 +650,12 @@ fn misbehaviour(code: &[u8], sig: Signature, policy: &Policy) -> Option<String> 
         return Some(why);
     }
     let mut rng = Rng::new(11);
+    if sig.has_buffer() {
+        let seen = oracle::sweep(&mut rng, code, sig, policy, 2 * oracle::COUNTS.len());
+        if seen.violation.is_some() {
+            return seen.violation;
+        }
+    }
     // Entry rsp at the bottom of its page, one page of stack: a few
     // positions, since flags computed from rsp may steer the path.
     let fixed = [
@@ -687,5 +705,190 @@ fn soundness_corpus_lines_misbehave_when_run() {
         quiet.is_empty(),
         "corpus lines that behave when run (not counter-examples):\n{}",
         quiet.join("\n")
+    );
+}
+
+#[test]
+fn accepted_buffer_functions_behave_when_run() {
+    let seed = env_u64("NPK_SOUNDNESS_SEED").unwrap_or(DEFAULT_SEED);
+    let secs = env_u64("NPK_SOUNDNESS_SECS").unwrap_or(DEFAULT_BUFFER_SECS);
+    let only = env_u64("NPK_SOUNDNESS_CASE");
+    eprintln!("soundness (buffers): seed {seed:#x}, {secs} s");
+    let mut stats = buffers::BufferStats::default();
+    let mut failures: Vec<String> = Vec::new();
+    let start = Instant::now();
+    let mut n = only.unwrap_or(0);
+    while start.elapsed() < Duration::from_secs(secs) {
+        let mut rng = Rng::new(seed ^ n.wrapping_mul(0x9fb2_1c65_1e98_df25));
+        let before = failures.len();
+        buffers::case(&mut rng, &mut stats, &mut failures);
+        for f in &mut failures[before..] {
+            f.push_str(&format!(" [buffer case {n}]"));
+        }
+        if only.is_some() {
+            break;
+        }
+        n += 1;
+    }
+    eprintln!("soundness (buffers): {stats:?} in {:.1?}", start.elapsed());
+    for (shape, (made, accepted)) in kernels::SHAPES.iter().zip(stats.per_shape) {
+        eprintln!("  {shape}: {accepted} of {made} accepted");
+    }
+    if let Some(path) = std::env::var_os("NPK_SOUNDNESS_OUT") {
+        let mut path = std::path::PathBuf::from(path);
+        path.as_mut_os_string().push(".buffers");
+        let text: String = failures.iter().map(|f| format!("{f}\n")).collect();
+        std::fs::write(path, text).expect("write NPK_SOUNDNESS_OUT.buffers");
+    }
+    assert!(
+        only.is_some() || stats.cases > 100,
+        "too few buffer kernels generated ({})",
+        stats.cases
+    );
+    if !failures.is_empty() {
+        failures.sort_by_key(String::len);
+        let shown: Vec<&String> = failures.iter().take(40).collect();
+        panic!(
+            "{} buffer soundness counter-examples (seed {seed:#x}; shortest {} shown, as corpus lines):\n{}",
+            failures.len(),
+            shown.len(),
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+/// The harness tested without the validator: every shape's safe kernels run
+/// clean in the oracle's full sweep, and every flaw a shape takes is seen
+/// as a violation (so an accepted flawed kernel cannot go unnoticed).
+#[test]
+fn buffer_kernels_run_clean_and_their_flaws_are_seen_faulting() {
+    let policy = Policy::runtime();
+    let rounds = oracle::COUNTS.len();
+    let mut quiet = Vec::new();
+    let mut noisy = Vec::new();
+    let mut flawed = 0;
+    for shape in 0..kernels::SHAPES.len() {
+        for draw in 0..4u64 {
+            let mut rng = Rng::new(0x6b65_726e ^ (shape as u64) << 8 ^ draw);
+            let k = kernels::kernel(&mut rng, shape, None).expect("every shape has a safe form");
+            let code = asm::assemble(&k.items, CODE_BASE);
+            let seen = oracle::sweep(&mut rng, &code, k.sig, &policy, rounds);
+            let why = oracle::static_violation(&code).or(seen.violation);
+            if let Some(why) = why {
+                noisy.push(buffers::corpus_line(
+                    &code,
+                    k.sig,
+                    &policy,
+                    &format!("{}: {why}", buffers::origin(&k)),
+                ));
+            }
+            for flaw in kernels::FLAWS {
+                let Some(k) = kernels::kernel(&mut rng, shape, Some(flaw)) else {
+                    continue;
+                };
+                flawed += 1;
+                let code = asm::assemble(&k.items, CODE_BASE);
+                if oracle::sweep(&mut rng, &code, k.sig, &policy, 2 * rounds)
+                    .violation
+                    .is_none()
+                {
+                    quiet.push(buffers::corpus_line(
+                        &code,
+                        k.sig,
+                        &policy,
+                        &buffers::origin(&k),
+                    ));
+                }
+            }
+        }
+    }
+    assert!(flawed > 100, "only {flawed} flawed kernels");
+    assert!(
+        noisy.is_empty(),
+        "safe kernels that misbehave:\n{}",
+        noisy.join("\n")
+    );
+    assert!(
+        quiet.is_empty(),
+        "flawed kernels the oracle never saw fault:\n{}",
+        quiet.join("\n")
+    );
+}
+
+/// Code lifted from bytes reassembles to the same bytes, so corpus code can
+/// be mutated with its branches re-resolved.
+#[test]
+fn lifted_code_reassembles_to_the_same_bytes() {
+    let mut branches = 0;
+    for shape in 0..kernels::SHAPES.len() {
+        let mut rng = Rng::new(shape as u64);
+        let k = kernels::random(&mut rng);
+        let code = asm::assemble(&k.items, CODE_BASE);
+        let items = lift::lift(&code, CODE_BASE);
+        branches += items
+            .iter()
+            .filter(|i| matches!(i, asm::Item::Jump { .. }))
+            .count();
+        assert_eq!(asm::assemble(&items, CODE_BASE), code, "{}", hex(&code));
+    }
+    // jmp rel32 (to the first ret), je rel32 (back to 0), loop (back to the je), ret, ret
+    let long = corpus_format::parse_hex("e9 08 00 00 00 0f 84 f5 ff ff ff e2 f8 c3 c3");
+    assert_eq!(
+        asm::assemble(&lift::lift(&long, CODE_BASE), CODE_BASE),
+        long
+    );
+    assert!(branches > 5);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// The proptest: a buffer function with any single instruction
+    /// deleted or duplicated is either rejected or runs clean in the oracle.
+    #[test]
+    fn deleting_or_duplicating_any_instruction_never_admits_a_fault(
+        shape in 0..kernels::SHAPES.len(),
+        seed in proptest::prelude::any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let k = kernels::kernel(&mut rng, shape, None).expect("every shape has a safe form");
+        let mut stats = buffers::BufferStats::default();
+        let policy = rng.pick(&buffers::policies()).clone();
+        let failures = buffers::single_instruction_mutants(
+            &mut rng, &k.items, k.sig, &policy, &buffers::origin(&k), 3, &mut stats,
+        );
+        proptest::prop_assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
+
+/// The same for the gcc-compiled `safe` lines of `tests/corpus/buffers.txt`
+/// (when that file exists), lifted so branches are re-resolved.
+#[test]
+fn corpus_buffer_functions_with_an_instruction_deleted_or_duplicated_never_fault() {
+    let corpus = buffers::safe_corpus();
+    let mut stats = buffers::BufferStats::default();
+    let mut failures = Vec::new();
+    let mut rng = Rng::new(0xc0de);
+    for (code, sig, policy) in &corpus {
+        let items = lift::lift(code, CODE_BASE);
+        failures.extend(buffers::single_instruction_mutants(
+            &mut rng,
+            &items,
+            *sig,
+            policy,
+            "gcc corpus function",
+            3,
+            &mut stats,
+        ));
+    }
+    eprintln!("buffers.txt: {} safe functions, {stats:?}", corpus.len());
+    assert!(
+        failures.is_empty(),
+        "counter-examples:\n{}",
+        failures.join("\n")
     );
 }

@@ -36,7 +36,8 @@ const ALIAS_BASE: u64 = 0x2400_0000_0000;
 /// `int64` extents (an empty buffer), where a `uint64` extent gets 5.
 pub const COUNTS: [i64; 9] = [0, 1, 2, 3, 7, 16, 100, 300, -1];
 /// Negative counts tried in place of `-1`.
-const NEGATIVE: [i64; 3] = [-1, -8, i64::MIN];
+/// (`-2^60` makes `xs + n*size` wrap around for every element size.)
+const NEGATIVE: [i64; 4] = [-1, -8, -(1 << 60), i64::MIN];
 
 /// Where a buffer sits against its guard pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -402,6 +403,51 @@ pub(super) fn judge(plan: &Plan, s: &Shared, regs: &[[u64; 16]; 2]) -> Option<St
     })
 }
 
+/// Gives every scalar parameter that is no extent a value likely to sit on
+/// a bound: an element count or one off it, 0, -1, a byte value, a small
+/// number, an extreme, or (one time in five) the random one it had. A
+/// 32-bit parameter gets it in its low half (the upper half stays undefined).
+pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
+    let counts: Vec<i64> = plan.buffers.iter().map(|b| b.count.max(0)).collect();
+    let extents: Vec<usize> = plan
+        .buffers
+        .iter()
+        .filter_map(|b| match b.buffer.extent {
+            Extent::Param(k) => Some(usize::from(k)),
+            Extent::Count(_) => None,
+        })
+        .collect();
+    for (k, p) in plan.sig.full_params().enumerate() {
+        let Param::Scalar(t) = p else { continue };
+        if extents.contains(&k) || t == SigType::Pointer {
+            continue;
+        }
+        let c = counts
+            .get(rng.below(counts.len() as u64) as usize)
+            .copied()
+            .unwrap_or(0);
+        let v = match rng.below(10) {
+            0 => 0,
+            1 => c.wrapping_sub(1),
+            2 => c,
+            3 => c + 1,
+            4 => -1,
+            5 => rng.below(256) as i64,
+            6 => rng.below(8) as i64,
+            7 => *rng.pick(&[i64::MIN, i64::MAX, 1 << 32, -(1 << 31)]),
+            _ => continue,
+        } as u64;
+        let r = ARG_REGS[k];
+        for call in &mut plan.regs {
+            call[r] = if t.width() == 4 {
+                (call[r] & !0xffff_ffff) | (v & 0xffff_ffff)
+            } else {
+                v
+            };
+        }
+    }
+}
+
 /// What a [`sweep`] saw.
 #[derive(Clone, Debug, Default)]
 pub struct Sweep {
@@ -446,6 +492,7 @@ pub fn sweep(
             let mut plan = Plan::new(rng, code, sig, policy);
             plan.buffers.clone_from(&buffers);
             plan.layout = layout;
+            scalar_values(rng, &mut plan);
             out.runs += 1;
             match run(&plan) {
                 Observed::Returned => {}
