@@ -9,7 +9,10 @@
 
 use iced_x86::{Code, Instruction, Mnemonic, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
 
+use crate::access::{load_range, moved, stack_range};
+use crate::num::{Num, Rel, Syms};
 use crate::policy::PointerAccess;
+use crate::scalar::Scalar;
 use crate::signature::Param;
 use crate::state::{ARITH_FLAGS, Load, RSP, State, Val};
 use crate::{Policy, SigType, Signature, ViolationKind as K};
@@ -38,12 +41,15 @@ pub(crate) struct Ctx<'a> {
     pub(crate) reserved: u16,
     /// Length of the code: `rip`-relative loads inside it read constants.
     pub(crate) code_len: u64,
+    /// What the caller promises about each extent parameter.
+    pub(crate) entry_syms: Syms,
 }
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
         Ctx {
             code_len: code_len as u64,
+            entry_syms: Ctx::entry_syms(sig),
             policy,
             sig,
             red_zone: if policy.allow_red_zone { RED_ZONE } else { 0 },
@@ -68,13 +74,20 @@ impl<'a> Ctx<'a> {
         for (i, p) in self.sig.full_params().enumerate() {
             regs[ARG_REGS[i]] = match p {
                 Param::Scalar(SigType::Pointer) => Val::Param(i as u8, 0),
-                // Until buffer accesses are proven, a buffer pointer is data:
-                // it can be moved and returned, never dereferenced.
-                Param::Buffer(_) => Val::Data(8),
-                Param::Scalar(t) => Val::Data(t.width()),
+                Param::Buffer(_) => Val::Ptr(i as u8, Num::constant(0)),
+                Param::Scalar(t) => match self.entry_syms[i] {
+                    // An extent parameter: exactly its symbol.
+                    Some((lo, hi)) => Val::Num(Num {
+                        s: Scalar::range_s(lo, hi),
+                        rel: Rel::exact(i as u8, 0, 0),
+                    }),
+                    None => Val::Data(t.width()),
+                },
             };
         }
         st.regs = regs;
+        st.cmp = None;
+        st.syms = self.entry_syms;
         st.flags = 0;
         st.touched = 0;
         st.slots.clear();
@@ -159,6 +172,10 @@ pub(crate) enum Place {
     Param,
     /// Inside the code itself (a `rip`-relative load of a constant).
     Code,
+    /// Inside a buffer parameter (proven in bounds).
+    Buffer,
+    /// Somewhere in `[lo, hi)` of the stack frame (an indexed access).
+    StackRange(i64, i64),
 }
 
 /// Whether `m` is a `cmovcc` (reads flags, conditionally writes its destination).
@@ -347,7 +364,11 @@ pub(crate) fn step(
                 }
                 st.touched = st.touched.min(off);
             }
-            Place::Param | Place::Code => loaded = Some(Val::Data(size)),
+            Place::Param | Place::Code | Place::Buffer => loaded = Some(Val::Data(size)),
+            Place::StackRange(lo, hi) => {
+                loaded = Some(load_range(st, lo, hi)?);
+                st.touched = st.touched.min(hi - i64::from(size));
+            }
         }
     }
 
@@ -419,6 +440,10 @@ pub(crate) fn step(
         _ => {}
     }
 
+    if let Some(v) = crate::values::computed(st, ins, loaded) {
+        special = Some(v);
+    }
+
     // Memory writes.
     for mem in mems {
         if !is_write(mem.access()) {
@@ -435,10 +460,14 @@ pub(crate) fn step(
                 st.touched = st.touched.min(off);
             }
             // The caller could read a callee-saved entry value back as data.
-            Place::Param if matches!(stored, Some(Val::Entry(_))) => {
+            Place::Param | Place::Buffer if matches!(stored, Some(Val::Entry(_))) => {
                 return Err(K::EntryValueEscapes);
             }
-            Place::Param | Place::Code => {}
+            Place::Param | Place::Code | Place::Buffer => {}
+            Place::StackRange(lo, hi) => {
+                st.demote_range(lo, hi);
+                st.touched = st.touched.min(hi - i64::from(size));
+            }
         }
     }
 
@@ -471,11 +500,32 @@ pub(crate) fn step(
     }
     set_rsp(ctx, st, new_rsp)?;
     update_flags(st, ins, flags);
+    track_comparison(st, ins, regs, flags);
     Ok(())
+}
+
+/// Keeps [`State::cmp`] true: a flag write replaces it (by the comparison
+/// if the instruction is one), a write to a compared register drops it.
+fn track_comparison(st: &mut State, ins: &Instruction, regs: &[UsedRegister], flags: Flags) {
+    if flags.modified != 0 {
+        st.cmp = crate::values::comparison(ins);
+    } else if let Some(c) = st.cmp {
+        let hit = regs.iter().any(|u| {
+            is_write(u.access()) && {
+                let r = gpr(u.register()) as u8;
+                r == c.a || r == c.b
+            }
+        });
+        if hit {
+            st.cmp = None;
+        }
+    }
 }
 
 pub(crate) fn offset_by(v: Val, k: i64) -> Val {
     match v {
+        Val::Num(n) => Val::num(n.add(Num::constant(k as u64), 8)),
+        Val::Ptr(i, n) => Val::Ptr(i, n.add(Num::constant(k as u64), 8)),
         Val::Stack(o) => o.checked_add(k).map_or(Val::Data(8), Val::Stack),
         Val::Param(i, o) => o.checked_add(k).map_or(Val::Data(8), |o| Val::Param(i, o)),
         v if v.defined_bytes() == 8 => Val::Data(8),
@@ -520,21 +570,56 @@ fn place(
             Err(K::MemoryOutsideFrame)
         };
     }
-    if mem.index() != Register::None
-        || !base.is_gpr64()
-        || mem.address_size() != iced_x86::CodeSize::Code64
-    {
+    if mem.address_size() != iced_x86::CodeSize::Code64 {
         return Err(K::MemoryOutsideFrame);
     }
-    place_at(
-        ctx,
-        st,
-        gpr(base),
-        mem.displacement() as i64,
-        lo,
-        size,
-        write,
-    )
+    let index = mem.index();
+    if index == Register::None {
+        if !base.is_gpr64() {
+            return Err(K::MemoryOutsideFrame);
+        }
+        return place_at(
+            ctx,
+            st,
+            gpr(base),
+            mem.displacement() as i64,
+            lo,
+            size,
+            write,
+        );
+    }
+    if !index.is_gpr64() {
+        return Err(K::MemoryOutsideFrame);
+    }
+    let disp = mem.displacement() as i64;
+    let scale = mem.scale();
+    let iv = st.regs[gpr(index)];
+    let bv = if base.is_gpr64() {
+        Some(st.regs[gpr(base)])
+    } else if base == Register::None {
+        None
+    } else {
+        return Err(K::MemoryOutsideFrame);
+    };
+    match (bv, iv) {
+        (Some(Val::Ptr(i, off)), ix) => {
+            let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
+            ctx.check_buffer(i, &moved(off, Some(ix), scale, disp), size, write, &st.syms)
+        }
+        // `[index + base]` with the pointer as the index (scale 1).
+        (b, Val::Ptr(i, off)) if scale == 1 => {
+            let bn = match b {
+                Some(v) => Some(v.as_num(8).ok_or(K::MemoryOutsideFrame)?),
+                None => None,
+            };
+            ctx.check_buffer(i, &moved(off, bn, 1, disp), size, write, &st.syms)
+        }
+        (Some(Val::Stack(k)), ix) => {
+            let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
+            stack_range(ctx, st, k, ix, scale, disp, lo, size)
+        }
+        _ => Err(K::MemoryOutsideFrame),
+    }
 }
 
 /// [`place`] for `[base + disp]` with a 64-bit base (its register-file
@@ -571,6 +656,9 @@ pub(crate) fn place_at(
                 return Err(K::MemoryOutsideFrame);
             }
             Ok(Place::Param)
+        }
+        Val::Ptr(i, off) => {
+            ctx.check_buffer(i, &moved(off, None, 1, disp), size as u8, write, &st.syms)
         }
         _ => Err(K::MemoryOutsideFrame),
     }

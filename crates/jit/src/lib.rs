@@ -104,18 +104,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
 mod classify;
 mod cpu;
 mod fast;
 mod interp;
 #[cfg(test)]
 mod model;
+mod num;
 mod policy;
 mod record;
+mod refine;
+mod scalar;
 mod signature;
 mod state;
 mod uses;
 mod validate;
+mod values;
 mod violation;
 
 pub use cpu::CpuFeatures;
@@ -125,4 +130,4 @@ pub use signature::{
     SignatureError,
 };
 pub use validate::{Report, Validator, validate};
-pub use violation::{Violation, ViolationKind};
+pub use violation::{BufferAccess, Violation, ViolationKind};

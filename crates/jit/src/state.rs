@@ -13,6 +13,9 @@
 //! (the stack-clash rule). Joins only lose information, so the fixpoint
 //! iteration terminates.
 
+use crate::num::{Num, Rel, Syms, join_rel, widen_rel};
+use crate::scalar::Scalar;
+
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;
 
@@ -37,7 +40,29 @@ pub(crate) enum Val {
     Stack(i64),
     /// Pointer parameter `i` + offset.
     Param(u8, i64),
+    /// A defined number with a known range or relation (never one about
+    /// which nothing is known: that is `Data(8)`, see [`Val::num`]).
+    Num(Num),
+    /// A pointer into buffer parameter `i`, at a byte offset.
+    Ptr(u8, Num),
 }
+
+/// The flags' meaning: the last `cmp`/`test` whose operands are unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cmp {
+    /// Register-file index of the first operand.
+    pub(crate) a: u8,
+    /// The second operand: a register index, or [`CMP_IMM`] with `imm`.
+    pub(crate) b: u8,
+    pub(crate) imm: i64,
+    /// Operand width in bytes.
+    pub(crate) width: u8,
+    /// `test` (the flags of `a & b`) rather than `cmp` (of `a - b`).
+    pub(crate) test: bool,
+}
+
+/// `Cmp::b` of a comparison with an immediate.
+pub(crate) const CMP_IMM: u8 = 16;
 
 impl Val {
     /// Defined low bytes when read as data.
@@ -45,7 +70,59 @@ impl Val {
         match self {
             Val::Undef | Val::Entry(_) => 0,
             Val::Data(n) => n,
-            Val::Stack(_) | Val::Param(..) => 8,
+            Val::Stack(_) | Val::Param(..) | Val::Num(_) | Val::Ptr(..) => 8,
+        }
+    }
+
+    /// A number, or `Data(8)` if nothing is known about it.
+    pub(crate) fn num(n: Num) -> Val {
+        if n.is_unknown() {
+            Val::Data(8)
+        } else {
+            Val::Num(n)
+        }
+    }
+
+    /// The value read as a `width`-byte number, if it is defined data (a
+    /// pointer is not a number).
+    pub(crate) fn as_num(self, width: u8) -> Option<Num> {
+        match self {
+            Val::Num(n) => Some(n.at_width(width)),
+            Val::Data(d) if d >= width => Some(Num::unknown()),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is special: it must keep its own 8-byte slot.
+    pub(crate) fn is_special(self) -> bool {
+        matches!(
+            self,
+            Val::Stack(_) | Val::Param(..) | Val::Entry(_) | Val::Num(_) | Val::Ptr(..)
+        )
+    }
+
+    /// The join with relations: `sa`/`sb` are the symbol facts of the two
+    /// paths; with `widen`, bounds that grew jump to their limits.
+    pub(crate) fn join_with(self, other: Val, sa: &Syms, sb: &Syms, widen: bool) -> Val {
+        if self == other {
+            return self;
+        }
+        let join_num = |a: Num, b: Num| {
+            let s = a.s.join(b.s);
+            let rel = join_rel(&a, sa, &b, sb);
+            if widen {
+                Num {
+                    s: Scalar::widen(a.s, s),
+                    rel: widen_rel(a.rel_on(rel.sym, rel.shift, sa), rel),
+                }
+            } else {
+                Num { s, rel }
+            }
+        };
+        match (self, other) {
+            (Val::Num(a), Val::Num(b)) => Val::num(join_num(a, b)),
+            (Val::Ptr(i, a), Val::Ptr(j, b)) if i == j => Val::Ptr(i, join_num(a, b)),
+            _ => self.join(other),
         }
     }
 
@@ -58,6 +135,17 @@ impl Val {
             (Val::Undef, _) | (_, Val::Undef) | (Val::Entry(_), _) | (_, Val::Entry(_)) => {
                 Val::Undef
             }
+            (Val::Num(a), Val::Num(b)) => Val::num(Num {
+                s: a.s.join(b.s),
+                rel: if a.rel == b.rel { a.rel } else { Rel::NONE },
+            }),
+            (Val::Ptr(i, a), Val::Ptr(j, b)) if i == j => Val::Ptr(
+                i,
+                Num {
+                    s: a.s.join(b.s),
+                    rel: if a.rel == b.rel { a.rel } else { Rel::NONE },
+                },
+            ),
             (a, b) => Val::Data(a.defined_bytes().min(b.defined_bytes())),
         }
     }
@@ -86,6 +174,10 @@ impl Slot {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct State {
     pub(crate) regs: [Val; 16],
+    /// What the flags say about registers, if they come from a comparison.
+    pub(crate) cmp: Option<Cmp>,
+    /// What is known about each symbol (extent parameter).
+    pub(crate) syms: Syms,
     /// Defined arithmetic flags (subset of [`ARITH_FLAGS`]).
     pub(crate) flags: u32,
     /// The deepest stack byte accessed on every path here, as an offset from
@@ -99,6 +191,8 @@ impl Clone for State {
     fn clone(&self) -> State {
         State {
             regs: self.regs,
+            cmp: self.cmp,
+            syms: self.syms,
             flags: self.flags,
             touched: self.touched,
             slots: self.slots.clone(),
@@ -108,6 +202,8 @@ impl Clone for State {
     /// Reuses `self`'s slot buffer (the derived version would reallocate).
     fn clone_from(&mut self, source: &State) {
         self.regs = source.regs;
+        self.cmp = source.cmp;
+        self.syms = source.syms;
         self.flags = source.flags;
         self.touched = source.touched;
         self.slots.clone_from(&source.slots);
@@ -128,6 +224,8 @@ impl State {
     pub(crate) fn empty() -> State {
         State {
             regs: [Val::Undef; 16],
+            cmp: None,
+            syms: [None; crate::MAX_PARAMS],
             flags: 0,
             touched: 0,
             slots: Vec::new(),
@@ -205,7 +303,7 @@ impl State {
         self.forget(off, hi);
         let idx = self.slots.partition_point(|s| s.off < off);
         match val {
-            Val::Stack(_) | Val::Param(..) | Val::Entry(_) if len == 8 => {
+            v if v.is_special() && len == 8 => {
                 self.slots.insert(idx, Slot { off, len: 8, val });
             }
             _ => self.insert_data(idx, off, hi),
@@ -235,6 +333,26 @@ impl State {
         }
     }
 
+    /// An indexed store somewhere in `[lo, hi)`: bytes written stay written
+    /// (as plain data: any of them may have been overwritten), a saved
+    /// register there is lost, unwritten bytes stay unwritten.
+    pub(crate) fn demote_range(&mut self, lo: i64, hi: i64) {
+        let i = self.slots.partition_point(|s| s.end() <= lo);
+        let j = i + self.slots[i..].partition_point(|s| s.off < hi);
+        let specials: Vec<Slot> = self.slots[i..j]
+            .iter()
+            .filter(|s| !s.is_data())
+            .copied()
+            .collect();
+        for s in specials {
+            self.forget(s.off, s.end());
+            if !matches!(s.val, Val::Entry(_)) {
+                let idx = self.slots.partition_point(|x| x.off < s.off);
+                self.insert_data(idx, s.off, s.end());
+            }
+        }
+    }
+
     /// Every written byte becomes plain data (a callee may have overwritten
     /// it through a pointer).
     pub(crate) fn demote(&mut self) {
@@ -245,18 +363,52 @@ impl State {
     }
 
     /// Merges `other` into `self`; returns whether `self` changed.
-    /// `scratch` is a reusable buffer (its contents are irrelevant).
-    pub(crate) fn join_from(&mut self, other: &State, scratch: &mut Vec<Slot>) -> bool {
+    /// `scratch` is a reusable buffer (its contents are irrelevant). At a
+    /// loop head `widen` holds the symbols' entry ranges: bounds that grew
+    /// jump to their limits (a symbol's to its entry range), so the
+    /// iteration ends after a few visits.
+    pub(crate) fn join_from(
+        &mut self,
+        other: &State,
+        scratch: &mut Vec<Slot>,
+        widen: Option<&Syms>,
+    ) -> bool {
         let mut changed = false;
+        let mut syms = self.syms;
+        for (k, (a, b)) in syms.iter_mut().zip(other.syms.iter()).enumerate() {
+            if let (Some(x), Some(y)) = (*a, *b) {
+                let hull = (x.0.min(y.0), x.1.max(y.1));
+                *a = Some(match widen.and_then(|w| w[k]) {
+                    Some(entry) if hull != x => entry,
+                    _ => hull,
+                });
+            } else {
+                *a = None;
+            }
+        }
         for (a, b) in self.regs.iter_mut().zip(other.regs.iter()) {
             // Equal values join to themselves: most registers agree.
             if *a != *b {
-                let j = a.join(*b);
+                let mut j = a.join_with(*b, &self.syms, &other.syms, widen.is_some());
+                if let Val::Num(n) = j {
+                    j = n.reduce(&syms).map_or(j, Val::num);
+                }
+                if let Val::Ptr(i, n) = j {
+                    j = Val::Ptr(i, n.reduce(&syms).unwrap_or(n));
+                }
                 if j != *a {
                     *a = j;
                     changed = true;
                 }
             }
+        }
+        if syms != self.syms {
+            self.syms = syms;
+            changed = true;
+        }
+        if self.cmp != other.cmp && self.cmp.is_some() {
+            self.cmp = None;
+            changed = true;
         }
         let f = self.flags & other.flags;
         if f != self.flags {
@@ -269,7 +421,7 @@ impl State {
             changed = true;
         }
         if self.slots != other.slots {
-            join_slots(&self.slots, &other.slots, scratch);
+            join_slots(&self.slots, &other.slots, scratch, widen.is_some());
             if *scratch != self.slots {
                 std::mem::swap(&mut self.slots, scratch);
                 changed = true;
@@ -284,7 +436,7 @@ impl State {
 /// other overlap is plain data, except that bytes holding an entry value on
 /// either side are dropped unless both sides hold the same exact slot.
 /// Both inputs and the output are canonical.
-fn join_slots(a: &[Slot], b: &[Slot], out: &mut Vec<Slot>) {
+fn join_slots(a: &[Slot], b: &[Slot], out: &mut Vec<Slot>, widen: bool) {
     out.clear();
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
@@ -297,6 +449,8 @@ fn join_slots(a: &[Slot], b: &[Slot], out: &mut Vec<Slot>) {
             } else if x.off == y.off && x.len == 8 && y.len == 8 && !x.is_data() && !y.is_data() {
                 match x.val.join(y.val) {
                     Val::Undef => {}
+                    // Widening: a number that changed is forgotten.
+                    Val::Num(_) | Val::Ptr(..) if widen => push_data(out, lo, hi),
                     Val::Data(_) => push_data(out, lo, hi),
                     v => out.push(Slot {
                         off: lo,
@@ -393,7 +547,7 @@ mod tests {
         }
         b.store(-8, 8, Val::Entry(3));
         let mut j = a.clone();
-        assert!(j.join_from(&b, &mut Vec::new()));
+        assert!(j.join_from(&b, &mut Vec::new(), None));
         // [-24, -8) is data on both paths (the pointer becomes data), the
         // entry value is kept where both paths hold it exactly.
         assert_eq!(written(&j), [(-24, 16, true), (-8, 8, false)]);
@@ -402,7 +556,7 @@ mod tests {
         let mut c = State::empty();
         c.store(-8, 8, Val::Data(8));
         let mut k = a.clone();
-        k.join_from(&c, &mut Vec::new());
+        k.join_from(&c, &mut Vec::new(), None);
         assert_eq!(k.load(-8, 1), Load::Missing(-8));
         assert_eq!(k.touched, 0);
     }

@@ -17,9 +17,10 @@ use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
 
 use crate::classify::{check_with, is_legacy_prefix};
 use crate::fast::{Form, Op, exec};
-use crate::interp::{Ctx, Flags, step};
+use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
 use crate::record::{Flow, Records};
+use crate::refine::refine_edge;
 use crate::state::State;
 use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
@@ -167,6 +168,8 @@ pub struct Validator {
     transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
+    /// The state on one edge of a conditional jump, narrowed.
+    edge: State,
     /// Scratch space for joining slot lists.
     scratch: Vec<crate::state::Slot>,
     /// Scratch space for the reachability check.
@@ -204,6 +207,7 @@ impl Validator {
             work: BinaryHeap::new(),
             transfers: Vec::new(),
             cur: State::empty(),
+            edge: State::empty(),
             scratch: Vec::new(),
             reach: Reach::default(),
         }
@@ -497,7 +501,12 @@ impl Validator {
                     _ if is_last => succs[0] = (i + 1) as u32,
                     _ => continue,
                 }
-                for s in succs {
+                // A conditional jump after a comparison narrows each edge.
+                let cc = (op.flow == Flow::CondJump && cur.cmp.is_some())
+                    .then(|| &self.instrs[i])
+                    .filter(|ins| is_direct_jump(ins.mnemonic()))
+                    .map(Instruction::condition_code);
+                for (e, s) in succs.into_iter().enumerate() {
                     if s == NO_INSTR {
                         continue;
                     }
@@ -505,18 +514,32 @@ impl Validator {
                     if s >= n {
                         return Err(Fail::At(i, ViolationKind::FallsOffEnd));
                     }
+                    let src: &State = match cc {
+                        Some(cc) => {
+                            self.edge.clone_from(cur);
+                            work += 1 + cur.slots.len() as u64;
+                            // A dead edge gives its target nothing.
+                            if !refine_edge(&ctx, &mut self.edge, cc, e == 0) {
+                                continue;
+                            }
+                            &self.edge
+                        }
+                        None => cur,
+                    };
                     let sb = self.block_of[s] as usize;
                     let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
-                        if old.rsp() != cur.rsp() {
+                        if old.rsp() != src.rsp() {
                             // Reported at the join, where the paths meet.
                             return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
                         }
-                        work += 1 + (old.slots.len() + cur.slots.len()) as u64;
-                        old.join_from(cur, &mut self.scratch)
+                        work += 1 + (old.slots.len() + src.slots.len()) as u64;
+                        // A back edge widens (loop heads are its targets).
+                        let widen = (sb <= b).then_some(&ctx.entry_syms);
+                        old.join_from(src, &mut self.scratch, widen)
                     } else {
-                        work += 1 + cur.slots.len() as u64;
-                        later[sb - first].clone_from(cur);
+                        work += 1 + src.slots.len() as u64;
+                        later[sb - first].clone_from(src);
                         self.mark[sb] |= HAVE;
                         true
                     };

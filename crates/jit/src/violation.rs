@@ -134,6 +134,85 @@ pub enum ViolationKind {
         /// Its length in bytes.
         bytes: usize,
     },
+    /// A load or store through a buffer parameter that the analysis cannot
+    /// prove lies inside the buffer on every path.
+    BufferOutOfBounds(BufferAccess),
+    /// A store into a buffer parameter declared without `mut`.
+    ReadOnlyBuffer {
+        /// The buffer's parameter index.
+        param: u8,
+    },
+    /// A memory access through a register indexed by a value whose range
+    /// leaves the stack frame, or reading stack bytes not all written.
+    IndexedStackAccess {
+        /// Lowest byte the access may touch, from the entry `rsp`.
+        lo: i64,
+        /// One past the highest byte, from the entry `rsp`.
+        hi: i64,
+    },
+}
+
+/// What the validator knew about an access it could not prove in bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferAccess {
+    /// The buffer's parameter index.
+    pub param: u8,
+    /// Bytes accessed.
+    pub width: u8,
+    /// A store (else a load).
+    pub store: bool,
+    /// The byte offset's proven signed range.
+    pub lo: i64,
+    /// See `lo`.
+    pub hi: i64,
+    /// A proven relation `offset - (extent parameter << shift) ∈ [lo, hi]`
+    /// as `(parameter, shift, lo, hi)`, `i64::MIN`/`MAX` meaning unbounded.
+    pub relation: Option<(u8, u8, i64, i64)>,
+    /// The buffer's element size.
+    pub elem_size: u8,
+    /// The buffer's extent.
+    pub extent: crate::Extent,
+}
+
+fn bound(v: i64) -> String {
+    match v {
+        i64::MIN => "-inf".into(),
+        i64::MAX => "+inf".into(),
+        v => v.to_string(),
+    }
+}
+
+impl fmt::Display for BufferAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.store { "store to" } else { "load from" };
+        let size = self.elem_size;
+        let end = match self.extent {
+            crate::Extent::Count(n) => format!("{}", u128::from(n) * u128::from(size)),
+            crate::Extent::Param(k) => format!("{size}*p{k}"),
+        };
+        write!(
+            f,
+            "{}-byte {what} buffer parameter {} not proven inside it: byte offset in [{}, {}]",
+            self.width,
+            self.param,
+            bound(self.lo),
+            bound(self.hi)
+        )?;
+        if let Some((k, shift, lo, hi)) = self.relation {
+            write!(
+                f,
+                ", offset - {}*p{k} in [{}, {}]",
+                1u64 << shift,
+                bound(lo),
+                bound(hi)
+            )?;
+        }
+        write!(
+            f,
+            "; needs 0 <= offset and offset + {} <= {end} (pK: the value of parameter K)",
+            self.width
+        )
+    }
 }
 
 impl fmt::Display for ViolationKind {
@@ -229,6 +308,18 @@ impl fmt::Display for ViolationKind {
                 "reaches entry rsp{offset:+}, more than one page below the deepest stack byte touched (entry rsp{touched:+}); touch the stack at least every 4096 bytes"
             ),
             K::NoReturnPath => f.write_str("no path from here reaches a ret (the code would run forever)"),
+            K::BufferOutOfBounds(access) => write!(f, "{access}"),
+            K::ReadOnlyBuffer { param } => write!(
+                f,
+                "store into buffer parameter {param}, which is read-only (declare it `mut`)"
+            ),
+            K::IndexedStackAccess { lo, hi } if lo == i64::MIN || hi == i64::MAX => f.write_str(
+                "indexed stack access with an index whose range is not bounded",
+            ),
+            K::IndexedStackAccess { lo, hi } => write!(
+                f,
+                "indexed stack access may touch [entry rsp{lo:+}, entry rsp{hi:+}), which is not all inside the frame and written"
+            ),
             K::CodeTooLarge { bytes } => write!(
                 f,
                 "the code is {bytes} bytes, more than the {} the validator accepts",

@@ -1,0 +1,214 @@
+//! Memory proofs for buffer parameters and indexed stack accesses.
+//!
+//! In: a memory operand's base and index values and the state's symbol
+//! facts. Out: where the access lands ([`Place`]) or the rule it breaks.
+//! A buffer parameter `T* xs[e]` is a [`Val::Ptr`] whose offset is a
+//! [`Num`]; an access of `w` bytes at offset `o` is accepted when
+//! `0 <= o` and `o + w <= e * sizeof(T)` hold for every value the analysis
+//! allows: for a constant extent by the range of `o`, for an extent
+//! parameter `S` by a relation `o - (S << k) <= hi` with `2^k <= sizeof(T)`
+//! and `hi + w <= 0` (then `S > 0`, so the buffer is not empty and
+//! `(S << k) <= S * sizeof(T)`), or by the range of `o` against the least
+//! value of `S` the branches proved. The caller promises `e` elements (a
+//! negative count: none), so a non-empty buffer is real memory and holds
+//! at most 2^57 bytes; that bounds each extent parameter's range at entry.
+
+use crate::interp::{Ctx, PAGE, Place, clash};
+use crate::num::{Num, POS_INF, Rel, Syms};
+use crate::scalar::Scalar;
+use crate::signature::{Buffer, Extent, Param};
+use crate::state::{State, Val};
+use crate::violation::BufferAccess;
+use crate::{SigType, ViolationKind as K};
+
+/// Largest byte size of a buffer the caller can promise (user address
+/// space with 5-level paging).
+pub(crate) const MAX_BUFFER_BYTES: i64 = 1 << 57;
+
+impl Ctx<'_> {
+    /// The buffer parameter `i`.
+    fn buffer(&self, i: u8) -> Option<Buffer> {
+        match self.sig.param(usize::from(i)) {
+            Some(Param::Buffer(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// What the caller's promise says about each extent parameter: an
+    /// `int64` count is at most 2^57 / sizeof(elem) (a negative one means
+    /// an empty buffer), a `uint64` count is also at least 0.
+    pub(crate) fn entry_syms(sig: &crate::Signature) -> Syms {
+        let mut syms: Syms = [None; crate::MAX_PARAMS];
+        for p in sig.full_params() {
+            if let Param::Buffer(Buffer {
+                elem,
+                extent: Extent::Param(k),
+                ..
+            }) = p
+            {
+                let k = usize::from(k);
+                let max = MAX_BUFFER_BYTES / i64::from(elem.size());
+                let min = match sig.param(k) {
+                    Some(Param::Scalar(SigType::Uint64)) => 0,
+                    _ => i64::MIN,
+                };
+                syms[k] = Some(match syms[k] {
+                    Some((lo, hi)) => (lo.max(min), hi.min(max)),
+                    None => (min, max),
+                });
+            }
+        }
+        syms
+    }
+
+    /// Whether every value of `off` lies in `[0, end]` of buffer `i` (one
+    /// past the end included).
+    pub(crate) fn within_buffer(&self, i: u8, off: &Num, syms: &Syms) -> bool {
+        self.buffer(i).is_some_and(|b| fits(&b, off, 0, syms))
+    }
+
+    /// Checks a `width`-byte access at `off` into buffer `i`.
+    pub(crate) fn check_buffer(
+        &self,
+        i: u8,
+        off: &Num,
+        width: u8,
+        store: bool,
+        syms: &Syms,
+    ) -> Result<Place, K> {
+        let Some(b) = self.buffer(i) else {
+            return Err(K::MemoryOutsideFrame);
+        };
+        if store && !b.mutable {
+            return Err(K::ReadOnlyBuffer { param: i });
+        }
+        if fits(&b, off, i64::from(width), syms) {
+            return Ok(Place::Buffer);
+        }
+        let relation = match b.extent {
+            Extent::Param(k) => {
+                let r = off.rel_on(k, b.elem.size().trailing_zeros() as u8, syms);
+                let r = if off.rel.sym == k { off.rel } else { r };
+                r.is_some().then_some((r.sym, r.shift, r.lo, r.hi))
+            }
+            Extent::Count(_) => None,
+        };
+        Err(K::BufferOutOfBounds(BufferAccess {
+            param: i,
+            width,
+            store,
+            lo: off.s.smin(),
+            hi: off.s.smax(),
+            relation,
+            elem_size: b.elem.size(),
+            extent: b.extent,
+        }))
+    }
+}
+
+/// Whether `[off, off + width)` lies inside `[0, end]` of `b` for every
+/// value of `off` (with `width` 0: `off` is at most one past the end).
+fn fits(b: &Buffer, off: &Num, width: i64, syms: &Syms) -> bool {
+    if off.s.smin() < 0 {
+        return false;
+    }
+    let size = i64::from(b.elem.size());
+    match b.extent {
+        Extent::Count(n) => {
+            i128::from(off.s.smax()) + i128::from(width) <= i128::from(n) * i128::from(size)
+        }
+        Extent::Param(k) => {
+            let log = size.trailing_zeros() as u8;
+            let by_rel = |r: Rel| {
+                r.is_some()
+                    && r.sym == k
+                    && r.shift <= log
+                    && r.hi != POS_INF
+                    && i128::from(r.hi) + i128::from(width) <= 0
+            };
+            if by_rel(off.rel) || by_rel(off.rel_on(k, log, syms)) {
+                return true;
+            }
+            let least = sym_min(syms, k);
+            least >= 0
+                && i128::from(off.s.smax()) + i128::from(width)
+                    <= i128::from(least) * i128::from(size)
+        }
+    }
+}
+
+fn sym_min(syms: &Syms, k: u8) -> i64 {
+    syms.get(usize::from(k))
+        .copied()
+        .flatten()
+        .map_or(i64::MIN, |(lo, _)| lo)
+}
+
+/// An access `[k + index * scale + disp, + size)` into the stack frame with
+/// a variable index: the range of bytes it may touch, checked against the
+/// frame and the stack-clash rule.
+pub(crate) fn stack_range(
+    ctx: &Ctx<'_>,
+    st: &State,
+    k: i64,
+    index: Num,
+    scale: u32,
+    disp: i64,
+    lo_frame: i64,
+    size: u8,
+) -> Result<Place, K> {
+    let idx = index.s;
+    let lo = i128::from(k) + i128::from(disp) + i128::from(idx.smin()) * i128::from(scale);
+    let hi = i128::from(k)
+        + i128::from(disp)
+        + i128::from(idx.smax()) * i128::from(scale)
+        + i128::from(size);
+    let narrow = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
+    let (lo, hi) = (narrow(lo), narrow(hi));
+    if lo < lo_frame || hi > 0 || lo < -(ctx.max_frame + ctx.red_zone) {
+        return Err(K::IndexedStackAccess { lo, hi });
+    }
+    if lo < st.touched - PAGE {
+        return Err(clash(lo, st.touched));
+    }
+    Ok(Place::StackRange(lo, hi))
+}
+
+/// The byte offset `off + index * scale + disp` of a pointer moved by an
+/// addressing mode (`None` index: just `disp`).
+pub(crate) fn moved(off: Num, index: Option<Num>, scale: u32, disp: i64) -> Num {
+    let mut o = off;
+    if let Some(ix) = index {
+        o = o.add(ix.shl(scale.trailing_zeros(), 8), 8);
+    }
+    if disp != 0 {
+        o = o.add(Num::constant(disp as u64), 8);
+    }
+    o
+}
+
+/// A number from a range, for tests and callers building offsets.
+#[allow(dead_code)]
+pub(crate) fn range(lo: i64, hi: i64) -> Num {
+    Num::scalar(Scalar::range_s(lo, hi))
+}
+
+/// Reads stack bytes touched by an indexed load: all must be written and
+/// none may hold a saved register.
+pub(crate) fn load_range(st: &State, lo: i64, hi: i64) -> Result<Val, K> {
+    let mut at = lo;
+    let i = st.slots.partition_point(|s| s.off + i64::from(s.len) <= lo);
+    for s in &st.slots[i..] {
+        if at >= hi {
+            break;
+        }
+        if s.off > at || matches!(s.val, Val::Entry(_)) {
+            return Err(K::IndexedStackAccess { lo, hi });
+        }
+        at = s.off + i64::from(s.len);
+    }
+    if at < hi {
+        return Err(K::IndexedStackAccess { lo, hi });
+    }
+    Ok(Val::Data(8))
+}

@@ -1,0 +1,458 @@
+//! Numbers with ranges and facts relative to extent parameters.
+//!
+//! A [`Num`] is a fully defined 64-bit register value: a [`Scalar`] (the set
+//! of values the register may hold, as the CPU sees them) and an optional
+//! [`Rel`], an exact integer fact `v - (S << shift) ∈ [lo, hi]` between the
+//! value `v` (read as a signed 64-bit integer) and the entry value `S` of an
+//! extent parameter (`rcx < n` is `rcx - n ∈ [-inf, -1]`; the end pointer
+//! `xs + 8n` has offset `8n + [0, 0]`). Relations are integer facts, never
+//! modular ones: an operation keeps a relation only when the scalar ranges
+//! prove the CPU's wrapping result equals the integer result
+//! ([`exact`]). What is known about each symbol `S` itself (its range, from
+//! the caller's promise and from branches) lives in the state as
+//! [`Syms`]; joins and proofs use it to turn scalars into relations and back.
+
+use crate::scalar::{Cond, Scalar};
+
+/// `lo`/`hi` of a relation with no bound on that side.
+pub(crate) const NEG_INF: i64 = i64::MIN;
+/// See [`NEG_INF`].
+pub(crate) const POS_INF: i64 = i64::MAX;
+/// `Rel::sym` of a number without a relation.
+pub(crate) const NO_SYM: u8 = 0xff;
+
+/// `v - (S << shift) ∈ [lo, hi]` for symbol `sym` (a parameter index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rel {
+    pub(crate) sym: u8,
+    pub(crate) shift: u8,
+    pub(crate) lo: i64,
+    pub(crate) hi: i64,
+}
+
+impl Rel {
+    pub(crate) const NONE: Rel = Rel {
+        sym: NO_SYM,
+        shift: 0,
+        lo: NEG_INF,
+        hi: POS_INF,
+    };
+
+    pub(crate) fn is_some(&self) -> bool {
+        self.sym != NO_SYM
+    }
+
+    fn same_base(&self, o: &Rel) -> bool {
+        self.sym == o.sym && self.shift == o.shift
+    }
+
+    /// The exact relation `v = S << shift` plus `d`.
+    pub(crate) fn exact(sym: u8, shift: u8, d: i64) -> Rel {
+        Rel {
+            sym,
+            shift,
+            lo: d,
+            hi: d,
+        }
+    }
+}
+
+/// Bound arithmetic keeping the infinities infinite (and saturating to them).
+fn badd(a: i64, b: i64) -> i64 {
+    if a == NEG_INF || b == NEG_INF {
+        if a == POS_INF || b == POS_INF {
+            // Cannot happen for well-formed bounds; be conservative.
+            return NEG_INF;
+        }
+        return NEG_INF;
+    }
+    if a == POS_INF || b == POS_INF {
+        return POS_INF;
+    }
+    a.checked_add(b)
+        .unwrap_or(if b < 0 { NEG_INF } else { POS_INF })
+}
+
+fn bshl(a: i64, k: u32) -> i64 {
+    if a == NEG_INF || a == POS_INF {
+        return a;
+    }
+    a.checked_mul(1i64 << k)
+        .filter(|v| *v != NEG_INF && *v != POS_INF)
+        .unwrap_or(if a < 0 { NEG_INF } else { POS_INF })
+}
+
+/// What is known about each symbol (extent parameter entry value): a signed
+/// range, `None` for parameters that are not symbols.
+pub(crate) type Syms = [Option<(i64, i64)>; crate::MAX_PARAMS];
+
+/// A defined 64-bit value with a range and an optional relation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Num {
+    pub(crate) s: Scalar,
+    pub(crate) rel: Rel,
+}
+
+/// Whether the integer results of combining every member of `a` and `b`
+/// with `f` (an operation whose extremes are at the range ends) all fit in
+/// `i64`, so the CPU's wrapping result equals the integer one.
+pub(crate) fn exact(lo: i128, hi: i128) -> bool {
+    lo >= i128::from(i64::MIN) && hi <= i128::from(i64::MAX)
+}
+
+impl Num {
+    pub(crate) fn unknown() -> Num {
+        Num {
+            s: Scalar::unknown(),
+            rel: Rel::NONE,
+        }
+    }
+
+    pub(crate) fn constant(v: u64) -> Num {
+        Num {
+            s: Scalar::constant(v),
+            rel: Rel::NONE,
+        }
+    }
+
+    pub(crate) fn scalar(s: Scalar) -> Num {
+        Num { s, rel: Rel::NONE }
+    }
+
+    /// Whether nothing at all is known (the same as plain data).
+    pub(crate) fn is_unknown(&self) -> bool {
+        !self.rel.is_some() && self.s.is_unknown()
+    }
+
+    /// The relation of this number to `(sym, shift)`: its own if it has one
+    /// on that base, else one derived from its range and the symbol's.
+    pub(crate) fn rel_on(&self, sym: u8, shift: u8, syms: &Syms) -> Rel {
+        if self.rel.sym == sym && self.rel.shift == shift {
+            return self.rel;
+        }
+        let Some(Some((slo, shi))) = syms.get(usize::from(sym)).copied() else {
+            return Rel::NONE;
+        };
+        // v - (S << shift) for v in [smin, smax], S in [slo, shi].
+        let (slo, shi) = (i128::from(slo) << shift, i128::from(shi) << shift);
+        let lo = i128::from(self.s.smin()) - shi;
+        let hi = i128::from(self.s.smax()) - slo;
+        let clamp = |v: i128, inf: i64| {
+            if exact(v, v) && v != i128::from(NEG_INF) && v != i128::from(POS_INF) {
+                v as i64
+            } else {
+                inf
+            }
+        };
+        let (lo, hi) = (clamp(lo, NEG_INF), clamp(hi, POS_INF));
+        if lo == NEG_INF && hi == POS_INF {
+            return Rel::NONE;
+        }
+        Rel { sym, shift, lo, hi }
+    }
+
+    /// Narrows the range with what the relation and the symbol's range imply.
+    /// `None`: no value is possible (a contradiction on this path).
+    pub(crate) fn reduce(mut self, syms: &Syms) -> Option<Num> {
+        if !self.rel.is_some() {
+            return Some(self);
+        }
+        let Some(Some((slo, shi))) = syms.get(usize::from(self.rel.sym)).copied() else {
+            return Some(self);
+        };
+        let sh = u32::from(self.rel.shift);
+        let lo = if self.rel.lo == NEG_INF {
+            i128::from(i64::MIN)
+        } else {
+            (i128::from(slo) << sh) + i128::from(self.rel.lo)
+        };
+        let hi = if self.rel.hi == POS_INF {
+            i128::from(i64::MAX)
+        } else {
+            (i128::from(shi) << sh) + i128::from(self.rel.hi)
+        };
+        let lo = lo.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        let hi = hi.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        if lo > hi {
+            return None;
+        }
+        self.s = self.s.meet(Scalar::range_s(lo, hi))?;
+        Some(self)
+    }
+
+    /// The sum, at 64 bits (`width` 8) or 32 (`width` 4, zero-extended).
+    pub(crate) fn add(self, o: Num, width: u8) -> Num {
+        let (a, b) = (self.at_width(width), o.at_width(width));
+        let mut s = a.s.add(b.s);
+        let lo = i128::from(a.s.smin()) + i128::from(b.s.smin());
+        let hi = i128::from(a.s.smax()) + i128::from(b.s.smax());
+        let mut rel = Rel::NONE;
+        if exact(lo, hi) {
+            rel = match (a.rel.is_some(), b.rel.is_some()) {
+                (true, false) => shift_rel(a.rel, b.s),
+                (false, true) => shift_rel(b.rel, a.s),
+                _ => Rel::NONE,
+            };
+        }
+        if width == 4 {
+            let fits = exact(lo, hi) && lo >= 0 && hi <= i128::from(u32::MAX);
+            if !fits {
+                rel = Rel::NONE;
+            }
+            s = s.zext(32);
+        }
+        Num { s, rel }
+    }
+
+    /// The difference `self - o`; two relations on the same base cancel
+    /// into a plain range.
+    pub(crate) fn sub(self, o: Num, width: u8) -> Num {
+        let (a, b) = (self.at_width(width), o.at_width(width));
+        let mut s = a.s.sub(b.s);
+        let lo = i128::from(a.s.smin()) - i128::from(b.s.smax());
+        let hi = i128::from(a.s.smax()) - i128::from(b.s.smin());
+        let mut rel = Rel::NONE;
+        if exact(lo, hi) {
+            if a.rel.is_some() && !b.rel.is_some() {
+                rel = shift_rel(a.rel, neg(b.s));
+            } else if a.rel.is_some() && a.rel.same_base(&b.rel) && width == 8 {
+                // (S<<k + da) - (S<<k + db) = da - db.
+                let dlo = if a.rel.lo == NEG_INF || b.rel.hi == POS_INF {
+                    NEG_INF
+                } else {
+                    badd(a.rel.lo, b.rel.hi.checked_neg().unwrap_or(NEG_INF))
+                };
+                let dhi = if a.rel.hi == POS_INF || b.rel.lo == NEG_INF {
+                    POS_INF
+                } else {
+                    badd(a.rel.hi, b.rel.lo.checked_neg().unwrap_or(POS_INF))
+                };
+                if let Some(m) = s.meet(Scalar::range_s(dlo, dhi)) {
+                    s = m;
+                }
+            }
+        }
+        if width == 4 {
+            if !(exact(lo, hi) && lo >= 0 && hi <= i128::from(u32::MAX)) {
+                rel = Rel::NONE;
+            }
+            s = s.zext(32);
+        }
+        Num { s, rel }
+    }
+
+    /// `self << k` (also multiplication by `1 << k`).
+    pub(crate) fn shl(self, k: u32, width: u8) -> Num {
+        let a = self.at_width(width);
+        let bits = u32::from(width) * 8;
+        let k = k & (bits - 1);
+        let mut s = a.s.shl(Scalar::constant(u64::from(k)), bits);
+        let lo = i128::from(a.s.smin()) << k;
+        let hi = i128::from(a.s.smax()) << k;
+        let mut rel = Rel::NONE;
+        if exact(lo, hi) && a.rel.is_some() && u32::from(a.rel.shift) + k <= 62 {
+            rel = Rel {
+                sym: a.rel.sym,
+                shift: a.rel.shift + k as u8,
+                lo: bshl(a.rel.lo, k),
+                hi: bshl(a.rel.hi, k),
+            };
+        }
+        if width == 4 {
+            if !(exact(lo, hi) && lo >= 0 && hi <= i128::from(u32::MAX)) {
+                rel = Rel::NONE;
+            }
+            s = s.zext(32);
+        }
+        Num { s, rel }
+    }
+
+    /// The value as a `width`-byte operand sees it (the low 32 bits
+    /// zero-extended for `width` 4; a relation survives only if the value
+    /// is known to fit).
+    pub(crate) fn at_width(self, width: u8) -> Num {
+        if width >= 8 {
+            return self;
+        }
+        let bits = u32::from(width) * 8;
+        let max = (1i64 << bits) - 1;
+        if self.s.smin() >= 0 && self.s.smax() <= max {
+            return self;
+        }
+        Num::scalar(self.s.zext(bits))
+    }
+}
+
+fn neg(s: Scalar) -> Scalar {
+    Scalar::constant(0).sub(s)
+}
+
+/// A relation moved by an added range `[s.smin, s.smax]`.
+fn shift_rel(r: Rel, s: Scalar) -> Rel {
+    let lo = if r.lo == NEG_INF {
+        NEG_INF
+    } else {
+        badd(r.lo, s.smin())
+    };
+    let hi = if r.hi == POS_INF {
+        POS_INF
+    } else {
+        badd(r.hi, s.smax())
+    };
+    if lo == NEG_INF && hi == POS_INF {
+        return Rel::NONE;
+    }
+    Rel { lo, hi, ..r }
+}
+
+/// Joins two relations (over both paths' symbol facts).
+pub(crate) fn join_rel(a: &Num, sa: &Syms, b: &Num, sb: &Syms) -> Rel {
+    // Prefer a base one side has; derive the other side's from its range.
+    let base = if a.rel.is_some() { a.rel } else { b.rel };
+    if !base.is_some() {
+        return Rel::NONE;
+    }
+    let ra = a.rel_on(base.sym, base.shift, sa);
+    let rb = b.rel_on(base.sym, base.shift, sb);
+    if !ra.is_some() || !rb.is_some() {
+        return Rel::NONE;
+    }
+    let r = Rel {
+        sym: base.sym,
+        shift: base.shift,
+        lo: ra.lo.min(rb.lo),
+        hi: ra.hi.max(rb.hi),
+    };
+    if r.lo == NEG_INF && r.hi == POS_INF {
+        Rel::NONE
+    } else {
+        r
+    }
+}
+
+/// Widening of a relation: a bound that moved goes to infinity.
+pub(crate) fn widen_rel(old: Rel, new: Rel) -> Rel {
+    if !old.is_some() || !old.same_base(&new) {
+        return Rel::NONE;
+    }
+    let lo = if new.lo < old.lo { NEG_INF } else { old.lo };
+    let hi = if new.hi > old.hi { POS_INF } else { old.hi };
+    if lo == NEG_INF && hi == POS_INF {
+        Rel::NONE
+    } else {
+        Rel { lo, hi, ..old }
+    }
+}
+
+/// `a cond b` refined on relations: where the integer comparison holds
+/// (signed conditions, or unsigned ones between non-negative values), the
+/// relation of one side bounds the other. Returns the refined pair.
+pub(crate) fn refine_rel(a: Num, b: Num, cond: Cond, syms: &Syms) -> (Num, Num) {
+    let nonneg = a.s.smin() >= 0 && b.s.smin() >= 0;
+    let (lt, le, gt, ge) = match cond {
+        Cond::Slt => (true, false, false, false),
+        Cond::Sle => (false, true, false, false),
+        Cond::Sgt => (false, false, true, false),
+        Cond::Sge => (false, false, false, true),
+        Cond::Ult if nonneg => (true, false, false, false),
+        Cond::Ule if nonneg => (false, true, false, false),
+        Cond::Ugt if nonneg => (false, false, true, false),
+        Cond::Uge if nonneg => (false, false, false, true),
+        Cond::Eq => (false, true, false, true),
+        Cond::Ne => return refine_ne(a, b, syms),
+        _ => return (a, b),
+    };
+    let (mut a, mut b) = (a, b);
+    // a <= b + k (k = -1 for <, 0 for <=): a's upper bound from b's.
+    if lt || le {
+        let k = if lt { -1 } else { 0 };
+        a = bound_above(a, b, k, syms);
+        b = bound_below(b, a, -k, syms);
+    }
+    if gt || ge {
+        let k = if gt { 1 } else { 0 };
+        a = bound_below(a, b, k, syms);
+        b = bound_above(b, a, -k, syms);
+    }
+    (a, b)
+}
+
+/// `x <= y + k`: tightens `x`'s relation on `y`'s base.
+fn bound_above(x: Num, y: Num, k: i64, syms: &Syms) -> Num {
+    if !y.rel.is_some() || y.rel.hi == POS_INF {
+        return x;
+    }
+    let mut r = x.rel_on(y.rel.sym, y.rel.shift, syms);
+    if !r.is_some() {
+        r = Rel {
+            sym: y.rel.sym,
+            shift: y.rel.shift,
+            lo: NEG_INF,
+            hi: POS_INF,
+        };
+    }
+    r.hi = r.hi.min(badd(y.rel.hi, k));
+    adopt(x, r)
+}
+
+/// `x >= y + k`: tightens `x`'s relation on `y`'s base.
+fn bound_below(x: Num, y: Num, k: i64, syms: &Syms) -> Num {
+    if !y.rel.is_some() || y.rel.lo == NEG_INF {
+        return x;
+    }
+    let mut r = x.rel_on(y.rel.sym, y.rel.shift, syms);
+    if !r.is_some() {
+        r = Rel {
+            sym: y.rel.sym,
+            shift: y.rel.shift,
+            lo: NEG_INF,
+            hi: POS_INF,
+        };
+    }
+    r.lo = r.lo.max(badd(y.rel.lo, k));
+    adopt(x, r)
+}
+
+/// Gives `x` the relation `r` unless it already has one on another base
+/// that bounds it above (kept: the access proofs want upper bounds).
+fn adopt(mut x: Num, r: Rel) -> Num {
+    if r.lo == NEG_INF && r.hi == POS_INF {
+        return x;
+    }
+    if !x.rel.is_some() || x.rel.same_base(&r) || x.rel.hi == POS_INF {
+        x.rel = r;
+    }
+    x
+}
+
+/// `a != b`: where `b` is exactly `(S << shift) + d` and `a`'s relation
+/// ends at `d`, the end moves by the common alignment.
+fn refine_ne(a: Num, b: Num, syms: &Syms) -> (Num, Num) {
+    let step = |x: Num, y: Num| -> Num {
+        if !y.rel.is_some() || y.rel.lo != y.rel.hi {
+            return x;
+        }
+        let d = y.rel.lo;
+        let r = x.rel_on(y.rel.sym, y.rel.shift, syms);
+        if !r.is_some() {
+            return x;
+        }
+        // x - (S << shift) is a multiple of 2^t: x's known low zero bits,
+        // the symbol's shift and d's low zero bits.
+        let t =
+            x.s.trailing_zeros()
+                .min(u32::from(y.rel.shift))
+                .min(if d == 0 { 64 } else { d.trailing_zeros() })
+                .min(62);
+        let a = 1i64 << t;
+        let mut r2 = r;
+        if r.hi == d {
+            r2.hi = d - a;
+        }
+        if r.lo == d {
+            r2.lo = d + a;
+        }
+        if r2 != r { adopt(x, r2) } else { x }
+    };
+    (step(a, b), step(b, a))
+}

@@ -1,0 +1,368 @@
+//! What common instructions compute: ranges, relations and pointer offsets.
+//!
+//! In: the state before an instruction, the instruction and the value its
+//! memory operand loaded (if any). Out: the value its destination register
+//! gets, when the domain knows more than "defined data"; `None` leaves the
+//! generic rules of [`crate::interp::step`] in charge (which iced's
+//! instruction info drives). Only register destinations are computed here;
+//! every case is a plain function of its operands' values:
+//! - constants (`mov r, imm`, the zero idioms), moves at 32 bits, `movzx`,
+//!   `movsx`, `movsxd` (ranges of the source's low bytes);
+//! - `add`/`sub`/`inc`/`dec`/`neg`, `and`/`or`/`xor`, shifts and `imul` by
+//!   constants, `lea` with an index: [`Num`] arithmetic (relations kept only
+//!   where the result is exact), and on pointers into a buffer the offset
+//!   arithmetic (`ptr ± n`, `ptr - ptr` in one buffer is a number).
+//!
+//! A 32-bit result is the low half zero-extended, as the CPU writes it.
+
+use iced_x86::{Code, Instruction, OpKind, Register};
+
+use crate::access::moved;
+use crate::interp::{gpr, imm};
+use crate::num::Num;
+use crate::scalar::Scalar;
+use crate::state::{CMP_IMM, Cmp, State, Val};
+
+/// The value of operand `op` (register, immediate or the loaded memory
+/// operand) read as a `width`-byte number.
+fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<Val>) -> Option<Num> {
+    match ins.op_kind(op) {
+        OpKind::Register => {
+            let r = ins.op_register(op);
+            if matches!(r, Register::AH | Register::CH | Register::DH | Register::BH) {
+                return None;
+            }
+            // A pointer read as a number is some defined number.
+            let v = st.regs[gpr(r)];
+            v.as_num(width)
+                .or_else(|| (v.defined_bytes() >= width).then(Num::unknown))
+        }
+        OpKind::Memory => Some(match loaded? {
+            Val::Num(n) => n.at_width(width),
+            _ => Num::scalar(Scalar::zext_unknown(width)),
+        }),
+        _ => imm(ins, op).map(|k| Num::constant(k as u64).at_width(width)),
+    }
+}
+
+/// The register operand 0 writes (as a register-file index) and its width.
+fn dest(ins: &Instruction) -> Option<(usize, u8)> {
+    if ins.op0_kind() != OpKind::Register {
+        return None;
+    }
+    let r = ins.op0_register();
+    if r.is_gpr64() {
+        Some((gpr(r), 8))
+    } else if r.is_gpr32() {
+        Some((gpr(r), 4))
+    } else {
+        None
+    }
+}
+
+/// A pointer operand (register operand `op` holding a buffer pointer).
+fn pointer(st: &State, ins: &Instruction, op: u32) -> Option<(u8, Num)> {
+    if ins.op_kind(op) != OpKind::Register || !ins.op_register(op).is_gpr64() {
+        return None;
+    }
+    match st.regs[gpr(ins.op_register(op))] {
+        Val::Ptr(i, n) => Some((i, n)),
+        _ => None,
+    }
+}
+
+/// See the module docs. `loaded` is the value read from memory, if any.
+pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Option<(usize, Val)> {
+    use Code as C;
+    let (d, w) = dest(ins)?;
+    let num = |n: Num| Some((d, Val::num(n.at_width(w))));
+    let code = ins.code();
+    // Stack and pointer-window arithmetic stays with `step` (constants only).
+    let frame_pointer = (0..ins.op_count().min(2)).any(|op| {
+        ins.op_kind(op) == OpKind::Register
+            && matches!(
+                st.regs[gpr(ins.op_register(op)) & 15],
+                Val::Stack(_) | Val::Param(..)
+            )
+    });
+    let pointer_math = matches!(
+        ins.mnemonic(),
+        iced_x86::Mnemonic::Add
+            | iced_x86::Mnemonic::Sub
+            | iced_x86::Mnemonic::Inc
+            | iced_x86::Mnemonic::Dec
+            | iced_x86::Mnemonic::Lea
+    );
+    if frame_pointer && pointer_math {
+        return None;
+    }
+    // A 32-bit `cmov` writes its destination (zero-extended) either way.
+    if w == 4 && crate::interp::is_cmovcc(ins.mnemonic()) {
+        return num(Num::unknown());
+    }
+    match code {
+        C::Mov_r32_imm32 | C::Mov_rm32_imm32 | C::Mov_r64_imm64 | C::Mov_rm64_imm32 => {
+            num(operand(st, ins, 1, w, None)?)
+        }
+        C::Mov_r32_rm32 | C::Mov_rm32_r32 => num(operand(st, ins, 1, 4, loaded)?),
+        C::Movzx_r32_rm8 | C::Movzx_r64_rm8 => num(operand(st, ins, 1, 1, loaded)?),
+        C::Movzx_r32_rm16 | C::Movzx_r64_rm16 => num(operand(st, ins, 1, 2, loaded)?),
+        C::Movsx_r32_rm8 | C::Movsx_r64_rm8 => sign_extend(st, ins, d, w, 1, loaded),
+        C::Movsx_r32_rm16 | C::Movsx_r64_rm16 => sign_extend(st, ins, d, w, 2, loaded),
+        C::Movsxd_r64_rm32 => sign_extend(st, ins, d, w, 4, loaded),
+        C::Xor_rm64_r64
+        | C::Xor_r64_rm64
+        | C::Xor_rm32_r32
+        | C::Xor_r32_rm32
+        | C::Sub_rm64_r64
+        | C::Sub_r64_rm64
+        | C::Sub_rm32_r32
+        | C::Sub_r32_rm32
+            if ins.op1_kind() == OpKind::Register && ins.op0_register() == ins.op1_register() =>
+        {
+            num(Num::constant(0))
+        }
+        C::Add_rm64_r64
+        | C::Add_r64_rm64
+        | C::Add_rm32_r32
+        | C::Add_r32_rm32
+        | C::Add_rm64_imm8
+        | C::Add_rm64_imm32
+        | C::Add_rm32_imm8
+        | C::Add_rm32_imm32
+        | C::Add_RAX_imm32
+        | C::Add_EAX_imm32 => {
+            if w == 8 {
+                if let Some((i, p)) = pointer(st, ins, 0) {
+                    let n = operand(st, ins, 1, 8, loaded)?;
+                    return Some((d, Val::Ptr(i, p.add(n, 8))));
+                }
+                if let Some((i, p)) = pointer(st, ins, 1) {
+                    let n = operand(st, ins, 0, 8, None)?;
+                    return Some((d, Val::Ptr(i, p.add(n, 8))));
+                }
+            }
+            let a = operand(st, ins, 0, w, None)?;
+            let b = operand(st, ins, 1, w, loaded)?;
+            num(a.add(b, w))
+        }
+        C::Sub_rm64_r64
+        | C::Sub_r64_rm64
+        | C::Sub_rm32_r32
+        | C::Sub_r32_rm32
+        | C::Sub_rm64_imm8
+        | C::Sub_rm64_imm32
+        | C::Sub_rm32_imm8
+        | C::Sub_rm32_imm32
+        | C::Sub_RAX_imm32
+        | C::Sub_EAX_imm32 => {
+            if w == 8
+                && let Some((i, p)) = pointer(st, ins, 0)
+            {
+                if let Some((j, q)) = pointer(st, ins, 1) {
+                    return (i == j).then(|| (d, Val::num(p.sub(q, 8))));
+                }
+                let n = operand(st, ins, 1, 8, loaded)?;
+                return Some((d, Val::Ptr(i, p.sub(n, 8))));
+            }
+            let a = operand(st, ins, 0, w, None)?;
+            let b = operand(st, ins, 1, w, loaded)?;
+            num(a.sub(b, w))
+        }
+        C::Inc_rm64 | C::Inc_rm32 | C::Dec_rm64 | C::Dec_rm32 => {
+            let one = Num::constant(1);
+            let up = matches!(code, C::Inc_rm64 | C::Inc_rm32);
+            if w == 8
+                && let Some((i, p)) = pointer(st, ins, 0)
+            {
+                let p = if up { p.add(one, 8) } else { p.sub(one, 8) };
+                return Some((d, Val::Ptr(i, p)));
+            }
+            let a = operand(st, ins, 0, w, None)?;
+            num(if up { a.add(one, w) } else { a.sub(one, w) })
+        }
+        C::Neg_rm64 | C::Neg_rm32 => num(Num::constant(0).sub(operand(st, ins, 0, w, None)?, w)),
+        C::And_rm64_r64
+        | C::And_r64_rm64
+        | C::And_rm32_r32
+        | C::And_r32_rm32
+        | C::And_rm64_imm8
+        | C::And_rm64_imm32
+        | C::And_rm32_imm8
+        | C::And_rm32_imm32
+        | C::And_RAX_imm32
+        | C::And_EAX_imm32 => {
+            let a = operand(st, ins, 0, w, None)?;
+            let b = operand(st, ins, 1, w, loaded)?;
+            num(Num::scalar(a.s.and(b.s)))
+        }
+        C::Or_rm64_r64
+        | C::Or_r64_rm64
+        | C::Or_rm32_r32
+        | C::Or_r32_rm32
+        | C::Or_rm64_imm8
+        | C::Or_rm64_imm32
+        | C::Or_rm32_imm8
+        | C::Or_rm32_imm32
+        | C::Or_RAX_imm32
+        | C::Or_EAX_imm32 => {
+            let a = operand(st, ins, 0, w, None)?;
+            let b = operand(st, ins, 1, w, loaded)?;
+            num(Num::scalar(a.s.or(b.s)))
+        }
+        C::Xor_rm64_r64
+        | C::Xor_r64_rm64
+        | C::Xor_rm32_r32
+        | C::Xor_r32_rm32
+        | C::Xor_rm64_imm8
+        | C::Xor_rm64_imm32
+        | C::Xor_rm32_imm8
+        | C::Xor_rm32_imm32
+        | C::Xor_RAX_imm32
+        | C::Xor_EAX_imm32 => {
+            let a = operand(st, ins, 0, w, None)?;
+            let b = operand(st, ins, 1, w, loaded)?;
+            num(Num::scalar(a.s.xor(b.s)))
+        }
+        C::Shl_rm64_imm8 | C::Shl_rm32_imm8 | C::Shl_rm64_1 | C::Shl_rm32_1 => {
+            let k = shift_count(ins)?;
+            num(operand(st, ins, 0, w, None)?.shl(k, w))
+        }
+        C::Shr_rm64_imm8 | C::Shr_rm32_imm8 | C::Shr_rm64_1 | C::Shr_rm32_1 => {
+            let k = shift_count(ins)?;
+            let a = operand(st, ins, 0, w, None)?;
+            num(Num::scalar(
+                a.s.shr(Scalar::constant(u64::from(k)), u32::from(w) * 8),
+            ))
+        }
+        C::Sar_rm64_imm8 | C::Sar_rm32_imm8 | C::Sar_rm64_1 | C::Sar_rm32_1 if w == 8 => {
+            let k = shift_count(ins)?;
+            let a = operand(st, ins, 0, w, None)?;
+            num(Num::scalar(a.s.sar(Scalar::constant(u64::from(k)), 64)))
+        }
+        C::Imul_r64_rm64_imm8
+        | C::Imul_r64_rm64_imm32
+        | C::Imul_r32_rm32_imm8
+        | C::Imul_r32_rm32_imm32 => {
+            let a = operand(st, ins, 1, w, loaded)?;
+            let k = imm(ins, 2)?;
+            if k > 0 && (k as u64).is_power_of_two() {
+                return num(a.shl(k.trailing_zeros(), w));
+            }
+            num(Num::scalar(a.s.mul(Num::constant(k as u64).at_width(w).s)))
+        }
+        C::Imul_r64_rm64 | C::Imul_r32_rm32 => {
+            let a = operand(st, ins, 0, w, None)?;
+            let b = operand(st, ins, 1, w, loaded)?;
+            num(Num::scalar(a.s.mul(b.s)))
+        }
+        C::Lea_r64_m | C::Lea_r32_m => lea(st, ins, d, w),
+        _ => None,
+    }
+}
+
+fn shift_count(ins: &Instruction) -> Option<u32> {
+    match ins.op1_kind() {
+        OpKind::Immediate8 => Some(u32::from(ins.immediate8())),
+        // The `_1` forms name the count as an immediate 1 in iced.
+        _ => imm(ins, 1).map(|k| k as u32),
+    }
+}
+
+fn sign_extend(
+    st: &State,
+    ins: &Instruction,
+    d: usize,
+    w: u8,
+    from: u8,
+    loaded: Option<Val>,
+) -> Option<(usize, Val)> {
+    let v = operand(st, ins, 1, from, loaded)?;
+    let half = 1i64 << (u32::from(from) * 8 - 1);
+    // A source whose low bytes are non-negative extends to itself.
+    let n = if v.s.smax() < half {
+        v
+    } else if w == 8 {
+        Num::scalar(Scalar::range_s(-half, half - 1))
+    } else {
+        Num::scalar(Scalar::zext_unknown(4))
+    };
+    Some((d, Val::num(n.at_width(w))))
+}
+
+/// `lea` with an index (the form without one moves pointers in `step`).
+fn lea(st: &State, ins: &Instruction, d: usize, w: u8) -> Option<(usize, Val)> {
+    let index = ins.memory_index();
+    if index == Register::None || !index.is_gpr64() {
+        return None;
+    }
+    let base = ins.memory_base();
+    let disp = ins.memory_displacement64() as i64;
+    let scale = ins.memory_index_scale();
+    let iv = st.regs[gpr(index)];
+    let bv = if base.is_gpr64() {
+        Some(st.regs[gpr(base)])
+    } else if base == Register::None {
+        None
+    } else {
+        return None;
+    };
+    let v = match (bv, iv) {
+        (Some(Val::Ptr(i, off)), ix) if w == 8 => {
+            Val::Ptr(i, moved(off, Some(ix.as_num(8)?), scale, disp))
+        }
+        (b, Val::Ptr(i, off)) if w == 8 && scale == 1 => {
+            let b = match b {
+                Some(v) => Some(v.as_num(8)?),
+                None => None,
+            };
+            Val::Ptr(i, moved(off, b, 1, disp))
+        }
+        (b, ix) => {
+            let base = match b {
+                Some(v) => v.as_num(8)?,
+                None => Num::constant(0),
+            };
+            Val::num(moved(base, Some(ix.as_num(8)?), scale, disp).at_width(w))
+        }
+    };
+    Some((d, v))
+}
+
+/// The comparison an instruction leaves in the flags, if it is a `cmp` or
+/// `test` of registers (or a register and an immediate).
+pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
+    use Code as C;
+    let (test, width) = match ins.code() {
+        C::Cmp_rm64_r64
+        | C::Cmp_r64_rm64
+        | C::Cmp_rm64_imm8
+        | C::Cmp_rm64_imm32
+        | C::Cmp_RAX_imm32 => (false, 8),
+        C::Cmp_rm32_r32
+        | C::Cmp_r32_rm32
+        | C::Cmp_rm32_imm8
+        | C::Cmp_rm32_imm32
+        | C::Cmp_EAX_imm32 => (false, 4),
+        C::Test_rm64_r64 | C::Test_rm64_imm32 | C::Test_RAX_imm32 => (true, 8),
+        C::Test_rm32_r32 | C::Test_rm32_imm32 | C::Test_EAX_imm32 => (true, 4),
+        _ => return None,
+    };
+    if ins.op0_kind() != OpKind::Register {
+        return None;
+    }
+    let a = gpr(ins.op0_register()) as u8;
+    let (b, k) = match ins.op1_kind() {
+        OpKind::Register => (gpr(ins.op1_register()) as u8, 0),
+        _ => (CMP_IMM, imm(ins, 1)?),
+    };
+    // A 32-bit immediate compares against its 32-bit value.
+    let k = if width == 4 { i64::from(k as i32) } else { k };
+    Some(Cmp {
+        a,
+        b,
+        imm: k,
+        width,
+        test,
+    })
+}
