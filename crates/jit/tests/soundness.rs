@@ -741,9 +741,9 @@ fn accepted_buffer_functions_behave_when_run() {
         std::fs::write(path, text).expect("write NPK_SOUNDNESS_OUT.buffers");
     }
     assert!(
-        only.is_some() || stats.cases > 100,
-        "too few buffer kernels generated ({})",
-        stats.cases
+        only.is_some() || stats.runs > 200,
+        "too few accepted buffer functions ran ({} runs) to mean anything",
+        stats.runs
     );
     if !failures.is_empty() {
         failures.sort_by_key(String::len);
@@ -845,7 +845,11 @@ fn lifted_code_reassembles_to_the_same_bytes() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 12,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
 
     /// The proptest: a buffer function with any single instruction
     /// deleted or duplicated is either rejected or runs clean in the oracle.

@@ -375,7 +375,13 @@ fn rel(addr: u64, base: u64) -> String {
 /// Parent: buffer checks of a finished run (laundering, determinism).
 pub(super) fn judge(plan: &Plan, s: &Shared, regs: &[[u64; 16]; 2]) -> Option<String> {
     for call in 0..2 {
-        for (i, b) in plan.buffers.iter().enumerate() {
+        // Only a `mut` buffer can change (a store elsewhere faults).
+        for (i, b) in plan
+            .buffers
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.buffer.mutable)
+        {
             let bytes = &s.buffers[call][i][..b.init.len()];
             for &r in &super::CALLEE_SAVED {
                 let full = regs[call][r].to_le_bytes();
@@ -492,6 +498,9 @@ pub fn sweep(
             let mut plan = Plan::new(rng, code, sig, policy);
             plan.buffers.clone_from(&buffers);
             plan.layout = layout;
+            // Two stack pages: enough for any kernel, and a deeper frame is
+            // a legitimate overflow (or a clash, which is still caught).
+            plan.stack.pages = Some(2);
             scalar_values(rng, &mut plan);
             out.runs += 1;
             match run(&plan) {
