@@ -10,8 +10,8 @@
 //! The buffer half (`soundness/buffers.rs`) does the same with buffer
 //! kernels (`soundness/kernels.rs`) and sweeps accepted ones through the
 //! oracle's buffer layouts; its counter-examples are corpus lines.
-//! Each half runs for `NPK_SOUNDNESS_SECS` seconds (default 28 for the
-//! scalar half, 12 for buffers: about 40 s of CPU in CI) from seed
+//! Each half runs for `NPK_SOUNDNESS_SECS` seconds (default 24 for the
+//! scalar half, 10 for buffers; with the proptests about 40 s of CPU in CI) from seed
 //! `NPK_SOUNDNESS_SEED` (default fixed, printed); `NPK_SOUNDNESS_CASE=n`
 //! replays one case; `NPK_SOUNDNESS_OUT=file` writes every counter-example.
 
@@ -40,9 +40,9 @@ use npk_jit::{AllowedCall, PointerAccess, Policy, Signature, validate};
 use oracle::{CALLEE, CODE_BASE, CODE_MAX, Observed, Plan, Rng, StackPlan};
 
 const DEFAULT_SEED: u64 = 0x10_5eed;
-const DEFAULT_SECS: u64 = 28;
+const DEFAULT_SECS: u64 = 24;
 /// Default seconds of the buffer half.
-const DEFAULT_BUFFER_SECS: u64 = 12;
+const DEFAULT_BUFFER_SECS: u64 = 10;
 
 /// A policy with its corpus spelling and the signatures tried under it.
 struct Config {
@@ -846,7 +846,7 @@ fn lifted_code_reassembles_to_the_same_bytes() {
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig {
-        cases: 12,
+        cases: 8,
         failure_persistence: None,
         ..proptest::prelude::ProptestConfig::default()
     })]
@@ -896,3 +896,4 @@ fn corpus_buffer_functions_with_an_instruction_deleted_or_duplicated_never_fault
         failures.join("\n")
     );
 }
+
