@@ -869,31 +869,63 @@ proptest::proptest! {
     }
 }
 
-/// The same for the gcc-compiled `safe` lines of `tests/corpus/buffers.txt`
-/// (when that file exists), lifted so branches are re-resolved.
+/// The gcc-compiled lines of `tests/corpus/buffers.txt` (when that file
+/// exists): every line the validator accepts, `safe` or `unsafe`, runs clean
+/// in the oracle, and so does every accepted variant of a `safe` line with
+/// one instruction deleted or duplicated (lifted, branches re-resolved).
+/// All lines first, then the variants of the `safe` lines in a seeded
+/// random order for `NPK_SOUNDNESS_CORPUS_SECS` seconds (default 6; the
+/// whole corpus takes about a minute).
 #[test]
-fn corpus_buffer_functions_with_an_instruction_deleted_or_duplicated_never_fault() {
-    let corpus = buffers::safe_corpus();
+fn corpus_buffer_functions_and_their_single_instruction_mutants_never_fault() {
+    let corpus = buffers::buffer_corpus();
+    let secs = env_u64("NPK_SOUNDNESS_CORPUS_SECS").unwrap_or(6);
     let mut stats = buffers::BufferStats::default();
     let mut failures = Vec::new();
-    let mut rng = Rng::new(0xc0de);
-    for (code, sig, policy) in &corpus {
+    let mut rng = Rng::new(env_u64("NPK_SOUNDNESS_SEED").unwrap_or(DEFAULT_SEED));
+    let start = Instant::now();
+    let name = |safe: bool| {
+        if safe {
+            "gcc corpus line (safe)"
+        } else {
+            "gcc corpus line (unsafe)"
+        }
+    };
+    for (code, sig, policy, safe) in &corpus {
+        if let Err(line) = buffers::check(&mut rng, code, *sig, policy, name(*safe), 4, &mut stats)
+        {
+            failures.push(line);
+        }
+    }
+    let mut order: Vec<&buffers::CorpusLine> = corpus.iter().filter(|l| l.3).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut mutated = 0;
+    for (code, sig, policy, safe) in order {
+        if start.elapsed() > Duration::from_secs(secs) {
+            break;
+        }
+        mutated += 1;
         let items = lift::lift(code, CODE_BASE);
         failures.extend(buffers::single_instruction_mutants(
             &mut rng,
             &items,
             *sig,
             policy,
-            "gcc corpus function",
+            name(*safe),
             3,
             &mut stats,
         ));
     }
-    eprintln!("buffers.txt: {} safe functions, {stats:?}", corpus.len());
+    eprintln!(
+        "buffers.txt: {} lines, single-instruction variants of {mutated}; {stats:?} in {:.1?}",
+        corpus.len(),
+        start.elapsed()
+    );
     assert!(
         failures.is_empty(),
         "counter-examples:\n{}",
         failures.join("\n")
     );
 }
-

@@ -6,8 +6,9 @@
 //! In: an [`Rng`] per case. Out: [`BufferStats`] and counter-examples as
 //! corpus lines, `HEX | SIG | reject [| POLICY]  # origin: observed`,
 //! ready for `tests/corpus/soundness.src`. Mutants of an accepted kernel:
-//! one instruction deleted or duplicated (branches re-resolved), prefix,
-//! byte and wild mutants (`mutate.rs`). Flawed kernels are candidates like
+//! one instruction deleted or duplicated (branches re-resolved), one
+//! comparison swapped (`jl`/`jle`, `jb`/`jl`, ...), prefix, byte and wild
+//! mutants (`mutate.rs`). Flawed kernels are candidates like
 //! any other: the validator must reject them, and if it does not the
 //! oracle shows why. A timeout is inconclusive (accepted code may loop
 //! until issue 12 proves termination) unless the code wrote out of bounds
@@ -122,11 +123,53 @@ pub fn case(rng: &mut Rng, stats: &mut BufferStats, failures: &mut Vec<String>) 
     }
 }
 
+/// Condition-code pairs a comparison mutant swaps: one off (`jl`/`jle`,
+/// `jb`/`jbe`, `jae`/`ja`, `jge`/`jg`) and signedness (`jb`/`jl`, `jae`/
+/// `jge`, `jbe`/`jle`, `ja`/`jg`).
+const CONDITION_PAIRS: [(u8, u8); 8] = [
+    (0xc, 0xe),
+    (0x2, 0x6),
+    (0x3, 0x7),
+    (0xd, 0xf),
+    (0x2, 0xc),
+    (0x3, 0xd),
+    (0x6, 0xe),
+    (0x7, 0xf),
+];
+
+/// `items` with one conditional jump's condition swapped for its pair in
+/// [`CONDITION_PAIRS`] (or negated when it has none), if there is one.
+pub fn swap_condition(rng: &mut Rng, items: &[Item]) -> Vec<Item> {
+    let mut out = items.to_vec();
+    let jumps: Vec<usize> = (0..out.len())
+        .filter(|&i| matches!(out[i], Item::Jump { cond: Some(_), .. }))
+        .collect();
+    if jumps.is_empty() {
+        return out;
+    }
+    if let Item::Jump { cond: Some(c), .. } = &mut out[*rng.pick(&jumps)] {
+        let pairs: Vec<u8> = CONDITION_PAIRS
+            .iter()
+            .filter_map(|&(a, b)| (a == *c).then_some(b).or((b == *c).then_some(a)))
+            .collect();
+        *c = if pairs.is_empty() {
+            *c ^ 1
+        } else {
+            *rng.pick(&pairs)
+        };
+    }
+    out
+}
+
 /// A random mutant of `items` (encoded as `code`).
 fn mutant(rng: &mut Rng, items: &[Item], code: &[u8]) -> (Vec<u8>, &'static str) {
     let slots = lift::instruction_slots(items);
     let i = *rng.pick(&slots);
-    match rng.below(5) {
+    match rng.below(6) {
+        5 => (
+            asm::assemble(&swap_condition(rng, items), CODE_BASE),
+            "comparison mutant",
+        ),
         0 => (
             asm::assemble(&lift::delete(items, i), CODE_BASE),
             "deletion mutant",
@@ -176,9 +219,15 @@ pub fn single_instruction_mutants(
     failures
 }
 
-/// The `safe` lines of `tests/corpus/buffers.txt` (gcc-compiled buffer
-/// functions), if the file exists: code, signature and policy.
-pub fn safe_corpus() -> Vec<(Vec<u8>, Signature, Policy)> {
+/// A line of `tests/corpus/buffers.txt`: code, signature, policy, and
+/// whether its verdict is `safe`.
+pub type CorpusLine = (Vec<u8>, Signature, Policy, bool);
+
+/// The `safe` and `unsafe` lines of `tests/corpus/buffers.txt`
+/// (gcc-compiled buffer functions and their broken variants), if the file
+/// exists. Without a policy field a line is validated under
+/// `Policy::runtime()` (loops allowed).
+pub fn buffer_corpus() -> Vec<CorpusLine> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/buffers.txt");
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
@@ -187,15 +236,22 @@ pub fn safe_corpus() -> Vec<(Vec<u8>, Signature, Policy)> {
         .map(|l| l.split('#').next().unwrap_or(""))
         .filter_map(|l| {
             let fields: Vec<&str> = l.split('|').map(str::trim).collect();
-            if fields.len() < 3 || fields[2] != "safe" {
-                return None;
-            }
+            let safe = match fields.get(2) {
+                Some(&"safe") => true,
+                Some(&"unsafe") => false,
+                _ => return None,
+            };
             let sig = fields[1].parse().ok()?;
             let policy = match fields.get(3) {
                 Some(p) if !p.is_empty() => crate::corpus_format::parse_policy(p),
                 _ => Policy::runtime(),
             };
-            Some((crate::corpus_format::parse_hex(fields[0]), sig, policy))
+            Some((
+                crate::corpus_format::parse_hex(fields[0]),
+                sig,
+                policy,
+                safe,
+            ))
         })
         .collect()
 }

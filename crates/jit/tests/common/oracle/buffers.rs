@@ -501,6 +501,8 @@ pub fn sweep(
             // Two stack pages: enough for any kernel, and a deeper frame is
             // a legitimate overflow (or a clash, which is still caught).
             plan.stack.pages = Some(2);
+            // 300 elements take microseconds: a hang shows in 20 ms.
+            plan.cpu_limit_ms = 20;
             scalar_values(rng, &mut plan);
             out.runs += 1;
             match run(&plan) {
