@@ -764,6 +764,7 @@ fn accepted_buffer_functions_behave_when_run() {
 /// The harness tested without the validator: every shape's safe kernels run
 /// clean in the oracle's full sweep, and every flaw a shape takes is seen
 /// as a violation (so an accepted flawed kernel cannot go unnoticed).
+/// `NPK_SOUNDNESS_DRAWS` kernels per shape and flaw (default 4).
 #[test]
 fn buffer_kernels_run_clean_and_their_flaws_are_seen_faulting() {
     let policy = Policy::runtime();
@@ -772,7 +773,7 @@ fn buffer_kernels_run_clean_and_their_flaws_are_seen_faulting() {
     let mut noisy = Vec::new();
     let mut flawed = 0;
     for shape in 0..kernels::SHAPES.len() {
-        for draw in 0..4u64 {
+        for draw in 0..env_u64("NPK_SOUNDNESS_DRAWS").unwrap_or(4) {
             let mut rng = Rng::new(0x6b65_726e ^ (shape as u64) << 8 ^ draw);
             let k = kernels::kernel(&mut rng, shape, None).expect("every shape has a safe form");
             let code = asm::assemble(&k.items, CODE_BASE);

@@ -61,9 +61,14 @@ pub enum Flaw {
     SwappedBuffers,
     /// A store into a buffer without `mut`.
     ReadOnlyStore,
+    /// The bound or the index changed after it was checked.
+    ClobberedBound,
+    /// An `int32` index checked in 32 bits and used in 64 (its upper half
+    /// is undefined).
+    IndexWidth,
 }
 
-pub const FLAWS: [Flaw; 7] = [
+pub const FLAWS: [Flaw; 9] = [
     Flaw::OffByOne,
     Flaw::WrongCompare,
     Flaw::WrongWidth,
@@ -71,6 +76,8 @@ pub const FLAWS: [Flaw; 7] = [
     Flaw::NoCheck,
     Flaw::SwappedBuffers,
     Flaw::ReadOnlyStore,
+    Flaw::ClobberedBound,
+    Flaw::IndexWidth,
 ];
 
 /// A generated buffer function.
@@ -361,7 +368,9 @@ impl<'r> K<'r> {
         self.emit(vec![0xc3]);
     }
 
-    /// `for (i = 0; i < n; i++) sum += xs[i]` over `xs = rdi`, `n = rsi`.
+    /// `for (i = 0; i < n; i++) sum += xs[i]` over `xs = rdi`, `n = rsi`;
+    /// or one-based (`i = 1; i <= n`, reading `xs[i - 1]`); the bound
+    /// compared in its register or in its stack slot.
     fn index_loop(&mut self) -> Option<String> {
         self.applies(&[
             Flaw::OffByOne,
@@ -369,31 +378,60 @@ impl<'r> K<'r> {
             Flaw::NoCheck,
             Flaw::WrongWidth,
             Flaw::WrongScale,
+            Flaw::ClobberedBound,
         ])?;
         let e = self.elem();
         let unsigned_n = self.rng.chance(3) && !self.has(Flaw::WrongCompare);
         let cc = *self.rng.pick(&[L, B, NE]);
         // While form (test at the bottom, entered there): safe for `jl`,
         // and for every compare when `n` is unsigned.
-        let while_form =
-            (self.rng.chance(3) && (cc == L || unsigned_n) && !self.has(Flaw::NoCheck))
-                || self.has(Flaw::WrongCompare);
+        let while_form = (self.rng.chance(3)
+            && (cc == L || unsigned_n)
+            && !self.has(Flaw::NoCheck)
+            && !self.has(Flaw::ClobberedBound))
+            || self.has(Flaw::WrongCompare);
+        let one_based = !while_form && cc != NE && self.rng.chance(3);
         let cc = if self.has(Flaw::WrongCompare) { B } else { cc };
-        self.enter(&[RDI, RSI]);
+        // A clobbered bound must stay clobbered: no spill to reload it from.
+        let spill: &[usize] = if self.has(Flaw::ClobberedBound) {
+            &[]
+        } else {
+            &[RDI, RSI]
+        };
+        self.enter(spill);
+        let in_memory = !self.spilled.is_empty() && self.rng.chance(2);
         let i = self.scratch(&[RDI, RSI]);
         let t = self.scratch(&[RDI, RSI, i]);
         let (top, check, done) = (self.label(), self.label(), self.label());
         self.emit(zero(RAX));
-        self.emit(zero(i));
+        if one_based {
+            self.emit(asm::mov_imm(4, i, 1));
+        } else {
+            self.emit(zero(i));
+        }
         if while_form {
             self.jmp(check);
         } else if !self.has(Flaw::NoCheck) {
             self.emit(test(RSI));
             self.jcc(if unsigned_n { E } else { LE }, done);
         }
+        if self.has(Flaw::ClobberedBound) {
+            let bump = if self.rng.chance(2) {
+                add_imm(RSI, 1)
+            } else {
+                asm::op_mem(8, &[0x8d], RSI, Mem::at(RSI, 1), false)
+            };
+            self.emit(bump);
+        }
         self.place(top);
         self.reload();
-        let m = Mem::indexed(RDI, i, self.scale(e), 0);
+        let s = i32::from(e.size());
+        let disp = if one_based && !self.has(Flaw::OffByOne) {
+            -s
+        } else {
+            0
+        };
+        let m = Mem::indexed(RDI, i, self.scale(e), disp);
         self.emit(load(t, m, self.width(e), signed(e)));
         self.emit(add(RAX, t));
         let step = if self.rng.chance(2) {
@@ -403,16 +441,20 @@ impl<'r> K<'r> {
         };
         self.emit(step);
         self.place(check);
-        let bound = if self.has(Flaw::OffByOne) && cc == NE {
+        if self.has(Flaw::OffByOne) && cc == NE {
             // i != n + 1
             let b = self.scratch(&[RDI, RSI, i, t]);
             self.emit(asm::op_mem(8, &[0x8d], b, Mem::at(RSI, 1), false));
-            b
+            self.emit(cmp(i, b));
+        } else if in_memory {
+            // cmp i, [rsp + 8] (the spilled n)
+            self.emit(asm::op_mem(8, &[0x3b], i, Mem::at(RSP, 8), false));
         } else {
-            RSI
-        };
-        self.emit(cmp(i, bound));
-        let cc = match (self.has(Flaw::OffByOne), cc) {
+            self.emit(cmp(i, RSI));
+        }
+        // One-based loops run to `i <= n`; an off-by-one zero-based one too.
+        let inclusive = one_based || self.has(Flaw::OffByOne);
+        let cc = match (inclusive, cc) {
             (true, L) => LE,
             (true, B) => BE,
             (_, c) => c,
@@ -628,7 +670,8 @@ impl<'r> K<'r> {
         ))
     }
 
-    /// `(unsigned) i < (unsigned) n ? xs[i] : -1`.
+    /// `(unsigned) i < (unsigned) n ? xs[i] : -1`, with an `int64` index
+    /// or an `int32` one zero-extended first.
     fn bounds_idiom(&mut self) -> Option<String> {
         self.applies(&[
             Flaw::OffByOne,
@@ -636,6 +679,8 @@ impl<'r> K<'r> {
             Flaw::NoCheck,
             Flaw::WrongWidth,
             Flaw::WrongScale,
+            Flaw::ClobberedBound,
+            Flaw::IndexWidth,
         ])?;
         let e = self.elem();
         // The unsigned check is sound for a `uint64` count only: with an
@@ -646,8 +691,20 @@ impl<'r> K<'r> {
         } else {
             "uint64"
         };
+        // (A zero-extended index is never negative: a signed check of it
+        // is no flaw.)
+        let narrow =
+            self.has(Flaw::IndexWidth) || (self.rng.chance(3) && !self.has(Flaw::WrongCompare));
         self.enter(&[]);
         let oob = self.label();
+        // The index register: rdx, or its zero extension (`mov x32, edx`).
+        let x = if narrow && !self.has(Flaw::IndexWidth) {
+            let x = *self.rng.pick(&[RAX, RCX, R8]);
+            self.emit(asm::rr(&[0x89], &[0x88], 4, RDX, x));
+            x
+        } else {
+            RDX
+        };
         if !self.has(Flaw::NoCheck) {
             // cmp i, n; jae oob  —  or  cmp n, i; jbe oob
             let swap = self.rng.chance(2);
@@ -659,17 +716,26 @@ impl<'r> K<'r> {
                 (_, false) => AE,
                 (_, true) => BE,
             };
-            self.emit(if swap { cmp(RSI, RDX) } else { cmp(RDX, RSI) });
+            let size = if self.has(Flaw::IndexWidth) { 4 } else { 8 };
+            self.emit(if swap {
+                asm::rr(&[0x39], &[0x38], size, x, RSI)
+            } else {
+                asm::rr(&[0x39], &[0x38], size, RSI, x)
+            });
             self.jcc(cc, oob);
         }
-        let m = Mem::indexed(RDI, RDX, self.scale(e), 0);
+        if self.has(Flaw::ClobberedBound) {
+            self.emit(inc(x));
+        }
+        let m = Mem::indexed(RDI, x, self.scale(e), 0);
         self.emit(load(RAX, m, self.width(e), signed(e)));
         self.ret();
         self.place(oob);
         self.emit(minus_one(RAX));
         self.ret();
+        let i = if narrow { "int32" } else { "int64" };
         Some(format!(
-            "int64({}* xs[n], {n} n, int64 i)",
+            "int64({}* xs[n], {n} n, {i} i)",
             self.sig_elem(e).name()
         ))
     }

@@ -33,11 +33,12 @@ pub const BUFFERS: usize = 6;
 const ALIAS_BASE: u64 = 0x2400_0000_0000;
 
 /// Element counts a sweep gives an extent parameter; negative ones only to
-/// `int64` extents (an empty buffer), where a `uint64` extent gets 5.
-pub const COUNTS: [i64; 9] = [0, 1, 2, 3, 7, 16, 100, 300, -1];
+/// `int64` extents (an empty buffer), where a `uint64` extent gets 5. `-1`
+/// stands for one of [`NEGATIVE`]; `-2^60` makes `xs + n*size` wrap around
+/// for every element size.
+pub const COUNTS: [i64; 10] = [0, 1, 2, 3, 7, 16, 100, 300, -1, -(1 << 60)];
 /// Negative counts tried in place of `-1`.
-/// (`-2^60` makes `xs + n*size` wrap around for every element size.)
-const NEGATIVE: [i64; 4] = [-1, -8, -(1 << 60), i64::MIN];
+const NEGATIVE: [i64; 3] = [-1, -8, i64::MIN];
 
 /// Where a buffer sits against its guard pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,8 +171,9 @@ pub fn buffers_with(
 fn count_for(rng: &mut Rng, t: Option<SigType>, i: usize) -> i64 {
     match COUNTS[i % COUNTS.len()] {
         c if c >= 0 => c,
-        _ if t == Some(SigType::Int64) => *rng.pick(&NEGATIVE),
-        _ => 5,
+        _ if t != Some(SigType::Int64) => 5,
+        -1 => *rng.pick(&NEGATIVE),
+        c => c,
     }
 }
 
@@ -410,8 +412,9 @@ pub(super) fn judge(plan: &Plan, s: &Shared, regs: &[[u64; 16]; 2]) -> Option<St
 }
 
 /// Gives every scalar parameter that is no extent a value likely to sit on
-/// a bound: an element count or one off it, 0, -1, a byte value, a small
-/// number, an extreme, or (one time in five) the random one it had. A
+/// a bound: an element count or one off it (the last index most often),
+/// half a count, 0, -1, a byte value, a small number, an extreme, or (one
+/// time in twelve) the random one it had. A
 /// 32-bit parameter gets it in its low half (the upper half stays undefined).
 pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
     let counts: Vec<i64> = plan.buffers.iter().map(|b| b.count.max(0)).collect();
@@ -432,15 +435,16 @@ pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
             .get(rng.below(counts.len() as u64) as usize)
             .copied()
             .unwrap_or(0);
-        let v = match rng.below(10) {
-            0 => 0,
-            1 => c.wrapping_sub(1),
-            2 => c,
-            3 => c + 1,
-            4 => -1,
-            5 => rng.below(256) as i64,
-            6 => rng.below(8) as i64,
-            7 => *rng.pick(&[i64::MIN, i64::MAX, 1 << 32, -(1 << 31)]),
+        let v = match rng.below(12) {
+            0..=2 => c.wrapping_sub(1),
+            3 => c,
+            4 => c + 1,
+            5 => c / 2,
+            6 => 0,
+            7 => -1,
+            8 => rng.below(256) as i64,
+            9 => rng.below(8) as i64,
+            10 => *rng.pick(&[i64::MIN, i64::MAX, 1 << 32, -(1 << 31)]),
             _ => continue,
         } as u64;
         let r = ARG_REGS[k];
@@ -467,7 +471,8 @@ pub struct Sweep {
 
 /// Runs `code` in both layouts for `rounds` choices of element counts (the
 /// first round gives every extent parameter 0, later rounds walk
-/// [`COUNTS`] from a random start per parameter, so `COUNTS.len()` rounds
+/// [`COUNTS`] from a random start, three apart per extent parameter, so
+/// `COUNTS.len()` rounds
 /// give each extent parameter every count; round `r` fills every buffer in
 /// style `r`, see [`contents`]). Stops at the first violation.
 pub fn sweep(
@@ -478,9 +483,10 @@ pub fn sweep(
     rounds: usize,
 ) -> Sweep {
     let mut out = Sweep::default();
-    let starts: Vec<usize> = (0..6)
-        .map(|_| rng.below(COUNTS.len() as u64) as usize)
-        .collect();
+    // Extent parameters walk COUNTS three apart, so two extents differ in
+    // every round (a loop bounded by the wrong one shows).
+    let base = rng.below(COUNTS.len() as u64) as usize;
+    let starts: Vec<usize> = (0..6).map(|k| base + 3 * k).collect();
     for round in 0..rounds {
         let mut counts = [0i64; 6];
         if round > 0 {
