@@ -332,7 +332,14 @@ fn loop_to_n_inclusive_reads_past_the_end_of_the_buffer() {
     let mut off_by_one = SUM_LOOP;
     off_by_one[19] = 0x7e; // jl -> jle
     let sig: Signature = SUM.parse().expect("sig");
-    let seen = oracle::sweep(&mut Rng::new(2), &off_by_one, sig, &Policy::default(), 3);
+    let rounds = oracle::COUNTS.len();
+    let seen = oracle::sweep(
+        &mut Rng::new(2),
+        &off_by_one,
+        sig,
+        &Policy::default(),
+        rounds,
+    );
     let why = seen.violation.expect("the off-by-one loop is seen");
     assert!(why.contains("read past the end of buffer 0"), "{why}");
     for count in [1, 3, 16] {
