@@ -727,17 +727,18 @@ const WINDOW_SEED: u64 = 0x5555_aaaa;
 /// a time where it can (the oracle's hot loop, in a debug build).
 unsafe fn fill(from: u64, to: u64, seed: u64) {
     let mut a = from;
-    // SAFETY (all three loops): the caller names a mapped writable range;
-    // word writes are 8-byte aligned and end at or before `to`.
-    while a < to && a % 8 != 0 {
+    while a < to && !a.is_multiple_of(8) {
+        // SAFETY: the caller names a mapped writable range.
         unsafe { *(a as *mut u8) = garbage_byte(a, seed) };
         a += 1;
     }
     while a + 8 <= to {
+        // SAFETY: an aligned word that ends at or before `to`.
         unsafe { *(a as *mut u64) = garbage_word(a, seed) };
         a += 8;
     }
     while a < to {
+        // SAFETY: the caller names a mapped writable range.
         unsafe { *(a as *mut u8) = garbage_byte(a, seed) };
         a += 1;
     }
@@ -748,7 +749,7 @@ unsafe fn changed(from: u64, to: u64, seed: u64) -> Option<u64> {
     // SAFETY: the caller names a mapped readable range.
     let byte = |a: u64| unsafe { *(a as *const u8) } != garbage_byte(a, seed);
     let mut a = from;
-    while a < to && a % 8 != 0 {
+    while a < to && !a.is_multiple_of(8) {
         if byte(a) {
             return Some(a);
         }
@@ -934,9 +935,8 @@ fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
     let mask = ret_mask(&plan.sig);
     let ptr_windows = plan.windows.len();
     let regs = call_regs(plan);
-    for call in 0..2 {
+    for (call, inp) in regs.iter().enumerate() {
         let out = &s.out[call];
-        let inp = &regs[call];
         let n = call + 1;
         if out[RSP] != entry + 8 {
             return v(format!(

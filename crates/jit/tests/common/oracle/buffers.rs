@@ -376,7 +376,7 @@ fn rel(addr: u64, base: u64) -> String {
 
 /// Parent: buffer checks of a finished run (laundering, determinism).
 pub(super) fn judge(plan: &Plan, s: &Shared, regs: &[[u64; 16]; 2]) -> Option<String> {
-    for call in 0..2 {
+    for (call, regs) in regs.iter().enumerate() {
         // Only a `mut` buffer can change (a store elsewhere faults).
         for (i, b) in plan
             .buffers
@@ -386,7 +386,7 @@ pub(super) fn judge(plan: &Plan, s: &Shared, regs: &[[u64; 16]; 2]) -> Option<St
         {
             let bytes = &s.buffers[call][i][..b.init.len()];
             for &r in &super::CALLEE_SAVED {
-                let full = regs[call][r].to_le_bytes();
+                let full = regs[r].to_le_bytes();
                 if super::written_run(bytes, &b.init, &full)
                     || super::written_run(bytes, &b.init, &full[..4])
                 {
