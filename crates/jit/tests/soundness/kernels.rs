@@ -20,6 +20,9 @@ use npk_jit::{Elem, Signature};
 use crate::asm::{self, Item, Mem};
 use crate::oracle::Rng;
 
+#[path = "kernels/memory_ops.rs"]
+mod memory_ops;
+
 const RAX: usize = 0;
 const RCX: usize = 1;
 const RDX: usize = 2;
@@ -66,9 +69,12 @@ pub enum Flaw {
     /// An `int32` index checked in 32 bits and used in 64 (its upper half
     /// is undefined).
     IndexWidth,
+    /// A spilled pointer changed in its stack slot (`add qword [rsp], 8`,
+    /// a partial write) before it is reloaded.
+    CorruptedSpill,
 }
 
-pub const FLAWS: [Flaw; 9] = [
+pub const FLAWS: [Flaw; 10] = [
     Flaw::OffByOne,
     Flaw::WrongCompare,
     Flaw::WrongWidth,
@@ -78,6 +84,7 @@ pub const FLAWS: [Flaw; 9] = [
     Flaw::ReadOnlyStore,
     Flaw::ClobberedBound,
     Flaw::IndexWidth,
+    Flaw::CorruptedSpill,
 ];
 
 /// A generated buffer function.
@@ -90,7 +97,7 @@ pub struct Kernel {
 }
 
 /// The shapes, by name.
-pub const SHAPES: [&str; 11] = [
+pub const SHAPES: [&str; 14] = [
     "index loop",
     "pointer walk",
     "find",
@@ -102,6 +109,9 @@ pub const SHAPES: [&str; 11] = [
     "store loop",
     "reverse loop",
     "unrolled constant extent",
+    "string op",
+    "histogram",
+    "negative index walk",
 ];
 
 /// A kernel of shape `shape` (index into [`SHAPES`]) with `flaw`, or `None`
@@ -119,7 +129,10 @@ pub fn kernel(rng: &mut Rng, shape: usize, flaw: Option<Flaw>) -> Option<Kernel>
         7 => k.two_buffers()?,
         8 => k.store_loop()?,
         9 => k.reverse()?,
-        _ => k.unrolled()?,
+        10 => k.unrolled()?,
+        11 => k.string_op()?,
+        12 => k.histogram()?,
+        _ => k.negative_index()?,
     };
     let sig: Signature = sig
         .parse()
@@ -334,11 +347,25 @@ impl<'r> K<'r> {
                 self.saved.push(r);
             }
         }
-        if !spill.is_empty() && self.rng.chance(3) {
+        let corrupt = self.has(Flaw::CorruptedSpill);
+        if !spill.is_empty() && (corrupt || self.rng.chance(3)) {
             self.frame = 8 * spill.len() as i32 + 8 * self.rng.below(3) as i32;
             self.emit(asm::adjust_rsp(self.frame));
             for (i, &r) in spill.iter().enumerate() {
                 self.emit(store(Mem::at(RSP, 8 * i as i32), r, 8));
+            }
+            if corrupt {
+                // The first slot holds a buffer pointer.
+                let slot = Mem::at(RSP, 0);
+                let bytes = match self.rng.below(4) {
+                    0 => asm::op_mem(8, &[0x83], 0, slot, true), // add qword [rsp], 8
+                    1 => asm::op_mem(4, &[0x83], 0, slot, true), // add dword [rsp], 8
+                    2 => asm::op_mem(8, &[0x83], 5, slot, true), // sub qword [rsp], 8
+                    _ => asm::op_mem(1, &[0x80], 0, slot, true), // add byte [rsp], 8
+                };
+                let mut bytes = bytes;
+                bytes.push(8);
+                self.emit(bytes);
             }
             for &r in spill {
                 self.emit(zero(r));
@@ -379,6 +406,7 @@ impl<'r> K<'r> {
             Flaw::WrongWidth,
             Flaw::WrongScale,
             Flaw::ClobberedBound,
+            Flaw::CorruptedSpill,
         ])?;
         let e = self.elem();
         let unsigned_n = self.rng.chance(3) && !self.has(Flaw::WrongCompare);
@@ -608,6 +636,7 @@ impl<'r> K<'r> {
             Flaw::NoCheck,
             Flaw::WrongWidth,
             Flaw::WrongScale,
+            Flaw::CorruptedSpill,
         ])?;
         let e = self.elem();
         self.enter(&[RDI, RSI, RDX]);
@@ -748,6 +777,7 @@ impl<'r> K<'r> {
             Flaw::WrongWidth,
             Flaw::WrongScale,
             Flaw::SwappedBuffers,
+            Flaw::CorruptedSpill,
         ])?;
         let e = self.elem();
         let two = self.has(Flaw::SwappedBuffers) || self.rng.chance(2);
@@ -795,6 +825,7 @@ impl<'r> K<'r> {
             Flaw::WrongScale,
             Flaw::SwappedBuffers,
             Flaw::ReadOnlyStore,
+            Flaw::CorruptedSpill,
         ])?;
         let e = self.elem();
         let kind = if self.has(Flaw::SwappedBuffers) {
@@ -860,6 +891,7 @@ impl<'r> K<'r> {
             Flaw::NoCheck,
             Flaw::WrongWidth,
             Flaw::WrongScale,
+            Flaw::CorruptedSpill,
         ])?;
         let e = self.elem();
         self.enter(&[RDI]);
