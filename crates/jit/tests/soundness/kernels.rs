@@ -395,6 +395,35 @@ impl<'r> K<'r> {
         self.emit(vec![0xc3]);
     }
 
+    /// `"mut "`, or nothing for `ReadOnlyStore`.
+    fn mut_word(&self) -> &'static str {
+        if self.has(Flaw::ReadOnlyStore) {
+            ""
+        } else {
+            "mut "
+        }
+    }
+    /// `done:` and the epilogue, then `int64(E* xs[n], int64|uint64 n)`.
+    fn finish_sum(&mut self, done: usize, e: Elem, unsigned_n: bool) -> Option<String> {
+        self.place(done);
+        self.ret();
+        let n = if unsigned_n { "uint64" } else { "int64" };
+        Some(format!("int64({}* xs[n], {n} n)", self.sig_elem(e).name()))
+    }
+    /// `test n, n; jle skip` — the emptiness check (gone with `NoCheck`).
+    fn guard(&mut self, n: usize, skip: usize) {
+        if !self.has(Flaw::NoCheck) {
+            self.emit(test(n));
+            self.jcc(LE, skip);
+        }
+    }
+    /// `inc i; cmp i, n; jl top` (`jle` when off by one).
+    fn count_up(&mut self, i: usize, n: usize, top: usize) {
+        self.emit(inc(i));
+        self.emit(cmp(i, n));
+        self.jcc(if self.has(Flaw::OffByOne) { LE } else { L }, top);
+    }
+
     /// `for (i = 0; i < n; i++) sum += xs[i]` over `xs = rdi`, `n = rsi`;
     /// or one-based (`i = 1; i <= n`, reading `xs[i - 1]`); the bound
     /// compared in its register or in its stack slot.
@@ -488,10 +517,7 @@ impl<'r> K<'r> {
             (_, c) => c,
         };
         self.jcc(cc, top);
-        self.place(done);
-        self.ret();
-        let n = if unsigned_n { "uint64" } else { "int64" };
-        Some(format!("int64({}* xs[n], {n} n)", self.sig_elem(e).name()))
+        self.finish_sum(done, e, unsigned_n)
     }
 
     /// `for (p = xs; p != xs + n; p++) sum += *p` with `end = rdx`. With
@@ -551,10 +577,7 @@ impl<'r> K<'r> {
         self.emit(add_imm(RDI, step as i8));
         self.emit(cmp(RDI, RDX));
         self.jcc(cc, top);
-        self.place(done);
-        self.ret();
-        let n = if unsigned_n { "uint64" } else { "int64" };
-        Some(format!("int64({}* xs[n], {n} n)", self.sig_elem(e).name()))
+        self.finish_sum(done, e, unsigned_n)
     }
 
     /// The index of the first element equal to `c`, or -1.
@@ -570,10 +593,7 @@ impl<'r> K<'r> {
         self.enter(&[]);
         let (top, notfound, found) = (self.label(), self.label(), self.label());
         self.emit(zero(RAX));
-        if !self.has(Flaw::NoCheck) {
-            self.emit(test(RSI));
-            self.jcc(LE, notfound);
-        }
+        self.guard(RSI, notfound);
         self.place(top);
         let m = Mem::indexed(RDI, RAX, self.scale(e), 0);
         self.emit(load(RCX, m, self.width(e), signed(e)));
@@ -646,10 +666,7 @@ impl<'r> K<'r> {
         let (top, done) = (self.label(), self.label());
         self.emit(zero(RAX));
         self.emit(zero(i));
-        if !self.has(Flaw::NoCheck) {
-            self.emit(test(RSI));
-            self.jcc(LE, done);
-        }
+        self.guard(RSI, done);
         self.place(top);
         self.reload();
         // The byte: movzx, or movsx when the comparison is wrong (a
@@ -792,10 +809,7 @@ impl<'r> K<'r> {
             self.emit(asm::rr(&[0x0f, 0x4c], &[0x0f, 0x4c], 8, R9, RCX));
         }
         self.emit(zero(R10));
-        if !self.has(Flaw::NoCheck) {
-            self.emit(test(R9));
-            self.jcc(LE, done);
-        }
+        self.guard(R9, done);
         self.place(top);
         self.reload();
         let (w, sc, sg) = (self.width(e), self.scale(e), signed(e));
@@ -803,9 +817,7 @@ impl<'r> K<'r> {
         self.emit(load(R11, Mem::indexed(RSI, R10, sc, 0), w, sg));
         self.emit(asm::rr(&[0x0f, 0xaf], &[0x0f, 0xaf], 8, R8, R11));
         self.emit(add(RAX, R8));
-        self.emit(inc(R10));
-        self.emit(cmp(R10, R9));
-        self.jcc(if self.has(Flaw::OffByOne) { LE } else { L }, top);
+        self.count_up(R10, R9, top);
         self.place(done);
         self.ret();
         let el = self.sig_elem(e).name();
@@ -842,10 +854,7 @@ impl<'r> K<'r> {
         let (top, done) = (self.label(), self.label());
         self.emit(zero(RAX));
         self.emit(zero(i));
-        if !self.has(Flaw::NoCheck) {
-            self.emit(test(n));
-            self.jcc(LE, done);
-        }
+        self.guard(n, done);
         self.place(top);
         self.reload();
         let (w, sc) = (self.width(e), self.scale(e));
@@ -866,17 +875,11 @@ impl<'r> K<'r> {
                 self.emit(store(Mem::indexed(RDI, i, sc, 0), RAX, w));
             }
         }
-        self.emit(inc(i));
-        self.emit(cmp(i, n));
-        self.jcc(if self.has(Flaw::OffByOne) { LE } else { L }, top);
+        self.count_up(i, n, top);
         self.place(done);
         self.ret();
         let el = self.sig_elem(e).name();
-        let m = if self.has(Flaw::ReadOnlyStore) {
-            ""
-        } else {
-            "mut "
-        };
+        let m = self.mut_word();
         Some(match kind {
             0 => format!("int64({m}{el}* dst[n], {el}* src[n], int64 n)"),
             1 => format!("int64({m}{el}* out[n], int64 n, int64 x)"),
@@ -900,10 +903,7 @@ impl<'r> K<'r> {
         let (top, done) = (self.label(), self.label());
         self.emit(zero(RAX));
         self.emit(mov(i, RSI));
-        if !self.has(Flaw::NoCheck) {
-            self.emit(test(i));
-            self.jcc(LE, done);
-        }
+        self.guard(i, done);
         self.place(top);
         self.emit(add_imm(i, -1));
         self.reload();

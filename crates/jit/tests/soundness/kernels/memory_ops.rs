@@ -5,9 +5,7 @@
 //! i; ... [end + i*s]; inc i; jne`). Same contract as the parent: a
 //! signature string, or `None` when the kernel's flaw does not apply.
 
-use super::{
-    Flaw, K, L, LE, Mem, R8, RAX, RCX, RDI, RDX, RSI, add, asm, cmp, inc, load, signed, test, zero,
-};
+use super::{Flaw, K, L, Mem, R8, RAX, RCX, RDI, RDX, RSI, add, asm, cmp, inc, load, signed, zero};
 
 impl K<'_> {
     /// `memcpy`/`memset` by element: `rep movs` from `src` to `dst`, or
@@ -26,10 +24,7 @@ impl K<'_> {
         let n = if copy { RDX } else { RSI };
         self.enter(&[]);
         let done = self.label();
-        if !self.has(Flaw::NoCheck) {
-            self.emit(test(n));
-            self.jcc(LE, done);
-        }
+        self.guard(n, done);
         if self.has(Flaw::OffByOne) {
             // lea rcx, [n + 1]
             self.emit(asm::op_mem(8, &[0x8d], RCX, Mem::at(n, 1), false));
@@ -57,11 +52,7 @@ impl K<'_> {
         self.emit(zero(RAX));
         self.ret();
         let el = self.sig_elem(e).name();
-        let m = if self.has(Flaw::ReadOnlyStore) {
-            ""
-        } else {
-            "mut "
-        };
+        let m = self.mut_word();
         Some(if copy {
             format!("int64({m}{el}* dst[n], {el}* src[n], int64 n)")
         } else {
@@ -84,10 +75,7 @@ impl K<'_> {
         let (top, done) = (self.label(), self.label());
         self.emit(zero(RAX));
         self.emit(zero(RCX));
-        if !self.has(Flaw::NoCheck) {
-            self.emit(test(RSI));
-            self.jcc(LE, done);
-        }
+        self.guard(RSI, done);
         self.place(top);
         // movzx r8d, byte [rdi + rcx] (movsx: a negative index)
         let sign = self.has(Flaw::WrongCompare);
@@ -103,11 +91,7 @@ impl K<'_> {
         self.place(done);
         self.ret();
         let entries = if self.has(Flaw::OffByOne) { 255 } else { 256 };
-        let mutable = if self.has(Flaw::ReadOnlyStore) {
-            ""
-        } else {
-            "mut "
-        };
+        let mutable = self.mut_word();
         Some(format!(
             "int64(uint8* s[n], int64 n, {mutable}{}* h[{entries}])",
             self.sig_elem(e).name()
@@ -127,10 +111,7 @@ impl K<'_> {
         self.enter(&[]);
         let (top, done) = (self.label(), self.label());
         self.emit(zero(RAX));
-        if !self.has(Flaw::NoCheck) {
-            self.emit(test(RSI));
-            self.jcc(LE, done);
-        }
+        self.guard(RSI, done);
         let extra = if self.has(Flaw::OffByOne) {
             i32::from(s)
         } else {
