@@ -875,12 +875,12 @@ proptest::proptest! {
 /// in the oracle, and so does every accepted variant of a `safe` line with
 /// one instruction deleted or duplicated (lifted, branches re-resolved).
 /// All lines first, then the variants of the `safe` lines in a seeded
-/// random order for `NPK_SOUNDNESS_CORPUS_SECS` seconds (default 6; the
+/// random order for `NPK_SOUNDNESS_CORPUS_SECS` seconds (default 4; the
 /// whole corpus takes about a minute).
 #[test]
 fn corpus_buffer_functions_and_their_single_instruction_mutants_never_fault() {
     let corpus = buffers::buffer_corpus();
-    let secs = env_u64("NPK_SOUNDNESS_CORPUS_SECS").unwrap_or(6);
+    let secs = env_u64("NPK_SOUNDNESS_CORPUS_SECS").unwrap_or(4);
     let mut stats = buffers::BufferStats::default();
     let mut failures = Vec::new();
     let mut rng = Rng::new(env_u64("NPK_SOUNDNESS_SEED").unwrap_or(DEFAULT_SEED));
