@@ -474,7 +474,9 @@ pub struct Sweep {
 /// [`COUNTS`] from a random start, three apart per extent parameter, so
 /// `COUNTS.len()` rounds
 /// give each extent parameter every count; round `r` fills every buffer in
-/// style `r`, see [`contents`]). Stops at the first violation.
+/// style `r`, see [`contents`], but one of 256 elements or more in style 2,
+/// so a byte-indexed table lookup meets every index). Stops at the first
+/// violation.
 pub fn sweep(
     rng: &mut Rng,
     code: &[u8],
@@ -498,7 +500,9 @@ pub fn sweep(
             return out;
         };
         for b in &mut buffers {
-            b.init = contents(rng, b.buffer.elem, b.count, round as u64);
+            // 256 elements or more count down from 0xff: every byte value.
+            let style = if b.count >= 256 { 2 } else { round as u64 };
+            b.init = contents(rng, b.buffer.elem, b.count, style);
         }
         for layout in Layout::BOTH {
             let mut plan = Plan::new(rng, code, sig, policy);
