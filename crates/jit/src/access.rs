@@ -15,7 +15,6 @@
 
 use crate::interp::{Ctx, PAGE, Place, clash};
 use crate::num::{Num, POS_INF, Rel, Syms};
-use crate::scalar::Scalar;
 use crate::signature::{Buffer, Extent, Param};
 use crate::state::{State, Val};
 use crate::violation::BufferAccess;
@@ -185,12 +184,6 @@ pub(crate) fn moved(off: Num, index: Option<Num>, scale: u32, disp: i64) -> Num 
         o = o.add(Num::constant(disp as u64), 8);
     }
     o
-}
-
-/// A number from a range, for tests and callers building offsets.
-#[allow(dead_code)]
-pub(crate) fn range(lo: i64, hi: i64) -> Num {
-    Num::scalar(Scalar::range_s(lo, hi))
 }
 
 /// Reads stack bytes touched by an indexed load: all must be written and

@@ -23,9 +23,11 @@
 use iced_x86::{Code, OpAccess, Register};
 
 use crate::interp::{Ctx, Place, check_ret, offset_by, place_at, set_rsp};
-use crate::num::Num;
+use iced_x86::Instruction;
+
 use crate::record::Flow;
 use crate::state::{Load, RSP, State, Val};
+use crate::values;
 
 /// What a lowered instruction does with its operands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -190,43 +192,25 @@ fn reserved(ctx: &Ctx<'_>, r: u8) -> bool {
 /// The effect of a fast-form `op` on `st`: `Ok` with exactly `step`'s state,
 /// or `Err(())` with `st` untouched where `step` reports a violation.
 #[inline]
-pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
+pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
     let [read, modified, _] = op.flags.map(u32::from);
     if read & !st.flags != 0 {
         return Err(());
     }
-    let (d, s) = (usize::from(op.r0), usize::from(op.r1));
     if op.form == Form::Jump || op.form == Form::Nop {
         return Ok(());
     }
     if reserved(ctx, op.r0) || reserved(ctx, op.r1) {
         return Err(());
     }
-    // Forms whose result the value domain computes (constants, ranges,
-    // comparisons for branch refinement), and any form but plain 64-bit
-    // moves and pointer steps given a number or a buffer pointer: the
-    // generic step does them (`values.rs` is the one source).
-    let rich = |r: usize| {
-        r < 16
-            && matches!(
-                st.regs[r],
-                Val::Num(_) | Val::Ptr(..) | Val::Stack(_) | Val::Param(..)
-            )
-    };
-    match op.form {
-        Form::Compare | Form::MoveImm | Form::Shift | Form::Widen | Form::LeaIndexed => {
-            return Err(());
-        }
-        Form::Alu if s == usize::from(NO_REG) => return Err(()),
-        Form::AddImm | Form::SubImm | Form::Lea | Form::Load | Form::Store | Form::Ret => {}
-        Form::Move if op.width == 8 => {}
-        _ if rich(d) || rich(s) => return Err(()),
-        _ => {}
+    // A `cmov` after a comparison is narrowed by `step` (`refine::cmov`).
+    if st.cmp.is_some() && crate::interp::is_cmovcc(ins.mnemonic()) {
+        return Err(());
     }
-    let result = exec_form(ctx, st, op);
+    let result = exec_form(ctx, st, op, ins);
     if result.is_ok() {
         if modified != 0 {
-            st.cmp = None;
+            st.cmp = values::comparison(ins);
         } else if let Some(c) = st.cmp
             && (c.a == op.r0 || (op.form != Form::Store && c.b == op.r0))
         {
@@ -236,9 +220,16 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     result
 }
 
+/// The value a form's destination gets: what the value domain computes
+/// (`values.rs`, the one source shared with `step`), else plain data (the
+/// generic rule for a 32- or 64-bit write).
+fn computed(st: &State, ins: &Instruction) -> Val {
+    values::computed(st, ins, None).map_or(Val::Data(8), |(_, v)| v)
+}
+
 /// [`exec`] after the checks that send a form to the generic step.
 #[inline]
-fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
+fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
     let [_, modified, undefined] = op.flags.map(u32::from);
     let (d, s) = (usize::from(op.r0), usize::from(op.r1));
     let width = op.width;
@@ -265,7 +256,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
             if !defined(st, d) || (s != usize::from(NO_REG) && !defined(st, s)) {
                 return Err(());
             }
-            Some(unknown_at(width))
+            Some(computed(st, ins))
         }
         Form::AddImm | Form::SubImm => {
             if !defined(st, d) {
@@ -284,14 +275,14 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
             if reserved(ctx, index) || !defined(st, s) || !defined(st, usize::from(index)) {
                 return Err(());
             }
-            Some(Val::Data(8))
+            Some(computed(st, ins))
         }
         // `width` is the source's read width here.
         Form::Widen | Form::SignExtendAcc => {
             if !defined(st, s) {
                 return Err(());
             }
-            Some(Val::Data(8))
+            Some(computed(st, ins))
         }
         Form::Divide => {
             const RAX: usize = 0;
@@ -317,10 +308,9 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
             if !moved_entry && v.defined_bytes() < width {
                 return Err(());
             }
-            Some(if width == 8 { v } else { unknown_at(4) })
+            Some(if width == 8 { v } else { computed(st, ins) })
         }
-        Form::Zero => Some(Val::Num(Num::constant(0))),
-        Form::MoveImm => return Err(()),
+        Form::Zero | Form::MoveImm => Some(computed(st, ins)),
         // The driver never executes these.
         Form::Generic | Form::Jump | Form::Nop => return Err(()),
     };
@@ -348,12 +338,6 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     }
     st.flags = (st.flags | modified) & !undefined;
     Ok(())
-}
-
-/// Data about which nothing is known, written at `width` bytes (a 32-bit
-/// write zero-extends), as the value domain writes it.
-fn unknown_at(width: u8) -> Val {
-    Val::num(Num::unknown().at_width(width))
 }
 
 /// [`exec`] for a 64-bit `mov` between register `r0` and `[r1 + k]`. Like
@@ -557,13 +541,34 @@ mod tests {
         }
     }
 
+    fn random_num(rng: &mut Rng) -> crate::num::Num {
+        use crate::num::{Num, Rel};
+        let a = (rng.next() % 64) as i64 - 8;
+        let b = a + (rng.next() % 64) as i64;
+        let mut n = Num::scalar(crate::scalar::Scalar::range_s(a, b));
+        if rng.next() & 1 == 0 {
+            n.rel = Rel {
+                sym: 1,
+                shift: (rng.next() % 4) as u8,
+                lo: -((rng.next() % 32) as i64) - 8,
+                hi: -((rng.next() % 8) as i64),
+            };
+        }
+        if rng.next() % 4 == 0 {
+            n = Num::constant(rng.next() % 300);
+        }
+        n
+    }
+
     fn random_val(rng: &mut Rng) -> Val {
-        match rng.next() % 6 {
+        match rng.next() % 8 {
             0 => Val::Undef,
             1 => Val::Data(1 + (rng.next() % 8) as u8),
             2 => Val::Entry((rng.next() % 16) as u8),
             3 => Val::Stack(-((rng.next() % 64) as i64)),
             4 => Val::Param(0, (rng.next() % 16) as i64),
+            5 => Val::num(random_num(rng)),
+            6 => Val::Ptr(0, random_num(rng)),
             _ => Val::Data(8),
         }
     }
@@ -689,7 +694,9 @@ mod tests {
         let mut uses = crate::uses::Uses::new();
         let mut records = Records::new();
         let mut rng = Rng(0x1234_5678_9abc_def1);
-        let sig: Signature = "int64(int64,int64)".parse().expect("signature");
+        let sig: Signature = "int64(mut int64* xs[n], int64 n)"
+            .parse()
+            .expect("signature");
         let policies = [
             Policy::default(),
             Policy {
@@ -761,7 +768,7 @@ mod tests {
                     st.store(off - i64::from(len), len, v);
                 }
                 let mut a = st.clone();
-                let ra = exec(&ctx, &mut a, &op);
+                let ra = exec(&ctx, &mut a, &op, &ins);
                 let mut b = st.clone();
                 let (regs, mems) = uses.of(&ins, ins.mnemonic(), no_prefix);
                 let rb = step(&ctx, &mut b, &ins, regs, mems, flags);

@@ -433,6 +433,7 @@ pub(crate) fn step(
                     return Err(K::StackPointerUnknown);
                 }
                 st.regs.swap(a, b);
+                st.cmp = None;
                 update_flags(st, ins, flags);
                 return Ok(());
             }
@@ -443,6 +444,15 @@ pub(crate) fn step(
     if let Some(v) = crate::values::computed(st, ins, loaded) {
         special = Some(v);
     }
+    // A `cmov` after a comparison: each operand narrowed by its condition.
+    let exact_cmov = is_cmovcc(m)
+        && match crate::refine::cmov(ctx, st, ins) {
+            Some(v) => {
+                special = Some(v);
+                true
+            }
+            None => false,
+        };
 
     // Memory writes.
     for mem in mems {
@@ -492,7 +502,7 @@ pub(crate) fn step(
             Some((d, v)) if d == idx && r.is_gpr64() => v,
             _ => data_write(old, r),
         };
-        st.regs[idx] = if is_cond_write(u.access()) {
+        st.regs[idx] = if is_cond_write(u.access()) && !exact_cmov {
             old.join(new)
         } else {
             new
@@ -744,6 +754,7 @@ fn probe(ctx: &Ctx<'_>, st: &mut State, mems: &[UsedMemory], flags: Flags) -> Re
         }
     }
     st.flags &= !(flags.modified | flags.undefined);
+    st.cmp = None;
     Ok(())
 }
 
@@ -827,6 +838,9 @@ fn leave(ctx: &Ctx<'_>, st: &mut State) -> Result<(), K> {
         Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
     };
     st.regs[5] = v;
+    if st.cmp.is_some_and(|c| c.a == 5 || c.b == 5) {
+        st.cmp = None;
+    }
     set_rsp(ctx, st, k + 8)
 }
 
@@ -915,6 +929,7 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     }
     st.regs[0] = Val::Data(callee.signature.ret().width());
     st.flags = 0;
+    st.cmp = None;
     st.forget(i64::MIN / 2, k);
     Ok(())
 }

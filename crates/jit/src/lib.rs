@@ -108,6 +108,7 @@ mod access;
 mod classify;
 mod cpu;
 mod fast;
+mod identity;
 mod interp;
 #[cfg(test)]
 mod model;
@@ -124,6 +125,7 @@ mod values;
 mod violation;
 
 pub use cpu::CpuFeatures;
+pub use identity::{BUFFER_BIT, IdentityError, MAX_BUFFER_SIGNATURES};
 pub use policy::{AllowedCall, MAX_CODE_SIZE, MAX_FRAME_LIMIT, PointerAccess, Policy, Register};
 pub use signature::{
     Buffer, Elem, Extent, MAX_CONST_EXTENT_BYTES, MAX_PARAMS, Param, SigType, Signature,

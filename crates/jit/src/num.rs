@@ -191,7 +191,19 @@ impl Num {
             rel = match (a.rel.is_some(), b.rel.is_some()) {
                 (true, false) => shift_rel(a.rel, b.s),
                 (false, true) => shift_rel(b.rel, a.s),
-                _ => Rel::NONE,
+                // Either relation moved by the other's range is true; keep
+                // the one bounded above, moved by the narrower range.
+                (true, true) => {
+                    let (ra, rb) = (shift_rel(a.rel, b.s), shift_rel(b.rel, a.s));
+                    let width = |s: Scalar| i128::from(s.smax()) - i128::from(s.smin());
+                    match (ra.hi != POS_INF, rb.hi != POS_INF) {
+                        (true, false) => ra,
+                        (false, true) => rb,
+                        _ if width(b.s) <= width(a.s) => ra,
+                        _ => rb,
+                    }
+                }
+                (false, false) => Rel::NONE,
             };
         }
         if width == 4 {
@@ -413,12 +425,32 @@ fn bound_below(x: Num, y: Num, k: i64, syms: &Syms) -> Num {
     adopt(x, r)
 }
 
+/// Rounds a relation's bounds to the multiple of `2^t` that
+/// `x - (S << shift)` must be: `x`'s known low zero bits and the shift.
+fn aligned(x: &Num, mut r: Rel) -> Rel {
+    let t = x.s.trailing_zeros().min(u32::from(r.shift)).min(62);
+    if t == 0 {
+        return r;
+    }
+    let m = 1i64 << t;
+    if r.hi != POS_INF {
+        r.hi = r.hi.div_euclid(m) * m;
+    }
+    if r.lo != NEG_INF {
+        r.lo =
+            r.lo.checked_add(m - 1)
+                .map_or(r.lo, |v| v.div_euclid(m) * m);
+    }
+    r
+}
+
 /// Gives `x` the relation `r` unless it already has one on another base
 /// that bounds it above (kept: the access proofs want upper bounds).
 fn adopt(mut x: Num, r: Rel) -> Num {
     if r.lo == NEG_INF && r.hi == POS_INF {
         return x;
     }
+    let r = aligned(&x, r);
     if !x.rel.is_some() || x.rel.same_base(&r) || x.rel.hi == POS_INF {
         x.rel = r;
     }
@@ -447,12 +479,51 @@ fn refine_ne(a: Num, b: Num, syms: &Syms) -> (Num, Num) {
         let a = 1i64 << t;
         let mut r2 = r;
         if r.hi == d {
-            r2.hi = d - a;
+            r2.hi = d.checked_sub(a).unwrap_or(r.hi);
         }
         if r.lo == d {
-            r2.lo = d + a;
+            r2.lo = d.checked_add(a).unwrap_or(r.lo);
         }
         if r2 != r { adopt(x, r2) } else { x }
     };
     (step(a, b), step(b, a))
+}
+
+/// Widening with thresholds: a bound that grew stops at the nearest
+/// constant the code compares with (`thresholds`, sorted) before it jumps
+/// to its limit, so a loop to a constant keeps its bound.
+pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> Scalar {
+    let w = Scalar::widen(old, joined);
+    let mut lo = i64::MIN;
+    let mut hi = i64::MAX;
+    if w.smax() == i64::MAX && joined.smax() < i64::MAX {
+        let i = thresholds.partition_point(|&t| t < joined.smax());
+        if let Some(&t) = thresholds.get(i) {
+            hi = t;
+        }
+    }
+    if w.smin() == i64::MIN && joined.smin() > i64::MIN {
+        let i = thresholds.partition_point(|&t| t <= joined.smin());
+        if let Some(&t) = i.checked_sub(1).and_then(|i| thresholds.get(i)) {
+            lo = t;
+        }
+    }
+    w.meet(Scalar::range_s(lo, hi)).unwrap_or(w)
+}
+
+/// Records `c` and its neighbours as widening thresholds (kept sorted).
+pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
+    let mut add = |v: Option<i64>| {
+        if let Some(v) = v
+            && let Err(i) = thresholds.binary_search(&v)
+        {
+            thresholds.insert(i, v);
+        }
+    };
+    add(Some(c));
+    add(c.checked_sub(1));
+    add(c.checked_add(1));
+    if (1..=12).contains(&align) {
+        add(c.checked_sub(1 << align));
+    }
 }

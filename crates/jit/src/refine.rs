@@ -14,28 +14,31 @@
 use iced_x86::ConditionCode as CC;
 
 use crate::interp::Ctx;
-use crate::num::{Num, Rel, Syms, refine_rel};
+use crate::num::{Num, Rel, Syms, add_thresholds, refine_rel};
 use crate::scalar::{Cond, Scalar};
-use crate::state::{CMP_IMM, State, Val};
+use crate::state::{CMP_IMM, Flagged, State, Val};
 
-/// The comparison `cmp a, b` that a condition tests, or for `test a, a` the
-/// comparison of `a` with 0.
-fn cond_of(cc: CC, test: bool, taken: bool) -> Option<Cond> {
+/// The comparison `cmp a, b` a condition tests (for a [`Flagged::Logic`]
+/// or [`Flagged::Result`] value, the comparison of `a` with 0).
+fn cond_of(cc: CC, kind: Flagged, taken: bool) -> Option<Cond> {
+    use Flagged as F;
     let cc = if taken { cc } else { negate(cc)? };
-    Some(match (cc, test) {
+    Some(match (cc, kind) {
         (CC::e, _) => Cond::Eq,
         (CC::ne, _) => Cond::Ne,
-        (CC::b, false) => Cond::Ult,
-        (CC::ae, false) => Cond::Uge,
-        (CC::be, false) => Cond::Ule,
-        (CC::a, false) => Cond::Ugt,
-        // After `test`, CF and OF are 0.
-        (CC::be, true) => Cond::Eq,
-        (CC::a, true) => Cond::Ne,
-        (CC::l | CC::s, _) if test || cc == CC::l => Cond::Slt,
-        (CC::ge | CC::ns, _) if test || cc == CC::ge => Cond::Sge,
-        (CC::le, _) => Cond::Sle,
-        (CC::g, _) => Cond::Sgt,
+        (CC::s, F::Logic | F::Result) => Cond::Slt,
+        (CC::ns, F::Logic | F::Result) => Cond::Sge,
+        (CC::b, F::Sub) => Cond::Ult,
+        (CC::ae, F::Sub) => Cond::Uge,
+        (CC::be, F::Sub) => Cond::Ule,
+        (CC::a, F::Sub) => Cond::Ugt,
+        (CC::l, F::Sub | F::Logic) => Cond::Slt,
+        (CC::ge, F::Sub | F::Logic) => Cond::Sge,
+        (CC::le, F::Sub | F::Logic) => Cond::Sle,
+        (CC::g, F::Sub | F::Logic) => Cond::Sgt,
+        // After a logic operation CF and OF are 0.
+        (CC::be, F::Logic) => Cond::Eq,
+        (CC::a, F::Logic) => Cond::Ne,
         _ => return None,
     })
 }
@@ -58,25 +61,40 @@ fn negate(cc: CC) -> Option<CC> {
     })
 }
 
+/// Whether the comparison in the flags can narrow anything: one side is a
+/// number with something known, a buffer pointer or a constant (two
+/// unknown registers compared teach nothing worth the work).
+pub(crate) fn informative(st: &State) -> bool {
+    let Some(c) = st.cmp else { return false };
+    let known = |v: Val| matches!(v, Val::Num(_) | Val::Ptr(..));
+    c.b == CMP_IMM || known(st.regs[usize::from(c.a)]) || known(st.regs[usize::from(c.b) & 15])
+}
+
 /// Narrows `st` to the executions taking this edge; `false` if none can.
-pub(crate) fn refine_edge(ctx: &Ctx<'_>, st: &mut State, cc: CC, taken: bool) -> bool {
+pub(crate) fn refine_edge(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    cc: CC,
+    taken: bool,
+    thresholds: &mut Vec<i64>,
+) -> bool {
     let Some(cmp) = st.cmp else { return true };
-    let self_test = cmp.test && cmp.b == cmp.a;
-    if cmp.test && !self_test {
-        return true;
-    }
-    let Some(cond) = cond_of(cc, cmp.test, taken) else {
+    let Some(cond) = cond_of(cc, cmp.kind, taken) else {
         return true;
     };
     let a = st.regs[usize::from(cmp.a)];
-    let b = if self_test {
-        Val::Num(Num::constant(0))
-    } else if cmp.b == CMP_IMM {
+    let b = if cmp.b == CMP_IMM {
         Val::Num(Num::constant(cmp.imm as u64))
     } else {
         st.regs[usize::from(cmp.b)]
     };
-    let b_reg = (!self_test && cmp.b != CMP_IMM).then_some(usize::from(cmp.b));
+    let b_reg = (cmp.b != CMP_IMM).then_some(usize::from(cmp.b));
+    // The sign flag of a 32-bit result is bit 31, not the register's sign.
+    let zero_only = cmp.width == 4 && cmp.kind != Flagged::Sub;
+    if zero_only && !matches!(cond, Cond::Eq | Cond::Ne) {
+        return true;
+    }
+    record_thresholds(a, b, thresholds);
     match (a, b) {
         (Val::Ptr(i, x), Val::Ptr(j, y)) if i == j && cmp.width == 8 => {
             let order = !matches!(cond, Cond::Eq | Cond::Ne);
@@ -87,6 +105,10 @@ pub(crate) fn refine_edge(ctx: &Ctx<'_>, st: &mut State, cc: CC, taken: bool) ->
             let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
                 return false;
             };
+            // An offset that is exactly a multiple of a symbol narrows it.
+            if !learn(&mut st.syms, &x) || !learn(&mut st.syms, &y) {
+                return false;
+            }
             st.regs[usize::from(cmp.a)] = Val::Ptr(i, x);
             if let Some(r) = b_reg {
                 st.regs[r] = Val::Ptr(i, y);
@@ -97,7 +119,7 @@ pub(crate) fn refine_edge(ctx: &Ctx<'_>, st: &mut State, cc: CC, taken: bool) ->
             let (Some(x), Some(y)) = (a.as_num(8), b.as_num(8)) else {
                 return true;
             };
-            if cmp.width == 4 && !(small(&x) && small(&y)) {
+            if cmp.width == 4 && !zero_only && !(small(&x) && small(&y)) {
                 return true;
             }
             let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
@@ -111,6 +133,22 @@ pub(crate) fn refine_edge(ctx: &Ctx<'_>, st: &mut State, cc: CC, taken: bool) ->
                 st.regs[r] = Val::num(y);
             }
             true
+        }
+    }
+}
+
+/// A constant compared with a value is a likely loop bound.
+fn record_thresholds(a: Val, b: Val, thresholds: &mut Vec<i64>) {
+    let num = |v: Val| match v {
+        Val::Num(n) | Val::Ptr(_, n) => Some(n),
+        _ => None,
+    };
+    let (Some(x), Some(y)) = (num(a), num(b)) else {
+        return;
+    };
+    for (c, other) in [(x, y), (y, x)] {
+        if let Some(c) = c.s.as_const() {
+            add_thresholds(thresholds, c as i64, other.s.trailing_zeros());
         }
     }
 }
@@ -129,19 +167,62 @@ fn refine_nums(x: Num, y: Num, cond: Cond, syms: &Syms) -> Option<(Num, Num)> {
 /// A number that is exactly a symbol plus a constant narrows the symbol.
 fn learn(syms: &mut Syms, n: &Num) -> bool {
     let Rel { sym, shift, lo, hi } = n.rel;
-    if !n.rel.is_some() || shift != 0 || lo != hi {
+    if !n.rel.is_some() || lo != hi {
         return true;
     }
     let Some(Some((slo, shi))) = syms.get(usize::from(sym)).copied() else {
         return true;
     };
-    let (Some(nlo), Some(nhi)) = (n.s.smin().checked_sub(lo), n.s.smax().checked_sub(lo)) else {
-        return true;
-    };
-    let (l, h) = (slo.max(nlo), shi.min(nhi));
+    // v = (S << shift) + d exactly, so S = (v - d) / 2^shift.
+    let m = 1i128 << shift;
+    let nlo = -((-(i128::from(n.s.smin()) - i128::from(lo))).div_euclid(m));
+    let nhi = (i128::from(n.s.smax()) - i128::from(lo)).div_euclid(m);
+    let l = i128::from(slo).max(nlo);
+    let h = i128::from(shi).min(nhi);
     if l > h {
         return false;
     }
-    syms[usize::from(sym)] = Some((l, h));
+    // Both within the symbol's old range, so they fit.
+    syms[usize::from(sym)] = Some((l as i64, h as i64));
     true
+}
+
+/// `cmovcc d, s` after a comparison: the value `d` gets is `s` narrowed by
+/// the condition joined with the old `d` narrowed by its negation (either
+/// alone when the other cannot happen). `None` when the flags are not a
+/// known comparison or the source is not a register.
+pub(crate) fn cmov(ctx: &Ctx<'_>, st: &State, ins: &iced_x86::Instruction) -> Option<(usize, Val)> {
+    use iced_x86::OpKind;
+    st.cmp?;
+    if ins.op0_kind() != OpKind::Register || ins.op1_kind() != OpKind::Register {
+        return None;
+    }
+    let (d, s) = (ins.op0_register(), ins.op1_register());
+    let width = if d.is_gpr64() { 8 } else { 4 };
+    let (d, s) = (crate::interp::gpr(d), crate::interp::gpr(s));
+    let cc = ins.condition_code();
+    // Only registers, symbols and the comparison matter to `refine_edge`.
+    let narrowed = |taken: bool| {
+        let mut t = State::empty();
+        t.regs = st.regs;
+        t.cmp = st.cmp;
+        t.syms = st.syms;
+        refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()).then_some(t)
+    };
+    let at_width = |v: Val| {
+        if width == 8 {
+            v
+        } else {
+            v.as_num(4).map_or(Val::Data(8), Val::num)
+        }
+    };
+    let v = match (narrowed(true), narrowed(false)) {
+        (Some(t), Some(f)) => {
+            at_width(f.regs[d]).join_with(at_width(t.regs[s]), &f.syms, &t.syms, None)
+        }
+        (Some(t), None) => at_width(t.regs[s]),
+        (None, Some(f)) => at_width(f.regs[d]),
+        (None, None) => return None,
+    };
+    Some((d, v))
 }

@@ -16,11 +16,12 @@ pub(crate) enum Cond {
     Sge,
 }
 
-/// A set of 64-bit values: `[smin, smax]` signed.
+/// A set of 64-bit values: `[smin, smax]` signed, all multiples of `2^tz`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Scalar {
     smin: i64,
     smax: i64,
+    tz: u8,
 }
 
 impl Scalar {
@@ -28,16 +29,50 @@ impl Scalar {
         Scalar {
             smin: v as i64,
             smax: v as i64,
+            tz: v.trailing_zeros().min(63) as u8,
         }
     }
     pub(crate) fn unknown() -> Scalar {
         Scalar {
             smin: i64::MIN,
             smax: i64::MAX,
+            tz: 0,
         }
     }
     pub(crate) fn range_s(lo: i64, hi: i64) -> Scalar {
-        Scalar { smin: lo, smax: hi }
+        Scalar {
+            smin: lo,
+            smax: hi,
+            tz: 0,
+        }
+    }
+    fn with_tz(mut self, tz: u32) -> Scalar {
+        self.tz = tz.min(63) as u8;
+        if let Some(c) = self.as_const() {
+            self.tz = c.trailing_zeros().min(63) as u8;
+        }
+        self.norm()
+    }
+    /// Rounds the bounds inward to multiples of `2^tz`.
+    fn norm(mut self) -> Scalar {
+        if self.tz == 0 || self.tz >= 62 || self.as_const().is_some() {
+            return self;
+        }
+        let m = 1i64 << self.tz;
+        if self.smin != i64::MIN {
+            self.smin = self
+                .smin
+                .checked_add(m - 1)
+                .map_or(self.smin, |v| v.div_euclid(m) * m);
+        }
+        if self.smax != i64::MAX {
+            self.smax = self.smax.div_euclid(m) * m;
+        }
+        if self.smin > self.smax {
+            // Cannot happen for a non-empty set; stay conservative.
+            return Scalar::unknown();
+        }
+        self
     }
     pub(crate) fn zext_unknown(bytes: u8) -> Scalar {
         if bytes >= 8 {
@@ -62,7 +97,7 @@ impl Scalar {
         match self.as_const() {
             Some(0) => 64,
             Some(v) => v.trailing_zeros(),
-            None => 0,
+            None => u32::from(self.tz),
         }
     }
     fn from_i128(lo: i128, hi: i128) -> Scalar {
@@ -77,12 +112,14 @@ impl Scalar {
             i128::from(self.smin) + i128::from(o.smin),
             i128::from(self.smax) + i128::from(o.smax),
         )
+        .with_tz(self.trailing_zeros().min(o.trailing_zeros()))
     }
     pub(crate) fn sub(self, o: Scalar) -> Scalar {
         Scalar::from_i128(
             i128::from(self.smin) - i128::from(o.smax),
             i128::from(self.smax) - i128::from(o.smin),
         )
+        .with_tz(self.trailing_zeros().min(o.trailing_zeros()))
     }
     pub(crate) fn mul(self, o: Scalar) -> Scalar {
         let c = [
@@ -95,6 +132,7 @@ impl Scalar {
             c.into_iter().min().unwrap_or(0),
             c.into_iter().max().unwrap_or(0),
         )
+        .with_tz(self.trailing_zeros() + o.trailing_zeros())
     }
     pub(crate) fn and(self, o: Scalar) -> Scalar {
         match (self.smin >= 0, o.smin >= 0) {
@@ -165,25 +203,26 @@ impl Scalar {
     }
     pub(crate) fn join(self, o: Scalar) -> Scalar {
         Scalar::range_s(self.smin.min(o.smin), self.smax.max(o.smax))
+            .with_tz(self.trailing_zeros().min(o.trailing_zeros()))
     }
     pub(crate) fn widen(old: Scalar, new: Scalar) -> Scalar {
-        Scalar::range_s(
-            if new.smin < old.smin {
-                i64::MIN
-            } else {
-                old.smin
-            },
-            if new.smax > old.smax {
-                i64::MAX
-            } else {
-                old.smax
-            },
-        )
+        let lo = if new.smin < old.smin {
+            i64::MIN
+        } else {
+            old.smin
+        };
+        let hi = if new.smax > old.smax {
+            i64::MAX
+        } else {
+            old.smax
+        };
+        Scalar::range_s(lo, hi).with_tz(old.trailing_zeros().min(new.trailing_zeros()))
     }
     pub(crate) fn meet(self, o: Scalar) -> Option<Scalar> {
         let lo = self.smin.max(o.smin);
         let hi = self.smax.min(o.smax);
-        (lo <= hi).then(|| Scalar::range_s(lo, hi))
+        (lo <= hi)
+            .then(|| Scalar::range_s(lo, hi).with_tz(self.trailing_zeros().max(o.trailing_zeros())))
     }
     pub(crate) fn refine(a: Scalar, b: Scalar, cond: Cond) -> Option<(Scalar, Scalar)> {
         let nonneg = a.smin >= 0 && b.smin >= 0;
@@ -244,6 +283,7 @@ impl Scalar {
             Cond::Uge if a.smin >= 0 => (a, b.meet(Scalar::range_s(0, a.smax))?),
             _ => (a, b),
         };
+        let (a2, b2) = (a2.norm(), b2.norm());
         Some((a2, b2))
     }
 }

@@ -14,11 +14,13 @@
 //! Identity: [`Signature::canonical`] prints the signature without names,
 //! extents as `[8]` or `[#k]` (parameter k, from 0), e.g.
 //! `int64(int64*[#1],int64)`; two signatures are the same exactly when their
-//! canonical texts are. The 32-bit tag (shared with the `wildx` registry)
-//! encodes scalar signatures exactly: bits 0-3 return type code, bits 4-7
-//! parameter count, then 4 bits per parameter from bit 8; codes 1=int32
-//! 2=int64 3=uint32 4=uint64 5=pointer. A buffer parameter has code 5, so the
-//! tag alone does not identify a buffer signature.
+//! canonical texts are. The 32-bit tag encodes scalar signatures exactly:
+//! bits 0-3 return type code, bits 4-7 parameter count, then 4 bits per
+//! parameter from bit 8; codes 1=int32 2=int64 3=uint32 4=uint64 5=pointer
+//! (so bit 31 is never set). A buffer parameter has code 5, so the tag alone
+//! does not identify a buffer signature: pages record the
+//! [`identity`](Signature::identity) (`identity.rs`), which is the tag for a
+//! scalar signature and an interned index for one with buffers.
 
 use std::fmt;
 
@@ -39,6 +41,8 @@ pub enum SigType {
     /// Any pointer type (`ptr`, `int8*`, `int8->`, `void*`); only usable when
     /// the [`Policy`](crate::Policy) allows pointer parameters.
     Pointer,
+    /// `NIL`: no value (a return type only; `rax` need not be defined).
+    Nil,
 }
 
 impl SigType {
@@ -48,6 +52,7 @@ impl SigType {
         match self {
             SigType::Int32 | SigType::Uint32 => 4,
             SigType::Int64 | SigType::Uint64 | SigType::Pointer => 8,
+            SigType::Nil => 0,
         }
     }
 
@@ -60,6 +65,7 @@ impl SigType {
             SigType::Uint32 => 3,
             SigType::Uint64 => 4,
             SigType::Pointer => 5,
+            SigType::Nil => 6,
         }
     }
 
@@ -70,6 +76,7 @@ impl SigType {
             SigType::Uint32 => "uint32",
             SigType::Uint64 => "uint64",
             SigType::Pointer => "ptr",
+            SigType::Nil => "NIL",
         }
     }
 
@@ -80,6 +87,7 @@ impl SigType {
             "uint32" => SigType::Uint32,
             "uint64" => SigType::Uint64,
             "ptr" | "pointer" => SigType::Pointer,
+            "NIL" => SigType::Nil,
             _ => {
                 // `T*` and Nitpick's `T->` for any of the scalar type names.
                 let base = word
@@ -302,7 +310,8 @@ impl Signature {
     }
 
     /// The 32-bit signature tag (encoding in the module docs). It identifies
-    /// a signature without buffers; use [`Signature::canonical`] otherwise.
+    /// a signature without buffers; pages record
+    /// [`identity`](Signature::identity), exact for every signature.
     #[must_use]
     pub fn tag(&self) -> u32 {
         let mut tag = self.ret.code() | ((self.param_count() as u32) << 4);
@@ -310,6 +319,29 @@ impl Signature {
             tag |= t.code() << (8 + 4 * i);
         }
         tag
+    }
+
+    /// The scalar signature whose [`tag`](Signature::tag) is `tag`, if any.
+    pub(crate) fn from_tag(tag: u32) -> Option<Signature> {
+        let ty = |code: u32| {
+            [
+                SigType::Int32,
+                SigType::Int64,
+                SigType::Uint32,
+                SigType::Uint64,
+                SigType::Pointer,
+                SigType::Nil,
+            ]
+            .into_iter()
+            .find(|t| t.code() == code)
+        };
+        let count = (tag >> 4) & 0xf;
+        // `NIL` is a return type only.
+        let params: Option<Vec<SigType>> = (0..count)
+            .map(|i| ty((tag >> (8 + 4 * i)) & 0xf).filter(|&t| t != SigType::Nil))
+            .collect();
+        let sig = Signature::new(ty(tag & 0xf)?, &params?).ok()?;
+        (sig.tag() == tag).then_some(sig)
     }
 
     /// The canonical identity text: no names, no spaces, extents as `[8]` or
@@ -447,6 +479,9 @@ fn parse_param(
         }
         let (ty, name) = split_name(body);
         let t = SigType::parse(ty).ok_or_else(|| err(at, unknown(ty)))?;
+        if t == SigType::Nil {
+            return Err(err(at, "`NIL` is only a return type".into()));
+        }
         if let Some(name) = name
             && SigType::parse(name).is_some()
         {

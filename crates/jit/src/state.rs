@@ -13,7 +13,7 @@
 //! (the stack-clash rule). Joins only lose information, so the fixpoint
 //! iteration terminates.
 
-use crate::num::{Num, Rel, Syms, join_rel, widen_rel};
+use crate::num::{Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
 use crate::scalar::Scalar;
 
 /// Index of `rsp` in the register file.
@@ -57,8 +57,21 @@ pub(crate) struct Cmp {
     pub(crate) imm: i64,
     /// Operand width in bytes.
     pub(crate) width: u8,
-    /// `test` (the flags of `a & b`) rather than `cmp` (of `a - b`).
-    pub(crate) test: bool,
+    /// What set the flags.
+    pub(crate) kind: Flagged,
+}
+
+/// The instruction behind [`Cmp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flagged {
+    /// `cmp a, b`: the flags of `a - b`.
+    Sub,
+    /// `test a, a`, or `and`/`or`/`xor` writing `a`: ZF and SF of `a`, CF
+    /// and OF clear.
+    Logic,
+    /// An arithmetic result written to `a` (`add`, `sub`, `inc`, `dec`,
+    /// `neg`, shifts by a non-zero count): only ZF and SF are `a`'s.
+    Result,
 }
 
 /// `Cmp::b` of a comparison with an immediate.
@@ -103,16 +116,16 @@ impl Val {
 
     /// The join with relations: `sa`/`sb` are the symbol facts of the two
     /// paths; with `widen`, bounds that grew jump to their limits.
-    pub(crate) fn join_with(self, other: Val, sa: &Syms, sb: &Syms, widen: bool) -> Val {
+    pub(crate) fn join_with(self, other: Val, sa: &Syms, sb: &Syms, widen: Option<&[i64]>) -> Val {
         if self == other {
             return self;
         }
         let join_num = |a: Num, b: Num| {
             let s = a.s.join(b.s);
             let rel = join_rel(&a, sa, &b, sb);
-            if widen {
+            if let Some(thresholds) = widen {
                 Num {
-                    s: Scalar::widen(a.s, s),
+                    s: widen_scalar(a.s, s, thresholds),
                     rel: widen_rel(a.rel_on(rel.sym, rel.shift, sa), rel),
                 }
             } else {
@@ -364,21 +377,22 @@ impl State {
 
     /// Merges `other` into `self`; returns whether `self` changed.
     /// `scratch` is a reusable buffer (its contents are irrelevant). At a
-    /// loop head `widen` holds the symbols' entry ranges: bounds that grew
+    /// loop head `widen` holds the symbols' entry ranges and the widening
+    /// thresholds: bounds that grew
     /// jump to their limits (a symbol's to its entry range), so the
     /// iteration ends after a few visits.
     pub(crate) fn join_from(
         &mut self,
         other: &State,
         scratch: &mut Vec<Slot>,
-        widen: Option<&Syms>,
+        widen: Option<(&Syms, &[i64])>,
     ) -> bool {
         let mut changed = false;
         let mut syms = self.syms;
         for (k, (a, b)) in syms.iter_mut().zip(other.syms.iter()).enumerate() {
             if let (Some(x), Some(y)) = (*a, *b) {
                 let hull = (x.0.min(y.0), x.1.max(y.1));
-                *a = Some(match widen.and_then(|w| w[k]) {
+                *a = Some(match widen.and_then(|w| w.0[k]) {
                     Some(entry) if hull != x => entry,
                     _ => hull,
                 });
@@ -389,7 +403,7 @@ impl State {
         for (a, b) in self.regs.iter_mut().zip(other.regs.iter()) {
             // Equal values join to themselves: most registers agree.
             if *a != *b {
-                let mut j = a.join_with(*b, &self.syms, &other.syms, widen.is_some());
+                let mut j = a.join_with(*b, &self.syms, &other.syms, widen.map(|w| w.1));
                 if let Val::Num(n) = j {
                     j = n.reduce(&syms).map_or(j, Val::num);
                 }

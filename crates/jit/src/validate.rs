@@ -20,7 +20,7 @@ use crate::fast::{Form, Op, exec};
 use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
 use crate::record::{Flow, Records};
-use crate::refine::refine_edge;
+use crate::refine::{informative, refine_edge};
 use crate::state::State;
 use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
@@ -168,8 +168,8 @@ pub struct Validator {
     transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
-    /// The state on one edge of a conditional jump, narrowed.
-    edge: State,
+    /// Constants the code compares with: widening stops there first.
+    thresholds: Vec<i64>,
     /// Scratch space for joining slot lists.
     scratch: Vec<crate::state::Slot>,
     /// Scratch space for the reachability check.
@@ -207,7 +207,7 @@ impl Validator {
             work: BinaryHeap::new(),
             transfers: Vec::new(),
             cur: State::empty(),
-            edge: State::empty(),
+            thresholds: Vec::new(),
             scratch: Vec::new(),
             reach: Reach::default(),
         }
@@ -409,6 +409,7 @@ impl Validator {
         self.mark.clear();
         self.mark.resize(blocks, 0);
         ctx.entry_state_into(&mut self.states[0]);
+        self.thresholds.clear();
         self.mark[0] = HAVE | QUEUED;
         self.work.clear();
         if loops {
@@ -469,7 +470,7 @@ impl Validator {
                 }
                 // A fast form either steps or leaves the state alone; then the
                 // generic step runs (and names the violation, if any).
-                if op.form == Form::Generic || exec(&ctx, cur, op).is_err() {
+                if op.form == Form::Generic || exec(&ctx, cur, op, &self.instrs[i]).is_err() {
                     let ins = &self.instrs[i];
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
@@ -502,10 +503,12 @@ impl Validator {
                     _ => continue,
                 }
                 // A conditional jump after a comparison narrows each edge.
-                let cc = (op.flow == Flow::CondJump && cur.cmp.is_some())
+                let cc = (op.flow == Flow::CondJump && informative(cur))
                     .then(|| &self.instrs[i])
                     .filter(|ins| is_direct_jump(ins.mnemonic()))
                     .map(Instruction::condition_code);
+                // Each edge narrows the registers and symbols from here.
+                let before = cc.map(|_| (cur.regs, cur.syms));
                 for (e, s) in succs.into_iter().enumerate() {
                     if s == NO_INSTR {
                         continue;
@@ -514,18 +517,16 @@ impl Validator {
                     if s >= n {
                         return Err(Fail::At(i, ViolationKind::FallsOffEnd));
                     }
-                    let src: &State = match cc {
-                        Some(cc) => {
-                            self.edge.clone_from(cur);
-                            work += 1 + cur.slots.len() as u64;
-                            // A dead edge gives its target nothing.
-                            if !refine_edge(&ctx, &mut self.edge, cc, e == 0) {
-                                continue;
-                            }
-                            &self.edge
+                    if let (Some(cc), Some((regs, syms))) = (cc, &before) {
+                        cur.regs = *regs;
+                        cur.syms = *syms;
+                        work += 1;
+                        // A dead edge gives its target nothing.
+                        if !refine_edge(&ctx, cur, cc, e == 0, &mut self.thresholds) {
+                            continue;
                         }
-                        None => cur,
-                    };
+                    }
+                    let src: &State = cur;
                     let sb = self.block_of[s] as usize;
                     let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
@@ -535,7 +536,7 @@ impl Validator {
                         }
                         work += 1 + (old.slots.len() + src.slots.len()) as u64;
                         // A back edge widens (loop heads are its targets).
-                        let widen = (sb <= b).then_some(&ctx.entry_syms);
+                        let widen = (sb <= b).then_some((&ctx.entry_syms, &self.thresholds[..]));
                         old.join_from(src, &mut self.scratch, widen)
                     } else {
                         work += 1 + src.slots.len() as u64;

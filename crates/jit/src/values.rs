@@ -21,7 +21,7 @@ use crate::access::moved;
 use crate::interp::{gpr, imm};
 use crate::num::Num;
 use crate::scalar::Scalar;
-use crate::state::{CMP_IMM, Cmp, State, Val};
+use crate::state::{CMP_IMM, Cmp, Flagged, State, Val};
 
 /// The value of operand `op` (register, immediate or the loaded memory
 /// operand) read as a `width`-byte number.
@@ -329,24 +329,27 @@ fn lea(st: &State, ins: &Instruction, d: usize, w: u8) -> Option<(usize, Val)> {
     Some((d, v))
 }
 
-/// The comparison an instruction leaves in the flags, if it is a `cmp` or
-/// `test` of registers (or a register and an immediate).
+/// What the flags say after an instruction, if it is a `cmp` of registers
+/// (or a register and an immediate), a `test` of a register with itself,
+/// or an ALU operation writing a register whose ZF and SF describe it.
 pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
     use Code as C;
-    let (test, width) = match ins.code() {
+    use Flagged as F;
+    let code = ins.code();
+    let (kind, width) = match code {
         C::Cmp_rm64_r64
         | C::Cmp_r64_rm64
         | C::Cmp_rm64_imm8
         | C::Cmp_rm64_imm32
-        | C::Cmp_RAX_imm32 => (false, 8),
+        | C::Cmp_RAX_imm32 => (F::Sub, 8),
         C::Cmp_rm32_r32
         | C::Cmp_r32_rm32
         | C::Cmp_rm32_imm8
         | C::Cmp_rm32_imm32
-        | C::Cmp_EAX_imm32 => (false, 4),
-        C::Test_rm64_r64 | C::Test_rm64_imm32 | C::Test_RAX_imm32 => (true, 8),
-        C::Test_rm32_r32 | C::Test_rm32_imm32 | C::Test_EAX_imm32 => (true, 4),
-        _ => return None,
+        | C::Cmp_EAX_imm32 => (F::Sub, 4),
+        C::Test_rm64_r64 => (F::Logic, 8),
+        C::Test_rm32_r32 => (F::Logic, 4),
+        _ => return result_flags(ins),
     };
     if ins.op0_kind() != OpKind::Register {
         return None;
@@ -356,13 +359,45 @@ pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
         OpKind::Register => (gpr(ins.op1_register()) as u8, 0),
         _ => (CMP_IMM, imm(ins, 1)?),
     };
+    if kind == F::Logic && b != a {
+        return None;
+    }
     // A 32-bit immediate compares against its 32-bit value.
     let k = if width == 4 { i64::from(k as i32) } else { k };
+    let b = if kind == F::Logic { CMP_IMM } else { b };
     Some(Cmp {
         a,
         b,
         imm: k,
         width,
-        test,
+        kind,
+    })
+}
+
+/// [`comparison`] for ALU instructions: the flags describe the register
+/// they wrote (compared with 0).
+fn result_flags(ins: &Instruction) -> Option<Cmp> {
+    use Flagged as F;
+    use iced_x86::Mnemonic as M;
+    let (d, width) = dest(ins)?;
+    let kind = match ins.mnemonic() {
+        M::And | M::Or | M::Xor => F::Logic,
+        M::Add | M::Sub | M::Inc | M::Dec | M::Neg => F::Result,
+        // A zero count leaves the flags alone.
+        M::Shl | M::Shr | M::Sar => {
+            let k = u32::from(ins.immediate8()) & if width == 8 { 63 } else { 31 };
+            if !matches!(ins.op1_kind(), OpKind::Immediate8 | OpKind::Immediate8_2nd) || k == 0 {
+                return None;
+            }
+            F::Result
+        }
+        _ => return None,
+    };
+    Some(Cmp {
+        a: d as u8,
+        b: CMP_IMM,
+        imm: 0,
+        width,
+        kind,
     })
 }

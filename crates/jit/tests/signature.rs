@@ -180,6 +180,7 @@ fn bad_buffers_name_the_problem_and_position() {
         ("int64(int64* xs[1099511627777])", "too large", 16),
         ("int64(int64* xs[2x])", "bad extent `2x`", 16),
         ("int64(int64 x) uses print_i64", "not supported yet", 15),
+        ("int64(NIL x)", "only a return type", 6),
     ];
     for (text, needle, at) in cases {
         let e = text.parse::<Signature>().expect_err(text);

@@ -33,6 +33,8 @@ extern "C" {
 #define NPK_JIT_ERR_TAMPERED 7      /* hash changed since seal (NPK_WILDX_VERIFY=1) */
 #define NPK_JIT_ERR_HANDLE 8        /* page owned by a Rust handle */
 #define NPK_JIT_ERR_OTHER 9
+/* What npk_jit_sig_identity returns for a signature without a page identity. */
+#define NPK_JIT_NO_IDENTITY 0xFFFFFFFFu
 
 /* --- wildx: WRITABLE --seal--> EXECUTABLE --free--> FREED ------------------------- */
 
@@ -112,12 +114,20 @@ int64_t npk_jit_assemble_size(const char *text, const char *sig);
  * source line ("line 3: `add rax, [rdi]`: ..."). Neither assemble call prints anything. */
 int32_t npk_jit_assemble_install(void *page, const char *text, const char *sig);
 /* Jit.call's check: the entry point of p if it is sealed, live, ours and proven for exactly
- * sig ("int32(int32,int32)"; _tag: npk_jit::Signature::tag() of it, what npkc emits); else
- * NULL, with the reason from npk_jit_last_error and the NPK_JIT_ERR_* code from
- * npk_jit_fn_refusal; a page sealed without a signature is refused: NPK_JIT_ERR_UNSIGNED.
- * Call the pointer only with that SysV signature and only while the page is live. */
+ * sig ("int32(int32,int32)", "int64(int64* xs[n], int64 n)"; parameter names do not matter);
+ * else NULL, with the reason from npk_jit_last_error, which names both signatures in
+ * canonical form, and the NPK_JIT_ERR_* code from npk_jit_fn_refusal; a page sealed without a signature is
+ * refused: NPK_JIT_ERR_UNSIGNED. Call the pointer only with that SysV signature (a buffer is a
+ * pointer to its first element, and the caller promises it holds `extent` elements) and only
+ * while the page is live. _tag takes the signature's page identity instead of its text:
+ * npk_jit::Signature::tag() for a scalar signature (what npkc emits), or what
+ * npk_jit_sig_identity returned; identity 0 and NPK_JIT_NO_IDENTITY are always refused. */
 const void *npk_jit_fn(void *p, const char *sig);
 const void *npk_jit_fn_tag(void *p, uint32_t tag);
+/* The page identity of sig, interned for the rest of the process if sig has buffers (at most
+ * 16384 distinct ones); NPK_JIT_NO_IDENTITY, which no page has, with the reason from
+ * npk_jit_last_error if sig is NULL, malformed or the table is full. */
+uint32_t npk_jit_sig_identity(const char *sig);
 int32_t npk_jit_fn_refusal(void);
 /* Asm builders (stdlib/asm.npk): the text of the builder whose npk_alloc block is `a`, kept
  * by address (the block is never read). begin starts an empty text (0, or -1 for NULL); emit

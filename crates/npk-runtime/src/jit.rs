@@ -8,11 +8,12 @@
 use std::ffi::c_void;
 use std::fmt;
 
-use npk_jit::{SigType, Signature};
+use npk_jit::Signature;
 
 /// `mov eax, edi; add eax, esi; ret`: the SysV `int32(int32, int32)` adder.
 pub const ADD_I32_CODE: [u8; 5] = [0x89, 0xf8, 0x01, 0xf0, 0xc3];
-/// Signature tag of `int32(int32, int32)` (see `npk-jit`'s `Signature::tag()`).
+/// Signature tag (and page identity) of `int32(int32, int32)` (see `npk-jit`'s
+/// `Signature::tag()` and `Signature::identity()`).
 pub const TAG_I32_I32: u32 = 0x1121;
 
 /// Reports a refused `op` on `p` (see [`refused`]) and passes the error on.
@@ -52,30 +53,13 @@ fn reason(err: &wildx::Error) -> String {
     }
 }
 
-/// The signature a page tag stands for (encoding in `npk_jit::Signature::tag`), e.g.
-/// `int64(int64,int64)`; a tag that is not one of a signature is shown as such.
+/// The canonical signature a page identity stands for (`npk_jit::Signature::identity`), e.g.
+/// `int64(int64*[#1],int64)`; a value that is no signature's identity is shown as such.
 #[must_use]
-pub(crate) fn signature_text(tag: u32) -> String {
-    let ty = |code: u32| {
-        [
-            SigType::Int32,
-            SigType::Int64,
-            SigType::Uint32,
-            SigType::Uint64,
-            SigType::Pointer,
-        ]
-        .into_iter()
-        .find(|t| t.code() == code)
-    };
-    let count = (tag >> 4) & 0xf;
-    let params: Option<Vec<SigType>> = (0..count).map(|i| ty((tag >> (8 + 4 * i)) & 0xf)).collect();
-    let sig = ty(tag & 0xf)
-        .zip(params)
-        .and_then(|(ret, params)| Signature::new(ret, &params).ok())
-        .filter(|sig| sig.tag() == tag);
-    match sig {
-        Some(sig) => sig.to_string(),
-        None => format!("an unknown signature (tag {tag:#x})"),
+pub(crate) fn signature_text(identity: u32) -> String {
+    match Signature::from_identity(identity) {
+        Some(sig) => sig.canonical(),
+        None => format!("an unknown signature (identity {identity:#x})"),
     }
 }
 

@@ -51,14 +51,15 @@ pub struct CompiledArena {
     arena: wildx::ExecutableArena,
 }
 
-/// Validates `code` for `signature` as if it ran at `base_ip`; returns the tag to record.
+/// Validates `code` for `signature` as if it ran at `base_ip`; returns the page identity to
+/// record (`npk_jit::Signature::identity`).
 fn prove(code: &[u8], signature: &Signature, base_ip: u64) -> Result<u32, CompileError> {
     let policy = Policy {
         base_ip,
         ..Policy::runtime()
     };
     npk_jit::validate(code, signature, &policy).map_err(CompileError::Rejected)?;
-    Ok(signature.tag())
+    signature.identity().map_err(CompileError::Identity)
 }
 
 impl JitArena {
@@ -105,6 +106,21 @@ impl CompiledArena {
     #[must_use]
     pub fn typed<F: SysvFn>(&self, id: wildx::FnId) -> Option<JitFn<'_, F>> {
         JitFn::from_arena(self.arena.get(id)?)
+    }
+
+    /// A handle to function `id` whose buffer parameters are slices (see
+    /// [`BufferFn`](crate::BufferFn)), only if the Rust shape `P -> R` fits its proven
+    /// signature.
+    ///
+    /// # Errors
+    /// [`ShapeError::Unproven`](crate::ShapeError::Unproven) if `id` is not a function of
+    /// this arena, else a mismatch naming the shape that fits.
+    pub fn buffer_fn<P: crate::Args, R: crate::Ret>(
+        &self,
+        id: wildx::FnId,
+    ) -> Result<crate::BufferFn<'_, P, R>, crate::ShapeError> {
+        let f = self.arena.get(id).ok_or(crate::ShapeError::Unproven)?;
+        crate::BufferFn::new(f.entry(), f.tag())
     }
 
     /// The sealed arena (function handles, sizes, contents).

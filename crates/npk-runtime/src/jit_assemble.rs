@@ -45,6 +45,8 @@ pub enum AssembleError {
     },
     /// The page is not a writable page of ours, is too small, or could not be allocated/sealed.
     Page(wildx::Error),
+    /// The signature has no page identity (the process's table of buffer signatures is full).
+    Identity(npk_jit::IdentityError),
 }
 
 impl fmt::Display for AssembleError {
@@ -74,6 +76,7 @@ impl fmt::Display for AssembleError {
                 violation.offset()
             ),
             AssembleError::Page(e) => write!(f, "wildx page: {e}"),
+            AssembleError::Identity(e) => write!(f, "{e}"),
         }
     }
 }
@@ -188,7 +191,8 @@ pub fn assemble_install(page: *const u8, text: &str, sig: &str) -> Result<(), As
     let (asm, signature) = assemble_again(text, sig)?;
     // The assembled bytes are our own copy: nobody can change them between check and install.
     validate_at(text, &asm, asm.code(), &signature, page as u64)?;
-    wildx::install_raw(page, asm.code(), signature.tag()).map_err(AssembleError::Page)?;
+    let identity = signature.identity().map_err(AssembleError::Identity)?;
+    wildx::install_raw(page, asm.code(), identity).map_err(AssembleError::Page)?;
     // The code length for `npk_jit_disasm` and the perf map.
     crate::pages::installed(page.cast(), asm.code().len());
     Ok(())
@@ -209,7 +213,7 @@ pub fn arena_assemble(
     // The assembled bytes are our own copy: what is validated at `base` is what is added.
     wildx::arena_add_raw(arena, asm.code(), |base| {
         validate_at(text, &asm, asm.code(), &signature, base)?;
-        Ok::<u32, AssembleError>(signature.tag())
+        signature.identity().map_err(AssembleError::Identity)
     })
 }
 
@@ -233,9 +237,8 @@ pub fn assemble(text: &str, sig: &str) -> Result<CompiledFn, AssembleError> {
     let base = page.as_slice().as_ptr() as u64;
     // Validate the page's own copy at its own address: what is checked is what gets sealed.
     validate_at(text, &asm, &page.as_slice()[..n], &signature, base)?;
-    let page = page
-        .seal_with_tag(signature.tag())
-        .map_err(AssembleError::Page)?;
+    let identity = signature.identity().map_err(AssembleError::Identity)?;
+    let page = page.seal_with_tag(identity).map_err(AssembleError::Page)?;
     Ok(CompiledFn::from_parts(page, signature))
 }
 

@@ -2,8 +2,11 @@
 //!
 //! Rust API: [`compile`] copies code into a fresh `wildx` page, validates the
 //! copy (so nobody can change the bytes between check and seal) with
-//! `npk_jit::Policy::runtime()`, and seals it with the proven signature tag;
-//! [`CompiledFn::typed`] hands out a [`JitFn`] only for that exact signature.
+//! `npk_jit::Policy::runtime()`, and seals it with the proven signature's page
+//! identity (`npk_jit::Signature::identity`: the tag of a scalar signature, an
+//! interned index for one with buffers); [`CompiledFn::typed`] hands out a
+//! [`JitFn`] only for that exact signature, [`CompiledFn::buffer_fn`] a
+//! [`BufferFn`](crate::BufferFn) whose buffers are slices.
 //! C ABI (declared in `include/npk_runtime.h`): `npk_jit_compile`,
 //! `npk_jit_last_error`, and the `npk_jit_[try_]call_i64_*` helpers, which
 //! refuse a page whose recorded tag differs from theirs (an untagged page is
@@ -41,6 +44,8 @@ pub enum CompileError {
     Page(wildx::Error),
     /// The code arena refused the function (full, sealed, freed, not an arena ...).
     Arena(wildx::Error),
+    /// The signature has no page identity (the process's table of buffer signatures is full).
+    Identity(npk_jit::IdentityError),
 }
 
 /// Registry errors met while adding to a code arena.
@@ -58,6 +63,7 @@ impl fmt::Display for CompileError {
             CompileError::Length(n) => write!(f, "code length {n} is not in 1..={MAX_CODE_LEN}"),
             CompileError::Page(e) => write!(f, "wildx page: {e}"),
             CompileError::Arena(e) => write!(f, "code arena: {e}"),
+            CompileError::Identity(e) => write!(f, "{e}"),
         }
     }
 }
@@ -72,7 +78,7 @@ pub struct CompiledFn {
     signature: Signature,
 }
 
-/// Validates `code` for `sig` and seals it into a fresh page tagged with `sig`.
+/// Validates `code` for `sig` and seals it into a fresh page that records `sig`'s identity.
 ///
 /// # Errors
 /// [`CompileError`]: bad signature or length, rejection (with the violation), page failure.
@@ -87,14 +93,13 @@ pub fn compile(code: &[u8], sig: &str) -> Result<CompiledFn, CompileError> {
         &Policy::runtime(),
     )
     .map_err(CompileError::Rejected)?;
-    let page = page
-        .seal_with_tag(signature.tag())
-        .map_err(CompileError::Page)?;
+    let identity = signature.identity().map_err(CompileError::Identity)?;
+    let page = page.seal_with_tag(identity).map_err(CompileError::Page)?;
     Ok(CompiledFn { page, signature })
 }
 
 /// Validates `code` for `sig` and copies it into the start of the writable page
-/// `page` (one of ours, from `npk_wildx_alloc`), recording the signature's tag.
+/// `page` (one of ours, from `npk_wildx_alloc`), recording the signature's identity.
 /// The page stays writable: `npk_wildx_seal` keeps the tag only if the page is
 /// unchanged since this install (its hash is compared), so what was proven is
 /// what gets sealed. `Jit.compile` in `jit.npk` is alloc + install + seal.
@@ -107,7 +112,8 @@ pub fn install(page: *const u8, code: &[u8], sig: &str) -> Result<(), CompileErr
     // Validate a private copy: the caller's buffer may change after the check.
     let copy = code.to_vec();
     npk_jit::validate(&copy, &signature, &Policy::runtime()).map_err(CompileError::Rejected)?;
-    wildx::install_raw(page, &copy, signature.tag()).map_err(CompileError::Page)
+    let identity = signature.identity().map_err(CompileError::Identity)?;
+    wildx::install_raw(page, &copy, identity).map_err(CompileError::Page)
 }
 
 /// The parsed signature, if it parses and `code` has an acceptable length.
@@ -120,7 +126,7 @@ pub(crate) fn checked_input(code: &[u8], sig: &str) -> Result<Signature, Compile
 }
 
 impl CompiledFn {
-    /// A sealed page whose code was proven for `signature` (and tagged with it).
+    /// A sealed page whose code was proven for `signature` (recording its identity).
     pub(crate) fn from_parts(page: wildx::ExecutablePage, signature: Signature) -> CompiledFn {
         CompiledFn { page, signature }
     }
@@ -134,10 +140,23 @@ impl CompiledFn {
     /// A typed handle, only if `F`'s signature is exactly the proven one.
     #[must_use]
     pub fn typed<F: SysvFn>(&self) -> Option<JitFn<'_, F>> {
-        (self.page.tag() == F::TAG && self.signature.tag() == F::TAG).then(|| JitFn {
+        // `F::TAG` is a scalar signature's tag, which is its page identity.
+        let proven = self.page.tag() == F::TAG && self.signature.known_identity() == Some(F::TAG);
+        proven.then(|| JitFn {
             entry: self.page.entry(),
             _page: PhantomData,
         })
+    }
+
+    /// A handle whose buffer parameters are slices (see [`BufferFn`](crate::BufferFn)),
+    /// only if the Rust shape `P -> R` fits the proven signature.
+    ///
+    /// # Errors
+    /// [`ShapeError`](crate::ShapeError) naming the shape that fits.
+    pub fn buffer_fn<P: crate::Args, R: crate::Ret>(
+        &self,
+    ) -> Result<crate::BufferFn<'_, P, R>, crate::ShapeError> {
+        crate::BufferFn::new(self.page.entry(), self.page.tag())
     }
 
     /// Gives the page to the raw (C) API; free it with `npk_wildx_free`.

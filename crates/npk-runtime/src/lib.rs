@@ -8,6 +8,7 @@
 //!   crate) and the refusal reporting shared by every checked call.
 //! * `jit_compile` and `jit_assemble` hold `Jit.compile` (validated bytes) and `Jit.assemble`
 //!   (Intel-syntax text through `npk-asm`, then the validator), each with its Rust API.
+//! * `buffer_fn` holds [`BufferFn`], the Rust handle whose buffer parameters are slices.
 //! * `jit_fn` holds `Jit.call`'s check (`npk_jit_fn`, `npk_jit_fn_tag`): an entry point only
 //!   for a page proven for exactly the caller's signature.
 //! * `gc_abi` holds the garbage collector's exports (`npk_gc_*`, `npk_shadow_stack_*`) over
@@ -29,6 +30,7 @@
 
 mod abi;
 mod asm_builder;
+mod buffer_fn;
 mod gc_abi;
 mod jit;
 mod jit_arena;
@@ -41,6 +43,7 @@ mod template;
 
 pub use abi::*;
 pub use asm_builder::*;
+pub use buffer_fn::{Arg, Args, BufferFn, CallError, Ret, ShapeError};
 pub use gc_abi::*;
 pub use jit::{ADD_I32_CODE, TAG_I32_I32};
 pub use jit_arena::{CompiledArena, JitArena, arena_add};

@@ -25,6 +25,7 @@
 
 mod expr;
 mod func;
+mod gc;
 mod inline;
 mod jit_call;
 mod reach;
@@ -48,6 +49,15 @@ use crate::source::Span;
 
 /// Run-time fault code passed to `failsafe` for a division or remainder by zero.
 pub const FAULT_DIVISION_BY_ZERO: i64 = 1;
+/// Fault code: a `gc` array indexed out of bounds, or a `NULL` gc reference
+/// indexed or measured with `len`.
+pub const FAULT_GC_ACCESS: i64 = 2;
+/// Fault code: a checked conversion (`g => int64->`, `g => ?->->`) of a gc
+/// reference to an array of the other kind.
+pub const FAULT_GC_KIND: i64 = 3;
+/// Fault code: the collector refused a shadow-stack frame (deeper than 2^20
+/// frames, or this thread is not the heap's mutator).
+pub const FAULT_GC_FRAME: i64 = 4;
 
 /// Why code generation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +203,7 @@ fn clif_ty(ty: &Ty) -> Option<ir::Type> {
     match ty {
         Ty::Int(t) => Some(int_clif(*t)),
         Ty::Bool => Some(types::I8),
-        Ty::Str | Ty::Ptr(_) | Ty::Erased | Ty::Null => Some(types::I64),
+        Ty::Str | Ty::Ptr(_) | Ty::Erased | Ty::Null | Ty::Gc(_) => Some(types::I64),
         Ty::Nil | Ty::Result(_) => None,
     }
 }
@@ -214,6 +224,20 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
     ("npk_print_u64", &[types::I64], None),
     ("npk_print_bool", &[types::I32], None),
     ("npk_alloc", &[types::I64], Some(types::I64)),
+    ("npk_gc_alloc_ints", &[types::I64], Some(types::I64)),
+    ("npk_gc_alloc_refs", &[types::I64], Some(types::I64)),
+    (
+        "npk_gc_set_ref",
+        &[types::I64, types::I64, types::I64],
+        Some(types::I32),
+    ),
+    ("npk_gc_kind", &[types::I64], Some(types::I32)),
+    (
+        "npk_gc_push_frame",
+        &[types::I64, types::I64],
+        Some(types::I32),
+    ),
+    ("npk_gc_pop_frame", &[types::I64], Some(types::I32)),
     ("npk_free", &[types::I64], None),
     ("npk_exit", &[types::I32], None),
     ("npk_wildx_alloc", &[types::I64], Some(types::I64)),
@@ -225,6 +249,7 @@ const RUNTIME: &[(&str, &[ir::Type], Option<ir::Type>)] = &[
         Some(types::I64),
     ),
     ("npk_jit_fn_refusal", &[], Some(types::I32)),
+    ("npk_jit_sig_identity", &[types::I64], Some(types::I32)),
     ("npk_str_scope", &[], Some(types::I64)),
     ("npk_str_release", &[types::I64], None),
     ("npk_str_retag", &[types::I64, types::I64], None),
@@ -251,6 +276,9 @@ struct Cx<'a> {
     externs: Vec<Option<FuncId>>,
     runtime: HashMap<&'static str, FuncId>,
     strings: HashMap<String, DataId>,
+    /// Per buffer signature (canonical text): the writable `u32` that caches its page
+    /// identity for `Jit.call` (0 until the runtime was asked).
+    jit_identities: HashMap<String, DataId>,
     /// `npk_fault(code)`: calls `failsafe(code)` and exits; never returns.
     fault: FuncId,
     builder_ctx: FunctionBuilderContext,
@@ -301,6 +329,7 @@ impl<'a> Cx<'a> {
             externs,
             runtime: HashMap::new(),
             strings: HashMap::new(),
+            jit_identities: HashMap::new(),
             fault,
             builder_ctx: FunctionBuilderContext::new(),
             bodies,
@@ -351,7 +380,6 @@ impl<'a> Cx<'a> {
             .ok_or_else(|| unsupported("a call of an undeclared function", span))
     }
 
-    /// The read-only, NUL-terminated data object holding `text`.
     /// The runtime's fast-path geometry (`wildx::inline_check::SYMBOL`), imported data.
     fn jit_fast_data(&mut self) -> Result<DataId, CodegenError> {
         self.module
@@ -359,21 +387,48 @@ impl<'a> Cx<'a> {
             .map_err(backend)
     }
 
+    /// Declares and defines the module-local data object `name` holding `data`.
+    fn local_data(
+        &mut self,
+        name: &str,
+        writable: bool,
+        data: &DataDescription,
+    ) -> Result<DataId, CodegenError> {
+        let id = self
+            .module
+            .declare_data(name, Linkage::Local, writable, false)
+            .map_err(backend)?;
+        self.module.define_data(id, data).map_err(backend)?;
+        Ok(id)
+    }
+
+    /// The writable, zero-initialised `u32` caching the page identity of the buffer
+    /// signature `canonical` (one per signature and module).
+    fn jit_identity_data(&mut self, canonical: &str) -> Result<DataId, CodegenError> {
+        if let Some(id) = self.jit_identities.get(canonical) {
+            return Ok(*id);
+        }
+        let mut data = DataDescription::new();
+        data.define_zeroinit(4);
+        data.set_align(4);
+        let name = format!("npk_jit_identity_{}", self.jit_identities.len());
+        let id = self.local_data(&name, true, &data)?;
+        self.jit_identities.insert(canonical.to_string(), id);
+        Ok(id)
+    }
+
+    /// The read-only, NUL-terminated data object holding `text`.
     fn string_data(&mut self, text: &str) -> Result<DataId, CodegenError> {
         if let Some(id) = self.strings.get(text) {
             return Ok(*id);
         }
-        let name = format!("npk_str_{}", self.strings.len());
-        let id = self
-            .module
-            .declare_data(&name, Linkage::Local, false, false)
-            .map_err(backend)?;
         let mut bytes = Vec::with_capacity(text.len() + 1);
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(0);
         let mut data = DataDescription::new();
         data.define(bytes.into_boxed_slice());
-        self.module.define_data(id, &data).map_err(backend)?;
+        let name = format!("npk_str_{}", self.strings.len());
+        let id = self.local_data(&name, false, &data)?;
         self.strings.insert(text.to_string(), id);
         Ok(id)
     }

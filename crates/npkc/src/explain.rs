@@ -10,6 +10,7 @@ const TABLES: &[&[(&str, &str)]] = &[
     crate::resolve::EXPLANATIONS,
     crate::types::EXPLANATIONS,
     crate::ownership::EXPLANATIONS,
+    crate::ownership::ROOT_EXPLANATIONS,
 ];
 
 /// The explanation of `code` (case-insensitive), if the compiler emits it.

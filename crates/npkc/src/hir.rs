@@ -43,6 +43,20 @@ pub enum Ty {
     Result(Box<Ty>),
     /// The type of `NULL` before it meets a pointer type.
     Null,
+    /// A reference to an object of the garbage-collected heap (or `NULL`),
+    /// held only by `gc` bindings, parameters and results (`docs/language.md`).
+    Gc(GcKind),
+}
+
+/// What a `gc` reference points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GcKind {
+    /// `gc int64->`: an array of `int64`.
+    Ints,
+    /// `gc ?->->`: an array of `gc ?->` references.
+    Refs,
+    /// `gc ?->`: either kind (an element of a reference array).
+    Any,
 }
 
 impl Ty {
@@ -51,6 +65,16 @@ impl Ty {
     pub fn is_pointer(&self) -> bool {
         matches!(self, Ty::Ptr(_) | Ty::Erased | Ty::Null)
     }
+}
+
+/// The page identity a `Jit.call` checks (`npk_jit::Signature::identity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JitIdentity {
+    /// A scalar signature: its tag, a compile-time constant.
+    Tag(u32),
+    /// A signature with buffers, by its canonical text: the runtime interns it
+    /// (`npk_jit_sig_identity`) once per run.
+    Interned(String),
 }
 
 /// The whole program: every function of every module (stdlib included).
@@ -220,7 +244,9 @@ pub struct Place {
 #[derive(Debug, Clone)]
 pub enum PlaceKind {
     Local(LocalId),
-    /// `base[index]`: `base` is a `Ptr(elem)`, `index` any integer.
+    /// `base[index]`: `base` is a `Ptr(elem)`, `index` any integer; or
+    /// `base` is a `Gc(Ints)` (element `int64`) or `Gc(Refs)` (element
+    /// `Gc(Any)`), bounds-checked at run time.
     Index {
         base: Box<Expr>,
         index: Box<Expr>,
@@ -250,11 +276,17 @@ pub enum Builtin {
     WildxFree,
     Print,
     Println,
+    /// `gc_ints(n)`: a zero-filled `gc int64->` array of `n` elements.
+    GcInts,
+    /// `gc_refs(n)`: a `gc ?->->` array of `n` NULL references.
+    GcRefs,
+    /// `len(g)`: the element count of a `gc` array, as `int64`.
+    Len,
 }
 
 impl Builtin {
     /// Every builtin.
-    pub const ALL: [Builtin; 7] = [
+    pub const ALL: [Builtin; 10] = [
         Builtin::Alloc,
         Builtin::Free,
         Builtin::WildxAlloc,
@@ -262,6 +294,9 @@ impl Builtin {
         Builtin::WildxFree,
         Builtin::Print,
         Builtin::Println,
+        Builtin::GcInts,
+        Builtin::GcRefs,
+        Builtin::Len,
     ];
 
     /// The name the builtin is called by in source.
@@ -275,6 +310,9 @@ impl Builtin {
             Builtin::WildxFree => "wildx_free",
             Builtin::Print => "print",
             Builtin::Println => "println",
+            Builtin::GcInts => "gc_ints",
+            Builtin::GcRefs => "gc_refs",
+            Builtin::Len => "len",
         }
     }
 }
@@ -343,12 +381,13 @@ pub enum ExprKind {
         args: Vec<Expr>,
     },
     /// `Jit.call(page, "sig", args...)`: `ty` is `Result<ret>`. The signature
-    /// literal was parsed at compile time; `tag` is its `npk_jit` tag and
-    /// `params` the SysV integer types of `args` (already converted to them).
+    /// literal was parsed at compile time; `identity` says how to get its page
+    /// identity and `params` are the types of `args` (already converted to
+    /// them): integers, or a pointer for a buffer.
     JitCall {
         page: Box<Expr>,
-        tag: u32,
-        params: Vec<crate::ast::IntTy>,
+        identity: JitIdentity,
+        params: Vec<Ty>,
         args: Vec<Expr>,
     },
     /// `raw e` where `e: Result<T>`; `ty` is T.

@@ -7,6 +7,7 @@
 //! the [`Summaries`] inferred for every function. Pieces: `summary` (what a
 //! call does, and the call graph's cycles), `flow` (the
 //! flow-sensitive analysis of one body), `state` (the abstract state),
+//! `roots` (registered gc roots as resources: NPK-407..410),
 //! `error` (problems as data, and `npkc --explain` texts).
 //!
 //! Decision on `exit`: a path ending in `exit` runs its pending defers (so a
@@ -19,12 +20,14 @@
 
 mod error;
 mod flow;
+mod roots;
 mod state;
 mod summary;
 #[cfg(test)]
 mod tests;
 
 pub use error::EXPLANATIONS;
+pub use roots::EXPLANATIONS as ROOT_EXPLANATIONS;
 pub use state::ResourceKind;
 pub use summary::{Summaries, Summary};
 
@@ -141,6 +144,9 @@ pub(crate) fn check_with(
         }
     }
     for e in errors.into_iter().flatten() {
+        problems.push(e.to_diagnostic());
+    }
+    for e in roots::check(program) {
         problems.push(e.to_diagnostic());
     }
     summaries

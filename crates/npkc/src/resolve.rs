@@ -36,6 +36,9 @@ pub const BUILTINS: &[&str] = &[
     "wildx_free",
     "print",
     "println",
+    "gc_ints",
+    "gc_refs",
+    "len",
 ];
 
 /// Index into [`Items::namespaces`].

@@ -5,6 +5,7 @@ const FILES: &[(&str, &str)] = &[
     ("jit.npk", include_str!("../../../stdlib/jit.npk")),
     ("asm.npk", include_str!("../../../stdlib/asm.npk")),
     ("drop.npk", include_str!("../../../stdlib/drop.npk")),
+    ("gc.npk", include_str!("../../../stdlib/gc.npk")),
 ];
 
 /// The source of the embedded stdlib module `name` (e.g. `jit.npk`).

@@ -142,9 +142,6 @@ fn lower_params(params: &[ast::Param], in_extern: bool, problems: &mut Problems)
     let out = params
         .iter()
         .map(|p| {
-            if p.quals.region == Some(Region::Gc) {
-                problems.push(Error::GcUnsupported { span: p.quals.span }.into());
-            }
             if let Some(&first) = seen.get(p.name.name.as_str()) {
                 problems.push(
                     resolve::Error::DuplicateDefinition {
@@ -159,7 +156,7 @@ fn lower_params(params: &[ast::Param], in_extern: bool, problems: &mut Problems)
             }
             ParamSig {
                 name: p.name.name.clone(),
-                ty: ty::lower(&p.ty, TypePlace::Param, in_extern, &mut errors),
+                ty: lower_qualified(p.quals, &p.ty, TypePlace::Param, in_extern, &mut errors),
                 region: p.quals.region,
                 fixed: p.quals.fixed,
                 span: p.name.span,
@@ -170,10 +167,47 @@ fn lower_params(params: &[ast::Param], in_extern: bool, problems: &mut Problems)
     out
 }
 
+/// Lowers `[quals] T` at `place`: `gc T` is a [`Ty::Gc`] (`NPK-326` for a
+/// `T` the collector does not know, or inside an `extern`), anything else
+/// is [`ty::lower`].
+pub(crate) fn lower_qualified(
+    quals: ast::Quals,
+    t: &ast::TypeExpr,
+    place: TypePlace,
+    in_extern: bool,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Ty> {
+    if quals.region != Some(Region::Gc) {
+        return ty::lower(t, place, in_extern, errors);
+    }
+    let what = if in_extern {
+        error::GcRefusal::Extern
+    } else {
+        match ty::gc_kind(t) {
+            Some(kind) => return Some(Ty::Gc(kind)),
+            None => error::GcRefusal::Type(ty::written_type(t)),
+        }
+    };
+    errors.push(
+        Error::GcUnsupported {
+            what,
+            span: quals.span.to(t.span),
+        }
+        .into(),
+    );
+    None
+}
+
 fn func_sig(decl: &ast::FuncDecl, problems: &mut Problems) -> Sig {
     let params = lower_params(&decl.params, false, problems);
     let mut errors = Vec::new();
-    let ret = ty::lower(&decl.ret, TypePlace::Return, false, &mut errors);
+    let ret = lower_qualified(
+        decl.ret_quals,
+        &decl.ret,
+        TypePlace::Return,
+        false,
+        &mut errors,
+    );
     push_all(problems, errors);
     Sig { params, ret }
 }
@@ -184,7 +218,7 @@ fn extern_sig(decls: &[&ast::ExternDecl], problems: &mut Problems) -> Sig {
     let lower = |d: &ast::ExternDecl, problems: &mut Problems| {
         let params = lower_params(&d.params, true, problems);
         let mut errors = Vec::new();
-        let ret = ty::lower(&d.ret, TypePlace::Return, true, &mut errors);
+        let ret = lower_qualified(d.ret_quals, &d.ret, TypePlace::Return, true, &mut errors);
         push_all(problems, errors);
         Sig { params, ret }
     };
@@ -403,9 +437,6 @@ impl<'g, 'a> FnCx<'g, 'a> {
     /// Declares a named local in the innermost scope (`NPK-207` if the name
     /// is already declared there; the new binding wins either way).
     fn declare(&mut self, name: &ast::Ident, ty: Option<Ty>, quals: ast::Quals) -> LocalId {
-        if quals.region == Some(Region::Gc) {
-            self.err(Error::GcUnsupported { span: quals.span });
-        }
         let l = self.new_local(
             &name.name,
             ty,

@@ -41,6 +41,42 @@ fn jit_check_accepts_proven_bytes_with_a_summary() {
 }
 
 #[test]
+fn jit_check_prints_a_buffer_signature_in_canonical_form() {
+    // mov rax, rsi; ret: returns the extent, never reads the buffer.
+    let out = npkc(&[
+        "jit-check",
+        "--sig",
+        "int64(mut uint8 *bytes[len], int64 len, int32 c)",
+        "48 89 f0 c3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("accepted as int64(mut uint8*[#1],int64,int32): 4 bytes"),
+        "{}",
+        text(&out.stdout)
+    );
+    let constant = npkc(&["jit-check", "--sig", "int32(int16* xs[8])", "31 c0 c3"]);
+    assert_eq!(
+        constant.status.code(),
+        Some(0),
+        "{}",
+        text(&constant.stderr)
+    );
+    assert!(
+        text(&constant.stdout).starts_with("accepted as int32(int16*[8]):"),
+        "{}",
+        text(&constant.stdout)
+    );
+    let bad = npkc(&["jit-check", "--sig", "int64(int64* xs[m], int64 n)", "c3"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("extent `m` is not a parameter name"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
 fn jit_check_disasm_prints_the_proven_listing() {
     let out = npkc(&[
         "jit-check",

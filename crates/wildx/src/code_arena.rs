@@ -177,7 +177,7 @@ impl CodeArena {
     }
 
     /// Adds `code` as the next function, recording signature `tag` (`npk-jit`'s
-    /// `Signature::tag()`, 0 for none) on the caller's word, as
+    /// `Signature::identity()`, 0 for none) on the caller's word, as
     /// [`WritablePage::seal_with_tag`](crate::WritablePage::seal_with_tag) does. To prove the
     /// code first, use [`add_proven`](Self::add_proven).
     ///

@@ -58,8 +58,8 @@
 //!   [`seal_raw`], [`free_raw`], [`page_state`], and the lock-free [`lookup`] /
 //!   [`checked_entry`] (`addr -> Entry { ptr, tag, len }`) used on every checked call.
 //!   A typed page moves to this API with `into_raw`. For the validator: allocate a
-//!   [`WritablePage`], copy the accepted bytes in, `seal_with_tag(sig.tag())`, then `into_raw()`
-//!   to return the pointer; calls go through [`checked_entry`]`(p, tag)`.
+//!   [`WritablePage`], copy the accepted bytes in, `seal_with_tag(sig.identity()?)`, then
+//!   `into_raw()` to return the pointer; calls go through [`checked_entry`]`(p, tag)`.
 //!
 //! ```
 //! let p = wildx::alloc_raw(100)?;

@@ -155,8 +155,8 @@ impl WritablePage {
     }
 
     /// Seals the page: records the wxh64 hash of its contents and the signature `tag`
-    /// (`npk-jit`'s `Signature::tag()`, 0 for none), makes it read+execute, and calls the
-    /// instruction-cache hook.
+    /// (opaque here; `npk-runtime` records `npk-jit`'s `Signature::identity()`, 0 for none),
+    /// makes it read+execute, and calls the instruction-cache hook.
     ///
     /// # Errors
     /// An `Os` error if `mprotect` fails; the page is freed then.

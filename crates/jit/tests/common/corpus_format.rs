@@ -1,6 +1,9 @@
-//! The corpus line format shared by `corpus.rs` and `soundness.rs`: hex
-//! bytes, policy options (`loops redzone division ptr-read=N ptr-rw=N
-//! frame=N reserve=REG steps=N base=ADDR cpu=all|host call=ADDR:SIG`).
+//! The corpus line format shared by `corpus.rs`, `soundness.rs`,
+//! `buffer_corpus.rs` and the precision bench: a line is `HEX | SIGNATURE |
+//! VERDICT [| POLICY]  # comment`, with hex bytes and policy options (`loops
+//! redzone division ptr-read=N ptr-rw=N frame=N reserve=REG steps=N
+//! base=ADDR cpu=all|host call=ADDR:SIG`). The buffer corpus's verdicts are
+//! [`BufferVerdict`]s and its comments start with `[ORIGIN] name`.
 
 #![allow(dead_code)]
 
@@ -72,4 +75,73 @@ pub fn parse_hex(text: &str) -> Vec<u8> {
     (0..digits.len() / 2)
         .map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).expect("hex byte"))
         .collect()
+}
+
+/// One corpus line, split into its fields (not yet parsed).
+#[derive(Clone, Copy, Debug)]
+pub struct Fields<'a> {
+    pub hex: &'a str,
+    pub sig: &'a str,
+    pub verdict: &'a str,
+    pub policy: &'a str,
+    /// The text after the first `#`, trimmed (empty when there is none).
+    pub comment: &'a str,
+}
+
+/// Splits a line; `None` for a blank or comment-only line. Panics on a line
+/// with fewer than three fields.
+pub fn split_line(raw: &str) -> Option<Fields<'_>> {
+    let (line, comment) = raw.split_once('#').unwrap_or((raw, ""));
+    if line.trim().is_empty() {
+        return None;
+    }
+    let fields: Vec<&str> = line.split('|').map(str::trim).collect();
+    assert!(fields.len() >= 3, "need HEX | SIG | VERDICT: `{raw}`");
+    Some(Fields {
+        hex: fields[0],
+        sig: fields[1],
+        verdict: fields[2],
+        policy: fields.get(3).copied().unwrap_or(""),
+        comment: comment.trim(),
+    })
+}
+
+/// The verdicts of the buffer corpus (`tests/corpus/buffers.txt`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BufferVerdict {
+    /// `safe`: in bounds by construction; the validator should accept it
+    /// (counted towards the precision target, not required).
+    Safe,
+    /// `unsafe`: must be rejected; an execution next to a `PROT_NONE` page
+    /// faults.
+    Unsafe,
+    /// `unsafe principle`: must be rejected; out of bounds where no fault
+    /// shows (the comment says how).
+    UnsafeInPrinciple,
+}
+
+impl BufferVerdict {
+    pub fn parse(verdict: &str) -> Option<BufferVerdict> {
+        match verdict.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["safe"] => Some(BufferVerdict::Safe),
+            ["unsafe"] => Some(BufferVerdict::Unsafe),
+            ["unsafe", "principle"] => Some(BufferVerdict::UnsafeInPrinciple),
+            _ => None,
+        }
+    }
+
+    pub fn is_unsafe(self) -> bool {
+        self != BufferVerdict::Safe
+    }
+}
+
+/// The origin tag and function name of a buffer corpus comment
+/// `[O1] name: why` (`("O1", "name")`); empty strings when absent.
+pub fn origin(comment: &str) -> (&str, &str) {
+    let Some(rest) = comment.strip_prefix('[') else {
+        return ("", "");
+    };
+    let (tag, rest) = rest.split_once(']').unwrap_or(("", rest));
+    let name = rest.trim().split(':').next().unwrap_or("").trim();
+    (tag, name)
 }

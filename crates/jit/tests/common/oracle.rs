@@ -374,6 +374,8 @@ pub fn inputs(rng: &mut Rng, sig: &Signature, windows: &[Window]) -> ([[u64; 16]
                 regs[0][r] = a;
                 regs[1][r] = a;
             }
+            // Not a parameter type.
+            SigType::Nil => {}
         }
     }
     // Only the six arithmetic flags vary; TF, DF and AC stay clear.

@@ -15,18 +15,23 @@ def assemble(asm):
         subprocess.run(["objcopy", "-O", "binary", "-j", ".text", f"{d}/a.o", f"{d}/a.bin"], check=True)
         return " ".join(f"{b:02x}" for b in pathlib.Path(d, "a.bin").read_bytes())
 
-for path in sys.argv[1:] or sorted(map(str, pathlib.Path(__file__).parent.glob("*.src"))):
-    out = []
-    for line in pathlib.Path(path).read_text().splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            out.append(line)
-            continue
-        asm, rest = line.split("|", 1)
-        asm = asm.strip()
-        if asm.startswith("hex:"):
-            hexs, comment = asm[4:].strip(), ""
-        else:
-            hexs, comment = (assemble(asm) if asm else ""), asm
-        fields = [hexs] + [f.strip() for f in rest.split("|")]
-        out.append(" | ".join(fields) + (f"  # {comment}" if comment else ""))
-    pathlib.Path(path).with_suffix(".txt").write_text("\n".join(out) + "\n")
+def main():
+    for path in sys.argv[1:] or sorted(map(str, pathlib.Path(__file__).parent.glob("*.src"))):
+        out = []
+        for line in pathlib.Path(path).read_text().splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                out.append(line)
+                continue
+            asm, rest = line.split("|", 1)
+            asm = asm.strip()
+            if asm.startswith("hex:"):
+                hexs, comment = asm[4:].strip(), ""
+            else:
+                hexs, comment = (assemble(asm) if asm else ""), asm
+            fields = [hexs] + [f.strip() for f in rest.split("|")]
+            out.append(" | ".join(fields) + (f"  # {comment}" if comment else ""))
+        pathlib.Path(path).with_suffix(".txt").write_text("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -89,6 +89,11 @@ impl<'a> FnLower<'a, '_, '_> {
                 v
             }
             ExprKind::Load(place) => {
+                if let crate::hir::PlaceKind::Index { base, index } = &place.kind
+                    && matches!(base.ty, Ty::Gc(_))
+                {
+                    return self.gc_access(base, index, None);
+                }
                 let (addr, ty) = self.place_addr(place)?;
                 Val::One(self.b.ins().load(ty, ir::MemFlagsData::new(), addr, 0))
             }
@@ -104,8 +109,12 @@ impl<'a> FnLower<'a, '_, '_> {
             ExprKind::Binary { op, lhs, rhs } => match op {
                 BinOp::And | BinOp::Or => Val::One(self.short_circuit(*op, lhs, rhs)?),
                 BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    let mark = self.gc_mark();
                     let l = self.value(lhs)?;
+                    let held = self.gc_hold(lhs, l);
                     let r = self.value(rhs)?;
+                    let l = self.gc_reload(held)?;
+                    self.gc_release(mark);
                     let signed = is_signed(&lhs.ty);
                     Val::One(self.b.ins().icmp(int_cc(*op, signed), l, r))
                 }
@@ -139,12 +148,20 @@ impl<'a> FnLower<'a, '_, '_> {
             }
             ExprKind::Call { func, args } => {
                 let callee = self.cx.program.func(*func);
-                let mut vals = Vec::with_capacity(args.len());
+                let mark = self.gc_mark();
+                let mut held = Vec::with_capacity(args.len());
                 for (arg, p) in args.iter().zip(&callee.params) {
                     let v = self.value(arg)?;
                     let want = clif_ty(&callee.local(*p).ty).unwrap_or(types::I64);
-                    vals.push(self.coerce(v, &arg.ty, want));
+                    let v = self.coerce(v, &arg.ty, want);
+                    // Later arguments may collect: keep references rooted.
+                    held.push(self.gc_hold(arg, v));
                 }
+                let mut vals = Vec::with_capacity(held.len());
+                for h in held {
+                    vals.push(self.gc_reload(h)?);
+                }
+                self.gc_release(mark);
                 let id = self.cx.nitpick_func(*func, e.span)?;
                 let r = self.func_ref(id);
                 let call = self.b.ins().call(r, &vals);
@@ -170,10 +187,10 @@ impl<'a> FnLower<'a, '_, '_> {
             ExprKind::Builtin { builtin, args } => self.builtin(*builtin, args, e.span)?,
             ExprKind::JitCall {
                 page,
-                tag,
+                identity,
                 params,
                 args,
-            } => self.jit_call(page, *tag, params, args, &e.ty)?,
+            } => self.jit_call(page, identity, params, args, &e.ty)?,
             ExprKind::Raw(inner) => match self.expr(inner)? {
                 Val::Res { value: Some(v), .. } => Val::One(v),
                 Val::Res { value: None, .. } => Val::Unit,
@@ -199,6 +216,7 @@ impl<'a> FnLower<'a, '_, '_> {
             ExprKind::Cast(inner) => {
                 let v = self.value(inner)?;
                 match (&inner.ty, &e.ty) {
+                    (Ty::Gc(from), Ty::Gc(to)) => Val::One(self.gc_convert(v, *from, *to)?),
                     (Ty::Bool, Ty::Bool) => Val::One(v),
                     (_, Ty::Bool) => Val::One(self.b.ins().icmp_imm_u(IntCC::NotEqual, v, 0)),
                     (src, dst) => {
@@ -281,7 +299,7 @@ impl<'a> FnLower<'a, '_, '_> {
 
     /// Checked division: zero divisor → failsafe; `MIN / -1` wraps.
     fn divide(&mut self, div: bool, l: ir::Value, r: ir::Value, signed: bool) -> ir::Value {
-        let fault = self.div_fault_block();
+        let fault = self.fault_block(super::FAULT_DIVISION_BY_ZERO);
         let ok = self.b.create_block();
         let is_zero = self.b.ins().icmp_imm_u(IntCC::Equal, r, 0);
         self.b.ins().brif(is_zero, fault, &[], ok, &[]);
@@ -378,6 +396,15 @@ impl<'a> FnLower<'a, '_, '_> {
                 }
                 return Ok(Val::Unit);
             }
+            Builtin::Len => {
+                let [arg] = args else {
+                    return Err(unsupported("`len` with this many arguments", span));
+                };
+                let v = self.value(arg)?;
+                return Ok(Val::One(self.gc_len(v)));
+            }
+            Builtin::GcInts => "npk_gc_alloc_ints",
+            Builtin::GcRefs => "npk_gc_alloc_refs",
             Builtin::Alloc => "npk_alloc",
             Builtin::Free => "npk_free",
             Builtin::WildxAlloc => "npk_wildx_alloc",

@@ -2,7 +2,8 @@
 //! and defers. Expressions are in `expr`.
 //!
 //! Locals that are never address-taken are cranelift-frontend `Variable`s
-//! (SSA); address-taken ones live in a stack slot. A `Result<T>` local is two
+//! (SSA); address-taken ones live in a stack slot, `gc` ones in their slot
+//! of the shadow-stack frame (`gc`). A `Result<T>` local is two
 //! variables (value, status). Defers are recorded per open block (`scopes`)
 //! and their bodies are emitted inline at every exit that leaves the block:
 //! the block's end, `break`/`continue` (the blocks they leave), `pass`/`fail`
@@ -33,6 +34,8 @@ pub(super) enum Slot {
     },
     /// Address-taken: a stack slot holding a value of this type.
     Stack(ir::StackSlot, ir::Type),
+    /// A `gc` reference: slot `k` of the function's shadow-stack frame.
+    Gc(u32),
 }
 
 /// A lowered expression.
@@ -70,8 +73,10 @@ pub(super) struct FnLower<'a, 'c, 'b> {
     /// The current block already has its terminator.
     pub(super) dead: bool,
     refs: HashMap<FuncId, ir::FuncRef>,
-    /// The shared cold block calling `npk_fault(1)`.
-    div_fault: Option<ir::Block>,
+    /// The shared cold blocks calling `npk_fault(code)`, by code.
+    faults: Vec<(i64, ir::Block)>,
+    /// The shadow-stack frame of a function that holds `gc` references.
+    pub(super) gc: Option<super::gc::Frame>,
     is_main: bool,
 }
 
@@ -93,12 +98,16 @@ pub(super) fn lower_function<'a>(
         loops: Vec::new(),
         dead: false,
         refs: HashMap::new(),
-        div_fault: None,
+        faults: Vec::new(),
+        gc: None,
         is_main,
     };
     let entry = l.b.create_block();
     l.b.append_block_params_for_function_params(entry);
     l.b.switch_to_block(entry);
+    if super::gc::uses_gc(f) {
+        l.gc = Some(super::gc::Frame::new(&mut l.b));
+    }
     for local in &f.locals {
         let slot = l.declare_slot(local)?;
         l.slots.push(slot);
@@ -107,6 +116,7 @@ pub(super) fn lower_function<'a>(
     for (id, v) in f.params.iter().zip(params) {
         l.write_local(*id, Val::One(v))?;
     }
+    l.gc_enter_body();
     if strings::block_makes_strings(&f.body) {
         let f0 = l.open_region()?;
         let outer = l.b.ins().iadd_imm_s(f0, -1);
@@ -116,8 +126,9 @@ pub(super) fn lower_function<'a>(
     if !l.dead {
         l.fall_off_end()?;
     }
-    if let Some(block) = l.div_fault {
-        l.emit_div_fault(block);
+    l.gc_emit_prologue()?;
+    for (code, block) in std::mem::take(&mut l.faults) {
+        l.emit_fault(block, code);
     }
     l.b.seal_all_blocks();
     let config = l.cx.module.target_config();
@@ -134,6 +145,15 @@ impl<'a> FnLower<'a, '_, '_> {
             let value = clif_ty(inner).map(|t| self.b.declare_var(t));
             let status = self.b.declare_var(types::I64);
             return Ok(Slot::Res { value, status });
+        }
+        if matches!(local.ty, Ty::Gc(_)) {
+            let frame = self
+                .gc
+                .as_mut()
+                .ok_or_else(|| unsupported("a gc local outside a gc frame", local.span))?;
+            return Ok(Slot::Gc(
+                frame.local_slot(local.kind == hir::LocalKind::Param),
+            ));
         }
         let Some(ty) = clif_ty(&local.ty) else {
             return Ok(Slot::Unit);
@@ -156,6 +176,9 @@ impl<'a> FnLower<'a, '_, '_> {
     }
 
     pub(super) fn read_local(&mut self, id: LocalId) -> Val {
+        if let Slot::Gc(k) = self.slots[id.0 as usize] {
+            return self.gc_load_local(k).map_or(Val::Unit, Val::One);
+        }
         match self.slots[id.0 as usize] {
             Slot::Unit => Val::Unit,
             Slot::Var(v) => Val::One(self.b.use_var(v)),
@@ -164,12 +187,14 @@ impl<'a> FnLower<'a, '_, '_> {
                 status: self.b.use_var(status),
             },
             Slot::Stack(ss, ty) => Val::One(self.b.ins().stack_load(types::I64, ty, ss, 0)),
+            Slot::Gc(_) => Val::Unit,
         }
     }
 
     pub(super) fn write_local(&mut self, id: LocalId, val: Val) -> Result<(), CodegenError> {
         match (self.slots[id.0 as usize], val) {
             (Slot::Unit, _) => {}
+            (Slot::Gc(k), Val::One(v)) => self.gc_store_local(k, v)?,
             (Slot::Var(var), Val::One(v)) => self.b.def_var(var, v),
             (Slot::Stack(ss, _), Val::One(v)) => {
                 self.b.ins().stack_store(types::I64, v, ss, 0);
@@ -266,24 +291,21 @@ impl<'a> FnLower<'a, '_, '_> {
         self.dead = true;
     }
 
-    /// The cold block that reports a division by zero to `failsafe`; its
-    /// body is emitted when the function is finished.
-    pub(super) fn div_fault_block(&mut self) -> ir::Block {
-        if let Some(b) = self.div_fault {
-            return b;
+    /// The cold block that reports fault `code` (`codegen::FAULT_*`) to
+    /// `failsafe`; its body is emitted when the function is finished.
+    pub(super) fn fault_block(&mut self, code: i64) -> ir::Block {
+        if let Some((_, b)) = self.faults.iter().find(|(c, _)| *c == code) {
+            return *b;
         }
         let block = self.b.create_block();
         self.b.set_cold_block(block);
-        self.div_fault = Some(block);
+        self.faults.push((code, block));
         block
     }
 
-    fn emit_div_fault(&mut self, block: ir::Block) {
+    fn emit_fault(&mut self, block: ir::Block, code: i64) {
         self.switch(block);
-        let code = self
-            .b
-            .ins()
-            .iconst(types::I32, super::FAULT_DIVISION_BY_ZERO);
+        let code = self.b.ins().iconst(types::I32, code);
         let fault = self.cx.fault;
         let r = self.func_ref(fault);
         self.b.ins().call(r, &[code]);
@@ -354,6 +376,7 @@ impl<'a> FnLower<'a, '_, '_> {
     }
 
     fn fall_off_end(&mut self) -> Result<(), CodegenError> {
+        self.gc_pop()?;
         let ok = self.zero(types::I64);
         match &self.func.ret {
             Ty::Nil => {
@@ -505,8 +528,20 @@ impl<'a> FnLower<'a, '_, '_> {
                     (Some(e), None) => self.expr(e)?,
                     (None, _) => Val::Unit,
                 };
+                // The defers may collect: a returned reference stays rooted.
+                let mark = self.gc_mark();
+                let held = match (e, v) {
+                    (Some(e), Val::One(x)) => Some(self.gc_hold(e, x)),
+                    _ => None,
+                };
                 self.run_defers_down_to(0)?;
                 if !self.dead {
+                    let v = match held {
+                        Some(h) => Val::One(self.gc_reload(h)?),
+                        None => v,
+                    };
+                    self.gc_release(mark);
+                    self.gc_pop()?;
                     let ok = self.zero(types::I64);
                     match (v, clif_ty(&self.func.ret)) {
                         (Val::One(v), Some(_)) => {
@@ -533,6 +568,7 @@ impl<'a> FnLower<'a, '_, '_> {
                     {
                         self.b.set_cold_block(block);
                     }
+                    self.gc_pop()?;
                     let wide = self.b.ins().uextend(types::I64, code);
                     let status = self.b.ins().bor_imm_u(wide, 1i64 << 32);
                     match clif_ty(&self.func.ret) {
@@ -697,6 +733,10 @@ impl<'a> FnLower<'a, '_, '_> {
                     }
                 };
                 self.write_local(*id, new)
+            }
+            hir::PlaceKind::Index { base, index } if matches!(base.ty, Ty::Gc(_)) => {
+                self.gc_access(base, index, Some((value, op)))?;
+                Ok(())
             }
             hir::PlaceKind::Index { .. } | hir::PlaceKind::Deref(_) => {
                 let (addr, ty) = self.place_addr(place)?;

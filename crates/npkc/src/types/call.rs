@@ -4,7 +4,7 @@
 //! `Result<ret>`; externs and builtins return plain values.
 
 use crate::ast::{self, IntTy};
-use crate::hir::{self, Builtin, ExprKind, Ty};
+use crate::hir::{self, Builtin, ExprKind, GcKind, Ty};
 use crate::resolve::{self, ItemRef, Lookup};
 use crate::source::Span;
 
@@ -192,7 +192,7 @@ impl FnCx<'_, '_> {
         }
         let mut out = Vec::new();
         let ret = match b {
-            Builtin::Alloc | Builtin::WildxAlloc => {
+            Builtin::Alloc | Builtin::WildxAlloc | Builtin::GcInts | Builtin::GcRefs => {
                 let a = &args[0];
                 let x = self.value(a, Some(&Ty::Int(IntTy::I64)))?;
                 if !matches!(x.ty, Ty::Int(_)) {
@@ -205,7 +205,26 @@ impl FnCx<'_, '_> {
                     return None;
                 }
                 out.push(x);
-                Ty::Ptr(Box::new(Ty::Int(IntTy::I8)))
+                match b {
+                    Builtin::GcInts => Ty::Gc(GcKind::Ints),
+                    Builtin::GcRefs => Ty::Gc(GcKind::Refs),
+                    _ => Ty::Ptr(Box::new(Ty::Int(IntTy::I8))),
+                }
+            }
+            Builtin::Len => {
+                let a = &args[0];
+                let x = self.value(a, None)?;
+                if !matches!(x.ty, Ty::Gc(_)) {
+                    self.err(Error::MismatchedTypes {
+                        expected: Ty::Gc(GcKind::Any),
+                        found: x.ty,
+                        span: a.span,
+                        found_name: None,
+                    });
+                    return None;
+                }
+                out.push(x);
+                Ty::Int(IntTy::I64)
             }
             Builtin::Free | Builtin::WildxSeal | Builtin::WildxFree => {
                 let a = &args[0];

@@ -6,7 +6,7 @@
 
 use crate::ast::BinOp;
 use crate::diagnostic::Diagnostic;
-use crate::hir::Ty;
+use crate::hir::{GcKind, Ty};
 use crate::source::Span;
 
 use super::ty::show;
@@ -38,6 +38,17 @@ impl Keyword {
     }
 }
 
+/// Why a use of `gc` is refused (`NPK-326`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GcRefusal {
+    /// `gc T` for a `T` (as written) other than `int64->`, `?->->`, `?->`.
+    Type(String),
+    /// `gc` in an `extern` declaration.
+    Extern,
+    /// `@` of a `gc` binding.
+    AddressOf,
+}
+
 /// Where a type was written, for `NPK-321`/`NPK-322`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TypePlace {
@@ -64,7 +75,7 @@ pub enum JitSigProblem {
     NotALiteral,
     /// `npk-jit`'s parser refused it (its message).
     Malformed(String),
-    /// A pointer (buffer) parameter or result: not callable yet.
+    /// A pointer parameter without an extent, or a pointer result.
     Pointer,
 }
 
@@ -122,9 +133,8 @@ pub enum Error {
         span: Span,
         suggestion: Option<String>,
     },
-    /// A `gc` binding or parameter: the garbage collector is not part of
-    /// this subset yet (SPEC §8).
-    GcUnsupported { span: Span },
+    /// A `gc` binding, parameter or return type this subset does not support.
+    GcUnsupported { what: GcRefusal, span: Span },
     /// Assignment to a `fixed` binding (or a loop counter).
     AssignToFixed {
         name: String,
@@ -328,8 +338,9 @@ impl Error {
                         .with_help("the signature is checked at compile time: write it as a literal such as \"int64(int64)\""),
                     JitSigProblem::Malformed(msg) => d.with_label(msg.clone()),
                     JitSigProblem::Pointer => d
-                        .with_label("pointer (buffer) parameters and results are not callable yet")
-                        .with_note("`Jit.call` takes int32, int64, uint32 and uint64 parameters and results"),
+                        .with_label("a pointer without an extent is not callable")
+                        .with_note("`Jit.call` takes int32, int64, uint32 and uint64 parameters and results, and buffers with an extent")
+                        .with_help("give the pointer a name and an extent: `int64(int64* xs[n], int64 n)`"),
                 }
             }
             Error::NotCallable { what, span } => {
@@ -356,14 +367,40 @@ impl Error {
                     (None, _) => d.with_note("only `Result` values have fields in this subset"),
                 }
             }
-            Error::GcUnsupported { span } => Diagnostic::error(
-                "NPK-326",
-                "`gc` bindings are not supported yet",
-                *span,
-            )
-            .with_label("no garbage collector in this version")
-            .with_note("memory in a `gc` binding would never be collected or released")
-            .with_help("use a `wild` binding with `alloc`/`free` (ownership-checked), or `stack`"),
+            Error::GcUnsupported { what, span } => match what {
+                GcRefusal::Type(written) => Diagnostic::error(
+                    "NPK-326",
+                    format!("`gc {written}` is not a garbage-collected type"),
+                    *span,
+                )
+                .with_label("not an array the collector knows")
+                .with_note(
+                    "a `gc` binding holds `int64->` (an array of int64), `?->->` (an array of gc \
+                     references) or `?->` (either kind)",
+                )
+                .with_help("allocate with `gc_ints(n)` or `gc_refs(n)`; for other memory use `wild` with `alloc`/`free`"),
+                GcRefusal::Extern => Diagnostic::error(
+                    "NPK-326",
+                    "`gc` values cannot cross into C",
+                    *span,
+                )
+                .with_label("`gc` in an `extern` declaration")
+                .with_note("the collector moves objects: C code would keep a stale address")
+                .with_help(
+                    "pass the address as an integer (`g => int64`) and keep the object alive in a \
+                     rooted slot (`npk_shadow_stack_add_root`)",
+                ),
+                GcRefusal::AddressOf => Diagnostic::error(
+                    "NPK-326",
+                    "cannot take the address of a `gc` binding",
+                    *span,
+                )
+                .with_label("its slot belongs to the collector's shadow stack")
+                .with_help(
+                    "to give C or JIT code a slot, store the address in `wild` memory and root it \
+                     with `npk_shadow_stack_add_root`",
+                ),
+            },
             Error::AssignToFixed { name, span, decl } => Diagnostic::error(
                 "NPK-310",
                 format!("cannot assign to `{name}`, which cannot be reassigned"),
@@ -408,9 +445,23 @@ impl Error {
                 );
                 match ty {
                     Ty::Erased => d.with_help("convert it to a typed pointer first, e.g. `p => uint8->`"),
+                    Ty::Gc(GcKind::Any) => d.with_help(
+                        "convert it to the array kind it holds first (checked at run time): \
+                         `g => int64->` or `g => ?->->`",
+                    ),
+                    Ty::Gc(_) => d.with_help("read a `gc` array's elements with `g[i]`"),
                     _ => d.with_note("only pointers `T->` to a sized type can be indexed or dereferenced"),
                 }
             }
+            Error::InvalidCast { from, to, span } if matches!(from, Ty::Gc(_)) => Diagnostic::error(
+                "NPK-318",
+                format!("cannot convert `{}` to `{}`", show(from), show(to)),
+                *span,
+            )
+            .with_note(
+                "a gc reference converts to another gc kind (`=> int64->`, `=> ?->->`, `=> ?->`; \
+                 checked at run time) or to its address as `int64`/`uint64`, which is no root",
+            ),
             Error::InvalidCast { from, to, span } => Diagnostic::error(
                 "NPK-318",
                 format!("cannot convert `{}` to `{}`", show(from), show(to)),
@@ -602,11 +653,11 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "NPK-326",
-        "`gc` is the region of garbage-collected memory, which this version of `npkc` does not have yet (it is planned together with a shadow stack for roots). Until then a `gc` binding or parameter is refused instead of silently never releasing its memory.\n\n```\ngc int8->:g = alloc(8);    // error[NPK-326]\nwild int8->:w = alloc(8);  // fine: released with free(w), checked by the ownership checker\n```",
+        "`gc` bindings, parameters and return types hold references to objects of the garbage-collected heap: `gc int64->` (an array of int64, from `gc_ints(n)`), `gc ?->->` (an array of gc references, from `gc_refs(n)`) and `gc ?->` (either; what an element of a reference array is). Any other `gc T` is refused, as is `gc` in an `extern` declaration (the collector moves objects, C would keep stale addresses) and `@` of a `gc` binding (its slot belongs to the shadow stack). See docs/language.md.\n\n```\ngc int64->:xs = gc_ints(8);   // fine\ngc int8->:g = alloc(8);       // error[NPK-326]: not a garbage-collected type\n```",
     ),
     (
         "NPK-327",
-        "`Jit.call(f, \"sig\", args...)` calls the JIT page `f` as a function of the signature `sig`, which must be a string literal: the compiler parses it (as `npk-jit` does, e.g. `int64(int64,uint32)`: int32, int64, uint32, uint64; at most 6 parameters), checks each argument against its parameter and gives the call the type `Result<ret>`. At run time the call is made only if the page is sealed, live and proven for exactly that signature; otherwise it is an error result whose code says why (the `NPK_JIT_ERR_*` codes, see stdlib/jit.npk). Pointer (buffer) signatures are not callable yet.\n\n```\nint32:s = Jit.call(f, \"int32(int32,int32)\", 40, 2) ? -1;\nint64:t = Jit.call(g, \"int64(int64\", 1) ? -1;   // error[NPK-327]: missing closing `)`\n```",
+        "`Jit.call(f, \"sig\", args...)` calls the JIT page `f` as a function of the signature `sig`, which must be a string literal: the compiler parses it (as `npk-jit` does, e.g. `int64(int64,uint32)`: int32, int64, uint32, uint64, a NIL result; at most 6 parameters), checks each argument against its parameter and gives the call the type `Result<ret>`. At run time the call is made only if the page is sealed, live and proven for exactly that signature; otherwise it is an error result whose code says why (the `NPK_JIT_ERR_*` codes, see stdlib/jit.npk). A buffer parameter `T* xs[n]` (`mut T*` if the code may store into it) takes a pointer `T->` (or untyped bytes from `alloc`, `NULL`, or a `string` for int8/uint8 buffers); its extent argument is passed as written: the caller promises the buffer holds that many elements, as in C. A pointer without an extent (`int64*`, `ptr`) and pointer results are refused.\n\n```\nint32:s = Jit.call(f, \"int32(int32,int32)\", 40, 2) ? -1;\nint64:t = Jit.call(g, \"int64(int64\", 1) ? -1;   // error[NPK-327]: missing closing `)`\n```",
     ),
     (
         "NPK-325",

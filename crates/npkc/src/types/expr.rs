@@ -13,7 +13,7 @@
 //! reported; callers stay silent about it.
 
 use crate::ast::{self, BinOp, IntSuffix, IntTy, UnOp};
-use crate::hir::{self, Builtin, ExprKind, Place, PlaceKind, ResultField, Ty};
+use crate::hir::{self, Builtin, ExprKind, GcKind, Place, PlaceKind, ResultField, Ty};
 use crate::resolve::{self, BUILTINS, ItemRef, Lookup, suggest};
 use crate::source::Span;
 
@@ -56,7 +56,7 @@ fn simple_literal(e: &ast::Expr) -> Option<(u64, bool)> {
 }
 
 /// The name of `e` if it is a bare name (for help texts).
-fn bare_name(e: &ast::Expr) -> Option<String> {
+pub(super) fn bare_name(e: &ast::Expr) -> Option<String> {
     match &e.kind {
         ast::ExprKind::Name(id) => Some(id.name.clone()),
         _ => None,
@@ -78,6 +78,23 @@ pub(super) fn builtin(name: &str) -> Option<Builtin> {
 
 pub(super) fn is_pointer(t: &Ty) -> bool {
     matches!(t, Ty::Ptr(_) | Ty::Erased | Ty::Null)
+}
+
+/// Two compared `gc` references (or one and `NULL`): `NULL` takes the other
+/// side's type; references of different kinds compare by address.
+fn unify_gc(l: &mut hir::Expr, r: &mut hir::Expr) -> bool {
+    match (&l.ty, &r.ty) {
+        (Ty::Gc(_), Ty::Gc(_)) => true,
+        (Ty::Gc(_), Ty::Null) => {
+            r.ty = l.ty.clone();
+            true
+        }
+        (Ty::Null, Ty::Gc(_)) => {
+            l.ty = r.ty.clone();
+            true
+        }
+        _ => false,
+    }
 }
 
 pub(super) fn mk(kind: ExprKind, ty: Ty, span: Span) -> Option<hir::Expr> {
@@ -273,6 +290,14 @@ impl FnCx<'_, '_> {
         ) || (matches!(x.kind, ExprKind::CallExtern { .. }) && x.ty == Ty::Erased);
         if x.ty == *target {
             true
+        } else if let Ty::Gc(kind) = target {
+            // `NULL` is every gc type; either array kind is a `gc ?->`.
+            if x.ty == Ty::Null {
+                x.ty = target.clone();
+                true
+            } else {
+                *kind == GcKind::Any && matches!(x.ty, Ty::Gc(_))
+            }
         } else if target_ptr && (x.ty == Ty::Null || fresh) {
             x.ty = target.clone();
             true
@@ -522,7 +547,8 @@ impl FnCx<'_, '_> {
         };
         let ty = match op {
             BinOp::Eq | BinOp::Ne => {
-                let comparable = |t: &Ty| matches!(t, Ty::Int(_) | Ty::Bool) || is_pointer(t);
+                let comparable =
+                    |t: &Ty| matches!(t, Ty::Int(_) | Ty::Bool | Ty::Gc(_)) || is_pointer(t);
                 if !comparable(&l.ty) || !comparable(&r.ty) {
                     let bad = if comparable(&l.ty) { r.ty } else { l.ty };
                     self.err(Error::InvalidOperand {
@@ -532,7 +558,8 @@ impl FnCx<'_, '_> {
                     });
                     return None;
                 }
-                if l.ty != r.ty && !self.unify_pointers(&mut l, &mut r) {
+                if l.ty != r.ty && !unify_gc(&mut l, &mut r) && !self.unify_pointers(&mut l, &mut r)
+                {
                     self.err(mismatch(&l, &r));
                     return None;
                 }
@@ -632,6 +659,13 @@ impl FnCx<'_, '_> {
             return None;
         }
         let local = &mut self.locals[l.0 as usize];
+        if matches!(local.ty, Ty::Gc(_)) {
+            self.err(Error::GcUnsupported {
+                what: super::error::GcRefusal::AddressOf,
+                span,
+            });
+            return None;
+        }
         if !ty::sized(&local.ty) {
             let ty = local.ty.clone();
             self.err(Error::InvalidOperand { op: "@", ty, span });
@@ -646,6 +680,8 @@ impl FnCx<'_, '_> {
     fn pointee(&mut self, ty: &Ty, span: Span, deref: bool) -> Option<Ty> {
         match ty {
             Ty::Ptr(t) if ty::sized(t) => Some((**t).clone()),
+            Ty::Gc(GcKind::Ints) if !deref => Some(Ty::Int(IntTy::I64)),
+            Ty::Gc(GcKind::Refs) if !deref => Some(Ty::Gc(GcKind::Any)),
             _ => {
                 self.err(Error::NotIndexable {
                     ty: ty.clone(),
@@ -806,6 +842,25 @@ impl FnCx<'_, '_> {
         };
         let x = self.value(inner, hint.as_ref())?;
         let to = to?;
+        if let Ty::Gc(_) = x.ty {
+            // A gc reference stays one (a checked change of kind), or
+            // becomes its address as a plain (unrooted) integer.
+            let to = match to {
+                Ty::Ptr(p) if *p == Ty::Int(IntTy::I64) => Ty::Gc(GcKind::Ints),
+                Ty::Ptr(p) if *p == Ty::Erased => Ty::Gc(GcKind::Refs),
+                Ty::Erased => Ty::Gc(GcKind::Any),
+                Ty::Int(IntTy::I64 | IntTy::U64) => to,
+                to => {
+                    self.err(Error::InvalidCast {
+                        from: x.ty,
+                        to,
+                        span,
+                    });
+                    return None;
+                }
+            };
+            return mk(ExprKind::Cast(Box::new(x)), to, span);
+        }
         if !ty::castable(&x.ty, &to) {
             self.err(Error::InvalidCast {
                 from: x.ty,

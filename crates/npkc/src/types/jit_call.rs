@@ -1,16 +1,18 @@
 //! `Jit.call(f, "sig", args...)`: the signature literal is parsed at compile
 //! time with `npk-jit`'s parser, each argument is checked against (and
 //! converted to) its parameter's type, and the call has type `Result<ret>`
-//! (SPEC §9.2). Codegen asks the runtime for the entry point of a page proven
-//! for exactly that signature, then calls it directly.
+//! (SPEC §9.2). A buffer parameter `T* xs[n]` takes a `T->` (or untyped bytes,
+//! `NULL`, or for bytes a `string`); its extent argument is passed as written,
+//! the caller's promise as in C. Codegen asks the runtime for the entry point
+//! of a page proven for exactly that signature, then calls it directly.
 //!
 //! `Jit.call` is recognised only where `Jit` is the namespace of `jit.npk`
 //! (or any namespace named `Jit` without a member `call`).
 
-use npk_jit::{SigType, Signature};
+use npk_jit::{Elem, Param, SigType, Signature};
 
 use crate::ast::{self, IntTy};
-use crate::hir::{self, ExprKind, Ty};
+use crate::hir::{self, ExprKind, JitIdentity, Ty};
 use crate::resolve::{ItemRef, Lookup};
 use crate::source::Span;
 
@@ -18,15 +20,48 @@ use super::FnCx;
 use super::error::{Error, JitSigProblem};
 use super::expr::mk;
 
-/// The Nitpick integer type of a scalar signature type; `None` for pointers
-/// (buffer signatures arrive with issue 11).
-fn int_ty(t: SigType) -> Option<IntTy> {
+/// The Nitpick type of a scalar signature type (`NIL` only as a result);
+/// `None` for an unsized pointer (`ptr`, `int64*` without an extent), which
+/// `Jit.call` refuses.
+fn scalar_ty(t: SigType) -> Option<Ty> {
     match t {
-        SigType::Int32 => Some(IntTy::I32),
-        SigType::Int64 => Some(IntTy::I64),
-        SigType::Uint32 => Some(IntTy::U32),
-        SigType::Uint64 => Some(IntTy::U64),
-        _ => None,
+        SigType::Int32 => Some(Ty::Int(IntTy::I32)),
+        SigType::Int64 => Some(Ty::Int(IntTy::I64)),
+        SigType::Uint32 => Some(Ty::Int(IntTy::U32)),
+        SigType::Uint64 => Some(Ty::Int(IntTy::U64)),
+        SigType::Nil => Some(Ty::Nil),
+        SigType::Pointer => None,
+    }
+}
+
+/// The Nitpick integer type of a buffer's elements.
+fn elem_ty(e: Elem) -> IntTy {
+    match e {
+        Elem::Int8 => IntTy::I8,
+        Elem::Uint8 => IntTy::U8,
+        Elem::Int16 => IntTy::I16,
+        Elem::Uint16 => IntTy::U16,
+        Elem::Int32 => IntTy::I32,
+        Elem::Uint32 => IntTy::U32,
+        Elem::Int64 => IntTy::I64,
+        Elem::Uint64 => IntTy::U64,
+    }
+}
+
+/// The type a `Jit.call` argument must have for parameter `p`: an integer, or
+/// `E->` for a buffer of `E`; `None` for an unsized pointer.
+fn param_ty(p: Param) -> Option<Ty> {
+    match p {
+        Param::Scalar(t) => scalar_ty(t),
+        Param::Buffer(b) => Some(Ty::Ptr(Box::new(Ty::Int(elem_ty(b.elem))))),
+    }
+}
+
+/// The signature as the program wrote it (names and all), for messages.
+fn written(literal: &ast::Expr, sig: &Signature) -> String {
+    match &literal.kind {
+        ast::ExprKind::Str(text) => text.clone(),
+        _ => sig.to_string(),
     }
 }
 
@@ -84,7 +119,7 @@ impl FnCx<'_, '_> {
         };
         if rest.len() != params.len() {
             self.err(Error::WrongArgCount {
-                callee: format!("Jit.call(f, \"{sig}\", ...)"),
+                callee: format!("Jit.call(f, \"{}\", ...)", written(sig_arg, &sig)),
                 expected: params.len() + 2,
                 found: args.len(),
                 span,
@@ -95,25 +130,52 @@ impl FnCx<'_, '_> {
         }
         let mut out = Some(Vec::with_capacity(rest.len()));
         for (a, t) in rest.iter().zip(&params) {
-            match (&mut out, self.coerce(a, &Ty::Int(*t), false)) {
+            let x = if matches!(t, Ty::Ptr(_)) {
+                self.buffer_arg(a, t)
+            } else {
+                self.coerce(a, t, false)
+            };
+            match (&mut out, x) {
                 (Some(v), Some(x)) => v.push(x),
                 _ => out = None,
             }
         }
+        let identity = if sig.has_buffer() {
+            JitIdentity::Interned(sig.canonical())
+        } else {
+            JitIdentity::Tag(sig.tag())
+        };
         mk(
             ExprKind::JitCall {
                 page: Box::new(page?),
-                tag: sig.tag(),
+                identity,
                 params,
                 args: out?,
             },
-            Ty::Result(Box::new(Ty::Int(ret))),
+            Ty::Result(Box::new(ret)),
             span,
         )
     }
 
+    /// Checks the argument `a` of a buffer parameter: a pointer to the buffer's
+    /// element type (`int64->` for `int64* xs[n]`), untyped bytes (`?->`, what
+    /// `alloc` returns), `NULL`, or for `int8`/`uint8` elements a `string`.
+    fn buffer_arg(&mut self, a: &ast::Expr, target: &Ty) -> Option<hir::Expr> {
+        let mut x = self.value(a, Some(target))?;
+        if x.ty == Ty::Erased || self.convert(&mut x, target, true) {
+            return Some(x);
+        }
+        self.err(Error::MismatchedTypes {
+            expected: target.clone(),
+            found: x.ty.clone(),
+            span: a.span,
+            found_name: super::expr::bare_name(a),
+        });
+        None
+    }
+
     /// The parsed signature literal, its return type and parameter types.
-    fn jit_signature(&mut self, e: &ast::Expr) -> Option<(Signature, IntTy, Vec<IntTy>)> {
+    fn jit_signature(&mut self, e: &ast::Expr) -> Option<(Signature, Ty, Vec<Ty>)> {
         let ast::ExprKind::Str(text) = &e.kind else {
             drop(self.orphan(e));
             self.err(Error::BadJitSignature {
@@ -133,8 +195,8 @@ impl FnCx<'_, '_> {
                 return None;
             }
         };
-        let ret = int_ty(sig.ret());
-        let params: Option<Vec<IntTy>> = sig.params().map(int_ty).collect();
+        let ret = scalar_ty(sig.ret());
+        let params: Option<Vec<Ty>> = sig.full_params().map(param_ty).collect();
         match (ret, params) {
             (Some(ret), Some(params)) => Some((sig, ret, params)),
             _ => {

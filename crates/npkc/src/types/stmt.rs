@@ -16,7 +16,7 @@ use crate::hir::{self, ExprKind, LocalKind, Place, PlaceKind, StmtKind, Ty};
 use crate::source::Span;
 
 use super::error::{Error, Keyword, TypePlace};
-use super::{FnCx, FnKind, ty};
+use super::{FnCx, FnKind};
 
 /// Whether control can never reach the end of `b` (every path ends in
 /// `pass`/`fail`/`exit`/`break`/`continue`, or loops forever).
@@ -104,7 +104,7 @@ impl FnCx<'_, '_> {
                 init,
             } => {
                 let mut errors = Vec::new();
-                let t = ty::lower(te, TypePlace::Binding, false, &mut errors);
+                let t = super::lower_qualified(*quals, te, TypePlace::Binding, false, &mut errors);
                 for e in errors {
                     self.err(e);
                 }

@@ -3,6 +3,7 @@
 //! per behaviour, grouped by topic in `tests/`.
 
 mod control;
+mod gc;
 mod hir_shape;
 mod literals;
 mod names;

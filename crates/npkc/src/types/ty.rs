@@ -7,7 +7,7 @@
 
 use crate::ast::{IntTy, TypeExpr, TypeExprKind};
 use crate::diagnostic::Diagnostic;
-use crate::hir::Ty;
+use crate::hir::{GcKind, Ty};
 use crate::resolve::{self, suggest};
 
 use super::error::{Error, TypePlace};
@@ -24,7 +24,32 @@ pub fn show(ty: &Ty) -> String {
         Ty::Erased => "?->".to_string(),
         Ty::Result(t) => format!("Result<{}>", show(t)),
         Ty::Null => "NULL".to_string(),
+        Ty::Gc(GcKind::Ints) => "gc int64->".to_string(),
+        Ty::Gc(GcKind::Refs) => "gc ?->->".to_string(),
+        Ty::Gc(GcKind::Any) => "gc ?->".to_string(),
     }
+}
+
+/// The `gc` type written as `gc T` (a binding, parameter or return type
+/// qualified `gc`): `int64->`, `?->->` or `?->`. `None` for any other `T`
+/// (the caller reports `NPK-326`).
+#[must_use]
+pub fn gc_kind(t: &TypeExpr) -> Option<GcKind> {
+    match &t.kind {
+        TypeExprKind::Ptr(p) => match &p.kind {
+            TypeExprKind::Int(IntTy::I64) => Some(GcKind::Ints),
+            TypeExprKind::Erased => Some(GcKind::Refs),
+            _ => None,
+        },
+        TypeExprKind::Erased => Some(GcKind::Any),
+        _ => None,
+    }
+}
+
+/// The written type `T` of `gc T` and the `gc` type it means, for messages.
+#[must_use]
+pub fn written_type(t: &TypeExpr) -> String {
+    written(t)
 }
 
 /// The spelling of a type expression as written (for messages about types

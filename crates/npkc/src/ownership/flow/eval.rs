@@ -340,7 +340,10 @@ impl<'a> Analysis<'a> {
             | Builtin::WildxAlloc
             | Builtin::WildxSeal
             | Builtin::Print
-            | Builtin::Println => (builtin.name(), None),
+            | Builtin::Println
+            | Builtin::GcInts
+            | Builtin::GcRefs
+            | Builtin::Len => (builtin.name(), None),
             Builtin::Free => ("free", Some(ResourceKind::Heap)),
             Builtin::WildxFree => ("wildx_free", Some(ResourceKind::Page)),
         };
