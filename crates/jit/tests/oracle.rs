@@ -498,3 +498,21 @@ fn byte_indexed_table_lookups_reach_the_last_entry() {
         .expect("a byte 0xff indexes past a 255-entry table");
     assert!(why.contains("read past the end of buffer 1"), "{why}");
 }
+
+#[test]
+fn a_nil_function_may_leave_anything_in_rax() {
+    // mov [rdi], rsi; mov rax, rbx; ret: rax is no result under NIL
+    let code = [0x48, 0x89, 0x37, 0x48, 0x89, 0xd8, 0xc3];
+    let sig = "NIL(mut int64* out[8], int64 x)";
+    assert_eq!(
+        observe_buffers(&code, sig, 0, Layout::EndsAtGuard),
+        Observed::Returned
+    );
+    // ... but what it stores is still checked: mov [rdi], rbx; ret
+    let code = [0x48, 0x89, 0x1f, 0xc3];
+    let o = observe_buffers(&code, sig, 0, Layout::EndsAtGuard);
+    assert!(
+        names(&o, "entry value of rbx laundered into buffer 0"),
+        "{o}"
+    );
+}

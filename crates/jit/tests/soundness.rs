@@ -930,3 +930,119 @@ fn corpus_buffer_functions_and_their_single_instruction_mutants_never_fault() {
         failures.join("\n")
     );
 }
+
+/// Hand-written code aimed at the buffer proofs: a compared register
+/// changed between the `cmp` and the `jcc`, a truncated 32-bit compare of a
+/// signed count, an index scaled past the element, a bound copy changed in
+/// its stack slot, a pointer truncated to 32 bits. The attacks must be
+/// seen misbehaving by the oracle (so each is a real one) and rejected or,
+/// if accepted, run clean (then the validator is wrong and the line is a
+/// counter-example); the tricky safe ones must run clean when accepted.
+const TARGETED: &[(&str, &str, bool, &str)] = &[
+    (
+        "48 39 f2 ba 88 13 00 00 73 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; mov edx, 5000; jae oob; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 48 8d 52 01 73 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; lea rdx, [rdx+1]; jae oob; mov rax, [rdi+rdx*8]; ret; ...",
+    ),
+    (
+        "48 39 f2 48 87 ca 73 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i, int64 j)",
+        true,
+        "cmp rdx, rsi; xchg rdx, rcx; jae oob; mov rax, [rdi+rdx*8]; ret; ... (accepted at 2e55e69)",
+    ),
+    (
+        "81 e2 ff 00 00 00 81 e1 ff 0f 00 00 48 39 f2 48 87 ca 73 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i, int64 j)",
+        true,
+        "and edx, 255; and ecx, 4095; cmp rdx, rsi; xchg rdx, rcx; jae oob; mov rax, [rdi+rdx*8]; ...",
+    ),
+    (
+        "81 e2 ff 00 00 00 81 e1 ff 0f 00 00 48 39 f2 48 89 ca 73 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i, int64 j)",
+        true,
+        "and edx, 255; and ecx, 4095; cmp rdx, rsi; mov rdx, rcx; jae oob; mov rax, [rdi+rdx*8]; ...",
+    ),
+    (
+        "81 e2 ff 00 00 00 48 39 f2 48 8d 52 01 73 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "and edx, 255; cmp rdx, rsi; lea rdx, [rdx+1]; jae oob; mov rax, [rdi+rdx*8]; ...",
+    ),
+    (
+        "48 39 f2 b2 ff 73 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; mov dl, 0xff; jae oob; mov rax, [rdi+rdx*8]; ret; ...",
+    ),
+    (
+        "89 d0 39 f0 73 05 48 8b 04 c7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], int64 n, int64 i)",
+        true,
+        "mov eax, edx; cmp eax, esi; jae oob; mov rax, [rdi+rax*8]; ret (n = -1 passes)",
+    ),
+    (
+        "48 39 f2 73 09 48 c1 e2 04 48 8b 04 17 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; jae oob; shl rdx, 4; mov rax, [rdi+rdx]; ret; ...",
+    ),
+    (
+        "48 89 54 24 f8 48 39 f2 73 10 48 83 44 24 f8 01 48 8b 54 24 f8 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "mov [rsp-8], rdx; cmp rdx, rsi; jae oob; add qword [rsp-8], 1; mov rdx, [rsp-8]; mov rax, [rdi+rdx*8]; ...",
+    ),
+    (
+        "48 85 f6 7e 07 83 c7 08 48 8b 07 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], int64 n)",
+        true,
+        "test rsi, rsi; jle out; add edi, 8; mov rax, [rdi]; ret; ...",
+    ),
+    (
+        "48 39 f2 48 ff c1 72 08 48 c7 c0 ff ff ff ff c3 48 8b 04 d7 c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        false,
+        "cmp rdx, rsi; inc rcx (CF kept); jb ok; mov rax, -1; ret; ok: mov rax, [rdi+rdx*8]; ret",
+    ),
+    (
+        "48 39 d6 48 0f 46 d1 76 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i, int64 j)",
+        false,
+        "cmp rsi, rdx; cmovbe rdx, rcx; jbe oob; mov rax, [rdi+rdx*8]; ret; ...",
+    ),
+];
+
+#[test]
+fn targeted_buffer_attacks_are_rejected_or_harmless() {
+    let policy = Policy::runtime();
+    let mut stats = buffers::BufferStats::default();
+    let mut rng = Rng::new(0x7a59);
+    let rounds = 3 * oracle::COUNTS.len();
+    let mut problems = Vec::new();
+    for &(hex_text, sig, attack, asm_text) in TARGETED {
+        let code = corpus_format::parse_hex(hex_text);
+        let sig: Signature = sig.parse().expect("valid signature");
+        let seen = oracle::sweep(&mut rng, &code, sig, &policy, rounds);
+        if attack && seen.violation.is_none() {
+            problems.push(format!("not an attack (runs clean): {asm_text}"));
+        }
+        let accepted = validate(&code, &sig, &policy).is_ok();
+        eprintln!(
+            "{}: {asm_text}",
+            if accepted { "accepted" } else { "rejected" }
+        );
+        if let Err(line) =
+            buffers::check(&mut rng, &code, sig, &policy, asm_text, rounds, &mut stats)
+        {
+            problems.push(line);
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

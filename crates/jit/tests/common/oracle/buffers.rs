@@ -168,11 +168,12 @@ pub fn buffers_with(
 
 /// A count from [`COUNTS`] (index `i` modulo its length) fit for an extent
 /// parameter of type `t`.
-fn count_for(rng: &mut Rng, t: Option<SigType>, i: usize) -> i64 {
+fn count_for(t: Option<SigType>, i: usize) -> i64 {
     match COUNTS[i % COUNTS.len()] {
         c if c >= 0 => c,
         _ if t != Some(SigType::Int64) => 5,
-        -1 => *rng.pick(&NEGATIVE),
+        // Each pass over COUNTS takes the next negative count.
+        -1 => NEGATIVE[(i / COUNTS.len()) % NEGATIVE.len()],
         c => c,
     }
 }
@@ -182,7 +183,7 @@ pub fn random_counts(rng: &mut Rng, sig: &Signature) -> [i64; 6] {
     let mut counts = [0; 6];
     for (k, c) in counts.iter_mut().enumerate() {
         let i = rng.below(COUNTS.len() as u64) as usize;
-        *c = count_for(rng, sig.params().nth(k), i);
+        *c = count_for(sig.params().nth(k), i);
     }
     counts
 }
@@ -487,13 +488,13 @@ pub fn sweep(
     let mut out = Sweep::default();
     // Extent parameters walk COUNTS three apart, so two extents differ in
     // every round (a loop bounded by the wrong one shows).
-    let base = rng.below(COUNTS.len() as u64) as usize;
+    let base = rng.below((COUNTS.len() * NEGATIVE.len()) as u64) as usize;
     let starts: Vec<usize> = (0..6).map(|k| base + 3 * k).collect();
     for round in 0..rounds {
         let mut counts = [0i64; 6];
         if round > 0 {
             for (k, c) in counts.iter_mut().enumerate() {
-                *c = count_for(rng, sig.params().nth(k), starts[k] + round);
+                *c = count_for(sig.params().nth(k), starts[k] + round);
             }
         }
         let Ok(mut buffers) = buffers_with(rng, &sig, &counts) else {

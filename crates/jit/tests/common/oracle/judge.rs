@@ -34,10 +34,10 @@ pub(super) fn rel(addr: u64, base: u64) -> String {
 
 /// Masks a value to the return type's width.
 fn ret_mask(sig: &Signature) -> u64 {
-    if sig.ret().width() == 4 {
-        0xffff_ffff
-    } else {
-        u64::MAX
+    match sig.ret().width() {
+        0 => 0, // NIL: rax is no result
+        4 => 0xffff_ffff,
+        _ => u64::MAX,
     }
 }
 
@@ -207,7 +207,7 @@ pub(super) fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
             return v(format!("call {n}: {}", canary_text(plan, s.canary[call])));
         }
         let rax = out[RAX] & mask;
-        for &r in &CALLEE_SAVED {
+        for &r in CALLEE_SAVED.iter().filter(|_| mask != 0) {
             if rax == inp[r] & mask {
                 return v(format!(
                     "call {n}: entry value of {} laundered into the return value",
