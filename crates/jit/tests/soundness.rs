@@ -873,7 +873,8 @@ proptest::proptest! {
 /// The gcc-compiled lines of `tests/corpus/buffers.txt` (when that file
 /// exists): every line the validator accepts, `safe` or `unsafe`, runs clean
 /// in the oracle, and so does every accepted variant of a `safe` line with
-/// one instruction deleted or duplicated (lifted, branches re-resolved).
+/// one instruction deleted or duplicated (lifted, branches re-resolved), and
+/// four with a comparison swapped or a compared register clobbered.
 /// All lines first, then the variants of the `safe` lines in a seeded
 /// random order for `NPK_SOUNDNESS_CORPUS_SECS` seconds (default 4; the
 /// whole corpus takes about a minute).
@@ -918,6 +919,25 @@ fn corpus_buffer_functions_and_their_single_instruction_mutants_never_fault() {
             3,
             &mut stats,
         ));
+        for _ in 0..4 {
+            let (variant, how) = if rng.chance(2) {
+                (
+                    buffers::swap_condition(&mut rng, &items),
+                    "comparison swapped",
+                )
+            } else {
+                (
+                    buffers::clobber_compared(&mut rng, &items),
+                    "compared register clobbered",
+                )
+            };
+            let code = asm::assemble(&variant, CODE_BASE);
+            let origin = format!("{} with a {how}", name(*safe));
+            if let Err(line) = buffers::check(&mut rng, &code, *sig, policy, &origin, 3, &mut stats)
+            {
+                failures.push(line);
+            }
+        }
     }
     eprintln!(
         "buffers.txt: {} lines, single-instruction variants of {mutated}; {stats:?} in {:.1?}",
@@ -1045,4 +1065,26 @@ fn targeted_buffer_attacks_are_rejected_or_harmless() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The compare-clobber mutation puts a flag-keeping write of a compared
+/// register right before a conditional jump.
+#[test]
+fn compare_clobber_mutants_write_a_compared_register_before_the_jump() {
+    let mut rng = Rng::new(9);
+    let k = kernels::kernel(&mut rng, 6, None).expect("bounds-check idiom");
+    for _ in 0..20 {
+        let m = buffers::clobber_compared(&mut rng, &k.items);
+        assert_eq!(m.len(), k.items.len() + 1);
+        let at = (0..m.len())
+            .find(|&i| m.get(i) != k.items.get(i))
+            .expect("an inserted item");
+        assert!(matches!(m[at + 1], asm::Item::Jump { cond: Some(_), .. }));
+        let code = asm::assemble(&m, CODE_BASE);
+        let listing = iced_x86::Decoder::with_ip(64, &code, 0, iced_x86::DecoderOptions::NONE)
+            .into_iter()
+            .map(|i| format!("{:?}", i.mnemonic()))
+            .collect::<Vec<_>>();
+        assert!(listing.iter().any(|m| m == "Cmp"), "{listing:?}");
+    }
 }

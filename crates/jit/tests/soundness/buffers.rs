@@ -7,8 +7,9 @@
 //! corpus lines, `HEX | SIG | reject [| POLICY]  # origin: observed`,
 //! ready for `tests/corpus/soundness.src`. Mutants of an accepted kernel:
 //! one instruction deleted or duplicated (branches re-resolved), one
-//! comparison swapped (`jl`/`jle`, `jb`/`jl`, ...), prefix, byte and wild
-//! mutants (`mutate.rs`). Flawed kernels are candidates like
+//! comparison swapped (`jl`/`jle`, `jb`/`jl`, ...), a compared register
+//! changed between the `cmp` and its `jcc`, prefix, byte and wild mutants
+//! (`mutate.rs`). Flawed kernels are candidates like
 //! any other: the validator must reject them, and if it does not the
 //! oracle shows why. A timeout is inconclusive (accepted code may loop
 //! until issue 12 proves termination) unless the code wrote out of bounds
@@ -161,11 +162,57 @@ pub fn swap_condition(rng: &mut Rng, items: &[Item]) -> Vec<Item> {
     out
 }
 
+/// `items` with a register of the `cmp`/`test` before a conditional jump
+/// changed between the two by an instruction that keeps the flags (`mov r,
+/// imm32`, `lea r, [r+1]`, `xchg r, s`, `mov r8, s8`): the jump then tests
+/// values the register no longer holds. The items unchanged if no
+/// conditional jump follows a comparison.
+pub fn clobber_compared(rng: &mut Rng, items: &[Item]) -> Vec<Item> {
+    use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind};
+    let mut out = items.to_vec();
+    let sites: Vec<(usize, Vec<usize>)> = (1..out.len())
+        .filter(|&i| matches!(out[i], Item::Jump { cond: Some(_), .. }))
+        .filter_map(|i| {
+            let Item::Ins { bytes, .. } = &out[i - 1] else {
+                return None;
+            };
+            let ins = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE).decode();
+            if !matches!(ins.mnemonic(), Mnemonic::Cmp | Mnemonic::Test) {
+                return None;
+            }
+            let regs: Vec<usize> = (0..ins.op_count())
+                .filter(|&k| ins.op_kind(k) == OpKind::Register)
+                .map(|k| ins.op_register(k).full_register().number())
+                .filter(|&r| r != 4)
+                .collect();
+            (!regs.is_empty()).then_some((i, regs))
+        })
+        .collect();
+    if sites.is_empty() {
+        return out;
+    }
+    let (at, regs) = rng.pick(&sites).clone();
+    let r = *rng.pick(&regs);
+    let other = *rng.pick(&[0, 1, 2, 6, 7, 8, 9, 10, 11]);
+    let bytes = match rng.below(4) {
+        0 => asm::mov_imm(4, r, rng.below(1 << 16)),
+        1 => asm::lea(r, r, 1),
+        2 => asm::rr(&[0x87], &[0x86], 8, other, r),
+        _ => asm::rr(&[0x89], &[0x88], 1, other, r),
+    };
+    out.insert(at, Item::ins(bytes));
+    out
+}
+
 /// A random mutant of `items` (encoded as `code`).
 fn mutant(rng: &mut Rng, items: &[Item], code: &[u8]) -> (Vec<u8>, &'static str) {
     let slots = lift::instruction_slots(items);
     let i = *rng.pick(&slots);
-    match rng.below(6) {
+    match rng.below(7) {
+        6 => (
+            asm::assemble(&clobber_compared(rng, items), CODE_BASE),
+            "compare-clobber mutant",
+        ),
         5 => (
             asm::assemble(&swap_condition(rng, items), CODE_BASE),
             "comparison mutant",
