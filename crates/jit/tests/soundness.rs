@@ -870,8 +870,8 @@ proptest::proptest! {
     }
 }
 
-/// The gcc-compiled lines of `tests/corpus/buffers.txt` (when that file
-/// exists): every line the validator accepts, `safe` or `unsafe`, runs clean
+/// The lines of `tests/corpus/buffers.txt` (gcc) and `buffers-hand.txt`
+/// (when they exist): every line the validator accepts, safe or not, runs clean
 /// in the oracle, and so does every accepted variant of a `safe` line with
 /// one instruction deleted or duplicated (lifted, branches re-resolved), and
 /// four with a comparison swapped or a compared register clobbered.
@@ -888,9 +888,9 @@ fn corpus_buffer_functions_and_their_single_instruction_mutants_never_fault() {
     let start = Instant::now();
     let name = |safe: bool| {
         if safe {
-            "gcc corpus line (safe)"
+            "buffer corpus line (safe)"
         } else {
-            "gcc corpus line (unsafe)"
+            "buffer corpus line (unsafe)"
         }
     };
     for (code, sig, policy, safe) in &corpus {

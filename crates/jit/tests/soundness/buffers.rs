@@ -270,35 +270,43 @@ pub fn single_instruction_mutants(
 /// whether its verdict is `safe`.
 pub type CorpusLine = (Vec<u8>, Signature, Policy, bool);
 
-/// The `safe` and `unsafe` lines of `tests/corpus/buffers.txt`
-/// (gcc-compiled buffer functions and their broken variants), if the file
-/// exists. Without a policy field a line is validated under
-/// `Policy::runtime()` (loops allowed).
+/// The lines of `tests/corpus/buffers.txt` (gcc-compiled buffer functions,
+/// `safe` or `unsafe ...`) and `tests/corpus/buffers-hand.txt` (hand-written,
+/// `accept` or `reject ...`), where they exist; `safe`/`accept` lines are
+/// the ones whose mutants are tried. Without a policy field a line is
+/// validated under `Policy::runtime()` (loops allowed).
 pub fn buffer_corpus() -> Vec<CorpusLine> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/buffers.txt");
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .filter_map(|l| {
-            let fields: Vec<&str> = l.split('|').map(str::trim).collect();
-            let safe = match fields.get(2) {
-                Some(&"safe") => true,
-                Some(&"unsafe") => false,
-                _ => return None,
-            };
-            let sig = fields[1].parse().ok()?;
-            let policy = match fields.get(3) {
-                Some(p) if !p.is_empty() => crate::corpus_format::parse_policy(p),
-                _ => Policy::runtime(),
-            };
-            Some((
-                crate::corpus_format::parse_hex(fields[0]),
-                sig,
-                policy,
-                safe,
-            ))
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    ["buffers.txt", "buffers-hand.txt"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(dir.join(f)).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(corpus_line_fields)
+                .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// One corpus line as code, signature, policy and whether it is safe.
+fn corpus_line_fields(line: &str) -> Option<CorpusLine> {
+    let line = line.split('#').next().unwrap_or("");
+    let fields: Vec<&str> = line.split('|').map(str::trim).collect();
+    let verdict = *fields.get(2)?;
+    let safe = match verdict.split_whitespace().next()? {
+        "safe" | "accept" => true,
+        "unsafe" | "reject" => false,
+        _ => return None,
+    };
+    let sig = fields[1].parse().ok()?;
+    let policy = match fields.get(3) {
+        Some(p) if !p.is_empty() => crate::corpus_format::parse_policy(p),
+        _ => Policy::runtime(),
+    };
+    Some((
+        crate::corpus_format::parse_hex(fields[0]),
+        sig,
+        policy,
+        safe,
+    ))
 }
