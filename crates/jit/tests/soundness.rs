@@ -954,7 +954,10 @@ fn corpus_buffer_functions_and_their_single_instruction_mutants_never_fault() {
 /// Hand-written code aimed at the buffer proofs: a compared register
 /// changed between the `cmp` and the `jcc`, a truncated 32-bit compare of a
 /// signed count, an index scaled past the element, a bound copy changed in
-/// its stack slot, a pointer truncated to 32 bits. The attacks must be
+/// its stack slot, a pointer truncated to 32 bits, `n - 1` wrapping for an
+/// empty buffer, `cmov` to index 0 of a maybe empty buffer, partial writes
+/// (`mov dh`, `btc`, `bswap`, `shld`) and exchanges (`xadd`, `cmpxchg`)
+/// of a checked index, a checked index replaced in its stack slot. The attacks must be
 /// seen misbehaving by the oracle (so each is a real one) and rejected or,
 /// if accepted, run clean (then the validator is wrong and the line is a
 /// counter-example); the tricky safe ones must run clean when accepted.
@@ -1024,6 +1027,96 @@ const TARGETED: &[(&str, &str, bool, &str)] = &[
         "int64(int64* xs[n], int64 n)",
         true,
         "test rsi, rsi; jle out; add edi, 8; mov rax, [rdi]; ret; ...",
+    ),
+    (
+        "31 c0 48 39 f2 48 0f 43 d0 48 8b 04 d7 c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "xor eax, eax; cmp rdx, rsi; cmovae rdx, rax; mov rax, [rdi+rdx*8]; ret",
+    ),
+    (
+        "89 f6 48 39 f2 73 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], int64 n, int64 i)",
+        true,
+        "mov esi, esi; cmp rdx, rsi; jae oob; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 83 ee 01 48 39 f2 77 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "sub rsi, 1; cmp rdx, rsi; ja oob; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 85 f6 74 0e 48 8d 4e ff 48 39 ca 77 05 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], int64 n, int64 i)",
+        true,
+        "test rsi, rsi; je oob; lea rcx, [rsi-1]; cmp rdx, rcx; ja oob; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 07 b6 7f 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; jae oob; mov dh, 0x7f; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 0c 48 89 d0 48 0f b1 ca 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i, int64 j)",
+        true,
+        "cmp rdx, rsi; jae oob; mov rax, rdx; cmpxchg rdx, rcx; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 09 48 0f c1 ca 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i, int64 j)",
+        true,
+        "cmp rdx, rsi; jae oob; xadd rdx, rcx; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 08 48 0f ca 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; jae oob; bswap rdx; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 0b 52 48 89 0c 24 5a 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i, int64 j)",
+        true,
+        "cmp rdx, rsi; jae oob; push rdx; mov [rsp], rcx; pop rdx; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 14 48 89 54 24 f8 c6 44 24 f9 40 48 8b 54 24 f8 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; jae oob; mov [rsp-8], rdx; mov byte ptr [rsp-7], 0x40; mov rdx, [rsp-8]; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 83 fe 08 73 05 48 8b 04 f7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[7], int64 i)",
+        true,
+        "cmp rsi, 8; jae oob; mov rax, [rdi+rsi*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 09 48 6b d2 10 48 8b 04 17 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; jae oob; imul rdx, rdx, 16; mov rax, [rdi+rdx]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 09 48 8d 04 d7 48 8b 40 08 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; jae oob; lea rax, [rdi+rdx*8]; mov rax, [rax+8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 0a 48 0f ba fa 14 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; jae oob; btc rdx, 20; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "48 39 f2 73 0a 48 0f a4 f2 03 48 8b 04 d7 c3 48 c7 c0 ff ff ff ff c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp rdx, rsi; jae oob; shld rdx, rsi, 3; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
     ),
     (
         "48 39 f2 48 ff c1 72 08 48 c7 c0 ff ff ff ff c3 48 8b 04 d7 c3",
