@@ -418,10 +418,13 @@ fn storing_past_the_end_of_a_mut_buffer_is_named_in_both_layouts() {
 }
 
 #[test]
-fn a_hang_is_inconclusive_unless_it_wrote_out_of_bounds_first() {
+fn a_hang_is_inconclusive_unless_it_wrote_out_of_bounds_first_or_cannot_exit() {
     let sig = "int64(mut int64* xs[n], int64 n)";
-    // mov [rdi+rsi*8], rsi; jmp $
-    let code = [0x48, 0x89, 0x34, 0xf7, 0xeb, 0xfe];
+    // mov [rdi+rsi*8], rsi; mov rax, rsi; mov rcx, -1; top: dec rcx; jnz top; ret
+    let code = [
+        0x48, 0x89, 0x34, 0xf7, 0x48, 0x89, 0xf0, 0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff, 0x48,
+        0xff, 0xc9, 0x75, 0xfb, 0xc3,
+    ];
     let o = observe_buffers(&code, sig, 2, Layout::StartsAfterGuard);
     assert!(
         names(
@@ -430,11 +433,23 @@ fn a_hang_is_inconclusive_unless_it_wrote_out_of_bounds_first() {
         ),
         "{o}"
     );
-    // mov [rdi+rsi*8-8], rsi; jmp $: in bounds, then a hang
-    let code = [0x48, 0x89, 0x74, 0xf7, 0xf8, 0xeb, 0xfe];
+    // The same in bounds (mov [rdi+rsi*8-8], rsi): a loop that could
+    // exit, only too long; inconclusive.
+    let code = [
+        0x48, 0x89, 0x74, 0xf7, 0xf8, 0x48, 0x89, 0xf0, 0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff,
+        0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3,
+    ];
     assert_eq!(
         observe_buffers(&code, sig, 2, Layout::StartsAfterGuard),
         Observed::Timeout
+    );
+    // mov [rdi+rsi*8-8], rsi; jmp $: in bounds, then stuck where no ret
+    // can be reached
+    let code = [0x48, 0x89, 0x74, 0xf7, 0xf8, 0xeb, 0xfe];
+    let o = observe_buffers(&code, sig, 2, Layout::StartsAfterGuard);
+    assert!(
+        names(&o, "hung at code+0x5, from which no path reaches a ret"),
+        "{o}"
     );
 }
 

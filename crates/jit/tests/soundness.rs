@@ -225,6 +225,8 @@ struct Stats {
     overflows: u64,
     traps: u64,
     loop_timeouts: u64,
+    /// Accepted code with a syntactically reachable dead end (see `check`).
+    no_exit_suspects: u64,
 }
 
 /// A random run plan for accepted `code`.
@@ -275,9 +277,12 @@ fn check(
             observed,
         })
     };
-    if let Some(why) = oracle::static_violation(code) {
+    if let Some(why) = oracle::decode_mismatch(code) {
         return Err(fail(why));
     }
+    // A syntactic dead end the validator may have proven unreachable: the
+    // runs decide (a hang there is a violation, see `oracle::no_exit`).
+    stats.no_exit_suspects += u64::from(oracle::no_exit(code).is_some());
     for _ in 0..2 {
         let p = plan(rng, code, sig, policy);
         stats.runs += 1;
@@ -512,10 +517,32 @@ fn oracle_reports_a_function_that_never_returns() {
     // mov rax, rdi; jmp $
     let code = [0x48, 0x89, 0xf8, 0xeb, 0xfe];
     assert!(oracle::static_violation(&code).is_some_and(|w| w.contains("no path")));
-    assert_eq!(
-        observe(&code, "int64(int64)", &Policy::runtime(), 8, None),
-        Observed::Timeout
+    let o = observe(&code, "int64(int64)", &Policy::runtime(), 8, None);
+    assert!(
+        violation(&o, "hung at code+0x3, from which no path reaches a ret"),
+        "{o}"
     );
+    // A loop that could exit but does not in time is inconclusive:
+    // mov rax, rdi; top: dec rax; jnz top; ret (2^64 rounds for rdi = 0)
+    let code = [0x48, 0x89, 0xf8, 0x48, 0xff, 0xc8, 0x75, 0xfb, 0xc3];
+    let mut p = Policy::runtime();
+    p.allow_loops = true;
+    let o = observe(&code, "int64(int64)", &p, 8, None);
+    assert!(matches!(o, Observed::Timeout | Observed::Returned), "{o}");
+}
+
+/// A dead end the validator proved unreachable never runs, so the
+/// control-flow check alone is no verdict: `xor edi, edi; cmp rdi, 45;
+/// jne out; nop; jmp $; out: mov rax, rdi; ret` runs clean.
+#[test]
+fn a_dead_end_behind_a_decided_comparison_runs_clean() {
+    let code = [
+        0x31, 0xff, 0x48, 0x83, 0xff, 0x2d, 0x75, 0x03, 0x90, 0xeb, 0xfe, 0x48, 0x89, 0xf8, 0xc3,
+    ];
+    assert!(oracle::no_exit(&code).is_some());
+    assert_eq!(oracle::decode_mismatch(&code), None);
+    let o = observe(&code, "int64(int64)", &Policy::runtime(), 8, None);
+    assert_eq!(o, Observed::Returned);
 }
 
 #[test]

@@ -36,6 +36,10 @@ pub use buffers::{
     buffers_with, call_regs, contents, random_counts, sweep,
 };
 use judge::{judge, rel, written_run};
+#[path = "oracle/static_checks.rs"]
+mod static_checks;
+#[allow(unused_imports)]
+pub use static_checks::{decode_mismatch, no_exit, static_violation};
 
 /// Where the code under test runs (also the policies' `base_ip`).
 pub const CODE_BASE: u64 = 0x2000_0000_0000;
@@ -520,13 +524,17 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut 
 /// The plan the child runs, for [`on_timeout`].
 static mut CHILD_PLAN: *const () = std::ptr::null();
 
-/// `SIGVTALRM`: the call ran out of CPU time; check the canaries first (a
-/// hang that wrote where it must not is a violation, not a timeout).
-extern "C" fn on_timeout(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+/// `SIGVTALRM`: the call ran out of CPU time; note where it was and check
+/// the canaries (a hang that wrote where it must not, or that sits where
+/// no `ret` can be reached, is a violation, not a timeout).
+extern "C" fn on_timeout(_: libc::c_int, _: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: SHARED and CHILD_PLAN were set before the handler was
-    // installed; the plan outlives the child, which never returns.
+    // installed; the plan outlives the child, which never returns; `ctx`
+    // is the kernel's (SA_SIGINFO).
     unsafe {
         let s = SHARED;
+        let uc = ctx.cast::<libc::ucontext_t>();
+        (*s).rip = (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
         let call = ((*s).stage as usize).clamp(1, 2) - 1;
         let plan = &*CHILD_PLAN.cast::<Plan>();
         (*s).canary[call] = canaries(plan, call).unwrap_or(0);
@@ -768,77 +776,4 @@ unsafe fn changed(from: u64, to: u64, seed: u64) -> Option<u64> {
         a += 8;
     }
     (a..to).find(|&b| byte(b))
-}
-
-/// Checks that need no run: the code decodes the same on AMD and Intel, and
-/// every instruction reachable from the entry can reach a `ret`.
-pub fn static_violation(code: &[u8]) -> Option<String> {
-    use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction};
-    let decode = |options| {
-        let mut d = Decoder::with_ip(64, code, CODE_BASE, options);
-        let mut v: Vec<Instruction> = Vec::new();
-        while d.can_decode() {
-            v.push(d.decode());
-        }
-        v
-    };
-    let intel = decode(DecoderOptions::NONE);
-    let amd = decode(DecoderOptions::AMD);
-    for (a, b) in intel.iter().zip(&amd) {
-        if a.code() != b.code() || a.len() != b.len() {
-            return Some(format!(
-                "code+{:#x} decodes as {:?} by default but {:?} on AMD",
-                a.ip() - CODE_BASE,
-                a.code(),
-                b.code()
-            ));
-        }
-        if a.ip() != b.ip() {
-            break;
-        }
-    }
-    let index = |ip: u64| intel.binary_search_by_key(&ip, Instruction::ip).ok();
-    let succs = |i: usize| -> Vec<usize> {
-        let ins = &intel[i];
-        let next = index(ins.next_ip());
-        let target = index(ins.near_branch_target());
-        match ins.flow_control() {
-            FlowControl::Return => vec![],
-            FlowControl::UnconditionalBranch => target.into_iter().collect(),
-            FlowControl::ConditionalBranch => target.into_iter().chain(next).collect(),
-            _ => next.into_iter().collect(),
-        }
-    };
-    let n = intel.len();
-    let mut reach = vec![false; n];
-    let mut stack = vec![0];
-    while let Some(i) = stack.pop() {
-        if i >= n || reach[i] {
-            continue;
-        }
-        reach[i] = true;
-        stack.extend(succs(i));
-    }
-    let mut preds = vec![Vec::new(); n];
-    for i in (0..n).filter(|&i| reach[i]) {
-        for s in succs(i) {
-            preds[s].push(i);
-        }
-    }
-    let mut exits = vec![false; n];
-    let mut stack: Vec<usize> = (0..n)
-        .filter(|&i| reach[i] && intel[i].flow_control() == FlowControl::Return)
-        .collect();
-    while let Some(i) = stack.pop() {
-        if !exits[i] {
-            exits[i] = true;
-            stack.extend(preds[i].iter().copied());
-        }
-    }
-    (0..n).find(|&i| reach[i] && !exits[i]).map(|i| {
-        format!(
-            "code+{:#x} is reachable but no path from it reaches a ret",
-            intel[i].ip() - CODE_BASE
-        )
-    })
 }

@@ -33,6 +33,9 @@ pub struct BufferStats {
     pub accepted_flawed: u64,
     pub runs: u64,
     pub timeouts: u64,
+    /// Accepted code with a dead end the control-flow graph alone cannot
+    /// rule out (`oracle::no_exit`); the runs decide.
+    pub no_exit_suspects: u64,
     /// Generated and accepted kernels per shape (in [`SHAPES`] order).
     pub per_shape: [(u64, u64); SHAPES.len()],
 }
@@ -78,9 +81,10 @@ pub fn check(
     }
     stats.accepted += 1;
     let fail = |why: String| corpus_line(code, sig, policy, &format!("{origin}: {why}"));
-    if let Some(why) = oracle::static_violation(code) {
+    if let Some(why) = oracle::decode_mismatch(code) {
         return Err(fail(why));
     }
+    stats.no_exit_suspects += u64::from(oracle::no_exit(code).is_some());
     let seen = oracle::sweep(rng, code, sig, policy, rounds);
     stats.runs += u64::from(seen.runs);
     stats.timeouts += u64::from(seen.timeouts);

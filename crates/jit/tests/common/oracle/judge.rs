@@ -133,8 +133,12 @@ pub(super) fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
         }
         TIMED_OUT => {
             let call = (s.stage as usize).clamp(1, 2);
+            let at = s.rip.wrapping_sub(code_addr(plan));
+            let stuck = (at < plan.code.len() as u64)
+                .then(|| super::static_checks::hangs_without_exit(plan.code, at))
+                .flatten();
             return match s.canary[call - 1] {
-                0 => Observed::Timeout,
+                0 => stuck.map_or(Observed::Timeout, |why| v(format!("call {call} {why}"))),
                 a => v(format!(
                     "call {call} ran out of CPU time after it {}",
                     canary_text(plan, a)
