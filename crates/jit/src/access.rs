@@ -92,7 +92,7 @@ impl Ctx<'_> {
             }
             Extent::Count(_) => None,
         };
-        Err(K::BufferOutOfBounds(BufferAccess {
+        Err(K::BufferOutOfBounds(Box::new(BufferAccess {
             param: i,
             width,
             store,
@@ -101,7 +101,7 @@ impl Ctx<'_> {
             relation,
             elem_size: b.elem.size(),
             extent: b.extent,
-        }))
+        })))
     }
 }
 
@@ -146,6 +146,7 @@ fn sym_min(syms: &Syms, k: u8) -> i64 {
 /// An access `[k + index * scale + disp, + size)` into the stack frame with
 /// a variable index: the range of bytes it may touch, checked against the
 /// frame and the stack-clash rule.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn stack_range(
     ctx: &Ctx<'_>,
     st: &State,

@@ -85,7 +85,8 @@ fn apply(
         Verdict::ModelledExtension if policy.cpu.contains(need) => false,
         Verdict::ModelledExtension => return Err(ViolationKind::CpuFeatureMissing),
         Verdict::ModelledBranch => true,
-        Verdict::Division if policy.allow_division => false,
+        // The interpreter proves it cannot trap (or the policy allows it).
+        Verdict::Division => false,
         v => return Err(rule_of(v)),
     };
     if branch && has_size_prefix(bytes) {

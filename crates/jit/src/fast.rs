@@ -193,7 +193,7 @@ fn reserved(ctx: &Ctx<'_>, r: u8) -> bool {
 /// or `Err(())` with `st` untouched where `step` reports a violation.
 #[inline]
 pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
-    let [read, modified, _] = op.flags.map(u32::from);
+    let [read, modified, undefined] = op.flags.map(u32::from);
     if read & !st.flags != 0 {
         return Err(());
     }
@@ -207,9 +207,23 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     if st.cmp.is_some() && crate::interp::is_cmovcc(ins.mnemonic()) {
         return Err(());
     }
+    // Division the policy does not allow to trap is proven by `step`.
+    if op.form == Form::Divide && !ctx.policy.allow_division {
+        return Err(());
+    }
     let result = exec_form(ctx, st, op, ins);
     if result.is_ok() {
-        if modified != 0 {
+        // `rdx` as the sign extension of `rax` (what `idiv` needs).
+        let writes = !matches!(
+            op.form,
+            Form::Compare | Form::Store | Form::Jump | Form::Nop | Form::Ret
+        );
+        if op.form == Form::SignExtendAcc {
+            st.sext = op.width;
+        } else if op.form == Form::Divide || (writes && matches!(op.r0, 0 | 2)) {
+            st.sext = 0;
+        }
+        if (modified | undefined) != 0 {
             st.cmp = values::comparison(ins);
         } else if let Some(c) = st.cmp
             && (c.a == op.r0 || (op.form != Form::Store && c.b == op.r0))
@@ -256,7 +270,18 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, d) || (s != usize::from(NO_REG) && !defined(st, s)) {
                 return Err(());
             }
-            Some(computed(st, ins))
+            // Two registers of plain data: plain data at the width (what
+            // `values.rs` computes for every operation on unknowns).
+            let plain = |r: usize| matches!(st.regs[r], Val::Data(_));
+            if op.form == Form::Alu && s != usize::from(NO_REG) && plain(d) && plain(s) {
+                Some(if width == 8 {
+                    Val::Data(8)
+                } else {
+                    Val::num(crate::num::Num::unknown().at_width(4))
+                })
+            } else {
+                Some(computed(st, ins))
+            }
         }
         Form::AddImm | Form::SubImm => {
             if !defined(st, d) {
@@ -554,7 +579,7 @@ mod tests {
                 hi: -((rng.next() % 8) as i64),
             };
         }
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             n = Num::constant(rng.next() % 300);
         }
         n

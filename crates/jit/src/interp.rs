@@ -444,6 +444,12 @@ pub(crate) fn step(
     if let Some(v) = crate::values::computed(st, ins, loaded) {
         special = Some(v);
     }
+    // Division the policy does not allow to trap must be proven not to.
+    let divided = if matches!(m, M::Div | M::Idiv) && !ctx.policy.allow_division {
+        Some(crate::values::division(st, ins).map_err(|risk| K::DivisionUnproven { risk })?)
+    } else {
+        None
+    };
     // A `cmov` after a comparison: each operand narrowed by its condition.
     let exact_cmov = is_cmovcc(m)
         && match crate::refine::cmov(ctx, st, ins) {
@@ -508,16 +514,32 @@ pub(crate) fn step(
             new
         };
     }
+    if let Some((quotient, remainder)) = divided {
+        st.regs[0] = quotient;
+        st.regs[2] = remainder;
+    }
     set_rsp(ctx, st, new_rsp)?;
     update_flags(st, ins, flags);
     track_comparison(st, ins, regs, flags);
+    // `rdx` as the sign extension of `rax` (what `idiv` needs).
+    st.sext = match code {
+        Code::Cqo => 8,
+        Code::Cdq => 4,
+        _ if regs
+            .iter()
+            .any(|u| is_write(u.access()) && matches!(gpr(u.register()), 0 | 2)) =>
+        {
+            0
+        }
+        _ => st.sext,
+    };
     Ok(())
 }
 
 /// Keeps [`State::cmp`] true: a flag write replaces it (by the comparison
 /// if the instruction is one), a write to a compared register drops it.
 fn track_comparison(st: &mut State, ins: &Instruction, regs: &[UsedRegister], flags: Flags) {
-    if flags.modified != 0 {
+    if (flags.modified | flags.undefined) != 0 {
         st.cmp = crate::values::comparison(ins);
     } else if let Some(c) = st.cmp {
         let hit = regs.iter().any(|u| {

@@ -38,6 +38,36 @@
 //!   undefined one rejects (the message names it). Shifts by `cl` may leave
 //!   flags unchanged, so they define none. `std` is rejected, so the
 //!   direction flag is always clear.
+//! - Numbers: a fully defined 64-bit value may carry a range (signed
+//!   bounds and known low zero bits) and one relation `v - (S << k) ∈ [lo,
+//!   hi]` to the entry value `S` of an extent parameter, both kept only
+//!   where they are exact integer facts (an operation whose result could
+//!   wrap drops them). Constants, `movzx`/`movsx`, `and` masks, shifts,
+//!   `add`/`sub`/`inc`/`dec`/`lea` and `imul` by constants compute them;
+//!   `cmp`/`test` (and the flags of ALU results) followed by a `jcc` narrow
+//!   both operands on each edge (an edge no execution can take is dead and
+//!   its target gets nothing from it), and so does a `cmov`. At loop heads
+//!   a bound that grew stops at the nearest constant the code compares with,
+//!   else jumps to its limit (widening), so the analysis ends.
+//! - Buffers (SPEC §8.1–8.2): a buffer parameter `T* xs[e]` is a pointer
+//!   into buffer `xs` at a byte offset, a number as above. A load or store
+//!   through it, with any addressing mode (`[p + i*s + d]`, pointer steps,
+//!   pointers spilled and reloaded), is accepted only when every byte is
+//!   proven inside `[xs, xs + e * sizeof(T))` on every path: for a constant
+//!   extent by the offset's range, for an extent parameter `n` by a
+//!   relation `offset - (n << k) <= -width` with `2^k <= sizeof(T)` (so
+//!   `n > 0` and the buffer is not empty) or by the offset's range against
+//!   the least `n` the branches proved. Stores need `mut`. **What the caller
+//!   promises**: the pointer really points at `e` elements (a negative count
+//!   means none; the pointer of an empty buffer may be anything). From that
+//!   promise a non-empty buffer is real memory, so its byte size is at most
+//!   2^57 and `xs + e*sizeof(T)` does not wrap; nothing else is assumed.
+//!   Comparing two pointers into one buffer narrows their offsets (for `<`
+//!   and friends only when both are proven inside `[0, end]`).
+//! - Indexed stack accesses (`[rsp + rcx*8 - 48]`): every byte the access
+//!   may touch must be inside the frame; a load needs all of them written
+//!   (and none holding a saved register), a store leaves written bytes
+//!   written (as data) and unwritten ones unwritten.
 //! - Stack: `rsp` is always entry `rsp` + a known constant, between
 //!   `-max_frame` and 0, and equal on every path into a join. Memory accesses
 //!   must be `[reg + disp]` with `reg` a known stack pointer, inside
@@ -61,7 +91,8 @@
 //! - Budget: the analysis spends at most
 //!   [`Policy::steps_per_instruction`] work units per instruction (one per
 //!   instruction stepped, one per stack slot copied or joined between
-//!   blocks, one per 16 slots a step may shift), and validation time and
+//!   blocks, one per 16 slots a step may shift, one per narrowed branch
+//!   edge), and validation time and
 //!   memory are linear in those units; code needing more is rejected
 //!   ([`ViolationKind::AnalysisBudgetExceeded`]). Code longer than
 //!   [`MAX_CODE_SIZE`] (1 MiB) is rejected up front. `cargo bench -p npk-jit`
@@ -86,7 +117,8 @@
 //! - Calls: only `call rel32` to an address in `allowed_calls`, with `rsp`
 //!   16-byte aligned and the callee's arguments defined; afterwards caller-saved
 //!   registers and flags are undefined and the stack below `rsp` is forgotten.
-//! - Pointer parameters: only by policy, at constant offsets in a window.
+//! - Unsized pointer parameters (`ptr`, `int8*` without an extent): only by
+//!   policy, at constant offsets in a window. Buffers need no policy.
 //! - A `66`-prefixed branch, call or `ret` is rejected: its length (or, for
 //!   `ret`, the size of the address it pops) differs between Intel and AMD.
 //!   A REX prefix followed by another prefix is rejected (the CPU ignores it,
@@ -116,9 +148,18 @@ mod num;
 mod policy;
 mod record;
 mod refine;
+#[allow(
+    dead_code,
+    reason = "operations kept with their tests for the interpreter's next users (division results, narrow compares, masks)"
+)]
 mod scalar;
 mod signature;
 mod state;
+#[allow(
+    dead_code,
+    reason = "the known-bits half of `scalar`, complete with its tests"
+)]
+mod tnum;
 mod uses;
 mod validate;
 mod values;
@@ -132,4 +173,5 @@ pub use signature::{
     SignatureError,
 };
 pub use validate::{Report, Validator, validate};
+pub use values::DivisionRisk;
 pub use violation::{BufferAccess, Violation, ViolationKind};

@@ -496,13 +496,13 @@ pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> S
     let w = Scalar::widen(old, joined);
     let mut lo = i64::MIN;
     let mut hi = i64::MAX;
-    if w.smax() == i64::MAX && joined.smax() < i64::MAX {
+    if w.smax() > joined.smax() {
         let i = thresholds.partition_point(|&t| t < joined.smax());
         if let Some(&t) = thresholds.get(i) {
             hi = t;
         }
     }
-    if w.smin() == i64::MIN && joined.smin() > i64::MIN {
+    if w.smin() < joined.smin() {
         let i = thresholds.partition_point(|&t| t <= joined.smin());
         if let Some(&t) = i.checked_sub(1).and_then(|i| thresholds.get(i)) {
             lo = t;

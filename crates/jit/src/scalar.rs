@@ -1,289 +1,835 @@
-//! Interim scalar domain (signed bounds only); replaced by the known-bits +
-//! signed/unsigned bounds domain.
+//! The scalar value domain: what the validator knows about a 64-bit integer.
+//!
+//! A [`Scalar`] is the set of 64-bit values that lie in its known bits
+//! ([`Tnum`]), its unsigned range `[umin, umax]` and its signed range
+//! `[smin, smax]` at once, as in the eBPF verifier. Every constructor and
+//! operation returns a *reduced* value: each component is tightened by the
+//! others (bits -> exact nearest members for the bounds, bounds -> the bits
+//! they share, unsigned <-> signed wherever one range lies in one half of the
+//! other's number line), so equal sets mostly compare equal and precision
+//! found by one component reaches all. A `Scalar` is never empty; operations
+//! that can produce an empty set (`meet`, branch refinement) return `None`.
+//!
+//! Soundness: each operation computes every component as a superset of the
+//! concrete results (per-rule arguments next to the code), and reduction only
+//! intersects sound supersets, so the result holds every concrete result.
+//! The tests (`scalar/tests.rs`) check this by sampling members. Arithmetic
+//! wraps at 64 bits as the CPU does; the domain knows nothing of x86 beyond
+//! the shift-count masking that shifts take a width for.
 
-/// A comparison condition between two values (`cmp a, b` then `jcc`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cond {
-    Eq,
-    Ne,
-    Ult,
-    Ule,
-    Ugt,
-    Uge,
-    Slt,
-    Sle,
-    Sgt,
-    Sge,
-}
+use std::fmt;
+use std::ops::Neg;
 
-/// A set of 64-bit values: `[smin, smax]` signed, all multiples of `2^tz`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use crate::tnum::{Tnum, low_bits};
+
+mod branch;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use branch::Cond;
+use branch::exclude;
+
+/// A set of 64-bit values: known bits plus unsigned and signed bounds, kept
+/// mutually reduced (see the module docs). `Copy`, no allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Scalar {
+    bits: Tnum,
+    umin: u64,
+    umax: u64,
     smin: i64,
     smax: i64,
-    tz: u8,
+}
+
+/// At most this many rounds of reduction; each round only intersects, so
+/// stopping early is sound. Sampled values (the tests) never need a third.
+const REDUCE_ROUNDS: u32 = 4;
+
+/// `2^64`, the modulus of the unsigned number line.
+const WRAP: u128 = 1 << 64;
+
+/// The unsigned range of wrapped values of the integers `[lo, hi]` (an
+/// over-approximation of a set of exact results): exact when `lo` and `hi`
+/// lie in the same `2^64` block, since then every integer between them
+/// wraps by the same amount; otherwise the full range.
+const fn unsigned_window(lo: u128, hi: u128) -> (u64, u64) {
+    if lo >> 64 == hi >> 64 {
+        (lo as u64, hi as u64)
+    } else {
+        (0, u64::MAX)
+    }
+}
+
+/// The signed range of wrapped values of the integers `[lo, hi]`: exact
+/// when both lie in the same block `[k*2^64 - 2^63, k*2^64 + 2^63)`.
+const fn signed_window(lo: i128, hi: i128) -> (i64, i64) {
+    const HALF: i128 = 1 << 63;
+    if (lo + HALF) >> 64 == (hi + HALF) >> 64 {
+        (lo as i64, hi as i64)
+    } else {
+        (i64::MIN, i64::MAX)
+    }
+}
+
+/// The least and greatest of four values.
+fn min_max4(v: [i128; 4]) -> (i128, i128) {
+    let lo = v[0].min(v[1]).min(v[2].min(v[3]));
+    let hi = v[0].max(v[1]).max(v[2].max(v[3]));
+    (lo, hi)
+}
+
+/// `x` with its low `bits` bits (1..=63) sign-extended.
+const fn sext_value(x: u64, bits: u32) -> i64 {
+    ((x << (64 - bits)) as i64) >> (64 - bits)
 }
 
 impl Scalar {
-    pub(crate) fn constant(v: u64) -> Scalar {
+    /// Every 64-bit value.
+    pub(crate) const fn unknown() -> Scalar {
         Scalar {
-            smin: v as i64,
-            smax: v as i64,
-            tz: v.trailing_zeros().min(63) as u8,
-        }
-    }
-    pub(crate) fn unknown() -> Scalar {
-        Scalar {
+            bits: Tnum::unknown(),
+            umin: 0,
+            umax: u64::MAX,
             smin: i64::MIN,
             smax: i64::MAX,
-            tz: 0,
         }
     }
-    pub(crate) fn range_s(lo: i64, hi: i64) -> Scalar {
+
+    /// Exactly `value`.
+    pub(crate) const fn constant(value: u64) -> Scalar {
         Scalar {
-            smin: lo,
-            smax: hi,
-            tz: 0,
+            bits: Tnum::constant(value),
+            umin: value,
+            umax: value,
+            smin: value as i64,
+            smax: value as i64,
         }
     }
-    fn with_tz(mut self, tz: u32) -> Scalar {
-        self.tz = tz.min(63) as u8;
-        if let Some(c) = self.as_const() {
-            self.tz = c.trailing_zeros().min(63) as u8;
-        }
-        self.norm()
-    }
-    /// Rounds the bounds inward to multiples of `2^tz`.
-    fn norm(mut self) -> Scalar {
-        if self.tz == 0 || self.tz >= 62 || self.as_const().is_some() {
-            return self;
-        }
-        let m = 1i64 << self.tz;
-        if self.smin != i64::MIN {
-            self.smin = self
-                .smin
-                .checked_add(m - 1)
-                .map_or(self.smin, |v| v.div_euclid(m) * m);
-        }
-        if self.smax != i64::MAX {
-            self.smax = self.smax.div_euclid(m) * m;
-        }
-        if self.smin > self.smax {
-            // Cannot happen for a non-empty set; stay conservative.
+
+    /// Every value of the unsigned range `[lo, hi]` (any value if `lo > hi`).
+    pub(crate) fn range_u(lo: u64, hi: u64) -> Scalar {
+        if lo > hi {
             return Scalar::unknown();
         }
-        self
+        Scalar::make(Tnum::range(lo, hi), lo, hi, i64::MIN, i64::MAX)
     }
+
+    /// Every value of the signed range `[lo, hi]` (any value if `lo > hi`).
+    pub(crate) fn range_s(lo: i64, hi: i64) -> Scalar {
+        if lo > hi {
+            return Scalar::unknown();
+        }
+        Scalar::make(Tnum::unknown(), 0, u64::MAX, lo, hi)
+    }
+
+    /// Every member of `bits`.
+    pub(crate) fn from_bits(bits: Tnum) -> Scalar {
+        Scalar::make(bits, 0, u64::MAX, i64::MIN, i64::MAX)
+    }
+
+    /// Any value of the low `bytes` bytes, zero-extended: `[0, 2^(8*bytes) - 1]`
+    /// (what `movzx` of a loaded byte or word holds; `bytes >= 8` is any value).
     pub(crate) fn zext_unknown(bytes: u8) -> Scalar {
-        if bytes >= 8 {
-            Scalar::unknown()
-        } else {
-            Scalar::range_s(0, (1i64 << (8 * bytes)) - 1)
+        Scalar::range_u(0, low_bits(u32::from(bytes) * 8))
+    }
+
+    /// Any value of the low `bytes` bytes, sign-extended (`movsx` of a load):
+    /// `[-2^(8*bytes-1), 2^(8*bytes-1) - 1]`; `bytes == 0` is 0, `bytes >= 8`
+    /// any value.
+    pub(crate) fn sext_unknown(bytes: u8) -> Scalar {
+        match bytes {
+            0 => Scalar::constant(0),
+            1..=7 => {
+                let half = 1i64 << (u32::from(bytes) * 8 - 1);
+                Scalar::range_s(-half, half - 1)
+            }
+            _ => Scalar::unknown(),
         }
     }
-    pub(crate) fn as_const(&self) -> Option<u64> {
-        (self.smin == self.smax).then_some(self.smin as u64)
+
+    /// Reduce raw components that are known to hold every concrete result.
+    /// They cannot be contradictory then; if they are, an operation is
+    /// wrong, and the full set is the safe answer (release builds).
+    fn make(bits: Tnum, umin: u64, umax: u64, smin: i64, smax: i64) -> Scalar {
+        let raw = Scalar {
+            bits,
+            umin,
+            umax,
+            smin,
+            smax,
+        };
+        // Constants are the common case (immediates); known bits say it all.
+        if let Some(value) = bits.as_const() {
+            debug_assert!(
+                raw.contains(value),
+                "an operation lost its only member: {raw:?}"
+            );
+            return Scalar::constant(value);
+        }
+        // So is "any value" (data from the caller or from memory).
+        if raw == Scalar::unknown() {
+            return raw;
+        }
+        let reduced = raw.reduced();
+        debug_assert!(reduced.is_some(), "an operation lost every member: {raw:?}");
+        reduced.unwrap_or(Scalar::unknown())
     }
-    pub(crate) fn smin(&self) -> i64 {
+
+    /// Tighten every component by the others, `None` if they share no value.
+    ///
+    /// A round: the two ranges bound each other, the known bits take those
+    /// of the unsigned range, and the four bounds move to the nearest
+    /// members of the known bits. If that last step moves no bound, the next
+    /// round would change nothing (the sign deduction is idempotent and the
+    /// bits already hold the range's), so the value is reduced.
+    fn reduced(mut self) -> Option<Scalar> {
+        for _ in 0..REDUCE_ROUNDS {
+            self.deduce_signs()?;
+            self.bits = self.bits.intersect(Tnum::range(self.umin, self.umax))?;
+            let before = (self.umin, self.umax, self.smin, self.smax);
+            self.umin = self.bits.min_ge(self.umin)?;
+            self.umax = self.bits.max_le(self.umax)?;
+            self.smin = self.bits.smin_ge(self.smin)?;
+            self.smax = self.bits.smax_le(self.smax)?;
+            if self.umin > self.umax || self.smin > self.smax {
+                return None;
+            }
+            if before == (self.umin, self.umax, self.smin, self.smax) {
+                break;
+            }
+        }
+        Some(self)
+    }
+
+    /// Intersect the unsigned and the signed range where one is an interval
+    /// of the other's number line; where both cross (the unsigned range holds
+    /// `2^63 - 1` and `2^63`, the signed one `-1` and `0`) their intersection
+    /// is two pieces, one in each half, and a piece that is empty lets the
+    /// other one bound both. The signed range is narrowed again at the end,
+    /// so the two agree afterwards and a second call changes nothing.
+    fn deduce_signs(&mut self) -> Option<()> {
+        self.signed_from_unsigned()?;
+        if (self.smin as u64) <= (self.smax as u64) {
+            // The signed range does not hold both -1 and 0: an unsigned interval.
+            self.umin = self.umin.max(self.smin as u64);
+            self.umax = self.umax.min(self.smax as u64);
+            if self.umin > self.umax {
+                return None;
+            }
+        } else if (self.umin as i64) > (self.umax as i64) {
+            let low_piece = self.umin <= self.smax as u64;
+            let high_piece = self.smin as u64 <= self.umax;
+            match (low_piece, high_piece) {
+                (false, false) => return None,
+                (true, false) => {
+                    self.umax = self.smax as u64;
+                    self.smin = self.umin as i64;
+                }
+                (false, true) => {
+                    self.umin = self.smin as u64;
+                    self.smax = self.umax as i64;
+                }
+                (true, true) => {}
+            }
+        }
+        self.signed_from_unsigned()
+    }
+
+    /// Where the unsigned range lies in one sign half it is a signed
+    /// interval: narrow the signed range to it.
+    fn signed_from_unsigned(&mut self) -> Option<()> {
+        if (self.umin as i64) <= (self.umax as i64) {
+            self.smin = self.smin.max(self.umin as i64);
+            self.smax = self.smax.min(self.umax as i64);
+            if self.smin > self.smax {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// The value, when the set has exactly one.
+    #[must_use]
+    pub(crate) const fn as_const(self) -> Option<u64> {
+        if self.umin == self.umax {
+            Some(self.umin)
+        } else {
+            None
+        }
+    }
+
+    /// The least member, unsigned.
+    #[must_use]
+    pub(crate) const fn umin(self) -> u64 {
+        self.umin
+    }
+
+    /// The greatest member, unsigned.
+    #[must_use]
+    pub(crate) const fn umax(self) -> u64 {
+        self.umax
+    }
+
+    /// The least member, signed.
+    #[must_use]
+    pub(crate) const fn smin(self) -> i64 {
         self.smin
     }
-    pub(crate) fn smax(&self) -> i64 {
+
+    /// The greatest member, signed.
+    #[must_use]
+    pub(crate) const fn smax(self) -> i64 {
         self.smax
     }
-    pub(crate) fn is_unknown(&self) -> bool {
-        *self == Scalar::unknown()
+
+    /// The known bits.
+    #[must_use]
+    pub(crate) const fn bits(self) -> Tnum {
+        self.bits
     }
-    pub(crate) fn trailing_zeros(&self) -> u32 {
-        match self.as_const() {
-            Some(0) => 64,
-            Some(v) => v.trailing_zeros(),
-            None => u32::from(self.tz),
+
+    /// Whether `x` is in the set (inside every component).
+    #[must_use]
+    pub(crate) const fn contains(self, x: u64) -> bool {
+        self.bits.contains(x)
+            && self.umin <= x
+            && x <= self.umax
+            && self.smin <= x as i64
+            && x as i64 <= self.smax
+    }
+
+    /// Whether the set is every value.
+    #[must_use]
+    pub(crate) fn is_unknown(self) -> bool {
+        self == Scalar::unknown()
+    }
+
+    /// How many low bits are known to be 0 in every member (64 for the
+    /// constant 0): the alignment the set guarantees.
+    #[must_use]
+    pub(crate) const fn trailing_zeros(self) -> u32 {
+        (self.bits.value() | self.bits.mask()).trailing_zeros()
+    }
+
+    /// Whether 0 is outside the set.
+    #[must_use]
+    pub(crate) const fn is_nonzero(self) -> bool {
+        !self.contains(0)
+    }
+
+    /// `a + b`, wrapping. Bounds: the exact integer sums lie in
+    /// `[min + min, max + max]`, kept when that does not straddle a wrap.
+    #[must_use]
+    pub(crate) fn add(self, b: Scalar) -> Scalar {
+        let (umin, umax) = unsigned_window(
+            u128::from(self.umin) + u128::from(b.umin),
+            u128::from(self.umax) + u128::from(b.umax),
+        );
+        let (smin, smax) = signed_window(
+            i128::from(self.smin) + i128::from(b.smin),
+            i128::from(self.smax) + i128::from(b.smax),
+        );
+        Scalar::make(self.bits.add(b.bits), umin, umax, smin, smax)
+    }
+
+    /// `a - b`, wrapping: the integer differences lie in
+    /// `[a.min - b.max, a.max - b.min]` (shifted up by `2^64` to stay
+    /// unsigned, which changes no wrapped value).
+    #[must_use]
+    pub(crate) fn sub(self, b: Scalar) -> Scalar {
+        let (umin, umax) = unsigned_window(
+            u128::from(self.umin) + WRAP - u128::from(b.umax),
+            u128::from(self.umax) + WRAP - u128::from(b.umin),
+        );
+        let (smin, smax) = signed_window(
+            i128::from(self.smin) - i128::from(b.smax),
+            i128::from(self.smax) - i128::from(b.smin),
+        );
+        Scalar::make(self.bits.sub(b.bits), umin, umax, smin, smax)
+    }
+
+    /// `-a`, wrapping (`neg`).
+    #[must_use]
+    pub(crate) fn neg(self) -> Scalar {
+        Scalar::constant(0).sub(self)
+    }
+
+    /// `!a` (`not`): exact, `!x` reverses both orders.
+    #[must_use]
+    pub(crate) fn not(self) -> Scalar {
+        Scalar::make(
+            self.bits.not(),
+            !self.umax,
+            !self.umin,
+            !self.smax,
+            !self.smin,
+        )
+    }
+
+    /// `a * b`, wrapping (the low 64 bits of `imul`/`mul`). A constant power
+    /// of two is a shift (exact bits). Unsigned products are monotone in
+    /// both operands; signed ones take their extremes at the corners.
+    #[must_use]
+    pub(crate) fn mul(self, b: Scalar) -> Scalar {
+        for (x, y) in [(self, b), (b, self)] {
+            if let Some(c) = y.as_const()
+                && c.is_power_of_two()
+            {
+                return x.shl_const(c.trailing_zeros());
+            }
+        }
+        let (umin, umax) = unsigned_window(
+            u128::from(self.umin) * u128::from(b.umin),
+            u128::from(self.umax) * u128::from(b.umax),
+        );
+        let (lo, hi) = min_max4([
+            i128::from(self.smin) * i128::from(b.smin),
+            i128::from(self.smin) * i128::from(b.smax),
+            i128::from(self.smax) * i128::from(b.smin),
+            i128::from(self.smax) * i128::from(b.smax),
+        ]);
+        let (smin, smax) = signed_window(lo, hi);
+        Scalar::make(self.bits.mul(b.bits), umin, umax, smin, smax)
+    }
+
+    /// `a & b`: never above either operand unsigned (`x & y <= y`); the
+    /// known bits give the rest, and signed bounds follow from those.
+    #[must_use]
+    pub(crate) fn and(self, b: Scalar) -> Scalar {
+        let umax = self.umax.min(b.umax);
+        Scalar::make(self.bits.and(b.bits), 0, umax, i64::MIN, i64::MAX)
+    }
+
+    /// `a | b`: never below either operand unsigned (`x | y >= y`), never
+    /// above their sum (`x | y` is `x + y` without the carries).
+    #[must_use]
+    pub(crate) fn or(self, b: Scalar) -> Scalar {
+        let umin = self.umin.max(b.umin);
+        let umax = self.umax.saturating_add(b.umax);
+        Scalar::make(self.bits.or(b.bits), umin, umax, i64::MIN, i64::MAX)
+    }
+
+    /// `a ^ b`: never above the sum (`x ^ y = x + y - 2(x & y)`); the known
+    /// bits say the rest.
+    #[must_use]
+    pub(crate) fn xor(self, b: Scalar) -> Scalar {
+        let umax = self.umax.saturating_add(b.umax);
+        Scalar::make(self.bits.xor(b.bits), 0, umax, i64::MIN, i64::MAX)
+    }
+
+    /// A division-like operation on the executions that do not trap: a
+    /// zero divisor raises `#DE` and ends the path, so it adds no result
+    /// (when 0 is `b`'s only value no execution continues, and the answer is
+    /// any value). Two constants give `exact`'s value; otherwise `general`
+    /// gets `b` without 0 where 0 is an end of one of its ranges.
+    fn divide(
+        self,
+        b: Scalar,
+        exact: fn(u64, u64) -> Option<u64>,
+        general: impl FnOnce(Scalar, Scalar) -> Scalar,
+    ) -> Scalar {
+        if let (Some(x), Some(y)) = (self.as_const(), b.as_const())
+            && let Some(z) = exact(x, y)
+        {
+            return Scalar::constant(z);
+        }
+        match exclude(b, Scalar::constant(0)) {
+            Some(divisor) => general(self, divisor),
+            None => Scalar::unknown(),
         }
     }
-    fn from_i128(lo: i128, hi: i128) -> Scalar {
-        if lo < i128::from(i64::MIN) || hi > i128::from(i64::MAX) {
-            Scalar::unknown()
+
+    /// `a / b` unsigned (the quotient of `div`), for the executions that do
+    /// not trap (see `divide`): it grows with `a` and shrinks with `b`.
+    #[must_use]
+    pub(crate) fn udiv(self, b: Scalar) -> Scalar {
+        self.divide(b, u64::checked_div, |a, b| {
+            let (lo, hi) = (a.umin / b.umax.max(1), a.umax / b.umin.max(1));
+            Scalar::make(Tnum::unknown(), lo, hi, i64::MIN, i64::MAX)
+        })
+    }
+
+    /// `a % b` unsigned (the remainder of `div`), for the executions that do
+    /// not trap: below the divisor and never above `a`; `a` itself when it
+    /// is always below `b`; `a & (c - 1)` for a power of two `c`.
+    #[must_use]
+    pub(crate) fn urem(self, b: Scalar) -> Scalar {
+        self.divide(b, u64::checked_rem, |a, b| {
+            if a.umax < b.umin {
+                return a;
+            }
+            if let Some(c) = b.as_const()
+                && c.is_power_of_two()
+            {
+                return a.and(Scalar::constant(c - 1));
+            }
+            let hi = a.umax.min(b.umax.saturating_sub(1));
+            Scalar::make(Tnum::unknown(), 0, hi, i64::MIN, i64::MAX)
+        })
+    }
+
+    /// `a / b` signed (the quotient of `idiv`, truncated toward zero), for
+    /// the executions that do not trap. On each sign piece of the divisor
+    /// (`[smin, -1]`, `[1, smax]`) the quotient is monotone in `a` and in
+    /// `b`, so its extremes are at the corners. The trapping `MIN / -1` is
+    /// counted as `2^63`, which only widens the answer.
+    #[must_use]
+    pub(crate) fn sdiv(self, b: Scalar) -> Scalar {
+        let exact = |x: u64, y: u64| (x as i64).checked_div(y as i64).map(|q| q as u64);
+        self.divide(b, exact, |a, b| {
+            let (a_lo, a_hi) = (i128::from(a.smin), i128::from(a.smax));
+            let (mut lo, mut hi) = (i128::MAX, i128::MIN);
+            let pieces = [
+                (b.smin <= -1).then(|| (b.smin, b.smax.min(-1))),
+                (b.smax >= 1).then(|| (b.smin.max(1), b.smax)),
+            ];
+            for (d_lo, d_hi) in pieces.into_iter().flatten() {
+                let (d_lo, d_hi) = (i128::from(d_lo), i128::from(d_hi));
+                let (l, h) = min_max4([a_lo / d_lo, a_lo / d_hi, a_hi / d_lo, a_hi / d_hi]);
+                (lo, hi) = (lo.min(l), hi.max(h));
+            }
+            if lo > hi {
+                return Scalar::unknown(); // no piece: only 0 was left
+            }
+            let (smin, smax) = signed_window(lo, hi);
+            Scalar::make(Tnum::unknown(), 0, u64::MAX, smin, smax)
+        })
+    }
+
+    /// `a % b` signed (the remainder of `idiv`), for the executions that do
+    /// not trap: it has the sign of `a` (or is 0), is smaller than `|b|` in
+    /// magnitude and never larger than `a` is.
+    #[must_use]
+    pub(crate) fn srem(self, b: Scalar) -> Scalar {
+        let exact = |x: u64, y: u64| (x as i64).checked_rem(y as i64).map(|r| r as u64);
+        self.divide(b, exact, |a, b| {
+            let largest = i128::from(b.smin).abs().max(i128::from(b.smax).abs()) - 1;
+            let lo = if a.smin >= 0 {
+                0
+            } else {
+                largest.neg().max(i128::from(a.smin))
+            };
+            let hi = if a.smax <= 0 {
+                0
+            } else {
+                largest.min(i128::from(a.smax))
+            };
+            Scalar::make(Tnum::unknown(), 0, u64::MAX, lo as i64, hi as i64)
+        })
+    }
+
+    /// `shl` of a `width`-bit operand (8, 16, 32 or 64) by `amount`: the
+    /// count is masked as x86 does (to 6 bits for 64-bit operands, else 5)
+    /// and the result is the operand's new low `width` bits, zero-extended.
+    #[must_use]
+    pub(crate) fn shl(self, amount: Scalar, width: u32) -> Scalar {
+        let (lo, hi) = shift_count(amount, width);
+        let x = self.zext(width);
+        let shifted = if lo == hi {
+            x.shl_const(lo)
         } else {
-            Scalar::range_s(lo as i64, hi as i64)
-        }
+            x.shl_range(lo, hi)
+        };
+        shifted.zext(width)
     }
-    pub(crate) fn add(self, o: Scalar) -> Scalar {
-        Scalar::from_i128(
-            i128::from(self.smin) + i128::from(o.smin),
-            i128::from(self.smax) + i128::from(o.smax),
-        )
-        .with_tz(self.trailing_zeros().min(o.trailing_zeros()))
+
+    /// `shr` (logical) of a `width`-bit operand, as [`Scalar::shl`].
+    #[must_use]
+    pub(crate) fn shr(self, amount: Scalar, width: u32) -> Scalar {
+        let (lo, hi) = shift_count(amount, width);
+        self.zext(width).lshr_range(lo, hi).zext(width)
     }
-    pub(crate) fn sub(self, o: Scalar) -> Scalar {
-        Scalar::from_i128(
-            i128::from(self.smin) - i128::from(o.smax),
-            i128::from(self.smax) - i128::from(o.smin),
-        )
-        .with_tz(self.trailing_zeros().min(o.trailing_zeros()))
+
+    /// `sar` (arithmetic) of a `width`-bit operand, as [`Scalar::shl`]: the
+    /// operand's sign is its bit `width - 1`.
+    #[must_use]
+    pub(crate) fn sar(self, amount: Scalar, width: u32) -> Scalar {
+        let (lo, hi) = shift_count(amount, width);
+        self.sext(width).ashr_range(lo, hi).zext(width)
     }
-    pub(crate) fn mul(self, o: Scalar) -> Scalar {
-        let c = [
-            i128::from(self.smin) * i128::from(o.smin),
-            i128::from(self.smin) * i128::from(o.smax),
-            i128::from(self.smax) * i128::from(o.smin),
-            i128::from(self.smax) * i128::from(o.smax),
-        ];
-        Scalar::from_i128(
-            c.into_iter().min().unwrap_or(0),
-            c.into_iter().max().unwrap_or(0),
-        )
-        .with_tz(self.trailing_zeros() + o.trailing_zeros())
+
+    /// `a << c` for a constant `c < 64`: multiplication by `2^c`, so the
+    /// integer results lie in `[min << c, max << c]`.
+    fn shl_const(self, c: u32) -> Scalar {
+        let (umin, umax) = unsigned_window(u128::from(self.umin) << c, u128::from(self.umax) << c);
+        let (smin, smax) = signed_window(i128::from(self.smin) << c, i128::from(self.smax) << c);
+        Scalar::make(self.bits.shl(c), umin, umax, smin, smax)
     }
-    pub(crate) fn and(self, o: Scalar) -> Scalar {
-        match (self.smin >= 0, o.smin >= 0) {
-            (true, true) => Scalar::range_s(0, self.smax.min(o.smax)),
-            (true, false) => Scalar::range_s(0, self.smax),
-            (false, true) => Scalar::range_s(0, o.smax),
-            _ => Scalar::unknown(),
-        }
+
+    /// `a << c` for any `c` in `[lo, hi]` (`lo < hi < 64`): monotone in `a`,
+    /// and in `c` away from zero, so the extremes are at the corners.
+    fn shl_range(self, lo: u32, hi: u32) -> Scalar {
+        let (umin, umax) =
+            unsigned_window(u128::from(self.umin) << lo, u128::from(self.umax) << hi);
+        let (smin, smax) = min_max4([
+            i128::from(self.smin) << lo,
+            i128::from(self.smin) << hi,
+            i128::from(self.smax) << lo,
+            i128::from(self.smax) << hi,
+        ]);
+        let (smin, smax) = signed_window(smin, smax);
+        Scalar::make(self.bits.shl_range(lo, hi), umin, umax, smin, smax)
     }
-    pub(crate) fn or(self, o: Scalar) -> Scalar {
-        match (self.as_const(), o.as_const()) {
-            (Some(a), Some(b)) => Scalar::constant(a | b),
-            _ => Scalar::unknown(),
-        }
+
+    /// `a >> c` (logical) for any `c` in `[lo, hi]` (`hi < 64`): monotone,
+    /// up in `a` and down in `c`.
+    fn lshr_range(self, lo: u32, hi: u32) -> Scalar {
+        let bits = self.bits.lshr_range(lo, hi);
+        Scalar::make(bits, self.umin >> hi, self.umax >> lo, i64::MIN, i64::MAX)
     }
-    pub(crate) fn xor(self, o: Scalar) -> Scalar {
-        match (self.as_const(), o.as_const()) {
-            (Some(a), Some(b)) => Scalar::constant(a ^ b),
-            _ => Scalar::unknown(),
-        }
+
+    /// `a >> c` (arithmetic) for any `c` in `[lo, hi]` (`hi < 64`): monotone
+    /// up in `a`; in `c` it moves toward 0 or -1, so the extremes are at the
+    /// corners. With the sign known the bits are those of a logical shift
+    /// (of `!a` for negatives); otherwise the bounds decide them.
+    fn ashr_range(self, lo: u32, hi: u32) -> Scalar {
+        let (smin, smax) = min_max4([
+            i128::from(self.smin >> lo),
+            i128::from(self.smin >> hi),
+            i128::from(self.smax >> lo),
+            i128::from(self.smax >> hi),
+        ]);
+        let bits = if lo == hi {
+            self.bits.ashr(lo)
+        } else if self.smin >= 0 {
+            self.bits.lshr_range(lo, hi)
+        } else if self.smax < 0 {
+            self.bits.not().lshr_range(lo, hi).not()
+        } else {
+            Tnum::unknown()
+        };
+        Scalar::make(bits, 0, u64::MAX, smin as i64, smax as i64)
     }
-    pub(crate) fn shl(self, amount: Scalar, width_bits: u32) -> Scalar {
-        match amount.as_const() {
-            Some(k) => {
-                let k = (k as u32) & (width_bits - 1);
-                self.mul(Scalar::constant(1u64 << k))
-            }
-            None => Scalar::unknown(),
-        }
-    }
-    pub(crate) fn shr(self, amount: Scalar, width_bits: u32) -> Scalar {
-        match amount.as_const() {
-            Some(k) if self.smin >= 0 => {
-                let k = (k as u32) & (width_bits - 1);
-                Scalar::range_s(self.smin >> k, self.smax >> k)
-            }
-            Some(k) if k as u32 & (width_bits - 1) > 0 && width_bits == 64 => {
-                let k = (k as u32) & 63;
-                Scalar::range_s(0, (u64::MAX >> k) as i64)
-            }
-            _ => Scalar::unknown(),
-        }
-    }
-    pub(crate) fn sar(self, amount: Scalar, width_bits: u32) -> Scalar {
-        match amount.as_const() {
-            Some(k) => {
-                let k = (k as u32) & (width_bits - 1);
-                Scalar::range_s(self.smin >> k, self.smax >> k)
-            }
-            None => Scalar::unknown(),
-        }
-    }
+
+    /// Truncate to the low `bits` bits and zero-extend (a 32-bit register
+    /// write, `movzx`). A range whose members share the bits above `bits`
+    /// keeps its low ends; a range that crosses a multiple of `2^bits` wraps
+    /// inside the truncation and becomes all of `[0, 2^bits - 1]`. Both the
+    /// unsigned and the signed range are tried.
+    #[must_use]
     pub(crate) fn zext(self, bits: u32) -> Scalar {
-        let max = (1i64 << bits) - 1;
-        if self.smin >= 0 && self.smax <= max {
-            self
-        } else {
-            Scalar::range_s(0, max)
+        if bits >= 64 {
+            return self;
         }
+        let keep = low_bits(bits);
+        let (mut umin, mut umax) = (0, keep);
+        if self.umin >> bits == self.umax >> bits {
+            umin = self.umin & keep;
+            umax = self.umax & keep;
+        }
+        if self.smin >> bits == self.smax >> bits {
+            umin = umin.max(self.smin as u64 & keep);
+            umax = umax.min(self.smax as u64 & keep);
+        }
+        Scalar::make(self.bits.cast(bits), umin, umax, i64::MIN, i64::MAX)
     }
+
+    /// Sign-extend the low `bits` bits (`movsx`, `movsxd`, `cdqe`). Sign
+    /// extension is monotone inside each block `[k*2^bits - 2^(bits-1),
+    /// k*2^bits + 2^(bits-1))`, so a range inside one block keeps its ends.
+    /// `bits == 0` gives 0.
+    #[must_use]
     pub(crate) fn sext(self, bits: u32) -> Scalar {
-        let half = 1i64 << (bits - 1);
-        if self.smin >= -half && self.smax < half {
-            self
+        if bits >= 64 {
+            return self;
+        }
+        if bits == 0 {
+            return Scalar::constant(0);
+        }
+        let half = 1i128 << (bits - 1);
+        let block = |x: i128| (x + half) >> bits;
+        let (mut smin, mut smax) = (-half as i64, (half - 1) as i64);
+        if block(i128::from(self.smin)) == block(i128::from(self.smax)) {
+            smin = sext_value(self.smin as u64, bits);
+            smax = sext_value(self.smax as u64, bits);
+        }
+        if block(i128::from(self.umin)) == block(i128::from(self.umax)) {
+            smin = smin.max(sext_value(self.umin, bits));
+            smax = smax.min(sext_value(self.umax, bits));
+        }
+        Scalar::make(self.bits.sext(bits), 0, u64::MAX, smin, smax)
+    }
+
+    /// The least scalar holding both sets (control-flow join).
+    #[must_use]
+    pub(crate) fn join(self, b: Scalar) -> Scalar {
+        // At a fixpoint most joins add nothing: skip the reduction then.
+        if self.includes(b) {
+            return self;
+        }
+        if b.includes(self) {
+            return b;
+        }
+        Scalar::make(
+            self.bits.join(b.bits),
+            self.umin.min(b.umin),
+            self.umax.max(b.umax),
+            self.smin.min(b.smin),
+            self.smax.max(b.smax),
+        )
+    }
+
+    /// Widening at a loop head: `old` joined with `new`, where every bound
+    /// that grew jumps to its type's limit and, if any known bit changed,
+    /// that bit and every bit above it become unknown (counters grow
+    /// upward; the low bits that stay known keep alignment such as `i*8`).
+    /// Each bound can jump once and the lowest changed bit only moves down,
+    /// so repeated widening stops after a few steps. A non-negative counter
+    /// widens to `[0, i64::MAX]`, not `[0, u64::MAX]`: its signed bound did
+    /// not move, and that keeps `cmp i, n; jl` proving `0 <= i < n`.
+    #[must_use]
+    pub(crate) fn widen(self, new: Scalar) -> Scalar {
+        if self.includes(new) {
+            return self;
+        }
+        let joined = self.join(new);
+        let changed =
+            (self.bits.mask() ^ joined.bits.mask()) | (self.bits.value() ^ joined.bits.value());
+        let bits = if changed == 0 {
+            joined.bits
         } else {
-            Scalar::range_s(-half, half - 1)
+            let from = changed.trailing_zeros();
+            Tnum::new(joined.bits.value(), joined.bits.mask() | !low_bits(from))
+        };
+        // A joined bound is the old one or beyond it.
+        let jump = |old, joined, limit| if joined == old { old } else { limit };
+        let umin = jump(self.umin, joined.umin, 0);
+        let umax = jump(self.umax, joined.umax, u64::MAX);
+        let smin = jump(self.smin as u64, joined.smin as u64, i64::MIN as u64) as i64;
+        let smax = jump(self.smax as u64, joined.smax as u64, i64::MAX as u64) as i64;
+        Scalar::make(bits, umin, umax, smin, smax)
+    }
+
+    /// Whether every member of `b` is a member of `self` (each component of
+    /// `self` holds the same component of `b`): the fixpoint test, cheaper
+    /// than comparing `self.join(b)` with `self`. It can miss an inclusion
+    /// that only the intersection of components shows, never claim a false
+    /// one.
+    #[must_use]
+    pub(crate) const fn includes(self, b: Scalar) -> bool {
+        self.bits.includes(b.bits)
+            && self.umin <= b.umin
+            && b.umax <= self.umax
+            && self.smin <= b.smin
+            && b.smax <= self.smax
+    }
+
+    /// The values in both sets, `None` when there are none.
+    #[must_use]
+    pub(crate) fn meet(self, b: Scalar) -> Option<Scalar> {
+        if self.includes(b) {
+            return Some(b);
+        }
+        if b.includes(self) {
+            return Some(self);
+        }
+        Scalar {
+            bits: self.bits.intersect(b.bits)?,
+            umin: self.umin.max(b.umin),
+            umax: self.umax.min(b.umax),
+            smin: self.smin.max(b.smin),
+            smax: self.smax.min(b.smax),
+        }
+        .checked()
+    }
+
+    /// Reduce components that may contradict each other (`meet`, refinement).
+    fn checked(self) -> Option<Scalar> {
+        if self.umin > self.umax || self.smin > self.smax {
+            return None;
+        }
+        self.reduced()
+    }
+
+    /// [`Scalar::checked`] for `from` (a reduced value) with some bounds
+    /// narrowed: when none moved, `from` is already the answer.
+    fn narrowed_from(self, from: Scalar) -> Option<Scalar> {
+        if self == from {
+            Some(from)
+        } else {
+            self.checked()
         }
     }
-    pub(crate) fn join(self, o: Scalar) -> Scalar {
-        Scalar::range_s(self.smin.min(o.smin), self.smax.max(o.smax))
-            .with_tz(self.trailing_zeros().min(o.trailing_zeros()))
+}
+
+/// A number in a diagnostic: decimal below `2^32` in magnitude, else hex.
+struct Num(i128);
+
+/// A range in a diagnostic, both ends in hex if either needs it.
+struct Range(i128, i128);
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_num(f, self.0, self.0.unsigned_abs() >= 1 << 32)
     }
-    pub(crate) fn widen(old: Scalar, new: Scalar) -> Scalar {
-        let lo = if new.smin < old.smin {
-            i64::MIN
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = self.0.unsigned_abs().max(self.1.unsigned_abs()) >= 1 << 32;
+        f.write_str("[")?;
+        write_num(f, self.0, hex)?;
+        f.write_str(", ")?;
+        write_num(f, self.1, hex)?;
+        f.write_str("]")
+    }
+}
+
+fn write_num(f: &mut fmt::Formatter<'_>, x: i128, hex: bool) -> fmt::Result {
+    let sign = if x < 0 { "-" } else { "" };
+    if hex {
+        write!(f, "{sign}{:#x}", x.unsigned_abs())
+    } else {
+        write!(f, "{sign}{}", x.unsigned_abs())
+    }
+}
+
+/// What a rejection says a value is: `5`, `[0, 99]`, `[-8, 7]`,
+/// `[0, 2040], multiple of 8`, `[0x80000000, 0xffffffffffffffff] unsigned`,
+/// `any value`. A range that lies in one sign half is shown as its members'
+/// ordinary values (negative numbers below 0); otherwise the signed range,
+/// the unsigned one (marked) where it says more, and then what the known
+/// low bits add.
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (umin, umax) = (i128::from(self.umin), i128::from(self.umax));
+        let (smin, smax) = (i128::from(self.smin), i128::from(self.smax));
+        if let Some(c) = self.as_const() {
+            let shown = if self.smin < 0 { smin } else { i128::from(c) };
+            return write!(f, "{}", Num(shown));
+        }
+        let full_signed = self.smin == i64::MIN && self.smax == i64::MAX;
+        let full_unsigned = self.umin == 0 && self.umax == u64::MAX;
+        if self.smin >= 0 {
+            write!(f, "{}", Range(umin, umax))?;
+        } else if self.umin >= 1 << 63 || !full_signed {
+            write!(f, "{}", Range(smin, smax))?;
+            if !full_unsigned && (self.umin as i64) > (self.umax as i64) {
+                write!(f, " and {} unsigned", Range(umin, umax))?;
+            }
+        } else if !full_unsigned {
+            write!(f, "{} unsigned", Range(umin, umax))?;
         } else {
-            old.smin
-        };
-        let hi = if new.smax > old.smax {
-            i64::MAX
-        } else {
-            old.smax
-        };
-        Scalar::range_s(lo, hi).with_tz(old.trailing_zeros().min(new.trailing_zeros()))
+            write!(f, "any value")?;
+        }
+        let known_low = self.bits.mask().trailing_zeros();
+        if known_low > 0 {
+            let modulus = 1u128 << known_low;
+            let rest = self.bits.value() & low_bits(known_low);
+            if rest == 0 {
+                write!(f, ", multiple of {}", Num(modulus as i128))?;
+            } else {
+                write!(f, ", {} mod {}", Num(rest.into()), Num(modulus as i128))?;
+            }
+        }
+        Ok(())
     }
-    pub(crate) fn meet(self, o: Scalar) -> Option<Scalar> {
-        let lo = self.smin.max(o.smin);
-        let hi = self.smax.min(o.smax);
-        (lo <= hi)
-            .then(|| Scalar::range_s(lo, hi).with_tz(self.trailing_zeros().max(o.trailing_zeros())))
-    }
-    pub(crate) fn refine(a: Scalar, b: Scalar, cond: Cond) -> Option<(Scalar, Scalar)> {
-        let nonneg = a.smin >= 0 && b.smin >= 0;
-        let (a2, b2) = match cond {
-            Cond::Eq => {
-                let m = a.meet(b)?;
-                (m, m)
-            }
-            Cond::Ne => {
-                let mut a2 = a;
-                let mut b2 = b;
-                if let Some(c) = b.as_const().map(|c| c as i64) {
-                    if a.smin == c {
-                        a2.smin = c.checked_add(1)?;
-                    }
-                    if a.smax == c {
-                        a2.smax = c.checked_sub(1)?;
-                    }
-                }
-                if let Some(c) = a.as_const().map(|c| c as i64) {
-                    if b.smin == c {
-                        b2.smin = c.checked_add(1)?;
-                    }
-                    if b.smax == c {
-                        b2.smax = c.checked_sub(1)?;
-                    }
-                }
-                (a2, b2)
-            }
-            Cond::Slt => (
-                a.meet(Scalar::range_s(i64::MIN, b.smax.checked_sub(1)?))?,
-                b.meet(Scalar::range_s(a.smin.checked_add(1)?, i64::MAX))?,
-            ),
-            Cond::Sle => (
-                a.meet(Scalar::range_s(i64::MIN, b.smax))?,
-                b.meet(Scalar::range_s(a.smin, i64::MAX))?,
-            ),
-            Cond::Sgt => {
-                let (b2, a2) = Scalar::refine(b, a, Cond::Slt)?;
-                (a2, b2)
-            }
-            Cond::Sge => {
-                let (b2, a2) = Scalar::refine(b, a, Cond::Sle)?;
-                (a2, b2)
-            }
-            Cond::Ult | Cond::Ule | Cond::Ugt | Cond::Uge if nonneg => {
-                let s = match cond {
-                    Cond::Ult => Cond::Slt,
-                    Cond::Ule => Cond::Sle,
-                    Cond::Ugt => Cond::Sgt,
-                    _ => Cond::Sge,
-                };
-                Scalar::refine(a, b, s)?
-            }
-            Cond::Ult if b.smin >= 0 => (a.meet(Scalar::range_s(0, b.smax.checked_sub(1)?))?, b),
-            Cond::Ule if b.smin >= 0 => (a.meet(Scalar::range_s(0, b.smax))?, b),
-            Cond::Ugt if a.smin >= 0 => (a, b.meet(Scalar::range_s(0, a.smax.checked_sub(1)?))?),
-            Cond::Uge if a.smin >= 0 => (a, b.meet(Scalar::range_s(0, a.smax))?),
-            _ => (a, b),
-        };
-        let (a2, b2) = (a2.norm(), b2.norm());
-        Some((a2, b2))
-    }
+}
+
+/// The range of a shift count after x86's masking: `amount & 63` for a
+/// 64-bit operand, `amount & 31` otherwise.
+fn shift_count(amount: Scalar, width: u32) -> (u32, u32) {
+    let mask = if width >= 64 { 63 } else { 31 };
+    let count = amount.and(Scalar::constant(mask));
+    // `and` bounds the count by `mask`, so it fits in `u32`.
+    (count.umin as u32, count.umax as u32)
 }

@@ -14,7 +14,6 @@
 //! iteration terminates.
 
 use crate::num::{Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
-use crate::scalar::Scalar;
 
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;
@@ -191,6 +190,9 @@ pub(crate) struct State {
     pub(crate) cmp: Option<Cmp>,
     /// What is known about each symbol (extent parameter).
     pub(crate) syms: Syms,
+    /// `rdx` holds the sign extension of `rax` at this width (4 after `cdq`,
+    /// 8 after `cqo`, 0 otherwise): what `idiv` needs.
+    pub(crate) sext: u8,
     /// Defined arithmetic flags (subset of [`ARITH_FLAGS`]).
     pub(crate) flags: u32,
     /// The deepest stack byte accessed on every path here, as an offset from
@@ -206,6 +208,7 @@ impl Clone for State {
             regs: self.regs,
             cmp: self.cmp,
             syms: self.syms,
+            sext: self.sext,
             flags: self.flags,
             touched: self.touched,
             slots: self.slots.clone(),
@@ -217,6 +220,7 @@ impl Clone for State {
         self.regs = source.regs;
         self.cmp = source.cmp;
         self.syms = source.syms;
+        self.sext = source.sext;
         self.flags = source.flags;
         self.touched = source.touched;
         self.slots.clone_from(&source.slots);
@@ -239,6 +243,7 @@ impl State {
             regs: [Val::Undef; 16],
             cmp: None,
             syms: [None; crate::MAX_PARAMS],
+            sext: 0,
             flags: 0,
             touched: 0,
             slots: Vec::new(),
@@ -422,6 +427,10 @@ impl State {
         }
         if self.cmp != other.cmp && self.cmp.is_some() {
             self.cmp = None;
+            changed = true;
+        }
+        if self.sext != other.sext && self.sext != 0 {
+            self.sext = 0;
             changed = true;
         }
         let f = self.flags & other.flags;

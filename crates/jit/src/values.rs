@@ -401,3 +401,97 @@ fn result_flags(ins: &Instruction) -> Option<Cmp> {
         kind,
     })
 }
+
+/// What a `div`/`idiv` could not be proven to avoid (SPEC §8.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DivisionRisk {
+    /// The divisor may be zero.
+    ZeroDivisor,
+    /// `div`: `rdx` (the high half of the dividend) may not be below the
+    /// divisor, so the quotient may not fit.
+    QuotientTooLarge,
+    /// `idiv`: `rdx` is not known to be the sign extension of `rax` (`cqo`
+    /// or `cdq` just before, with neither register written since).
+    NotSignExtended,
+    /// `idiv`: the dividend may be the minimum and the divisor -1.
+    MinByMinusOne,
+    /// Only 32- and 64-bit division by a register is proven.
+    Unsupported,
+}
+
+impl std::fmt::Display for DivisionRisk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DivisionRisk::ZeroDivisor => "the divisor may be zero",
+            DivisionRisk::QuotientTooLarge => {
+                "the high half of the dividend (rdx) may not be below the divisor, so the quotient may not fit"
+            }
+            DivisionRisk::NotSignExtended => {
+                "rdx is not known to be the sign extension of rax (cqo/cdq right before)"
+            }
+            DivisionRisk::MinByMinusOne => "the dividend may be the minimum and the divisor -1",
+            DivisionRisk::Unsupported => {
+                "only 32- and 64-bit division by a register is proven (the policy does not allow traps)"
+            }
+        })
+    }
+}
+
+/// Proves a `div`/`idiv` cannot trap; returns the values of `rax`
+/// (quotient) and `rdx` (remainder: for `div`, below the divisor, with its
+/// relation).
+pub(crate) fn division(st: &State, ins: &Instruction) -> Result<(Val, Val), DivisionRisk> {
+    use Code as C;
+    let (signed, w) = match ins.code() {
+        C::Div_rm64 => (false, 8u8),
+        C::Div_rm32 => (false, 4),
+        C::Idiv_rm64 => (true, 8),
+        C::Idiv_rm32 => (true, 4),
+        _ => return Err(DivisionRisk::Unsupported),
+    };
+    if ins.op0_kind() != OpKind::Register {
+        return Err(DivisionRisk::Unsupported);
+    }
+    let divisor = st.regs[gpr(ins.op0_register())]
+        .as_num(w)
+        .ok_or(DivisionRisk::ZeroDivisor)?;
+    if !divisor.s.is_nonzero() {
+        return Err(DivisionRisk::ZeroDivisor);
+    }
+    let unknown = Val::num(Num::unknown().at_width(w));
+    if signed {
+        if st.sext != w {
+            return Err(DivisionRisk::NotSignExtended);
+        }
+        // -1 and the minimum at this width, as the zero-extended view.
+        let (minus_one, min) = if w == 8 {
+            (-1i64, i64::MIN)
+        } else {
+            (i64::from(u32::MAX), 1i64 << 31)
+        };
+        let rax = st.regs[0].as_num(w).ok_or(DivisionRisk::MinByMinusOne)?;
+        let may_be = |n: &Num, v: i64| n.s.smin() <= v && v <= n.s.smax();
+        if may_be(&divisor, minus_one) && may_be(&rax, min) {
+            return Err(DivisionRisk::MinByMinusOne);
+        }
+        return Ok((unknown, unknown));
+    }
+    let rdx = st.regs[2].as_num(w).ok_or(DivisionRisk::QuotientTooLarge)?;
+    // `div` is unsigned: the high half must be below the divisor.
+    if rdx.s.umax() >= divisor.s.umin() {
+        return Err(DivisionRisk::QuotientTooLarge);
+    }
+    // The remainder is below the divisor: its range, and its relation.
+    let mut rem = Num::scalar(crate::scalar::Scalar::range_u(0, divisor.s.umax() - 1));
+    if divisor.rel.is_some()
+        && divisor.rel.hi != crate::num::POS_INF
+        && let Some(hi) = divisor.rel.hi.checked_sub(1)
+    {
+        rem.rel = crate::num::Rel {
+            lo: crate::num::NEG_INF,
+            hi,
+            ..divisor.rel
+        };
+    }
+    Ok((unknown, Val::num(rem)))
+}

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use iced_x86::{Formatter, Instruction, IntelFormatter, Register};
 
 /// The rule a rejected byte string breaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ViolationKind {
     /// The byte string is empty.
@@ -136,7 +136,13 @@ pub enum ViolationKind {
     },
     /// A load or store through a buffer parameter that the analysis cannot
     /// prove lies inside the buffer on every path.
-    BufferOutOfBounds(BufferAccess),
+    BufferOutOfBounds(Box<BufferAccess>),
+    /// A `div`/`idiv` the analysis cannot prove free of traps (and the
+    /// policy does not allow them).
+    DivisionUnproven {
+        /// What could not be proven.
+        risk: crate::DivisionRisk,
+    },
     /// A store into a buffer parameter declared without `mut`.
     ReadOnlyBuffer {
         /// The buffer's parameter index.
@@ -174,10 +180,15 @@ pub struct BufferAccess {
     pub extent: crate::Extent,
 }
 
+/// A bound as text: infinities, and large powers of two as `2^k`.
 fn bound(v: i64) -> String {
     match v {
         i64::MIN => "-inf".into(),
         i64::MAX => "+inf".into(),
+        v if v.unsigned_abs() >= 1 << 20 && v.unsigned_abs().is_power_of_two() => {
+            let sign = if v < 0 { "-" } else { "" };
+            format!("{sign}2^{}", v.unsigned_abs().trailing_zeros())
+        }
         v => v.to_string(),
     }
 }
@@ -192,7 +203,7 @@ impl fmt::Display for BufferAccess {
         };
         write!(
             f,
-            "{}-byte {what} buffer parameter {} not proven inside it: byte offset in [{}, {}]",
+            "{}-byte {what} buffer parameter {} is not proven in bounds: its byte offset is in [{}, {}]",
             self.width,
             self.param,
             bound(self.lo),
@@ -201,7 +212,7 @@ impl fmt::Display for BufferAccess {
         if let Some((k, shift, lo, hi)) = self.relation {
             write!(
                 f,
-                ", offset - {}*p{k} in [{}, {}]",
+                " and offset - {}*p{k} in [{}, {}]",
                 1u64 << shift,
                 bound(lo),
                 bound(hi)
@@ -209,9 +220,13 @@ impl fmt::Display for BufferAccess {
         }
         write!(
             f,
-            "; needs 0 <= offset and offset + {} <= {end} (pK: the value of parameter K)",
+            "; it needs 0 <= offset and offset + {} <= {end}",
             self.width
-        )
+        )?;
+        if let crate::Extent::Param(k) = self.extent {
+            write!(f, " (p{k}: the value of parameter {k})")?;
+        }
+        Ok(())
     }
 }
 
@@ -308,7 +323,8 @@ impl fmt::Display for ViolationKind {
                 "reaches entry rsp{offset:+}, more than one page below the deepest stack byte touched (entry rsp{touched:+}); touch the stack at least every 4096 bytes"
             ),
             K::NoReturnPath => f.write_str("no path from here reaches a ret (the code would run forever)"),
-            K::BufferOutOfBounds(access) => write!(f, "{access}"),
+            K::BufferOutOfBounds(ref access) => write!(f, "{access}"),
+            K::DivisionUnproven { risk } => write!(f, "division may trap: {risk}"),
             K::ReadOnlyBuffer { param } => write!(
                 f,
                 "store into buffer parameter {param}, which is read-only (declare it `mut`)"
@@ -421,14 +437,14 @@ impl Violation {
     /// The rule broken.
     #[must_use]
     pub fn kind(&self) -> ViolationKind {
-        self.kind
+        self.kind.clone()
     }
 }
 
 impl PartialEq for Violation {
     fn eq(&self, other: &Violation) -> bool {
-        (self.offset, self.instruction(), self.kind)
-            == (other.offset, other.instruction(), other.kind)
+        (self.offset, self.instruction(), &self.kind)
+            == (other.offset, other.instruction(), &other.kind)
     }
 }
 

@@ -40,8 +40,8 @@ pub enum AssembleError {
         line: u32,
         /// The instruction as written.
         text: String,
-        /// The rejection.
-        violation: Violation,
+        /// The rejection (boxed: a violation is large, errors stay small).
+        violation: Box<Violation>,
     },
     /// The page is not a writable page of ours, is too small, or could not be allocated/sealed.
     Page(wildx::Error),
@@ -175,7 +175,7 @@ fn validate_at(
         AssembleError::Rejected {
             line: placed.map_or(0, npk_asm::Placed::line),
             text: placed.map_or_else(String::new, |p| text[p.text_range()].to_string()),
-            violation,
+            violation: Box::new(violation),
         }
     })?;
     Ok(())
