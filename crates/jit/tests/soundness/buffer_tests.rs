@@ -153,7 +153,8 @@ fn lifted_code_reassembles_to_the_same_bytes() {
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig {
-        cases: 8,
+        // NPK_SOUNDNESS_PROPTEST_CASES for longer runs.
+        cases: env_u64("NPK_SOUNDNESS_PROPTEST_CASES").map_or(8, |n| n as u32),
         failure_persistence: None,
         ..proptest::prelude::ProptestConfig::default()
     })]
