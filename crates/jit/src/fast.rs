@@ -224,7 +224,11 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
             st.sext = 0;
         }
         if (modified | undefined) != 0 {
-            st.cmp = values::comparison(ins);
+            st.cmp = if ctx.rich {
+                values::comparison(ins)
+            } else {
+                None
+            };
         } else if let Some(c) = st.cmp
             && (c.a == op.r0 || (op.form != Form::Store && c.b == op.r0))
         {
@@ -237,7 +241,10 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
 /// The value a form's destination gets: what the value domain computes
 /// (`values.rs`, the one source shared with `step`), else plain data (the
 /// generic rule for a 32- or 64-bit write).
-fn computed(st: &State, ins: &Instruction) -> Val {
+fn computed(ctx: &Ctx<'_>, st: &State, ins: &Instruction) -> Val {
+    if !ctx.rich {
+        return Val::Data(8);
+    }
     values::computed(st, ins, None).map_or(Val::Data(8), |(_, v)| v)
 }
 
@@ -274,13 +281,13 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             // `values.rs` computes for every operation on unknowns).
             let plain = |r: usize| matches!(st.regs[r], Val::Data(_));
             if op.form == Form::Alu && s != usize::from(NO_REG) && plain(d) && plain(s) {
-                Some(if width == 8 {
+                Some(if width == 8 || !ctx.rich {
                     Val::Data(8)
                 } else {
                     Val::num(crate::num::Num::unknown().at_width(4))
                 })
             } else {
-                Some(computed(st, ins))
+                Some(computed(ctx, st, ins))
             }
         }
         Form::AddImm | Form::SubImm => {
@@ -300,14 +307,14 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if reserved(ctx, index) || !defined(st, s) || !defined(st, usize::from(index)) {
                 return Err(());
             }
-            Some(computed(st, ins))
+            Some(computed(ctx, st, ins))
         }
         // `width` is the source's read width here.
         Form::Widen | Form::SignExtendAcc => {
             if !defined(st, s) {
                 return Err(());
             }
-            Some(computed(st, ins))
+            Some(computed(ctx, st, ins))
         }
         Form::Divide => {
             const RAX: usize = 0;
@@ -333,9 +340,13 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !moved_entry && v.defined_bytes() < width {
                 return Err(());
             }
-            Some(if width == 8 { v } else { computed(st, ins) })
+            Some(if width == 8 {
+                v
+            } else {
+                computed(ctx, st, ins)
+            })
         }
-        Form::Zero | Form::MoveImm => Some(computed(st, ins)),
+        Form::Zero | Form::MoveImm => Some(computed(ctx, st, ins)),
         // The driver never executes these.
         Form::Generic | Form::Jump | Form::Nop => return Err(()),
     };
@@ -773,7 +784,9 @@ mod tests {
             };
             for round in 0..24 {
                 let policy = &policies[round % policies.len()];
-                let ctx = Ctx::new(policy, &sig, 64);
+                let mut ctx = Ctx::new(policy, &sig, 64);
+                // Both with the value domain and without it.
+                ctx.rich = round % 3 != 0;
                 let mut st = State::empty();
                 ctx.entry_state_into(&mut st);
                 for r in 0..16 {
@@ -785,6 +798,7 @@ mod tests {
                 let rsp = -((rng.next() % 4) as i64 * 8);
                 st.regs[RSP] = Val::Stack(rsp.max(-ctx.max_frame));
                 st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
+                st.sext = [0, 4, 8][(rng.next() % 3) as usize];
                 // Some written stack bytes, of every kind of value.
                 for _ in 0..rng.next() % 5 {
                     let off = -((rng.next() % 40) as i64);

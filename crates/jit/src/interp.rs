@@ -43,6 +43,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) code_len: u64,
     /// What the caller promises about each extent parameter.
     pub(crate) entry_syms: Syms,
+    /// Whether the value domain runs (ranges, relations, comparisons): only
+    /// for code that needs it (buffers, indexed memory operands, division);
+    /// other code is proven exactly as before, at the old speed.
+    pub(crate) rich: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -50,6 +54,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             code_len: code_len as u64,
             entry_syms: Ctx::entry_syms(sig),
+            rich: true,
             policy,
             sig,
             red_zone: if policy.allow_red_zone { RED_ZONE } else { 0 },
@@ -434,6 +439,7 @@ pub(crate) fn step(
                 }
                 st.regs.swap(a, b);
                 st.cmp = None;
+                st.sext = 0;
                 update_flags(st, ins, flags);
                 return Ok(());
             }
@@ -441,7 +447,9 @@ pub(crate) fn step(
         _ => {}
     }
 
-    if let Some(v) = crate::values::computed(st, ins, loaded) {
+    if ctx.rich
+        && let Some(v) = crate::values::computed(st, ins, loaded)
+    {
         special = Some(v);
     }
     // Division the policy does not allow to trap must be proven not to.
@@ -520,7 +528,7 @@ pub(crate) fn step(
     }
     set_rsp(ctx, st, new_rsp)?;
     update_flags(st, ins, flags);
-    track_comparison(st, ins, regs, flags);
+    track_comparison(ctx, st, ins, regs, flags);
     // `rdx` as the sign extension of `rax` (what `idiv` needs).
     st.sext = match code {
         Code::Cqo => 8,
@@ -538,9 +546,19 @@ pub(crate) fn step(
 
 /// Keeps [`State::cmp`] true: a flag write replaces it (by the comparison
 /// if the instruction is one), a write to a compared register drops it.
-fn track_comparison(st: &mut State, ins: &Instruction, regs: &[UsedRegister], flags: Flags) {
+fn track_comparison(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    regs: &[UsedRegister],
+    flags: Flags,
+) {
     if (flags.modified | flags.undefined) != 0 {
-        st.cmp = crate::values::comparison(ins);
+        st.cmp = if ctx.rich {
+            crate::values::comparison(ins)
+        } else {
+            None
+        };
     } else if let Some(c) = st.cmp {
         let hit = regs.iter().any(|u| {
             is_write(u.access()) && {
@@ -952,6 +970,7 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     st.regs[0] = Val::Data(callee.signature.ret().width());
     st.flags = 0;
     st.cmp = None;
+    st.sext = 0;
     st.forget(i64::MIN / 2, k);
     Ok(())
 }

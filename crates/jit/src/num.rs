@@ -57,20 +57,30 @@ impl Rel {
     }
 }
 
-/// Bound arithmetic keeping the infinities infinite (and saturating to them).
-fn badd(a: i64, b: i64) -> i64 {
+/// A lower bound plus the least value `b` of an added range. `NEG_INF` on
+/// either side is unbounded (for `b` it may be the finite `i64::MIN`: then
+/// the result is merely weaker); otherwise the sum saturates, and a sum
+/// above `i64::MAX` is still bounded below by it.
+fn add_lo(a: i64, b: i64) -> i64 {
     if a == NEG_INF || b == NEG_INF {
-        if a == POS_INF || b == POS_INF {
-            // Cannot happen for well-formed bounds; be conservative.
-            return NEG_INF;
-        }
-        return NEG_INF;
+        NEG_INF
+    } else {
+        a.saturating_add(b)
     }
+}
+
+/// An upper bound plus the greatest value `b` of an added range: `POS_INF`
+/// on either side is unbounded. Never treats `NEG_INF` as minus infinity:
+/// as an upper bound or as the greatest value of a range it is the finite
+/// `i64::MIN`, and a sum below that is still bounded above by it (the range
+/// `[i64::MIN, i64::MIN]` added to `hi = 0` gives `i64::MIN`, and adding a
+/// positive number to that moves it up again).
+fn add_hi(a: i64, b: i64) -> i64 {
     if a == POS_INF || b == POS_INF {
-        return POS_INF;
+        POS_INF
+    } else {
+        a.saturating_add(b)
     }
-    a.checked_add(b)
-        .unwrap_or(if b < 0 { NEG_INF } else { POS_INF })
 }
 
 fn bshl(a: i64, k: u32) -> i64 {
@@ -232,12 +242,12 @@ impl Num {
                 let dlo = if a.rel.lo == NEG_INF || b.rel.hi == POS_INF {
                     NEG_INF
                 } else {
-                    badd(a.rel.lo, b.rel.hi.checked_neg().unwrap_or(NEG_INF))
+                    add_lo(a.rel.lo, b.rel.hi.checked_neg().unwrap_or(NEG_INF))
                 };
                 let dhi = if a.rel.hi == POS_INF || b.rel.lo == NEG_INF {
                     POS_INF
                 } else {
-                    badd(a.rel.hi, b.rel.lo.checked_neg().unwrap_or(POS_INF))
+                    add_hi(a.rel.hi, b.rel.lo.checked_neg().unwrap_or(POS_INF))
                 };
                 if let Some(m) = s.meet(Scalar::range_s(dlo, dhi)) {
                     s = m;
@@ -301,16 +311,8 @@ fn neg(s: Scalar) -> Scalar {
 
 /// A relation moved by an added range `[s.smin, s.smax]`.
 fn shift_rel(r: Rel, s: Scalar) -> Rel {
-    let lo = if r.lo == NEG_INF {
-        NEG_INF
-    } else {
-        badd(r.lo, s.smin())
-    };
-    let hi = if r.hi == POS_INF {
-        POS_INF
-    } else {
-        badd(r.hi, s.smax())
-    };
+    let lo = add_lo(r.lo, s.smin());
+    let hi = add_hi(r.hi, s.smax());
     if lo == NEG_INF && hi == POS_INF {
         return Rel::NONE;
     }
@@ -403,7 +405,7 @@ fn bound_above(x: Num, y: Num, k: i64, syms: &Syms) -> Num {
             hi: POS_INF,
         };
     }
-    r.hi = r.hi.min(badd(y.rel.hi, k));
+    r.hi = r.hi.min(add_hi(y.rel.hi, k));
     adopt(x, r)
 }
 
@@ -421,7 +423,7 @@ fn bound_below(x: Num, y: Num, k: i64, syms: &Syms) -> Num {
             hi: POS_INF,
         };
     }
-    r.lo = r.lo.max(badd(y.rel.lo, k));
+    r.lo = r.lo.max(add_lo(y.rel.lo, k));
     adopt(x, r)
 }
 

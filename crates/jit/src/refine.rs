@@ -79,6 +79,9 @@ pub(crate) fn refine_edge(
     thresholds: &mut Vec<i64>,
 ) -> bool {
     let Some(cmp) = st.cmp else { return true };
+    if cmp.kind == Flagged::Mask {
+        return refine_mask(st, cmp.a, cmp.imm as u64, cmp.width, cc, taken);
+    }
     let Some(cond) = cond_of(cc, cmp.kind, taken) else {
         return true;
     };
@@ -119,7 +122,15 @@ pub(crate) fn refine_edge(
             let (Some(x), Some(y)) = (a.as_num(8), b.as_num(8)) else {
                 return true;
             };
-            if cmp.width == 4 && !zero_only && !(small(&x) && small(&y)) {
+            // A 32-bit flag result describes the low halves only: they are
+            // the registers' values only where the upper halves are known
+            // to be zero (`test ecx, ecx` does not write `rcx`).
+            let low_halves = if zero_only {
+                fits_u32(&x)
+            } else {
+                small(&x) && small(&y)
+            };
+            if cmp.width == 4 && !low_halves {
                 return true;
             }
             let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
@@ -132,6 +143,34 @@ pub(crate) fn refine_edge(
             if let Some(r) = b_reg {
                 st.regs[r] = Val::num(y);
             }
+            true
+        }
+    }
+}
+
+/// `test a, mask` then `je`/`jne`: on each edge `a & mask` is zero or not.
+/// At 32 bits only a register known to fit in 32 bits is narrowed.
+fn refine_mask(st: &mut State, a: u8, mask: u64, width: u8, cc: CC, taken: bool) -> bool {
+    let zero = match (cc, taken) {
+        (CC::e, true) | (CC::ne, false) => true,
+        (CC::ne, true) | (CC::e, false) => false,
+        _ => return true,
+    };
+    // A pointer is not narrowed (`as_num` is `None` for it).
+    let Some(n) = st.regs[usize::from(a)].as_num(8) else {
+        return true;
+    };
+    narrow_mask(st, a, n, mask, width, zero)
+}
+
+fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) -> bool {
+    if width == 4 && n.s.umax() > u64::from(u32::MAX) {
+        return true;
+    }
+    match n.s.refine_test(mask, zero) {
+        None => false,
+        Some(s) => {
+            st.regs[usize::from(a)] = Val::num(Num { s, ..n });
             true
         }
     }
@@ -151,6 +190,11 @@ fn record_thresholds(a: Val, b: Val, thresholds: &mut Vec<i64>) {
             add_thresholds(thresholds, c as i64, other.s.trailing_zeros());
         }
     }
+}
+
+/// In `[0, 2^32)`: its low half is the whole value.
+fn fits_u32(n: &Num) -> bool {
+    n.s.smin() >= 0 && n.s.smax() <= i64::from(u32::MAX)
 }
 
 /// In `[0, 2^31)`: a 32-bit comparison of it is the 64-bit one.

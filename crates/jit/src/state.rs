@@ -71,6 +71,8 @@ pub(crate) enum Flagged {
     /// An arithmetic result written to `a` (`add`, `sub`, `inc`, `dec`,
     /// `neg`, shifts by a non-zero count): only ZF and SF are `a`'s.
     Result,
+    /// `test a, imm`: ZF says whether `a & imm` is zero.
+    Mask,
 }
 
 /// `Cmp::b` of a comparison with an immediate.

@@ -402,7 +402,22 @@ impl Validator {
         let n = self.instrs.len();
         let blocks = self.block_start.len();
 
-        let ctx = Ctx::new(policy, sig, code.len());
+        let mut ctx = Ctx::new(policy, sig, code.len());
+        // The value domain only where it is needed: buffers, indexed memory
+        // operands (stack arrays), division that must be proven.
+        ctx.rich = sig.has_buffer()
+            || self.instrs.iter().any(|ins| {
+                let accesses = !matches!(
+                    ins.mnemonic(),
+                    iced_x86::Mnemonic::Lea | iced_x86::Mnemonic::Nop
+                );
+                (accesses && ins.memory_index() != iced_x86::Register::None)
+                    || (!policy.allow_division
+                        && matches!(
+                            ins.mnemonic(),
+                            iced_x86::Mnemonic::Div | iced_x86::Mnemonic::Idiv
+                        ))
+            });
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
@@ -526,8 +541,21 @@ impl Validator {
                             continue;
                         }
                     }
-                    let src: &State = cur;
+                    let last_edge = e == 1 || succs[1] == NO_INSTR;
                     let sb = self.block_of[s] as usize;
+                    // The block's own state is not read again after its last
+                    // edge: a first state for the target is moved, not copied.
+                    if last_edge && self.mark[sb] & HAVE == 0 {
+                        work += 1 + cur.slots.len() as u64;
+                        std::mem::swap(&mut later[sb - first], cur);
+                        self.mark[sb] |= HAVE;
+                        if loops && self.mark[sb] & QUEUED == 0 {
+                            self.mark[sb] |= QUEUED;
+                            self.work.push(Reverse(sb as u32));
+                        }
+                        continue;
+                    }
+                    let src: &State = cur;
                     let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
                         if old.rsp() != src.rsp() {

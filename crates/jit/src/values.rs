@@ -349,6 +349,8 @@ pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
         | C::Cmp_EAX_imm32 => (F::Sub, 4),
         C::Test_rm64_r64 => (F::Logic, 8),
         C::Test_rm32_r32 => (F::Logic, 4),
+        C::Test_rm64_imm32 | C::Test_RAX_imm32 => (F::Mask, 8),
+        C::Test_rm32_imm32 | C::Test_EAX_imm32 => (F::Mask, 4),
         _ => return result_flags(ins),
     };
     if ins.op0_kind() != OpKind::Register {
@@ -362,8 +364,13 @@ pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
     if kind == F::Logic && b != a {
         return None;
     }
-    // A 32-bit immediate compares against its 32-bit value.
-    let k = if width == 4 { i64::from(k as i32) } else { k };
+    // A 32-bit immediate compares against its 32-bit value (a mask: its
+    // zero-extended bits).
+    let k = match (width, kind) {
+        (4, F::Mask) => i64::from(k as u32),
+        (4, _) => i64::from(k as i32),
+        _ => k,
+    };
     let b = if kind == F::Logic { CMP_IMM } else { b };
     Some(Cmp {
         a,
