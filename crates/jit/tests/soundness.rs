@@ -680,7 +680,7 @@ fn misbehaviour(code: &[u8], sig: Signature, policy: &Policy) -> Option<String> 
     }
     let mut rng = Rng::new(11);
     if sig.has_buffer() {
-        let seen = oracle::sweep(&mut rng, code, sig, policy, 2 * oracle::COUNTS.len());
+        let seen = oracle::sweep(&mut rng, code, sig, policy, 4 * oracle::COUNTS.len());
         if seen.violation.is_some() {
             return seen.violation;
         }

@@ -264,7 +264,8 @@ fn corpus_buffer_functions_and_their_single_instruction_mutants_never_fault() {
 /// its stack slot, a pointer truncated to 32 bits, `n - 1` wrapping for an
 /// empty buffer, `cmov` to index 0 of a maybe empty buffer, partial writes
 /// (`mov dh`, `btc`, `bswap`, `shld`) and exchanges (`xadd`, `cmpxchg`)
-/// of a checked index, a checked index replaced in its stack slot. The attacks must be
+/// of a checked index, a checked index replaced in its stack slot, 32-bit
+/// `cmp`/`test` of a 64-bit index (a 32-bit `cmov` zero-extends: safe). The attacks must be
 /// seen misbehaving by the oracle (so each is a real one) and rejected or,
 /// if accepted, run clean (then the validator is wrong and the line is a
 /// counter-example); the tricky safe ones must run clean when accepted.
@@ -424,6 +425,36 @@ const TARGETED: &[(&str, &str, bool, &str)] = &[
         "int64(int64* xs[n], uint64 n, int64 i)",
         true,
         "cmp rdx, rsi; jae oob; shld rdx, rsi, 3; mov rax, [rdi+rdx*8]; ret; oob: mov rax, -1; ret",
+    ),
+    (
+        "31 c0 83 fe 08 0f 43 f0 48 8b 04 f7 c3",
+        "int64(int64* xs[8], int64 i)",
+        false,
+        "xor eax, eax; cmp esi, 8; cmovae esi, eax; mov rax, [rdi+rsi*8]; ret",
+    ),
+    (
+        "31 c0 83 fe 08 48 0f 43 f0 48 8b 04 f7 c3",
+        "int64(int64* xs[8], int64 i)",
+        true,
+        "xor eax, eax; cmp esi, 8; cmovae rsi, rax; mov rax, [rdi+rsi*8]; ret",
+    ),
+    (
+        "f7 c6 f8 ff ff ff 75 05 48 8b 04 f7 c3 31 c0 c3",
+        "int64(int64* xs[8], int64 i)",
+        true,
+        "test esi, -8; jne out; mov rax, [rdi+rsi*8]; ret; out: xor eax, eax; ret",
+    ),
+    (
+        "48 f7 c6 f8 ff ff ff 75 05 48 8b 04 f7 c3 31 c0 c3",
+        "int64(int64* xs[8], int64 i)",
+        false,
+        "test rsi, -8; jne out; mov rax, [rdi+rsi*8]; ret; out: xor eax, eax; ret",
+    ),
+    (
+        "39 f2 73 05 48 8b 04 d7 c3 31 c0 c3",
+        "int64(int64* xs[n], uint64 n, int64 i)",
+        true,
+        "cmp edx, esi; jae out; mov rax, [rdi+rdx*8]; ret; out: xor eax, eax; ret",
     ),
     (
         "48 39 f2 48 ff c1 72 08 48 c7 c0 ff ff ff ff c3 48 8b 04 d7 c3",

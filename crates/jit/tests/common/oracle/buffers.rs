@@ -414,8 +414,9 @@ pub(super) fn judge(plan: &Plan, s: &Shared, regs: &[[u64; 16]; 2]) -> Option<St
 
 /// Gives every scalar parameter that is no extent a value likely to sit on
 /// a bound: an element count or one off it (the last index most often),
-/// half a count, 0, -1, a byte value, a small number, an extreme, or (one
-/// time in twelve) the random one it had. A
+/// half a count, 0, -1, a byte value, a small number, an extreme or a
+/// value whose low half is 0 or the count (`2^32`, `c << 32`), or (one time
+/// in thirteen) the random one it had. A
 /// 32-bit parameter gets it in its low half (the upper half stays undefined).
 pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
     let counts: Vec<i64> = plan.buffers.iter().map(|b| b.count.max(0)).collect();
@@ -436,7 +437,7 @@ pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
             .get(rng.below(counts.len() as u64) as usize)
             .copied()
             .unwrap_or(0);
-        let v = match rng.below(12) {
+        let v = match rng.below(13) {
             0..=2 => c.wrapping_sub(1),
             3 => c,
             4 => c + 1,
@@ -445,7 +446,18 @@ pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
             7 => -1,
             8 => rng.below(256) as i64,
             9 => rng.below(8) as i64,
-            10 => *rng.pick(&[i64::MIN, i64::MAX, 1 << 32, -(1 << 31)]),
+            // Extremes and values whose low half lies (a 32-bit test or
+            // compare sees 0, or c, or a small number).
+            10 | 11 => *rng.pick(&[
+                i64::MIN,
+                i64::MAX,
+                1 << 32,
+                (1 << 32) + c,
+                c << 32,
+                -(1 << 31),
+                1 << 31,
+                0xffff_ffff,
+            ]),
             _ => continue,
         } as u64;
         let r = ARG_REGS[k];
