@@ -688,27 +688,48 @@ impl<'r> K<'r> {
         ))
     }
 
-    /// `xs[i & (K-1)]` with extent `K`.
+    /// `xs[i & (K-1)]` with extent `K`, or `i & -K ? -1 : xs[i]` (a
+    /// `test` with the mask, then `jne`).
     fn masked(&mut self) -> Option<String> {
         self.applies(&[
             Flaw::OffByOne,
             Flaw::NoCheck,
             Flaw::WrongWidth,
             Flaw::WrongScale,
+            Flaw::IndexWidth,
         ])?;
         let e = self.elem();
         let k: u8 = *self.rng.pick(&[4, 8, 16]);
         self.enter(&[]);
-        let x = *self.rng.pick(&[RAX, RSI, RCX]);
+        let test_form = self.has(Flaw::IndexWidth) || self.rng.chance(2);
+        let x = if test_form {
+            RSI
+        } else {
+            *self.rng.pick(&[RAX, RSI, RCX])
+        };
         if x != RSI {
             self.emit(mov(x, RSI));
         }
+        let out = self.label();
         if !self.has(Flaw::NoCheck) {
-            self.emit(and_imm(x, k - 1));
+            if test_form {
+                // test rsi, -K (esi with IndexWidth: the upper half goes unchecked)
+                let size = if self.has(Flaw::IndexWidth) { 4 } else { 8 };
+                let mask = (-i32::from(k)).to_le_bytes();
+                self.emit(asm::grp_r(&[0xf7], &[0xf6], size, 0, x, &mask));
+                self.jcc(NE, out);
+            } else {
+                self.emit(and_imm(x, k - 1));
+            }
         }
         let m = Mem::indexed(RDI, x, self.scale(e), 0);
         self.emit(load(RAX, m, self.width(e), signed(e)));
         self.ret();
+        if test_form {
+            self.place(out);
+            self.emit(minus_one(RAX));
+            self.ret();
+        }
         let extent = if self.has(Flaw::OffByOne) { k - 1 } else { k };
         Some(format!(
             "int64({}* xs[{extent}], int64 i)",

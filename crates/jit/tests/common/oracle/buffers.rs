@@ -413,12 +413,13 @@ pub(super) fn judge(plan: &Plan, s: &Shared, regs: &[[u64; 16]; 2]) -> Option<St
 }
 
 /// Gives every scalar parameter that is no extent a value likely to sit on
-/// a bound: an element count or one off it (the last index most often),
-/// half a count, 0, -1, a byte value, a small number, an extreme or a
-/// value whose low half is 0 or the count (`2^32`, `c << 32`), or (one time
-/// in thirteen) the random one it had. A
+/// a bound, of the kind `schedule` names (modulo 14): an element count or
+/// one off it (the last index three times as often), half a count, 0, -1,
+/// a byte value, a small number, an extreme, a value whose upper half is set
+/// and low half small (`2^32`, `c << 32`: twice as often), or the random
+/// one it had. A
 /// 32-bit parameter gets it in its low half (the upper half stays undefined).
-pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
+pub fn scalar_values(rng: &mut Rng, plan: &mut Plan, schedule: u64) {
     let counts: Vec<i64> = plan.buffers.iter().map(|b| b.count.max(0)).collect();
     let extents: Vec<usize> = plan
         .buffers
@@ -428,16 +429,21 @@ pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
             Extent::Count(_) => None,
         })
         .collect();
+    let mut j = 0;
     for (k, p) in plan.sig.full_params().enumerate() {
         let Param::Scalar(t) = p else { continue };
         if extents.contains(&k) || t == SigType::Pointer {
             continue;
         }
+        // The kind of value: `schedule` walks all of them (7 apart per
+        // parameter), so a sweep's runs cover every kind for every scalar.
+        let kind = schedule.wrapping_add(7 * j) % 14;
+        j += 1;
         let c = counts
             .get(rng.below(counts.len() as u64) as usize)
             .copied()
             .unwrap_or(0);
-        let v = match rng.below(13) {
+        let v = match kind {
             0..=2 => c.wrapping_sub(1),
             3 => c,
             4 => c + 1,
@@ -446,18 +452,10 @@ pub fn scalar_values(rng: &mut Rng, plan: &mut Plan) {
             7 => -1,
             8 => rng.below(256) as i64,
             9 => rng.below(8) as i64,
-            // Extremes and values whose low half lies (a 32-bit test or
-            // compare sees 0, or c, or a small number).
-            10 | 11 => *rng.pick(&[
-                i64::MIN,
-                i64::MAX,
-                1 << 32,
-                (1 << 32) + c,
-                c << 32,
-                -(1 << 31),
-                1 << 31,
-                0xffff_ffff,
-            ]),
+            10 => *rng.pick(&[i64::MIN, i64::MAX, -(1 << 31), 1 << 31, 0xffff_ffff]),
+            // The upper half set, the low half small (a 32-bit test or
+            // compare sees 0, c - 1 or c).
+            11 | 12 => *rng.pick(&[1 << 32, (1 << 32) + c.max(1) - 1, c << 32, (c + 1) << 32]),
             _ => continue,
         } as u64;
         let r = ARG_REGS[k];
@@ -501,6 +499,7 @@ pub fn sweep(
     // Extent parameters walk COUNTS three apart, so two extents differ in
     // every round (a loop bounded by the wrong one shows).
     let base = rng.below((COUNTS.len() * NEGATIVE.len()) as u64) as usize;
+    let schedule = rng.below(14);
     let starts: Vec<usize> = (0..6).map(|k| base + 3 * k).collect();
     for round in 0..rounds {
         let mut counts = [0i64; 6];
@@ -517,7 +516,7 @@ pub fn sweep(
             let style = if b.count >= 256 { 2 } else { round as u64 };
             b.init = contents(rng, b.buffer.elem, b.count, style);
         }
-        for layout in Layout::BOTH {
+        for (layout_index, layout) in Layout::BOTH.into_iter().enumerate() {
             let mut plan = Plan::new(rng, code, sig, policy);
             plan.buffers.clone_from(&buffers);
             plan.layout = layout;
@@ -526,7 +525,11 @@ pub fn sweep(
             plan.stack.pages = Some(2);
             // 300 elements take microseconds: a hang shows in 20 ms.
             plan.cpu_limit_ms = 20;
-            scalar_values(rng, &mut plan);
+            scalar_values(
+                rng,
+                &mut plan,
+                schedule + 2 * round as u64 + layout_index as u64,
+            );
             out.runs += 1;
             match run(&plan) {
                 Observed::Returned => {}
