@@ -66,6 +66,15 @@ impl Ctx<'_> {
         self.buffer(i).is_some_and(|b| fits(&b, off, 0, syms))
     }
 
+    /// Whether buffer `i` may be stored into.
+    pub(crate) fn check_writable(&self, i: u8) -> Result<(), K> {
+        match self.buffer(i) {
+            Some(b) if b.mutable => Ok(()),
+            Some(_) => Err(K::ReadOnlyBuffer { param: i }),
+            None => Err(K::MemoryOutsideFrame),
+        }
+    }
+
     /// Checks a `width`-byte access at `off` into buffer `i`.
     pub(crate) fn check_buffer(
         &self,

@@ -142,10 +142,15 @@ pub(crate) fn code_verdict(ins: &Instruction) -> Verdict {
     {
         return Verdict::FarTransfer;
     }
+    // The one indirect transfer: a call through an import-table slot,
+    // `call qword ptr [rip+d]`. Every `Call_rm64` gets here (verdicts are
+    // cached per `Code` and operand shape); the interpreter refuses all but
+    // that form and checks the slot against the signature's `uses`.
     if matches!(
         ins.flow_control(),
         FlowControl::IndirectBranch | FlowControl::IndirectCall
-    ) {
+    ) && ins.code() != Code::Call_rm64
+    {
         return Verdict::IndirectTransfer;
     }
     if matches!(
@@ -308,9 +313,20 @@ pub(crate) fn hand_stepped(code: Code) -> bool {
             | C::Leaveq
             | C::Retnq
             | C::Call_rel32_64
+            | C::Call_rm64
             | C::Jmp_rel8_64
             | C::Jmp_rel32_64
     )
+}
+
+/// `call qword ptr [rip+d]` with 64-bit addressing: a call through a slot
+/// of the import table (SPEC §8.3).
+pub(crate) fn is_import_call(ins: &Instruction) -> bool {
+    ins.code() == Code::Call_rm64
+        && ins.op0_kind() == OpKind::Memory
+        && ins.memory_base() == iced_x86::Register::RIP
+        && ins.memory_index() == iced_x86::Register::None
+        && ins.memory_displ_size() != 0
 }
 
 /// Branches, calls and returns: a `66` prefix changes their length or the
@@ -321,6 +337,7 @@ fn is_branch(ins: &Instruction) -> bool {
         FlowControl::UnconditionalBranch
             | FlowControl::ConditionalBranch
             | FlowControl::Call
+            | FlowControl::IndirectCall
             | FlowControl::Return
     )
 }

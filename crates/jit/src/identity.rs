@@ -78,7 +78,7 @@ impl Signature {
     /// # Errors
     /// [`IdentityError`] when the table is full ([`MAX_BUFFER_SIGNATURES`]).
     pub fn identity(&self) -> Result<u32, IdentityError> {
-        if !self.has_buffer() {
+        if !self.needs_table() {
             return Ok(self.tag());
         }
         if let Some(id) = lookup(self) {
@@ -105,7 +105,7 @@ impl Signature {
     /// can have been proven for it in this process.
     #[must_use]
     pub fn known_identity(&self) -> Option<u32> {
-        if self.has_buffer() {
+        if self.needs_table() {
             lookup(self)
         } else {
             Some(self.tag())
@@ -123,6 +123,13 @@ impl Signature {
             return guard.as_ref()?.list.get(k).copied();
         }
         Signature::from_tag(id)
+    }
+}
+
+impl Signature {
+    /// Whether the tag cannot say it all: buffers or imports.
+    fn needs_table(&self) -> bool {
+        self.has_buffer() || self.has_uses()
     }
 }
 

@@ -43,6 +43,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) code_len: u64,
     /// What the caller promises about each extent parameter.
     pub(crate) entry_syms: Syms,
+    /// The helper each `uses` name resolves to in the policy (`None`: the
+    /// policy has no helper of that name).
+    pub(crate) imports: Vec<Option<&'a crate::Helper>>,
     /// Whether the value domain runs (ranges, relations, comparisons): only
     /// for code that needs it (buffers, indexed memory operands, division);
     /// other code is proven exactly as before, at the old speed.
@@ -54,6 +57,11 @@ impl<'a> Ctx<'a> {
         Ctx {
             code_len: code_len as u64,
             entry_syms: Ctx::entry_syms(sig),
+            imports: sig
+                .uses()
+                .iter()
+                .map(|name| policy.helpers.iter().find(|h| &h.name == name))
+                .collect(),
             rich: true,
             policy,
             sig,
@@ -288,6 +296,7 @@ pub(crate) fn step(
     match code {
         Code::Retnq => return check_ret(ctx, st),
         Code::Call_rel32_64 => return call(ctx, st, ins),
+        Code::Call_rm64 => return import_call(ctx, st, ins),
         Code::Leaveq => return leave(ctx, st),
         _ => {}
     }
@@ -972,5 +981,97 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     st.cmp = None;
     st.sext = 0;
     st.forget(i64::MIN / 2, k);
+    Ok(())
+}
+
+/// A call through slot `k` of the import table (`call qword ptr [rip+d]`,
+/// SPEC §8.3): helper `k` of the signature's `uses`, whose arguments must
+/// satisfy its signature as a function's parameters do (scalars defined at
+/// their width, buffers proven in bounds for its extents, `mut` ones into
+/// `mut` buffers). Afterwards the caller-saved registers and the flags are
+/// undefined, `rax` holds its result and the stack below `rsp` is gone.
+fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
+    if !crate::classify::is_import_call(ins) {
+        return Err(K::IndirectTransfer);
+    }
+    let slot = ins.memory_displacement64();
+    let table = crate::import_table_offset(ctx.code_len as usize) as u64;
+    let k = slot
+        .checked_sub(table)
+        .filter(|d| d % 8 == 0 && ((d / 8) as usize) < ctx.imports.len())
+        .map(|d| (d / 8) as usize);
+    let Some(k) = k else {
+        return Err(if ctx.imports.is_empty() {
+            K::IndirectTransfer
+        } else {
+            K::NotAnImportSlot { target: slot }
+        });
+    };
+    let Some(helper) = ctx.imports[k] else {
+        return Err(K::UnknownHelper {
+            name: ctx.sig.uses()[k].clone(),
+        });
+    };
+    let rsp = st.rsp();
+    if rsp.rem_euclid(16) != 8 {
+        return Err(K::MisalignedCall);
+    }
+    if rsp - 8 < -ctx.max_frame {
+        return Err(K::StackPointerOutOfFrame { offset: rsp - 8 });
+    }
+    touch(st, rsp - 8)?;
+    for (i, p) in helper.signature.full_params().enumerate() {
+        let v = st.regs[ARG_REGS[i]];
+        let bad = || K::HelperArgument {
+            helper: helper.name.clone(),
+            param: i as u8,
+        };
+        match p {
+            crate::Param::Scalar(t) => {
+                if v.defined_bytes() < t.width() {
+                    return Err(K::UndefinedRegisterRead {
+                        register: reg_at_width(ARG_REGS[i], t.width()),
+                    });
+                }
+            }
+            crate::Param::Buffer(b) => {
+                let Val::Ptr(j, off) = v else {
+                    return Err(bad());
+                };
+                // Bytes the helper may touch: its extent in elements.
+                let elems = match b.extent {
+                    crate::Extent::Count(c) => Num::constant(c),
+                    crate::Extent::Param(m) => {
+                        let n = st.regs[ARG_REGS[usize::from(m)]]
+                            .as_num(8)
+                            .ok_or_else(bad)?;
+                        // A negative count is an empty buffer to the helper.
+                        if n.s.smin() < 0 {
+                            return Err(bad());
+                        }
+                        n
+                    }
+                };
+                let end = off.add(elems.shl(b.elem.size().trailing_zeros(), 8), 8);
+                if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
+                    return Err(bad());
+                }
+                if b.mutable {
+                    ctx.check_writable(j).map_err(|_| bad())?;
+                }
+            }
+        }
+    }
+    for r in CALLER_SAVED {
+        st.regs[r] = Val::Undef;
+    }
+    st.regs[0] = match helper.signature.ret() {
+        SigType::Nil => Val::Undef,
+        t => Val::Data(t.width()),
+    };
+    st.flags = 0;
+    st.cmp = None;
+    st.sext = 0;
+    st.forget(i64::MIN / 2, rsp);
     Ok(())
 }

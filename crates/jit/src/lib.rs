@@ -141,6 +141,7 @@ mod classify;
 mod cpu;
 mod fast;
 mod identity;
+mod imports;
 mod interp;
 #[cfg(test)]
 mod model;
@@ -167,6 +168,7 @@ mod violation;
 
 pub use cpu::CpuFeatures;
 pub use identity::{BUFFER_BIT, IdentityError, MAX_BUFFER_SIGNATURES};
+pub use imports::{Helper, MAX_HELPER_NAMES, MAX_USES, import_table_offset};
 pub use policy::{AllowedCall, MAX_CODE_SIZE, MAX_FRAME_LIMIT, PointerAccess, Policy, Register};
 pub use signature::{
     Buffer, Elem, Extent, MAX_CONST_EXTENT_BYTES, MAX_PARAMS, Param, SigType, Signature,

@@ -73,6 +73,10 @@ pub struct Policy {
     /// CPU extensions accepted code may use (instructions needing others are
     /// rejected, so accepted code never raises `SIGILL`).
     pub cpu: CpuFeatures,
+    /// Helpers JIT code may call through its import table (`uses`), by
+    /// name; the runtime fills in its own table (SPEC §8.3), Rust embedders
+    /// add theirs.
+    pub helpers: Vec<crate::Helper>,
 }
 
 impl Default for Policy {
@@ -89,6 +93,7 @@ impl Default for Policy {
             allow_loops: false,
             steps_per_instruction: 64,
             cpu: CpuFeatures::baseline(),
+            helpers: Vec::new(),
         }
     }
 }

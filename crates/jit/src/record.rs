@@ -246,7 +246,7 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
     let flow = match ins.flow_control() {
         FlowControl::UnconditionalBranch => Flow::Jump,
         FlowControl::ConditionalBranch => Flow::CondJump,
-        FlowControl::Call => Flow::Call,
+        FlowControl::Call | FlowControl::IndirectCall => Flow::Call,
         FlowControl::Return => Flow::Return,
         _ => Flow::Next,
     };

@@ -24,6 +24,8 @@
 
 use std::fmt;
 
+use crate::imports::MAX_USES;
+
 /// Maximum number of parameters: the six SysV integer argument registers.
 pub const MAX_PARAMS: usize = 6;
 
@@ -229,6 +231,9 @@ impl Param {
 pub struct Signature {
     ret: SigType,
     params: [Option<Param>; MAX_PARAMS],
+    /// Interned helper names of the `uses` clause, in order.
+    uses: [u16; MAX_USES],
+    nuses: u8,
 }
 
 impl Signature {
@@ -261,7 +266,12 @@ impl Signature {
             }
             *slot = Some(*param);
         }
-        Ok(Signature { ret, params: p })
+        Ok(Signature {
+            ret,
+            params: p,
+            uses: [0; MAX_USES],
+            nuses: 0,
+        })
     }
 
     /// The return type.
@@ -301,6 +311,49 @@ impl Signature {
             || self
                 .full_params()
                 .any(|p| p == Param::Scalar(SigType::Pointer))
+    }
+
+    /// The helpers the `uses` clause names, in order (the import table's).
+    #[must_use]
+    pub fn uses(&self) -> Vec<String> {
+        self.uses[..usize::from(self.nuses)]
+            .iter()
+            .map(|&i| crate::imports::name(i))
+            .collect()
+    }
+
+    /// Whether the signature imports helpers.
+    #[must_use]
+    pub fn has_uses(&self) -> bool {
+        self.nuses > 0
+    }
+
+    /// This signature with a `uses` clause naming `names` (replacing any).
+    ///
+    /// # Errors
+    /// [`SignatureError`] for more than [`MAX_USES`] names, a name that is
+    /// not an identifier or appears twice, or a full name table.
+    pub fn with_uses(mut self, names: &[&str]) -> Result<Signature, SignatureError> {
+        let err = |message: String| SignatureError { at: 0, message };
+        if names.len() > MAX_USES {
+            return Err(err(format!(
+                "{} helpers in `uses`; at most {MAX_USES} are supported",
+                names.len()
+            )));
+        }
+        self.uses = [0; MAX_USES];
+        for (k, name) in names.iter().enumerate() {
+            if !is_ident(name) {
+                return Err(err(format!("`{name}` is not a helper name")));
+            }
+            if names[..k].contains(name) {
+                return Err(err(format!("helper `{name}` is named twice in `uses`")));
+            }
+            self.uses[k] = crate::imports::intern(name)
+                .ok_or_else(|| err("too many distinct helper names in this process".into()))?;
+        }
+        self.nuses = names.len() as u8;
+        Ok(self)
     }
 
     /// Whether any parameter is a buffer.
@@ -344,7 +397,7 @@ impl Signature {
         (sig.tag() == tag).then_some(sig)
     }
 
-    /// The canonical identity text: no names, no spaces, extents as `[8]` or
+    /// The canonical identity text: no names, no spaces (but ` uses a,b`), extents as `[8]` or
     /// `[#k]`. Equal exactly for equal signatures.
     #[must_use]
     pub fn canonical(&self) -> String {
@@ -399,7 +452,12 @@ impl fmt::Display for Signature {
             }
             write!(f, "{p}")?;
         }
-        f.write_str(")")
+        f.write_str(")")?;
+        for (k, name) in self.uses().iter().enumerate() {
+            f.write_str(if k == 0 { " uses " } else { "," })?;
+            f.write_str(name)?;
+        }
+        Ok(())
     }
 }
 
@@ -585,14 +643,50 @@ impl std::str::FromStr for Signature {
             .filter(|&c| c > open)
             .ok_or_else(|| err(text.len(), "missing closing `)`".into()))?;
         let rest = &text[close + 1..];
+        let mut uses: Vec<(&str, usize)> = Vec::new();
         if !rest.trim().is_empty() {
             let at = close + 1 + (rest.len() - rest.trim_start().len());
-            let msg = if rest.trim_start().starts_with("uses") {
-                "`uses` (helper imports) is not supported yet".to_string()
-            } else {
-                format!("unexpected `{}` after `)`", rest.trim())
+            let clause = rest.trim_start();
+            let Some(list) = clause
+                .strip_prefix("uses")
+                .filter(|l| l.starts_with(char::is_whitespace))
+            else {
+                return Err(err(
+                    at,
+                    format!(
+                        "unexpected `{}` after `)`; expected `uses NAME, ...` or the end",
+                        rest.trim()
+                    ),
+                ));
             };
-            return Err(err(at, msg));
+            let mut start = at + 4;
+            for piece in list.split(',') {
+                let name = piece.trim();
+                let name_at = start + (piece.len() - piece.trim_start().len());
+                if name.is_empty() {
+                    return Err(err(
+                        name_at,
+                        "expected a helper name after `uses` or `,`".into(),
+                    ));
+                }
+                if !is_ident(name) {
+                    return Err(err(name_at, format!("`{name}` is not a helper name")));
+                }
+                if uses.iter().any(|(n, _)| *n == name) {
+                    return Err(err(
+                        name_at,
+                        format!("helper `{name}` is named twice in `uses`"),
+                    ));
+                }
+                uses.push((name, name_at));
+                start += piece.len() + 1;
+            }
+            if uses.len() > MAX_USES {
+                return Err(err(
+                    uses[MAX_USES].1,
+                    format!("at most {MAX_USES} helpers in `uses`"),
+                ));
+            }
         }
         let inner = &text[open + 1..close];
         let mut params = Vec::new();
@@ -669,6 +763,11 @@ impl std::str::FromStr for Signature {
                 .map_err(|m| err(raw.extent_at, format!("extent `{}`: {m}", raw.extent)))?;
             params[i] = Param::Buffer(b);
         }
-        Signature::with_params(ret, &params)
+        let sig = Signature::with_params(ret, &params)?;
+        if uses.is_empty() {
+            return Ok(sig);
+        }
+        let names: Vec<&str> = uses.iter().map(|(n, _)| *n).collect();
+        sig.with_uses(&names).map_err(|e| err(uses[0].1, e.message))
     }
 }

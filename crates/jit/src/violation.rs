@@ -143,6 +143,26 @@ pub enum ViolationKind {
         /// What could not be proven.
         risk: crate::DivisionRisk,
     },
+    /// A `call qword ptr [rip+d]` whose slot is not one of the import
+    /// table's (SPEC §8.3).
+    NotAnImportSlot {
+        /// The slot's offset from the start of the code.
+        target: u64,
+    },
+    /// A `uses` name the policy has no helper for.
+    UnknownHelper {
+        /// The name.
+        name: String,
+    },
+    /// An argument of a helper call that does not satisfy the helper's
+    /// signature (a buffer not proven in bounds for its extent, or a store
+    /// buffer that is read-only).
+    HelperArgument {
+        /// The helper.
+        helper: String,
+        /// The parameter index.
+        param: u8,
+    },
     /// A store into a buffer parameter declared without `mut`.
     ReadOnlyBuffer {
         /// The buffer's parameter index.
@@ -325,6 +345,17 @@ impl fmt::Display for ViolationKind {
             K::NoReturnPath => f.write_str("no path from here reaches a ret (the code would run forever)"),
             K::BufferOutOfBounds(ref access) => write!(f, "{access}"),
             K::DivisionUnproven { risk } => write!(f, "division may trap: {risk}"),
+            K::NotAnImportSlot { target } => write!(
+                f,
+                "call through [rip+..] at code+{target:#x}, which is not a slot of the import table (the `uses` helpers, after the code at the next 8-byte boundary)"
+            ),
+            K::UnknownHelper { ref name } => {
+                write!(f, "helper `{name}` named in `uses` is not one the runtime (policy) provides")
+            }
+            K::HelperArgument { ref helper, param } => write!(
+                f,
+                "argument {param} of helper `{helper}` does not satisfy its signature (a buffer must be proven in bounds for the helper's extent, and `mut` for a `mut` parameter)"
+            ),
             K::ReadOnlyBuffer { param } => write!(
                 f,
                 "store into buffer parameter {param}, which is read-only (declare it `mut`)"

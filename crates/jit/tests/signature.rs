@@ -179,7 +179,11 @@ fn bad_buffers_name_the_problem_and_position() {
         ("int64(mut int64 n)", "`mut` applies only", 6),
         ("int64(int64* xs[1099511627777])", "too large", 16),
         ("int64(int64* xs[2x])", "bad extent `2x`", 16),
-        ("int64(int64 x) uses print_i64", "not supported yet", 15),
+        ("int64(int64 x) uses", "unexpected `uses`", 15),
+        ("int64(int64 x) uses a,", "expected a helper name", 22),
+        ("int64(int64 x) uses a, a", "named twice", 23),
+        ("int64(int64 x) uses 9a", "not a helper name", 20),
+        ("int64(int64 x) calls a", "expected `uses NAME, ...`", 15),
         ("int64(NIL x)", "only a return type", 6),
     ];
     for (text, needle, at) in cases {
@@ -187,4 +191,21 @@ fn bad_buffers_name_the_problem_and_position() {
         assert!(e.to_string().contains(needle), "`{text}`: {e}");
         assert_eq!(e.offset(), at, "`{text}`: {e}");
     }
+}
+
+#[test]
+fn uses_names_helpers_in_order_and_is_part_of_the_identity() {
+    let s = sig("int64(int64 x) uses print_i64, copy");
+    assert_eq!(s.uses(), vec!["print_i64".to_string(), "copy".to_string()]);
+    assert_eq!(s.canonical(), "int64(int64) uses print_i64,copy");
+    assert_eq!(sig(&s.canonical()), s, "canonical text parses back");
+    assert_ne!(s, sig("int64(int64 x) uses copy, print_i64"), "order matters");
+    assert_ne!(s, sig("int64(int64 x)"));
+    let plain = sig("int64(int64)");
+    assert_eq!(plain.identity(), Ok(plain.tag()));
+    let id = s.identity().expect("room");
+    assert_ne!(id, plain.tag(), "imports are part of the identity");
+    assert_eq!(Signature::from_identity(id), Some(s));
+    let nine = "int64() uses a,b,c,d,e,f,g,h,i";
+    assert!(nine.parse::<Signature>().unwrap_err().to_string().contains("at most 8"));
 }

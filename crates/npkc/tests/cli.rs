@@ -347,6 +347,76 @@ fn expr_jit_example_agrees_with_its_tree_walker() {
 }
 
 #[test]
+fn byte_filter_example_agrees_with_its_interpreter_on_every_packet() {
+    let out = npkc_run("examples/byte_filter.npk", &[("NPK_WILDX_QUIET", "1")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // Timings vary, and the validator's wording of the refusal may grow; the rest is fixed.
+    let (checks, refusal) = stdout.trim_end().rsplit_once('\n').expect("several lines");
+    let fixed: Vec<&str> = checks
+        .lines()
+        .filter(|l| !l.starts_with("  time: "))
+        .collect();
+    let agree = "  interpreter and JIT agree on all 200000 packets";
+    assert_eq!(
+        fixed,
+        [
+            "filter: len >= 20 and byte[0] & 0xf0 == 0x40 and byte[9] == 6",
+            "  nodes: 5, accepts 35137 of 200000 packets",
+            agree,
+            "filter: byte[9] == 17 and (byte[20..21] == 53 or byte[22..23] == 53)",
+            "  nodes: 5, accepts 2703 of 200000 packets",
+            agree,
+            "filter: not (count(0x0a) >= 3 or byte[0] == 0x23) and count(0) < 2",
+            "  nodes: 6, accepts 48552 of 200000 packets",
+            agree,
+            "filter: byte[2..3] & 0xf0 == 0x40 or len < 4 or byte[4..7] > 0x7f000000",
+            "  nodes: 5, accepts 87051 of 200000 packets",
+            agree,
+            "edge cases, checked but not timed:",
+            "filter: len & 1 == 1 and len != 0 and len <= 33",
+            "  accepts 52507 of 200000 packets; interpreter and JIT agree",
+            "filter: byte[63] >= 0",
+            "  accepts 2980 of 200000 packets; interpreter and JIT agree",
+            "filter: not byte[64] == 0",
+            "  accepts 200000 of 200000 packets; interpreter and JIT agree",
+            "filter: not not byte[0] != 0x45",
+            "  accepts 49292 of 200000 packets; interpreter and JIT agree",
+            "filter: byte[0..2] & 0xff00ff == 0x450006",
+            "  accepts 460 of 200000 packets; interpreter and JIT agree",
+            "filter: byte[1..4] > 0x7fffffff or count(256) != 0",
+            "  accepts 71885 of 200000 packets; interpreter and JIT agree",
+            "filter: count(0x45) > 1 and count(10) & 1 == 0",
+            "  accepts 6564 of 200000 packets; interpreter and JIT agree",
+            "filter: ((len > 10) or (byte[5] < 128)) and not (byte[6] == 0 or byte[7] == 10)",
+            "  accepts 138591 of 200000 packets; interpreter and JIT agree",
+            "filter: len >= 0x7fffffff or byte[65535] == 0",
+            "  accepts 0 of 200000 packets; interpreter and JIT agree",
+            "broken filters are refused:",
+            "filter: byte[3] == and len > 2",
+            "  syntax error at byte 11: expected a number (decimal or 0x hex, at most 0x7fffffff)",
+            "filter: lenx > 1",
+            "  syntax error at byte 0: expected a test (`len`, `byte[K]`, `count(V)`), `not` or `(`",
+            "filter: byte[5..1] == 0",
+            "  syntax error at byte 9: a byte range is 1 to 4 bytes at offsets up to 65535",
+            "filter: len > 1 xor len < 2",
+            "  syntax error at byte 8: expected `and`, `or` or the end of the filter",
+            "all four refused: true",
+        ]
+    );
+    assert_eq!(stdout.matches("speedup ").count(), 4, "{stdout}");
+    assert!(
+        refusal.starts_with(
+            "byte[9] == 6 without its length check is refused (code 2): \
+             line 1: `movzx eax, byte ptr [rdi+9]`: 1-byte load from buffer parameter 0 \
+             is not proven in bounds"
+        ),
+        "{refusal}"
+    );
+    assert_eq!(text(&out.stderr), "", "NPK_WILDX_QUIET=1: no runtime lines");
+}
+
+#[test]
 fn code_cache_example_calls_functions_from_arenas_and_refuses_a_released_one() {
     let out = npkc_run("examples/code_cache.npk", &[("NPK_WILDX_QUOTA", "65536")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -400,36 +470,65 @@ fn build(file: &str, name: &str) -> PathBuf {
     exe
 }
 
-#[test]
-fn sealed_jit_pages_are_listed_in_the_perf_map_by_name() {
-    let exe = build("tests/ui/run/jit_perf_map.npk", "perf-map");
-    let child = Command::new(&exe)
+/// Runs `exe` with `NPK_PERF_MAP=1`: its output and the `START SIZE name` lines of the map
+/// file it wrote (the file is removed), each split into its fields.
+fn run_with_perf_map(exe: &std::path::Path) -> (Output, Vec<Vec<String>>) {
+    let child = Command::new(exe)
         .env("NPK_PERF_MAP", "1")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("program starts");
     let pid = child.id();
     let out = child.wait_with_output().expect("program runs");
-    assert!(out.status.success());
     let path = format!("/tmp/perf-{pid}.map");
     let map = std::fs::read_to_string(&path).expect("the program wrote its perf map");
     let _ = std::fs::remove_file(&path);
-    let lines: Vec<Vec<&str>> = map.lines().map(|l| l.split(' ').collect()).collect();
-    assert_eq!(lines.len(), 2, "{map}");
-    // START SIZE name, hex without 0x: the add page (5 bytes, generated name), then
-    // the countdown page (10 bytes), renamed after its seal.
-    assert_eq!(lines[0][1..], ["5", "npk_jit_1"], "{map}");
-    assert_eq!(lines[1][1..], ["a", "countdown"], "{map}");
+    let lines: Vec<Vec<String>> = map
+        .lines()
+        .map(|l| l.split(' ').map(str::to_string).collect())
+        .collect();
     for l in &lines {
+        assert_eq!(l.len(), 3, "{map}");
         assert!(
-            u64::from_str_radix(l[0], 16).is_ok_and(|a| a > 0 && a % 4096 == 0),
+            u64::from_str_radix(&l[0], 16).is_ok_and(|a| a > 0 && a % 4096 == 0),
             "{map}"
         );
     }
-    let _ = std::fs::remove_file(&exe);
+    (out, lines)
 }
 
-/// `perf record` + `perf report` of the perf-map program, where perf is installed and may
+#[test]
+fn sealed_jit_pages_are_listed_in_the_perf_map_by_name() {
+    let exe = build("tests/ui/run/jit_perf_map.npk", "perf-map");
+    let (out, lines) = run_with_perf_map(&exe);
+    let _ = std::fs::remove_file(&exe);
+    assert!(out.status.success());
+    // START SIZE name, hex without 0x: the add page (5 bytes, generated name), then
+    // the countdown page (10 bytes), renamed after its seal.
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0][1..], ["5", "npk_jit_1"], "{lines:?}");
+    assert_eq!(lines[1][1..], ["a", "countdown"], "{lines:?}");
+}
+
+#[test]
+fn assembled_buffer_sum_is_in_the_perf_map_as_sum_i64() {
+    // Issue 13's "Done when" program: Asm-assembled loop, Jit.call on an array, disasm, name.
+    let exe = build("tests/ui/run/jit_sum_i64_seen_by_name.npk", "sum-i64-map");
+    let (out, lines) = run_with_perf_map(&exe);
+    let _ = std::fs::remove_file(&exe);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  17:  c3           ret\nnamed: sum_i64\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("sum of 1..1000 = 500500\n"), "{stdout}");
+    // One page of 0x18 = 24 bytes, renamed from its generated name after the seal.
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0][1..], ["18", "sum_i64"], "{lines:?}");
+}
+
+/// `perf record` + `perf report` of a JIT program, where perf is installed and may
 /// profile this user's processes; `None` when it cannot run here.
 fn perf_report(exe: &std::path::Path) -> Option<String> {
     let perf = std::path::Path::new("/usr/bin/perf");
@@ -462,23 +561,34 @@ fn perf_report(exe: &std::path::Path) -> Option<String> {
     Some(text(&report.stdout))
 }
 
-#[test]
-fn perf_report_shows_the_jit_function_by_name() {
-    let exe = build("tests/ui/run/jit_perf_map.npk", "perf-report");
-    let Some(report) = perf_report(&exe) else {
-        let _ = std::fs::remove_file(&exe);
+/// Builds `file`, profiles it where perf works, and asserts the report has a `[JIT]` line
+/// for the function `name` (`[JIT] tid N  [.] name`); removes the map file after.
+fn assert_perf_report_names(file: &str, name: &str) {
+    let exe = build(file, &format!("perf-report-{name}"));
+    let report = perf_report(&exe);
+    let _ = std::fs::remove_file(&exe);
+    let Some(report) = report else {
         return;
     };
-    let _ = std::fs::remove_file(&exe);
-    // `[JIT] tid N  [.] countdown`; the map file is named after that pid.
     let line = report
         .lines()
-        .find(|l| l.contains("[JIT]") && l.trim_end().ends_with("countdown"));
+        .find(|l| l.contains("[JIT]") && l.trim_end().ends_with(name));
     assert!(line.is_some(), "{report}");
+    // The map file is named after that tid (the main thread's, which is the pid).
     if let Some(tid) = line
         .and_then(|l| l.split("tid ").nth(1))
         .and_then(|r| r.split_whitespace().next())
     {
         let _ = std::fs::remove_file(format!("/tmp/perf-{tid}.map"));
     }
+}
+
+#[test]
+fn perf_report_shows_the_jit_function_by_name() {
+    assert_perf_report_names("tests/ui/run/jit_perf_map.npk", "countdown");
+}
+
+#[test]
+fn perf_report_shows_the_assembled_sum_as_sum_i64() {
+    assert_perf_report_names("tests/ui/run/jit_sum_i64_seen_by_name.npk", "sum_i64");
 }

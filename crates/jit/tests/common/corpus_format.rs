@@ -60,6 +60,14 @@ pub fn parse_policy(text: &str) -> Policy {
                     signature: sig.parse().expect("call signature"),
                 });
             }
+            // `helper=NAME:SIG`, `;` standing for `,` inside SIG.
+            "helper" => {
+                let (name, sig) = val.split_once(':').expect("helper=NAME:SIG");
+                p.helpers.push(npk_jit::Helper {
+                    name: name.to_string(),
+                    signature: sig.replace(';', ",").parse().expect("helper signature"),
+                });
+            }
             other => panic!("unknown policy option `{other}`"),
         }
     }
