@@ -16,13 +16,30 @@
 //! (legitimate when the stack is shorter than the policy's frame), a fault
 //! below it is a stack clash. Above [`STACK_TOP`] is another guard page, and
 //! the bytes between the return address and it are a canary.
+//! Buffer parameters (`int64* xs[n]`) are laid out by `oracle/buffers.rs`
+//! against guard pages, with their extent registers set to the counts.
 
 #![allow(dead_code)]
 
 use std::arch::global_asm;
 use std::fmt;
 
-use npk_jit::{PointerAccess, Policy, SigType, Signature};
+use npk_jit::{Param, PointerAccess, Policy, SigType, Signature};
+
+#[path = "oracle/buffers.rs"]
+mod buffers;
+#[path = "oracle/judge.rs"]
+mod judge;
+#[allow(unused_imports)]
+pub use buffers::{
+    BUFFER_MAX, BUFFERS, BufferRun, COUNTS, Layout, STYLES, Sweep, buffer_addr, buffer_params,
+    buffers_with, call_regs, contents, random_counts, sweep,
+};
+use judge::{judge, rel, written_run};
+#[path = "oracle/static_checks.rs"]
+mod static_checks;
+#[allow(unused_imports)]
+pub use static_checks::{decode_mismatch, no_exit, static_violation};
 
 /// Where the code under test runs (also the policies' `base_ip`).
 pub const CODE_BASE: u64 = 0x2000_0000_0000;
@@ -128,6 +145,8 @@ const DONE: i32 = 0;
 const SETUP_FAILED: i32 = 13;
 const MISALIGNED_CALL: i32 = 14;
 const FAULTED: i32 = 20;
+/// The CPU-time limit ran out (the canaries were checked first).
+const TIMED_OUT: i32 = 21;
 
 /// How the child reports back (one shared anonymous mapping).
 #[repr(C)]
@@ -136,12 +155,15 @@ struct Shared {
     stage: u64,
     signal: u64,
     addr: u64,
+    /// The page-fault error code (bit 1: a write).
+    err: u64,
     rip: u64,
     rsp: u64,
     out: [[u64; 17]; 2],
     /// Per call: first address whose canary changed, or 0.
     canary: [u64; 2],
     windows: [[[u8; WINDOW_MAX]; WINDOWS]; 2],
+    buffers: [[[u8; BUFFER_MAX]; BUFFERS]; 2],
 }
 
 /// How a pointer parameter's buffer is laid out.
@@ -177,6 +199,9 @@ pub struct Plan<'a> {
     pub stack: StackPlan,
     /// Windows of the first [`WINDOWS`] pointer parameters.
     pub windows: Vec<Window>,
+    /// One per buffer parameter, in parameter order (see [`call_regs`]).
+    pub buffers: Vec<BufferRun>,
+    pub layout: Layout,
     /// User CPU time the two calls may take together.
     pub cpu_limit_ms: u64,
     /// Place the code so it ends at a guard page (only without allowed
@@ -187,10 +212,17 @@ pub struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     /// Random inputs ([`inputs`]) and window contents (windows flush with
-    /// their upper or lower guard at random); the whole frame mapped, entry
-    /// `rsp` right below the upper guard, code at [`CODE_BASE`].
+    /// their upper or lower guard at random), buffers with random counts
+    /// ([`random_counts`]) in a random [`Layout`]; the whole frame mapped,
+    /// entry `rsp` right below the upper guard, code at [`CODE_BASE`].
+    ///
+    /// # Panics
+    /// If a constant extent is larger than the oracle lays out ([`BUFFER_MAX`]).
     pub fn new(rng: &mut Rng, code: &'a [u8], sig: Signature, policy: &'a Policy) -> Plan<'a> {
-        let pointers = sig.params().filter(|t| *t == SigType::Pointer).count();
+        let pointers = sig
+            .full_params()
+            .filter(|p| *p == Param::Scalar(SigType::Pointer))
+            .count();
         let windows: Vec<Window> = (0..pointers.min(WINDOWS))
             .map(|_| Window {
                 init: (0..policy.pointer_window.min(WINDOW_MAX as u32))
@@ -200,6 +232,13 @@ impl<'a> Plan<'a> {
             })
             .collect();
         let (regs, flags) = inputs(rng, &sig, &windows);
+        let counts = random_counts(rng, &sig);
+        let buffers = buffers_with(rng, &sig, &counts).unwrap_or_else(|e| panic!("{e}"));
+        let layout = if rng.chance(2) {
+            Layout::EndsAtGuard
+        } else {
+            Layout::StartsAfterGuard
+        };
         Plan {
             code,
             sig,
@@ -212,6 +251,8 @@ impl<'a> Plan<'a> {
                 pages: None,
             },
             windows,
+            buffers,
+            layout,
             cpu_limit_ms: 100,
             code_at_page_end: false,
         }
@@ -313,7 +354,8 @@ pub fn window_addr(i: usize, w: &Window) -> u64 {
 }
 
 /// Random inputs for `sig`: arguments identical in both calls (pointer
-/// arguments point at their windows), everything else different.
+/// arguments point at their windows; buffer arguments and extents are set
+/// by [`call_regs`] when the plan runs), everything else different.
 pub fn inputs(rng: &mut Rng, sig: &Signature, windows: &[Window]) -> ([[u64; 16]; 2], [u64; 2]) {
     let mut regs = [[0u64; 16]; 2];
     for call in &mut regs {
@@ -322,13 +364,14 @@ pub fn inputs(rng: &mut Rng, sig: &Signature, windows: &[Window]) -> ([[u64; 16]
         }
     }
     let mut ptr = 0;
-    for (i, t) in sig.params().enumerate() {
+    for (i, p) in sig.full_params().enumerate() {
         let r = ARG_REGS[i];
-        match t {
+        match p.ty() {
             SigType::Int64 | SigType::Uint64 => regs[1][r] = regs[0][r],
             SigType::Int32 | SigType::Uint32 => {
                 regs[1][r] = (regs[1][r] & !0xffff_ffff) | (regs[0][r] & 0xffff_ffff);
             }
+            SigType::Pointer if matches!(p, Param::Buffer(_)) => regs[1][r] = regs[0][r],
             SigType::Pointer => {
                 let a = windows.get(ptr).map_or(0, |w| window_addr(ptr, w));
                 ptr += 1;
@@ -396,10 +439,17 @@ fn callee_bytes() -> Vec<u8> {
     c
 }
 
-/// Stack garbage byte at `addr` for seed `seed`.
+/// Garbage for the 8-byte-aligned word at `word` and seed `seed`.
+fn garbage_word(word: u64, seed: u64) -> u64 {
+    let mut x = (word ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^= x >> 29;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^ (x >> 32)
+}
+
+/// Stack garbage byte at `addr` for seed `seed` (a byte of its word's garbage).
 fn garbage_byte(addr: u64, seed: u64) -> u8 {
-    let x = (addr ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (x >> 56) as u8
+    (garbage_word(addr & !7, seed) >> (8 * (addr & 7))) as u8
 }
 
 /// Runs the plan in a child and judges what happened.
@@ -407,6 +457,14 @@ pub fn run(plan: &Plan) -> Observed {
     assert!(plan.code.len() <= CODE_MAX, "code too large for the oracle");
     assert!(
         plan.windows.len() <= WINDOWS && plan.windows.iter().all(|w| w.init.len() <= WINDOW_MAX)
+    );
+    assert!(
+        plan.buffers.len() <= BUFFERS
+            && plan
+                .buffers
+                .iter()
+                .all(|b| b.bytes() <= BUFFER_MAX as u64 && b.init.len() as u64 == b.bytes()),
+        "buffers the oracle cannot lay out"
     );
     let size = std::mem::size_of::<Shared>();
     // SAFETY: anonymous shared mapping, checked below, unmapped at the end.
@@ -458,7 +516,29 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut 
         let uc = ctx.cast::<libc::ucontext_t>();
         (*s).rip = (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
         (*s).rsp = (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as u64;
+        (*s).err = (*uc).uc_mcontext.gregs[libc::REG_ERR as usize] as u64;
         exit_now(FAULTED)
+    }
+}
+
+/// The plan the child runs, for [`on_timeout`].
+static mut CHILD_PLAN: *const () = std::ptr::null();
+
+/// `SIGVTALRM`: the call ran out of CPU time; note where it was and check
+/// the canaries (a hang that wrote where it must not, or that sits where
+/// no `ret` can be reached, is a violation, not a timeout).
+extern "C" fn on_timeout(_: libc::c_int, _: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: SHARED and CHILD_PLAN were set before the handler was
+    // installed; the plan outlives the child, which never returns; `ctx`
+    // is the kernel's (SA_SIGINFO).
+    unsafe {
+        let s = SHARED;
+        let uc = ctx.cast::<libc::ucontext_t>();
+        (*s).rip = (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
+        let call = ((*s).stage as usize).clamp(1, 2) - 1;
+        let plan = &*CHILD_PLAN.cast::<Plan>();
+        (*s).canary[call] = canaries(plan, call).unwrap_or(0);
+        exit_now(TIMED_OUT)
     }
 }
 
@@ -513,6 +593,10 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
             map_at(region, WINDOW_MAX as u64 + 2 * PAGE as u64, libc::PROT_NONE);
             protect(region + PAGE as u64, WINDOW_MAX as u64, rw);
         }
+        if !buffers::map_buffers(plan) {
+            exit_now(SETUP_FAILED);
+        }
+        CHILD_PLAN = std::ptr::from_ref(plan).cast();
         // Fault handlers on their own stack.
         let alt = libc::mmap(
             std::ptr::null_mut(),
@@ -546,6 +630,12 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
             if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
                 exit_now(SETUP_FAILED);
             }
+        }
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_timeout as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        if libc::sigaction(libc::SIGVTALRM, &sa, std::ptr::null_mut()) != 0 {
+            exit_now(SETUP_FAILED);
         }
         // Limits: user CPU time for hangs, wall time as a backstop.
         let cpu = plan.cpu_limit_ms;
@@ -587,7 +677,7 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
             exit_now(SETUP_FAILED);
         }
         let entry = entry_rsp(plan);
-        let low_ok = reach_low(plan).max(bottom);
+        let regs = call_regs(plan);
         for call in 0..2 {
             let seed = plan.garbage[call];
             fill(bottom, STACK_TOP, seed);
@@ -598,341 +688,92 @@ unsafe fn child(plan: &Plan, shared: *mut Shared) -> ! {
                     std::ptr::copy_nonoverlapping(w.init.as_ptr(), p as *mut u8, w.init.len());
                 }
             }
-            let mut regs = plan.regs[call];
+            buffers::refill(plan, call);
+            let mut regs = regs[call];
             regs[RSP] = plan.flags[call];
             ORACLE_IN = regs;
             (*shared).stage = call as u64 + 1;
             npk_oracle_enter(entry + 8);
             (*shared).out[call] = ORACLE_OUT;
-            // Canaries: stack out of reach, the caller's frame, around the windows.
-            let mut bad =
-                changed(bottom, low_ok, seed).or_else(|| changed(entry + 8, STACK_TOP, seed));
-            for (i, w) in plan.windows.iter().enumerate() {
-                let data = WINDOW_BASE + i as u64 * WINDOW_SPAN + PAGE as u64;
-                let p = window_addr(i, w);
-                let end = p + w.init.len() as u64;
-                bad = bad
-                    .or_else(|| changed(data, p, WINDOW_SEED))
-                    .or_else(|| changed(end, data + WINDOW_MAX as u64, WINDOW_SEED));
-                let got = std::slice::from_raw_parts(p as *const u8, w.init.len());
-                (&mut (*shared).windows[call][i])[..got.len()].copy_from_slice(got);
-            }
-            (*shared).canary[call] = bad.unwrap_or(0);
+            (*shared).canary[call] = canaries(plan, call).unwrap_or(0);
         }
         (*shared).stage = 3;
         exit_now(DONE)
     }
 }
 
+/// Child, after call `call`: the first byte it changed that it must not
+/// have (stack out of reach, the caller's frame, around the windows, buffer
+/// slack); copies the windows' and buffers' contents into the report.
+///
+/// # Safety
+/// In the oracle child after the layout of `plan` was mapped and filled.
+unsafe fn canaries(plan: &Plan, call: usize) -> Option<u64> {
+    let seed = plan.garbage[call];
+    let bottom = STACK_TOP - stack_pages(plan) * PAGE as u64;
+    let low_ok = reach_low(plan).max(bottom);
+    let entry = entry_rsp(plan);
+    // SAFETY: every range named is mapped readable by `child`; SHARED is the
+    // report page.
+    unsafe {
+        let shared = SHARED;
+        let mut bad = changed(bottom, low_ok, seed).or_else(|| changed(entry + 8, STACK_TOP, seed));
+        for (i, w) in plan.windows.iter().enumerate() {
+            let data = WINDOW_BASE + i as u64 * WINDOW_SPAN + PAGE as u64;
+            let p = window_addr(i, w);
+            let end = p + w.init.len() as u64;
+            bad = bad
+                .or_else(|| changed(data, p, WINDOW_SEED))
+                .or_else(|| changed(end, data + WINDOW_MAX as u64, WINDOW_SEED));
+            let got = std::slice::from_raw_parts(p as *const u8, w.init.len());
+            (&mut (*shared).windows[call][i])[..got.len()].copy_from_slice(got);
+        }
+        let slack = buffers::collect(plan, call, shared);
+        bad.or(slack)
+    }
+}
+
 /// Seed of the bytes around pointer windows.
 const WINDOW_SEED: u64 = 0x5555_aaaa;
 
-/// Fills `[from, to)` (mapped, writable) with [`garbage_byte`]s.
+/// Fills `[from, to)` (mapped, writable) with [`garbage_byte`]s, a word at
+/// a time where it can (the oracle's hot loop, in a debug build).
 unsafe fn fill(from: u64, to: u64, seed: u64) {
-    for a in from..to {
+    let mut a = from;
+    while a < to && !a.is_multiple_of(8) {
         // SAFETY: the caller names a mapped writable range.
         unsafe { *(a as *mut u8) = garbage_byte(a, seed) };
+        a += 1;
+    }
+    while a + 8 <= to {
+        // SAFETY: an aligned word that ends at or before `to`.
+        unsafe { *(a as *mut u64) = garbage_word(a, seed) };
+        a += 8;
+    }
+    while a < to {
+        // SAFETY: the caller names a mapped writable range.
+        unsafe { *(a as *mut u8) = garbage_byte(a, seed) };
+        a += 1;
     }
 }
 
 /// First byte of `[from, to)` that no longer holds its [`garbage_byte`].
 unsafe fn changed(from: u64, to: u64, seed: u64) -> Option<u64> {
     // SAFETY: the caller names a mapped readable range.
-    (from..to).find(|&a| unsafe { *(a as *const u8) } != garbage_byte(a, seed))
-}
-
-/// Whether `pattern` occurs in `bytes` at a place the call wrote (where
-/// `bytes` differs from `init`); untouched random contents never count.
-fn written_run(bytes: &[u8], init: &[u8], pattern: &[u8]) -> bool {
-    let n = pattern.len();
-    (0..=bytes.len().saturating_sub(n)).any(|k| {
-        bytes.len() >= n && bytes[k..k + n] == *pattern && bytes[k..k + n] != init[k..k + n]
-    })
-}
-
-/// `addr - base` as `+0x..` or `-0x..`.
-fn rel(addr: u64, base: u64) -> String {
-    let d = addr.wrapping_sub(base) as i64;
-    if d < 0 {
-        format!("-{:#x}", d.unsigned_abs())
-    } else {
-        format!("+{d:#x}")
+    let byte = |a: u64| unsafe { *(a as *const u8) } != garbage_byte(a, seed);
+    let mut a = from;
+    while a < to && !a.is_multiple_of(8) {
+        if byte(a) {
+            return Some(a);
+        }
+        a += 1;
     }
-}
-
-/// Masks a value to the return type's width.
-fn ret_mask(sig: &Signature) -> u64 {
-    if sig.ret().width() == 4 {
-        0xffff_ffff
-    } else {
-        u64::MAX
+    while a + 8 <= to {
+        // SAFETY: aligned word inside the caller's readable range.
+        if unsafe { *(a as *const u64) } != garbage_word(a, seed) {
+            return (a..a + 8).find(|&b| byte(b));
+        }
+        a += 8;
     }
-}
-
-/// Registers whose entry value is undefined data (full width), and 32-bit
-/// arguments (upper half undefined).
-fn undefined_inputs(sig: &Signature) -> Vec<(usize, u64)> {
-    let mut out = Vec::new();
-    for r in 0..16 {
-        if r == RSP || CALLEE_SAVED.contains(&r) {
-            continue;
-        }
-        match ARG_REGS
-            .iter()
-            .position(|&a| a == r)
-            .and_then(|i| sig.params().nth(i))
-        {
-            None => out.push((r, u64::MAX)),
-            Some(t) if t.width() == 4 => out.push((r, !0xffff_ffff)),
-            Some(_) => {}
-        }
-    }
-    out
-}
-
-/// Describes a fault address relative to the layout.
-fn where_is(plan: &Plan, addr: u64) -> (&'static str, bool) {
-    let entry = entry_rsp(plan);
-    let pages = stack_pages(plan);
-    let bottom = STACK_TOP - pages * PAGE as u64;
-    let guard = bottom - PAGE as u64;
-    let short = bottom > reach_low(plan);
-    if (STACK_TOP..STACK_TOP + PAGE as u64).contains(&addr) {
-        ("above the return address (caller's frame)", false)
-    } else if (guard..bottom).contains(&addr) {
-        if short {
-            ("stack overflow into the guard page", true)
-        } else {
-            ("stack beyond the policy's frame (guard page)", false)
-        }
-    } else if (STACK_TOP - STACK_RESERVE..guard).contains(&addr) {
-        ("stack clash: below the one-page guard", false)
-    } else if (WINDOW_BASE..WINDOW_BASE + WINDOWS as u64 * WINDOW_SPAN).contains(&addr) {
-        let in_data = (addr - WINDOW_BASE) % WINDOW_SPAN;
-        if (PAGE as u64..(PAGE + WINDOW_MAX) as u64).contains(&in_data) {
-            ("a read-only pointer window (write)", false)
-        } else {
-            ("the guard page beside a pointer window", false)
-        }
-    } else if (CODE_BASE - PAGE as u64..CODE_BASE + 0x20000).contains(&addr) {
-        (
-            "memory around the code (a guard page, int3 filler or the callee)",
-            false,
-        )
-    } else if addr < entry && addr >= bottom {
-        ("the stack", false)
-    } else {
-        ("an unmapped address", false)
-    }
-}
-
-/// Reads the child's report and applies every check.
-fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
-    let v = |s: String| Observed::Violation(s);
-    if libc::WIFSIGNALED(status) {
-        return match libc::WTERMSIG(status) {
-            libc::SIGVTALRM | libc::SIGALRM => Observed::Timeout,
-            libc::SIGKILL => v("killed by seccomp: made a system call".into()),
-            sig => v(format!("killed by signal {sig}")),
-        };
-    }
-    let code = libc::WEXITSTATUS(status);
-    let entry = entry_rsp(plan);
-    match code {
-        DONE => {}
-        SETUP_FAILED => panic!("oracle child setup failed (fixed mappings taken?)"),
-        MISALIGNED_CALL => {
-            return v("called the allowed function with rsp not 16-byte aligned".into());
-        }
-        FAULTED => {
-            let rip = s.rip.wrapping_sub(code_addr(plan));
-            let at = if rip < plan.code.len() as u64 {
-                format!("code+{rip:#x}")
-            } else {
-                format!("rip {:#x}", s.rip)
-            };
-            let sig = s.signal as i32;
-            let call = s.stage;
-            return match sig {
-                libc::SIGSEGV => {
-                    let (place, legit) = where_is(plan, s.addr);
-                    if legit {
-                        Observed::StackOverflow
-                    } else {
-                        v(format!(
-                            "SIGSEGV in call {call} at {at}: touched {place} (address entry rsp{}, rsp at the fault entry rsp{})",
-                            rel(s.addr, entry),
-                            rel(s.rsp, entry)
-                        ))
-                    }
-                }
-                libc::SIGFPE if plan.policy.allow_division => Observed::DivideTrap,
-                libc::SIGFPE => v(format!(
-                    "SIGFPE in call {call} at {at} without allow_division"
-                )),
-                libc::SIGILL => v(format!("SIGILL in call {call} at {at}")),
-                libc::SIGBUS => v(format!("SIGBUS in call {call} at {at}")),
-                libc::SIGTRAP => v(format!(
-                    "SIGTRAP in call {call} at {at} (ran off the code or int3)"
-                )),
-                other => v(format!("signal {other} in call {call} at {at}")),
-            };
-        }
-        other => return v(format!("child exited with {other}")),
-    }
-    let mask = ret_mask(&plan.sig);
-    let ptr_windows = plan.windows.len();
-    for call in 0..2 {
-        let out = &s.out[call];
-        let inp = &plan.regs[call];
-        let n = call + 1;
-        if out[RSP] != entry + 8 {
-            return v(format!(
-                "call {n}: rsp after ret is entry rsp{}, not entry rsp+0x8",
-                rel(out[RSP], entry)
-            ));
-        }
-        for &r in &CALLEE_SAVED {
-            if out[r] != inp[r] {
-                return v(format!(
-                    "call {n}: callee-saved {} changed ({:#x} -> {:#x})",
-                    NAMES[r], inp[r], out[r]
-                ));
-            }
-        }
-        if out[16] & 0x400 != 0 {
-            return v(format!("call {n}: returned with DF set"));
-        }
-        if s.canary[call] != 0 {
-            let a = s.canary[call];
-            let (place, _) = where_is(plan, a);
-            let place = if a >= entry + 8 && a < STACK_TOP {
-                "the caller's frame above the return address"
-            } else {
-                place
-            };
-            return v(format!(
-                "call {n}: wrote {place} (address entry rsp{})",
-                rel(a, entry)
-            ));
-        }
-        let rax = out[RAX] & mask;
-        for &r in &CALLEE_SAVED {
-            if rax == inp[r] & mask {
-                return v(format!(
-                    "call {n}: entry value of {} laundered into the return value",
-                    NAMES[r]
-                ));
-            }
-        }
-        for (r, m) in undefined_inputs(&plan.sig) {
-            if rax & m == inp[r] & m & mask && inp[r] & m & mask != 0 {
-                return v(format!(
-                    "call {n}: return value is the undefined entry value of {}",
-                    NAMES[r]
-                ));
-            }
-        }
-        for (i, w) in plan.windows.iter().enumerate().take(ptr_windows) {
-            let bytes = &s.windows[call][i][..w.init.len()];
-            for &r in &CALLEE_SAVED {
-                let full = inp[r].to_le_bytes();
-                if written_run(bytes, &w.init, &full) || written_run(bytes, &w.init, &full[..4]) {
-                    return v(format!(
-                        "call {n}: entry value of {} laundered into pointer window {i}",
-                        NAMES[r]
-                    ));
-                }
-            }
-        }
-    }
-    if s.out[0][RAX] & mask != s.out[1][RAX] & mask {
-        return v(format!(
-            "return value depends on undefined inputs ({:#x} vs {:#x} with equal arguments)",
-            s.out[0][RAX] & mask,
-            s.out[1][RAX] & mask
-        ));
-    }
-    for (i, w) in plan.windows.iter().enumerate() {
-        let n = w.init.len();
-        if s.windows[0][i][..n] != s.windows[1][i][..n] {
-            return v(format!(
-                "pointer window {i} contents depend on undefined inputs"
-            ));
-        }
-    }
-    Observed::Returned
-}
-
-/// Checks that need no run: the code decodes the same on AMD and Intel, and
-/// every instruction reachable from the entry can reach a `ret`.
-pub fn static_violation(code: &[u8]) -> Option<String> {
-    use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction};
-    let decode = |options| {
-        let mut d = Decoder::with_ip(64, code, CODE_BASE, options);
-        let mut v: Vec<Instruction> = Vec::new();
-        while d.can_decode() {
-            v.push(d.decode());
-        }
-        v
-    };
-    let intel = decode(DecoderOptions::NONE);
-    let amd = decode(DecoderOptions::AMD);
-    for (a, b) in intel.iter().zip(&amd) {
-        if a.code() != b.code() || a.len() != b.len() {
-            return Some(format!(
-                "code+{:#x} decodes as {:?} by default but {:?} on AMD",
-                a.ip() - CODE_BASE,
-                a.code(),
-                b.code()
-            ));
-        }
-        if a.ip() != b.ip() {
-            break;
-        }
-    }
-    let index = |ip: u64| intel.binary_search_by_key(&ip, Instruction::ip).ok();
-    let succs = |i: usize| -> Vec<usize> {
-        let ins = &intel[i];
-        let next = index(ins.next_ip());
-        let target = index(ins.near_branch_target());
-        match ins.flow_control() {
-            FlowControl::Return => vec![],
-            FlowControl::UnconditionalBranch => target.into_iter().collect(),
-            FlowControl::ConditionalBranch => target.into_iter().chain(next).collect(),
-            _ => next.into_iter().collect(),
-        }
-    };
-    let n = intel.len();
-    let mut reach = vec![false; n];
-    let mut stack = vec![0];
-    while let Some(i) = stack.pop() {
-        if i >= n || reach[i] {
-            continue;
-        }
-        reach[i] = true;
-        stack.extend(succs(i));
-    }
-    let mut preds = vec![Vec::new(); n];
-    for i in (0..n).filter(|&i| reach[i]) {
-        for s in succs(i) {
-            preds[s].push(i);
-        }
-    }
-    let mut exits = vec![false; n];
-    let mut stack: Vec<usize> = (0..n)
-        .filter(|&i| reach[i] && intel[i].flow_control() == FlowControl::Return)
-        .collect();
-    while let Some(i) = stack.pop() {
-        if !exits[i] {
-            exits[i] = true;
-            stack.extend(preds[i].iter().copied());
-        }
-    }
-    (0..n).find(|&i| reach[i] && !exits[i]).map(|i| {
-        format!(
-            "code+{:#x} is reachable but no path from it reaches a ret",
-            intel[i].ip() - CODE_BASE
-        )
-    })
+    (a..to).find(|&b| byte(b))
 }

@@ -296,3 +296,73 @@ pub fn rip(op: &[u8], size: u8, reg: usize) -> Vec<u8> {
     out.push(((reg as u8 & 7) << 3) | 5);
     out
 }
+
+/// A memory operand `[base + index*scale + disp]` (iced register numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mem {
+    pub base: usize,
+    /// Index register (not rsp) and scale (1, 2, 4 or 8).
+    pub index: Option<(usize, u8)>,
+    pub disp: i32,
+}
+
+impl Mem {
+    pub fn at(base: usize, disp: i32) -> Mem {
+        Mem {
+            base,
+            index: None,
+            disp,
+        }
+    }
+    pub fn indexed(base: usize, index: usize, scale: u8, disp: i32) -> Mem {
+        Mem {
+            base,
+            index: Some((index, scale)),
+            disp,
+        }
+    }
+}
+
+/// `op` with operand size `size` (1, 2, 4, 8: 66 for 16-bit, REX.W for
+/// 64-bit), ModRM `reg` field `reg` (a register, or an opcode extension
+/// when `ext`) and memory operand `m` with any base, index and scale.
+pub fn op_mem(size: u8, op: &[u8], reg: usize, m: Mem, ext: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    if size == 2 {
+        out.push(0x66);
+    }
+    let (x, scale_bits, index_low) = match m.index {
+        Some((i, s)) => (i >> 3 & 1, s.trailing_zeros() as u8, i as u8 & 7),
+        None => (0, 0, 4),
+    };
+    let rex = 0x40
+        | u8::from(size == 8) << 3
+        | ((reg >> 3 & 1) as u8) << 2
+        | (x as u8) << 1
+        | (m.base >> 3 & 1) as u8;
+    if rex != 0x40 || (size == 1 && !ext && (4..8).contains(&reg)) {
+        out.push(rex);
+    }
+    out.extend_from_slice(op);
+    let b = m.base as u8 & 7;
+    let mode: u8 = if m.disp == 0 && b != 5 {
+        0
+    } else if i8::try_from(m.disp).is_ok() {
+        0x40
+    } else {
+        0x80
+    };
+    let r = (reg as u8 & 7) << 3;
+    if m.index.is_some() || b == 4 {
+        out.push(mode | r | 4);
+        out.push(scale_bits << 6 | index_low << 3 | b);
+    } else {
+        out.push(mode | r | b);
+    }
+    match mode {
+        0x40 => out.push(m.disp as u8),
+        0x80 => out.extend_from_slice(&m.disp.to_le_bytes()),
+        _ => {}
+    }
+    out
+}
