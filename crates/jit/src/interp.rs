@@ -1027,6 +1027,8 @@ fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K
             param: i as u8,
         };
         match p {
+            // A helper taking an unsized pointer could touch anything.
+            crate::Param::Scalar(SigType::Pointer) => return Err(bad()),
             crate::Param::Scalar(t) => {
                 if v.defined_bytes() < t.width() {
                     return Err(K::UndefinedRegisterRead {
