@@ -449,7 +449,10 @@ fn jit_gc_root_example_returns_the_moved_address_only_through_a_root() {
     };
     assert!(before > 0 && loose_before > 0, "{stdout}");
     assert_ne!(before, after, "the rooted object moved:\n{stdout}");
-    assert_eq!(loose_before, loose_after, "an unrooted slot is left alone:\n{stdout}");
+    assert_eq!(
+        loose_before, loose_after,
+        "an unrooted slot is left alone:\n{stdout}"
+    );
 }
 
 #[test]
