@@ -417,6 +417,45 @@ fn byte_filter_example_agrees_with_its_interpreter_on_every_packet() {
 }
 
 #[test]
+fn jit_gc_root_example_returns_the_moved_address_only_through_a_root() {
+    let out = npkc_run("examples/jit_gc_root.npk", &[("NPK_WILDX_QUIET", "1")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // Addresses vary from run to run; the lines about them are fixed.
+    let address = |l: &str| l.rsplit_once(": ").and_then(|(_, n)| n.parse::<i64>().ok());
+    let addresses: Vec<i64> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  address "))
+        .filter_map(address)
+        .collect();
+    let fixed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("  address "))
+        .collect();
+    assert_eq!(
+        fixed,
+        [
+            "rooted:",
+            "  moved: true, the slot and xs agree: true",
+            "  old address is an object: 0, new one: 1",
+            "  contents: 10 20 30",
+            "not rooted:",
+            "  unchanged: true, still an object: 0",
+        ],
+        "{stdout}"
+    );
+    let [before, after, loose_before, loose_after] = addresses[..] else {
+        panic!("four addresses expected:\n{stdout}");
+    };
+    assert!(before > 0 && loose_before > 0, "{stdout}");
+    assert_ne!(before, after, "the rooted object moved:\n{stdout}");
+    assert_eq!(
+        loose_before, loose_after,
+        "an unrooted slot is left alone:\n{stdout}"
+    );
+}
+
+#[test]
 fn code_cache_example_calls_functions_from_arenas_and_refuses_a_released_one() {
     let out = npkc_run("examples/code_cache.npk", &[("NPK_WILDX_QUOTA", "65536")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
