@@ -631,3 +631,28 @@ fn perf_report_shows_the_jit_function_by_name() {
 fn perf_report_shows_the_assembled_sum_as_sum_i64() {
     assert_perf_report_names("tests/ui/run/jit_sum_i64_seen_by_name.npk", "sum_i64");
 }
+
+#[test]
+fn jit_buffers_example_sums_a_real_array_and_refuses_the_off_by_one_loop() {
+    let out = npkc_run("examples/jit_buffers.npk", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "proven for int64(int64* xs[n], int64 n): sum of the first 1000 squares = 332833500",
+            "an empty buffer (n = 0) sums to 0",
+        ]
+    );
+    // The refusal names the access, the offset and the bound.
+    let refused = lines.get(2).copied().unwrap_or_default();
+    for needle in [
+        "the loop with <= is refused: line 5: `add rax, [rdi+rcx*8]`",
+        "8-byte load from buffer parameter 0 is not proven in bounds",
+        "its byte offset is in",
+        "offset + 8 <= 8*p1",
+    ] {
+        assert!(refused.contains(needle), "missing `{needle}` in: {refused}");
+    }
+}
