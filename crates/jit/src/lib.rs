@@ -167,6 +167,7 @@ mod refine;
 mod scalar;
 mod signature;
 mod state;
+mod termination;
 #[allow(
     dead_code,
     reason = "the known-bits half of `scalar`, complete with its tests"
@@ -187,6 +188,7 @@ pub use signature::{
     Buffer, Elem, Extent, MAX_CONST_EXTENT_BYTES, MAX_PARAMS, Param, SigType, Signature,
     SignatureError,
 };
+pub use termination::TerminationGap;
 pub use validate::{Report, Validator, validate};
 pub use values::DivisionRisk;
 pub use violation::{BufferAccess, Violation, ViolationKind};

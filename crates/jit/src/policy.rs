@@ -77,6 +77,9 @@ pub struct Policy {
     /// name; the runtime fills in its own table (SPEC §8.3), Rust embedders
     /// add theirs.
     pub helpers: Vec<crate::Helper>,
+    /// Whether every loop must be proven to end (SPEC §8.4; see
+    /// `termination.rs`). Off by default while the proofs grow.
+    pub require_termination: bool,
 }
 
 impl Default for Policy {
@@ -94,6 +97,7 @@ impl Default for Policy {
             steps_per_instruction: 64,
             cpu: CpuFeatures::baseline(),
             helpers: Vec::new(),
+            require_termination: false,
         }
     }
 }
@@ -106,6 +110,7 @@ impl Policy {
     pub fn runtime() -> Policy {
         Policy {
             allow_loops: true,
+            require_termination: true,
             allow_red_zone: true,
             max_frame: MAX_FRAME_LIMIT,
             cpu: CpuFeatures::host(),

@@ -60,6 +60,10 @@ pub fn parse_policy(text: &str) -> Policy {
                     signature: sig.parse().expect("call signature"),
                 });
             }
+            "terminate" => {
+                p.allow_loops = true;
+                p.require_termination = true;
+            }
             // `helper=NAME:SIG`, `;` standing for `,` inside SIG.
             "helper" => {
                 let (name, sig) = val.split_once(':').expect("helper=NAME:SIG");
