@@ -699,3 +699,378 @@ fn attacks_on_buffer_proofs_are_rejected() {
     assert!(accepted.is_empty(), "accepted:\n{}", accepted.join("\n"));
     assert!(REJECTED.len() >= 70, "{} cases", REJECTED.len());
 }
+
+// ---- Pass 2 (branch `red2`): division proofs and helper imports. ----
+
+/// Divisions the validator proves cannot trap (no `allow_division`), as
+/// `int64(int64 a, int64 b)`: `(hex, assembly)`. Each runs natively on every
+/// pair of [`EDGES`] without `SIGFPE`.
+const PROVEN_DIVISIONS: &[(&str, &str)] = &[
+    (
+        "48 89 f8 48 99 b9 03 00 00 00 48 f7 f9 c3",
+        "mov rax, rdi; cqo; mov ecx, 3; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 48 99 b9 01 00 00 00 48 f7 f9 c3",
+        "mov rax, rdi; cqo; mov ecx, 1; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 31 d2 48 89 f1 48 83 c9 01 48 f7 f1 c3",
+        "mov rax, rdi; xor edx, edx; mov rcx, rsi; or rcx, 1; div rcx; ret",
+    ),
+    (
+        "48 89 f8 31 d2 48 89 f1 48 83 c9 01 f7 f1 c3",
+        "mov rax, rdi; xor edx, edx; mov rcx, rsi; or rcx, 1; div ecx; ret",
+    ),
+    (
+        "48 89 f8 31 d2 48 89 f1 48 f7 c1 fe ff ff ff 74 03 48 f7 f1 c3",
+        "mov rax, rdi; xor edx, edx; mov rcx, rsi; test rcx, -2; je 1f; div rcx; 1: ret",
+    ),
+    (
+        "48 89 f8 b9 05 00 00 00 31 d2 48 85 f6 48 0f 45 ce 48 f7 f1 c3",
+        "mov rax, rdi; mov ecx, 5; xor edx, edx; test rsi, rsi; cmovne rcx, rsi; div rcx; ret",
+    ),
+    (
+        "48 89 f8 b9 05 00 00 00 31 d2 48 83 fe 03 48 0f 47 ce 48 f7 f1 c3",
+        "mov rax, rdi; mov ecx, 5; xor edx, edx; cmp rsi, 3; cmova rcx, rsi; div rcx; ret",
+    ),
+    (
+        "48 89 f8 b9 05 00 00 00 31 d2 48 83 fe 03 48 0f 4f ce 48 f7 f1 c3",
+        "mov rax, rdi; mov ecx, 5; xor edx, edx; cmp rsi, 3; cmovg rcx, rsi; div rcx; ret",
+    ),
+    (
+        "48 89 f8 48 89 f1 48 83 f9 ff 7d 05 48 99 48 f7 f9 c3",
+        "mov rax, rdi; mov rcx, rsi; cmp rcx, -1; jge 1f; cqo; idiv rcx; 1: ret",
+    ),
+    (
+        "48 89 f8 48 89 f1 48 85 c9 7e 05 48 99 48 f7 f9 c3",
+        "mov rax, rdi; mov rcx, rsi; test rcx, rcx; jle 1f; cqo; idiv rcx; 1: ret",
+    ),
+    (
+        "89 f8 d1 e8 b9 ff ff ff ff 99 f7 f9 c3",
+        "mov eax, edi; shr eax, 1; mov ecx, -1; cdq; idiv ecx; ret",
+    ),
+    (
+        "48 89 f8 48 d1 f8 48 c7 c1 ff ff ff ff 48 99 48 f7 f9 c3",
+        "mov rax, rdi; sar rax, 1; mov rcx, -1; cqo; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 48 83 c8 01 48 c7 c1 ff ff ff ff 48 99 48 f7 f9 c3",
+        "mov rax, rdi; or rax, 1; mov rcx, -1; cqo; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 b9 ff ff ff ff 48 99 48 f7 f9 c3",
+        "mov rax, rdi; mov ecx, 0xffffffff; cqo; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 b9 0a 00 00 00 31 d2 48 f7 f1 48 89 f8 48 f7 f1 c3",
+        "mov rax, rdi; mov ecx, 10; xor edx, edx; div rcx; mov rax, rdi; div rcx; ret",
+    ),
+    (
+        "48 89 f8 b9 0a 00 00 00 31 d2 48 f7 f1 48 89 f8 b9 0a 00 00 00 f7 f1 c3",
+        "mov rax, rdi; mov ecx, 10; xor edx, edx; div rcx; mov rax, rdi; mov ecx, 10; div ecx; ret",
+    ),
+];
+
+/// Their rejected neighbours, as `int64(int64 a, int64 b)`: a stale `cqo`
+/// (`rax` rewritten after it by `not`, `cdqe`, `bswap`), `cdq` before a
+/// 64-bit `idiv`, `-1` divisors, a 64-bit test or compare proving only the
+/// 64-bit register nonzero before a 32-bit `div`, `cmov`s that can pick
+/// zero, `rdx` not below the divisor. Each traps natively on some pair of
+/// [`EDGES`] (so the runner sees traps) and must stay rejected.
+const TRAPPING_DIVISIONS: &[(&str, &str)] = &[
+    (
+        "48 89 f8 48 99 b9 01 00 00 00 48 f7 d0 48 f7 f9 c3",
+        "mov rax, rdi; cqo; mov ecx, 1; not rax; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 48 99 48 98 b9 01 00 00 00 48 f7 f9 c3",
+        "mov rax, rdi; cqo; cdqe; mov ecx, 1; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 48 99 b9 01 00 00 00 48 0f c8 48 f7 f9 c3",
+        "mov rax, rdi; cqo; mov ecx, 1; bswap rax; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 99 b9 03 00 00 00 48 f7 f9 c3",
+        "mov rax, rdi; cdq; mov ecx, 3; idiv rcx; ret",
+    ),
+    (
+        "89 f8 b9 ff ff ff ff 99 f7 f9 c3",
+        "mov eax, edi; mov ecx, -1; cdq; idiv ecx; ret",
+    ),
+    (
+        "48 89 f8 48 c7 c1 ff ff ff ff 48 99 48 f7 f9 c3",
+        "mov rax, rdi; mov rcx, -1; cqo; idiv rcx; ret",
+    ),
+    (
+        "48 89 f8 31 d2 48 b9 00 00 00 00 01 00 00 00 f7 f1 c3",
+        "mov rax, rdi; xor edx, edx; movabs rcx, 0x100000000; div ecx; ret",
+    ),
+    (
+        "48 89 f8 31 d2 48 89 f1 48 85 c9 74 02 f7 f1 c3",
+        "mov rax, rdi; xor edx, edx; mov rcx, rsi; test rcx, rcx; je 1f; div ecx; 1: ret",
+    ),
+    (
+        "48 89 f8 31 d2 48 89 f1 48 83 f9 01 72 02 f7 f1 c3",
+        "mov rax, rdi; xor edx, edx; mov rcx, rsi; cmp rcx, 1; jb 1f; div ecx; 1: ret",
+    ),
+    (
+        "48 89 f8 b9 05 00 00 00 31 d2 48 85 f6 48 0f 44 ce 48 f7 f1 c3",
+        "mov rax, rdi; mov ecx, 5; xor edx, edx; test rsi, rsi; cmove rcx, rsi; div rcx; ret",
+    ),
+    (
+        "48 89 f8 b9 05 00 00 00 31 d2 48 83 fe 03 48 0f 42 ce 48 f7 f1 c3",
+        "mov rax, rdi; mov ecx, 5; xor edx, edx; cmp rsi, 3; cmovb rcx, rsi; div rcx; ret",
+    ),
+    (
+        "48 89 f8 48 89 f1 48 83 c9 01 48 89 ca 48 f7 f1 c3",
+        "mov rax, rdi; mov rcx, rsi; or rcx, 1; mov rdx, rcx; div rcx; ret",
+    ),
+    (
+        "48 89 f8 b9 0a 00 00 00 31 d2 48 f7 f1 48 89 f8 b9 03 00 00 00 48 f7 f1 c3",
+        "mov rax, rdi; mov ecx, 10; xor edx, edx; div rcx; mov rax, rdi; mov ecx, 3; div rcx; ret",
+    ),
+    (
+        "48 89 f8 31 d2 48 f7 f6 c3",
+        "mov rax, rdi; xor edx, edx; div rsi; ret",
+    ),
+    (
+        "48 89 f8 48 89 f2 b9 07 00 00 00 48 f7 f1 c3",
+        "mov rax, rdi; mov rdx, rsi; mov ecx, 7; div rcx; ret",
+    ),
+];
+
+/// Arguments for the division runs: zero, small values, 32-bit and 64-bit
+/// limits and their neighbours.
+const EDGES: [u64; 16] = [
+    0,
+    1,
+    2,
+    3,
+    9,
+    10,
+    128,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_ffff,
+    1 << 32,
+    i64::MAX as u64,
+    i64::MIN as u64,
+    u64::MAX,
+    -2i64 as u64,
+    -(1i64 << 31) as u64,
+];
+
+/// What the division child reports: the index of the pair it is calling.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Pairs {
+    at: u64,
+}
+
+/// Runs `code` as `int64(int64, int64)` on every pair of [`EDGES`] in a
+/// forked child; `Err((a, b, signal))` for the first pair that ended it
+/// by a signal.
+fn run_pairs(code: &[u8]) -> Result<(), (u64, u64, i32)> {
+    // SAFETY: the child only maps memory and calls the code.
+    let (status, s) = forked::fork_with_shared(|shared: *mut Pairs| unsafe {
+        let text = map(PAGE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE);
+        std::ptr::copy_nonoverlapping(code.as_ptr(), text, code.len());
+        if libc::mprotect(text.cast(), PAGE, libc::PROT_READ | libc::PROT_EXEC) != 0 {
+            exit_now(EXIT_SETUP);
+        }
+        let f: extern "C" fn(u64, u64) -> u64 = std::mem::transmute(text);
+        for (k, (a, b)) in EDGES
+            .iter()
+            .flat_map(|&a| EDGES.iter().map(move |&b| (a, b)))
+            .enumerate()
+        {
+            (*shared).at = k as u64;
+            std::hint::black_box(f(a, b));
+        }
+    });
+    if libc::WIFSIGNALED(status) {
+        let k = s.at as usize;
+        return Err((
+            EDGES[k / EDGES.len()],
+            EDGES[k % EDGES.len()],
+            libc::WTERMSIG(status),
+        ));
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child ended with status {status:#x}"
+    );
+    Ok(())
+}
+
+#[test]
+fn proven_divisions_are_accepted_and_never_trap_natively() {
+    let sig: Signature = "int64(int64 a, int64 b)".parse().expect("signature");
+    for (code, asm) in PROVEN_DIVISIONS {
+        let code = hex(code);
+        if let Err(v) = validate(&code, &sig, &Policy::default()) {
+            panic!("`{asm}` rejected: {v}");
+        }
+        if let Err((a, b, sig)) = run_pairs(&code) {
+            panic!("`{asm}` ended by signal {sig} on ({a:#x}, {b:#x})");
+        }
+    }
+}
+
+#[test]
+fn unproven_divisions_trap_natively_and_are_rejected() {
+    let sig: Signature = "int64(int64 a, int64 b)".parse().expect("signature");
+    for (code, asm) in TRAPPING_DIVISIONS {
+        let code = hex(code);
+        match run_pairs(&code) {
+            Err((_, _, sig)) => assert_eq!(sig, libc::SIGFPE, "`{asm}`"),
+            Ok(()) => panic!("`{asm}` never trapped"),
+        }
+        assert!(
+            validate(&code, &sig, &Policy::default()).is_err(),
+            "accepted: `{asm}`"
+        );
+    }
+}
+
+/// `(signature, hex, assembly)`: helper calls that must be rejected with
+/// the runtime's helpers (`print_i64`, `copy_bytes`): a misaligned `rsp`,
+/// `fs:` and mid-slot or past-the-table slots, jumps and calls through the
+/// slot by other routes, caller-saved registers, the red zone and flags
+/// read after the call, a callee-saved entry value passed out, and
+/// `copy_bytes` buffers or counts not proven for the helper's extent (a
+/// 32-bit test of the count, a pointer one past the start, a count
+/// narrowed to 32 bits, the second call after the first clobbered the
+/// arguments, a count forced to 1, the stack as a buffer, a truncated
+/// pointer, a doubled count, a count masked but not bounded, a pointer
+/// moved back past its start).
+const REJECTED_HELPER_CALLS: &[(&str, &str, &str)] = &[
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 10 ff 15 0e 00 00 00 31 c0 48 83 c4 10 c3",
+        "sub rsp, 16; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 16; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 64 ff 15 0d 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; call qword ptr fs:[rip+slot0]; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 ff 15 12 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; call qword ptr [rip+slot0+4]; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 ff 15 07 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; call qword ptr [rip+end]; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 ff 25 06 00 00 00",
+        "sub rsp, 8; jmp qword ptr [rip+slot0]",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 48 8d 05 0d 00 00 00 ff 10 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; lea rax, [rip+slot0]; call qword ptr [rax]; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 48 8b 05 0d 00 00 00 ff d0 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov rax, [rip+slot0]; call rax; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 ff 15 0e 00 00 00 48 89 f8 48 83 c4 08 c3",
+        "sub rsp, 8; call qword ptr [rip+slot0]; mov rax, rdi; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 ff 15 06 00 00 00 48 83 c4 08 c3",
+        "sub rsp, 8; call qword ptr [rip+slot0]; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 48 89 7c 24 f8 ff 15 11 00 00 00 48 8b 44 24 f8 48 83 c4 08 c3",
+        "sub rsp, 8; mov [rsp-8], rdi; call qword ptr [rip+slot0]; mov rax, [rsp-8]; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "53 48 89 df ff 15 06 00 00 00 5b 31 c0 c3",
+        "push rbx; mov rdi, rbx; call qword ptr [rip+slot0]; pop rbx; xor eax, eax; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 48 83 ff 05 ff 15 0a 00 00 00 48 0f 42 c7 48 83 c4 08 c3",
+        "sub rsp, 8; cmp rdi, 5; call qword ptr [rip+slot0]; cmovb rax, rdi; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 85 d2 7e 06 ff 15 0a 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test edx, edx; jle 1f; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 0a 48 8d 76 01 ff 15 0d 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; lea rsi, [rsi+1]; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 83 fa 01 7c 0c 48 8d 76 01 ff ca ff 15 0a 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; cmp rdx, 1; jl 1f; lea rsi, [rsi+1]; dec edx; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 0c ff 15 11 00 00 00 ff 15 0b 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; call qword ptr [rip+slot0]; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 b8 01 00 00 00 48 83 fa 00 48 0f 4e d0 ff 15 09 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov eax, 1; cmp rdx, 0; cmovle rdx, rax; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 0d 48 89 fe 48 8d 3c 24 ff 15 0a 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; mov rsi, rdi; lea rdi, [rsp]; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 08 89 ff ff 15 07 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; mov edi, edi; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 09 48 d1 e2 ff 15 0e 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; shl rdx, 1; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 13 48 89 d1 48 81 e2 ff 00 00 00 48 39 ca ff 15 0c 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; mov rcx, rdx; and rdx, 0xff; cmp rdx, rcx; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 13 48 01 d7 48 f7 da 48 01 d7 48 83 c7 01 ff 15 0c 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; add rdi, rdx; neg rdx; add rdi, rdx; add rdi, 1; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+];
+
+#[test]
+fn attacks_on_helper_calls_are_rejected() {
+    let policy = Policy {
+        helpers: npk_jit::runtime_helpers(),
+        ..policy()
+    };
+    let mut accepted = Vec::new();
+    for (sig_text, code, asm) in REJECTED_HELPER_CALLS {
+        let sig: Signature = sig_text.parse().expect("signature");
+        if validate(&hex(code), &sig, &policy).is_ok() {
+            accepted.push(format!("{sig_text}: {asm}"));
+        }
+    }
+    assert!(accepted.is_empty(), "accepted:\n{}", accepted.join("\n"));
+}
