@@ -1074,3 +1074,243 @@ fn attacks_on_helper_calls_are_rejected() {
     }
     assert!(accepted.is_empty(), "accepted:\n{}", accepted.join("\n"));
 }
+
+/// `(signature, hex, assembly)`: helper calls accepted with the runtime's
+/// helpers. Each runs natively on every count of [`COUNTS`] with fake
+/// helpers behind the import table (`copy_bytes` really copies) and its
+/// buffers between `PROT_NONE` pages: no fault, and `rsp` 16-byte aligned
+/// at every helper's entry.
+const ACCEPTED_HELPER_CALLS: &[(&str, &str, &str)] = &[
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 08 ff 15 0e 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(int64 x) uses print_i64",
+        "53 48 89 fb ff 15 06 00 00 00 48 89 d8 5b c3",
+        "push rbx; mov rbx, rdi; call qword ptr [rip+slot0]; mov rax, rbx; pop rbx; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 06 ff 15 09 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 83 fa 01 7e 0d 48 8d 76 01 48 ff ca ff 15 09 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; cmp rdx, 1; jle 1f; lea rsi, [rsi+1]; dec rdx; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 83 fa 01 7e 13 48 8d 7c 17 ff 48 8d 36 ba 01 00 00 00 ff 15 0b 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; cmp rdx, 1; jle 1f; lea rdi, [rdi+rdx-1]; lea rsi, [rsi]; mov edx, 1; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses print_i64, copy_bytes",
+        "53 48 89 d3 48 85 d2 7e 0f ff 15 19 00 00 00 48 89 df ff 15 08 00 00 00 31 c0 5b c3",
+        "push rbx; mov rbx, rdx; test rdx, rdx; jle 1f; call qword ptr [rip+slot1]; mov rdi, rbx; call qword ptr [rip+slot0]; 1: xor eax, eax; pop rbx; ret",
+    ),
+    (
+        "int64(int64* xs[n], int64 n) uses print_i64",
+        "53 55 41 54 48 89 fb 48 89 f5 45 31 e4 49 39 ec 7d 0f 4a 8b 3c e3 ff 15 0c 00 00 00 49 ff c4 eb ec 41 5c 5d 5b 31 c0 c3",
+        "push rbx; push rbp; push r12; mov rbx, rdi; mov rbp, rsi; xor r12d, r12d; 1: cmp r12, rbp; jge 2f; mov rdi, [rbx+r12*8]; call qword ptr [rip+slot0]; inc r12; jmp 1b; 2: pop r12; pop rbp; pop rbx; xor eax, eax; ret",
+    ),
+    (
+        "int64(int64* xs[n], int64 n) uses gc_collect",
+        "53 48 89 f3 48 85 db 7e 0b ff 15 09 00 00 00 48 ff cb eb f0 5b 31 c0 c3",
+        "push rbx; mov rbx, rsi; 1: test rbx, rbx; jle 2f; call qword ptr [rip+slot0]; dec rbx; jmp 1b; 2: pop rbx; xor eax, eax; ret",
+    ),
+];
+
+/// `(signature, hex, assembly)`: rejected helper calls that misbehave in
+/// the same runner (a misaligned `rsp`; `copy_bytes` reading one byte past
+/// `in`; a count forced to 1 for an empty buffer), so it can tell.
+const MISBEHAVING_HELPER_CALLS: &[(&str, &str, &str)] = &[
+    (
+        "int64(int64 x) uses print_i64",
+        "48 83 ec 10 ff 15 0e 00 00 00 31 c0 48 83 c4 10 c3",
+        "sub rsp, 16; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 16; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 48 85 d2 7e 0a 48 8d 76 01 ff 15 0d 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rdx, rdx; jle 1f; lea rsi, [rsi+1]; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* out[n], uint8* in[n], int64 n) uses copy_bytes",
+        "48 83 ec 08 b8 01 00 00 00 48 83 fa 00 48 0f 4e d0 ff 15 09 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov eax, 1; cmp rdx, 0; cmovle rdx, rax; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 8; ret",
+    ),
+];
+
+/// Values of every scalar argument in the helper runs (the extent `n`).
+const COUNTS: [i64; 6] = [i64::MIN, -1, 0, 1, 7, 4096];
+
+/// What the fake helpers report from the child.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct HelperLog {
+    /// Nonzero if `rsp` was not 16-byte aligned at some helper's entry.
+    misaligned: u64,
+    /// Helper calls made.
+    calls: u64,
+}
+
+static LOG: AtomicUsize = AtomicUsize::new(0);
+
+fn count_call() {
+    // SAFETY: runs in the child, where LOG points at the mapped shared page.
+    unsafe { (*(LOG.load(Ordering::Relaxed) as *mut HelperLog)).calls += 1 }
+}
+
+extern "C" fn fake_print_i64(_v: i64) {
+    count_call();
+}
+
+extern "C" fn fake_copy_bytes(dst: *mut u8, src: *const u8, n: i64) {
+    count_call();
+    if let Ok(n) = usize::try_from(n) {
+        // SAFETY: none: the copy faults if the validator let a buffer
+        // argument out of bounds, which is what the run checks.
+        unsafe { std::ptr::copy(src, dst, n) };
+    }
+}
+
+extern "C" fn fake_gc_collect() -> i64 {
+    count_call();
+    0
+}
+
+/// Machine code that ORs `(rsp & 15) ^ 8` (nonzero unless the caller's
+/// `rsp` was 16-byte aligned) into `*misaligned`, then jumps to `target`
+/// with every argument register intact (`rax` and `r11` are scratch).
+fn entry_stub(misaligned: u64, target: u64) -> Vec<u8> {
+    let mut s = vec![
+        0x48, 0x89, 0xe0, // mov rax, rsp
+        0x83, 0xe0, 0x0f, // and eax, 15
+        0x83, 0xf0, 0x08, // xor eax, 8
+        0x49, 0xbb, // movabs r11, misaligned
+    ];
+    s.extend(misaligned.to_le_bytes());
+    s.extend([0x49, 0x09, 0x03, 0x49, 0xbb]); // or [r11], rax; movabs r11, target
+    s.extend(target.to_le_bytes());
+    s.extend([0x41, 0xff, 0xe3]); // jmp r11
+    s
+}
+
+/// Maps `bytes` readable (and writable if `mutable`) bytes that end where
+/// `PROT_NONE` begins and start after more of it.
+fn guarded(bytes: usize, mutable: bool) -> *mut u8 {
+    let data = bytes.div_ceil(PAGE) * PAGE;
+    let region = map(
+        HEAD_GUARD + data + PAGE,
+        libc::PROT_NONE,
+        libc::MAP_PRIVATE | libc::MAP_NORESERVE,
+    );
+    // SAFETY: inside the region just mapped.
+    let pages = unsafe { region.add(HEAD_GUARD) };
+    let prot = if mutable {
+        libc::PROT_READ | libc::PROT_WRITE
+    } else {
+        libc::PROT_READ
+    };
+    // SAFETY: changes the protection of pages this child mapped.
+    if data > 0 && unsafe { libc::mprotect(pages.cast(), data, prot) } != 0 {
+        exit_now(EXIT_SETUP);
+    }
+    // SAFETY: `data - bytes` is inside the pages.
+    unsafe { pages.add(data - bytes) }
+}
+
+/// Runs `code` (with its import table) natively for argument `count`:
+/// the wait status and the log.
+fn run_with_helpers(code: &[u8], sig: &Signature, count: i64) -> (libc::c_int, HelperLog) {
+    // SAFETY: the child only maps memory, writes it and calls the code.
+    forked::fork_with_shared(|log: *mut HelperLog| unsafe {
+        LOG.store(log as usize, Ordering::Relaxed);
+        let text = map(PAGE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE);
+        std::ptr::copy_nonoverlapping(code.as_ptr(), text, code.len());
+        let table = npk_jit::import_table_offset(code.len());
+        for (k, name) in sig.uses().iter().enumerate() {
+            let target = match name.as_str() {
+                "print_i64" => fake_print_i64 as *const () as u64,
+                "copy_bytes" => fake_copy_bytes as *const () as u64,
+                "gc_collect" => fake_gc_collect as *const () as u64,
+                _ => exit_now(EXIT_SETUP),
+            };
+            let stub = entry_stub(&raw mut (*log).misaligned as u64, target);
+            let at = PAGE / 2 + 64 * k;
+            std::ptr::copy_nonoverlapping(stub.as_ptr(), text.add(at), stub.len());
+            text.add(table + 8 * k)
+                .cast::<u64>()
+                .write_unaligned(text.add(at) as u64);
+        }
+        if libc::mprotect(text.cast(), PAGE, libc::PROT_READ | libc::PROT_EXEC) != 0 {
+            exit_now(EXIT_SETUP);
+        }
+        let mut args = [0u64; 6];
+        for (i, arg) in args.iter_mut().enumerate() {
+            *arg = match sig.param(i) {
+                Some(Param::Buffer(b)) => {
+                    let n = match b.extent {
+                        Extent::Count(c) => c as i64,
+                        Extent::Param(_) => count,
+                    };
+                    let bytes = usize::try_from(n.max(0)).expect("count") * b.elem.size() as usize;
+                    guarded(bytes, b.mutable) as u64
+                }
+                _ => count as u64,
+            };
+        }
+        let f: extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64 = std::mem::transmute(text);
+        std::hint::black_box(f(args[0], args[1], args[2], args[3], args[4], args[5]));
+    })
+}
+
+#[test]
+fn accepted_helper_calls_run_natively_with_aligned_rsp_and_in_bounds_buffers() {
+    let policy = Policy {
+        helpers: npk_jit::runtime_helpers(),
+        ..policy()
+    };
+    for (sig_text, code, asm) in ACCEPTED_HELPER_CALLS {
+        let sig: Signature = sig_text.parse().expect("signature");
+        let code = hex(code);
+        if let Err(v) = validate(&code, &sig, &policy) {
+            panic!("`{asm}` as {sig_text} rejected: {v}");
+        }
+        let mut calls = 0;
+        for count in COUNTS {
+            let (status, log) = run_with_helpers(&code, &sig, count);
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "`{asm}` with {count}: status {status:#x}"
+            );
+            assert_eq!(log.misaligned, 0, "`{asm}` with {count}: misaligned rsp");
+            calls += log.calls;
+        }
+        assert!(calls > 0, "`{asm}` never called its helper");
+    }
+}
+
+#[test]
+fn misbehaving_helper_calls_are_caught_by_the_runner_and_rejected() {
+    let policy = Policy {
+        helpers: npk_jit::runtime_helpers(),
+        ..policy()
+    };
+    for (sig_text, code, asm) in MISBEHAVING_HELPER_CALLS {
+        let sig: Signature = sig_text.parse().expect("signature");
+        let code = hex(code);
+        let caught = COUNTS.iter().any(|&count| {
+            let (status, log) = run_with_helpers(&code, &sig, count);
+            libc::WIFSIGNALED(status) || log.misaligned != 0
+        });
+        assert!(caught, "`{asm}` ran clean on every count");
+        assert!(
+            validate(&code, &sig, &policy).is_err(),
+            "accepted as {sig_text}: `{asm}`"
+        );
+    }
+}
