@@ -1052,7 +1052,15 @@ fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K
                         n
                     }
                 };
-                let end = off.add(elems.shl(b.elem.size().trailing_zeros(), 8), 8);
+                // Its byte size, counted without wrapping: `m << 3` of
+                // `m = 2^61` is 0 in 64 bits, but the helper touches 2^64
+                // bytes. (Where the shift is inexact `shl` drops the
+                // relation too, so nothing provable is lost.)
+                let shift = b.elem.size().trailing_zeros();
+                if i128::from(elems.s.smax()) << shift > i128::from(i64::MAX) {
+                    return Err(bad());
+                }
+                let end = off.add(elems.shl(shift, 8), 8);
                 if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
                     return Err(bad());
                 }

@@ -1121,6 +1121,21 @@ const ACCEPTED_HELPER_CALLS: &[(&str, &str, &str)] = &[
         "53 48 89 f3 48 85 db 7e 0b ff 15 09 00 00 00 48 ff cb eb f0 5b 31 c0 c3",
         "push rbx; mov rbx, rsi; 1: test rbx, rbx; jle 2f; call qword ptr [rip+slot0]; dec rbx; jmp 1b; 2: pop rbx; xor eax, eax; ret",
     ),
+    (
+        "int64(mut uint8* b[16]) uses fill64",
+        "48 83 ec 08 be 02 00 00 00 ff 15 09 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov esi, 2; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut uint8* b[16]) uses fill32",
+        "48 83 ec 08 be 04 00 00 00 ff 15 09 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov esi, 4; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 8; ret",
+    ),
+    (
+        "int64(mut int64* b[n], int64 n) uses fill64",
+        "48 83 ec 08 48 85 f6 7e 06 ff 15 09 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; test rsi, rsi; jle 1f; call qword ptr [rip+slot0]; 1: xor eax, eax; add rsp, 8; ret",
+    ),
 ];
 
 /// `(signature, hex, assembly)`: rejected helper calls that misbehave in
@@ -1182,6 +1197,41 @@ extern "C" fn fake_gc_collect() -> i64 {
     0
 }
 
+/// Helpers a Rust embedder might add: they write `m` elements.
+const TEST_HELPERS: [(&str, &str); 2] = [
+    ("fill64", "NIL(mut int64* d[m], int64 m)"),
+    ("fill32", "NIL(mut int32* d[m], int64 m)"),
+];
+
+extern "C" fn fake_fill64(d: *mut i64, m: i64) {
+    count_call();
+    for i in 0..m.max(0) {
+        // SAFETY: none: faults past the buffer, which is what a run checks.
+        unsafe { d.add(i as usize).write(0) };
+    }
+}
+
+extern "C" fn fake_fill32(d: *mut i32, m: i64) {
+    count_call();
+    for i in 0..m.max(0) {
+        // SAFETY: as in `fake_fill64`.
+        unsafe { d.add(i as usize).write(0) };
+    }
+}
+
+/// The runtime's helpers and [`TEST_HELPERS`], in the buffer corpus policy.
+fn helper_policy() -> Policy {
+    let mut helpers = npk_jit::runtime_helpers();
+    helpers.extend(TEST_HELPERS.iter().map(|(name, sig)| npk_jit::Helper {
+        name: (*name).to_string(),
+        signature: sig.parse().expect("helper signature"),
+    }));
+    Policy {
+        helpers,
+        ..policy()
+    }
+}
+
 /// Machine code that ORs `(rsp & 15) ^ 8` (nonzero unless the caller's
 /// `rsp` was 16-byte aligned) into `*misaligned`, then jumps to `target`
 /// with every argument register intact (`rax` and `r11` are scratch).
@@ -1237,6 +1287,8 @@ fn run_with_helpers(code: &[u8], sig: &Signature, count: i64) -> (libc::c_int, H
                 "print_i64" => fake_print_i64 as *const () as u64,
                 "copy_bytes" => fake_copy_bytes as *const () as u64,
                 "gc_collect" => fake_gc_collect as *const () as u64,
+                "fill64" => fake_fill64 as *const () as u64,
+                "fill32" => fake_fill32 as *const () as u64,
                 _ => exit_now(EXIT_SETUP),
             };
             let stub = entry_stub(&raw mut (*log).misaligned as u64, target);
@@ -1270,10 +1322,7 @@ fn run_with_helpers(code: &[u8], sig: &Signature, count: i64) -> (libc::c_int, H
 
 #[test]
 fn accepted_helper_calls_run_natively_with_aligned_rsp_and_in_bounds_buffers() {
-    let policy = Policy {
-        helpers: npk_jit::runtime_helpers(),
-        ..policy()
-    };
+    let policy = helper_policy();
     for (sig_text, code, asm) in ACCEPTED_HELPER_CALLS {
         let sig: Signature = sig_text.parse().expect("signature");
         let code = hex(code);
@@ -1296,10 +1345,7 @@ fn accepted_helper_calls_run_natively_with_aligned_rsp_and_in_bounds_buffers() {
 
 #[test]
 fn misbehaving_helper_calls_are_caught_by_the_runner_and_rejected() {
-    let policy = Policy {
-        helpers: npk_jit::runtime_helpers(),
-        ..policy()
-    };
+    let policy = helper_policy();
     for (sig_text, code, asm) in MISBEHAVING_HELPER_CALLS {
         let sig: Signature = sig_text.parse().expect("signature");
         let code = hex(code);
@@ -1311,6 +1357,52 @@ fn misbehaving_helper_calls_are_caught_by_the_runner_and_rejected() {
         assert!(
             validate(&code, &sig, &policy).is_err(),
             "accepted as {sig_text}: `{asm}`"
+        );
+    }
+}
+
+/// `(signature, hex, assembly, why it is out of bounds)`: helper calls the
+/// validator accepted before the fix on branch `red2` (the same lines are in
+/// `corpus/imports.txt`): a helper buffer's byte size `m << log2(size)` was
+/// computed in 64 bits, so an element count of `2^61` int64s wrapped to 0
+/// bytes and passed as in bounds (only helpers with elements wider than a
+/// byte; the runtime's `copy_bytes` counts bytes). Each faults natively
+/// writing past its 16-byte buffer, then must be rejected.
+const HELPER_HOLES: &[(&str, &str, &str, &str)] = &[
+    (
+        "int64(mut uint8* b[16]) uses fill64",
+        "48 83 ec 08 be 01 00 00 00 48 c1 e6 3d ff 15 0d 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov esi, 1; shl rsi, 61; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 8; ret",
+        "m << 3 of m = 2^61 wrapped to 0 bytes: fill64 writes 2^61 int64s into 16 bytes",
+    ),
+    (
+        "int64(mut uint8* b[16]) uses fill32",
+        "48 83 ec 08 be 01 00 00 00 48 c1 e6 3e ff 15 0d 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov esi, 1; shl rsi, 62; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 8; ret",
+        "m << 2 of m = 2^62 wrapped to 0 bytes: fill32 writes 2^62 int32s into 16 bytes",
+    ),
+    (
+        "int64(mut uint8* b[16]) uses fill64",
+        "48 83 ec 08 be 01 00 00 00 48 c1 e6 3d 48 ff c6 ff 15 0a 00 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov esi, 1; shl rsi, 61; inc rsi; call qword ptr [rip+slot0]; xor eax, eax; add rsp, 8; ret",
+        "m << 3 of m = 2^61 + 1 wrapped to 8 bytes, inside the buffer",
+    ),
+];
+
+#[test]
+fn helper_holes_fault_when_run_and_are_rejected() {
+    let policy = helper_policy();
+    for (sig_text, code, asm, why) in HELPER_HOLES {
+        let sig: Signature = sig_text.parse().expect("signature");
+        let code = hex(code);
+        let (status, _) = run_with_helpers(&code, &sig, 0);
+        assert!(
+            libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSEGV,
+            "`{asm}` did not fault (status {status:#x}); {why}"
+        );
+        assert!(
+            validate(&code, &sig, &policy).is_err(),
+            "accepted as {sig_text}: `{asm}`; {why}"
         );
     }
 }
