@@ -14,6 +14,16 @@
 //! - [`REJECTED`]: the other attacks tried, each out of bounds for some
 //!   argument the signature allows (a negative count means an empty buffer
 //!   whose pointer may be anything); they must stay rejected.
+//!
+//! Pass 2 (branch `red2`, helper imports and division proofs):
+//! - [`HELPER_HOLES`]: helper calls whose buffer byte size wrapped; run
+//!   behind fake helpers ([`run_with_helpers`]) they fault, and are
+//!   rejected. [`ACCEPTED_HELPER_CALLS`] run clean there with `rsp`
+//!   aligned at every helper entry; [`MISBEHAVING_HELPER_CALLS`] show the
+//!   runner sees misalignment and faults; [`REJECTED_HELPER_CALLS`] stay
+//!   rejected.
+//! - [`PROVEN_DIVISIONS`] never trap on any pair of [`EDGES`];
+//!   [`TRAPPING_DIVISIONS`] trap with `SIGFPE` and stay rejected.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
