@@ -955,16 +955,11 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
         return Err(K::StackPointerOutOfFrame { offset: k - 8 });
     }
     touch(st, k - 8)?;
-    let mut passes_stack = false;
-    for (i, t) in callee.signature.params().enumerate() {
-        let v = st.regs[ARG_REGS[i]];
-        if v.defined_bytes() < t.width() {
-            return Err(K::UndefinedRegisterRead {
-                register: reg_at_width(ARG_REGS[i], t.width()),
-            });
-        }
-        passes_stack |= matches!(v, Val::Stack(_));
-    }
+    // Buffer parameters are proven as for a helper (a pointer into a
+    // buffer, in bounds for the callee's extent), named by address.
+    check_args(ctx, st, &callee.signature, || format!("{target:#x}"))?;
+    let passes_stack = (0..callee.signature.params().count())
+        .any(|i| matches!(st.regs[ARG_REGS[i]], Val::Stack(_)));
     if passes_stack {
         // The callee may read anything in the frame through the pointer (so
         // no entry value may be there) and overwrite it.
@@ -984,46 +979,21 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     Ok(())
 }
 
-/// A call through slot `k` of the import table (`call qword ptr [rip+d]`,
-/// SPEC §8.3): helper `k` of the signature's `uses`, whose arguments must
-/// satisfy its signature as a function's parameters do (scalars defined at
-/// their width, buffers proven in bounds for its extents, `mut` ones into
-/// `mut` buffers). Afterwards the caller-saved registers and the flags are
-/// undefined, `rax` holds its result and the stack below `rsp` is gone.
-fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
-    if !crate::classify::is_import_call(ins) {
-        return Err(K::IndirectTransfer);
-    }
-    let slot = ins.memory_displacement64();
-    let table = crate::import_table_offset(ctx.code_len as usize) as u64;
-    let k = slot
-        .checked_sub(table)
-        .filter(|d| d % 8 == 0 && ((d / 8) as usize) < ctx.imports.len())
-        .map(|d| (d / 8) as usize);
-    let Some(k) = k else {
-        return Err(if ctx.imports.is_empty() {
-            K::IndirectTransfer
-        } else {
-            K::NotAnImportSlot { target: slot }
-        });
-    };
-    let Some(helper) = ctx.imports[k] else {
-        return Err(K::UnknownHelper {
-            name: ctx.sig.uses()[k].clone(),
-        });
-    };
-    let rsp = st.rsp();
-    if rsp.rem_euclid(16) != 8 {
-        return Err(K::MisalignedCall);
-    }
-    if rsp - 8 < -ctx.max_frame {
-        return Err(K::StackPointerOutOfFrame { offset: rsp - 8 });
-    }
-    touch(st, rsp - 8)?;
-    for (i, p) in helper.signature.full_params().enumerate() {
+/// Checks the argument registers against a callee's signature, as a
+/// function's parameters are checked (SPEC §8.3): scalars defined at their
+/// width; buffers pointers into a buffer parameter, proven in bounds for
+/// the callee's extent (its byte size counted without wrapping), `mut`
+/// ones into `mut` buffers. `name` names the callee in a violation.
+fn check_args(
+    ctx: &Ctx<'_>,
+    st: &State,
+    sig: &Signature,
+    name: impl Fn() -> String,
+) -> Result<(), K> {
+    for (i, p) in sig.full_params().enumerate() {
         let v = st.regs[ARG_REGS[i]];
         let bad = || K::HelperArgument {
-            helper: helper.name.clone(),
+            helper: name(),
             param: i as u8,
         };
         match p {
@@ -1070,6 +1040,46 @@ fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K
             }
         }
     }
+    Ok(())
+}
+
+/// A call through slot `k` of the import table (`call qword ptr [rip+d]`,
+/// SPEC §8.3): helper `k` of the signature's `uses`, whose arguments must
+/// satisfy its signature as a function's parameters do (scalars defined at
+/// their width, buffers proven in bounds for its extents, `mut` ones into
+/// `mut` buffers). Afterwards the caller-saved registers and the flags are
+/// undefined, `rax` holds its result and the stack below `rsp` is gone.
+fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
+    if !crate::classify::is_import_call(ins) {
+        return Err(K::IndirectTransfer);
+    }
+    let slot = ins.memory_displacement64();
+    let table = crate::import_table_offset(ctx.code_len as usize) as u64;
+    let k = slot
+        .checked_sub(table)
+        .filter(|d| d % 8 == 0 && ((d / 8) as usize) < ctx.imports.len())
+        .map(|d| (d / 8) as usize);
+    let Some(k) = k else {
+        return Err(if ctx.imports.is_empty() {
+            K::IndirectTransfer
+        } else {
+            K::NotAnImportSlot { target: slot }
+        });
+    };
+    let Some(helper) = ctx.imports[k] else {
+        return Err(K::UnknownHelper {
+            name: ctx.sig.uses()[k].clone(),
+        });
+    };
+    let rsp = st.rsp();
+    if rsp.rem_euclid(16) != 8 {
+        return Err(K::MisalignedCall);
+    }
+    if rsp - 8 < -ctx.max_frame {
+        return Err(K::StackPointerOutOfFrame { offset: rsp - 8 });
+    }
+    touch(st, rsp - 8)?;
+    check_args(ctx, st, &helper.signature, || helper.name.clone())?;
     for r in CALLER_SAVED {
         st.regs[r] = Val::Undef;
     }

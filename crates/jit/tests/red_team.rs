@@ -1308,6 +1308,12 @@ fn run_with_helpers(code: &[u8], sig: &Signature, count: i64) -> (libc::c_int, H
                 .cast::<u64>()
                 .write_unaligned(text.add(at) as u64);
         }
+        // The allow-listed callee of `call rel32` tests.
+        let stub = entry_stub(
+            &raw mut (*log).misaligned as u64,
+            fake_fill64 as *const () as u64,
+        );
+        std::ptr::copy_nonoverlapping(stub.as_ptr(), text.add(CALLEE_AT), stub.len());
         if libc::mprotect(text.cast(), PAGE, libc::PROT_READ | libc::PROT_EXEC) != 0 {
             exit_now(EXIT_SETUP);
         }
@@ -1415,4 +1421,71 @@ fn helper_holes_fault_when_run_and_are_rejected() {
             "accepted as {sig_text}: `{asm}`; {why}"
         );
     }
+}
+
+/// Offset in the runner's code page of an allow-listed callee (a `fill64`
+/// behind an entry stub) for `call rel32` tests.
+const CALLEE_AT: usize = 0xa00;
+
+/// `(signature, hex, assembly, why)`: `call rel32` to an allow-listed
+/// function whose signature has a buffer parameter, accepted before the
+/// fix on branch `red2` (only scalar definedness was checked there; import
+/// calls proved buffers). The callee is `fill64(mut int64* d[m], int64 m)`
+/// at [`CALLEE_AT`].
+const ALLOWED_CALL_HOLES: &[(&str, &str, &str, &str)] = &[
+    (
+        "int64(mut int64* b[2])",
+        "48 83 ec 08 be 64 00 00 00 e8 f2 09 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov esi, 100; call fill64; xor eax, eax; add rsp, 8; ret",
+        "fill64 writes 100 int64s into a 2-element buffer",
+    ),
+    (
+        "int64(int64* b[2])",
+        "48 83 ec 08 be 02 00 00 00 e8 f2 09 00 00 31 c0 48 83 c4 08 c3",
+        "sub rsp, 8; mov esi, 2; call fill64; xor eax, eax; add rsp, 8; ret",
+        "fill64 writes into a read-only buffer",
+    ),
+];
+
+/// The allow-listed `fill64` as a policy (code validated at address 0).
+fn allowed_call_policy() -> Policy {
+    Policy {
+        allowed_calls: vec![npk_jit::AllowedCall {
+            address: CALLEE_AT as u64,
+            signature: TEST_HELPERS[0].1.parse().expect("signature"),
+        }],
+        ..policy()
+    }
+}
+
+#[test]
+fn allowed_call_holes_fault_when_run_and_are_rejected() {
+    for (sig_text, code, asm, why) in ALLOWED_CALL_HOLES {
+        let sig: Signature = sig_text.parse().expect("signature");
+        let code = hex(code);
+        let (status, _) = run_with_helpers(&code, &sig, 0);
+        assert!(
+            libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSEGV,
+            "`{asm}` did not fault (status {status:#x}); {why}"
+        );
+        assert!(
+            validate(&code, &sig, &allowed_call_policy()).is_err(),
+            "accepted as {sig_text}: `{asm}`; {why}"
+        );
+    }
+}
+
+#[test]
+fn allowed_call_with_a_proven_buffer_is_accepted_and_runs_clean() {
+    let sig: Signature = "int64(mut int64* b[2])".parse().expect("signature");
+    let code = hex("48 83 ec 08 be 02 00 00 00 e8 f2 09 00 00 31 c0 48 83 c4 08 c3");
+    if let Err(v) = validate(&code, &sig, &allowed_call_policy()) {
+        panic!("rejected: {v}");
+    }
+    let (status, log) = run_with_helpers(&code, &sig, 0);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}"
+    );
+    assert_eq!((log.misaligned, log.calls), (0, 1));
 }
