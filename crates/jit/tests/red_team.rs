@@ -16,9 +16,10 @@
 //!   whose pointer may be anything); they must stay rejected.
 //!
 //! Pass 2 (branch `red2`, helper imports and division proofs):
-//! - [`HELPER_HOLES`]: helper calls whose buffer byte size wrapped; run
-//!   behind fake helpers ([`run_with_helpers`]) they fault, and are
-//!   rejected. [`ACCEPTED_HELPER_CALLS`] run clean there with `rsp`
+//! - [`HELPER_HOLES`]: helper calls whose buffer byte size wrapped, and
+//!   [`ALLOWED_CALL_HOLES`]: `call rel32` to an allow-listed function whose
+//!   buffer parameters went unchecked; run behind fake helpers
+//!   ([`run_with_helpers`]) they fault, and are rejected. [`ACCEPTED_HELPER_CALLS`] run clean there with `rsp`
 //!   aligned at every helper entry; [`MISBEHAVING_HELPER_CALLS`] show the
 //!   runner sees misalignment and faults; [`REJECTED_HELPER_CALLS`] stay
 //!   rejected.
