@@ -34,7 +34,8 @@ pub enum PointerAccess {
 pub struct AllowedCall {
     /// Absolute address of the function (the code runs at [`Policy::base_ip`]).
     pub address: u64,
-    /// Its SysV signature: arguments must be defined at these widths.
+    /// Its SysV signature: arguments must be defined at these widths, and
+    /// buffer parameters proven in bounds (`mut` ones into `mut` buffers).
     pub signature: Signature,
 }
 
