@@ -18,6 +18,7 @@
 //!    continues while `r < B` (`<=`, signed or unsigned) with `c > 0` and no
 //!    wrap before the bound (`c = 1` and `<`, or the bound's range leaves room),
 //!    and the mirror cases for `c < 0`.
+//!
 //! The number of iterations is then at most `2^64 / |c|`; in practice the
 //! distance to the bound over the step.
 
