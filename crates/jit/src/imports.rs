@@ -78,6 +78,7 @@ pub const RUNTIME_HELPERS: &[(&str, &str)] = &[
         "NIL(mut uint8* dst[n], uint8* src[n], int64 n)",
     ),
     ("gc_collect", "int64()"),
+    ("exit_with", "NIL(int64 code)"),
 ];
 
 /// [`RUNTIME_HELPERS`] as the validator's [`Helper`] list.

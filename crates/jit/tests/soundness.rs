@@ -145,7 +145,9 @@ fn configs() -> Vec<Config> {
 fn policy_text(p: &Policy) -> String {
     let d = Policy::default();
     let mut out = Vec::new();
-    if p.allow_loops {
+    if p.require_termination {
+        out.push("terminate".to_string());
+    } else if p.allow_loops {
         out.push("loops".to_string());
     }
     if p.allow_red_zone {

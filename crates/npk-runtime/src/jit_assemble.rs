@@ -55,7 +55,7 @@ impl fmt::Display for AssembleError {
             AssembleError::Signature(e) => write!(f, "{e}"),
             AssembleError::Imports(names) => write!(
                 f,
-                "the runtime has no JIT helper named `{names}` (it has print_i64, copy_bytes and gc_collect)"
+                "the runtime has no JIT helper named `{names}` (it has print_i64, copy_bytes, gc_collect and exit_with)"
             ),
             AssembleError::Syntax(e) => write!(f, "{e}"),
             AssembleError::Length(0) => write!(f, "the text has no instructions"),

@@ -10,7 +10,8 @@
 //! The table: `print_i64(int64)`, `copy_bytes(mut uint8* dst[n], uint8*
 //! src[n], int64 n)` and `gc_collect() -> int64` (`npk_gc_collect_helper`,
 //! a full collection: JIT code roots the `gc` values it holds across it,
-//! `docs/gc.md`).
+//! `docs/gc.md`) and `exit_with(int64 code)` (ends the program, an
+//! abort with a code).
 
 use npk_jit::Helper;
 
@@ -35,12 +36,19 @@ extern "C" fn copy_bytes(dst: *mut u8, src: *const u8, n: i64) {
     }
 }
 
+/// `exit_with(int64 code)`: flushes the program's output and ends the
+/// process with `code` (its low 8 bits, as `exit` does); never returns.
+extern "C" fn exit_with(code: i64) {
+    crate::abi::npk_exit(code as i32);
+}
+
 /// The address of each runtime helper named in `npk_jit::RUNTIME_HELPERS`.
 fn address(name: &str) -> Option<usize> {
     Some(match name {
         "print_i64" => print_i64 as extern "C" fn(i64) as usize,
         "copy_bytes" => copy_bytes as extern "C" fn(*mut u8, *const u8, i64) as usize,
         "gc_collect" => crate::npk_gc_collect_helper as extern "C" fn() -> i64 as usize,
+        "exit_with" => exit_with as extern "C" fn(i64) as usize,
         _ => return None,
     })
 }
