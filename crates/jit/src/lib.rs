@@ -86,8 +86,14 @@
 //!   its frame written below `rsp` by the kernel, as for any C function whose
 //!   `rsp` is that close to the guard.
 //! - Termination: every reachable instruction must be able to reach a `ret`
-//!   (`jmp $` is rejected, naming the loop). With loops allowed, a loop that
-//!   can exit is not yet proven to exit (SPEC §8.4, a later validator).
+//!   (`jmp $` is rejected, naming the loop). With
+//!   [`Policy::require_termination`] (on in [`Policy::runtime`]) every loop
+//!   must also be proven to end (SPEC §8.4, `termination.rs`): a register
+//!   stepping by one non-zero constant per iteration toward a loop-invariant
+//!   bound, with the exit test at the loop's head or back edge on it (`!=`
+//!   only where the step divides the distance; `<`/`<=` only where the step
+//!   cannot wrap past the bound). Rejections name the loop's head
+//!   ([`ViolationKind::LoopNotProven`]).
 //! - Budget: the analysis spends at most
 //!   [`Policy::steps_per_instruction`] work units per instruction (one per
 //!   instruction stepped, one per stack slot copied or joined between
