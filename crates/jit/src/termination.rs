@@ -42,6 +42,8 @@ pub enum TerminationGap {
     BoundChanges,
     /// The step moves away from the bound, skips over it, or may wrap.
     StepMissesBound,
+    /// The loops are too many or too deeply nested for the proof's budget.
+    TooComplex,
 }
 
 impl std::fmt::Display for TerminationGap {
@@ -57,6 +59,9 @@ impl std::fmt::Display for TerminationGap {
             TerminationGap::BoundChanges => "the bound its exit test compares with changes inside it",
             TerminationGap::StepMissesBound => {
                 "its induction step moves away from the bound, may skip it, or may wrap around"
+            }
+            TerminationGap::TooComplex => {
+                "the loops are too many or too deeply nested for the termination proof's budget"
             }
         })
     }
@@ -102,69 +107,140 @@ impl Blocks<'_> {
     }
 }
 
+/// The control-flow graph of the visited blocks, computed once: successor
+/// and predecessor lists, strongly connected components, and the registers
+/// each instruction writes.
+struct Graph {
+    succ: Vec<Vec<usize>>,
+    pred: Vec<Vec<usize>>,
+    scc: Vec<usize>,
+    /// Bit `r` set if instruction `i` writes general-purpose register `r`.
+    writes: Vec<u16>,
+}
+
+impl Graph {
+    fn new(blocks: &Blocks<'_>) -> Graph {
+        let n = blocks.start.len();
+        let mut succ = vec![Vec::new(); n];
+        let mut pred = vec![Vec::new(); n];
+        for b in (0..n).filter(|&b| (blocks.visited)(b)) {
+            for s in blocks.succs(b) {
+                if (blocks.visited)(s) {
+                    succ[b].push(s);
+                    pred[s].push(b);
+                }
+            }
+        }
+        let scc = components(&succ, &pred);
+        let mut info = iced_x86::InstructionInfoFactory::new();
+        let writes = blocks
+            .instrs
+            .iter()
+            .map(|ins| write_mask(&mut info, ins))
+            .collect();
+        Graph {
+            succ,
+            pred,
+            scc,
+            writes,
+        }
+    }
+}
+
+/// Strongly connected components (Kosaraju, iterative): `scc[b]`.
+fn components(succ: &[Vec<usize>], pred: &[Vec<usize>]) -> Vec<usize> {
+    let n = succ.len();
+    let mut order = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    for root in 0..n {
+        if seen[root] {
+            continue;
+        }
+        seen[root] = true;
+        let mut stack = vec![(root, 0usize)];
+        while let Some(&mut (b, ref mut i)) = stack.last_mut() {
+            if let Some(&s) = succ[b].get(*i) {
+                *i += 1;
+                if !seen[s] {
+                    seen[s] = true;
+                    stack.push((s, 0));
+                }
+            } else {
+                order.push(b);
+                stack.pop();
+            }
+        }
+    }
+    let mut scc = vec![usize::MAX; n];
+    for (id, &root) in order.iter().rev().enumerate() {
+        if scc[root] != usize::MAX {
+            continue;
+        }
+        scc[root] = id;
+        let mut stack = vec![root];
+        while let Some(b) = stack.pop() {
+            for &p in &pred[b] {
+                if scc[p] == usize::MAX {
+                    scc[p] = id;
+                    stack.push(p);
+                }
+            }
+        }
+    }
+    scc
+}
+
 /// Checks every loop; `Err((head instruction, gap))` for the first one not
-/// proven to end.
-pub(crate) fn check(blocks: &Blocks<'_>) -> Result<(), (usize, TerminationGap)> {
+/// proven to end. Work is bounded by `budget` units (block visits);
+/// beyond it the loop is not proven.
+pub(crate) fn check(blocks: &Blocks<'_>, budget: u64) -> Result<(), (usize, TerminationGap)> {
     let n = blocks.start.len();
+    let g = Graph::new(blocks);
+    let mut work = 0u64;
     for h in (0..n).filter(|&h| (blocks.visited)(h)) {
-        // Edges to `h` from blocks not before it; a loop only if `h`
-        // reaches them (a jump back to shared exit code is no loop).
-        let mut back: Vec<usize> = (h..n)
-            .filter(|&u| (blocks.visited)(u) && blocks.succs(u).contains(&h))
+        // Back edges: from a block not before `h` in its component (a jump
+        // back to shared exit code is no loop).
+        let back: Vec<usize> = g.pred[h]
+            .iter()
+            .copied()
+            .filter(|&u| u >= h && g.scc[u] == g.scc[h])
             .collect();
         if back.is_empty() {
             continue;
         }
-        let reach = reachable_from(blocks, h);
-        back.retain(|&u| reach[u]);
-        if back.is_empty() {
-            continue;
+        let body = body_of(&g, h, &back);
+        work += body.len() as u64 * 8;
+        if work > budget {
+            return Err((blocks.start[h] as usize, TerminationGap::TooComplex));
         }
-        let body = body_of(blocks, h, &back);
-        prove(blocks, h, &back, &body).map_err(|g| (blocks.start[h] as usize, g))?;
+        prove(blocks, &g, h, &back, &body).map_err(|gap| (blocks.start[h] as usize, gap))?;
     }
     Ok(())
 }
 
-/// The visited blocks reachable from `h`.
-fn reachable_from(blocks: &Blocks<'_>, h: usize) -> Vec<bool> {
-    let mut seen = vec![false; blocks.start.len()];
-    let mut stack = vec![h];
-    while let Some(b) = stack.pop() {
-        if !seen[b] && (blocks.visited)(b) {
-            seen[b] = true;
-            stack.extend(blocks.succs(b));
-        }
-    }
-    seen
-}
-
-/// The blocks that reach a back-edge source without passing `h`, and `h`.
-fn body_of(blocks: &Blocks<'_>, h: usize, back: &[usize]) -> Vec<bool> {
-    let n = blocks.start.len();
-    let mut preds = vec![Vec::new(); n];
-    for b in (0..n).filter(|&b| (blocks.visited)(b)) {
-        for s in blocks.succs(b) {
-            preds[s].push(b);
-        }
-    }
-    let mut body = vec![false; n];
-    body[h] = true;
+/// The blocks of `h`'s component that reach a back-edge source without
+/// passing `h`, and `h`, in block order.
+fn body_of(g: &Graph, h: usize, back: &[usize]) -> Vec<usize> {
+    let mut seen = std::collections::HashSet::from([h]);
+    let mut body = vec![h];
     let mut stack: Vec<usize> = back.to_vec();
     while let Some(b) = stack.pop() {
-        if !body[b] {
-            body[b] = true;
-            stack.extend(preds[b].iter().copied());
+        if !seen.insert(b) {
+            continue;
         }
+        body.push(b);
+        stack.extend(g.pred[b].iter().copied().filter(|&p| g.scc[p] == g.scc[h]));
     }
+    body.sort_unstable();
     body
 }
 
 fn prove(
     blocks: &Blocks<'_>,
+    g: &Graph,
     h: usize,
     back: &[usize],
-    body: &[bool],
+    body: &[usize],
 ) -> Result<(), TerminationGap> {
     // Candidate tests: the head's and a single back-edge source's.
     let mut candidates = vec![h];
@@ -173,21 +249,26 @@ fn prove(
     }
     let mut gap = TerminationGap::NoExitTest;
     for t in candidates {
-        match prove_at(blocks, h, back, body, t) {
+        match prove_at(blocks, g, h, back, body, t) {
             Ok(()) => return Ok(()),
-            Err(g) if gap == TerminationGap::NoExitTest => gap = g,
+            Err(e) if gap == TerminationGap::NoExitTest => gap = e,
             Err(_) => {}
         }
     }
     Err(gap)
 }
 
+fn in_body(body: &[usize], b: usize) -> bool {
+    body.binary_search(&b).is_ok()
+}
+
 /// The proof with the exit test at the end of block `t`.
 fn prove_at(
     blocks: &Blocks<'_>,
+    g: &Graph,
     h: usize,
     back: &[usize],
-    body: &[bool],
+    body: &[usize],
     t: usize,
 ) -> Result<(), TerminationGap> {
     let last = blocks.end(t) - 1;
@@ -200,7 +281,7 @@ fn prove_at(
         return Err(TerminationGap::NoExitTest);
     };
     // The edge that stays in the loop decides the continue condition.
-    let continue_taken = match (body[taken], body[fall]) {
+    let continue_taken = match (in_body(body, taken), in_body(body, fall)) {
         (true, false) => true,
         (false, true) => false,
         _ => return Err(TerminationGap::NoExitTest),
@@ -213,10 +294,14 @@ fn prove_at(
         .ok_or(TerminationGap::UnknownTest)?;
     let cmp = comparison(&blocks.instrs[setter]).ok_or(TerminationGap::UnknownTest)?;
     // Nothing between the setter and the jump may write the operands.
-    for ins in &blocks.instrs[setter + 1..last] {
-        if writes(ins).any(|r| r == usize::from(cmp.a) || r == usize::from(cmp.b)) {
-            return Err(TerminationGap::UnknownTest);
-        }
+    let operands = 1u16 << (cmp.a & 15)
+        | if cmp.b == CMP_IMM {
+            0
+        } else {
+            1 << (cmp.b & 15)
+        };
+    if (setter + 1..last).any(|i| g.writes[i] & operands != 0) {
+        return Err(TerminationGap::UnknownTest);
     }
     let cc = jcc.condition_code();
     let cc = if continue_taken { Some(cc) } else { negate(cc) };
@@ -225,7 +310,7 @@ fn prove_at(
     // The induction register is one operand; the bound the other (an
     // immediate, or a register the body never writes). Try both orders.
     let mut gap = TerminationGap::NoInductionStep;
-    let orders: &[(usize, Bound, CC)] = &if cmp.kind == Flagged::Sub && cmp.b != CMP_IMM {
+    let orders: Vec<(usize, Bound, CC)> = if cmp.kind == Flagged::Sub && cmp.b != CMP_IMM {
         let (a, b) = (usize::from(cmp.a), usize::from(cmp.b));
         match swap(cc) {
             Some(sw) => vec![(a, Bound::Reg(b), cc), (b, Bound::Reg(a), sw)],
@@ -237,11 +322,11 @@ fn prove_at(
         // `test r, r` or the step's own flags: `r` compared with 0.
         vec![(usize::from(cmp.a), Bound::Imm(0), cc)]
     };
-    for &(r, bound, cc) in orders {
-        match induction(blocks, h, back, body, t, setter, r, width) {
+    for (r, bound, cc) in orders {
+        match induction(blocks, g, h, back, body, t, setter, r, width) {
             Ok((c, at_test)) => {
                 if let Bound::Reg(b) = bound
-                    && (b == r || body_writes(blocks, body, b))
+                    && (b == r || body_writes(blocks, g, body, b))
                 {
                     gap = TerminationGap::BoundChanges;
                     continue;
@@ -252,9 +337,9 @@ fn prove_at(
                 }
                 gap = TerminationGap::StepMissesBound;
             }
-            Err(g) => {
+            Err(e) => {
                 if gap == TerminationGap::NoInductionStep {
-                    gap = g;
+                    gap = e;
                 }
             }
         }
@@ -267,27 +352,29 @@ fn prove_at(
 #[allow(clippy::too_many_arguments)]
 fn induction(
     blocks: &Blocks<'_>,
+    g: &Graph,
     h: usize,
     back: &[usize],
-    body: &[bool],
+    body: &[usize],
     t: usize,
     setter: usize,
     r: usize,
     width: u8,
 ) -> Result<(i64, i64), TerminationGap> {
-    let (entry, exit) = deltas(blocks, h, body, r, width);
+    let (entry, exit) = deltas(blocks, g, h, body, r, width);
+    let pos = |b: usize| body.binary_search(&b).ok();
     let mut step_c = None;
     for &u in back {
-        match (exit[u], step_c) {
+        match (pos(u).and_then(|i| exit[i]), step_c) {
             (Some(c), None) if c != 0 => step_c = Some(c),
             (Some(c), Some(s)) if c == s => {}
             _ => return Err(TerminationGap::NoInductionStep),
         }
     }
     let c = step_c.ok_or(TerminationGap::NoInductionStep)?;
-    let mut d = entry[t];
-    for ins in &blocks.instrs[blocks.start[t] as usize..=setter] {
-        d = step(ins, r, width, d);
+    let mut d = pos(t).and_then(|i| entry[i]);
+    for i in blocks.start[t] as usize..=setter {
+        d = step(&blocks.instrs[i], g.writes[i], r, width, d);
     }
     Ok((c, d.ok_or(TerminationGap::NoInductionStep)?))
 }
@@ -425,76 +512,74 @@ fn negate(cc: CC) -> Option<CC> {
     })
 }
 
-/// Registers an instruction writes (register-file indices; `rsp` too).
-fn writes(ins: &Instruction) -> impl Iterator<Item = usize> + '_ {
-    let mut info = iced_x86::InstructionInfoFactory::new();
-    let regs: Vec<usize> = info
-        .info(ins)
-        .used_registers()
-        .iter()
-        .filter(|u| {
-            matches!(
-                u.access(),
-                iced_x86::OpAccess::Write
-                    | iced_x86::OpAccess::CondWrite
-                    | iced_x86::OpAccess::ReadWrite
-                    | iced_x86::OpAccess::ReadCondWrite
-            ) && u.register().is_gpr()
-        })
-        .map(|u| gpr(u.register()))
-        .collect();
-    let clobbers = matches!(ins.code(), Code::Call_rel32_64 | Code::Call_rm64);
-    regs.into_iter().chain(
-        clobbers
-            .then_some([0usize, 1, 2, 6, 7, 8, 9, 10, 11])
-            .into_iter()
-            .flatten(),
-    )
+/// The general-purpose registers an instruction writes, as a bit mask
+/// (calls: the caller-saved ones).
+fn write_mask(info: &mut iced_x86::InstructionInfoFactory, ins: &Instruction) -> u16 {
+    let mut mask = 0u16;
+    for u in info.info(ins).used_registers() {
+        let w = matches!(
+            u.access(),
+            iced_x86::OpAccess::Write
+                | iced_x86::OpAccess::CondWrite
+                | iced_x86::OpAccess::ReadWrite
+                | iced_x86::OpAccess::ReadCondWrite
+        );
+        if w && u.register().is_gpr() {
+            mask |= 1 << gpr(u.register());
+        }
+    }
+    if matches!(ins.code(), Code::Call_rel32_64 | Code::Call_rm64) {
+        for r in [0, 1, 2, 6, 7, 8, 9, 10, 11] {
+            mask |= 1 << r;
+        }
+    }
+    mask
 }
 
-fn body_writes(blocks: &Blocks<'_>, body: &[bool], r: usize) -> bool {
-    (0..body.len()).filter(|&b| body[b]).any(|b| {
-        blocks.instrs[blocks.start[b] as usize..blocks.end(b)]
-            .iter()
-            .any(|ins| writes(ins).any(|w| w == r))
-    })
+fn body_writes(blocks: &Blocks<'_>, g: &Graph, body: &[usize], r: usize) -> bool {
+    body.iter()
+        .any(|&b| (blocks.start[b] as usize..blocks.end(b)).any(|i| g.writes[i] >> r & 1 != 0))
 }
 
 /// The change of `r` since the head's entry, at the start and at the end of
-/// each body block (`None`: not one constant, or not reached), stepping only
-/// `add`/`sub`/`inc`/`dec`/`lea` of `r` itself at `width`; edges back into
-/// the head are not followed.
+/// each body block (indexed like `body`; `None`: not one constant, or not
+/// reached), stepping only `add`/`sub`/`inc`/`dec`/`lea` of `r` itself at
+/// `width`; edges back into the head are not followed.
 fn deltas(
     blocks: &Blocks<'_>,
+    g: &Graph,
     h: usize,
-    body: &[bool],
+    body: &[usize],
     r: usize,
     width: u8,
 ) -> (Vec<Option<i64>>, Vec<Option<i64>>) {
     let n = body.len();
-    // `entry[b]`: None = no path yet, Some(None) = unknown, Some(Some(c)).
+    let pos = |b: usize| body.binary_search(&b).ok();
+    // `entry[i]`: None = no path yet, Some(None) = unknown, Some(Some(c)).
     let mut entry: Vec<Option<Option<i64>>> = vec![None; n];
-    entry[h] = Some(Some(0));
+    if let Some(i) = pos(h) {
+        entry[i] = Some(Some(0));
+    }
     let mut exit: Vec<Option<i64>> = vec![None; n];
     for _ in 0..64 {
         let mut changed = false;
-        for b in (0..n).filter(|&b| body[b]) {
-            let Some(mut d) = entry[b] else { continue };
-            for ins in &blocks.instrs[blocks.start[b] as usize..blocks.end(b)] {
-                d = step(ins, r, width, d);
+        for (i, &b) in body.iter().enumerate() {
+            let Some(mut d) = entry[i] else { continue };
+            for k in blocks.start[b] as usize..blocks.end(b) {
+                d = step(&blocks.instrs[k], g.writes[k], r, width, d);
             }
-            exit[b] = d;
-            for s in blocks.succs(b) {
-                if s == h || !body[s] {
+            exit[i] = d;
+            for &s in &g.succ[b] {
+                let Some(j) = pos(s).filter(|_| s != h) else {
                     continue;
-                }
-                let joined = match entry[s] {
+                };
+                let joined = match entry[j] {
                     None => Some(d),
                     Some(old) if old == d => Some(old),
                     Some(_) => Some(None),
                 };
-                if joined != entry[s] {
-                    entry[s] = joined;
+                if joined != entry[j] {
+                    entry[j] = joined;
                     changed = true;
                 }
             }
@@ -506,10 +591,10 @@ fn deltas(
     (vec![None; n], vec![None; n])
 }
 
-/// `r`'s change after `ins`, given its change before.
-fn step(ins: &Instruction, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
-    let wrote = writes(ins).any(|w| w == r);
-    if !wrote {
+/// `r`'s change after `ins` (which writes the registers in `writes`),
+/// given its change before.
+fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
+    if writes >> r & 1 == 0 {
         return d;
     }
     let d = d?;
@@ -530,6 +615,7 @@ fn step(ins: &Instruction, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
         Mnemonic::Lea
             if ins.memory_index() == Register::None
                 && ins.memory_base() != Register::RIP
+                && ins.memory_base().is_gpr64()
                 && gpr(ins.memory_base()) == r =>
         {
             ins.memory_displacement64() as i64

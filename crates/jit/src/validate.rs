@@ -596,7 +596,9 @@ impl Validator {
                     visited: &visited,
                     states: &self.states,
                 };
-                crate::termination::check(&view)
+                // Linear in the code: a few units per instruction.
+                let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
+                crate::termination::check(&view, budget)
                     .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
             }
         }
