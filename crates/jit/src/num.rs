@@ -101,7 +101,16 @@ pub(crate) type Syms = [Option<(i64, i64)>; crate::MAX_PARAMS];
 pub(crate) struct Num {
     pub(crate) s: Scalar,
     pub(crate) rel: Rel,
+    /// A value identity ([`NO_ID`]: none): in one state, every register
+    /// holding a number with the same non-zero `id` holds the same 64-bit
+    /// value, so what a branch proves about one holds for all
+    /// ([`crate::state::State::copy_reg`] makes them, nothing else does:
+    /// every computed number starts without one).
+    pub(crate) id: u32,
 }
+
+/// `Num::id` of a number without a value identity.
+pub(crate) const NO_ID: u32 = 0;
 
 /// Whether the integer results of combining every member of `a` and `b`
 /// with `f` (an operation whose extremes are at the range ends) all fit in
@@ -115,6 +124,7 @@ impl Num {
         Num {
             s: Scalar::unknown(),
             rel: Rel::NONE,
+            id: NO_ID,
         }
     }
 
@@ -122,16 +132,21 @@ impl Num {
         Num {
             s: Scalar::constant(v),
             rel: Rel::NONE,
+            id: NO_ID,
         }
     }
 
     pub(crate) fn scalar(s: Scalar) -> Num {
-        Num { s, rel: Rel::NONE }
+        Num {
+            s,
+            rel: Rel::NONE,
+            id: NO_ID,
+        }
     }
 
     /// Whether nothing at all is known (the same as plain data).
     pub(crate) fn is_unknown(&self) -> bool {
-        !self.rel.is_some() && self.s.is_unknown()
+        !self.rel.is_some() && self.s.is_unknown() && self.id == NO_ID
     }
 
     /// The relation of this number to `(sym, shift)`: its own if it has one
@@ -223,7 +238,7 @@ impl Num {
             }
             s = s.zext(32);
         }
-        Num { s, rel }
+        Num { s, rel, id: NO_ID }
     }
 
     /// The difference `self - o`; two relations on the same base cancel
@@ -260,7 +275,7 @@ impl Num {
             }
             s = s.zext(32);
         }
-        Num { s, rel }
+        Num { s, rel, id: NO_ID }
     }
 
     /// `self << k` (also multiplication by `1 << k`).
@@ -286,7 +301,7 @@ impl Num {
             }
             s = s.zext(32);
         }
-        Num { s, rel }
+        Num { s, rel, id: NO_ID }
     }
 
     /// The value as a `width`-byte operand sees it (the low 32 bits

@@ -6,7 +6,8 @@
 //! when none can (the edge is dead and its target gets nothing from it).
 //! Numbers are narrowed by their ranges ([`Scalar::refine`]) and relations
 //! ([`refine_rel`]); a register that is exactly an extent parameter narrows
-//! the symbol too. Comparisons of two pointers into one buffer narrow their
+//! the symbol too, and copies of a narrowed number (the same value
+//! identity, [`Num::id`]) are narrowed with it. Comparisons of two pointers into one buffer narrow their
 //! offsets: for `==`/`!=` always (equal addresses are equal offsets), for
 //! the order conditions only when both offsets are proven inside
 //! `[0, end]`, where the buffer is real memory and addresses cannot wrap.
@@ -14,7 +15,7 @@
 use iced_x86::ConditionCode as CC;
 
 use crate::interp::Ctx;
-use crate::num::{Num, Rel, Syms, add_thresholds, refine_rel};
+use crate::num::{NO_ID, Num, Rel, Syms, add_thresholds, refine_rel};
 use crate::scalar::{Cond, Scalar};
 use crate::state::{CMP_IMM, Flagged, State, Val};
 
@@ -143,9 +144,32 @@ pub(crate) fn refine_edge(
             if let Some(r) = b_reg {
                 st.regs[r] = Val::num(y);
             }
-            true
+            share(st, &x) && share(st, &y)
         }
     }
+}
+
+/// Copies of a narrowed number (registers with its value identity) hold
+/// the same value, so they are narrowed alike: their range meets its range
+/// (`false`: they cannot meet, the edge is dead) and its relation replaces
+/// theirs when it has one.
+fn share(st: &mut State, n: &Num) -> bool {
+    if n.id == NO_ID {
+        return true;
+    }
+    for r in &mut st.regs {
+        if let Val::Num(m) = *r
+            && m.id == n.id
+            && m != *n
+        {
+            let Some(s) = m.s.meet(n.s) else {
+                return false;
+            };
+            let rel = if n.rel.is_some() { n.rel } else { m.rel };
+            *r = Val::Num(Num { s, rel, id: n.id });
+        }
+    }
+    true
 }
 
 /// `test a, mask` then `je`/`jne`: on each edge `a & mask` is zero or not.

@@ -13,7 +13,7 @@
 //! (the stack-clash rule). Joins only lose information, so the fixpoint
 //! iteration terminates.
 
-use crate::num::{Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
+use crate::num::{NO_ID, Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
 
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;
@@ -124,13 +124,15 @@ impl Val {
         let join_num = |a: Num, b: Num| {
             let s = a.s.join(b.s);
             let rel = join_rel(&a, sa, &b, sb);
+            let id = same_id(&a, &b);
             if let Some(thresholds) = widen {
                 Num {
                     s: widen_scalar(a.s, s, thresholds),
                     rel: widen_rel(a.rel_on(rel.sym, rel.shift, sa), rel),
+                    id,
                 }
             } else {
-                Num { s, rel }
+                Num { s, rel, id }
             }
         };
         match (self, other) {
@@ -152,16 +154,34 @@ impl Val {
             (Val::Num(a), Val::Num(b)) => Val::num(Num {
                 s: a.s.join(b.s),
                 rel: if a.rel == b.rel { a.rel } else { Rel::NONE },
+                id: same_id(&a, &b),
             }),
             (Val::Ptr(i, a), Val::Ptr(j, b)) if i == j => Val::Ptr(
                 i,
                 Num {
                     s: a.s.join(b.s),
                     rel: if a.rel == b.rel { a.rel } else { Rel::NONE },
+                    id: same_id(&a, &b),
                 },
             ),
             (a, b) => Val::Data(a.defined_bytes().min(b.defined_bytes())),
         }
+    }
+}
+
+/// The value identity two joined numbers keep: theirs if they agree (then
+/// every register holding it held one value on each path, so it still
+/// does), else none.
+fn same_id(a: &Num, b: &Num) -> u32 {
+    if a.id == b.id { a.id } else { NO_ID }
+}
+
+/// The value without its identity (identities live in registers only).
+fn without_id(v: Val) -> Val {
+    match v {
+        Val::Num(n) if n.id != NO_ID => Val::num(Num { id: NO_ID, ..n }),
+        Val::Ptr(i, n) if n.id != NO_ID => Val::Ptr(i, Num { id: NO_ID, ..n }),
+        v => v,
     }
 }
 
@@ -252,6 +272,38 @@ impl State {
         }
     }
 
+    /// The value a 64-bit `mov d, s` at address `ip` gives `d`: `s`'s
+    /// number with a value identity that `s` keeps too, so a branch on
+    /// either narrows both ([`crate::refine`]). A number that has one
+    /// already shares it; otherwise the identity is named after `ip`, and
+    /// every register still holding that name from an earlier run of the
+    /// same `mov` loses it first (it holds an older value). Anything but a
+    /// defined 64-bit number is copied as it is.
+    pub(crate) fn copy_reg(&mut self, s: usize, ip: u64) -> Val {
+        let v = self.regs[s];
+        let n = match v {
+            Val::Num(n) => n,
+            Val::Data(8) => Num::unknown(),
+            _ => return v,
+        };
+        if n.id != NO_ID || s == RSP {
+            return v;
+        }
+        // Any non-zero name is sound (clearing it first is what makes it
+        // so); the address keeps different copies apart.
+        let id = (ip as u32).max(1);
+        for r in &mut self.regs {
+            if let Val::Num(m) = *r
+                && m.id == id
+            {
+                *r = Val::num(Num { id: NO_ID, ..m });
+            }
+        }
+        let tagged = Val::Num(Num { id, ..n });
+        self.regs[s] = tagged;
+        tagged
+    }
+
     /// `rsp` as an offset from its entry value.
     pub(crate) fn rsp(&self) -> i64 {
         match self.regs[RSP] {
@@ -319,6 +371,7 @@ impl State {
 
     /// Writes `len` bytes holding `val` at `off`.
     pub(crate) fn store(&mut self, off: i64, len: u8, val: Val) {
+        let val = without_id(val);
         let hi = off + i64::from(len);
         self.forget(off, hi);
         let idx = self.slots.partition_point(|s| s.off < off);
