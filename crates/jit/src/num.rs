@@ -92,9 +92,30 @@ fn bshl(a: i64, k: u32) -> i64 {
         .unwrap_or(if a < 0 { NEG_INF } else { POS_INF })
 }
 
-/// What is known about each symbol (extent parameter entry value): a signed
-/// range, `None` for parameters that are not symbols.
-pub(crate) type Syms = [Option<(i64, i64)>; crate::MAX_PARAMS];
+/// What is known about each symbol: a signed range, `None` for parameters
+/// that are not symbols. Entries `0..MAX_PARAMS` are the extent parameters'
+/// entry values; entry [`BOUND`] is the bound symbol `B` (the value a
+/// `cmov` chose between two registers bounded by different symbols, such
+/// as `min(n, m)`: see [`crate::refine::cmov`]), and entry
+/// `BOUND + 1 + k` holds `(b, b)` when `B - S_k <= b` (after a join,
+/// `(lo, b)`: the upper end is the bound).
+pub(crate) type Syms = [Option<(i64, i64)>; SYMS];
+
+/// Entries of [`Syms`].
+pub(crate) const SYMS: usize = 2 * crate::MAX_PARAMS + 1;
+/// The bound symbol's index in [`Syms`] (and in [`Rel::sym`]).
+pub(crate) const BOUND: u8 = crate::MAX_PARAMS as u8;
+
+/// `b` of `B - S_k <= b` for the bound symbol `B` and parameter `k`.
+pub(crate) fn bound_of(syms: &Syms, k: u8) -> Option<i64> {
+    syms.get(usize::from(BOUND) + 1 + usize::from(k))
+        .copied()
+        .flatten()
+        .map(|(_, b)| b)
+}
+
+/// Empty symbol facts.
+pub(crate) const NO_SYMS: Syms = [None; SYMS];
 
 /// A defined 64-bit value with a range and an optional relation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 //! (the stack-clash rule). Joins only lose information, so the fixpoint
 //! iteration terminates.
 
-use crate::num::{NO_ID, Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
+use crate::num::{BOUND, NO_ID, Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
 
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;
@@ -176,11 +176,19 @@ fn same_id(a: &Num, b: &Num) -> u32 {
     if a.id == b.id { a.id } else { NO_ID }
 }
 
-/// The value without its identity (identities live in registers only).
-fn without_id(v: Val) -> Val {
+/// The value as a stack slot keeps it: without a value identity or a
+/// relation to the bound symbol (both live in registers only, where
+/// [`State::copy_reg`] and [`crate::refine::cmov`] find them when the name
+/// is given to a new value).
+fn for_memory(v: Val) -> Val {
+    let strip = |n: Num| Num {
+        id: NO_ID,
+        rel: if n.rel.sym == BOUND { Rel::NONE } else { n.rel },
+        ..n
+    };
     match v {
-        Val::Num(n) if n.id != NO_ID => Val::num(Num { id: NO_ID, ..n }),
-        Val::Ptr(i, n) if n.id != NO_ID => Val::Ptr(i, Num { id: NO_ID, ..n }),
+        Val::Num(n) => Val::num(strip(n)),
+        Val::Ptr(i, n) => Val::Ptr(i, strip(n)),
         v => v,
     }
 }
@@ -264,7 +272,7 @@ impl State {
         State {
             regs: [Val::Undef; 16],
             cmp: None,
-            syms: [None; crate::MAX_PARAMS],
+            syms: crate::num::NO_SYMS,
             sext: 0,
             flags: 0,
             touched: 0,
@@ -371,7 +379,7 @@ impl State {
 
     /// Writes `len` bytes holding `val` at `off`.
     pub(crate) fn store(&mut self, off: i64, len: u8, val: Val) {
-        let val = without_id(val);
+        let val = for_memory(val);
         let hi = off + i64::from(len);
         self.forget(off, hi);
         let idx = self.slots.partition_point(|s| s.off < off);
@@ -452,10 +460,13 @@ impl State {
         for (k, (a, b)) in syms.iter_mut().zip(other.syms.iter()).enumerate() {
             if let (Some(x), Some(y)) = (*a, *b) {
                 let hull = (x.0.min(y.0), x.1.max(y.1));
-                *a = Some(match widen.and_then(|w| w.0[k]) {
-                    Some(entry) if hull != x => entry,
-                    _ => hull,
-                });
+                *a = match widen.map(|w| w.0[k]) {
+                    Some(Some(entry)) if hull != x => Some(entry),
+                    // The bound symbol's facts have no entry range: a
+                    // loop that keeps changing them loses them.
+                    Some(None) if hull != x => None,
+                    _ => Some(hull),
+                };
             } else {
                 *a = None;
             }
