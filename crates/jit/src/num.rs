@@ -92,30 +92,53 @@ fn bshl(a: i64, k: u32) -> i64 {
         .unwrap_or(if a < 0 { NEG_INF } else { POS_INF })
 }
 
-/// What is known about each symbol: a signed range, `None` for parameters
-/// that are not symbols. Entries `0..MAX_PARAMS` are the extent parameters'
-/// entry values; entry [`BOUND`] is the bound symbol `B` (the value a
-/// `cmov` chose between two registers bounded by different symbols, such
-/// as `min(n, m)`: see [`crate::refine::cmov`]), and entry
-/// `BOUND + 1 + k` holds `(b, b)` when `B - S_k <= b` (after a join,
-/// `(lo, b)`: the upper end is the bound).
-pub(crate) type Syms = [Option<(i64, i64)>; SYMS];
+/// What is known about each symbol. `ranges[k]` is a signed range (`None`
+/// for parameters that are not symbols): entries `0..MAX_PARAMS` are the
+/// extent parameters' entry values, entry [`BOUND`] is the bound symbol `B`
+/// (the value a `cmov` chose between two registers bounded by different
+/// symbols, such as `min(n, m)`: see [`crate::refine::cmov`]).
+/// `bounds[k]` is `b` of `B - S_k <= b` ([`POS_INF`]: nothing known).
+/// Indexing reads and writes `ranges`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Syms {
+    pub(crate) ranges: [Option<(i64, i64)>; crate::MAX_PARAMS + 1],
+    pub(crate) bounds: [i64; crate::MAX_PARAMS],
+}
 
-/// Entries of [`Syms`].
-pub(crate) const SYMS: usize = 2 * crate::MAX_PARAMS + 1;
-/// The bound symbol's index in [`Syms`] (and in [`Rel::sym`]).
+impl std::ops::Index<usize> for Syms {
+    type Output = Option<(i64, i64)>;
+    fn index(&self, k: usize) -> &Option<(i64, i64)> {
+        &self.ranges[k]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Syms {
+    fn index_mut(&mut self, k: usize) -> &mut Option<(i64, i64)> {
+        &mut self.ranges[k]
+    }
+}
+
+impl Syms {
+    /// The range of symbol `k`, if `k` is a symbol index.
+    pub(crate) fn get(&self, k: usize) -> Option<&Option<(i64, i64)>> {
+        self.ranges.get(k)
+    }
+}
+
+/// The bound symbol's index in [`Syms::ranges`] (and in [`Rel::sym`]).
 pub(crate) const BOUND: u8 = crate::MAX_PARAMS as u8;
 
 /// `b` of `B - S_k <= b` for the bound symbol `B` and parameter `k`.
 pub(crate) fn bound_of(syms: &Syms, k: u8) -> Option<i64> {
-    syms.get(usize::from(BOUND) + 1 + usize::from(k))
-        .copied()
-        .flatten()
-        .map(|(_, b)| b)
+    let b = *syms.bounds.get(usize::from(k))?;
+    (b != POS_INF).then_some(b)
 }
 
 /// Empty symbol facts.
-pub(crate) const NO_SYMS: Syms = [None; SYMS];
+pub(crate) const NO_SYMS: Syms = Syms {
+    ranges: [None; crate::MAX_PARAMS + 1],
+    bounds: [POS_INF; crate::MAX_PARAMS],
+};
 
 /// A defined 64-bit value with a range and an optional relation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

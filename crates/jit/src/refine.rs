@@ -406,7 +406,7 @@ fn new_bound(st: &mut State, n: Num, bounds: &[Option<i64>; crate::MAX_PARAMS]) 
     let at = usize::from(BOUND);
     st.syms[at] = Some((n.s.smin(), n.s.smax()));
     for (k, b) in bounds.iter().enumerate() {
-        st.syms[at + 1 + k] = b.map(|b| (b, b));
+        st.syms.bounds[k] = b.unwrap_or(POS_INF);
     }
     Num {
         s: n.s,

@@ -457,7 +457,12 @@ impl State {
     ) -> bool {
         let mut changed = false;
         let mut syms = self.syms;
-        for (k, (a, b)) in syms.iter_mut().zip(other.syms.iter()).enumerate() {
+        for (k, (a, b)) in syms
+            .ranges
+            .iter_mut()
+            .zip(other.syms.ranges.iter())
+            .enumerate()
+        {
             if let (Some(x), Some(y)) = (*a, *b) {
                 let hull = (x.0.min(y.0), x.1.max(y.1));
                 *a = match widen.map(|w| w.0[k]) {
@@ -469,6 +474,17 @@ impl State {
                 };
             } else {
                 *a = None;
+            }
+        }
+        // The bound symbol's upper bounds: the weaker; at a loop head one
+        // that grew is lost.
+        for (a, &b) in syms.bounds.iter_mut().zip(other.syms.bounds.iter()) {
+            if b > *a {
+                *a = if widen.is_some() {
+                    crate::num::POS_INF
+                } else {
+                    b
+                };
             }
         }
         for (a, b) in self.regs.iter_mut().zip(other.regs.iter()) {
