@@ -260,9 +260,8 @@ fn learn(syms: &mut Syms, n: &Num) -> bool {
 /// alone when the other cannot happen). `None` when the flags are not a
 /// known comparison or the source is not a register.
 ///
-/// When `{d, s}` are the two compared registers and the value chosen is
-/// bounded above by two or more extent parameters (`min(n, m)`: `cmp rcx,
-/// rsi; cmovg rcx, rsi`), `d` becomes exactly the bound symbol `B`
+/// When the value chosen is bounded above by two or more extent parameters
+/// (`min(n, m)`: `cmp rcx, rsi; cmovg rcx, rsi`), `d` becomes exactly the bound symbol `B`
 /// ([`crate::num::BOUND`]), a new symbol whose range is the value's and
 /// whose upper bounds against each parameter go to `st.syms`; relations
 /// to an earlier `B` are dropped first (it named another value). An index
@@ -314,9 +313,12 @@ pub(crate) fn cmov(
     Some((d, v))
 }
 
-/// For `cmovcc d, s` at 64 bits after `cmp a, b` with `{d, s} = {a, b}`:
-/// each extent parameter `S_k` that bounds the chosen value above on every
-/// edge the condition allows, with the bound `b` of `value - S_k <= b`.
+/// For `cmovcc d, s` at 64 bits after `cmp a, b` of two registers: each
+/// extent parameter `S_k` that bounds the chosen value above on every edge
+/// the condition allows, with the bound `b` of `value - S_k <= b` (true
+/// whatever `d` and `s` are: each edge's value is narrowed as the `cmov`
+/// itself narrows it; it bounds something when they are `a` and `b` or
+/// copies of them).
 /// `None` unless at least two do (one is what the value's own relation
 /// keeps). Each parameter is tried on its own: both registers' relations
 /// are moved onto it first (a number keeps one relation, and the
@@ -333,11 +335,14 @@ fn bounds_of_choice(
         return None;
     }
     let (a, b) = (usize::from(cmp.a), usize::from(cmp.b));
-    if !((d == a && s == b) || (d == b && s == a)) {
-        return None;
-    }
     let (Val::Num(x), Val::Num(y)) = (st.regs[a], st.regs[b]) else {
         return None;
+    };
+    // Copies of the compared registers (`mov r9, rdx; cmp rcx, rdx; cmovl
+    // r9, rcx`) are narrowed with them, so they are moved onto `S_k` too.
+    let copy = |v: Val| match v {
+        Val::Num(n) if n.id != NO_ID && (n.id == x.id || n.id == y.id) => Some(n),
+        _ => None,
     };
     let mut bounds = [None; crate::MAX_PARAMS];
     let mut count = 0;
@@ -354,6 +359,11 @@ fn bounds_of_choice(
         for taken in [true, false] {
             let mut t = State::empty();
             t.regs = st.regs;
+            for r in &mut t.regs {
+                if let Some(n) = copy(*r) {
+                    *r = Val::num(on_k(n));
+                }
+            }
             t.regs[a] = Val::num(on_k(x));
             t.regs[b] = Val::num(on_k(y));
             t.cmp = st.cmp;
