@@ -959,16 +959,11 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
         return Err(K::StackPointerOutOfFrame { offset: k - 8 });
     }
     touch(st, k - 8)?;
-    let mut passes_stack = false;
-    for (i, t) in callee.signature.params().enumerate() {
-        let v = st.regs[ARG_REGS[i]];
-        if v.defined_bytes() < t.width() {
-            return Err(K::UndefinedRegisterRead {
-                register: reg_at_width(ARG_REGS[i], t.width()),
-            });
-        }
-        passes_stack |= matches!(v, Val::Stack(_));
-    }
+    // Buffer parameters are proven as for a helper (a pointer into a
+    // buffer, in bounds for the callee's extent), named by address.
+    check_args(ctx, st, &callee.signature, || format!("{target:#x}"))?;
+    let passes_stack = (0..callee.signature.params().count())
+        .any(|i| matches!(st.regs[ARG_REGS[i]], Val::Stack(_)));
     if passes_stack {
         // The callee may read anything in the frame through the pointer (so
         // no entry value may be there) and overwrite it.
@@ -985,6 +980,70 @@ fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K> {
     st.cmp = None;
     st.sext = 0;
     st.forget(i64::MIN / 2, k);
+    Ok(())
+}
+
+/// Checks the argument registers against a callee's signature, as a
+/// function's parameters are checked (SPEC §8.3): scalars defined at their
+/// width; buffers pointers into a buffer parameter, proven in bounds for
+/// the callee's extent (its byte size counted without wrapping), `mut`
+/// ones into `mut` buffers. `name` names the callee in a violation.
+fn check_args(
+    ctx: &Ctx<'_>,
+    st: &State,
+    sig: &Signature,
+    name: impl Fn() -> String,
+) -> Result<(), K> {
+    for (i, p) in sig.full_params().enumerate() {
+        let v = st.regs[ARG_REGS[i]];
+        let bad = || K::HelperArgument {
+            helper: name(),
+            param: i as u8,
+        };
+        match p {
+            crate::Param::Scalar(t) => {
+                if v.defined_bytes() < t.width() {
+                    return Err(K::UndefinedRegisterRead {
+                        register: reg_at_width(ARG_REGS[i], t.width()),
+                    });
+                }
+            }
+            crate::Param::Buffer(b) => {
+                let Val::Ptr(j, off) = v else {
+                    return Err(bad());
+                };
+                // Bytes the helper may touch: its extent in elements.
+                let elems = match b.extent {
+                    crate::Extent::Count(c) => Num::constant(c),
+                    crate::Extent::Param(m) => {
+                        let n = st.regs[ARG_REGS[usize::from(m)]]
+                            .as_num(8)
+                            .ok_or_else(bad)?;
+                        // A negative count is an empty buffer to the helper.
+                        if n.s.smin() < 0 {
+                            return Err(bad());
+                        }
+                        n
+                    }
+                };
+                // Its byte size, counted without wrapping: `m << 3` of
+                // `m = 2^61` is 0 in 64 bits, but the helper touches 2^64
+                // bytes. (Where the shift is inexact `shl` drops the
+                // relation too, so nothing provable is lost.)
+                let shift = b.elem.size().trailing_zeros();
+                if i128::from(elems.s.smax()) << shift > i128::from(i64::MAX) {
+                    return Err(bad());
+                }
+                let end = off.add(elems.shl(shift, 8), 8);
+                if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
+                    return Err(bad());
+                }
+                if b.mutable {
+                    ctx.check_writable(j).map_err(|_| bad())?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -1024,48 +1083,18 @@ fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(), K
         return Err(K::StackPointerOutOfFrame { offset: rsp - 8 });
     }
     touch(st, rsp - 8)?;
-    for (i, p) in helper.signature.full_params().enumerate() {
-        let v = st.regs[ARG_REGS[i]];
-        let bad = || K::HelperArgument {
+    // A helper taking an unsized pointer could touch anything.
+    if let Some(i) = helper
+        .signature
+        .full_params()
+        .position(|p| p == crate::Param::Scalar(SigType::Pointer))
+    {
+        return Err(K::HelperArgument {
             helper: helper.name.clone(),
             param: i as u8,
-        };
-        match p {
-            crate::Param::Scalar(t) => {
-                if v.defined_bytes() < t.width() {
-                    return Err(K::UndefinedRegisterRead {
-                        register: reg_at_width(ARG_REGS[i], t.width()),
-                    });
-                }
-            }
-            crate::Param::Buffer(b) => {
-                let Val::Ptr(j, off) = v else {
-                    return Err(bad());
-                };
-                // Bytes the helper may touch: its extent in elements.
-                let elems = match b.extent {
-                    crate::Extent::Count(c) => Num::constant(c),
-                    crate::Extent::Param(m) => {
-                        let n = st.regs[ARG_REGS[usize::from(m)]]
-                            .as_num(8)
-                            .ok_or_else(bad)?;
-                        // A negative count is an empty buffer to the helper.
-                        if n.s.smin() < 0 {
-                            return Err(bad());
-                        }
-                        n
-                    }
-                };
-                let end = off.add(elems.shl(b.elem.size().trailing_zeros(), 8), 8);
-                if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
-                    return Err(bad());
-                }
-                if b.mutable {
-                    ctx.check_writable(j).map_err(|_| bad())?;
-                }
-            }
-        }
+        });
     }
+    check_args(ctx, st, &helper.signature, || helper.name.clone())?;
     for r in CALLER_SAVED {
         st.regs[r] = Val::Undef;
     }

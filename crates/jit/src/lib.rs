@@ -123,10 +123,12 @@
 //!   placed and sealed by the runtime). `call qword ptr [rip+d]` must read
 //!   slot `k` of that table and is then a call of helper `k`: `rsp` 16-byte
 //!   aligned, arguments as the helper's signature says (buffers proven in
-//!   bounds for its extents), and afterwards caller-saved registers and
+//!   bounds for its extents, their byte sizes counted without wrapping,
+//!   `mut` ones into `mut` buffers), and afterwards caller-saved registers and
 //!   flags undefined. Every other call through memory is rejected.
 //! - Calls: only `call rel32` to an address in `allowed_calls`, with `rsp`
-//!   16-byte aligned and the callee's arguments defined; afterwards caller-saved
+//!   16-byte aligned and the callee's arguments defined (buffer parameters
+//!   proven as for a helper import); afterwards caller-saved
 //!   registers and flags are undefined and the stack below `rsp` is forgotten.
 //! - Unsized pointer parameters (`ptr`, `int8*` without an extent): only by
 //!   policy, at constant offsets in a window. Buffers need no policy.
@@ -167,6 +169,7 @@ mod refine;
 mod scalar;
 mod signature;
 mod state;
+mod termination;
 #[allow(
     dead_code,
     reason = "the known-bits half of `scalar`, complete with its tests"
@@ -187,6 +190,7 @@ pub use signature::{
     Buffer, Elem, Extent, MAX_CONST_EXTENT_BYTES, MAX_PARAMS, Param, SigType, Signature,
     SignatureError,
 };
+pub use termination::TerminationGap;
 pub use validate::{Report, Validator, validate};
 pub use values::DivisionRisk;
 pub use violation::{BufferAccess, Violation, ViolationKind};

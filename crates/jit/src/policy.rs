@@ -34,7 +34,8 @@ pub enum PointerAccess {
 pub struct AllowedCall {
     /// Absolute address of the function (the code runs at [`Policy::base_ip`]).
     pub address: u64,
-    /// Its SysV signature: arguments must be defined at these widths.
+    /// Its SysV signature: arguments must be defined at these widths, and
+    /// buffer parameters proven in bounds (`mut` ones into `mut` buffers).
     pub signature: Signature,
 }
 
@@ -77,6 +78,9 @@ pub struct Policy {
     /// name; the runtime fills in its own table (SPEC §8.3), Rust embedders
     /// add theirs.
     pub helpers: Vec<crate::Helper>,
+    /// Whether every loop must be proven to end (SPEC §8.4; see
+    /// `termination.rs`). Off by default while the proofs grow.
+    pub require_termination: bool,
 }
 
 impl Default for Policy {
@@ -94,6 +98,7 @@ impl Default for Policy {
             steps_per_instruction: 64,
             cpu: CpuFeatures::baseline(),
             helpers: Vec::new(),
+            require_termination: false,
         }
     }
 }
@@ -106,6 +111,7 @@ impl Policy {
     pub fn runtime() -> Policy {
         Policy {
             allow_loops: true,
+            require_termination: true,
             allow_red_zone: true,
             max_frame: MAX_FRAME_LIMIT,
             cpu: CpuFeatures::host(),

@@ -407,7 +407,8 @@ impl Validator {
         let mut ctx = Ctx::new(policy, sig, code.len());
         // The value domain only where it is needed: buffers, indexed memory
         // operands (stack arrays), division that must be proven.
-        ctx.rich = sig.has_buffer()
+        ctx.rich = (policy.require_termination && loops)
+            || sig.has_buffer()
             || self.instrs.iter().any(|ins| {
                 let accesses = !matches!(
                     ins.mnemonic(),
@@ -583,6 +584,21 @@ impl Validator {
         }
         if loops {
             self.check_reaches_ret(blocks)?;
+            if policy.require_termination {
+                let flows: Vec<Flow> = self.ops.iter().map(|o| o.flow).collect();
+                let mark = &self.mark;
+                let visited = |b: usize| mark[b] & VISITED != 0;
+                let view = crate::termination::Blocks {
+                    instrs: &self.instrs,
+                    flows: &flows,
+                    start: &self.block_start,
+                    block_of: &self.block_of,
+                    visited: &visited,
+                    states: &self.states,
+                };
+                crate::termination::check(&view)
+                    .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
+            }
         }
         // A return always ends its block (`blocks` makes the next
         // instruction a leader), and a visited block was stepped whole, so

@@ -163,6 +163,11 @@ pub enum ViolationKind {
         /// The parameter index.
         param: u8,
     },
+    /// A loop (at its head) not proven to end, when the policy requires it.
+    LoopNotProven {
+        /// What the proof lacks.
+        gap: crate::TerminationGap,
+    },
     /// A store into a buffer parameter declared without `mut`.
     ReadOnlyBuffer {
         /// The buffer's parameter index.
@@ -345,6 +350,7 @@ impl fmt::Display for ViolationKind {
             K::NoReturnPath => f.write_str("no path from here reaches a ret (the code would run forever)"),
             K::BufferOutOfBounds(ref access) => write!(f, "{access}"),
             K::DivisionUnproven { risk } => write!(f, "division may trap: {risk}"),
+            K::LoopNotProven { gap } => write!(f, "the loop starting here is not proven to end: {gap}"),
             K::NotAnImportSlot { target } => write!(
                 f,
                 "call through [rip+..] at code+{target:#x}, which is not a slot of the import table (the `uses` helpers, after the code at the next 8-byte boundary)"

@@ -14,6 +14,8 @@
 //! - [`REJECTED`]: the other attacks tried, each out of bounds for some
 //!   argument the signature allows (a negative count means an empty buffer
 //!   whose pointer may be anything); they must stay rejected.
+//!
+//! Pass 2 (helper imports, division proofs) is `tests/red_team_calls.rs`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -417,6 +417,45 @@ fn byte_filter_example_agrees_with_its_interpreter_on_every_packet() {
 }
 
 #[test]
+fn jit_gc_root_example_returns_the_moved_address_only_through_a_root() {
+    let out = npkc_run("examples/jit_gc_root.npk", &[("NPK_WILDX_QUIET", "1")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // Addresses vary from run to run; the lines about them are fixed.
+    let address = |l: &str| l.rsplit_once(": ").and_then(|(_, n)| n.parse::<i64>().ok());
+    let addresses: Vec<i64> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  address "))
+        .filter_map(address)
+        .collect();
+    let fixed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("  address "))
+        .collect();
+    assert_eq!(
+        fixed,
+        [
+            "rooted:",
+            "  moved: true, the slot and xs agree: true",
+            "  old address is an object: 0, new one: 1",
+            "  contents: 10 20 30",
+            "not rooted:",
+            "  unchanged: true, still an object: 0",
+        ],
+        "{stdout}"
+    );
+    let [before, after, loose_before, loose_after] = addresses[..] else {
+        panic!("four addresses expected:\n{stdout}");
+    };
+    assert!(before > 0 && loose_before > 0, "{stdout}");
+    assert_ne!(before, after, "the rooted object moved:\n{stdout}");
+    assert_eq!(
+        loose_before, loose_after,
+        "an unrooted slot is left alone:\n{stdout}"
+    );
+}
+
+#[test]
 fn code_cache_example_calls_functions_from_arenas_and_refuses_a_released_one() {
     let out = npkc_run("examples/code_cache.npk", &[("NPK_WILDX_QUOTA", "65536")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -591,4 +630,29 @@ fn perf_report_shows_the_jit_function_by_name() {
 #[test]
 fn perf_report_shows_the_assembled_sum_as_sum_i64() {
     assert_perf_report_names("tests/ui/run/jit_sum_i64_seen_by_name.npk", "sum_i64");
+}
+
+#[test]
+fn jit_buffers_example_sums_a_real_array_and_refuses_the_off_by_one_loop() {
+    let out = npkc_run("examples/jit_buffers.npk", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "proven for int64(int64* xs[n], int64 n): sum of the first 1000 squares = 332833500",
+            "an empty buffer (n = 0) sums to 0",
+        ]
+    );
+    // The refusal names the access, the offset and the bound.
+    let refused = lines.get(2).copied().unwrap_or_default();
+    for needle in [
+        "the loop with <= is refused: line 5: `add rax, [rdi+rcx*8]`",
+        "8-byte load from buffer parameter 0 is not proven in bounds",
+        "its byte offset is in",
+        "offset + 8 <= 8*p1",
+    ] {
+        assert!(refused.contains(needle), "missing `{needle}` in: {refused}");
+    }
 }

@@ -53,12 +53,17 @@ pub fn parse_policy(text: &str) -> Policy {
                     other => panic!("unknown cpu set `{other}`"),
                 }
             }
+            // `call=ADDR:SIG`, `;` standing for `,` inside SIG.
             "call" => {
                 let (addr, sig) = val.split_once(':').expect("call=ADDR:SIG");
                 p.allowed_calls.push(AllowedCall {
                     address: parse_num(addr),
-                    signature: sig.parse().expect("call signature"),
+                    signature: sig.replace(';', ",").parse().expect("call signature"),
                 });
+            }
+            "terminate" => {
+                p.allow_loops = true;
+                p.require_termination = true;
             }
             // `helper=NAME:SIG`, `;` standing for `,` inside SIG.
             "helper" => {

@@ -1,6 +1,8 @@
 //! Registered gc roots as resources (SPEC §11): a slot binding passed to
 //! `npk_shadow_stack_add_root` must reach `npk_shadow_stack_remove_root` on
-//! every path (`NPK-407`), is not read through after the removal (`NPK-408`),
+//! every path (`NPK-407`), is not read through after the removal (`NPK-408`;
+//! until a plain store to `slot[0]` / `<-slot`, the word the root covered,
+//! gives it a fresh value),
 //! not freed while registered (`NPK-409`), and is not registered twice or
 //! removed unregistered (`NPK-410`).
 //!
@@ -24,7 +26,7 @@ pub(crate) use error::RootError;
 use error::RootExit;
 
 use crate::hir::{
-    Block, Builtin, Expr, ExprKind, ExternId, Func, LocalId, LocalKind, PlaceKind, Program,
+    Block, Builtin, Expr, ExprKind, ExternId, Func, LocalId, LocalKind, Place, PlaceKind, Program,
     StmtKind,
 };
 use crate::source::Span;
@@ -41,6 +43,9 @@ struct Reg {
     added: BTreeSet<Span>,
     /// Removed by these calls.
     removed: BTreeSet<Span>,
+    /// Of `removed`, those after which the rooted word (`slot[0]`,
+    /// `<-slot`) was not written again: reading it may see a stale address.
+    stale: BTreeSet<Span>,
     /// Never registered here.
     clear: bool,
 }
@@ -49,6 +54,7 @@ impl Reg {
     fn join(&mut self, other: &Reg) {
         self.added.extend(other.added.iter().copied());
         self.removed.extend(other.removed.iter().copied());
+        self.stale.extend(other.stale.iter().copied());
         self.clear |= other.clear;
     }
 }
@@ -197,6 +203,23 @@ fn slot_local(e: &Expr) -> Option<LocalId> {
     }
 }
 
+/// The slot binding whose rooted word (the 8 bytes at the slot's address,
+/// all a registration covers) `place` is: `slot[0]` or `<-slot`.
+fn rooted_word(place: &Place) -> Option<LocalId> {
+    fn zero(e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Int(0) => true,
+            ExprKind::Cast(inner) => zero(inner),
+            _ => false,
+        }
+    }
+    match &place.kind {
+        PlaceKind::Deref(base) => slot_local(base),
+        PlaceKind::Index { base, index } if zero(index) => slot_local(base),
+        PlaceKind::Index { .. } | PlaceKind::Local(_) => None,
+    }
+}
+
 impl<'a> Walk<'a> {
     fn report(&mut self, e: RootError) {
         if self.seen.insert((e.code(), e.span())) {
@@ -240,23 +263,23 @@ impl<'a> Walk<'a> {
                     });
                 }
             }
-            ExprKind::Load(place) => {
-                let base = match &place.kind {
-                    PlaceKind::Index { base, .. } | PlaceKind::Deref(base) => slot_local(base),
-                    PlaceKind::Local(_) => None,
-                };
-                if let Some(id) = base
-                    && let Some(&removed) = Self::reg(st, id).and_then(|r| r.removed.first())
-                {
-                    let name = self.name(id);
-                    self.report(RootError::UseAfterRemove {
-                        name,
-                        at: e.span,
-                        removed,
-                    });
-                }
-            }
+            ExprKind::Load(place) => self.read_through(place, e.span, st),
             _ => {}
+        }
+    }
+
+    /// A read through `place` at `at`: NPK-408 if it reads through a slot
+    /// whose root may have been removed with the slot not written since.
+    fn read_through(&mut self, place: &Place, at: Span, st: &mut State) {
+        let base = match &place.kind {
+            PlaceKind::Index { base, .. } | PlaceKind::Deref(base) => slot_local(base),
+            PlaceKind::Local(_) => None,
+        };
+        if let Some(id) = base
+            && let Some(&removed) = Self::reg(st, id).and_then(|r| r.stale.first())
+        {
+            let name = self.name(id);
+            self.report(RootError::UseAfterRemove { name, at, removed });
         }
     }
 
@@ -296,6 +319,7 @@ impl<'a> Walk<'a> {
         if let Some(reg) = Self::reg(st, id) {
             *reg = Reg {
                 removed: BTreeSet::from([span]),
+                stale: BTreeSet::from([span]),
                 ..Reg::default()
             };
         }
@@ -450,9 +474,19 @@ impl<'a> Walk<'a> {
                     scope.locals.push(*local);
                 }
             }
-            StmtKind::Assign { place, value, .. } => {
+            StmtKind::Assign { place, op, value } => {
                 self.expr(value, st);
                 place.for_each_operand(&mut |e| self.expr(e, st));
+                if op.is_some() {
+                    // `slot[0] += v` reads the old value first.
+                    self.read_through(place, place.span, st);
+                } else if let Some(id) = rooted_word(place)
+                    && let Some(r) = Self::reg(st, id)
+                {
+                    // A fresh value in the word the root covered: reading
+                    // it back reads what was written, not a stale address.
+                    r.stale.clear();
+                }
                 if let PlaceKind::Local(id) = place.kind {
                     self.bind_status(id, value);
                     self.check_registered(&[id], st, s.span, RootExit::Overwrite);

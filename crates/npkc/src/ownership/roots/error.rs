@@ -130,7 +130,10 @@ impl RootError {
                 "once removed, the slot is no longer rewritten when its object moves: it may \
                  hold a stale address",
             )
-            .with_help("read the slot before removing the root, or register it again"),
+            .with_help(format!(
+                "read the slot before removing the root, register it again, or store a fresh \
+                 value in `{name}[0]` first"
+            )),
             RootError::FreedWhileRooted { name, at, added } => Diagnostic::error(
                 code,
                 format!("slot `{name}` is released while registered as a root"),
@@ -178,7 +181,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "NPK-408",
-        "After `npk_shadow_stack_remove_root(slot)` the collector no longer rewrites the slot when its object moves, so a read through it (`slot[0]`, `<-slot`) may see a stale address. Read the slot before removing the root, or register it again. Writing to the slot and freeing its memory after the removal are fine.",
+        "After `npk_shadow_stack_remove_root(slot)` the collector no longer rewrites the slot when its object moves, so a read through it (`slot[0]`, `<-slot`) may see a stale address. Read the slot before removing the root, or register it again. Writing to the slot and freeing its memory after the removal are fine, and a plain store to the rooted word (`slot[0] = v`, `<-slot = v`) gives it a fresh value that may be read back (reusing the slot for the next object); a compound assignment (`slot[0] += 1`) reads the old value and is reported.",
     ),
     (
         "NPK-409",
