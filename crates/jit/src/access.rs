@@ -14,7 +14,7 @@
 //! at most 2^57 bytes; that bounds each extent parameter's range at entry.
 
 use crate::interp::{Ctx, PAGE, Place, clash};
-use crate::num::{Num, POS_INF, Rel, Syms};
+use crate::num::{BOUND, Num, POS_INF, Rel, Syms, bound_of};
 use crate::signature::{Buffer, Extent, Param};
 use crate::state::{State, Val};
 use crate::violation::BufferAccess;
@@ -37,7 +37,7 @@ impl Ctx<'_> {
     /// `int64` count is at most 2^57 / sizeof(elem) (a negative one means
     /// an empty buffer), a `uint64` count is also at least 0.
     pub(crate) fn entry_syms(sig: &crate::Signature) -> Syms {
-        let mut syms: Syms = [None; crate::MAX_PARAMS];
+        let mut syms: Syms = crate::num::NO_SYMS;
         for p in sig.full_params() {
             if let Param::Buffer(Buffer {
                 elem,
@@ -127,14 +127,29 @@ fn fits(b: &Buffer, off: &Num, width: i64, syms: &Syms) -> bool {
         }
         Extent::Param(k) => {
             let log = size.trailing_zeros() as u8;
+            // `off - (S << shift) <= hi`, directly or through the bound
+            // symbol `B`: `off - (B << shift) <= hi` and `B - S <= b` give
+            // `off - (S << shift) <= hi + (b << shift)`.
             let by_rel = |r: Rel| {
-                r.is_some()
-                    && r.sym == k
-                    && r.shift <= log
-                    && r.hi != POS_INF
-                    && i128::from(r.hi) + i128::from(width) <= 0
+                if !r.is_some() || r.shift > log || r.hi == POS_INF {
+                    return false;
+                }
+                let hi = if r.sym == k {
+                    i128::from(r.hi)
+                } else if r.sym == BOUND
+                    && let Some(b) = bound_of(syms, k)
+                    && b != POS_INF
+                {
+                    i128::from(r.hi) + (i128::from(b) << r.shift)
+                } else {
+                    return false;
+                };
+                hi + i128::from(width) <= 0
             };
-            if by_rel(off.rel) || by_rel(off.rel_on(k, log, syms)) {
+            if by_rel(off.rel)
+                || by_rel(off.rel_on(k, log, syms))
+                || by_rel(off.rel_on(BOUND, log, syms))
+            {
                 return true;
             }
             let least = sym_min(syms, k);

@@ -341,7 +341,11 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 return Err(());
             }
             Some(if width == 8 {
-                v
+                if ctx.rich && d != RSP {
+                    st.copy_reg(s, ins.ip())
+                } else {
+                    v
+                }
             } else {
                 computed(ctx, st, ins)
             })

@@ -93,6 +93,7 @@ impl<'a> Ctx<'a> {
                     Some((lo, hi)) => Val::Num(Num {
                         s: Scalar::range_s(lo, hi),
                         rel: Rel::exact(i as u8, 0, 0),
+                        id: crate::num::NO_ID,
                     }),
                     None => Val::Data(t.width()),
                 },
@@ -391,6 +392,9 @@ pub(crate) fn step(
     let mut stored: Option<Val> = None;
     match code {
         Code::Mov_r64_rm64 | Code::Mov_rm64_r64 => match (reg64(ins, 0), reg64(ins, 1)) {
+            (Some(d), Some(s)) if ctx.rich && d != RSP => {
+                special = Some((d, st.copy_reg(s, ins.ip())));
+            }
             (Some(d), Some(s)) => special = Some((d, st.regs[s])),
             (Some(d), None) if ins.op1_kind() == OpKind::Memory => {
                 special = Some((d, loaded.unwrap_or(Val::Data(8))));

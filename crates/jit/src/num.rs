@@ -92,16 +92,69 @@ fn bshl(a: i64, k: u32) -> i64 {
         .unwrap_or(if a < 0 { NEG_INF } else { POS_INF })
 }
 
-/// What is known about each symbol (extent parameter entry value): a signed
-/// range, `None` for parameters that are not symbols.
-pub(crate) type Syms = [Option<(i64, i64)>; crate::MAX_PARAMS];
+/// What is known about each symbol. `ranges[k]` is a signed range (`None`
+/// for parameters that are not symbols): entries `0..MAX_PARAMS` are the
+/// extent parameters' entry values, entry [`BOUND`] is the bound symbol `B`
+/// (the value a `cmov` chose between two registers bounded by different
+/// symbols, such as `min(n, m)`: see [`crate::refine::cmov`]).
+/// `bounds[k]` is `b` of `B - S_k <= b` ([`POS_INF`]: nothing known).
+/// Indexing reads and writes `ranges`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Syms {
+    pub(crate) ranges: [Option<(i64, i64)>; crate::MAX_PARAMS + 1],
+    pub(crate) bounds: [i64; crate::MAX_PARAMS],
+}
+
+impl std::ops::Index<usize> for Syms {
+    type Output = Option<(i64, i64)>;
+    fn index(&self, k: usize) -> &Option<(i64, i64)> {
+        &self.ranges[k]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Syms {
+    fn index_mut(&mut self, k: usize) -> &mut Option<(i64, i64)> {
+        &mut self.ranges[k]
+    }
+}
+
+impl Syms {
+    /// The range of symbol `k`, if `k` is a symbol index.
+    pub(crate) fn get(&self, k: usize) -> Option<&Option<(i64, i64)>> {
+        self.ranges.get(k)
+    }
+}
+
+/// The bound symbol's index in [`Syms::ranges`] (and in [`Rel::sym`]).
+pub(crate) const BOUND: u8 = crate::MAX_PARAMS as u8;
+
+/// `b` of `B - S_k <= b` for the bound symbol `B` and parameter `k`.
+pub(crate) fn bound_of(syms: &Syms, k: u8) -> Option<i64> {
+    let b = *syms.bounds.get(usize::from(k))?;
+    (b != POS_INF).then_some(b)
+}
+
+/// Empty symbol facts.
+pub(crate) const NO_SYMS: Syms = Syms {
+    ranges: [None; crate::MAX_PARAMS + 1],
+    bounds: [POS_INF; crate::MAX_PARAMS],
+};
 
 /// A defined 64-bit value with a range and an optional relation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Num {
     pub(crate) s: Scalar,
     pub(crate) rel: Rel,
+    /// A value identity ([`NO_ID`]: none): in one state, every register
+    /// holding a number with the same non-zero `id` holds the same 64-bit
+    /// value, so what a branch proves about one holds for all
+    /// ([`crate::state::State::copy_reg`] makes them, nothing else does:
+    /// every computed number starts without one).
+    pub(crate) id: u32,
 }
+
+/// `Num::id` of a number without a value identity.
+pub(crate) const NO_ID: u32 = 0;
 
 /// Whether the integer results of combining every member of `a` and `b`
 /// with `f` (an operation whose extremes are at the range ends) all fit in
@@ -115,6 +168,7 @@ impl Num {
         Num {
             s: Scalar::unknown(),
             rel: Rel::NONE,
+            id: NO_ID,
         }
     }
 
@@ -122,16 +176,21 @@ impl Num {
         Num {
             s: Scalar::constant(v),
             rel: Rel::NONE,
+            id: NO_ID,
         }
     }
 
     pub(crate) fn scalar(s: Scalar) -> Num {
-        Num { s, rel: Rel::NONE }
+        Num {
+            s,
+            rel: Rel::NONE,
+            id: NO_ID,
+        }
     }
 
     /// Whether nothing at all is known (the same as plain data).
     pub(crate) fn is_unknown(&self) -> bool {
-        !self.rel.is_some() && self.s.is_unknown()
+        !self.rel.is_some() && self.s.is_unknown() && self.id == NO_ID
     }
 
     /// The relation of this number to `(sym, shift)`: its own if it has one
@@ -223,7 +282,7 @@ impl Num {
             }
             s = s.zext(32);
         }
-        Num { s, rel }
+        Num { s, rel, id: NO_ID }
     }
 
     /// The difference `self - o`; two relations on the same base cancel
@@ -260,7 +319,7 @@ impl Num {
             }
             s = s.zext(32);
         }
-        Num { s, rel }
+        Num { s, rel, id: NO_ID }
     }
 
     /// `self << k` (also multiplication by `1 << k`).
@@ -286,7 +345,7 @@ impl Num {
             }
             s = s.zext(32);
         }
-        Num { s, rel }
+        Num { s, rel, id: NO_ID }
     }
 
     /// The value as a `width`-byte operand sees it (the low 32 bits

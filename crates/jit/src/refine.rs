@@ -6,7 +6,8 @@
 //! when none can (the edge is dead and its target gets nothing from it).
 //! Numbers are narrowed by their ranges ([`Scalar::refine`]) and relations
 //! ([`refine_rel`]); a register that is exactly an extent parameter narrows
-//! the symbol too. Comparisons of two pointers into one buffer narrow their
+//! the symbol too, and copies of a narrowed number (the same value
+//! identity, [`Num::id`]) are narrowed with it. Comparisons of two pointers into one buffer narrow their
 //! offsets: for `==`/`!=` always (equal addresses are equal offsets), for
 //! the order conditions only when both offsets are proven inside
 //! `[0, end]`, where the buffer is real memory and addresses cannot wrap.
@@ -14,7 +15,7 @@
 use iced_x86::ConditionCode as CC;
 
 use crate::interp::Ctx;
-use crate::num::{Num, Rel, Syms, add_thresholds, refine_rel};
+use crate::num::{BOUND, NO_ID, Num, POS_INF, Rel, Syms, add_thresholds, refine_rel};
 use crate::scalar::{Cond, Scalar};
 use crate::state::{CMP_IMM, Flagged, State, Val};
 
@@ -143,9 +144,32 @@ pub(crate) fn refine_edge(
             if let Some(r) = b_reg {
                 st.regs[r] = Val::num(y);
             }
-            true
+            share(st, &x) && share(st, &y)
         }
     }
+}
+
+/// Copies of a narrowed number (registers with its value identity) hold
+/// the same value, so they are narrowed alike: their range meets its range
+/// (`false`: they cannot meet, the edge is dead) and its relation replaces
+/// theirs when it has one.
+fn share(st: &mut State, n: &Num) -> bool {
+    if n.id == NO_ID {
+        return true;
+    }
+    for r in &mut st.regs {
+        if let Val::Num(m) = *r
+            && m.id == n.id
+            && m != *n
+        {
+            let Some(s) = m.s.meet(n.s) else {
+                return false;
+            };
+            let rel = if n.rel.is_some() { n.rel } else { m.rel };
+            *r = Val::Num(Num { s, rel, id: n.id });
+        }
+    }
+    true
 }
 
 /// `test a, mask` then `je`/`jne`: on each edge `a & mask` is zero or not.
@@ -235,7 +259,19 @@ fn learn(syms: &mut Syms, n: &Num) -> bool {
 /// the condition joined with the old `d` narrowed by its negation (either
 /// alone when the other cannot happen). `None` when the flags are not a
 /// known comparison or the source is not a register.
-pub(crate) fn cmov(ctx: &Ctx<'_>, st: &State, ins: &iced_x86::Instruction) -> Option<(usize, Val)> {
+///
+/// When the value chosen is bounded above by two or more extent parameters
+/// (`min(n, m)`: `cmp rcx, rsi; cmovg rcx, rsi`), `d` becomes exactly the bound symbol `B`
+/// ([`crate::num::BOUND`]), a new symbol whose range is the value's and
+/// whose upper bounds against each parameter go to `st.syms`; relations
+/// to an earlier `B` are dropped first (it named another value). An index
+/// compared with `d` is then related to `B`, and an access proof goes
+/// through `B`'s bound on the buffer's extent.
+pub(crate) fn cmov(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &iced_x86::Instruction,
+) -> Option<(usize, Val)> {
     use iced_x86::OpKind;
     st.cmp?;
     if ins.op0_kind() != OpKind::Register || ins.op1_kind() != OpKind::Register {
@@ -268,5 +304,123 @@ pub(crate) fn cmov(ctx: &Ctx<'_>, st: &State, ins: &iced_x86::Instruction) -> Op
         (None, Some(f)) => at_width(f.regs[d]),
         (None, None) => return None,
     };
+    if let Val::Num(n) = v
+        && width == 8
+        && let Some(bounds) = bounds_of_choice(ctx, st, cc, d, s)
+    {
+        return Some((d, Val::Num(new_bound(st, n, &bounds))));
+    }
     Some((d, v))
+}
+
+/// For `cmovcc d, s` at 64 bits after `cmp a, b` of two registers: each
+/// extent parameter `S_k` that bounds the chosen value above on every edge
+/// the condition allows, with the bound `b` of `value - S_k <= b` (true
+/// whatever `d` and `s` are: each edge's value is narrowed as the `cmov`
+/// itself narrows it; it bounds something when they are `a` and `b` or
+/// copies of them).
+/// `None` unless at least two do (one is what the value's own relation
+/// keeps). Each parameter is tried on its own: both registers' relations
+/// are moved onto it first (a number keeps one relation, and the
+/// comparison's other side is what bounds the chosen one on it).
+fn bounds_of_choice(
+    ctx: &Ctx<'_>,
+    st: &State,
+    cc: CC,
+    d: usize,
+    s: usize,
+) -> Option<[Option<i64>; crate::MAX_PARAMS]> {
+    let cmp = st.cmp?;
+    if cmp.kind != Flagged::Sub || cmp.width != 8 || cmp.b == CMP_IMM {
+        return None;
+    }
+    let (a, b) = (usize::from(cmp.a), usize::from(cmp.b));
+    let (Val::Num(x), Val::Num(y)) = (st.regs[a], st.regs[b]) else {
+        return None;
+    };
+    // Copies of the compared registers (`mov r9, rdx; cmp rcx, rdx; cmovl
+    // r9, rcx`) are narrowed with them, so they are moved onto `S_k` too.
+    let copy = |v: Val| match v {
+        Val::Num(n) if n.id != NO_ID && (n.id == x.id || n.id == y.id) => Some(n),
+        _ => None,
+    };
+    let mut bounds = [None; crate::MAX_PARAMS];
+    let mut count = 0;
+    for (k, bound) in bounds.iter_mut().enumerate() {
+        if st.syms[k].is_none() {
+            continue;
+        }
+        let sym = k as u8;
+        let on_k = |n: Num| Num {
+            rel: n.rel_on(sym, 0, &st.syms),
+            ..n
+        };
+        let mut hi = None;
+        for taken in [true, false] {
+            let mut t = State::empty();
+            t.regs = st.regs;
+            for r in &mut t.regs {
+                if let Some(n) = copy(*r) {
+                    *r = Val::num(on_k(n));
+                }
+            }
+            t.regs[a] = Val::num(on_k(x));
+            t.regs[b] = Val::num(on_k(y));
+            t.cmp = st.cmp;
+            t.syms = st.syms;
+            if !refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()) {
+                continue;
+            }
+            let chosen = if taken { s } else { d };
+            let r = t.regs[chosen]
+                .as_num(8)
+                .map_or(Rel::NONE, |n| n.rel_on(sym, 0, &t.syms));
+            if !r.is_some() || r.hi == POS_INF {
+                hi = None;
+                break;
+            }
+            hi = Some(hi.map_or(r.hi, |h: i64| h.max(r.hi)));
+        }
+        if hi.is_some() {
+            *bound = hi;
+            count += 1;
+        }
+    }
+    (count >= 2).then_some(bounds)
+}
+
+/// Makes `n` (a value `cmov` chose) the new bound symbol: relations to the
+/// old one are dropped everywhere (stack slots never hold them), its range
+/// and `bounds` are recorded, and `n` becomes exactly `B`.
+fn new_bound(st: &mut State, n: Num, bounds: &[Option<i64>; crate::MAX_PARAMS]) -> Num {
+    for r in &mut st.regs {
+        match *r {
+            Val::Num(m) if m.rel.sym == BOUND => {
+                *r = Val::num(Num {
+                    rel: Rel::NONE,
+                    ..m
+                })
+            }
+            Val::Ptr(i, m) if m.rel.sym == BOUND => {
+                *r = Val::Ptr(
+                    i,
+                    Num {
+                        rel: Rel::NONE,
+                        ..m
+                    },
+                )
+            }
+            _ => {}
+        }
+    }
+    let at = usize::from(BOUND);
+    st.syms[at] = Some((n.s.smin(), n.s.smax()));
+    for (k, b) in bounds.iter().enumerate() {
+        st.syms.bounds[k] = b.unwrap_or(POS_INF);
+    }
+    Num {
+        s: n.s,
+        rel: Rel::exact(BOUND, 0, 0),
+        id: NO_ID,
+    }
 }

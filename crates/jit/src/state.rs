@@ -13,7 +13,7 @@
 //! (the stack-clash rule). Joins only lose information, so the fixpoint
 //! iteration terminates.
 
-use crate::num::{Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
+use crate::num::{BOUND, NO_ID, Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
 
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;
@@ -124,13 +124,15 @@ impl Val {
         let join_num = |a: Num, b: Num| {
             let s = a.s.join(b.s);
             let rel = join_rel(&a, sa, &b, sb);
+            let id = same_id(&a, &b);
             if let Some(thresholds) = widen {
                 Num {
                     s: widen_scalar(a.s, s, thresholds),
                     rel: widen_rel(a.rel_on(rel.sym, rel.shift, sa), rel),
+                    id,
                 }
             } else {
-                Num { s, rel }
+                Num { s, rel, id }
             }
         };
         match (self, other) {
@@ -152,16 +154,42 @@ impl Val {
             (Val::Num(a), Val::Num(b)) => Val::num(Num {
                 s: a.s.join(b.s),
                 rel: if a.rel == b.rel { a.rel } else { Rel::NONE },
+                id: same_id(&a, &b),
             }),
             (Val::Ptr(i, a), Val::Ptr(j, b)) if i == j => Val::Ptr(
                 i,
                 Num {
                     s: a.s.join(b.s),
                     rel: if a.rel == b.rel { a.rel } else { Rel::NONE },
+                    id: same_id(&a, &b),
                 },
             ),
             (a, b) => Val::Data(a.defined_bytes().min(b.defined_bytes())),
         }
+    }
+}
+
+/// The value identity two joined numbers keep: theirs if they agree (then
+/// every register holding it held one value on each path, so it still
+/// does), else none.
+fn same_id(a: &Num, b: &Num) -> u32 {
+    if a.id == b.id { a.id } else { NO_ID }
+}
+
+/// The value as a stack slot keeps it: without a value identity or a
+/// relation to the bound symbol (both live in registers only, where
+/// [`State::copy_reg`] and [`crate::refine::cmov`] find them when the name
+/// is given to a new value).
+fn for_memory(v: Val) -> Val {
+    let strip = |n: Num| Num {
+        id: NO_ID,
+        rel: if n.rel.sym == BOUND { Rel::NONE } else { n.rel },
+        ..n
+    };
+    match v {
+        Val::Num(n) => Val::num(strip(n)),
+        Val::Ptr(i, n) => Val::Ptr(i, strip(n)),
+        v => v,
     }
 }
 
@@ -244,12 +272,44 @@ impl State {
         State {
             regs: [Val::Undef; 16],
             cmp: None,
-            syms: [None; crate::MAX_PARAMS],
+            syms: crate::num::NO_SYMS,
             sext: 0,
             flags: 0,
             touched: 0,
             slots: Vec::new(),
         }
+    }
+
+    /// The value a 64-bit `mov d, s` at address `ip` gives `d`: `s`'s
+    /// number with a value identity that `s` keeps too, so a branch on
+    /// either narrows both ([`crate::refine`]). A number that has one
+    /// already shares it; otherwise the identity is named after `ip`, and
+    /// every register still holding that name from an earlier run of the
+    /// same `mov` loses it first (it holds an older value). Anything but a
+    /// defined 64-bit number is copied as it is.
+    pub(crate) fn copy_reg(&mut self, s: usize, ip: u64) -> Val {
+        let v = self.regs[s];
+        let n = match v {
+            Val::Num(n) => n,
+            Val::Data(8) => Num::unknown(),
+            _ => return v,
+        };
+        if n.id != NO_ID || s == RSP {
+            return v;
+        }
+        // Any non-zero name is sound (clearing it first is what makes it
+        // so); the address keeps different copies apart.
+        let id = (ip as u32).max(1);
+        for r in &mut self.regs {
+            if let Val::Num(m) = *r
+                && m.id == id
+            {
+                *r = Val::num(Num { id: NO_ID, ..m });
+            }
+        }
+        let tagged = Val::Num(Num { id, ..n });
+        self.regs[s] = tagged;
+        tagged
     }
 
     /// `rsp` as an offset from its entry value.
@@ -319,6 +379,7 @@ impl State {
 
     /// Writes `len` bytes holding `val` at `off`.
     pub(crate) fn store(&mut self, off: i64, len: u8, val: Val) {
+        let val = for_memory(val);
         let hi = off + i64::from(len);
         self.forget(off, hi);
         let idx = self.slots.partition_point(|s| s.off < off);
@@ -396,15 +457,34 @@ impl State {
     ) -> bool {
         let mut changed = false;
         let mut syms = self.syms;
-        for (k, (a, b)) in syms.iter_mut().zip(other.syms.iter()).enumerate() {
+        for (k, (a, b)) in syms
+            .ranges
+            .iter_mut()
+            .zip(other.syms.ranges.iter())
+            .enumerate()
+        {
             if let (Some(x), Some(y)) = (*a, *b) {
                 let hull = (x.0.min(y.0), x.1.max(y.1));
-                *a = Some(match widen.and_then(|w| w.0[k]) {
-                    Some(entry) if hull != x => entry,
-                    _ => hull,
-                });
+                *a = match widen.map(|w| w.0[k]) {
+                    Some(Some(entry)) if hull != x => Some(entry),
+                    // The bound symbol's facts have no entry range: a
+                    // loop that keeps changing them loses them.
+                    Some(None) if hull != x => None,
+                    _ => Some(hull),
+                };
             } else {
                 *a = None;
+            }
+        }
+        // The bound symbol's upper bounds: the weaker; at a loop head one
+        // that grew is lost.
+        for (a, &b) in syms.bounds.iter_mut().zip(other.syms.bounds.iter()) {
+            if b > *a {
+                *a = if widen.is_some() {
+                    crate::num::POS_INF
+                } else {
+                    b
+                };
             }
         }
         for (a, b) in self.regs.iter_mut().zip(other.regs.iter()) {

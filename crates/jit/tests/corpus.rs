@@ -179,7 +179,6 @@ fn buffer_corpus_has_30_functions_at_both_levels_each_with_an_unsafe_variant() {
 }
 
 #[test]
-#[ignore = "until the buffer validator lands (issue 11)"]
 fn buffer_corpus_precision() {
     let text = std::fs::read_to_string(corpus_dir().join(BUFFERS)).expect("read buffers.txt");
     let p = precision::measure(&text);
