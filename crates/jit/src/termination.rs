@@ -71,6 +71,8 @@ impl std::fmt::Display for TerminationGap {
 pub(crate) struct Blocks<'a> {
     pub(crate) instrs: &'a [Instruction],
     pub(crate) flows: &'a [Flow],
+    /// The target instruction of each jump (`Op::k`).
+    pub(crate) targets: &'a [u32],
     /// First instruction of each block.
     pub(crate) start: &'a [u32],
     /// Block of each instruction.
@@ -89,14 +91,12 @@ impl Blocks<'_> {
     /// Successor blocks of `b` (its last instruction's targets).
     fn succs(&self, b: usize) -> Vec<usize> {
         let last = self.end(b) - 1;
-        let ins = &self.instrs[last];
         let next = (last + 1 < self.instrs.len()).then(|| self.block_of[last + 1] as usize);
         let target = || {
-            let t = ins.near_branch_target();
-            self.instrs
-                .binary_search_by_key(&t, Instruction::ip)
-                .ok()
-                .map(|i| self.block_of[i] as usize)
+            self.targets
+                .get(last)
+                .and_then(|&t| self.block_of.get(t as usize))
+                .map(|&b| b as usize)
         };
         match self.flows[last] {
             Flow::Return => vec![],
@@ -111,33 +111,70 @@ impl Blocks<'_> {
 /// and predecessor lists, strongly connected components, and the registers
 /// each instruction writes.
 struct Graph {
-    succ: Vec<Vec<usize>>,
-    pred: Vec<Vec<usize>>,
+    succ: Adjacency,
+    pred: Adjacency,
     scc: Vec<usize>,
-    /// Bit `r` set if instruction `i` writes general-purpose register `r`.
+    /// Bit `r` set if instruction `i` writes general-purpose register `r`
+    /// (only filled for instructions in a cycle).
     writes: Vec<u16>,
+}
+
+/// Adjacency lists in one array (`list[first[b]..first[b + 1]]`).
+struct Adjacency {
+    first: Vec<u32>,
+    list: Vec<u32>,
+}
+
+impl Adjacency {
+    fn from_edges(n: usize, edges: &[(u32, u32)]) -> Adjacency {
+        let mut first = vec![0u32; n + 1];
+        for &(a, _) in edges {
+            first[a as usize + 1] += 1;
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut fill = first.clone();
+        let mut list = vec![0u32; edges.len()];
+        for &(a, b) in edges {
+            list[fill[a as usize] as usize] = b;
+            fill[a as usize] += 1;
+        }
+        Adjacency { first, list }
+    }
+
+    fn of(&self, b: usize) -> impl Iterator<Item = usize> + '_ {
+        self.list[self.first[b] as usize..self.first[b + 1] as usize]
+            .iter()
+            .map(|&x| x as usize)
+    }
 }
 
 impl Graph {
     fn new(blocks: &Blocks<'_>) -> Graph {
         let n = blocks.start.len();
-        let mut succ = vec![Vec::new(); n];
-        let mut pred = vec![Vec::new(); n];
+        let mut edges = Vec::new();
         for b in (0..n).filter(|&b| (blocks.visited)(b)) {
             for s in blocks.succs(b) {
                 if (blocks.visited)(s) {
-                    succ[b].push(s);
-                    pred[s].push(b);
+                    edges.push((b as u32, s as u32));
                 }
             }
         }
-        let scc = components(&succ, &pred);
+        let succ = Adjacency::from_edges(n, &edges);
+        let reversed: Vec<(u32, u32)> = edges.iter().map(|&(a, b)| (b, a)).collect();
+        let pred = Adjacency::from_edges(n, &reversed);
+        let scc = components(&succ, &pred, n);
+        // Write masks only for instructions in a cycle (loop bodies).
         let mut info = iced_x86::InstructionInfoFactory::new();
-        let writes = blocks
-            .instrs
-            .iter()
-            .map(|ins| write_mask(&mut info, ins))
-            .collect();
+        let mut writes = vec![0u16; blocks.instrs.len()];
+        for b in 0..n {
+            if succ.of(b).any(|s| scc[s] == scc[b]) || pred.of(b).any(|p| scc[p] == scc[b]) {
+                for i in blocks.start[b] as usize..blocks.end(b) {
+                    writes[i] = write_mask(&mut info, &blocks.instrs[i]);
+                }
+            }
+        }
         Graph {
             succ,
             pred,
@@ -148,8 +185,7 @@ impl Graph {
 }
 
 /// Strongly connected components (Kosaraju, iterative): `scc[b]`.
-fn components(succ: &[Vec<usize>], pred: &[Vec<usize>]) -> Vec<usize> {
-    let n = succ.len();
+fn components(succ: &Adjacency, pred: &Adjacency, n: usize) -> Vec<usize> {
     let mut order = Vec::with_capacity(n);
     let mut seen = vec![false; n];
     for root in 0..n {
@@ -157,13 +193,14 @@ fn components(succ: &[Vec<usize>], pred: &[Vec<usize>]) -> Vec<usize> {
             continue;
         }
         seen[root] = true;
-        let mut stack = vec![(root, 0usize)];
+        let mut stack = vec![(root, succ.first[root] as usize)];
         while let Some(&mut (b, ref mut i)) = stack.last_mut() {
-            if let Some(&s) = succ[b].get(*i) {
+            if *i < succ.first[b + 1] as usize {
+                let s = succ.list[*i] as usize;
                 *i += 1;
                 if !seen[s] {
                     seen[s] = true;
-                    stack.push((s, 0));
+                    stack.push((s, succ.first[s] as usize));
                 }
             } else {
                 order.push(b);
@@ -179,7 +216,7 @@ fn components(succ: &[Vec<usize>], pred: &[Vec<usize>]) -> Vec<usize> {
         scc[root] = id;
         let mut stack = vec![root];
         while let Some(b) = stack.pop() {
-            for &p in &pred[b] {
+            for p in pred.of(b) {
                 if scc[p] == usize::MAX {
                     scc[p] = id;
                     stack.push(p);
@@ -200,9 +237,9 @@ pub(crate) fn check(blocks: &Blocks<'_>, budget: u64) -> Result<(), (usize, Term
     for h in (0..n).filter(|&h| (blocks.visited)(h)) {
         // Back edges: from a block not before `h` in its component (a jump
         // back to shared exit code is no loop).
-        let back: Vec<usize> = g.pred[h]
-            .iter()
-            .copied()
+        let back: Vec<usize> = g
+            .pred
+            .of(h)
             .filter(|&u| u >= h && g.scc[u] == g.scc[h])
             .collect();
         if back.is_empty() {
@@ -229,7 +266,7 @@ fn body_of(g: &Graph, h: usize, back: &[usize]) -> Vec<usize> {
             continue;
         }
         body.push(b);
-        stack.extend(g.pred[b].iter().copied().filter(|&p| g.scc[p] == g.scc[h]));
+        stack.extend(g.pred.of(b).filter(|&p| g.scc[p] == g.scc[h]));
     }
     body.sort_unstable();
     body
@@ -569,7 +606,7 @@ fn deltas(
                 d = step(&blocks.instrs[k], g.writes[k], r, width, d);
             }
             exit[i] = d;
-            for &s in &g.succ[b] {
+            for s in g.succ.of(b) {
                 let Some(j) = pos(s).filter(|_| s != h) else {
                     continue;
                 };

@@ -170,6 +170,8 @@ pub struct Validator {
     cur: State,
     /// Constants the code compares with: widening stops there first.
     thresholds: Vec<i64>,
+    /// Whether the last run used the value domain.
+    rich: bool,
     /// Scratch space for joining slot lists.
     scratch: Vec<crate::state::Slot>,
     /// Scratch space for the reachability check.
@@ -208,6 +210,7 @@ impl Validator {
             transfers: Vec::new(),
             cur: State::empty(),
             thresholds: Vec::new(),
+            rich: false,
             scratch: Vec::new(),
             reach: Reach::default(),
         }
@@ -240,8 +243,19 @@ impl Validator {
                 ViolationKind::CodeTooLarge { bytes: code.len() },
             ));
         }
-        self.run(code, sig, policy)
-            .map_err(|fail| self.violation(code, fail))
+        // Code that does not need the value domain runs without it; a loop
+        // its termination proof could not settle there (a step of more than
+        // one toward a bound needs known low bits) gets a second run with it.
+        match self.run(code, sig, policy, false) {
+            Err(Fail::At(
+                _,
+                ViolationKind::LoopNotProven {
+                    gap: crate::TerminationGap::StepMissesBound,
+                },
+            )) if !self.rich => self.run(code, sig, policy, true),
+            result => result,
+        }
+        .map_err(|fail| self.violation(code, fail))
     }
 
     /// The first pass of [`Validator::validate`] alone: decodes `code` and
@@ -398,7 +412,13 @@ impl Validator {
             .map_or(self.instrs.len(), |&e| e as usize)
     }
 
-    fn run(&mut self, code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report, Fail> {
+    fn run(
+        &mut self,
+        code: &[u8],
+        sig: &Signature,
+        policy: &Policy,
+        force_rich: bool,
+    ) -> Result<Report, Fail> {
         self.decode::<true>(code, policy)?;
         let loops = self.blocks(code, policy)?;
         let n = self.instrs.len();
@@ -407,7 +427,7 @@ impl Validator {
         let mut ctx = Ctx::new(policy, sig, code.len());
         // The value domain only where it is needed: buffers, indexed memory
         // operands (stack arrays), division that must be proven.
-        ctx.rich = (policy.require_termination && loops)
+        ctx.rich = force_rich
             || sig.has_buffer()
             || self.instrs.iter().any(|ins| {
                 let accesses = !matches!(
@@ -428,6 +448,7 @@ impl Validator {
         self.mark.resize(blocks, 0);
         ctx.entry_state_into(&mut self.states[0]);
         self.thresholds.clear();
+        self.rich = ctx.rich;
         self.mark[0] = HAVE | QUEUED;
         self.work.clear();
         if loops {
@@ -586,11 +607,13 @@ impl Validator {
             self.check_reaches_ret(blocks)?;
             if policy.require_termination {
                 let flows: Vec<Flow> = self.ops.iter().map(|o| o.flow).collect();
+                let targets: Vec<u32> = self.ops.iter().map(|o| o.k as u32).collect();
                 let mark = &self.mark;
                 let visited = |b: usize| mark[b] & VISITED != 0;
                 let view = crate::termination::Blocks {
                     instrs: &self.instrs,
                     flows: &flows,
+                    targets: &targets,
                     start: &self.block_start,
                     block_of: &self.block_of,
                     visited: &visited,
