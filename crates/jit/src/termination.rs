@@ -170,8 +170,9 @@ impl Graph {
         let mut writes = vec![0u16; blocks.instrs.len()];
         for b in 0..n {
             if succ.of(b).any(|s| scc[s] == scc[b]) || pred.of(b).any(|p| scc[p] == scc[b]) {
-                for i in blocks.start[b] as usize..blocks.end(b) {
-                    writes[i] = write_mask(&mut info, &blocks.instrs[i]);
+                let range = blocks.start[b] as usize..blocks.end(b);
+                for (w, ins) in writes[range.clone()].iter_mut().zip(&blocks.instrs[range]) {
+                    *w = write_mask(&mut info, ins);
                 }
             }
         }
