@@ -44,7 +44,8 @@ fn cond_of(cc: CC, kind: Flagged, taken: bool) -> Option<Cond> {
     })
 }
 
-fn negate(cc: CC) -> Option<CC> {
+/// The condition that holds exactly when `cc` does not.
+pub(crate) fn negate(cc: CC) -> Option<CC> {
     Some(match cc {
         CC::e => CC::ne,
         CC::ne => CC::e,

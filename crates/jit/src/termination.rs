@@ -26,6 +26,7 @@ use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Registe
 
 use crate::interp::{gpr, imm};
 use crate::record::Flow;
+use crate::refine::negate;
 use crate::state::{CMP_IMM, Flagged, State, Val};
 use crate::values::comparison;
 
@@ -532,22 +533,6 @@ fn meets(
         CC::ae if c < 0 => umin >= a,
         _ => false,
     }
-}
-
-fn negate(cc: CC) -> Option<CC> {
-    Some(match cc {
-        CC::e => CC::ne,
-        CC::ne => CC::e,
-        CC::b => CC::ae,
-        CC::ae => CC::b,
-        CC::be => CC::a,
-        CC::a => CC::be,
-        CC::l => CC::ge,
-        CC::ge => CC::l,
-        CC::le => CC::g,
-        CC::g => CC::le,
-        _ => return None,
-    })
 }
 
 /// The general-purpose registers an instruction writes, as a bit mask
