@@ -418,6 +418,59 @@ fn induction(
     Ok((c, d.ok_or(TerminationGap::NoInductionStep)?))
 }
 
+/// Whether `r` at the test is on the side of the bound its step moves
+/// toward (`r <= B` for a step up, `r >= B` for a step down), as integers
+/// at the width: then stepping reaches the bound without wrapping around.
+/// By ranges, or by relations to one symbol (counts and pointer walks).
+fn toward(head: &State, r: usize, bound: Bound, c: i64, at_test: i64, width: u8) -> bool {
+    let num = |v: Val| match v {
+        Val::Ptr(_, off) => Some(off),
+        v => v.as_num(width),
+    };
+    let Some(rv) = num(head.regs[r]) else {
+        return false;
+    };
+    // Same pointer base needed for a pointer against a pointer.
+    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.regs[r], bound)
+        && !matches!(head.regs[b], Val::Ptr(j, _) if j == i)
+    {
+        return false;
+    }
+    let bv = match bound {
+        Bound::Imm(k) => {
+            let k = if width == 4 { i64::from(k as u32) } else { k };
+            crate::num::Num::constant(k as u64)
+        }
+        Bound::Reg(b) => match num(head.regs[b]) {
+            Some(n) => n,
+            None => return false,
+        },
+    };
+    let (r_lo, r_hi) = (
+        i128::from(rv.s.smin()) + i128::from(at_test),
+        i128::from(rv.s.smax()) + i128::from(at_test),
+    );
+    let by_ranges = if c > 0 {
+        r_hi <= i128::from(bv.s.smin())
+    } else {
+        r_lo >= i128::from(bv.s.smax())
+    };
+    if by_ranges {
+        return true;
+    }
+    // Relations: r - (S << k) in [lo, hi], B exactly (S << k) + d.
+    let (rr, br) = (rv.rel, bv.rel);
+    if !rr.is_some() || rr.sym != br.sym || rr.shift != br.shift || br.lo != br.hi {
+        return false;
+    }
+    let inf = |v: i64| v == crate::num::NEG_INF || v == crate::num::POS_INF;
+    if c > 0 {
+        !inf(rr.hi) && i128::from(rr.hi) + i128::from(at_test) <= i128::from(br.lo)
+    } else {
+        !inf(rr.lo) && i128::from(rr.lo) + i128::from(at_test) >= i128::from(br.lo)
+    }
+}
+
 /// The condition with its operands swapped.
 fn swap(cc: CC) -> Option<CC> {
     Some(match cc {
@@ -519,7 +572,9 @@ fn meets(
             } else {
                 at_test.trailing_zeros()
             };
-            k == 0 || r_tz.min(tz).min(d_tz) >= k
+            // Only a power-of-two step is known to divide the distance.
+            let divides = a.is_power_of_two() && (k == 0 || r_tz.min(tz).min(d_tz) >= k);
+            divides && toward(head, r, bound, c, at_test, width)
         }
         // Signed `<` / `<=` with c > 0 (and mirrors): no wrap before the bound.
         CC::l if c > 0 => signed_ok && smax <= smax_t - (c - 1),
