@@ -543,10 +543,10 @@ fn sealed_jit_pages_are_listed_in_the_perf_map_by_name() {
     let _ = std::fs::remove_file(&exe);
     assert!(out.status.success());
     // START SIZE name, hex without 0x: the add page (5 bytes, generated name), then
-    // the countdown page (10 bytes), renamed after its seal.
+    // the countdown page (15 bytes), renamed after its seal.
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0][1..], ["5", "npk_jit_1"], "{lines:?}");
-    assert_eq!(lines[1][1..], ["a", "countdown"], "{lines:?}");
+    assert_eq!(lines[1][1..], ["f", "countdown"], "{lines:?}");
 }
 
 #[test]
