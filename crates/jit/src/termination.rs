@@ -90,20 +90,19 @@ impl Blocks<'_> {
     }
 
     /// Successor blocks of `b` (its last instruction's targets).
-    fn succs(&self, b: usize) -> Vec<usize> {
+    fn succs(&self, b: usize) -> [Option<usize>; 2] {
         let last = self.end(b) - 1;
         let next = (last + 1 < self.instrs.len()).then(|| self.block_of[last + 1] as usize);
-        let target = || {
-            self.targets
-                .get(last)
-                .and_then(|&t| self.block_of.get(t as usize))
-                .map(|&b| b as usize)
-        };
+        let target = self
+            .targets
+            .get(last)
+            .and_then(|&t| self.block_of.get(t as usize))
+            .map(|&b| b as usize);
         match self.flows[last] {
-            Flow::Return => vec![],
-            Flow::Jump => target().into_iter().collect(),
-            Flow::CondJump => target().into_iter().chain(next).collect(),
-            Flow::Call | Flow::Next => next.into_iter().collect(),
+            Flow::Return => [None, None],
+            Flow::Jump => [target, None],
+            Flow::CondJump => [target, next],
+            Flow::Call | Flow::Next => [next, None],
         }
     }
 }
@@ -156,7 +155,7 @@ impl Graph {
         let n = blocks.start.len();
         let mut edges = Vec::new();
         for b in (0..n).filter(|&b| (blocks.visited)(b)) {
-            for s in blocks.succs(b) {
+            for s in blocks.succs(b).into_iter().flatten() {
                 if (blocks.visited)(s) {
                     edges.push((b as u32, s as u32));
                 }
@@ -167,16 +166,27 @@ impl Graph {
         let pred = Adjacency::from_edges(n, &reversed);
         let scc = components(&succ, &pred, n);
         // Write masks only for instructions in a cycle (loop bodies).
-        let mut info = iced_x86::InstructionInfoFactory::new();
+        thread_local! {
+            static INFO: std::cell::RefCell<iced_x86::InstructionInfoFactory> =
+                std::cell::RefCell::new(iced_x86::InstructionInfoFactory::new());
+        }
         let mut writes = vec![0u16; blocks.instrs.len()];
-        for b in 0..n {
-            if succ.of(b).any(|s| scc[s] == scc[b]) || pred.of(b).any(|p| scc[p] == scc[b]) {
-                let range = blocks.start[b] as usize..blocks.end(b);
-                for (w, ins) in writes[range.clone()].iter_mut().zip(&blocks.instrs[range]) {
-                    *w = write_mask(&mut info, ins);
+        INFO.with(|info| {
+            let mut fresh = None;
+            let mut borrowed = info.try_borrow_mut().ok();
+            let info = match borrowed.as_deref_mut() {
+                Some(i) => i,
+                None => fresh.insert(iced_x86::InstructionInfoFactory::new()),
+            };
+            for b in 0..n {
+                if succ.of(b).any(|s| scc[s] == scc[b]) || pred.of(b).any(|p| scc[p] == scc[b]) {
+                    let range = blocks.start[b] as usize..blocks.end(b);
+                    for (w, ins) in writes[range.clone()].iter_mut().zip(&blocks.instrs[range]) {
+                        *w = write_mask(info, ins);
+                    }
                 }
             }
-        }
+        });
         Graph {
             succ,
             pred,
@@ -315,8 +325,7 @@ fn prove_at(
     if blocks.flows[last] != Flow::CondJump || jcc.mnemonic() == Mnemonic::Jmp {
         return Err(TerminationGap::NoExitTest);
     }
-    let succs = blocks.succs(t);
-    let [taken, fall] = succs[..] else {
+    let [Some(taken), Some(fall)] = blocks.succs(t) else {
         return Err(TerminationGap::NoExitTest);
     };
     // The edge that stays in the loop decides the continue condition.
@@ -572,8 +581,14 @@ fn meets(
             } else {
                 at_test.trailing_zeros()
             };
-            // Only a power-of-two step is known to divide the distance.
-            let divides = a.is_power_of_two() && (k == 0 || r_tz.min(tz).min(d_tz) >= k);
+            // A step of one meets every bound (from the far side after
+            // wrapping around, at most 2^bits steps). A larger one must be a
+            // power of two that divides the distance, moving toward the
+            // bound without wrapping.
+            if a == 1 {
+                return true;
+            }
+            let divides = a.is_power_of_two() && r_tz.min(tz).min(d_tz) >= k;
             divides && toward(head, r, bound, c, at_test, width)
         }
         // Signed `<` / `<=` with c > 0 (and mirrors): no wrap before the bound.
