@@ -14,10 +14,13 @@
 //!    `cmp r, B` (or `test r, r`, or flags of the step itself) with `B` an
 //!    immediate or a register the body never writes; and
 //! 3. **The step meets the bound**: the loop continues while `r != B` and
-//!    `B - r` is a multiple of `c` (`c = ±1`, or known low zero bits), or
-//!    continues while `r < B` (`<=`, signed or unsigned) with `c > 0` and no
-//!    wrap before the bound (`c = 1` and `<`, or the bound's range leaves room),
-//!    and the mirror cases for `c < 0`.
+//!    the step is one (it meets every bound, from the far side after
+//!    wrapping around: at most `2^bits` steps), or a power of two that
+//!    divides `B - r` (known low zero bits) with `r` proven on the bound's
+//!    near side (ranges, or relations to one symbol: counts and pointer
+//!    walks); or it continues while `r < B` (`<=`, signed or unsigned) with
+//!    `c > 0` and no wrap before the bound (`c = 1` and `<`, or the bound's
+//!    range leaves room), and the mirror cases for `c < 0`.
 //!
 //! The number of iterations is then at most `2^64 / |c|`; in practice the
 //! distance to the bound over the step.
