@@ -27,6 +27,7 @@
 
 use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Register};
 
+use crate::fast::{Form, Op};
 use crate::interp::{gpr, imm};
 use crate::record::Flow;
 use crate::refine::negate;
@@ -74,9 +75,9 @@ impl std::fmt::Display for TerminationGap {
 /// What the driver knows about the blocks.
 pub(crate) struct Blocks<'a> {
     pub(crate) instrs: &'a [Instruction],
-    pub(crate) flows: &'a [Flow],
-    /// The target instruction of each jump (`Op::k`).
-    pub(crate) targets: &'a [u32],
+    /// The lowered instructions: their flow, a jump's target (`Op::k`), and
+    /// the registers a fast form writes.
+    pub(crate) ops: &'a [Op],
     /// First instruction of each block.
     pub(crate) start: &'a [u32],
     /// Block of each instruction.
@@ -96,12 +97,12 @@ impl Blocks<'_> {
     fn succs(&self, b: usize) -> [Option<usize>; 2] {
         let last = self.end(b) - 1;
         let next = (last + 1 < self.instrs.len()).then(|| self.block_of[last + 1] as usize);
-        let target = self
-            .targets
-            .get(last)
-            .and_then(|&t| self.block_of.get(t as usize))
+        let op = &self.ops[last];
+        let target = usize::try_from(op.k)
+            .ok()
+            .and_then(|t| self.block_of.get(t))
             .map(|&b| b as usize);
-        match self.flows[last] {
+        match op.flow {
             Flow::Return => [None, None],
             Flow::Jump => [target, None],
             Flow::CondJump => [target, next],
@@ -110,40 +111,75 @@ impl Blocks<'_> {
     }
 }
 
-/// The control-flow graph of the visited blocks, computed once: successor
-/// and predecessor lists, strongly connected components, and the registers
-/// each instruction writes.
-struct Graph {
+/// The proof's working memory, kept by the [`crate::Validator`] between
+/// calls so that a proof allocates only when a function is larger than any
+/// before it: the control-flow graph of the visited blocks (successor and
+/// predecessor lists, strongly connected components), the registers each
+/// instruction in a cycle writes, and one loop's body and induction deltas.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    edges: Vec<(u32, u32)>,
     succ: Adjacency,
     pred: Adjacency,
-    scc: Vec<usize>,
+    scc: Vec<u32>,
+    order: Vec<u32>,
+    dfs: Vec<(u32, u32)>,
+    stack: Vec<u32>,
     /// Bit `r` set if instruction `i` writes general-purpose register `r`
     /// (only filled for instructions in a cycle).
     writes: Vec<u16>,
+    back: Vec<usize>,
+    body: Vec<usize>,
+    /// `pos[b]`: `b`'s index in `body` plus one, or 0 (reset after each loop).
+    pos: Vec<u32>,
+    entry: Vec<Option<Option<i64>>>,
+    exit: Vec<Option<i64>>,
+    info: Option<iced_x86::InstructionInfoFactory>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch").finish_non_exhaustive()
+    }
+}
+
+/// The graph part of [`Scratch`], borrowed apart from the per-loop buffers.
+struct Graph<'s> {
+    succ: &'s Adjacency,
+    pred: &'s Adjacency,
+    scc: &'s [u32],
+    writes: &'s [u16],
 }
 
 /// Adjacency lists in one array (`list[first[b]..first[b + 1]]`).
+#[derive(Default)]
 struct Adjacency {
     first: Vec<u32>,
     list: Vec<u32>,
+    fill: Vec<u32>,
 }
 
 impl Adjacency {
-    fn from_edges(n: usize, edges: &[(u32, u32)]) -> Adjacency {
-        let mut first = vec![0u32; n + 1];
-        for &(a, _) in edges {
-            first[a as usize + 1] += 1;
+    /// The lists of `edges` (`(a, b)`, or `(b, a)` with `reverse`).
+    fn fill_from(&mut self, n: usize, edges: &[(u32, u32)], reverse: bool) {
+        let ends = |&(a, b): &(u32, u32)| if reverse { (b, a) } else { (a, b) };
+        self.first.clear();
+        self.first.resize(n + 1, 0);
+        for e in edges {
+            self.first[ends(e).0 as usize + 1] += 1;
         }
         for i in 0..n {
-            first[i + 1] += first[i];
+            self.first[i + 1] += self.first[i];
         }
-        let mut fill = first.clone();
-        let mut list = vec![0u32; edges.len()];
-        for &(a, b) in edges {
-            list[fill[a as usize] as usize] = b;
-            fill[a as usize] += 1;
+        self.fill.clear();
+        self.fill.extend_from_slice(&self.first);
+        self.list.clear();
+        self.list.resize(edges.len(), 0);
+        for e in edges {
+            let (a, b) = ends(e);
+            self.list[self.fill[a as usize] as usize] = b;
+            self.fill[a as usize] += 1;
         }
-        Adjacency { first, list }
     }
 
     fn of(&self, b: usize) -> impl Iterator<Item = usize> + '_ {
@@ -153,155 +189,227 @@ impl Adjacency {
     }
 }
 
-impl Graph {
-    fn new(blocks: &Blocks<'_>) -> Graph {
+impl Scratch {
+    /// Builds the graph of the visited blocks, their components and the
+    /// write masks of the instructions in cycles.
+    fn build(&mut self, blocks: &Blocks<'_>) {
         let n = blocks.start.len();
-        let mut edges = Vec::new();
+        self.edges.clear();
         for b in (0..n).filter(|&b| (blocks.visited)(b)) {
             for s in blocks.succs(b).into_iter().flatten() {
                 if (blocks.visited)(s) {
-                    edges.push((b as u32, s as u32));
+                    self.edges.push((b as u32, s as u32));
                 }
             }
         }
-        let succ = Adjacency::from_edges(n, &edges);
-        let reversed: Vec<(u32, u32)> = edges.iter().map(|&(a, b)| (b, a)).collect();
-        let pred = Adjacency::from_edges(n, &reversed);
-        let scc = components(&succ, &pred, n);
-        // Write masks only for instructions in a cycle (loop bodies).
-        thread_local! {
-            static INFO: std::cell::RefCell<iced_x86::InstructionInfoFactory> =
-                std::cell::RefCell::new(iced_x86::InstructionInfoFactory::new());
+        self.succ.fill_from(n, &self.edges, false);
+        self.pred.fill_from(n, &self.edges, true);
+        self.components(n);
+        self.writes.clear();
+        self.writes.resize(blocks.instrs.len(), 0);
+        for b in 0..n {
+            let own = self.scc[b];
+            let scc = &self.scc;
+            let cyclic =
+                self.succ.of(b).any(|s| scc[s] == own) || self.pred.of(b).any(|p| scc[p] == own);
+            if !cyclic {
+                continue;
+            }
+            for i in blocks.start[b] as usize..blocks.end(b) {
+                self.writes[i] = match fast_writes(&blocks.ops[i]) {
+                    Some(mask) => mask,
+                    None => write_mask(
+                        self.info
+                            .get_or_insert_with(iced_x86::InstructionInfoFactory::new),
+                        &blocks.instrs[i],
+                    ),
+                };
+            }
         }
-        let mut writes = vec![0u16; blocks.instrs.len()];
-        INFO.with(|info| {
-            let mut fresh = None;
-            let mut borrowed = info.try_borrow_mut().ok();
-            let info = match borrowed.as_deref_mut() {
-                Some(i) => i,
-                None => fresh.insert(iced_x86::InstructionInfoFactory::new()),
-            };
-            for b in 0..n {
-                if succ.of(b).any(|s| scc[s] == scc[b]) || pred.of(b).any(|p| scc[p] == scc[b]) {
-                    let range = blocks.start[b] as usize..blocks.end(b);
-                    for (w, ins) in writes[range.clone()].iter_mut().zip(&blocks.instrs[range]) {
-                        *w = write_mask(info, ins);
+    }
+
+    /// Strongly connected components (Kosaraju, iterative) into `scc`.
+    fn components(&mut self, n: usize) {
+        let (succ, pred) = (&self.succ, &self.pred);
+        // `scc` first marks the blocks the forward pass has seen.
+        const UNSEEN: u32 = u32::MAX;
+        const SEEN: u32 = u32::MAX - 1;
+        self.scc.clear();
+        self.scc.resize(n, UNSEEN);
+        self.order.clear();
+        for root in 0..n {
+            if self.scc[root] != UNSEEN {
+                continue;
+            }
+            self.scc[root] = SEEN;
+            self.dfs.clear();
+            self.dfs.push((root as u32, succ.first[root]));
+            while let Some(&mut (b, ref mut i)) = self.dfs.last_mut() {
+                if *i < succ.first[b as usize + 1] {
+                    let s = succ.list[*i as usize];
+                    *i += 1;
+                    if self.scc[s as usize] == UNSEEN {
+                        self.scc[s as usize] = SEEN;
+                        self.dfs.push((s, succ.first[s as usize]));
+                    }
+                } else {
+                    self.order.push(b);
+                    self.dfs.pop();
+                }
+            }
+        }
+        for s in &mut self.scc {
+            *s = UNSEEN;
+        }
+        for (id, &root) in self.order.iter().rev().enumerate() {
+            if self.scc[root as usize] != UNSEEN {
+                continue;
+            }
+            self.scc[root as usize] = id as u32;
+            self.stack.clear();
+            self.stack.push(root);
+            while let Some(b) = self.stack.pop() {
+                for p in pred.of(b as usize) {
+                    if self.scc[p] == UNSEEN {
+                        self.scc[p] = id as u32;
+                        self.stack.push(p as u32);
                     }
                 }
             }
-        });
-        Graph {
-            succ,
-            pred,
-            scc,
-            writes,
         }
     }
 }
 
-/// Strongly connected components (Kosaraju, iterative): `scc[b]`.
-fn components(succ: &Adjacency, pred: &Adjacency, n: usize) -> Vec<usize> {
-    let mut order = Vec::with_capacity(n);
-    let mut seen = vec![false; n];
-    for root in 0..n {
-        if seen[root] {
-            continue;
-        }
-        seen[root] = true;
-        let mut stack = vec![(root, succ.first[root] as usize)];
-        while let Some(&mut (b, ref mut i)) = stack.last_mut() {
-            if *i < succ.first[b + 1] as usize {
-                let s = succ.list[*i] as usize;
-                *i += 1;
-                if !seen[s] {
-                    seen[s] = true;
-                    stack.push((s, succ.first[s] as usize));
-                }
-            } else {
-                order.push(b);
-                stack.pop();
-            }
-        }
-    }
-    let mut scc = vec![usize::MAX; n];
-    for (id, &root) in order.iter().rev().enumerate() {
-        if scc[root] != usize::MAX {
-            continue;
-        }
-        scc[root] = id;
-        let mut stack = vec![root];
-        while let Some(b) = stack.pop() {
-            for p in pred.of(b) {
-                if scc[p] == usize::MAX {
-                    scc[p] = id;
-                    stack.push(p);
-                }
-            }
-        }
-    }
-    scc
+/// The registers a fast form writes (its template, checked against iced's
+/// lists when the form was chosen); `None` for the generic form.
+fn fast_writes(op: &Op) -> Option<u16> {
+    Some(match op.form {
+        Form::Generic => return None,
+        Form::Jump | Form::Nop | Form::Compare | Form::Store => 0,
+        Form::Ret => 1 << crate::state::RSP,
+        // `rax` and `rdx`.
+        Form::Divide => 0b101,
+        _ => 1 << (op.r0 & 15),
+    })
 }
 
 /// Checks every loop; `Err((head instruction, gap))` for the first one not
 /// proven to end. Work is bounded by `budget` units (block visits);
 /// beyond it the loop is not proven.
-pub(crate) fn check(blocks: &Blocks<'_>, budget: u64) -> Result<(), (usize, TerminationGap)> {
+pub(crate) fn check(
+    blocks: &Blocks<'_>,
+    scratch: &mut Scratch,
+    budget: u64,
+) -> Result<(), (usize, TerminationGap)> {
     let n = blocks.start.len();
-    let g = Graph::new(blocks);
+    scratch.build(blocks);
+    scratch.pos.clear();
+    scratch.pos.resize(n, 0);
+    let Scratch {
+        succ,
+        pred,
+        scc,
+        writes,
+        back,
+        body,
+        pos,
+        entry,
+        exit,
+        ..
+    } = scratch;
+    let g = Graph {
+        succ,
+        pred,
+        scc,
+        writes,
+    };
     let mut work = 0u64;
     for h in (0..n).filter(|&h| (blocks.visited)(h)) {
         // Back edges: from a block not before `h` in its component (a jump
         // back to shared exit code is no loop).
-        let back: Vec<usize> = g
-            .pred
-            .of(h)
-            .filter(|&u| u >= h && g.scc[u] == g.scc[h])
-            .collect();
+        back.clear();
+        back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
         if back.is_empty() {
             continue;
         }
-        let body = body_of(&g, h, &back);
+        body_of(&g, h, back, body, pos);
         work += body.len() as u64 * 8;
-        if work > budget {
-            return Err((blocks.start[h] as usize, TerminationGap::TooComplex));
+        let result = if work > budget {
+            Err(TerminationGap::TooComplex)
+        } else {
+            let lp = Loop { h, back, body, pos };
+            prove(blocks, &g, &lp, entry, exit)
+        };
+        for &b in body.iter() {
+            pos[b] = 0;
         }
-        prove(blocks, &g, h, &back, &body).map_err(|gap| (blocks.start[h] as usize, gap))?;
+        result.map_err(|gap| (blocks.start[h] as usize, gap))?;
     }
     Ok(())
 }
 
+/// One loop: its head, back-edge sources and body (sorted), and each body
+/// block's index in `body` plus one (`pos`, 0 outside).
+struct Loop<'l> {
+    h: usize,
+    back: &'l [usize],
+    body: &'l [usize],
+    pos: &'l [u32],
+}
+
+impl Loop<'_> {
+    fn contains(&self, b: usize) -> bool {
+        self.pos[b] != 0
+    }
+
+    fn index(&self, b: usize) -> Option<usize> {
+        self.pos[b].checked_sub(1).map(|i| i as usize)
+    }
+}
+
 /// The blocks of `h`'s component that reach a back-edge source without
-/// passing `h`, and `h`, in block order.
-fn body_of(g: &Graph, h: usize, back: &[usize]) -> Vec<usize> {
-    let mut seen = std::collections::HashSet::from([h]);
-    let mut body = vec![h];
-    let mut stack: Vec<usize> = back.to_vec();
-    while let Some(b) = stack.pop() {
-        if !seen.insert(b) {
-            continue;
+/// passing `h`, and `h`, in block order, into `body`; `pos` numbers them.
+fn body_of(g: &Graph<'_>, h: usize, back: &[usize], body: &mut Vec<usize>, pos: &mut [u32]) {
+    body.clear();
+    body.push(h);
+    pos[h] = 1;
+    let mut at = 0;
+    // `body` doubles as the work stack: entries past `at` are unexpanded.
+    for &u in back {
+        if pos[u] == 0 {
+            pos[u] = 1;
+            body.push(u);
         }
-        body.push(b);
-        stack.extend(g.pred.of(b).filter(|&p| g.scc[p] == g.scc[h]));
+    }
+    at += 1;
+    while at < body.len() {
+        let b = body[at];
+        at += 1;
+        for p in g.pred.of(b) {
+            if g.scc[p] == g.scc[h] && pos[p] == 0 {
+                pos[p] = 1;
+                body.push(p);
+            }
+        }
     }
     body.sort_unstable();
-    body
+    for (i, &b) in body.iter().enumerate() {
+        pos[b] = i as u32 + 1;
+    }
 }
 
 fn prove(
     blocks: &Blocks<'_>,
-    g: &Graph,
-    h: usize,
-    back: &[usize],
-    body: &[usize],
+    g: &Graph<'_>,
+    lp: &Loop<'_>,
+    entry: &mut Vec<Option<Option<i64>>>,
+    exit: &mut Vec<Option<i64>>,
 ) -> Result<(), TerminationGap> {
     // Candidate tests: the head's and a single back-edge source's.
-    let mut candidates = vec![h];
-    if back.len() == 1 && back[0] != h {
-        candidates.push(back[0]);
-    }
+    let second = (lp.back.len() == 1 && lp.back[0] != lp.h).then(|| lp.back[0]);
     let mut gap = TerminationGap::NoExitTest;
-    for t in candidates {
-        match prove_at(blocks, g, h, back, body, t) {
+    for t in std::iter::once(lp.h).chain(second) {
+        match prove_at(blocks, g, lp, t, entry, exit) {
             Ok(()) => return Ok(()),
             Err(e) if gap == TerminationGap::NoExitTest => gap = e,
             Err(_) => {}
@@ -310,29 +418,25 @@ fn prove(
     Err(gap)
 }
 
-fn in_body(body: &[usize], b: usize) -> bool {
-    body.binary_search(&b).is_ok()
-}
-
 /// The proof with the exit test at the end of block `t`.
 fn prove_at(
     blocks: &Blocks<'_>,
-    g: &Graph,
-    h: usize,
-    back: &[usize],
-    body: &[usize],
+    g: &Graph<'_>,
+    lp: &Loop<'_>,
     t: usize,
+    entry: &mut Vec<Option<Option<i64>>>,
+    exit: &mut Vec<Option<i64>>,
 ) -> Result<(), TerminationGap> {
     let last = blocks.end(t) - 1;
     let jcc = &blocks.instrs[last];
-    if blocks.flows[last] != Flow::CondJump || jcc.mnemonic() == Mnemonic::Jmp {
+    if blocks.ops[last].flow != Flow::CondJump || jcc.mnemonic() == Mnemonic::Jmp {
         return Err(TerminationGap::NoExitTest);
     }
     let [Some(taken), Some(fall)] = blocks.succs(t) else {
         return Err(TerminationGap::NoExitTest);
     };
     // The edge that stays in the loop decides the continue condition.
-    let continue_taken = match (in_body(body, taken), in_body(body, fall)) {
+    let continue_taken = match (lp.contains(taken), lp.contains(fall)) {
         (true, false) => true,
         (false, true) => false,
         _ => return Err(TerminationGap::NoExitTest),
@@ -361,28 +465,27 @@ fn prove_at(
     // The induction register is one operand; the bound the other (an
     // immediate, or a register the body never writes). Try both orders.
     let mut gap = TerminationGap::NoInductionStep;
-    let orders: Vec<(usize, Bound, CC)> = if cmp.kind == Flagged::Sub && cmp.b != CMP_IMM {
+    let mut orders: [Option<(usize, Bound, CC)>; 2] = [None, None];
+    if cmp.kind == Flagged::Sub && cmp.b != CMP_IMM {
         let (a, b) = (usize::from(cmp.a), usize::from(cmp.b));
-        match swap(cc) {
-            Some(sw) => vec![(a, Bound::Reg(b), cc), (b, Bound::Reg(a), sw)],
-            None => vec![(a, Bound::Reg(b), cc)],
-        }
+        orders[0] = Some((a, Bound::Reg(b), cc));
+        orders[1] = swap(cc).map(|sw| (b, Bound::Reg(a), sw));
     } else if cmp.kind == Flagged::Sub {
-        vec![(usize::from(cmp.a), Bound::Imm(cmp.imm), cc)]
+        orders[0] = Some((usize::from(cmp.a), Bound::Imm(cmp.imm), cc));
     } else {
         // `test r, r` or the step's own flags: `r` compared with 0.
-        vec![(usize::from(cmp.a), Bound::Imm(0), cc)]
-    };
-    for (r, bound, cc) in orders {
-        match induction(blocks, g, h, back, body, t, setter, r, width) {
+        orders[0] = Some((usize::from(cmp.a), Bound::Imm(0), cc));
+    }
+    for (r, bound, cc) in orders.into_iter().flatten() {
+        match induction(blocks, g, lp, t, setter, r, width, entry, exit) {
             Ok((c, at_test)) => {
                 if let Bound::Reg(b) = bound
-                    && (b == r || body_writes(blocks, g, body, b))
+                    && (b == r || body_writes(blocks, g, lp.body, b))
                 {
                     gap = TerminationGap::BoundChanges;
                     continue;
                 }
-                let head = &blocks.states[h];
+                let head = &blocks.states[lp.h];
                 if meets(cc, cmp.kind, c, at_test, width, bound, head, r) {
                     return Ok(());
                 }
@@ -403,27 +506,26 @@ fn prove_at(
 #[allow(clippy::too_many_arguments)]
 fn induction(
     blocks: &Blocks<'_>,
-    g: &Graph,
-    h: usize,
-    back: &[usize],
-    body: &[usize],
+    g: &Graph<'_>,
+    lp: &Loop<'_>,
     t: usize,
     setter: usize,
     r: usize,
     width: u8,
+    entry: &mut Vec<Option<Option<i64>>>,
+    exit: &mut Vec<Option<i64>>,
 ) -> Result<(i64, i64), TerminationGap> {
-    let (entry, exit) = deltas(blocks, g, h, body, r, width);
-    let pos = |b: usize| body.binary_search(&b).ok();
+    deltas(blocks, g, lp, r, width, entry, exit);
     let mut step_c = None;
-    for &u in back {
-        match (pos(u).and_then(|i| exit[i]), step_c) {
+    for &u in lp.back {
+        match (lp.index(u).and_then(|i| exit[i]), step_c) {
             (Some(c), None) if c != 0 => step_c = Some(c),
             (Some(c), Some(s)) if c == s => {}
             _ => return Err(TerminationGap::NoInductionStep),
         }
     }
     let c = step_c.ok_or(TerminationGap::NoInductionStep)?;
-    let mut d = pos(t).and_then(|i| entry[i]);
+    let mut d = lp.index(t).and_then(|i| entry[i].flatten());
     for i in blocks.start[t] as usize..=setter {
         d = step(&blocks.instrs[i], g.writes[i], r, width, d);
     }
@@ -632,41 +734,43 @@ fn write_mask(info: &mut iced_x86::InstructionInfoFactory, ins: &Instruction) ->
     mask
 }
 
-fn body_writes(blocks: &Blocks<'_>, g: &Graph, body: &[usize], r: usize) -> bool {
+fn body_writes(blocks: &Blocks<'_>, g: &Graph<'_>, body: &[usize], r: usize) -> bool {
     body.iter()
         .any(|&b| (blocks.start[b] as usize..blocks.end(b)).any(|i| g.writes[i] >> r & 1 != 0))
 }
 
-/// The change of `r` since the head's entry, at the start and at the end of
-/// each body block (indexed like `body`; `None`: not one constant, or not
-/// reached), stepping only `add`/`sub`/`inc`/`dec`/`lea` of `r` itself at
-/// `width`; edges back into the head are not followed.
+/// The change of `r` since the head's entry, at the start (`entry`: `None`
+/// no path yet, `Some(None)` not one constant) and at the end (`exit`) of
+/// each body block (indexed like `body`), stepping only
+/// `add`/`sub`/`inc`/`dec`/`lea` of `r` itself at `width`; edges back into
+/// the head are not followed. Everything unknown if it does not settle.
 fn deltas(
     blocks: &Blocks<'_>,
-    g: &Graph,
-    h: usize,
-    body: &[usize],
+    g: &Graph<'_>,
+    lp: &Loop<'_>,
     r: usize,
     width: u8,
-) -> (Vec<Option<i64>>, Vec<Option<i64>>) {
-    let n = body.len();
-    let pos = |b: usize| body.binary_search(&b).ok();
-    // `entry[i]`: None = no path yet, Some(None) = unknown, Some(Some(c)).
-    let mut entry: Vec<Option<Option<i64>>> = vec![None; n];
-    if let Some(i) = pos(h) {
+    entry: &mut Vec<Option<Option<i64>>>,
+    exit: &mut Vec<Option<i64>>,
+) {
+    let n = lp.body.len();
+    entry.clear();
+    entry.resize(n, None);
+    exit.clear();
+    exit.resize(n, None);
+    if let Some(i) = lp.index(lp.h) {
         entry[i] = Some(Some(0));
     }
-    let mut exit: Vec<Option<i64>> = vec![None; n];
     for _ in 0..64 {
         let mut changed = false;
-        for (i, &b) in body.iter().enumerate() {
+        for (i, &b) in lp.body.iter().enumerate() {
             let Some(mut d) = entry[i] else { continue };
             for k in blocks.start[b] as usize..blocks.end(b) {
                 d = step(&blocks.instrs[k], g.writes[k], r, width, d);
             }
             exit[i] = d;
             for s in g.succ.of(b) {
-                let Some(j) = pos(s).filter(|_| s != h) else {
+                let Some(j) = lp.index(s).filter(|_| s != lp.h) else {
                     continue;
                 };
                 let joined = match entry[j] {
@@ -681,10 +785,11 @@ fn deltas(
             }
         }
         if !changed {
-            return (entry.into_iter().map(Option::flatten).collect(), exit);
+            return;
         }
     }
-    (vec![None; n], vec![None; n])
+    entry.fill(Some(None));
+    exit.fill(None);
 }
 
 /// `r`'s change after `ins` (which writes the registers in `writes`),

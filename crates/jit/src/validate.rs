@@ -176,6 +176,8 @@ pub struct Validator {
     scratch: Vec<crate::state::Slot>,
     /// Scratch space for the reachability check.
     reach: Reach,
+    /// Scratch space for termination proofs.
+    loops: crate::termination::Scratch,
 }
 
 impl fmt::Debug for Validator {
@@ -213,6 +215,7 @@ impl Validator {
             rich: false,
             scratch: Vec::new(),
             reach: Reach::default(),
+            loops: crate::termination::Scratch::default(),
         }
     }
 
@@ -606,14 +609,11 @@ impl Validator {
         if loops {
             self.check_reaches_ret(blocks)?;
             if policy.require_termination {
-                let flows: Vec<Flow> = self.ops.iter().map(|o| o.flow).collect();
-                let targets: Vec<u32> = self.ops.iter().map(|o| o.k as u32).collect();
                 let mark = &self.mark;
                 let visited = |b: usize| mark[b] & VISITED != 0;
                 let view = crate::termination::Blocks {
                     instrs: &self.instrs,
-                    flows: &flows,
-                    targets: &targets,
+                    ops: &self.ops,
                     start: &self.block_start,
                     block_of: &self.block_of,
                     visited: &visited,
@@ -621,7 +621,7 @@ impl Validator {
                 };
                 // Linear in the code: a few units per instruction.
                 let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
-                crate::termination::check(&view, budget)
+                crate::termination::check(&view, &mut self.loops, budget)
                     .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
             }
         }

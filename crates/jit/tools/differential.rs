@@ -43,6 +43,15 @@ fn policies(text: &str) -> (Policy, old::Policy) {
         allow_division: p.allow_division,
         allow_loops: p.allow_loops,
         steps_per_instruction: p.steps_per_instruction,
+        helpers: p
+            .helpers
+            .iter()
+            .map(|h| old::Helper {
+                name: h.name.clone(),
+                signature: h.signature.to_string().parse().expect("signature"),
+            })
+            .collect(),
+        require_termination: p.require_termination,
         // Fields added since (the CPU set): the old default. Corpus lines
         // that set them (`cpu=`) are skipped, since the old crate may not
         // have the field.
@@ -162,7 +171,16 @@ fn main() {
     };
     let mut seeds: Vec<Vec<u8>> = Vec::new();
     let mut cases: Vec<(Vec<u8>, String, String)> = Vec::new();
-    for f in ["accept.txt", "reject.txt"] {
+    for f in [
+        "accept.txt",
+        "reject.txt",
+        "buffers.txt",
+        "buffers-hand.txt",
+        "division.txt",
+        "imports.txt",
+        "termination.txt",
+        "soundness.txt",
+    ] {
         let text = std::fs::read_to_string(format!("{root}/crates/jit/tests/corpus/{f}")).unwrap();
         for raw in text.lines() {
             let line = raw.split('#').next().unwrap_or("");
@@ -193,6 +211,8 @@ fn main() {
         "int32()",
         "int64(int64,int64,int64,int64,int64,int64)",
         "uint64(pointer,pointer,uint64)",
+        "int64(int64* xs[n], int64 n)",
+        "int64(mut uint8* s[len], int64 len, int64 c)",
     ];
     let pols = [
         "",
@@ -205,6 +225,8 @@ fn main() {
         "steps=3,loops",
         "call=0x1000:int64(int64),base=0x800,loops,division",
         "loops,division,redzone,ptr-rw=4096,reserve=rbx",
+        "loops,division,redzone,terminate",
+        "loops,terminate",
     ];
     let pps: Vec<_> = pols.iter().map(|p| policies(p)).collect();
     for g in &genc {
