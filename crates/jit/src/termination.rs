@@ -83,7 +83,7 @@ pub(crate) struct Blocks<'a> {
     /// Block of each instruction.
     pub(crate) block_of: &'a [u32],
     pub(crate) visited: &'a dyn Fn(usize) -> bool,
-    pub(crate) states: &'a [State],
+    pub(crate) states: &'a [Box<State>],
 }
 
 impl Blocks<'_> {

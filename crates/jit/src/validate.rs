@@ -159,7 +159,7 @@ pub struct Validator {
     block_of: Vec<u32>,
     /// State at each block start; meaningful only where `mark[b]` has
     /// [`HAVE`].
-    states: Vec<State>,
+    states: Vec<Box<State>>,
     /// [`HAVE`], [`QUEUED`] and [`VISITED`] bits of each block.
     mark: Vec<u8>,
     work: BinaryHeap<Reverse<u32>>,
@@ -167,7 +167,9 @@ pub struct Validator {
     /// instructions `blocks` looks at).
     transfers: Vec<u32>,
     /// The state being stepped through a block.
-    cur: State,
+    cur: Box<State>,
+    /// The state of a conditional jump's taken edge, while it is narrowed.
+    edge: Box<State>,
     /// Constants the code compares with: widening stops there first.
     thresholds: Vec<i64>,
     /// Whether the last run used the value domain.
@@ -210,7 +212,8 @@ impl Validator {
             mark: Vec::new(),
             work: BinaryHeap::new(),
             transfers: Vec::new(),
-            cur: State::empty(),
+            cur: Box::new(State::empty()),
+            edge: Box::new(State::empty()),
             thresholds: Vec::new(),
             rich: false,
             scratch: Vec::new(),
@@ -445,7 +448,7 @@ impl Validator {
                         ))
             });
         if self.states.len() < blocks {
-            self.states.resize_with(blocks, State::empty);
+            self.states.resize_with(blocks, || Box::new(State::empty()));
         }
         self.mark.clear();
         self.mark.resize(blocks, 0);
@@ -544,13 +547,14 @@ impl Validator {
                     _ if is_last => succs[0] = (i + 1) as u32,
                     _ => continue,
                 }
-                // A conditional jump after a comparison narrows each edge.
+                // A conditional jump after a comparison narrows each edge:
+                // the taken edge in a copy (`self.edge`), the last edge in
+                // `cur` itself (refinement changes only registers and
+                // symbols).
                 let cc = (op.flow == Flow::CondJump && informative(cur))
                     .then(|| &self.instrs[i])
                     .filter(|ins| is_direct_jump(ins.mnemonic()))
                     .map(Instruction::condition_code);
-                // Each edge narrows the registers and symbols from here.
-                let before = cc.map(|_| (cur.regs, cur.syms));
                 for (e, s) in succs.into_iter().enumerate() {
                     if s == NO_INSTR {
                         continue;
@@ -559,22 +563,29 @@ impl Validator {
                     if s >= n {
                         return Err(Fail::At(i, ViolationKind::FallsOffEnd));
                     }
-                    if let (Some(cc), Some((regs, syms))) = (cc, &before) {
-                        cur.regs = *regs;
-                        cur.syms = *syms;
+                    let last_edge = e == 1 || succs[1] == NO_INSTR;
+                    let src: &mut Box<State> = if let Some(cc) = cc {
                         work += 1;
+                        let edge: &mut Box<State> = if last_edge {
+                            cur
+                        } else {
+                            self.edge.clone_from(cur);
+                            &mut self.edge
+                        };
                         // A dead edge gives its target nothing.
-                        if !refine_edge(&ctx, cur, cc, e == 0, &mut self.thresholds) {
+                        if !refine_edge(&ctx, edge, cc, e == 0, &mut self.thresholds) {
                             continue;
                         }
-                    }
-                    let last_edge = e == 1 || succs[1] == NO_INSTR;
+                        edge
+                    } else {
+                        cur
+                    };
                     let sb = self.block_of[s] as usize;
                     // The block's own state is not read again after its last
                     // edge: a first state for the target is moved, not copied.
                     if last_edge && self.mark[sb] & HAVE == 0 {
-                        work += 1 + cur.slots.len() as u64;
-                        std::mem::swap(&mut later[sb - first], cur);
+                        work += 1 + src.slots.len() as u64;
+                        std::mem::swap(&mut later[sb - first], src);
                         self.mark[sb] |= HAVE;
                         if loops && self.mark[sb] & QUEUED == 0 {
                             self.mark[sb] |= QUEUED;
@@ -582,7 +593,7 @@ impl Validator {
                         }
                         continue;
                     }
-                    let src: &State = cur;
+                    let src: &State = src;
                     let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
                         if old.rsp() != src.rsp() {
@@ -595,7 +606,7 @@ impl Validator {
                         old.join_from(src, &mut self.scratch, widen)
                     } else {
                         work += 1 + src.slots.len() as u64;
-                        later[sb - first].clone_from(src);
+                        later[sb - first].as_mut().clone_from(src);
                         self.mark[sb] |= HAVE;
                         true
                     };
