@@ -159,6 +159,8 @@ pub struct Validator {
     block_of: Vec<u32>,
     /// State at each block start; meaningful only where `mark[b]` has
     /// [`HAVE`].
+    // Boxed: a first state moves into its block by swapping pointers.
+    #[allow(clippy::vec_box)]
     states: Vec<Box<State>>,
     /// [`HAVE`], [`QUEUED`] and [`VISITED`] bits of each block.
     mark: Vec<u8>,
