@@ -60,6 +60,25 @@ impl Ctx<'_> {
         syms
     }
 
+    /// [`Ctx::entry_syms`] with the extents [`Policy::assumed_args`] gives
+    /// exact (a value outside the caller's promise is not assumed).
+    ///
+    /// [`Policy::assumed_args`]: crate::Policy::assumed_args
+    pub(crate) fn entry_syms_assumed(sig: &crate::Signature, policy: &crate::Policy) -> Syms {
+        let mut syms = Ctx::entry_syms(sig);
+        for (k, p) in sig.full_params().enumerate() {
+            let (Param::Scalar(ty), Some((lo, hi))) = (p, syms[k]) else {
+                continue;
+            };
+            if let Some(v) = policy.assumed(k, ty).map(|v| v as i64)
+                && (lo..=hi).contains(&v)
+            {
+                syms[k] = Some((v, v));
+            }
+        }
+        syms
+    }
+
     /// Whether every value of `off` lies in `[0, end]` of buffer `i` (one
     /// past the end included).
     pub(crate) fn within_buffer(&self, i: u8, off: &Num, syms: &Syms) -> bool {

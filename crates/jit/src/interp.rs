@@ -56,7 +56,7 @@ impl<'a> Ctx<'a> {
     pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
         Ctx {
             code_len: code_len as u64,
-            entry_syms: Ctx::entry_syms(sig),
+            entry_syms: Ctx::entry_syms_assumed(sig, policy),
             imports: sig
                 .uses()
                 .iter()
@@ -95,7 +95,10 @@ impl<'a> Ctx<'a> {
                         rel: Rel::exact(i as u8, 0, 0),
                         id: crate::num::NO_ID,
                     }),
-                    None => Val::Data(t.width()),
+                    None => match self.policy.assumed(i, t) {
+                        Some(v) => Val::Num(Num::constant(v)),
+                        None => Val::Data(t.width()),
+                    },
                 },
             };
         }

@@ -81,6 +81,19 @@ pub struct Policy {
     /// Whether every loop must be proven to end (SPEC §8.4; see
     /// `termination.rs`). Off by default while the proofs grow.
     pub require_termination: bool,
+    /// Test hook, not a policy: the register values the parameters will
+    /// hold in one particular call, in parameter order (entries for pointer
+    /// and buffer parameters, and past the last parameter, are ignored).
+    /// Validation then assumes exactly these arguments: a scalar parameter
+    /// is that constant (a 32-bit one zero-extended, so only for code the
+    /// same policy accepts without the hook, which never reads the undefined
+    /// upper half), an extent parameter keeps its symbol with the exact
+    /// range (if the value is one the caller may promise). Acceptance under
+    /// assumed arguments proves nothing about other calls; the execution
+    /// oracle uses it for [`crate::Report::max_steps`] of the call it runs.
+    /// Empty (the default): nothing is assumed.
+    #[doc(hidden)]
+    pub assumed_args: Vec<u64>,
 }
 
 impl Default for Policy {
@@ -99,11 +112,23 @@ impl Default for Policy {
             cpu: CpuFeatures::baseline(),
             helpers: Vec::new(),
             require_termination: false,
+            assumed_args: Vec::new(),
         }
     }
 }
 
 impl Policy {
+    /// The value [`Policy::assumed_args`] gives scalar parameter `i` of
+    /// type `ty`, as a 64-bit register value (32-bit types zero-extended).
+    pub(crate) fn assumed(&self, i: usize, ty: crate::SigType) -> Option<u64> {
+        let v = *self.assumed_args.get(i)?;
+        match ty {
+            crate::SigType::Int64 | crate::SigType::Uint64 => Some(v),
+            crate::SigType::Int32 | crate::SigType::Uint32 => Some(v & 0xffff_ffff),
+            crate::SigType::Pointer | crate::SigType::Nil => None,
+        }
+    }
+
     /// The policy of `Jit.compile`: loops and the red zone allowed, frames
     /// up to [`MAX_FRAME_LIMIT`] (reached one page at a time), the running
     /// CPU's extensions; still no calls, pointers or division.

@@ -135,6 +135,8 @@ pub(crate) struct Scratch {
     entry: Vec<Option<Option<i64>>>,
     exit: Vec<Option<i64>>,
     info: Option<iced_x86::InstructionInfoFactory>,
+    /// The proven loops' trip bounds, for [`max_steps`].
+    work: WorkScratch,
 }
 
 impl std::fmt::Debug for Scratch {
@@ -315,8 +317,10 @@ pub(crate) fn check(
         pos,
         entry,
         exit,
+        work: bounds,
         ..
     } = scratch;
+    bounds.clear();
     let g = Graph {
         succ,
         pred,
@@ -343,7 +347,8 @@ pub(crate) fn check(
         for &b in body.iter() {
             pos[b] = 0;
         }
-        result.map_err(|gap| (blocks.start[h] as usize, gap))?;
+        let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
+        bounds.push(h, body, trips);
     }
     Ok(())
 }
@@ -404,13 +409,13 @@ fn prove(
     lp: &Loop<'_>,
     entry: &mut Vec<Option<Option<i64>>>,
     exit: &mut Vec<Option<i64>>,
-) -> Result<(), TerminationGap> {
+) -> Result<u64, TerminationGap> {
     // Candidate tests: the head's and a single back-edge source's.
     let second = (lp.back.len() == 1 && lp.back[0] != lp.h).then(|| lp.back[0]);
     let mut gap = TerminationGap::NoExitTest;
     for t in std::iter::once(lp.h).chain(second) {
         match prove_at(blocks, g, lp, t, entry, exit) {
-            Ok(()) => return Ok(()),
+            Ok(trips) => return Ok(trips),
             Err(e) if gap == TerminationGap::NoExitTest => gap = e,
             Err(_) => {}
         }
@@ -418,7 +423,8 @@ fn prove(
     Err(gap)
 }
 
-/// The proof with the exit test at the end of block `t`.
+/// The proof with the exit test at the end of block `t`; its trip bound
+/// ([`trips`]) when proven.
 fn prove_at(
     blocks: &Blocks<'_>,
     g: &Graph<'_>,
@@ -426,7 +432,7 @@ fn prove_at(
     t: usize,
     entry: &mut Vec<Option<Option<i64>>>,
     exit: &mut Vec<Option<i64>>,
-) -> Result<(), TerminationGap> {
+) -> Result<u64, TerminationGap> {
     let last = blocks.end(t) - 1;
     let jcc = &blocks.instrs[last];
     if blocks.ops[last].flow != Flow::CondJump || jcc.mnemonic() == Mnemonic::Jmp {
@@ -487,7 +493,15 @@ fn prove_at(
                 }
                 let head = &blocks.states[lp.h];
                 if meets(cc, cmp.kind, c, at_test, width, bound, head, r) {
-                    return Ok(());
+                    let test = Test {
+                        cc,
+                        kind: cmp.kind,
+                        c,
+                        at_test,
+                        width,
+                        bound,
+                    };
+                    return Ok(trips(&test, head, r));
                 }
                 gap = TerminationGap::StepMissesBound;
             }
@@ -824,4 +838,297 @@ fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> 
         _ => return None,
     };
     d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
+}
+
+// The work bound (issue 12): how many instructions one call can execute.
+
+/// A proven loop's exit test, as [`trips`] reads it: the loop continues
+/// while `r cc B` (flags of `kind`), `r` steps by `c` per iteration and by
+/// `at_test` from the head to the test, at `width` bytes.
+struct Test {
+    cc: CC,
+    kind: Flagged,
+    c: i64,
+    at_test: i64,
+    width: u8,
+    bound: Bound,
+}
+
+/// An interval of integers `[lo, hi]` inside the domain `[dlo, dhi]` of
+/// one reading of a `bits`-wide value (signed or unsigned).
+#[derive(Clone, Copy)]
+struct View {
+    lo: i128,
+    hi: i128,
+    dlo: i128,
+    dhi: i128,
+}
+
+impl View {
+    fn full(dlo: i128, dhi: i128) -> View {
+        View {
+            lo: dlo,
+            hi: dhi,
+            dlo,
+            dhi,
+        }
+    }
+
+    /// The signed and the unsigned reading of `n` (a number as
+    /// [`Val::as_num`] gives it at the width: below 64 bits zero-extended).
+    fn of(n: crate::num::Num, bits: u32) -> [View; 2] {
+        let (lo, hi) = (i128::from(n.s.smin()), i128::from(n.s.smax()));
+        if bits >= 64 {
+            return [
+                View {
+                    lo,
+                    hi,
+                    ..View::full(i128::from(i64::MIN), i128::from(i64::MAX))
+                },
+                View {
+                    lo: i128::from(n.s.umin()),
+                    hi: i128::from(n.s.umax()),
+                    ..View::full(0, i128::from(u64::MAX))
+                },
+            ];
+        }
+        let size = 1i128 << bits;
+        let half = size >> 1;
+        let unsigned = View::full(0, size - 1);
+        let signed = View::full(-half, half - 1);
+        if lo < 0 || hi >= size {
+            return [signed, unsigned];
+        }
+        let signed = if hi < half {
+            View { lo, hi, ..signed }
+        } else if lo >= half {
+            View {
+                lo: lo - size,
+                hi: hi - size,
+                ..signed
+            }
+        } else {
+            signed
+        };
+        [signed, View { lo, hi, ..unsigned }]
+    }
+
+    /// The constant `k` (an immediate, sign-extended to 64 bits) at `bits`.
+    fn constant(k: i64, bits: u32) -> [View; 2] {
+        let (s, u) = if bits >= 64 {
+            (i128::from(k), i128::from(k as u64))
+        } else {
+            let u = i128::from(k as u64) & ((1i128 << bits) - 1);
+            let half = 1i128 << (bits - 1);
+            (if u >= half { u - (1i128 << bits) } else { u }, u)
+        };
+        let [sv, uv] = View::of(crate::num::Num::constant(0), bits);
+        [
+            View { lo: s, hi: s, ..sv },
+            View { lo: u, hi: u, ..uv },
+        ]
+    }
+
+    /// Every value moved by `d` (the domain unchanged; everything if the
+    /// move may leave it).
+    fn shifted(self, d: i64) -> View {
+        let (lo, hi) = (self.lo + i128::from(d), self.hi + i128::from(d));
+        if lo < self.dlo || hi > self.dhi {
+            View::full(self.dlo, self.dhi)
+        } else {
+            View { lo, hi, ..self }
+        }
+    }
+
+    /// How many terms of a progression with step `a`, whose consecutive
+    /// terms differ by `a` modulo `2^bits`, lie in the interval: if the
+    /// interval is shorter than `2^bits - a`, consecutive terms inside it
+    /// differ by exactly `a` as integers, so at most `(hi - lo) / a + 1`.
+    fn terms(self, a: u64, bits: u32) -> Option<u128> {
+        if self.lo > self.hi {
+            return Some(0);
+        }
+        let span = (self.hi - self.lo) as u128;
+        (span < (1u128 << bits) - u128::from(a)).then(|| span / u128::from(a) + 1)
+    }
+}
+
+/// A bound on the back edges one stay in a proven loop takes (a stay: the
+/// loop's body entered from outside it, until it is left). The head values
+/// of `r` in a stay form a progression `v + k·c` modulo `2^bits`, all in the
+/// head state's range of `r`; the tests that continue the loop see them
+/// moved by `at_test`, and also satisfy the continue condition against the
+/// bound's range. If one of these intervals (signed or unsigned reading)
+/// is shorter than `2^bits - |c|`, the continuing values are an exact
+/// integer progression in it. Otherwise the head values of a stay are still
+/// distinct (a repeated one would repeat every test forever, which the
+/// termination proof excludes), and the progression has `2^(bits - tz(c))`
+/// of them. Plus one back edge: a stay entered at the back-edge source
+/// tests once before its first head visit. Saturating.
+fn trips(t: &Test, head: &State, r: usize) -> u64 {
+    let bits = (u32::from(t.width) * 8).clamp(8, 64);
+    let a = t.c.unsigned_abs();
+    let mut best = 1u128 << (bits - a.trailing_zeros().min(bits));
+    let (views, ordered) = match head.regs[r] {
+        Val::Ptr(_, off) if bits == 64 => ([View::of(off, 64)[0], View::full(0, 0)], false),
+        v => match v.as_num(t.width) {
+            Some(n) => (View::of(n, bits), t.kind == Flagged::Sub),
+            None => return u64::try_from(best + 1).unwrap_or(u64::MAX),
+        },
+    };
+    let bound = match t.bound {
+        Bound::Imm(k) => Some(View::constant(k, bits)),
+        Bound::Reg(b) => head.regs[b].as_num(t.width).map(|n| View::of(n, bits)),
+    };
+    for (i, view) in views.into_iter().enumerate() {
+        if view.dlo == view.dhi {
+            continue;
+        }
+        let mut pass = view.shifted(t.at_test);
+        if let (true, Some(b)) = (ordered, bound) {
+            let b = b[i];
+            let signed = i == 0;
+            match t.cc {
+                CC::l if signed => pass.hi = pass.hi.min(b.hi - 1),
+                CC::le if signed => pass.hi = pass.hi.min(b.hi),
+                CC::g if signed => pass.lo = pass.lo.max(b.lo + 1),
+                CC::ge if signed => pass.lo = pass.lo.max(b.lo),
+                CC::b if !signed => pass.hi = pass.hi.min(b.hi - 1),
+                CC::be if !signed => pass.hi = pass.hi.min(b.hi),
+                CC::a if !signed => pass.lo = pass.lo.max(b.lo + 1),
+                CC::ae if !signed => pass.lo = pass.lo.max(b.lo),
+                _ => {}
+            }
+        }
+        if let Some(n) = pass.terms(a, bits) {
+            best = best.min(n);
+        }
+    }
+    u64::try_from(best + 1).unwrap_or(u64::MAX)
+}
+
+/// The proven loops of the last [`check`] and the working memory of
+/// [`max_steps`].
+#[derive(Default)]
+pub(crate) struct WorkScratch {
+    /// Per loop: its head block, its body's blocks at `bodies[first..end]`,
+    /// its bound on back edges per stay ([`trips`]).
+    loops: Vec<(u32, u32, u32, u64)>,
+    bodies: Vec<u32>,
+    /// `(block, loop)` pairs and, from them, the loops holding each block.
+    pairs: Vec<(u32, u32)>,
+    holding: Adjacency,
+    /// Back edges each loop takes in one call, once known.
+    back_edges: Vec<Option<u64>>,
+    order: Vec<u32>,
+    /// Per block: the loop attempt that marked it as inside the body, and
+    /// as an entry already counted.
+    inside: Vec<u32>,
+    counted: Vec<u32>,
+}
+
+impl WorkScratch {
+    fn clear(&mut self) {
+        self.loops.clear();
+        self.bodies.clear();
+    }
+
+    fn push(&mut self, h: usize, body: &[usize], trips: u64) {
+        let first = self.bodies.len() as u32;
+        self.bodies.extend(body.iter().map(|&b| b as u32));
+        self.loops
+            .push((h as u32, first, self.bodies.len() as u32, trips));
+    }
+
+    /// How often block `b` can run in one call, if every loop holding it
+    /// has its back-edge count: once, plus once per back edge of a loop
+    /// holding it (between two runs of `b` the path is a cycle through
+    /// `b`, whose lowest block is a loop head with `b` in its body, and
+    /// the cycle's edge into it is one of that loop's back edges).
+    fn runs(&self, b: usize) -> Option<u64> {
+        self.holding
+            .of(b)
+            .try_fold(1u64, |n, l| Some(n.saturating_add(self.back_edges[l]?)))
+    }
+}
+
+/// Rounds of [`max_steps`] over loops whose entries wait on other loops.
+const WORK_ROUNDS: usize = 4;
+
+/// An upper bound on the instructions one call executes, after [`check`]
+/// proved every loop (with the same `blocks` and `scratch`): the sum over
+/// visited blocks of their length times how often they can run. A loop's
+/// back edges in one call are at most its stays (function entry inside its
+/// body, plus the runs of the blocks outside it with an edge into it) times
+/// its [`trips`]. Loops are taken outermost first; if some loop's entries
+/// still wait on an unknown count after a few rounds, or the sum saturates,
+/// `None`. Costs about as much as listing the loops' bodies.
+pub(crate) fn max_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u64> {
+    let n = blocks.start.len();
+    let Scratch { pred, work: w, .. } = scratch;
+    w.pairs.clear();
+    for (l, &(_, first, end, _)) in w.loops.iter().enumerate() {
+        for &b in &w.bodies[first as usize..end as usize] {
+            w.pairs.push((b, l as u32));
+        }
+    }
+    w.holding.fill_from(n, &w.pairs, false);
+    w.back_edges.clear();
+    w.back_edges.resize(w.loops.len(), None);
+    w.order.clear();
+    w.order.extend(0..w.loops.len() as u32);
+    let loops = &w.loops;
+    w.order
+        .sort_unstable_by_key(|&l| (std::cmp::Reverse(loops[l as usize].2 - loops[l as usize].1), l));
+    w.inside.clear();
+    w.inside.resize(n, 0);
+    w.counted.clear();
+    w.counted.resize(n, 0);
+    let mut stamp = 0u32;
+    for _ in 0..WORK_ROUNDS {
+        let mut waiting = false;
+        for k in 0..w.order.len() {
+            let l = w.order[k] as usize;
+            if w.back_edges[l].is_some() {
+                continue;
+            }
+            stamp += 1;
+            let (_, first, end, trips) = w.loops[l];
+            let body = first as usize..end as usize;
+            for &b in &w.bodies[body.clone()] {
+                w.inside[b as usize] = stamp;
+            }
+            let mut stays = u64::from(w.inside[0] == stamp);
+            let mut known = true;
+            'entries: for &y in &w.bodies[body] {
+                for x in pred.of(y as usize) {
+                    if w.inside[x] == stamp || w.counted[x] == stamp {
+                        continue;
+                    }
+                    w.counted[x] = stamp;
+                    match w.runs(x) {
+                        Some(r) => stays = stays.saturating_add(r),
+                        None => {
+                            known = false;
+                            break 'entries;
+                        }
+                    }
+                }
+            }
+            if known {
+                w.back_edges[l] = Some(stays.saturating_mul(trips));
+            } else {
+                waiting = true;
+            }
+        }
+        if !waiting {
+            break;
+        }
+    }
+    let mut total = 0u64;
+    for b in (0..n).filter(|&b| (blocks.visited)(b)) {
+        let len = (blocks.end(b) - blocks.start[b] as usize) as u64;
+        total = total.saturating_add(len.saturating_mul(w.runs(b)?));
+    }
+    (total != u64::MAX).then_some(total)
 }

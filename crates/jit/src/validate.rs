@@ -52,6 +52,7 @@ pub struct Report {
     frame_bytes: u64,
     loops: bool,
     steps: u64,
+    max_steps: Option<u64>,
 }
 
 impl Report {
@@ -94,6 +95,30 @@ impl Report {
     #[must_use]
     pub fn steps(&self) -> u64 {
         self.steps
+    }
+    /// An upper bound on the instructions one call of the code executes
+    /// (a `call` counts as one: the callee's own work is not included), or
+    /// `None` when there is no useful bound: code with loops validated
+    /// without [`Policy::require_termination`], loops whose trip counts the
+    /// analysis cannot bound, or a bound that does not fit in a `u64`.
+    /// Loop-free code runs each reachable instruction at most once. For a
+    /// loop, the bound comes from its termination proof and the facts at
+    /// its head (`termination.rs`): the range of its induction register
+    /// and of its bound, over the step. Ranges are wide for unknown
+    /// arguments, so most loops to an argument have a bound near `2^64`.
+    ///
+    /// ```
+    /// use npk_jit::{validate, Policy};
+    /// let sig = "int64()".parse().expect("valid signature");
+    /// // mov ecx, 10; top: dec ecx; jnz top; mov eax, ecx; ret
+    /// let code = [0xb9, 10, 0, 0, 0, 0xff, 0xc9, 0x75, 0xfc, 0x89, 0xc8, 0xc3];
+    /// let r = validate(&code, &sig, &Policy::runtime()).expect("accepted");
+    /// let bound = r.max_steps().expect("a bounded loop");
+    /// assert!((1 + 10 * 2 + 2..=100).contains(&bound), "{bound}");
+    /// ```
+    #[must_use]
+    pub fn max_steps(&self) -> Option<u64> {
+        self.max_steps
     }
 }
 
@@ -436,6 +461,7 @@ impl Validator {
         // The value domain only where it is needed: buffers, indexed memory
         // operands (stack arrays), division that must be proven.
         ctx.rich = force_rich
+            || !policy.assumed_args.is_empty()
             || sig.has_buffer()
             || self.instrs.iter().any(|ins| {
                 let accesses = !matches!(
@@ -619,6 +645,7 @@ impl Validator {
                 }
             }
         }
+        let mut max_steps = None;
         if loops {
             self.check_reaches_ret(blocks)?;
             if policy.require_termination {
@@ -636,6 +663,7 @@ impl Validator {
                 let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
                 crate::termination::check(&view, &mut self.loops, budget)
                     .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
+                max_steps = crate::termination::max_steps(&view, &mut self.loops);
             }
         }
         // A return always ends its block (`blocks` makes the next
@@ -658,6 +686,11 @@ impl Validator {
             frame_bytes: deepest.unsigned_abs(),
             loops,
             steps,
+            max_steps: if loops {
+                max_steps
+            } else {
+                Some(reachable as u64)
+            },
         })
     }
 }

@@ -38,6 +38,10 @@ pub use buffers::{
 use judge::{judge, rel, written_run};
 #[path = "oracle/static_checks.rs"]
 mod static_checks;
+#[path = "oracle/time_bound.rs"]
+mod time_bound;
+#[allow(unused_imports)]
+pub use time_bound::{MARGIN, MIN_INSTRUCTIONS_PER_SEC, budget, bound};
 #[allow(unused_imports)]
 pub use static_checks::{decode_mismatch, no_exit, static_violation};
 
@@ -277,7 +281,10 @@ pub enum Observed {
     StackOverflow,
     /// `SIGFPE` under a policy that allows division.
     DivideTrap,
-    /// The CPU-time limit ran out (a violation for loop-free code: callers decide).
+    /// The CPU-time limit ran out although the code could still return, and
+    /// the validator's bound for these arguments does not say it had to
+    /// return in time (`oracle/time_bound.rs`): long, inconclusive (a
+    /// violation for loop-free code: callers decide).
     Timeout,
     /// Broken behaviour, described.
     Violation(String),

@@ -138,7 +138,10 @@ pub(super) fn judge(plan: &Plan, s: &Shared, status: libc::c_int) -> Observed {
                 .then(|| super::static_checks::hangs_without_exit(plan.code, at))
                 .flatten();
             return match s.canary[call - 1] {
-                0 => stuck.map_or(Observed::Timeout, |why| v(format!("call {call} {why}"))),
+                0 => stuck.map_or_else(
+                    || super::time_bound::judge_timeout(plan, call, at),
+                    |why| v(format!("call {call} {why}")),
+                ),
                 a => v(format!(
                     "call {call} ran out of CPU time after it {}",
                     canary_text(plan, a)
