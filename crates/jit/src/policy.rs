@@ -90,10 +90,11 @@ pub struct Policy {
     /// upper half), an extent parameter keeps its symbol with the exact
     /// range (if the value is one the caller may promise). Acceptance under
     /// assumed arguments proves nothing about other calls; the execution
-    /// oracle uses it for [`crate::Report::max_steps`] of the call it runs.
-    /// Empty (the default): nothing is assumed.
+    /// oracle uses it for [`crate::Report::max_steps`] of the call it runs,
+    /// and it always runs the value domain (ranges for every loop). `None`
+    /// (the default): nothing is assumed.
     #[doc(hidden)]
-    pub assumed_args: Vec<u64>,
+    pub assumed_args: Option<Vec<u64>>,
 }
 
 impl Default for Policy {
@@ -112,7 +113,7 @@ impl Default for Policy {
             cpu: CpuFeatures::baseline(),
             helpers: Vec::new(),
             require_termination: false,
-            assumed_args: Vec::new(),
+            assumed_args: None,
         }
     }
 }
@@ -121,7 +122,7 @@ impl Policy {
     /// The value [`Policy::assumed_args`] gives scalar parameter `i` of
     /// type `ty`, as a 64-bit register value (32-bit types zero-extended).
     pub(crate) fn assumed(&self, i: usize, ty: crate::SigType) -> Option<u64> {
-        let v = *self.assumed_args.get(i)?;
+        let v = *self.assumed_args.as_ref()?.get(i)?;
         match ty {
             crate::SigType::Int64 | crate::SigType::Uint64 => Some(v),
             crate::SigType::Int32 | crate::SigType::Uint32 => Some(v & 0xffff_ffff),

@@ -461,7 +461,7 @@ impl Validator {
         // The value domain only where it is needed: buffers, indexed memory
         // operands (stack arrays), division that must be proven.
         ctx.rich = force_rich
-            || !policy.assumed_args.is_empty()
+            || policy.assumed_args.is_some()
             || sig.has_buffer()
             || self.instrs.iter().any(|ins| {
                 let accesses = !matches!(

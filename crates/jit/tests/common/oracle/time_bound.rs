@@ -44,11 +44,13 @@ pub fn bound(plan: &Plan) -> Option<u64> {
     let mut policy = plan.policy.clone();
     // A policy that already assumes arguments keeps them (self-tests use
     // this to make the oracle judge by a wrong assumption).
-    if policy.assumed_args.is_empty() {
+    if policy.assumed_args.is_none() {
         let regs = call_regs(plan)[0];
-        policy.assumed_args = (0..plan.sig.param_count())
-            .map(|i| regs[super::ARG_REGS[i]])
-            .collect();
+        policy.assumed_args = Some(
+            (0..plan.sig.param_count())
+                .map(|i| regs[super::ARG_REGS[i]])
+                .collect(),
+        );
     }
     npk_jit::validate(plan.code, &plan.sig, &policy)
         .ok()?
