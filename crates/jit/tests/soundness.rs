@@ -39,7 +39,7 @@ mod oracle;
 use std::time::{Duration, Instant};
 
 use npk_jit::{AllowedCall, PointerAccess, Policy, Signature, validate};
-use oracle::{CALLEE, CODE_BASE, CODE_MAX, Observed, Plan, Rng, StackPlan};
+use oracle::{CALLEE, CODE_BASE, CODE_MAX, Counted, Observed, Plan, Rng, StackPlan};
 
 const DEFAULT_SEED: u64 = 0x10_5eed;
 const DEFAULT_SECS: u64 = 24;
@@ -228,7 +228,13 @@ struct Stats {
     runs: u64,
     overflows: u64,
     traps: u64,
-    loop_timeouts: u64,
+    /// Time-outs of code with loops that the validator's bound for the
+    /// run's arguments does not call short (`oracle/time_bound.rs`).
+    long_inconclusive: u64,
+    /// Runs single-stepped against the validator's bound, and the most
+    /// instructions one of them executed.
+    counted: u64,
+    most_counted: u64,
     /// Accepted code with a syntactically reachable dead end (see `check`).
     no_exit_suspects: u64,
 }
@@ -294,13 +300,27 @@ fn check(
             Observed::Returned => {}
             Observed::StackOverflow => stats.overflows += 1,
             Observed::DivideTrap => stats.traps += 1,
-            Observed::Timeout if report.has_loops() => stats.loop_timeouts += 1,
+            Observed::Timeout if report.has_loops() => stats.long_inconclusive += 1,
             Observed::Timeout => {
                 return Err(fail(
                     "hang: loop-free code ran out of its CPU-time limit".into(),
                 ));
             }
             Observed::Violation(why) => return Err(fail(why)),
+        }
+    }
+    // One run in four with loops, single-stepped where the validator bounds
+    // it closely enough: no call may execute more than the bound.
+    if report.has_loops() && rng.chance(4) {
+        let mut p = plan(rng, code, sig, policy);
+        oracle::small_args(rng, &mut p);
+        match oracle::steps_within_bound(&p) {
+            Counted::Skipped => {}
+            Counted::Within { steps, .. } => {
+                stats.counted += 1;
+                stats.most_counted = stats.most_counted.max(steps);
+            }
+            Counted::Broken(why) => return Err(fail(why)),
         }
     }
     Ok(true)

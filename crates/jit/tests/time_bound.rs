@@ -16,32 +16,18 @@ mod corpus_format;
 mod oracle;
 
 use corpus_format::{parse_hex, parse_policy, split_line};
-use npk_jit::{Param, Policy, SigType, Signature, validate};
-use oracle::{ARG_REGS, Observed, Plan, Rng};
+use npk_jit::{Policy, Signature, validate};
+use oracle::{Counted, Observed, Plan, Rng};
 
 fn sig(text: &str) -> Signature {
     text.parse().expect("valid signature")
-}
-
-/// Sets scalar argument `i` of both calls to `a` (only the low half of a
-/// 32-bit one: the upper halves stay different, as undefined inputs).
-fn set_arg(plan: &mut Plan, i: usize, a: u64) {
-    let mask = match plan.sig.param(i).map(Param::ty) {
-        Some(SigType::Int32 | SigType::Uint32) => 0xffff_ffff,
-        Some(SigType::Int64 | SigType::Uint64) => u64::MAX,
-        _ => return,
-    };
-    for call in &mut plan.regs {
-        let r = &mut call[ARG_REGS[i]];
-        *r = (*r & !mask) | (a & mask);
-    }
 }
 
 /// A plan for `code` whose every call passes `args` (in parameter order).
 fn plan_with<'a>(code: &'a [u8], sig: Signature, policy: &'a Policy, args: &[u64]) -> Plan<'a> {
     let mut plan = Plan::new(&mut Rng::new(7), code, sig, policy);
     for (i, &a) in args.iter().enumerate() {
-        set_arg(&mut plan, i, a);
+        oracle::set_arg(&mut plan, i, a);
     }
     plan
 }
@@ -97,6 +83,26 @@ fn a_time_out_within_the_bound_for_the_arguments_is_a_violation() {
 }
 
 #[test]
+fn a_run_longer_than_the_bound_is_a_counter_example() {
+    let s = sig("int64(int64 n)");
+    let lying = Policy {
+        assumed_args: Some(vec![10]),
+        ..Policy::runtime()
+    };
+    let plan = plan_with(&SUM_DOWN, s, &lying, &[1000]);
+    let seen = oracle::steps_within_bound(&plan);
+    assert!(
+        matches!(&seen, Counted::Broken(why) if why.contains("executed 3003 instructions in one call, more than the validator's bound")),
+        "{seen:?}"
+    );
+    let honest = Policy::runtime();
+    let plan = plan_with(&SUM_DOWN, s, &honest, &[1000]);
+    assert!(
+        matches!(oracle::steps_within_bound(&plan), Counted::Within { steps: 3003, bound } if bound < 4000)
+    );
+}
+
+#[test]
 fn a_long_proven_loop_is_long_not_a_violation() {
     // mov ecx, 0x90000012; top: dec rcx; jnz top; mov eax, ecx; ret
     let code = [
@@ -112,18 +118,6 @@ fn a_long_proven_loop_is_long_not_a_violation() {
         "{bound}"
     );
     assert_eq!(oracle::run(&plan), Observed::Timeout);
-}
-
-/// Small argument values: counts near the buffers' sizes and loop bounds,
-/// negative ones, zero.
-fn small_args(rng: &mut Rng, sig: &Signature) -> Vec<u64> {
-    sig.full_params()
-        .map(|p| match p {
-            Param::Scalar(SigType::Pointer) | Param::Buffer(_) => 0,
-            Param::Scalar(SigType::Uint64) => *rng.pick(&[0u64, 1, 2, 3, 7, 16, 100]),
-            _ => *rng.pick(&[0u64, 1, 2, 3, 7, 16, 100, (-1i64) as u64, (-5i64) as u64]),
-        })
-        .collect()
 }
 
 #[test]
@@ -159,31 +153,18 @@ fn max_steps_covers_every_instruction_of_the_corpus_loops() {
             lines += 1;
             for _ in 0..3 {
                 let mut plan = Plan::new(&mut rng, &code, s, &policy);
-                let args = small_args(&mut rng, &s);
-                let mut counts = [0i64; 6];
-                for (c, &a) in counts.iter_mut().zip(&args) {
-                    *c = a as i64;
-                }
-                let Ok(buffers) = oracle::buffers_with(&mut rng, &s, &counts) else {
+                if !oracle::small_args(&mut rng, &mut plan) {
                     continue;
-                };
-                plan.buffers = buffers;
-                for (i, &a) in args.iter().enumerate() {
-                    set_arg(&mut plan, i, a);
                 }
-                plan.cpu_limit_ms = 2000;
-                let Some(bound) = oracle::bound(&plan).filter(|&b| b <= 20_000) else {
-                    continue;
-                };
-                let (o, steps) = oracle::count_steps(&plan);
-                counted += 1;
-                most = most.max(steps[0]);
-                let over = steps.iter().any(|&n| n > bound);
-                if over || matches!(o, Observed::Violation(_) | Observed::Timeout) {
-                    failures.push(format!(
-                        "{} | {s} | args {args:?}: {o}, {steps:?} steps, bound {bound}",
-                        f.hex
-                    ));
+                match oracle::steps_within_bound(&plan) {
+                    Counted::Skipped => {}
+                    Counted::Within { steps, .. } => {
+                        counted += 1;
+                        most = most.max(steps);
+                    }
+                    Counted::Broken(why) => {
+                        failures.push(format!("{} | {s} | {}: {why}", f.hex, f.policy));
+                    }
                 }
             }
         }

@@ -41,7 +41,10 @@ mod static_checks;
 #[path = "oracle/time_bound.rs"]
 mod time_bound;
 #[allow(unused_imports)]
-pub use time_bound::{MARGIN, MIN_INSTRUCTIONS_PER_SEC, budget, bound};
+pub use time_bound::{
+    COUNT_MAX, Counted, MARGIN, MIN_INSTRUCTIONS_PER_SEC, budget, bound, set_arg, small_args,
+    steps_within_bound,
+};
 #[allow(unused_imports)]
 pub use static_checks::{decode_mismatch, no_exit, static_violation};
 

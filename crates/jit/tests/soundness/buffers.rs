@@ -32,7 +32,13 @@ pub struct BufferStats {
     /// Kernels generated with a flaw that the validator accepted.
     pub accepted_flawed: u64,
     pub runs: u64,
+    /// Time-outs the validator's bound for the run's arguments does not
+    /// call short: long, inconclusive (`oracle/time_bound.rs`).
     pub timeouts: u64,
+    /// Runs single-stepped against the validator's bound, and the most
+    /// instructions one of them executed.
+    pub counted: u64,
+    pub most_counted: u64,
     /// Accepted code with a dead end the control-flow graph alone cannot
     /// rule out (`oracle::no_exit`); the runs decide.
     pub no_exit_suspects: u64,
@@ -88,10 +94,24 @@ pub fn check(
     let seen = oracle::sweep(rng, code, sig, policy, rounds);
     stats.runs += u64::from(seen.runs);
     stats.timeouts += u64::from(seen.timeouts);
-    match seen.violation {
-        Some(why) => Err(fail(why)),
-        None => Ok(true),
+    if let Some(why) = seen.violation {
+        return Err(fail(why));
     }
+    // One run with small counts single-stepped: no call may execute more
+    // instructions than the validator's bound for its arguments.
+    let mut plan = oracle::Plan::new(rng, code, sig, policy);
+    plan.stack.pages = Some(2);
+    if oracle::small_args(rng, &mut plan) {
+        match oracle::steps_within_bound(&plan) {
+            oracle::Counted::Skipped => {}
+            oracle::Counted::Within { steps, .. } => {
+                stats.counted += 1;
+                stats.most_counted = stats.most_counted.max(steps);
+            }
+            oracle::Counted::Broken(why) => return Err(fail(why)),
+        }
+    }
+    Ok(true)
 }
 
 /// A kernel's name in reports: shape and flaw.

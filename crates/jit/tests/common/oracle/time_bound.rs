@@ -11,7 +11,9 @@
 //! is CPU time: [`MIN_INSTRUCTIONS_PER_SEC`] converts, and the calls must
 //! be predicted to need at most a [`MARGIN`]th of the limit.
 
-use super::{Observed, Plan, call_regs};
+use npk_jit::{Param, SigType};
+
+use super::{Observed, Plan, Rng, call_regs};
 
 /// The fewest instructions per second of user CPU time the oracle assumes
 /// accepted code runs at: 100 ns an instruction. The slowest instructions
@@ -67,5 +69,90 @@ pub fn judge_timeout(plan: &Plan, call: usize, at: u64) -> Observed {
             plan.cpu_limit_ms
         )),
         _ => Observed::Timeout,
+    }
+}
+
+/// Most instructions [`steps_within_bound`] single-steps (about 1.5 µs
+/// each).
+pub const COUNT_MAX: u64 = 20_000;
+
+/// What [`steps_within_bound`] saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Counted {
+    /// No bound of at most [`COUNT_MAX`] for these arguments (or the code
+    /// calls out): not run.
+    Skipped,
+    /// Both calls ran; the most instructions one executed, and the bound.
+    Within { steps: u64, bound: u64 },
+    /// A call executed more instructions than the bound, or the counted run
+    /// showed another violation: a counter-example, described.
+    Broken(String),
+}
+
+/// Runs the plan single-stepped ([`super::count_steps`]) if the validator
+/// bounds a call with its arguments by at most [`COUNT_MAX`] instructions,
+/// and checks that neither call executes more.
+pub fn steps_within_bound(plan: &Plan) -> Counted {
+    let Some(bound) = bound(plan).filter(|&b| b <= COUNT_MAX) else {
+        return Counted::Skipped;
+    };
+    let mut plan = plan.clone();
+    // Single steps are slow; the bound is small.
+    plan.cpu_limit_ms = plan.cpu_limit_ms.max(2000);
+    let (o, steps) = super::count_steps(&plan);
+    let most = steps[0].max(steps[1]);
+    match o {
+        Observed::Violation(why) => Counted::Broken(why),
+        Observed::Timeout => Counted::Broken(format!(
+            "single-stepped, ran out of CPU time although the validator bounds a call with \
+             these arguments by {bound} instructions"
+        )),
+        _ if most > bound => Counted::Broken(format!(
+            "executed {most} instructions in one call, more than the validator's bound of \
+             {bound} for these arguments"
+        )),
+        _ => Counted::Within { steps: most, bound },
+    }
+}
+
+/// Sets scalar argument `i` of both calls to `a` (only the low half of a
+/// 32-bit one: the upper halves stay different, as undefined inputs; an
+/// extent parameter is set from its buffer's count when the plan runs).
+pub fn set_arg(plan: &mut Plan, i: usize, a: u64) {
+    let mask = match plan.sig.param(i).map(Param::ty) {
+        Some(SigType::Int32 | SigType::Uint32) => 0xffff_ffff,
+        Some(SigType::Int64 | SigType::Uint64) => u64::MAX,
+        _ => return,
+    };
+    for call in &mut plan.regs {
+        let r = &mut call[super::ARG_REGS[i]];
+        *r = (*r & !mask) | (a & mask);
+    }
+}
+
+/// Gives every scalar argument a small value (0 to 100, or -1 or -5 for a
+/// signed one) and every buffer a small count (also as the value of an
+/// extent parameter), so loops to arguments have small bounds. `false` if
+/// the oracle cannot lay out such buffers.
+pub fn small_args(rng: &mut Rng, plan: &mut Plan) -> bool {
+    let sig = plan.sig;
+    let mut counts = [0i64; 6];
+    for (i, p) in sig.full_params().enumerate() {
+        let v = match p {
+            Param::Scalar(SigType::Pointer) | Param::Buffer(_) => continue,
+            Param::Scalar(SigType::Uint64 | SigType::Uint32) => {
+                *rng.pick(&[0u64, 1, 2, 3, 7, 16, 100])
+            }
+            _ => *rng.pick(&[0u64, 1, 2, 3, 7, 16, 100, (-1i64) as u64, (-5i64) as u64]),
+        };
+        counts[i] = v as i64;
+        set_arg(plan, i, v);
+    }
+    match super::buffers_with(rng, &sig, &counts) {
+        Ok(b) => {
+            plan.buffers = b;
+            true
+        }
+        Err(_) => false,
     }
 }
