@@ -64,6 +64,7 @@ impl Ctx<'_> {
     /// exact (a value outside the caller's promise is not assumed).
     ///
     /// [`Policy::assumed_args`]: crate::Policy::assumed_args
+    #[cold]
     pub(crate) fn entry_syms_assumed(sig: &crate::Signature, policy: &crate::Policy) -> Syms {
         let mut syms = Ctx::entry_syms(sig);
         for (k, p) in sig.full_params().enumerate() {

@@ -56,7 +56,10 @@ impl<'a> Ctx<'a> {
     pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
         Ctx {
             code_len: code_len as u64,
-            entry_syms: Ctx::entry_syms_assumed(sig, policy),
+            entry_syms: match policy.assumed_args {
+                None => Ctx::entry_syms(sig),
+                Some(_) => Ctx::entry_syms_assumed(sig, policy),
+            },
             imports: sig
                 .uses()
                 .iter()
@@ -95,12 +98,12 @@ impl<'a> Ctx<'a> {
                         rel: Rel::exact(i as u8, 0, 0),
                         id: crate::num::NO_ID,
                     }),
-                    None => match self.policy.assumed(i, t) {
-                        Some(v) => Val::Num(Num::constant(v)),
-                        None => Val::Data(t.width()),
-                    },
+                    None => Val::Data(t.width()),
                 },
             };
+        }
+        if self.policy.assumed_args.is_some() {
+            self.assume_args(&mut regs);
         }
         st.regs = regs;
         st.cmp = None;
@@ -108,6 +111,21 @@ impl<'a> Ctx<'a> {
         st.flags = 0;
         st.touched = 0;
         st.slots.clear();
+    }
+}
+
+impl Ctx<'_> {
+    /// The scalar parameters (not extents) [`crate::Policy::assumed_args`]
+    /// gives values, as those constants.
+    #[cold]
+    fn assume_args(&self, regs: &mut [Val; 16]) {
+        for (i, p) in self.sig.full_params().enumerate() {
+            if let (Param::Scalar(t), None) = (p, self.entry_syms[i])
+                && let Some(v) = self.policy.assumed(i, t)
+            {
+                regs[ARG_REGS[i]] = Val::Num(Num::constant(v));
+            }
+        }
     }
 }
 

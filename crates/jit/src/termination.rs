@@ -135,7 +135,7 @@ pub(crate) struct Scratch {
     entry: Vec<Option<Option<i64>>>,
     exit: Vec<Option<i64>>,
     info: Option<iced_x86::InstructionInfoFactory>,
-    /// The proven loops' trip bounds, for [`max_steps`].
+    /// The proven loops' trip bounds, for [`loop_steps`].
     work: WorkScratch,
 }
 
@@ -348,7 +348,7 @@ pub(crate) fn check(
             pos[b] = 0;
         }
         let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
-        bounds.push(h, body, trips);
+        bounds.push(blocks, body, trips);
     }
     Ok(())
 }
@@ -923,10 +923,7 @@ impl View {
             (if u >= half { u - (1i128 << bits) } else { u }, u)
         };
         let [sv, uv] = View::of(crate::num::Num::constant(0), bits);
-        [
-            View { lo: s, hi: s, ..sv },
-            View { lo: u, hi: u, ..uv },
-        ]
+        [View { lo: s, hi: s, ..sv }, View { lo: u, hi: u, ..uv }]
     }
 
     /// Every value moved by `d` (the domain unchanged; everything if the
@@ -949,7 +946,8 @@ impl View {
             return Some(0);
         }
         let span = (self.hi - self.lo) as u128;
-        (span < (1u128 << bits) - u128::from(a)).then(|| span / u128::from(a) + 1)
+        // Below 2^64, so the division is a 64-bit one.
+        (span < (1u128 << bits) - u128::from(a)).then(|| u128::from(span as u64 / a) + 1)
     }
 }
 
@@ -970,6 +968,9 @@ fn trips(t: &Test, head: &State, r: usize) -> u64 {
     let a = t.c.unsigned_abs();
     let mut best = 1u128 << (bits - a.trailing_zeros().min(bits));
     let (views, ordered) = match head.regs[r] {
+        // Nothing known beyond its width (code checked without the value
+        // domain): only the fallback.
+        Val::Data(_) => return u64::try_from(best + 1).unwrap_or(u64::MAX),
         Val::Ptr(_, off) if bits == 64 => ([View::of(off, 64)[0], View::full(0, 0)], false),
         v => match v.as_num(t.width) {
             Some(n) => (View::of(n, bits), t.kind == Flagged::Sub),
@@ -1008,23 +1009,23 @@ fn trips(t: &Test, head: &State, r: usize) -> u64 {
 }
 
 /// The proven loops of the last [`check`] and the working memory of
-/// [`max_steps`].
+/// [`loop_steps`].
 #[derive(Default)]
 pub(crate) struct WorkScratch {
-    /// Per loop: its head block, its body's blocks at `bodies[first..end]`,
-    /// its bound on back edges per stay ([`trips`]).
-    loops: Vec<(u32, u32, u32, u64)>,
+    /// Per loop: its body's blocks at `bodies[first..end]`, its bound on
+    /// back edges per stay ([`trips`]) and its body's instruction count, in
+    /// the order [`check`] proved them.
+    loops: Vec<(u32, u32, u64, u64)>,
     bodies: Vec<u32>,
-    /// `(block, loop)` pairs and, from them, the loops holding each block.
-    pairs: Vec<(u32, u32)>,
-    holding: Adjacency,
     /// Back edges each loop takes in one call, once known.
     back_edges: Vec<Option<u64>>,
-    order: Vec<u32>,
-    /// Per block: the loop attempt that marked it as inside the body, and
-    /// as an entry already counted.
-    inside: Vec<u32>,
-    counted: Vec<u32>,
+    /// Per block: the back edges of the loops holding it counted so far,
+    /// how many of those loops are still unknown, and a mark (`2s`: inside
+    /// the body of attempt `s`, `2s + 1`: an entry to it already counted).
+    /// Kept between calls: only body blocks' counts are reset, and attempts
+    /// keep counting up, so old marks never match.
+    blocks: Vec<(u64, u32, u32)>,
+    stamp: u32,
 }
 
 impl WorkScratch {
@@ -1033,102 +1034,111 @@ impl WorkScratch {
         self.bodies.clear();
     }
 
-    fn push(&mut self, h: usize, body: &[usize], trips: u64) {
+    fn push(&mut self, blocks: &Blocks<'_>, body: &[usize], trips: u64) {
         let first = self.bodies.len() as u32;
         self.bodies.extend(body.iter().map(|&b| b as u32));
+        let len = body
+            .iter()
+            .map(|&b| (blocks.end(b) - blocks.start[b] as usize) as u64)
+            .sum();
         self.loops
-            .push((h as u32, first, self.bodies.len() as u32, trips));
+            .push((first, self.bodies.len() as u32, trips, len));
     }
 
-    /// How often block `b` can run in one call, if every loop holding it
-    /// has its back-edge count: once, plus once per back edge of a loop
-    /// holding it (between two runs of `b` the path is a cycle through
-    /// `b`, whose lowest block is a loop head with `b` in its body, and
-    /// the cycle's edge into it is one of that loop's back edges).
-    fn runs(&self, b: usize) -> Option<u64> {
-        self.holding
-            .of(b)
-            .try_fold(1u64, |n, l| Some(n.saturating_add(self.back_edges[l]?)))
+    /// A fresh attempt number (marks of `2s` and `2s + 1`).
+    fn next_stamp(&mut self) -> u32 {
+        if self.stamp >= u32::MAX / 2 - 1 {
+            self.stamp = 0;
+            for b in &mut self.blocks {
+                b.2 = 0;
+            }
+        }
+        self.stamp += 1;
+        self.stamp
     }
 }
 
-/// Rounds of [`max_steps`] over loops whose entries wait on other loops.
+/// Rounds of [`loop_steps`] over loops whose entries wait on other loops.
 const WORK_ROUNDS: usize = 4;
 
-/// An upper bound on the instructions one call executes, after [`check`]
-/// proved every loop (with the same `blocks` and `scratch`): the sum over
-/// visited blocks of their length times how often they can run. A loop's
-/// back edges in one call are at most its stays (function entry inside its
-/// body, plus the runs of the blocks outside it with an edge into it) times
-/// its [`trips`]. Loops are taken outermost first; if some loop's entries
-/// still wait on an unknown count after a few rounds, or the sum saturates,
-/// `None`. Costs about as much as listing the loops' bodies.
-pub(crate) fn max_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u64> {
+/// After [`check`] proved every loop (with the same `blocks` and
+/// `scratch`): how many instructions one call can execute beyond running
+/// each visited block once, so the reachable instruction count plus this
+/// bounds a call (the sum over visited blocks of their length times how
+/// often they can run). A block runs once, plus once per back edge taken
+/// of a loop holding it (between two runs of `b` the path is a cycle
+/// through `b`; its lowest block is a loop head with the whole cycle in its
+/// body, and the cycle's edge into it is one of that loop's back edges), so
+/// the excess is the sum over loops of their back edges times their body's
+/// length. A loop's back edges in one call are at most its stays (the
+/// function's entry inside its body, plus the runs of each block outside it
+/// with an edge into it) times its [`trips`]. Loops whose entries wait on a
+/// loop not yet counted are taken again, a few rounds at most; `None` if
+/// one is still unknown then. Saturating; costs about as much as listing
+/// the loops' bodies and their entries.
+pub(crate) fn loop_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u64> {
     let n = blocks.start.len();
     let Scratch { pred, work: w, .. } = scratch;
-    w.pairs.clear();
-    for (l, &(_, first, end, _)) in w.loops.iter().enumerate() {
-        for &b in &w.bodies[first as usize..end as usize] {
-            w.pairs.push((b, l as u32));
-        }
+    if w.blocks.len() < n {
+        w.blocks.resize(n, (0, 0, 0));
     }
-    w.holding.fill_from(n, &w.pairs, false);
+    for &b in &w.bodies {
+        w.blocks[b as usize].1 += 1;
+    }
     w.back_edges.clear();
     w.back_edges.resize(w.loops.len(), None);
-    w.order.clear();
-    w.order.extend(0..w.loops.len() as u32);
-    let loops = &w.loops;
-    w.order
-        .sort_unstable_by_key(|&l| (std::cmp::Reverse(loops[l as usize].2 - loops[l as usize].1), l));
-    w.inside.clear();
-    w.inside.resize(n, 0);
-    w.counted.clear();
-    w.counted.resize(n, 0);
-    let mut stamp = 0u32;
-    for _ in 0..WORK_ROUNDS {
+    let mut excess = Some(0u64);
+    for round in 0..WORK_ROUNDS {
         let mut waiting = false;
-        for k in 0..w.order.len() {
-            let l = w.order[k] as usize;
+        for l in 0..w.loops.len() {
             if w.back_edges[l].is_some() {
                 continue;
             }
-            stamp += 1;
-            let (_, first, end, trips) = w.loops[l];
-            let body = first as usize..end as usize;
-            for &b in &w.bodies[body.clone()] {
-                w.inside[b as usize] = stamp;
+            let stamp = w.next_stamp();
+            let (inside, counted) = (2 * stamp, 2 * stamp + 1);
+            let (first, end, trips, len) = w.loops[l];
+            let body = &w.bodies[first as usize..end as usize];
+            for &b in body {
+                w.blocks[b as usize].2 = inside;
             }
-            let mut stays = u64::from(w.inside[0] == stamp);
+            let mut stays = u64::from(w.blocks[0].2 == inside);
             let mut known = true;
-            'entries: for &y in &w.bodies[body] {
+            'entries: for &y in body {
                 for x in pred.of(y as usize) {
-                    if w.inside[x] == stamp || w.counted[x] == stamp {
+                    let (runs, unknown, mark) = &mut w.blocks[x];
+                    if *mark == inside || *mark == counted {
                         continue;
                     }
-                    w.counted[x] = stamp;
-                    match w.runs(x) {
-                        Some(r) => stays = stays.saturating_add(r),
-                        None => {
-                            known = false;
-                            break 'entries;
-                        }
+                    *mark = counted;
+                    if *unknown > 0 {
+                        known = false;
+                        break 'entries;
                     }
+                    stays = stays.saturating_add(runs.saturating_add(1));
                 }
             }
-            if known {
-                w.back_edges[l] = Some(stays.saturating_mul(trips));
-            } else {
+            if !known {
                 waiting = true;
+                continue;
+            }
+            let back = stays.saturating_mul(trips);
+            w.back_edges[l] = Some(back);
+            excess = excess.map(|e| e.saturating_add(back.saturating_mul(len)));
+            for &b in body {
+                let (runs, unknown, _) = &mut w.blocks[b as usize];
+                *runs = runs.saturating_add(back);
+                *unknown -= 1;
             }
         }
         if !waiting {
             break;
         }
+        if round + 1 == WORK_ROUNDS {
+            excess = None;
+        }
     }
-    let mut total = 0u64;
-    for b in (0..n).filter(|&b| (blocks.visited)(b)) {
-        let len = (blocks.end(b) - blocks.start[b] as usize) as u64;
-        total = total.saturating_add(len.saturating_mul(w.runs(b)?));
+    for &b in &w.bodies {
+        w.blocks[b as usize] = (0, 0, w.blocks[b as usize].2);
     }
-    (total != u64::MAX).then_some(total)
+    excess
 }

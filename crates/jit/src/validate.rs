@@ -663,7 +663,7 @@ impl Validator {
                 let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
                 crate::termination::check(&view, &mut self.loops, budget)
                     .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
-                max_steps = crate::termination::max_steps(&view, &mut self.loops);
+                max_steps = crate::termination::loop_steps(&view, &mut self.loops);
             }
         }
         // A return always ends its block (`blocks` makes the next
@@ -686,10 +686,13 @@ impl Validator {
             frame_bytes: deepest.unsigned_abs(),
             loops,
             steps,
-            max_steps: if loops {
-                max_steps
-            } else {
-                Some(reachable as u64)
+            // Every visited block once, plus what loops repeat.
+            max_steps: match (loops, max_steps) {
+                (false, _) => Some(reachable as u64),
+                (true, Some(extra)) => {
+                    Some(extra.saturating_add(reachable as u64)).filter(|&s| s != u64::MAX)
+                }
+                (true, None) => None,
             },
         })
     }

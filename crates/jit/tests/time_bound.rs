@@ -169,7 +169,12 @@ fn max_steps_covers_every_instruction_of_the_corpus_loops() {
             }
         }
     }
-    eprintln!("max_steps: {lines} lines accepted with loops allowed, {counted} runs counted, at most {most} steps");
-    assert!(lines > 100 && counted > 200, "{lines} lines, {counted} runs");
+    eprintln!(
+        "max_steps: {lines} lines accepted with loops allowed, {counted} runs counted, at most {most} steps"
+    );
+    assert!(
+        lines > 100 && counted > 200,
+        "{lines} lines, {counted} runs"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -41,12 +41,12 @@ mod static_checks;
 #[path = "oracle/time_bound.rs"]
 mod time_bound;
 #[allow(unused_imports)]
+pub use static_checks::{decode_mismatch, no_exit, static_violation};
+#[allow(unused_imports)]
 pub use time_bound::{
-    COUNT_MAX, Counted, MARGIN, MIN_INSTRUCTIONS_PER_SEC, budget, bound, set_arg, small_args,
+    COUNT_MAX, Counted, MARGIN, MIN_INSTRUCTIONS_PER_SEC, bound, budget, set_arg, small_args,
     steps_within_bound,
 };
-#[allow(unused_imports)]
-pub use static_checks::{decode_mismatch, no_exit, static_violation};
 
 /// Where the code under test runs (also the policies' `base_ip`).
 pub const CODE_BASE: u64 = 0x2000_0000_0000;
