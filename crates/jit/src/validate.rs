@@ -631,6 +631,7 @@ impl Validator {
                     block_of: &self.block_of,
                     visited: &visited,
                     states: &self.states,
+                    ctx: &ctx,
                 };
                 // Linear in the code: a few units per instruction.
                 let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
