@@ -692,8 +692,8 @@ fn walk_ends(ctx: &Ctx<'_>, head: &State, i: u8, end: &crate::num::Num, cc: CC, 
         .check_buffer(i, &first_byte, 1, false, &head.syms)
         .is_ok();
     let step_ok = match cc {
-        CC::b | CC::be => c > 0 && c <= 1 << 32,
-        _ => c < 0 && c >= -4096,
+        CC::b | CC::be => (1..=1 << 32).contains(&c),
+        _ => (-4096..0).contains(&c),
     };
     nonempty && step_ok && ctx.within_buffer(i, end, &head.syms)
 }
