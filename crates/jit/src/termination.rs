@@ -9,10 +9,14 @@
 //!    non-zero constant `c` on every path from the head around the loop
 //!    (only `add`/`sub`/`inc`/`dec`/`lea r, [r+k]` of `r` itself write it in
 //!    the body, all at one width), and
-//! 2. **The exit test is on it**: a conditional jump at the end of the head
-//!    or of the single back-edge source, one edge leaving the loop, after a
-//!    `cmp r, B` (or `test r, r`, or flags of the step itself) with `B` an
-//!    immediate or a register the body never writes; and
+//! 2. **The exit test is on it**: a conditional jump at the end of the head,
+//!    of the single back-edge source, or of any body block every iteration
+//!    passes (removing it cuts the head from every back-edge source), one
+//!    edge leaving the loop, after a `cmp r, B` (or `test r, r` and logic
+//!    results, which compare `r` with 0, or flags of the step itself) with
+//!    `B` an immediate or a register the body never writes; or the jump is
+//!    `loop`/`loope`/`loopne`, which decrements `rcx` and continues only
+//!    while it is not zero; and
 //! 3. **The step meets the bound**: the loop continues while `r != B` and
 //!    the step is one (it meets every bound, from the far side after
 //!    wrapping around: at most `2^bits` steps), or a power of two that
@@ -21,6 +25,21 @@
 //!    walks); or it continues while `r < B` (`<=`, signed or unsigned) with
 //!    `c > 0` and no wrap before the bound (`c = 1` and `<`, or the bound's
 //!    range leaves room), and the mirror cases for `c < 0`.
+//!
+//! Two more shapes end without a fixed bound:
+//! - **Two registers closing in**: `B` is itself an induction register, and
+//!   the loop continues while `r < B` (strict, signed or unsigned) with `r`
+//!   going up by one and `B` down by one per iteration (or the mirror):
+//!   `B - r >= 1` shrinks by two, and neither step can wrap while `r < B`.
+//! - **Pointer walks with an order test** (`while (p < end)`, `jb`/`jbe`, or
+//!   down with `ja`/`jae`): `r` and `B` point into the same buffer, the
+//!   buffer is non-empty on entry and `B` lies in it or one past its end.
+//!   Non-empty buffers are real memory, so their addresses are below 2^56
+//!   (x86-64 user space) and at least 4096 (the first page is never
+//!   mapped); a walk up by at most 2^32 or down by at most 4096 per step
+//!   therefore cannot wrap around before it passes `B`. (For an empty
+//!   buffer the pointer may be anything, and a walk near 2^64 could wrap
+//!   past an end forever; such loops are not proven.)
 //!
 //! The number of iterations is then at most `2^64 / |c|`; in practice the
 //! distance to the bound over the step.
