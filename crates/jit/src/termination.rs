@@ -101,13 +101,18 @@ pub(crate) struct Blocks<'a> {
     pub(crate) start: &'a [u32],
     /// Block of each instruction.
     pub(crate) block_of: &'a [u32],
-    pub(crate) visited: &'a dyn Fn(usize) -> bool,
+    /// Per block: bit [`crate::validate::VISITED`] set if the fixpoint reached it.
+    pub(crate) mark: &'a [u8],
     pub(crate) states: &'a [Box<State>],
     /// The signature's buffers (pointer walks to an end pointer).
     pub(crate) ctx: &'a Ctx<'a>,
 }
 
 impl Blocks<'_> {
+    fn visited(&self, b: usize) -> bool {
+        self.mark[b] & crate::validate::VISITED != 0
+    }
+
     fn end(&self, b: usize) -> usize {
         self.start
             .get(b + 1)
@@ -140,6 +145,9 @@ impl Blocks<'_> {
 #[derive(Default)]
 pub(crate) struct Scratch {
     edges: Vec<(u32, u32)>,
+    /// Targets of edges to a block not after their source (candidate loop
+    /// heads), sorted.
+    heads: Vec<u32>,
     succ: Adjacency,
     pred: Adjacency,
     scc: Vec<u32>,
@@ -216,13 +224,19 @@ impl Scratch {
     fn build(&mut self, blocks: &Blocks<'_>) {
         let n = blocks.start.len();
         self.edges.clear();
-        for b in (0..n).filter(|&b| (blocks.visited)(b)) {
+        self.heads.clear();
+        for b in (0..n).filter(|&b| blocks.visited(b)) {
             for s in blocks.succs(b).into_iter().flatten() {
-                if (blocks.visited)(s) {
+                if blocks.visited(s) {
                     self.edges.push((b as u32, s as u32));
+                    if s <= b {
+                        self.heads.push(s as u32);
+                    }
                 }
             }
         }
+        self.heads.sort_unstable();
+        self.heads.dedup();
         self.succ.fill_from(n, &self.edges, false);
         self.pred.fill_from(n, &self.edges, true);
         self.components(n);
@@ -331,6 +345,7 @@ pub(crate) fn check(
         pred,
         scc,
         writes,
+        heads,
         back,
         body,
         pos,
@@ -345,7 +360,8 @@ pub(crate) fn check(
         writes,
     };
     let mut work = 0u64;
-    for h in (0..n).filter(|&h| (blocks.visited)(h)) {
+    for &h in heads.iter() {
+        let h = h as usize;
         // Back edges: from a block not before `h` in its component (a jump
         // back to shared exit code is no loop).
         back.clear();
