@@ -156,6 +156,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod calls;
 mod classify;
 mod cpu;
 mod fast;

@@ -99,7 +99,20 @@ pub(crate) fn refine_edge(
     if zero_only && !matches!(cond, Cond::Eq | Cond::Ne) {
         return true;
     }
-    record_thresholds(a, b, thresholds);
+    // Widening stops at compared immediates, and at the constant offsets of
+    // two pointers into one buffer (a walk to an end pointer). A number in
+    // a register that happens to be constant on the first pass (an
+    // induction register before the loop has run) gives none: its values
+    // would be thresholds the loop head then creeps through one iteration
+    // at a time.
+    match (b_reg, a, b) {
+        (None, _, _) => record_thresholds(a, b, thresholds),
+        (Some(_), Val::Ptr(i, _), Val::Ptr(j, _)) if i == j => {
+            record_thresholds(a, b, thresholds);
+            record_thresholds(b, a, thresholds);
+        }
+        _ => {}
+    }
     match (a, b) {
         (Val::Ptr(i, x), Val::Ptr(j, y)) if i == j && cmp.width == 8 => {
             let order = !matches!(cond, Cond::Eq | Cond::Ne);
@@ -201,20 +214,25 @@ fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) 
     }
 }
 
-/// A constant compared with a value is a likely loop bound.
-fn record_thresholds(a: Val, b: Val, thresholds: &mut Vec<i64>) {
+/// A constant compared with a value (`imm`: an immediate, or the other
+/// pointer of a walk) is a likely loop bound: it and its neighbours become
+/// widening thresholds.
+fn record_thresholds(a: Val, imm: Val, thresholds: &mut Vec<i64>) {
     let num = |v: Val| match v {
         Val::Num(n) | Val::Ptr(_, n) => Some(n),
         _ => None,
     };
-    let (Some(x), Some(y)) = (num(a), num(b)) else {
+    let (Some(x), Some(c)) = (num(a), num(imm).and_then(|n| n.s.as_const())) else {
         return;
     };
-    for (c, other) in [(x, y), (y, x)] {
-        if let Some(c) = c.s.as_const() {
-            add_thresholds(thresholds, c as i64, other.s.trailing_zeros());
-        }
-    }
+    // The register's alignment (a pointer or index stepping by a power of
+    // two stops one step before `c`); a constant's says nothing of a step.
+    let align = if x.s.as_const().is_some() {
+        0
+    } else {
+        x.s.trailing_zeros()
+    };
+    add_thresholds(thresholds, c as i64, align);
 }
 
 /// In `[0, 2^32)`: its low half is the whole value.

@@ -9,10 +9,14 @@
 //!    non-zero constant `c` on every path from the head around the loop
 //!    (only `add`/`sub`/`inc`/`dec`/`lea r, [r+k]` of `r` itself write it in
 //!    the body, all at one width), and
-//! 2. **The exit test is on it**: a conditional jump at the end of the head
-//!    or of the single back-edge source, one edge leaving the loop, after a
-//!    `cmp r, B` (or `test r, r`, or flags of the step itself) with `B` an
-//!    immediate or a register the body never writes; and
+//! 2. **The exit test is on it**: a conditional jump at the end of the head,
+//!    of the single back-edge source, or of any body block every iteration
+//!    passes (removing it cuts the head from every back-edge source), one
+//!    edge leaving the loop, after a `cmp r, B` (or `test r, r` and logic
+//!    results, which compare `r` with 0, or flags of the step itself) with
+//!    `B` an immediate or a register the body never writes; or the jump is
+//!    `loop`/`loope`/`loopne`, which decrements `rcx` and continues only
+//!    while it is not zero; and
 //! 3. **The step meets the bound**: the loop continues while `r != B` and
 //!    the step is one (it meets every bound, from the far side after
 //!    wrapping around: at most `2^bits` steps), or a power of two that
@@ -22,13 +26,28 @@
 //!    `c > 0` and no wrap before the bound (`c = 1` and `<`, or the bound's
 //!    range leaves room), and the mirror cases for `c < 0`.
 //!
+//! Two more shapes end without a fixed bound:
+//! - **Two registers closing in**: `B` is itself an induction register, and
+//!   the loop continues while `r < B` (strict, signed or unsigned) with `r`
+//!   going up by one and `B` down by one per iteration (or the mirror):
+//!   `B - r >= 1` shrinks by two, and neither step can wrap while `r < B`.
+//! - **Pointer walks with an order test** (`while (p < end)`, `jb`/`jbe`, or
+//!   down with `ja`/`jae`): `r` and `B` point into the same buffer, the
+//!   buffer is non-empty on entry and `B` lies in it or one past its end.
+//!   Non-empty buffers are real memory, so their addresses are below 2^56
+//!   (x86-64 user space) and at least 4096 (the first page is never
+//!   mapped); a walk up by at most 2^32 or down by at most 4096 per step
+//!   therefore cannot wrap around before it passes `B`. (For an empty
+//!   buffer the pointer may be anything, and a walk near 2^64 could wrap
+//!   past an end forever; such loops are not proven.)
+//!
 //! The number of iterations is then at most `2^64 / |c|`; in practice the
 //! distance to the bound over the step.
 
 use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Register};
 
 use crate::fast::{Form, Op};
-use crate::interp::{gpr, imm};
+use crate::interp::{Ctx, gpr, imm};
 use crate::record::Flow;
 use crate::refine::negate;
 use crate::state::{CMP_IMM, Flagged, State, Val};
@@ -82,11 +101,18 @@ pub(crate) struct Blocks<'a> {
     pub(crate) start: &'a [u32],
     /// Block of each instruction.
     pub(crate) block_of: &'a [u32],
-    pub(crate) visited: &'a dyn Fn(usize) -> bool,
+    /// Per block: bit [`crate::validate::VISITED`] set if the fixpoint reached it.
+    pub(crate) mark: &'a [u8],
     pub(crate) states: &'a [Box<State>],
+    /// The signature's buffers (pointer walks to an end pointer).
+    pub(crate) ctx: &'a Ctx<'a>,
 }
 
 impl Blocks<'_> {
+    fn visited(&self, b: usize) -> bool {
+        self.mark[b] & crate::validate::VISITED != 0
+    }
+
     fn end(&self, b: usize) -> usize {
         self.start
             .get(b + 1)
@@ -119,6 +145,9 @@ impl Blocks<'_> {
 #[derive(Default)]
 pub(crate) struct Scratch {
     edges: Vec<(u32, u32)>,
+    /// Targets of edges to a block not after their source (candidate loop
+    /// heads), sorted.
+    heads: Vec<u32>,
     succ: Adjacency,
     pred: Adjacency,
     scc: Vec<u32>,
@@ -197,13 +226,19 @@ impl Scratch {
     fn build(&mut self, blocks: &Blocks<'_>) {
         let n = blocks.start.len();
         self.edges.clear();
-        for b in (0..n).filter(|&b| (blocks.visited)(b)) {
+        self.heads.clear();
+        for b in (0..n).filter(|&b| blocks.visited(b)) {
             for s in blocks.succs(b).into_iter().flatten() {
-                if (blocks.visited)(s) {
+                if blocks.visited(s) {
                     self.edges.push((b as u32, s as u32));
+                    if s <= b {
+                        self.heads.push(s as u32);
+                    }
                 }
             }
         }
+        self.heads.sort_unstable();
+        self.heads.dedup();
         self.succ.fill_from(n, &self.edges, false);
         self.pred.fill_from(n, &self.edges, true);
         self.components(n);
@@ -312,6 +347,7 @@ pub(crate) fn check(
         pred,
         scc,
         writes,
+        heads,
         back,
         body,
         pos,
@@ -328,7 +364,8 @@ pub(crate) fn check(
         writes,
     };
     let mut work = 0u64;
-    for h in (0..n).filter(|&h| (blocks.visited)(h)) {
+    for &h in heads.iter() {
+        let h = h as usize;
         // Back edges: from a block not before `h` in its component (a jump
         // back to shared exit code is no loop).
         back.clear();
@@ -410,7 +447,9 @@ fn prove(
     entry: &mut Vec<Option<Option<i64>>>,
     exit: &mut Vec<Option<i64>>,
 ) -> Result<u64, TerminationGap> {
-    // Candidate tests: the head's and a single back-edge source's.
+    // Candidate tests: the head's and a single back-edge source's, then
+    // any other body block every iteration passes (early exits in the
+    // middle of a loop, such as a count checked before a search test).
     let second = (lp.back.len() == 1 && lp.back[0] != lp.h).then(|| lp.back[0]);
     let mut gap = TerminationGap::NoExitTest;
     for t in std::iter::once(lp.h).chain(second) {
@@ -420,7 +459,50 @@ fn prove(
             Err(_) => {}
         }
     }
+    for &t in lp.body {
+        let last = blocks.end(t) - 1;
+        if t == lp.h
+            || Some(t) == second
+            || blocks.ops[last].flow != Flow::CondJump
+            || !on_every_iteration(g, lp, t)
+        {
+            continue;
+        }
+        match prove_at(blocks, g, lp, t, entry, exit) {
+            Ok(trips) => return Ok(trips),
+            Err(e) if gap == TerminationGap::NoExitTest => gap = e,
+            Err(_) => {}
+        }
+    }
     Err(gap)
+}
+
+/// Whether every path from the head to a back-edge source passes block
+/// `t` (so every iteration runs its test): with `t` removed, no back-edge
+/// source is reachable from the head inside the body.
+fn on_every_iteration(g: &Graph<'_>, lp: &Loop<'_>, t: usize) -> bool {
+    let mut seen = vec![false; lp.body.len()];
+    let mut stack = vec![lp.h];
+    if let Some(i) = lp.index(lp.h) {
+        seen[i] = true;
+    }
+    while let Some(b) = stack.pop() {
+        if lp.back.contains(&b) {
+            return false;
+        }
+        for s in g.succ.of(b) {
+            if s == t || s == lp.h {
+                continue;
+            }
+            if let Some(i) = lp.index(s)
+                && !seen[i]
+            {
+                seen[i] = true;
+                stack.push(s);
+            }
+        }
+    }
+    true
 }
 
 /// The proof with the exit test at the end of block `t`; its trip bound
@@ -447,6 +529,31 @@ fn prove_at(
         (false, true) => false,
         _ => return Err(TerminationGap::NoExitTest),
     };
+    // `loop` (also `loope`/`loopne`) decrements `rcx` and continues only
+    // while it is not zero: `rcx` is the induction register, compared with
+    // 0 after its step (the jump itself).
+    if is_loop_rcx(jcc) {
+        if !continue_taken {
+            return Err(TerminationGap::UnknownTest);
+        }
+        let (c, at_test) = induction(blocks, g, lp, t, last, 1, 8, entry, exit)?;
+        let head = &blocks.states[lp.h];
+        let test = Test {
+            cc: CC::ne,
+            kind: Flagged::Sub,
+            c,
+            at_test,
+            width: 8,
+            bound: Bound::Imm(0),
+        };
+        return if meets(
+            blocks.ctx, test.cc, test.kind, c, at_test, 8, test.bound, head, 1,
+        ) {
+            Ok(trips(&test, head, 1))
+        } else {
+            Err(TerminationGap::StepMissesBound)
+        };
+    }
     // The flags: the last flag-writing instruction of the block.
     let first = blocks.start[t] as usize;
     let setter = (first..last)
@@ -488,11 +595,20 @@ fn prove_at(
                 if let Bound::Reg(b) = bound
                     && (b == r || body_writes(blocks, g, lp.body, b))
                 {
+                    // Two registers stepping toward each other by one.
+                    if b != r
+                        && let Ok((cb, _)) =
+                            induction(blocks, g, lp, t, setter, b, width, entry, exit)
+                        && converges(cc, c, cb)
+                    {
+                        let head = &blocks.states[lp.h];
+                        return Ok(trips_closing_in(head, width, (r, c), (b, cb)));
+                    }
                     gap = TerminationGap::BoundChanges;
                     continue;
                 }
                 let head = &blocks.states[lp.h];
-                if meets(cc, cmp.kind, c, at_test, width, bound, head, r) {
+                if meets(blocks.ctx, cc, cmp.kind, c, at_test, width, bound, head, r) {
                     let test = Test {
                         cc,
                         kind: cmp.kind,
@@ -599,6 +715,39 @@ fn toward(head: &State, r: usize, bound: Bound, c: i64, at_test: i64, width: u8)
     }
 }
 
+/// Whether continuing while `r cc B`, with `r` stepping by `c` and `B` by
+/// `cb` per iteration, must stop: a strict `<` (signed or unsigned) with
+/// `r` going up by one and `B` down by one (or the mirror). While the loop
+/// continues, `r < B`, so neither step wraps (`r + 1 <= B`, `B - 1 >= r`),
+/// and `B - r >= 1` shrinks by two per iteration.
+fn converges(cc: CC, c: i64, cb: i64) -> bool {
+    match cc {
+        CC::l | CC::b => c == 1 && cb == -1,
+        CC::g | CC::a => c == -1 && cb == 1,
+        _ => false,
+    }
+}
+
+/// Whether a pointer into buffer `i` stepping by `c` while it is below
+/// (`b`, `be`) or above (`a`, `ae`) the pointer `end` of the same buffer
+/// must stop. The buffer must be non-empty on entry (then it is real
+/// memory: user-space addresses are below 2^56, and the lowest pages are
+/// never mapped, so it starts at 4096 or above) and `end` inside it or one
+/// past it. Going up by `0 < c <= 2^32` while `p <= end`: `p + c` stays below
+/// 2^57, no wrap, so `p` passes `end`. Going down by `0 < -c <= 4096` while
+/// `p >= end >= 4096`: `p + c >= 0`, no wrap.
+fn walk_ends(ctx: &Ctx<'_>, head: &State, i: u8, end: &crate::num::Num, cc: CC, c: i64) -> bool {
+    let first_byte = crate::num::Num::constant(0);
+    let nonempty = ctx
+        .check_buffer(i, &first_byte, 1, false, &head.syms)
+        .is_ok();
+    let step_ok = match cc {
+        CC::b | CC::be => (1..=1 << 32).contains(&c),
+        _ => (-4096..0).contains(&c),
+    };
+    nonempty && step_ok && ctx.within_buffer(i, end, &head.syms)
+}
+
 /// The condition with its operands swapped.
 fn swap(cc: CC) -> Option<CC> {
     Some(match cc {
@@ -626,6 +775,7 @@ enum Bound {
 /// (`at_test`: its change from the head's entry to the test), must stop.
 #[allow(clippy::too_many_arguments)]
 fn meets(
+    ctx: &Ctx<'_>,
     cc: CC,
     kind: Flagged,
     c: i64,
@@ -635,9 +785,27 @@ fn meets(
     head: &State,
     r: usize,
 ) -> bool {
-    // Flags of `test`/logic or an ALU result: only a `!= 0` test.
+    // `test r, r` and logic results write ZF and SF of `r` and clear CF and
+    // OF: the signed conditions and (in)equality compare `r` with 0 (the
+    // bound is then the immediate 0), `a` is `!= 0` and `be` is `== 0`.
+    let (cc, kind) = match (kind, cc) {
+        (Flagged::Logic, CC::l | CC::le | CC::g | CC::ge | CC::e | CC::ne) => (cc, Flagged::Sub),
+        (Flagged::Logic, CC::a) => (CC::ne, Flagged::Sub),
+        (Flagged::Logic, CC::be) => (CC::e, Flagged::Sub),
+        _ => (cc, kind),
+    };
+    // Flags of an ALU result: only a `!= 0` test.
     if kind != Flagged::Sub && cc != CC::ne {
         return false;
+    }
+    // A pointer walked toward an end pointer of the same buffer.
+    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.regs[r], bound)
+        && let Val::Ptr(j, end) = head.regs[b]
+        && i == j
+        && width == 8
+        && matches!(cc, CC::b | CC::be | CC::a | CC::ae)
+    {
+        return walk_ends(ctx, head, i, &end, cc, c);
     }
     let a = c.unsigned_abs();
     // The bound's range as the head state knows it (signed and unsigned at
@@ -806,6 +974,14 @@ fn deltas(
     exit.fill(None);
 }
 
+/// Whether `ins` is `loop`, `loope` or `loopne` counting in `rcx`.
+fn is_loop_rcx(ins: &Instruction) -> bool {
+    matches!(
+        ins.code(),
+        Code::Loop_rel8_64_RCX | Code::Loope_rel8_64_RCX | Code::Loopne_rel8_64_RCX
+    )
+}
+
 /// `r`'s change after `ins` (which writes the registers in `writes`),
 /// given its change before.
 fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
@@ -813,6 +989,13 @@ fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> 
         return d;
     }
     let d = d?;
+    if is_loop_rcx(ins) {
+        return if r == 1 && width == 8 {
+            d.checked_sub(1).filter(|v| v.unsigned_abs() < 1 << 31)
+        } else {
+            None
+        };
+    }
     let dest = ins.op0_kind() == OpKind::Register && gpr(ins.op0_register()) == r;
     let reg_width = if dest {
         ins.op0_register().size() as u8
@@ -1006,6 +1189,22 @@ fn trips(t: &Test, head: &State, r: usize) -> u64 {
         }
     }
     u64::try_from(best + 1).unwrap_or(u64::MAX)
+}
+
+/// [`trips`] for two registers closing in (`r` and `b`, each with its
+/// step): both have as many head values per stay as there are iterations,
+/// so the smaller count of either's head range bounds them.
+fn trips_closing_in(head: &State, width: u8, (r, c): (usize, i64), (b, cb): (usize, i64)) -> u64 {
+    // `!=` narrows nothing: each register's head range alone.
+    let alone = |c| Test {
+        cc: CC::ne,
+        kind: Flagged::Sub,
+        c,
+        at_test: 0,
+        width,
+        bound: Bound::Imm(0),
+    };
+    trips(&alone(c), head, r).min(trips(&alone(cb), head, b))
 }
 
 /// The proven loops of the last [`check`] and the working memory of

@@ -31,7 +31,7 @@ const LEADER: u32 = u32::MAX - 1;
 /// Block `mark` bits: has a state, is on the worklist, was stepped.
 const HAVE: u8 = 1;
 const QUEUED: u8 = 2;
-const VISITED: u8 = 4;
+pub(crate) const VISITED: u8 = 4;
 
 /// What the validator proved about accepted code.
 ///
@@ -649,15 +649,14 @@ impl Validator {
         if loops {
             self.check_reaches_ret(blocks)?;
             if policy.require_termination {
-                let mark = &self.mark;
-                let visited = |b: usize| mark[b] & VISITED != 0;
                 let view = crate::termination::Blocks {
                     instrs: &self.instrs,
                     ops: &self.ops,
                     start: &self.block_start,
                     block_of: &self.block_of,
-                    visited: &visited,
+                    mark: &self.mark,
                     states: &self.states,
+                    ctx: &ctx,
                 };
                 // Linear in the code: a few units per instruction.
                 let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
