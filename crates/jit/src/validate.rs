@@ -104,17 +104,24 @@ impl Report {
     /// Loop-free code runs each reachable instruction at most once. For a
     /// loop, the bound comes from its termination proof and the facts at
     /// its head (`termination.rs`): the range of its induction register
-    /// and of its bound, over the step. Ranges are wide for unknown
-    /// arguments, so most loops to an argument have a bound near `2^64`.
+    /// and of its bound, over the step. Those ranges exist only where the
+    /// value domain ran (code with buffers, indexed memory operands or
+    /// division to prove, or a loop whose proof needed known low bits);
+    /// elsewhere a loop's bound is `2^bits` rounds, and with unknown
+    /// arguments most loops to an argument are bounded near `2^64`.
     ///
     /// ```
     /// use npk_jit::{validate, Policy};
-    /// let sig = "int64()".parse().expect("valid signature");
-    /// // mov ecx, 10; top: dec ecx; jnz top; mov eax, ecx; ret
-    /// let code = [0xb9, 10, 0, 0, 0, 0xff, 0xc9, 0x75, 0xfc, 0x89, 0xc8, 0xc3];
+    /// let sig = "int64(int64* xs[16])".parse().expect("valid signature");
+    /// // xor eax,eax; xor ecx,ecx; top: add rax,[rdi+rcx*8]; inc rcx;
+    /// // cmp rcx,16; jl top; ret: 2 + 16 * 4 + 1 instructions run
+    /// let code = [
+    ///     0x31, 0xc0, 0x31, 0xc9, 0x48, 0x03, 0x04, 0xcf, 0x48, 0xff, 0xc1, 0x48, 0x83, 0xf9,
+    ///     0x10, 0x7c, 0xf3, 0xc3,
+    /// ];
     /// let r = validate(&code, &sig, &Policy::runtime()).expect("accepted");
     /// let bound = r.max_steps().expect("a bounded loop");
-    /// assert!((1 + 10 * 2 + 2..=100).contains(&bound), "{bound}");
+    /// assert!((67..=100).contains(&bound), "{bound}");
     /// ```
     #[must_use]
     pub fn max_steps(&self) -> Option<u64> {
