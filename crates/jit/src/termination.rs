@@ -43,6 +43,24 @@
 //!
 //! The number of iterations is then at most `2^64 / |c|`; in practice the
 //! distance to the bound over the step.
+//!
+//! **The work bound** ([`crate::Report::max_steps`], issue 12): each proven
+//! loop also gets a bound on the back edges one *stay* in it takes (entered
+//! from outside its body until it leaves; [`trips`]). The head values of
+//! the induction register in a stay step by `c` modulo `2^bits` and lie in
+//! the head state's range; the values the test continues with are those
+//! moved by the change to the test and, for an order test, on the near side
+//! of the bound's range. In an interval shorter than `2^bits - |c|` such a
+//! progression is an exact integer one, so it has at most `span / |c| + 1`
+//! terms; otherwise the head values are still distinct (a repeated one would
+//! repeat every test forever), at most `2^(bits - tz(c))`. Plus one for a
+//! stay entered past the head. [`loop_steps`] then bounds a call: a block
+//! runs once plus once per back edge of each loop holding it, a loop's back
+//! edges are its stays times its trips, and its stays are the runs of the
+//! blocks with an edge into it (outer loops first). Without the value
+//! domain, or with unknown arguments, ranges are wide and bounds near
+//! `2^bits`; with exact arguments (the oracle's `Policy::assumed_args`) they
+//! are close to the real count.
 
 use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Register};
 
@@ -52,6 +70,10 @@ use crate::record::Flow;
 use crate::refine::negate;
 use crate::state::{CMP_IMM, Flagged, State, Val};
 use crate::values::comparison;
+
+mod work;
+pub(crate) use work::loop_steps;
+use work::{Test, WorkScratch, trips, trips_closing_in};
 
 /// Why a loop is not proven to end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1021,323 +1043,4 @@ fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> 
         _ => return None,
     };
     d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
-}
-
-// The work bound (issue 12): how many instructions one call can execute.
-
-/// A proven loop's exit test, as [`trips`] reads it: the loop continues
-/// while `r cc B` (flags of `kind`), `r` steps by `c` per iteration and by
-/// `at_test` from the head to the test, at `width` bytes.
-struct Test {
-    cc: CC,
-    kind: Flagged,
-    c: i64,
-    at_test: i64,
-    width: u8,
-    bound: Bound,
-}
-
-/// An interval of integers `[lo, hi]` inside the domain `[dlo, dhi]` of
-/// one reading of a `bits`-wide value (signed or unsigned).
-#[derive(Clone, Copy)]
-struct View {
-    lo: i128,
-    hi: i128,
-    dlo: i128,
-    dhi: i128,
-}
-
-impl View {
-    fn full(dlo: i128, dhi: i128) -> View {
-        View {
-            lo: dlo,
-            hi: dhi,
-            dlo,
-            dhi,
-        }
-    }
-
-    /// The signed and the unsigned reading of `n` (a number as
-    /// [`Val::as_num`] gives it at the width: below 64 bits zero-extended).
-    fn of(n: crate::num::Num, bits: u32) -> [View; 2] {
-        let (lo, hi) = (i128::from(n.s.smin()), i128::from(n.s.smax()));
-        if bits >= 64 {
-            return [
-                View {
-                    lo,
-                    hi,
-                    ..View::full(i128::from(i64::MIN), i128::from(i64::MAX))
-                },
-                View {
-                    lo: i128::from(n.s.umin()),
-                    hi: i128::from(n.s.umax()),
-                    ..View::full(0, i128::from(u64::MAX))
-                },
-            ];
-        }
-        let size = 1i128 << bits;
-        let half = size >> 1;
-        let unsigned = View::full(0, size - 1);
-        let signed = View::full(-half, half - 1);
-        if lo < 0 || hi >= size {
-            return [signed, unsigned];
-        }
-        let signed = if hi < half {
-            View { lo, hi, ..signed }
-        } else if lo >= half {
-            View {
-                lo: lo - size,
-                hi: hi - size,
-                ..signed
-            }
-        } else {
-            signed
-        };
-        [signed, View { lo, hi, ..unsigned }]
-    }
-
-    /// The constant `k` (an immediate, sign-extended to 64 bits) at `bits`.
-    fn constant(k: i64, bits: u32) -> [View; 2] {
-        let (s, u) = if bits >= 64 {
-            (i128::from(k), i128::from(k as u64))
-        } else {
-            let u = i128::from(k as u64) & ((1i128 << bits) - 1);
-            let half = 1i128 << (bits - 1);
-            (if u >= half { u - (1i128 << bits) } else { u }, u)
-        };
-        let [sv, uv] = View::of(crate::num::Num::constant(0), bits);
-        [View { lo: s, hi: s, ..sv }, View { lo: u, hi: u, ..uv }]
-    }
-
-    /// Every value moved by `d` (the domain unchanged; everything if the
-    /// move may leave it).
-    fn shifted(self, d: i64) -> View {
-        let (lo, hi) = (self.lo + i128::from(d), self.hi + i128::from(d));
-        if lo < self.dlo || hi > self.dhi {
-            View::full(self.dlo, self.dhi)
-        } else {
-            View { lo, hi, ..self }
-        }
-    }
-
-    /// How many terms of a progression with step `a`, whose consecutive
-    /// terms differ by `a` modulo `2^bits`, lie in the interval: if the
-    /// interval is shorter than `2^bits - a`, consecutive terms inside it
-    /// differ by exactly `a` as integers, so at most `(hi - lo) / a + 1`.
-    fn terms(self, a: u64, bits: u32) -> Option<u128> {
-        if self.lo > self.hi {
-            return Some(0);
-        }
-        let span = (self.hi - self.lo) as u128;
-        // Below 2^64, so the division is a 64-bit one.
-        (span < (1u128 << bits) - u128::from(a)).then(|| u128::from(span as u64 / a) + 1)
-    }
-}
-
-/// A bound on the back edges one stay in a proven loop takes (a stay: the
-/// loop's body entered from outside it, until it is left). The head values
-/// of `r` in a stay form a progression `v + k·c` modulo `2^bits`, all in the
-/// head state's range of `r`; the tests that continue the loop see them
-/// moved by `at_test`, and also satisfy the continue condition against the
-/// bound's range. If one of these intervals (signed or unsigned reading)
-/// is shorter than `2^bits - |c|`, the continuing values are an exact
-/// integer progression in it. Otherwise the head values of a stay are still
-/// distinct (a repeated one would repeat every test forever, which the
-/// termination proof excludes), and the progression has `2^(bits - tz(c))`
-/// of them. Plus one back edge: a stay entered at the back-edge source
-/// tests once before its first head visit. Saturating.
-fn trips(t: &Test, head: &State, r: usize) -> u64 {
-    let bits = (u32::from(t.width) * 8).clamp(8, 64);
-    let a = t.c.unsigned_abs();
-    let mut best = 1u128 << (bits - a.trailing_zeros().min(bits));
-    let (views, ordered) = match head.regs[r] {
-        // Nothing known beyond its width (code checked without the value
-        // domain): only the fallback.
-        Val::Data(_) => return u64::try_from(best + 1).unwrap_or(u64::MAX),
-        Val::Ptr(_, off) if bits == 64 => ([View::of(off, 64)[0], View::full(0, 0)], false),
-        v => match v.as_num(t.width) {
-            Some(n) => (View::of(n, bits), t.kind == Flagged::Sub),
-            None => return u64::try_from(best + 1).unwrap_or(u64::MAX),
-        },
-    };
-    let bound = match t.bound {
-        Bound::Imm(k) => Some(View::constant(k, bits)),
-        Bound::Reg(b) => head.regs[b].as_num(t.width).map(|n| View::of(n, bits)),
-    };
-    for (i, view) in views.into_iter().enumerate() {
-        if view.dlo == view.dhi {
-            continue;
-        }
-        let mut pass = view.shifted(t.at_test);
-        if let (true, Some(b)) = (ordered, bound) {
-            let b = b[i];
-            let signed = i == 0;
-            match t.cc {
-                CC::l if signed => pass.hi = pass.hi.min(b.hi - 1),
-                CC::le if signed => pass.hi = pass.hi.min(b.hi),
-                CC::g if signed => pass.lo = pass.lo.max(b.lo + 1),
-                CC::ge if signed => pass.lo = pass.lo.max(b.lo),
-                CC::b if !signed => pass.hi = pass.hi.min(b.hi - 1),
-                CC::be if !signed => pass.hi = pass.hi.min(b.hi),
-                CC::a if !signed => pass.lo = pass.lo.max(b.lo + 1),
-                CC::ae if !signed => pass.lo = pass.lo.max(b.lo),
-                _ => {}
-            }
-        }
-        if let Some(n) = pass.terms(a, bits) {
-            best = best.min(n);
-        }
-    }
-    u64::try_from(best + 1).unwrap_or(u64::MAX)
-}
-
-/// [`trips`] for two registers closing in (`r` and `b`, each with its
-/// step): both have as many head values per stay as there are iterations,
-/// so the smaller count of either's head range bounds them.
-fn trips_closing_in(head: &State, width: u8, (r, c): (usize, i64), (b, cb): (usize, i64)) -> u64 {
-    // `!=` narrows nothing: each register's head range alone.
-    let alone = |c| Test {
-        cc: CC::ne,
-        kind: Flagged::Sub,
-        c,
-        at_test: 0,
-        width,
-        bound: Bound::Imm(0),
-    };
-    trips(&alone(c), head, r).min(trips(&alone(cb), head, b))
-}
-
-/// The proven loops of the last [`check`] and the working memory of
-/// [`loop_steps`].
-#[derive(Default)]
-pub(crate) struct WorkScratch {
-    /// Per loop: its body's blocks at `bodies[first..end]`, its bound on
-    /// back edges per stay ([`trips`]) and its body's instruction count, in
-    /// the order [`check`] proved them.
-    loops: Vec<(u32, u32, u64, u64)>,
-    bodies: Vec<u32>,
-    /// Back edges each loop takes in one call, once known.
-    back_edges: Vec<Option<u64>>,
-    /// Per block: the back edges of the loops holding it counted so far,
-    /// how many of those loops are still unknown, and a mark (`2s`: inside
-    /// the body of attempt `s`, `2s + 1`: an entry to it already counted).
-    /// Kept between calls: only body blocks' counts are reset, and attempts
-    /// keep counting up, so old marks never match.
-    blocks: Vec<(u64, u32, u32)>,
-    stamp: u32,
-}
-
-impl WorkScratch {
-    fn clear(&mut self) {
-        self.loops.clear();
-        self.bodies.clear();
-    }
-
-    fn push(&mut self, blocks: &Blocks<'_>, body: &[usize], trips: u64) {
-        let first = self.bodies.len() as u32;
-        self.bodies.extend(body.iter().map(|&b| b as u32));
-        let len = body
-            .iter()
-            .map(|&b| (blocks.end(b) - blocks.start[b] as usize) as u64)
-            .sum();
-        self.loops
-            .push((first, self.bodies.len() as u32, trips, len));
-    }
-
-    /// A fresh attempt number (marks of `2s` and `2s + 1`).
-    fn next_stamp(&mut self) -> u32 {
-        if self.stamp >= u32::MAX / 2 - 1 {
-            self.stamp = 0;
-            for b in &mut self.blocks {
-                b.2 = 0;
-            }
-        }
-        self.stamp += 1;
-        self.stamp
-    }
-}
-
-/// Rounds of [`loop_steps`] over loops whose entries wait on other loops.
-const WORK_ROUNDS: usize = 4;
-
-/// After [`check`] proved every loop (with the same `blocks` and
-/// `scratch`): how many instructions one call can execute beyond running
-/// each visited block once, so the reachable instruction count plus this
-/// bounds a call (the sum over visited blocks of their length times how
-/// often they can run). A block runs once, plus once per back edge taken
-/// of a loop holding it (between two runs of `b` the path is a cycle
-/// through `b`; its lowest block is a loop head with the whole cycle in its
-/// body, and the cycle's edge into it is one of that loop's back edges), so
-/// the excess is the sum over loops of their back edges times their body's
-/// length. A loop's back edges in one call are at most its stays (the
-/// function's entry inside its body, plus the runs of each block outside it
-/// with an edge into it) times its [`trips`]. Loops whose entries wait on a
-/// loop not yet counted are taken again, a few rounds at most; `None` if
-/// one is still unknown then. Saturating; costs about as much as listing
-/// the loops' bodies and their entries.
-pub(crate) fn loop_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u64> {
-    let n = blocks.start.len();
-    let Scratch { pred, work: w, .. } = scratch;
-    if w.blocks.len() < n {
-        w.blocks.resize(n, (0, 0, 0));
-    }
-    for &b in &w.bodies {
-        w.blocks[b as usize].1 += 1;
-    }
-    w.back_edges.clear();
-    w.back_edges.resize(w.loops.len(), None);
-    let mut excess = Some(0u64);
-    for round in 0..WORK_ROUNDS {
-        let mut waiting = false;
-        for l in 0..w.loops.len() {
-            if w.back_edges[l].is_some() {
-                continue;
-            }
-            let stamp = w.next_stamp();
-            let (inside, counted) = (2 * stamp, 2 * stamp + 1);
-            let (first, end, trips, len) = w.loops[l];
-            let body = &w.bodies[first as usize..end as usize];
-            for &b in body {
-                w.blocks[b as usize].2 = inside;
-            }
-            let mut stays = u64::from(w.blocks[0].2 == inside);
-            let mut known = true;
-            'entries: for &y in body {
-                for x in pred.of(y as usize) {
-                    let (runs, unknown, mark) = &mut w.blocks[x];
-                    if *mark == inside || *mark == counted {
-                        continue;
-                    }
-                    *mark = counted;
-                    if *unknown > 0 {
-                        known = false;
-                        break 'entries;
-                    }
-                    stays = stays.saturating_add(runs.saturating_add(1));
-                }
-            }
-            if !known {
-                waiting = true;
-                continue;
-            }
-            let back = stays.saturating_mul(trips);
-            w.back_edges[l] = Some(back);
-            excess = excess.map(|e| e.saturating_add(back.saturating_mul(len)));
-            for &b in body {
-                let (runs, unknown, _) = &mut w.blocks[b as usize];
-                *runs = runs.saturating_add(back);
-                *unknown -= 1;
-            }
-        }
-        if !waiting {
-            break;
-        }
-        if round + 1 == WORK_ROUNDS {
-            excess = None;
-        }
-    }
-    for &b in &w.bodies {
-        w.blocks[b as usize] = (0, 0, w.blocks[b as usize].2);
-    }
-    excess
 }
