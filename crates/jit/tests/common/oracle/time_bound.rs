@@ -10,6 +10,7 @@
 //! this call, not of every call. The bound counts instructions, the limit
 //! is CPU time: [`MIN_INSTRUCTIONS_PER_SEC`] converts, and the calls must
 //! be predicted to need at most a [`MARGIN`]th of the limit.
+//! `NPK_ORACLE_SHOW_LONG=1` prints every time-out judged, with its bound.
 
 use npk_jit::{Param, SigType};
 
@@ -62,7 +63,22 @@ pub fn bound(plan: &Plan) -> Option<u64> {
 /// The verdict on call `call` having run out of CPU time at code offset
 /// `at` (no other violation seen).
 pub fn judge_timeout(plan: &Plan, call: usize, at: u64) -> Observed {
-    match bound(plan) {
+    let bound = bound(plan);
+    if std::env::var_os("NPK_ORACLE_SHOW_LONG").is_some() {
+        let hex: Vec<String> = plan.code.iter().map(|b| format!("{b:02x}")).collect();
+        let regs = call_regs(plan)[0];
+        let args: Vec<String> = (0..plan.sig.param_count())
+            .map(|i| format!("{:#x}", regs[super::ARG_REGS[i]]))
+            .collect();
+        eprintln!(
+            "time-out: {} | {} | args {} | at code+{at:#x}, bound {bound:?}, budget {}",
+            hex.join(" "),
+            plan.sig,
+            args.join(", "),
+            budget(plan)
+        );
+    }
+    match bound {
         Some(b) if b <= budget(plan) => Observed::Violation(format!(
             "call {call} ran out of CPU time ({} ms for both calls, at code+{at:#x}) although \
              the validator bounds a call with these arguments by {b} instructions",
