@@ -102,6 +102,10 @@ impl<'a> Ctx<'a> {
         st.regs = regs;
         st.cmp = None;
         st.syms = self.entry_syms;
+        // A state reused from an earlier validation may say `rdx` holds
+        // `rax`'s sign extension (every write of `rax` clears it, so it was
+        // never read before `rax` was written, but the entry state is exact).
+        st.sext = 0;
         st.flags = 0;
         st.touched = 0;
         st.slots.clear();
