@@ -150,6 +150,11 @@ pub(crate) struct Scratch {
     heads: Vec<u32>,
     succ: Adjacency,
     pred: Adjacency,
+    /// A graph of at most 64 blocks as bit masks: successors, predecessors
+    /// and the blocks each reaches in one or more steps.
+    succ_bits: Vec<u64>,
+    pred_bits: Vec<u64>,
+    reach: Vec<u64>,
     scc: Vec<u32>,
     order: Vec<u32>,
     dfs: Vec<(u32, u32)>,
@@ -172,12 +177,67 @@ impl std::fmt::Debug for Scratch {
     }
 }
 
+/// Successor and predecessor links of the graph [`Scratch::build`] made
+/// (bit masks for at most 64 blocks).
+fn links<'a>(
+    n: usize,
+    lists: (&'a Adjacency, &'a Adjacency),
+    bits: (&'a [u64], &'a [u64]),
+) -> (Links<'a>, Links<'a>) {
+    if n <= 64 {
+        (Links::Bits(bits.0), Links::Bits(bits.1))
+    } else {
+        (Links::Lists(lists.0), Links::Lists(lists.1))
+    }
+}
+
 /// The graph part of [`Scratch`], borrowed apart from the per-loop buffers.
 struct Graph<'s> {
-    succ: &'s Adjacency,
-    pred: &'s Adjacency,
+    succ: Links<'s>,
+    pred: Links<'s>,
     scc: &'s [u32],
     writes: &'s [u16],
+}
+
+/// Successors or predecessors: lists, or bit masks for small graphs.
+#[derive(Clone, Copy)]
+enum Links<'s> {
+    Lists(&'s Adjacency),
+    Bits(&'s [u64]),
+}
+
+impl<'s> Links<'s> {
+    fn of(self, b: usize) -> LinkIter<'s> {
+        match self {
+            Links::Lists(a) => {
+                LinkIter::List(a.list[a.first[b] as usize..a.first[b + 1] as usize].iter())
+            }
+            Links::Bits(m) => LinkIter::Bits(m[b]),
+        }
+    }
+}
+
+/// The blocks of one [`Links::of`], in increasing order.
+enum LinkIter<'s> {
+    List(std::slice::Iter<'s, u32>),
+    Bits(u64),
+}
+
+impl Iterator for LinkIter<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            LinkIter::List(it) => it.next().map(|&x| x as usize),
+            LinkIter::Bits(m) => {
+                if *m == 0 {
+                    return None;
+                }
+                let b = m.trailing_zeros() as usize;
+                *m &= *m - 1;
+                Some(b)
+            }
+        }
+    }
 }
 
 /// Adjacency lists in one array (`list[first[b]..first[b + 1]]`).
@@ -210,12 +270,6 @@ impl Adjacency {
             self.fill[a as usize] += 1;
         }
     }
-
-    fn of(&self, b: usize) -> impl Iterator<Item = usize> + '_ {
-        self.list[self.first[b] as usize..self.first[b + 1] as usize]
-            .iter()
-            .map(|&x| x as usize)
-    }
 }
 
 impl Scratch {
@@ -223,12 +277,24 @@ impl Scratch {
     /// write masks of the instructions in cycles.
     fn build(&mut self, blocks: &Blocks<'_>) {
         let n = blocks.start.len();
+        let small = n <= 64;
         self.edges.clear();
         self.heads.clear();
+        if small {
+            self.succ_bits.clear();
+            self.succ_bits.resize(n, 0);
+            self.pred_bits.clear();
+            self.pred_bits.resize(n, 0);
+        }
         for b in (0..n).filter(|&b| blocks.visited(b)) {
             for s in blocks.succs(b).into_iter().flatten() {
                 if blocks.visited(s) {
-                    self.edges.push((b as u32, s as u32));
+                    if small {
+                        self.succ_bits[b] |= 1 << s;
+                        self.pred_bits[s] |= 1 << b;
+                    } else {
+                        self.edges.push((b as u32, s as u32));
+                    }
                     if s <= b {
                         self.heads.push(s as u32);
                     }
@@ -237,16 +303,24 @@ impl Scratch {
         }
         self.heads.sort_unstable();
         self.heads.dedup();
-        self.succ.fill_from(n, &self.edges, false);
-        self.pred.fill_from(n, &self.edges, true);
-        self.components(n);
+        if small {
+            self.components_small(n);
+        } else {
+            self.succ.fill_from(n, &self.edges, false);
+            self.pred.fill_from(n, &self.edges, true);
+            self.components(n);
+        }
         self.writes.clear();
         self.writes.resize(blocks.instrs.len(), 0);
+        let (succ, pred) = links(
+            n,
+            (&self.succ, &self.pred),
+            (&self.succ_bits, &self.pred_bits),
+        );
+        let scc = &self.scc;
         for b in 0..n {
-            let own = self.scc[b];
-            let scc = &self.scc;
-            let cyclic =
-                self.succ.of(b).any(|s| scc[s] == own) || self.pred.of(b).any(|p| scc[p] == own);
+            let own = scc[b];
+            let cyclic = succ.of(b).any(|s| scc[s] == own) || pred.of(b).any(|p| scc[p] == own);
             if !cyclic {
                 continue;
             }
@@ -260,6 +334,46 @@ impl Scratch {
                     ),
                 };
             }
+        }
+    }
+
+    /// Strongly connected components of a graph of at most 64 blocks, from
+    /// its reachability masks: `x` and `b` share a component when each
+    /// reaches the other; a component is named by its least block.
+    fn components_small(&mut self, n: usize) {
+        self.reach.clear();
+        self.reach.extend_from_slice(&self.succ_bits);
+        // Transitive closure; blocks are mostly in order, so backward
+        // sweeps settle in a few rounds (at most `n`).
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for b in (0..n).rev() {
+                let mut r = self.reach[b];
+                let mut m = self.reach[b];
+                while m != 0 {
+                    let s = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    r |= self.reach[s];
+                }
+                if r != self.reach[b] {
+                    self.reach[b] = r;
+                    changed = true;
+                }
+            }
+        }
+        self.scc.clear();
+        for b in 0..n {
+            let mut mates = 1u64 << b;
+            let mut m = self.reach[b];
+            while m != 0 {
+                let x = m.trailing_zeros() as usize;
+                m &= m - 1;
+                if self.reach[x] >> b & 1 != 0 {
+                    mates |= 1 << x;
+                }
+            }
+            self.scc.push(mates.trailing_zeros());
         }
     }
 
@@ -304,7 +418,7 @@ impl Scratch {
             self.stack.clear();
             self.stack.push(root);
             while let Some(b) = self.stack.pop() {
-                for p in pred.of(b as usize) {
+                for p in Links::Lists(pred).of(b as usize) {
                     if self.scc[p] == UNSEEN {
                         self.scc[p] = id as u32;
                         self.stack.push(p as u32);
@@ -343,6 +457,8 @@ pub(crate) fn check(
     let Scratch {
         succ,
         pred,
+        succ_bits,
+        pred_bits,
         scc,
         writes,
         heads,
@@ -353,6 +469,7 @@ pub(crate) fn check(
         exit,
         ..
     } = scratch;
+    let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
     let g = Graph {
         succ,
         pred,
