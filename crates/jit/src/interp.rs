@@ -79,7 +79,9 @@ impl<'a> Ctx<'a> {
     /// Overwrites `st` with the state at the first instruction (reusing its
     /// slot buffer).
     pub(crate) fn entry_state_into(&self, st: &mut State) {
-        let mut regs = [Val::Undef; 16];
+        // Written in place: a state is large (a register is a number).
+        let regs = &mut st.regs;
+        regs.fill(Val::Undef);
         regs[RSP] = Val::Stack(0);
         for r in CALLEE_SAVED {
             regs[r] = Val::Entry(r as u8);
@@ -99,7 +101,6 @@ impl<'a> Ctx<'a> {
                 },
             };
         }
-        st.regs = regs;
         st.cmp = None;
         st.syms = self.entry_syms;
         // A state reused from an earlier validation may say `rdx` holds
