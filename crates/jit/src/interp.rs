@@ -82,7 +82,9 @@ impl<'a> Ctx<'a> {
     /// Overwrites `st` with the state at the first instruction (reusing its
     /// slot buffer).
     pub(crate) fn entry_state_into(&self, st: &mut State) {
-        let mut regs = [Val::Undef; 16];
+        // Written in place: a state is large (a register is a number).
+        let regs = &mut st.regs;
+        regs.fill(Val::Undef);
         regs[RSP] = Val::Stack(0);
         for r in CALLEE_SAVED {
             regs[r] = Val::Entry(r as u8);
@@ -103,11 +105,14 @@ impl<'a> Ctx<'a> {
             };
         }
         if self.policy.assumed_args.is_some() {
-            self.assume_args(&mut regs);
+            self.assume_args(regs);
         }
-        st.regs = regs;
         st.cmp = None;
         st.syms = self.entry_syms;
+        // A state reused from an earlier validation may say `rdx` holds
+        // `rax`'s sign extension (every write of `rax` clears it, so it was
+        // never read before `rax` was written, but the entry state is exact).
+        st.sext = 0;
         st.flags = 0;
         st.touched = 0;
         st.slots.clear();

@@ -26,7 +26,7 @@
 //!    `c > 0` and no wrap before the bound (`c = 1` and `<`, or the bound's
 //!    range leaves room), and the mirror cases for `c < 0`.
 //!
-//! Two more shapes end without a fixed bound:
+//! Three more shapes end without a fixed bound:
 //! - **Two registers closing in**: `B` is itself an induction register, and
 //!   the loop continues while `r < B` (strict, signed or unsigned) with `r`
 //!   going up by one and `B` down by one per iteration (or the mirror):
@@ -40,6 +40,12 @@
 //!   therefore cannot wrap around before it passes `B`. (For an empty
 //!   buffer the pointer may be anything, and a walk near 2^64 could wrap
 //!   past an end forever; such loops are not proven.)
+//! - **A counter tested at every value** (`tested_counter`, the interleaved
+//!   loops compilers make of `argmax`-like scans, with no single exit
+//!   test): in the component of the head, every write of `r` steps it by one
+//!   (all up or all down, one width), each step is followed in its block by
+//!   an exit test of `r` against one invariant bound (`!=`, or `<` counting
+//!   up, `>` counting down), and every cycle of the component passes a step.
 //!
 //! The number of iterations is then at most `2^64 / |c|`; in practice the
 //! distance to the bound over the step.
@@ -172,6 +178,11 @@ pub(crate) struct Scratch {
     heads: Vec<u32>,
     succ: Adjacency,
     pred: Adjacency,
+    /// A graph of at most 64 blocks as bit masks: successors, predecessors
+    /// and the blocks each reaches in one or more steps.
+    succ_bits: Vec<u64>,
+    pred_bits: Vec<u64>,
+    reach: Vec<u64>,
     scc: Vec<u32>,
     order: Vec<u32>,
     dfs: Vec<(u32, u32)>,
@@ -196,12 +207,67 @@ impl std::fmt::Debug for Scratch {
     }
 }
 
+/// Successor and predecessor links of the graph [`Scratch::build`] made
+/// (bit masks for at most 64 blocks).
+fn links<'a>(
+    n: usize,
+    lists: (&'a Adjacency, &'a Adjacency),
+    bits: (&'a [u64], &'a [u64]),
+) -> (Links<'a>, Links<'a>) {
+    if n <= 64 {
+        (Links::Bits(bits.0), Links::Bits(bits.1))
+    } else {
+        (Links::Lists(lists.0), Links::Lists(lists.1))
+    }
+}
+
 /// The graph part of [`Scratch`], borrowed apart from the per-loop buffers.
 struct Graph<'s> {
-    succ: &'s Adjacency,
-    pred: &'s Adjacency,
+    succ: Links<'s>,
+    pred: Links<'s>,
     scc: &'s [u32],
     writes: &'s [u16],
+}
+
+/// Successors or predecessors: lists, or bit masks for small graphs.
+#[derive(Clone, Copy)]
+enum Links<'s> {
+    Lists(&'s Adjacency),
+    Bits(&'s [u64]),
+}
+
+impl<'s> Links<'s> {
+    fn of(self, b: usize) -> LinkIter<'s> {
+        match self {
+            Links::Lists(a) => {
+                LinkIter::List(a.list[a.first[b] as usize..a.first[b + 1] as usize].iter())
+            }
+            Links::Bits(m) => LinkIter::Bits(m[b]),
+        }
+    }
+}
+
+/// The blocks of one [`Links::of`], in increasing order.
+enum LinkIter<'s> {
+    List(std::slice::Iter<'s, u32>),
+    Bits(u64),
+}
+
+impl Iterator for LinkIter<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            LinkIter::List(it) => it.next().map(|&x| x as usize),
+            LinkIter::Bits(m) => {
+                if *m == 0 {
+                    return None;
+                }
+                let b = m.trailing_zeros() as usize;
+                *m &= *m - 1;
+                Some(b)
+            }
+        }
+    }
 }
 
 /// Adjacency lists in one array (`list[first[b]..first[b + 1]]`).
@@ -234,12 +300,6 @@ impl Adjacency {
             self.fill[a as usize] += 1;
         }
     }
-
-    fn of(&self, b: usize) -> impl Iterator<Item = usize> + '_ {
-        self.list[self.first[b] as usize..self.first[b + 1] as usize]
-            .iter()
-            .map(|&x| x as usize)
-    }
 }
 
 impl Scratch {
@@ -247,12 +307,24 @@ impl Scratch {
     /// write masks of the instructions in cycles.
     fn build(&mut self, blocks: &Blocks<'_>) {
         let n = blocks.start.len();
+        let small = n <= 64;
         self.edges.clear();
         self.heads.clear();
+        if small {
+            self.succ_bits.clear();
+            self.succ_bits.resize(n, 0);
+            self.pred_bits.clear();
+            self.pred_bits.resize(n, 0);
+        }
         for b in (0..n).filter(|&b| blocks.visited(b)) {
             for s in blocks.succs(b).into_iter().flatten() {
                 if blocks.visited(s) {
-                    self.edges.push((b as u32, s as u32));
+                    if small {
+                        self.succ_bits[b] |= 1 << s;
+                        self.pred_bits[s] |= 1 << b;
+                    } else {
+                        self.edges.push((b as u32, s as u32));
+                    }
                     if s <= b {
                         self.heads.push(s as u32);
                     }
@@ -261,16 +333,24 @@ impl Scratch {
         }
         self.heads.sort_unstable();
         self.heads.dedup();
-        self.succ.fill_from(n, &self.edges, false);
-        self.pred.fill_from(n, &self.edges, true);
-        self.components(n);
+        if small {
+            self.components_small(n);
+        } else {
+            self.succ.fill_from(n, &self.edges, false);
+            self.pred.fill_from(n, &self.edges, true);
+            self.components(n);
+        }
         self.writes.clear();
         self.writes.resize(blocks.instrs.len(), 0);
+        let (succ, pred) = links(
+            n,
+            (&self.succ, &self.pred),
+            (&self.succ_bits, &self.pred_bits),
+        );
+        let scc = &self.scc;
         for b in 0..n {
-            let own = self.scc[b];
-            let scc = &self.scc;
-            let cyclic =
-                self.succ.of(b).any(|s| scc[s] == own) || self.pred.of(b).any(|p| scc[p] == own);
+            let own = scc[b];
+            let cyclic = succ.of(b).any(|s| scc[s] == own) || pred.of(b).any(|p| scc[p] == own);
             if !cyclic {
                 continue;
             }
@@ -284,6 +364,46 @@ impl Scratch {
                     ),
                 };
             }
+        }
+    }
+
+    /// Strongly connected components of a graph of at most 64 blocks, from
+    /// its reachability masks: `x` and `b` share a component when each
+    /// reaches the other; a component is named by its least block.
+    fn components_small(&mut self, n: usize) {
+        self.reach.clear();
+        self.reach.extend_from_slice(&self.succ_bits);
+        // Transitive closure; blocks are mostly in order, so backward
+        // sweeps settle in a few rounds (at most `n`).
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for b in (0..n).rev() {
+                let mut r = self.reach[b];
+                let mut m = self.reach[b];
+                while m != 0 {
+                    let s = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    r |= self.reach[s];
+                }
+                if r != self.reach[b] {
+                    self.reach[b] = r;
+                    changed = true;
+                }
+            }
+        }
+        self.scc.clear();
+        for b in 0..n {
+            let mut mates = 1u64 << b;
+            let mut m = self.reach[b];
+            while m != 0 {
+                let x = m.trailing_zeros() as usize;
+                m &= m - 1;
+                if self.reach[x] >> b & 1 != 0 {
+                    mates |= 1 << x;
+                }
+            }
+            self.scc.push(mates.trailing_zeros());
         }
     }
 
@@ -328,7 +448,7 @@ impl Scratch {
             self.stack.clear();
             self.stack.push(root);
             while let Some(b) = self.stack.pop() {
-                for p in pred.of(b as usize) {
+                for p in Links::Lists(pred).of(b as usize) {
                     if self.scc[p] == UNSEEN {
                         self.scc[p] = id as u32;
                         self.stack.push(p as u32);
@@ -367,6 +487,8 @@ pub(crate) fn check(
     let Scratch {
         succ,
         pred,
+        succ_bits,
+        pred_bits,
         scc,
         writes,
         heads,
@@ -379,6 +501,7 @@ pub(crate) fn check(
         ..
     } = scratch;
     bounds.clear();
+    let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
     let g = Graph {
         succ,
         pred,
@@ -496,7 +619,194 @@ fn prove(
             Err(_) => {}
         }
     }
+    if tested_counter(blocks, g, lp.h) {
+        // Up to `2^bits` steps, none bounded by the head's facts: no useful
+        // trip bound.
+        return Ok(u64::MAX);
+    }
     Err(gap)
+}
+
+/// The component of `h` (every block on a cycle through it) ends if one
+/// register `r` counts through it one value at a time and every value is
+/// tested: every write of `r` in the component steps it by one, all up or
+/// all down, at one width; each step is followed in its block by an exit
+/// test of `r` against an immediate or a register the component never
+/// writes, which continues only while `r != B` (or `r < B` counting up, `r >
+/// B` counting down) and otherwise leaves the component; and every cycle of
+/// the component passes a step. Then `r` takes consecutive values, each
+/// tested before the next step, so it meets `B` (or passes it without
+/// wrapping) within `2^bits` steps, and a path that stayed in the
+/// component forever would step forever. This proves the interleaved loops
+/// compilers make of `argmax`-like scans, which have no single exit test.
+fn tested_counter(blocks: &Blocks<'_>, g: &Graph<'_>, h: usize) -> bool {
+    let comp = g.scc[h];
+    let members: Vec<usize> = (0..blocks.start.len())
+        .filter(|&b| g.scc[b] == comp && blocks.visited(b))
+        .collect();
+    let inside = |b: usize| g.scc[b] == comp;
+    // The test at the end of block `t`: (setter, r, bound, continue cc).
+    let test = |t: usize| -> Option<(usize, usize, Bound, CC, u8)> {
+        let last = blocks.end(t) - 1;
+        let jcc = &blocks.instrs[last];
+        if blocks.ops[last].flow != Flow::CondJump
+            || jcc.mnemonic() == Mnemonic::Jmp
+            || is_loop_rcx(jcc)
+        {
+            return None;
+        }
+        let [Some(taken), Some(fall)] = blocks.succs(t) else {
+            return None;
+        };
+        let continue_taken = match (inside(taken), inside(fall)) {
+            (true, false) => true,
+            (false, true) => false,
+            _ => return None,
+        };
+        let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken).ok()?;
+        let cc = match (cmp.kind, cc) {
+            (Flagged::Sub, _) => cc,
+            (Flagged::Logic, CC::l | CC::g | CC::ne) => cc,
+            (Flagged::Logic, CC::a) => CC::ne,
+            (Flagged::Result, CC::ne) => cc,
+            _ => return None,
+        };
+        let bound = if cmp.kind == Flagged::Sub && cmp.b != CMP_IMM {
+            Bound::Reg(usize::from(cmp.b))
+        } else if cmp.kind == Flagged::Sub {
+            Bound::Imm(cmp.imm)
+        } else {
+            Bound::Imm(0)
+        };
+        Some((setter, usize::from(cmp.a), bound, cc, cmp.width))
+    };
+    // Candidate counters: the registers of the component's exit tests.
+    for &t in &members {
+        let Some((_, a, bound, cc, width)) = test(t) else {
+            continue;
+        };
+        let mut candidates = vec![a];
+        if let Bound::Reg(b) = bound
+            && swap(cc).is_some()
+        {
+            candidates.push(b);
+        }
+        for r in candidates {
+            if counts_every_value(blocks, g, &members, r, width, &test) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// A block test `(setter, a, bound, cc, width)` seen from register `r`: the
+/// bound `r` is compared with and the condition with `r` on the left.
+fn seen_from((_, a, bound, cc, _): (usize, usize, Bound, CC, u8), r: usize) -> Option<(Bound, CC)> {
+    if a == r {
+        return Some((bound, cc));
+    }
+    match bound {
+        Bound::Reg(b) if b == r => Some((Bound::Reg(a), swap(cc)?)),
+        _ => None,
+    }
+}
+
+/// The conditions of [`tested_counter`] for counter `r` and bound `bound`.
+fn counts_every_value(
+    blocks: &Blocks<'_>,
+    g: &Graph<'_>,
+    members: &[usize],
+    r: usize,
+    width: u8,
+    test: &dyn Fn(usize) -> Option<(usize, usize, Bound, CC, u8)>,
+) -> bool {
+    let writes_in = |reg: usize| {
+        members.iter().any(|&m| {
+            (blocks.start[m] as usize..blocks.end(m)).any(|i| g.writes[i] >> reg & 1 != 0)
+        })
+    };
+    // The bound every step's test uses (the first one seen).
+    let mut bound: Option<Bound> = None;
+    let mut dir = 0i64;
+    let mut stepping = vec![false; members.len()];
+    for (k, &m) in members.iter().enumerate() {
+        for i in blocks.start[m] as usize..blocks.end(m) {
+            if g.writes[i] >> r & 1 == 0 {
+                continue;
+            }
+            let c = match step(&blocks.instrs[i], g.writes[i], r, width, Some(0)) {
+                Some(c @ (1 | -1)) if dir == 0 || dir == c => c,
+                _ => return false,
+            };
+            dir = c;
+            stepping[k] = true;
+            // The block's own exit test follows the step and tests `r`
+            // against a bound the component never writes.
+            let Some(found) = test(m) else {
+                return false;
+            };
+            let (setter, tw) = (found.0, found.4);
+            let Some((tb, cc)) = seen_from(found, r) else {
+                return false;
+            };
+            if let Bound::Reg(b) = tb
+                && (b == r || writes_in(b))
+            {
+                return false;
+            }
+            let same_bound = match (tb, *bound.get_or_insert(tb)) {
+                (Bound::Imm(x), Bound::Imm(y)) => x == y,
+                (Bound::Reg(x), Bound::Reg(y)) => x == y,
+                _ => false,
+            };
+            let continues_short = match cc {
+                CC::ne => true,
+                CC::l | CC::b => c == 1,
+                CC::g | CC::a => c == -1,
+                _ => false,
+            };
+            let later_writes = (i + 1..setter).any(|j| g.writes[j] >> r & 1 != 0);
+            if setter <= i || !same_bound || tw != width || !continues_short || later_writes {
+                return false;
+            }
+        }
+    }
+    // Every cycle passes a step: the component without its stepping blocks
+    // has no cycle (depth-first search over the remaining members).
+    let index = |b: usize| members.binary_search(&b).ok();
+    let mut color = vec![0u8; members.len()];
+    for root in 0..members.len() {
+        if stepping[root] || color[root] != 0 {
+            continue;
+        }
+        let mut stack = vec![(root, g.succ.of(members[root]))];
+        color[root] = 1;
+        while let Some((k, it)) = stack.last_mut() {
+            let k = *k;
+            match it.next() {
+                Some(s) => {
+                    let Some(j) = index(s) else { continue };
+                    if stepping[j] {
+                        continue;
+                    }
+                    match color[j] {
+                        0 => {
+                            color[j] = 1;
+                            stack.push((j, g.succ.of(members[j])));
+                        }
+                        1 => return false,
+                        _ => {}
+                    }
+                }
+                None => {
+                    color[k] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+    dir != 0
 }
 
 /// Whether every path from the head to a back-edge source passes block
@@ -576,26 +886,7 @@ fn prove_at(
             Err(TerminationGap::StepMissesBound)
         };
     }
-    // The flags: the last flag-writing instruction of the block.
-    let first = blocks.start[t] as usize;
-    let setter = (first..last)
-        .rev()
-        .find(|&i| blocks.instrs[i].rflags_modified() != 0)
-        .ok_or(TerminationGap::UnknownTest)?;
-    let cmp = comparison(&blocks.instrs[setter]).ok_or(TerminationGap::UnknownTest)?;
-    // Nothing between the setter and the jump may write the operands.
-    let operands = 1u16 << (cmp.a & 15)
-        | if cmp.b == CMP_IMM {
-            0
-        } else {
-            1 << (cmp.b & 15)
-        };
-    if (setter + 1..last).any(|i| g.writes[i] & operands != 0) {
-        return Err(TerminationGap::UnknownTest);
-    }
-    let cc = jcc.condition_code();
-    let cc = if continue_taken { Some(cc) } else { negate(cc) };
-    let cc = cc.ok_or(TerminationGap::UnknownTest)?;
+    let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken)?;
     let width = cmp.width;
     // The induction register is one operand; the bound the other (an
     // immediate, or a register the body never writes). Try both orders.
@@ -651,6 +942,38 @@ fn prove_at(
         }
     }
     Err(gap)
+}
+
+/// The test a block's final conditional jump makes: the instruction that
+/// set its flags (the block's last flag writer, a comparison whose operands
+/// nothing writes before the jump) and the condition under which the jump
+/// goes the way that stays in the loop.
+fn flag_test(
+    blocks: &Blocks<'_>,
+    g: &Graph<'_>,
+    t: usize,
+    continue_taken: bool,
+) -> Result<(usize, crate::state::Cmp, CC), TerminationGap> {
+    let first = blocks.start[t] as usize;
+    let last = blocks.end(t) - 1;
+    let setter = (first..last)
+        .rev()
+        .find(|&i| blocks.instrs[i].rflags_modified() != 0)
+        .ok_or(TerminationGap::UnknownTest)?;
+    let cmp = comparison(&blocks.instrs[setter]).ok_or(TerminationGap::UnknownTest)?;
+    // Nothing between the setter and the jump may write the operands.
+    let operands = 1u16 << (cmp.a & 15)
+        | if cmp.b == CMP_IMM {
+            0
+        } else {
+            1 << (cmp.b & 15)
+        };
+    if (setter + 1..last).any(|i| g.writes[i] & operands != 0) {
+        return Err(TerminationGap::UnknownTest);
+    }
+    let cc = blocks.instrs[last].condition_code();
+    let cc = if continue_taken { Some(cc) } else { negate(cc) };
+    Ok((setter, cmp, cc.ok_or(TerminationGap::UnknownTest)?))
 }
 
 /// The per-iteration step of `r` (the same non-zero constant on every back

@@ -267,7 +267,16 @@ const WORK_ROUNDS: usize = 4;
 /// the loops' bodies and their entries.
 pub(crate) fn loop_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u64> {
     let n = blocks.start.len();
-    let Scratch { pred, work: w, .. } = scratch;
+    let Scratch {
+        succ,
+        pred,
+        succ_bits,
+        pred_bits,
+        work: w,
+        ..
+    } = scratch;
+    // The graph `check` built (bit masks for small ones).
+    let (_, pred) = super::links(n, (succ, pred), (succ_bits, pred_bits));
     if w.blocks.len() < n {
         w.blocks.resize(n, (0, 0, 0));
     }
