@@ -60,13 +60,13 @@ impl Ctx<'_> {
         syms
     }
 
-    /// [`Ctx::entry_syms`] with the extents [`Policy::assumed_args`] gives
-    /// exact (a value outside the caller's promise is not assumed).
+    /// Makes the extents [`Policy::assumed_args`] gives exact in `syms` (the
+    /// [`Ctx::entry_syms`]; a value outside the caller's promise is not
+    /// assumed).
     ///
     /// [`Policy::assumed_args`]: crate::Policy::assumed_args
     #[cold]
-    pub(crate) fn entry_syms_assumed(sig: &crate::Signature, policy: &crate::Policy) -> Syms {
-        let mut syms = Ctx::entry_syms(sig);
+    pub(crate) fn assume_extents(sig: &crate::Signature, policy: &crate::Policy, syms: &mut Syms) {
         for (k, p) in sig.full_params().enumerate() {
             let (Param::Scalar(ty), Some((lo, hi))) = (p, syms[k]) else {
                 continue;
@@ -77,7 +77,6 @@ impl Ctx<'_> {
                 syms[k] = Some((v, v));
             }
         }
-        syms
     }
 
     /// Whether every value of `off` lies in `[0, end]` of buffer `i` (one

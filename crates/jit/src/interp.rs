@@ -56,9 +56,12 @@ impl<'a> Ctx<'a> {
     pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
         Ctx {
             code_len: code_len as u64,
-            entry_syms: match policy.assumed_args {
-                None => Ctx::entry_syms(sig),
-                Some(_) => Ctx::entry_syms_assumed(sig, policy),
+            entry_syms: {
+                let mut syms = Ctx::entry_syms(sig);
+                if policy.assumed_args.is_some() {
+                    Ctx::assume_extents(sig, policy, &mut syms);
+                }
+                syms
             },
             imports: sig
                 .uses()

@@ -652,7 +652,9 @@ impl Validator {
                 }
             }
         }
-        let mut max_steps = None;
+        // What loops repeat beyond one run of each visited block: nothing
+        // without loops, unknown without their termination proofs.
+        let mut repeated = if loops { None } else { Some(0) };
         if loops {
             self.check_reaches_ret(blocks)?;
             if policy.require_termination {
@@ -669,7 +671,7 @@ impl Validator {
                 let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
                 crate::termination::check(&view, &mut self.loops, budget)
                     .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
-                max_steps = crate::termination::loop_steps(&view, &mut self.loops);
+                repeated = crate::termination::loop_steps(&view, &mut self.loops);
             }
         }
         // A return always ends its block (`blocks` makes the next
@@ -692,14 +694,9 @@ impl Validator {
             frame_bytes: deepest.unsigned_abs(),
             loops,
             steps,
-            // Every visited block once, plus what loops repeat.
-            max_steps: match (loops, max_steps) {
-                (false, _) => Some(reachable as u64),
-                (true, Some(extra)) => {
-                    Some(extra.saturating_add(reachable as u64)).filter(|&s| s != u64::MAX)
-                }
-                (true, None) => None,
-            },
+            max_steps: repeated
+                .map(|r| r.saturating_add(reachable as u64))
+                .filter(|&s| s != u64::MAX),
         })
     }
 }

@@ -109,13 +109,18 @@ impl View {
     /// terms differ by `a` modulo `2^bits`, lie in the interval: if the
     /// interval is shorter than `2^bits - a`, consecutive terms inside it
     /// differ by exactly `a` as integers, so at most `(hi - lo) / a + 1`.
-    fn terms(self, a: u64, bits: u32) -> Option<u128> {
+    fn terms(self, a: u64, bits: u32) -> Option<u64> {
         if self.lo > self.hi {
             return Some(0);
         }
-        let span = (self.hi - self.lo) as u128;
-        // Below 2^64, so the division is a 64-bit one.
-        (span < (1u128 << bits) - u128::from(a)).then(|| u128::from(span as u64 / a) + 1)
+        // Inside a `bits`-wide domain, so below 2^64.
+        let span = (self.hi - self.lo) as u64;
+        let short = if bits >= 64 {
+            span.checked_add(a).is_some()
+        } else {
+            span + a < 1 << bits
+        };
+        short.then(|| span / a + 1)
     }
 }
 
@@ -134,46 +139,53 @@ impl View {
 pub(super) fn trips(t: &Test, head: &State, r: usize) -> u64 {
     let bits = (u32::from(t.width) * 8).clamp(8, 64);
     let a = t.c.unsigned_abs();
-    let mut best = 1u128 << (bits - a.trailing_zeros().min(bits));
-    let (views, ordered) = match head.regs[r] {
+    // 2^(bits - tz(c)) distinct values, saturating.
+    let fallback = 1u64
+        .checked_shl(bits - a.trailing_zeros().min(bits))
+        .unwrap_or(u64::MAX);
+    let terms = |v: View| v.terms(a, bits).unwrap_or(fallback);
+    let best = match head.regs[r] {
         // Nothing known beyond its width (code checked without the value
         // domain): only the fallback.
-        Val::Data(_) => return u64::try_from(best + 1).unwrap_or(u64::MAX),
-        Val::Ptr(_, off) if bits == 64 => ([View::of(off, 64)[0], View::full(0, 0)], false),
+        Val::Data(_) => fallback,
+        // A pointer's offsets (its base is fixed): the head values alone.
+        Val::Ptr(_, off) if bits == 64 => terms(View::of(off, 64)[0]),
         v => match v.as_num(t.width) {
-            Some(n) => (View::of(n, bits), t.kind == Flagged::Sub),
-            None => return u64::try_from(best + 1).unwrap_or(u64::MAX),
+            None => fallback,
+            Some(n) => {
+                let views = View::of(n, bits);
+                // The reading an order test narrows (0 signed, 1 unsigned).
+                let ordered = match t.cc {
+                    _ if t.kind != Flagged::Sub => None,
+                    CC::l | CC::le | CC::g | CC::ge => Some(0),
+                    CC::b | CC::be | CC::a | CC::ae => Some(1),
+                    _ => None,
+                };
+                // Every continuing test sees a head value: counting the head
+                // values in a reading bounds them too.
+                let mut best = terms(views[0]).min(terms(views[1]));
+                let bound = match (ordered, t.bound) {
+                    (None, _) => None,
+                    (Some(i), Bound::Imm(k)) => Some((i, View::constant(k, bits)[i])),
+                    (Some(i), Bound::Reg(b)) => head.regs[b]
+                        .as_num(t.width)
+                        .map(|n| (i, View::of(n, bits)[i])),
+                };
+                if let Some((i, b)) = bound {
+                    let mut pass = views[i].shifted(t.at_test);
+                    match t.cc {
+                        CC::l | CC::b => pass.hi = pass.hi.min(b.hi - 1),
+                        CC::le | CC::be => pass.hi = pass.hi.min(b.hi),
+                        CC::g | CC::a => pass.lo = pass.lo.max(b.lo + 1),
+                        _ => pass.lo = pass.lo.max(b.lo),
+                    }
+                    best = best.min(terms(pass));
+                }
+                best
+            }
         },
     };
-    let bound = match t.bound {
-        Bound::Imm(k) => Some(View::constant(k, bits)),
-        Bound::Reg(b) => head.regs[b].as_num(t.width).map(|n| View::of(n, bits)),
-    };
-    for (i, view) in views.into_iter().enumerate() {
-        if view.dlo == view.dhi {
-            continue;
-        }
-        let mut pass = view.shifted(t.at_test);
-        if let (true, Some(b)) = (ordered, bound) {
-            let b = b[i];
-            let signed = i == 0;
-            match t.cc {
-                CC::l if signed => pass.hi = pass.hi.min(b.hi - 1),
-                CC::le if signed => pass.hi = pass.hi.min(b.hi),
-                CC::g if signed => pass.lo = pass.lo.max(b.lo + 1),
-                CC::ge if signed => pass.lo = pass.lo.max(b.lo),
-                CC::b if !signed => pass.hi = pass.hi.min(b.hi - 1),
-                CC::be if !signed => pass.hi = pass.hi.min(b.hi),
-                CC::a if !signed => pass.lo = pass.lo.max(b.lo + 1),
-                CC::ae if !signed => pass.lo = pass.lo.max(b.lo),
-                _ => {}
-            }
-        }
-        if let Some(n) = pass.terms(a, bits) {
-            best = best.min(n);
-        }
-    }
-    u64::try_from(best + 1).unwrap_or(u64::MAX)
+    best.saturating_add(1)
 }
 
 /// [`trips`] for two registers closing in (`r` and `b`, each with its
@@ -215,15 +227,25 @@ pub(crate) struct WorkScratch {
     /// keep counting up, so old marks never match.
     blocks: Vec<(u64, u32, u32)>,
     stamp: u32,
+    /// Some loop has no trip bound ([`trips`] saturated): then neither has
+    /// the call, and nothing more is recorded.
+    unbounded: bool,
 }
 
 impl WorkScratch {
     pub(super) fn clear(&mut self) {
         self.loops.clear();
         self.bodies.clear();
+        self.unbounded = false;
     }
 
     pub(super) fn push(&mut self, blocks: &Blocks<'_>, body: &[usize], trips: u64) {
+        // A reachable loop is entered at least once, so its back edges and
+        // the call's total saturate with it.
+        self.unbounded |= trips == u64::MAX;
+        if self.unbounded {
+            return;
+        }
         let first = self.bodies.len() as u32;
         self.bodies.extend(body.iter().map(|&b| b as u32));
         let len = body
@@ -275,8 +297,22 @@ pub(crate) fn loop_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u
         work: w,
         ..
     } = scratch;
+    if w.unbounded {
+        return None;
+    }
     // The graph `check` built (bit masks for small ones).
     let (_, pred) = super::links(n, (succ, pred), (succ_bits, pred_bits));
+    // One loop (the common case): every block outside it runs at most once,
+    // so its stays are at most the edges into it (plus the entry).
+    if let [(first, end, trips, len)] = w.loops[..] {
+        let body = &w.bodies[first as usize..end as usize];
+        let inside = |b: usize| body.binary_search(&(b as u32)).is_ok();
+        let mut stays = u64::from(inside(0));
+        for &y in body {
+            stays += pred.of(y as usize).filter(|&x| !inside(x)).count() as u64;
+        }
+        return Some(stays.saturating_mul(trips).saturating_mul(len));
+    }
     if w.blocks.len() < n {
         w.blocks.resize(n, (0, 0, 0));
     }
