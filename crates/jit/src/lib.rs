@@ -93,7 +93,9 @@
 //!   bound, with the exit test at the loop's head or back edge on it (`!=`
 //!   only where the step divides the distance; `<`/`<=` only where the step
 //!   cannot wrap past the bound). Rejections name the loop's head
-//!   ([`ViolationKind::LoopNotProven`]).
+//!   ([`ViolationKind::LoopNotProven`]). The proofs also bound the work of a
+//!   call ([`Report::max_steps`]: instructions executed, from each loop's
+//!   head ranges over its step).
 //! - Budget: the analysis spends at most
 //!   [`Policy::steps_per_instruction`] work units per instruction (one per
 //!   instruction stepped, one per stack slot copied or joined between

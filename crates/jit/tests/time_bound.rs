@@ -39,6 +39,48 @@ const SUM_DOWN: [u8; 14] = [
 ];
 
 #[test]
+fn max_steps_is_the_reachable_count_without_loops_and_unknown_without_proofs() {
+    // mov rax, rdi; test rdi, rdi; jz done; add rax, rax; done: ret
+    let code = [
+        0x48, 0x89, 0xf8, 0x48, 0x85, 0xff, 0x74, 0x03, 0x48, 0x01, 0xc0, 0xc3,
+    ];
+    let r = validate(&code, &sig("int64(int64)"), &Policy::default()).expect("accepted");
+    assert_eq!(r.max_steps(), Some(5));
+    // The same loop with and without termination proofs.
+    let loops = Policy {
+        allow_loops: true,
+        ..Policy::default()
+    };
+    let r = validate(&SUM_DOWN, &sig("int64(int64 n)"), &loops).expect("accepted");
+    assert_eq!(r.max_steps(), None);
+    let told = Policy {
+        assumed_args: Some(vec![7]),
+        ..Policy::runtime()
+    };
+    let r = validate(&SUM_DOWN, &sig("int64(int64 n)"), &told).expect("accepted");
+    let bound = r.max_steps().expect("bounded for a known count");
+    assert!((3 + 3 * 7..=3 + 3 * 9).contains(&bound), "{bound}");
+}
+
+#[test]
+fn nested_loops_multiply_their_trips() {
+    // xor eax,eax; xor ecx,ecx; outer: xor edx,edx; inner: inc rdx;
+    // add rax,rdx; cmp rdx,5; jl inner; inc rcx; cmp rcx,7; jl outer; ret
+    let code = [
+        0x31, 0xc0, 0x31, 0xc9, 0x31, 0xd2, 0x48, 0xff, 0xc2, 0x48, 0x01, 0xd0, 0x48, 0x83, 0xfa,
+        0x05, 0x7c, 0xf4, 0x48, 0xff, 0xc1, 0x48, 0x83, 0xf9, 0x07, 0x7c, 0xe9, 0xc3,
+    ];
+    let policy = Policy::runtime();
+    let plan = plan_with(&code, sig("int64()"), &policy, &[]);
+    let bound = oracle::bound(&plan).expect("bounded");
+    let (o, steps) = oracle::count_steps(&plan);
+    assert_eq!(o, Observed::Returned);
+    // 2 + 7 * (1 + 5 * 4 + 3) + 1 instructions.
+    assert_eq!(steps, [171; 2]);
+    assert!((171..=2 * 171).contains(&bound), "{bound}");
+}
+
+#[test]
 fn single_steps_count_every_instruction_of_a_call() {
     let policy = Policy::runtime();
     let s = sig("int64(int64 n)");
