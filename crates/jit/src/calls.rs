@@ -30,14 +30,7 @@ pub(crate) fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(
         .iter()
         .find(|c| c.address == target)
         .ok_or(K::CallNotAllowed { target })?;
-    let k = st.rsp();
-    if k.rem_euclid(16) != 8 {
-        return Err(K::MisalignedCall);
-    }
-    if k - 8 < -ctx.max_frame {
-        return Err(K::StackPointerOutOfFrame { offset: k - 8 });
-    }
-    touch(st, k - 8)?;
+    let k = push_return_address(ctx, st)?;
     // Buffer parameters are proven as for a helper (a pointer into a
     // buffer, in bounds for the callee's extent), named by address.
     check_args(ctx, st, &callee.signature, || format!("{target:#x}"))?;
@@ -51,15 +44,36 @@ pub(crate) fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(
         }
         st.demote();
     }
+    returned(st, Val::Data(callee.signature.ret().width()), k);
+    Ok(())
+}
+
+/// The checks of the `call` itself: `rsp` 16-byte aligned at the call (8
+/// below an alignment boundary before it), the return address inside the
+/// frame and touched (the stack-clash rule). Returns `rsp`.
+fn push_return_address(ctx: &Ctx<'_>, st: &mut State) -> Result<i64, K> {
+    let rsp = st.rsp();
+    if rsp.rem_euclid(16) != 8 {
+        return Err(K::MisalignedCall);
+    }
+    if rsp - 8 < -ctx.max_frame {
+        return Err(K::StackPointerOutOfFrame { offset: rsp - 8 });
+    }
+    touch(st, rsp - 8)?;
+    Ok(rsp)
+}
+
+/// The state after a SysV callee returns to `rsp`: caller-saved registers
+/// and flags undefined, `rax` is `ret`, the stack below `rsp` forgotten.
+fn returned(st: &mut State, ret: Val, rsp: i64) {
     for r in CALLER_SAVED {
         st.regs[r] = Val::Undef;
     }
-    st.regs[0] = Val::Data(callee.signature.ret().width());
+    st.regs[0] = ret;
     st.flags = 0;
     st.cmp = None;
     st.sext = 0;
-    st.forget(i64::MIN / 2, k);
-    Ok(())
+    st.forget(i64::MIN / 2, rsp);
 }
 
 /// Checks the argument registers against a callee's signature, as a
@@ -154,14 +168,7 @@ pub(crate) fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> R
             name: ctx.sig.uses()[k].clone(),
         });
     };
-    let rsp = st.rsp();
-    if rsp.rem_euclid(16) != 8 {
-        return Err(K::MisalignedCall);
-    }
-    if rsp - 8 < -ctx.max_frame {
-        return Err(K::StackPointerOutOfFrame { offset: rsp - 8 });
-    }
-    touch(st, rsp - 8)?;
+    let rsp = push_return_address(ctx, st)?;
     // A helper taking an unsized pointer could touch anything.
     if let Some(i) = helper
         .signature
@@ -174,16 +181,10 @@ pub(crate) fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> R
         });
     }
     check_args(ctx, st, &helper.signature, || helper.name.clone())?;
-    for r in CALLER_SAVED {
-        st.regs[r] = Val::Undef;
-    }
-    st.regs[0] = match helper.signature.ret() {
+    let ret = match helper.signature.ret() {
         SigType::Nil => Val::Undef,
         t => Val::Data(t.width()),
     };
-    st.flags = 0;
-    st.cmp = None;
-    st.sext = 0;
-    st.forget(i64::MIN / 2, rsp);
+    returned(st, ret, rsp);
     Ok(())
 }

@@ -509,6 +509,7 @@ pub(crate) fn check(
         writes,
     };
     let mut work = 0u64;
+    let mut comps: Option<Components> = None;
     for &h in heads.iter() {
         let h = h as usize;
         // Back edges: from a block not before `h` in its component (a jump
@@ -524,7 +525,23 @@ pub(crate) fn check(
             Err(TerminationGap::TooComplex)
         } else {
             let lp = Loop { h, back, body, pos };
-            prove(blocks, &g, &lp, entry, exit)
+            match prove(blocks, &g, &lp, entry, exit) {
+                Ok(trips) => Ok(trips),
+                // The component-wide rule, with the members of every
+                // component listed once per check (linear in the blocks).
+                Err(gap) => {
+                    let comps = comps.get_or_insert_with(|| members_by_component(blocks, &g));
+                    let members = comps.of(g.scc[h] as usize);
+                    work += members.len() as u64 * 8;
+                    if work <= budget && tested_counter(blocks, &g, h, members) {
+                        // Up to `2^bits` steps, none bounded by the head's
+                        // facts: no useful trip bound.
+                        Ok(u64::MAX)
+                    } else {
+                        Err(gap)
+                    }
+                }
+            }
         };
         for &b in body.iter() {
             pos[b] = 0;
@@ -619,12 +636,41 @@ fn prove(
             Err(_) => {}
         }
     }
-    if tested_counter(blocks, g, lp.h) {
-        // Up to `2^bits` steps, none bounded by the head's facts: no useful
-        // trip bound.
-        return Ok(u64::MAX);
-    }
     Err(gap)
+}
+
+/// The visited blocks of each component, in block order
+/// (`list[first[c]..first[c + 1]]` for component id `c`).
+struct Components {
+    first: Vec<u32>,
+    list: Vec<usize>,
+}
+
+impl Components {
+    fn of(&self, c: usize) -> &[usize] {
+        &self.list[self.first[c] as usize..self.first[c + 1] as usize]
+    }
+}
+
+/// Lists the members of every component (component ids are below the
+/// number of blocks).
+fn members_by_component(blocks: &Blocks<'_>, g: &Graph<'_>) -> Components {
+    let n = blocks.start.len();
+    let mut first = vec![0u32; n + 1];
+    for b in (0..n).filter(|&b| blocks.visited(b)) {
+        first[g.scc[b] as usize + 1] += 1;
+    }
+    for c in 0..n {
+        first[c + 1] += first[c];
+    }
+    let mut fill = first.clone();
+    let mut list = vec![0usize; first[n] as usize];
+    for b in (0..n).filter(|&b| blocks.visited(b)) {
+        let c = g.scc[b] as usize;
+        list[fill[c] as usize] = b;
+        fill[c] += 1;
+    }
+    Components { first, list }
 }
 
 /// The component of `h` (every block on a cycle through it) ends if one
@@ -639,11 +685,8 @@ fn prove(
 /// wrapping) within `2^bits` steps, and a path that stayed in the
 /// component forever would step forever. This proves the interleaved loops
 /// compilers make of `argmax`-like scans, which have no single exit test.
-fn tested_counter(blocks: &Blocks<'_>, g: &Graph<'_>, h: usize) -> bool {
+fn tested_counter(blocks: &Blocks<'_>, g: &Graph<'_>, h: usize, members: &[usize]) -> bool {
     let comp = g.scc[h];
-    let members: Vec<usize> = (0..blocks.start.len())
-        .filter(|&b| g.scc[b] == comp && blocks.visited(b))
-        .collect();
     let inside = |b: usize| g.scc[b] == comp;
     // The test at the end of block `t`: (setter, r, bound, continue cc).
     let test = |t: usize| -> Option<(usize, usize, Bound, CC, u8)> {
@@ -680,19 +723,24 @@ fn tested_counter(blocks: &Blocks<'_>, g: &Graph<'_>, h: usize) -> bool {
         };
         Some((setter, usize::from(cmp.a), bound, cc, cmp.width))
     };
-    // Candidate counters: the registers of the component's exit tests.
-    for &t in &members {
+    // Candidate counters: the registers of the component's exit tests, each
+    // tried once per width (so the work stays linear in the component).
+    let mut tried = [0u16; 2];
+    for &t in members {
         let Some((_, a, bound, cc, width)) = test(t) else {
             continue;
         };
-        let mut candidates = vec![a];
-        if let Bound::Reg(b) = bound
-            && swap(cc).is_some()
-        {
-            candidates.push(b);
-        }
-        for r in candidates {
-            if counts_every_value(blocks, g, &members, r, width, &test) {
+        let second = match bound {
+            Bound::Reg(b) if swap(cc).is_some() => Some(b),
+            _ => None,
+        };
+        for r in std::iter::once(a).chain(second) {
+            let seen = &mut tried[usize::from(width == 8)];
+            if *seen >> r & 1 != 0 {
+                continue;
+            }
+            *seen |= 1 << r;
+            if counts_every_value(blocks, g, members, r, width, &test) {
                 return true;
             }
         }
