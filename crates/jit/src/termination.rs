@@ -529,11 +529,18 @@ pub(crate) fn check(
                 Ok(trips) => Ok(trips),
                 // The component-wide rule, with the members of every
                 // component listed once per check (linear in the blocks).
+                // A component proven once is not proven again for its
+                // other heads (the rule depends on the component only).
                 Err(gap) => {
                     let comps = comps.get_or_insert_with(|| members_by_component(blocks, &g));
-                    let members = comps.of(g.scc[h] as usize);
-                    work += members.len() as u64 * 8;
-                    if work <= budget && tested_counter(blocks, &g, h, members) {
+                    let c = g.scc[h] as usize;
+                    let proven = comps.proven[c] || {
+                        let members = comps.of(c);
+                        work += members.len() as u64 * 8;
+                        work <= budget && tested_counter(blocks, &g, h, members)
+                    };
+                    if proven {
+                        comps.proven[c] = true;
                         // Up to `2^bits` steps, none bounded by the head's
                         // facts: no useful trip bound.
                         Ok(u64::MAX)
@@ -640,10 +647,12 @@ fn prove(
 }
 
 /// The visited blocks of each component, in block order
-/// (`list[first[c]..first[c + 1]]` for component id `c`).
+/// (`list[first[c]..first[c + 1]]` for component id `c`), and whether
+/// [`tested_counter`] proved it.
 struct Components {
     first: Vec<u32>,
     list: Vec<usize>,
+    proven: Vec<bool>,
 }
 
 impl Components {
@@ -670,7 +679,11 @@ fn members_by_component(blocks: &Blocks<'_>, g: &Graph<'_>) -> Components {
         list[fill[c] as usize] = b;
         fill[c] += 1;
     }
-    Components { first, list }
+    Components {
+        first,
+        list,
+        proven: vec![false; n],
+    }
 }
 
 /// The component of `h` (every block on a cycle through it) ends if one
@@ -769,11 +782,11 @@ fn counts_every_value(
     width: u8,
     test: &dyn Fn(usize) -> Option<(usize, usize, Bound, CC, u8)>,
 ) -> bool {
-    let writes_in = |reg: usize| {
-        members.iter().any(|&m| {
-            (blocks.start[m] as usize..blocks.end(m)).any(|i| g.writes[i] >> reg & 1 != 0)
-        })
-    };
+    // The registers the component writes (one pass, not one per step).
+    let written = members.iter().fold(0u16, |acc, &m| {
+        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.writes[i])
+    });
+    let writes_in = |reg: usize| written >> reg & 1 != 0;
     // The bound every step's test uses (the first one seen).
     let mut bound: Option<Bound> = None;
     let mut dir = 0i64;
