@@ -71,7 +71,7 @@
 use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Register};
 
 use crate::fast::{Form, Op};
-use crate::interp::{Ctx, gpr, imm};
+use crate::interp::{Ctx, gpr, imm, is_direct_jump};
 use crate::record::Flow;
 use crate::refine::negate;
 use crate::state::{CMP_IMM, Flagged, State, Val};
@@ -1008,7 +1008,10 @@ fn prove_at(
 /// The test a block's final conditional jump makes: the instruction that
 /// set its flags (the block's last flag writer, a comparison whose operands
 /// nothing writes before the jump) and the condition under which the jump
-/// goes the way that stays in the loop.
+/// goes the way that stays in the loop. Only a `jcc` tests the flags alone:
+/// `loope`/`loopne` counting in `ecx` (prefix `67`) also leave or stay
+/// when `ecx` reaches 0, whatever the flags say, and `jecxz`/`jrcxz` test
+/// no flags; neither is a flag test.
 fn flag_test(
     blocks: &Blocks<'_>,
     g: &Graph<'_>,
@@ -1017,6 +1020,9 @@ fn flag_test(
 ) -> Result<(usize, crate::state::Cmp, CC), TerminationGap> {
     let first = blocks.start[t] as usize;
     let last = blocks.end(t) - 1;
+    if !is_direct_jump(blocks.instrs[last].mnemonic()) {
+        return Err(TerminationGap::UnknownTest);
+    }
     let setter = (first..last)
         .rev()
         .find(|&i| blocks.instrs[i].rflags_modified() != 0)
