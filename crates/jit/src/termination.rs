@@ -1434,3 +1434,6 @@ fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> 
     };
     d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
 }
+
+#[cfg(test)]
+mod scc_tests;
