@@ -46,6 +46,12 @@
 //!   (all up or all down, one width), each step is followed in its block by
 //!   an exit test of `r` against one invariant bound (`!=`, or `<` counting
 //!   up, `>` counting down), and every cycle of the component passes a step.
+//!   The rule depends on the component only, so it is proven once per
+//!   component, not once per head.
+//!
+//! An exit test is a `jcc` after the comparison (besides `loop` in `rcx`
+//! above): `loope`/`loopne` counting in `ecx` and `jecxz`/`jrcxz` also leave
+//! or stay by `ecx`, whatever the flags say, so they are no flag test.
 //!
 //! The number of iterations is then at most `2^64 / |c|`; in practice the
 //! distance to the bound over the step.
