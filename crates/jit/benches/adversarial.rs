@@ -61,6 +61,49 @@ fn loop_over_live_slots(size: usize) -> Vec<u8> {
     out
 }
 
+/// The `argmax`-like loops of [`counter_loops_in_one_component`] behind
+/// thousands of blocks `cmp r8d, r9d; je out`, all in one loop back to the
+/// first: every one of them is an exit test every iteration passes, none
+/// proves anything, and only a few are tried (each try walks the body).
+fn exits_every_iteration_passes(size: usize) -> Vec<u8> {
+    // xor eax, eax; xor ecx, ecx; mov rdx, -1; mov r8d, edi; mov r9d, edi;
+    // shr r9d, 3; mov esi, edi
+    let mut out = vec![
+        0x31, 0xc0, 0x31, 0xc9, 0x48, 0xc7, 0xc2, 0xff, 0xff, 0xff, 0xff, 0x41, 0x89, 0xf8, 0x41,
+        0x89, 0xf9, 0x41, 0xc1, 0xe9, 0x03, 0x89, 0xfe,
+    ];
+    let head = out.len();
+    // `cmp r8d, r9d; je rel32` (patched to the exit below).
+    let mut exits = Vec::new();
+    while out.len() + 9 <= size / 2 {
+        out.extend([0x45, 0x39, 0xc8, 0x0f, 0x84, 0, 0, 0, 0]);
+        exits.push(out.len());
+    }
+    // jmp rel32 back to the head; mov eax, edx; ret
+    const TAIL: usize = 8;
+    while out.len() + COUNTER_LOOP.len() + TAIL <= size {
+        out.extend(COUNTER_LOOP);
+    }
+    out.push(0xe9);
+    let back = head as i64 - (out.len() + 4) as i64;
+    out.extend((back as i32).to_le_bytes());
+    let exit = out.len();
+    out.extend([0x89, 0xd0, 0xc3]);
+    for end in exits {
+        let rel = (exit - end) as i32;
+        out[end - 4..end].copy_from_slice(&rel.to_le_bytes());
+    }
+    out
+}
+
+/// `1: mov rdx, rcx; 2: add rcx, 1; cmp rsi, rcx; je 3f; test rdx, rdx;
+/// js 1b; cmp rax, rcx; jae 2b; cmp r8d, r9d; jne 1b; jmp 4f;
+/// 3: mov eax, edx; ret; 4:` (an `argmax`-like scan, `rcx` the counter).
+const COUNTER_LOOP: [u8; 32] = [
+    0x48, 0x89, 0xca, 0x48, 0x83, 0xc1, 0x01, 0x48, 0x39, 0xce, 0x74, 0x11, 0x48, 0x85, 0xd2, 0x78,
+    0xef, 0x48, 0x39, 0xc8, 0x73, 0xed, 0x45, 0x39, 0xc8, 0x75, 0xe5, 0xeb, 0x03, 0x89, 0xd0, 0xc3,
+];
+
 /// Thousands of `argmax`-like loops (proven only by the counter tested at
 /// every value: no single exit test) joined into one strongly connected
 /// component by an outer loop counted in `r10d`: every inner head needs the
@@ -76,18 +119,10 @@ fn counter_loops_in_one_component(size: usize) -> Vec<u8> {
     // The outer head: mov r11d, r10d.
     let head = out.len();
     out.extend([0x45, 0x89, 0xd3]);
-    // 1: mov rdx, rcx; 2: add rcx, 1; cmp rsi, rcx; je 3f; test rdx, rdx;
-    // js 1b; cmp rax, rcx; jae 2b; cmp r8d, r9d; jne 1b; jmp 4f;
-    // 3: mov eax, edx; ret; 4:
-    const LOOP: [u8; 32] = [
-        0x48, 0x89, 0xca, 0x48, 0x83, 0xc1, 0x01, 0x48, 0x39, 0xce, 0x74, 0x11, 0x48, 0x85, 0xd2,
-        0x78, 0xef, 0x48, 0x39, 0xc8, 0x73, 0xed, 0x45, 0x39, 0xc8, 0x75, 0xe5, 0xeb, 0x03, 0x89,
-        0xd0, 0xc3,
-    ];
     // inc r10d; cmp r10d, 1000; jb head (rel32); mov eax, edx; ret
     const TAIL: usize = 19;
-    while out.len() + LOOP.len() + TAIL <= size {
-        out.extend(LOOP);
+    while out.len() + COUNTER_LOOP.len() + TAIL <= size {
+        out.extend(COUNTER_LOOP);
     }
     out.extend([
         0x41, 0xff, 0xc2, 0x41, 0x81, 0xfa, 0xe8, 0x03, 0x00, 0x00, 0x0f, 0x82,
@@ -116,6 +151,10 @@ pub fn inputs(size: usize) -> Vec<(&'static str, Vec<u8>)> {
         (
             "~2,000 argmax-like loops in one component",
             counter_loops_in_one_component(size),
+        ),
+        (
+            "~3,600 exit tests every iteration passes",
+            exits_every_iteration_passes(size),
         ),
     ]
 }

@@ -11,7 +11,9 @@
 //!    the body, all at one width), and
 //! 2. **The exit test is on it**: a conditional jump at the end of the head,
 //!    of the single back-edge source, or of any body block every iteration
-//!    passes (removing it cuts the head from every back-edge source), one
+//!    passes (removing it cuts the head from every back-edge source; each
+//!    try walks the body, so only the body's first 16 conditional blocks
+//!    are tried: a loop with thousands of exits stays linear), one
 //!    edge leaving the loop, after a `cmp r, B` (or `test r, r` and logic
 //!    results, which compare `r` with 0, or flags of the step itself) with
 //!    `B` an immediate or a register the body never writes; or the jump is
@@ -615,6 +617,10 @@ fn body_of(g: &Graph<'_>, h: usize, back: &[usize], body: &mut Vec<usize>, pos: 
     }
 }
 
+/// How many conditional blocks of a loop body (in block order) are tried as
+/// its exit test, after the head's and the back edge's.
+const MIDDLE_TESTS: usize = 16;
+
 fn prove(
     blocks: &Blocks<'_>,
     g: &Graph<'_>,
@@ -634,13 +640,18 @@ fn prove(
             Err(_) => {}
         }
     }
-    for &t in lp.body {
-        let last = blocks.end(t) - 1;
-        if t == lp.h
-            || Some(t) == second
-            || blocks.ops[last].flow != Flow::CondJump
-            || !on_every_iteration(g, lp, t)
-        {
+    // Each try walks the body (`on_every_iteration`, then `induction`):
+    // only the first few conditional blocks are tried, so the work stays
+    // linear in the body.
+    let conditional = |t: usize| blocks.ops[blocks.end(t) - 1].flow == Flow::CondJump;
+    let tries = lp
+        .body
+        .iter()
+        .copied()
+        .filter(|&t| t != lp.h && Some(t) != second && conditional(t))
+        .take(MIDDLE_TESTS);
+    for t in tries {
+        if !on_every_iteration(g, lp, t) {
             continue;
         }
         match prove_at(blocks, g, lp, t, entry, exit) {
