@@ -1025,10 +1025,7 @@ fn prove_at(
 /// The test a block's final conditional jump makes: the instruction that
 /// set its flags (the block's last flag writer, a comparison whose operands
 /// nothing writes before the jump) and the condition under which the jump
-/// goes the way that stays in the loop. Only a `jcc` tests the flags alone:
-/// `loope`/`loopne` counting in `ecx` (prefix `67`) also leave or stay
-/// when `ecx` reaches 0, whatever the flags say, and `jecxz`/`jrcxz` test
-/// no flags; neither is a flag test.
+/// goes the way that stays in the loop.
 fn flag_test(
     blocks: &Blocks<'_>,
     g: &Graph<'_>,
@@ -1037,6 +1034,10 @@ fn flag_test(
 ) -> Result<(usize, crate::state::Cmp, CC), TerminationGap> {
     let first = blocks.start[t] as usize;
     let last = blocks.end(t) - 1;
+    // Only a `jcc` tests the flags alone: `loope`/`loopne` counting in
+    // `ecx` (prefix `67`) also leave or stay when `ecx` reaches 0, so the
+    // negation of their condition code is not what their other edge means
+    // (and `jecxz` has no condition code).
     if !is_direct_jump(blocks.instrs[last].mnemonic()) {
         return Err(TerminationGap::UnknownTest);
     }

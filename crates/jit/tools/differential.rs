@@ -85,10 +85,12 @@ struct Diff {
 /// Whether the old revision's `Report` has `max_steps`.
 fn b_has_max_steps() -> bool {
     let sig: old::Signature = "int64()".parse().unwrap();
-    // xor eax, eax; ret (accepted: a bare `ret` is rejected, and a
-    // rejection has no `Report` to show the field)
-    let code = [0x31, 0xc0, 0xc3];
-    format!("{:?}", old::validate(&code, &sig, &old::Policy::default())).contains("max_steps")
+    // xor eax, eax; ret (accepted: a rejection's text has no report)
+    format!(
+        "{:?}",
+        old::validate(&[0x31, 0xc0, 0xc3], &sig, &old::Policy::default())
+    )
+    .contains("max_steps")
 }
 
 impl Diff {
