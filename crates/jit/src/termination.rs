@@ -1092,6 +1092,20 @@ fn induction(
     Ok((c, d.ok_or(TerminationGap::NoInductionStep)?))
 }
 
+/// Whether the known low bits of `r` and of the bound say something about
+/// their difference: both numbers, or both pointers into one buffer (its
+/// base cancels). A pointer's offset says nothing of its address's low
+/// bits (a byte buffer may start at an odd address), so a pointer against
+/// a number or an immediate, or a number against a pointer, is not.
+fn comparable(head: &State, r: usize, bound: Bound) -> bool {
+    match (head.regs[r], bound) {
+        (Val::Ptr(i, _), Bound::Reg(b)) => matches!(head.regs[b], Val::Ptr(j, _) if j == i),
+        (Val::Ptr(..), Bound::Imm(_)) => false,
+        (_, Bound::Reg(b)) => !matches!(head.regs[b], Val::Ptr(..)),
+        (_, Bound::Imm(_)) => true,
+    }
+}
+
 /// Whether `r` at the test is on the side of the bound its step moves
 /// toward (`r <= B` for a step up, `r >= B` for a step down), as integers
 /// at the width: then stepping reaches the bound without wrapping around.
@@ -1306,7 +1320,7 @@ fn meets(
                 return true;
             }
             let divides = a.is_power_of_two() && r_tz.min(tz).min(d_tz) >= k;
-            divides && toward(head, r, bound, c, at_test, width)
+            divides && comparable(head, r, bound) && toward(head, r, bound, c, at_test, width)
         }
         // Signed `<` / `<=` with c > 0 (and mirrors): no wrap before the bound.
         CC::l if c > 0 => signed_ok && smax <= smax_t - (c - 1),
