@@ -558,10 +558,17 @@ pub(crate) fn check(
                 }
             }
         };
+        // A body block below the head with an edge into it (it reaches a
+        // back-edge source without passing the head, so it is in the body)
+        // re-enters the head without a back edge: the head values of one
+        // stay are then no single progression, and `trips` bounds nothing
+        // (the loop still ends: such a cycle is a lower head's loop).
+        let reentered = g.pred.of(h).any(|p| p < h && pos[p] != 0);
         for &b in body.iter() {
             pos[b] = 0;
         }
         let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
+        let trips = if reentered { u64::MAX } else { trips };
         bounds.push(blocks, body, trips);
     }
     Ok(())

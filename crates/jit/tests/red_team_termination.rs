@@ -11,6 +11,12 @@
 //!   pointer of its own buffer instead of a number): accepted, and they
 //!   return on the same arguments, so the runner's timeout is the hole's.
 //!
+//! - [`OVERRUN`]: an accepted loop whose claimed work bound
+//!   ([`npk_jit::Report::max_steps`]) was 28,033 instructions while it
+//!   runs millions: a block below a loop's head, inside its body, jumped
+//!   back into the head without a back edge, restarting the head values
+//!   the per-stay trip bound counts. It still ends; its bound is now none.
+//!
 //! Each case is `(signature, hex, assembly, arguments, buffer)`; a buffer
 //! parameter's register is set by the runner to memory it maps, at the
 //! given misalignment from a page start (a byte buffer may start anywhere).
@@ -96,6 +102,28 @@ const SAFE_TWINS: [Case; 2] = [
         "",
     ),
 ];
+
+/// `(signature, hex, assembly, arguments, buffer, why)`; the function
+/// returns how often its head block `H` (3 instructions) ran.
+const OVERRUN: Case = (
+    "int64(int64* xs[n], int64 n)",
+    "31 c0 b9 e8 03 00 00 ba e8 03 00 00 45 31 c9 48 83 fa 00 7e 34 48 ff ca \
+     48 81 e9 e7 03 00 00 4d 85 c9 75 13 48 ff c0 48 81 f9 e8 03 00 00 73 19 \
+     48 81 e9 e6 03 00 00 48 81 c1 e7 03 00 00 48 81 f9 e8 03 00 00 72 dd eb c6 c3",
+    "xor eax, eax; mov ecx, 1000; mov edx, 1000; xor r9d, r9d; \
+     P1: cmp rdx, 0; jle OUT; P2: dec rdx; sub rcx, 999; test r9, r9; jnz U; \
+     H: inc rax; cmp rcx, 1000; jae OUT; H2: sub rcx, 998; \
+     U: add rcx, 999; cmp rcx, 1000; jb H; U2: jmp P1; OUT: ret",
+    [0, 2, 0, 0, 0, 0],
+    Some(Buffer {
+        param: 0,
+        bytes: 16,
+        misalign: 0,
+    }),
+    "P2 (below the head H, in its body: it reaches U without passing H) jumps into H \
+     and rewinds rcx by 998: H's loop (rcx < 1000, +1 per back edge) counted 1,001 \
+     trips per stay, but one stay of the outer loop takes 998 of them 1,000 times",
+);
 
 fn exit_now(code: i32) -> ! {
     // SAFETY: `_exit` ends the process without running any Rust code.
@@ -216,5 +244,29 @@ fn safe_twins_of_the_holes_are_accepted_and_return() {
             matches!(ended, Ended::Returned(_)),
             "`{asm}` did not return: {ended:?}"
         );
+    }
+}
+
+#[test]
+fn a_loop_reentered_below_its_head_claims_no_work_bound_it_exceeds() {
+    let (sig, code, asm, args, buffer, why) = OVERRUN;
+    let code = corpus_format::parse_hex(code);
+    let sig: Signature = sig.parse().expect("signature");
+    let Ended::Returned(head_runs) = run(&code, args, buffer) else {
+        panic!("`{asm}` did not return");
+    };
+    assert_eq!(head_runs, 999_000, "`{asm}`: runs of its head block");
+    // Three instructions per run of the head block alone.
+    let executed_at_least = head_runs * 3;
+    for (name, policy) in policies() {
+        let report = validate(&code, &sig, &policy)
+            .unwrap_or_else(|v| panic!("`{asm}` rejected under {name}: {v}"));
+        if let Some(bound) = report.max_steps() {
+            assert!(
+                bound >= executed_at_least,
+                "`{asm}` executes at least {executed_at_least} instructions but claims at \
+                 most {bound} under {name}: {why}"
+            );
+        }
     }
 }
