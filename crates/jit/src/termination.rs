@@ -74,7 +74,10 @@
 //! blocks with an edge into it (outer loops first). Without the value
 //! domain, or with unknown arguments, ranges are wide and bounds near
 //! `2^bits`; with exact arguments (the oracle's `Policy::assumed_args`) they
-//! are close to the real count.
+//! are close to the real count. A loop whose head is also entered from a
+//! body block below it (no back edge: that block reaches a back-edge source
+//! without passing the head) gets no trip bound, and the call none: such an
+//! entry restarts the head values within one stay.
 
 use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Register};
 
