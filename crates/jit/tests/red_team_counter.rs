@@ -23,10 +23,13 @@ mod forked;
 #[path = "common/corpus_format.rs"]
 mod corpus_format;
 
-const PAGE: usize = 4096;
+#[path = "common/native.rs"]
+mod native;
+
+use native::Ended;
+
 /// CPU time a run may take: the loops here end within microseconds or never.
 const CPU_LIMIT_MS: i64 = 300;
-const EXIT_SETUP: i32 = 78;
 
 /// `(signature, hex, assembly, arguments, why it never ends)`.
 type Case = (
@@ -88,68 +91,10 @@ const SAFE_TWINS: [(Case, u64); 2] = [
     ),
 ];
 
-/// How a native run ended.
-#[derive(Debug, PartialEq, Eq)]
-enum Ended {
-    Returned(u64),
-    /// Still running when its CPU time ran out.
-    TimedOut,
-    Signal(i32),
-}
-
-/// What the child reports once the function returned.
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct Report {
-    returned: u64,
-    value: u64,
-}
-
-fn exit_now(code: i32) -> ! {
-    // SAFETY: `_exit` ends the process without running any Rust code.
-    unsafe { libc::_exit(code) }
-}
-
-/// Runs `code` natively (no validator) in a forked child with
-/// [`CPU_LIMIT_MS`] of CPU time (then `SIGVTALRM` ends it), on `args`.
+/// Runs `code` natively (no validator) with [`CPU_LIMIT_MS`] of CPU time,
+/// on `args`.
 fn run(code: &[u8], args: [u64; 6]) -> Ended {
-    // SAFETY: the child only maps memory, sets a timer and calls the code,
-    // which the test wrote for the System V calling convention.
-    let (status, report) = forked::fork_with_shared(|shared: *mut Report| unsafe {
-        let text = forked::map(PAGE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE)
-            .unwrap_or_else(|| exit_now(EXIT_SETUP));
-        std::ptr::copy_nonoverlapping(code.as_ptr(), text, code.len());
-        if libc::mprotect(text.cast(), PAGE, libc::PROT_READ | libc::PROT_EXEC) != 0 {
-            exit_now(EXIT_SETUP);
-        }
-        let limit = libc::itimerval {
-            it_interval: libc::timeval {
-                tv_sec: 0,
-                tv_usec: 0,
-            },
-            it_value: libc::timeval {
-                tv_sec: CPU_LIMIT_MS / 1000,
-                tv_usec: (CPU_LIMIT_MS % 1000) * 1000,
-            },
-        };
-        if libc::setitimer(libc::ITIMER_VIRTUAL, &limit, std::ptr::null_mut()) != 0 {
-            exit_now(EXIT_SETUP);
-        }
-        type Entry = extern "sysv64" fn(u64, u64, u64, u64, u64, u64) -> u64;
-        let f: Entry = std::mem::transmute(text);
-        let value = f(args[0], args[1], args[2], args[3], args[4], args[5]);
-        shared.write(Report { returned: 1, value });
-    });
-    if libc::WIFSIGNALED(status) {
-        match libc::WTERMSIG(status) {
-            libc::SIGVTALRM => Ended::TimedOut,
-            s => Ended::Signal(s),
-        }
-    } else {
-        assert_eq!(libc::WEXITSTATUS(status), 0, "the child's setup failed");
-        assert_eq!(report.returned, 1, "the child exited without a report");
-        Ended::Returned(report.value)
-    }
+    native::run_limited(code, CPU_LIMIT_MS, || args)
 }
 
 fn code_of(hex: &str) -> Vec<u8> {

@@ -29,11 +29,14 @@ mod forked;
 #[path = "common/corpus_format.rs"]
 mod corpus_format;
 
+#[path = "common/native.rs"]
+mod native;
+
+use native::Ended;
+
 const PAGE: usize = 4096;
 /// CPU time a run may take: the loops here end within microseconds or never.
 const CPU_LIMIT_MS: i64 = 300;
-const EXIT_RETURNED: i32 = 0;
-const EXIT_SETUP: i32 = 78;
 
 /// A byte buffer for parameter `param` (its register set to the mapping
 /// plus `misalign`), of `bytes` bytes.
@@ -125,81 +128,18 @@ const OVERRUN: Case = (
      trips per stay, but one stay of the outer loop takes 998 of them 1,000 times",
 );
 
-fn exit_now(code: i32) -> ! {
-    // SAFETY: `_exit` ends the process without running any Rust code.
-    unsafe { libc::_exit(code) }
-}
-
-/// Maps memory for the child, or ends it.
-fn map(len: usize, prot: libc::c_int) -> *mut u8 {
-    forked::map(len, prot, libc::MAP_PRIVATE).unwrap_or_else(|| exit_now(EXIT_SETUP))
-}
-
-/// How a native run ended.
-#[derive(Debug, PartialEq, Eq)]
-enum Ended {
-    Returned(u64),
-    /// Still running when its CPU time ran out.
-    TimedOut,
-    Signal(i32),
-}
-
-/// What the child reports: the function's result once it returned.
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct Report {
-    returned: u64,
-    value: u64,
-}
-
-/// Runs `code` natively (no validator) in a forked child with
-/// [`CPU_LIMIT_MS`] of CPU time, on `args` and a fresh buffer.
+/// Runs `code` natively (no validator) with [`CPU_LIMIT_MS`] of CPU time,
+/// on `args` and a fresh buffer.
 fn run(code: &[u8], args: [u64; 6], buffer: Option<Buffer>) -> Ended {
-    // SAFETY: the child only maps memory, sets a timer and calls the code.
-    let (status, report) = forked::fork_with_shared(|shared: *mut Report| unsafe {
-        let text = map(PAGE, libc::PROT_READ | libc::PROT_WRITE);
-        std::ptr::copy_nonoverlapping(code.as_ptr(), text, code.len());
-        if libc::mprotect(text.cast(), PAGE, libc::PROT_READ | libc::PROT_EXEC) != 0 {
-            exit_now(EXIT_SETUP);
-        }
+    native::run_limited(code, CPU_LIMIT_MS, || {
         let mut a = args;
         if let Some(b) = buffer {
             let len = (b.bytes + b.misalign).div_ceil(PAGE) * PAGE;
-            let data = map(len, libc::PROT_READ | libc::PROT_WRITE);
+            let data = native::map(len, libc::PROT_READ | libc::PROT_WRITE);
             a[b.param] = data as u64 + b.misalign as u64;
         }
-        let limit = libc::itimerval {
-            it_interval: libc::timeval {
-                tv_sec: 0,
-                tv_usec: 0,
-            },
-            it_value: libc::timeval {
-                tv_sec: CPU_LIMIT_MS / 1000,
-                tv_usec: (CPU_LIMIT_MS % 1000) * 1000,
-            },
-        };
-        // SIGVTALRM's default action ends the child.
-        if libc::setitimer(libc::ITIMER_VIRTUAL, &limit, std::ptr::null_mut()) != 0 {
-            exit_now(EXIT_SETUP);
-        }
-        let f: extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64 = std::mem::transmute(text);
-        let value = f(a[0], a[1], a[2], a[3], a[4], a[5]);
-        (*shared).value = value;
-        (*shared).returned = 1;
-        exit_now(EXIT_RETURNED);
-    });
-    if libc::WIFSIGNALED(status) {
-        return match libc::WTERMSIG(status) {
-            libc::SIGVTALRM => Ended::TimedOut,
-            sig => Ended::Signal(sig),
-        };
-    }
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == EXIT_RETURNED,
-        "child ended with status {status:#x}"
-    );
-    assert_eq!(report.returned, 1, "the child exited without returning");
-    Ended::Returned(report.value)
+        a
+    })
 }
 
 /// The corpus's terminating policy and the runtime's: both must agree.
