@@ -142,7 +142,7 @@ pub(crate) struct Blocks<'a> {
     pub(crate) block_of: &'a [u32],
     /// Per block: bit [`crate::validate::VISITED`] set if the fixpoint reached it.
     pub(crate) mark: &'a [u8],
-    pub(crate) states: &'a [Box<State>],
+    pub(crate) states: &'a [State],
     /// The signature's buffers (pointer walks to an end pointer).
     pub(crate) ctx: &'a Ctx<'a>,
 }

@@ -191,9 +191,7 @@ pub struct Validator {
     block_of: Vec<u32>,
     /// State at each block start; meaningful only where `mark[b]` has
     /// [`HAVE`].
-    // Boxed: a first state moves into its block by swapping pointers.
-    #[allow(clippy::vec_box)]
-    states: Vec<Box<State>>,
+    states: Vec<State>,
     /// [`HAVE`], [`QUEUED`] and [`VISITED`] bits of each block.
     mark: Vec<u8>,
     work: BinaryHeap<Reverse<u32>>,
@@ -201,9 +199,9 @@ pub struct Validator {
     /// instructions `blocks` looks at).
     transfers: Vec<u32>,
     /// The state being stepped through a block.
-    cur: Box<State>,
+    cur: State,
     /// The state of a conditional jump's taken edge, while it is narrowed.
-    edge: Box<State>,
+    edge: State,
     /// Constants the code compares with: widening stops there first.
     thresholds: Vec<i64>,
     /// Whether the last run used the value domain.
@@ -246,8 +244,8 @@ impl Validator {
             mark: Vec::new(),
             work: BinaryHeap::new(),
             transfers: Vec::new(),
-            cur: Box::new(State::empty()),
-            edge: Box::new(State::empty()),
+            cur: State::empty(),
+            edge: State::empty(),
             thresholds: Vec::new(),
             rich: false,
             scratch: Vec::new(),
@@ -483,7 +481,7 @@ impl Validator {
                         ))
             });
         if self.states.len() < blocks {
-            self.states.resize_with(blocks, || Box::new(State::empty()));
+            self.states.resize_with(blocks, State::empty);
         }
         self.mark.clear();
         self.mark.resize(blocks, 0);
@@ -599,9 +597,9 @@ impl Validator {
                         return Err(Fail::At(i, ViolationKind::FallsOffEnd));
                     }
                     let last_edge = e == 1 || succs[1] == NO_INSTR;
-                    let src: &mut Box<State> = if let Some(cc) = cc {
+                    let src: &mut State = if let Some(cc) = cc {
                         work += 1;
-                        let edge: &mut Box<State> = if last_edge {
+                        let edge: &mut State = if last_edge {
                             cur
                         } else {
                             self.edge.clone_from(cur);
@@ -616,18 +614,9 @@ impl Validator {
                         cur
                     };
                     let sb = self.block_of[s] as usize;
-                    // The block's own state is not read again after its last
-                    // edge: a first state for the target is moved, not copied.
-                    if last_edge && self.mark[sb] & HAVE == 0 {
-                        work += 1 + src.slots.len() as u64;
-                        std::mem::swap(&mut later[sb - first], src);
-                        self.mark[sb] |= HAVE;
-                        if loops && self.mark[sb] & QUEUED == 0 {
-                            self.mark[sb] |= QUEUED;
-                            self.work.push(Reverse(sb as u32));
-                        }
-                        continue;
-                    }
+                    // A first state for the target is copied into the state
+                    // kept there (its slot buffer reused): states stay in
+                    // one vector, so a large function allocates them once.
                     let src: &State = src;
                     let changed = if self.mark[sb] & HAVE != 0 {
                         let old = &mut later[sb - first];
@@ -641,7 +630,7 @@ impl Validator {
                         old.join_from(src, &mut self.scratch, widen)
                     } else {
                         work += 1 + src.slots.len() as u64;
-                        later[sb - first].as_mut().clone_from(src);
+                        later[sb - first].clone_from(src);
                         self.mark[sb] |= HAVE;
                         true
                     };
