@@ -142,7 +142,11 @@ impl fmt::Display for Report {
             self.returns,
             self.frame_bytes,
             if self.loops { "loops" } else { "no loops" }
-        )
+        )?;
+        match self.max_steps {
+            Some(m) => write!(f, ", at most {m} instructions per call"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -41,6 +41,29 @@ fn jit_check_accepts_proven_bytes_with_a_summary() {
 }
 
 #[test]
+fn jit_check_prints_the_bound_on_a_call_s_instructions() {
+    // Sums an 8-element buffer: xor eax,eax; xor ecx,ecx;
+    // 1: add rax,[rdi+rcx*8]; inc rcx; cmp rcx,8; jl 1b; ret
+    let hex = "31 c0 31 c9 48 03 04 cf 48 ff c1 48 83 f9 08 7c f3 c3";
+    let mut args = vec!["jit-check", "--sig", "int64(int64* xs[8])"];
+    args.extend(hex.split(' '));
+    let out = npkc(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let bound: u64 = stdout
+        .split("at most ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no bound in {stdout:?}"));
+    // Two instructions before the loop, four per iteration for eight
+    // iterations, and the `ret`: the bound may be larger, never smaller.
+    let executed = 2 + 4 * 8 + 1;
+    assert!(bound >= executed, "{stdout}");
+    assert!(bound < 1000, "{stdout}");
+}
+
+#[test]
 fn jit_check_prints_a_buffer_signature_in_canonical_form() {
     // mov rax, rsi; ret: returns the extent, never reads the buffer.
     let out = npkc(&[
