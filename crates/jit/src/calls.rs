@@ -1,5 +1,6 @@
 //! Calls: a direct call to an allow-listed function and a call through the
-//! import table to a helper (SPEC §8.3), as the transfer function steps them.
+//! import table to a helper (SPEC §8.3), as the transfer function steps them;
+//! and `rep movs`/`rep stos`, which copy and fill buffers like a helper.
 //!
 //! In: the state before the `call`, the instruction and the policy's
 //! allow-list or the signature's `uses`. Out: the state after the callee
@@ -186,5 +187,84 @@ pub(crate) fn import_call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> R
         t => Val::Data(t.width()),
     };
     returned(st, ret, rsp);
+    Ok(())
+}
+
+/// `rep movs`/`rep stos` of `w`-byte elements (the direction flag is clear:
+/// the ABI clears it and no accepted code sets it): `rcx` elements from
+/// `rsi` to `rdi` (or `rax`'s low `w` bytes to `rdi`). Proven like a
+/// helper's buffer arguments: `rdi` (and `rsi`) point into buffers, `rcx`
+/// is a count of at least 0 whose byte size does not wrap, and the whole
+/// span lies in the buffer (`mut` for the destination). Afterwards `rdi`
+/// and `rsi` point past the span and `rcx` is 0; the flags are unchanged.
+pub(crate) fn rep_string(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, w: u8) -> Result<(), K> {
+    const RCX: usize = 1;
+    const RSI: usize = 6;
+    const RDI: usize = 7;
+    let copy = matches!(
+        ins.mnemonic(),
+        iced_x86::Mnemonic::Movsb
+            | iced_x86::Mnemonic::Movsw
+            | iced_x86::Mnemonic::Movsd
+            | iced_x86::Mnemonic::Movsq
+    );
+    let used: &[usize] = if copy {
+        &[RCX, RSI, RDI]
+    } else {
+        &[0, RCX, RDI]
+    };
+    for &r in used {
+        if ctx.reserved & 1 << r != 0 {
+            return Err(K::ReservedRegister {
+                register: reg_of(r),
+            });
+        }
+    }
+    let count = st.regs[RCX].as_num(8).ok_or(K::UndefinedRegisterRead {
+        register: Register::RCX,
+    })?;
+    if !copy && st.regs[0].defined_bytes() < w {
+        return Err(K::UndefinedRegisterRead {
+            register: reg_at_width(0, w.max(4)),
+        });
+    }
+    let shift = w.trailing_zeros();
+    let unproven = |r: usize| K::StringSpanUnproven {
+        register: reg_of(r),
+    };
+    // The span in bytes, counted without wrapping.
+    if count.s.smin() < 0 || i128::from(count.s.smax()) << shift > i128::from(i64::MAX) {
+        return Err(unproven(RCX));
+    }
+    let bytes = count.shl(shift, 8);
+    let span = |st: &State, r: usize, store: bool| -> Result<Val, K> {
+        let Val::Ptr(j, off) = st.regs[r] else {
+            return Err(unproven(r));
+        };
+        let end = off.add(bytes, 8);
+        if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
+            return Err(unproven(r));
+        }
+        if store {
+            ctx.check_writable(j)?;
+        }
+        Ok(Val::Ptr(j, end))
+    };
+    let dst = span(st, RDI, true)?;
+    let src = if copy {
+        Some(span(st, RSI, false)?)
+    } else {
+        None
+    };
+    st.regs[RDI] = dst;
+    if let Some(src) = src {
+        st.regs[RSI] = src;
+    }
+    st.regs[RCX] = Val::num(Num::constant(0));
+    if let Some(c) = st.cmp
+        && [c.a, c.b].iter().any(|&x| used.contains(&usize::from(x)))
+    {
+        st.cmp = None;
+    }
     Ok(())
 }

@@ -272,6 +272,14 @@ fn is_modelled(ins: &Instruction) -> bool {
             | M::Nop
             | M::Endbr64
             | M::Pause
+            | M::Movsb
+            | M::Movsw
+            | M::Movsd
+            | M::Movsq
+            | M::Stosb
+            | M::Stosw
+            | M::Stosd
+            | M::Stosq
     ) || is_direct_jump(m)
         || is_cmovcc(m)
         || is_setcc(m);
@@ -288,6 +296,13 @@ fn is_modelled(ins: &Instruction) -> bool {
         // another operand or address size of the same mnemonic.
         M::Pop if ins.op0_kind() == OpKind::Memory => false,
         M::Push | M::Pop | M::Leave | M::Ret | M::Call | M::Jmp => hand_stepped(ins.code()),
+        // String copies and fills by `Code` (`movsd` only the string one,
+        // not the SSE move); the verdict is cached per `Code`, so the
+        // interpreter checks the prefixes (`rep`, 64-bit addresses, no
+        // segment override: [`rep_string_width`]) and refuses the rest.
+        M::Movsb | M::Movsw | M::Movsd | M::Movsq | M::Stosb | M::Stosw | M::Stosd | M::Stosq => {
+            string_width(ins.code()).is_some()
+        }
         // Only 64-bit near branches.
         _ if is_branch(ins) => ins.op0_kind() == OpKind::NearBranch64,
         _ => true,
@@ -317,6 +332,33 @@ pub(crate) fn hand_stepped(code: Code) -> bool {
             | C::Jmp_rel8_64
             | C::Jmp_rel32_64
     )
+}
+
+/// The element width of a string copy or fill `Code`.
+fn string_width(code: Code) -> Option<u8> {
+    Some(match code {
+        Code::Movsb_m8_m8 | Code::Stosb_m8_AL => 1,
+        Code::Movsw_m16_m16 | Code::Stosw_m16_AX => 2,
+        Code::Movsd_m32_m32 | Code::Stosd_m32_EAX => 4,
+        Code::Movsq_m64_m64 | Code::Stosq_m64_RAX => 8,
+        _ => return None,
+    })
+}
+
+/// Whether `ins` is a string copy or fill (any prefixes).
+pub(crate) fn is_string(ins: &Instruction) -> bool {
+    string_width(ins.code()).is_some()
+}
+
+/// The element width of `rep movs`/`rep stos` (the `F3` prefix, 64-bit
+/// addresses in `rdi`/`rsi`, no segment override, no `F2`), or `None`.
+pub(crate) fn rep_string_width(ins: &Instruction) -> Option<u8> {
+    let w = string_width(ins.code())?;
+    let plain = ins.has_rep_prefix()
+        && !ins.has_repne_prefix()
+        && ins.segment_prefix() == iced_x86::Register::None
+        && ins.op0_kind() == OpKind::MemoryESRDI;
+    plain.then_some(w)
 }
 
 /// `call qword ptr [rip+d]` with 64-bit addressing: a call through a slot

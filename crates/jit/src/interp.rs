@@ -306,6 +306,13 @@ pub(crate) fn step(
 ) -> Result<(), K> {
     use Mnemonic as M;
     let m = ins.mnemonic();
+    if crate::classify::is_string(ins) {
+        // Only `rep` with 64-bit addresses and no segment override.
+        return match crate::classify::rep_string_width(ins) {
+            Some(w) => crate::calls::rep_string(ctx, st, ins, w),
+            None => Err(K::Unsupported),
+        };
+    }
     for u in regs {
         let r = u.register();
         if !r.is_gpr() {

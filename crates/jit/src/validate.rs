@@ -100,7 +100,9 @@ impl Report {
     /// (a `call` counts as one: the callee's own work is not included), or
     /// `None` when there is no useful bound: code with loops validated
     /// without [`Policy::require_termination`], loops whose trip counts the
-    /// analysis cannot bound, or a bound that does not fit in a `u64`.
+    /// analysis cannot bound, `rep movs`/`rep stos` (each repeats `rcx`
+    /// times, and a single-stepping count sees every repetition), or a bound
+    /// that does not fit in a `u64`.
     /// Loop-free code runs each reachable instruction at most once. For a
     /// loop, the bound comes from its termination proof and the facts at
     /// its head (`termination.rs`): the range of its induction register
@@ -689,7 +691,8 @@ impl Validator {
             steps,
             max_steps: repeated
                 .map(|r| r.saturating_add(reachable as u64))
-                .filter(|&s| s != u64::MAX),
+                .filter(|&s| s != u64::MAX)
+                .filter(|_| !self.instrs.iter().any(crate::classify::is_string)),
         })
     }
 }

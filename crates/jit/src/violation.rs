@@ -163,6 +163,14 @@ pub enum ViolationKind {
         /// The parameter index.
         param: u8,
     },
+    /// `rep movs`/`rep stos` whose span is not proven: `register` (`rdi`
+    /// or `rsi`) must point into a buffer with `rcx` elements, a count of at
+    /// least 0, before the buffer's end.
+    StringSpanUnproven {
+        /// The pointer register whose span is not proven, or `rcx` when the
+        /// count may be negative or too large.
+        register: iced_x86::Register,
+    },
     /// A loop (at its head) not proven to end, when the policy requires it.
     LoopNotProven {
         /// What the proof lacks.
@@ -361,6 +369,11 @@ impl fmt::Display for ViolationKind {
             K::HelperArgument { ref helper, param } => write!(
                 f,
                 "argument {param} of helper `{helper}` does not satisfy its signature (a buffer must be proven in bounds for the helper's extent, and `mut` for a `mut` parameter)"
+            ),
+            K::StringSpanUnproven { register } => write!(
+                f,
+                "the span of this string instruction is not proven: {} must point into a buffer with rcx elements before its end, rcx a count proven to be at least 0",
+                format!("{register:?}").to_lowercase()
             ),
             K::ReadOnlyBuffer { param } => write!(
                 f,
