@@ -59,6 +59,24 @@ pub(crate) fn check_with(
     if matches!(ins.segment_prefix(), Register::FS | Register::GS) {
         return Err(ViolationKind::SegmentOverride);
     }
+    // `F2` and `F3` together on a string instruction: Intel leaves which
+    // one counts unpredictable (iced takes the last).
+    if is_string(ins) {
+        let legacy = bytes.iter().take_while(|&&b| {
+            matches!(
+                b,
+                0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65 | 0x66 | 0x67
+            )
+        });
+        let (mut f2, mut f3) = (false, false);
+        for &b in legacy {
+            f2 |= b == 0xf2;
+            f3 |= b == 0xf3;
+        }
+        if f2 && f3 {
+            return Err(ViolationKind::Unsupported);
+        }
+    }
     apply(v, need, bytes, policy)
 }
 
