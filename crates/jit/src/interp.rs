@@ -180,7 +180,7 @@ fn is_read(a: OpAccess) -> bool {
     )
 }
 
-fn is_write(a: OpAccess) -> bool {
+pub(crate) fn is_write(a: OpAccess) -> bool {
     matches!(
         a,
         OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite

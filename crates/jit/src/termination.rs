@@ -1351,14 +1351,7 @@ fn meets(
 fn write_mask(info: &mut iced_x86::InstructionInfoFactory, ins: &Instruction) -> u16 {
     let mut mask = 0u16;
     for u in info.info(ins).used_registers() {
-        let w = matches!(
-            u.access(),
-            iced_x86::OpAccess::Write
-                | iced_x86::OpAccess::CondWrite
-                | iced_x86::OpAccess::ReadWrite
-                | iced_x86::OpAccess::ReadCondWrite
-        );
-        if w && u.register().is_gpr() {
+        if crate::interp::is_write(u.access()) && u.register().is_gpr() {
             mask |= 1 << gpr(u.register());
         }
     }
