@@ -47,11 +47,35 @@ pub(crate) enum Verdict {
 }
 
 /// Same result as [`check_instruction`], given `v`, the [`code_verdict`] of
-/// an instruction with `ins`'s key (see [`crate::record`]).
+/// an instruction with `ins`'s key (see [`crate::record`]), `need`, its CPU
+/// extensions, and `string`, whether it is a string copy or fill.
+///
+/// Most instructions carry no legacy prefix and no REX prefix followed by
+/// another prefix: then no prefix rule can apply (no segment override, no
+/// `F2`/`F3`, no `66`, no ignored REX) and only the verdict is looked at.
 #[inline]
 pub(crate) fn check_with(
     v: Verdict,
     need: CpuFeatures,
+    string: bool,
+    ins: &Instruction,
+    bytes: &[u8],
+    policy: &Policy,
+) -> Result<(), ViolationKind> {
+    let c0 = prefix_class(bytes[0]);
+    let plain = c0 == OTHER || (c0 == REX && bytes.get(1).is_some_and(|&b| prefix_class(b) == OTHER));
+    if plain {
+        return verdict_rule(v, need, policy).map(|_| ());
+    }
+    check_prefixed(v, need, string, ins, bytes, policy)
+}
+
+/// [`check_with`] for an instruction with prefixes: every rule, in order.
+#[inline(never)]
+fn check_prefixed(
+    v: Verdict,
+    need: CpuFeatures,
+    string: bool,
     ins: &Instruction,
     bytes: &[u8],
     policy: &Policy,
@@ -61,7 +85,7 @@ pub(crate) fn check_with(
     }
     // `F2` and `F3` together on a string instruction: Intel leaves which
     // one counts unpredictable (iced takes the last).
-    if is_string(ins) {
+    if string {
         let legacy = bytes.iter().take_while(|&&b| {
             matches!(
                 b,
@@ -77,36 +101,7 @@ pub(crate) fn check_with(
             return Err(ViolationKind::Unsupported);
         }
     }
-    apply(v, need, bytes, policy)
-}
-
-#[cfg(test)]
-pub(crate) fn check_instruction(
-    ins: &Instruction,
-    bytes: &[u8],
-    policy: &Policy,
-) -> Result<(), ViolationKind> {
-    let need = crate::cpu::required(ins).unwrap_or_default();
-    check_with(code_verdict(ins), need, ins, bytes, policy)
-}
-
-#[inline]
-fn apply(
-    v: Verdict,
-    need: CpuFeatures,
-    bytes: &[u8],
-    policy: &Policy,
-) -> Result<(), ViolationKind> {
-    // Refused verdicts are rare: their rules are looked up out of line.
-    let branch = match v {
-        Verdict::Modelled => false,
-        Verdict::ModelledExtension if policy.cpu.contains(need) => false,
-        Verdict::ModelledExtension => return Err(ViolationKind::CpuFeatureMissing),
-        Verdict::ModelledBranch => true,
-        // The interpreter proves it cannot trap (or the policy allows it).
-        Verdict::Division => false,
-        v => return Err(rule_of(v)),
-    };
+    let branch = verdict_rule(v, need, policy)?;
     if branch && has_size_prefix(bytes) {
         return Err(ViolationKind::SizePrefixedBranch);
     }
@@ -114,6 +109,34 @@ fn apply(
         return Err(ViolationKind::IgnoredRexPrefix);
     }
     Ok(())
+}
+
+/// Every rule, with nothing taken from the record table: the reference the
+/// cached path ([`check_with`]) is tested against.
+#[cfg(test)]
+pub(crate) fn check_instruction(
+    ins: &Instruction,
+    bytes: &[u8],
+    policy: &Policy,
+) -> Result<(), ViolationKind> {
+    let need = crate::cpu::required(ins).unwrap_or_default();
+    check_prefixed(code_verdict(ins), need, is_string(ins), ins, bytes, policy)
+}
+
+/// The rule verdict `v` breaks under `policy`, else whether the
+/// instruction is a branch (which must not carry a `66` prefix).
+#[inline]
+fn verdict_rule(v: Verdict, need: CpuFeatures, policy: &Policy) -> Result<bool, ViolationKind> {
+    // Refused verdicts are rare: their rules are looked up out of line.
+    match v {
+        Verdict::Modelled => Ok(false),
+        Verdict::ModelledExtension if policy.cpu.contains(need) => Ok(false),
+        Verdict::ModelledExtension => Err(ViolationKind::CpuFeatureMissing),
+        Verdict::ModelledBranch => Ok(true),
+        // The interpreter proves it cannot trap (or the policy allows it).
+        Verdict::Division => Ok(false),
+        v => Err(rule_of(v)),
+    }
 }
 
 /// The rule a verdict other than "modelled" breaks.
@@ -413,7 +436,12 @@ fn has_size_prefix(bytes: &[u8]) -> bool {
 }
 
 pub(crate) fn is_legacy_prefix(b: u8) -> bool {
-    PREFIX_CLASS[usize::from(b)] == LEGACY
+    prefix_class(b) == LEGACY
+}
+
+#[inline]
+fn prefix_class(b: u8) -> u8 {
+    PREFIX_CLASS[usize::from(b)]
 }
 
 /// [`PREFIX_CLASS`] values: not a prefix, a legacy prefix, a REX prefix.
@@ -502,7 +530,7 @@ mod tests {
                                 {
                                     let key = crate::record::Records::key(&ins);
                                     let rec = records.get(key, &ins);
-                                    check_with(rec.verdict, rec.cpu, &ins, bytes, p)
+                                    check_with(rec.verdict, rec.cpu, rec.string, &ins, bytes, p)
                                 },
                                 check_instruction(&ins, bytes, p),
                                 "{ins} ({:?}) {bytes:02x?}",

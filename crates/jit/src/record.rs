@@ -23,7 +23,8 @@
 //! checks, and remembered. Soundness does not rest on the templates.
 
 use iced_x86::{
-    Code, CodeSize, FlowControl, Instruction, InstructionInfoFactory, OpAccess, OpKind, Register,
+    Code, CodeSize, FlowControl, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind,
+    Register,
 };
 
 use crate::classify::{Verdict, code_verdict};
@@ -70,6 +71,11 @@ pub(crate) struct Rec {
     /// CPU extensions the instruction needs.
     pub(crate) cpu: CpuFeatures,
     pub(crate) flow: Flow,
+    /// A string copy or fill ([`crate::classify::is_string`]).
+    pub(crate) string: bool,
+    /// Whether an index register in its memory operand means an access
+    /// the value domain must prove (every mnemonic but `lea` and `nop`).
+    pub(crate) indexed_access: bool,
     /// The candidate fast form (before operand checks), or [`Form::Generic`].
     form: Form,
     width: u8,
@@ -265,6 +271,8 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         verdict: code_verdict(ins),
         cpu: crate::cpu::required(ins).unwrap_or_default(),
         flow,
+        string: crate::classify::is_string(ins),
+        indexed_access: !matches!(m, Mnemonic::Lea | Mnemonic::Nop),
         form,
         width,
         op1_reg,

@@ -15,7 +15,7 @@ use std::fmt;
 
 use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
 
-use crate::classify::{check_with, is_legacy_prefix};
+use crate::classify::{Verdict, check_with, is_legacy_prefix};
 use crate::fast::{Form, Op, exec};
 use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
@@ -212,6 +212,12 @@ pub struct Validator {
     thresholds: Vec<i64>,
     /// Whether the last run used the value domain.
     rich: bool,
+    /// Facts of the decoded code, gathered by `decode`: a memory operand
+    /// with an index register (other than `lea`'s and `nop`'s), a `div` or
+    /// `idiv`, a string copy or fill.
+    indexed: bool,
+    division: bool,
+    strings: bool,
     /// Scratch space for joining slot lists.
     scratch: Vec<crate::state::Slot>,
     /// Scratch space for the reachability check.
@@ -254,6 +260,9 @@ impl Validator {
             edge: State::empty(),
             thresholds: Vec::new(),
             rich: false,
+            indexed: false,
+            division: false,
+            strings: false,
             scratch: Vec::new(),
             reach: Reach::default(),
             loops: crate::termination::Scratch::default(),
@@ -351,6 +360,7 @@ impl Validator {
         self.transfers.clear();
         self.start_of.clear();
         self.start_of.resize(code.len(), NO_INSTR);
+        let (mut indexed, mut division, mut strings) = (false, false, false);
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
         while decoder.can_decode() {
             // Decode in place: copying the instruction costs about as much
@@ -376,9 +386,12 @@ impl Validator {
             let key = Records::key(ins);
             let rec = self.records.get(key, ins);
             let bytes = &code[off..off + ins.len()];
-            if let Err(kind) = check_with(rec.verdict, rec.cpu, ins, bytes, policy) {
+            if let Err(kind) = check_with(rec.verdict, rec.cpu, rec.string, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
+            indexed |= rec.indexed_access && ins.memory_index() != iced_x86::Register::None;
+            division |= rec.verdict == Verdict::Division;
+            strings |= rec.string;
             if rec.flow.is_transfer() {
                 self.transfers.push(i as u32);
             }
@@ -388,6 +401,7 @@ impl Validator {
             }
         }
         self.instrs.truncate(count);
+        (self.indexed, self.division, self.strings) = (indexed, division, strings);
         Ok(())
     }
 
@@ -474,18 +488,8 @@ impl Validator {
         ctx.rich = force_rich
             || policy.assumed_args.is_some()
             || sig.has_buffer()
-            || self.instrs.iter().any(|ins| {
-                let accesses = !matches!(
-                    ins.mnemonic(),
-                    iced_x86::Mnemonic::Lea | iced_x86::Mnemonic::Nop
-                );
-                (accesses && ins.memory_index() != iced_x86::Register::None)
-                    || (!policy.allow_division
-                        && matches!(
-                            ins.mnemonic(),
-                            iced_x86::Mnemonic::Div | iced_x86::Mnemonic::Idiv
-                        ))
-            });
+            || self.indexed
+            || (!policy.allow_division && self.division);
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
@@ -692,7 +696,7 @@ impl Validator {
             max_steps: repeated
                 .map(|r| r.saturating_add(reachable as u64))
                 .filter(|&s| s != u64::MAX)
-                .filter(|_| !self.instrs.iter().any(crate::classify::is_string)),
+                .filter(|_| !self.strings),
         })
     }
 }
