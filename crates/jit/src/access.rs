@@ -36,6 +36,7 @@ impl Ctx<'_> {
     /// What the caller's promise says about each extent parameter: an
     /// `int64` count is at most 2^57 / sizeof(elem) (a negative one means
     /// an empty buffer), a `uint64` count is also at least 0.
+    #[inline]
     pub(crate) fn entry_syms(sig: &crate::Signature) -> Syms {
         let mut syms: Syms = crate::num::NO_SYMS;
         for p in sig.full_params() {

@@ -63,7 +63,8 @@ pub(crate) fn check_with(
     policy: &Policy,
 ) -> Result<(), ViolationKind> {
     let c0 = prefix_class(bytes[0]);
-    let plain = c0 == OTHER || (c0 == REX && bytes.get(1).is_some_and(|&b| prefix_class(b) == OTHER));
+    let plain =
+        c0 == OTHER || (c0 == REX && bytes.get(1).is_some_and(|&b| prefix_class(b) == OTHER));
     if plain {
         return verdict_rule(v, need, policy).map(|_| ());
     }

@@ -45,7 +45,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) entry_syms: Syms,
     /// The helper each `uses` name resolves to in the policy (`None`: the
     /// policy has no helper of that name).
-    pub(crate) imports: Vec<Option<&'a crate::Helper>>,
+    pub(crate) imports: Imports<'a>,
     /// Whether the value domain runs (ranges, relations, comparisons): only
     /// for code that needs it (buffers, indexed memory operands, division);
     /// other code is proven exactly as before, at the old speed.
@@ -53,21 +53,14 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    // Inlined, and filled in place, so the context (a few hundred bytes:
+    // the symbol facts) is built where it lives, not copied there.
+    #[inline]
     pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
-        Ctx {
+        let mut ctx = Ctx {
             code_len: code_len as u64,
-            entry_syms: {
-                let mut syms = Ctx::entry_syms(sig);
-                if policy.assumed_args.is_some() {
-                    Ctx::assume_extents(sig, policy, &mut syms);
-                }
-                syms
-            },
-            imports: sig
-                .uses()
-                .iter()
-                .map(|name| policy.helpers.iter().find(|h| &h.name == name))
-                .collect(),
+            entry_syms: crate::num::NO_SYMS,
+            imports: Imports::default(),
             rich: true,
             policy,
             sig,
@@ -79,7 +72,18 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .filter(|r| r.is_gpr())
                 .fold(0, |m, &r| m | 1 << gpr(r)),
+        };
+        // Only buffers with extent parameters give symbols facts.
+        if sig.has_buffer() {
+            ctx.entry_syms = Ctx::entry_syms(sig);
+            if policy.assumed_args.is_some() {
+                Ctx::assume_extents(sig, policy, &mut ctx.entry_syms);
+            }
         }
+        if sig.has_uses() {
+            ctx.imports = Imports::resolve(sig, policy);
+        }
+        ctx
     }
 
     /// Overwrites `st` with the state at the first instruction (reusing its
@@ -119,6 +123,33 @@ impl<'a> Ctx<'a> {
         st.flags = 0;
         st.touched = 0;
         st.slots.clear();
+    }
+}
+
+/// [`Ctx::imports`]: the helper of each `uses` name, in a fixed array (no
+/// allocation per validation); reads as a slice of its names' entries.
+#[derive(Debug, Default)]
+pub(crate) struct Imports<'a> {
+    helpers: [Option<&'a crate::Helper>; crate::MAX_USES],
+    len: usize,
+}
+
+impl<'a> Imports<'a> {
+    #[cold]
+    fn resolve(sig: &Signature, policy: &'a Policy) -> Imports<'a> {
+        let mut imports = Imports::default();
+        for (slot, name) in imports.helpers.iter_mut().zip(sig.uses()) {
+            *slot = policy.helpers.iter().find(|h| h.name == name);
+            imports.len += 1;
+        }
+        imports
+    }
+}
+
+impl<'a> std::ops::Deref for Imports<'a> {
+    type Target = [Option<&'a crate::Helper>];
+    fn deref(&self) -> &Self::Target {
+        &self.helpers[..self.len]
     }
 }
 

@@ -235,9 +235,16 @@ impl Records {
     }
 }
 
-/// Register-file index of a general-purpose register, as `Op` keeps it.
+/// Register-file index of a general-purpose register, as `Op` keeps it
+/// ([`interp::gpr`]; for 32- and 64-bit registers, the usual case, without
+/// its table lookup: iced numbers `eax..r15d` then `rax..r15` in order).
+#[inline]
 fn gpr(r: Register) -> u8 {
-    interp::gpr(r) as u8
+    if is_gpr32_or_64(r) {
+        ((r as u32 - Register::EAX as u32) & 15) as u8
+    } else {
+        interp::gpr(r) as u8
+    }
 }
 
 fn flag_bytes(f: Flags) -> [u8; 3] {
@@ -376,9 +383,17 @@ fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
     })
 }
 
+/// `r.is_gpr32() || r.is_gpr64()` in one range test.
+#[inline]
 fn is_gpr32_or_64(r: Register) -> bool {
-    r.is_gpr32() || r.is_gpr64()
+    (Register::EAX as u32..=Register::R15 as u32).contains(&(r as u32))
 }
+
+const _: () = assert!(
+    Register::R15D as u32 + 1 == Register::RAX as u32
+        && Register::R15D as u32 - Register::EAX as u32 == 15
+        && Register::R15 as u32 - Register::RAX as u32 == 15
+);
 
 fn is_xor_or_sub(c: Code) -> bool {
     matches!(
@@ -400,4 +415,22 @@ fn is_add(c: Code) -> bool {
 
 fn is_sub(c: Code) -> bool {
     matches!(c, Code::Sub_rm64_imm8 | Code::Sub_rm64_imm32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_indices_equal_the_interpreters_for_every_register() {
+        let mut gprs = 0;
+        for r in Register::values() {
+            assert_eq!(is_gpr32_or_64(r), r.is_gpr32() || r.is_gpr64(), "{r:?}");
+            if r.is_gpr() {
+                assert_eq!(usize::from(gpr(r)), interp::gpr(r), "{r:?}");
+                gprs += 1;
+            }
+        }
+        assert_eq!(gprs, 68);
+    }
 }

@@ -190,8 +190,6 @@ pub struct Validator {
     instrs: Vec<Instruction>,
     /// Each instruction lowered for the fixpoint.
     ops: Vec<Op>,
-    /// Instruction index starting at each byte offset, or [`NO_INSTR`].
-    start_of: Vec<u32>,
     block_start: Vec<u32>,
     /// Block index of each leader instruction ([`NO_INSTR`] elsewhere).
     block_of: Vec<u32>,
@@ -249,7 +247,6 @@ impl Validator {
             records: Records::new(),
             instrs: Vec::new(),
             ops: Vec::new(),
-            start_of: Vec::new(),
             block_start: Vec::new(),
             block_of: Vec::new(),
             states: Vec::new(),
@@ -350,7 +347,7 @@ impl Validator {
     }
 
     /// Decodes and classifies every instruction, and with `LOWER` lowers it;
-    /// fills `instrs`, `transfers`, `start_of` and (with `LOWER`) `ops`.
+    /// fills `instrs`, `transfers` and (with `LOWER`) `ops`.
     fn decode<const LOWER: bool>(&mut self, code: &[u8], policy: &Policy) -> Result<(), Fail> {
         // `instrs` keeps its old entries as decode slots (iced overwrites a
         // slot whole); it is cut to the decoded count at the end, and only
@@ -358,8 +355,6 @@ impl Validator {
         let mut count = 0;
         self.ops.clear();
         self.transfers.clear();
-        self.start_of.clear();
-        self.start_of.resize(code.len(), NO_INSTR);
         let (mut indexed, mut division, mut strings) = (false, false, false);
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
         while decoder.can_decode() {
@@ -382,7 +377,6 @@ impl Validator {
                 };
                 return Err(Fail::Bytes(off, ins.len(), kind));
             }
-            self.start_of[off] = i as u32;
             let key = Records::key(ins);
             let rec = self.records.get(key, ins);
             let bytes = &code[off..off + ins.len()];
@@ -423,13 +417,13 @@ impl Validator {
                     let Some(t) = in_code else {
                         return Err(Fail::At(i, ViolationKind::TargetOutsideCode { target: t }));
                     };
-                    let ti = self.start_of[t];
-                    if ti == NO_INSTR {
+                    let Some(ti) = instruction_at(&self.instrs, i, t as u64) else {
                         return Err(Fail::At(
                             i,
                             ViolationKind::TargetInsideInstruction { target: t as i64 },
                         ));
-                    }
+                    };
+                    let ti = ti as u32;
                     if ti as usize <= i {
                         loops = true;
                         if !policy.allow_loops {
@@ -836,6 +830,38 @@ struct Reach {
 enum Fail {
     Bytes(usize, usize, ViolationKind),
     At(usize, ViolationKind),
+}
+
+/// The index of the instruction starting at byte `t`, if one does, searched
+/// outward from instruction `from` (the branch to `t`): a window doubling
+/// toward `t`, then a binary search in it, so a branch costs the logarithm
+/// of its distance (and no table over every byte of the code is filled).
+fn instruction_at(instrs: &[Instruction], from: usize, t: u64) -> Option<usize> {
+    let ip = |i: usize| instrs[i].ip();
+    let n = instrs.len();
+    // Find `lo < hi` with `ip(lo) <= t` and `t < ip(hi)` (or `hi == n`).
+    let (mut lo, mut hi) = (from, from + 1);
+    let mut step = 1;
+    if t < ip(from) {
+        while ip(lo) > t {
+            if lo == 0 {
+                return None;
+            }
+            hi = lo;
+            lo = lo.saturating_sub(step);
+            step *= 2;
+        }
+    } else {
+        while hi < n && ip(hi) <= t {
+            lo = hi;
+            hi = (hi + step).min(n);
+            step *= 2;
+        }
+    }
+    // `ip(lo) <= t`, so at least one instruction of the window is at or
+    // before `t`: the last of them is the candidate.
+    let k = lo + instrs[lo..hi].partition_point(|ins| ins.ip() <= t) - 1;
+    (ip(k) == t).then_some(k)
 }
 
 fn hex_text(bytes: &[u8]) -> String {
