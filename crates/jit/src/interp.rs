@@ -97,19 +97,24 @@ impl<'a> Ctx<'a> {
             regs[r] = Val::Entry(r as u8);
         }
         for (i, p) in self.sig.full_params().enumerate() {
-            regs[ARG_REGS[i]] = match p {
-                Param::Scalar(SigType::Pointer) => Val::Param(i as u8, 0),
-                Param::Buffer(_) => Val::Ptr(i as u8, Num::constant(0)),
+            // Each arm writes its register itself (no whole `Val` built
+            // and copied for the common scalar case).
+            let reg = &mut regs[ARG_REGS[i]];
+            match p {
+                Param::Scalar(SigType::Pointer) => *reg = Val::Param(i as u8, 0),
+                Param::Buffer(_) => *reg = Val::Ptr(i as u8, Num::constant(0)),
                 Param::Scalar(t) => match self.entry_syms[i] {
                     // An extent parameter: exactly its symbol.
-                    Some((lo, hi)) => Val::Num(Num {
-                        s: Scalar::range_s(lo, hi),
-                        rel: Rel::exact(i as u8, 0, 0),
-                        id: crate::num::NO_ID,
-                    }),
-                    None => Val::Data(t.width()),
+                    Some((lo, hi)) => {
+                        *reg = Val::Num(Num {
+                            s: Scalar::range_s(lo, hi),
+                            rel: Rel::exact(i as u8, 0, 0),
+                            id: crate::num::NO_ID,
+                        });
+                    }
+                    None => *reg = Val::Data(t.width()),
                 },
-            };
+            }
         }
         if self.policy.assumed_args.is_some() {
             self.assume_args(regs);
