@@ -187,7 +187,7 @@ impl Records {
         let slot = usize::from(o.r1 == Some(o.r0)) | usize::from(o.form != rec.form) << 1;
         let mut tmpl = rec.tmpl[slot];
         if tmpl == UNCHECKED {
-            tmpl = if self.template_holds(o.form, rec.width, &o, ins) {
+            tmpl = if self.template_holds(o.form, rec.width, o.r0, o.r1, o.r2, ins) {
                 EQUAL
             } else {
                 DIFFERS
@@ -210,9 +210,17 @@ impl Records {
     /// template.
     #[cold]
     #[inline(never)]
-    fn template_holds(&mut self, form: Form, width: u8, o: &Operands, ins: &Instruction) -> bool {
+    fn template_holds(
+        &mut self,
+        form: Form,
+        width: u8,
+        r0: Register,
+        r1: Option<Register>,
+        r2: Option<Register>,
+        ins: &Instruction,
+    ) -> bool {
         let info = self.factory.info(ins);
-        let (t, n) = form.template(width, o.r0, o.r1, o.r2);
+        let (t, n) = form.template(width, r0, r1, r2);
         let mems_ok = match form {
             // `step` ignores the memory `ret` reads (it only checks the state).
             Form::Ret => true,

@@ -383,7 +383,7 @@ impl Validator {
             if let Err(kind) = check_with(rec.verdict, rec.cpu, rec.string, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
-            indexed |= rec.indexed_access && ins.memory_index() != iced_x86::Register::None;
+            indexed |= rec.indexed_access & (ins.memory_index() != iced_x86::Register::None);
             division |= rec.verdict == Verdict::Division;
             strings |= rec.string;
             if rec.flow.is_transfer() {
