@@ -367,7 +367,7 @@ impl Validator {
             }
             let ins = &mut self.instrs[i];
             decoder.decode_out(ins);
-            let ins = &self.instrs[i];
+            let ins = &*ins;
             let off = ins.ip() as usize;
             if ins.is_invalid() {
                 let kind = if decoder.last_error() == DecoderError::NoMoreBytes {
