@@ -448,13 +448,16 @@ impl Validator {
                 Flow::Next => {}
             }
         }
-        self.block_start.clear();
-        for i in 0..n {
-            if self.block_of[i] == LEADER {
-                self.block_of[i] = self.block_start.len() as u32;
-                self.block_start.push(i as u32);
+        // Numbered in a local vector: the loop keeps it in registers.
+        let mut starts = std::mem::take(&mut self.block_start);
+        starts.clear();
+        for (i, slot) in self.block_of[..n].iter_mut().enumerate() {
+            if *slot == LEADER {
+                *slot = starts.len() as u32;
+                starts.push(i as u32);
             }
         }
+        self.block_start = starts;
         Ok(loops)
     }
 
