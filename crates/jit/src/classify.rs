@@ -65,6 +65,25 @@ pub(crate) fn check_with(
     let c0 = prefix_class(bytes[0]);
     let plain =
         c0 == OTHER || (c0 == REX && bytes.get(1).is_some_and(|&b| prefix_class(b) == OTHER));
+    // The common case, decided inline: modelled whatever the policy.
+    if plain && matches!(v, Verdict::Modelled | Verdict::ModelledBranch | Verdict::Division) {
+        return Ok(());
+    }
+    check_rest(v, need, string, plain, ins, bytes, policy)
+}
+
+/// [`check_with`] out of line: the verdicts the policy decides, and the
+/// prefix rules.
+#[inline(never)]
+fn check_rest(
+    v: Verdict,
+    need: CpuFeatures,
+    string: bool,
+    plain: bool,
+    ins: &Instruction,
+    bytes: &[u8],
+    policy: &Policy,
+) -> Result<(), ViolationKind> {
     if plain {
         return verdict_rule(v, need, policy).map(|_| ());
     }
@@ -72,7 +91,6 @@ pub(crate) fn check_with(
 }
 
 /// [`check_with`] for an instruction with prefixes: every rule, in order.
-#[inline(never)]
 fn check_prefixed(
     v: Verdict,
     need: CpuFeatures,
