@@ -66,7 +66,12 @@ pub(crate) fn check_with(
     let plain =
         c0 == OTHER || (c0 == REX && bytes.get(1).is_some_and(|&b| prefix_class(b) == OTHER));
     // The common case, decided inline: modelled whatever the policy.
-    if plain && matches!(v, Verdict::Modelled | Verdict::ModelledBranch | Verdict::Division) {
+    if plain
+        && matches!(
+            v,
+            Verdict::Modelled | Verdict::ModelledBranch | Verdict::Division
+        )
+    {
         return Ok(());
     }
     check_rest(v, need, string, plain, ins, bytes, policy)
