@@ -184,10 +184,10 @@ impl Records {
         // Template comparisons are kept per key, per whether the form's two
         // registers are the same one and per operand shape (`lea` with or
         // without an index).
-        let slot = usize::from(o.r1 == Some(o.r0)) | usize::from(o.form != rec.form) << 1;
+        let slot = usize::from(o.r1 == o.r0) | usize::from(o.form != rec.form) << 1;
         let mut tmpl = rec.tmpl[slot];
         if tmpl == UNCHECKED {
-            tmpl = if self.template_holds(o.form, rec.width, o.r0, o.r1, o.r2, ins) {
+            tmpl = if self.template_holds(o.form, rec.width, o.r0, some(o.r1), some(o.r2), ins) {
                 EQUAL
             } else {
                 DIFFERS
@@ -197,10 +197,18 @@ impl Records {
         if tmpl == EQUAL {
             op.form = o.form;
             op.r0 = gpr(o.r0);
-            op.r1 = o.r1.map_or(NO_REG, gpr);
+            op.r1 = if o.r1 == Register::None {
+                NO_REG
+            } else {
+                gpr(o.r1)
+            };
             op.k = o.k;
             if o.form == Form::Widen {
-                op.width = o.r1.map_or(8, read_width);
+                op.width = if o.r1 == Register::None {
+                    8
+                } else {
+                    read_width(o.r1)
+                };
             }
         }
         op
@@ -322,9 +330,10 @@ struct Operands {
     /// The form, or its variant for this instruction.
     form: Form,
     r0: Register,
-    r1: Option<Register>,
-    /// The index of an indexed `lea`.
-    r2: Option<Register>,
+    /// Operand 1's register or the memory base ([`Register::None`]: none).
+    r1: Register,
+    /// The index of an indexed `lea` ([`Register::None`] otherwise).
+    r2: Register,
     /// The immediate or displacement (or the index's register-file index).
     k: i64,
 }
@@ -333,25 +342,26 @@ struct Operands {
 /// operand 1's (or the memory base), and the immediate or displacement.
 #[inline]
 fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
+    const NONE: Register = Register::None;
     let base = ins.memory_base();
     let index = ins.memory_index();
-    let mem_ok = || index == Register::None && base.is_gpr64();
+    let mem_ok = || index == NONE && base.is_gpr64();
     let disp = || ins.memory_displacement64() as i64;
     let (form, r0, r1, r2, k) = match form {
-        Form::Ret | Form::Nop => (form, Register::RSP, None, None, 0),
+        Form::Ret | Form::Nop => (form, Register::RSP, NONE, NONE, 0),
         Form::SignExtendAcc => {
             let rax = if ins.code() == Code::Cqo {
                 Register::RAX
             } else {
                 Register::EAX
             };
-            (form, Register::RDX, Some(rax), None, 0)
+            (form, Register::RDX, rax, NONE, 0)
         }
         Form::Divide if ins.op0_kind() == OpKind::Register => {
-            (form, Register::RAX, Some(ins.op0_register()), None, 0)
+            (form, Register::RAX, ins.op0_register(), NONE, 0)
         }
-        Form::Store if mem_ok() => (form, ins.op1_register(), Some(base), None, disp()),
-        Form::Load | Form::Lea if mem_ok() => (form, ins.op0_register(), Some(base), None, disp()),
+        Form::Store if mem_ok() => (form, ins.op1_register(), base, NONE, disp()),
+        Form::Load | Form::Lea if mem_ok() => (form, ins.op0_register(), base, NONE, disp()),
         Form::Lea => {
             let r0 = ins.op0_register();
             let distinct = r0 != base && r0 != index && base != index;
@@ -359,27 +369,28 @@ fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
                 return None;
             }
             let k = i64::from(gpr(index));
-            (Form::LeaIndexed, r0, Some(base), Some(index), k)
+            (Form::LeaIndexed, r0, base, index, k)
         }
         Form::Store | Form::Load | Form::Divide => return None,
-        Form::AddImm => (form, ins.op0_register(), None, None, imm(ins, 1)?),
+        Form::AddImm => (form, ins.op0_register(), NONE, NONE, imm(ins, 1)?),
         Form::SubImm => (
             form,
             ins.op0_register(),
-            None,
-            None,
+            NONE,
+            NONE,
             imm(ins, 1)?.checked_neg()?,
         ),
-        _ if !op1_reg => (form, ins.op0_register(), None, None, 0),
+        _ if !op1_reg => (form, ins.op0_register(), NONE, NONE, 0),
         _ if ins.op1_kind() != OpKind::Register => return None,
-        _ => (form, ins.op0_register(), Some(ins.op1_register()), None, 0),
+        _ => (form, ins.op0_register(), ins.op1_register(), NONE, 0),
     };
-    let r1_ok = |r: Register| match form {
-        Form::ShiftCl => r == Register::CL,
-        Form::Widen => r.is_gpr8() || r.is_gpr16() || r.is_gpr32(),
-        _ => is_gpr32_or_64(r),
-    };
-    if !is_gpr32_or_64(r0) || r1.is_some_and(|r| !r1_ok(r)) {
+    let r1_ok = r1 == NONE
+        || match form {
+            Form::ShiftCl => r1 == Register::CL,
+            Form::Widen => r1.is_gpr8() || r1.is_gpr16() || r1.is_gpr32(),
+            _ => is_gpr32_or_64(r1),
+        };
+    if !is_gpr32_or_64(r0) || !r1_ok {
         return None;
     }
     Some(Operands {
@@ -389,6 +400,11 @@ fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
         r2,
         k,
     })
+}
+
+/// `Some(r)` unless `r` is [`Register::None`].
+fn some(r: Register) -> Option<Register> {
+    (r != Register::None).then_some(r)
 }
 
 /// `r.is_gpr32() || r.is_gpr64()` in one range test.
