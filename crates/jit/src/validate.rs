@@ -296,16 +296,22 @@ impl Validator {
         // Code that does not need the value domain runs without it; a loop
         // its termination proof could not settle there (a step of more than
         // one toward a bound needs known low bits) gets a second run with it.
-        match self.run(code, sig, policy, false) {
+        // (One result slot, overwritten by the retry: the report is moved
+        // once, into the caller's.)
+        let mut result = self.run(code, sig, policy, false);
+        let settle_in_values = matches!(
+            result,
             Err(Fail::At(
                 _,
                 ViolationKind::LoopNotProven {
                     gap: crate::TerminationGap::StepMissesBound,
                 },
-            )) if !self.rich => self.run(code, sig, policy, true),
-            result => result,
+            ))
+        );
+        if settle_in_values && !self.rich {
+            result = self.run(code, sig, policy, true);
         }
-        .map_err(|fail| self.violation(code, fail))
+        result.map_err(|fail| self.violation(code, fail))
     }
 
     /// The first pass of [`Validator::validate`] alone: decodes `code` and
