@@ -46,6 +46,8 @@ pub(crate) struct Ctx<'a> {
     /// The helper each `uses` name resolves to in the policy (`None`: the
     /// policy has no helper of that name).
     pub(crate) imports: Imports<'a>,
+    /// Whether the signature has a buffer parameter.
+    pub(crate) has_buffer: bool,
     /// Whether the value domain runs (ranges, relations, comparisons): only
     /// for code that needs it (buffers, indexed memory operands, division);
     /// other code is proven exactly as before, at the old speed.
@@ -61,6 +63,7 @@ impl<'a> Ctx<'a> {
             code_len: code_len as u64,
             entry_syms: crate::num::NO_SYMS,
             imports: Imports::default(),
+            has_buffer: sig.has_buffer(),
             rich: true,
             policy,
             sig,
@@ -74,7 +77,7 @@ impl<'a> Ctx<'a> {
                 .fold(0, |m, &r| m | 1 << gpr(r)),
         };
         // Only buffers with extent parameters give symbols facts.
-        if sig.has_buffer() {
+        if ctx.has_buffer {
             ctx.entry_syms = Ctx::entry_syms(sig);
             if policy.assumed_args.is_some() {
                 Ctx::assume_extents(sig, policy, &mut ctx.entry_syms);

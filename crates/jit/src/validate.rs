@@ -490,7 +490,7 @@ impl Validator {
         // operands (stack arrays), division that must be proven.
         ctx.rich = force_rich
             || policy.assumed_args.is_some()
-            || sig.has_buffer()
+            || ctx.has_buffer
             || self.indexed
             || (!policy.allow_division && self.division);
         if self.states.len() < blocks {
