@@ -867,10 +867,20 @@ fn instruction_at(instrs: &[Instruction], from: usize, t: u64) -> Option<usize> 
             step *= 2;
         }
     }
-    // `ip(lo) <= t`, so at least one instruction of the window is at or
-    // before `t`: the last of them is the candidate.
-    let k = lo + instrs[lo..hi].partition_point(|ins| ins.ip() <= t) - 1;
-    (ip(k) == t).then_some(k)
+    // Narrow to the last instruction at or before `t`: halving while the
+    // window is wide, then a walk (branches are mostly short).
+    while hi - lo > 8 {
+        let mid = lo + (hi - lo) / 2;
+        if ip(mid) <= t {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    while lo + 1 < hi && ip(lo + 1) <= t {
+        lo += 1;
+    }
+    (ip(lo) == t).then_some(lo)
 }
 
 fn hex_text(bytes: &[u8]) -> String {
