@@ -28,10 +28,13 @@ use crate::{Policy, Signature, Violation, ViolationKind};
 const NO_INSTR: u32 = u32::MAX;
 /// `block_of` entry of a leader not numbered yet.
 const LEADER: u32 = u32::MAX - 1;
-/// Block `mark` bits: has a state, is on the worklist, was stepped.
+/// Block `mark` bits: has a state, is on the worklist, was stepped (and,
+/// after the fixpoint, [`REACHES`]).
 const HAVE: u8 = 1;
 const QUEUED: u8 = 2;
 pub(crate) const VISITED: u8 = 4;
+/// Block `mark` bit of [`Validator::check_reaches_ret`]: reaches a `ret`.
+const REACHES: u8 = 8;
 
 /// What the validator proved about accepted code.
 ///
@@ -731,31 +734,44 @@ impl Validator {
     fn check_reaches_ret(&mut self, blocks: usize) -> Result<(), Fail> {
         // Usually a few sweeps against the edges settle it: a sweep in
         // reverse block order carries "reaches a ret" back along forward
-        // edges, and each further sweep across one more back edge.
-        let mut reaches = std::mem::take(&mut self.reach.reaches);
-        reaches.clear();
-        reaches.resize(blocks, false);
-        let visited = |b: usize| self.mark[b] & VISITED != 0;
+        // edges, and each further sweep across one more back edge. The
+        // answer is kept in each block's `mark` ([`REACHES`]).
+        let n = self.instrs.len();
         let mut missing = 0;
         for _ in 0..3 {
             missing = 0;
             for b in (0..blocks).rev() {
-                if !visited(b) || reaches[b] {
+                if self.mark[b] & (VISITED | REACHES) != VISITED {
                     continue;
                 }
+                // The successors (as in [`Validator::successors`]) that reach.
                 let end = self.block_end(b);
-                reaches[b] = self.ops[end - 1].flow == Flow::Return
-                    || self
-                        .successors(b)
-                        .into_iter()
-                        .any(|s| s != NO_INSTR && reaches[s as usize]);
-                missing += usize::from(!reaches[b]);
+                let op = &self.ops[end - 1];
+                let reaches = |s: u32| s != NO_INSTR && self.mark[s as usize] & REACHES != 0;
+                let next = || {
+                    if end < n {
+                        self.block_of[end]
+                    } else {
+                        NO_INSTR
+                    }
+                };
+                let target = || self.block_of[op.k as usize];
+                let found = match op.flow {
+                    Flow::Return => true,
+                    Flow::Jump => reaches(target()),
+                    Flow::CondJump => reaches(target()) || reaches(next()),
+                    Flow::Call | Flow::Next => reaches(next()),
+                };
+                if found {
+                    self.mark[b] |= REACHES;
+                } else {
+                    missing += 1;
+                }
             }
             if missing == 0 {
                 break;
             }
         }
-        self.reach.reaches = reaches;
         if missing == 0 {
             return Ok(());
         }
