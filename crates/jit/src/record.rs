@@ -171,6 +171,16 @@ impl Records {
                 op.form = Form::Jump;
                 return op;
             }
+            // The operands of `ret` and `nop` are constants (`rsp` alone,
+            // template slot 0): once their template is known to hold, the
+            // form is taken as is (the path below gives the same).
+            Form::Nop | Form::Ret
+                if rec.tmpl[0] == EQUAL && (no_legacy_prefix || rec.form == Form::Nop) =>
+            {
+                op.form = rec.form;
+                op.r0 = gpr(Register::RSP);
+                return op;
+            }
             // iced reports no register or memory use for any `nop` (the unit
             // tests check every encoding behind every prefix), so prefixed
             // padding takes the fast path too.
