@@ -430,11 +430,16 @@ impl State {
         // Any non-zero name is sound (clearing it first is what makes it
         // so); the address keeps different copies apart.
         let id = (ip as u32).max(1);
-        for r in 0..16 {
-            if let Val::Num(m) = self.reg(r)
-                && m.id == id
-            {
-                self.set_reg(r, Val::num(Num { id: NO_ID, ..m }));
+        let mut m = self.with_num;
+        while m != 0 {
+            let r = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if self.heads[r] == Head::Num && self.nums[r].id == id {
+                let n = Num {
+                    id: NO_ID,
+                    ..self.nums[r]
+                };
+                self.set_reg(r, Val::num(n));
             }
         }
         let tagged = Val::Num(Num { id, ..n });
