@@ -127,7 +127,7 @@ fn check_args(
                     return Err(bad());
                 }
                 let end = off.add(elems.shl(shift, 8), 8);
-                if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
+                if off.s.smin() < 0 || !ctx.within_buffer(j, &end, st.syms()) {
                     return Err(bad());
                 }
                 if b.mutable {
@@ -240,7 +240,7 @@ pub(crate) fn rep_string(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, w: u8
             return Err(unproven(r));
         };
         let end = off.add(bytes, 8);
-        if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
+        if off.s.smin() < 0 || !ctx.within_buffer(j, &end, st.syms()) {
             return Err(unproven(r));
         }
         if store {

@@ -110,7 +110,7 @@ impl<'a> Ctx<'a> {
             self.assume_args(st);
         }
         st.cmp = None;
-        st.syms = self.entry_syms;
+        st.set_syms(&self.entry_syms);
         // A state reused from an earlier validation may say `rdx` holds
         // `rax`'s sign extension (every write of `rax` clears it, so it was
         // never read before `rax` was written, but the entry state is exact).
@@ -705,7 +705,13 @@ fn place(
     match (bv, iv) {
         (Some(Val::Ptr(i, off)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
-            ctx.check_buffer(i, &moved(off, Some(ix), scale, disp), size, write, &st.syms)
+            ctx.check_buffer(
+                i,
+                &moved(off, Some(ix), scale, disp),
+                size,
+                write,
+                st.syms(),
+            )
         }
         // `[index + base]` with the pointer as the index (scale 1).
         (b, Val::Ptr(i, off)) if scale == 1 => {
@@ -713,7 +719,7 @@ fn place(
                 Some(v) => Some(v.as_num(8).ok_or(K::MemoryOutsideFrame)?),
                 None => None,
             };
-            ctx.check_buffer(i, &moved(off, bn, 1, disp), size, write, &st.syms)
+            ctx.check_buffer(i, &moved(off, bn, 1, disp), size, write, st.syms())
         }
         (Some(Val::Stack(k)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
@@ -759,7 +765,7 @@ pub(crate) fn place_at(
             Ok(Place::Param)
         }
         Val::Ptr(i, off) => {
-            ctx.check_buffer(i, &moved(off, None, 1, disp), size as u8, write, &st.syms)
+            ctx.check_buffer(i, &moved(off, None, 1, disp), size as u8, write, st.syms())
         }
         _ => Err(K::MemoryOutsideFrame),
     }

@@ -116,15 +116,16 @@ pub(crate) fn refine_edge(
     match (a, b) {
         (Val::Ptr(i, x), Val::Ptr(j, y)) if i == j && cmp.width == 8 => {
             let order = !matches!(cond, Cond::Eq | Cond::Ne);
-            if order && !(ctx.within_buffer(i, &x, &st.syms) && ctx.within_buffer(i, &y, &st.syms))
+            if order
+                && !(ctx.within_buffer(i, &x, st.syms()) && ctx.within_buffer(i, &y, st.syms()))
             {
                 return true;
             }
-            let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
+            let Some((x, y)) = refine_nums(x, y, cond, st.syms()) else {
                 return false;
             };
             // An offset that is exactly a multiple of a symbol narrows it.
-            if !learn(&mut st.syms, &x) || !learn(&mut st.syms, &y) {
+            if !learn(st.syms_mut(), &x) || !learn(st.syms_mut(), &y) {
                 return false;
             }
             st.set_reg(usize::from(cmp.a), Val::Ptr(i, x));
@@ -148,10 +149,10 @@ pub(crate) fn refine_edge(
             if cmp.width == 4 && !low_halves {
                 return true;
             }
-            let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
+            let Some((x, y)) = refine_nums(x, y, cond, st.syms()) else {
                 return false;
             };
-            if !learn(&mut st.syms, &x) || !learn(&mut st.syms, &y) {
+            if !learn(st.syms_mut(), &x) || !learn(st.syms_mut(), &y) {
                 return false;
             }
             st.set_reg(usize::from(cmp.a), Val::num(x));
@@ -282,7 +283,7 @@ fn learn(syms: &mut Syms, n: &Num) -> bool {
 /// When the value chosen is bounded above by two or more extent parameters
 /// (`min(n, m)`: `cmp rcx, rsi; cmovg rcx, rsi`), `d` becomes exactly the bound symbol `B`
 /// ([`crate::num::BOUND`]), a new symbol whose range is the value's and
-/// whose upper bounds against each parameter go to `st.syms`; relations
+/// whose upper bounds against each parameter go to `st.syms()`; relations
 /// to an earlier `B` are dropped first (it named another value). An index
 /// compared with `d` is then related to `B`, and an access proof goes
 /// through `B`'s bound on the buffer's extent.
@@ -305,7 +306,7 @@ pub(crate) fn cmov(
         let mut t = State::empty();
         t.copy_regs_from(st);
         t.cmp = st.cmp;
-        t.syms = st.syms;
+        t.set_syms(st.syms());
         refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()).then_some(t)
     };
     let at_width = |v: Val| {
@@ -317,7 +318,7 @@ pub(crate) fn cmov(
     };
     let v = match (narrowed(true), narrowed(false)) {
         (Some(t), Some(f)) => {
-            at_width(f.reg(d)).join_with(at_width(t.reg(s)), &f.syms, &t.syms, None)
+            at_width(f.reg(d)).join_with(at_width(t.reg(s)), f.syms(), t.syms(), None)
         }
         (Some(t), None) => at_width(t.reg(s)),
         (None, Some(f)) => at_width(f.reg(d)),
@@ -366,12 +367,12 @@ fn bounds_of_choice(
     let mut bounds = [None; crate::MAX_PARAMS];
     let mut count = 0;
     for (k, bound) in bounds.iter_mut().enumerate() {
-        if st.syms[k].is_none() {
+        if st.syms()[k].is_none() {
             continue;
         }
         let sym = k as u8;
         let on_k = |n: Num| Num {
-            rel: n.rel_on(sym, 0, &st.syms),
+            rel: n.rel_on(sym, 0, st.syms()),
             ..n
         };
         let mut hi = None;
@@ -386,7 +387,7 @@ fn bounds_of_choice(
             t.set_reg(a, Val::num(on_k(x)));
             t.set_reg(b, Val::num(on_k(y)));
             t.cmp = st.cmp;
-            t.syms = st.syms;
+            t.set_syms(st.syms());
             if !refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()) {
                 continue;
             }
@@ -394,7 +395,7 @@ fn bounds_of_choice(
             let r = t
                 .reg(chosen)
                 .as_num(8)
-                .map_or(Rel::NONE, |n| n.rel_on(sym, 0, &t.syms));
+                .map_or(Rel::NONE, |n| n.rel_on(sym, 0, t.syms()));
             if !r.is_some() || r.hi == POS_INF {
                 hi = None;
                 break;
@@ -436,9 +437,9 @@ fn new_bound(st: &mut State, n: Num, bounds: &[Option<i64>; crate::MAX_PARAMS]) 
         }
     }
     let at = usize::from(BOUND);
-    st.syms[at] = Some((n.s.smin(), n.s.smax()));
+    st.syms_mut()[at] = Some((n.s.smin(), n.s.smax()));
     for (k, b) in bounds.iter().enumerate() {
-        st.syms.bounds[k] = b.unwrap_or(POS_INF);
+        st.syms_mut().bounds[k] = b.unwrap_or(POS_INF);
     }
     Num {
         s: n.s,

@@ -240,7 +240,12 @@ pub(crate) struct State {
     /// What the flags say about registers, if they come from a comparison.
     pub(crate) cmp: Option<Cmp>,
     /// What is known about each symbol (extent parameter).
-    pub(crate) syms: Syms,
+    /// Read with [`State::syms`], written through [`State::syms_mut`] or
+    /// [`State::set_syms`].
+    syms: Syms,
+    /// `syms` is certainly the empty [`crate::num::NO_SYMS`] (always, in a
+    /// run without the value domain): copies and comparisons skip it.
+    syms_plain: bool,
     /// `rdx` holds the sign extension of `rax` at this width (4 after `cdq`,
     /// 8 after `cqo`, 0 otherwise): what `idiv` needs.
     pub(crate) sext: u8,
@@ -266,7 +271,11 @@ impl Clone for State {
     fn clone_from(&mut self, source: &State) {
         self.copy_regs_from(source);
         self.cmp = source.cmp;
-        self.syms = source.syms;
+        debug_assert!(!source.syms_plain || source.syms == crate::num::NO_SYMS);
+        if !(self.syms_plain && source.syms_plain) {
+            self.syms = source.syms;
+        }
+        self.syms_plain = source.syms_plain;
         self.sext = source.sext;
         self.flags = source.flags;
         self.touched = source.touched;
@@ -279,7 +288,7 @@ impl PartialEq for State {
         self.heads == o.heads
             && (0..16).all(|r| self.with_num >> r & 1 == 0 || self.nums[r] == o.nums[r])
             && self.cmp == o.cmp
-            && self.syms == o.syms
+            && self.same_syms(o)
             && self.sext == o.sext
             && self.flags == o.flags
             && self.touched == o.touched
@@ -319,6 +328,7 @@ impl State {
             with_num: 0,
             cmp: None,
             syms: crate::num::NO_SYMS,
+            syms_plain: true,
             sext: 0,
             flags: 0,
             touched: 0,
@@ -360,6 +370,31 @@ impl State {
             }
             None => self.with_num &= !(1 << r),
         }
+    }
+
+    /// What is known about each symbol (extent parameter).
+    #[inline]
+    pub(crate) fn syms(&self) -> &Syms {
+        &self.syms
+    }
+
+    /// The symbol facts, to change them.
+    #[inline]
+    pub(crate) fn syms_mut(&mut self) -> &mut Syms {
+        self.syms_plain = false;
+        &mut self.syms
+    }
+
+    /// Replaces the symbol facts.
+    pub(crate) fn set_syms(&mut self, syms: &Syms) {
+        self.syms = *syms;
+        self.syms_plain = *syms == crate::num::NO_SYMS;
+    }
+
+    /// Whether `self` and `o` have equal symbol facts.
+    #[inline]
+    fn same_syms(&self, o: &State) -> bool {
+        (self.syms_plain && o.syms_plain) || self.syms == o.syms
     }
 
     /// Makes every register undefined.
@@ -593,7 +628,7 @@ impl State {
         let mut changed = false;
         // Equal facts join to themselves (most joins: the symbols change only
         // where a branch narrows one).
-        let joined = (self.syms != other.syms)
+        let joined = (!self.same_syms(other))
             .then(|| join_syms(&self.syms, &other.syms, widen.map(|w| w.0)))
             .filter(|j| *j != self.syms);
         for r in 0..16 {
@@ -615,7 +650,7 @@ impl State {
             }
         }
         if let Some(j) = joined {
-            self.syms = j;
+            self.set_syms(&j);
             changed = true;
         }
         if self.cmp != other.cmp && self.cmp.is_some() {

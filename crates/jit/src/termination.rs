@@ -1193,13 +1193,13 @@ fn converges(cc: CC, c: i64, cb: i64) -> bool {
 fn walk_ends(ctx: &Ctx<'_>, head: &State, i: u8, end: &crate::num::Num, cc: CC, c: i64) -> bool {
     let first_byte = crate::num::Num::constant(0);
     let nonempty = ctx
-        .check_buffer(i, &first_byte, 1, false, &head.syms)
+        .check_buffer(i, &first_byte, 1, false, head.syms())
         .is_ok();
     let step_ok = match cc {
         CC::b | CC::be => (1..=1 << 32).contains(&c),
         _ => (-4096..0).contains(&c),
     };
-    nonempty && step_ok && ctx.within_buffer(i, end, &head.syms)
+    nonempty && step_ok && ctx.within_buffer(i, end, head.syms())
 }
 
 /// The condition with its operands swapped.
