@@ -36,7 +36,7 @@ pub(crate) fn call(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction) -> Result<(
     // buffer, in bounds for the callee's extent), named by address.
     check_args(ctx, st, &callee.signature, || format!("{target:#x}"))?;
     let passes_stack = (0..callee.signature.params().count())
-        .any(|i| matches!(st.regs[ARG_REGS[i]], Val::Stack(_)));
+        .any(|i| matches!(st.reg(ARG_REGS[i]), Val::Stack(_)));
     if passes_stack {
         // The callee may read anything in the frame through the pointer (so
         // no entry value may be there) and overwrite it.
@@ -68,9 +68,9 @@ fn push_return_address(ctx: &Ctx<'_>, st: &mut State) -> Result<i64, K> {
 /// and flags undefined, `rax` is `ret`, the stack below `rsp` forgotten.
 fn returned(st: &mut State, ret: Val, rsp: i64) {
     for r in CALLER_SAVED {
-        st.regs[r] = Val::Undef;
+        st.set_reg(r, Val::Undef);
     }
-    st.regs[0] = ret;
+    st.set_reg(0, ret);
     st.flags = 0;
     st.cmp = None;
     st.sext = 0;
@@ -89,7 +89,7 @@ fn check_args(
     name: impl Fn() -> String,
 ) -> Result<(), K> {
     for (i, p) in sig.full_params().enumerate() {
-        let v = st.regs[ARG_REGS[i]];
+        let v = st.reg(ARG_REGS[i]);
         let bad = || K::HelperArgument {
             helper: name(),
             param: i as u8,
@@ -110,9 +110,7 @@ fn check_args(
                 let elems = match b.extent {
                     crate::Extent::Count(c) => Num::constant(c),
                     crate::Extent::Param(m) => {
-                        let n = st.regs[ARG_REGS[usize::from(m)]]
-                            .as_num(8)
-                            .ok_or_else(bad)?;
+                        let n = st.reg(ARG_REGS[usize::from(m)]).as_num(8).ok_or_else(bad)?;
                         // A negative count is an empty buffer to the helper.
                         if n.s.smin() < 0 {
                             return Err(bad());
@@ -129,7 +127,7 @@ fn check_args(
                     return Err(bad());
                 }
                 let end = off.add(elems.shl(shift, 8), 8);
-                if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
+                if off.s.smin() < 0 || !ctx.within_buffer(j, &end, st.syms()) {
                     return Err(bad());
                 }
                 if b.mutable {
@@ -220,10 +218,10 @@ pub(crate) fn rep_string(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, w: u8
             });
         }
     }
-    let count = st.regs[RCX].as_num(8).ok_or(K::UndefinedRegisterRead {
+    let count = st.reg(RCX).as_num(8).ok_or(K::UndefinedRegisterRead {
         register: Register::RCX,
     })?;
-    if !copy && st.regs[0].defined_bytes() < w {
+    if !copy && st.reg_defined_bytes(0) < w {
         return Err(K::UndefinedRegisterRead {
             register: reg_at_width(0, w.max(4)),
         });
@@ -238,11 +236,11 @@ pub(crate) fn rep_string(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, w: u8
     }
     let bytes = count.shl(shift, 8);
     let span = |st: &State, r: usize, store: bool| -> Result<Val, K> {
-        let Val::Ptr(j, off) = st.regs[r] else {
+        let Val::Ptr(j, off) = st.reg(r) else {
             return Err(unproven(r));
         };
         let end = off.add(bytes, 8);
-        if off.s.smin() < 0 || !ctx.within_buffer(j, &end, &st.syms) {
+        if off.s.smin() < 0 || !ctx.within_buffer(j, &end, st.syms()) {
             return Err(unproven(r));
         }
         if store {
@@ -256,11 +254,11 @@ pub(crate) fn rep_string(ctx: &Ctx<'_>, st: &mut State, ins: &Instruction, w: u8
     } else {
         None
     };
-    st.regs[RDI] = dst;
+    st.set_reg(RDI, dst);
     if let Some(src) = src {
-        st.regs[RSI] = src;
+        st.set_reg(RSI, src);
     }
-    st.regs[RCX] = Val::num(Num::constant(0));
+    st.set_reg(RCX, Val::num(Num::constant(0)));
     if let Some(c) = st.cmp
         && [c.a, c.b].iter().any(|&x| used.contains(&usize::from(x)))
     {

@@ -254,15 +254,15 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
     let [_, modified, undefined] = op.flags.map(u32::from);
     let (d, s) = (usize::from(op.r0), usize::from(op.r1));
     let width = op.width;
-    let defined = |st: &State, r: usize| st.regs[r].defined_bytes() >= width;
+    let defined = |st: &State, r: usize| st.reg_defined_bytes(r) >= width;
     let new = match op.form {
         Form::Ret => return check_ret(ctx, st).map_err(drop),
         Form::Store | Form::Load => return exec_mem(ctx, st, op),
         Form::ShiftCl => {
-            if !defined(st, d) || st.regs[s].defined_bytes() < 1 || d == RSP {
+            if !defined(st, d) || st.reg_defined_bytes(s) < 1 || d == RSP {
                 return Err(());
             }
-            st.regs[d] = Val::Data(8);
+            st.set_reg(d, Val::Data(8));
             // The count may be zero: no flag becomes defined.
             st.flags &= !undefined;
             return Ok(());
@@ -279,7 +279,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             }
             // Two registers of plain data: plain data at the width (what
             // `values.rs` computes for every operation on unknowns).
-            let plain = |r: usize| matches!(st.regs[r], Val::Data(_));
+            let plain = |r: usize| st.reg_is_data(r);
             if op.form == Form::Alu && s != usize::from(NO_REG) && plain(d) && plain(s) {
                 Some(if width == 8 || !ctx.rich {
                     Val::Data(8)
@@ -294,13 +294,13 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, d) {
                 return Err(());
             }
-            Some(offset_by(st.regs[d], op.k))
+            Some(offset_by(st.reg(d), op.k))
         }
         Form::Lea => {
             if !defined(st, s) {
                 return Err(());
             }
-            Some(offset_by(st.regs[s], op.k))
+            Some(offset_by(st.reg(s), op.k))
         }
         Form::LeaIndexed => {
             let index = op.k as u8 & 15;
@@ -323,18 +323,18 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             {
                 return Err(());
             }
-            st.regs[RAX] = Val::Data(8);
-            st.regs[RDX] = Val::Data(8);
+            st.set_reg(RAX, Val::Data(8));
+            st.set_reg(RDX, Val::Data(8));
             None
         }
         Form::CondMove => {
             if !defined(st, s) {
                 return Err(());
             }
-            Some(st.regs[d].join(Val::Data(8)))
+            Some(st.reg(d).join(Val::Data(8)))
         }
         Form::Move => {
-            let v = st.regs[s];
+            let v = st.reg(s);
             // A 64-bit move may carry a saved callee-saved value.
             let moved_entry = width == 8 && matches!(v, Val::Entry(_));
             if !moved_entry && v.defined_bytes() < width {
@@ -373,7 +373,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 _ => return Err(()),
             }
         } else {
-            st.regs[d] = v;
+            st.set_reg(d, v);
         }
     }
     st.flags = (st.flags | modified) & !undefined;
@@ -388,14 +388,14 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     let store = op.form == Form::Store;
     // Register reads: the base, then a store's source; a saved
     // callee-saved value may be moved, so it is not an undefined read.
-    let readable = |v: Val| matches!(v, Val::Entry(_)) || v.defined_bytes() >= 8;
-    if !readable(st.regs[base]) || (store && !readable(st.regs[reg])) {
+    let readable = |r: usize| st.reg_is_entry(r) || st.reg_defined_bytes(r) >= 8;
+    if !readable(base) || (store && !readable(reg)) {
         return Err(());
     }
     let lo = st.rsp() - ctx.red_zone;
     let place = place_at(ctx, st, base, op.k, lo, 8, store).map_err(drop)?;
     if store {
-        let stored = st.regs[reg];
+        let stored = st.reg(reg);
         match place {
             Place::Stack(off) => st.store(off, 8, stored),
             // An entry value must not leave the frame (`step` names the rule).
@@ -428,7 +428,7 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
                 _ => return Err(()),
             }
         } else {
-            st.regs[reg] = loaded;
+            st.set_reg(reg, loaded);
         }
     }
     if let Place::Stack(off) = place {
@@ -795,12 +795,12 @@ mod tests {
                 ctx.entry_state_into(&mut st);
                 for r in 0..16 {
                     if r != RSP && rng.next() & 1 == 0 {
-                        st.regs[r] = random_val(&mut rng);
+                        st.set_reg(r, random_val(&mut rng));
                     }
                 }
                 // Every reachable state has `rsp` inside the frame.
                 let rsp = -((rng.next() % 4) as i64 * 8);
-                st.regs[RSP] = Val::Stack(rsp.max(-ctx.max_frame));
+                st.set_reg(RSP, Val::Stack(rsp.max(-ctx.max_frame)));
                 st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
                 st.sext = [0, 4, 8][(rng.next() % 3) as usize];
                 // Some written stack bytes, of every kind of value.

@@ -92,38 +92,35 @@ impl<'a> Ctx<'a> {
     /// Overwrites `st` with the state at the first instruction (reusing its
     /// slot buffer).
     pub(crate) fn entry_state_into(&self, st: &mut State) {
-        // Written in place: a state is large (a register is a number).
-        let regs = &mut st.regs;
-        regs.fill(Val::Undef);
-        regs[RSP] = Val::Stack(0);
+        st.clear_regs();
+        st.set_reg(RSP, Val::Stack(0));
         for r in CALLEE_SAVED {
-            regs[r] = Val::Entry(r as u8);
+            st.set_reg(r, Val::Entry(r as u8));
         }
         for (i, p) in self.sig.full_params().enumerate() {
-            // Each arm writes its register itself (no whole `Val` built
-            // and copied for the common scalar case).
-            let reg = &mut regs[ARG_REGS[i]];
+            let r = ARG_REGS[i];
             match p {
-                Param::Scalar(SigType::Pointer) => *reg = Val::Param(i as u8, 0),
-                Param::Buffer(_) => *reg = Val::Ptr(i as u8, Num::constant(0)),
+                Param::Scalar(SigType::Pointer) => st.set_reg(r, Val::Param(i as u8, 0)),
+                Param::Buffer(_) => st.set_reg(r, Val::Ptr(i as u8, Num::constant(0))),
                 Param::Scalar(t) => match self.entry_syms[i] {
                     // An extent parameter: exactly its symbol.
-                    Some((lo, hi)) => {
-                        *reg = Val::Num(Num {
+                    Some((lo, hi)) => st.set_reg(
+                        r,
+                        Val::Num(Num {
                             s: Scalar::range_s(lo, hi),
                             rel: Rel::exact(i as u8, 0, 0),
                             id: crate::num::NO_ID,
-                        });
-                    }
-                    None => *reg = Val::Data(t.width()),
+                        }),
+                    ),
+                    None => st.set_reg(r, Val::Data(t.width())),
                 },
             }
         }
         if self.policy.assumed_args.is_some() {
-            self.assume_args(regs);
+            self.assume_args(st);
         }
         st.cmp = None;
-        st.syms = self.entry_syms;
+        st.set_syms(&self.entry_syms);
         // A state reused from an earlier validation may say `rdx` holds
         // `rax`'s sign extension (every write of `rax` clears it, so it was
         // never read before `rax` was written, but the entry state is exact).
@@ -165,12 +162,12 @@ impl Ctx<'_> {
     /// The scalar parameters (not extents) [`crate::Policy::assumed_args`]
     /// gives values, as those constants.
     #[cold]
-    fn assume_args(&self, regs: &mut [Val; 16]) {
+    fn assume_args(&self, st: &mut State) {
         for (i, p) in self.sig.full_params().enumerate() {
             if let (Param::Scalar(t), None) = (p, self.entry_syms[i])
                 && let Some(v) = self.policy.assumed(i, t)
             {
-                regs[ARG_REGS[i]] = Val::Num(Num::constant(v));
+                st.set_reg(ARG_REGS[i], Val::Num(Num::constant(v)));
             }
         }
     }
@@ -399,7 +396,7 @@ pub(crate) fn step(
             continue;
         }
         let r = u.register();
-        let v = st.regs[gpr(r)];
+        let v = st.reg(gpr(r));
         if is_move && r.is_gpr64() && matches!(v, Val::Entry(_)) {
             continue;
         }
@@ -470,16 +467,16 @@ pub(crate) fn step(
             (Some(d), Some(s)) if ctx.rich && d != RSP => {
                 special = Some((d, st.copy_reg(s, ins.ip())));
             }
-            (Some(d), Some(s)) => special = Some((d, st.regs[s])),
+            (Some(d), Some(s)) => special = Some((d, st.reg(s))),
             (Some(d), None) if ins.op1_kind() == OpKind::Memory => {
                 special = Some((d, loaded.unwrap_or(Val::Data(8))));
             }
-            (None, Some(s)) => stored = Some(st.regs[s]),
+            (None, Some(s)) => stored = Some(st.reg(s)),
             _ => {}
         },
         Code::Push_r64 => {
             if let Some(s) = reg64(ins, 0) {
-                stored = Some(st.regs[s]);
+                stored = Some(st.reg(s));
             }
         }
         Code::Pop_r64 | Code::Pop_rm64 => {
@@ -494,7 +491,7 @@ pub(crate) fn step(
             if let Some(d) = reg64(ins, 0) {
                 let base = ins.memory_base();
                 let v = if ins.memory_index() == Register::None && base.is_gpr64() {
-                    offset_by(st.regs[gpr(base)], ins.memory_displacement64() as i64)
+                    offset_by(st.reg(gpr(base)), ins.memory_displacement64() as i64)
                 } else {
                     Val::Data(8)
                 };
@@ -514,7 +511,7 @@ pub(crate) fn step(
                     Some(k)
                 };
                 let v = match k {
-                    Some(k) => offset_by(st.regs[d], k),
+                    Some(k) => offset_by(st.reg(d), k),
                     None => Val::Data(8),
                 };
                 special = Some((d, v));
@@ -525,7 +522,9 @@ pub(crate) fn step(
                 if a == RSP || b == RSP {
                     return Err(K::StackPointerUnknown);
                 }
-                st.regs.swap(a, b);
+                let (va, vb) = (st.reg(a), st.reg(b));
+                st.set_reg(a, vb);
+                st.set_reg(b, va);
                 st.cmp = None;
                 st.sext = 0;
                 update_flags(st, ins, flags);
@@ -599,20 +598,21 @@ pub(crate) fn step(
             }
             continue;
         }
-        let old = st.regs[idx];
+        let old = st.reg(idx);
         let new = match special {
             Some((d, v)) if d == idx && r.is_gpr64() => v,
             _ => data_write(old, r),
         };
-        st.regs[idx] = if is_cond_write(u.access()) && !exact_cmov {
+        let v = if is_cond_write(u.access()) && !exact_cmov {
             old.join(new)
         } else {
             new
         };
+        st.set_reg(idx, v);
     }
     if let Some((quotient, remainder)) = divided {
-        st.regs[0] = quotient;
-        st.regs[2] = remainder;
+        st.set_reg(0, quotient);
+        st.set_reg(2, remainder);
     }
     set_rsp(ctx, st, new_rsp)?;
     update_flags(st, ins, flags);
@@ -731,9 +731,9 @@ fn place(
     }
     let disp = mem.displacement() as i64;
     let scale = mem.scale();
-    let iv = st.regs[gpr(index)];
+    let iv = st.reg(gpr(index));
     let bv = if base.is_gpr64() {
-        Some(st.regs[gpr(base)])
+        Some(st.reg(gpr(base)))
     } else if base == Register::None {
         None
     } else {
@@ -742,7 +742,13 @@ fn place(
     match (bv, iv) {
         (Some(Val::Ptr(i, off)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
-            ctx.check_buffer(i, &moved(off, Some(ix), scale, disp), size, write, &st.syms)
+            ctx.check_buffer(
+                i,
+                &moved(off, Some(ix), scale, disp),
+                size,
+                write,
+                st.syms(),
+            )
         }
         // `[index + base]` with the pointer as the index (scale 1).
         (b, Val::Ptr(i, off)) if scale == 1 => {
@@ -750,7 +756,7 @@ fn place(
                 Some(v) => Some(v.as_num(8).ok_or(K::MemoryOutsideFrame)?),
                 None => None,
             };
-            ctx.check_buffer(i, &moved(off, bn, 1, disp), size, write, &st.syms)
+            ctx.check_buffer(i, &moved(off, bn, 1, disp), size, write, st.syms())
         }
         (Some(Val::Stack(k)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
@@ -772,7 +778,7 @@ pub(crate) fn place_at(
     write: bool,
 ) -> Result<Place, K> {
     let size = i64::from(size);
-    match st.regs[base & 15] {
+    match st.reg(base & 15) {
         Val::Stack(k) => {
             let off = k.checked_add(disp).ok_or(K::MemoryOutsideFrame)?;
             if off < lo || off + size > 0 || off < -(ctx.max_frame + ctx.red_zone) {
@@ -796,7 +802,7 @@ pub(crate) fn place_at(
             Ok(Place::Param)
         }
         Val::Ptr(i, off) => {
-            ctx.check_buffer(i, &moved(off, None, 1, disp), size as u8, write, &st.syms)
+            ctx.check_buffer(i, &moved(off, None, 1, disp), size as u8, write, st.syms())
         }
         _ => Err(K::MemoryOutsideFrame),
     }
@@ -814,7 +820,7 @@ pub(crate) fn set_rsp(ctx: &Ctx<'_>, st: &mut State, k: i64) -> Result<(), K> {
         return Err(clash(k, st.touched));
     }
     let old = st.rsp();
-    st.regs[RSP] = Val::Stack(k);
+    st.set_reg(RSP, Val::Stack(k));
     if k != old {
         st.forget(i64::MIN / 2, k - ctx.red_zone);
     }
@@ -953,7 +959,7 @@ fn update_flags(st: &mut State, ins: &Instruction, flags: Flags) {
 }
 
 fn leave(ctx: &Ctx<'_>, st: &mut State) -> Result<(), K> {
-    let k = match st.regs[5] {
+    let k = match st.reg(5) {
         Val::Stack(k) => k,
         _ => return Err(K::StackPointerUnknown),
     };
@@ -965,7 +971,7 @@ fn leave(ctx: &Ctx<'_>, st: &mut State) -> Result<(), K> {
         Load::Value(v) => v,
         Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
     };
-    st.regs[5] = v;
+    st.set_reg(5, v);
     if st.cmp.is_some_and(|c| c.a == 5 || c.b == 5) {
         st.cmp = None;
     }
@@ -978,13 +984,13 @@ pub(crate) fn check_ret(ctx: &Ctx<'_>, st: &State) -> Result<(), K> {
         return Err(K::StackNotRestored { offset: k });
     }
     for r in CALLEE_SAVED {
-        if st.regs[r] != Val::Entry(r as u8) {
+        if st.reg(r) != Val::Entry(r as u8) {
             return Err(K::CalleeSavedClobbered {
                 register: reg_of(r),
             });
         }
     }
-    if st.regs[0].defined_bytes() < ctx.sig.ret().width() {
+    if st.reg_defined_bytes(0) < ctx.sig.ret().width() {
         return Err(K::ReturnValueUndefined);
     }
     Ok(())

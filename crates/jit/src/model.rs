@@ -109,9 +109,9 @@ fn candidates() -> Vec<Vec<u8>> {
 fn rich_state() -> State {
     let mut st = State::empty();
     for r in 0..16 {
-        st.regs[r] = Val::Stack(-2048 - 64 * r as i64);
+        st.set_reg(r, Val::Stack(-2048 - 64 * r as i64));
     }
-    st.regs[RSP] = Val::Stack(-1024);
+    st.set_reg(RSP, Val::Stack(-1024));
     st.flags = ARITH_FLAGS;
     st.store(-4096 - 128, 8, Val::Data(8));
     for off in (-4096 - 120..0).step_by(8) {
@@ -148,7 +148,7 @@ fn written_by_iced(
         if write
             && m.base().is_gpr64()
             && m.index() == Register::None
-            && let Val::Stack(k) = st.regs[gpr(m.base())]
+            && let Val::Stack(k) = st.reg(gpr(m.base()))
         {
             let lo = k + m.displacement() as i64;
             ranges.push((lo, lo + m.memory_size().size() as i64));
@@ -241,7 +241,7 @@ fn model_matches_iced_for_every_accepted_code() {
                 }
                 0
             }
-            Code::Leaveq => match before.regs[5] {
+            Code::Leaveq => match before.reg(5) {
                 Val::Stack(k) => k + 8 - before.rsp(),
                 _ => unreachable!("rbp is a stack pointer in the rich state"),
             },
@@ -254,7 +254,7 @@ fn model_matches_iced_for_every_accepted_code() {
         }
         // Registers: only those iced writes may change.
         for r in 0..16 {
-            if r != RSP && st.regs[r] != before.regs[r] && iced_regs & 1 << r == 0 {
+            if r != RSP && st.reg(r) != before.reg(r) && iced_regs & 1 << r == 0 {
                 failures.push(format!(
                     "{bytes:02x?} `{ins}`: register {r} changed, iced writes {iced_regs:#x}"
                 ));

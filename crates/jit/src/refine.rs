@@ -69,7 +69,7 @@ pub(crate) fn negate(cc: CC) -> Option<CC> {
 pub(crate) fn informative(st: &State) -> bool {
     let Some(c) = st.cmp else { return false };
     let known = |v: Val| matches!(v, Val::Num(_) | Val::Ptr(..));
-    c.b == CMP_IMM || known(st.regs[usize::from(c.a)]) || known(st.regs[usize::from(c.b) & 15])
+    c.b == CMP_IMM || known(st.reg(usize::from(c.a))) || known(st.reg(usize::from(c.b) & 15))
 }
 
 /// Narrows `st` to the executions taking this edge; `false` if none can.
@@ -87,11 +87,11 @@ pub(crate) fn refine_edge(
     let Some(cond) = cond_of(cc, cmp.kind, taken) else {
         return true;
     };
-    let a = st.regs[usize::from(cmp.a)];
+    let a = st.reg(usize::from(cmp.a));
     let b = if cmp.b == CMP_IMM {
         Val::Num(Num::constant(cmp.imm as u64))
     } else {
-        st.regs[usize::from(cmp.b)]
+        st.reg(usize::from(cmp.b))
     };
     let b_reg = (cmp.b != CMP_IMM).then_some(usize::from(cmp.b));
     // The sign flag of a 32-bit result is bit 31, not the register's sign.
@@ -116,20 +116,21 @@ pub(crate) fn refine_edge(
     match (a, b) {
         (Val::Ptr(i, x), Val::Ptr(j, y)) if i == j && cmp.width == 8 => {
             let order = !matches!(cond, Cond::Eq | Cond::Ne);
-            if order && !(ctx.within_buffer(i, &x, &st.syms) && ctx.within_buffer(i, &y, &st.syms))
+            if order
+                && !(ctx.within_buffer(i, &x, st.syms()) && ctx.within_buffer(i, &y, st.syms()))
             {
                 return true;
             }
-            let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
+            let Some((x, y)) = refine_nums(x, y, cond, st.syms()) else {
                 return false;
             };
             // An offset that is exactly a multiple of a symbol narrows it.
-            if !learn(&mut st.syms, &x) || !learn(&mut st.syms, &y) {
+            if !learn(st.syms_mut(), &x) || !learn(st.syms_mut(), &y) {
                 return false;
             }
-            st.regs[usize::from(cmp.a)] = Val::Ptr(i, x);
+            st.set_reg(usize::from(cmp.a), Val::Ptr(i, x));
             if let Some(r) = b_reg {
-                st.regs[r] = Val::Ptr(i, y);
+                st.set_reg(r, Val::Ptr(i, y));
             }
             true
         }
@@ -148,15 +149,15 @@ pub(crate) fn refine_edge(
             if cmp.width == 4 && !low_halves {
                 return true;
             }
-            let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
+            let Some((x, y)) = refine_nums(x, y, cond, st.syms()) else {
                 return false;
             };
-            if !learn(&mut st.syms, &x) || !learn(&mut st.syms, &y) {
+            if !learn(st.syms_mut(), &x) || !learn(st.syms_mut(), &y) {
                 return false;
             }
-            st.regs[usize::from(cmp.a)] = Val::num(x);
+            st.set_reg(usize::from(cmp.a), Val::num(x));
             if let Some(r) = b_reg {
-                st.regs[r] = Val::num(y);
+                st.set_reg(r, Val::num(y));
             }
             share(st, &x) && share(st, &y)
         }
@@ -171,8 +172,8 @@ fn share(st: &mut State, n: &Num) -> bool {
     if n.id == NO_ID {
         return true;
     }
-    for r in &mut st.regs {
-        if let Val::Num(m) = *r
+    for r in 0..16 {
+        if let Val::Num(m) = st.reg(r)
             && m.id == n.id
             && m != *n
         {
@@ -180,7 +181,7 @@ fn share(st: &mut State, n: &Num) -> bool {
                 return false;
             };
             let rel = if n.rel.is_some() { n.rel } else { m.rel };
-            *r = Val::Num(Num { s, rel, id: n.id });
+            st.set_reg(r, Val::Num(Num { s, rel, id: n.id }));
         }
     }
     true
@@ -195,7 +196,7 @@ fn refine_mask(st: &mut State, a: u8, mask: u64, width: u8, cc: CC, taken: bool)
         _ => return true,
     };
     // A pointer is not narrowed (`as_num` is `None` for it).
-    let Some(n) = st.regs[usize::from(a)].as_num(8) else {
+    let Some(n) = st.reg(usize::from(a)).as_num(8) else {
         return true;
     };
     narrow_mask(st, a, n, mask, width, zero)
@@ -208,7 +209,7 @@ fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) 
     match n.s.refine_test(mask, zero) {
         None => false,
         Some(s) => {
-            st.regs[usize::from(a)] = Val::num(Num { s, ..n });
+            st.set_reg(usize::from(a), Val::num(Num { s, ..n }));
             true
         }
     }
@@ -282,7 +283,7 @@ fn learn(syms: &mut Syms, n: &Num) -> bool {
 /// When the value chosen is bounded above by two or more extent parameters
 /// (`min(n, m)`: `cmp rcx, rsi; cmovg rcx, rsi`), `d` becomes exactly the bound symbol `B`
 /// ([`crate::num::BOUND`]), a new symbol whose range is the value's and
-/// whose upper bounds against each parameter go to `st.syms`; relations
+/// whose upper bounds against each parameter go to `st.syms()`; relations
 /// to an earlier `B` are dropped first (it named another value). An index
 /// compared with `d` is then related to `B`, and an access proof goes
 /// through `B`'s bound on the buffer's extent.
@@ -303,9 +304,9 @@ pub(crate) fn cmov(
     // Only registers, symbols and the comparison matter to `refine_edge`.
     let narrowed = |taken: bool| {
         let mut t = State::empty();
-        t.regs = st.regs;
+        t.copy_regs_from(st);
         t.cmp = st.cmp;
-        t.syms = st.syms;
+        t.set_syms(st.syms());
         refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()).then_some(t)
     };
     let at_width = |v: Val| {
@@ -317,10 +318,10 @@ pub(crate) fn cmov(
     };
     let v = match (narrowed(true), narrowed(false)) {
         (Some(t), Some(f)) => {
-            at_width(f.regs[d]).join_with(at_width(t.regs[s]), &f.syms, &t.syms, None)
+            at_width(f.reg(d)).join_with(at_width(t.reg(s)), f.syms(), t.syms(), None)
         }
-        (Some(t), None) => at_width(t.regs[s]),
-        (None, Some(f)) => at_width(f.regs[d]),
+        (Some(t), None) => at_width(t.reg(s)),
+        (None, Some(f)) => at_width(f.reg(d)),
         (None, None) => return None,
     };
     if let Val::Num(n) = v
@@ -354,7 +355,7 @@ fn bounds_of_choice(
         return None;
     }
     let (a, b) = (usize::from(cmp.a), usize::from(cmp.b));
-    let (Val::Num(x), Val::Num(y)) = (st.regs[a], st.regs[b]) else {
+    let (Val::Num(x), Val::Num(y)) = (st.reg(a), st.reg(b)) else {
         return None;
     };
     // Copies of the compared registers (`mov r9, rdx; cmp rcx, rdx; cmovl
@@ -366,34 +367,35 @@ fn bounds_of_choice(
     let mut bounds = [None; crate::MAX_PARAMS];
     let mut count = 0;
     for (k, bound) in bounds.iter_mut().enumerate() {
-        if st.syms[k].is_none() {
+        if st.syms()[k].is_none() {
             continue;
         }
         let sym = k as u8;
         let on_k = |n: Num| Num {
-            rel: n.rel_on(sym, 0, &st.syms),
+            rel: n.rel_on(sym, 0, st.syms()),
             ..n
         };
         let mut hi = None;
         for taken in [true, false] {
             let mut t = State::empty();
-            t.regs = st.regs;
-            for r in &mut t.regs {
-                if let Some(n) = copy(*r) {
-                    *r = Val::num(on_k(n));
+            t.copy_regs_from(st);
+            for r in 0..16 {
+                if let Some(n) = copy(t.reg(r)) {
+                    t.set_reg(r, Val::num(on_k(n)));
                 }
             }
-            t.regs[a] = Val::num(on_k(x));
-            t.regs[b] = Val::num(on_k(y));
+            t.set_reg(a, Val::num(on_k(x)));
+            t.set_reg(b, Val::num(on_k(y)));
             t.cmp = st.cmp;
-            t.syms = st.syms;
+            t.set_syms(st.syms());
             if !refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()) {
                 continue;
             }
             let chosen = if taken { s } else { d };
-            let r = t.regs[chosen]
+            let r = t
+                .reg(chosen)
                 .as_num(8)
-                .map_or(Rel::NONE, |n| n.rel_on(sym, 0, &t.syms));
+                .map_or(Rel::NONE, |n| n.rel_on(sym, 0, t.syms()));
             if !r.is_some() || r.hi == POS_INF {
                 hi = None;
                 break;
@@ -412,30 +414,32 @@ fn bounds_of_choice(
 /// old one are dropped everywhere (stack slots never hold them), its range
 /// and `bounds` are recorded, and `n` becomes exactly `B`.
 fn new_bound(st: &mut State, n: Num, bounds: &[Option<i64>; crate::MAX_PARAMS]) -> Num {
-    for r in &mut st.regs {
-        match *r {
-            Val::Num(m) if m.rel.sym == BOUND => {
-                *r = Val::num(Num {
+    for r in 0..16 {
+        match st.reg(r) {
+            Val::Num(m) if m.rel.sym == BOUND => st.set_reg(
+                r,
+                Val::num(Num {
                     rel: Rel::NONE,
                     ..m
-                })
-            }
-            Val::Ptr(i, m) if m.rel.sym == BOUND => {
-                *r = Val::Ptr(
+                }),
+            ),
+            Val::Ptr(i, m) if m.rel.sym == BOUND => st.set_reg(
+                r,
+                Val::Ptr(
                     i,
                     Num {
                         rel: Rel::NONE,
                         ..m
                     },
-                )
-            }
+                ),
+            ),
             _ => {}
         }
     }
     let at = usize::from(BOUND);
-    st.syms[at] = Some((n.s.smin(), n.s.smax()));
+    st.syms_mut()[at] = Some((n.s.smin(), n.s.smax()));
     for (k, b) in bounds.iter().enumerate() {
-        st.syms.bounds[k] = b.unwrap_or(POS_INF);
+        st.syms_mut().bounds[k] = b.unwrap_or(POS_INF);
     }
     Num {
         s: n.s,

@@ -212,14 +212,40 @@ impl Slot {
     }
 }
 
+/// A register's value without its number: 16 bytes, so that copying and
+/// comparing states moves only the numbers registers hold (none outside
+/// the value domain). The number of a `Num` or `Ptr` register lives in
+/// [`State`]'s `nums`, at the register's index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Head {
+    Undef,
+    Data(u8),
+    Entry(u8),
+    Stack(i64),
+    Param(u8, i64),
+    Num,
+    Ptr(u8),
+}
+
 /// The state at one program point.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Eq)]
 pub(crate) struct State {
-    pub(crate) regs: [Val; 16],
+    /// Each register's value, with its number (if any) in `nums`: read
+    /// with [`State::reg`], written with [`State::set_reg`].
+    heads: [Head; 16],
+    /// `nums[r]` is register `r`'s number where `heads[r]` is `Num` or
+    /// `Ptr` (bit `r` of `with_num`); elsewhere stale.
+    nums: [Num; 16],
+    with_num: u16,
     /// What the flags say about registers, if they come from a comparison.
     pub(crate) cmp: Option<Cmp>,
     /// What is known about each symbol (extent parameter).
-    pub(crate) syms: Syms,
+    /// Read with [`State::syms`], written through [`State::syms_mut`] or
+    /// [`State::set_syms`].
+    syms: Syms,
+    /// `syms` is certainly the empty [`crate::num::NO_SYMS`] (always, in a
+    /// run without the value domain): copies and comparisons skip it.
+    syms_plain: bool,
     /// `rdx` holds the sign extension of `rax` at this width (4 after `cdq`,
     /// 8 after `cqo`, 0 otherwise): what `idiv` needs.
     pub(crate) sext: u8,
@@ -234,26 +260,53 @@ pub(crate) struct State {
 
 impl Clone for State {
     fn clone(&self) -> State {
-        State {
-            regs: self.regs,
-            cmp: self.cmp,
-            syms: self.syms,
-            sext: self.sext,
-            flags: self.flags,
-            touched: self.touched,
-            slots: self.slots.clone(),
-        }
+        let mut st = State::empty();
+        st.clone_from(self);
+        st
     }
 
-    /// Reuses `self`'s slot buffer (the derived version would reallocate).
+    /// Copies only the numbers registers hold, and reuses `self`'s slot
+    /// buffer (the derived version would copy every stale number and
+    /// reallocate).
     fn clone_from(&mut self, source: &State) {
-        self.regs = source.regs;
+        self.copy_regs_from(source);
         self.cmp = source.cmp;
-        self.syms = source.syms;
+        debug_assert!(!source.syms_plain || source.syms == crate::num::NO_SYMS);
+        if !(self.syms_plain && source.syms_plain) {
+            self.syms = source.syms;
+        }
+        self.syms_plain = source.syms_plain;
         self.sext = source.sext;
         self.flags = source.flags;
         self.touched = source.touched;
         self.slots.clone_from(&source.slots);
+    }
+}
+
+impl PartialEq for State {
+    fn eq(&self, o: &State) -> bool {
+        self.heads == o.heads
+            && (0..16).all(|r| self.with_num >> r & 1 == 0 || self.nums[r] == o.nums[r])
+            && self.cmp == o.cmp
+            && self.same_syms(o)
+            && self.sext == o.sext
+            && self.flags == o.flags
+            && self.touched == o.touched
+            && self.slots == o.slots
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("regs", &(0..16).map(|r| self.reg(r)).collect::<Vec<Val>>())
+            .field("cmp", &self.cmp)
+            .field("syms", &self.syms)
+            .field("sext", &self.sext)
+            .field("flags", &self.flags)
+            .field("touched", &self.touched)
+            .field("slots", &self.slots)
+            .finish()
     }
 }
 
@@ -270,14 +323,126 @@ impl State {
     /// A placeholder state (every register undefined, no slots).
     pub(crate) fn empty() -> State {
         State {
-            regs: [Val::Undef; 16],
+            heads: [Head::Undef; 16],
+            nums: [Num::unknown(); 16],
+            with_num: 0,
             cmp: None,
             syms: crate::num::NO_SYMS,
+            syms_plain: true,
             sext: 0,
             flags: 0,
             touched: 0,
             slots: Vec::new(),
         }
+    }
+
+    /// Register `r`'s value.
+    #[inline]
+    pub(crate) fn reg(&self, r: usize) -> Val {
+        match self.heads[r] {
+            Head::Undef => Val::Undef,
+            Head::Data(n) => Val::Data(n),
+            Head::Entry(e) => Val::Entry(e),
+            Head::Stack(k) => Val::Stack(k),
+            Head::Param(i, k) => Val::Param(i, k),
+            Head::Num => Val::Num(self.nums[r]),
+            Head::Ptr(i) => Val::Ptr(i, self.nums[r]),
+        }
+    }
+
+    /// Sets register `r` to `v`.
+    #[inline]
+    pub(crate) fn set_reg(&mut self, r: usize, v: Val) {
+        let (head, num) = match v {
+            Val::Undef => (Head::Undef, None),
+            Val::Data(n) => (Head::Data(n), None),
+            Val::Entry(e) => (Head::Entry(e), None),
+            Val::Stack(k) => (Head::Stack(k), None),
+            Val::Param(i, k) => (Head::Param(i, k), None),
+            Val::Num(n) => (Head::Num, Some(n)),
+            Val::Ptr(i, n) => (Head::Ptr(i), Some(n)),
+        };
+        self.heads[r] = head;
+        match num {
+            Some(n) => {
+                self.nums[r] = n;
+                self.with_num |= 1 << r;
+            }
+            None => self.with_num &= !(1 << r),
+        }
+    }
+
+    /// What is known about each symbol (extent parameter).
+    #[inline]
+    pub(crate) fn syms(&self) -> &Syms {
+        &self.syms
+    }
+
+    /// The symbol facts, to change them.
+    #[inline]
+    pub(crate) fn syms_mut(&mut self) -> &mut Syms {
+        self.syms_plain = false;
+        &mut self.syms
+    }
+
+    /// Replaces the symbol facts.
+    pub(crate) fn set_syms(&mut self, syms: &Syms) {
+        self.syms = *syms;
+        self.syms_plain = *syms == crate::num::NO_SYMS;
+    }
+
+    /// Whether `self` and `o` have equal symbol facts.
+    #[inline]
+    fn same_syms(&self, o: &State) -> bool {
+        (self.syms_plain && o.syms_plain) || self.syms == o.syms
+    }
+
+    /// Makes every register undefined.
+    pub(crate) fn clear_regs(&mut self) {
+        self.heads = [Head::Undef; 16];
+        self.with_num = 0;
+    }
+
+    /// Copies `o`'s registers (only).
+    pub(crate) fn copy_regs_from(&mut self, o: &State) {
+        self.heads = o.heads;
+        self.with_num = o.with_num;
+        let mut m = o.with_num;
+        while m != 0 {
+            let r = m.trailing_zeros() as usize;
+            self.nums[r] = o.nums[r];
+            m &= m - 1;
+        }
+    }
+
+    /// How many low bytes of register `r` are defined data (without
+    /// building its value).
+    #[inline]
+    pub(crate) fn reg_defined_bytes(&self, r: usize) -> u8 {
+        match self.heads[r] {
+            Head::Undef | Head::Entry(_) => 0,
+            Head::Data(n) => n,
+            Head::Stack(_) | Head::Param(..) | Head::Num | Head::Ptr(_) => 8,
+        }
+    }
+
+    /// Whether register `r` holds plain data (no known value).
+    #[inline]
+    pub(crate) fn reg_is_data(&self, r: usize) -> bool {
+        matches!(self.heads[r], Head::Data(_))
+    }
+
+    /// Whether register `r` holds a callee-saved register's entry value.
+    #[inline]
+    pub(crate) fn reg_is_entry(&self, r: usize) -> bool {
+        matches!(self.heads[r], Head::Entry(_))
+    }
+
+    /// Whether registers `a` of `self` and `b` of `o` hold equal values.
+    #[inline]
+    fn same_reg(&self, o: &State, r: usize) -> bool {
+        self.heads[r] == o.heads[r]
+            && (!matches!(self.heads[r], Head::Num | Head::Ptr(_)) || self.nums[r] == o.nums[r])
     }
 
     /// The value a 64-bit `mov d, s` at address `ip` gives `d`: `s`'s
@@ -288,7 +453,7 @@ impl State {
     /// same `mov` loses it first (it holds an older value). Anything but a
     /// defined 64-bit number is copied as it is.
     pub(crate) fn copy_reg(&mut self, s: usize, ip: u64) -> Val {
-        let v = self.regs[s];
+        let v = self.reg(s);
         let n = match v {
             Val::Num(n) => n,
             Val::Data(8) => Num::unknown(),
@@ -300,22 +465,27 @@ impl State {
         // Any non-zero name is sound (clearing it first is what makes it
         // so); the address keeps different copies apart.
         let id = (ip as u32).max(1);
-        for r in &mut self.regs {
-            if let Val::Num(m) = *r
-                && m.id == id
-            {
-                *r = Val::num(Num { id: NO_ID, ..m });
+        let mut m = self.with_num;
+        while m != 0 {
+            let r = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if self.heads[r] == Head::Num && self.nums[r].id == id {
+                let n = Num {
+                    id: NO_ID,
+                    ..self.nums[r]
+                };
+                self.set_reg(r, Val::num(n));
             }
         }
         let tagged = Val::Num(Num { id, ..n });
-        self.regs[s] = tagged;
+        self.set_reg(s, tagged);
         tagged
     }
 
     /// `rsp` as an offset from its entry value.
     pub(crate) fn rsp(&self) -> i64 {
-        match self.regs[RSP] {
-            Val::Stack(k) => k,
+        match self.heads[RSP] {
+            Head::Stack(k) => k,
             // The interpreter never lets rsp become anything else.
             _ => i64::MIN,
         }
@@ -456,55 +626,31 @@ impl State {
         widen: Option<(&Syms, &[i64])>,
     ) -> bool {
         let mut changed = false;
-        let mut syms = self.syms;
-        for (k, (a, b)) in syms
-            .ranges
-            .iter_mut()
-            .zip(other.syms.ranges.iter())
-            .enumerate()
-        {
-            if let (Some(x), Some(y)) = (*a, *b) {
-                let hull = (x.0.min(y.0), x.1.max(y.1));
-                *a = match widen.map(|w| w.0[k]) {
-                    Some(Some(entry)) if hull != x => Some(entry),
-                    // The bound symbol's facts have no entry range: a
-                    // loop that keeps changing them loses them.
-                    Some(None) if hull != x => None,
-                    _ => Some(hull),
-                };
-            } else {
-                *a = None;
-            }
-        }
-        // The bound symbol's upper bounds: the weaker; at a loop head one
-        // that grew is lost.
-        for (a, &b) in syms.bounds.iter_mut().zip(other.syms.bounds.iter()) {
-            if b > *a {
-                *a = if widen.is_some() {
-                    crate::num::POS_INF
-                } else {
-                    b
-                };
-            }
-        }
-        for (a, b) in self.regs.iter_mut().zip(other.regs.iter()) {
+        // Equal facts join to themselves (most joins: the symbols change only
+        // where a branch narrows one).
+        let joined = (!self.same_syms(other))
+            .then(|| join_syms(&self.syms, &other.syms, widen.map(|w| w.0)))
+            .filter(|j| *j != self.syms);
+        for r in 0..16 {
             // Equal values join to themselves: most registers agree.
-            if *a != *b {
-                let mut j = a.join_with(*b, &self.syms, &other.syms, widen.map(|w| w.1));
+            if !self.same_reg(other, r) {
+                let (a, b) = (self.reg(r), other.reg(r));
+                let syms = joined.as_ref().unwrap_or(&self.syms);
+                let mut j = a.join_with(b, &self.syms, &other.syms, widen.map(|w| w.1));
                 if let Val::Num(n) = j {
-                    j = n.reduce(&syms).map_or(j, Val::num);
+                    j = n.reduce(syms).map_or(j, Val::num);
                 }
                 if let Val::Ptr(i, n) = j {
-                    j = Val::Ptr(i, n.reduce(&syms).unwrap_or(n));
+                    j = Val::Ptr(i, n.reduce(syms).unwrap_or(n));
                 }
-                if j != *a {
-                    *a = j;
+                if j != a {
+                    self.set_reg(r, j);
                     changed = true;
                 }
             }
         }
-        if syms != self.syms {
-            self.syms = syms;
+        if let Some(j) = joined {
+            self.set_syms(&j);
             changed = true;
         }
         if self.cmp != other.cmp && self.cmp.is_some() {
@@ -534,6 +680,39 @@ impl State {
         }
         changed
     }
+}
+
+/// The symbol facts true on both paths: each range's hull, and the weaker
+/// bound-symbol bound. At a loop head (`widen`: the entry ranges) a range
+/// that grew jumps to its entry range, and a bound that grew is lost.
+fn join_syms(a: &Syms, b: &Syms, widen: Option<&Syms>) -> Syms {
+    let mut syms = *a;
+    for (k, (x, y)) in syms.ranges.iter_mut().zip(b.ranges.iter()).enumerate() {
+        if let (Some(p), Some(q)) = (*x, *y) {
+            let hull = (p.0.min(q.0), p.1.max(q.1));
+            *x = match widen.map(|w| w.ranges[k]) {
+                Some(Some(entry)) if hull != p => Some(entry),
+                // The bound symbol's facts have no entry range: a
+                // loop that keeps changing them loses them.
+                Some(None) if hull != p => None,
+                _ => Some(hull),
+            };
+        } else {
+            *x = None;
+        }
+    }
+    // The bound symbol's upper bounds: the weaker; at a loop head one
+    // that grew is lost.
+    for (x, &y) in syms.bounds.iter_mut().zip(b.bounds.iter()) {
+        if y > *x {
+            *x = if widen.is_some() {
+                crate::num::POS_INF
+            } else {
+                y
+            };
+        }
+    }
+    syms
 }
 
 /// The bytes written on both paths: each byte written in `a` and in `b`

@@ -1108,10 +1108,10 @@ fn induction(
 /// bits (a byte buffer may start at an odd address), so a pointer against
 /// a number or an immediate, or a number against a pointer, is not.
 fn comparable(head: &State, r: usize, bound: Bound) -> bool {
-    match (head.regs[r], bound) {
-        (Val::Ptr(i, _), Bound::Reg(b)) => matches!(head.regs[b], Val::Ptr(j, _) if j == i),
+    match (head.reg(r), bound) {
+        (Val::Ptr(i, _), Bound::Reg(b)) => matches!(head.reg(b), Val::Ptr(j, _) if j == i),
         (Val::Ptr(..), Bound::Imm(_)) => false,
-        (_, Bound::Reg(b)) => !matches!(head.regs[b], Val::Ptr(..)),
+        (_, Bound::Reg(b)) => !matches!(head.reg(b), Val::Ptr(..)),
         (_, Bound::Imm(_)) => true,
     }
 }
@@ -1125,12 +1125,12 @@ fn toward(head: &State, r: usize, bound: Bound, c: i64, at_test: i64, width: u8)
         Val::Ptr(_, off) => Some(off),
         v => v.as_num(width),
     };
-    let Some(rv) = num(head.regs[r]) else {
+    let Some(rv) = num(head.reg(r)) else {
         return false;
     };
     // Same pointer base needed for a pointer against a pointer.
-    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.regs[r], bound)
-        && !matches!(head.regs[b], Val::Ptr(j, _) if j == i)
+    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.reg(r), bound)
+        && !matches!(head.reg(b), Val::Ptr(j, _) if j == i)
     {
         return false;
     }
@@ -1139,7 +1139,7 @@ fn toward(head: &State, r: usize, bound: Bound, c: i64, at_test: i64, width: u8)
             let k = if width == 4 { i64::from(k as u32) } else { k };
             crate::num::Num::constant(k as u64)
         }
-        Bound::Reg(b) => match num(head.regs[b]) {
+        Bound::Reg(b) => match num(head.reg(b)) {
             Some(n) => n,
             None => return false,
         },
@@ -1193,13 +1193,13 @@ fn converges(cc: CC, c: i64, cb: i64) -> bool {
 fn walk_ends(ctx: &Ctx<'_>, head: &State, i: u8, end: &crate::num::Num, cc: CC, c: i64) -> bool {
     let first_byte = crate::num::Num::constant(0);
     let nonempty = ctx
-        .check_buffer(i, &first_byte, 1, false, &head.syms)
+        .check_buffer(i, &first_byte, 1, false, head.syms())
         .is_ok();
     let step_ok = match cc {
         CC::b | CC::be => (1..=1 << 32).contains(&c),
         _ => (-4096..0).contains(&c),
     };
-    nonempty && step_ok && ctx.within_buffer(i, end, &head.syms)
+    nonempty && step_ok && ctx.within_buffer(i, end, head.syms())
 }
 
 /// The condition with its operands swapped.
@@ -1253,8 +1253,8 @@ fn meets(
         return false;
     }
     // A pointer walked toward an end pointer of the same buffer.
-    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.regs[r], bound)
-        && let Val::Ptr(j, end) = head.regs[b]
+    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.reg(r), bound)
+        && let Val::Ptr(j, end) = head.reg(b)
         && i == j
         && width == 8
         && matches!(cc, CC::b | CC::be | CC::a | CC::ae)
@@ -1275,12 +1275,11 @@ fn meets(
             (s, s, u, u, if u == 0 { 64 } else { u.trailing_zeros() })
         }
         // A pointer bound for a pointer walk: only `!=` needs its offset.
-        Bound::Reg(b) if cc == CC::ne && matches!(head.regs[b], Val::Ptr(..)) => match head.regs[b]
-        {
+        Bound::Reg(b) if cc == CC::ne && matches!(head.reg(b), Val::Ptr(..)) => match head.reg(b) {
             Val::Ptr(_, off) => (i64::MIN, i64::MAX, 0, u64::MAX, off.s.trailing_zeros()),
             _ => (i64::MIN, i64::MAX, 0, u64::MAX, 0),
         },
-        Bound::Reg(b) => match head.regs[b].as_num(width) {
+        Bound::Reg(b) => match head.reg(b).as_num(width) {
             Some(n) if width == 8 || n.s.smax() <= i64::from(i32::MAX) => (
                 n.s.smin(),
                 n.s.smax(),
@@ -1313,7 +1312,7 @@ fn meets(
         // step's power-of-two part; its odd part is invertible mod 2^bits.
         CC::ne => {
             let k = a.trailing_zeros();
-            let r_tz = match head.regs[r] {
+            let r_tz = match head.reg(r) {
                 Val::Ptr(_, off) => off.s.trailing_zeros(),
                 v => v.as_num(width).map_or(0, |n| n.s.trailing_zeros()),
             };

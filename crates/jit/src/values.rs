@@ -33,7 +33,7 @@ fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<Val
                 return None;
             }
             // A pointer read as a number is some defined number.
-            let v = st.regs[gpr(r)];
+            let v = st.reg(gpr(r));
             v.as_num(width)
                 .or_else(|| (v.defined_bytes() >= width).then(Num::unknown))
         }
@@ -65,7 +65,7 @@ fn pointer(st: &State, ins: &Instruction, op: u32) -> Option<(u8, Num)> {
     if ins.op_kind(op) != OpKind::Register || !ins.op_register(op).is_gpr64() {
         return None;
     }
-    match st.regs[gpr(ins.op_register(op))] {
+    match st.reg(gpr(ins.op_register(op))) {
         Val::Ptr(i, n) => Some((i, n)),
         _ => None,
     }
@@ -81,7 +81,7 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
     let frame_pointer = (0..ins.op_count().min(2)).any(|op| {
         ins.op_kind(op) == OpKind::Register
             && matches!(
-                st.regs[gpr(ins.op_register(op)) & 15],
+                st.reg(gpr(ins.op_register(op)) & 15),
                 Val::Stack(_) | Val::Param(..)
             )
     });
@@ -299,9 +299,9 @@ fn lea(st: &State, ins: &Instruction, d: usize, w: u8) -> Option<(usize, Val)> {
     let base = ins.memory_base();
     let disp = ins.memory_displacement64() as i64;
     let scale = ins.memory_index_scale();
-    let iv = st.regs[gpr(index)];
+    let iv = st.reg(gpr(index));
     let bv = if base.is_gpr64() {
-        Some(st.regs[gpr(base)])
+        Some(st.reg(gpr(base)))
     } else if base == Register::None {
         None
     } else {
@@ -459,7 +459,8 @@ pub(crate) fn division(st: &State, ins: &Instruction) -> Result<(Val, Val), Divi
     if ins.op0_kind() != OpKind::Register {
         return Err(DivisionRisk::Unsupported);
     }
-    let divisor = st.regs[gpr(ins.op0_register())]
+    let divisor = st
+        .reg(gpr(ins.op0_register()))
         .as_num(w)
         .ok_or(DivisionRisk::ZeroDivisor)?;
     if !divisor.s.is_nonzero() {
@@ -476,14 +477,14 @@ pub(crate) fn division(st: &State, ins: &Instruction) -> Result<(Val, Val), Divi
         } else {
             (i64::from(u32::MAX), 1i64 << 31)
         };
-        let rax = st.regs[0].as_num(w).ok_or(DivisionRisk::MinByMinusOne)?;
+        let rax = st.reg(0).as_num(w).ok_or(DivisionRisk::MinByMinusOne)?;
         let may_be = |n: &Num, v: i64| n.s.smin() <= v && v <= n.s.smax();
         if may_be(&divisor, minus_one) && may_be(&rax, min) {
             return Err(DivisionRisk::MinByMinusOne);
         }
         return Ok((unknown, unknown));
     }
-    let rdx = st.regs[2].as_num(w).ok_or(DivisionRisk::QuotientTooLarge)?;
+    let rdx = st.reg(2).as_num(w).ok_or(DivisionRisk::QuotientTooLarge)?;
     // `div` is unsigned: the high half must be below the divisor.
     if rdx.s.umax() >= divisor.s.umin() {
         return Err(DivisionRisk::QuotientTooLarge);

@@ -144,7 +144,7 @@ pub(super) fn trips(t: &Test, head: &State, r: usize) -> u64 {
         .checked_shl(bits - a.trailing_zeros().min(bits))
         .unwrap_or(u64::MAX);
     let terms = |v: View| v.terms(a, bits).unwrap_or(fallback);
-    let best = match head.regs[r] {
+    let best = match head.reg(r) {
         // Nothing known beyond its width (code checked without the value
         // domain): only the fallback.
         Val::Data(_) => fallback,
@@ -167,7 +167,8 @@ pub(super) fn trips(t: &Test, head: &State, r: usize) -> u64 {
                 let bound = match (ordered, t.bound) {
                     (None, _) => None,
                     (Some(i), Bound::Imm(k)) => Some((i, View::constant(k, bits)[i])),
-                    (Some(i), Bound::Reg(b)) => head.regs[b]
+                    (Some(i), Bound::Reg(b)) => head
+                        .reg(b)
                         .as_num(t.width)
                         .map(|n| (i, View::of(n, bits)[i])),
                 };
