@@ -198,9 +198,12 @@ pub(crate) struct Scratch {
     order: Vec<u32>,
     dfs: Vec<(u32, u32)>,
     stack: Vec<u32>,
-    /// Bit `r` set if instruction `i` writes general-purpose register `r`
-    /// (only filled for instructions in a cycle).
-    writes: Vec<u16>,
+    /// Per visited block: its successors ([`Blocks::succs`], [`NO_BLOCK`]
+    /// for none), listed once per check.
+    succs: Vec<[u32; 2]>,
+    /// What each instruction in a cycle does to the registers (only filled
+    /// for instructions in a cycle).
+    effects: Vec<Effect>,
     back: Vec<usize>,
     body: Vec<usize>,
     /// `pos[b]`: `b`'s index in `body` plus one, or 0 (reset after each loop).
@@ -208,6 +211,10 @@ pub(crate) struct Scratch {
     entry: Vec<Option<Option<i64>>>,
     exit: Vec<Option<i64>>,
     info: Option<iced_x86::InstructionInfoFactory>,
+    /// The members of each component, for [`tested_counter`].
+    comps: Components,
+    /// Marks and stacks of the searches inside one loop or component.
+    walk: Walk,
     /// The proven loops' trip bounds, for [`loop_steps`].
     work: WorkScratch,
 }
@@ -237,7 +244,92 @@ struct Graph<'s> {
     succ: Links<'s>,
     pred: Links<'s>,
     scc: &'s [u32],
-    writes: &'s [u16],
+    succs: &'s [[u32; 2]],
+    effects: &'s [Effect],
+}
+
+impl Graph<'_> {
+    /// The successors of a visited block `b`, as [`Blocks::succs`] gives them.
+    fn succs(&self, b: usize) -> [Option<usize>; 2] {
+        self.succs[b].map(|s| (s != NO_BLOCK).then_some(s as usize))
+    }
+
+    /// Whether instruction `i` (in a cycle) writes register `r`.
+    fn writes(&self, i: usize, r: usize) -> bool {
+        self.effects[i].writes >> r & 1 != 0
+    }
+}
+
+/// No block (in [`Scratch::succs`]).
+const NO_BLOCK: u32 = u32::MAX;
+
+/// What one instruction does to the general-purpose registers, decoded once
+/// per check for the instructions in cycles: the registers it writes (bit
+/// `r` for register `r`; calls: the caller-saved ones) and, if it is an
+/// `add`/`sub`/`inc`/`dec` of a constant or a `lea r, [r+k]` (or `loop`,
+/// which decrements `rcx`), the register it steps, at what width, by how
+/// much. See [`step`].
+#[derive(Clone, Copy, Default)]
+struct Effect {
+    writes: u16,
+    /// The stepped register, or [`NO_STEP`].
+    reg: u8,
+    width: u8,
+    k: i64,
+}
+
+/// No register stepped (in [`Effect::reg`]).
+const NO_STEP: u8 = u8::MAX;
+
+impl Effect {
+    fn of(ins: &Instruction, writes: u16) -> Effect {
+        let none = Effect {
+            writes,
+            reg: NO_STEP,
+            width: 0,
+            k: 0,
+        };
+        if writes == 0 {
+            return none;
+        }
+        if is_loop_rcx(ins) {
+            return Effect {
+                reg: 1,
+                width: 8,
+                k: -1,
+                ..none
+            };
+        }
+        if ins.op0_kind() != OpKind::Register {
+            return none;
+        }
+        let dest = ins.op0_register();
+        let r = gpr(dest);
+        let k = match ins.mnemonic() {
+            Mnemonic::Inc => Some(1),
+            Mnemonic::Dec => Some(-1),
+            Mnemonic::Add => imm(ins, 1),
+            Mnemonic::Sub => imm(ins, 1).and_then(i64::checked_neg),
+            Mnemonic::Lea
+                if ins.memory_index() == Register::None
+                    && ins.memory_base() != Register::RIP
+                    && ins.memory_base().is_gpr64()
+                    && gpr(ins.memory_base()) == r =>
+            {
+                Some(ins.memory_displacement64() as i64)
+            }
+            _ => None,
+        };
+        match k {
+            Some(k) => Effect {
+                reg: r as u8,
+                width: dest.size() as u8,
+                k,
+                ..none
+            },
+            None => none,
+        }
+    }
 }
 
 /// Successors or predecessors: lists, or bit masks for small graphs.
@@ -254,6 +346,45 @@ impl<'s> Links<'s> {
                 LinkIter::List(a.list[a.first[b] as usize..a.first[b + 1] as usize].iter())
             }
             Links::Bits(m) => LinkIter::Bits(m[b]),
+        }
+    }
+}
+
+/// Where a walk over one block's links is (a [`LinkIter`] without the
+/// borrow, for stacks kept between calls).
+#[derive(Clone, Copy)]
+enum Cursor {
+    List(u32, u32),
+    Bits(u64),
+}
+
+impl Links<'_> {
+    fn cursor(self, b: usize) -> Cursor {
+        match self {
+            Links::Lists(a) => Cursor::List(a.first[b], a.first[b + 1]),
+            Links::Bits(m) => Cursor::Bits(m[b]),
+        }
+    }
+
+    /// The next block of a [`Links::cursor`], in increasing order.
+    fn advance(self, at: &mut Cursor) -> Option<usize> {
+        match (self, at) {
+            (Links::Lists(a), Cursor::List(i, end)) => {
+                if *i == *end {
+                    return None;
+                }
+                *i += 1;
+                Some(a.list[*i as usize - 1] as usize)
+            }
+            (_, Cursor::Bits(m)) => {
+                if *m == 0 {
+                    return None;
+                }
+                let b = m.trailing_zeros() as usize;
+                *m &= *m - 1;
+                Some(b)
+            }
+            (Links::Bits(_), Cursor::List(..)) => None,
         }
     }
 }
@@ -327,8 +458,12 @@ impl Scratch {
             self.pred_bits.clear();
             self.pred_bits.resize(n, 0);
         }
+        self.succs.clear();
+        self.succs.resize(n, [NO_BLOCK; 2]);
         for b in (0..n).filter(|&b| blocks.visited(b)) {
-            for s in blocks.succs(b).into_iter().flatten() {
+            let succs = blocks.succs(b);
+            self.succs[b] = succs.map(|s| s.map_or(NO_BLOCK, |s| s as u32));
+            for s in succs.into_iter().flatten() {
                 if blocks.visited(s) {
                     if small {
                         self.succ_bits[b] |= 1 << s;
@@ -351,8 +486,8 @@ impl Scratch {
             self.pred.fill_from(n, &self.edges, true);
             self.components(n);
         }
-        self.writes.clear();
-        self.writes.resize(blocks.instrs.len(), 0);
+        self.effects.clear();
+        self.effects.resize(blocks.instrs.len(), Effect::default());
         let (succ, pred) = links(
             n,
             (&self.succ, &self.pred),
@@ -366,7 +501,7 @@ impl Scratch {
                 continue;
             }
             for i in blocks.start[b] as usize..blocks.end(b) {
-                self.writes[i] = match fast_writes(&blocks.ops[i]) {
+                let writes = match fast_writes(&blocks.ops[i]) {
                     Some(mask) => mask,
                     None => write_mask(
                         self.info
@@ -374,6 +509,7 @@ impl Scratch {
                         &blocks.instrs[i],
                     ),
                 };
+                self.effects[i] = Effect::of(&blocks.instrs[i], writes);
             }
         }
     }
@@ -501,13 +637,16 @@ pub(crate) fn check(
         succ_bits,
         pred_bits,
         scc,
-        writes,
+        succs: succ_pairs,
+        effects,
         heads,
         back,
         body,
         pos,
         entry,
         exit,
+        comps,
+        walk,
         work: bounds,
         ..
     } = scratch;
@@ -517,10 +656,11 @@ pub(crate) fn check(
         succ,
         pred,
         scc,
-        writes,
+        succs: succ_pairs,
+        effects,
     };
     let mut work = 0u64;
-    let mut comps: Option<Components> = None;
+    let mut comps_listed = false;
     for &h in heads.iter() {
         let h = h as usize;
         // Back edges: from a block not before `h` in its component (a jump
@@ -536,19 +676,22 @@ pub(crate) fn check(
             Err(TerminationGap::TooComplex)
         } else {
             let lp = Loop { h, back, body, pos };
-            match prove(blocks, &g, &lp, entry, exit) {
+            match prove(blocks, &g, &lp, entry, exit, walk) {
                 Ok(trips) => Ok(trips),
                 // The component-wide rule, with the members of every
                 // component listed once per check (linear in the blocks).
                 // A component proven once is not proven again for its
                 // other heads (the rule depends on the component only).
                 Err(gap) => {
-                    let comps = comps.get_or_insert_with(|| members_by_component(blocks, &g));
+                    if !comps_listed {
+                        comps.list_members(blocks, g.scc);
+                        comps_listed = true;
+                    }
                     let c = g.scc[h] as usize;
                     let proven = comps.proven[c] || {
                         let members = comps.of(c);
                         work += members.len() as u64 * 8;
-                        work <= budget && tested_counter(blocks, &g, h, members)
+                        work <= budget && tested_counter(blocks, &g, h, members, walk)
                     };
                     if proven {
                         comps.proven[c] = true;
@@ -637,6 +780,7 @@ fn prove(
     lp: &Loop<'_>,
     entry: &mut Vec<Option<Option<i64>>>,
     exit: &mut Vec<Option<i64>>,
+    walk: &mut Walk,
 ) -> Result<u64, TerminationGap> {
     // Candidate tests: the head's and a single back-edge source's, then
     // any other body block every iteration passes (early exits in the
@@ -661,7 +805,7 @@ fn prove(
         .filter(|&t| t != lp.h && Some(t) != second && conditional(t))
         .take(MIDDLE_TESTS);
     for t in tries {
-        if !on_every_iteration(g, lp, t) {
+        if !on_every_iteration(g, lp, t, walk) {
             continue;
         }
         match prove_at(blocks, g, lp, t, entry, exit) {
@@ -676,8 +820,10 @@ fn prove(
 /// The visited blocks of each component, in block order
 /// (`list[first[c]..first[c + 1]]` for component id `c`), and whether
 /// [`tested_counter`] proved it.
+#[derive(Default)]
 struct Components {
     first: Vec<u32>,
+    fill: Vec<u32>,
     list: Vec<usize>,
     proven: Vec<bool>,
 }
@@ -686,31 +832,41 @@ impl Components {
     fn of(&self, c: usize) -> &[usize] {
         &self.list[self.first[c] as usize..self.first[c + 1] as usize]
     }
+
+    /// Lists the members of every component (component ids are below the
+    /// number of blocks).
+    fn list_members(&mut self, blocks: &Blocks<'_>, scc: &[u32]) {
+        let n = blocks.start.len();
+        self.first.clear();
+        self.first.resize(n + 1, 0);
+        for b in (0..n).filter(|&b| blocks.visited(b)) {
+            self.first[scc[b] as usize + 1] += 1;
+        }
+        for c in 0..n {
+            self.first[c + 1] += self.first[c];
+        }
+        self.fill.clear();
+        self.fill.extend_from_slice(&self.first);
+        self.list.clear();
+        self.list.resize(self.first[n] as usize, 0);
+        for b in (0..n).filter(|&b| blocks.visited(b)) {
+            let c = scc[b] as usize;
+            self.list[self.fill[c] as usize] = b;
+            self.fill[c] += 1;
+        }
+        self.proven.clear();
+        self.proven.resize(n, false);
+    }
 }
 
-/// Lists the members of every component (component ids are below the
-/// number of blocks).
-fn members_by_component(blocks: &Blocks<'_>, g: &Graph<'_>) -> Components {
-    let n = blocks.start.len();
-    let mut first = vec![0u32; n + 1];
-    for b in (0..n).filter(|&b| blocks.visited(b)) {
-        first[g.scc[b] as usize + 1] += 1;
-    }
-    for c in 0..n {
-        first[c + 1] += first[c];
-    }
-    let mut fill = first.clone();
-    let mut list = vec![0usize; first[n] as usize];
-    for b in (0..n).filter(|&b| blocks.visited(b)) {
-        let c = g.scc[b] as usize;
-        list[fill[c] as usize] = b;
-        fill[c] += 1;
-    }
-    Components {
-        first,
-        list,
-        proven: vec![false; n],
-    }
+/// The marks and stacks of [`on_every_iteration`] and
+/// [`counts_every_value`], kept between calls.
+#[derive(Default)]
+struct Walk {
+    seen: Vec<u8>,
+    stepping: Vec<bool>,
+    stack: Vec<usize>,
+    dfs: Vec<(usize, Cursor)>,
 }
 
 /// The component of `h` (every block on a cycle through it) ends if one
@@ -725,7 +881,13 @@ fn members_by_component(blocks: &Blocks<'_>, g: &Graph<'_>) -> Components {
 /// wrapping) within `2^bits` steps, and a path that stayed in the
 /// component forever would step forever. This proves the interleaved loops
 /// compilers make of `argmax`-like scans, which have no single exit test.
-fn tested_counter(blocks: &Blocks<'_>, g: &Graph<'_>, h: usize, members: &[usize]) -> bool {
+fn tested_counter(
+    blocks: &Blocks<'_>,
+    g: &Graph<'_>,
+    h: usize,
+    members: &[usize],
+    walk: &mut Walk,
+) -> bool {
     let comp = g.scc[h];
     let inside = |b: usize| g.scc[b] == comp;
     // The test at the end of block `t`: (setter, r, bound, continue cc).
@@ -738,7 +900,7 @@ fn tested_counter(blocks: &Blocks<'_>, g: &Graph<'_>, h: usize, members: &[usize
         {
             return None;
         }
-        let [Some(taken), Some(fall)] = blocks.succs(t) else {
+        let [Some(taken), Some(fall)] = g.succs(t) else {
             return None;
         };
         let continue_taken = match (inside(taken), inside(fall)) {
@@ -780,7 +942,7 @@ fn tested_counter(blocks: &Blocks<'_>, g: &Graph<'_>, h: usize, members: &[usize
                 continue;
             }
             *seen |= 1 << r;
-            if counts_every_value(blocks, g, members, r, width, &test) {
+            if counts_every_value(blocks, g, members, r, width, &test, walk) {
                 return true;
             }
         }
@@ -808,22 +970,25 @@ fn counts_every_value(
     r: usize,
     width: u8,
     test: &dyn Fn(usize) -> Option<(usize, usize, Bound, CC, u8)>,
+    walk: &mut Walk,
 ) -> bool {
     // The registers the component writes (one pass, not one per step).
     let written = members.iter().fold(0u16, |acc, &m| {
-        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.writes[i])
+        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.effects[i].writes)
     });
     let writes_in = |reg: usize| written >> reg & 1 != 0;
     // The bound every step's test uses (the first one seen).
     let mut bound: Option<Bound> = None;
     let mut dir = 0i64;
-    let mut stepping = vec![false; members.len()];
+    let stepping = &mut walk.stepping;
+    stepping.clear();
+    stepping.resize(members.len(), false);
     for (k, &m) in members.iter().enumerate() {
         for i in blocks.start[m] as usize..blocks.end(m) {
-            if g.writes[i] >> r & 1 == 0 {
+            if !g.writes(i, r) {
                 continue;
             }
-            let c = match step(&blocks.instrs[i], g.writes[i], r, width, Some(0)) {
+            let c = match step(&g.effects[i], r, width, Some(0)) {
                 Some(c @ (1 | -1)) if dir == 0 || dir == c => c,
                 _ => return false,
             };
@@ -854,25 +1019,32 @@ fn counts_every_value(
                 CC::g | CC::a => c == -1,
                 _ => false,
             };
-            let later_writes = (i + 1..setter).any(|j| g.writes[j] >> r & 1 != 0);
+            let later_writes = (i + 1..setter).any(|j| g.writes(j, r));
             if setter <= i || !same_bound || tw != width || !continues_short || later_writes {
                 return false;
             }
         }
     }
+    if dir == 0 {
+        return false;
+    }
     // Every cycle passes a step: the component without its stepping blocks
     // has no cycle (depth-first search over the remaining members).
     let index = |b: usize| members.binary_search(&b).ok();
-    let mut color = vec![0u8; members.len()];
+    let color = &mut walk.seen;
+    color.clear();
+    color.resize(members.len(), 0);
+    let stack = &mut walk.dfs;
     for root in 0..members.len() {
         if stepping[root] || color[root] != 0 {
             continue;
         }
-        let mut stack = vec![(root, g.succ.of(members[root]))];
+        stack.clear();
+        stack.push((root, g.succ.cursor(members[root])));
         color[root] = 1;
-        while let Some((k, it)) = stack.last_mut() {
+        while let Some((k, at)) = stack.last_mut() {
             let k = *k;
-            match it.next() {
+            match g.succ.advance(at) {
                 Some(s) => {
                     let Some(j) = index(s) else { continue };
                     if stepping[j] {
@@ -881,7 +1053,7 @@ fn counts_every_value(
                     match color[j] {
                         0 => {
                             color[j] = 1;
-                            stack.push((j, g.succ.of(members[j])));
+                            stack.push((j, g.succ.cursor(members[j])));
                         }
                         1 => return false,
                         _ => {}
@@ -894,17 +1066,20 @@ fn counts_every_value(
             }
         }
     }
-    dir != 0
+    true
 }
 
 /// Whether every path from the head to a back-edge source passes block
 /// `t` (so every iteration runs its test): with `t` removed, no back-edge
 /// source is reachable from the head inside the body.
-fn on_every_iteration(g: &Graph<'_>, lp: &Loop<'_>, t: usize) -> bool {
-    let mut seen = vec![false; lp.body.len()];
-    let mut stack = vec![lp.h];
+fn on_every_iteration(g: &Graph<'_>, lp: &Loop<'_>, t: usize, walk: &mut Walk) -> bool {
+    let (seen, stack) = (&mut walk.seen, &mut walk.stack);
+    seen.clear();
+    seen.resize(lp.body.len(), 0);
+    stack.clear();
+    stack.push(lp.h);
     if let Some(i) = lp.index(lp.h) {
-        seen[i] = true;
+        seen[i] = 1;
     }
     while let Some(b) = stack.pop() {
         if lp.back.contains(&b) {
@@ -915,9 +1090,9 @@ fn on_every_iteration(g: &Graph<'_>, lp: &Loop<'_>, t: usize) -> bool {
                 continue;
             }
             if let Some(i) = lp.index(s)
-                && !seen[i]
+                && seen[i] == 0
             {
-                seen[i] = true;
+                seen[i] = 1;
                 stack.push(s);
             }
         }
@@ -940,7 +1115,7 @@ fn prove_at(
     if blocks.ops[last].flow != Flow::CondJump || jcc.mnemonic() == Mnemonic::Jmp {
         return Err(TerminationGap::NoExitTest);
     }
-    let [Some(taken), Some(fall)] = blocks.succs(t) else {
+    let [Some(taken), Some(fall)] = g.succs(t) else {
         return Err(TerminationGap::NoExitTest);
     };
     // The edge that stays in the loop decides the continue condition.
@@ -1063,7 +1238,7 @@ fn flag_test(
         } else {
             1 << (cmp.b & 15)
         };
-    if (setter + 1..last).any(|i| g.writes[i] & operands != 0) {
+    if (setter + 1..last).any(|i| g.effects[i].writes & operands != 0) {
         return Err(TerminationGap::UnknownTest);
     }
     let cc = blocks.instrs[last].condition_code();
@@ -1097,7 +1272,7 @@ fn induction(
     let c = step_c.ok_or(TerminationGap::NoInductionStep)?;
     let mut d = lp.index(t).and_then(|i| entry[i].flatten());
     for i in blocks.start[t] as usize..=setter {
-        d = step(&blocks.instrs[i], g.writes[i], r, width, d);
+        d = step(&g.effects[i], r, width, d);
     }
     Ok((c, d.ok_or(TerminationGap::NoInductionStep)?))
 }
@@ -1365,7 +1540,7 @@ fn write_mask(info: &mut iced_x86::InstructionInfoFactory, ins: &Instruction) ->
 
 fn body_writes(blocks: &Blocks<'_>, g: &Graph<'_>, body: &[usize], r: usize) -> bool {
     body.iter()
-        .any(|&b| (blocks.start[b] as usize..blocks.end(b)).any(|i| g.writes[i] >> r & 1 != 0))
+        .any(|&b| (blocks.start[b] as usize..blocks.end(b)).any(|i| g.writes(i, r)))
 }
 
 /// The change of `r` since the head's entry, at the start (`entry`: `None`
@@ -1395,7 +1570,7 @@ fn deltas(
         for (i, &b) in lp.body.iter().enumerate() {
             let Some(mut d) = entry[i] else { continue };
             for k in blocks.start[b] as usize..blocks.end(b) {
-                d = step(&blocks.instrs[k], g.writes[k], r, width, d);
+                d = step(&g.effects[k], r, width, d);
             }
             exit[i] = d;
             for s in g.succ.of(b) {
@@ -1429,45 +1604,17 @@ fn is_loop_rcx(ins: &Instruction) -> bool {
     )
 }
 
-/// `r`'s change after `ins` (which writes the registers in `writes`),
-/// given its change before.
-fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
-    if writes >> r & 1 == 0 {
+/// `r`'s change after an instruction with effect `e`, given its change
+/// before: unchanged if it does not write `r`; moved by the step if it
+/// steps `r` itself at `width` (within ±2^31 of the head); else unknown.
+fn step(e: &Effect, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
+    if e.writes >> r & 1 == 0 {
         return d;
     }
-    let d = d?;
-    if is_loop_rcx(ins) {
-        return if r == 1 && width == 8 {
-            d.checked_sub(1).filter(|v| v.unsigned_abs() < 1 << 31)
-        } else {
-            None
-        };
-    }
-    let dest = ins.op0_kind() == OpKind::Register && gpr(ins.op0_register()) == r;
-    let reg_width = if dest {
-        ins.op0_register().size() as u8
-    } else {
-        0
-    };
-    if !dest || reg_width != width {
+    if usize::from(e.reg) != r || e.width != width {
         return None;
     }
-    let k = match ins.mnemonic() {
-        Mnemonic::Inc => 1,
-        Mnemonic::Dec => -1,
-        Mnemonic::Add => imm(ins, 1)?,
-        Mnemonic::Sub => imm(ins, 1)?.checked_neg()?,
-        Mnemonic::Lea
-            if ins.memory_index() == Register::None
-                && ins.memory_base() != Register::RIP
-                && ins.memory_base().is_gpr64()
-                && gpr(ins.memory_base()) == r =>
-        {
-            ins.memory_displacement64() as i64
-        }
-        _ => return None,
-    };
-    d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
+    d?.checked_add(e.k).filter(|v| v.unsigned_abs() < 1 << 31)
 }
 
 #[cfg(test)]
