@@ -201,9 +201,9 @@ pub(crate) struct Scratch {
     /// Per visited block: its successors ([`Blocks::succs`], [`NO_BLOCK`]
     /// for none), listed once per check.
     succs: Vec<[u32; 2]>,
-    /// What each instruction in a cycle does to the registers (only filled
-    /// for instructions in a cycle).
-    effects: Vec<Effect>,
+    /// Bit `r` set if instruction `i` writes general-purpose register `r`
+    /// (only filled for instructions in a cycle).
+    writes: Vec<u16>,
     back: Vec<usize>,
     body: Vec<usize>,
     /// `pos[b]`: `b`'s index in `body` plus one, or 0 (reset after each loop).
@@ -245,7 +245,7 @@ struct Graph<'s> {
     pred: Links<'s>,
     scc: &'s [u32],
     succs: &'s [[u32; 2]],
-    effects: &'s [Effect],
+    writes: &'s [u16],
 }
 
 impl Graph<'_> {
@@ -256,81 +256,12 @@ impl Graph<'_> {
 
     /// Whether instruction `i` (in a cycle) writes register `r`.
     fn writes(&self, i: usize, r: usize) -> bool {
-        self.effects[i].writes >> r & 1 != 0
+        self.writes[i] >> r & 1 != 0
     }
 }
 
 /// No block (in [`Scratch::succs`]).
 const NO_BLOCK: u32 = u32::MAX;
-
-/// What one instruction does to the general-purpose registers, decoded once
-/// per check for the instructions in cycles: the registers it writes (bit
-/// `r` for register `r`; calls: the caller-saved ones) and, if it is an
-/// `add`/`sub`/`inc`/`dec` of a constant or a `lea r, [r+k]` (or `loop`,
-/// which decrements `rcx`), the register it steps, at what width, by how
-/// much. See [`step`].
-#[derive(Clone, Copy, Default)]
-struct Effect {
-    writes: u16,
-    /// The stepped register, or [`NO_STEP`].
-    reg: u8,
-    width: u8,
-    k: i64,
-}
-
-/// No register stepped (in [`Effect::reg`]).
-const NO_STEP: u8 = u8::MAX;
-
-impl Effect {
-    fn of(ins: &Instruction, writes: u16) -> Effect {
-        let none = Effect {
-            writes,
-            reg: NO_STEP,
-            width: 0,
-            k: 0,
-        };
-        if writes == 0 {
-            return none;
-        }
-        if is_loop_rcx(ins) {
-            return Effect {
-                reg: 1,
-                width: 8,
-                k: -1,
-                ..none
-            };
-        }
-        if ins.op0_kind() != OpKind::Register {
-            return none;
-        }
-        let dest = ins.op0_register();
-        let r = gpr(dest);
-        let k = match ins.mnemonic() {
-            Mnemonic::Inc => Some(1),
-            Mnemonic::Dec => Some(-1),
-            Mnemonic::Add => imm(ins, 1),
-            Mnemonic::Sub => imm(ins, 1).and_then(i64::checked_neg),
-            Mnemonic::Lea
-                if ins.memory_index() == Register::None
-                    && ins.memory_base() != Register::RIP
-                    && ins.memory_base().is_gpr64()
-                    && gpr(ins.memory_base()) == r =>
-            {
-                Some(ins.memory_displacement64() as i64)
-            }
-            _ => None,
-        };
-        match k {
-            Some(k) => Effect {
-                reg: r as u8,
-                width: dest.size() as u8,
-                k,
-                ..none
-            },
-            None => none,
-        }
-    }
-}
 
 /// Successors or predecessors: lists, or bit masks for small graphs.
 #[derive(Clone, Copy)]
@@ -460,6 +391,8 @@ impl Scratch {
         }
         self.succs.clear();
         self.succs.resize(n, [NO_BLOCK; 2]);
+        // Whether an edge goes to an earlier block (not only to itself).
+        let mut backward = false;
         for b in (0..n).filter(|&b| blocks.visited(b)) {
             let succs = blocks.succs(b);
             self.succs[b] = succs.map(|s| s.map_or(NO_BLOCK, |s| s as u32));
@@ -473,35 +406,38 @@ impl Scratch {
                     }
                     if s <= b {
                         self.heads.push(s as u32);
+                        backward |= s < b;
                     }
                 }
             }
         }
         self.heads.sort_unstable();
         self.heads.dedup();
-        if small {
-            self.components_small(n);
-        } else {
+        if !small {
             self.succ.fill_from(n, &self.edges, false);
             self.pred.fill_from(n, &self.edges, true);
+        }
+        if !backward {
+            // Every other edge goes forward: the only cycles are blocks
+            // jumping to themselves, and every component is one block.
+            self.scc.clear();
+            self.scc.extend(0..n as u32);
+        } else if small {
+            self.components_small(n);
+        } else {
             self.components(n);
         }
-        self.effects.clear();
-        self.effects.resize(blocks.instrs.len(), Effect::default());
-        let (succ, pred) = links(
+        self.writes.clear();
+        self.writes.resize(blocks.instrs.len(), 0);
+        let (succ, _) = links(
             n,
             (&self.succ, &self.pred),
             (&self.succ_bits, &self.pred_bits),
         );
         let scc = &self.scc;
-        for b in 0..n {
-            let own = scc[b];
-            let cyclic = succ.of(b).any(|s| scc[s] == own) || pred.of(b).any(|p| scc[p] == own);
-            if !cyclic {
-                continue;
-            }
+        let mut fill = |b: usize| {
             for i in blocks.start[b] as usize..blocks.end(b) {
-                let writes = match fast_writes(&blocks.ops[i]) {
+                self.writes[i] = match fast_writes(&blocks.ops[i]) {
                     Some(mask) => mask,
                     None => write_mask(
                         self.info
@@ -509,7 +445,18 @@ impl Scratch {
                         &blocks.instrs[i],
                     ),
                 };
-                self.effects[i] = Effect::of(&blocks.instrs[i], writes);
+            }
+        };
+        if backward {
+            // A block is in a cycle when a successor shares its component
+            // (in a component of two or more blocks every block has one).
+            for b in (0..n).filter(|&b| succ.of(b).any(|s| scc[s] == scc[b])) {
+                fill(b);
+            }
+        } else {
+            // The only cycles are the heads jumping to themselves.
+            for &h in &self.heads {
+                fill(h as usize);
             }
         }
     }
@@ -638,7 +585,7 @@ pub(crate) fn check(
         pred_bits,
         scc,
         succs: succ_pairs,
-        effects,
+        writes,
         heads,
         back,
         body,
@@ -657,7 +604,7 @@ pub(crate) fn check(
         pred,
         scc,
         succs: succ_pairs,
-        effects,
+        writes,
     };
     let mut work = 0u64;
     let mut comps_listed = false;
@@ -974,7 +921,7 @@ fn counts_every_value(
 ) -> bool {
     // The registers the component writes (one pass, not one per step).
     let written = members.iter().fold(0u16, |acc, &m| {
-        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.effects[i].writes)
+        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.writes[i])
     });
     let writes_in = |reg: usize| written >> reg & 1 != 0;
     // The bound every step's test uses (the first one seen).
@@ -988,7 +935,7 @@ fn counts_every_value(
             if !g.writes(i, r) {
                 continue;
             }
-            let c = match step(&g.effects[i], r, width, Some(0)) {
+            let c = match step(&blocks.instrs[i], g.writes[i], r, width, Some(0)) {
                 Some(c @ (1 | -1)) if dir == 0 || dir == c => c,
                 _ => return false,
             };
@@ -1238,7 +1185,7 @@ fn flag_test(
         } else {
             1 << (cmp.b & 15)
         };
-    if (setter + 1..last).any(|i| g.effects[i].writes & operands != 0) {
+    if (setter + 1..last).any(|i| g.writes[i] & operands != 0) {
         return Err(TerminationGap::UnknownTest);
     }
     let cc = blocks.instrs[last].condition_code();
@@ -1260,6 +1207,25 @@ fn induction(
     entry: &mut Vec<Option<Option<i64>>>,
     exit: &mut Vec<Option<i64>>,
 ) -> Result<(i64, i64), TerminationGap> {
+    // A loop of one block (the head, its own back-edge source and test):
+    // one walk gives both changes.
+    if let [b] = *lp.body {
+        let mut d = Some(0);
+        let mut at_test = None;
+        for i in blocks.start[b] as usize..blocks.end(b) {
+            if g.writes[i] >> r & 1 != 0 {
+                d = step(&blocks.instrs[i], g.writes[i], r, width, d);
+            }
+            if i == setter {
+                at_test = d;
+            }
+        }
+        let c = d.filter(|&c| c != 0);
+        return match (c, at_test) {
+            (Some(c), Some(at_test)) => Ok((c, at_test)),
+            _ => Err(TerminationGap::NoInductionStep),
+        };
+    }
     deltas(blocks, g, lp, r, width, entry, exit);
     let mut step_c = None;
     for &u in lp.back {
@@ -1272,7 +1238,7 @@ fn induction(
     let c = step_c.ok_or(TerminationGap::NoInductionStep)?;
     let mut d = lp.index(t).and_then(|i| entry[i].flatten());
     for i in blocks.start[t] as usize..=setter {
-        d = step(&g.effects[i], r, width, d);
+        d = step(&blocks.instrs[i], g.writes[i], r, width, d);
     }
     Ok((c, d.ok_or(TerminationGap::NoInductionStep)?))
 }
@@ -1570,7 +1536,7 @@ fn deltas(
         for (i, &b) in lp.body.iter().enumerate() {
             let Some(mut d) = entry[i] else { continue };
             for k in blocks.start[b] as usize..blocks.end(b) {
-                d = step(&g.effects[k], r, width, d);
+                d = step(&blocks.instrs[k], g.writes[k], r, width, d);
             }
             exit[i] = d;
             for s in g.succ.of(b) {
@@ -1604,17 +1570,46 @@ fn is_loop_rcx(ins: &Instruction) -> bool {
     )
 }
 
-/// `r`'s change after an instruction with effect `e`, given its change
-/// before: unchanged if it does not write `r`; moved by the step if it
-/// steps `r` itself at `width` (within ±2^31 of the head); else unknown.
-fn step(e: &Effect, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
-    if e.writes >> r & 1 == 0 {
+/// `r`'s change after `ins` (which writes the registers in `writes`),
+/// given its change before.
+#[inline]
+fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
+    if writes >> r & 1 == 0 {
         return d;
     }
-    if usize::from(e.reg) != r || e.width != width {
+    let d = d?;
+    if is_loop_rcx(ins) {
+        return if r == 1 && width == 8 {
+            d.checked_sub(1).filter(|v| v.unsigned_abs() < 1 << 31)
+        } else {
+            None
+        };
+    }
+    let dest = ins.op0_kind() == OpKind::Register && gpr(ins.op0_register()) == r;
+    let reg_width = if dest {
+        ins.op0_register().size() as u8
+    } else {
+        0
+    };
+    if !dest || reg_width != width {
         return None;
     }
-    d?.checked_add(e.k).filter(|v| v.unsigned_abs() < 1 << 31)
+    let k = match ins.mnemonic() {
+        Mnemonic::Inc => 1,
+        Mnemonic::Dec => -1,
+        Mnemonic::Add => imm(ins, 1)?,
+        Mnemonic::Sub => imm(ins, 1)?.checked_neg()?,
+        Mnemonic::Lea
+            if ins.memory_index() == Register::None
+                && ins.memory_base() != Register::RIP
+                && ins.memory_base().is_gpr64()
+                && gpr(ins.memory_base()) == r =>
+        {
+            ins.memory_displacement64() as i64
+        }
+        _ => return None,
+    };
+    d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
 }
 
 #[cfg(test)]
