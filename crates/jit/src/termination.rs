@@ -158,20 +158,28 @@ impl Blocks<'_> {
             .map_or(self.instrs.len(), |&s| s as usize)
     }
 
-    /// Successor blocks of `b` (its last instruction's targets).
-    fn succs(&self, b: usize) -> [Option<usize>; 2] {
+    /// Successor blocks of `b` (its last instruction's targets), or
+    /// [`NO_BLOCK`].
+    fn succs(&self, b: usize) -> [u32; 2] {
         let last = self.end(b) - 1;
-        let next = (last + 1 < self.instrs.len()).then(|| self.block_of[last + 1] as usize);
+        let next = if last + 1 < self.instrs.len() {
+            self.block_of[last + 1]
+        } else {
+            NO_BLOCK
+        };
         let op = &self.ops[last];
-        let target = usize::try_from(op.k)
-            .ok()
-            .and_then(|t| self.block_of.get(t))
-            .map(|&b| b as usize);
+        let target = || {
+            usize::try_from(op.k)
+                .ok()
+                .and_then(|t| self.block_of.get(t))
+                .copied()
+                .unwrap_or(NO_BLOCK)
+        };
         match op.flow {
-            Flow::Return => [None, None],
-            Flow::Jump => [target, None],
-            Flow::CondJump => [target, next],
-            Flow::Call | Flow::Next => [next, None],
+            Flow::Return => [NO_BLOCK; 2],
+            Flow::Jump => [target(), NO_BLOCK],
+            Flow::CondJump => [target(), next],
+            Flow::Call | Flow::Next => [next, NO_BLOCK],
         }
     }
 }
@@ -198,6 +206,9 @@ pub(crate) struct Scratch {
     order: Vec<u32>,
     dfs: Vec<(u32, u32)>,
     stack: Vec<u32>,
+    /// Whether an edge goes to an earlier block (else the only cycles are
+    /// blocks jumping to themselves).
+    backward: bool,
     /// Per visited block: its successors ([`Blocks::succs`], [`NO_BLOCK`]
     /// for none), listed once per check.
     succs: Vec<[u32; 2]>,
@@ -391,28 +402,32 @@ impl Scratch {
         }
         self.succs.clear();
         self.succs.resize(n, [NO_BLOCK; 2]);
-        // Whether an edge goes to an earlier block (not only to itself).
         let mut backward = false;
-        for b in (0..n).filter(|&b| blocks.visited(b)) {
-            let succs = blocks.succs(b);
-            self.succs[b] = succs.map(|s| s.map_or(NO_BLOCK, |s| s as u32));
-            for s in succs.into_iter().flatten() {
-                if blocks.visited(s) {
-                    if small {
-                        self.succ_bits[b] |= 1 << s;
-                        self.pred_bits[s] |= 1 << b;
-                    } else {
-                        self.edges.push((b as u32, s as u32));
-                    }
-                    if s <= b {
-                        self.heads.push(s as u32);
-                        backward |= s < b;
-                    }
+        for b in 0..n {
+            if !blocks.visited(b) {
+                continue;
+            }
+            let pair = blocks.succs(b);
+            self.succs[b] = pair;
+            for s in pair {
+                if s == NO_BLOCK || !blocks.visited(s as usize) {
+                    continue;
+                }
+                if small {
+                    self.succ_bits[b] |= 1 << s;
+                    self.pred_bits[s as usize] |= 1 << b;
+                } else {
+                    self.edges.push((b as u32, s));
+                }
+                if s as usize <= b {
+                    self.heads.push(s);
+                    backward |= (s as usize) < b;
                 }
             }
         }
         self.heads.sort_unstable();
         self.heads.dedup();
+        self.backward = backward;
         if !small {
             self.succ.fill_from(n, &self.edges, false);
             self.pred.fill_from(n, &self.edges, true);
@@ -594,6 +609,7 @@ pub(crate) fn check(
         exit,
         comps,
         walk,
+        backward,
         work: bounds,
         ..
     } = scratch;
@@ -629,6 +645,16 @@ pub(crate) fn check(
                 // component listed once per check (linear in the blocks).
                 // A component proven once is not proven again for its
                 // other heads (the rule depends on the component only).
+                // Without backward edges but self-loops, `h` alone is its
+                // component, and no other head shares it.
+                Err(gap) if !*backward => {
+                    work += 8;
+                    if work <= budget && tested_counter(blocks, &g, h, &[h], walk) {
+                        Ok(u64::MAX)
+                    } else {
+                        Err(gap)
+                    }
+                }
                 Err(gap) => {
                     if !comps_listed {
                         comps.list_members(blocks, g.scc);
@@ -1491,7 +1517,9 @@ fn meets(
 /// (calls: the caller-saved ones).
 fn write_mask(info: &mut iced_x86::InstructionInfoFactory, ins: &Instruction) -> u16 {
     let mut mask = 0u16;
-    for u in info.info(ins).used_registers() {
+    // Only the registers: the memory locations are not needed.
+    let info = info.info_options(ins, iced_x86::InstructionInfoOptions::NO_MEMORY_USAGE);
+    for u in info.used_registers() {
         if crate::interp::is_write(u.access()) && u.register().is_gpr() {
             mask |= 1 << gpr(u.register());
         }
