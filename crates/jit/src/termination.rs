@@ -209,9 +209,6 @@ pub(crate) struct Scratch {
     /// Whether an edge goes to an earlier block (else the only cycles are
     /// blocks jumping to themselves).
     backward: bool,
-    /// Per visited block: its successors ([`Blocks::succs`], [`NO_BLOCK`]
-    /// for none), listed once per check.
-    succs: Vec<[u32; 2]>,
     /// Bit `r` set if instruction `i` writes general-purpose register `r`
     /// (only filled for instructions in a cycle).
     writes: Vec<u16>,
@@ -255,15 +252,10 @@ struct Graph<'s> {
     succ: Links<'s>,
     pred: Links<'s>,
     scc: &'s [u32],
-    succs: &'s [[u32; 2]],
     writes: &'s [u16],
 }
 
 impl Graph<'_> {
-    /// The successors of a visited block `b`, as [`Blocks::succs`] gives them.
-    fn succs(&self, b: usize) -> [Option<usize>; 2] {
-        self.succs[b].map(|s| (s != NO_BLOCK).then_some(s as usize))
-    }
 
     /// Whether instruction `i` (in a cycle) writes register `r`.
     fn writes(&self, i: usize, r: usize) -> bool {
@@ -271,7 +263,7 @@ impl Graph<'_> {
     }
 }
 
-/// No block (in [`Scratch::succs`]).
+/// No block (in [`Blocks::succs`]).
 const NO_BLOCK: u32 = u32::MAX;
 
 /// Successors or predecessors: lists, or bit masks for small graphs.
@@ -400,16 +392,12 @@ impl Scratch {
             self.pred_bits.clear();
             self.pred_bits.resize(n, 0);
         }
-        self.succs.clear();
-        self.succs.resize(n, [NO_BLOCK; 2]);
         let mut backward = false;
         for b in 0..n {
             if !blocks.visited(b) {
                 continue;
             }
-            let pair = blocks.succs(b);
-            self.succs[b] = pair;
-            for s in pair {
+            for s in blocks.succs(b) {
                 if s == NO_BLOCK || !blocks.visited(s as usize) {
                     continue;
                 }
@@ -599,7 +587,6 @@ pub(crate) fn check(
         succ_bits,
         pred_bits,
         scc,
-        succs: succ_pairs,
         writes,
         heads,
         back,
@@ -619,7 +606,6 @@ pub(crate) fn check(
         succ,
         pred,
         scc,
-        succs: succ_pairs,
         writes,
     };
     let mut work = 0u64;
@@ -638,7 +624,16 @@ pub(crate) fn check(
         let result = if work > budget {
             Err(TerminationGap::TooComplex)
         } else {
-            let lp = Loop { h, back, body, pos };
+            let written = body.iter().fold(0, |m, &b| {
+                (blocks.start[b] as usize..blocks.end(b)).fold(m, |m, i| m | g.writes[i])
+            });
+            let lp = Loop {
+                h,
+                back,
+                body,
+                pos,
+                written,
+            };
             match prove(blocks, &g, &lp, entry, exit, walk) {
                 Ok(trips) => Ok(trips),
                 // The component-wide rule, with the members of every
@@ -693,13 +688,15 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// One loop: its head, back-edge sources and body (sorted), and each body
-/// block's index in `body` plus one (`pos`, 0 outside).
+/// One loop: its head, back-edge sources and body (sorted), each body
+/// block's index in `body` plus one (`pos`, 0 outside), and the registers
+/// the body writes.
 struct Loop<'l> {
     h: usize,
     back: &'l [usize],
     body: &'l [usize],
     pos: &'l [u32],
+    written: u16,
 }
 
 impl Loop<'_> {
@@ -873,9 +870,11 @@ fn tested_counter(
         {
             return None;
         }
-        let [Some(taken), Some(fall)] = g.succs(t) else {
+        let [taken, fall] = blocks.succs(t);
+        if taken == NO_BLOCK || fall == NO_BLOCK {
             return None;
-        };
+        }
+        let (taken, fall) = (taken as usize, fall as usize);
         let continue_taken = match (inside(taken), inside(fall)) {
             (true, false) => true,
             (false, true) => false,
@@ -1088,9 +1087,11 @@ fn prove_at(
     if blocks.ops[last].flow != Flow::CondJump || jcc.mnemonic() == Mnemonic::Jmp {
         return Err(TerminationGap::NoExitTest);
     }
-    let [Some(taken), Some(fall)] = g.succs(t) else {
+    let [taken, fall] = blocks.succs(t);
+    if taken == NO_BLOCK || fall == NO_BLOCK {
         return Err(TerminationGap::NoExitTest);
-    };
+    }
+    let (taken, fall) = (taken as usize, fall as usize);
     // The edge that stays in the loop decides the continue condition.
     let continue_taken = match (lp.contains(taken), lp.contains(fall)) {
         (true, false) => true,
@@ -1142,7 +1143,7 @@ fn prove_at(
         match induction(blocks, g, lp, t, setter, r, width, entry, exit) {
             Ok((c, at_test)) => {
                 if let Bound::Reg(b) = bound
-                    && (b == r || body_writes(blocks, g, lp.body, b))
+                    && (b == r || lp.written >> b & 1 != 0)
                 {
                     // Two registers stepping toward each other by one.
                     if b != r
@@ -1233,6 +1234,10 @@ fn induction(
     entry: &mut Vec<Option<Option<i64>>>,
     exit: &mut Vec<Option<i64>>,
 ) -> Result<(i64, i64), TerminationGap> {
+    // Never written: no change on any back edge.
+    if lp.written >> r & 1 == 0 {
+        return Err(TerminationGap::NoInductionStep);
+    }
     // A loop of one block (the head, its own back-edge source and test):
     // one walk gives both changes.
     if let [b] = *lp.body {
@@ -1530,11 +1535,6 @@ fn write_mask(info: &mut iced_x86::InstructionInfoFactory, ins: &Instruction) ->
         }
     }
     mask
-}
-
-fn body_writes(blocks: &Blocks<'_>, g: &Graph<'_>, body: &[usize], r: usize) -> bool {
-    body.iter()
-        .any(|&b| (blocks.start[b] as usize..blocks.end(b)).any(|i| g.writes(i, r)))
 }
 
 /// The change of `r` since the head's entry, at the start (`entry`: `None`
