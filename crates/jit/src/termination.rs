@@ -253,7 +253,13 @@ struct Graph<'s> {
     pred: Links<'s>,
     scc: &'s [u32],
     writes: &'s [u16],
+    /// The last [`flag_test`] [`prove_at`] read: block, continue edge,
+    /// answer (the component rule asks again for it).
+    last_test: std::cell::Cell<Option<(usize, bool, FlagTest)>>,
 }
+
+/// What [`flag_test`] answers.
+type FlagTest = Result<(usize, crate::state::Cmp, CC), TerminationGap>;
 
 impl Graph<'_> {
 
@@ -608,6 +614,7 @@ pub(crate) fn check(
         pred,
         scc,
         writes,
+        last_test: std::cell::Cell::new(None),
     };
     let mut work = 0u64;
     let mut comps_listed = false;
@@ -881,7 +888,11 @@ fn tested_counter(
             (false, true) => false,
             _ => return None,
         };
-        let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken).ok()?;
+        let answer = match g.last_test.get() {
+            Some((at, taken, answer)) if at == t && taken == continue_taken => answer,
+            _ => flag_test(blocks, g, t, continue_taken),
+        };
+        let (setter, cmp, cc) = answer.ok()?;
         let cc = match (cmp.kind, cc) {
             (Flagged::Sub, _) => cc,
             (Flagged::Logic, CC::l | CC::g | CC::ne) => cc,
@@ -898,6 +909,10 @@ fn tested_counter(
         };
         Some((setter, usize::from(cmp.a), bound, cc, cmp.width))
     };
+    // The registers the component writes (one pass, not one per candidate).
+    let written = members.iter().fold(0u16, |acc, &m| {
+        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.writes[i])
+    });
     // Candidate counters: the registers of the component's exit tests, each
     // tried once per width (so the work stays linear in the component).
     let mut tried = [0u16; 2];
@@ -915,7 +930,7 @@ fn tested_counter(
                 continue;
             }
             *seen |= 1 << r;
-            if counts_every_value(blocks, g, members, r, width, &test, walk) {
+            if counts_every_value(blocks, g, (members, written), r, width, &test, walk) {
                 return true;
             }
         }
@@ -939,17 +954,17 @@ fn seen_from((_, a, bound, cc, _): (usize, usize, Bound, CC, u8), r: usize) -> O
 fn counts_every_value(
     blocks: &Blocks<'_>,
     g: &Graph<'_>,
-    members: &[usize],
+    (members, written): (&[usize], u16),
     r: usize,
     width: u8,
     test: &dyn Fn(usize) -> Option<(usize, usize, Bound, CC, u8)>,
     walk: &mut Walk,
 ) -> bool {
-    // The registers the component writes (one pass, not one per step).
-    let written = members.iter().fold(0u16, |acc, &m| {
-        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.writes[i])
-    });
     let writes_in = |reg: usize| written >> reg & 1 != 0;
+    // A counter the component never steps.
+    if !writes_in(r) {
+        return false;
+    }
     // The bound every step's test uses (the first one seen).
     let mut bound: Option<Bound> = None;
     let mut dir = 0i64;
@@ -1124,7 +1139,9 @@ fn prove_at(
             Err(TerminationGap::StepMissesBound)
         };
     }
-    let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken)?;
+    let answer = flag_test(blocks, g, t, continue_taken);
+    g.last_test.set(Some((t, continue_taken, answer)));
+    let (setter, cmp, cc) = answer?;
     let width = cmp.width;
     // The induction register is one operand; the bound the other (an
     // immediate, or a register the body never writes). Try both orders.
@@ -1186,12 +1203,7 @@ fn prove_at(
 /// set its flags (the block's last flag writer, a comparison whose operands
 /// nothing writes before the jump) and the condition under which the jump
 /// goes the way that stays in the loop.
-fn flag_test(
-    blocks: &Blocks<'_>,
-    g: &Graph<'_>,
-    t: usize,
-    continue_taken: bool,
-) -> Result<(usize, crate::state::Cmp, CC), TerminationGap> {
+fn flag_test(blocks: &Blocks<'_>, g: &Graph<'_>, t: usize, continue_taken: bool) -> FlagTest {
     let first = blocks.start[t] as usize;
     let last = blocks.end(t) - 1;
     // Only a `jcc` tests the flags alone: `loope`/`loopne` counting in
