@@ -160,6 +160,7 @@ impl Blocks<'_> {
 
     /// Successor blocks of `b` (its last instruction's targets), or
     /// [`NO_BLOCK`].
+    #[inline]
     fn succs(&self, b: usize) -> [u32; 2] {
         let last = self.end(b) - 1;
         let next = if last + 1 < self.instrs.len() {
@@ -445,9 +446,10 @@ impl Scratch {
         );
         let scc = &self.scc;
         let mut fill = |b: usize| {
-            for i in blocks.start[b] as usize..blocks.end(b) {
-                let ins = &blocks.instrs[i];
-                self.writes[i] = match fast_writes(&blocks.ops[i]).or_else(|| plain_writes(ins)) {
+            let at = blocks.start[b] as usize..blocks.end(b);
+            let (ops, instrs) = (&blocks.ops[at.clone()], &blocks.instrs[at.clone()]);
+            for ((w, op), ins) in self.writes[at].iter_mut().zip(ops).zip(instrs) {
+                *w = match fast_writes(op).or_else(|| plain_writes(ins)) {
                     Some(mask) => mask,
                     None => write_mask(
                         self.info
@@ -1254,17 +1256,17 @@ fn induction(
     // A loop of one block (the head, its own back-edge source and test):
     // one walk gives both changes.
     if let [b] = *lp.body {
-        let mut d = Some(0);
-        let mut at_test = None;
-        for i in blocks.start[b] as usize..blocks.end(b) {
-            if g.writes[i] >> r & 1 != 0 {
-                d = step(&blocks.instrs[i], g.writes[i], r, width, d);
+        let first = blocks.start[b] as usize;
+        let walk = |from: usize, to: usize, mut d: Option<i64>| {
+            for (i, &w) in (from..to).zip(&g.writes[from..to]) {
+                if w >> r & 1 != 0 {
+                    d = step(&blocks.instrs[i], w, r, width, d);
+                }
             }
-            if i == setter {
-                at_test = d;
-            }
-        }
-        let c = d.filter(|&c| c != 0);
+            d
+        };
+        let at_test = walk(first, setter + 1, Some(0));
+        let c = walk(setter + 1, blocks.end(b), at_test).filter(|&c| c != 0);
         return match (c, at_test) {
             (Some(c), Some(at_test)) => Ok((c, at_test)),
             _ => Err(TerminationGap::NoInductionStep),
