@@ -204,6 +204,9 @@ pub(crate) struct Scratch {
     pred_bits: Vec<u64>,
     reach: Vec<u64>,
     scc: Vec<u32>,
+    /// `identity[b] == b`: the components when every cycle is a block
+    /// jumping to itself (grown, never cleared).
+    identity: Vec<u32>,
     order: Vec<u32>,
     dfs: Vec<(u32, u32)>,
     stack: Vec<u32>,
@@ -232,6 +235,15 @@ impl std::fmt::Debug for Scratch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scratch").finish_non_exhaustive()
     }
+}
+
+/// Zeroes the first `n` entries of `v`, growing it if needed (entries past
+/// `n` are left as they are: nothing reads them).
+fn zeroed<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+    v[..n].fill(T::default());
 }
 
 /// Successor and predecessor links of the graph [`Scratch::build`] made
@@ -394,10 +406,8 @@ impl Scratch {
         self.edges.clear();
         self.heads.clear();
         if small {
-            self.succ_bits.clear();
-            self.succ_bits.resize(n, 0);
-            self.pred_bits.clear();
-            self.pred_bits.resize(n, 0);
+            zeroed(&mut self.succ_bits, n);
+            zeroed(&mut self.pred_bits, n);
         }
         let mut backward = false;
         for b in 0..n {
@@ -430,15 +440,15 @@ impl Scratch {
         if !backward {
             // Every other edge goes forward: the only cycles are blocks
             // jumping to themselves, and every component is one block.
-            self.scc.clear();
-            self.scc.extend(0..n as u32);
+            if self.identity.len() < n {
+                self.identity.extend(self.identity.len() as u32..n as u32);
+            }
         } else if small {
             self.components_small(n);
         } else {
             self.components(n);
         }
-        self.writes.clear();
-        self.writes.resize(blocks.instrs.len(), 0);
+        zeroed(&mut self.writes, blocks.instrs.len());
         let (succ, _) = links(
             n,
             (&self.succ, &self.pred),
@@ -478,7 +488,7 @@ impl Scratch {
     /// reaches the other; a component is named by its least block.
     fn components_small(&mut self, n: usize) {
         self.reach.clear();
-        self.reach.extend_from_slice(&self.succ_bits);
+        self.reach.extend_from_slice(&self.succ_bits[..n]);
         // Transitive closure; blocks are mostly in order, so backward
         // sweeps settle in a few rounds (at most `n`).
         let mut changed = true;
@@ -588,14 +598,14 @@ pub(crate) fn check(
 ) -> Result<(), (usize, TerminationGap)> {
     let n = blocks.start.len();
     scratch.build(blocks);
-    scratch.pos.clear();
-    scratch.pos.resize(n, 0);
+    zeroed(&mut scratch.pos, n);
     let Scratch {
         succ,
         pred,
         succ_bits,
         pred_bits,
         scc,
+        identity,
         writes,
         heads,
         back,
@@ -611,6 +621,7 @@ pub(crate) fn check(
     } = scratch;
     bounds.clear();
     let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
+    let scc = if *backward { &scc[..] } else { &identity[..n] };
     let g = Graph {
         succ,
         pred,
