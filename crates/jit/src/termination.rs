@@ -636,11 +636,19 @@ pub(crate) fn check(
         // Back edges: from a block not before `h` in its component (a jump
         // back to shared exit code is no loop).
         back.clear();
-        back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
-        if back.is_empty() {
-            continue;
+        if *backward {
+            back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
+            if back.is_empty() {
+                continue;
+            }
+            body_of(&g, h, back, body, pos);
+        } else {
+            // A block jumping to itself, and no other cycle.
+            back.push(h);
+            body.clear();
+            body.push(h);
+            pos[h] = 1;
         }
-        body_of(&g, h, back, body, pos);
         work += body.len() as u64 * 8;
         let result = if work > budget {
             Err(TerminationGap::TooComplex)
