@@ -6,7 +6,7 @@
 
 use iced_x86::{Decoder, DecoderOptions, InstructionInfoFactory};
 
-use super::{plain_writes, write_mask};
+use super::graph::{plain_writes, write_mask};
 
 /// Decodes `bytes` in 64-bit mode and checks every instruction
 /// `plain_writes` answers for; returns how many it answered for.
@@ -53,13 +53,57 @@ fn plain_write_masks_match_iceds_register_lists() {
     assert_eq!(answered, 9, "the one-operand imul is left to iced");
     // Pseudo-random operands after opcodes of the mnemonics it knows.
     let leads: &[&[u8]] = &[
-        &[0x8b], &[0x89], &[0x8a], &[0x88], &[0xb8], &[0xc7], &[0x0f, 0xb6], &[0x0f, 0xb7],
-        &[0x0f, 0xbe], &[0x0f, 0xbf], &[0x63], &[0x8d], &[0x01], &[0x03], &[0x29], &[0x2b],
-        &[0x21], &[0x23], &[0x09], &[0x0b], &[0x31], &[0x33], &[0x11], &[0x13], &[0x19],
-        &[0x1b], &[0x81], &[0x83], &[0xc1], &[0xd1], &[0xd3], &[0xf7], &[0xff], &[0xfe],
-        &[0x0f, 0xaf], &[0x69], &[0x6b], &[0x8c], &[0x0f, 0x20], &[0x0f, 0x21],
+        &[0x8b],
+        &[0x89],
+        &[0x8a],
+        &[0x88],
+        &[0xb8],
+        &[0xc7],
+        &[0x0f, 0xb6],
+        &[0x0f, 0xb7],
+        &[0x0f, 0xbe],
+        &[0x0f, 0xbf],
+        &[0x63],
+        &[0x8d],
+        &[0x01],
+        &[0x03],
+        &[0x29],
+        &[0x2b],
+        &[0x21],
+        &[0x23],
+        &[0x09],
+        &[0x0b],
+        &[0x31],
+        &[0x33],
+        &[0x11],
+        &[0x13],
+        &[0x19],
+        &[0x1b],
+        &[0x81],
+        &[0x83],
+        &[0xc1],
+        &[0xd1],
+        &[0xd3],
+        &[0xf7],
+        &[0xff],
+        &[0xfe],
+        &[0x0f, 0xaf],
+        &[0x69],
+        &[0x6b],
+        &[0x8c],
+        &[0x0f, 0x20],
+        &[0x0f, 0x21],
     ];
-    let prefixes: &[&[u8]] = &[&[], &[0x48], &[0x4c], &[0x41], &[0x66], &[0x67], &[0x64], &[0xf3]];
+    let prefixes: &[&[u8]] = &[
+        &[],
+        &[0x48],
+        &[0x4c],
+        &[0x41],
+        &[0x66],
+        &[0x67],
+        &[0x64],
+        &[0xf3],
+    ];
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = || {
         seed ^= seed << 13;
@@ -76,5 +120,8 @@ fn plain_write_masks_match_iceds_register_lists() {
         bytes.extend_from_slice(&next().to_le_bytes());
         answered += check_all(&bytes, &mut info);
     }
-    assert!(answered > 10_000, "only {answered} plain instructions tried");
+    assert!(
+        answered > 10_000,
+        "only {answered} plain instructions tried"
+    );
 }
