@@ -167,10 +167,12 @@ pub(crate) struct Blocks<'a> {
 }
 
 impl Blocks<'_> {
+    #[inline]
     fn visited(&self, b: usize) -> bool {
         self.mark[b] & crate::validate::VISITED != 0
     }
 
+    #[inline]
     fn end(&self, b: usize) -> usize {
         self.start
             .get(b + 1)

@@ -212,13 +212,16 @@ impl Scratch {
             let at = blocks.start[b] as usize..blocks.end(b);
             let (ops, instrs) = (&blocks.ops[at.clone()], &blocks.instrs[at.clone()]);
             for ((w, op), ins) in self.writes[at].iter_mut().zip(ops).zip(instrs) {
-                *w = match fast_writes(op).or_else(|| plain_writes(ins)) {
-                    Some(mask) => mask,
-                    None => write_mask(
-                        self.info
-                            .get_or_insert_with(iced_x86::InstructionInfoFactory::new),
-                        ins,
-                    ),
+                *w = match op.form {
+                    Form::Generic => match plain_writes(ins) {
+                        Some(mask) => mask,
+                        None => write_mask(
+                            self.info
+                                .get_or_insert_with(iced_x86::InstructionInfoFactory::new),
+                            ins,
+                        ),
+                    },
+                    _ => fast_writes(op),
                 };
             }
         };
@@ -329,16 +332,16 @@ impl Scratch {
 }
 
 /// The registers a fast form writes (its template, checked against iced's
-/// lists when the form was chosen); `None` for the generic form.
-fn fast_writes(op: &Op) -> Option<u16> {
-    Some(match op.form {
-        Form::Generic => return None,
-        Form::Jump | Form::Nop | Form::Compare | Form::Store => 0,
+/// lists when the form was chosen); not asked of the generic form.
+#[inline]
+fn fast_writes(op: &Op) -> u16 {
+    match op.form {
+        Form::Jump | Form::Nop | Form::Compare | Form::Store | Form::Generic => 0,
         Form::Ret => 1 << crate::state::RSP,
         // `rax` and `rdx`.
         Form::Divide => 0b101,
         _ => 1 << (op.r0 & 15),
-    })
+    }
 }
 
 /// The registers an instruction of the generic form writes, without iced's
