@@ -345,7 +345,8 @@ pub(crate) fn check(
             Err(TerminationGap::TooComplex)
         } else {
             let written = body.iter().fold(0, |m, &b| {
-                (blocks.start[b] as usize..blocks.end(b)).fold(m, |m, i| m | g.writes[i])
+                let at = blocks.start[b] as usize..blocks.end(b);
+                g.writes[at].iter().fold(m, |m, &w| m | w)
             });
             let lp = Loop {
                 h,

@@ -116,7 +116,8 @@ pub(super) fn tested_counter(
     };
     // The registers the component writes (one pass, not one per candidate).
     let written = members.iter().fold(0u16, |acc, &m| {
-        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.writes[i])
+        let at = blocks.start[m] as usize..blocks.end(m);
+        g.writes[at].iter().fold(acc, |acc, &w| acc | w)
     });
     // Candidate counters: the registers of the component's exit tests, each
     // tried once per width (so the work stays linear in the component).
