@@ -138,15 +138,19 @@ pub(super) fn meets(
         return false;
     }
     // A pointer walked toward an end pointer of the same buffer.
-    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.regs[r], bound)
+    if matches!(cc, CC::b | CC::be | CC::a | CC::ae)
+        && width == 8
+        && let (Val::Ptr(i, _), Bound::Reg(b)) = (head.regs[r], bound)
         && let Val::Ptr(j, end) = head.regs[b]
         && i == j
-        && width == 8
-        && matches!(cc, CC::b | CC::be | CC::a | CC::ae)
     {
         return walk_ends(ctx, head, i, &end, cc, c);
     }
     let a = c.unsigned_abs();
+    // A step of one meets every bound it continues `!=` to (below).
+    if cc == CC::ne && a == 1 {
+        return true;
+    }
     // The bound's range as the head state knows it (signed and unsigned at
     // the width; a 32-bit signed bound only when it is a non-negative i32).
     let (smin, smax, umin, umax, tz) = match bound {
