@@ -78,17 +78,36 @@
 //! body block below it (no back edge: that block reaches a back-edge source
 //! without passing the head) gets no trip bound, and the call none: such an
 //! entry restarts the head values within one stay.
+//!
+//! **Cost** (the proof runs after the fixpoint of every function with a
+//! backward branch): the graph, its components and the write masks are
+//! built once per check into the [`Scratch`] the [`crate::Validator`] keeps
+//! (`termination/graph.rs`), with no allocation once it has seen a function as large;
+//! when every backward edge is a block jumping to itself (a compiled
+//! counted loop), there is no component pass and no body search, and the
+//! component rule (`termination/counter.rs`) takes the block alone. Per loop, the
+//! registers its body writes are listed once: a register it never writes
+//! is no induction step and a bound it never writes is invariant without a
+//! walk; a one-block loop's induction is one walk of its block. Whether
+//! the step meets the bound is `termination/meets.rs`; the work bound is
+//! `termination/work.rs`.
 
 use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Register};
 
-use crate::fast::{Form, Op};
+use crate::fast::Op;
 use crate::interp::{Ctx, gpr, imm, is_direct_jump};
 use crate::record::Flow;
 use crate::refine::negate;
-use crate::state::{CMP_IMM, Flagged, State, Val};
+use crate::state::{CMP_IMM, Flagged, State};
 use crate::values::comparison;
 
+mod counter;
+mod graph;
+mod meets;
 mod work;
+use counter::{Components, tested_counter};
+use graph::{Adjacency, Cursor, Links, NO_BLOCK, links, zeroed};
+use meets::{converges, meets};
 pub(crate) use work::loop_steps;
 use work::{Test, WorkScratch, trips, trips_closing_in};
 
@@ -148,30 +167,41 @@ pub(crate) struct Blocks<'a> {
 }
 
 impl Blocks<'_> {
+    #[inline]
     fn visited(&self, b: usize) -> bool {
         self.mark[b] & crate::validate::VISITED != 0
     }
 
+    #[inline]
     fn end(&self, b: usize) -> usize {
         self.start
             .get(b + 1)
             .map_or(self.instrs.len(), |&s| s as usize)
     }
 
-    /// Successor blocks of `b` (its last instruction's targets).
-    fn succs(&self, b: usize) -> [Option<usize>; 2] {
+    /// Successor blocks of `b` (its last instruction's targets), or
+    /// [`NO_BLOCK`].
+    #[inline]
+    fn succs(&self, b: usize) -> [u32; 2] {
         let last = self.end(b) - 1;
-        let next = (last + 1 < self.instrs.len()).then(|| self.block_of[last + 1] as usize);
+        let next = if last + 1 < self.instrs.len() {
+            self.block_of[last + 1]
+        } else {
+            NO_BLOCK
+        };
         let op = &self.ops[last];
-        let target = usize::try_from(op.k)
-            .ok()
-            .and_then(|t| self.block_of.get(t))
-            .map(|&b| b as usize);
+        let target = || {
+            usize::try_from(op.k)
+                .ok()
+                .and_then(|t| self.block_of.get(t))
+                .copied()
+                .unwrap_or(NO_BLOCK)
+        };
         match op.flow {
-            Flow::Return => [None, None],
-            Flow::Jump => [target, None],
-            Flow::CondJump => [target, next],
-            Flow::Call | Flow::Next => [next, None],
+            Flow::Return => [NO_BLOCK; 2],
+            Flow::Jump => [target(), NO_BLOCK],
+            Flow::CondJump => [target(), next],
+            Flow::Call | Flow::Next => [next, NO_BLOCK],
         }
     }
 }
@@ -195,9 +225,15 @@ pub(crate) struct Scratch {
     pred_bits: Vec<u64>,
     reach: Vec<u64>,
     scc: Vec<u32>,
+    /// `identity[b] == b`: the components when every cycle is a block
+    /// jumping to itself (grown, never cleared).
+    identity: Vec<u32>,
     order: Vec<u32>,
     dfs: Vec<(u32, u32)>,
     stack: Vec<u32>,
+    /// Whether an edge goes to an earlier block (else the only cycles are
+    /// blocks jumping to themselves).
+    backward: bool,
     /// Bit `r` set if instruction `i` writes general-purpose register `r`
     /// (only filled for instructions in a cycle).
     writes: Vec<u16>,
@@ -208,6 +244,10 @@ pub(crate) struct Scratch {
     entry: Vec<Option<Option<i64>>>,
     exit: Vec<Option<i64>>,
     info: Option<iced_x86::InstructionInfoFactory>,
+    /// The members of each component, for [`tested_counter`].
+    comps: Components,
+    /// Marks and stacks of the searches inside one loop or component.
+    walk: Walk,
     /// The proven loops' trip bounds, for [`loop_steps`].
     work: WorkScratch,
 }
@@ -218,269 +258,25 @@ impl std::fmt::Debug for Scratch {
     }
 }
 
-/// Successor and predecessor links of the graph [`Scratch::build`] made
-/// (bit masks for at most 64 blocks).
-fn links<'a>(
-    n: usize,
-    lists: (&'a Adjacency, &'a Adjacency),
-    bits: (&'a [u64], &'a [u64]),
-) -> (Links<'a>, Links<'a>) {
-    if n <= 64 {
-        (Links::Bits(bits.0), Links::Bits(bits.1))
-    } else {
-        (Links::Lists(lists.0), Links::Lists(lists.1))
-    }
-}
-
 /// The graph part of [`Scratch`], borrowed apart from the per-loop buffers.
 struct Graph<'s> {
     succ: Links<'s>,
     pred: Links<'s>,
     scc: &'s [u32],
     writes: &'s [u16],
+    /// The last [`flag_test`] [`prove_at`] read: block, continue edge,
+    /// answer (the component rule asks again for it).
+    last_test: std::cell::Cell<Option<(usize, bool, FlagTest)>>,
 }
 
-/// Successors or predecessors: lists, or bit masks for small graphs.
-#[derive(Clone, Copy)]
-enum Links<'s> {
-    Lists(&'s Adjacency),
-    Bits(&'s [u64]),
-}
+/// What [`flag_test`] answers.
+type FlagTest = Result<(usize, crate::state::Cmp, CC), TerminationGap>;
 
-impl<'s> Links<'s> {
-    fn of(self, b: usize) -> LinkIter<'s> {
-        match self {
-            Links::Lists(a) => {
-                LinkIter::List(a.list[a.first[b] as usize..a.first[b + 1] as usize].iter())
-            }
-            Links::Bits(m) => LinkIter::Bits(m[b]),
-        }
+impl Graph<'_> {
+    /// Whether instruction `i` (in a cycle) writes register `r`.
+    fn writes(&self, i: usize, r: usize) -> bool {
+        self.writes[i] >> r & 1 != 0
     }
-}
-
-/// The blocks of one [`Links::of`], in increasing order.
-enum LinkIter<'s> {
-    List(std::slice::Iter<'s, u32>),
-    Bits(u64),
-}
-
-impl Iterator for LinkIter<'_> {
-    type Item = usize;
-    fn next(&mut self) -> Option<usize> {
-        match self {
-            LinkIter::List(it) => it.next().map(|&x| x as usize),
-            LinkIter::Bits(m) => {
-                if *m == 0 {
-                    return None;
-                }
-                let b = m.trailing_zeros() as usize;
-                *m &= *m - 1;
-                Some(b)
-            }
-        }
-    }
-}
-
-/// Adjacency lists in one array (`list[first[b]..first[b + 1]]`).
-#[derive(Default)]
-struct Adjacency {
-    first: Vec<u32>,
-    list: Vec<u32>,
-    fill: Vec<u32>,
-}
-
-impl Adjacency {
-    /// The lists of `edges` (`(a, b)`, or `(b, a)` with `reverse`).
-    fn fill_from(&mut self, n: usize, edges: &[(u32, u32)], reverse: bool) {
-        let ends = |&(a, b): &(u32, u32)| if reverse { (b, a) } else { (a, b) };
-        self.first.clear();
-        self.first.resize(n + 1, 0);
-        for e in edges {
-            self.first[ends(e).0 as usize + 1] += 1;
-        }
-        for i in 0..n {
-            self.first[i + 1] += self.first[i];
-        }
-        self.fill.clear();
-        self.fill.extend_from_slice(&self.first);
-        self.list.clear();
-        self.list.resize(edges.len(), 0);
-        for e in edges {
-            let (a, b) = ends(e);
-            self.list[self.fill[a as usize] as usize] = b;
-            self.fill[a as usize] += 1;
-        }
-    }
-}
-
-impl Scratch {
-    /// Builds the graph of the visited blocks, their components and the
-    /// write masks of the instructions in cycles.
-    fn build(&mut self, blocks: &Blocks<'_>) {
-        let n = blocks.start.len();
-        let small = n <= 64;
-        self.edges.clear();
-        self.heads.clear();
-        if small {
-            self.succ_bits.clear();
-            self.succ_bits.resize(n, 0);
-            self.pred_bits.clear();
-            self.pred_bits.resize(n, 0);
-        }
-        for b in (0..n).filter(|&b| blocks.visited(b)) {
-            for s in blocks.succs(b).into_iter().flatten() {
-                if blocks.visited(s) {
-                    if small {
-                        self.succ_bits[b] |= 1 << s;
-                        self.pred_bits[s] |= 1 << b;
-                    } else {
-                        self.edges.push((b as u32, s as u32));
-                    }
-                    if s <= b {
-                        self.heads.push(s as u32);
-                    }
-                }
-            }
-        }
-        self.heads.sort_unstable();
-        self.heads.dedup();
-        if small {
-            self.components_small(n);
-        } else {
-            self.succ.fill_from(n, &self.edges, false);
-            self.pred.fill_from(n, &self.edges, true);
-            self.components(n);
-        }
-        self.writes.clear();
-        self.writes.resize(blocks.instrs.len(), 0);
-        let (succ, pred) = links(
-            n,
-            (&self.succ, &self.pred),
-            (&self.succ_bits, &self.pred_bits),
-        );
-        let scc = &self.scc;
-        for b in 0..n {
-            let own = scc[b];
-            let cyclic = succ.of(b).any(|s| scc[s] == own) || pred.of(b).any(|p| scc[p] == own);
-            if !cyclic {
-                continue;
-            }
-            for i in blocks.start[b] as usize..blocks.end(b) {
-                self.writes[i] = match fast_writes(&blocks.ops[i]) {
-                    Some(mask) => mask,
-                    None => write_mask(
-                        self.info
-                            .get_or_insert_with(iced_x86::InstructionInfoFactory::new),
-                        &blocks.instrs[i],
-                    ),
-                };
-            }
-        }
-    }
-
-    /// Strongly connected components of a graph of at most 64 blocks, from
-    /// its reachability masks: `x` and `b` share a component when each
-    /// reaches the other; a component is named by its least block.
-    fn components_small(&mut self, n: usize) {
-        self.reach.clear();
-        self.reach.extend_from_slice(&self.succ_bits);
-        // Transitive closure; blocks are mostly in order, so backward
-        // sweeps settle in a few rounds (at most `n`).
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for b in (0..n).rev() {
-                let mut r = self.reach[b];
-                let mut m = self.reach[b];
-                while m != 0 {
-                    let s = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    r |= self.reach[s];
-                }
-                if r != self.reach[b] {
-                    self.reach[b] = r;
-                    changed = true;
-                }
-            }
-        }
-        self.scc.clear();
-        for b in 0..n {
-            let mut mates = 1u64 << b;
-            let mut m = self.reach[b];
-            while m != 0 {
-                let x = m.trailing_zeros() as usize;
-                m &= m - 1;
-                if self.reach[x] >> b & 1 != 0 {
-                    mates |= 1 << x;
-                }
-            }
-            self.scc.push(mates.trailing_zeros());
-        }
-    }
-
-    /// Strongly connected components (Kosaraju, iterative) into `scc`.
-    fn components(&mut self, n: usize) {
-        let (succ, pred) = (&self.succ, &self.pred);
-        // `scc` first marks the blocks the forward pass has seen.
-        const UNSEEN: u32 = u32::MAX;
-        const SEEN: u32 = u32::MAX - 1;
-        self.scc.clear();
-        self.scc.resize(n, UNSEEN);
-        self.order.clear();
-        for root in 0..n {
-            if self.scc[root] != UNSEEN {
-                continue;
-            }
-            self.scc[root] = SEEN;
-            self.dfs.clear();
-            self.dfs.push((root as u32, succ.first[root]));
-            while let Some(&mut (b, ref mut i)) = self.dfs.last_mut() {
-                if *i < succ.first[b as usize + 1] {
-                    let s = succ.list[*i as usize];
-                    *i += 1;
-                    if self.scc[s as usize] == UNSEEN {
-                        self.scc[s as usize] = SEEN;
-                        self.dfs.push((s, succ.first[s as usize]));
-                    }
-                } else {
-                    self.order.push(b);
-                    self.dfs.pop();
-                }
-            }
-        }
-        for s in &mut self.scc {
-            *s = UNSEEN;
-        }
-        for (id, &root) in self.order.iter().rev().enumerate() {
-            if self.scc[root as usize] != UNSEEN {
-                continue;
-            }
-            self.scc[root as usize] = id as u32;
-            self.stack.clear();
-            self.stack.push(root);
-            while let Some(b) = self.stack.pop() {
-                for p in Links::Lists(pred).of(b as usize) {
-                    if self.scc[p] == UNSEEN {
-                        self.scc[p] = id as u32;
-                        self.stack.push(p as u32);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The registers a fast form writes (its template, checked against iced's
-/// lists when the form was chosen); `None` for the generic form.
-fn fast_writes(op: &Op) -> Option<u16> {
-    Some(match op.form {
-        Form::Generic => return None,
-        Form::Jump | Form::Nop | Form::Compare | Form::Store => 0,
-        Form::Ret => 1 << crate::state::RSP,
-        // `rax` and `rdx`.
-        Form::Divide => 0b101,
-        _ => 1 << (op.r0 & 15),
-    })
 }
 
 /// Checks every loop; `Err((head instruction, gap))` for the first one not
@@ -493,14 +289,14 @@ pub(crate) fn check(
 ) -> Result<(), (usize, TerminationGap)> {
     let n = blocks.start.len();
     scratch.build(blocks);
-    scratch.pos.clear();
-    scratch.pos.resize(n, 0);
+    zeroed(&mut scratch.pos, n);
     let Scratch {
         succ,
         pred,
         succ_bits,
         pred_bits,
         scc,
+        identity,
         writes,
         heads,
         back,
@@ -508,47 +304,83 @@ pub(crate) fn check(
         pos,
         entry,
         exit,
+        comps,
+        walk,
+        backward,
         work: bounds,
         ..
     } = scratch;
     bounds.clear();
     let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
+    let scc = if *backward { &scc[..] } else { &identity[..n] };
     let g = Graph {
         succ,
         pred,
         scc,
         writes,
+        last_test: std::cell::Cell::new(None),
     };
     let mut work = 0u64;
-    let mut comps: Option<Components> = None;
+    let mut comps_listed = false;
     for &h in heads.iter() {
         let h = h as usize;
         // Back edges: from a block not before `h` in its component (a jump
         // back to shared exit code is no loop).
         back.clear();
-        back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
-        if back.is_empty() {
-            continue;
+        if *backward {
+            back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
+            if back.is_empty() {
+                continue;
+            }
+            body_of(&g, h, back, body, pos);
+        } else {
+            // A block jumping to itself, and no other cycle.
+            back.push(h);
+            body.clear();
+            body.push(h);
+            pos[h] = 1;
         }
-        body_of(&g, h, back, body, pos);
         work += body.len() as u64 * 8;
         let result = if work > budget {
             Err(TerminationGap::TooComplex)
         } else {
-            let lp = Loop { h, back, body, pos };
-            match prove(blocks, &g, &lp, entry, exit) {
+            let written = body.iter().fold(0, |m, &b| {
+                let at = blocks.start[b] as usize..blocks.end(b);
+                g.writes[at].iter().fold(m, |m, &w| m | w)
+            });
+            let lp = Loop {
+                h,
+                back,
+                body,
+                pos,
+                written,
+            };
+            match prove(blocks, &g, &lp, entry, exit, walk) {
                 Ok(trips) => Ok(trips),
                 // The component-wide rule, with the members of every
                 // component listed once per check (linear in the blocks).
                 // A component proven once is not proven again for its
                 // other heads (the rule depends on the component only).
+                // Without backward edges but self-loops, `h` alone is its
+                // component, and no other head shares it.
+                Err(gap) if !*backward => {
+                    work += 8;
+                    if work <= budget && tested_counter(blocks, &g, h, &[h], walk) {
+                        Ok(u64::MAX)
+                    } else {
+                        Err(gap)
+                    }
+                }
                 Err(gap) => {
-                    let comps = comps.get_or_insert_with(|| members_by_component(blocks, &g));
+                    if !comps_listed {
+                        comps.list_members(blocks, g.scc);
+                        comps_listed = true;
+                    }
                     let c = g.scc[h] as usize;
                     let proven = comps.proven[c] || {
                         let members = comps.of(c);
                         work += members.len() as u64 * 8;
-                        work <= budget && tested_counter(blocks, &g, h, members)
+                        work <= budget && tested_counter(blocks, &g, h, members, walk)
                     };
                     if proven {
                         comps.proven[c] = true;
@@ -577,13 +409,15 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// One loop: its head, back-edge sources and body (sorted), and each body
-/// block's index in `body` plus one (`pos`, 0 outside).
+/// One loop: its head, back-edge sources and body (sorted), each body
+/// block's index in `body` plus one (`pos`, 0 outside), and the registers
+/// the body writes.
 struct Loop<'l> {
     h: usize,
     back: &'l [usize],
     body: &'l [usize],
     pos: &'l [u32],
+    written: u16,
 }
 
 impl Loop<'_> {
@@ -637,6 +471,7 @@ fn prove(
     lp: &Loop<'_>,
     entry: &mut Vec<Option<Option<i64>>>,
     exit: &mut Vec<Option<i64>>,
+    walk: &mut Walk,
 ) -> Result<u64, TerminationGap> {
     // Candidate tests: the head's and a single back-edge source's, then
     // any other body block every iteration passes (early exits in the
@@ -661,7 +496,7 @@ fn prove(
         .filter(|&t| t != lp.h && Some(t) != second && conditional(t))
         .take(MIDDLE_TESTS);
     for t in tries {
-        if !on_every_iteration(g, lp, t) {
+        if !on_every_iteration(g, lp, t, walk) {
             continue;
         }
         match prove_at(blocks, g, lp, t, entry, exit) {
@@ -673,238 +508,27 @@ fn prove(
     Err(gap)
 }
 
-/// The visited blocks of each component, in block order
-/// (`list[first[c]..first[c + 1]]` for component id `c`), and whether
-/// [`tested_counter`] proved it.
-struct Components {
-    first: Vec<u32>,
-    list: Vec<usize>,
-    proven: Vec<bool>,
-}
-
-impl Components {
-    fn of(&self, c: usize) -> &[usize] {
-        &self.list[self.first[c] as usize..self.first[c + 1] as usize]
-    }
-}
-
-/// Lists the members of every component (component ids are below the
-/// number of blocks).
-fn members_by_component(blocks: &Blocks<'_>, g: &Graph<'_>) -> Components {
-    let n = blocks.start.len();
-    let mut first = vec![0u32; n + 1];
-    for b in (0..n).filter(|&b| blocks.visited(b)) {
-        first[g.scc[b] as usize + 1] += 1;
-    }
-    for c in 0..n {
-        first[c + 1] += first[c];
-    }
-    let mut fill = first.clone();
-    let mut list = vec![0usize; first[n] as usize];
-    for b in (0..n).filter(|&b| blocks.visited(b)) {
-        let c = g.scc[b] as usize;
-        list[fill[c] as usize] = b;
-        fill[c] += 1;
-    }
-    Components {
-        first,
-        list,
-        proven: vec![false; n],
-    }
-}
-
-/// The component of `h` (every block on a cycle through it) ends if one
-/// register `r` counts through it one value at a time and every value is
-/// tested: every write of `r` in the component steps it by one, all up or
-/// all down, at one width; each step is followed in its block by an exit
-/// test of `r` against an immediate or a register the component never
-/// writes, which continues only while `r != B` (or `r < B` counting up, `r >
-/// B` counting down) and otherwise leaves the component; and every cycle of
-/// the component passes a step. Then `r` takes consecutive values, each
-/// tested before the next step, so it meets `B` (or passes it without
-/// wrapping) within `2^bits` steps, and a path that stayed in the
-/// component forever would step forever. This proves the interleaved loops
-/// compilers make of `argmax`-like scans, which have no single exit test.
-fn tested_counter(blocks: &Blocks<'_>, g: &Graph<'_>, h: usize, members: &[usize]) -> bool {
-    let comp = g.scc[h];
-    let inside = |b: usize| g.scc[b] == comp;
-    // The test at the end of block `t`: (setter, r, bound, continue cc).
-    let test = |t: usize| -> Option<(usize, usize, Bound, CC, u8)> {
-        let last = blocks.end(t) - 1;
-        let jcc = &blocks.instrs[last];
-        if blocks.ops[last].flow != Flow::CondJump
-            || jcc.mnemonic() == Mnemonic::Jmp
-            || is_loop_rcx(jcc)
-        {
-            return None;
-        }
-        let [Some(taken), Some(fall)] = blocks.succs(t) else {
-            return None;
-        };
-        let continue_taken = match (inside(taken), inside(fall)) {
-            (true, false) => true,
-            (false, true) => false,
-            _ => return None,
-        };
-        let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken).ok()?;
-        let cc = match (cmp.kind, cc) {
-            (Flagged::Sub, _) => cc,
-            (Flagged::Logic, CC::l | CC::g | CC::ne) => cc,
-            (Flagged::Logic, CC::a) => CC::ne,
-            (Flagged::Result, CC::ne) => cc,
-            _ => return None,
-        };
-        let bound = if cmp.kind == Flagged::Sub && cmp.b != CMP_IMM {
-            Bound::Reg(usize::from(cmp.b))
-        } else if cmp.kind == Flagged::Sub {
-            Bound::Imm(cmp.imm)
-        } else {
-            Bound::Imm(0)
-        };
-        Some((setter, usize::from(cmp.a), bound, cc, cmp.width))
-    };
-    // Candidate counters: the registers of the component's exit tests, each
-    // tried once per width (so the work stays linear in the component).
-    let mut tried = [0u16; 2];
-    for &t in members {
-        let Some((_, a, bound, cc, width)) = test(t) else {
-            continue;
-        };
-        let second = match bound {
-            Bound::Reg(b) if swap(cc).is_some() => Some(b),
-            _ => None,
-        };
-        for r in std::iter::once(a).chain(second) {
-            let seen = &mut tried[usize::from(width == 8)];
-            if *seen >> r & 1 != 0 {
-                continue;
-            }
-            *seen |= 1 << r;
-            if counts_every_value(blocks, g, members, r, width, &test) {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-/// A block test `(setter, a, bound, cc, width)` seen from register `r`: the
-/// bound `r` is compared with and the condition with `r` on the left.
-fn seen_from((_, a, bound, cc, _): (usize, usize, Bound, CC, u8), r: usize) -> Option<(Bound, CC)> {
-    if a == r {
-        return Some((bound, cc));
-    }
-    match bound {
-        Bound::Reg(b) if b == r => Some((Bound::Reg(a), swap(cc)?)),
-        _ => None,
-    }
-}
-
-/// The conditions of [`tested_counter`] for counter `r` and bound `bound`.
-fn counts_every_value(
-    blocks: &Blocks<'_>,
-    g: &Graph<'_>,
-    members: &[usize],
-    r: usize,
-    width: u8,
-    test: &dyn Fn(usize) -> Option<(usize, usize, Bound, CC, u8)>,
-) -> bool {
-    // The registers the component writes (one pass, not one per step).
-    let written = members.iter().fold(0u16, |acc, &m| {
-        (blocks.start[m] as usize..blocks.end(m)).fold(acc, |acc, i| acc | g.writes[i])
-    });
-    let writes_in = |reg: usize| written >> reg & 1 != 0;
-    // The bound every step's test uses (the first one seen).
-    let mut bound: Option<Bound> = None;
-    let mut dir = 0i64;
-    let mut stepping = vec![false; members.len()];
-    for (k, &m) in members.iter().enumerate() {
-        for i in blocks.start[m] as usize..blocks.end(m) {
-            if g.writes[i] >> r & 1 == 0 {
-                continue;
-            }
-            let c = match step(&blocks.instrs[i], g.writes[i], r, width, Some(0)) {
-                Some(c @ (1 | -1)) if dir == 0 || dir == c => c,
-                _ => return false,
-            };
-            dir = c;
-            stepping[k] = true;
-            // The block's own exit test follows the step and tests `r`
-            // against a bound the component never writes.
-            let Some(found) = test(m) else {
-                return false;
-            };
-            let (setter, tw) = (found.0, found.4);
-            let Some((tb, cc)) = seen_from(found, r) else {
-                return false;
-            };
-            if let Bound::Reg(b) = tb
-                && (b == r || writes_in(b))
-            {
-                return false;
-            }
-            let same_bound = match (tb, *bound.get_or_insert(tb)) {
-                (Bound::Imm(x), Bound::Imm(y)) => x == y,
-                (Bound::Reg(x), Bound::Reg(y)) => x == y,
-                _ => false,
-            };
-            let continues_short = match cc {
-                CC::ne => true,
-                CC::l | CC::b => c == 1,
-                CC::g | CC::a => c == -1,
-                _ => false,
-            };
-            let later_writes = (i + 1..setter).any(|j| g.writes[j] >> r & 1 != 0);
-            if setter <= i || !same_bound || tw != width || !continues_short || later_writes {
-                return false;
-            }
-        }
-    }
-    // Every cycle passes a step: the component without its stepping blocks
-    // has no cycle (depth-first search over the remaining members).
-    let index = |b: usize| members.binary_search(&b).ok();
-    let mut color = vec![0u8; members.len()];
-    for root in 0..members.len() {
-        if stepping[root] || color[root] != 0 {
-            continue;
-        }
-        let mut stack = vec![(root, g.succ.of(members[root]))];
-        color[root] = 1;
-        while let Some((k, it)) = stack.last_mut() {
-            let k = *k;
-            match it.next() {
-                Some(s) => {
-                    let Some(j) = index(s) else { continue };
-                    if stepping[j] {
-                        continue;
-                    }
-                    match color[j] {
-                        0 => {
-                            color[j] = 1;
-                            stack.push((j, g.succ.of(members[j])));
-                        }
-                        1 => return false,
-                        _ => {}
-                    }
-                }
-                None => {
-                    color[k] = 2;
-                    stack.pop();
-                }
-            }
-        }
-    }
-    dir != 0
+/// The marks and stacks of [`on_every_iteration`] and
+/// [`counts_every_value`], kept between calls.
+#[derive(Default)]
+struct Walk {
+    seen: Vec<u8>,
+    stepping: Vec<bool>,
+    stack: Vec<usize>,
+    dfs: Vec<(usize, Cursor)>,
 }
 
 /// Whether every path from the head to a back-edge source passes block
 /// `t` (so every iteration runs its test): with `t` removed, no back-edge
 /// source is reachable from the head inside the body.
-fn on_every_iteration(g: &Graph<'_>, lp: &Loop<'_>, t: usize) -> bool {
-    let mut seen = vec![false; lp.body.len()];
-    let mut stack = vec![lp.h];
+fn on_every_iteration(g: &Graph<'_>, lp: &Loop<'_>, t: usize, walk: &mut Walk) -> bool {
+    let (seen, stack) = (&mut walk.seen, &mut walk.stack);
+    seen.clear();
+    seen.resize(lp.body.len(), 0);
+    stack.clear();
+    stack.push(lp.h);
     if let Some(i) = lp.index(lp.h) {
-        seen[i] = true;
+        seen[i] = 1;
     }
     while let Some(b) = stack.pop() {
         if lp.back.contains(&b) {
@@ -915,9 +539,9 @@ fn on_every_iteration(g: &Graph<'_>, lp: &Loop<'_>, t: usize) -> bool {
                 continue;
             }
             if let Some(i) = lp.index(s)
-                && !seen[i]
+                && seen[i] == 0
             {
-                seen[i] = true;
+                seen[i] = 1;
                 stack.push(s);
             }
         }
@@ -940,9 +564,11 @@ fn prove_at(
     if blocks.ops[last].flow != Flow::CondJump || jcc.mnemonic() == Mnemonic::Jmp {
         return Err(TerminationGap::NoExitTest);
     }
-    let [Some(taken), Some(fall)] = blocks.succs(t) else {
+    let [taken, fall] = blocks.succs(t);
+    if taken == NO_BLOCK || fall == NO_BLOCK {
         return Err(TerminationGap::NoExitTest);
-    };
+    }
+    let (taken, fall) = (taken as usize, fall as usize);
     // The edge that stays in the loop decides the continue condition.
     let continue_taken = match (lp.contains(taken), lp.contains(fall)) {
         (true, false) => true,
@@ -974,7 +600,9 @@ fn prove_at(
             Err(TerminationGap::StepMissesBound)
         };
     }
-    let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken)?;
+    let answer = flag_test(blocks, g, t, continue_taken);
+    g.last_test.set(Some((t, continue_taken, answer)));
+    let (setter, cmp, cc) = answer?;
     let width = cmp.width;
     // The induction register is one operand; the bound the other (an
     // immediate, or a register the body never writes). Try both orders.
@@ -994,7 +622,7 @@ fn prove_at(
         match induction(blocks, g, lp, t, setter, r, width, entry, exit) {
             Ok((c, at_test)) => {
                 if let Bound::Reg(b) = bound
-                    && (b == r || body_writes(blocks, g, lp.body, b))
+                    && (b == r || lp.written >> b & 1 != 0)
                 {
                     // Two registers stepping toward each other by one.
                     if b != r
@@ -1036,12 +664,7 @@ fn prove_at(
 /// set its flags (the block's last flag writer, a comparison whose operands
 /// nothing writes before the jump) and the condition under which the jump
 /// goes the way that stays in the loop.
-fn flag_test(
-    blocks: &Blocks<'_>,
-    g: &Graph<'_>,
-    t: usize,
-    continue_taken: bool,
-) -> Result<(usize, crate::state::Cmp, CC), TerminationGap> {
+fn flag_test(blocks: &Blocks<'_>, g: &Graph<'_>, t: usize, continue_taken: bool) -> FlagTest {
     let first = blocks.start[t] as usize;
     let last = blocks.end(t) - 1;
     // Only a `jcc` tests the flags alone: `loope`/`loopne` counting in
@@ -1085,6 +708,29 @@ fn induction(
     entry: &mut Vec<Option<Option<i64>>>,
     exit: &mut Vec<Option<i64>>,
 ) -> Result<(i64, i64), TerminationGap> {
+    // Never written: no change on any back edge.
+    if lp.written >> r & 1 == 0 {
+        return Err(TerminationGap::NoInductionStep);
+    }
+    // A loop of one block (the head, its own back-edge source and test):
+    // one walk gives both changes.
+    if let [b] = *lp.body {
+        let first = blocks.start[b] as usize;
+        let walk = |from: usize, to: usize, mut d: Option<i64>| {
+            for (i, &w) in (from..to).zip(&g.writes[from..to]) {
+                if w >> r & 1 != 0 {
+                    d = step(&blocks.instrs[i], w, r, width, d);
+                }
+            }
+            d
+        };
+        let at_test = walk(first, setter + 1, Some(0));
+        let c = walk(setter + 1, blocks.end(b), at_test).filter(|&c| c != 0);
+        return match (c, at_test) {
+            (Some(c), Some(at_test)) => Ok((c, at_test)),
+            _ => Err(TerminationGap::NoInductionStep),
+        };
+    }
     deltas(blocks, g, lp, r, width, entry, exit);
     let mut step_c = None;
     for &u in lp.back {
@@ -1100,106 +746,6 @@ fn induction(
         d = step(&blocks.instrs[i], g.writes[i], r, width, d);
     }
     Ok((c, d.ok_or(TerminationGap::NoInductionStep)?))
-}
-
-/// Whether the known low bits of `r` and of the bound say something about
-/// their difference: both numbers, or both pointers into one buffer (its
-/// base cancels). A pointer's offset says nothing of its address's low
-/// bits (a byte buffer may start at an odd address), so a pointer against
-/// a number or an immediate, or a number against a pointer, is not.
-fn comparable(head: &State, r: usize, bound: Bound) -> bool {
-    match (head.reg(r), bound) {
-        (Val::Ptr(i, _), Bound::Reg(b)) => matches!(head.reg(b), Val::Ptr(j, _) if j == i),
-        (Val::Ptr(..), Bound::Imm(_)) => false,
-        (_, Bound::Reg(b)) => !matches!(head.reg(b), Val::Ptr(..)),
-        (_, Bound::Imm(_)) => true,
-    }
-}
-
-/// Whether `r` at the test is on the side of the bound its step moves
-/// toward (`r <= B` for a step up, `r >= B` for a step down), as integers
-/// at the width: then stepping reaches the bound without wrapping around.
-/// By ranges, or by relations to one symbol (counts and pointer walks).
-fn toward(head: &State, r: usize, bound: Bound, c: i64, at_test: i64, width: u8) -> bool {
-    let num = |v: Val| match v {
-        Val::Ptr(_, off) => Some(off),
-        v => v.as_num(width),
-    };
-    let Some(rv) = num(head.reg(r)) else {
-        return false;
-    };
-    // Same pointer base needed for a pointer against a pointer.
-    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.reg(r), bound)
-        && !matches!(head.reg(b), Val::Ptr(j, _) if j == i)
-    {
-        return false;
-    }
-    let bv = match bound {
-        Bound::Imm(k) => {
-            let k = if width == 4 { i64::from(k as u32) } else { k };
-            crate::num::Num::constant(k as u64)
-        }
-        Bound::Reg(b) => match num(head.reg(b)) {
-            Some(n) => n,
-            None => return false,
-        },
-    };
-    let (r_lo, r_hi) = (
-        i128::from(rv.s.smin()) + i128::from(at_test),
-        i128::from(rv.s.smax()) + i128::from(at_test),
-    );
-    let by_ranges = if c > 0 {
-        r_hi <= i128::from(bv.s.smin())
-    } else {
-        r_lo >= i128::from(bv.s.smax())
-    };
-    if by_ranges {
-        return true;
-    }
-    // Relations: r - (S << k) in [lo, hi], B exactly (S << k) + d.
-    let (rr, br) = (rv.rel, bv.rel);
-    if !rr.is_some() || rr.sym != br.sym || rr.shift != br.shift || br.lo != br.hi {
-        return false;
-    }
-    let inf = |v: i64| v == crate::num::NEG_INF || v == crate::num::POS_INF;
-    if c > 0 {
-        !inf(rr.hi) && i128::from(rr.hi) + i128::from(at_test) <= i128::from(br.lo)
-    } else {
-        !inf(rr.lo) && i128::from(rr.lo) + i128::from(at_test) >= i128::from(br.lo)
-    }
-}
-
-/// Whether continuing while `r cc B`, with `r` stepping by `c` and `B` by
-/// `cb` per iteration, must stop: a strict `<` (signed or unsigned) with
-/// `r` going up by one and `B` down by one (or the mirror). While the loop
-/// continues, `r < B`, so neither step wraps (`r + 1 <= B`, `B - 1 >= r`),
-/// and `B - r >= 1` shrinks by two per iteration.
-fn converges(cc: CC, c: i64, cb: i64) -> bool {
-    match cc {
-        CC::l | CC::b => c == 1 && cb == -1,
-        CC::g | CC::a => c == -1 && cb == 1,
-        _ => false,
-    }
-}
-
-/// Whether a pointer into buffer `i` stepping by `c` while it is below
-/// (`b`, `be`) or above (`a`, `ae`) the pointer `end` of the same buffer
-/// must stop. The buffer must be non-empty on entry (then it is real
-/// memory: user-space addresses are below 2^56, and the lowest pages are
-/// never mapped, so it starts at 4096 or above) and `end` inside it or one
-/// past it. Going up by `0 < c <= 2^32` while `p <= end`: `p + c` stays below
-/// 2^57, no wrap, so `p` passes `end`. Going down by `0 < -c <= 4096` while
-/// `p >= end >= 4096`: `p + c >= 0`, no wrap.
-fn walk_ends(ctx: &Ctx<'_>, head: &State, i: u8, end: &crate::num::Num, cc: CC, c: i64) -> bool {
-    let first_byte = crate::num::Num::constant(0);
-    let nonempty = ctx
-        .check_buffer(i, &first_byte, 1, false, head.syms())
-        .is_ok();
-    let step_ok = match cc {
-        CC::b | CC::be => (1..=1 << 32).contains(&c),
-        _ => (-4096..0).contains(&c),
-    };
-    nonempty && step_ok && ctx.within_buffer(i, end, head.syms())
 }
 
 /// The condition with its operands swapped.
@@ -1223,148 +769,6 @@ fn swap(cc: CC) -> Option<CC> {
 enum Bound {
     Imm(i64),
     Reg(usize),
-}
-
-/// Whether continuing while `cc` holds, stepping `r` by `c` per iteration
-/// (`at_test`: its change from the head's entry to the test), must stop.
-#[allow(clippy::too_many_arguments)]
-fn meets(
-    ctx: &Ctx<'_>,
-    cc: CC,
-    kind: Flagged,
-    c: i64,
-    at_test: i64,
-    width: u8,
-    bound: Bound,
-    head: &State,
-    r: usize,
-) -> bool {
-    // `test r, r` and logic results write ZF and SF of `r` and clear CF and
-    // OF: the signed conditions and (in)equality compare `r` with 0 (the
-    // bound is then the immediate 0), `a` is `!= 0` and `be` is `== 0`.
-    let (cc, kind) = match (kind, cc) {
-        (Flagged::Logic, CC::l | CC::le | CC::g | CC::ge | CC::e | CC::ne) => (cc, Flagged::Sub),
-        (Flagged::Logic, CC::a) => (CC::ne, Flagged::Sub),
-        (Flagged::Logic, CC::be) => (CC::e, Flagged::Sub),
-        _ => (cc, kind),
-    };
-    // Flags of an ALU result: only a `!= 0` test.
-    if kind != Flagged::Sub && cc != CC::ne {
-        return false;
-    }
-    // A pointer walked toward an end pointer of the same buffer.
-    if let (Val::Ptr(i, _), Bound::Reg(b)) = (head.reg(r), bound)
-        && let Val::Ptr(j, end) = head.reg(b)
-        && i == j
-        && width == 8
-        && matches!(cc, CC::b | CC::be | CC::a | CC::ae)
-    {
-        return walk_ends(ctx, head, i, &end, cc, c);
-    }
-    let a = c.unsigned_abs();
-    // The bound's range as the head state knows it (signed and unsigned at
-    // the width; a 32-bit signed bound only when it is a non-negative i32).
-    let (smin, smax, umin, umax, tz) = match bound {
-        Bound::Imm(k) => {
-            let s = if width == 4 { i64::from(k as i32) } else { k };
-            let u = if width == 4 {
-                u64::from(k as u32)
-            } else {
-                k as u64
-            };
-            (s, s, u, u, if u == 0 { 64 } else { u.trailing_zeros() })
-        }
-        // A pointer bound for a pointer walk: only `!=` needs its offset.
-        Bound::Reg(b) if cc == CC::ne && matches!(head.reg(b), Val::Ptr(..)) => match head.reg(b) {
-            Val::Ptr(_, off) => (i64::MIN, i64::MAX, 0, u64::MAX, off.s.trailing_zeros()),
-            _ => (i64::MIN, i64::MAX, 0, u64::MAX, 0),
-        },
-        Bound::Reg(b) => match head.reg(b).as_num(width) {
-            Some(n) if width == 8 || n.s.smax() <= i64::from(i32::MAX) => (
-                n.s.smin(),
-                n.s.smax(),
-                n.s.umin(),
-                n.s.umax(),
-                n.s.trailing_zeros(),
-            ),
-            Some(n) => (
-                i64::MIN,
-                i64::MAX,
-                n.s.umin(),
-                n.s.umax(),
-                n.s.trailing_zeros(),
-            ),
-            None => (i64::MIN, i64::MAX, 0, u64::MAX, 0),
-        },
-    };
-    let (smin_t, smax_t, umax_t) = if width == 4 {
-        (
-            i64::from(i32::MIN),
-            i64::from(i32::MAX),
-            u64::from(u32::MAX),
-        )
-    } else {
-        (i64::MIN, i64::MAX, u64::MAX)
-    };
-    let signed_ok = smin >= smin_t && smax <= smax_t;
-    match cc {
-        // `r != B`: reached when B - r (at the test) is a multiple of the
-        // step's power-of-two part; its odd part is invertible mod 2^bits.
-        CC::ne => {
-            let k = a.trailing_zeros();
-            let r_tz = match head.reg(r) {
-                Val::Ptr(_, off) => off.s.trailing_zeros(),
-                v => v.as_num(width).map_or(0, |n| n.s.trailing_zeros()),
-            };
-            let d_tz = if at_test == 0 {
-                64
-            } else {
-                at_test.trailing_zeros()
-            };
-            // A step of one meets every bound (from the far side after
-            // wrapping around, at most 2^bits steps). A larger one must be a
-            // power of two that divides the distance, moving toward the
-            // bound without wrapping.
-            if a == 1 {
-                return true;
-            }
-            let divides = a.is_power_of_two() && r_tz.min(tz).min(d_tz) >= k;
-            divides && comparable(head, r, bound) && toward(head, r, bound, c, at_test, width)
-        }
-        // Signed `<` / `<=` with c > 0 (and mirrors): no wrap before the bound.
-        CC::l if c > 0 => signed_ok && smax <= smax_t - (c - 1),
-        CC::le if c > 0 => signed_ok && smax <= smax_t - c,
-        CC::g if c < 0 => signed_ok && smin >= smin_t + (a as i64 - 1),
-        CC::ge if c < 0 => signed_ok && smin >= smin_t + a as i64,
-        // Unsigned.
-        CC::b if c > 0 => umax <= umax_t - (a - 1),
-        CC::be if c > 0 => umax <= umax_t - a,
-        CC::a if c < 0 => umin >= a - 1,
-        CC::ae if c < 0 => umin >= a,
-        _ => false,
-    }
-}
-
-/// The general-purpose registers an instruction writes, as a bit mask
-/// (calls: the caller-saved ones).
-fn write_mask(info: &mut iced_x86::InstructionInfoFactory, ins: &Instruction) -> u16 {
-    let mut mask = 0u16;
-    for u in info.info(ins).used_registers() {
-        if crate::interp::is_write(u.access()) && u.register().is_gpr() {
-            mask |= 1 << gpr(u.register());
-        }
-    }
-    if matches!(ins.code(), Code::Call_rel32_64 | Code::Call_rm64) {
-        for r in [0, 1, 2, 6, 7, 8, 9, 10, 11] {
-            mask |= 1 << r;
-        }
-    }
-    mask
-}
-
-fn body_writes(blocks: &Blocks<'_>, g: &Graph<'_>, body: &[usize], r: usize) -> bool {
-    body.iter()
-        .any(|&b| (blocks.start[b] as usize..blocks.end(b)).any(|i| g.writes[i] >> r & 1 != 0))
 }
 
 /// The change of `r` since the head's entry, at the start (`entry`: `None`
@@ -1430,6 +834,7 @@ fn is_loop_rcx(ins: &Instruction) -> bool {
 
 /// `r`'s change after `ins` (which writes the registers in `writes`),
 /// given its change before.
+#[inline]
 fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
     if writes >> r & 1 == 0 {
         return d;
@@ -1468,6 +873,9 @@ fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> 
     };
     d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
 }
+
+#[cfg(test)]
+mod mask_tests;
 
 #[cfg(test)]
 mod scc_tests;
