@@ -251,6 +251,15 @@ impl Num {
 
     /// The sum, at 64 bits (`width` 8) or 32 (`width` 4, zero-extended).
     pub(crate) fn add(self, o: Num, width: u8) -> Num {
+        // Two plain constants (an induction register on its first pass plus
+        // its step): the wrapped sum, as the general rule finds it.
+        if width == 8
+            && !self.rel.is_some()
+            && !o.rel.is_some()
+            && let (Some(x), Some(y)) = (self.s.as_const(), o.s.as_const())
+        {
+            return Num::constant(x.wrapping_add(y));
+        }
         let (a, b) = (self.at_width(width), o.at_width(width));
         let mut s = a.s.add(b.s);
         let lo = i128::from(a.s.smin()) + i128::from(b.s.smin());
@@ -554,6 +563,11 @@ fn refine_ne(a: Num, b: Num, syms: &Syms) -> (Num, Num) {
 /// constant the code compares with (`thresholds`, sorted) before it jumps
 /// to its limit, so a loop to a constant keeps its bound.
 pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> Scalar {
+    // Nothing grew (a loop head at its fixpoint): `widen` gives `old`, no
+    // bound moved, and meeting with the full range keeps it.
+    if old == joined {
+        return old;
+    }
     let w = Scalar::widen(old, joined);
     let mut lo = i64::MIN;
     let mut hi = i64::MAX;
@@ -574,6 +588,20 @@ pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> S
 
 /// Records `c` and its neighbours as widening thresholds (kept sorted).
 pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
+    // Each pass of a loop records the same constants again: when `c - 1`,
+    // `c` and `c + 1` are there already (and the aligned step, if any),
+    // nothing is added.
+    let aligned = (1..=12).contains(&align);
+    if let (Some(below), Some(above)) = (c.checked_sub(1), c.checked_add(1)) {
+        let i = thresholds.partition_point(|&t| t < below);
+        if thresholds.get(i..i + 3) == Some(&[below, c, above][..])
+            && (!aligned
+                || c.checked_sub(1 << align)
+                    .is_none_or(|v| thresholds.binary_search(&v).is_ok()))
+        {
+            return;
+        }
+    }
     let mut add = |v: Option<i64>| {
         if let Some(v) = v
             && let Err(i) = thresholds.binary_search(&v)
@@ -584,7 +612,7 @@ pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
     add(Some(c));
     add(c.checked_sub(1));
     add(c.checked_add(1));
-    if (1..=12).contains(&align) {
+    if aligned {
         add(c.checked_sub(1 << align));
     }
 }

@@ -247,6 +247,11 @@ fn small(n: &Num) -> bool {
 
 fn refine_nums(x: Num, y: Num, cond: Cond, syms: &Syms) -> Option<(Num, Num)> {
     let (sx, sy) = Scalar::refine(x.s, y.s, cond)?;
+    // Without a relation on either side `refine_rel` and `reduce` change
+    // nothing (every rule there starts from one side's relation).
+    if !x.rel.is_some() && !y.rel.is_some() {
+        return Some((Num { s: sx, ..x }, Num { s: sy, ..y }));
+    }
     let (x, y) = refine_rel(Num { s: sx, ..x }, Num { s: sy, ..y }, cond, syms);
     Some((x.reduce(syms)?, y.reduce(syms)?))
 }

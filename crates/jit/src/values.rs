@@ -33,9 +33,10 @@ fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<Val
                 return None;
             }
             // A pointer read as a number is some defined number.
-            let v = st.regs[gpr(r)];
-            v.as_num(width)
-                .or_else(|| (v.defined_bytes() >= width).then(Num::unknown))
+            match &st.regs[gpr(r)] {
+                Val::Num(n) => Some(n.at_width(width)),
+                v => (v.defined_bytes() >= width).then(Num::unknown),
+            }
         }
         OpKind::Memory => Some(match loaded? {
             Val::Num(n) => n.at_width(width),
@@ -71,35 +72,25 @@ fn pointer(st: &State, ins: &Instruction, op: u32) -> Option<(u8, Num)> {
     }
 }
 
+/// Whether register operand 0 or 1 holds a stack or pointer-window
+/// pointer: `add`/`sub`/`inc`/`dec`/`lea` on one stay with `step`
+/// (constants only).
+fn frame_pointer(st: &State, ins: &Instruction) -> bool {
+    (0..ins.op_count().min(2)).any(|op| {
+        ins.op_kind(op) == OpKind::Register
+            && matches!(
+                st.regs[gpr(ins.op_register(op)) & 15],
+                Val::Stack(_) | Val::Param(..)
+            )
+    })
+}
+
 /// See the module docs. `loaded` is the value read from memory, if any.
 pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Option<(usize, Val)> {
     use Code as C;
     let (d, w) = dest(ins)?;
     let num = |n: Num| Some((d, Val::num(n.at_width(w))));
     let code = ins.code();
-    // Stack and pointer-window arithmetic stays with `step` (constants only).
-    let frame_pointer = (0..ins.op_count().min(2)).any(|op| {
-        ins.op_kind(op) == OpKind::Register
-            && matches!(
-                st.regs[gpr(ins.op_register(op)) & 15],
-                Val::Stack(_) | Val::Param(..)
-            )
-    });
-    let pointer_math = matches!(
-        ins.mnemonic(),
-        iced_x86::Mnemonic::Add
-            | iced_x86::Mnemonic::Sub
-            | iced_x86::Mnemonic::Inc
-            | iced_x86::Mnemonic::Dec
-            | iced_x86::Mnemonic::Lea
-    );
-    if frame_pointer && pointer_math {
-        return None;
-    }
-    // A 32-bit `cmov` writes its destination (zero-extended) either way.
-    if w == 4 && crate::interp::is_cmovcc(ins.mnemonic()) {
-        return num(Num::unknown());
-    }
     match code {
         C::Mov_r32_imm32 | C::Mov_rm32_imm32 | C::Mov_r64_imm64 | C::Mov_rm64_imm32 => {
             num(operand(st, ins, 1, w, None)?)
@@ -120,6 +111,9 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
         | C::Sub_r32_rm32
             if ins.op1_kind() == OpKind::Register && ins.op0_register() == ins.op1_register() =>
         {
+            if ins.mnemonic() == iced_x86::Mnemonic::Sub && frame_pointer(st, ins) {
+                return None;
+            }
             num(Num::constant(0))
         }
         C::Add_rm64_r64
@@ -132,6 +126,9 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
         | C::Add_rm32_imm32
         | C::Add_RAX_imm32
         | C::Add_EAX_imm32 => {
+            if frame_pointer(st, ins) {
+                return None;
+            }
             if w == 8 {
                 if let Some((i, p)) = pointer(st, ins, 0) {
                     let n = operand(st, ins, 1, 8, loaded)?;
@@ -156,6 +153,9 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
         | C::Sub_rm32_imm32
         | C::Sub_RAX_imm32
         | C::Sub_EAX_imm32 => {
+            if frame_pointer(st, ins) {
+                return None;
+            }
             if w == 8
                 && let Some((i, p)) = pointer(st, ins, 0)
             {
@@ -170,6 +170,9 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
             num(a.sub(b, w))
         }
         C::Inc_rm64 | C::Inc_rm32 | C::Dec_rm64 | C::Dec_rm32 => {
+            if frame_pointer(st, ins) {
+                return None;
+            }
             let one = Num::constant(1);
             let up = matches!(code, C::Inc_rm64 | C::Inc_rm32);
             if w == 8
@@ -256,7 +259,10 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
             let b = operand(st, ins, 1, w, loaded)?;
             num(Num::scalar(a.s.mul(b.s)))
         }
+        C::Lea_r64_m | C::Lea_r32_m if frame_pointer(st, ins) => None,
         C::Lea_r64_m | C::Lea_r32_m => lea(st, ins, d, w),
+        // A 32-bit `cmov` writes its destination (zero-extended) either way.
+        _ if w == 4 && crate::interp::is_cmovcc(ins.mnemonic()) => num(Num::unknown()),
         _ => None,
     }
 }
