@@ -496,8 +496,10 @@ pub(crate) fn step(
         _ => {}
     }
 
+    // `values::computed` has no rule for 64-bit moves (they are above).
     if ctx.rich
-        && let Some(v) = crate::values::computed(st, ins, loaded)
+        && !is_move
+        && let Some(v) = crate::values::computed(st, ins, loaded.as_ref())
     {
         special = Some(v);
     }
@@ -546,12 +548,14 @@ pub(crate) fn step(
 
     // Register writes.
     let mut new_rsp = rsp1;
+    let mut writes_rax_or_rdx = false;
     for u in regs {
         if !is_write(u.access()) {
             continue;
         }
         let r = u.register();
         let idx = gpr(r);
+        writes_rax_or_rdx |= matches!(idx, 0 | 2);
         if idx == RSP {
             match (m, special) {
                 (M::Push | M::Pop, _) => {}
@@ -575,19 +579,19 @@ pub(crate) fn step(
         st.regs[0] = quotient;
         st.regs[2] = remainder;
     }
-    set_rsp(ctx, st, new_rsp)?;
+    // `rsp` left where it was needs no check: it passed them when it was
+    // set, and the stack touched since only moved down (which no check
+    // rejects).
+    if new_rsp != rsp0 {
+        set_rsp(ctx, st, new_rsp)?;
+    }
     update_flags(st, ins, flags);
     track_comparison(ctx, st, ins, regs, flags);
     // `rdx` as the sign extension of `rax` (what `idiv` needs).
     st.sext = match code {
         Code::Cqo => 8,
         Code::Cdq => 4,
-        _ if regs
-            .iter()
-            .any(|u| is_write(u.access()) && matches!(gpr(u.register()), 0 | 2)) =>
-        {
-            0
-        }
+        _ if writes_rax_or_rdx => 0,
         _ => st.sext,
     };
     Ok(())

@@ -87,12 +87,6 @@ pub(crate) fn refine_edge(
     let Some(cond) = cond_of(cc, cmp.kind, taken) else {
         return true;
     };
-    let a = st.regs[usize::from(cmp.a)];
-    let b = if cmp.b == CMP_IMM {
-        Val::Num(Num::constant(cmp.imm as u64))
-    } else {
-        st.regs[usize::from(cmp.b)]
-    };
     let b_reg = (cmp.b != CMP_IMM).then_some(usize::from(cmp.b));
     // The sign flag of a 32-bit result is bit 31, not the register's sign.
     let zero_only = cmp.width == 4 && cmp.kind != Flagged::Sub;
@@ -105,16 +99,29 @@ pub(crate) fn refine_edge(
     // induction register before the loop has run) gives none: its values
     // would be thresholds the loop head then creeps through one iteration
     // at a time.
-    match (b_reg, a, b) {
-        (None, _, _) => record_thresholds(a, b, thresholds),
-        (Some(_), Val::Ptr(i, _), Val::Ptr(j, _)) if i == j => {
-            record_thresholds(a, b, thresholds);
-            record_thresholds(b, a, thresholds);
+    let ra = &st.regs[usize::from(cmp.a)];
+    match b_reg {
+        None => record_threshold(ra, cmp.imm, thresholds),
+        Some(rb) => {
+            let rb = &st.regs[rb];
+            if let (Val::Ptr(i, x), Val::Ptr(j, y)) = (ra, rb)
+                && i == j
+            {
+                for (v, c) in [(ra, y), (rb, x)] {
+                    if let Some(c) = c.s.as_const() {
+                        record_threshold(v, c as i64, thresholds);
+                    }
+                }
+            }
         }
-        _ => {}
     }
-    match (a, b) {
-        (Val::Ptr(i, x), Val::Ptr(j, y)) if i == j && cmp.width == 8 => {
+    // Two pointers into one buffer: their offsets are compared.
+    let pointers = match (ra, b_reg.map(|r| &st.regs[r])) {
+        (Val::Ptr(i, x), Some(Val::Ptr(j, y))) if i == j && cmp.width == 8 => Some((*i, *x, *y)),
+        _ => None,
+    };
+    match pointers {
+        Some((i, x, y)) => {
             let order = !matches!(cond, Cond::Eq | Cond::Ne);
             if order && !(ctx.within_buffer(i, &x, &st.syms) && ctx.within_buffer(i, &y, &st.syms))
             {
@@ -133,8 +140,12 @@ pub(crate) fn refine_edge(
             }
             true
         }
-        _ => {
-            let (Some(x), Some(y)) = (a.as_num(8), b.as_num(8)) else {
+        None => {
+            let y = match b_reg {
+                None => Some(Num::constant(cmp.imm as u64)),
+                Some(r) => st.regs[r].as_num(8),
+            };
+            let (Some(x), Some(y)) = (ra.as_num(8), y) else {
                 return true;
             };
             // A 32-bit flag result describes the low halves only: they are
@@ -214,16 +225,13 @@ fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) 
     }
 }
 
-/// A constant compared with a value (`imm`: an immediate, or the other
-/// pointer of a walk) is a likely loop bound: it and its neighbours become
-/// widening thresholds.
-fn record_thresholds(a: Val, imm: Val, thresholds: &mut Vec<i64>) {
-    let num = |v: Val| match v {
-        Val::Num(n) | Val::Ptr(_, n) => Some(n),
-        _ => None,
-    };
-    let (Some(x), Some(c)) = (num(a), num(imm).and_then(|n| n.s.as_const())) else {
-        return;
+/// A constant `c` compared with a value in `a` (an immediate, or the
+/// constant offset of the other pointer of a walk) is a likely loop bound:
+/// it and its neighbours become widening thresholds.
+fn record_threshold(a: &Val, c: i64, thresholds: &mut Vec<i64>) {
+    let x = match a {
+        Val::Num(n) | Val::Ptr(_, n) => n,
+        _ => return,
     };
     // The register's alignment (a pointer or index stepping by a power of
     // two stops one step before `c`); a constant's says nothing of a step.
@@ -232,7 +240,7 @@ fn record_thresholds(a: Val, imm: Val, thresholds: &mut Vec<i64>) {
     } else {
         x.s.trailing_zeros()
     };
-    add_thresholds(thresholds, c as i64, align);
+    add_thresholds(thresholds, c, align);
 }
 
 /// In `[0, 2^32)`: its low half is the whole value.

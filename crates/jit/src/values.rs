@@ -25,7 +25,7 @@ use crate::state::{CMP_IMM, Cmp, Flagged, State, Val};
 
 /// The value of operand `op` (register, immediate or the loaded memory
 /// operand) read as a `width`-byte number.
-fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<Val>) -> Option<Num> {
+fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<&Val>) -> Option<Num> {
     match ins.op_kind(op) {
         OpKind::Register => {
             let r = ins.op_register(op);
@@ -39,7 +39,7 @@ fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<Val
             }
         }
         OpKind::Memory => Some(match loaded? {
-            Val::Num(n) => n.at_width(width),
+            &Val::Num(n) => n.at_width(width),
             _ => Num::scalar(Scalar::zext_unknown(width)),
         }),
         _ => imm(ins, op).map(|k| Num::constant(k as u64).at_width(width)),
@@ -86,7 +86,11 @@ fn frame_pointer(st: &State, ins: &Instruction) -> bool {
 }
 
 /// See the module docs. `loaded` is the value read from memory, if any.
-pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Option<(usize, Val)> {
+pub(crate) fn computed(
+    st: &State,
+    ins: &Instruction,
+    loaded: Option<&Val>,
+) -> Option<(usize, Val)> {
     use Code as C;
     let (d, w) = dest(ins)?;
     let num = |n: Num| Some((d, Val::num(n.at_width(w))));
@@ -281,7 +285,7 @@ fn sign_extend(
     d: usize,
     w: u8,
     from: u8,
-    loaded: Option<Val>,
+    loaded: Option<&Val>,
 ) -> Option<(usize, Val)> {
     let v = operand(st, ins, 1, from, loaded)?;
     let half = 1i64 << (u32::from(from) * 8 - 1);
