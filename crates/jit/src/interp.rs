@@ -353,7 +353,7 @@ pub(crate) fn step(
         && ((m == M::Sbb
             && ins.op_kind(1) == OpKind::Register
             && ins.op0_register() == ins.op1_register())
-            || is_constant_result(ins)))
+            || (matches!(m, M::Or | M::And) && is_constant_result(ins))))
     .then(|| ins.op0_register());
     for u in regs {
         if !is_read(u.access()) || Some(u.register()) == idiom {
@@ -564,13 +564,12 @@ pub(crate) fn step(
             }
             continue;
         }
-        let old = st.regs[idx];
         let new = match special {
             Some((d, v)) if d == idx && r.is_gpr64() => v,
-            _ => data_write(old, r),
+            _ => data_write(st.regs[idx], r),
         };
         st.regs[idx] = if is_cond_write(u.access()) && !exact_cmov {
-            old.join(new)
+            st.regs[idx].join(new)
         } else {
             new
         };

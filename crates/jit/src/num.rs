@@ -251,15 +251,23 @@ impl Num {
 
     /// The sum, at 64 bits (`width` 8) or 32 (`width` 4, zero-extended).
     pub(crate) fn add(self, o: Num, width: u8) -> Num {
-        // Two plain constants (an induction register on its first pass plus
-        // its step): the wrapped sum, as the general rule finds it.
-        if width == 8
-            && !self.rel.is_some()
-            && !o.rel.is_some()
-            && let (Some(x), Some(y)) = (self.s.as_const(), o.s.as_const())
-        {
-            return Num::constant(x.wrapping_add(y));
+        // Without relations at 64 bits, two constants (an induction register
+        // on its first pass plus its step) give the wrapped sum, and any
+        // value on either side gives any value, as the general rule finds.
+        if width == 8 && !self.rel.is_some() && !o.rel.is_some() {
+            if let (Some(x), Some(y)) = (self.s.as_const(), o.s.as_const()) {
+                return Num::constant(x.wrapping_add(y));
+            }
+            if self.s.is_unknown() || o.s.is_unknown() {
+                return Num::unknown();
+            }
         }
+        self.add_general(o, width)
+    }
+
+    /// [`Num::add`] without its shortcuts (the tests check that they give
+    /// what this gives).
+    fn add_general(self, o: Num, width: u8) -> Num {
         let (a, b) = (self.at_width(width), o.at_width(width));
         let mut s = a.s.add(b.s);
         let lo = i128::from(a.s.smin()) + i128::from(b.s.smin());
@@ -297,6 +305,16 @@ impl Num {
     /// The difference `self - o`; two relations on the same base cancel
     /// into a plain range.
     pub(crate) fn sub(self, o: Num, width: u8) -> Num {
+        // Any value on either side, at 64 bits and without a relation on
+        // the left: any value (the rules below keep none).
+        if width == 8 && !self.rel.is_some() && (self.s.is_unknown() || o.s.is_unknown()) {
+            return Num::unknown();
+        }
+        self.sub_general(o, width)
+    }
+
+    /// [`Num::sub`] without its shortcut.
+    fn sub_general(self, o: Num, width: u8) -> Num {
         let (a, b) = (self.at_width(width), o.at_width(width));
         let mut s = a.s.sub(b.s);
         let lo = i128::from(a.s.smin()) - i128::from(b.s.smax());
@@ -614,5 +632,48 @@ pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
     add(c.checked_add(1));
     if aligned {
         add(c.checked_sub(1 << align));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Numbers of every kind the shortcuts look at: constants, ranges, any
+    /// value, each with or without a relation.
+    fn num() -> impl Strategy<Value = Num> {
+        let scalar = prop_oneof![
+            any::<u64>().prop_map(Scalar::constant),
+            (0u64..20).prop_map(Scalar::constant),
+            (-50i64..50, 0i64..100).prop_map(|(lo, len)| Scalar::range_s(lo, lo + len)),
+            (any::<i64>(), any::<i64>()).prop_map(|(a, b)| Scalar::range_s(a.min(b), a.max(b))),
+            Just(Scalar::unknown()),
+        ];
+        let rel = prop_oneof![
+            Just(Rel::NONE),
+            (0u8..2, 0u8..4, -20i64..0, -5i64..5).prop_map(|(sym, shift, lo, d)| Rel {
+                sym,
+                shift,
+                lo,
+                hi: lo.saturating_add(d.abs()),
+            }),
+            (0u8..2, -8i64..8).prop_map(|(sym, d)| Rel::exact(sym, 0, d)),
+        ];
+        (scalar, rel).prop_map(|(s, rel)| Num { s, rel, id: NO_ID })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn shortcuts_of_sums_and_differences_give_what_the_general_rules_give(
+            a in num(),
+            b in num(),
+            width in prop::sample::select(vec![4u8, 8]),
+        ) {
+            prop_assert_eq!(a.add(b, width), a.add_general(b, width));
+            prop_assert_eq!(a.sub(b, width), a.sub_general(b, width));
+        }
     }
 }
