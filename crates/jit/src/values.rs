@@ -345,25 +345,6 @@ fn lea(st: &State, ins: &Instruction, d: usize, w: u8) -> Option<(usize, Val)> {
 pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
     use Code as C;
     use Flagged as F;
-    use iced_x86::Mnemonic as M;
-    // Most instructions are neither: one look at the mnemonic sends them
-    // away (a `cmp`/`test` form not listed below names no 32- or 64-bit
-    // register, and `result_flags` has no rule for it either).
-    match ins.mnemonic() {
-        M::Cmp | M::Test => {}
-        m @ (M::And
-        | M::Or
-        | M::Xor
-        | M::Add
-        | M::Sub
-        | M::Inc
-        | M::Dec
-        | M::Neg
-        | M::Shl
-        | M::Shr
-        | M::Sar) => return result_flags(ins, m),
-        _ => return None,
-    }
     let code = ins.code();
     let (kind, width) = match code {
         C::Cmp_rm64_r64
@@ -380,7 +361,7 @@ pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
         C::Test_rm32_r32 => (F::Logic, 4),
         C::Test_rm64_imm32 | C::Test_RAX_imm32 => (F::Mask, 8),
         C::Test_rm32_imm32 | C::Test_EAX_imm32 => (F::Mask, 4),
-        _ => return None,
+        _ => return result_flags(ins),
     };
     if ins.op0_kind() != OpKind::Register {
         return None;
@@ -412,11 +393,11 @@ pub(crate) fn comparison(ins: &Instruction) -> Option<Cmp> {
 
 /// [`comparison`] for ALU instructions: the flags describe the register
 /// they wrote (compared with 0).
-fn result_flags(ins: &Instruction, m: iced_x86::Mnemonic) -> Option<Cmp> {
+fn result_flags(ins: &Instruction) -> Option<Cmp> {
     use Flagged as F;
     use iced_x86::Mnemonic as M;
     let (d, width) = dest(ins)?;
-    let kind = match m {
+    let kind = match ins.mnemonic() {
         M::And | M::Or | M::Xor => F::Logic,
         M::Add | M::Sub | M::Inc | M::Dec | M::Neg => F::Result,
         // A zero count leaves the flags alone.
