@@ -152,7 +152,7 @@ pub(crate) fn read_width(r: Register) -> u8 {
 }
 
 /// The value of a register after a plain (data) write through `r`.
-fn data_write(old: Val, r: Register) -> Val {
+pub(crate) fn data_write(old: Val, r: Register) -> Val {
     let w = r.size() as u8;
     if w >= 4 {
         // 32-bit writes zero-extend; iced reports them as the 64-bit register.
@@ -173,7 +173,7 @@ fn data_write(old: Val, r: Register) -> Val {
     }
 }
 
-fn is_read(a: OpAccess) -> bool {
+pub(crate) fn is_read(a: OpAccess) -> bool {
     matches!(
         a,
         OpAccess::Read | OpAccess::CondRead | OpAccess::ReadWrite | OpAccess::ReadCondWrite
@@ -187,7 +187,7 @@ pub(crate) fn is_write(a: OpAccess) -> bool {
     )
 }
 
-fn is_cond_write(a: OpAccess) -> bool {
+pub(crate) fn is_cond_write(a: OpAccess) -> bool {
     matches!(a, OpAccess::CondWrite | OpAccess::ReadCondWrite)
 }
 
@@ -297,6 +297,22 @@ pub(crate) fn is_direct_jump(m: Mnemonic) -> bool {
 
 /// The effect of one reachable instruction (not `ret`/`call`, see below).
 pub(crate) fn step(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    regs: &[UsedRegister],
+    mems: &[UsedMemory],
+    flags: Flags,
+) -> Result<(), K> {
+    // A load through an index (a stack array, a buffer) has a shorter way.
+    match crate::access::indexed_load(ctx, st, ins, regs, mems, flags) {
+        Some(result) => result,
+        None => generic(ctx, st, ins, regs, mems, flags),
+    }
+}
+
+/// [`step`] by the rules for every instruction.
+pub(crate) fn generic(
     ctx: &Ctx<'_>,
     st: &mut State,
     ins: &Instruction,
@@ -598,7 +614,7 @@ pub(crate) fn step(
 
 /// Keeps [`State::cmp`] true: a flag write replaces it (by the comparison
 /// if the instruction is one), a write to a compared register drops it.
-fn track_comparison(
+pub(crate) fn track_comparison(
     ctx: &Ctx<'_>,
     st: &mut State,
     ins: &Instruction,
@@ -635,7 +651,7 @@ pub(crate) fn offset_by(v: Val, k: i64) -> Val {
     }
 }
 
-fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
+pub(crate) fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
     match mem.memory_size().size() {
         s @ 1..=8 => Ok(s as u8),
         _ => Err(K::Unsupported),
@@ -645,7 +661,7 @@ fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
 /// Resolves a memory operand to a stack or pointer-parameter location and
 /// checks it is inside the frame (`[lo, 0)`) or the pointer window.
 #[allow(clippy::too_many_arguments)]
-fn place(
+pub(crate) fn place(
     ctx: &Ctx<'_>,
     st: &State,
     mem: &UsedMemory,
@@ -695,30 +711,30 @@ fn place(
     }
     let disp = mem.displacement() as i64;
     let scale = mem.scale();
-    let iv = st.regs[gpr(index)];
+    let iv = &st.regs[gpr(index)];
     let bv = if base.is_gpr64() {
-        Some(st.regs[gpr(base)])
+        Some(&st.regs[gpr(base)])
     } else if base == Register::None {
         None
     } else {
         return Err(K::MemoryOutsideFrame);
     };
     match (bv, iv) {
-        (Some(Val::Ptr(i, off)), ix) => {
+        (Some(&Val::Ptr(i, off)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
             ctx.check_buffer(i, &moved(off, Some(ix), scale, disp), size, write, &st.syms)
         }
         // `[index + base]` with the pointer as the index (scale 1).
-        (b, Val::Ptr(i, off)) if scale == 1 => {
+        (b, &Val::Ptr(i, off)) if scale == 1 => {
             let bn = match b {
                 Some(v) => Some(v.as_num(8).ok_or(K::MemoryOutsideFrame)?),
                 None => None,
             };
             ctx.check_buffer(i, &moved(off, bn, 1, disp), size, write, &st.syms)
         }
-        (Some(Val::Stack(k)), ix) => {
+        (Some(&Val::Stack(k)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
-            stack_range(ctx, st, k, ix, scale, disp, lo, size)
+            stack_range(ctx, st, k, &ix, scale, disp, lo, size)
         }
         _ => Err(K::MemoryOutsideFrame),
     }
