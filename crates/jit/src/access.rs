@@ -19,12 +19,12 @@
 use iced_x86::{Code, Instruction, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
 
 use crate::interp::{
-    Ctx, Flags, PAGE, Place, clash, data_write, gpr, is_cond_write, is_read, is_write, mem_size,
-    place, read_width, track_comparison,
+    Ctx, Flags, PAGE, Place, check_reads, check_registers, clash, data_write, gpr, is_cond_write,
+    is_write, load, track_comparison,
 };
 use crate::num::{BOUND, Num, POS_INF, Rel, Syms, bound_of};
 use crate::signature::{Buffer, Extent, Param};
-use crate::state::{Load, RSP, State, Val};
+use crate::state::{RSP, State, Val};
 use crate::violation::BufferAccess;
 use crate::{SigType, ViolationKind as K};
 
@@ -302,51 +302,9 @@ fn load_into(
     d: usize,
     flags: Flags,
 ) -> Result<(), K> {
-    for u in regs {
-        let r = u.register();
-        if !r.is_gpr() {
-            return Err(K::Unsupported);
-        }
-        if ctx.reserved & 1 << gpr(r) != 0 {
-            return Err(K::ReservedRegister { register: r });
-        }
-    }
-    for u in regs.iter().filter(|u| is_read(u.access())) {
-        let r = u.register();
-        let v = &st.regs[gpr(r)];
-        if r.is_gpr64() && matches!(v, Val::Entry(_)) {
-            continue;
-        }
-        if v.defined_bytes() < read_width(r) {
-            return Err(K::UndefinedRegisterRead { register: r });
-        }
-    }
-    let size = mem_size(mem)?;
-    let lo = st.rsp() - ctx.red_zone;
-    let loaded = match place(
-        ctx,
-        st,
-        mem,
-        lo,
-        size,
-        false,
-        ins.is_ip_rel_memory_operand(),
-    )? {
-        Place::Stack(off) => {
-            let v = match st.load(off, size) {
-                Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
-                Load::Value(v) => v,
-            };
-            st.touched = st.touched.min(off);
-            v
-        }
-        Place::Param | Place::Code | Place::Buffer => Val::Data(size),
-        Place::StackRange(lo, hi) => {
-            let v = load_range(st, lo, hi)?;
-            st.touched = st.touched.min(hi - i64::from(size));
-            v
-        }
-    };
+    check_registers(ctx, regs)?;
+    check_reads(st, regs, true, None)?;
+    let loaded = load(ctx, st, ins, mem, st.rsp() - ctx.red_zone, true)?;
     let mut writes_rax_or_rdx = false;
     for u in regs.iter().filter(|u| is_write(u.access())) {
         let r = u.register();

@@ -173,7 +173,7 @@ pub(crate) fn data_write(old: Val, r: Register) -> Val {
     }
 }
 
-pub(crate) fn is_read(a: OpAccess) -> bool {
+fn is_read(a: OpAccess) -> bool {
     matches!(
         a,
         OpAccess::Read | OpAccess::CondRead | OpAccess::ReadWrite | OpAccess::ReadCondWrite
@@ -329,15 +329,7 @@ pub(crate) fn generic(
             None => Err(K::Unsupported),
         };
     }
-    for u in regs {
-        let r = u.register();
-        if !r.is_gpr() {
-            return Err(K::Unsupported);
-        }
-        if ctx.reserved & 1 << gpr(r) != 0 {
-            return Err(K::ReservedRegister { register: r });
-        }
-    }
+    check_registers(ctx, regs)?;
     if flags.read & !st.flags != 0 {
         return Err(K::UndefinedFlagsRead {
             flags: flags.read & !st.flags,
@@ -371,19 +363,7 @@ pub(crate) fn generic(
             && ins.op0_register() == ins.op1_register())
             || (matches!(m, M::Or | M::And) && is_constant_result(ins))))
     .then(|| ins.op0_register());
-    for u in regs {
-        if !is_read(u.access()) || Some(u.register()) == idiom {
-            continue;
-        }
-        let r = u.register();
-        let v = st.regs[gpr(r)];
-        if is_move && r.is_gpr64() && matches!(v, Val::Entry(_)) {
-            continue;
-        }
-        if v.defined_bytes() < read_width(r) {
-            return Err(K::UndefinedRegisterRead { register: r });
-        }
-    }
+    check_reads(st, regs, is_move, idiom)?;
 
     if is_probe(ins) {
         return probe(ctx, st, mems, flags);
@@ -407,36 +387,8 @@ pub(crate) fn generic(
 
     // Memory reads (all against the state before the instruction).
     let mut loaded = None;
-    for mem in mems {
-        if !is_read(mem.access()) {
-            continue;
-        }
-        let size = mem_size(mem)?;
-        match place(
-            ctx,
-            st,
-            mem,
-            lo,
-            size,
-            false,
-            ins.is_ip_rel_memory_operand(),
-        )? {
-            Place::Stack(off) => {
-                match st.load(off, size) {
-                    Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
-                    Load::Value(Val::Entry(_)) if !is_move => {
-                        return Err(K::UninitializedStackRead { offset: off });
-                    }
-                    Load::Value(v) => loaded = Some(v),
-                }
-                st.touched = st.touched.min(off);
-            }
-            Place::Param | Place::Code | Place::Buffer => loaded = Some(Val::Data(size)),
-            Place::StackRange(lo, hi) => {
-                loaded = Some(load_range(st, lo, hi)?);
-                st.touched = st.touched.min(hi - i64::from(size));
-            }
-        }
+    for mem in mems.iter().filter(|mem| is_read(mem.access())) {
+        loaded = Some(load(ctx, st, ins, mem, lo, is_move)?);
     }
 
     // Value-tracking special cases: the register (if any) they define.
@@ -640,6 +592,91 @@ pub(crate) fn track_comparison(
     }
 }
 
+/// The first register rules: only general-purpose registers, none that
+/// the policy reserves.
+#[inline]
+pub(crate) fn check_registers(ctx: &Ctx<'_>, regs: &[UsedRegister]) -> Result<(), K> {
+    for u in regs {
+        let r = u.register();
+        if !r.is_gpr() {
+            return Err(K::Unsupported);
+        }
+        if ctx.reserved & 1 << gpr(r) != 0 {
+            return Err(K::ReservedRegister { register: r });
+        }
+    }
+    Ok(())
+}
+
+/// Every register read holds defined bytes, except `idiom` (read only in
+/// name) and, for a 64-bit move (`is_move`), a saved callee-saved value.
+#[inline]
+pub(crate) fn check_reads(
+    st: &State,
+    regs: &[UsedRegister],
+    is_move: bool,
+    idiom: Option<Register>,
+) -> Result<(), K> {
+    for u in regs {
+        if !is_read(u.access()) || Some(u.register()) == idiom {
+            continue;
+        }
+        let r = u.register();
+        let v = &st.regs[gpr(r)];
+        if is_move && r.is_gpr64() && matches!(v, Val::Entry(_)) {
+            continue;
+        }
+        if v.defined_bytes() < read_width(r) {
+            return Err(K::UndefinedRegisterRead { register: r });
+        }
+    }
+    Ok(())
+}
+
+/// What memory read `mem` loads (`lo`: the lowest stack offset the
+/// instruction may touch; a 64-bit move, `is_move`, may load a saved
+/// callee-saved value), recording the stack it touches.
+#[inline]
+pub(crate) fn load(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    mem: &UsedMemory,
+    lo: i64,
+    is_move: bool,
+) -> Result<Val, K> {
+    let size = mem_size(mem)?;
+    Ok(
+        match place(
+            ctx,
+            st,
+            mem,
+            lo,
+            size,
+            false,
+            ins.is_ip_rel_memory_operand(),
+        )? {
+            Place::Stack(off) => {
+                let v = match st.load(off, size) {
+                    Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
+                    Load::Value(Val::Entry(_)) if !is_move => {
+                        return Err(K::UninitializedStackRead { offset: off });
+                    }
+                    Load::Value(v) => v,
+                };
+                st.touched = st.touched.min(off);
+                v
+            }
+            Place::Param | Place::Code | Place::Buffer => Val::Data(size),
+            Place::StackRange(lo, hi) => {
+                let v = load_range(st, lo, hi)?;
+                st.touched = st.touched.min(hi - i64::from(size));
+                v
+            }
+        },
+    )
+}
+
 pub(crate) fn offset_by(v: Val, k: i64) -> Val {
     match v {
         Val::Num(n) => Val::num(n.add(Num::constant(k as u64), 8)),
@@ -651,7 +688,7 @@ pub(crate) fn offset_by(v: Val, k: i64) -> Val {
     }
 }
 
-pub(crate) fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
+fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
     match mem.memory_size().size() {
         s @ 1..=8 => Ok(s as u8),
         _ => Err(K::Unsupported),
@@ -661,7 +698,7 @@ pub(crate) fn mem_size(mem: &UsedMemory) -> Result<u8, K> {
 /// Resolves a memory operand to a stack or pointer-parameter location and
 /// checks it is inside the frame (`[lo, 0)`) or the pointer window.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn place(
+fn place(
     ctx: &Ctx<'_>,
     st: &State,
     mem: &UsedMemory,
