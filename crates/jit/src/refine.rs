@@ -121,15 +121,15 @@ pub(crate) fn refine_edge(
         _ => None,
     };
     match pointers {
-        Some((i, x, y)) => {
+        Some((i, mut x, mut y)) => {
             let order = !matches!(cond, Cond::Eq | Cond::Ne);
             if order && !(ctx.within_buffer(i, &x, &st.syms) && ctx.within_buffer(i, &y, &st.syms))
             {
                 return true;
             }
-            let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
+            if !refine_nums(&mut x, &mut y, cond, &st.syms) {
                 return false;
-            };
+            }
             // An offset that is exactly a multiple of a symbol narrows it.
             if !learn(&mut st.syms, &x) || !learn(&mut st.syms, &y) {
                 return false;
@@ -145,7 +145,7 @@ pub(crate) fn refine_edge(
                 None => Some(Num::constant(cmp.imm as u64)),
                 Some(r) => st.regs[r].as_num(8),
             };
-            let (Some(x), Some(y)) = (ra.as_num(8), y) else {
+            let (Some(mut x), Some(mut y)) = (ra.as_num(8), y) else {
                 return true;
             };
             // A 32-bit flag result describes the low halves only: they are
@@ -159,9 +159,9 @@ pub(crate) fn refine_edge(
             if cmp.width == 4 && !low_halves {
                 return true;
             }
-            let Some((x, y)) = refine_nums(x, y, cond, &st.syms) else {
+            if !refine_nums(&mut x, &mut y, cond, &st.syms) {
                 return false;
-            };
+            }
             if !learn(&mut st.syms, &x) || !learn(&mut st.syms, &y) {
                 return false;
             }
@@ -253,15 +253,28 @@ fn small(n: &Num) -> bool {
     n.s.smin() >= 0 && n.s.smax() < 1 << 31
 }
 
-fn refine_nums(x: Num, y: Num, cond: Cond, syms: &Syms) -> Option<(Num, Num)> {
-    let (sx, sy) = Scalar::refine(x.s, y.s, cond)?;
+/// Narrows `x` and `y` in place to the pairs for which `x cond y` holds;
+/// `false` when none does (the edge is dead).
+fn refine_nums(x: &mut Num, y: &mut Num, cond: Cond, syms: &Syms) -> bool {
+    let Some((sx, sy)) = Scalar::refine(x.s, y.s, cond) else {
+        return false;
+    };
+    x.s = sx;
+    y.s = sy;
     // Without a relation on either side `refine_rel` and `reduce` change
     // nothing (every rule there starts from one side's relation).
     if !x.rel.is_some() && !y.rel.is_some() {
-        return Some((Num { s: sx, ..x }, Num { s: sy, ..y }));
+        return true;
     }
-    let (x, y) = refine_rel(Num { s: sx, ..x }, Num { s: sy, ..y }, cond, syms);
-    Some((x.reduce(syms)?, y.reduce(syms)?))
+    let (a, b) = refine_rel(*x, *y, cond, syms);
+    let Some(a) = a.reduce(syms) else {
+        return false;
+    };
+    let Some(b) = b.reduce(syms) else {
+        return false;
+    };
+    (*x, *y) = (a, b);
+    true
 }
 
 /// A number that is exactly a symbol plus a constant narrows the symbol.
