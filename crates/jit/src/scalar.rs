@@ -402,7 +402,7 @@ impl Scalar {
     }
 
     /// Whether the set may hold an odd number (its low bit is not known 0).
-    const fn may_be_odd(self) -> bool {
+    pub(crate) const fn may_be_odd(self) -> bool {
         (self.bits.value() | self.bits.mask()) & 1 != 0
     }
 

@@ -46,6 +46,24 @@ fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<&Va
     }
 }
 
+/// For a 64-bit operation on operands 0 and 1 where one is a register
+/// holding any value (plain data): the other, as [`operand`] reads it. The
+/// operations' shortcuts for any value then give any value without
+/// building both numbers.
+fn beside_any_value(st: &State, ins: &Instruction, loaded: Option<&Val>) -> Option<Num> {
+    let any = |op| {
+        ins.op_kind(op) == OpKind::Register
+            && matches!(st.regs[gpr(ins.op_register(op))], Val::Data(8))
+    };
+    if any(0) {
+        operand(st, ins, 1, 8, loaded)
+    } else if any(1) {
+        operand(st, ins, 0, 8, None)
+    } else {
+        None
+    }
+}
+
 /// The register operand 0 writes (as a register-file index) and its width.
 fn dest(ins: &Instruction) -> Option<(usize, u8)> {
     if ins.op0_kind() != OpKind::Register {
@@ -141,6 +159,10 @@ pub(crate) fn computed(
                 if let Some((i, p)) = pointer(st, ins, 1) {
                     let n = operand(st, ins, 0, 8, None)?;
                     return Some((d, Val::Ptr(i, p.add(n, 8))));
+                }
+                // Any value plus a number without a relation (`Num::add`).
+                if beside_any_value(st, ins, loaded).is_some_and(|n| !n.rel.is_some()) {
+                    return Some((d, Val::Data(8)));
                 }
             }
             let a = operand(st, ins, 0, w, None)?;
@@ -259,6 +281,10 @@ pub(crate) fn computed(
             num(Num::scalar(a.s.mul(Num::constant(k as u64).at_width(w).s)))
         }
         C::Imul_r64_rm64 | C::Imul_r32_rm32 => {
+            // Any value times a number that may be odd (`Scalar::mul`).
+            if w == 8 && beside_any_value(st, ins, loaded).is_some_and(|n| n.s.may_be_odd()) {
+                return Some((d, Val::Data(8)));
+            }
             let a = operand(st, ins, 0, w, None)?;
             let b = operand(st, ins, 1, w, loaded)?;
             num(Num::scalar(a.s.mul(b.s)))
