@@ -191,6 +191,11 @@ pub(crate) fn computed(
                 let n = operand(st, ins, 1, 8, loaded)?;
                 return Some((d, Val::Ptr(i, p.sub(n, 8))));
             }
+            // A difference with any value, from a number without a
+            // relation (`Num::sub`).
+            if w == 8 && beside_any_value(st, ins, loaded).is_some_and(|n| !n.rel.is_some()) {
+                return Some((d, Val::Data(8)));
+            }
             let a = operand(st, ins, 0, w, None)?;
             let b = operand(st, ins, 1, w, loaded)?;
             num(a.sub(b, w))
@@ -249,6 +254,10 @@ pub(crate) fn computed(
         | C::Xor_rm32_imm32
         | C::Xor_RAX_imm32
         | C::Xor_EAX_imm32 => {
+            // Any value flipped by anything is any value (`Scalar::xor`).
+            if w == 8 && beside_any_value(st, ins, loaded).is_some() {
+                return Some((d, Val::Data(8)));
+            }
             let a = operand(st, ins, 0, w, None)?;
             let b = operand(st, ins, 1, w, loaded)?;
             num(Num::scalar(a.s.xor(b.s)))
