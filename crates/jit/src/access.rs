@@ -12,13 +12,24 @@
 //! value of `S` the branches proved. The caller promises `e` elements (a
 //! negative count: none), so a non-empty buffer is real memory and holds
 //! at most 2^57 bytes; that bounds each extent parameter's range at entry.
+//! The common load through an index, `mov r64, [base + index * scale +
+//! disp]`, is stepped here whole ([`indexed_load`]: the interpreter's rules
+//! for it without the bookkeeping other instructions need).
 
-use crate::interp::{Ctx, PAGE, Place, clash};
+use iced_x86::{Code, Instruction, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
+
+use crate::interp::{
+    Ctx, Flags, PAGE, Place, check_reads, check_registers, clash, data_write, gpr, is_cond_write,
+    is_write, load, track_comparison,
+};
 use crate::num::{BOUND, Num, POS_INF, Rel, Syms, bound_of};
 use crate::signature::{Buffer, Extent, Param};
-use crate::state::{State, Val};
+use crate::state::{RSP, State, Val};
 use crate::violation::BufferAccess;
 use crate::{SigType, ViolationKind as K};
+
+#[cfg(test)]
+mod tests;
 
 /// Largest byte size of a buffer the caller can promise (user address
 /// space with 5-level paging).
@@ -195,7 +206,7 @@ pub(crate) fn stack_range(
     ctx: &Ctx<'_>,
     st: &State,
     k: i64,
-    index: Num,
+    index: &Num,
     scale: u32,
     disp: i64,
     lo_frame: i64,
@@ -249,4 +260,75 @@ pub(crate) fn load_range(st: &State, lo: i64, hi: i64) -> Result<Val, K> {
         return Err(K::IndexedStackAccess { lo, hi });
     }
     Ok(Val::Data(8))
+}
+
+/// `mov r64, [base + index * scale + disp]` into a register other than
+/// `rsp`: the load through an index that the fast forms leave to
+/// [`crate::interp::step`], which asks here first. It reads no flags and
+/// writes none, reads one memory operand and writes one register, so of
+/// [`crate::interp::generic`]'s rules only those apply, in its order:
+/// registers allowed, registers read defined (a 64-bit move may carry a
+/// saved callee-saved value), the access placed and loaded, the register
+/// written, the comparison and the sign extension forgotten where it was
+/// written. `None` for any other instruction (the tests compare both ways
+/// on random states).
+pub(crate) fn indexed_load(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    regs: &[UsedRegister],
+    mems: &[UsedMemory],
+    flags: Flags,
+) -> Option<Result<(), K>> {
+    let [mem] = mems else { return None };
+    if ins.code() != Code::Mov_r64_rm64
+        || ins.op1_kind() != OpKind::Memory
+        || mem.index() == Register::None
+        || mem.access() != OpAccess::Read
+        || (flags.read | flags.modified | flags.undefined) != 0
+    {
+        return None;
+    }
+    let d = gpr(ins.op0_register());
+    (d != RSP).then(|| load_into(ctx, st, ins, regs, mem, d, flags))
+}
+
+/// [`indexed_load`] once it is that load (into register `d`).
+fn load_into(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    regs: &[UsedRegister],
+    mem: &UsedMemory,
+    d: usize,
+    flags: Flags,
+) -> Result<(), K> {
+    check_registers(ctx, regs)?;
+    check_reads(st, regs, true, None)?;
+    let loaded = load(ctx, st, ins, mem, st.rsp() - ctx.red_zone, true)?;
+    let mut writes_rax_or_rdx = false;
+    for u in regs.iter().filter(|u| is_write(u.access())) {
+        let r = u.register();
+        let idx = gpr(r);
+        writes_rax_or_rdx |= matches!(idx, 0 | 2);
+        if idx == RSP {
+            return Err(K::StackPointerUnknown);
+        }
+        let new = if idx == d && r.is_gpr64() {
+            loaded
+        } else {
+            data_write(st.reg(idx), r)
+        };
+        let v = if is_cond_write(u.access()) {
+            st.reg(idx).join(new)
+        } else {
+            new
+        };
+        st.set_reg(idx, v);
+    }
+    track_comparison(ctx, st, ins, regs, flags);
+    if writes_rax_or_rdx {
+        st.sext = 0;
+    }
+    Ok(())
 }

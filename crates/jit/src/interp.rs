@@ -188,7 +188,7 @@ pub(crate) fn read_width(r: Register) -> u8 {
 }
 
 /// The value of a register after a plain (data) write through `r`.
-fn data_write(old: Val, r: Register) -> Val {
+pub(crate) fn data_write(old: Val, r: Register) -> Val {
     let w = r.size() as u8;
     if w >= 4 {
         // 32-bit writes zero-extend; iced reports them as the 64-bit register.
@@ -223,7 +223,7 @@ pub(crate) fn is_write(a: OpAccess) -> bool {
     )
 }
 
-fn is_cond_write(a: OpAccess) -> bool {
+pub(crate) fn is_cond_write(a: OpAccess) -> bool {
     matches!(a, OpAccess::CondWrite | OpAccess::ReadCondWrite)
 }
 
@@ -340,6 +340,22 @@ pub(crate) fn step(
     mems: &[UsedMemory],
     flags: Flags,
 ) -> Result<(), K> {
+    // A load through an index (a stack array, a buffer) has a shorter way.
+    match crate::access::indexed_load(ctx, st, ins, regs, mems, flags) {
+        Some(result) => result,
+        None => generic(ctx, st, ins, regs, mems, flags),
+    }
+}
+
+/// [`step`] by the rules for every instruction.
+pub(crate) fn generic(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    regs: &[UsedRegister],
+    mems: &[UsedMemory],
+    flags: Flags,
+) -> Result<(), K> {
     use Mnemonic as M;
     let m = ins.mnemonic();
     if crate::classify::is_string(ins) {
@@ -349,15 +365,7 @@ pub(crate) fn step(
             None => Err(K::Unsupported),
         };
     }
-    for u in regs {
-        let r = u.register();
-        if !r.is_gpr() {
-            return Err(K::Unsupported);
-        }
-        if ctx.reserved & 1 << gpr(r) != 0 {
-            return Err(K::ReservedRegister { register: r });
-        }
-    }
+    check_registers(ctx, regs)?;
     if flags.read & !st.flags != 0 {
         return Err(K::UndefinedFlagsRead {
             flags: flags.read & !st.flags,
@@ -389,21 +397,9 @@ pub(crate) fn step(
         && ((m == M::Sbb
             && ins.op_kind(1) == OpKind::Register
             && ins.op0_register() == ins.op1_register())
-            || is_constant_result(ins)))
+            || (matches!(m, M::Or | M::And) && is_constant_result(ins))))
     .then(|| ins.op0_register());
-    for u in regs {
-        if !is_read(u.access()) || Some(u.register()) == idiom {
-            continue;
-        }
-        let r = u.register();
-        let v = st.reg(gpr(r));
-        if is_move && r.is_gpr64() && matches!(v, Val::Entry(_)) {
-            continue;
-        }
-        if v.defined_bytes() < read_width(r) {
-            return Err(K::UndefinedRegisterRead { register: r });
-        }
-    }
+    check_reads(st, regs, is_move, idiom)?;
 
     if is_probe(ins) {
         return probe(ctx, st, mems, flags);
@@ -427,36 +423,8 @@ pub(crate) fn step(
 
     // Memory reads (all against the state before the instruction).
     let mut loaded = None;
-    for mem in mems {
-        if !is_read(mem.access()) {
-            continue;
-        }
-        let size = mem_size(mem)?;
-        match place(
-            ctx,
-            st,
-            mem,
-            lo,
-            size,
-            false,
-            ins.is_ip_rel_memory_operand(),
-        )? {
-            Place::Stack(off) => {
-                match st.load(off, size) {
-                    Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
-                    Load::Value(Val::Entry(_)) if !is_move => {
-                        return Err(K::UninitializedStackRead { offset: off });
-                    }
-                    Load::Value(v) => loaded = Some(v),
-                }
-                st.touched = st.touched.min(off);
-            }
-            Place::Param | Place::Code | Place::Buffer => loaded = Some(Val::Data(size)),
-            Place::StackRange(lo, hi) => {
-                loaded = Some(load_range(st, lo, hi)?);
-                st.touched = st.touched.min(hi - i64::from(size));
-            }
-        }
+    for mem in mems.iter().filter(|mem| is_read(mem.access())) {
+        loaded = Some(load(ctx, st, ins, mem, lo, is_move)?);
     }
 
     // Value-tracking special cases: the register (if any) they define.
@@ -534,8 +502,10 @@ pub(crate) fn step(
         _ => {}
     }
 
+    // `values::computed` has no rule for 64-bit moves (they are above).
     if ctx.rich
-        && let Some(v) = crate::values::computed(st, ins, loaded)
+        && !is_move
+        && let Some(v) = crate::values::computed(st, ins, loaded.as_ref())
     {
         special = Some(v);
     }
@@ -584,12 +554,14 @@ pub(crate) fn step(
 
     // Register writes.
     let mut new_rsp = rsp1;
+    let mut writes_rax_or_rdx = false;
     for u in regs {
         if !is_write(u.access()) {
             continue;
         }
         let r = u.register();
         let idx = gpr(r);
+        writes_rax_or_rdx |= matches!(idx, 0 | 2);
         if idx == RSP {
             match (m, special) {
                 (M::Push | M::Pop, _) => {}
@@ -598,13 +570,12 @@ pub(crate) fn step(
             }
             continue;
         }
-        let old = st.reg(idx);
         let new = match special {
             Some((d, v)) if d == idx && r.is_gpr64() => v,
-            _ => data_write(old, r),
+            _ => data_write(st.reg(idx), r),
         };
         let v = if is_cond_write(u.access()) && !exact_cmov {
-            old.join(new)
+            st.reg(idx).join(new)
         } else {
             new
         };
@@ -614,19 +585,19 @@ pub(crate) fn step(
         st.set_reg(0, quotient);
         st.set_reg(2, remainder);
     }
-    set_rsp(ctx, st, new_rsp)?;
+    // `rsp` left where it was needs no check: it passed them when it was
+    // set, and the stack touched since only moved down (which no check
+    // rejects).
+    if new_rsp != rsp0 {
+        set_rsp(ctx, st, new_rsp)?;
+    }
     update_flags(st, ins, flags);
     track_comparison(ctx, st, ins, regs, flags);
     // `rdx` as the sign extension of `rax` (what `idiv` needs).
     st.sext = match code {
         Code::Cqo => 8,
         Code::Cdq => 4,
-        _ if regs
-            .iter()
-            .any(|u| is_write(u.access()) && matches!(gpr(u.register()), 0 | 2)) =>
-        {
-            0
-        }
+        _ if writes_rax_or_rdx => 0,
         _ => st.sext,
     };
     Ok(())
@@ -634,7 +605,7 @@ pub(crate) fn step(
 
 /// Keeps [`State::cmp`] true: a flag write replaces it (by the comparison
 /// if the instruction is one), a write to a compared register drops it.
-fn track_comparison(
+pub(crate) fn track_comparison(
     ctx: &Ctx<'_>,
     st: &mut State,
     ins: &Instruction,
@@ -658,6 +629,91 @@ fn track_comparison(
             st.cmp = None;
         }
     }
+}
+
+/// The first register rules: only general-purpose registers, none that
+/// the policy reserves.
+#[inline]
+pub(crate) fn check_registers(ctx: &Ctx<'_>, regs: &[UsedRegister]) -> Result<(), K> {
+    for u in regs {
+        let r = u.register();
+        if !r.is_gpr() {
+            return Err(K::Unsupported);
+        }
+        if ctx.reserved & 1 << gpr(r) != 0 {
+            return Err(K::ReservedRegister { register: r });
+        }
+    }
+    Ok(())
+}
+
+/// Every register read holds defined bytes, except `idiom` (read only in
+/// name) and, for a 64-bit move (`is_move`), a saved callee-saved value.
+#[inline]
+pub(crate) fn check_reads(
+    st: &State,
+    regs: &[UsedRegister],
+    is_move: bool,
+    idiom: Option<Register>,
+) -> Result<(), K> {
+    for u in regs {
+        if !is_read(u.access()) || Some(u.register()) == idiom {
+            continue;
+        }
+        let r = u.register();
+        let v = &st.reg(gpr(r));
+        if is_move && r.is_gpr64() && matches!(v, Val::Entry(_)) {
+            continue;
+        }
+        if v.defined_bytes() < read_width(r) {
+            return Err(K::UndefinedRegisterRead { register: r });
+        }
+    }
+    Ok(())
+}
+
+/// What memory read `mem` loads (`lo`: the lowest stack offset the
+/// instruction may touch; a 64-bit move, `is_move`, may load a saved
+/// callee-saved value), recording the stack it touches.
+#[inline]
+pub(crate) fn load(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    ins: &Instruction,
+    mem: &UsedMemory,
+    lo: i64,
+    is_move: bool,
+) -> Result<Val, K> {
+    let size = mem_size(mem)?;
+    Ok(
+        match place(
+            ctx,
+            st,
+            mem,
+            lo,
+            size,
+            false,
+            ins.is_ip_rel_memory_operand(),
+        )? {
+            Place::Stack(off) => {
+                let v = match st.load(off, size) {
+                    Load::Missing(at) => return Err(K::UninitializedStackRead { offset: at }),
+                    Load::Value(Val::Entry(_)) if !is_move => {
+                        return Err(K::UninitializedStackRead { offset: off });
+                    }
+                    Load::Value(v) => v,
+                };
+                st.touched = st.touched.min(off);
+                v
+            }
+            Place::Param | Place::Code | Place::Buffer => Val::Data(size),
+            Place::StackRange(lo, hi) => {
+                let v = load_range(st, lo, hi)?;
+                st.touched = st.touched.min(hi - i64::from(size));
+                v
+            }
+        },
+    )
 }
 
 pub(crate) fn offset_by(v: Val, k: i64) -> Val {
@@ -731,16 +787,16 @@ fn place(
     }
     let disp = mem.displacement() as i64;
     let scale = mem.scale();
-    let iv = st.reg(gpr(index));
+    let iv = &st.reg(gpr(index));
     let bv = if base.is_gpr64() {
-        Some(st.reg(gpr(base)))
+        Some(&st.reg(gpr(base)))
     } else if base == Register::None {
         None
     } else {
         return Err(K::MemoryOutsideFrame);
     };
     match (bv, iv) {
-        (Some(Val::Ptr(i, off)), ix) => {
+        (Some(&Val::Ptr(i, off)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
             ctx.check_buffer(
                 i,
@@ -751,16 +807,16 @@ fn place(
             )
         }
         // `[index + base]` with the pointer as the index (scale 1).
-        (b, Val::Ptr(i, off)) if scale == 1 => {
+        (b, &Val::Ptr(i, off)) if scale == 1 => {
             let bn = match b {
                 Some(v) => Some(v.as_num(8).ok_or(K::MemoryOutsideFrame)?),
                 None => None,
             };
             ctx.check_buffer(i, &moved(off, bn, 1, disp), size, write, st.syms())
         }
-        (Some(Val::Stack(k)), ix) => {
+        (Some(&Val::Stack(k)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
-            stack_range(ctx, st, k, ix, scale, disp, lo, size)
+            stack_range(ctx, st, k, &ix, scale, disp, lo, size)
         }
         _ => Err(K::MemoryOutsideFrame),
     }

@@ -251,6 +251,23 @@ impl Num {
 
     /// The sum, at 64 bits (`width` 8) or 32 (`width` 4, zero-extended).
     pub(crate) fn add(self, o: Num, width: u8) -> Num {
+        // Without relations at 64 bits, two constants (an induction register
+        // on its first pass plus its step) give the wrapped sum, and any
+        // value on either side gives any value, as the general rule finds.
+        if width == 8 && !self.rel.is_some() && !o.rel.is_some() {
+            if let (Some(x), Some(y)) = (self.s.as_const(), o.s.as_const()) {
+                return Num::constant(x.wrapping_add(y));
+            }
+            if self.s.is_unknown() || o.s.is_unknown() {
+                return Num::unknown();
+            }
+        }
+        self.add_general(o, width)
+    }
+
+    /// [`Num::add`] without its shortcuts (the tests check that they give
+    /// what this gives).
+    fn add_general(self, o: Num, width: u8) -> Num {
         let (a, b) = (self.at_width(width), o.at_width(width));
         let mut s = a.s.add(b.s);
         let lo = i128::from(a.s.smin()) + i128::from(b.s.smin());
@@ -288,6 +305,16 @@ impl Num {
     /// The difference `self - o`; two relations on the same base cancel
     /// into a plain range.
     pub(crate) fn sub(self, o: Num, width: u8) -> Num {
+        // Any value on either side, at 64 bits and without a relation on
+        // the left: any value (the rules below keep none).
+        if width == 8 && !self.rel.is_some() && (self.s.is_unknown() || o.s.is_unknown()) {
+            return Num::unknown();
+        }
+        self.sub_general(o, width)
+    }
+
+    /// [`Num::sub`] without its shortcut.
+    fn sub_general(self, o: Num, width: u8) -> Num {
         let (a, b) = (self.at_width(width), o.at_width(width));
         let mut s = a.s.sub(b.s);
         let lo = i128::from(a.s.smin()) - i128::from(b.s.smax());
@@ -554,6 +581,11 @@ fn refine_ne(a: Num, b: Num, syms: &Syms) -> (Num, Num) {
 /// constant the code compares with (`thresholds`, sorted) before it jumps
 /// to its limit, so a loop to a constant keeps its bound.
 pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> Scalar {
+    // Nothing grew (a loop head at its fixpoint): `widen` gives `old`, no
+    // bound moved, and meeting with the full range keeps it.
+    if old == joined {
+        return old;
+    }
     let w = Scalar::widen(old, joined);
     let mut lo = i64::MIN;
     let mut hi = i64::MAX;
@@ -574,6 +606,20 @@ pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> S
 
 /// Records `c` and its neighbours as widening thresholds (kept sorted).
 pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
+    // Each pass of a loop records the same constants again: when `c - 1`,
+    // `c` and `c + 1` are there already (and the aligned step, if any),
+    // nothing is added.
+    let aligned = (1..=12).contains(&align);
+    if let (Some(below), Some(above)) = (c.checked_sub(1), c.checked_add(1)) {
+        let i = thresholds.partition_point(|&t| t < below);
+        if thresholds.get(i..i + 3) == Some(&[below, c, above][..])
+            && (!aligned
+                || c.checked_sub(1 << align)
+                    .is_none_or(|v| thresholds.binary_search(&v).is_ok()))
+        {
+            return;
+        }
+    }
     let mut add = |v: Option<i64>| {
         if let Some(v) = v
             && let Err(i) = thresholds.binary_search(&v)
@@ -584,7 +630,50 @@ pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
     add(Some(c));
     add(c.checked_sub(1));
     add(c.checked_add(1));
-    if (1..=12).contains(&align) {
+    if aligned {
         add(c.checked_sub(1 << align));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Numbers of every kind the shortcuts look at: constants, ranges, any
+    /// value, each with or without a relation.
+    fn num() -> impl Strategy<Value = Num> {
+        let scalar = prop_oneof![
+            any::<u64>().prop_map(Scalar::constant),
+            (0u64..20).prop_map(Scalar::constant),
+            (-50i64..50, 0i64..100).prop_map(|(lo, len)| Scalar::range_s(lo, lo + len)),
+            (any::<i64>(), any::<i64>()).prop_map(|(a, b)| Scalar::range_s(a.min(b), a.max(b))),
+            Just(Scalar::unknown()),
+        ];
+        let rel = prop_oneof![
+            Just(Rel::NONE),
+            (0u8..2, 0u8..4, -20i64..0, -5i64..5).prop_map(|(sym, shift, lo, d)| Rel {
+                sym,
+                shift,
+                lo,
+                hi: lo.saturating_add(d.abs()),
+            }),
+            (0u8..2, -8i64..8).prop_map(|(sym, d)| Rel::exact(sym, 0, d)),
+        ];
+        (scalar, rel).prop_map(|(s, rel)| Num { s, rel, id: NO_ID })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn shortcuts_of_sums_and_differences_give_what_the_general_rules_give(
+            a in num(),
+            b in num(),
+            width in prop::sample::select(vec![4u8, 8]),
+        ) {
+            prop_assert_eq!(a.add(b, width), a.add_general(b, width));
+            prop_assert_eq!(a.sub(b, width), a.sub_general(b, width));
+        }
     }
 }

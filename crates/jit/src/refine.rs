@@ -87,12 +87,6 @@ pub(crate) fn refine_edge(
     let Some(cond) = cond_of(cc, cmp.kind, taken) else {
         return true;
     };
-    let a = st.reg(usize::from(cmp.a));
-    let b = if cmp.b == CMP_IMM {
-        Val::Num(Num::constant(cmp.imm as u64))
-    } else {
-        st.reg(usize::from(cmp.b))
-    };
     let b_reg = (cmp.b != CMP_IMM).then_some(usize::from(cmp.b));
     // The sign flag of a 32-bit result is bit 31, not the register's sign.
     let zero_only = cmp.width == 4 && cmp.kind != Flagged::Sub;
@@ -105,25 +99,39 @@ pub(crate) fn refine_edge(
     // induction register before the loop has run) gives none: its values
     // would be thresholds the loop head then creeps through one iteration
     // at a time.
-    match (b_reg, a, b) {
-        (None, _, _) => record_thresholds(a, b, thresholds),
-        (Some(_), Val::Ptr(i, _), Val::Ptr(j, _)) if i == j => {
-            record_thresholds(a, b, thresholds);
-            record_thresholds(b, a, thresholds);
+    let ra = &st.reg(usize::from(cmp.a));
+    match b_reg {
+        None => record_threshold(ra, cmp.imm, thresholds),
+        Some(rb) => {
+            let rb = &st.reg(rb);
+            if let (Val::Ptr(i, x), Val::Ptr(j, y)) = (ra, rb)
+                && i == j
+            {
+                for (v, c) in [(ra, y), (rb, x)] {
+                    if let Some(c) = c.s.as_const() {
+                        record_threshold(v, c as i64, thresholds);
+                    }
+                }
+            }
         }
-        _ => {}
     }
-    match (a, b) {
-        (Val::Ptr(i, x), Val::Ptr(j, y)) if i == j && cmp.width == 8 => {
+    // Two pointers into one buffer: their offsets are compared.
+    let rb = b_reg.map(|r| st.reg(r));
+    let pointers = match (ra, rb.as_ref()) {
+        (Val::Ptr(i, x), Some(Val::Ptr(j, y))) if i == j && cmp.width == 8 => Some((*i, *x, *y)),
+        _ => None,
+    };
+    match pointers {
+        Some((i, mut x, mut y)) => {
             let order = !matches!(cond, Cond::Eq | Cond::Ne);
             if order
                 && !(ctx.within_buffer(i, &x, st.syms()) && ctx.within_buffer(i, &y, st.syms()))
             {
                 return true;
             }
-            let Some((x, y)) = refine_nums(x, y, cond, st.syms()) else {
+            if !refine_nums(&mut x, &mut y, cond, st.syms()) {
                 return false;
-            };
+            }
             // An offset that is exactly a multiple of a symbol narrows it.
             if !learn(st.syms_mut(), &x) || !learn(st.syms_mut(), &y) {
                 return false;
@@ -134,8 +142,12 @@ pub(crate) fn refine_edge(
             }
             true
         }
-        _ => {
-            let (Some(x), Some(y)) = (a.as_num(8), b.as_num(8)) else {
+        None => {
+            let y = match b_reg {
+                None => Some(Num::constant(cmp.imm as u64)),
+                Some(r) => st.reg(r).as_num(8),
+            };
+            let (Some(mut x), Some(mut y)) = (ra.as_num(8), y) else {
                 return true;
             };
             // A 32-bit flag result describes the low halves only: they are
@@ -149,9 +161,9 @@ pub(crate) fn refine_edge(
             if cmp.width == 4 && !low_halves {
                 return true;
             }
-            let Some((x, y)) = refine_nums(x, y, cond, st.syms()) else {
+            if !refine_nums(&mut x, &mut y, cond, st.syms()) {
                 return false;
-            };
+            }
             if !learn(st.syms_mut(), &x) || !learn(st.syms_mut(), &y) {
                 return false;
             }
@@ -215,16 +227,13 @@ fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) 
     }
 }
 
-/// A constant compared with a value (`imm`: an immediate, or the other
-/// pointer of a walk) is a likely loop bound: it and its neighbours become
-/// widening thresholds.
-fn record_thresholds(a: Val, imm: Val, thresholds: &mut Vec<i64>) {
-    let num = |v: Val| match v {
-        Val::Num(n) | Val::Ptr(_, n) => Some(n),
-        _ => None,
-    };
-    let (Some(x), Some(c)) = (num(a), num(imm).and_then(|n| n.s.as_const())) else {
-        return;
+/// A constant `c` compared with a value in `a` (an immediate, or the
+/// constant offset of the other pointer of a walk) is a likely loop bound:
+/// it and its neighbours become widening thresholds.
+fn record_threshold(a: &Val, c: i64, thresholds: &mut Vec<i64>) {
+    let x = match a {
+        Val::Num(n) | Val::Ptr(_, n) => n,
+        _ => return,
     };
     // The register's alignment (a pointer or index stepping by a power of
     // two stops one step before `c`); a constant's says nothing of a step.
@@ -233,7 +242,7 @@ fn record_thresholds(a: Val, imm: Val, thresholds: &mut Vec<i64>) {
     } else {
         x.s.trailing_zeros()
     };
-    add_thresholds(thresholds, c as i64, align);
+    add_thresholds(thresholds, c, align);
 }
 
 /// In `[0, 2^32)`: its low half is the whole value.
@@ -246,10 +255,28 @@ fn small(n: &Num) -> bool {
     n.s.smin() >= 0 && n.s.smax() < 1 << 31
 }
 
-fn refine_nums(x: Num, y: Num, cond: Cond, syms: &Syms) -> Option<(Num, Num)> {
-    let (sx, sy) = Scalar::refine(x.s, y.s, cond)?;
-    let (x, y) = refine_rel(Num { s: sx, ..x }, Num { s: sy, ..y }, cond, syms);
-    Some((x.reduce(syms)?, y.reduce(syms)?))
+/// Narrows `x` and `y` in place to the pairs for which `x cond y` holds;
+/// `false` when none does (the edge is dead).
+fn refine_nums(x: &mut Num, y: &mut Num, cond: Cond, syms: &Syms) -> bool {
+    let Some((sx, sy)) = Scalar::refine(x.s, y.s, cond) else {
+        return false;
+    };
+    x.s = sx;
+    y.s = sy;
+    // Without a relation on either side `refine_rel` and `reduce` change
+    // nothing (every rule there starts from one side's relation).
+    if !x.rel.is_some() && !y.rel.is_some() {
+        return true;
+    }
+    let (a, b) = refine_rel(*x, *y, cond, syms);
+    let Some(a) = a.reduce(syms) else {
+        return false;
+    };
+    let Some(b) = b.reduce(syms) else {
+        return false;
+    };
+    (*x, *y) = (a, b);
+    true
 }
 
 /// A number that is exactly a symbol plus a constant narrows the symbol.

@@ -320,6 +320,17 @@ impl Scalar {
     /// `[min + min, max + max]`, kept when that does not straddle a wrap.
     #[must_use]
     pub(crate) fn add(self, b: Scalar) -> Scalar {
+        // Any value plus anything is any value (the windows below span a
+        // wrap and the known bits take every unknown bit of either side).
+        if self.is_unknown() || b.is_unknown() {
+            return Scalar::unknown();
+        }
+        self.add_general(b)
+    }
+
+    /// [`Scalar::add`] without its shortcut (the tests check that the
+    /// shortcut gives what this gives).
+    fn add_general(self, b: Scalar) -> Scalar {
         let (umin, umax) = unsigned_window(
             u128::from(self.umin) + u128::from(b.umin),
             u128::from(self.umax) + u128::from(b.umax),
@@ -336,6 +347,15 @@ impl Scalar {
     /// unsigned, which changes no wrapped value).
     #[must_use]
     pub(crate) fn sub(self, b: Scalar) -> Scalar {
+        // As for `add`: a difference with any value is any value.
+        if self.is_unknown() || b.is_unknown() {
+            return Scalar::unknown();
+        }
+        self.sub_general(b)
+    }
+
+    /// [`Scalar::sub`] without its shortcut.
+    fn sub_general(self, b: Scalar) -> Scalar {
         let (umin, umax) = unsigned_window(
             u128::from(self.umin) + WRAP - u128::from(b.umax),
             u128::from(self.umax) + WRAP - u128::from(b.umin),
@@ -370,6 +390,24 @@ impl Scalar {
     /// both operands; signed ones take their extremes at the corners.
     #[must_use]
     pub(crate) fn mul(self, b: Scalar) -> Scalar {
+        // Any value times a set that may hold an odd number is any value: no
+        // low bit stays known, the unsigned product reaches past `2^64` (or
+        // is `[0, u64::MAX]` for a factor at most 1) and a signed corner
+        // reaches `i64::MIN` or below while another reaches `i64::MAX` or
+        // above (a constant power of two gives the same through `shl_const`).
+        if (self.is_unknown() && b.may_be_odd()) || (b.is_unknown() && self.may_be_odd()) {
+            return Scalar::unknown();
+        }
+        self.mul_general(b)
+    }
+
+    /// Whether the set may hold an odd number (its low bit is not known 0).
+    pub(crate) const fn may_be_odd(self) -> bool {
+        (self.bits.value() | self.bits.mask()) & 1 != 0
+    }
+
+    /// [`Scalar::mul`] without its shortcut.
+    fn mul_general(self, b: Scalar) -> Scalar {
         for (x, y) in [(self, b), (b, self)] {
             if let Some(c) = y.as_const()
                 && c.is_power_of_two()

@@ -25,7 +25,7 @@ use crate::state::{CMP_IMM, Cmp, Flagged, State, Val};
 
 /// The value of operand `op` (register, immediate or the loaded memory
 /// operand) read as a `width`-byte number.
-fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<Val>) -> Option<Num> {
+fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<&Val>) -> Option<Num> {
     match ins.op_kind(op) {
         OpKind::Register => {
             let r = ins.op_register(op);
@@ -33,15 +33,34 @@ fn operand(st: &State, ins: &Instruction, op: u32, width: u8, loaded: Option<Val
                 return None;
             }
             // A pointer read as a number is some defined number.
-            let v = st.reg(gpr(r));
-            v.as_num(width)
-                .or_else(|| (v.defined_bytes() >= width).then(Num::unknown))
+            match &st.reg(gpr(r)) {
+                Val::Num(n) => Some(n.at_width(width)),
+                v => (v.defined_bytes() >= width).then(Num::unknown),
+            }
         }
         OpKind::Memory => Some(match loaded? {
-            Val::Num(n) => n.at_width(width),
+            &Val::Num(n) => n.at_width(width),
             _ => Num::scalar(Scalar::zext_unknown(width)),
         }),
         _ => imm(ins, op).map(|k| Num::constant(k as u64).at_width(width)),
+    }
+}
+
+/// For a 64-bit operation on operands 0 and 1 where one is a register
+/// holding any value (plain data): the other, as [`operand`] reads it. The
+/// operations' shortcuts for any value then give any value without
+/// building both numbers.
+fn beside_any_value(st: &State, ins: &Instruction, loaded: Option<&Val>) -> Option<Num> {
+    let any = |op| {
+        ins.op_kind(op) == OpKind::Register
+            && matches!(st.reg(gpr(ins.op_register(op))), Val::Data(8))
+    };
+    if any(0) {
+        operand(st, ins, 1, 8, loaded)
+    } else if any(1) {
+        operand(st, ins, 0, 8, None)
+    } else {
+        None
     }
 }
 
@@ -71,35 +90,29 @@ fn pointer(st: &State, ins: &Instruction, op: u32) -> Option<(u8, Num)> {
     }
 }
 
-/// See the module docs. `loaded` is the value read from memory, if any.
-pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Option<(usize, Val)> {
-    use Code as C;
-    let (d, w) = dest(ins)?;
-    let num = |n: Num| Some((d, Val::num(n.at_width(w))));
-    let code = ins.code();
-    // Stack and pointer-window arithmetic stays with `step` (constants only).
-    let frame_pointer = (0..ins.op_count().min(2)).any(|op| {
+/// Whether register operand 0 or 1 holds a stack or pointer-window
+/// pointer: `add`/`sub`/`inc`/`dec`/`lea` on one stay with `step`
+/// (constants only).
+fn frame_pointer(st: &State, ins: &Instruction) -> bool {
+    (0..ins.op_count().min(2)).any(|op| {
         ins.op_kind(op) == OpKind::Register
             && matches!(
                 st.reg(gpr(ins.op_register(op)) & 15),
                 Val::Stack(_) | Val::Param(..)
             )
-    });
-    let pointer_math = matches!(
-        ins.mnemonic(),
-        iced_x86::Mnemonic::Add
-            | iced_x86::Mnemonic::Sub
-            | iced_x86::Mnemonic::Inc
-            | iced_x86::Mnemonic::Dec
-            | iced_x86::Mnemonic::Lea
-    );
-    if frame_pointer && pointer_math {
-        return None;
-    }
-    // A 32-bit `cmov` writes its destination (zero-extended) either way.
-    if w == 4 && crate::interp::is_cmovcc(ins.mnemonic()) {
-        return num(Num::unknown());
-    }
+    })
+}
+
+/// See the module docs. `loaded` is the value read from memory, if any.
+pub(crate) fn computed(
+    st: &State,
+    ins: &Instruction,
+    loaded: Option<&Val>,
+) -> Option<(usize, Val)> {
+    use Code as C;
+    let (d, w) = dest(ins)?;
+    let num = |n: Num| Some((d, Val::num(n.at_width(w))));
+    let code = ins.code();
     match code {
         C::Mov_r32_imm32 | C::Mov_rm32_imm32 | C::Mov_r64_imm64 | C::Mov_rm64_imm32 => {
             num(operand(st, ins, 1, w, None)?)
@@ -120,6 +133,9 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
         | C::Sub_r32_rm32
             if ins.op1_kind() == OpKind::Register && ins.op0_register() == ins.op1_register() =>
         {
+            if ins.mnemonic() == iced_x86::Mnemonic::Sub && frame_pointer(st, ins) {
+                return None;
+            }
             num(Num::constant(0))
         }
         C::Add_rm64_r64
@@ -132,6 +148,9 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
         | C::Add_rm32_imm32
         | C::Add_RAX_imm32
         | C::Add_EAX_imm32 => {
+            if frame_pointer(st, ins) {
+                return None;
+            }
             if w == 8 {
                 if let Some((i, p)) = pointer(st, ins, 0) {
                     let n = operand(st, ins, 1, 8, loaded)?;
@@ -140,6 +159,10 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
                 if let Some((i, p)) = pointer(st, ins, 1) {
                     let n = operand(st, ins, 0, 8, None)?;
                     return Some((d, Val::Ptr(i, p.add(n, 8))));
+                }
+                // Any value plus a number without a relation (`Num::add`).
+                if beside_any_value(st, ins, loaded).is_some_and(|n| !n.rel.is_some()) {
+                    return Some((d, Val::Data(8)));
                 }
             }
             let a = operand(st, ins, 0, w, None)?;
@@ -156,6 +179,9 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
         | C::Sub_rm32_imm32
         | C::Sub_RAX_imm32
         | C::Sub_EAX_imm32 => {
+            if frame_pointer(st, ins) {
+                return None;
+            }
             if w == 8
                 && let Some((i, p)) = pointer(st, ins, 0)
             {
@@ -165,11 +191,19 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
                 let n = operand(st, ins, 1, 8, loaded)?;
                 return Some((d, Val::Ptr(i, p.sub(n, 8))));
             }
+            // A difference with any value, from a number without a
+            // relation (`Num::sub`).
+            if w == 8 && beside_any_value(st, ins, loaded).is_some_and(|n| !n.rel.is_some()) {
+                return Some((d, Val::Data(8)));
+            }
             let a = operand(st, ins, 0, w, None)?;
             let b = operand(st, ins, 1, w, loaded)?;
             num(a.sub(b, w))
         }
         C::Inc_rm64 | C::Inc_rm32 | C::Dec_rm64 | C::Dec_rm32 => {
+            if frame_pointer(st, ins) {
+                return None;
+            }
             let one = Num::constant(1);
             let up = matches!(code, C::Inc_rm64 | C::Inc_rm32);
             if w == 8
@@ -220,6 +254,10 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
         | C::Xor_rm32_imm32
         | C::Xor_RAX_imm32
         | C::Xor_EAX_imm32 => {
+            // Any value flipped by anything is any value (`Scalar::xor`).
+            if w == 8 && beside_any_value(st, ins, loaded).is_some() {
+                return Some((d, Val::Data(8)));
+            }
             let a = operand(st, ins, 0, w, None)?;
             let b = operand(st, ins, 1, w, loaded)?;
             num(Num::scalar(a.s.xor(b.s)))
@@ -252,11 +290,18 @@ pub(crate) fn computed(st: &State, ins: &Instruction, loaded: Option<Val>) -> Op
             num(Num::scalar(a.s.mul(Num::constant(k as u64).at_width(w).s)))
         }
         C::Imul_r64_rm64 | C::Imul_r32_rm32 => {
+            // Any value times a number that may be odd (`Scalar::mul`).
+            if w == 8 && beside_any_value(st, ins, loaded).is_some_and(|n| n.s.may_be_odd()) {
+                return Some((d, Val::Data(8)));
+            }
             let a = operand(st, ins, 0, w, None)?;
             let b = operand(st, ins, 1, w, loaded)?;
             num(Num::scalar(a.s.mul(b.s)))
         }
+        C::Lea_r64_m | C::Lea_r32_m if frame_pointer(st, ins) => None,
         C::Lea_r64_m | C::Lea_r32_m => lea(st, ins, d, w),
+        // A 32-bit `cmov` writes its destination (zero-extended) either way.
+        _ if w == 4 && crate::interp::is_cmovcc(ins.mnemonic()) => num(Num::unknown()),
         _ => None,
     }
 }
@@ -275,7 +320,7 @@ fn sign_extend(
     d: usize,
     w: u8,
     from: u8,
-    loaded: Option<Val>,
+    loaded: Option<&Val>,
 ) -> Option<(usize, Val)> {
     let v = operand(st, ins, 1, from, loaded)?;
     let half = 1i64 << (u32::from(from) * 8 - 1);

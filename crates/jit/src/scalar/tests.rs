@@ -334,6 +334,16 @@ proptest! {
     }
 
     #[test]
+    fn shortcuts_for_any_value_give_what_the_general_rules_give(a in sample()) {
+        let any = Scalar::unknown();
+        for (x, y) in [(any, a.abs), (a.abs, any)] {
+            prop_assert_eq!(x.add(y), x.add_general(y));
+            prop_assert_eq!(x.sub(y), x.sub_general(y));
+            prop_assert_eq!(x.mul(y), x.mul_general(y));
+        }
+    }
+
+    #[test]
     fn join_widen_and_meet_are_sound(a in sample(), b in sample()) {
         let (xa, xb) = (all(&a), all(&b));
         let join = a.abs.join(b.abs);

@@ -1,0 +1,206 @@
+//! The shorter way of an indexed load ([`indexed_load`]) against the rules
+//! for every instruction ([`crate::interp::generic`]): every ModRM/SIB form
+//! of `mov r64, [base + index * scale + disp]` on random states and
+//! policies gives the same result, and on success the same state.
+
+use super::*;
+use crate::interp::generic;
+use crate::scalar::Scalar;
+use crate::state::{ARITH_FLAGS, CMP_IMM, Cmp, Flagged};
+use crate::{Policy, Signature};
+use iced_x86::{Decoder, DecoderOptions};
+use proptest::prelude::Rng as _;
+use proptest::test_runner::{RngAlgorithm, TestRng};
+
+/// A deterministic generator (proptest's, seeded the same every run).
+struct Rng(TestRng);
+
+impl Rng {
+    fn new() -> Rng {
+        Rng(TestRng::deterministic_rng(RngAlgorithm::XorShift))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A number: small ranges (indices), constants, or any value, some with a
+/// relation to the extent `n` (parameter 1).
+fn random_num(rng: &mut Rng) -> Num {
+    let lo = rng.below(24) as i64 - 4;
+    let mut n = match rng.below(4) {
+        0 => Num::constant(rng.below(12)),
+        1 => Num::unknown(),
+        _ => Num::scalar(Scalar::range_s(lo, lo + rng.below(16) as i64)),
+    };
+    if rng.below(3) == 0 {
+        n.rel = Rel {
+            sym: 1,
+            shift: rng.below(4) as u8,
+            lo: -(rng.below(32) as i64) - 8,
+            hi: -(rng.below(8) as i64),
+        };
+    }
+    n
+}
+
+fn random_val(rng: &mut Rng) -> Val {
+    match rng.below(9) {
+        0 => Val::Undef,
+        1 => Val::Data(1 + rng.below(8) as u8),
+        2 => Val::Entry(rng.below(16) as u8),
+        3 => Val::Stack(-(rng.below(17) as i64) * 8),
+        4 => Val::Param(0, rng.below(16) as i64),
+        5 | 6 => Val::num(random_num(rng)),
+        7 => Val::Ptr(0, random_num(rng)),
+        _ => Val::Data(8),
+    }
+}
+
+/// Every `mov r64, [base + index * scale + disp]` encoding with a SIB byte
+/// (all REX.RXB, all SIB bytes, no, 8- and 32-bit displacements), some
+/// behind a `67` (32-bit addresses) or segment prefix, and a few loads
+/// without an index (which are not this form).
+fn loads() -> Vec<Instruction> {
+    let mut codes: Vec<Vec<u8>> = Vec::new();
+    for rex in 0x48..=0x4fu8 {
+        for reg in [0u8, 2, 4, 6, 7] {
+            for sib in 0..=0xffu8 {
+                for (mode, disp) in [
+                    (0x00u8, &[][..]),
+                    (0x40, &[0xf8]),
+                    (0x80, &[0xe0, 0xff, 0xff, 0xff]),
+                ] {
+                    let mut b = vec![rex, 0x8b, mode | reg << 3 | 4, sib];
+                    b.extend_from_slice(disp);
+                    if mode == 0 && sib & 7 == 5 {
+                        b.extend_from_slice(&[0xd8, 0xff, 0xff, 0xff]);
+                    }
+                    codes.push(b);
+                }
+            }
+        }
+    }
+    for prefix in [0x67u8, 0x64, 0x2e] {
+        codes.push(vec![prefix, 0x48, 0x8b, 0x74, 0xd7, 0xf8]);
+    }
+    codes.push(vec![0x48, 0x8b, 0x47, 0xf8]);
+    codes.push(vec![0x48, 0x8b, 0x04, 0x24]);
+    codes
+        .iter()
+        .map(|b| Decoder::with_ip(64, b, 0, DecoderOptions::NONE).decode())
+        .filter(|ins| !ins.is_invalid())
+        .collect()
+}
+
+#[test]
+fn an_indexed_load_steps_as_the_general_rules_step_it() {
+    let sig: Signature = "int64(int64* xs[n], int64 n)".parse().expect("signature");
+    let policies = [
+        Policy::default(),
+        Policy {
+            allow_red_zone: true,
+            ..Policy::default()
+        },
+        Policy {
+            reserved: vec![iced_x86::Register::RDX],
+            allow_red_zone: true,
+            ..Policy::default()
+        },
+        Policy {
+            max_frame: 32,
+            ..Policy::default()
+        },
+    ];
+    let mut uses = crate::uses::Uses::new();
+    let mut rng = Rng::new();
+    let (mut shorter, mut accepted, mut refused) = (0, 0, 0);
+    for ins in loads() {
+        let (regs, mems) = uses.of(&ins, ins.mnemonic(), true);
+        let flags = Flags::of(&ins);
+        for round in 0..8 {
+            let policy = &policies[round % policies.len()];
+            let ctx = Ctx::new(policy, &sig, 64);
+            let mut st = State::empty();
+            ctx.entry_state_into(&mut st);
+            for r in 0..16 {
+                if r != RSP && rng.below(3) != 0 {
+                    st.set_reg(r, random_val(&mut rng));
+                }
+            }
+            // Often a base and an index that make a proven access: a stack
+            // array or a buffer, indexed by a small range.
+            if rng.below(3) != 0 {
+                let (base, index) = (ins.memory_base(), ins.memory_index());
+                if base.is_gpr64() {
+                    let v = if rng.below(3) == 0 {
+                        Val::Ptr(0, Num::constant(0))
+                    } else {
+                        Val::Stack(-(rng.below(4) as i64) * 64 - 64)
+                    };
+                    st.set_reg(gpr(base), v);
+                }
+                if index.is_gpr64() {
+                    let top = rng.below(8) as i64;
+                    st.set_reg(gpr(index), Val::num(Num::scalar(Scalar::range_s(0, top))));
+                }
+            }
+            let rsp = -(rng.below(4) as i64) * 64;
+            st.set_reg(RSP, Val::Stack(rsp.max(-ctx.max_frame)));
+            // Written stack bytes: often the whole frame, plus values.
+            if rng.below(3) != 0 {
+                for off in (-320..0).step_by(8) {
+                    st.store(off, 8, Val::Data(8));
+                }
+            }
+            for _ in 0..rng.below(4) {
+                let off = -(rng.below(16) as i64) * 8 - 8;
+                st.store(off, 8, random_val(&mut rng));
+            }
+            st.touched = -(rng.below(200) as i64);
+            st.flags = (rng.next() as u32) & ARITH_FLAGS;
+            st.sext = [0, 4, 8][rng.below(3) as usize];
+            if rng.below(2) == 0 {
+                st.cmp = Some(Cmp {
+                    a: rng.below(16) as u8,
+                    b: if rng.below(2) == 0 {
+                        CMP_IMM
+                    } else {
+                        rng.below(16) as u8
+                    },
+                    imm: 5,
+                    width: 8,
+                    kind: Flagged::Sub,
+                });
+            }
+            let mut a = st.clone();
+            let Some(ra) = indexed_load(&ctx, &mut a, &ins, regs, mems, flags) else {
+                continue;
+            };
+            let mut b = st.clone();
+            let rb = generic(&ctx, &mut b, &ins, regs, mems, flags);
+            assert_eq!(ra, rb, "{ins} from {st:?}");
+            if rb.is_ok() {
+                assert_eq!(a, b, "{ins} from {st:?}");
+                accepted += 1;
+            } else {
+                refused += 1;
+            }
+            shorter += 1;
+        }
+    }
+    // Both ways are exercised, and most of the forms take the shorter way.
+    assert!(
+        shorter > 50_000,
+        "only {shorter} loads took the shorter way"
+    );
+    assert!(
+        accepted > 10_000 && refused > 10_000,
+        "{accepted} stepped, {refused} refused"
+    );
+}
