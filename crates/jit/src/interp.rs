@@ -55,27 +55,15 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    // Inlined, and built as the function's last expression with no field
-    // set afterwards, so the context (a few hundred bytes: the symbol facts
-    // and imports) is built where it lives: setting fields after building
-    // it made the compiler build it aside and copy it whole.
+    // Inlined, and filled in place, so the context (a few hundred bytes:
+    // the symbol facts) is built where it lives, not copied there.
     #[inline]
     pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
-        let has_buffer = sig.has_buffer();
-        Ctx {
+        let mut ctx = Ctx {
             code_len: code_len as u64,
-            // Only buffers with extent parameters give symbols facts.
-            entry_syms: if has_buffer {
-                Ctx::buffer_syms(sig, policy)
-            } else {
-                crate::num::NO_SYMS
-            },
-            imports: if sig.has_uses() {
-                Imports::resolve(sig, policy)
-            } else {
-                Imports::default()
-            },
-            has_buffer,
+            entry_syms: crate::num::NO_SYMS,
+            imports: Imports::default(),
+            has_buffer: sig.has_buffer(),
             rich: true,
             policy,
             sig,
@@ -87,18 +75,18 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .filter(|r| r.is_gpr())
                 .fold(0, |m, &r| m | 1 << gpr(r)),
+        };
+        // Only buffers with extent parameters give symbols facts.
+        if ctx.has_buffer {
+            ctx.entry_syms = Ctx::entry_syms(sig);
+            if policy.assumed_args.is_some() {
+                Ctx::assume_extents(sig, policy, &mut ctx.entry_syms);
+            }
         }
-    }
-
-    /// [`Ctx::entry_syms`] of a signature with a buffer, narrowed by the
-    /// policy's assumed arguments.
-    #[cold]
-    fn buffer_syms(sig: &Signature, policy: &Policy) -> crate::num::Syms {
-        let mut syms = Ctx::entry_syms(sig);
-        if policy.assumed_args.is_some() {
-            Ctx::assume_extents(sig, policy, &mut syms);
+        if sig.has_uses() {
+            ctx.imports = Imports::resolve(sig, policy);
         }
-        syms
+        ctx
     }
 
     /// Overwrites `st` with the state at the first instruction (reusing its
