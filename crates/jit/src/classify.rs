@@ -17,8 +17,8 @@ use crate::cpu::CpuFeatures;
 use crate::interp::{is_cmovcc, is_direct_jump, is_setcc};
 use crate::{Policy, ViolationKind};
 
-/// The `Code`-level part of [`check_instruction`] (one byte, so the cache
-/// stays small).
+/// The `Code`-level part of the rules (of `check_instruction`, the test-only
+/// reference): one byte, so the cache stays small.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Not computed yet.
@@ -46,7 +46,7 @@ pub(crate) enum Verdict {
     DirectionFlag,
 }
 
-/// Same result as [`check_instruction`], given `v`, the [`code_verdict`] of
+/// Same result as `check_instruction` (the test-only reference), given `v`, the [`code_verdict`] of
 /// an instruction with `ins`'s key (see [`crate::record`]), `need`, its CPU
 /// extensions, and `string`, whether it is a string copy or fill.
 ///
@@ -185,7 +185,7 @@ fn rule_of(v: Verdict) -> ViolationKind {
 }
 
 /// The rules that depend only on the `Code` (and operand 0 being memory), in
-/// [`check_instruction`]'s order.
+/// the order of `check_instruction` (the test-only reference).
 pub(crate) fn code_verdict(ins: &Instruction) -> Verdict {
     use Mnemonic as M;
     let m = ins.mnemonic();

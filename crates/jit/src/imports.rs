@@ -2,7 +2,7 @@
 //!
 //! A signature `int64(int64 x) uses print_i64` may call the helpers it
 //! names (SPEC §8.3). Names are interned in a process-wide, append-only
-//! table (at most [`MAX_HELPER_NAMES`]), so a [`Signature`](crate::Signature)
+//! table (at most [`MAX_HELPER_NAMES`]), so a [`Signature`]
 //! stays a small `Copy` value holding their indices; the names take part in
 //! its identity, in `uses` order (the order of the import table). What each
 //! name means — its signature — is the [`Policy`](crate::Policy)'s

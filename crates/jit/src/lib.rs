@@ -1,7 +1,7 @@
 //! `npk-jit`: proves that user-supplied x86-64 bytes are a well-behaved SysV
 //! function of a given [`Signature`] before they may run.
 //!
-//! [`validate`] decodes the whole byte string in 64-bit mode (iced-x86),
+//! [`validate()`] decodes the whole byte string in 64-bit mode (iced-x86),
 //! classifies every instruction, builds the control-flow graph and runs an
 //! abstract interpretation to a fixpoint. It returns a [`Report`] (the proof
 //! summary) or the first [`Violation`] found. It never panics, and it is

@@ -50,7 +50,7 @@ pub(crate) enum Flow {
 }
 
 impl Flow {
-    /// Whether [`crate::validate`]'s block builder looks at the instruction.
+    /// Whether [`crate::validate()`]'s block builder looks at the instruction.
     pub(crate) fn is_transfer(self) -> bool {
         self != Flow::Next
     }

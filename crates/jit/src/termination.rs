@@ -509,7 +509,7 @@ fn prove(
 }
 
 /// The marks and stacks of [`on_every_iteration`] and
-/// [`counts_every_value`], kept between calls.
+/// `counter::counts_every_value`, kept between calls.
 #[derive(Default)]
 struct Walk {
     seen: Vec<u8>,
