@@ -556,8 +556,15 @@ impl State {
     pub(crate) fn store(&mut self, off: i64, len: u8, val: Val) {
         let val = for_memory(val);
         let hi = off + i64::from(len);
-        self.forget(off, hi);
-        let idx = self.slots.partition_point(|s| s.off < off);
+        // The first slot ending after `off`: where the new bytes go when
+        // they overwrite nothing (a fresh spill), else what is forgotten.
+        let first = self.slots.partition_point(|s| s.end() <= off);
+        let idx = if self.slots.get(first).is_some_and(|s| s.off < hi) {
+            self.forget(off, hi);
+            self.slots.partition_point(|s| s.off < off)
+        } else {
+            first
+        };
         match val {
             v if v.is_special() && len == 8 => {
                 self.slots.insert(idx, Slot { off, len: 8, val });

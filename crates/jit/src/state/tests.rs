@@ -161,3 +161,48 @@ fn join_keeps_bytes_written_on_both_paths() {
     assert_eq!(k.load(-8, 1), Load::Missing(-8));
     assert_eq!(k.touched, 0);
 }
+
+/// [`State::store`] as it was before it skipped the forgetting for fresh
+/// bytes: forget what the bytes held, then insert.
+fn store_by_forgetting(st: &mut State, off: i64, len: u8, val: Val) {
+    let val = for_memory(val);
+    let hi = off + i64::from(len);
+    st.forget(off, hi);
+    let idx = st.slots.partition_point(|s| s.off < off);
+    match val {
+        v if v.is_special() && len == 8 => st.slots.insert(idx, Slot { off, len: 8, val }),
+        _ => st.insert_data(idx, off, hi),
+    }
+}
+
+/// Stores of every width and kind of value, into fresh and into written
+/// bytes, give the slots that forgetting first gives.
+#[test]
+fn a_store_gives_the_slots_forgetting_first_gives() {
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let (mut fresh, mut over) = (0, 0);
+    for _ in 0..2000 {
+        let (mut a, mut b) = (State::empty(), State::empty());
+        for _ in 0..pick(&mut rng, 1, 12) {
+            let len = [1u8, 2, 4, 8][pick(&mut rng, 0, 4) as usize];
+            let off = -pick(&mut rng, 1, 64) - i64::from(len);
+            let v = match pick(&mut rng, 0, 5) {
+                0 => Val::Data(len),
+                1 => Val::Entry(3),
+                2 => Val::Stack(-8),
+                3 => Val::num(random_num(&mut rng)),
+                _ => Val::Ptr(0, random_num(&mut rng)),
+            };
+            let hi = off + i64::from(len);
+            if a.slots.iter().any(|s| s.off < hi && s.end() > off) {
+                over += 1;
+            } else {
+                fresh += 1;
+            }
+            a.store(off, len, v);
+            store_by_forgetting(&mut b, off, len, v);
+            assert_eq!(a.slots, b.slots, "store of {v:?} at {off}+{len}");
+        }
+    }
+    assert!(fresh > 2_000 && over > 2_000, "{fresh} fresh, {over} over");
+}
