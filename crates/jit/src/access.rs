@@ -14,7 +14,10 @@
 //! at most 2^57 bytes; that bounds each extent parameter's range at entry.
 //! The common load through an index, `mov r64, [base + index * scale +
 //! disp]`, is stepped here whole ([`indexed_load`]: the interpreter's rules
-//! for it without the bookkeeping other instructions need).
+//! for it without the bookkeeping other instructions need); with three
+//! distinct registers it is a fast form of its own
+//! ([`crate::fast::Form::LoadIndexed`], the same rules without iced's
+//! register lists), and only the others come here.
 
 use iced_x86::{Code, Instruction, OpAccess, OpKind, Register, UsedMemory, UsedRegister};
 

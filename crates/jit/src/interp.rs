@@ -785,17 +785,46 @@ fn place(
     if !index.is_gpr64() {
         return Err(K::MemoryOutsideFrame);
     }
-    let disp = mem.displacement() as i64;
-    let scale = mem.scale();
-    let iv = &st.reg(gpr(index));
-    let bv = if base.is_gpr64() {
-        Some(&st.reg(gpr(base)))
+    let base = if base.is_gpr64() {
+        Some(gpr(base))
     } else if base == Register::None {
         None
     } else {
         return Err(K::MemoryOutsideFrame);
     };
-    match (bv, iv) {
+    let disp = mem.displacement() as i64;
+    place_indexed(
+        ctx,
+        st,
+        base,
+        gpr(index),
+        mem.scale(),
+        disp,
+        lo,
+        size,
+        write,
+    )
+}
+
+/// Where `[base + index * scale + disp]` points (`base` and `index` are
+/// register-file indices of 64-bit registers; no base: `None`): a buffer
+/// access proven in bounds, or the stack bytes an index into the frame may
+/// touch.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn place_indexed(
+    ctx: &Ctx<'_>,
+    st: &State,
+    base: Option<usize>,
+    index: usize,
+    scale: u32,
+    disp: i64,
+    lo: i64,
+    size: u8,
+    write: bool,
+) -> Result<Place, K> {
+    let iv = &st.reg(index);
+    let bv = base.map(|b| st.reg(b));
+    match (bv.as_ref(), iv) {
         (Some(&Val::Ptr(i, off)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
             ctx.check_buffer(

@@ -242,14 +242,15 @@ impl Records {
         let mems_ok = match form {
             // `step` ignores the memory `ret` reads (it only checks the state).
             Form::Ret => true,
-            Form::Store | Form::Load => {
+            Form::Store | Form::Load | Form::LoadIndexed => {
                 let access = if form == Form::Store {
                     OpAccess::Write
                 } else {
                     OpAccess::Read
                 };
                 matches!(info.used_memory(), [m] if m.base() == ins.memory_base()
-                    && m.index() == Register::None
+                    && m.index() == ins.memory_index()
+                    && (form != Form::LoadIndexed || m.scale() == ins.memory_index_scale())
                     && m.displacement() == ins.memory_displacement64()
                     && m.memory_size().size() == 8
                     && m.access() == access
@@ -372,16 +373,21 @@ fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
         }
         Form::Store if mem_ok() => (form, ins.op1_register(), base, NONE, disp()),
         Form::Load | Form::Lea if mem_ok() => (form, ins.op0_register(), base, NONE, disp()),
-        Form::Lea => {
+        // Through an index: three distinct 64-bit registers (the template
+        // is checked once per key, so the registers must not coincide).
+        Form::Lea | Form::Load => {
             let r0 = ins.op0_register();
             let distinct = r0 != base && r0 != index && base != index;
             if !(base.is_gpr64() && index.is_gpr64() && distinct) {
                 return None;
             }
-            let k = i64::from(gpr(index));
-            (Form::LeaIndexed, r0, base, index, k)
+            if form == Form::Lea {
+                (Form::LeaIndexed, r0, base, index, i64::from(gpr(index)))
+            } else {
+                (Form::LoadIndexed, r0, base, index, disp())
+            }
         }
-        Form::Store | Form::Load | Form::Divide => return None,
+        Form::Store | Form::Divide => return None,
         Form::AddImm => (form, ins.op0_register(), NONE, NONE, imm(ins, 1)?),
         Form::SubImm => (
             form,

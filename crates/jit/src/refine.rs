@@ -133,7 +133,7 @@ pub(crate) fn refine_edge(
                 return false;
             }
             // An offset that is exactly a multiple of a symbol narrows it.
-            if !learn(st.syms_mut(), &x) || !learn(st.syms_mut(), &y) {
+            if !learn(st, &x) || !learn(st, &y) {
                 return false;
             }
             st.set_reg(usize::from(cmp.a), Val::Ptr(i, x));
@@ -164,7 +164,7 @@ pub(crate) fn refine_edge(
             if !refine_nums(&mut x, &mut y, cond, st.syms()) {
                 return false;
             }
-            if !learn(st.syms_mut(), &x) || !learn(st.syms_mut(), &y) {
+            if !learn(st, &x) || !learn(st, &y) {
                 return false;
             }
             st.set_reg(usize::from(cmp.a), Val::num(x));
@@ -280,12 +280,12 @@ fn refine_nums(x: &mut Num, y: &mut Num, cond: Cond, syms: &Syms) -> bool {
 }
 
 /// A number that is exactly a symbol plus a constant narrows the symbol.
-fn learn(syms: &mut Syms, n: &Num) -> bool {
+fn learn(st: &mut State, n: &Num) -> bool {
     let Rel { sym, shift, lo, hi } = n.rel;
     if !n.rel.is_some() || lo != hi {
         return true;
     }
-    let Some(Some((slo, shi))) = syms.get(usize::from(sym)).copied() else {
+    let Some(Some((slo, shi))) = st.syms().get(usize::from(sym)).copied() else {
         return true;
     };
     // v = (S << shift) + d exactly, so S = (v - d) / 2^shift.
@@ -297,8 +297,12 @@ fn learn(syms: &mut Syms, n: &Num) -> bool {
     if l > h {
         return false;
     }
-    // Both within the symbol's old range, so they fit.
-    syms[usize::from(sym)] = Some((l as i64, h as i64));
+    // Both within the symbol's old range, so they fit. Facts left as they
+    // were are not written (symbol facts never written stay marked empty).
+    let range = Some((l as i64, h as i64));
+    if st.syms()[usize::from(sym)] != range {
+        st.syms_mut()[usize::from(sym)] = range;
+    }
     true
 }
 

@@ -121,20 +121,7 @@ impl Val {
         if self == other {
             return self;
         }
-        let join_num = |a: Num, b: Num| {
-            let s = a.s.join(b.s);
-            let rel = join_rel(&a, sa, &b, sb);
-            let id = same_id(&a, &b);
-            if let Some(thresholds) = widen {
-                Num {
-                    s: widen_scalar(a.s, s, thresholds),
-                    rel: widen_rel(a.rel_on(rel.sym, rel.shift, sa), rel),
-                    id,
-                }
-            } else {
-                Num { s, rel, id }
-            }
-        };
+        let join_num = |a: Num, b: Num| join_nums(&a, &b, sa, sb, widen);
         match (self, other) {
             (Val::Num(a), Val::Num(b)) => Val::num(join_num(a, b)),
             (Val::Ptr(i, a), Val::Ptr(j, b)) if i == j => Val::Ptr(i, join_num(a, b)),
@@ -166,6 +153,24 @@ impl Val {
             ),
             (a, b) => Val::Data(a.defined_bytes().min(b.defined_bytes())),
         }
+    }
+}
+
+/// The join of two numbers ([`Val::join_with`]'s rule for numbers and
+/// buffer offsets): `sa`/`sb` are the symbol facts of the two paths; with
+/// `widen`, bounds that grew jump to their limits.
+fn join_nums(a: &Num, b: &Num, sa: &Syms, sb: &Syms, widen: Option<&[i64]>) -> Num {
+    let s = a.s.join(b.s);
+    let rel = join_rel(a, sa, b, sb);
+    let id = same_id(a, b);
+    if let Some(thresholds) = widen {
+        Num {
+            s: widen_scalar(a.s, s, thresholds),
+            rel: widen_rel(a.rel_on(rel.sym, rel.shift, sa), rel),
+            id,
+        }
+    } else {
+        Num { s, rel, id }
     }
 }
 
@@ -551,8 +556,15 @@ impl State {
     pub(crate) fn store(&mut self, off: i64, len: u8, val: Val) {
         let val = for_memory(val);
         let hi = off + i64::from(len);
-        self.forget(off, hi);
-        let idx = self.slots.partition_point(|s| s.off < off);
+        // The first slot ending after `off`: where the new bytes go when
+        // they overwrite nothing (a fresh spill), else what is forgotten.
+        let first = self.slots.partition_point(|s| s.end() <= off);
+        let idx = if self.slots.get(first).is_some_and(|s| s.off < hi) {
+            self.forget(off, hi);
+            self.slots.partition_point(|s| s.off < off)
+        } else {
+            first
+        };
         match val {
             v if v.is_special() && len == 8 => {
                 self.slots.insert(idx, Slot { off, len: 8, val });
@@ -613,6 +625,48 @@ impl State {
         }
     }
 
+    /// [`State::join_from`] for register `r` where both states hold a
+    /// number, or an offset into the same buffer, there: the general rule
+    /// ([`Val::join_with`], then the reduction by the joined symbol facts,
+    /// `joined` where they changed) without moving
+    /// whole values. Whether `self` changed; `None` for other values.
+    #[inline(never)]
+    fn join_num_at(
+        &mut self,
+        other: &State,
+        r: usize,
+        joined: Option<&Syms>,
+        thresholds: Option<&[i64]>,
+    ) -> Option<bool> {
+        let is_num = match (self.heads[r], other.heads[r]) {
+            (Head::Num, Head::Num) => true,
+            (Head::Ptr(i), Head::Ptr(k)) if i == k => false,
+            _ => return None,
+        };
+        let n = join_nums(
+            &self.nums[r],
+            &other.nums[r],
+            &self.syms,
+            &other.syms,
+            thresholds,
+        );
+        // A number about which nothing is known is plain data.
+        if is_num && n.is_unknown() {
+            self.set_reg(r, Val::Data(8));
+            return Some(true);
+        }
+        let m = n.reduce(joined.unwrap_or(&self.syms)).unwrap_or(n);
+        if is_num && m.is_unknown() {
+            self.set_reg(r, Val::Data(8));
+            Some(true)
+        } else if m != self.nums[r] {
+            self.nums[r] = m;
+            Some(true)
+        } else {
+            Some(false)
+        }
+    }
+
     /// Merges `other` into `self`; returns whether `self` changed.
     /// `scratch` is a reusable buffer (its contents are irrelevant). At a
     /// loop head `widen` holds the symbols' entry ranges and the widening
@@ -633,20 +687,30 @@ impl State {
             .filter(|j| *j != self.syms);
         for r in 0..16 {
             // Equal values join to themselves: most registers agree.
-            if !self.same_reg(other, r) {
-                let (a, b) = (self.reg(r), other.reg(r));
-                let syms = joined.as_ref().unwrap_or(&self.syms);
-                let mut j = a.join_with(b, &self.syms, &other.syms, widen.map(|w| w.1));
-                if let Val::Num(n) = j {
-                    j = n.reduce(syms).map_or(j, Val::num);
-                }
-                if let Val::Ptr(i, n) = j {
-                    j = Val::Ptr(i, n.reduce(syms).unwrap_or(n));
-                }
-                if j != a {
-                    self.set_reg(r, j);
-                    changed = true;
-                }
+            if self.same_reg(other, r) {
+                continue;
+            }
+            let thresholds = widen.map(|w| w.1);
+            // Two numbers, or two offsets into one buffer: joined where
+            // they are.
+            if (self.with_num & other.with_num) >> r & 1 != 0
+                && let Some(c) = self.join_num_at(other, r, joined.as_ref(), thresholds)
+            {
+                changed |= c;
+                continue;
+            }
+            let syms = joined.as_ref().unwrap_or(&self.syms);
+            let (a, b) = (self.reg(r), other.reg(r));
+            let mut j = a.join_with(b, &self.syms, &other.syms, thresholds);
+            if let Val::Num(n) = j {
+                j = n.reduce(syms).map_or(j, Val::num);
+            }
+            if let Val::Ptr(i, n) = j {
+                j = Val::Ptr(i, n.reduce(syms).unwrap_or(n));
+            }
+            if j != a {
+                self.set_reg(r, j);
+                changed = true;
             }
         }
         if let Some(j) = joined {
@@ -778,70 +842,4 @@ fn data_slot(a: i64, b: i64) -> Slot {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn written(st: &State) -> Vec<(i64, u32, bool)> {
-        st.slots
-            .iter()
-            .map(|s| (s.off, s.len, s.is_data()))
-            .collect()
-    }
-
-    #[test]
-    fn bytes_written_one_at_a_time_form_one_run() {
-        let mut st = State::empty();
-        for off in (-64..0).rev() {
-            st.store(off, 1, Val::Data(1));
-        }
-        assert_eq!(written(&st), [(-64, 64, true)]);
-        // Writing in the other order and in the middle gives the same list.
-        let mut other = State::empty();
-        for off in (-64..0).step_by(2) {
-            other.store(off, 1, Val::Data(1));
-        }
-        for off in (-63..0).step_by(2) {
-            other.store(off, 1, Val::Data(1));
-        }
-        assert_eq!(other.slots, st.slots);
-    }
-
-    #[test]
-    fn a_partly_overwritten_entry_value_is_not_readable() {
-        let mut st = State::empty();
-        st.store(-8, 8, Val::Entry(12));
-        st.store(-8, 4, Val::Data(4));
-        assert_eq!(st.load(-8, 4), Load::Value(Val::Data(4)));
-        assert_eq!(st.load(-4, 4), Load::Missing(-4));
-        // A split pointer stays readable as data.
-        st.store(-16, 8, Val::Stack(-16));
-        st.store(-16, 2, Val::Data(2));
-        assert_eq!(st.load(-14, 6), Load::Value(Val::Data(6)));
-    }
-
-    #[test]
-    fn join_keeps_bytes_written_on_both_paths() {
-        let mut a = State::empty();
-        a.store(-16, 8, Val::Data(8));
-        a.store(-8, 8, Val::Entry(3));
-        a.store(-24, 8, Val::Stack(-8));
-        let mut b = State::empty();
-        for off in -24..-8 {
-            b.store(off, 1, Val::Data(1));
-        }
-        b.store(-8, 8, Val::Entry(3));
-        let mut j = a.clone();
-        assert!(j.join_from(&b, &mut Vec::new(), None));
-        // [-24, -8) is data on both paths (the pointer becomes data), the
-        // entry value is kept where both paths hold it exactly.
-        assert_eq!(written(&j), [(-24, 16, true), (-8, 8, false)]);
-        assert_eq!(j.load(-8, 8), Load::Value(Val::Entry(3)));
-        // An entry value against data is dropped.
-        let mut c = State::empty();
-        c.store(-8, 8, Val::Data(8));
-        let mut k = a.clone();
-        k.join_from(&c, &mut Vec::new(), None);
-        assert_eq!(k.load(-8, 1), Load::Missing(-8));
-        assert_eq!(k.touched, 0);
-    }
-}
+mod tests;

@@ -1,7 +1,9 @@
 //! The shorter way of an indexed load ([`indexed_load`]) against the rules
 //! for every instruction ([`crate::interp::generic`]): every ModRM/SIB form
 //! of `mov r64, [base + index * scale + disp]` on random states and
-//! policies gives the same result, and on success the same state.
+//! policies gives the same result, and on success the same state. The
+//! fast form of that load ([`crate::fast::Form::LoadIndexed`]), where it
+//! steps, gives that state too, and leaves the state alone where it does not.
 
 use super::*;
 use crate::interp::generic;
@@ -66,7 +68,7 @@ fn random_val(rng: &mut Rng) -> Val {
 /// (all REX.RXB, all SIB bytes, no, 8- and 32-bit displacements), some
 /// behind a `67` (32-bit addresses) or segment prefix, and a few loads
 /// without an index (which are not this form).
-fn loads() -> Vec<Instruction> {
+fn loads() -> Vec<(Instruction, bool)> {
     let mut codes: Vec<Vec<u8>> = Vec::new();
     for rex in 0x48..=0x4fu8 {
         for reg in [0u8, 2, 4, 6, 7] {
@@ -91,10 +93,14 @@ fn loads() -> Vec<Instruction> {
     }
     codes.push(vec![0x48, 0x8b, 0x47, 0xf8]);
     codes.push(vec![0x48, 0x8b, 0x04, 0x24]);
+    // Each with whether its first byte is not a legacy prefix.
     codes
         .iter()
-        .map(|b| Decoder::with_ip(64, b, 0, DecoderOptions::NONE).decode())
-        .filter(|ins| !ins.is_invalid())
+        .map(|b| {
+            let ins = Decoder::with_ip(64, b, 0, DecoderOptions::NONE).decode();
+            (ins, !crate::classify::is_legacy_prefix(b[0]))
+        })
+        .filter(|(ins, _)| !ins.is_invalid())
         .collect()
 }
 
@@ -119,9 +125,13 @@ fn an_indexed_load_steps_as_the_general_rules_step_it() {
     ];
     let mut uses = crate::uses::Uses::new();
     let mut rng = Rng::new();
-    let (mut shorter, mut accepted, mut refused) = (0, 0, 0);
-    for ins in loads() {
-        let (regs, mems) = uses.of(&ins, ins.mnemonic(), true);
+    let mut records = crate::record::Records::new();
+    let (mut shorter, mut accepted, mut refused, mut fast) = (0, 0, 0, 0);
+    for (ins, no_prefix) in loads() {
+        let (regs, mems) = uses.of(&ins, ins.mnemonic(), no_prefix);
+        let key = crate::record::Records::key(&ins);
+        let rec = records.get(key, &ins);
+        let op = records.lower(key, rec, &ins, no_prefix);
         let flags = Flags::of(&ins);
         for round in 0..8 {
             let policy = &policies[round % policies.len()];
@@ -185,6 +195,16 @@ fn an_indexed_load_steps_as_the_general_rules_step_it() {
             let mut b = st.clone();
             let rb = generic(&ctx, &mut b, &ins, regs, mems, flags);
             assert_eq!(ra, rb, "{ins} from {st:?}");
+            if op.form == crate::fast::Form::LoadIndexed {
+                let mut c = st.clone();
+                if crate::fast::exec(&ctx, &mut c, &op, &ins).is_ok() {
+                    assert!(rb.is_ok(), "{ins} from {st:?}: {rb:?}");
+                    assert_eq!(c, b, "{ins} from {st:?}");
+                    fast += 1;
+                } else {
+                    assert_eq!(c, st, "{ins} changed the state");
+                }
+            }
             if rb.is_ok() {
                 assert_eq!(a, b, "{ins} from {st:?}");
                 accepted += 1;
@@ -203,4 +223,5 @@ fn an_indexed_load_steps_as_the_general_rules_step_it() {
         accepted > 10_000 && refused > 10_000,
         "{accepted} stepped, {refused} refused"
     );
+    assert!(fast > 10_000, "only {fast} loads took the fast form");
 }

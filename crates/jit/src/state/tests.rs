@@ -1,0 +1,208 @@
+//! The stack slot list's canonical form and joins, and the join of numbers
+//! in place against the general rule for values.
+
+use super::*;
+use crate::num::POS_INF;
+
+fn written(st: &State) -> Vec<(i64, u32, bool)> {
+    st.slots
+        .iter()
+        .map(|s| (s.off, s.len, s.is_data()))
+        .collect()
+}
+
+#[test]
+fn bytes_written_one_at_a_time_form_one_run() {
+    let mut st = State::empty();
+    for off in (-64..0).rev() {
+        st.store(off, 1, Val::Data(1));
+    }
+    assert_eq!(written(&st), [(-64, 64, true)]);
+    // Writing in the other order and in the middle gives the same list.
+    let mut other = State::empty();
+    for off in (-64..0).step_by(2) {
+        other.store(off, 1, Val::Data(1));
+    }
+    for off in (-63..0).step_by(2) {
+        other.store(off, 1, Val::Data(1));
+    }
+    assert_eq!(other.slots, st.slots);
+}
+
+#[test]
+fn a_partly_overwritten_entry_value_is_not_readable() {
+    let mut st = State::empty();
+    st.store(-8, 8, Val::Entry(12));
+    st.store(-8, 4, Val::Data(4));
+    assert_eq!(st.load(-8, 4), Load::Value(Val::Data(4)));
+    assert_eq!(st.load(-4, 4), Load::Missing(-4));
+    // A split pointer stays readable as data.
+    st.store(-16, 8, Val::Stack(-16));
+    st.store(-16, 2, Val::Data(2));
+    assert_eq!(st.load(-14, 6), Load::Value(Val::Data(6)));
+}
+
+use proptest::test_runner::{RngAlgorithm, TestRng};
+
+/// A number in `[lo, hi)` from proptest's deterministic generator.
+fn pick(rng: &mut TestRng, lo: i64, hi: i64) -> i64 {
+    use proptest::prelude::Rng as _;
+    lo + (rng.next_u64() % (hi - lo) as u64) as i64
+}
+
+/// Numbers and buffer offsets of a few kinds: constants, ranges, with
+/// and without a relation to symbol 1 or a value identity.
+fn random_num(rng: &mut TestRng) -> Num {
+    let lo = pick(rng, -8, 40);
+    let mut n = Num::scalar(crate::scalar::Scalar::range_s(lo, lo + pick(rng, 0, 40)));
+    if pick(rng, 0, 4) == 0 {
+        n = Num::constant(pick(rng, 0, 50) as u64);
+    }
+    if pick(rng, 0, 2) == 0 {
+        n.rel = Rel {
+            sym: 1,
+            shift: pick(rng, 0, 4) as u8,
+            lo: -pick(rng, 1, 40),
+            hi: [POS_INF, -pick(rng, 0, 8)][pick(rng, 0, 2) as usize],
+        };
+    }
+    n.id = pick(rng, 0, 3) as u32;
+    n
+}
+
+/// Joining numbers in place ([`State::join_num_at`]) gives what the
+/// general rule gives: [`Val::join_with`] on the two values, then the
+/// reduction by the joined symbol facts; with and without widening.
+#[test]
+fn numbers_join_as_the_general_rule_joins_them() {
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let thresholds = [-1i64, 0, 1, 4, 5, 6, 31, 32, 33];
+    let (mut numbers, mut changed) = (0, 0);
+    for round in 0..4000 {
+        let mut syms = [crate::num::NO_SYMS; 2];
+        for s in &mut syms {
+            s.ranges[1] = Some((pick(&mut rng, 0, 4), pick(&mut rng, 4, 64)));
+        }
+        let (mut a, mut b) = (State::empty(), State::empty());
+        a.set_syms(&syms[0]);
+        b.set_syms(&syms[1]);
+        for r in 0..16 {
+            // Often a value `a` holds already (a loop head at its
+            // fixpoint): one of `a`'s numbers narrowed to its least.
+            if pick(&mut rng, 0, 3) == 0 {
+                let n = random_num(&mut rng);
+                let least = Num {
+                    s: crate::scalar::Scalar::constant(n.s.smin() as u64),
+                    ..n
+                };
+                a.set_reg(r, Val::num(n));
+                b.set_reg(r, Val::num(least));
+                continue;
+            }
+            for st in [&mut a, &mut b] {
+                let v = match pick(&mut rng, 0, 5) {
+                    0 => Val::Data(8),
+                    1 | 2 => Val::num(random_num(&mut rng)),
+                    _ => Val::Ptr(pick(&mut rng, 0, 2) as u8, random_num(&mut rng)),
+                };
+                st.set_reg(r, v);
+            }
+        }
+        let entry = crate::num::NO_SYMS;
+        let widen = (round % 2 == 0).then_some((&entry, &thresholds[..]));
+        let mut j = a.clone();
+        let c = j.join_from(&b, &mut Vec::new(), widen);
+        assert_eq!(c, j != a, "{a:?} and {b:?}");
+        let facts = join_syms(&a.syms, &b.syms, widen.map(|w| w.0));
+        for r in 0..16 {
+            let (x, y) = (a.reg(r), b.reg(r));
+            let mut want = x.join_with(y, &a.syms, &b.syms, widen.map(|w| w.1));
+            if let Val::Num(n) = want {
+                want = n.reduce(&facts).map_or(want, Val::num);
+            }
+            if let Val::Ptr(i, n) = want {
+                want = Val::Ptr(i, n.reduce(&facts).unwrap_or(n));
+            }
+            if matches!(want, Val::Num(_) | Val::Ptr(..)) {
+                numbers += 1;
+                changed += usize::from(want != x);
+            }
+            assert_eq!(j.reg(r), want, "register {r} of {a:?} and {b:?}");
+        }
+    }
+    assert!(
+        numbers > 20_000 && changed > 3_000,
+        "{numbers} numbers, {changed} changed"
+    );
+}
+
+#[test]
+fn join_keeps_bytes_written_on_both_paths() {
+    let mut a = State::empty();
+    a.store(-16, 8, Val::Data(8));
+    a.store(-8, 8, Val::Entry(3));
+    a.store(-24, 8, Val::Stack(-8));
+    let mut b = State::empty();
+    for off in -24..-8 {
+        b.store(off, 1, Val::Data(1));
+    }
+    b.store(-8, 8, Val::Entry(3));
+    let mut j = a.clone();
+    assert!(j.join_from(&b, &mut Vec::new(), None));
+    // [-24, -8) is data on both paths (the pointer becomes data), the
+    // entry value is kept where both paths hold it exactly.
+    assert_eq!(written(&j), [(-24, 16, true), (-8, 8, false)]);
+    assert_eq!(j.load(-8, 8), Load::Value(Val::Entry(3)));
+    // An entry value against data is dropped.
+    let mut c = State::empty();
+    c.store(-8, 8, Val::Data(8));
+    let mut k = a.clone();
+    k.join_from(&c, &mut Vec::new(), None);
+    assert_eq!(k.load(-8, 1), Load::Missing(-8));
+    assert_eq!(k.touched, 0);
+}
+
+/// [`State::store`] as it was before it skipped the forgetting for fresh
+/// bytes: forget what the bytes held, then insert.
+fn store_by_forgetting(st: &mut State, off: i64, len: u8, val: Val) {
+    let val = for_memory(val);
+    let hi = off + i64::from(len);
+    st.forget(off, hi);
+    let idx = st.slots.partition_point(|s| s.off < off);
+    match val {
+        v if v.is_special() && len == 8 => st.slots.insert(idx, Slot { off, len: 8, val }),
+        _ => st.insert_data(idx, off, hi),
+    }
+}
+
+/// Stores of every width and kind of value, into fresh and into written
+/// bytes, give the slots that forgetting first gives.
+#[test]
+fn a_store_gives_the_slots_forgetting_first_gives() {
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let (mut fresh, mut over) = (0, 0);
+    for _ in 0..2000 {
+        let (mut a, mut b) = (State::empty(), State::empty());
+        for _ in 0..pick(&mut rng, 1, 12) {
+            let len = [1u8, 2, 4, 8][pick(&mut rng, 0, 4) as usize];
+            let off = -pick(&mut rng, 1, 64) - i64::from(len);
+            let v = match pick(&mut rng, 0, 5) {
+                0 => Val::Data(len),
+                1 => Val::Entry(3),
+                2 => Val::Stack(-8),
+                3 => Val::num(random_num(&mut rng)),
+                _ => Val::Ptr(0, random_num(&mut rng)),
+            };
+            let hi = off + i64::from(len);
+            if a.slots.iter().any(|s| s.off < hi && s.end() > off) {
+                over += 1;
+            } else {
+                fresh += 1;
+            }
+            a.store(off, len, v);
+            store_by_forgetting(&mut b, off, len, v);
+            assert_eq!(a.slots, b.slots, "store of {v:?} at {off}+{len}");
+        }
+    }
+    assert!(fresh > 2_000 && over > 2_000, "{fresh} fresh, {over} over");
+}
