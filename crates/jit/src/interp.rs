@@ -120,7 +120,13 @@ impl<'a> Ctx<'a> {
             self.assume_args(st);
         }
         st.cmp = None;
-        st.set_syms(&self.entry_syms);
+        if self.has_buffer {
+            st.set_syms(&self.entry_syms);
+        } else {
+            // Extent parameters come with buffers: no symbol facts.
+            debug_assert!(self.entry_syms == crate::num::NO_SYMS);
+            st.clear_syms();
+        }
         // A state reused from an earlier validation may say `rdx` holds
         // `rax`'s sign extension (every write of `rax` clears it, so it was
         // never read before `rax` was written, but the entry state is exact).

@@ -396,6 +396,14 @@ impl State {
         self.syms_plain = *syms == crate::num::NO_SYMS;
     }
 
+    /// Empties the symbol facts (without touching them if they are).
+    pub(crate) fn clear_syms(&mut self) {
+        if !self.syms_plain {
+            self.syms = crate::num::NO_SYMS;
+            self.syms_plain = true;
+        }
+    }
+
     /// Whether `self` and `o` have equal symbol facts.
     #[inline]
     fn same_syms(&self, o: &State) -> bool {
