@@ -245,7 +245,8 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
                 None
             };
         } else if let Some(c) = st.cmp
-            && (c.a == op.r0 || (op.form != Form::Store && c.b == op.r0))
+            && op.form != Form::Store
+            && (c.a == op.r0 || c.b == op.r0)
         {
             st.cmp = None;
         }
@@ -855,11 +856,8 @@ mod tests {
                 st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
                 st.sext = [0, 4, 8][(rng.next() % 3) as usize];
                 // Often flags from a comparison (a `cmov` then goes to
-                // `step`). Not before a store: the fast store forgets a
-                // comparison of the register it stores, which `step` keeps
-                // (a loss of precision, never of soundness, kept as it is
-                // so that no verdict changes).
-                if op.form != Form::Store && rng.next().is_multiple_of(3) {
+                // `step`; a store keeps it, as `step` does).
+                if rng.next().is_multiple_of(3) {
                     let b = (rng.next() % 17) as u8;
                     st.cmp = Some(crate::state::Cmp {
                         a: (rng.next() % 16) as u8,
