@@ -70,6 +70,21 @@ fn random_num(rng: &mut TestRng) -> Num {
     n
 }
 
+/// Register `r` of `a` joined with `b` by the general rule:
+/// [`Val::join_with`] on the two values, then the reduction by the joined
+/// symbol facts.
+fn general_join(a: &State, b: &State, r: usize, widen: Option<(&Syms, &[i64])>) -> Val {
+    let facts = join_syms(&a.syms, &b.syms, widen.map(|w| w.0));
+    let want = a
+        .reg(r)
+        .join_with(b.reg(r), &a.syms, &b.syms, widen.map(|w| w.1));
+    match want {
+        Val::Num(n) => n.reduce(&facts).map_or(want, Val::num),
+        Val::Ptr(i, n) => Val::Ptr(i, n.reduce(&facts).unwrap_or(n)),
+        v => v,
+    }
+}
+
 /// Joining numbers in place ([`State::join_num_at`]) gives what the
 /// general rule gives: [`Val::join_with`] on the two values, then the
 /// reduction by the joined symbol facts; with and without widening.
@@ -113,16 +128,8 @@ fn numbers_join_as_the_general_rule_joins_them() {
         let mut j = a.clone();
         let c = j.join_from(&b, &mut Vec::new(), widen);
         assert_eq!(c, j != a, "{a:?} and {b:?}");
-        let facts = join_syms(&a.syms, &b.syms, widen.map(|w| w.0));
         for r in 0..16 {
-            let (x, y) = (a.reg(r), b.reg(r));
-            let mut want = x.join_with(y, &a.syms, &b.syms, widen.map(|w| w.1));
-            if let Val::Num(n) = want {
-                want = n.reduce(&facts).map_or(want, Val::num);
-            }
-            if let Val::Ptr(i, n) = want {
-                want = Val::Ptr(i, n.reduce(&facts).unwrap_or(n));
-            }
+            let (x, want) = (a.reg(r), general_join(&a, &b, r, widen));
             if matches!(want, Val::Num(_) | Val::Ptr(..)) {
                 numbers += 1;
                 changed += usize::from(want != x);
@@ -205,4 +212,175 @@ fn a_store_gives_the_slots_forgetting_first_gives() {
         }
     }
     assert!(fresh > 2_000 && over > 2_000, "{fresh} fresh, {over} over");
+}
+
+/// Whether `a` and `b` describe the same state, read through the
+/// accessors only (each register's whole value, the symbol facts as they
+/// are): what [`State`]'s `PartialEq` must agree with.
+fn same_state(a: &State, b: &State) -> bool {
+    (0..16).all(|r| a.reg(r) == b.reg(r))
+        && a.syms == b.syms
+        && a.cmp == b.cmp
+        && a.sext == b.sext
+        && a.flags == b.flags
+        && a.touched == b.touched
+        && a.slots == b.slots
+}
+
+/// `st` built afresh from what it describes: no stale numbers beside its
+/// registers, its symbol facts' flag computed from them.
+fn rebuilt(st: &State) -> State {
+    let mut fresh = State::empty();
+    for r in 0..16 {
+        fresh.set_reg(r, st.reg(r));
+    }
+    fresh.set_syms(&st.syms);
+    fresh.cmp = st.cmp;
+    fresh.sext = st.sext;
+    fresh.flags = st.flags;
+    fresh.touched = st.touched;
+    fresh.slots = st.slots.clone();
+    fresh
+}
+
+/// What the representation promises: a number is kept exactly where a
+/// register holds one, and facts marked empty are empty.
+fn assert_consistent(st: &State, what: &str) {
+    for r in 0..16 {
+        let holds = matches!(st.heads[r], Head::Num | Head::Ptr(_));
+        assert_eq!(st.with_num >> r & 1 != 0, holds, "{what}: register {r}");
+    }
+    assert!(
+        !st.syms_plain || st.syms == crate::num::NO_SYMS,
+        "{what}: facts marked empty are {:?}",
+        st.syms
+    );
+}
+
+/// A register value of any kind (numbers and buffer offsets from
+/// [`random_num`], often one number shared by several registers).
+fn random_val(rng: &mut TestRng, shared: Num) -> Val {
+    match pick(rng, 0, 9) {
+        0 => Val::Undef,
+        1 => Val::Data([1u8, 4, 8][pick(rng, 0, 3) as usize]),
+        2 => Val::Entry(3),
+        3 => Val::Stack(-8 * pick(rng, 0, 3)),
+        4 => Val::Param(0, 8),
+        5 => Val::num(random_num(rng)),
+        6 => Val::Num(shared),
+        7 => Val::Ptr(pick(rng, 0, 2) as u8, shared),
+        _ => Val::Ptr(0, random_num(rng)),
+    }
+}
+
+/// Symbol facts: often empty, else a range for symbol 1 and sometimes a
+/// bound.
+fn random_syms(rng: &mut TestRng) -> Syms {
+    let mut s = crate::num::NO_SYMS;
+    if pick(rng, 0, 3) != 0 {
+        let lo = pick(rng, 0, 20);
+        s.ranges[1] = Some((lo, lo + pick(rng, 0, 40)));
+    }
+    if pick(rng, 0, 4) == 0 {
+        s.bounds[1] = pick(rng, 0, 30);
+    }
+    s
+}
+
+/// Red team of the register heads and the symbol facts' flag: a pool of
+/// states reused as the validator reuses its states (copied over, joined
+/// into, cleared, rewritten) never reads a stale number, never keeps stale
+/// facts, compares equal exactly when the values are equal, and joins
+/// (with its "changed" answer) exactly as the same states built afresh do.
+#[test]
+fn reused_states_behave_as_states_built_afresh() {
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let thresholds = [-1i64, 0, 1, 8, 31, 32];
+    let mut pool: Vec<State> = (0..4).map(|_| State::empty()).collect();
+    let mut scratch = Vec::new();
+    let (mut joins, mut unchanged, mut equal) = (0, 0, 0);
+    for step in 0..60_000 {
+        let (i, j) = (pick(&mut rng, 0, 4) as usize, pick(&mut rng, 0, 4) as usize);
+        let shared = random_num(&mut rng);
+        match pick(&mut rng, 0, 14) {
+            0..=2 => {
+                let v = random_val(&mut rng, shared);
+                pool[i].set_reg(pick(&mut rng, 0, 16) as usize, v);
+            }
+            3 => {
+                let s = random_syms(&mut rng);
+                pool[i].set_syms(&s);
+            }
+            4 => {
+                let lo = pick(&mut rng, 0, 10);
+                pool[i].syms_mut()[1] = Some((lo, lo + 5));
+            }
+            5 => pool[i].clear_syms(),
+            6 => pool[i].clear_regs(),
+            7 => {
+                let src = pool[j].clone();
+                pool[i].copy_regs_from(&src);
+            }
+            8 => {
+                let src = pool[j].clone();
+                pool[i].clone_from(&src);
+                assert!(same_state(&pool[i], &src), "step {step}: clone_from");
+            }
+            9 => {
+                let r = pick(&mut rng, 0, 16) as usize;
+                pool[i].copy_reg(r, pick(&mut rng, 1, 4) as u64);
+            }
+            10 => {
+                let v = random_val(&mut rng, shared);
+                pool[i].store(-8 * pick(&mut rng, 1, 4), 8, v);
+                pool[i].flags = (pick(&mut rng, 0, 4) as u32) << 6;
+                pool[i].touched = -8 * pick(&mut rng, 0, 4);
+            }
+            _ => {
+                let other = pool[j].clone();
+                // A loop head's entry facts hold every range drawn here.
+                let mut widen_syms = crate::num::NO_SYMS;
+                widen_syms.ranges[1] = Some((0, 100));
+                let widen = (pick(&mut rng, 0, 3) == 0).then_some((&widen_syms, &thresholds[..]));
+                let before = rebuilt(&pool[i]);
+                let mut fresh = rebuilt(&pool[i]);
+                let fresh_changed = fresh.join_from(&rebuilt(&other), &mut scratch, widen);
+                let changed = pool[i].join_from(&other, &mut scratch, widen);
+                joins += 1;
+                unchanged += usize::from(!changed);
+                assert!(
+                    same_state(&pool[i], &fresh),
+                    "step {step}: join of reused states\n{:?}\nvs afresh\n{fresh:?}",
+                    pool[i]
+                );
+                assert_eq!(changed, fresh_changed, "step {step}: join's answer");
+                for r in 0..16 {
+                    // Equal values join to themselves (unreduced).
+                    let want = if before.reg(r) == other.reg(r) {
+                        before.reg(r)
+                    } else {
+                        general_join(&before, &other, r, widen)
+                    };
+                    assert_eq!(pool[i].reg(r), want, "step {step}: register {r}");
+                }
+                assert_eq!(
+                    changed,
+                    !same_state(&before, &pool[i]),
+                    "step {step}: join says {changed}: {before:?} -> {:?}",
+                    pool[i]
+                );
+            }
+        }
+        assert_consistent(&pool[i], &format!("step {step}"));
+        for k in 0..4 {
+            let (a, b) = (&pool[i], &pool[k]);
+            assert_eq!(a == b, same_state(a, b), "step {step}: {a:?} == {b:?}");
+            assert!(a == &rebuilt(a), "step {step}: {a:?} vs rebuilt");
+            equal += usize::from(k != i && a == b);
+        }
+    }
+    assert!(
+        joins > 10_000 && unchanged > 500 && equal > 500,
+        "{joins} joins, {unchanged} unchanged, {equal} equal"
+    );
 }
