@@ -1,0 +1,127 @@
+//! Red team of the state reuse inside one [`Validator`] (the register heads
+//! and numbers, the symbol facts' "certainly empty" flag, the entry state of
+//! signatures with and without buffers): every corpus line validated by one
+//! validator, in shuffled orders that interleave buffer and scalar
+//! signatures, value-domain retries and rejections, gives exactly the
+//! result (report or violation) a fresh validator gives it.
+
+#[path = "common/corpus_format.rs"]
+mod corpus_format;
+
+use corpus_format::{parse_hex, parse_policy, split_line};
+use npk_jit::{Policy, Report, Signature, Validator, Violation};
+
+/// One corpus case.
+struct Case {
+    code: Vec<u8>,
+    sig: Signature,
+    policy: Policy,
+    line: String,
+}
+
+/// Every line of `tests/corpus/*.txt`.
+fn corpus() -> Vec<Case> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus directory")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read corpus file");
+        for raw in text.lines() {
+            let Some(f) = split_line(raw) else { continue };
+            cases.push(Case {
+                code: parse_hex(f.hex),
+                sig: f.sig.parse().expect("corpus signatures parse"),
+                policy: parse_policy(f.policy),
+                line: raw.to_string(),
+            });
+        }
+    }
+    cases
+}
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+    }
+}
+
+/// Passes over the corpus: file order, then shuffles.
+const ROUNDS: usize = 6;
+
+#[test]
+fn verdicts_do_not_depend_on_what_the_validator_validated_before() {
+    let cases = corpus();
+    let fresh: Vec<Result<Report, Violation>> = cases
+        .iter()
+        .map(|c| Validator::new().validate(&c.code, &c.sig, &c.policy))
+        .collect();
+    let with_buffers = cases.iter().filter(|c| c.sig.has_buffer()).count();
+    assert!(
+        cases.len() > 800 && with_buffers > 350 && cases.len() - with_buffers > 400,
+        "{} cases, {with_buffers} with buffers",
+        cases.len()
+    );
+    // In file order, then shuffled (a buffer case is followed by a scalar
+    // one about every other time).
+    let mut v = Validator::new();
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    let mut rng = Rng(0x5eed_57a7e);
+    let mut checked = 0;
+    for round in 0..ROUNDS {
+        if round > 0 {
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+        }
+        for &i in &order {
+            let c = &cases[i];
+            let got = v.validate(&c.code, &c.sig, &c.policy);
+            assert_eq!(got, fresh[i], "round {round}: {}", c.line);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ROUNDS * cases.len());
+}
+
+/// Hand-written: a scalar signature validated right after a buffer one
+/// whose branches narrowed its extent (symbol facts written), and after a
+/// rejected buffer loop, gets the fresh validator's verdict.
+#[test]
+fn a_scalar_function_after_narrowed_buffer_facts_is_judged_afresh() {
+    let bounded: Signature = "int64(int64* xs[n], uint64 n, int64 i)".parse().unwrap();
+    let scalar: Signature = "int64(int64, int64)".parse().unwrap();
+    let loops = parse_policy("loops");
+    // xor eax,eax; cmp rdx,rsi; jae 1f; mov rax,[rdi+rdx*8]; 1: ret
+    let narrowed = parse_hex("31 c0 48 39 f2 73 04 48 8b 04 d7 c3");
+    // xor eax,eax; xor ecx,ecx; 1: add rax,[rdi+rcx*8]; inc rcx; cmp rcx,rsi; jb 1b; ret
+    let unchecked = parse_hex("31 c0 31 c9 48 03 04 cf 48 ff c1 48 39 f1 72 f4 c3");
+    // The same index through a scalar: no buffer, so a load is refused.
+    let scalar_load = parse_hex("31 c0 48 39 f2 73 04 48 8b 04 d7 c3");
+    // xor eax,eax; 1: add rax,2; cmp rax,10; jne 1b; ret (the retry).
+    let step_two = parse_hex("31 c0 48 83 c0 02 48 83 f8 0a 75 f6 c3");
+    let fresh_scalar = Validator::new().validate(&scalar_load, &scalar, &loops);
+    let fresh_step = Validator::new().validate(&step_two, &"int64()".parse().unwrap(), &loops);
+    assert!(fresh_scalar.is_err() && fresh_step.is_ok());
+    let mut v = Validator::new();
+    for _ in 0..3 {
+        assert!(v.validate(&narrowed, &bounded, &loops).is_ok());
+        assert_eq!(v.validate(&scalar_load, &scalar, &loops), fresh_scalar);
+        assert!(v.validate(&unchecked, &bounded, &loops).is_err());
+        assert_eq!(
+            v.validate(&step_two, &"int64()".parse().unwrap(), &loops),
+            fresh_step
+        );
+        assert!(v.validate(&narrowed, &bounded, &loops).is_ok());
+    }
+}
