@@ -125,3 +125,90 @@ fn a_scalar_function_after_narrowed_buffer_facts_is_judged_afresh() {
         assert!(v.validate(&narrowed, &bounded, &loops).is_ok());
     }
 }
+
+/// Mutants of corpus lines (bytes replaced, inserted or dropped, halves of
+/// two lines spliced, signatures and policies swapped between lines): the
+/// reused validator's result equals a fresh one's on each, so reuse adds no
+/// acceptance the oracle campaigns of fresh verdicts did not see.
+/// `NPK_RED_STATE_MUTANTS` sets the count (default 20,000).
+#[test]
+fn mutants_are_judged_as_a_fresh_validator_judges_them() {
+    let cases = corpus();
+    let count: usize = std::env::var("NPK_RED_STATE_MUTANTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    // Mostly mutants of accepted lines: their neighbours reach deep into
+    // the fixpoint.
+    let good: Vec<&Case> = cases
+        .iter()
+        .filter(|c| {
+            Validator::new()
+                .validate(&c.code, &c.sig, &c.policy)
+                .is_ok()
+        })
+        .collect();
+    let mut rng = Rng(0x0dd_5eed);
+    let mut v = Validator::new();
+    let (mut accepted, mut rich_sigs) = (0, 0);
+    for n in 0..count {
+        let a = if rng.below(4) == 0 {
+            &cases[rng.below(cases.len())]
+        } else {
+            good[rng.below(good.len())]
+        };
+        let b = &cases[rng.below(cases.len())];
+        let mut code = a.code.clone();
+        if code.is_empty() {
+            // The corpus's empty-code line.
+            code.push(0xc3);
+        }
+        match rng.below(6) {
+            // One bit: often another register, immediate or condition.
+            0 | 1 => {
+                let i = rng.below(code.len());
+                code[i] ^= 1 << rng.below(8);
+            }
+            2 => {
+                let i = rng.below(code.len());
+                code[i] = rng.below(256) as u8;
+            }
+            3 => {
+                let i = rng.below(code.len() + 1);
+                code.insert(i, rng.below(256) as u8);
+            }
+            4 if code.len() > 1 => {
+                code.remove(rng.below(code.len()));
+            }
+            _ => {
+                let cut = rng.below(code.len() + 1);
+                code.truncate(cut);
+                code.extend_from_slice(&b.code[rng.below(b.code.len() + 1)..]);
+            }
+        }
+        let sig = if rng.below(6) == 0 { &b.sig } else { &a.sig };
+        let policy = if rng.below(6) == 0 {
+            &b.policy
+        } else {
+            &a.policy
+        };
+        rich_sigs += usize::from(sig.has_buffer());
+        let got = v.validate(&code, sig, policy);
+        let fresh = Validator::new().validate(&code, sig, policy);
+        accepted += usize::from(fresh.is_ok());
+        assert_eq!(
+            got,
+            fresh,
+            "mutant {n}: {} | {sig} (from `{}`)",
+            code.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            a.line
+        );
+    }
+    assert!(
+        accepted * 20 > count && rich_sigs * 4 > count,
+        "{accepted} accepted, {rich_sigs} with buffers of {count}"
+    );
+}
