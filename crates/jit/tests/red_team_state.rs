@@ -99,8 +99,10 @@ fn verdicts_do_not_depend_on_what_the_validator_validated_before() {
 /// rejected buffer loop, gets the fresh validator's verdict.
 #[test]
 fn a_scalar_function_after_narrowed_buffer_facts_is_judged_afresh() {
-    let bounded: Signature = "int64(int64* xs[n], uint64 n, int64 i)".parse().unwrap();
-    let scalar: Signature = "int64(int64, int64)".parse().unwrap();
+    let sig = |s: &str| -> Signature { s.parse().expect("valid signature") };
+    let bounded = sig("int64(int64* xs[n], uint64 n, int64 i)");
+    let scalar = sig("int64(int64, int64)");
+    let no_args = sig("int64()");
     let loops = parse_policy("loops");
     // xor eax,eax; cmp rdx,rsi; jae 1f; mov rax,[rdi+rdx*8]; 1: ret
     let narrowed = parse_hex("31 c0 48 39 f2 73 04 48 8b 04 d7 c3");
@@ -111,17 +113,14 @@ fn a_scalar_function_after_narrowed_buffer_facts_is_judged_afresh() {
     // xor eax,eax; 1: add rax,2; cmp rax,10; jne 1b; ret (the retry).
     let step_two = parse_hex("31 c0 48 83 c0 02 48 83 f8 0a 75 f6 c3");
     let fresh_scalar = Validator::new().validate(&scalar_load, &scalar, &loops);
-    let fresh_step = Validator::new().validate(&step_two, &"int64()".parse().unwrap(), &loops);
+    let fresh_step = Validator::new().validate(&step_two, &no_args, &loops);
     assert!(fresh_scalar.is_err() && fresh_step.is_ok());
     let mut v = Validator::new();
     for _ in 0..3 {
         assert!(v.validate(&narrowed, &bounded, &loops).is_ok());
         assert_eq!(v.validate(&scalar_load, &scalar, &loops), fresh_scalar);
         assert!(v.validate(&unchecked, &bounded, &loops).is_err());
-        assert_eq!(
-            v.validate(&step_two, &"int64()".parse().unwrap(), &loops),
-            fresh_step
-        );
+        assert_eq!(v.validate(&step_two, &no_args, &loops), fresh_step);
         assert!(v.validate(&narrowed, &bounded, &loops).is_ok());
     }
 }
