@@ -211,3 +211,44 @@ fn mutants_are_judged_as_a_fresh_validator_judges_them() {
         "{accepted} accepted, {rich_sigs} with buffers of {count}"
     );
 }
+
+/// Hand-written: assumed arguments (constants in registers, an extent's
+/// exact range among the symbol facts) do not outlive the validation that
+/// assumed them: the same code without them gets the fresh verdict.
+#[test]
+fn assumed_arguments_do_not_leak_into_the_next_validation() {
+    let sig = |s: &str| -> Signature { s.parse().expect("valid signature") };
+    let bounded = sig("int64(int64* xs[n], int64 n, int64 i)");
+    let scalar = sig("int64(int64, int64)");
+    // mov rax, [rdi+rdx*8]; ret: in bounds only when i < n is assumed.
+    let load = parse_hex("48 8b 04 d7 c3");
+    // xor eax,eax; 1: add rax,2; sub rdi,2; jnz 1b; ret: ends only for an even rdi.
+    let even = parse_hex("31 c0 48 83 c0 02 48 83 ef 02 75 f6 c3");
+    let plain = parse_policy("loops, terminate");
+    let assume = |args: &[u64]| Policy {
+        assumed_args: Some(args.to_vec()),
+        ..parse_policy("loops, terminate")
+    };
+    let cases = [
+        (&load, &bounded, assume(&[0, 8, 3])),
+        (&load, &bounded, plain.clone()),
+        (&even, &scalar, assume(&[6, 0])),
+        (&even, &scalar, plain.clone()),
+        (&load, &bounded, assume(&[0, 2, 5])),
+        (&even, &scalar, assume(&[7, 0])),
+    ];
+    let fresh: Vec<_> = cases
+        .iter()
+        .map(|(code, sig, policy)| Validator::new().validate(code, sig, policy))
+        .collect();
+    // The assumptions matter: with them the load and the even walk pass.
+    assert!(fresh[0].is_ok() && fresh[1].is_err() && fresh[4].is_err());
+    assert!(fresh[2].is_ok() && fresh[3].is_err() && fresh[5].is_err());
+    let mut v = Validator::new();
+    let mut rng = Rng(0xa55_0e);
+    for _ in 0..200 {
+        let i = rng.below(cases.len());
+        let (code, sig, policy) = &cases[i];
+        assert_eq!(v.validate(code, sig, policy), fresh[i], "case {i}");
+    }
+}
