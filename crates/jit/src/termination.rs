@@ -267,6 +267,9 @@ struct Graph<'s> {
     /// The last [`flag_test`] [`prove_at`] read: block, continue edge,
     /// answer (the component rule asks again for it).
     last_test: std::cell::Cell<Option<(usize, bool, FlagTest)>>,
+    /// Whether an [`induction`] of the current loop found a step (reset
+    /// per loop): if none did, a self-loop's component rule cannot hold.
+    stepped: std::cell::Cell<bool>,
 }
 
 /// What [`flag_test`] answers.
@@ -319,6 +322,7 @@ pub(crate) fn check(
         scc,
         writes,
         last_test: std::cell::Cell::new(None),
+        stepped: std::cell::Cell::new(false),
     };
     let mut work = 0u64;
     let mut comps_listed = false;
@@ -355,6 +359,7 @@ pub(crate) fn check(
                 pos,
                 written,
             };
+            g.stepped.set(false);
             match prove(blocks, &g, &lp, entry, exit, walk) {
                 Ok(trips) => Ok(trips),
                 // The component-wide rule, with the members of every
@@ -363,9 +368,17 @@ pub(crate) fn check(
                 // other heads (the rule depends on the component only).
                 // Without backward edges but self-loops, `h` alone is its
                 // component, and no other head shares it.
+                // The rule's counter is one of the registers the loop's
+                // exit test compares, at its width, and every write of it
+                // steps by one in one direction: then `induction` found
+                // that step (the same walk of `h` with the same `step`).
+                // Where no induction did, it cannot hold.
                 Err(gap) if !*backward => {
                     work += 8;
-                    if work <= budget && tested_counter(blocks, &g, h, &[h], walk) {
+                    if work <= budget
+                        && g.stepped.get()
+                        && tested_counter(blocks, &g, h, &[h], walk)
+                    {
                         Ok(u64::MAX)
                     } else {
                         Err(gap)
@@ -727,7 +740,10 @@ fn induction(
         let at_test = walk(first, setter + 1, Some(0));
         let c = walk(setter + 1, blocks.end(b), at_test).filter(|&c| c != 0);
         return match (c, at_test) {
-            (Some(c), Some(at_test)) => Ok((c, at_test)),
+            (Some(c), Some(at_test)) => {
+                g.stepped.set(true);
+                Ok((c, at_test))
+            }
             _ => Err(TerminationGap::NoInductionStep),
         };
     }
@@ -745,7 +761,9 @@ fn induction(
     for i in blocks.start[t] as usize..=setter {
         d = step(&blocks.instrs[i], g.writes[i], r, width, d);
     }
-    Ok((c, d.ok_or(TerminationGap::NoInductionStep)?))
+    let at_test = d.ok_or(TerminationGap::NoInductionStep)?;
+    g.stepped.set(true);
+    Ok((c, at_test))
 }
 
 /// The condition with its operands swapped.
