@@ -106,7 +106,7 @@ mod graph;
 mod meets;
 mod work;
 use counter::{Components, tested_counter};
-use graph::{Adjacency, Cursor, Links, NO_BLOCK, links, zeroed};
+use graph::{Adjacency, Cursor, Links, NO_BLOCK, links};
 use meets::{converges, meets};
 pub(crate) use work::loop_steps;
 use work::{Test, WorkScratch, trips, trips_closing_in};
@@ -292,7 +292,12 @@ pub(crate) fn check(
 ) -> Result<(), (usize, TerminationGap)> {
     let n = blocks.start.len();
     scratch.build(blocks);
-    zeroed(&mut scratch.pos, n);
+    // Every loop resets the marks it set, so `pos` is all zero here: only
+    // grown.
+    if scratch.pos.len() < n {
+        scratch.pos.resize(n, 0);
+    }
+    debug_assert!(scratch.pos[..n].iter().all(|&p| p == 0));
     let Scratch {
         succ,
         pred,
