@@ -737,7 +737,7 @@ fn induction(
         let walk = |from: usize, to: usize, mut d: Option<i64>| {
             for (i, &w) in (from..to).zip(&g.writes[from..to]) {
                 if w >> r & 1 != 0 {
-                    d = step(&blocks.instrs[i], w, r, width, d);
+                    d = step(blocks, i, w, r, width, d);
                 }
             }
             d
@@ -764,7 +764,7 @@ fn induction(
     let c = step_c.ok_or(TerminationGap::NoInductionStep)?;
     let mut d = lp.index(t).and_then(|i| entry[i].flatten());
     for i in blocks.start[t] as usize..=setter {
-        d = step(&blocks.instrs[i], g.writes[i], r, width, d);
+        d = step(blocks, i, g.writes[i], r, width, d);
     }
     let at_test = d.ok_or(TerminationGap::NoInductionStep)?;
     g.stepped.set(true);
@@ -821,7 +821,7 @@ fn deltas(
         for (i, &b) in lp.body.iter().enumerate() {
             let Some(mut d) = entry[i] else { continue };
             for k in blocks.start[b] as usize..blocks.end(b) {
-                d = step(&blocks.instrs[k], g.writes[k], r, width, d);
+                d = step(blocks, k, g.writes[k], r, width, d);
             }
             exit[i] = d;
             for s in g.succ.of(b) {
@@ -855,14 +855,55 @@ fn is_loop_rcx(ins: &Instruction) -> bool {
     )
 }
 
-/// `r`'s change after `ins` (which writes the registers in `writes`),
-/// given its change before.
+/// `r`'s change after instruction `i` (which writes the registers in
+/// `writes`), given its change before. The fast forms answer from their
+/// operands: `add`/`sub r64, imm` step by the immediate, and the forms of
+/// moves, shifts, comparisons and register-to-register arithmetic never
+/// step (none is an `inc`, `dec`, `lea` without an index, or `add`/`sub`
+/// of an immediate); the others ask the instruction ([`step_of`]).
 #[inline]
-fn step(ins: &Instruction, writes: u16, r: usize, width: u8, d: Option<i64>) -> Option<i64> {
+fn step(
+    blocks: &Blocks<'_>,
+    i: usize,
+    writes: u16,
+    r: usize,
+    width: u8,
+    d: Option<i64>,
+) -> Option<i64> {
+    use crate::fast::{Form as F, NO_REG};
     if writes >> r & 1 == 0 {
         return d;
     }
     let d = d?;
+    let op = &blocks.ops[i];
+    let k = match op.form {
+        F::AddImm | F::SubImm if usize::from(op.r0) == r && width == 8 => op.k,
+        F::AddImm | F::SubImm => return None,
+        F::Alu if op.r1 != NO_REG => return None,
+        F::Move
+        | F::MoveImm
+        | F::Zero
+        | F::CondMove
+        | F::Load
+        | F::LoadIndexed
+        | F::LeaIndexed
+        | F::Widen
+        | F::SignExtendAcc
+        | F::Divide
+        | F::Shift
+        | F::ShiftCl
+        | F::Compare
+        | F::Store
+        | F::Jump
+        | F::Nop
+        | F::Ret => return None,
+        _ => return step_of(&blocks.instrs[i], r, width, d),
+    };
+    d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
+}
+
+/// [`step`] read from the instruction itself (`r` is written).
+fn step_of(ins: &Instruction, r: usize, width: u8, d: i64) -> Option<i64> {
     if is_loop_rcx(ins) {
         return if r == 1 && width == 8 {
             d.checked_sub(1).filter(|v| v.unsigned_abs() < 1 << 31)
