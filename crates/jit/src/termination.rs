@@ -692,11 +692,13 @@ fn flag_test(blocks: &Blocks<'_>, g: &Graph<'_>, t: usize, continue_taken: bool)
     if !is_direct_jump(blocks.instrs[last].mnemonic()) {
         return Err(TerminationGap::UnknownTest);
     }
+    // The lowered form's arithmetic flags first (a comparison's are set):
+    // iced's answer only for instructions that modify none of those.
     let setter = (first..last)
         .rev()
-        .find(|&i| blocks.instrs[i].rflags_modified() != 0)
+        .find(|&i| blocks.ops[i].flags[1] != 0 || blocks.instrs[i].rflags_modified() != 0)
         .ok_or(TerminationGap::UnknownTest)?;
-    let cmp = comparison(&blocks.instrs[setter]).ok_or(TerminationGap::UnknownTest)?;
+    let cmp = compared(blocks, setter).ok_or(TerminationGap::UnknownTest)?;
     // Nothing between the setter and the jump may write the operands.
     let operands = 1u16 << (cmp.a & 15)
         | if cmp.b == CMP_IMM {
@@ -710,6 +712,33 @@ fn flag_test(blocks: &Blocks<'_>, g: &Graph<'_>, t: usize, continue_taken: bool)
     let cc = blocks.instrs[last].condition_code();
     let cc = if continue_taken { Some(cc) } else { negate(cc) };
     Ok((setter, cmp, cc.ok_or(TerminationGap::UnknownTest)?))
+}
+
+/// [`comparison`] of instruction `i`, from its fast form when it is a
+/// `cmp` of a register with a register or an immediate (the form's
+/// operands are the instruction's registers, checked when the form was
+/// chosen).
+#[inline]
+fn compared(blocks: &Blocks<'_>, i: usize) -> Option<crate::state::Cmp> {
+    let (op, ins) = (&blocks.ops[i], &blocks.instrs[i]);
+    if op.form != crate::fast::Form::Compare {
+        return comparison(ins);
+    }
+    let (width, b, imm) = match ins.code() {
+        Code::Cmp_rm64_r64 | Code::Cmp_r64_rm64 => (8, op.r1, 0),
+        Code::Cmp_rm32_r32 | Code::Cmp_r32_rm32 => (4, op.r1, 0),
+        Code::Cmp_rm64_imm8 | Code::Cmp_rm64_imm32 => (8, CMP_IMM, imm(ins, 1)?),
+        // A 32-bit immediate compares against its 32-bit value.
+        Code::Cmp_rm32_imm8 | Code::Cmp_rm32_imm32 => (4, CMP_IMM, i64::from(imm(ins, 1)? as i32)),
+        _ => return comparison(ins),
+    };
+    Some(crate::state::Cmp {
+        a: op.r0,
+        b,
+        imm,
+        width,
+        kind: Flagged::Sub,
+    })
 }
 
 /// The per-iteration step of `r` (the same non-zero constant on every back
