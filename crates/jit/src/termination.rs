@@ -179,6 +179,12 @@ impl Blocks<'_> {
             .map_or(self.instrs.len(), |&s| s as usize)
     }
 
+    /// Instruction `i` lowered and decoded.
+    #[inline]
+    fn at(&self, i: usize) -> (&Op, &Instruction) {
+        (&self.ops[i], &self.instrs[i])
+    }
+
     /// Successor blocks of `b` (its last instruction's targets), or
     /// [`NO_BLOCK`].
     #[inline]
@@ -698,7 +704,8 @@ fn flag_test(blocks: &Blocks<'_>, g: &Graph<'_>, t: usize, continue_taken: bool)
         .rev()
         .find(|&i| blocks.ops[i].flags[1] != 0 || blocks.instrs[i].rflags_modified() != 0)
         .ok_or(TerminationGap::UnknownTest)?;
-    let cmp = compared(blocks, setter).ok_or(TerminationGap::UnknownTest)?;
+    let cmp =
+        compared(&blocks.ops[setter], &blocks.instrs[setter]).ok_or(TerminationGap::UnknownTest)?;
     // Nothing between the setter and the jump may write the operands.
     let operands = 1u16 << (cmp.a & 15)
         | if cmp.b == CMP_IMM {
@@ -719,8 +726,7 @@ fn flag_test(blocks: &Blocks<'_>, g: &Graph<'_>, t: usize, continue_taken: bool)
 /// operands are the instruction's registers, checked when the form was
 /// chosen).
 #[inline]
-fn compared(blocks: &Blocks<'_>, i: usize) -> Option<crate::state::Cmp> {
-    let (op, ins) = (&blocks.ops[i], &blocks.instrs[i]);
+fn compared(op: &Op, ins: &Instruction) -> Option<crate::state::Cmp> {
     if op.form != crate::fast::Form::Compare {
         return comparison(ins);
     }
@@ -766,7 +772,7 @@ fn induction(
         let walk = |from: usize, to: usize, mut d: Option<i64>| {
             for (i, &w) in (from..to).zip(&g.writes[from..to]) {
                 if w >> r & 1 != 0 {
-                    d = step(blocks, i, w, r, width, d);
+                    d = step(blocks.at(i), w, r, width, d);
                 }
             }
             d
@@ -793,7 +799,7 @@ fn induction(
     let c = step_c.ok_or(TerminationGap::NoInductionStep)?;
     let mut d = lp.index(t).and_then(|i| entry[i].flatten());
     for i in blocks.start[t] as usize..=setter {
-        d = step(blocks, i, g.writes[i], r, width, d);
+        d = step(blocks.at(i), g.writes[i], r, width, d);
     }
     let at_test = d.ok_or(TerminationGap::NoInductionStep)?;
     g.stepped.set(true);
@@ -850,7 +856,7 @@ fn deltas(
         for (i, &b) in lp.body.iter().enumerate() {
             let Some(mut d) = entry[i] else { continue };
             for k in blocks.start[b] as usize..blocks.end(b) {
-                d = step(blocks, k, g.writes[k], r, width, d);
+                d = step(blocks.at(k), g.writes[k], r, width, d);
             }
             exit[i] = d;
             for s in g.succ.of(b) {
@@ -892,8 +898,7 @@ fn is_loop_rcx(ins: &Instruction) -> bool {
 /// of an immediate); the others ask the instruction ([`step_of`]).
 #[inline]
 fn step(
-    blocks: &Blocks<'_>,
-    i: usize,
+    (op, ins): (&Op, &Instruction),
     writes: u16,
     r: usize,
     width: u8,
@@ -904,7 +909,6 @@ fn step(
         return d;
     }
     let d = d?;
-    let op = &blocks.ops[i];
     let k = match op.form {
         F::AddImm | F::SubImm if usize::from(op.r0) == r && width == 8 => op.k,
         F::AddImm | F::SubImm => return None,
@@ -926,7 +930,7 @@ fn step(
         | F::Jump
         | F::Nop
         | F::Ret => return None,
-        _ => return step_of(&blocks.instrs[i], r, width, d),
+        _ => return step_of(ins, r, width, d),
     };
     d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
 }
@@ -966,6 +970,9 @@ fn step_of(ins: &Instruction, r: usize, width: u8, d: i64) -> Option<i64> {
     };
     d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
 }
+
+#[cfg(test)]
+mod form_tests;
 
 #[cfg(test)]
 mod mask_tests;

@@ -182,7 +182,7 @@ fn counts_every_value(
             if !g.writes(i, r) {
                 continue;
             }
-            let c = match step(blocks, i, g.writes[i], r, width, Some(0)) {
+            let c = match step(blocks.at(i), g.writes[i], r, width, Some(0)) {
                 Some(c @ (1 | -1)) if dir == 0 || dir == c => c,
                 _ => return false,
             };
