@@ -768,18 +768,22 @@ fn induction(
     // A loop of one block (the head, its own back-edge source and test):
     // one walk gives both changes.
     if let [b] = *lp.body {
-        let first = blocks.start[b] as usize;
-        let walk = |from: usize, to: usize, mut d: Option<i64>| {
-            for (i, &w) in (from..to).zip(&g.writes[from..to]) {
-                if w >> r & 1 != 0 {
-                    d = step(blocks.at(i), w, r, width, d);
+        // `d`: the change so far; once unknown it stays unknown.
+        let mut d = Some(0);
+        let mut at_test = None;
+        for i in blocks.start[b] as usize..blocks.end(b) {
+            let w = g.writes[i];
+            if w >> r & 1 != 0 {
+                d = step(blocks.at(i), w, r, width, d);
+                if d.is_none() {
+                    return Err(TerminationGap::NoInductionStep);
                 }
             }
-            d
-        };
-        let at_test = walk(first, setter + 1, Some(0));
-        let c = walk(setter + 1, blocks.end(b), at_test).filter(|&c| c != 0);
-        return match (c, at_test) {
+            if i == setter {
+                at_test = d;
+            }
+        }
+        return match (d.filter(|&c| c != 0), at_test) {
             (Some(c), Some(at_test)) => {
                 g.stepped.set(true);
                 Ok((c, at_test))
