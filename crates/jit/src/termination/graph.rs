@@ -201,7 +201,12 @@ impl Scratch {
         } else {
             self.components(n);
         }
-        zeroed(&mut self.writes, blocks.instrs.len());
+        // Only the instructions of blocks in a cycle get (and are read for)
+        // their masks: every read is of a loop body, a component member or
+        // a self-loop's block, all filled below. Grown, never cleared.
+        if self.writes.len() < blocks.instrs.len() {
+            self.writes.resize(blocks.instrs.len(), 0);
+        }
         let (succ, _) = links(
             n,
             (&self.succ, &self.pred),
