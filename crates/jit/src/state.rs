@@ -501,6 +501,45 @@ impl State {
         true
     }
 
+    /// Whether register `r` holds a number or a buffer offset (`Num` or
+    /// `Ptr`).
+    #[inline]
+    pub(crate) fn reg_has_num(&self, r: usize) -> bool {
+        self.with_num >> r & 1 != 0
+    }
+
+    /// Register `r`'s number where it holds one (`Num`) or a buffer
+    /// offset (`Ptr`), without building its value.
+    #[inline]
+    pub(crate) fn reg_number(&self, r: usize) -> Option<&Num> {
+        self.reg_has_num(r).then(|| &self.nums[r])
+    }
+
+    /// Register `r`'s buffer and offset where it is a `Ptr`.
+    #[inline]
+    pub(crate) fn reg_ptr(&self, r: usize) -> Option<(u8, &Num)> {
+        let k = self.kinds[r];
+        (k & 0xff00 == K_PTR).then(|| (k as u8, &self.nums[r]))
+    }
+
+    /// Register `r`'s number where it is a `Num`.
+    #[inline]
+    pub(crate) fn reg_num(&self, r: usize) -> Option<&Num> {
+        (self.kinds[r] == K_NUM).then(|| &self.nums[r])
+    }
+
+    /// [`Val::as_num`] of register `r` at 64 bits, without building its
+    /// value.
+    #[inline]
+    pub(crate) fn reg_as_num64(&self, r: usize) -> Option<Num> {
+        let k = self.kinds[r];
+        match k & 0xff00 {
+            K_NUM => Some(self.nums[r]),
+            K_DATA if k as u8 >= 8 => Some(Num::unknown()),
+            _ => None,
+        }
+    }
+
     /// The registers whose values differ in `self` and `o`, as a bit mask.
     #[inline]
     fn differing_regs(&self, o: &State) -> u16 {
