@@ -501,6 +501,13 @@ impl State {
         true
     }
 
+    /// Whether register `r` is undefined or a callee-saved register's
+    /// entry value (what joins with anything else to undefined).
+    #[inline]
+    fn reg_is_undefined(&self, r: usize) -> bool {
+        matches!(self.kinds[r] & 0xff00, K_UNDEF | K_ENTRY)
+    }
+
     /// Whether register `r` holds a number or a buffer offset (`Num` or
     /// `Ptr`).
     #[inline]
@@ -811,17 +818,18 @@ impl State {
                 changed |= c;
                 continue;
             }
-            let syms = joined.as_ref().unwrap_or(&self.syms);
-            let (a, b) = (self.reg(r), other.reg(r));
-            let mut j = a.join_with(b, &self.syms, &other.syms, thresholds);
-            if let Val::Num(n) = j {
-                j = n.reduce(syms).map_or(j, Val::num);
-            }
-            if let Val::Ptr(i, n) = j {
-                j = Val::Ptr(i, n.reduce(syms).unwrap_or(n));
-            }
-            if j != a {
-                self.set_reg(r, j);
+            // Any other two different values ([`Val::join`]): undefined
+            // where either is undefined or an entry value, else data with
+            // the bytes both define.
+            let kind = if self.reg_is_undefined(r) || other.reg_is_undefined(r) {
+                K_UNDEF
+            } else {
+                K_DATA | u16::from(self.reg_defined_bytes(r).min(other.reg_defined_bytes(r)))
+            };
+            if self.kinds[r] != kind {
+                self.kinds[r] = kind;
+                self.offs[r] = 0;
+                self.with_num &= !(1 << r);
                 changed = true;
             }
         }
