@@ -377,14 +377,16 @@ impl State {
     /// Register `r`'s value.
     #[inline]
     pub(crate) fn reg(&self, r: usize) -> Val {
-        match self.head(r) {
-            Head::Undef => Val::Undef,
-            Head::Data(n) => Val::Data(n),
-            Head::Entry(e) => Val::Entry(e),
-            Head::Stack(k) => Val::Stack(k),
-            Head::Param(i, k) => Val::Param(i, k),
-            Head::Num => Val::Num(self.nums[r]),
-            Head::Ptr(i) => Val::Ptr(i, self.nums[r]),
+        let k = self.kinds[r];
+        let small = k as u8;
+        match k & 0xff00 {
+            K_UNDEF => Val::Undef,
+            K_DATA => Val::Data(small),
+            K_ENTRY => Val::Entry(small),
+            K_STACK => Val::Stack(self.offs[r]),
+            K_PARAM => Val::Param(small, self.offs[r]),
+            K_NUM => Val::Num(self.nums[r]),
+            _ => Val::Ptr(small, self.nums[r]),
         }
     }
 
@@ -468,10 +470,11 @@ impl State {
     /// building its value).
     #[inline]
     pub(crate) fn reg_defined_bytes(&self, r: usize) -> u8 {
-        match self.head(r) {
-            Head::Undef | Head::Entry(_) => 0,
-            Head::Data(n) => n,
-            Head::Stack(_) | Head::Param(..) | Head::Num | Head::Ptr(_) => 8,
+        let k = self.kinds[r];
+        match k & 0xff00 {
+            K_UNDEF | K_ENTRY => 0,
+            K_DATA => k as u8,
+            _ => 8,
         }
     }
 
@@ -608,10 +611,11 @@ impl State {
 
     /// `rsp` as an offset from its entry value.
     pub(crate) fn rsp(&self) -> i64 {
-        match self.head(RSP) {
-            Head::Stack(k) => k,
+        if self.kinds[RSP] == K_STACK {
+            self.offs[RSP]
+        } else {
             // The interpreter never lets rsp become anything else.
-            _ => i64::MIN,
+            i64::MIN
         }
     }
 
