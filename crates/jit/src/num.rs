@@ -601,7 +601,7 @@ pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> S
             lo = t;
         }
     }
-    w.meet(Scalar::range_s(lo, hi)).unwrap_or(w)
+    w.meet_signed(lo, hi).unwrap_or(w)
 }
 
 /// Records `c` and its neighbours as widening thresholds (kept sorted).
@@ -663,8 +663,37 @@ mod tests {
         (scalar, rel).prop_map(|(s, rel)| Num { s, rel, id: NO_ID })
     }
 
+    /// Scalars of every kind widening meets: constants, signed and
+    /// unsigned ranges, known bits, any value.
+    fn scalar() -> impl Strategy<Value = Scalar> {
+        prop_oneof![
+            any::<u64>().prop_map(Scalar::constant),
+            (-20i64..20).prop_map(|c| Scalar::constant(c as u64)),
+            (-50i64..50, 0i64..100).prop_map(|(lo, len)| Scalar::range_s(lo, lo + len)),
+            (any::<i64>(), any::<i64>()).prop_map(|(a, b)| Scalar::range_s(a.min(b), a.max(b))),
+            (any::<u64>(), any::<u64>()).prop_map(|(a, b)| Scalar::range_u(a.min(b), a.max(b))),
+            (any::<u64>(), any::<u64>())
+                .prop_map(|(v, m)| Scalar::from_bits(crate::tnum::Tnum::new(v, m))),
+            Just(Scalar::unknown()),
+        ]
+    }
+
+    /// A bound of a signed range: the limits, small numbers, anything.
+    fn bound() -> impl Strategy<Value = i64> {
+        prop_oneof![Just(i64::MIN), Just(i64::MAX), -40i64..40, any::<i64>(),]
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn meeting_a_signed_range_gives_what_meeting_the_built_range_gives(
+            s in scalar(),
+            lo in bound(),
+            hi in bound(),
+        ) {
+            prop_assert_eq!(s.meet_signed(lo, hi), s.meet(Scalar::range_s(lo, hi)));
+        }
 
         #[test]
         fn shortcuts_of_sums_and_differences_give_what_the_general_rules_give(

@@ -68,11 +68,14 @@ pub(crate) fn negate(cc: CC) -> Option<CC> {
 /// unknown registers compared teach nothing worth the work).
 pub(crate) fn informative(st: &State) -> bool {
     let Some(c) = st.cmp else { return false };
-    let known = |v: Val| matches!(v, Val::Num(_) | Val::Ptr(..));
-    c.b == CMP_IMM || known(st.reg(usize::from(c.a))) || known(st.reg(usize::from(c.b) & 15))
+    c.b == CMP_IMM || st.reg_has_num(usize::from(c.a)) || st.reg_has_num(usize::from(c.b) & 15)
 }
 
 /// Narrows `st` to the executions taking this edge; `false` if none can.
+/// Widening thresholds are recorded on the taken edge only: the validator
+/// refines it first, in a copy of the state the other edge then refines,
+/// so recording them again there would add nothing (the two conditions
+/// pass the early returns alike: each is the other's negation).
 pub(crate) fn refine_edge(
     ctx: &Ctx<'_>,
     st: &mut State,
@@ -99,26 +102,26 @@ pub(crate) fn refine_edge(
     // induction register before the loop has run) gives none: its values
     // would be thresholds the loop head then creeps through one iteration
     // at a time.
-    let ra = &st.reg(usize::from(cmp.a));
-    match b_reg {
-        None => record_threshold(ra, cmp.imm, thresholds),
-        Some(rb) => {
-            let rb = &st.reg(rb);
-            if let (Val::Ptr(i, x), Val::Ptr(j, y)) = (ra, rb)
-                && i == j
-            {
-                for (v, c) in [(ra, y), (rb, x)] {
-                    if let Some(c) = c.s.as_const() {
-                        record_threshold(v, c as i64, thresholds);
+    let a = usize::from(cmp.a);
+    if taken {
+        match b_reg {
+            None => record_threshold(st.reg_number(a), cmp.imm, thresholds),
+            Some(rb) => {
+                if let (Some((i, x)), Some((j, y))) = (st.reg_ptr(a), st.reg_ptr(rb))
+                    && i == j
+                {
+                    for (v, c) in [(x, y), (y, x)] {
+                        if let Some(c) = c.s.as_const() {
+                            record_threshold(Some(v), c as i64, thresholds);
+                        }
                     }
                 }
             }
         }
     }
     // Two pointers into one buffer: their offsets are compared.
-    let rb = b_reg.map(|r| st.reg(r));
-    let pointers = match (ra, rb.as_ref()) {
-        (Val::Ptr(i, x), Some(Val::Ptr(j, y))) if i == j && cmp.width == 8 => Some((*i, *x, *y)),
+    let pointers = match (st.reg_ptr(a), b_reg.and_then(|r| st.reg_ptr(r))) {
+        (Some((i, x)), Some((j, y))) if i == j && cmp.width == 8 => Some((i, *x, *y)),
         _ => None,
     };
     match pointers {
@@ -145,9 +148,9 @@ pub(crate) fn refine_edge(
         None => {
             let y = match b_reg {
                 None => Some(Num::constant(cmp.imm as u64)),
-                Some(r) => st.reg(r).as_num(8),
+                Some(r) => st.reg_as_num64(r),
             };
-            let (Some(mut x), Some(mut y)) = (ra.as_num(8), y) else {
+            let (Some(mut x), Some(mut y)) = (st.reg_as_num64(a), y) else {
                 return true;
             };
             // A 32-bit flag result describes the low halves only: they are
@@ -185,7 +188,7 @@ fn share(st: &mut State, n: &Num) -> bool {
         return true;
     }
     for r in 0..16 {
-        if let Val::Num(m) = st.reg(r)
+        if let Some(&m) = st.reg_num(r)
             && m.id == n.id
             && m != *n
         {
@@ -230,11 +233,8 @@ fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) 
 /// A constant `c` compared with a value in `a` (an immediate, or the
 /// constant offset of the other pointer of a walk) is a likely loop bound:
 /// it and its neighbours become widening thresholds.
-fn record_threshold(a: &Val, c: i64, thresholds: &mut Vec<i64>) {
-    let x = match a {
-        Val::Num(n) | Val::Ptr(_, n) => n,
-        _ => return,
-    };
+fn record_threshold(a: Option<&Num>, c: i64, thresholds: &mut Vec<i64>) {
+    let Some(x) = a else { return };
     // The register's alignment (a pointer or index stepping by a power of
     // two stops one step before `c`); a constant's says nothing of a step.
     let align = if x.s.as_const().is_some() {

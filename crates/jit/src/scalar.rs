@@ -770,6 +770,26 @@ impl Scalar {
         .checked()
     }
 
+    /// `self.meet(Scalar::range_s(lo, hi))` (the stop at widening
+    /// thresholds) without reducing the range first where it is reduced as
+    /// built: `[i64::MIN, hi]` with `hi >= 0` and `[lo, i64::MAX]` with
+    /// `lo < 0` hold every bit pattern and every unsigned value, so no
+    /// component tightens another (the tests check that the answer is
+    /// `meet`'s).
+    #[must_use]
+    pub(crate) fn meet_signed(self, lo: i64, hi: i64) -> Option<Scalar> {
+        let range = if (lo == i64::MIN && hi >= 0) || (hi == i64::MAX && lo < 0) {
+            Scalar {
+                smin: lo,
+                smax: hi,
+                ..Scalar::unknown()
+            }
+        } else {
+            Scalar::range_s(lo, hi)
+        };
+        self.meet(range)
+    }
+
     /// Reduce components that may contradict each other (`meet`, refinement).
     fn checked(self) -> Option<Scalar> {
         if self.umin > self.umax || self.smin > self.smax {

@@ -217,10 +217,9 @@ impl Slot {
     }
 }
 
-/// A register's value without its number: 16 bytes, so that copying and
-/// comparing states moves only the numbers registers hold (none outside
-/// the value domain). The number of a `Num` or `Ptr` register lives in
-/// [`State`]'s `nums`, at the register's index.
+/// A register's value without its number, decoded from [`State`]'s
+/// `kinds` and `offs` ([`State::head`]). The number of a `Num` or `Ptr`
+/// register lives in [`State`]'s `nums`, at the register's index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Head {
     Undef,
@@ -232,13 +231,29 @@ enum Head {
     Ptr(u8),
 }
 
+/// A register's kind in [`State`]'s `kinds`: one of these in the high
+/// byte, the variant's small field (`Data`'s byte count, `Entry`'s
+/// register, `Param`'s and `Ptr`'s parameter) in the low byte. Plain
+/// integers, so that comparing and copying the sixteen kinds is one
+/// 32-byte compare or move.
+const K_UNDEF: u16 = 0;
+const K_DATA: u16 = 1 << 8;
+const K_ENTRY: u16 = 2 << 8;
+const K_STACK: u16 = 3 << 8;
+const K_PARAM: u16 = 4 << 8;
+const K_NUM: u16 = 5 << 8;
+const K_PTR: u16 = 6 << 8;
+
 /// The state at one program point.
 #[derive(Eq)]
 pub(crate) struct State {
-    /// Each register's value, with its number (if any) in `nums`: read
-    /// with [`State::reg`], written with [`State::set_reg`].
-    heads: [Head; 16],
-    /// `nums[r]` is register `r`'s number where `heads[r]` is `Num` or
+    /// Each register's kind (see [`K_UNDEF`]), with its offset (a `Stack`
+    /// or `Param` register; 0 elsewhere, so equal values have equal
+    /// arrays) in `offs` and its number (if any) in `nums`: read with
+    /// [`State::reg`], written with [`State::set_reg`].
+    kinds: [u16; 16],
+    offs: [i64; 16],
+    /// `nums[r]` is register `r`'s number where `kinds[r]` is `Num` or
     /// `Ptr` (bit `r` of `with_num`); elsewhere stale.
     nums: [Num; 16],
     with_num: u16,
@@ -290,8 +305,9 @@ impl Clone for State {
 
 impl PartialEq for State {
     fn eq(&self, o: &State) -> bool {
-        self.heads == o.heads
-            && (0..16).all(|r| self.with_num >> r & 1 == 0 || self.nums[r] == o.nums[r])
+        self.kinds == o.kinds
+            && self.offs == o.offs
+            && self.same_nums(o, self.with_num)
             && self.cmp == o.cmp
             && self.same_syms(o)
             && self.sext == o.sext
@@ -328,7 +344,8 @@ impl State {
     /// A placeholder state (every register undefined, no slots).
     pub(crate) fn empty() -> State {
         State {
-            heads: [Head::Undef; 16],
+            kinds: [K_UNDEF; 16],
+            offs: [0; 16],
             nums: [Num::unknown(); 16],
             with_num: 0,
             cmp: None,
@@ -341,33 +358,52 @@ impl State {
         }
     }
 
+    /// Register `r`'s value without its number.
+    #[inline]
+    fn head(&self, r: usize) -> Head {
+        let k = self.kinds[r];
+        let small = k as u8;
+        match k & 0xff00 {
+            K_UNDEF => Head::Undef,
+            K_DATA => Head::Data(small),
+            K_ENTRY => Head::Entry(small),
+            K_STACK => Head::Stack(self.offs[r]),
+            K_PARAM => Head::Param(small, self.offs[r]),
+            K_NUM => Head::Num,
+            _ => Head::Ptr(small),
+        }
+    }
+
     /// Register `r`'s value.
     #[inline]
     pub(crate) fn reg(&self, r: usize) -> Val {
-        match self.heads[r] {
-            Head::Undef => Val::Undef,
-            Head::Data(n) => Val::Data(n),
-            Head::Entry(e) => Val::Entry(e),
-            Head::Stack(k) => Val::Stack(k),
-            Head::Param(i, k) => Val::Param(i, k),
-            Head::Num => Val::Num(self.nums[r]),
-            Head::Ptr(i) => Val::Ptr(i, self.nums[r]),
+        let k = self.kinds[r];
+        let small = k as u8;
+        match k & 0xff00 {
+            K_UNDEF => Val::Undef,
+            K_DATA => Val::Data(small),
+            K_ENTRY => Val::Entry(small),
+            K_STACK => Val::Stack(self.offs[r]),
+            K_PARAM => Val::Param(small, self.offs[r]),
+            K_NUM => Val::Num(self.nums[r]),
+            _ => Val::Ptr(small, self.nums[r]),
         }
     }
 
     /// Sets register `r` to `v`.
     #[inline]
     pub(crate) fn set_reg(&mut self, r: usize, v: Val) {
-        let (head, num) = match v {
-            Val::Undef => (Head::Undef, None),
-            Val::Data(n) => (Head::Data(n), None),
-            Val::Entry(e) => (Head::Entry(e), None),
-            Val::Stack(k) => (Head::Stack(k), None),
-            Val::Param(i, k) => (Head::Param(i, k), None),
-            Val::Num(n) => (Head::Num, Some(n)),
-            Val::Ptr(i, n) => (Head::Ptr(i), Some(n)),
+        let (kind, off, num) = match v {
+            Val::Undef => (K_UNDEF, 0, None),
+            Val::Data(n) => (K_DATA | u16::from(n), 0, None),
+            Val::Entry(e) => (K_ENTRY | u16::from(e), 0, None),
+            Val::Stack(k) => (K_STACK, k, None),
+            Val::Param(i, k) => (K_PARAM | u16::from(i), k, None),
+            Val::Num(n) => (K_NUM, 0, Some(n)),
+            Val::Ptr(i, n) => (K_PTR | u16::from(i), 0, Some(n)),
         };
-        self.heads[r] = head;
+        self.kinds[r] = kind;
+        self.offs[r] = off;
         match num {
             Some(n) => {
                 self.nums[r] = n;
@@ -412,13 +448,15 @@ impl State {
 
     /// Makes every register undefined.
     pub(crate) fn clear_regs(&mut self) {
-        self.heads = [Head::Undef; 16];
+        self.kinds = [K_UNDEF; 16];
+        self.offs = [0; 16];
         self.with_num = 0;
     }
 
     /// Copies `o`'s registers (only).
     pub(crate) fn copy_regs_from(&mut self, o: &State) {
-        self.heads = o.heads;
+        self.kinds = o.kinds;
+        self.offs = o.offs;
         self.with_num = o.with_num;
         let mut m = o.with_num;
         while m != 0 {
@@ -432,30 +470,106 @@ impl State {
     /// building its value).
     #[inline]
     pub(crate) fn reg_defined_bytes(&self, r: usize) -> u8 {
-        match self.heads[r] {
-            Head::Undef | Head::Entry(_) => 0,
-            Head::Data(n) => n,
-            Head::Stack(_) | Head::Param(..) | Head::Num | Head::Ptr(_) => 8,
+        let k = self.kinds[r];
+        match k & 0xff00 {
+            K_UNDEF | K_ENTRY => 0,
+            K_DATA => k as u8,
+            _ => 8,
         }
     }
 
     /// Whether register `r` holds plain data (no known value).
     #[inline]
     pub(crate) fn reg_is_data(&self, r: usize) -> bool {
-        matches!(self.heads[r], Head::Data(_))
+        self.kinds[r] & 0xff00 == K_DATA
     }
 
     /// Whether register `r` holds a callee-saved register's entry value.
     #[inline]
     pub(crate) fn reg_is_entry(&self, r: usize) -> bool {
-        matches!(self.heads[r], Head::Entry(_))
+        self.kinds[r] & 0xff00 == K_ENTRY
     }
 
-    /// Whether registers `a` of `self` and `b` of `o` hold equal values.
+    /// Whether the numbers of the registers in `mask` are equal in `self`
+    /// and `o`.
     #[inline]
-    fn same_reg(&self, o: &State, r: usize) -> bool {
-        self.heads[r] == o.heads[r]
-            && (!matches!(self.heads[r], Head::Num | Head::Ptr(_)) || self.nums[r] == o.nums[r])
+    fn same_nums(&self, o: &State, mut mask: u16) -> bool {
+        while mask != 0 {
+            let r = mask.trailing_zeros() as usize;
+            if self.nums[r] != o.nums[r] {
+                return false;
+            }
+            mask &= mask - 1;
+        }
+        true
+    }
+
+    /// Whether register `r` is undefined or a callee-saved register's
+    /// entry value (what joins with anything else to undefined).
+    #[inline]
+    fn reg_is_undefined(&self, r: usize) -> bool {
+        matches!(self.kinds[r] & 0xff00, K_UNDEF | K_ENTRY)
+    }
+
+    /// Whether register `r` holds a number or a buffer offset (`Num` or
+    /// `Ptr`).
+    #[inline]
+    pub(crate) fn reg_has_num(&self, r: usize) -> bool {
+        self.with_num >> r & 1 != 0
+    }
+
+    /// Register `r`'s number where it holds one (`Num`) or a buffer
+    /// offset (`Ptr`), without building its value.
+    #[inline]
+    pub(crate) fn reg_number(&self, r: usize) -> Option<&Num> {
+        self.reg_has_num(r).then(|| &self.nums[r])
+    }
+
+    /// Register `r`'s buffer and offset where it is a `Ptr`.
+    #[inline]
+    pub(crate) fn reg_ptr(&self, r: usize) -> Option<(u8, &Num)> {
+        let k = self.kinds[r];
+        (k & 0xff00 == K_PTR).then(|| (k as u8, &self.nums[r]))
+    }
+
+    /// Register `r`'s number where it is a `Num`.
+    #[inline]
+    pub(crate) fn reg_num(&self, r: usize) -> Option<&Num> {
+        (self.kinds[r] == K_NUM).then(|| &self.nums[r])
+    }
+
+    /// [`Val::as_num`] of register `r` at 64 bits, without building its
+    /// value.
+    #[inline]
+    pub(crate) fn reg_as_num64(&self, r: usize) -> Option<Num> {
+        let k = self.kinds[r];
+        match k & 0xff00 {
+            K_NUM => Some(self.nums[r]),
+            K_DATA if k as u8 >= 8 => Some(Num::unknown()),
+            _ => None,
+        }
+    }
+
+    /// The registers whose values differ in `self` and `o`, as a bit mask.
+    #[inline]
+    fn differing_regs(&self, o: &State) -> u16 {
+        let mut diff = 0u16;
+        if self.kinds != o.kinds || self.offs != o.offs {
+            for r in 0..16 {
+                let d = self.kinds[r] != o.kinds[r] || self.offs[r] != o.offs[r];
+                diff |= u16::from(d) << r;
+            }
+        }
+        // Equal kinds: both hold a number or neither does.
+        let mut m = self.with_num & o.with_num & !diff;
+        while m != 0 {
+            let r = m.trailing_zeros() as usize;
+            if self.nums[r] != o.nums[r] {
+                diff |= 1 << r;
+            }
+            m &= m - 1;
+        }
+        diff
     }
 
     /// The value a 64-bit `mov d, s` at address `ip` gives `d`: `s`'s
@@ -482,7 +596,7 @@ impl State {
         while m != 0 {
             let r = m.trailing_zeros() as usize;
             m &= m - 1;
-            if self.heads[r] == Head::Num && self.nums[r].id == id {
+            if self.kinds[r] == K_NUM && self.nums[r].id == id {
                 let n = Num {
                     id: NO_ID,
                     ..self.nums[r]
@@ -497,10 +611,11 @@ impl State {
 
     /// `rsp` as an offset from its entry value.
     pub(crate) fn rsp(&self) -> i64 {
-        match self.heads[RSP] {
-            Head::Stack(k) => k,
+        if self.kinds[RSP] == K_STACK {
+            self.offs[RSP]
+        } else {
             // The interpreter never lets rsp become anything else.
-            _ => i64::MIN,
+            i64::MIN
         }
     }
 
@@ -646,7 +761,7 @@ impl State {
         joined: Option<&Syms>,
         thresholds: Option<&[i64]>,
     ) -> Option<bool> {
-        let is_num = match (self.heads[r], other.heads[r]) {
+        let is_num = match (self.head(r), other.head(r)) {
             (Head::Num, Head::Num) => true,
             (Head::Ptr(i), Head::Ptr(k)) if i == k => false,
             _ => return None,
@@ -693,11 +808,11 @@ impl State {
         let joined = (!self.same_syms(other))
             .then(|| join_syms(&self.syms, &other.syms, widen.map(|w| w.0)))
             .filter(|j| *j != self.syms);
-        for r in 0..16 {
-            // Equal values join to themselves: most registers agree.
-            if self.same_reg(other, r) {
-                continue;
-            }
+        // Equal values join to themselves: most registers agree.
+        let mut diff = self.differing_regs(other);
+        while diff != 0 {
+            let r = diff.trailing_zeros() as usize;
+            diff &= diff - 1;
             let thresholds = widen.map(|w| w.1);
             // Two numbers, or two offsets into one buffer: joined where
             // they are.
@@ -707,17 +822,18 @@ impl State {
                 changed |= c;
                 continue;
             }
-            let syms = joined.as_ref().unwrap_or(&self.syms);
-            let (a, b) = (self.reg(r), other.reg(r));
-            let mut j = a.join_with(b, &self.syms, &other.syms, thresholds);
-            if let Val::Num(n) = j {
-                j = n.reduce(syms).map_or(j, Val::num);
-            }
-            if let Val::Ptr(i, n) = j {
-                j = Val::Ptr(i, n.reduce(syms).unwrap_or(n));
-            }
-            if j != a {
-                self.set_reg(r, j);
+            // Any other two different values ([`Val::join`]): undefined
+            // where either is undefined or an entry value, else data with
+            // the bytes both define.
+            let kind = if self.reg_is_undefined(r) || other.reg_is_undefined(r) {
+                K_UNDEF
+            } else {
+                K_DATA | u16::from(self.reg_defined_bytes(r).min(other.reg_defined_bytes(r)))
+            };
+            if self.kinds[r] != kind {
+                self.kinds[r] = kind;
+                self.offs[r] = 0;
+                self.with_num &= !(1 << r);
                 changed = true;
             }
         }

@@ -247,8 +247,10 @@ fn rebuilt(st: &State) -> State {
 /// register holds one, and facts marked empty are empty.
 fn assert_consistent(st: &State, what: &str) {
     for r in 0..16 {
-        let holds = matches!(st.heads[r], Head::Num | Head::Ptr(_));
+        let holds = matches!(st.head(r), Head::Num | Head::Ptr(_));
         assert_eq!(st.with_num >> r & 1 != 0, holds, "{what}: register {r}");
+        let offset = matches!(st.head(r), Head::Stack(_) | Head::Param(..));
+        assert!(offset || st.offs[r] == 0, "{what}: stale offset in {r}");
     }
     assert!(
         !st.syms_plain || st.syms == crate::num::NO_SYMS,
