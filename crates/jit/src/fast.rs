@@ -28,7 +28,7 @@ use crate::interp::{Ctx, Place, check_ret, offset_by, place_at, place_indexed, s
 use iced_x86::Instruction;
 
 use crate::record::Flow;
-use crate::state::{Load, RSP, State, Val};
+use crate::state::{CMP_IMM, Cmp, Flagged, Load, RSP, State, Val};
 use crate::values;
 
 /// What a lowered instruction does with its operands.
@@ -239,11 +239,7 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
             st.sext = 0;
         }
         if (modified | undefined) != 0 {
-            st.cmp = if ctx.rich {
-                values::comparison(ins)
-            } else {
-                None
-            };
+            st.cmp = if ctx.rich { comparison(op, ins) } else { None };
         } else if let Some(c) = st.cmp
             && op.form != Form::Store
             && (c.a == op.r0 || c.b == op.r0)
@@ -254,6 +250,66 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     result
 }
 
+/// What the flags say after a fast form that writes them:
+/// [`values::comparison`] (the one rule, which `step` uses) read off the
+/// lowered operands, without matching every `Code` (the fast-path test
+/// checks that both agree on every form).
+#[inline]
+fn comparison(op: &Op, ins: &Instruction) -> Option<Cmp> {
+    use iced_x86::Mnemonic as M;
+    let (a, width) = (op.r0, op.width);
+    let result = |kind| {
+        Some(Cmp {
+            a,
+            b: CMP_IMM,
+            imm: 0,
+            width,
+            kind,
+        })
+    };
+    match (op.form, ins.mnemonic()) {
+        (Form::Compare, M::Cmp) if op.r1 != NO_REG => Some(Cmp {
+            a,
+            b: op.r1,
+            imm: 0,
+            width,
+            kind: Flagged::Sub,
+        }),
+        // `test a, a`: the flags of `a` itself (`test a, b` says nothing).
+        (Form::Compare, M::Test) if op.r1 != NO_REG => {
+            if op.r1 == a {
+                result(Flagged::Logic)
+            } else {
+                None
+            }
+        }
+        // With an immediate: a 32-bit one compares against its 32-bit value
+        // (a mask: its zero-extended bits).
+        (Form::Compare, m @ (M::Cmp | M::Test)) => {
+            let k = crate::interp::imm(ins, 1)?;
+            let (imm, kind) = match (width, m) {
+                (4, M::Test) => (i64::from(k as u32), Flagged::Mask),
+                (4, _) => (i64::from(k as i32), Flagged::Sub),
+                (_, M::Test) => (k, Flagged::Mask),
+                _ => (k, Flagged::Sub),
+            };
+            Some(Cmp {
+                a,
+                b: CMP_IMM,
+                imm,
+                width,
+                kind,
+            })
+        }
+        (Form::Alu | Form::Zero, M::And | M::Or | M::Xor) => result(Flagged::Logic),
+        (Form::Alu | Form::Zero | Form::AddImm | Form::SubImm, M::Add | M::Sub) => {
+            result(Flagged::Result)
+        }
+        (Form::Alu, M::Imul) | (Form::ShiftCl | Form::Divide, _) => None,
+        _ => values::comparison(ins),
+    }
+}
+
 /// The value a form's destination gets: what the value domain computes
 /// (`values.rs`, the one source shared with `step`), else plain data (the
 /// generic rule for a 32- or 64-bit write).
@@ -262,6 +318,45 @@ fn computed(ctx: &Ctx<'_>, st: &State, ins: &Instruction) -> Val {
         return Val::Data(8);
     }
     values::computed(st, ins, None).map_or(Val::Data(8), |(_, v)| v)
+}
+
+/// For a 64-bit `add`/`sub`/`xor`/`imul` of two registers, one of them any
+/// value (plain data) and both defined: the value [`values::computed`]
+/// gives where its shortcuts for any value apply (any value; a frame pointer
+/// is left to `step`, which writes data), without reading the operands back
+/// from the instruction. `None` where the general rule must run (pointer
+/// arithmetic, relations, an even factor). The fast-path test compares the
+/// two on random states.
+#[inline]
+fn beside_any_value(ctx: &Ctx<'_>, st: &State, op: &Op, ins: &Instruction) -> Option<Val> {
+    use iced_x86::Mnemonic as M;
+    let (d, s) = (usize::from(op.r0), usize::from(op.r1));
+    if !ctx.rich || op.width != 8 || s == usize::from(NO_REG) || d == s {
+        return None;
+    }
+    let other = if st.reg_is_data(d) {
+        s
+    } else if st.reg_is_data(s) {
+        d
+    } else {
+        return None;
+    };
+    let frame = |r: usize| matches!(st.reg(r), Val::Stack(_) | Val::Param(..));
+    let ptr = |r: usize| matches!(st.reg(r), Val::Ptr(..));
+    let rel = || matches!(st.reg(other), Val::Num(n) if n.rel.is_some());
+    let any = Some(Val::Data(8));
+    match ins.mnemonic() {
+        M::Xor => any,
+        M::Imul => match st.reg(other) {
+            Val::Num(n) if !n.s.may_be_odd() => None,
+            _ => any,
+        },
+        M::Add | M::Sub if frame(d) || frame(s) => any,
+        M::Add if ptr(d) || ptr(s) || rel() => None,
+        M::Sub if ptr(d) || rel() => None,
+        M::Add | M::Sub => any,
+        _ => None,
+    }
 }
 
 /// [`exec`] after the checks that send a form to the generic step.
@@ -303,6 +398,8 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 } else {
                     Val::num(crate::num::Num::unknown().at_width(4))
                 })
+            } else if let Some(v) = beside_any_value(ctx, st, op, ins) {
+                Some(v)
             } else {
                 Some(computed(ctx, st, ins))
             }
@@ -838,6 +935,10 @@ mod tests {
                 modified,
                 undefined,
             };
+            // The flags' meaning read off the lowered form is the rule's.
+            if (modified | undefined) != 0 {
+                assert_eq!(comparison(&op, &ins), values::comparison(&ins), "{ins}");
+            }
             for round in 0..24 {
                 let policy = &policies[round % policies.len()];
                 let mut ctx = Ctx::new(policy, &sig, 64);
@@ -925,5 +1026,82 @@ mod tests {
             let stepped = stepped.get(form).copied().unwrap_or(0);
             assert!(stepped > 5 || matches!(form, "Divide" | "Ret"), "{form}");
         }
+    }
+
+    /// The shortcuts for 64-bit register operations beside any value (and
+    /// the flags' meaning read off the form) on every pair of value kinds
+    /// they distinguish: the same state as `step`.
+    #[test]
+    fn any_value_shortcuts_equal_the_value_domain() {
+        use crate::num::{Num, Rel};
+        use crate::scalar::Scalar;
+        let rel = Num {
+            rel: Rel::exact(1, 3, 0),
+            ..Num::scalar(Scalar::range_s(0, 64))
+        };
+        let vals = [
+            Val::Data(8),
+            Val::Stack(-8),
+            Val::Param(0, 0),
+            Val::num(Num::constant(6)),
+            Val::num(Num::constant(7)),
+            Val::num(Num::scalar(Scalar::range_s(-3, 9))),
+            Val::num(Num::scalar(
+                Scalar::range_u(0, 64).shl(Scalar::constant(3), 64),
+            )),
+            Val::num(rel),
+            Val::Ptr(0, Num::constant(8)),
+            Val::Ptr(0, rel),
+        ];
+        // add, sub, xor, imul, and, or, cmp, test: `op rax, rcx`.
+        let codes: [&[u8]; 8] = [
+            &[0x48, 0x01, 0xc8],
+            &[0x48, 0x29, 0xc8],
+            &[0x48, 0x31, 0xc8],
+            &[0x48, 0x0f, 0xaf, 0xc1],
+            &[0x48, 0x21, 0xc8],
+            &[0x48, 0x09, 0xc8],
+            &[0x48, 0x39, 0xc8],
+            &[0x48, 0x85, 0xc8],
+        ];
+        let sig: Signature = "int64(mut int64* xs[n], int64 n)"
+            .parse()
+            .expect("signature");
+        let policy = Policy::default();
+        let mut uses = crate::uses::Uses::new();
+        let mut records = Records::new();
+        let mut fast = 0;
+        for bytes in codes {
+            let ins = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE).decode();
+            let key = Records::key(&ins);
+            let rec = records.get(key, &ins);
+            let op = records.lower(key, rec, &ins, true);
+            assert!(matches!(op.form, Form::Alu | Form::Compare), "{ins}");
+            let [read, modified, undefined] = op.flags.map(u32::from);
+            let flags = Flags {
+                read,
+                modified,
+                undefined,
+            };
+            for (a, b) in vals.iter().flat_map(|a| vals.iter().map(move |b| (*a, *b))) {
+                let mut ctx = Ctx::new(&policy, &sig, 64);
+                ctx.rich = true;
+                let mut st = State::empty();
+                ctx.entry_state_into(&mut st);
+                st.set_reg(0, a);
+                st.set_reg(1, b);
+                let mut fa = st.clone();
+                let ra = exec(&ctx, &mut fa, &op, &ins);
+                let mut sb = st.clone();
+                let (regs, mems) = uses.of(&ins, ins.mnemonic(), true);
+                let rb = step(&ctx, &mut sb, &ins, regs, mems, flags);
+                if ra.is_ok() {
+                    fast += 1;
+                    assert!(rb.is_ok(), "{ins} on {a:?}, {b:?}: {rb:?}");
+                    assert_eq!(fa, sb, "{ins} on {a:?}, {b:?}");
+                }
+            }
+        }
+        assert!(fast > 600, "only {fast} steps taken by the fast path");
     }
 }
