@@ -331,7 +331,7 @@ fn computed(ctx: &Ctx<'_>, st: &State, ins: &Instruction) -> Val {
 /// from the instruction. `None` where the general rule must run (pointer
 /// arithmetic, relations, an even factor). The fast-path test compares the
 /// two on random states.
-#[inline]
+#[inline(never)]
 fn beside_any_value(ctx: &Ctx<'_>, st: &State, op: &Op, ins: &Instruction) -> Option<Val> {
     use iced_x86::Mnemonic as M;
     let (d, s) = (usize::from(op.r0), usize::from(op.r1));
@@ -598,19 +598,21 @@ fn exec_indexed_load(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) 
     }
     let lo = st.rsp() - ctx.red_zone;
     let scale = ins.memory_index_scale();
-    let place = match (st.reg(base), st.reg(index)) {
+    let place = match st.reg(base) {
         // A stack array indexed by a number (what `place_indexed` does for
-        // these without copying the index's number): the bytes its range
-        // may reach; an index that is no number is not allowed.
-        (Val::Stack(k), Val::Num(n)) => stack_range(ctx, st, k, &n, scale, op.k, lo, 8),
-        (Val::Stack(k), Val::Data(8)) => {
-            let any = crate::num::Num::unknown();
-            stack_range(ctx, st, k, &any, scale, op.k, lo, 8)
-        }
-        (Val::Stack(_), Val::Ptr(..)) if scale == 1 => {
-            place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false)
-        }
-        (Val::Stack(_), _) => return Err(()),
+        // these without copying the index's number): the bytes its signed
+        // range may reach; an index that is no number is not allowed.
+        Val::Stack(k) => match st.reg(index) {
+            Val::Num(n) => {
+                let range = (n.s.smin(), n.s.smax());
+                stack_range(ctx, st, k, range, scale, op.k, lo, 8)
+            }
+            Val::Data(8) => stack_range(ctx, st, k, (i64::MIN, i64::MAX), scale, op.k, lo, 8),
+            Val::Ptr(..) if scale == 1 => {
+                place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false)
+            }
+            _ => return Err(()),
+        },
         _ => place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false),
     };
     let loaded = match place.map_err(drop)? {
