@@ -202,25 +202,23 @@ fn sym_min(syms: &Syms, k: u8) -> i64 {
 }
 
 /// An access `[k + index * scale + disp, + size)` into the stack frame with
-/// a variable index: the range of bytes it may touch, checked against the
-/// frame and the stack-clash rule.
+/// a variable index in the signed range `index`: the range of bytes it may
+/// touch, checked against the frame and the stack-clash rule.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn stack_range(
     ctx: &Ctx<'_>,
     st: &State,
     k: i64,
-    index: &Num,
+    index: (i64, i64),
     scale: u32,
     disp: i64,
     lo_frame: i64,
     size: u8,
 ) -> Result<Place, K> {
-    let idx = index.s;
-    let lo = i128::from(k) + i128::from(disp) + i128::from(idx.smin()) * i128::from(scale);
-    let hi = i128::from(k)
-        + i128::from(disp)
-        + i128::from(idx.smax()) * i128::from(scale)
-        + i128::from(size);
+    let (smin, smax) = index;
+    let lo = i128::from(k) + i128::from(disp) + i128::from(smin) * i128::from(scale);
+    let hi =
+        i128::from(k) + i128::from(disp) + i128::from(smax) * i128::from(scale) + i128::from(size);
     let narrow = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
     let (lo, hi) = (narrow(lo), narrow(hi));
     if lo < lo_frame || hi > 0 || lo < -(ctx.max_frame + ctx.red_zone) {

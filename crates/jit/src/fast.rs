@@ -24,11 +24,12 @@
 
 use iced_x86::{Code, OpAccess, Register};
 
+use crate::access::stack_range;
 use crate::interp::{Ctx, Place, check_ret, offset_by, place_at, place_indexed, set_rsp};
 use iced_x86::Instruction;
 
 use crate::record::Flow;
-use crate::state::{Load, RSP, State, Val};
+use crate::state::{CMP_IMM, Cmp, Flagged, Load, RSP, State, Val};
 use crate::values;
 
 /// What a lowered instruction does with its operands.
@@ -228,22 +229,25 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     }
     let result = exec_form(ctx, st, op, ins);
     if result.is_ok() {
-        // `rdx` as the sign extension of `rax` (what `idiv` needs).
-        let writes = !matches!(
-            op.form,
-            Form::Compare | Form::Store | Form::Jump | Form::Nop | Form::Ret
-        );
+        // `rdx` as the sign extension of `rax` (what `idiv` needs); nothing
+        // to do while it is not (the common case).
         if op.form == Form::SignExtendAcc {
             st.sext = op.width;
-        } else if op.form == Form::Divide || (writes && matches!(op.r0, 0 | 2)) {
-            st.sext = 0;
+        } else if st.sext != 0 {
+            let writes = !matches!(
+                op.form,
+                Form::Compare | Form::Store | Form::Jump | Form::Nop | Form::Ret
+            );
+            if op.form == Form::Divide || (writes && matches!(op.r0, 0 | 2)) {
+                st.sext = 0;
+            }
         }
         if (modified | undefined) != 0 {
-            st.cmp = if ctx.rich {
-                values::comparison(ins)
+            if ctx.rich {
+                set_comparison(st, op, ins);
             } else {
-                None
-            };
+                st.cmp = None;
+            }
         } else if let Some(c) = st.cmp
             && op.form != Form::Store
             && (c.a == op.r0 || c.b == op.r0)
@@ -252,6 +256,62 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
         }
     }
     result
+}
+
+/// What the flags say after a fast form that writes them:
+/// [`values::comparison`] (the one rule, which `step` uses) read off the
+/// lowered operands, without matching every `Code` (the fast-path test
+/// checks that both agree on every form).
+///
+/// Written into `st.cmp` in place: a `Cmp` returned through memory and
+/// copied was read back with a wider load than its byte stores (a
+/// store-forwarding stall on every flag-writing step).
+#[inline(never)]
+fn set_comparison(st: &mut State, op: &Op, ins: &Instruction) {
+    use iced_x86::Mnemonic as M;
+    let width = op.width;
+    let (b, imm, kind) = match (op.form, ins.mnemonic()) {
+        (Form::Compare, M::Cmp) if op.r1 != NO_REG => (op.r1, 0, Flagged::Sub),
+        // `test a, a`: the flags of `a` itself (`test a, b` says nothing).
+        (Form::Compare, M::Test) if op.r1 == op.r0 => (CMP_IMM, 0, Flagged::Logic),
+        (Form::Compare, M::Test) if op.r1 != NO_REG => {
+            st.cmp = None;
+            return;
+        }
+        // With an immediate: a 32-bit one compares against its 32-bit value
+        // (a mask: its zero-extended bits).
+        (Form::Compare, m @ (M::Cmp | M::Test)) => {
+            let Some(k) = crate::interp::imm(ins, 1) else {
+                st.cmp = None;
+                return;
+            };
+            match (width, m) {
+                (4, M::Test) => (CMP_IMM, i64::from(k as u32), Flagged::Mask),
+                (4, _) => (CMP_IMM, i64::from(k as i32), Flagged::Sub),
+                (_, M::Test) => (CMP_IMM, k, Flagged::Mask),
+                _ => (CMP_IMM, k, Flagged::Sub),
+            }
+        }
+        (Form::Alu | Form::Zero, M::And | M::Or | M::Xor) => (CMP_IMM, 0, Flagged::Logic),
+        (Form::Alu | Form::Zero | Form::AddImm | Form::SubImm, M::Add | M::Sub) => {
+            (CMP_IMM, 0, Flagged::Result)
+        }
+        (Form::Alu, M::Imul) | (Form::ShiftCl | Form::Divide, _) => {
+            st.cmp = None;
+            return;
+        }
+        _ => {
+            st.cmp = values::comparison(ins);
+            return;
+        }
+    };
+    st.cmp = Some(Cmp {
+        a: op.r0,
+        b,
+        imm,
+        width,
+        kind,
+    });
 }
 
 /// The value a form's destination gets: what the value domain computes
@@ -264,8 +324,49 @@ fn computed(ctx: &Ctx<'_>, st: &State, ins: &Instruction) -> Val {
     values::computed(st, ins, None).map_or(Val::Data(8), |(_, v)| v)
 }
 
+/// For a 64-bit `add`/`sub`/`xor`/`imul` of two registers, one of them any
+/// value (plain data) and both defined: the value [`values::computed`]
+/// gives where its shortcuts for any value apply (any value; a frame pointer
+/// is left to `step`, which writes data), without reading the operands back
+/// from the instruction. `None` where the general rule must run (pointer
+/// arithmetic, relations, an even factor). The fast-path test compares the
+/// two on random states.
+#[inline(never)]
+fn beside_any_value(ctx: &Ctx<'_>, st: &State, op: &Op, ins: &Instruction) -> Option<Val> {
+    use iced_x86::Mnemonic as M;
+    let (d, s) = (usize::from(op.r0), usize::from(op.r1));
+    if !ctx.rich || op.width != 8 || s == usize::from(NO_REG) || d == s {
+        return None;
+    }
+    let other = if st.reg_is_data(d) {
+        s
+    } else if st.reg_is_data(s) {
+        d
+    } else {
+        return None;
+    };
+    let frame = |r: usize| matches!(st.reg(r), Val::Stack(_) | Val::Param(..));
+    let ptr = |r: usize| matches!(st.reg(r), Val::Ptr(..));
+    let rel = || matches!(st.reg(other), Val::Num(n) if n.rel.is_some());
+    let any = Some(Val::Data(8));
+    match ins.mnemonic() {
+        M::Xor => any,
+        M::Imul => match st.reg(other) {
+            Val::Num(n) if !n.s.may_be_odd() => None,
+            _ => any,
+        },
+        M::Add | M::Sub if frame(d) || frame(s) => any,
+        M::Add if ptr(d) || ptr(s) || rel() => None,
+        M::Sub if ptr(d) || rel() => None,
+        M::Add | M::Sub => any,
+        _ => None,
+    }
+}
+
 /// [`exec`] after the checks that send a form to the generic step.
-#[inline]
+/// Inlined into the driver's loop (measured: a call costs more per step
+/// than the larger loop does); the heavier forms stay out of line.
+#[inline(always)]
 fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
     let [_, modified, undefined] = op.flags.map(u32::from);
     let (d, s) = (usize::from(op.r0), usize::from(op.r1));
@@ -303,6 +404,8 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 } else {
                     Val::num(crate::num::Num::unknown().at_width(4))
                 })
+            } else if let Some(v) = beside_any_value(ctx, st, op, ins) {
+                Some(v)
             } else {
                 Some(computed(ctx, st, ins))
             }
@@ -367,7 +470,25 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 computed(ctx, st, ins)
             })
         }
-        Form::Zero | Form::MoveImm => Some(computed(ctx, st, ins)),
+        // The constants `values.rs` gives, without reading the operands
+        // back: 0 (a `sub` of a frame pointer from itself stays with the
+        // generic rule: data), the immediate at the width (a 64-bit one is
+        // beyond its rules: data).
+        Form::Zero if ctx.rich => Some(
+            if ins.mnemonic() == iced_x86::Mnemonic::Sub
+                && matches!(st.reg(d), Val::Stack(_) | Val::Param(..))
+            {
+                Val::Data(8)
+            } else {
+                Val::Num(crate::num::Num::constant(0))
+            },
+        ),
+        Form::MoveImm if ctx.rich => Some(match crate::interp::imm(ins, 1) {
+            Some(k) if width == 4 => Val::Num(crate::num::Num::constant(k as u64 & 0xffff_ffff)),
+            Some(k) => Val::Num(crate::num::Num::constant(k as u64)),
+            None => Val::Data(8),
+        }),
+        Form::Zero | Form::MoveImm => Some(Val::Data(8)),
         // The driver never executes these.
         Form::Generic | Form::Jump | Form::Nop => return Err(()),
     };
@@ -399,6 +520,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
 
 /// [`exec`] for a 64-bit `mov` between register `r0` and `[r1 + k]`. Like
 /// every 64-bit move it may carry pointers and saved callee-saved values.
+#[inline(never)]
 fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     let [_, modified, undefined] = op.flags.map(u32::from);
     let (reg, base) = (usize::from(op.r0), usize::from(op.r1));
@@ -412,11 +534,12 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     let lo = st.rsp() - ctx.red_zone;
     let place = place_at(ctx, st, base, op.k, lo, 8, store).map_err(drop)?;
     if store {
-        let stored = st.reg(reg);
         match place {
-            Place::Stack(off) => st.store(off, 8, stored),
+            // Plain data is stored without building its value.
+            Place::Stack(off) if st.reg_is_data(reg) => st.store_data(off, 8),
+            Place::Stack(off) => st.store(off, 8, st.reg(reg)),
             // An entry value must not leave the frame (`step` names the rule).
-            Place::Param | Place::Buffer if matches!(stored, Val::Entry(_)) => return Err(()),
+            Place::Param | Place::Buffer if st.reg_is_entry(reg) => return Err(()),
             Place::Param | Place::Code | Place::Buffer => {}
             Place::StackRange(..) => return Err(()),
         }
@@ -460,6 +583,7 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
 /// access placed in a buffer or the frame, every stack byte it may read
 /// written and none a saved register), without iced's lists. It reads and
 /// writes no flags.
+#[inline(never)]
 fn exec_indexed_load(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
     let (d, base) = (usize::from(op.r0), usize::from(op.r1));
     let index = crate::interp::gpr(ins.memory_index());
@@ -474,7 +598,23 @@ fn exec_indexed_load(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) 
     }
     let lo = st.rsp() - ctx.red_zone;
     let scale = ins.memory_index_scale();
-    let place = place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false);
+    let place = match st.reg(base) {
+        // A stack array indexed by a number (what `place_indexed` does for
+        // these without copying the index's number): the bytes its signed
+        // range may reach; an index that is no number is not allowed.
+        Val::Stack(k) => match st.reg(index) {
+            Val::Num(n) => {
+                let range = (n.s.smin(), n.s.smax());
+                stack_range(ctx, st, k, range, scale, op.k, lo, 8)
+            }
+            Val::Data(8) => stack_range(ctx, st, k, (i64::MIN, i64::MAX), scale, op.k, lo, 8),
+            Val::Ptr(..) if scale == 1 => {
+                place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false)
+            }
+            _ => return Err(()),
+        },
+        _ => place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false),
+    };
     let loaded = match place.map_err(drop)? {
         Place::Param | Place::Code | Place::Buffer => Val::Data(8),
         Place::StackRange(lo, hi) => {
@@ -838,6 +978,12 @@ mod tests {
                 modified,
                 undefined,
             };
+            // The flags' meaning read off the lowered form is the rule's.
+            if (modified | undefined) != 0 {
+                let mut flagged = State::empty();
+                set_comparison(&mut flagged, &op, &ins);
+                assert_eq!(flagged.cmp, values::comparison(&ins), "{ins}");
+            }
             for round in 0..24 {
                 let policy = &policies[round % policies.len()];
                 let mut ctx = Ctx::new(policy, &sig, 64);
@@ -925,5 +1071,176 @@ mod tests {
             let stepped = stepped.get(form).copied().unwrap_or(0);
             assert!(stepped > 5 || matches!(form, "Divide" | "Ret"), "{form}");
         }
+    }
+
+    /// The shortcuts for 64-bit register operations beside any value (and
+    /// the flags' meaning read off the form) on every pair of value kinds
+    /// they distinguish: the same state as `step`.
+    #[test]
+    fn any_value_shortcuts_equal_the_value_domain() {
+        use crate::num::{Num, Rel};
+        use crate::scalar::Scalar;
+        let rel = Num {
+            rel: Rel::exact(1, 3, 0),
+            ..Num::scalar(Scalar::range_s(0, 64))
+        };
+        let vals = [
+            Val::Data(8),
+            Val::Stack(-8),
+            Val::Param(0, 0),
+            Val::num(Num::constant(6)),
+            Val::num(Num::constant(7)),
+            Val::num(Num::scalar(Scalar::range_s(-3, 9))),
+            Val::num(Num::scalar(
+                Scalar::range_u(0, 64).shl(Scalar::constant(3), 64),
+            )),
+            Val::num(rel),
+            Val::Ptr(0, Num::constant(8)),
+            Val::Ptr(0, rel),
+        ];
+        // add, sub, xor, imul, and, or, cmp, test: `op rax, rcx`; then
+        // the constants: zero idioms and moves of immediates.
+        let codes: [&[u8]; 17] = [
+            &[0x48, 0x01, 0xc8],
+            &[0x48, 0x29, 0xc8],
+            &[0x48, 0x31, 0xc8],
+            &[0x48, 0x0f, 0xaf, 0xc1],
+            &[0x48, 0x21, 0xc8],
+            &[0x48, 0x09, 0xc8],
+            &[0x48, 0x39, 0xc8],
+            &[0x48, 0x85, 0xc8],
+            &[0x48, 0x83, 0xf8, 0xfb],
+            &[0x48, 0x31, 0xc0],
+            &[0x48, 0x29, 0xc0],
+            &[0x29, 0xc0],
+            &[0xb8, 0xff, 0xff, 0xff, 0xff],
+            &[0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff],
+            &[0xc7, 0xc0, 0x05, 0, 0, 0x80],
+            &[0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8],
+            &[0x83, 0xf8, 0xfb],
+        ];
+        let sig: Signature = "int64(mut int64* xs[n], int64 n)"
+            .parse()
+            .expect("signature");
+        let policy = Policy::default();
+        let mut uses = crate::uses::Uses::new();
+        let mut records = Records::new();
+        let mut fast = 0;
+        for bytes in codes {
+            let ins = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE).decode();
+            let key = Records::key(&ins);
+            let rec = records.get(key, &ins);
+            let op = records.lower(key, rec, &ins, true);
+            assert!(
+                matches!(
+                    op.form,
+                    Form::Alu | Form::Compare | Form::Zero | Form::MoveImm
+                ),
+                "{ins}: {:?}",
+                op.form
+            );
+            let [read, modified, undefined] = op.flags.map(u32::from);
+            let flags = Flags {
+                read,
+                modified,
+                undefined,
+            };
+            for (a, b) in vals.iter().flat_map(|a| vals.iter().map(move |b| (*a, *b))) {
+                let mut ctx = Ctx::new(&policy, &sig, 64);
+                ctx.rich = true;
+                let mut st = State::empty();
+                ctx.entry_state_into(&mut st);
+                st.set_reg(0, a);
+                st.set_reg(1, b);
+                let mut fa = st.clone();
+                let ra = exec(&ctx, &mut fa, &op, &ins);
+                let mut sb = st.clone();
+                let (regs, mems) = uses.of(&ins, ins.mnemonic(), true);
+                let rb = step(&ctx, &mut sb, &ins, regs, mems, flags);
+                if ra.is_ok() {
+                    fast += 1;
+                    assert!(rb.is_ok(), "{ins} on {a:?}, {b:?}: {rb:?}");
+                    assert_eq!(fa, sb, "{ins} on {a:?}, {b:?}");
+                }
+            }
+        }
+        assert!(fast > 1200, "only {fast} steps taken by the fast path");
+    }
+
+    /// `mov rsi, [rdi + rdx * 8 - 8]` with `rdi` a stack pointer (or
+    /// another value) and every kind of index: the same state as `step`
+    /// wherever the fast path answers, and it answers for numbered indexes
+    /// into written stack bytes.
+    #[test]
+    fn stack_array_loads_equal_the_generic_step() {
+        use crate::num::{Num, Rel};
+        use crate::scalar::Scalar;
+        let index = [
+            Val::Data(8),
+            Val::Data(4),
+            Val::Stack(-8),
+            Val::Param(0, 0),
+            Val::num(Num::constant(2)),
+            Val::num(Num::scalar(Scalar::range_s(1, 4))),
+            Val::num(Num::scalar(Scalar::range_s(0, 9))),
+            Val::num(Num::scalar(Scalar::range_s(-3, 2))),
+            Val::Ptr(0, Num::constant(0)),
+            Val::Ptr(
+                0,
+                Num {
+                    rel: Rel::exact(1, 3, 0),
+                    ..Num::scalar(Scalar::range_s(0, 64))
+                },
+            ),
+        ];
+        let bases = [Val::Stack(-40), Val::Stack(-48), Val::Data(8)];
+        let sig: Signature = "int64(mut int64* xs[n], int64 n)"
+            .parse()
+            .expect("signature");
+        let policy = Policy::default();
+        let mut uses = crate::uses::Uses::new();
+        let mut records = Records::new();
+        let bytes = [0x48, 0x8b, 0x74, 0xd7, 0xf8];
+        let ins = Decoder::with_ip(64, &bytes, 0, DecoderOptions::NONE).decode();
+        let key = Records::key(&ins);
+        let rec = records.get(key, &ins);
+        let op = records.lower(key, rec, &ins, true);
+        assert_eq!(op.form, Form::LoadIndexed);
+        let mut answered = 0;
+        for (base, ix) in bases
+            .iter()
+            .flat_map(|b| index.iter().map(move |i| (*b, *i)))
+        {
+            for written in [8, 16, 40] {
+                let mut ctx = Ctx::new(&policy, &sig, 64);
+                ctx.rich = true;
+                let mut st = State::empty();
+                ctx.entry_state_into(&mut st);
+                st.set_reg(RSP, Val::Stack(-48));
+                st.touched = -48;
+                st.store(-written, 8, Val::Data(8));
+                st.store(-40, 32, Val::Data(8));
+                st.set_reg(7, base);
+                st.set_reg(2, ix);
+                let mut fa = st.clone();
+                let ra = exec(&ctx, &mut fa, &op, &ins);
+                let mut sb = st.clone();
+                let (regs, mems) = uses.of(&ins, ins.mnemonic(), true);
+                let flags = Flags {
+                    read: 0,
+                    modified: 0,
+                    undefined: 0,
+                };
+                let rb = step(&ctx, &mut sb, &ins, regs, mems, flags);
+                if ra.is_ok() {
+                    answered += 1;
+                    assert!(rb.is_ok(), "{base:?}[{ix:?}]: {rb:?}");
+                    assert_eq!(fa, sb, "{base:?}[{ix:?}]");
+                } else {
+                    assert_eq!(fa, st);
+                }
+            }
+        }
+        assert!(answered >= 9, "only {answered} loads answered");
     }
 }

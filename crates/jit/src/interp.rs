@@ -851,7 +851,16 @@ pub(crate) fn place_indexed(
         }
         (Some(&Val::Stack(k)), ix) => {
             let ix = ix.as_num(8).ok_or(K::MemoryOutsideFrame)?;
-            stack_range(ctx, st, k, &ix, scale, disp, lo, size)
+            stack_range(
+                ctx,
+                st,
+                k,
+                (ix.s.smin(), ix.s.smax()),
+                scale,
+                disp,
+                lo,
+                size,
+            )
         }
         _ => Err(K::MemoryOutsideFrame),
     }

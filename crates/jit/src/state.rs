@@ -677,22 +677,38 @@ impl State {
 
     /// Writes `len` bytes holding `val` at `off`.
     pub(crate) fn store(&mut self, off: i64, len: u8, val: Val) {
+        if !val.is_special() {
+            return self.store_data(off, len);
+        }
         let val = for_memory(val);
+        let idx = self.clear_for_store(off, len);
+        if val.is_special() && len == 8 {
+            self.slots.insert(idx, Slot { off, len: 8, val });
+        } else {
+            self.insert_data(idx, off, off + i64::from(len));
+        }
+    }
+
+    /// [`State::store`] of plain data (any value that is not special),
+    /// without building or copying a value.
+    pub(crate) fn store_data(&mut self, off: i64, len: u8) {
+        let idx = self.clear_for_store(off, len);
+        self.insert_data(idx, off, off + i64::from(len));
+    }
+
+    /// Forgets what `[off, off + len)` held; returns the index where slots
+    /// for those bytes go.
+    #[inline]
+    fn clear_for_store(&mut self, off: i64, len: u8) -> usize {
         let hi = off + i64::from(len);
         // The first slot ending after `off`: where the new bytes go when
         // they overwrite nothing (a fresh spill), else what is forgotten.
         let first = self.slots.partition_point(|s| s.end() <= off);
-        let idx = if self.slots.get(first).is_some_and(|s| s.off < hi) {
+        if self.slots.get(first).is_some_and(|s| s.off < hi) {
             self.forget(off, hi);
             self.slots.partition_point(|s| s.off < off)
         } else {
             first
-        };
-        match val {
-            v if v.is_special() && len == 8 => {
-                self.slots.insert(idx, Slot { off, len: 8, val });
-            }
-            _ => self.insert_data(idx, off, hi),
         }
     }
 
