@@ -505,8 +505,12 @@ impl Validator {
         self.thresholds.clear();
         self.rich = ctx.rich;
         self.mark[0] = HAVE | QUEUED;
+        // The worklist pops the smallest block first: a bit mask when every
+        // block fits in one word (the usual case), else a heap.
+        let small = blocks <= 64;
+        let mut queue: u64 = u64::from(loops);
         self.work.clear();
-        if loops {
+        if loops && !small {
             self.work.push(Reverse(0));
         }
         // Work units: one per step, plus the stack slots each step may shift
@@ -522,22 +526,31 @@ impl Validator {
         // worklist would produce; with loops, the worklist iterates.
         let mut cursor = 0;
         loop {
-            let b = if loops {
+            let b = if !loops {
+                if cursor == blocks {
+                    break;
+                }
+                cursor += 1;
+                cursor - 1
+            } else if small {
+                if queue == 0 {
+                    break;
+                }
+                let b = queue.trailing_zeros() as usize;
+                queue &= queue - 1;
+                b
+            } else {
                 match self.work.pop() {
                     Some(Reverse(b)) => b as usize,
                     None => break,
                 }
-            } else if cursor < blocks {
-                cursor += 1;
-                cursor - 1
-            } else {
-                break;
             };
             self.mark[b] &= !QUEUED;
             if self.mark[b] & HAVE == 0 {
                 continue;
             }
             self.mark[b] |= VISITED;
+            let start = self.block_start[b] as usize;
             let end = self.block_end(b);
             // With loops, the block's stored state must stay (a back edge
             // may join into it), so it is stepped in a copy. Acyclic: every
@@ -554,9 +567,12 @@ impl Validator {
             if loops {
                 work += 1 + cur.slots.len() as u64;
             }
-            for i in self.block_start[b] as usize..end {
-                let op = &self.ops[i];
-                steps += 1;
+            // (Counted for the whole block: a step that fails ends the run,
+            // and a failed run reports no steps.)
+            steps += (end - start) as u64;
+            let ops = &self.ops[start..end];
+            let instrs = &self.instrs[start..end];
+            for (i, (op, ins)) in (start..end).zip(ops.iter().zip(instrs)) {
                 // A step costs one unit, plus the slot list it may shift.
                 work += 1 + (cur.slots.len() >> 4) as u64;
                 if work > budget {
@@ -564,8 +580,7 @@ impl Validator {
                 }
                 // A fast form either steps or leaves the state alone; then the
                 // generic step runs (and names the violation, if any).
-                if op.form == Form::Generic || exec(&ctx, cur, op, &self.instrs[i]).is_err() {
-                    let ins = &self.instrs[i];
+                if op.form == Form::Generic || exec(&ctx, cur, op, ins).is_err() {
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
                         Err(ViolationKind::UndefinedFlagsRead {
@@ -587,71 +602,77 @@ impl Validator {
                     }
                 }
                 deepest = deepest.min(cur.rsp());
-                let is_last = i + 1 == end;
-                let mut succs = [NO_INSTR; 2];
-                match op.flow {
-                    Flow::Return => {}
-                    Flow::Jump => succs[0] = op.k as u32,
-                    Flow::CondJump => succs = [op.k as u32, (i + 1) as u32],
-                    _ if is_last => succs[0] = (i + 1) as u32,
-                    _ => continue,
+            }
+            // Only a block's last instruction can leave it: a branch or a
+            // return ends its block (`blocks` makes the next instruction a
+            // leader).
+            let i = end - 1;
+            let op = &self.ops[i];
+            let succs = match op.flow {
+                Flow::Return => [NO_INSTR; 2],
+                Flow::Jump => [op.k as u32, NO_INSTR],
+                Flow::CondJump => [op.k as u32, end as u32],
+                Flow::Call | Flow::Next => [end as u32, NO_INSTR],
+            };
+            // A conditional jump after a comparison narrows each edge:
+            // the taken edge in a copy (`self.edge`), the last edge in
+            // `cur` itself (refinement changes only registers and
+            // symbols).
+            let cc = (op.flow == Flow::CondJump && informative(cur))
+                .then(|| &self.instrs[i])
+                .filter(|ins| is_direct_jump(ins.mnemonic()))
+                .map(Instruction::condition_code);
+            for (e, s) in succs.into_iter().enumerate() {
+                if s == NO_INSTR {
+                    continue;
                 }
-                // A conditional jump after a comparison narrows each edge:
-                // the taken edge in a copy (`self.edge`), the last edge in
-                // `cur` itself (refinement changes only registers and
-                // symbols).
-                let cc = (op.flow == Flow::CondJump && informative(cur))
-                    .then(|| &self.instrs[i])
-                    .filter(|ins| is_direct_jump(ins.mnemonic()))
-                    .map(Instruction::condition_code);
-                for (e, s) in succs.into_iter().enumerate() {
-                    if s == NO_INSTR {
+                let s = s as usize;
+                if s >= n {
+                    return Err(Fail::At(i, ViolationKind::FallsOffEnd));
+                }
+                let last_edge = e == 1 || succs[1] == NO_INSTR;
+                let src: &mut State = if let Some(cc) = cc {
+                    work += 1;
+                    let edge: &mut State = if last_edge {
+                        cur
+                    } else {
+                        self.edge.clone_from(cur);
+                        &mut self.edge
+                    };
+                    // A dead edge gives its target nothing.
+                    if !refine_edge(&ctx, edge, cc, e == 0, &mut self.thresholds) {
                         continue;
                     }
-                    let s = s as usize;
-                    if s >= n {
-                        return Err(Fail::At(i, ViolationKind::FallsOffEnd));
+                    edge
+                } else {
+                    cur
+                };
+                let sb = self.block_of[s] as usize;
+                // A first state for the target is copied into the state
+                // kept there (its slot buffer reused): states stay in
+                // one vector, so a large function allocates them once.
+                let src: &State = src;
+                let changed = if self.mark[sb] & HAVE != 0 {
+                    let old = &mut later[sb - first];
+                    if old.rsp() != src.rsp() {
+                        // Reported at the join, where the paths meet.
+                        return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
                     }
-                    let last_edge = e == 1 || succs[1] == NO_INSTR;
-                    let src: &mut State = if let Some(cc) = cc {
-                        work += 1;
-                        let edge: &mut State = if last_edge {
-                            cur
-                        } else {
-                            self.edge.clone_from(cur);
-                            &mut self.edge
-                        };
-                        // A dead edge gives its target nothing.
-                        if !refine_edge(&ctx, edge, cc, e == 0, &mut self.thresholds) {
-                            continue;
-                        }
-                        edge
+                    work += 1 + (old.slots.len() + src.slots.len()) as u64;
+                    // A back edge widens (loop heads are its targets).
+                    let widen = (sb <= b).then_some((&ctx.entry_syms, &self.thresholds[..]));
+                    old.join_from(src, &mut self.scratch, widen)
+                } else {
+                    work += 1 + src.slots.len() as u64;
+                    later[sb - first].clone_from(src);
+                    self.mark[sb] |= HAVE;
+                    true
+                };
+                if loops && changed && self.mark[sb] & QUEUED == 0 {
+                    self.mark[sb] |= QUEUED;
+                    if small {
+                        queue |= 1 << sb;
                     } else {
-                        cur
-                    };
-                    let sb = self.block_of[s] as usize;
-                    // A first state for the target is copied into the state
-                    // kept there (its slot buffer reused): states stay in
-                    // one vector, so a large function allocates them once.
-                    let src: &State = src;
-                    let changed = if self.mark[sb] & HAVE != 0 {
-                        let old = &mut later[sb - first];
-                        if old.rsp() != src.rsp() {
-                            // Reported at the join, where the paths meet.
-                            return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
-                        }
-                        work += 1 + (old.slots.len() + src.slots.len()) as u64;
-                        // A back edge widens (loop heads are its targets).
-                        let widen = (sb <= b).then_some((&ctx.entry_syms, &self.thresholds[..]));
-                        old.join_from(src, &mut self.scratch, widen)
-                    } else {
-                        work += 1 + src.slots.len() as u64;
-                        later[sb - first].clone_from(src);
-                        self.mark[sb] |= HAVE;
-                        true
-                    };
-                    if loops && changed && self.mark[sb] & QUEUED == 0 {
-                        self.mark[sb] |= QUEUED;
                         self.work.push(Reverse(sb as u32));
                     }
                 }
