@@ -299,11 +299,11 @@ impl Validator {
         // Code that does not need the value domain runs without it; a loop
         // its termination proof could not settle there (a step of more than
         // one toward a bound needs known low bits) gets a second run with it.
-        // (One result slot, overwritten by the retry: the report is moved
-        // once, into the caller's.)
-        let mut result = self.run(code, sig, policy, false);
+        // The report is built here, in the caller's result, from the small
+        // [`Proof`] (a `Report` returned by `run` would be copied there).
+        let mut proof = self.run(code, sig, policy, false);
         let settle_in_values = matches!(
-            result,
+            proof,
             Err(Fail::At(
                 _,
                 ViolationKind::LoopNotProven {
@@ -312,9 +312,23 @@ impl Validator {
             ))
         );
         if settle_in_values && !self.rich {
-            result = self.run(code, sig, policy, true);
+            proof = self.run(code, sig, policy, true);
         }
-        result.map_err(|fail| self.violation(code, fail))
+        match proof {
+            Ok(p) => Ok(Report {
+                signature: *sig,
+                bytes: code.len(),
+                instructions: p.instructions,
+                reachable: p.reachable,
+                blocks: p.blocks,
+                returns: p.returns,
+                frame_bytes: p.frame_bytes,
+                loops: p.loops,
+                steps: p.steps,
+                max_steps: p.max_steps,
+            }),
+            Err(fail) => Err(self.violation(code, fail)),
+        }
     }
 
     /// The first pass of [`Validator::validate`] alone: decodes `code` and
@@ -482,7 +496,7 @@ impl Validator {
         sig: &Signature,
         policy: &Policy,
         force_rich: bool,
-    ) -> Result<Report, Fail> {
+    ) -> Result<Proof, Fail> {
         self.decode::<true>(code, policy)?;
         let loops = self.blocks(code, policy)?;
         let n = self.instrs.len();
@@ -572,7 +586,8 @@ impl Validator {
             steps += (end - start) as u64;
             let ops = &self.ops[start..end];
             let instrs = &self.instrs[start..end];
-            for (i, (op, ins)) in (start..end).zip(ops.iter().zip(instrs)) {
+            for (k, (op, ins)) in ops.iter().zip(instrs).enumerate() {
+                let i = start + k;
                 // A step costs one unit, plus the slot list it may shift.
                 work += 1 + (cur.slots.len() >> 4) as u64;
                 if work > budget {
@@ -710,9 +725,10 @@ impl Validator {
             reachable += end - self.block_start[b] as usize;
             returns += usize::from(self.ops[end - 1].flow == Flow::Return);
         }
-        Ok(Report {
-            signature: *sig,
-            bytes: code.len(),
+        let max_steps = repeated
+            .map(|r| r.saturating_add(reachable as u64))
+            .filter(|&s| s != u64::MAX && !self.strings);
+        Ok(Proof {
             instructions: n,
             reachable,
             blocks,
@@ -720,10 +736,7 @@ impl Validator {
             frame_bytes: deepest.unsigned_abs(),
             loops,
             steps,
-            max_steps: repeated
-                .map(|r| r.saturating_add(reachable as u64))
-                .filter(|&s| s != u64::MAX)
-                .filter(|_| !self.strings),
+            max_steps,
         })
     }
 }
@@ -869,6 +882,19 @@ struct Reach {
     preds: Vec<u32>,
     reaches: Vec<bool>,
     stack: Vec<u32>,
+}
+
+/// What `run` proved: the [`Report`] but for the signature and the code
+/// size, which the caller knows.
+struct Proof {
+    instructions: usize,
+    reachable: usize,
+    blocks: usize,
+    returns: usize,
+    frame_bytes: u64,
+    loops: bool,
+    steps: u64,
+    max_steps: Option<u64>,
 }
 
 /// Why `run` stopped: at undecodable bytes (offset, length), or at an
