@@ -15,11 +15,11 @@ use std::fmt;
 
 use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
 
-use crate::classify::{Verdict, check_with, is_legacy_prefix};
+use crate::classify::{check_with, is_legacy_prefix};
 use crate::fast::{Form, Op, exec};
 use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
-use crate::record::{Flow, Records};
+use crate::record::{FACT_DIVISION, FACT_INDEXED, FACT_STRING, Flow, Records};
 use crate::refine::{informative, refine_edge};
 use crate::state::State;
 use crate::uses::Uses;
@@ -378,7 +378,7 @@ impl Validator {
         let mut count = 0;
         self.ops.clear();
         self.transfers.clear();
-        let (mut indexed, mut division, mut strings) = (false, false, false);
+        let mut facts = 0;
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
         while decoder.can_decode() {
             // Decode in place: copying the instruction costs about as much
@@ -406,9 +406,9 @@ impl Validator {
             if let Err(kind) = check_with(rec.verdict, rec.cpu, rec.string, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
-            indexed |= rec.indexed_access & (ins.memory_index() != iced_x86::Register::None);
-            division |= rec.verdict == Verdict::Division;
-            strings |= rec.string;
+            // The indexed-access fact counts only with an index register.
+            let indexed = u8::from(ins.memory_index() != iced_x86::Register::None) * FACT_INDEXED;
+            facts |= rec.facts & (indexed | FACT_DIVISION | FACT_STRING);
             if rec.flow.is_transfer() {
                 self.transfers.push(i as u32);
             }
@@ -418,7 +418,9 @@ impl Validator {
             }
         }
         self.instrs.truncate(count);
-        (self.indexed, self.division, self.strings) = (indexed, division, strings);
+        self.indexed = facts & FACT_INDEXED != 0;
+        self.division = facts & FACT_DIVISION != 0;
+        self.strings = facts & FACT_STRING != 0;
         Ok(())
     }
 
