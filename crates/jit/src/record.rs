@@ -317,9 +317,9 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         cpu: crate::cpu::required(ins).unwrap_or_default(),
         flow,
         string,
-        facts: u8::from(verdict == Verdict::Division) * FACT_DIVISION
-            | u8::from(string) * FACT_STRING
-            | u8::from(indexed_access) * FACT_INDEXED,
+        facts: (u8::from(verdict == Verdict::Division) * FACT_DIVISION)
+            | (u8::from(string) * FACT_STRING)
+            | (u8::from(indexed_access) * FACT_INDEXED),
         form,
         width,
         op1_reg,
