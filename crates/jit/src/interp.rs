@@ -55,15 +55,30 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    // Inlined, and filled in place, so the context (a few hundred bytes:
-    // the symbol facts) is built where it lives, not copied there.
-    #[inline]
+    // Inlined, and one struct expression, so the context (a few hundred
+    // bytes: the symbol facts) is built where it lives, not in a temporary
+    // copied there.
+    #[inline(always)]
     pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
-        let mut ctx = Ctx {
+        let has_buffer = sig.has_buffer();
+        Ctx {
             code_len: code_len as u64,
-            entry_syms: crate::num::NO_SYMS,
-            imports: Imports::default(),
-            has_buffer: sig.has_buffer(),
+            // Only buffers with extent parameters give symbols facts.
+            entry_syms: if has_buffer {
+                let mut syms = Ctx::entry_syms(sig);
+                if policy.assumed_args.is_some() {
+                    Ctx::assume_extents(sig, policy, &mut syms);
+                }
+                syms
+            } else {
+                crate::num::NO_SYMS
+            },
+            imports: if sig.has_uses() {
+                Imports::resolve(sig, policy)
+            } else {
+                Imports::default()
+            },
+            has_buffer,
             rich: true,
             policy,
             sig,
@@ -75,18 +90,7 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .filter(|r| r.is_gpr())
                 .fold(0, |m, &r| m | 1 << gpr(r)),
-        };
-        // Only buffers with extent parameters give symbols facts.
-        if ctx.has_buffer {
-            ctx.entry_syms = Ctx::entry_syms(sig);
-            if policy.assumed_args.is_some() {
-                Ctx::assume_extents(sig, policy, &mut ctx.entry_syms);
-            }
         }
-        if sig.has_uses() {
-            ctx.imports = Imports::resolve(sig, policy);
-        }
-        ctx
     }
 
     /// Overwrites `st` with the state at the first instruction (reusing its

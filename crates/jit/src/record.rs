@@ -56,6 +56,12 @@ impl Flow {
     }
 }
 
+/// [`Rec::facts`] bits: `div`/`idiv`; a string copy or fill; an indexed
+/// memory operand the value domain must prove.
+pub(crate) const FACT_DIVISION: u8 = 1;
+pub(crate) const FACT_STRING: u8 = 2;
+pub(crate) const FACT_INDEXED: u8 = 4;
+
 /// `tmpl` entry: template not compared yet.
 const UNCHECKED: u8 = 0;
 /// `tmpl` entry: iced's lists differ from the template.
@@ -73,9 +79,11 @@ pub(crate) struct Rec {
     pub(crate) flow: Flow,
     /// A string copy or fill ([`crate::classify::is_string`]).
     pub(crate) string: bool,
-    /// Whether an index register in its memory operand means an access
-    /// the value domain must prove (every mnemonic but `lea` and `nop`).
-    pub(crate) indexed_access: bool,
+    /// [`FACT_DIVISION`] and [`FACT_STRING`] as they hold for the key, and
+    /// [`FACT_INDEXED`] if an index register in its memory operand means
+    /// an access the value domain must prove (every mnemonic but `lea` and
+    /// `nop`).
+    pub(crate) facts: u8,
     /// The candidate fast form (before operand checks), or [`Form::Generic`].
     form: Form,
     width: u8,
@@ -301,12 +309,17 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
             None => (Form::Generic, 0, false),
         }
     };
+    let verdict = code_verdict(ins);
+    let string = crate::classify::is_string(ins);
+    let indexed_access = !matches!(m, Mnemonic::Lea | Mnemonic::Nop);
     Rec {
-        verdict: code_verdict(ins),
+        verdict,
         cpu: crate::cpu::required(ins).unwrap_or_default(),
         flow,
-        string: crate::classify::is_string(ins),
-        indexed_access: !matches!(m, Mnemonic::Lea | Mnemonic::Nop),
+        string,
+        facts: (u8::from(verdict == Verdict::Division) * FACT_DIVISION)
+            | (u8::from(string) * FACT_STRING)
+            | (u8::from(indexed_access) * FACT_INDEXED),
         form,
         width,
         op1_reg,

@@ -15,11 +15,11 @@ use std::fmt;
 
 use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
 
-use crate::classify::{Verdict, check_with, is_legacy_prefix};
+use crate::classify::{check_with, is_legacy_prefix};
 use crate::fast::{Form, Op, exec};
 use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
-use crate::record::{Flow, Records};
+use crate::record::{FACT_DIVISION, FACT_INDEXED, FACT_STRING, Flow, Records};
 use crate::refine::{informative, refine_edge};
 use crate::state::State;
 use crate::uses::Uses;
@@ -299,11 +299,11 @@ impl Validator {
         // Code that does not need the value domain runs without it; a loop
         // its termination proof could not settle there (a step of more than
         // one toward a bound needs known low bits) gets a second run with it.
-        // (One result slot, overwritten by the retry: the report is moved
-        // once, into the caller's.)
-        let mut result = self.run(code, sig, policy, false);
+        // The report is built here, in the caller's result, from the small
+        // [`Proof`] (a `Report` returned by `run` would be copied there).
+        let mut proof = self.run(code, sig, policy, false);
         let settle_in_values = matches!(
-            result,
+            proof,
             Err(Fail::At(
                 _,
                 ViolationKind::LoopNotProven {
@@ -312,9 +312,23 @@ impl Validator {
             ))
         );
         if settle_in_values && !self.rich {
-            result = self.run(code, sig, policy, true);
+            proof = self.run(code, sig, policy, true);
         }
-        result.map_err(|fail| self.violation(code, fail))
+        match proof {
+            Ok(p) => Ok(Report {
+                signature: *sig,
+                bytes: code.len(),
+                instructions: p.instructions,
+                reachable: p.reachable,
+                blocks: p.blocks,
+                returns: p.returns,
+                frame_bytes: p.frame_bytes,
+                loops: p.loops,
+                steps: p.steps,
+                max_steps: p.max_steps,
+            }),
+            Err(fail) => Err(self.violation(code, fail)),
+        }
     }
 
     /// The first pass of [`Validator::validate`] alone: decodes `code` and
@@ -364,7 +378,7 @@ impl Validator {
         let mut count = 0;
         self.ops.clear();
         self.transfers.clear();
-        let (mut indexed, mut division, mut strings) = (false, false, false);
+        let mut facts = 0;
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
         while decoder.can_decode() {
             // Decode in place: copying the instruction costs about as much
@@ -392,9 +406,9 @@ impl Validator {
             if let Err(kind) = check_with(rec.verdict, rec.cpu, rec.string, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
-            indexed |= rec.indexed_access & (ins.memory_index() != iced_x86::Register::None);
-            division |= rec.verdict == Verdict::Division;
-            strings |= rec.string;
+            // The indexed-access fact counts only with an index register.
+            let indexed = u8::from(ins.memory_index() != iced_x86::Register::None) * FACT_INDEXED;
+            facts |= rec.facts & (indexed | FACT_DIVISION | FACT_STRING);
             if rec.flow.is_transfer() {
                 self.transfers.push(i as u32);
             }
@@ -404,7 +418,9 @@ impl Validator {
             }
         }
         self.instrs.truncate(count);
-        (self.indexed, self.division, self.strings) = (indexed, division, strings);
+        self.indexed = facts & FACT_INDEXED != 0;
+        self.division = facts & FACT_DIVISION != 0;
+        self.strings = facts & FACT_STRING != 0;
         Ok(())
     }
 
@@ -482,7 +498,7 @@ impl Validator {
         sig: &Signature,
         policy: &Policy,
         force_rich: bool,
-    ) -> Result<Report, Fail> {
+    ) -> Result<Proof, Fail> {
         self.decode::<true>(code, policy)?;
         let loops = self.blocks(code, policy)?;
         let n = self.instrs.len();
@@ -505,8 +521,12 @@ impl Validator {
         self.thresholds.clear();
         self.rich = ctx.rich;
         self.mark[0] = HAVE | QUEUED;
+        // The worklist pops the smallest block first: a bit mask when every
+        // block fits in one word (the usual case), else a heap.
+        let small = blocks <= 64;
+        let mut queue: u64 = u64::from(loops);
         self.work.clear();
-        if loops {
+        if loops && !small {
             self.work.push(Reverse(0));
         }
         // Work units: one per step, plus the stack slots each step may shift
@@ -522,22 +542,31 @@ impl Validator {
         // worklist would produce; with loops, the worklist iterates.
         let mut cursor = 0;
         loop {
-            let b = if loops {
+            let b = if !loops {
+                if cursor == blocks {
+                    break;
+                }
+                cursor += 1;
+                cursor - 1
+            } else if small {
+                if queue == 0 {
+                    break;
+                }
+                let b = queue.trailing_zeros() as usize;
+                queue &= queue - 1;
+                b
+            } else {
                 match self.work.pop() {
                     Some(Reverse(b)) => b as usize,
                     None => break,
                 }
-            } else if cursor < blocks {
-                cursor += 1;
-                cursor - 1
-            } else {
-                break;
             };
             self.mark[b] &= !QUEUED;
             if self.mark[b] & HAVE == 0 {
                 continue;
             }
             self.mark[b] |= VISITED;
+            let start = self.block_start[b] as usize;
             let end = self.block_end(b);
             // With loops, the block's stored state must stay (a back edge
             // may join into it), so it is stepped in a copy. Acyclic: every
@@ -554,9 +583,13 @@ impl Validator {
             if loops {
                 work += 1 + cur.slots.len() as u64;
             }
-            for i in self.block_start[b] as usize..end {
-                let op = &self.ops[i];
-                steps += 1;
+            // (Counted for the whole block: a step that fails ends the run,
+            // and a failed run reports no steps.)
+            steps += (end - start) as u64;
+            let ops = &self.ops[start..end];
+            let instrs = &self.instrs[start..end];
+            for (k, (op, ins)) in ops.iter().zip(instrs).enumerate() {
+                let i = start + k;
                 // A step costs one unit, plus the slot list it may shift.
                 work += 1 + (cur.slots.len() >> 4) as u64;
                 if work > budget {
@@ -564,8 +597,7 @@ impl Validator {
                 }
                 // A fast form either steps or leaves the state alone; then the
                 // generic step runs (and names the violation, if any).
-                if op.form == Form::Generic || exec(&ctx, cur, op, &self.instrs[i]).is_err() {
-                    let ins = &self.instrs[i];
+                if op.form == Form::Generic || exec(&ctx, cur, op, ins).is_err() {
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
                         Err(ViolationKind::UndefinedFlagsRead {
@@ -587,71 +619,77 @@ impl Validator {
                     }
                 }
                 deepest = deepest.min(cur.rsp());
-                let is_last = i + 1 == end;
-                let mut succs = [NO_INSTR; 2];
-                match op.flow {
-                    Flow::Return => {}
-                    Flow::Jump => succs[0] = op.k as u32,
-                    Flow::CondJump => succs = [op.k as u32, (i + 1) as u32],
-                    _ if is_last => succs[0] = (i + 1) as u32,
-                    _ => continue,
+            }
+            // Only a block's last instruction can leave it: a branch or a
+            // return ends its block (`blocks` makes the next instruction a
+            // leader).
+            let i = end - 1;
+            let op = &self.ops[i];
+            let succs = match op.flow {
+                Flow::Return => [NO_INSTR; 2],
+                Flow::Jump => [op.k as u32, NO_INSTR],
+                Flow::CondJump => [op.k as u32, end as u32],
+                Flow::Call | Flow::Next => [end as u32, NO_INSTR],
+            };
+            // A conditional jump after a comparison narrows each edge:
+            // the taken edge in a copy (`self.edge`), the last edge in
+            // `cur` itself (refinement changes only registers and
+            // symbols).
+            let cc = (op.flow == Flow::CondJump && informative(cur))
+                .then(|| &self.instrs[i])
+                .filter(|ins| is_direct_jump(ins.mnemonic()))
+                .map(Instruction::condition_code);
+            for (e, s) in succs.into_iter().enumerate() {
+                if s == NO_INSTR {
+                    continue;
                 }
-                // A conditional jump after a comparison narrows each edge:
-                // the taken edge in a copy (`self.edge`), the last edge in
-                // `cur` itself (refinement changes only registers and
-                // symbols).
-                let cc = (op.flow == Flow::CondJump && informative(cur))
-                    .then(|| &self.instrs[i])
-                    .filter(|ins| is_direct_jump(ins.mnemonic()))
-                    .map(Instruction::condition_code);
-                for (e, s) in succs.into_iter().enumerate() {
-                    if s == NO_INSTR {
+                let s = s as usize;
+                if s >= n {
+                    return Err(Fail::At(i, ViolationKind::FallsOffEnd));
+                }
+                let last_edge = e == 1 || succs[1] == NO_INSTR;
+                let src: &mut State = if let Some(cc) = cc {
+                    work += 1;
+                    let edge: &mut State = if last_edge {
+                        cur
+                    } else {
+                        self.edge.clone_from(cur);
+                        &mut self.edge
+                    };
+                    // A dead edge gives its target nothing.
+                    if !refine_edge(&ctx, edge, cc, e == 0, &mut self.thresholds) {
                         continue;
                     }
-                    let s = s as usize;
-                    if s >= n {
-                        return Err(Fail::At(i, ViolationKind::FallsOffEnd));
+                    edge
+                } else {
+                    cur
+                };
+                let sb = self.block_of[s] as usize;
+                // A first state for the target is copied into the state
+                // kept there (its slot buffer reused): states stay in
+                // one vector, so a large function allocates them once.
+                let src: &State = src;
+                let changed = if self.mark[sb] & HAVE != 0 {
+                    let old = &mut later[sb - first];
+                    if old.rsp() != src.rsp() {
+                        // Reported at the join, where the paths meet.
+                        return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
                     }
-                    let last_edge = e == 1 || succs[1] == NO_INSTR;
-                    let src: &mut State = if let Some(cc) = cc {
-                        work += 1;
-                        let edge: &mut State = if last_edge {
-                            cur
-                        } else {
-                            self.edge.clone_from(cur);
-                            &mut self.edge
-                        };
-                        // A dead edge gives its target nothing.
-                        if !refine_edge(&ctx, edge, cc, e == 0, &mut self.thresholds) {
-                            continue;
-                        }
-                        edge
+                    work += 1 + (old.slots.len() + src.slots.len()) as u64;
+                    // A back edge widens (loop heads are its targets).
+                    let widen = (sb <= b).then_some((&ctx.entry_syms, &self.thresholds[..]));
+                    old.join_from(src, &mut self.scratch, widen)
+                } else {
+                    work += 1 + src.slots.len() as u64;
+                    later[sb - first].clone_from(src);
+                    self.mark[sb] |= HAVE;
+                    true
+                };
+                if loops && changed && self.mark[sb] & QUEUED == 0 {
+                    self.mark[sb] |= QUEUED;
+                    if small {
+                        queue |= 1 << sb;
                     } else {
-                        cur
-                    };
-                    let sb = self.block_of[s] as usize;
-                    // A first state for the target is copied into the state
-                    // kept there (its slot buffer reused): states stay in
-                    // one vector, so a large function allocates them once.
-                    let src: &State = src;
-                    let changed = if self.mark[sb] & HAVE != 0 {
-                        let old = &mut later[sb - first];
-                        if old.rsp() != src.rsp() {
-                            // Reported at the join, where the paths meet.
-                            return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
-                        }
-                        work += 1 + (old.slots.len() + src.slots.len()) as u64;
-                        // A back edge widens (loop heads are its targets).
-                        let widen = (sb <= b).then_some((&ctx.entry_syms, &self.thresholds[..]));
-                        old.join_from(src, &mut self.scratch, widen)
-                    } else {
-                        work += 1 + src.slots.len() as u64;
-                        later[sb - first].clone_from(src);
-                        self.mark[sb] |= HAVE;
-                        true
-                    };
-                    if loops && changed && self.mark[sb] & QUEUED == 0 {
-                        self.mark[sb] |= QUEUED;
                         self.work.push(Reverse(sb as u32));
                     }
                 }
@@ -689,9 +727,10 @@ impl Validator {
             reachable += end - self.block_start[b] as usize;
             returns += usize::from(self.ops[end - 1].flow == Flow::Return);
         }
-        Ok(Report {
-            signature: *sig,
-            bytes: code.len(),
+        let max_steps = repeated
+            .map(|r| r.saturating_add(reachable as u64))
+            .filter(|&s| s != u64::MAX && !self.strings);
+        Ok(Proof {
             instructions: n,
             reachable,
             blocks,
@@ -699,10 +738,7 @@ impl Validator {
             frame_bytes: deepest.unsigned_abs(),
             loops,
             steps,
-            max_steps: repeated
-                .map(|r| r.saturating_add(reachable as u64))
-                .filter(|&s| s != u64::MAX)
-                .filter(|_| !self.strings),
+            max_steps,
         })
     }
 }
@@ -848,6 +884,19 @@ struct Reach {
     preds: Vec<u32>,
     reaches: Vec<bool>,
     stack: Vec<u32>,
+}
+
+/// What `run` proved: the [`Report`] but for the signature and the code
+/// size, which the caller knows.
+struct Proof {
+    instructions: usize,
+    reachable: usize,
+    blocks: usize,
+    returns: usize,
+    frame_bytes: u64,
+    loops: bool,
+    steps: u64,
+    max_steps: Option<u64>,
 }
 
 /// Why `run` stopped: at undecodable bytes (offset, length), or at an
