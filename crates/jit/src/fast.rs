@@ -1167,6 +1167,41 @@ mod tests {
         assert!(fast > 1200, "only {fast} steps taken by the fast path");
     }
 
+    /// `offset_by`'s way for numbers without a relation gives what
+    /// `Num::add` gives (the rule `step` and the pointer forms share), on
+    /// ranges near every wrap and on random numbers.
+    #[test]
+    fn offset_by_is_num_add() {
+        use crate::interp::offset_by;
+        use crate::num::Num;
+        use crate::scalar::Scalar;
+        let mut nums = vec![
+            Num::unknown(),
+            Num::constant(0),
+            Num::constant(u64::MAX),
+            Num::constant(i64::MAX as u64),
+            Num::scalar(Scalar::range_s(i64::MAX - 3, i64::MAX)),
+            Num::scalar(Scalar::range_s(i64::MIN, i64::MIN + 3)),
+            Num::scalar(Scalar::range_u(u64::MAX - 3, u64::MAX)),
+            Num::scalar(Scalar::range_u(0, 5)),
+            Num::scalar(Scalar::range_s(-3, 9)),
+            Num::scalar(Scalar::range_u(0, 64).shl(Scalar::constant(3), 64)),
+            Num {
+                id: 7,
+                ..Num::scalar(Scalar::range_s(1, 4))
+            },
+        ];
+        let mut rng = Rng(0x5eed_0ff5_e7b1_0000);
+        nums.extend((0..300).map(|_| random_num(&mut rng)));
+        let ks = [0i64, 1, -1, 8, -8, 4096, i64::MAX, i64::MIN, 1 << 40];
+        for n in nums {
+            for k in ks {
+                let want = Val::num(n.add(Num::constant(k as u64), 8));
+                assert_eq!(offset_by(Val::Num(n), k), want, "{n:?} + {k}");
+            }
+        }
+    }
+
     /// `mov rsi, [rdi + rdx * 8 - 8]` with `rdi` a stack pointer (or
     /// another value) and every kind of index: the same state as `step`
     /// wherever the fast path answers, and it answers for numbered indexes

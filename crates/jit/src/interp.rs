@@ -724,6 +724,11 @@ pub(crate) fn load(
 
 pub(crate) fn offset_by(v: Val, k: i64) -> Val {
     match v {
+        // Without a relation or an identity, `Num::add` of a constant at 64
+        // bits is the scalar sum alone (`offset_by_is_num_add` checks it).
+        Val::Num(n) if !n.rel.is_some() => Val::num(Num::scalar(
+            n.s.add(crate::scalar::Scalar::constant(k as u64)),
+        )),
         Val::Num(n) => Val::num(n.add(Num::constant(k as u64), 8)),
         Val::Ptr(i, n) => Val::Ptr(i, n.add(Num::constant(k as u64), 8)),
         Val::Stack(o) => o.checked_add(k).map_or(Val::Data(8), Val::Stack),
