@@ -873,6 +873,7 @@ pub(crate) fn place_indexed(
 
 /// [`place`] for `[base + disp]` with a 64-bit base (its register-file
 /// index), no index and 64-bit addressing (the checks `place` makes first).
+#[inline]
 pub(crate) fn place_at(
     ctx: &Ctx<'_>,
     st: &State,
