@@ -451,7 +451,12 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, s) {
                 return Err(());
             }
-            Some(st.reg(d).join(Val::Data(8)))
+            // `st.reg(d).join(Val::Data(8))`: the old value's defined
+            // bytes as data, nothing if it had none.
+            Some(match st.reg_defined_bytes(d) {
+                0 => Val::Undef,
+                n => Val::Data(n),
+            })
         }
         Form::Move => {
             let v = st.reg(s);
