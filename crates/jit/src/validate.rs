@@ -201,6 +201,8 @@ pub struct Validator {
     states: Vec<State>,
     /// [`HAVE`], [`QUEUED`] and [`VISITED`] bits of each block.
     mark: Vec<u8>,
+    /// The worklist of a function with more than 64 blocks (fewer: a bit
+    /// mask in `run`).
     work: BinaryHeap<Reverse<u32>>,
     /// Indices of the branches, calls and returns, in order (the only
     /// instructions `blocks` looks at).
