@@ -728,6 +728,11 @@ pub(crate) fn load(
 
 pub(crate) fn offset_by(v: Val, k: i64) -> Val {
     match v {
+        // Without a relation or an identity, `Num::add` of a constant at 64
+        // bits is the scalar sum alone (`offset_by_is_num_add` checks it).
+        Val::Num(n) if !n.rel.is_some() => Val::num(Num::scalar(
+            n.s.add(crate::scalar::Scalar::constant(k as u64)),
+        )),
         Val::Num(n) => Val::num(n.add(Num::constant(k as u64), 8)),
         Val::Ptr(i, n) => Val::Ptr(i, n.add(Num::constant(k as u64), 8)),
         Val::Stack(o) => o.checked_add(k).map_or(Val::Data(8), Val::Stack),
@@ -872,6 +877,7 @@ pub(crate) fn place_indexed(
 
 /// [`place`] for `[base + disp]` with a 64-bit base (its register-file
 /// index), no index and 64-bit addressing (the checks `place` makes first).
+#[inline]
 pub(crate) fn place_at(
     ctx: &Ctx<'_>,
     st: &State,

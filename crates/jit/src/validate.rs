@@ -44,18 +44,31 @@ const REACHES: u8 = 8;
 /// let r = validate(&[0x89, 0xf8, 0x01, 0xf0, 0xc3], &sig, &Policy::default()).expect("accepted");
 /// assert_eq!((r.instructions(), r.returns(), r.frame_bytes()), (3, 1, 0));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Report {
     signature: Signature,
     bytes: usize,
-    instructions: usize,
-    reachable: usize,
-    blocks: usize,
-    returns: usize,
-    frame_bytes: u64,
-    loops: bool,
-    steps: u64,
-    max_steps: Option<u64>,
+    /// The rest, as `run` found it.
+    proof: Proof,
+}
+
+impl fmt::Debug for Report {
+    // Flat, as a derived `Debug` of all the fields in one struct would be.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.proof;
+        f.debug_struct("Report")
+            .field("signature", &self.signature)
+            .field("bytes", &self.bytes)
+            .field("instructions", &p.instructions)
+            .field("reachable", &p.reachable)
+            .field("blocks", &p.blocks)
+            .field("returns", &p.returns)
+            .field("frame_bytes", &p.frame_bytes)
+            .field("loops", &p.loops)
+            .field("steps", &p.steps)
+            .field("max_steps", &p.max_steps)
+            .finish()
+    }
 }
 
 impl Report {
@@ -67,37 +80,37 @@ impl Report {
     /// Instructions decoded.
     #[must_use]
     pub fn instructions(&self) -> usize {
-        self.instructions
+        self.proof.instructions
     }
     /// Instructions reachable from the entry.
     #[must_use]
     pub fn reachable(&self) -> usize {
-        self.reachable
+        self.proof.reachable
     }
     /// Basic blocks.
     #[must_use]
     pub fn blocks(&self) -> usize {
-        self.blocks
+        self.proof.blocks
     }
     /// Reachable `ret` instructions (each checked).
     #[must_use]
     pub fn returns(&self) -> usize {
-        self.returns
+        self.proof.returns
     }
     /// Deepest `rsp` below its entry value, in bytes.
     #[must_use]
     pub fn frame_bytes(&self) -> u64 {
-        self.frame_bytes
+        self.proof.frame_bytes
     }
     /// Whether the code has a backward branch.
     #[must_use]
     pub fn has_loops(&self) -> bool {
-        self.loops
+        self.proof.loops
     }
     /// Instructions interpreted in total (fixpoint work).
     #[must_use]
     pub fn steps(&self) -> u64 {
-        self.steps
+        self.proof.steps
     }
     /// An upper bound on the instructions one call of the code executes
     /// (a `call` counts as one: the callee's own work is not included), or
@@ -130,25 +143,26 @@ impl Report {
     /// ```
     #[must_use]
     pub fn max_steps(&self) -> Option<u64> {
-        self.max_steps
+        self.proof.max_steps
     }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.proof;
         write!(
             f,
             "accepted as {}: {} bytes, {} instructions ({} reachable), {} blocks, {} ret, frame {} bytes, {}",
             self.signature,
             self.bytes,
-            self.instructions,
-            self.reachable,
-            self.blocks,
-            self.returns,
-            self.frame_bytes,
-            if self.loops { "loops" } else { "no loops" }
+            p.instructions,
+            p.reachable,
+            p.blocks,
+            p.returns,
+            p.frame_bytes,
+            if p.loops { "loops" } else { "no loops" }
         )?;
-        match self.max_steps {
+        match p.max_steps {
             Some(m) => write!(f, ", at most {m} instructions per call"),
             None => Ok(()),
         }
@@ -201,6 +215,8 @@ pub struct Validator {
     states: Vec<State>,
     /// [`HAVE`], [`QUEUED`] and [`VISITED`] bits of each block.
     mark: Vec<u8>,
+    /// The worklist of a function with more than 64 blocks (fewer: a bit
+    /// mask in `run`).
     work: BinaryHeap<Reverse<u32>>,
     /// Indices of the branches, calls and returns, in order (the only
     /// instructions `blocks` looks at).
@@ -315,17 +331,10 @@ impl Validator {
             proof = self.run(code, sig, policy, true);
         }
         match proof {
-            Ok(p) => Ok(Report {
+            Ok(proof) => Ok(Report {
                 signature: *sig,
                 bytes: code.len(),
-                instructions: p.instructions,
-                reachable: p.reachable,
-                blocks: p.blocks,
-                returns: p.returns,
-                frame_bytes: p.frame_bytes,
-                loops: p.loops,
-                steps: p.steps,
-                max_steps: p.max_steps,
+                proof,
             }),
             Err(fail) => Err(self.violation(code, fail)),
         }
@@ -887,7 +896,9 @@ struct Reach {
 }
 
 /// What `run` proved: the [`Report`] but for the signature and the code
-/// size, which the caller knows.
+/// size, which the caller knows (returned small, the report is built once,
+/// in place).
+#[derive(Clone, PartialEq, Eq)]
 struct Proof {
     instructions: usize,
     reachable: usize,
