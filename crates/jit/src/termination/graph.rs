@@ -213,23 +213,8 @@ impl Scratch {
             (&self.succ_bits, &self.pred_bits),
         );
         let scc = &self.scc;
-        let mut fill = |b: usize| {
-            let at = blocks.start[b] as usize..blocks.end(b);
-            let (ops, instrs) = (&blocks.ops[at.clone()], &blocks.instrs[at.clone()]);
-            for ((w, op), ins) in self.writes[at].iter_mut().zip(ops).zip(instrs) {
-                *w = match op.form {
-                    Form::Generic => match plain_writes(ins) {
-                        Some(mask) => mask,
-                        None => write_mask(
-                            self.info
-                                .get_or_insert_with(iced_x86::InstructionInfoFactory::new),
-                            ins,
-                        ),
-                    },
-                    _ => fast_writes(op),
-                };
-            }
-        };
+        let (writes, info) = (&mut self.writes, &mut self.info);
+        let mut fill = |b: usize| fill_writes(blocks, b, writes, info);
         if backward {
             // A block is in a cycle when a successor shares its component
             // (in a component of two or more blocks every block has one).
@@ -333,6 +318,29 @@ impl Scratch {
                 }
             }
         }
+    }
+}
+
+/// The write masks of block `b`'s instructions into `writes`.
+#[inline(always)]
+fn fill_writes(
+    blocks: &Blocks<'_>,
+    b: usize,
+    writes: &mut [u16],
+    info: &mut Option<iced_x86::InstructionInfoFactory>,
+) {
+    let at = blocks.start[b] as usize..blocks.end(b);
+    for (i, op) in at.clone().zip(&blocks.ops[at]) {
+        writes[i] = match op.form {
+            Form::Generic => match plain_writes(&blocks.instrs[i]) {
+                Some(mask) => mask,
+                None => write_mask(
+                    info.get_or_insert_with(iced_x86::InstructionInfoFactory::new),
+                    &blocks.instrs[i],
+                ),
+            },
+            _ => fast_writes(op),
+        };
     }
 }
 
