@@ -270,9 +270,6 @@ struct Graph<'s> {
     pred: Links<'s>,
     scc: &'s [u32],
     writes: &'s [u16],
-    /// The last [`flag_test`] [`prove_at`] read: block, continue edge,
-    /// answer (the component rule asks again for it).
-    last_test: std::cell::Cell<Option<(usize, bool, FlagTest)>>,
     /// Whether an [`induction`] of the current loop found a step (reset
     /// per loop): if none did, a self-loop's component rule cannot hold.
     stepped: std::cell::Cell<bool>,
@@ -332,7 +329,6 @@ pub(crate) fn check(
         pred,
         scc,
         writes,
-        last_test: std::cell::Cell::new(None),
         stepped: std::cell::Cell::new(false),
     };
     let mut work = 0u64;
@@ -624,9 +620,7 @@ fn prove_at(
             Err(TerminationGap::StepMissesBound)
         };
     }
-    let answer = flag_test(blocks, g, t, continue_taken);
-    g.last_test.set(Some((t, continue_taken, answer)));
-    let (setter, cmp, cc) = answer?;
+    let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken)?;
     let width = cmp.width;
     // The induction register is one operand; the bound the other (an
     // immediate, or a register the body never writes). Try both orders.
