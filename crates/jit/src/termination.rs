@@ -88,9 +88,15 @@
 //! component rule (`termination/counter.rs`) takes the block alone. Per loop, the
 //! registers its body writes are listed once: a register it never writes
 //! is no induction step and a bound it never writes is invariant without a
-//! walk; a one-block loop's induction is one walk of its block. Whether
-//! the step meets the bound is `termination/meets.rs`; the work bound is
-//! `termination/work.rs`.
+//! walk; a one-block loop's induction is one walk of its block, stopped at
+//! the first write that is no step. A self-loop whose compared registers
+//! have no induction step skips the component rule (its counter would be
+//! one of them, with a step). The exit test and the steps are read from
+//! the lowered fast forms where they say enough (`cmp` of a register,
+//! `add`/`sub r64, imm`, forms that never step; `termination/form_tests.rs`
+//! checks them against the instructions), else from the instruction.
+//! Whether the step meets the bound is `termination/meets.rs`; the work
+//! bound is `termination/work.rs`.
 
 use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Register};
 
