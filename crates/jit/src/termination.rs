@@ -750,7 +750,6 @@ fn compared(op: &Op, ins: &Instruction) -> Option<crate::state::Cmp> {
 /// The per-iteration step of `r` (the same non-zero constant on every back
 /// edge) and its change from the head's entry to the test at `setter`.
 #[allow(clippy::too_many_arguments)]
-#[inline]
 fn induction(
     blocks: &Blocks<'_>,
     g: &Graph<'_>,
@@ -792,24 +791,6 @@ fn induction(
             _ => Err(TerminationGap::NoInductionStep),
         };
     }
-    body_induction(blocks, g, lp, t, setter, r, width, entry, exit)
-}
-
-/// [`induction`] in a loop of several blocks (the change at each block's
-/// start and end, [`deltas`]).
-#[allow(clippy::too_many_arguments)]
-#[inline(never)]
-fn body_induction(
-    blocks: &Blocks<'_>,
-    g: &Graph<'_>,
-    lp: &Loop<'_>,
-    t: usize,
-    setter: usize,
-    r: usize,
-    width: u8,
-    entry: &mut Vec<Option<Option<i64>>>,
-    exit: &mut Vec<Option<i64>>,
-) -> Result<(i64, i64), TerminationGap> {
     deltas(blocks, g, lp, r, width, entry, exit);
     let mut step_c = None;
     for &u in lp.back {
