@@ -196,8 +196,11 @@ impl Blocks<'_> {
     #[inline]
     fn succs(&self, b: usize) -> [u32; 2] {
         let last = self.end(b) - 1;
+        // The block starting right after `b` is `b + 1` (blocks are
+        // numbered in order of their first instruction).
         let next = if last + 1 < self.instrs.len() {
-            self.block_of[last + 1]
+            debug_assert_eq!(self.block_of[last + 1] as usize, b + 1);
+            b as u32 + 1
         } else {
             NO_BLOCK
         };
