@@ -697,8 +697,11 @@ fn flag_test(blocks: &Blocks<'_>, g: &Graph<'_>, t: usize, continue_taken: bool)
     // Only a `jcc` tests the flags alone: `loope`/`loopne` counting in
     // `ecx` (prefix `67`) also leave or stay when `ecx` reaches 0, so the
     // negation of their condition code is not what their other edge means
-    // (and `jecxz` has no condition code).
-    if !is_direct_jump(blocks.instrs[last].mnemonic()) {
+    // (and `jecxz` has no condition code). The jump form is exactly the
+    // direct jumps' (`record.rs`).
+    let jump = blocks.ops[last].form == crate::fast::Form::Jump;
+    debug_assert_eq!(jump, is_direct_jump(blocks.instrs[last].mnemonic()));
+    if !jump {
         return Err(TerminationGap::UnknownTest);
     }
     // The lowered form's arithmetic flags first (a comparison's are set):
