@@ -413,6 +413,30 @@ impl State {
         }
     }
 
+    /// Sets register `r` to the number `n` (`Val::num(n)`, without
+    /// building the value).
+    #[inline]
+    pub(crate) fn set_num(&mut self, r: usize, n: Num) {
+        if n.is_unknown() {
+            self.kinds[r] = K_DATA | 8;
+            self.with_num &= !(1 << r);
+        } else {
+            self.kinds[r] = K_NUM;
+            self.nums[r] = n;
+            self.with_num |= 1 << r;
+        }
+        self.offs[r] = 0;
+    }
+
+    /// Sets register `r` to an offset `n` into buffer `i` (`Val::Ptr`).
+    #[inline]
+    pub(crate) fn set_ptr(&mut self, r: usize, i: u8, n: Num) {
+        self.kinds[r] = K_PTR | u16::from(i);
+        self.nums[r] = n;
+        self.with_num |= 1 << r;
+        self.offs[r] = 0;
+    }
+
     /// What is known about each symbol (extent parameter).
     #[inline]
     pub(crate) fn syms(&self) -> &Syms {
