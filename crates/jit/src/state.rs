@@ -790,6 +790,19 @@ impl State {
             (Head::Ptr(i), Head::Ptr(k)) if i == k => false,
             _ => return None,
         };
+        // The common case at a fixpoint: no relation on either side, one
+        // identity, and `other`'s range inside `self`'s. Then the join
+        // (widening too: nothing grew) is `self`'s number, which the
+        // symbol facts cannot narrow (it has no relation).
+        let (a, b) = (&self.nums[r], &other.nums[r]);
+        if a.rel == Rel::NONE
+            && b.rel == Rel::NONE
+            && a.id == b.id
+            && a.s.includes(b.s)
+            && !(is_num && a.is_unknown())
+        {
+            return Some(false);
+        }
         let n = join_nums(
             &self.nums[r],
             &other.nums[r],
