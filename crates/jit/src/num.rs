@@ -620,19 +620,22 @@ pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
             return;
         }
     }
+    // Added in increasing order, so that a value above every threshold
+    // (the first constants of a function) is a push.
     let mut add = |v: Option<i64>| {
-        if let Some(v) = v
-            && let Err(i) = thresholds.binary_search(&v)
-        {
+        let Some(v) = v else { return };
+        if thresholds.last().is_none_or(|&last| last < v) {
+            thresholds.push(v);
+        } else if let Err(i) = thresholds.binary_search(&v) {
             thresholds.insert(i, v);
         }
     };
-    add(Some(c));
-    add(c.checked_sub(1));
-    add(c.checked_add(1));
     if aligned {
         add(c.checked_sub(1 << align));
     }
+    add(c.checked_sub(1));
+    add(Some(c));
+    add(c.checked_add(1));
 }
 
 #[cfg(test)]
@@ -685,6 +688,26 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn thresholds_stay_the_sorted_set_of_every_constant_recorded_and_its_neighbours(
+            start in prop::collection::btree_set(-40i64..40, 0..6),
+            recorded in prop::collection::vec(
+                (prop_oneof![-40i64..40, Just(i64::MIN), Just(i64::MAX)], 0u32..14),
+                1..5,
+            ),
+        ) {
+            let mut thresholds: Vec<i64> = start.iter().copied().collect();
+            let mut set = start;
+            for (c, align) in recorded {
+                add_thresholds(&mut thresholds, c, align);
+                set.extend([c.checked_sub(1), Some(c), c.checked_add(1)].into_iter().flatten());
+                if (1..=12).contains(&align) {
+                    set.extend(c.checked_sub(1 << align));
+                }
+                prop_assert_eq!(&thresholds, &set.iter().copied().collect::<Vec<i64>>());
+            }
+        }
 
         #[test]
         fn meeting_a_signed_range_gives_what_meeting_the_built_range_gives(

@@ -139,9 +139,9 @@ pub(crate) fn refine_edge(
             if !learn(st, &x) || !learn(st, &y) {
                 return false;
             }
-            st.set_reg(usize::from(cmp.a), Val::Ptr(i, x));
+            st.set_ptr(a, i, x);
             if let Some(r) = b_reg {
-                st.set_reg(r, Val::Ptr(i, y));
+                st.set_ptr(r, i, y);
             }
             true
         }
@@ -170,9 +170,9 @@ pub(crate) fn refine_edge(
             if !learn(st, &x) || !learn(st, &y) {
                 return false;
             }
-            st.set_reg(usize::from(cmp.a), Val::num(x));
+            st.set_num(a, x);
             if let Some(r) = b_reg {
-                st.set_reg(r, Val::num(y));
+                st.set_num(r, y);
             }
             share(st, &x) && share(st, &y)
         }

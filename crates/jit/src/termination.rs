@@ -88,9 +88,15 @@
 //! component rule (`termination/counter.rs`) takes the block alone. Per loop, the
 //! registers its body writes are listed once: a register it never writes
 //! is no induction step and a bound it never writes is invariant without a
-//! walk; a one-block loop's induction is one walk of its block. Whether
-//! the step meets the bound is `termination/meets.rs`; the work bound is
-//! `termination/work.rs`.
+//! walk; a one-block loop's induction is one walk of its block, stopped at
+//! the first write that is no step. A self-loop whose compared registers
+//! have no induction step skips the component rule (its counter would be
+//! one of them, with a step). The exit test and the steps are read from
+//! the lowered fast forms where they say enough (`cmp` of a register,
+//! `add`/`sub r64, imm`, forms that never step; `termination/form_tests.rs`
+//! checks them against the instructions), else from the instruction.
+//! Whether the step meets the bound is `termination/meets.rs`; the work
+//! bound is `termination/work.rs`.
 
 use iced_x86::{Code, ConditionCode as CC, Instruction, Mnemonic, OpKind, Register};
 
@@ -190,8 +196,11 @@ impl Blocks<'_> {
     #[inline]
     fn succs(&self, b: usize) -> [u32; 2] {
         let last = self.end(b) - 1;
+        // The block starting right after `b` is `b + 1` (blocks are
+        // numbered in order of their first instruction).
         let next = if last + 1 < self.instrs.len() {
-            self.block_of[last + 1]
+            debug_assert_eq!(self.block_of[last + 1] as usize, b + 1);
+            b as u32 + 1
         } else {
             NO_BLOCK
         };
@@ -270,9 +279,6 @@ struct Graph<'s> {
     pred: Links<'s>,
     scc: &'s [u32],
     writes: &'s [u16],
-    /// The last [`flag_test`] [`prove_at`] read: block, continue edge,
-    /// answer (the component rule asks again for it).
-    last_test: std::cell::Cell<Option<(usize, bool, FlagTest)>>,
     /// Whether an [`induction`] of the current loop found a step (reset
     /// per loop): if none did, a self-loop's component rule cannot hold.
     stepped: std::cell::Cell<bool>,
@@ -332,7 +338,6 @@ pub(crate) fn check(
         pred,
         scc,
         writes,
-        last_test: std::cell::Cell::new(None),
         stepped: std::cell::Cell::new(false),
     };
     let mut work = 0u64;
@@ -624,9 +629,7 @@ fn prove_at(
             Err(TerminationGap::StepMissesBound)
         };
     }
-    let answer = flag_test(blocks, g, t, continue_taken);
-    g.last_test.set(Some((t, continue_taken, answer)));
-    let (setter, cmp, cc) = answer?;
+    let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken)?;
     let width = cmp.width;
     // The induction register is one operand; the bound the other (an
     // immediate, or a register the body never writes). Try both orders.
@@ -694,8 +697,11 @@ fn flag_test(blocks: &Blocks<'_>, g: &Graph<'_>, t: usize, continue_taken: bool)
     // Only a `jcc` tests the flags alone: `loope`/`loopne` counting in
     // `ecx` (prefix `67`) also leave or stay when `ecx` reaches 0, so the
     // negation of their condition code is not what their other edge means
-    // (and `jecxz` has no condition code).
-    if !is_direct_jump(blocks.instrs[last].mnemonic()) {
+    // (and `jecxz` has no condition code). The jump form is exactly the
+    // direct jumps' (`record.rs`).
+    let jump = blocks.ops[last].form == crate::fast::Form::Jump;
+    debug_assert_eq!(jump, is_direct_jump(blocks.instrs[last].mnemonic()));
+    if !jump {
         return Err(TerminationGap::UnknownTest);
     }
     // The lowered form's arithmetic flags first (a comparison's are set):

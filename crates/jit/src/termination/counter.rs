@@ -93,11 +93,9 @@ pub(super) fn tested_counter(
             (false, true) => false,
             _ => return None,
         };
-        let answer = match g.last_test.get() {
-            Some((at, taken, answer)) if at == t && taken == continue_taken => answer,
-            _ => flag_test(blocks, g, t, continue_taken),
-        };
-        let (setter, cmp, cc) = answer.ok()?;
+        // (Asked again for the test the loop's own proof read: the rule
+        // runs only where that proof failed, and reads every member's test.)
+        let (setter, cmp, cc) = flag_test(blocks, g, t, continue_taken).ok()?;
         let cc = match (cmp.kind, cc) {
             (Flagged::Sub, _) => cc,
             (Flagged::Logic, CC::l | CC::g | CC::ne) => cc,

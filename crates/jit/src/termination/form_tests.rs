@@ -9,6 +9,7 @@
 use iced_x86::{Decoder, DecoderOptions, InstructionInfoFactory};
 
 use super::graph::{plain_writes, write_mask};
+use super::mask_tests::random_encodings;
 use super::{compared, step, step_of};
 use crate::classify::is_legacy_prefix;
 use crate::fast::Form;
@@ -120,22 +121,9 @@ fn fast_form_readings_match_the_decoded_instructions() {
         &[0xe2],
     ];
     let prefixes: &[&[u8]] = &[&[], &[0x48], &[0x4c], &[0x49], &[0x41], &[0x66], &[0x67]];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let mut fast = 0;
-    for _ in 0..8_000 {
-        let mut bytes = Vec::with_capacity(16);
-        let r = next();
-        bytes.extend_from_slice(prefixes[(r % prefixes.len() as u64) as usize]);
-        bytes.extend_from_slice(leads[((r >> 8) % leads.len() as u64) as usize]);
-        bytes.extend_from_slice(&next().to_le_bytes());
-        fast += check_all(&bytes, &mut records, &mut info);
-    }
+    let fast: usize = random_encodings(leads, prefixes, 8_000, 0x2545_f491_4f6c_dd1d)
+        .map(|bytes| check_all(&bytes, &mut records, &mut info))
+        .sum();
     assert!(
         fast > 2_500,
         "only {fast} instructions with a fast form tried"

@@ -162,27 +162,19 @@ impl Scratch {
             zeroed(&mut self.succ_bits, n);
             zeroed(&mut self.pred_bits, n);
         }
-        let mut backward = false;
-        for b in 0..n {
-            if !blocks.visited(b) {
-                continue;
-            }
-            for s in blocks.succs(b) {
-                if s == NO_BLOCK || !blocks.visited(s as usize) {
-                    continue;
-                }
-                if small {
-                    self.succ_bits[b] |= 1 << s;
-                    self.pred_bits[s as usize] |= 1 << b;
-                } else {
-                    self.edges.push((b as u32, s));
-                }
-                if s as usize <= b {
-                    self.heads.push(s);
-                    backward |= (s as usize) < b;
-                }
-            }
-        }
+        let heads = &mut self.heads;
+        // One loop per representation (the masks of a small graph as local
+        // slices).
+        let backward = if small {
+            let (succ_bits, pred_bits) = (&mut self.succ_bits[..n], &mut self.pred_bits[..n]);
+            visited_edges(blocks, heads, |b, s| {
+                succ_bits[b] |= 1 << s;
+                pred_bits[s] |= 1 << b;
+            })
+        } else {
+            let edges = &mut self.edges;
+            visited_edges(blocks, heads, |b, s| edges.push((b as u32, s as u32)))
+        };
         self.heads.sort_unstable();
         self.heads.dedup();
         self.backward = backward;
@@ -213,23 +205,8 @@ impl Scratch {
             (&self.succ_bits, &self.pred_bits),
         );
         let scc = &self.scc;
-        let mut fill = |b: usize| {
-            let at = blocks.start[b] as usize..blocks.end(b);
-            let (ops, instrs) = (&blocks.ops[at.clone()], &blocks.instrs[at.clone()]);
-            for ((w, op), ins) in self.writes[at].iter_mut().zip(ops).zip(instrs) {
-                *w = match op.form {
-                    Form::Generic => match plain_writes(ins) {
-                        Some(mask) => mask,
-                        None => write_mask(
-                            self.info
-                                .get_or_insert_with(iced_x86::InstructionInfoFactory::new),
-                            ins,
-                        ),
-                    },
-                    _ => fast_writes(op),
-                };
-            }
-        };
+        let (writes, info) = (&mut self.writes, &mut self.info);
+        let mut fill = |b: usize| fill_writes(blocks, b, writes, info);
         if backward {
             // A block is in a cycle when a successor shares its component
             // (in a component of two or more blocks every block has one).
@@ -333,6 +310,54 @@ impl Scratch {
                 }
             }
         }
+    }
+}
+
+/// Calls `edge(b, s)` for every edge between visited blocks, and pushes to
+/// `heads` the target of each edge to a block not after its source.
+/// Returns whether an edge goes to an earlier block.
+#[inline(always)]
+fn visited_edges(
+    blocks: &Blocks<'_>,
+    heads: &mut Vec<u32>,
+    mut edge: impl FnMut(usize, usize),
+) -> bool {
+    let mut backward = false;
+    for b in (0..blocks.start.len()).filter(|&b| blocks.visited(b)) {
+        for s in blocks.succs(b) {
+            if s == NO_BLOCK || !blocks.visited(s as usize) {
+                continue;
+            }
+            edge(b, s as usize);
+            if s as usize <= b {
+                heads.push(s);
+                backward |= (s as usize) < b;
+            }
+        }
+    }
+    backward
+}
+
+/// The write masks of block `b`'s instructions into `writes`.
+#[inline(always)]
+fn fill_writes(
+    blocks: &Blocks<'_>,
+    b: usize,
+    writes: &mut [u16],
+    info: &mut Option<iced_x86::InstructionInfoFactory>,
+) {
+    let at = blocks.start[b] as usize..blocks.end(b);
+    for (i, op) in at.clone().zip(&blocks.ops[at]) {
+        writes[i] = match op.form {
+            Form::Generic => match plain_writes(&blocks.instrs[i]) {
+                Some(mask) => mask,
+                None => write_mask(
+                    info.get_or_insert_with(iced_x86::InstructionInfoFactory::new),
+                    &blocks.instrs[i],
+                ),
+            },
+            _ => fast_writes(op),
+        };
     }
 }
 

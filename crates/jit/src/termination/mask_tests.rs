@@ -104,24 +104,35 @@ fn plain_write_masks_match_iceds_register_lists() {
         &[0x64],
         &[0xf3],
     ];
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
+    let answered: usize = random_encodings(leads, prefixes, 20_000, 0x9e37_79b9_7f4a_7c15)
+        .map(|bytes| check_all(&bytes, &mut info))
+        .sum();
+    assert!(
+        answered > 10_000,
+        "only {answered} plain instructions tried"
+    );
+}
+
+/// `count` pseudo-random byte strings (xorshift from `seed`), each a
+/// prefix from `prefixes`, a lead from `leads` and eight random bytes.
+pub(super) fn random_encodings<'a>(
+    leads: &'a [&'a [u8]],
+    prefixes: &'a [&'a [u8]],
+    count: usize,
+    mut seed: u64,
+) -> impl Iterator<Item = Vec<u8>> + 'a {
+    let mut next = move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed
     };
-    let mut answered = 0;
-    for _ in 0..20_000 {
+    (0..count).map(move |_| {
         let mut bytes = Vec::with_capacity(16);
         let r = next();
         bytes.extend_from_slice(prefixes[(r % prefixes.len() as u64) as usize]);
         bytes.extend_from_slice(leads[((r >> 8) % leads.len() as u64) as usize]);
         bytes.extend_from_slice(&next().to_le_bytes());
-        answered += check_all(&bytes, &mut info);
-    }
-    assert!(
-        answered > 10_000,
-        "only {answered} plain instructions tried"
-    );
+        bytes
+    })
 }
