@@ -123,6 +123,7 @@ impl Scalar {
     /// `Ne` can only drop a constant `b` that is an end of `a`'s range (and the
     /// reverse), as eBPF does.
     #[must_use]
+    #[inline]
     pub(crate) fn refine(a: Scalar, b: Scalar, cond: Cond) -> Option<(Scalar, Scalar)> {
         match cond {
             Cond::Eq => {
