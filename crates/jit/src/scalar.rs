@@ -181,7 +181,60 @@ impl Scalar {
     /// members of the known bits. If that last step moves no bound, the next
     /// round would change nothing (the sign deduction is idempotent and the
     /// bits already hold the range's), so the value is reduced.
-    fn reduced(mut self) -> Option<Scalar> {
+    ///
+    /// Most values lie in one sign half once the two ranges have bounded
+    /// each other; then the two ranges are the same interval and every round
+    /// keeps them so (the bits know the sign bit, so signed and unsigned
+    /// order agree on the members), and [`Scalar::reduced_in_one_half`] runs
+    /// the same rounds on the one interval. Other values take every round in
+    /// full ([`Scalar::reduced_by_rounds`]); the tests compare both.
+    fn reduced(self) -> Option<Scalar> {
+        let mut signs = self;
+        signs.deduce_signs()?;
+        if (signs.umin as i64) <= (signs.umax as i64)
+            && signs.smin == signs.umin as i64
+            && signs.smax == signs.umax as i64
+        {
+            return signs.reduced_in_one_half();
+        }
+        self.reduced_by_rounds()
+    }
+
+    /// The rounds of [`Scalar::reduced`] for a value whose ranges agree and
+    /// lie in one sign half (after the sign deduction, which each later
+    /// round would leave alone): a round intersects the bits with the
+    /// range's and moves the two ends to the nearest members; the signed ends
+    /// move the same way, since every member shares the known sign bit.
+    fn reduced_in_one_half(self) -> Option<Scalar> {
+        let Scalar {
+            mut bits,
+            umin: mut lo,
+            umax: mut hi,
+            ..
+        } = self;
+        for _ in 0..REDUCE_ROUNDS {
+            bits = bits.intersect(Tnum::range(lo, hi))?;
+            let (new_lo, new_hi) = (bits.min_ge(lo)?, bits.max_le(hi)?);
+            if new_lo > new_hi {
+                return None;
+            }
+            let moved = (new_lo, new_hi) != (lo, hi);
+            (lo, hi) = (new_lo, new_hi);
+            if !moved {
+                break;
+            }
+        }
+        Some(Scalar {
+            bits,
+            umin: lo,
+            umax: hi,
+            smin: lo as i64,
+            smax: hi as i64,
+        })
+    }
+
+    /// Every round of [`Scalar::reduced`] in full, for any value.
+    fn reduced_by_rounds(mut self) -> Option<Scalar> {
         for _ in 0..REDUCE_ROUNDS {
             self.deduce_signs()?;
             self.bits = self.bits.intersect(Tnum::range(self.umin, self.umax))?;
