@@ -233,7 +233,9 @@ impl Scalar {
         })
     }
 
-    /// Every round of [`Scalar::reduced`] in full, for any value.
+    /// Every round of [`Scalar::reduced`] in full, for any value (out of
+    /// line: the one-half case is the common one and stays small).
+    #[inline(never)]
     fn reduced_by_rounds(mut self) -> Option<Scalar> {
         for _ in 0..REDUCE_ROUNDS {
             self.deduce_signs()?;
