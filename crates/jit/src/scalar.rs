@@ -375,6 +375,12 @@ impl Scalar {
     /// `[min + min, max + max]`, kept when that does not straddle a wrap.
     #[must_use]
     pub(crate) fn add(self, b: Scalar) -> Scalar {
+        // Two constants (a constant offset of a constant address or index):
+        // the known bits of the sum are all known, so the general rule ends
+        // at this constant too.
+        if let (Some(x), Some(y)) = (self.as_const(), b.as_const()) {
+            return Scalar::constant(x.wrapping_add(y));
+        }
         // Any value plus anything is any value (the windows below span a
         // wrap and the known bits take every unknown bit of either side).
         if self.is_unknown() || b.is_unknown() {
@@ -402,7 +408,11 @@ impl Scalar {
     /// unsigned, which changes no wrapped value).
     #[must_use]
     pub(crate) fn sub(self, b: Scalar) -> Scalar {
-        // As for `add`: a difference with any value is any value.
+        // As for `add`: two constants give their difference, and a
+        // difference with any value is any value.
+        if let (Some(x), Some(y)) = (self.as_const(), b.as_const()) {
+            return Scalar::constant(x.wrapping_sub(y));
+        }
         if self.is_unknown() || b.is_unknown() {
             return Scalar::unknown();
         }

@@ -382,6 +382,13 @@ proptest! {
     }
 
     #[test]
+    fn shortcuts_for_two_constants_give_what_the_general_rules_give(a in value(), b in value()) {
+        let (x, y) = (Scalar::constant(a), Scalar::constant(b));
+        prop_assert_eq!(x.add(y), x.add_general(y));
+        prop_assert_eq!(x.sub(y), x.sub_general(y));
+    }
+
+    #[test]
     fn join_widen_and_meet_are_sound(a in sample(), b in sample()) {
         let (xa, xb) = (all(&a), all(&b));
         let join = a.abs.join(b.abs);
