@@ -189,6 +189,16 @@ impl Scalar {
     /// the same rounds on the one interval. Other values take every round in
     /// full ([`Scalar::reduced_by_rounds`]); the tests compare both.
     fn reduced(self) -> Option<Scalar> {
+        // Any value cut by a signed bound on each side of -1 and 0 (a signed
+        // test of any value): the ranges bound nothing of each other and
+        // there are no known bits, so every round leaves it as it is.
+        if self.bits == Tnum::unknown()
+            && (self.umin, self.umax) == (0, u64::MAX)
+            && self.smin < 0
+            && self.smax >= 0
+        {
+            return Some(self);
+        }
         let mut signs = self;
         signs.deduce_signs()?;
         if (signs.umin as i64) <= (signs.umax as i64)
