@@ -223,10 +223,6 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     {
         return Err(());
     }
-    // Division the policy does not allow to trap is proven by `step`.
-    if op.form == Form::Divide && !ctx.policy.allow_division {
-        return Err(());
-    }
     let result = exec_form(ctx, st, op, ins);
     if result.is_ok() {
         // `rdx` as the sign extension of `rax` (what `idiv` needs); nothing
@@ -439,7 +435,12 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
         Form::Divide => {
             const RAX: usize = 0;
             const RDX: usize = 2;
-            if reserved(ctx, RDX as u8) || !defined(st, s) || !defined(st, RAX) || !defined(st, RDX)
+            // Division the policy does not allow to trap is proven by `step`.
+            if !ctx.policy.allow_division
+                || reserved(ctx, RDX as u8)
+                || !defined(st, s)
+                || !defined(st, RAX)
+                || !defined(st, RDX)
             {
                 return Err(());
             }

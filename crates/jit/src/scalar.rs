@@ -181,7 +181,72 @@ impl Scalar {
     /// members of the known bits. If that last step moves no bound, the next
     /// round would change nothing (the sign deduction is idempotent and the
     /// bits already hold the range's), so the value is reduced.
-    fn reduced(mut self) -> Option<Scalar> {
+    ///
+    /// Most values lie in one sign half once the two ranges have bounded
+    /// each other; then the two ranges are the same interval and every round
+    /// keeps them so (the bits know the sign bit, so signed and unsigned
+    /// order agree on the members), and [`Scalar::reduced_in_one_half`] runs
+    /// the same rounds on the one interval. Other values take every round in
+    /// full ([`Scalar::reduced_by_rounds`]); the tests compare both.
+    fn reduced(self) -> Option<Scalar> {
+        // Any value cut by a signed bound on each side of -1 and 0 (a signed
+        // test of any value): the ranges bound nothing of each other and
+        // there are no known bits, so every round leaves it as it is.
+        if self.bits == Tnum::unknown()
+            && (self.umin, self.umax) == (0, u64::MAX)
+            && self.smin < 0
+            && self.smax >= 0
+        {
+            return Some(self);
+        }
+        let mut signs = self;
+        signs.deduce_signs()?;
+        if (signs.umin as i64) <= (signs.umax as i64)
+            && signs.smin == signs.umin as i64
+            && signs.smax == signs.umax as i64
+        {
+            return signs.reduced_in_one_half();
+        }
+        self.reduced_by_rounds()
+    }
+
+    /// The rounds of [`Scalar::reduced`] for a value whose ranges agree and
+    /// lie in one sign half (after the sign deduction, which each later
+    /// round would leave alone): a round intersects the bits with the
+    /// range's and moves the two ends to the nearest members; the signed ends
+    /// move the same way, since every member shares the known sign bit.
+    fn reduced_in_one_half(self) -> Option<Scalar> {
+        let Scalar {
+            mut bits,
+            umin: mut lo,
+            umax: mut hi,
+            ..
+        } = self;
+        for _ in 0..REDUCE_ROUNDS {
+            bits = bits.intersect(Tnum::range(lo, hi))?;
+            let (new_lo, new_hi) = (bits.min_ge(lo)?, bits.max_le(hi)?);
+            if new_lo > new_hi {
+                return None;
+            }
+            let moved = (new_lo, new_hi) != (lo, hi);
+            (lo, hi) = (new_lo, new_hi);
+            if !moved {
+                break;
+            }
+        }
+        Some(Scalar {
+            bits,
+            umin: lo,
+            umax: hi,
+            smin: lo as i64,
+            smax: hi as i64,
+        })
+    }
+
+    /// Every round of [`Scalar::reduced`] in full, for any value (out of
+    /// line: the one-half case is the common one and stays small).
+    #[inline(never)]
+    fn reduced_by_rounds(mut self) -> Option<Scalar> {
         for _ in 0..REDUCE_ROUNDS {
             self.deduce_signs()?;
             self.bits = self.bits.intersect(Tnum::range(self.umin, self.umax))?;
@@ -320,6 +385,12 @@ impl Scalar {
     /// `[min + min, max + max]`, kept when that does not straddle a wrap.
     #[must_use]
     pub(crate) fn add(self, b: Scalar) -> Scalar {
+        // Two constants (a constant offset of a constant address or index):
+        // the known bits of the sum are all known, so the general rule ends
+        // at this constant too.
+        if let (Some(x), Some(y)) = (self.as_const(), b.as_const()) {
+            return Scalar::constant(x.wrapping_add(y));
+        }
         // Any value plus anything is any value (the windows below span a
         // wrap and the known bits take every unknown bit of either side).
         if self.is_unknown() || b.is_unknown() {
@@ -347,7 +418,11 @@ impl Scalar {
     /// unsigned, which changes no wrapped value).
     #[must_use]
     pub(crate) fn sub(self, b: Scalar) -> Scalar {
-        // As for `add`: a difference with any value is any value.
+        // As for `add`: two constants give their difference, and a
+        // difference with any value is any value.
+        if let (Some(x), Some(y)) = (self.as_const(), b.as_const()) {
+            return Scalar::constant(x.wrapping_sub(y));
+        }
         if self.is_unknown() || b.is_unknown() {
             return Scalar::unknown();
         }

@@ -251,6 +251,46 @@ const CONDS: [Cond; 10] = [
     Cond::Sge,
 ];
 
+/// Unreduced components as operations hand them to reduction: ordered
+/// ranges and known bits from edge values, small and random values, and
+/// any value with a signed range alone.
+fn raw_scalar() -> impl Strategy<Value = Scalar> {
+    let mask = prop_oneof![
+        Just(0u64),
+        (0u32..=64).prop_map(low_bits),
+        (0u32..=64, 0u32..64).prop_map(|(n, at)| low_bits(n) << at),
+        value(),
+    ];
+    let parts = (
+        value(),
+        mask,
+        [value(), value(), value(), value()],
+        0..3usize,
+    );
+    let parts = parts.prop_map(|(v, m, [a, b, c, d], from)| {
+        // Known bits often taken from a bound, so that they agree with it.
+        let v = [v, a, c][from];
+        let (c, d) = (c as i64, d as i64);
+        Scalar {
+            bits: Tnum::new(v, m),
+            umin: a.min(b),
+            umax: a.max(b),
+            smin: c.min(d),
+            smax: c.max(d),
+        }
+    });
+    // Any value with a signed range alone, as a signed test leaves it.
+    let signed = [value(), value()].prop_map(|[c, d]| {
+        let (c, d) = (c as i64, d as i64);
+        Scalar {
+            smin: c.min(d),
+            smax: c.max(d),
+            ..Scalar::unknown()
+        }
+    });
+    prop_oneof![parts, signed]
+}
+
 /// Whether `s` is a well-formed, reduced value: ordered bounds that are
 /// members, and reduction leaves it as it is.
 fn assert_reduced(s: Scalar) {
@@ -259,6 +299,15 @@ fn assert_reduced(s: Scalar) {
         assert!(s.contains(end), "{s:?} lacks its own bound {end:#x}");
     }
     assert_eq!(s.reduced(), Some(s), "not reduced");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5000))]
+
+    #[test]
+    fn reduction_shortcuts_give_what_every_round_gives(s in raw_scalar()) {
+        prop_assert_eq!(s.reduced(), s.reduced_by_rounds());
+    }
 }
 
 proptest! {
@@ -341,6 +390,13 @@ proptest! {
             prop_assert_eq!(x.sub(y), x.sub_general(y));
             prop_assert_eq!(x.mul(y), x.mul_general(y));
         }
+    }
+
+    #[test]
+    fn shortcuts_for_two_constants_give_what_the_general_rules_give(a in value(), b in value()) {
+        let (x, y) = (Scalar::constant(a), Scalar::constant(b));
+        prop_assert_eq!(x.add(y), x.add_general(y));
+        prop_assert_eq!(x.sub(y), x.sub_general(y));
     }
 
     #[test]
