@@ -513,7 +513,16 @@ impl Validator {
         let n = self.instrs.len();
         let blocks = self.block_start.len();
 
-        let mut ctx = Ctx::new(policy, sig, code.len());
+        // The symbol facts live here only when there are any (buffers);
+        // otherwise the context borrows the constant empty table.
+        let syms;
+        let entry_syms = if sig.has_buffer() {
+            syms = Ctx::entry_syms_of(policy, sig);
+            &syms
+        } else {
+            &crate::num::NO_SYMS
+        };
+        let mut ctx = Ctx::new(policy, sig, code.len(), entry_syms);
         // The value domain only where it is needed: buffers, indexed memory
         // operands (stack arrays), division that must be proven.
         ctx.rich = force_rich
@@ -686,7 +695,7 @@ impl Validator {
                     }
                     work += 1 + (old.slots.len() + src.slots.len()) as u64;
                     // A back edge widens (loop heads are its targets).
-                    let widen = (sb <= b).then_some((&ctx.entry_syms, &self.thresholds[..]));
+                    let widen = (sb <= b).then_some((ctx.entry_syms, &self.thresholds[..]));
                     old.join_from(src, &mut self.scratch, widen)
                 } else {
                     work += 1 + src.slots.len() as u64;
