@@ -52,6 +52,20 @@ pub struct Report {
     proof: Proof,
 }
 
+impl Report {
+    /// Out of line, so the report is written straight into the caller's
+    /// result (built inline, it went through a stack temporary: two copies
+    /// of the signature instead of one).
+    #[inline(never)]
+    fn new(signature: &Signature, bytes: usize, proof: Proof) -> Report {
+        Report {
+            signature: *signature,
+            bytes,
+            proof,
+        }
+    }
+}
+
 impl fmt::Debug for Report {
     // Flat, as a derived `Debug` of all the fields in one struct would be.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -331,11 +345,7 @@ impl Validator {
             proof = self.run(code, sig, policy, true);
         }
         match proof {
-            Ok(proof) => Ok(Report {
-                signature: *sig,
-                bytes: code.len(),
-                proof,
-            }),
+            Ok(proof) => Ok(Report::new(sig, code.len(), proof)),
             Err(fail) => Err(self.violation(code, fail)),
         }
     }
