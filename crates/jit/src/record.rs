@@ -126,7 +126,10 @@ impl Records {
     /// Where `key`'s record is (or would be) in `table`.
     #[inline]
     fn slot(&self, key: usize) -> usize {
-        let g = self.group.get(key / KEYS_PER_CODE).map_or(0, |&g| usize::from(g));
+        let g = self
+            .group
+            .get(key / KEYS_PER_CODE)
+            .map_or(0, |&g| usize::from(g));
         g * KEYS_PER_CODE + key % KEYS_PER_CODE
     }
 
