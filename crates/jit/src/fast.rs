@@ -992,7 +992,8 @@ mod tests {
             }
             for round in 0..24 {
                 let policy = &policies[round % policies.len()];
-                let mut ctx = Ctx::new(policy, &sig, 64);
+                let syms = Ctx::entry_syms_of(policy, &sig);
+                let mut ctx = Ctx::new(policy, &sig, 64, &syms);
                 // Both with the value domain and without it.
                 ctx.rich = round % 3 != 0;
                 let mut st = State::empty();

@@ -41,8 +41,11 @@ pub(crate) struct Ctx<'a> {
     pub(crate) reserved: u16,
     /// Length of the code: `rip`-relative loads inside it read constants.
     pub(crate) code_len: u64,
-    /// What the caller promises about each extent parameter.
-    pub(crate) entry_syms: Syms,
+    /// What the caller promises about each extent parameter: a reference
+    /// (to [`Ctx::entry_syms_of`]'s result, or to the constant
+    /// [`crate::num::NO_SYMS`] without buffers), so no validation copies the
+    /// table into the context.
+    pub(crate) entry_syms: &'a Syms,
     /// The helper each `uses` name resolves to in the policy (`None`: the
     /// policy has no helper of that name).
     pub(crate) imports: Imports<'a>,
@@ -55,24 +58,21 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    // Inlined, and one struct expression, so the context (a few hundred
-    // bytes: the symbol facts) is built where it lives, not in a temporary
-    // copied there.
+    /// The context of one validation; `entry_syms` is
+    /// [`Ctx::entry_syms_of`]`(policy, sig)` (or the constant it equals).
+    // Inlined, and one struct expression, so the context is built where it
+    // lives, not in a temporary copied there.
     #[inline(always)]
-    pub(crate) fn new(policy: &'a Policy, sig: &'a Signature, code_len: usize) -> Ctx<'a> {
+    pub(crate) fn new(
+        policy: &'a Policy,
+        sig: &'a Signature,
+        code_len: usize,
+        entry_syms: &'a Syms,
+    ) -> Ctx<'a> {
         let has_buffer = sig.has_buffer();
         Ctx {
             code_len: code_len as u64,
-            // Only buffers with extent parameters give symbols facts.
-            entry_syms: if has_buffer {
-                let mut syms = Ctx::entry_syms(sig);
-                if policy.assumed_args.is_some() {
-                    Ctx::assume_extents(sig, policy, &mut syms);
-                }
-                syms
-            } else {
-                crate::num::NO_SYMS
-            },
+            entry_syms,
             imports: if sig.has_uses() {
                 Imports::resolve(sig, policy)
             } else {
@@ -91,6 +91,20 @@ impl<'a> Ctx<'a> {
                 .filter(|r| r.is_gpr())
                 .fold(0, |m, &r| m | 1 << gpr(r)),
         }
+    }
+
+    /// The symbol facts [`Ctx::new`] takes for `sig` under `policy`: only
+    /// buffers with extent parameters give any, so without a buffer this is
+    /// [`crate::num::NO_SYMS`] (which callers may borrow instead).
+    pub(crate) fn entry_syms_of(policy: &Policy, sig: &Signature) -> Syms {
+        if !sig.has_buffer() {
+            return crate::num::NO_SYMS;
+        }
+        let mut syms = Ctx::entry_syms(sig);
+        if policy.assumed_args.is_some() {
+            Ctx::assume_extents(sig, policy, &mut syms);
+        }
+        syms
     }
 
     /// Overwrites `st` with the state at the first instruction (reusing its
@@ -125,10 +139,10 @@ impl<'a> Ctx<'a> {
         }
         st.cmp = None;
         if self.has_buffer {
-            st.set_syms(&self.entry_syms);
+            st.set_syms(self.entry_syms);
         } else {
             // Extent parameters come with buffers: no symbol facts.
-            debug_assert!(self.entry_syms == crate::num::NO_SYMS);
+            debug_assert!(*self.entry_syms == crate::num::NO_SYMS);
             st.clear_syms();
         }
         // A state reused from an earlier validation may say `rdx` holds

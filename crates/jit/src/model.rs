@@ -169,7 +169,8 @@ fn model_matches_iced_for_every_accepted_code() {
     let sig: Signature = "int64(int64,int64,int64,int64,int64,int64)"
         .parse()
         .expect("valid signature");
-    let ctx = Ctx::new(&policy, &sig, 64);
+    let syms = Ctx::entry_syms_of(&policy, &sig);
+    let ctx = Ctx::new(&policy, &sig, 64, &syms);
     let mut factory = InstructionInfoFactory::new();
     let mut accepted: BTreeSet<Code> = BTreeSet::new();
     let mut stepped: BTreeSet<Code> = BTreeSet::new();

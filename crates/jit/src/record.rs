@@ -99,17 +99,38 @@ pub(crate) struct Rec {
 }
 
 /// The record table and the iced helper it is filled with.
+///
+/// Two levels, so the records in use sit together: `group[code]` is the
+/// group of [`KEYS_PER_CODE`] records in `table` that a `Code`'s keys use
+/// (group 0, never filled, stands for every `Code` not seen yet). A table
+/// indexed by key directly spans every `Code` (over 600 KB) while a
+/// validation touches a few dozen keys, each on its own page.
 pub(crate) struct Records {
+    group: Vec<u16>,
     table: Vec<Rec>,
     factory: InstructionInfoFactory,
 }
 
+/// Keys per `Code` (the three operand bits of [`Records::key`]).
+const KEYS_PER_CODE: usize = 8;
+
 impl Records {
     pub(crate) fn new() -> Records {
         Records {
-            table: Vec::new(),
+            group: Vec::new(),
+            table: vec![Rec::default(); KEYS_PER_CODE],
             factory: InstructionInfoFactory::new(),
         }
+    }
+
+    /// Where `key`'s record is (or would be) in `table`.
+    #[inline]
+    fn slot(&self, key: usize) -> usize {
+        let g = self
+            .group
+            .get(key / KEYS_PER_CODE)
+            .map_or(0, |&g| usize::from(g));
+        g * KEYS_PER_CODE + key % KEYS_PER_CODE
     }
 
     /// The key of `ins` (index into the table).
@@ -130,7 +151,7 @@ impl Records {
     /// key) the first time.
     #[inline]
     pub(crate) fn get(&mut self, key: usize, ins: &Instruction) -> Rec {
-        match self.table.get(key) {
+        match self.table.get(self.slot(key)) {
             Some(rec) if rec.verdict != Verdict::Unknown => *rec,
             _ => self.fill(key, ins),
         }
@@ -139,11 +160,19 @@ impl Records {
     #[cold]
     #[inline(never)]
     fn fill(&mut self, key: usize, ins: &Instruction) -> Rec {
-        if key >= self.table.len() {
-            self.table.resize(key + 8, Rec::default());
+        let code = key / KEYS_PER_CODE;
+        if code >= self.group.len() {
+            self.group.resize(code + 1, 0);
+        }
+        if self.group[code] == 0 {
+            // At most one group per `Code` (under 5,000 of them).
+            self.group[code] = (self.table.len() / KEYS_PER_CODE) as u16;
+            self.table
+                .resize(self.table.len() + KEYS_PER_CODE, Rec::default());
         }
         let rec = compute(ins, key & 1 != 0);
-        self.table[key] = rec;
+        let slot = self.slot(key);
+        self.table[slot] = rec;
         rec
     }
 
@@ -210,7 +239,8 @@ impl Records {
             } else {
                 DIFFERS
             };
-            self.table[key].tmpl[slot] = tmpl;
+            let at = self.slot(key);
+            self.table[at].tmpl[slot] = tmpl;
         }
         if tmpl == EQUAL {
             op.form = o.form;

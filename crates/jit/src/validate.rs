@@ -52,6 +52,20 @@ pub struct Report {
     proof: Proof,
 }
 
+impl Report {
+    /// Out of line, so the report is written straight into the caller's
+    /// result (built inline, it went through a stack temporary: two copies
+    /// of the signature instead of one).
+    #[inline(never)]
+    fn new(signature: &Signature, bytes: usize, proof: Proof) -> Report {
+        Report {
+            signature: *signature,
+            bytes,
+            proof,
+        }
+    }
+}
+
 impl fmt::Debug for Report {
     // Flat, as a derived `Debug` of all the fields in one struct would be.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -331,11 +345,7 @@ impl Validator {
             proof = self.run(code, sig, policy, true);
         }
         match proof {
-            Ok(proof) => Ok(Report {
-                signature: *sig,
-                bytes: code.len(),
-                proof,
-            }),
+            Ok(proof) => Ok(Report::new(sig, code.len(), proof)),
             Err(fail) => Err(self.violation(code, fail)),
         }
     }
@@ -513,7 +523,16 @@ impl Validator {
         let n = self.instrs.len();
         let blocks = self.block_start.len();
 
-        let mut ctx = Ctx::new(policy, sig, code.len());
+        // The symbol facts live here only when there are any (buffers);
+        // otherwise the context borrows the constant empty table.
+        let syms;
+        let entry_syms = if sig.has_buffer() {
+            syms = Ctx::entry_syms_of(policy, sig);
+            &syms
+        } else {
+            &crate::num::NO_SYMS
+        };
+        let mut ctx = Ctx::new(policy, sig, code.len(), entry_syms);
         // The value domain only where it is needed: buffers, indexed memory
         // operands (stack arrays), division that must be proven.
         ctx.rich = force_rich
@@ -686,7 +705,7 @@ impl Validator {
                     }
                     work += 1 + (old.slots.len() + src.slots.len()) as u64;
                     // A back edge widens (loop heads are its targets).
-                    let widen = (sb <= b).then_some((&ctx.entry_syms, &self.thresholds[..]));
+                    let widen = (sb <= b).then_some((ctx.entry_syms, &self.thresholds[..]));
                     old.join_from(src, &mut self.scratch, widen)
                 } else {
                     work += 1 + src.slots.len() as u64;

@@ -135,7 +135,8 @@ fn an_indexed_load_steps_as_the_general_rules_step_it() {
         let flags = Flags::of(&ins);
         for round in 0..8 {
             let policy = &policies[round % policies.len()];
-            let ctx = Ctx::new(policy, &sig, 64);
+            let syms = Ctx::entry_syms_of(policy, &sig);
+            let ctx = Ctx::new(policy, &sig, 64, &syms);
             let mut st = State::empty();
             ctx.entry_state_into(&mut st);
             for r in 0..16 {
