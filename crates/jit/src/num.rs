@@ -586,14 +586,29 @@ pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> S
     if old == joined {
         return old;
     }
+    // A counter's first widening (a constant and the next values above it):
+    // one reduction ([`Scalar::widen_counter`]; a test compares it with the
+    // rule below).
+    if let Some(w) = old.widen_counter(joined, |v| stop_above(thresholds, v)) {
+        return w;
+    }
+    widen_scalar_general(old, joined, thresholds)
+}
+
+/// The threshold an upper bound that grew beyond `v` stops at: the least
+/// one at or above `v`, `i64::MAX` when there is none.
+fn stop_above(thresholds: &[i64], v: i64) -> i64 {
+    let i = thresholds.partition_point(|&t| t < v);
+    thresholds.get(i).copied().unwrap_or(i64::MAX)
+}
+
+/// [`widen_scalar`] without its shortcuts, for `old != joined`.
+fn widen_scalar_general(old: Scalar, joined: Scalar, thresholds: &[i64]) -> Scalar {
     let w = Scalar::widen(old, joined);
     let mut lo = i64::MIN;
     let mut hi = i64::MAX;
     if w.smax() > joined.smax() {
-        let i = thresholds.partition_point(|&t| t < joined.smax());
-        if let Some(&t) = thresholds.get(i) {
-            hi = t;
-        }
+        hi = stop_above(thresholds, joined.smax());
     }
     if w.smin() < joined.smin() {
         let i = thresholds.partition_point(|&t| t <= joined.smin());
@@ -686,6 +701,17 @@ mod tests {
         prop_oneof![Just(i64::MIN), Just(i64::MAX), -40i64..40, any::<i64>(),]
     }
 
+    #[test]
+    fn a_counter_from_one_to_two_widens_in_one_step_to_the_threshold() {
+        let (old, joined) = (
+            Scalar::constant(1),
+            Scalar::constant(1).join(Scalar::constant(2)),
+        );
+        let fast = old.widen_counter(joined, |v| stop_above(&[4, 5, 6], v));
+        assert_eq!(fast, Some(Scalar::range_s(1, 4)));
+        assert_eq!(fast, Some(widen_scalar_general(old, joined, &[4, 5, 6])));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -706,6 +732,34 @@ mod tests {
                     set.extend(c.checked_sub(1 << align));
                 }
                 prop_assert_eq!(&thresholds, &set.iter().copied().collect::<Vec<i64>>());
+            }
+        }
+
+        #[test]
+        fn widening_a_counter_from_a_constant_gives_what_the_general_rule_gives(
+            c in prop_oneof![0u64..40, any::<u64>(), (0u32..64).prop_map(|k| (1u64 << k) - 1)],
+            news in prop::collection::vec(prop_oneof![
+                (0u64..50).prop_map(Scalar::constant),
+                (0u64..50, 0u64..50).prop_map(|(d, len)| Scalar::range_u(d, d + len)),
+                scalar(),
+            ], 1..3),
+            shift in 0u64..=1,
+            thresholds in prop::collection::btree_set(
+                prop_oneof![-5i64..60, bound()], 0..6),
+        ) {
+            let thresholds: Vec<i64> = thresholds.into_iter().collect();
+            let old = Scalar::constant(c);
+            // What the loop made of the counter: values near it, above it,
+            // or anything (the general rule answers those).
+            let joined = news.iter().fold(old, |j, n| {
+                let moved = if shift == 1 { n.add(Scalar::constant(c)) } else { *n };
+                j.join(moved)
+            });
+            if old != joined {
+                prop_assert_eq!(
+                    widen_scalar(old, joined, &thresholds),
+                    widen_scalar_general(old, joined, &thresholds)
+                );
             }
         }
 

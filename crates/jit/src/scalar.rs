@@ -772,6 +772,29 @@ impl Scalar {
         if b.includes(self) {
             return b;
         }
+        // Two constants in one sign half (a counter's first two values at a
+        // loop head): the hull is reduced as built. Both orders agree on
+        // them, so the ranges are `[lo, hi]` twice; the joined bits know
+        // every bit above the highest one where `lo` and `hi` differ, as the
+        // range's bits do, so intersecting them changes nothing, and `lo`
+        // and `hi` are members, so no bound moves (a test compares both).
+        if let (Some(x), Some(y)) = (self.as_const(), b.as_const())
+            && (x as i64 >= 0) == (y as i64 >= 0)
+        {
+            let (lo, hi) = (x.min(y), x.max(y));
+            return Scalar {
+                bits: self.bits.join(b.bits),
+                umin: lo,
+                umax: hi,
+                smin: lo as i64,
+                smax: hi as i64,
+            };
+        }
+        self.join_general(b)
+    }
+
+    /// [`Scalar::join`] without its shortcuts.
+    fn join_general(self, b: Scalar) -> Scalar {
         Scalar::make(
             self.bits.join(b.bits),
             self.umin.min(b.umin),
@@ -810,6 +833,60 @@ impl Scalar {
         let smin = jump(self.smin as u64, joined.smin as u64, i64::MIN as u64) as i64;
         let smax = jump(self.smax as u64, joined.smax as u64, i64::MAX as u64) as i64;
         Scalar::make(bits, umin, umax, smin, smax)
+    }
+
+    /// What [`crate::num::widen_scalar`] gives for a counter's first
+    /// widening at a loop head, with one reduction instead of three: `self`
+    /// a constant `c` in the non-negative half and `joined` (reduced) its
+    /// join with the loop's values, from `c` upward and still non-negative,
+    /// with known bits that hold `c`. `stop(v)` is the threshold the widened
+    /// upper bound stops at beyond `v` (`i64::MAX`: none). `None` for any
+    /// other pair: the general rule answers then.
+    ///
+    /// Why one reduction is enough: [`Scalar::widen`] keeps `c` as both lower
+    /// bounds, moves both upper ones to their limits and keeps the bits below
+    /// the lowest changed one; its reduction moves the unsigned upper bound to
+    /// `i64::MAX` and leaves the value in one sign half, and the stop then
+    /// meets the signed upper bound with the threshold above `joined`'s, where
+    /// the result is reduced again. In one sign half a reduction ends at the
+    /// greatest value below its start that no round changes (each round only
+    /// narrows, by a rule monotone in its input), so reducing the widened value and
+    /// then its meet with `[c, stop]` ends where reducing the meet of the
+    /// unreduced parts does; and where the widened value's greatest member
+    /// is `joined`'s, the stop lies at or above it and narrows nothing. A
+    /// proptest compares this with the general rule.
+    #[must_use]
+    pub(crate) fn widen_counter(
+        self,
+        joined: Scalar,
+        stop: impl FnOnce(i64) -> i64,
+    ) -> Option<Scalar> {
+        let c = self.as_const()?;
+        if (c as i64) < 0
+            || joined.umin != c
+            || joined.smin != c as i64
+            || joined.umax <= c
+            || (joined.umax as i64) < 0
+            || joined.smax != joined.umax as i64
+            || !joined.bits.includes(self.bits)
+        {
+            return None;
+        }
+        // `Scalar::widen`'s known bits: those below the lowest bit where the
+        // constant and the join differ (`joined` holds `c`, so its inner
+        // join is `joined` itself).
+        let changed = joined.bits.mask() | (c ^ joined.bits.value());
+        let from = changed.trailing_zeros();
+        let bits = Tnum::new(joined.bits.value(), joined.bits.mask() | !low_bits(from));
+        let hi = stop(joined.smax);
+        Scalar {
+            bits,
+            umin: c,
+            umax: hi as u64,
+            smin: c as i64,
+            smax: hi,
+        }
+        .reduced_in_one_half()
     }
 
     /// Whether every member of `b` is a member of `self` (each component of

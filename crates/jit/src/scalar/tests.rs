@@ -308,6 +308,15 @@ proptest! {
     fn reduction_shortcuts_give_what_every_round_gives(s in raw_scalar()) {
         prop_assert_eq!(s.reduced(), s.reduced_by_rounds());
     }
+
+    #[test]
+    fn joining_two_constants_gives_what_the_general_rule_gives(
+        x in prop_oneof![value(), 0u64..64],
+        y in prop_oneof![value(), 0u64..64],
+    ) {
+        let (a, b) = (Scalar::constant(x), Scalar::constant(y));
+        prop_assert_eq!(a.join(b), a.join_general(b));
+    }
 }
 
 proptest! {
