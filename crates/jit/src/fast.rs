@@ -517,7 +517,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 _ => return Err(()),
             }
         } else {
-            st.set_reg(d, v);
+            st.set_reg_inline(d, v);
         }
     }
     st.flags = (st.flags | modified) & !undefined;
