@@ -360,14 +360,15 @@ fn beside_any_value(ctx: &Ctx<'_>, st: &State, op: &Op, ins: &Instruction) -> Op
     } else {
         return None;
     };
-    let frame = |r: usize| matches!(st.reg(r), Val::Stack(_) | Val::Param(..));
-    let ptr = |r: usize| matches!(st.reg(r), Val::Ptr(..));
-    let rel = || matches!(st.reg(other), Val::Num(n) if n.rel.is_some());
+    // Read off the registers' kinds (no value built).
+    let frame = |r: usize| st.reg_is_frame(r);
+    let ptr = |r: usize| st.reg_ptr(r).is_some();
+    let rel = || st.reg_num(other).is_some_and(|n| n.rel.is_some());
     let any = Some(Val::Data(8));
     match ins.mnemonic() {
         M::Xor => any,
-        M::Imul => match st.reg(other) {
-            Val::Num(n) if !n.s.may_be_odd() => None,
+        M::Imul => match st.reg_num(other) {
+            Some(n) if !n.s.may_be_odd() => None,
             _ => any,
         },
         M::Add | M::Sub if frame(d) || frame(s) => any,

@@ -428,6 +428,13 @@ impl State {
         self.offs[r] = off;
     }
 
+    /// Whether register `r` is a frame pointer (`Stack` or `Param`), without
+    /// building its value.
+    #[inline]
+    pub(crate) fn reg_is_frame(&self, r: usize) -> bool {
+        matches!(self.kinds[r] & 0xff00, K_STACK | K_PARAM)
+    }
+
     /// Sets register `r` to the number `n` (`Val::num(n)`, without
     /// building the value).
     #[inline]
