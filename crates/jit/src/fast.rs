@@ -265,11 +265,38 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
 #[inline(never)]
 fn set_comparison(st: &mut State, op: &Op, ins: &Instruction) {
     use iced_x86::Mnemonic as M;
-    let width = op.width;
-    let (b, imm, kind) = match (op.form, ins.mnemonic()) {
-        (Form::Compare, M::Cmp) if op.r1 != NO_REG => (op.r1, 0, Flagged::Sub),
+    let (b, kind) = match (op.form, ins.mnemonic()) {
+        (Form::Compare, M::Cmp) if op.r1 != NO_REG => (op.r1, Flagged::Sub),
         // `test a, a`: the flags of `a` itself (`test a, b` says nothing).
-        (Form::Compare, M::Test) if op.r1 == op.r0 => (CMP_IMM, 0, Flagged::Logic),
+        (Form::Compare, M::Test) if op.r1 == op.r0 => (CMP_IMM, Flagged::Logic),
+        (Form::Alu | Form::Zero, M::And | M::Or | M::Xor) => (CMP_IMM, Flagged::Logic),
+        (Form::Alu | Form::Zero | Form::AddImm | Form::SubImm, M::Add | M::Sub) => {
+            (CMP_IMM, Flagged::Result)
+        }
+        (Form::Alu, M::Imul) | (Form::ShiftCl | Form::Divide, _) => {
+            st.cmp = None;
+            return;
+        }
+        // The rest calls out: kept apart so that this part saves no
+        // registers (measured: ~10 instructions per flag-writing step).
+        _ => return set_comparison_rest(st, op, ins),
+    };
+    st.cmp = Some(Cmp {
+        a: op.r0,
+        b,
+        imm: 0,
+        width: op.width,
+        kind,
+    });
+}
+
+/// [`set_comparison`] for a comparison with an immediate, `test` of two
+/// registers and every other form (through [`values::comparison`]).
+#[inline(never)]
+fn set_comparison_rest(st: &mut State, op: &Op, ins: &Instruction) {
+    use iced_x86::Mnemonic as M;
+    let width = op.width;
+    let (imm, kind) = match (op.form, ins.mnemonic()) {
         (Form::Compare, M::Test) if op.r1 != NO_REG => {
             st.cmp = None;
             return;
@@ -282,19 +309,11 @@ fn set_comparison(st: &mut State, op: &Op, ins: &Instruction) {
                 return;
             };
             match (width, m) {
-                (4, M::Test) => (CMP_IMM, i64::from(k as u32), Flagged::Mask),
-                (4, _) => (CMP_IMM, i64::from(k as i32), Flagged::Sub),
-                (_, M::Test) => (CMP_IMM, k, Flagged::Mask),
-                _ => (CMP_IMM, k, Flagged::Sub),
+                (4, M::Test) => (i64::from(k as u32), Flagged::Mask),
+                (4, _) => (i64::from(k as i32), Flagged::Sub),
+                (_, M::Test) => (k, Flagged::Mask),
+                _ => (k, Flagged::Sub),
             }
-        }
-        (Form::Alu | Form::Zero, M::And | M::Or | M::Xor) => (CMP_IMM, 0, Flagged::Logic),
-        (Form::Alu | Form::Zero | Form::AddImm | Form::SubImm, M::Add | M::Sub) => {
-            (CMP_IMM, 0, Flagged::Result)
-        }
-        (Form::Alu, M::Imul) | (Form::ShiftCl | Form::Divide, _) => {
-            st.cmp = None;
-            return;
         }
         _ => {
             st.cmp = values::comparison(ins);
@@ -303,7 +322,7 @@ fn set_comparison(st: &mut State, op: &Op, ins: &Instruction) {
     };
     st.cmp = Some(Cmp {
         a: op.r0,
-        b,
+        b: CMP_IMM,
         imm,
         width,
         kind,
@@ -341,14 +360,15 @@ fn beside_any_value(ctx: &Ctx<'_>, st: &State, op: &Op, ins: &Instruction) -> Op
     } else {
         return None;
     };
-    let frame = |r: usize| matches!(st.reg(r), Val::Stack(_) | Val::Param(..));
-    let ptr = |r: usize| matches!(st.reg(r), Val::Ptr(..));
-    let rel = || matches!(st.reg(other), Val::Num(n) if n.rel.is_some());
+    // Read off the registers' kinds (no value built).
+    let frame = |r: usize| st.reg_is_frame(r);
+    let ptr = |r: usize| st.reg_ptr(r).is_some();
+    let rel = || st.reg_num(other).is_some_and(|n| n.rel.is_some());
     let any = Some(Val::Data(8));
     match ins.mnemonic() {
         M::Xor => any,
-        M::Imul => match st.reg(other) {
-            Val::Num(n) if !n.s.may_be_odd() => None,
+        M::Imul => match st.reg_num(other) {
+            Some(n) if !n.s.may_be_odd() => None,
             _ => any,
         },
         M::Add | M::Sub if frame(d) || frame(s) => any,
@@ -517,7 +537,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 _ => return Err(()),
             }
         } else {
-            st.set_reg(d, v);
+            st.set_reg_inline(d, v);
         }
     }
     st.flags = (st.flags | modified) & !undefined;

@@ -390,27 +390,49 @@ impl State {
         }
     }
 
-    /// Sets register `r` to `v`.
+    /// Sets register `r` to `v`, each part written in place (the number is
+    /// not moved through a temporary first).
     #[inline]
     pub(crate) fn set_reg(&mut self, r: usize, v: Val) {
-        let (kind, off, num) = match v {
-            Val::Undef => (K_UNDEF, 0, None),
-            Val::Data(n) => (K_DATA | u16::from(n), 0, None),
-            Val::Entry(e) => (K_ENTRY | u16::from(e), 0, None),
-            Val::Stack(k) => (K_STACK, k, None),
-            Val::Param(i, k) => (K_PARAM | u16::from(i), k, None),
-            Val::Num(n) => (K_NUM, 0, Some(n)),
-            Val::Ptr(i, n) => (K_PTR | u16::from(i), 0, Some(n)),
+        self.set_reg_inline(r, v);
+    }
+
+    /// [`State::set_reg`], always inlined: for the driver's hot step, where
+    /// a call per written register costs more than the copy.
+    #[inline(always)]
+    pub(crate) fn set_reg_inline(&mut self, r: usize, v: Val) {
+        let (kind, off) = match v {
+            Val::Num(n) => {
+                self.nums[r] = n;
+                self.with_num |= 1 << r;
+                (K_NUM, 0)
+            }
+            Val::Ptr(i, n) => {
+                self.nums[r] = n;
+                self.with_num |= 1 << r;
+                (K_PTR | u16::from(i), 0)
+            }
+            v => {
+                self.with_num &= !(1 << r);
+                match v {
+                    Val::Data(n) => (K_DATA | u16::from(n), 0),
+                    Val::Entry(e) => (K_ENTRY | u16::from(e), 0),
+                    Val::Stack(k) => (K_STACK, k),
+                    Val::Param(i, k) => (K_PARAM | u16::from(i), k),
+                    // (`Num` and `Ptr` are the arms above.)
+                    Val::Undef | Val::Num(_) | Val::Ptr(..) => (K_UNDEF, 0),
+                }
+            }
         };
         self.kinds[r] = kind;
         self.offs[r] = off;
-        match num {
-            Some(n) => {
-                self.nums[r] = n;
-                self.with_num |= 1 << r;
-            }
-            None => self.with_num &= !(1 << r),
-        }
+    }
+
+    /// Whether register `r` is a frame pointer (`Stack` or `Param`), without
+    /// building its value.
+    #[inline]
+    pub(crate) fn reg_is_frame(&self, r: usize) -> bool {
+        matches!(self.kinds[r] & 0xff00, K_STACK | K_PARAM)
     }
 
     /// Sets register `r` to the number `n` (`Val::num(n)`, without
