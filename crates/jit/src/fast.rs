@@ -1124,7 +1124,8 @@ mod tests {
             modified,
             undefined,
         };
-        let mut ctx = Ctx::new(&policy, &sig, 64);
+        let syms = Ctx::entry_syms_of(&policy, &sig);
+        let mut ctx = Ctx::new(&policy, &sig, 64, &syms);
         ctx.rich = true;
         let mut st = State::empty();
         ctx.entry_state_into(&mut st);
