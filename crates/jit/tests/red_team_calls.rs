@@ -583,17 +583,18 @@ fn helper_policy() -> Policy {
 /// Machine code that ORs `(rsp & 15) ^ 8` (nonzero unless the caller's
 /// `rsp` was 16-byte aligned) into `*misaligned`, then jumps to `target`
 /// with every argument register intact (`rax` and `r11` are scratch).
-fn entry_stub(misaligned: u64, target: u64) -> Vec<u8> {
-    let mut s = vec![
+fn entry_stub(misaligned: u64, target: u64) -> [u8; 35] {
+    let mut s = [0u8; 35];
+    s[..11].copy_from_slice(&[
         0x48, 0x89, 0xe0, // mov rax, rsp
         0x83, 0xe0, 0x0f, // and eax, 15
         0x83, 0xf0, 0x08, // xor eax, 8
         0x49, 0xbb, // movabs r11, misaligned
-    ];
-    s.extend(misaligned.to_le_bytes());
-    s.extend([0x49, 0x09, 0x03, 0x49, 0xbb]); // or [r11], rax; movabs r11, target
-    s.extend(target.to_le_bytes());
-    s.extend([0x41, 0xff, 0xe3]); // jmp r11
+    ]);
+    s[11..19].copy_from_slice(&misaligned.to_le_bytes());
+    s[19..24].copy_from_slice(&[0x49, 0x09, 0x03, 0x49, 0xbb]); // or [r11], rax; movabs r11, target
+    s[24..32].copy_from_slice(&target.to_le_bytes());
+    s[32..].copy_from_slice(&[0x41, 0xff, 0xe3]); // jmp r11
     s
 }
 
@@ -624,21 +625,29 @@ fn guarded(bytes: usize, mutable: bool) -> *mut u8 {
 /// Runs `code` (with its import table) natively for argument `count`:
 /// the wait status and the log.
 fn run_with_helpers(code: &[u8], sig: &Signature, count: i64) -> (libc::c_int, HelperLog) {
+    // Everything that allocates or takes a lock (the signature's import
+    // names are interned behind a mutex) happens before the fork: other test
+    // threads may hold those locks when it happens, and the child would
+    // wait for them forever.
+    let targets: Vec<u64> = sig
+        .uses()
+        .iter()
+        .map(|name| match name.as_str() {
+            "print_i64" => fake_print_i64 as *const () as u64,
+            "copy_bytes" => fake_copy_bytes as *const () as u64,
+            "gc_collect" => fake_gc_collect as *const () as u64,
+            "fill64" => fake_fill64 as *const () as u64,
+            "fill32" => fake_fill32 as *const () as u64,
+            other => panic!("no fake helper for `{other}`"),
+        })
+        .collect();
     // SAFETY: the child only maps memory, writes it and calls the code.
     forked::fork_with_shared(|log: *mut HelperLog| unsafe {
         LOG.store(log as usize, Ordering::Relaxed);
         let text = map(PAGE, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE);
         std::ptr::copy_nonoverlapping(code.as_ptr(), text, code.len());
         let table = npk_jit::import_table_offset(code.len());
-        for (k, name) in sig.uses().iter().enumerate() {
-            let target = match name.as_str() {
-                "print_i64" => fake_print_i64 as *const () as u64,
-                "copy_bytes" => fake_copy_bytes as *const () as u64,
-                "gc_collect" => fake_gc_collect as *const () as u64,
-                "fill64" => fake_fill64 as *const () as u64,
-                "fill32" => fake_fill32 as *const () as u64,
-                _ => exit_now(EXIT_SETUP),
-            };
+        for (k, &target) in targets.iter().enumerate() {
             let stub = entry_stub(&raw mut (*log).misaligned as u64, target);
             let at = PAGE / 2 + 64 * k;
             std::ptr::copy_nonoverlapping(stub.as_ptr(), text.add(at), stub.len());
