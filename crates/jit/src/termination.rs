@@ -84,7 +84,9 @@
 //! built once per check into the [`Scratch`] the [`crate::Validator`] keeps
 //! (`termination/graph.rs`), with no allocation once it has seen a function as large;
 //! when every backward edge is a block jumping to itself (a compiled
-//! counted loop), there is no component pass and no body search, and the
+//! counted loop), the heads and their predecessors are read off the
+//! driver's list of jumps (no pass over every block's successors), there is
+//! no component pass and no body search, and the
 //! component rule (`termination/counter.rs`) takes the block alone. Per loop, the
 //! registers its body writes are listed once: a register it never writes
 //! is no induction step and a bound it never writes is invariant without a
@@ -170,6 +172,9 @@ pub(crate) struct Blocks<'a> {
     pub(crate) states: &'a [State],
     /// The signature's buffers (pointer walks to an end pointer).
     pub(crate) ctx: &'a Ctx<'a>,
+    /// The branches, calls and returns, in order (every edge to a block not
+    /// after its source is a jump among them).
+    pub(crate) transfers: &'a [u32],
 }
 
 impl Blocks<'_> {
@@ -191,6 +196,17 @@ impl Blocks<'_> {
         (&self.ops[i], &self.instrs[i])
     }
 
+    /// The block jump (or other transfer) `j` ends: the one before the
+    /// block starting right after it, or the last block.
+    #[inline]
+    fn block_ending(&self, j: usize) -> usize {
+        if j + 1 < self.instrs.len() {
+            self.block_of[j + 1] as usize - 1
+        } else {
+            self.start.len() - 1
+        }
+    }
+
     /// Successor blocks of `b` (its last instruction's targets), or
     /// [`NO_BLOCK`].
     #[inline]
@@ -204,20 +220,23 @@ impl Blocks<'_> {
         } else {
             NO_BLOCK
         };
-        let op = &self.ops[last];
-        let target = || {
-            usize::try_from(op.k)
-                .ok()
-                .and_then(|t| self.block_of.get(t))
-                .copied()
-                .unwrap_or(NO_BLOCK)
-        };
-        match op.flow {
+        let target = || self.jump_target(last);
+        match self.ops[last].flow {
             Flow::Return => [NO_BLOCK; 2],
             Flow::Jump => [target(), NO_BLOCK],
             Flow::CondJump => [target(), next],
             Flow::Call | Flow::Next => [next, NO_BLOCK],
         }
+    }
+
+    /// The block jump `j` goes to, or [`NO_BLOCK`].
+    #[inline]
+    fn jump_target(&self, j: usize) -> u32 {
+        usize::try_from(self.ops[j].k)
+            .ok()
+            .and_then(|t| self.block_of.get(t))
+            .copied()
+            .unwrap_or(NO_BLOCK)
     }
 }
 
@@ -427,7 +446,9 @@ pub(crate) fn check(
         // re-enters the head without a back edge: the head values of one
         // stay are then no single progression, and `trips` bounds nothing
         // (the loop still ends: such a cycle is a lower head's loop).
-        let reentered = g.pred.of(h).any(|p| p < h && pos[p] != 0);
+        // (Without backward edges the body is `h` alone: never re-entered,
+        // and only the heads' predecessor links were built.)
+        let reentered = *backward && g.pred.of(h).any(|p| p < h && pos[p] != 0);
         for &b in body.iter() {
             pos[b] = 0;
         }
@@ -989,3 +1010,6 @@ mod mask_tests;
 
 #[cfg(test)]
 mod scc_tests;
+
+#[cfg(test)]
+mod self_loop_tests;
