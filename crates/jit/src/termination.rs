@@ -667,6 +667,11 @@ fn prove_at(
         orders[0] = Some((usize::from(cmp.a), Bound::Imm(0), cc));
     }
     for (r, bound, cc) in orders.into_iter().flatten() {
+        // What `induction` answers first, without the call: a register the
+        // body never writes has no step (and leaves `gap` as it is).
+        if lp.written >> r & 1 == 0 {
+            continue;
+        }
         match induction(blocks, g, lp, t, setter, r, width, entry, exit) {
             Ok((c, at_test)) => {
                 if let Bound::Reg(b) = bound
@@ -837,21 +842,30 @@ fn induction(
     Ok((c, at_test))
 }
 
-/// The condition with its operands swapped.
+/// The condition with its operands swapped (a table indexed by the
+/// condition: `e` and `ne` stay, the orders turn round, the flag tests
+/// `o`, `s`, `p` and theirs negations have none).
 fn swap(cc: CC) -> Option<CC> {
-    Some(match cc {
-        CC::e => CC::e,
-        CC::ne => CC::ne,
-        CC::b => CC::a,
-        CC::a => CC::b,
-        CC::ae => CC::be,
-        CC::be => CC::ae,
-        CC::l => CC::g,
-        CC::g => CC::l,
-        CC::ge => CC::le,
-        CC::le => CC::ge,
-        _ => return None,
-    })
+    const SWAPPED: [Option<CC>; 17] = [
+        None,         // None
+        None,         // o
+        None,         // no
+        Some(CC::a),  // b
+        Some(CC::be), // ae
+        Some(CC::e),  // e
+        Some(CC::ne), // ne
+        Some(CC::ae), // be
+        Some(CC::b),  // a
+        None,         // s
+        None,         // ns
+        None,         // p
+        None,         // np
+        Some(CC::g),  // l
+        Some(CC::le), // ge
+        Some(CC::ge), // le
+        Some(CC::l),  // g
+    ];
+    SWAPPED[cc as usize]
 }
 
 #[derive(Clone, Copy)]
