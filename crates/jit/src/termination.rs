@@ -360,25 +360,70 @@ pub(crate) fn check(
         stepped: std::cell::Cell::new(false),
     };
     let mut work = 0u64;
+    if !*backward {
+        // Every cycle a block jumping to itself: each head's loop is its
+        // block alone, proven by the loop's own rule (with the test at the
+        // head: no other back edge, no other body block) or else by the
+        // component rule on that block; the same steps as below, without
+        // the body search. (A body of one block is never re-entered, and
+        // only the heads' predecessor links were built.)
+        for &h in heads.iter() {
+            let h = h as usize;
+            let one = [h];
+            pos[h] = 1;
+            work += 8;
+            let result = if work > budget {
+                Err(TerminationGap::TooComplex)
+            } else {
+                let at = blocks.start[h] as usize..blocks.end(h);
+                let written = g.writes[at].iter().fold(0, |m, &w| m | w);
+                let lp = Loop {
+                    h,
+                    back: &one,
+                    body: &one,
+                    pos,
+                    written,
+                };
+                g.stepped.set(false);
+                match prove_at(blocks, &g, &lp, h, entry, exit) {
+                    Ok(trips) => Ok(trips),
+                    // The component rule; `h` alone is its component, and
+                    // no other head shares it. The rule's counter is one of
+                    // the registers the loop's exit test compares, at its
+                    // width, and every write of it steps by one in one
+                    // direction: then `induction` found that step (the same
+                    // walk of `h` with the same `step`). Where no induction
+                    // did, it cannot hold.
+                    Err(gap) => {
+                        work += 8;
+                        if work <= budget
+                            && g.stepped.get()
+                            && tested_counter(blocks, &g, h, &one, walk)
+                        {
+                            Ok(u64::MAX)
+                        } else {
+                            Err(gap)
+                        }
+                    }
+                }
+            };
+            pos[h] = 0;
+            let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
+            bounds.push(blocks, &one, trips);
+        }
+        return Ok(());
+    }
     let mut comps_listed = false;
     for &h in heads.iter() {
         let h = h as usize;
         // Back edges: from a block not before `h` in its component (a jump
         // back to shared exit code is no loop).
         back.clear();
-        if *backward {
-            back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
-            if back.is_empty() {
-                continue;
-            }
-            body_of(&g, h, back, body, pos);
-        } else {
-            // A block jumping to itself, and no other cycle.
-            back.push(h);
-            body.clear();
-            body.push(h);
-            pos[h] = 1;
+        back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
+        if back.is_empty() {
+            continue;
         }
+        body_of(&g, h, back, body, pos);
         work += body.len() as u64 * 8;
         let result = if work > budget {
             Err(TerminationGap::TooComplex)
@@ -401,24 +446,6 @@ pub(crate) fn check(
                 // component listed once per check (linear in the blocks).
                 // A component proven once is not proven again for its
                 // other heads (the rule depends on the component only).
-                // Without backward edges but self-loops, `h` alone is its
-                // component, and no other head shares it.
-                // The rule's counter is one of the registers the loop's
-                // exit test compares, at its width, and every write of it
-                // steps by one in one direction: then `induction` found
-                // that step (the same walk of `h` with the same `step`).
-                // Where no induction did, it cannot hold.
-                Err(gap) if !*backward => {
-                    work += 8;
-                    if work <= budget
-                        && g.stepped.get()
-                        && tested_counter(blocks, &g, h, &[h], walk)
-                    {
-                        Ok(u64::MAX)
-                    } else {
-                        Err(gap)
-                    }
-                }
                 Err(gap) => {
                     if !comps_listed {
                         comps.list_members(blocks, g.scc);
@@ -446,9 +473,7 @@ pub(crate) fn check(
         // re-enters the head without a back edge: the head values of one
         // stay are then no single progression, and `trips` bounds nothing
         // (the loop still ends: such a cycle is a lower head's loop).
-        // (Without backward edges the body is `h` alone: never re-entered,
-        // and only the heads' predecessor links were built.)
-        let reentered = *backward && g.pred.of(h).any(|p| p < h && pos[p] != 0);
+        let reentered = g.pred.of(h).any(|p| p < h && pos[p] != 0);
         for &b in body.iter() {
             pos[b] = 0;
         }
