@@ -271,6 +271,9 @@ pub(crate) struct Scratch {
     /// Bit `r` set if instruction `i` writes general-purpose register `r`
     /// (only filled for instructions in a cycle).
     writes: Vec<u16>,
+    /// When every cycle is a self-loop: the registers each head's block
+    /// writes (indexed like `heads`).
+    head_writes: Vec<u16>,
     back: Vec<usize>,
     body: Vec<usize>,
     /// `pos[b]`: `b`'s index in `body` plus one, or 0 (reset after each loop).
@@ -337,6 +340,7 @@ pub(crate) fn check(
         scc,
         identity,
         writes,
+        head_writes,
         heads,
         back,
         body,
@@ -367,7 +371,7 @@ pub(crate) fn check(
         // component rule on that block; the same steps as below, without
         // the body search. (A body of one block is never re-entered, and
         // only the heads' predecessor links were built.)
-        for &h in heads.iter() {
+        for (&h, &written) in heads.iter().zip(head_writes.iter()) {
             let h = h as usize;
             let one = [h];
             pos[h] = 1;
@@ -375,8 +379,6 @@ pub(crate) fn check(
             let result = if work > budget {
                 Err(TerminationGap::TooComplex)
             } else {
-                let at = blocks.start[h] as usize..blocks.end(h);
-                let written = g.writes[at].iter().fold(0, |m, &w| m | w);
                 let lp = Loop {
                     h,
                     back: &one,

@@ -168,8 +168,10 @@ impl Scratch {
             if self.writes.len() < blocks.instrs.len() {
                 self.writes.resize(blocks.instrs.len(), 0);
             }
+            self.head_writes.clear();
             for &h in &self.heads {
-                fill_writes(blocks, h as usize, &mut self.writes, &mut self.info);
+                let written = fill_writes(blocks, h as usize, &mut self.writes, &mut self.info);
+                self.head_writes.push(written);
             }
             return;
         }
@@ -297,7 +299,9 @@ impl Scratch {
         );
         let scc = &self.scc;
         let (writes, info) = (&mut self.writes, &mut self.info);
-        let mut fill = |b: usize| fill_writes(blocks, b, writes, info);
+        let mut fill = |b: usize| {
+            fill_writes(blocks, b, writes, info);
+        };
         if backward {
             // A block is in a cycle when a successor shares its component
             // (in a component of two or more blocks every block has one).
@@ -429,17 +433,19 @@ fn visited_edges(
     backward
 }
 
-/// The write masks of block `b`'s instructions into `writes`.
+/// The write masks of block `b`'s instructions into `writes`; returns
+/// the registers the block writes (their union).
 #[inline(always)]
 fn fill_writes(
     blocks: &Blocks<'_>,
     b: usize,
     writes: &mut [u16],
     info: &mut Option<iced_x86::InstructionInfoFactory>,
-) {
+) -> u16 {
     let at = blocks.start[b] as usize..blocks.end(b);
+    let mut written = 0;
     for (i, op) in at.clone().zip(&blocks.ops[at]) {
-        writes[i] = match op.form {
+        let w = match op.form {
             Form::Generic => match plain_writes(&blocks.instrs[i]) {
                 Some(mask) => mask,
                 None => write_mask(
@@ -449,7 +455,10 @@ fn fill_writes(
             },
             _ => fast_writes(op),
         };
+        writes[i] = w;
+        written |= w;
     }
+    written
 }
 
 /// The registers a fast form writes (its template, checked against iced's

@@ -5,7 +5,8 @@
 //! random blocks left unvisited, both find the same heads, the same
 //! absence of backward edges and the same predecessors of every head
 //! (bit masks up to 64 blocks, lists with their repeated edges beyond),
-//! and the fast pass declines exactly when there is a backward edge.
+//! and the fast pass declines exactly when there is a backward edge; the
+//! heads' write masks and their unions agree too.
 
 use super::Scratch;
 use super::graph::Links;
@@ -191,11 +192,15 @@ fn self_loop_graphs_read_off_the_jumps_match_the_full_graph() {
                 "round {round}: predecessors of head {h}"
             );
         }
-        // And `build` fills the heads' write masks as the general pass.
+        // And `build` fills the heads' write masks as the general pass,
+        // and their union per head.
         fast.build(&blocks);
-        for &h in &general.heads {
+        assert_eq!(fast.head_writes.len(), general.heads.len());
+        for (k, &h) in general.heads.iter().enumerate() {
             let at = p.start[h as usize] as usize..blocks.end(h as usize);
-            assert_eq!(fast.writes[at.clone()], general.writes[at]);
+            assert_eq!(fast.writes[at.clone()], general.writes[at.clone()]);
+            let union = general.writes[at].iter().fold(0, |m, &w| m | w);
+            assert_eq!(fast.head_writes[k], union, "round {round}: head {h}");
         }
     }
     for (large, [took, declined]) in seen.into_iter().enumerate() {
