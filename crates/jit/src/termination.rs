@@ -332,16 +332,105 @@ pub(crate) fn check(
         scratch.pos.resize(n, 0);
     }
     debug_assert!(scratch.pos[..n].iter().all(|&p| p == 0));
+    scratch.work.clear();
+    if scratch.backward {
+        return check_cycles(blocks, scratch, budget);
+    }
+    let Scratch {
+        succ,
+        pred,
+        succ_bits,
+        pred_bits,
+        identity,
+        writes,
+        head_writes,
+        heads,
+        pos,
+        entry,
+        exit,
+        walk,
+        work: bounds,
+        ..
+    } = scratch;
+    let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
+    let g = Graph {
+        succ,
+        pred,
+        scc: &identity[..n],
+        writes,
+        stepped: std::cell::Cell::new(false),
+    };
+    let mut work = 0u64;
+    // Every cycle a block jumping to itself: each head's loop is its
+    // block alone, proven by the loop's own rule (with the test at the
+    // head: no other back edge, no other body block) or else by the
+    // component rule on that block; the steps of [`check_cycles`] without
+    // the body search. (A body of one block is never re-entered, and
+    // only the heads' predecessor links were built.)
+    for (&h, &written) in heads.iter().zip(head_writes.iter()) {
+        let h = h as usize;
+        let one = [h];
+        pos[h] = 1;
+        work += 8;
+        let result = if work > budget {
+            Err(TerminationGap::TooComplex)
+        } else {
+            let lp = Loop {
+                h,
+                back: &one,
+                body: &one,
+                pos,
+                written,
+            };
+            g.stepped.set(false);
+            match prove_at(blocks, &g, &lp, h, entry, exit) {
+                Ok(trips) => Ok(trips),
+                // The component rule; `h` alone is its component, and
+                // no other head shares it. The rule's counter is one of
+                // the registers the loop's exit test compares, at its
+                // width, and every write of it steps by one in one
+                // direction: then `induction` found that step (the same
+                // walk of `h` with the same `step`). Where no induction
+                // did, it cannot hold.
+                Err(gap) => {
+                    work += 8;
+                    if work <= budget
+                        && g.stepped.get()
+                        && tested_counter(blocks, &g, h, &one, walk)
+                    {
+                        Ok(u64::MAX)
+                    } else {
+                        Err(gap)
+                    }
+                }
+            }
+        };
+        pos[h] = 0;
+        let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
+        bounds.push(blocks, &one, trips);
+    }
+    Ok(())
+}
+
+/// [`check`] of a graph with an edge to an earlier block (a loop body of
+/// more than one block): each head's body is searched, and the component
+/// rule proves whole components (kept out of line: the self-loops above are
+/// the usual case).
+#[inline(never)]
+fn check_cycles(
+    blocks: &Blocks<'_>,
+    scratch: &mut Scratch,
+    budget: u64,
+) -> Result<(), (usize, TerminationGap)> {
+    let n = blocks.start.len();
     let Scratch {
         succ,
         pred,
         succ_bits,
         pred_bits,
         scc,
-        identity,
-        writes,
-        head_writes,
         heads,
+        writes,
         back,
         body,
         pos,
@@ -349,13 +438,10 @@ pub(crate) fn check(
         exit,
         comps,
         walk,
-        backward,
         work: bounds,
         ..
     } = scratch;
-    bounds.clear();
     let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
-    let scc = if *backward { &scc[..] } else { &identity[..n] };
     let g = Graph {
         succ,
         pred,
@@ -364,57 +450,6 @@ pub(crate) fn check(
         stepped: std::cell::Cell::new(false),
     };
     let mut work = 0u64;
-    if !*backward {
-        // Every cycle a block jumping to itself: each head's loop is its
-        // block alone, proven by the loop's own rule (with the test at the
-        // head: no other back edge, no other body block) or else by the
-        // component rule on that block; the same steps as below, without
-        // the body search. (A body of one block is never re-entered, and
-        // only the heads' predecessor links were built.)
-        for (&h, &written) in heads.iter().zip(head_writes.iter()) {
-            let h = h as usize;
-            let one = [h];
-            pos[h] = 1;
-            work += 8;
-            let result = if work > budget {
-                Err(TerminationGap::TooComplex)
-            } else {
-                let lp = Loop {
-                    h,
-                    back: &one,
-                    body: &one,
-                    pos,
-                    written,
-                };
-                g.stepped.set(false);
-                match prove_at(blocks, &g, &lp, h, entry, exit) {
-                    Ok(trips) => Ok(trips),
-                    // The component rule; `h` alone is its component, and
-                    // no other head shares it. The rule's counter is one of
-                    // the registers the loop's exit test compares, at its
-                    // width, and every write of it steps by one in one
-                    // direction: then `induction` found that step (the same
-                    // walk of `h` with the same `step`). Where no induction
-                    // did, it cannot hold.
-                    Err(gap) => {
-                        work += 8;
-                        if work <= budget
-                            && g.stepped.get()
-                            && tested_counter(blocks, &g, h, &one, walk)
-                        {
-                            Ok(u64::MAX)
-                        } else {
-                            Err(gap)
-                        }
-                    }
-                }
-            };
-            pos[h] = 0;
-            let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
-            bounds.push(blocks, &one, trips);
-        }
-        return Ok(());
-    }
     let mut comps_listed = false;
     for &h in heads.iter() {
         let h = h as usize;

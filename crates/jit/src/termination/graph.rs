@@ -246,6 +246,7 @@ impl Scratch {
 
     /// [`Scratch::build`] for any graph: every edge between visited
     /// blocks, the components, and the write masks of the blocks in cycles.
+    #[inline(never)]
     pub(super) fn build_general(&mut self, blocks: &Blocks<'_>) {
         let n = blocks.start.len();
         let small = n <= 64;
