@@ -84,7 +84,9 @@
 //! built once per check into the [`Scratch`] the [`crate::Validator`] keeps
 //! (`termination/graph.rs`), with no allocation once it has seen a function as large;
 //! when every backward edge is a block jumping to itself (a compiled
-//! counted loop), there is no component pass and no body search, and the
+//! counted loop), the heads and their predecessors are read off the
+//! driver's list of jumps (no pass over every block's successors), there is
+//! no component pass and no body search, and the
 //! component rule (`termination/counter.rs`) takes the block alone. Per loop, the
 //! registers its body writes are listed once: a register it never writes
 //! is no induction step and a bound it never writes is invariant without a
@@ -170,6 +172,9 @@ pub(crate) struct Blocks<'a> {
     pub(crate) states: &'a [State],
     /// The signature's buffers (pointer walks to an end pointer).
     pub(crate) ctx: &'a Ctx<'a>,
+    /// The branches, calls and returns, in order (every edge to a block not
+    /// after its source is a jump among them).
+    pub(crate) transfers: &'a [u32],
 }
 
 impl Blocks<'_> {
@@ -191,6 +196,17 @@ impl Blocks<'_> {
         (&self.ops[i], &self.instrs[i])
     }
 
+    /// The block jump (or other transfer) `j` ends: the one before the
+    /// block starting right after it, or the last block.
+    #[inline]
+    fn block_ending(&self, j: usize) -> usize {
+        if j + 1 < self.instrs.len() {
+            self.block_of[j + 1] as usize - 1
+        } else {
+            self.start.len() - 1
+        }
+    }
+
     /// Successor blocks of `b` (its last instruction's targets), or
     /// [`NO_BLOCK`].
     #[inline]
@@ -204,20 +220,23 @@ impl Blocks<'_> {
         } else {
             NO_BLOCK
         };
-        let op = &self.ops[last];
-        let target = || {
-            usize::try_from(op.k)
-                .ok()
-                .and_then(|t| self.block_of.get(t))
-                .copied()
-                .unwrap_or(NO_BLOCK)
-        };
-        match op.flow {
+        let target = || self.jump_target(last);
+        match self.ops[last].flow {
             Flow::Return => [NO_BLOCK; 2],
             Flow::Jump => [target(), NO_BLOCK],
             Flow::CondJump => [target(), next],
             Flow::Call | Flow::Next => [next, NO_BLOCK],
         }
+    }
+
+    /// The block jump `j` goes to, or [`NO_BLOCK`].
+    #[inline]
+    fn jump_target(&self, j: usize) -> u32 {
+        usize::try_from(self.ops[j].k)
+            .ok()
+            .and_then(|t| self.block_of.get(t))
+            .copied()
+            .unwrap_or(NO_BLOCK)
     }
 }
 
@@ -252,6 +271,9 @@ pub(crate) struct Scratch {
     /// Bit `r` set if instruction `i` writes general-purpose register `r`
     /// (only filled for instructions in a cycle).
     writes: Vec<u16>,
+    /// When every cycle is a self-loop: the registers each head's block
+    /// writes (indexed like `heads`).
+    head_writes: Vec<u16>,
     back: Vec<usize>,
     body: Vec<usize>,
     /// `pos[b]`: `b`'s index in `body` plus one, or 0 (reset after each loop).
@@ -310,15 +332,105 @@ pub(crate) fn check(
         scratch.pos.resize(n, 0);
     }
     debug_assert!(scratch.pos[..n].iter().all(|&p| p == 0));
+    scratch.work.clear();
+    if scratch.backward {
+        return check_cycles(blocks, scratch, budget);
+    }
+    let Scratch {
+        succ,
+        pred,
+        succ_bits,
+        pred_bits,
+        identity,
+        writes,
+        head_writes,
+        heads,
+        pos,
+        entry,
+        exit,
+        walk,
+        work: bounds,
+        ..
+    } = scratch;
+    let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
+    let g = Graph {
+        succ,
+        pred,
+        scc: &identity[..n],
+        writes,
+        stepped: std::cell::Cell::new(false),
+    };
+    let mut work = 0u64;
+    // Every cycle a block jumping to itself: each head's loop is its
+    // block alone, proven by the loop's own rule (with the test at the
+    // head: no other back edge, no other body block) or else by the
+    // component rule on that block; the steps of [`check_cycles`] without
+    // the body search. (A body of one block is never re-entered, and
+    // only the heads' predecessor links were built.)
+    for (&h, &written) in heads.iter().zip(head_writes.iter()) {
+        let h = h as usize;
+        let one = [h];
+        pos[h] = 1;
+        work += 8;
+        let result = if work > budget {
+            Err(TerminationGap::TooComplex)
+        } else {
+            let lp = Loop {
+                h,
+                back: &one,
+                body: &one,
+                pos,
+                written,
+            };
+            g.stepped.set(false);
+            match prove_at(blocks, &g, &lp, h, entry, exit) {
+                Ok(trips) => Ok(trips),
+                // The component rule; `h` alone is its component, and
+                // no other head shares it. The rule's counter is one of
+                // the registers the loop's exit test compares, at its
+                // width, and every write of it steps by one in one
+                // direction: then `induction` found that step (the same
+                // walk of `h` with the same `step`). Where no induction
+                // did, it cannot hold.
+                Err(gap) => {
+                    work += 8;
+                    if work <= budget
+                        && g.stepped.get()
+                        && tested_counter(blocks, &g, h, &one, walk)
+                    {
+                        Ok(u64::MAX)
+                    } else {
+                        Err(gap)
+                    }
+                }
+            }
+        };
+        pos[h] = 0;
+        let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
+        bounds.push(blocks, &one, trips);
+    }
+    Ok(())
+}
+
+/// [`check`] of a graph with an edge to an earlier block (a loop body of
+/// more than one block): each head's body is searched, and the component
+/// rule proves whole components (kept out of line: the self-loops above are
+/// the usual case).
+#[inline(never)]
+fn check_cycles(
+    blocks: &Blocks<'_>,
+    scratch: &mut Scratch,
+    budget: u64,
+) -> Result<(), (usize, TerminationGap)> {
+    let n = blocks.start.len();
     let Scratch {
         succ,
         pred,
         succ_bits,
         pred_bits,
         scc,
-        identity,
-        writes,
         heads,
+        writes,
         back,
         body,
         pos,
@@ -326,13 +438,10 @@ pub(crate) fn check(
         exit,
         comps,
         walk,
-        backward,
         work: bounds,
         ..
     } = scratch;
-    bounds.clear();
     let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
-    let scc = if *backward { &scc[..] } else { &identity[..n] };
     let g = Graph {
         succ,
         pred,
@@ -347,19 +456,11 @@ pub(crate) fn check(
         // Back edges: from a block not before `h` in its component (a jump
         // back to shared exit code is no loop).
         back.clear();
-        if *backward {
-            back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
-            if back.is_empty() {
-                continue;
-            }
-            body_of(&g, h, back, body, pos);
-        } else {
-            // A block jumping to itself, and no other cycle.
-            back.push(h);
-            body.clear();
-            body.push(h);
-            pos[h] = 1;
+        back.extend(g.pred.of(h).filter(|&u| u >= h && g.scc[u] == g.scc[h]));
+        if back.is_empty() {
+            continue;
         }
+        body_of(&g, h, back, body, pos);
         work += body.len() as u64 * 8;
         let result = if work > budget {
             Err(TerminationGap::TooComplex)
@@ -382,24 +483,6 @@ pub(crate) fn check(
                 // component listed once per check (linear in the blocks).
                 // A component proven once is not proven again for its
                 // other heads (the rule depends on the component only).
-                // Without backward edges but self-loops, `h` alone is its
-                // component, and no other head shares it.
-                // The rule's counter is one of the registers the loop's
-                // exit test compares, at its width, and every write of it
-                // steps by one in one direction: then `induction` found
-                // that step (the same walk of `h` with the same `step`).
-                // Where no induction did, it cannot hold.
-                Err(gap) if !*backward => {
-                    work += 8;
-                    if work <= budget
-                        && g.stepped.get()
-                        && tested_counter(blocks, &g, h, &[h], walk)
-                    {
-                        Ok(u64::MAX)
-                    } else {
-                        Err(gap)
-                    }
-                }
                 Err(gap) => {
                     if !comps_listed {
                         comps.list_members(blocks, g.scc);
@@ -646,6 +729,11 @@ fn prove_at(
         orders[0] = Some((usize::from(cmp.a), Bound::Imm(0), cc));
     }
     for (r, bound, cc) in orders.into_iter().flatten() {
+        // What `induction` answers first, without the call: a register the
+        // body never writes has no step (and leaves `gap` as it is).
+        if lp.written >> r & 1 == 0 {
+            continue;
+        }
         match induction(blocks, g, lp, t, setter, r, width, entry, exit) {
             Ok((c, at_test)) => {
                 if let Bound::Reg(b) = bound
@@ -816,21 +904,30 @@ fn induction(
     Ok((c, at_test))
 }
 
-/// The condition with its operands swapped.
+/// The condition with its operands swapped (a table indexed by the
+/// condition: `e` and `ne` stay, the orders turn round, the flag tests
+/// `o`, `s`, `p` and theirs negations have none).
 fn swap(cc: CC) -> Option<CC> {
-    Some(match cc {
-        CC::e => CC::e,
-        CC::ne => CC::ne,
-        CC::b => CC::a,
-        CC::a => CC::b,
-        CC::ae => CC::be,
-        CC::be => CC::ae,
-        CC::l => CC::g,
-        CC::g => CC::l,
-        CC::ge => CC::le,
-        CC::le => CC::ge,
-        _ => return None,
-    })
+    const SWAPPED: [Option<CC>; 17] = [
+        None,         // None
+        None,         // o
+        None,         // no
+        Some(CC::a),  // b
+        Some(CC::be), // ae
+        Some(CC::e),  // e
+        Some(CC::ne), // ne
+        Some(CC::ae), // be
+        Some(CC::b),  // a
+        None,         // s
+        None,         // ns
+        None,         // p
+        None,         // np
+        Some(CC::g),  // l
+        Some(CC::le), // ge
+        Some(CC::ge), // le
+        Some(CC::l),  // g
+    ];
+    SWAPPED[cc as usize]
 }
 
 #[derive(Clone, Copy)]
@@ -989,3 +1086,6 @@ mod mask_tests;
 
 #[cfg(test)]
 mod scc_tests;
+
+#[cfg(test)]
+mod self_loop_tests;

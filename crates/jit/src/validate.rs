@@ -737,6 +737,7 @@ impl Validator {
                     mark: &self.mark,
                     states: &self.states,
                     ctx: &ctx,
+                    transfers: &self.transfers,
                 };
                 // Linear in the code: a few units per instruction.
                 let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);

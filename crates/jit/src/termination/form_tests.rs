@@ -129,3 +129,69 @@ fn fast_form_readings_match_the_decoded_instructions() {
         "only {fast} instructions with a fast form tried"
     );
 }
+
+/// [`super::swap`]'s table against the rule it encodes: the condition
+/// that holds for `(b, a)` exactly when `cc` holds for `(a, b)`, on the
+/// flags of `cmp a, b` for values around every boundary.
+#[test]
+fn swapped_conditions_hold_with_the_operands_exchanged() {
+    use iced_x86::ConditionCode as CC;
+    // (ZF, CF, SF, OF, PF) of `a - b` at 64 bits, and whether `cc` holds.
+    fn holds(cc: CC, a: i64, b: i64) -> Option<bool> {
+        let (r, of) = a.overflowing_sub(b);
+        let (zf, cf, sf) = (r == 0, (a as u64) < (b as u64), r < 0);
+        Some(match cc {
+            CC::e => zf,
+            CC::ne => !zf,
+            CC::b => cf,
+            CC::ae => !cf,
+            CC::be => cf || zf,
+            CC::a => !cf && !zf,
+            CC::l => sf != of,
+            CC::ge => sf == of,
+            CC::le => zf || sf != of,
+            CC::g => !zf && sf == of,
+            _ => return None,
+        })
+    }
+    let values = [
+        i64::MIN,
+        i64::MIN + 1,
+        -2,
+        -1,
+        0,
+        1,
+        2,
+        i64::MAX - 1,
+        i64::MAX,
+    ];
+    let all = [
+        CC::None,
+        CC::o,
+        CC::no,
+        CC::b,
+        CC::ae,
+        CC::e,
+        CC::ne,
+        CC::be,
+        CC::a,
+        CC::s,
+        CC::ns,
+        CC::p,
+        CC::np,
+        CC::l,
+        CC::ge,
+        CC::le,
+        CC::g,
+    ];
+    for cc in all {
+        let swapped = super::swap(cc);
+        assert_eq!(swapped.is_some(), holds(cc, 0, 0).is_some(), "{cc:?}");
+        let Some(sw) = swapped else { continue };
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(holds(cc, a, b), holds(sw, b, a), "{cc:?} {a} {b}");
+            }
+        }
+    }
+}

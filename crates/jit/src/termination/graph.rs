@@ -11,6 +11,7 @@ use iced_x86::{Code, Instruction, Mnemonic, OpKind};
 use super::{Blocks, Scratch};
 use crate::fast::{Form, Op};
 use crate::interp::gpr;
+use crate::record::Flow;
 
 /// Zeroes the first `n` entries of `v`, growing it if needed (entries past
 /// `n` are left as they are: nothing reads them).
@@ -152,8 +153,101 @@ impl Adjacency {
 
 impl Scratch {
     /// Builds the graph of the visited blocks, their components and the
-    /// write masks of the instructions in cycles.
+    /// write masks of the instructions in cycles (when every cycle is a
+    /// self-loop, only what the proof then reads: [`Scratch::self_loops`]).
     pub(super) fn build(&mut self, blocks: &Blocks<'_>) {
+        let n = blocks.start.len();
+        self.heads.clear();
+        if self.self_loops(blocks) {
+            // The only cycles are the heads jumping to themselves: every
+            // component is one block, and only the heads get write masks.
+            self.backward = false;
+            if self.identity.len() < n {
+                self.identity.extend(self.identity.len() as u32..n as u32);
+            }
+            if self.writes.len() < blocks.instrs.len() {
+                self.writes.resize(blocks.instrs.len(), 0);
+            }
+            self.head_writes.clear();
+            for &h in &self.heads {
+                let written = fill_writes(blocks, h as usize, &mut self.writes, &mut self.info);
+                self.head_writes.push(written);
+            }
+            return;
+        }
+        self.heads.clear();
+        self.build_general(blocks);
+    }
+
+    /// When every edge between visited blocks to a block not after its
+    /// source is a block jumping to itself (a compiled counted loop): those
+    /// heads in order into `heads`, and each head's predecessors (only the
+    /// heads' rows of `pred_bits`, or of `pred` for more than 64 blocks,
+    /// are complete; nothing reads the others, nor the successor links,
+    /// when every cycle is a self-loop). Read off the driver's list of
+    /// jumps instead of every block's successors: every edge to a block
+    /// not after its source is a jump. `false` (and the links incomplete)
+    /// otherwise. Tested against [`Scratch::build_general`] in
+    /// `termination/self_loop_tests.rs`.
+    pub(super) fn self_loops(&mut self, blocks: &Blocks<'_>) -> bool {
+        let n = blocks.start.len();
+        let small = n <= 64;
+        if small {
+            zeroed(&mut self.pred_bits, n);
+        } else {
+            self.edges.clear();
+        }
+        // Every edge a jump makes: a head's jump to itself, and the jumps
+        // into a head (all from blocks before it).
+        for &j in blocks.transfers {
+            let j = j as usize;
+            if !matches!(blocks.ops[j].flow, Flow::Jump | Flow::CondJump) {
+                continue;
+            }
+            let (b, t) = (blocks.block_ending(j), blocks.jump_target(j));
+            if t == NO_BLOCK || !blocks.visited(b) || !blocks.visited(t as usize) {
+                continue;
+            }
+            let t = t as usize;
+            if t < b {
+                return false;
+            }
+            if t == b {
+                self.heads.push(t as u32);
+            }
+            if small {
+                self.pred_bits[t] |= 1 << b;
+            } else {
+                self.edges.push((b as u32, t as u32));
+            }
+        }
+        // The edges into a head from the block before it, when that block
+        // can go on to the next (as [`Blocks::succs`] has them).
+        for &h in &self.heads {
+            let h = h as usize;
+            let Some(p) = h.checked_sub(1).filter(|&p| blocks.visited(p)) else {
+                continue;
+            };
+            let last = blocks.end(p) - 1;
+            if matches!(blocks.ops[last].flow, Flow::Jump | Flow::Return) {
+                continue;
+            }
+            if small {
+                self.pred_bits[h] |= 1 << p;
+            } else {
+                self.edges.push((p as u32, h as u32));
+            }
+        }
+        if !small {
+            self.pred.fill_from(n, &self.edges, true);
+        }
+        true
+    }
+
+    /// [`Scratch::build`] for any graph: every edge between visited
+    /// blocks, the components, and the write masks of the blocks in cycles.
+    #[inline(never)]
+    pub(super) fn build_general(&mut self, blocks: &Blocks<'_>) {
         let n = blocks.start.len();
         let small = n <= 64;
         self.edges.clear();
@@ -206,7 +300,9 @@ impl Scratch {
         );
         let scc = &self.scc;
         let (writes, info) = (&mut self.writes, &mut self.info);
-        let mut fill = |b: usize| fill_writes(blocks, b, writes, info);
+        let mut fill = |b: usize| {
+            fill_writes(blocks, b, writes, info);
+        };
         if backward {
             // A block is in a cycle when a successor shares its component
             // (in a component of two or more blocks every block has one).
@@ -338,17 +434,19 @@ fn visited_edges(
     backward
 }
 
-/// The write masks of block `b`'s instructions into `writes`.
+/// The write masks of block `b`'s instructions into `writes`; returns
+/// the registers the block writes (their union).
 #[inline(always)]
 fn fill_writes(
     blocks: &Blocks<'_>,
     b: usize,
     writes: &mut [u16],
     info: &mut Option<iced_x86::InstructionInfoFactory>,
-) {
+) -> u16 {
     let at = blocks.start[b] as usize..blocks.end(b);
+    let mut written = 0;
     for (i, op) in at.clone().zip(&blocks.ops[at]) {
-        writes[i] = match op.form {
+        let w = match op.form {
             Form::Generic => match plain_writes(&blocks.instrs[i]) {
                 Some(mask) => mask,
                 None => write_mask(
@@ -358,7 +456,10 @@ fn fill_writes(
             },
             _ => fast_writes(op),
         };
+        writes[i] = w;
+        written |= w;
     }
+    written
 }
 
 /// The registers a fast form writes (its template, checked against iced's

@@ -9,7 +9,7 @@
 use iced_x86::ConditionCode as CC;
 
 use super::{Blocks, Bound, Scratch};
-use crate::state::{Flagged, State, Val};
+use crate::state::{Flagged, State};
 /// A proven loop's exit test, as [`trips`] reads it: the loop continues
 /// while `r cc B` (flags of `kind`), `r` steps by `c` per iteration and by
 /// `at_test` from the head to the test, at `width` bytes.
@@ -43,8 +43,8 @@ impl View {
     }
 
     /// The signed and the unsigned reading of `n` (a number as
-    /// [`Val::as_num`] gives it at the width: below 64 bits zero-extended).
-    fn of(n: crate::num::Num, bits: u32) -> [View; 2] {
+    /// [`crate::state::Val::as_num`] gives it at the width: below 64 bits zero-extended).
+    fn of(n: &crate::num::Num, bits: u32) -> [View; 2] {
         let (lo, hi) = (i128::from(n.s.smin()), i128::from(n.s.smax()));
         if bits >= 64 {
             return [
@@ -90,7 +90,7 @@ impl View {
             let half = 1i128 << (bits - 1);
             (if u >= half { u - (1i128 << bits) } else { u }, u)
         };
-        let [sv, uv] = View::of(crate::num::Num::constant(0), bits);
+        let [sv, uv] = View::of(&crate::num::Num::constant(0), bits);
         [View { lo: s, hi: s, ..sv }, View { lo: u, hi: u, ..uv }]
     }
 
@@ -144,47 +144,56 @@ pub(super) fn trips(t: &Test, head: &State, r: usize) -> u64 {
         .checked_shl(bits - a.trailing_zeros().min(bits))
         .unwrap_or(u64::MAX);
     let terms = |v: View| v.terms(a, bits).unwrap_or(fallback);
-    let best = match head.reg(r) {
-        // Nothing known beyond its width (code checked without the value
-        // domain): only the fallback.
-        Val::Data(_) => fallback,
+    // The register's number is read in place (what
+    // [`crate::state::Val::as_num`] gives, without building the value).
+    let views_of = |n: &crate::num::Num| {
+        if t.width >= 8 {
+            View::of(n, bits)
+        } else {
+            View::of(&n.at_width(t.width), bits)
+        }
+    };
+    let best = match head.reg_num(r) {
         // A pointer's offsets (its base is fixed): the head values alone.
-        Val::Ptr(_, off) if bits == 64 => terms(View::of(off, 64)[0]),
-        v => match v.as_num(t.width) {
-            None => fallback,
-            Some(n) => {
-                let views = View::of(n, bits);
-                // The reading an order test narrows (0 signed, 1 unsigned).
-                let ordered = match t.cc {
-                    _ if t.kind != Flagged::Sub => None,
-                    CC::l | CC::le | CC::g | CC::ge => Some(0),
-                    CC::b | CC::be | CC::a | CC::ae => Some(1),
-                    _ => None,
-                };
-                // Every continuing test sees a head value: counting the head
-                // values in a reading bounds them too.
-                let mut best = terms(views[0]).min(terms(views[1]));
-                let bound = match (ordered, t.bound) {
-                    (None, _) => None,
-                    (Some(i), Bound::Imm(k)) => Some((i, View::constant(k, bits)[i])),
-                    (Some(i), Bound::Reg(b)) => head
-                        .reg(b)
-                        .as_num(t.width)
-                        .map(|n| (i, View::of(n, bits)[i])),
-                };
-                if let Some((i, b)) = bound {
-                    let mut pass = views[i].shifted(t.at_test);
-                    match t.cc {
-                        CC::l | CC::b => pass.hi = pass.hi.min(b.hi - 1),
-                        CC::le | CC::be => pass.hi = pass.hi.min(b.hi),
-                        CC::g | CC::a => pass.lo = pass.lo.max(b.lo + 1),
-                        _ => pass.lo = pass.lo.max(b.lo),
-                    }
-                    best = best.min(terms(pass));
-                }
-                best
-            }
+        // Plain data is nothing known beyond its width (code checked
+        // without the value domain), and neither a narrow pointer nor any
+        // other value is a number: only the fallback.
+        None => match head.reg_ptr(r) {
+            Some((_, off)) if bits == 64 => terms(View::of(off, 64)[0]),
+            _ => fallback,
         },
+        Some(n) => {
+            let views = views_of(n);
+            // The reading an order test narrows (0 signed, 1 unsigned).
+            let ordered = match t.cc {
+                _ if t.kind != Flagged::Sub => None,
+                CC::l | CC::le | CC::g | CC::ge => Some(0),
+                CC::b | CC::be | CC::a | CC::ae => Some(1),
+                _ => None,
+            };
+            // Every continuing test sees a head value: counting the head
+            // values in a reading bounds them too.
+            let mut best = terms(views[0]).min(terms(views[1]));
+            let bound = match (ordered, t.bound) {
+                (None, _) => None,
+                (Some(i), Bound::Imm(k)) => Some((i, View::constant(k, bits)[i])),
+                (Some(i), Bound::Reg(b)) => head
+                    .reg(b)
+                    .as_num(t.width)
+                    .map(|n| (i, View::of(&n, bits)[i])),
+            };
+            if let Some((i, b)) = bound {
+                let mut pass = views[i].shifted(t.at_test);
+                match t.cc {
+                    CC::l | CC::b => pass.hi = pass.hi.min(b.hi - 1),
+                    CC::le | CC::be => pass.hi = pass.hi.min(b.hi),
+                    CC::g | CC::a => pass.lo = pass.lo.max(b.lo + 1),
+                    _ => pass.lo = pass.lo.max(b.lo),
+                }
+                best = best.min(terms(pass));
+            }
+            best
+        }
     };
     best.saturating_add(1)
 }
