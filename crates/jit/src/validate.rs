@@ -8,7 +8,7 @@
 //! proportional to the code size. Without backward branches that order is
 //! simply each reachable block once, in index order, so no worklist is kept.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -192,13 +192,26 @@ impl fmt::Display for Report {
 /// The first [`Violation`] found: its offset, the instruction and the rule.
 pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report, Violation> {
     thread_local! {
-        static VALIDATOR: RefCell<Validator> = RefCell::new(Validator::new());
+        /// The thread's validator, lent out while it validates.
+        static VALIDATOR: Cell<Option<Box<Validator>>> = const { Cell::new(None) };
     }
-    VALIDATOR.with(|v| match v.try_borrow_mut() {
-        Ok(mut v) => v.validate(code, sig, policy),
-        // Only reachable if validation re-entered itself on this thread.
-        Err(_) => Validator::new().validate(code, sig, policy),
-    })
+    /// Puts the validator back when dropped: after the result is written
+    /// straight into the caller's (returned through the thread-local
+    /// access, it was copied twice).
+    struct Lease(Option<Box<Validator>>);
+    impl Drop for Lease {
+        fn drop(&mut self) {
+            let v = self.0.take();
+            let _ = VALIDATOR.try_with(|slot| slot.set(v));
+        }
+    }
+    // Empty on a thread's first call, and if validation re-entered itself
+    // or the thread's storage is being destroyed: then a fresh validator.
+    let mut lease = Lease(VALIDATOR.try_with(Cell::take).ok().flatten());
+    lease
+        .0
+        .get_or_insert_with(|| Box::new(Validator::new()))
+        .validate(code, sig, policy)
 }
 
 /// A reusable validator: holds the scratch space (decoded instructions,
