@@ -235,7 +235,8 @@ pub struct Validator {
     /// Each instruction lowered for the fixpoint.
     ops: Vec<Op>,
     block_start: Vec<u32>,
-    /// Block index of each leader instruction ([`NO_INSTR`] elsewhere).
+    /// Block index of each leader instruction (at least `n + 1` entries;
+    /// the others are stale or [`NO_INSTR`] and never read).
     block_of: Vec<u32>,
     /// State at each block start; meaningful only where `mark[b]` has
     /// [`HAVE`].
@@ -460,9 +461,21 @@ impl Validator {
     /// into basic blocks. Returns whether there is a backward branch.
     fn blocks(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
         let n = self.instrs.len();
-        self.block_of.clear();
-        self.block_of.resize(n + 1, NO_INSTR);
-        self.block_of[0] = LEADER;
+        // Leaders of code of at most 64 instructions (the usual case) are
+        // bits of a mask, and `block_of` is written at the leaders alone
+        // (nothing reads it elsewhere): no table is cleared per call.
+        // Longer code marks them in `block_of`, cleared first.
+        let small = n <= 64;
+        let mut leaders: u64 = 1;
+        if small {
+            if self.block_of.len() <= n {
+                self.block_of.resize(n + 1, NO_INSTR);
+            }
+        } else {
+            self.block_of.clear();
+            self.block_of.resize(n + 1, NO_INSTR);
+            self.block_of[0] = LEADER;
+        }
         let mut loops = false;
         for &i in &self.transfers {
             let i = i as usize;
@@ -488,8 +501,8 @@ impl Validator {
                         }
                     }
                     self.ops[i].k = i64::from(ti);
-                    self.block_of[ti as usize] = LEADER;
-                    self.block_of[i + 1] = LEADER;
+                    mark_leader(ti as usize, small, &mut leaders, &mut self.block_of);
+                    mark_leader(i + 1, small, &mut leaders, &mut self.block_of);
                 }
                 // A call through an import slot: checked when stepped.
                 Flow::Call if ins.code() == iced_x86::Code::Call_rm64 => {}
@@ -501,17 +514,28 @@ impl Validator {
                         return Err(Fail::At(i, ViolationKind::CallNotAllowed { target }));
                     }
                 }
-                Flow::Return => self.block_of[i + 1] = LEADER,
+                Flow::Return => mark_leader(i + 1, small, &mut leaders, &mut self.block_of),
                 Flow::Next => {}
             }
         }
         // Numbered in a local vector: the loop keeps it in registers.
         let mut starts = std::mem::take(&mut self.block_start);
         starts.clear();
-        for (i, slot) in self.block_of[..n].iter_mut().enumerate() {
-            if *slot == LEADER {
-                *slot = starts.len() as u32;
+        if small {
+            // Leader `n` (after the last instruction) starts no block.
+            let mut m = leaders & (u64::MAX >> (64 - n));
+            while m != 0 {
+                let i = m.trailing_zeros() as usize;
+                self.block_of[i] = starts.len() as u32;
                 starts.push(i as u32);
+                m &= m - 1;
+            }
+        } else {
+            for (i, slot) in self.block_of[..n].iter_mut().enumerate() {
+                if *slot == LEADER {
+                    *slot = starts.len() as u32;
+                    starts.push(i as u32);
+                }
             }
         }
         self.block_start = starts;
@@ -746,7 +770,7 @@ impl Validator {
                     instrs: &self.instrs,
                     ops: &self.ops,
                     start: &self.block_start,
-                    block_of: &self.block_of,
+                    block_of: &self.block_of[..=n],
                     mark: &self.mark,
                     states: &self.states,
                     ctx: &ctx,
@@ -949,6 +973,18 @@ enum Fail {
     At(usize, ViolationKind),
 }
 
+/// Marks instruction `x` (at most the instruction count) a block leader:
+/// a bit of `mask` for code of at most 64 instructions (`small`; bit 64,
+/// after the last instruction, is not needed), else in `block_of`.
+#[inline]
+fn mark_leader(x: usize, small: bool, mask: &mut u64, block_of: &mut [u32]) {
+    if !small {
+        block_of[x] = LEADER;
+    } else if x < 64 {
+        *mask |= 1 << x;
+    }
+}
+
 /// The index of the instruction starting at byte `t`, if one does, searched
 /// outward from instruction `from` (the branch to `t`): a window doubling
 /// toward `t`, then a binary search in it, so a branch costs the logarithm
@@ -994,4 +1030,78 @@ fn instruction_at(instrs: &[Instruction], from: usize, t: u64) -> Option<usize> 
 fn hex_text(bytes: &[u8]) -> String {
     let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("(bad) {}", hex.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blocks are numbered from a leader mask for code of at most 64
+    /// instructions and from the `block_of` table for longer code, and the
+    /// mask path leaves stale entries in the table: prepending `k` `nop`s
+    /// (which join the first block) must shift every result by `k` across
+    /// both paths, and a validator reused after longer code must give what
+    /// a fresh one gives.
+    #[test]
+    fn leader_mask_and_table_number_blocks_alike() {
+        let functions: [&[u8]; 4] = [
+            // A counted loop.
+            &[
+                0x48, 0x89, 0xf8, 0x83, 0xe6, 0x3f, 0x74, 0x17, 0x31, 0xc9, 0x66, 0x0f, 0x1f, 0x44,
+                0x00, 0x00, 0x48, 0x29, 0xc8, 0x48, 0x83, 0xc1, 0x01, 0x48, 0x01, 0xd0, 0x48, 0x39,
+                0xf1, 0x75, 0xf1, 0xc3,
+            ],
+            // Branches, two returns, padding.
+            &[
+                0x48, 0x39, 0xf7, 0x7c, 0x1b, 0x48, 0x89, 0xd0, 0x48, 0x83, 0xc6, 0x07, 0x48, 0x83,
+                0xc8, 0x03, 0x48, 0x39, 0xd7, 0x48, 0x0f, 0x44, 0xc6, 0xc3, 0x0f, 0x1f, 0x84, 0x00,
+                0x00, 0x00, 0x00, 0x00, 0x48, 0x89, 0xf8, 0x48, 0x0f, 0xaf, 0xc2, 0xc3, 0x0f, 0x1f,
+                0x84, 0x00, 0x00, 0x00, 0x00, 0x00,
+            ],
+            // `while (u > b)`: rejected, a loop it cannot prove.
+            &[
+                0x81, 0xe6, 0xff, 0x03, 0x00, 0x00, 0x48, 0x89, 0xf8, 0x48, 0x39, 0xfe, 0x73, 0x12,
+                0x66, 0x90, 0x48, 0xd1, 0xe8, 0x48, 0x01, 0xd0, 0x48, 0x39, 0xc6, 0x72, 0xf5, 0xc3,
+                0x0f, 0x1f, 0x40, 0x00, 0xc3,
+            ],
+            // A conditional jump that falls off the end.
+            &[
+                0x48, 0x89, 0xf8, 0x48, 0x39, 0xf7, 0x74, 0x01, 0xc3, 0x48, 0x01, 0xf0,
+            ],
+        ];
+        let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
+        let policy = Policy {
+            allow_division: true,
+            ..Policy::runtime()
+        };
+        // What a result says, with offsets and counts taken back by `k`.
+        let shifted = |r: &Result<Report, Violation>, k: usize| match r {
+            Ok(r) => Ok((
+                r.instructions() - k,
+                r.reachable() - k,
+                r.blocks(),
+                r.returns(),
+                r.has_loops(),
+                r.steps() - k as u64,
+                r.max_steps().map(|m| m - k as u64),
+            )),
+            Err(v) => Err((v.offset() - k, v.kind())),
+        };
+        let mut reused = Validator::new();
+        let mut paths = [false; 2];
+        for code in functions {
+            let base = shifted(&Validator::new().validate(code, &sig, &policy), 0);
+            // Alternating long and short code through one validator.
+            for k in [0, 80, 1, 70, 30, 66, 50, 65, 55, 64, 60, 63, 61, 62, 100, 2] {
+                let mut padded = vec![0x90; k];
+                padded.extend_from_slice(code);
+                let fresh = Validator::new().validate(&padded, &sig, &policy);
+                let again = reused.validate(&padded, &sig, &policy);
+                assert_eq!(format!("{fresh:?}"), format!("{again:?}"), "k = {k}");
+                assert_eq!(shifted(&fresh, k), base, "k = {k}");
+                paths[usize::from(reused.instrs.len() <= 64)] = true;
+            }
+        }
+        assert_eq!(paths, [true; 2], "both numberings ran");
+    }
 }
