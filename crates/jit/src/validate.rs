@@ -580,8 +580,18 @@ impl Validator {
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
-        self.mark.clear();
-        self.mark.resize(blocks, 0);
+        // At most 64 blocks (the usual case): 64 marks cleared in one
+        // constant-size write instead of a fill of `blocks` of them (marks
+        // past `blocks` are never read).
+        if blocks <= 64 {
+            if self.mark.len() < 64 {
+                self.mark.resize(64, 0);
+            }
+            self.mark[..64].fill(0);
+        } else {
+            self.mark.clear();
+            self.mark.resize(blocks, 0);
+        }
         ctx.entry_state_into(&mut self.states[0]);
         self.thresholds.clear();
         self.rich = ctx.rich;
@@ -771,7 +781,7 @@ impl Validator {
                     ops: &self.ops,
                     start: &self.block_start,
                     block_of: &self.block_of[..=n],
-                    mark: &self.mark,
+                    mark: &self.mark[..blocks],
                     states: &self.states,
                     ctx: &ctx,
                 };
@@ -1038,13 +1048,29 @@ mod tests {
 
     /// Blocks are numbered from a leader mask for code of at most 64
     /// instructions and from the `block_of` table for longer code, and the
-    /// mask path leaves stale entries in the table: prepending `k` `nop`s
+    /// mask path leaves stale entries in the table (as code of at most 64
+    /// blocks leaves stale marks past them): prepending `k` `nop`s
     /// (which join the first block) must shift every result by `k` across
     /// both paths, and a validator reused after longer code must give what
     /// a fresh one gives.
     #[test]
     fn leader_mask_and_table_number_blocks_alike() {
-        let functions: [&[u8]; 4] = [
+        let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
+        let policy = Policy {
+            allow_division: true,
+            ..Policy::runtime()
+        };
+        // 70 blocks: `mov rax, rdi`, `cmp edi, esi`, 70 times `je` to the next instruction,
+        // `ret` (run first, so later code reuses its tables and marks).
+        let mut chain = vec![0x48, 0x89, 0xf8, 0x39, 0xf7];
+        for _ in 0..70 {
+            chain.extend_from_slice(&[0x74, 0x00]);
+        }
+        chain.push(0xc3);
+        let long = Validator::new().validate(&chain, &sig, &policy);
+        assert!(long.as_ref().is_ok_and(|r| r.blocks() > 64), "{long:?}");
+        let functions: [&[u8]; 5] = [
+            &chain,
             // A counted loop.
             &[
                 0x48, 0x89, 0xf8, 0x83, 0xe6, 0x3f, 0x74, 0x17, 0x31, 0xc9, 0x66, 0x0f, 0x1f, 0x44,
@@ -1069,11 +1095,6 @@ mod tests {
                 0x48, 0x89, 0xf8, 0x48, 0x39, 0xf7, 0x74, 0x01, 0xc3, 0x48, 0x01, 0xf0,
             ],
         ];
-        let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
-        let policy = Policy {
-            allow_division: true,
-            ..Policy::runtime()
-        };
         // What a result says, with offsets and counts taken back by `k`.
         let shifted = |r: &Result<Report, Violation>, k: usize| match r {
             Ok(r) => Ok((
