@@ -607,7 +607,10 @@ impl Validator {
         // Work units: one per step, plus the stack slots each step may shift
         // (a sixteenth per slot) and each state copy or join moves (one per
         // slot). Time and memory are linear in the units spent.
-        let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
+        // Cannot overflow: a `u32` times at most `MAX_CODE_SIZE` (a
+        // saturating product kept its overflow flag for every step's test).
+        const _: () = assert!(crate::MAX_CODE_SIZE as u64 <= 1 << 32);
+        let budget = u64::from(policy.steps_per_instruction) * n as u64;
         let mut steps = 0u64;
         let mut work = 0u64;
         let mut deepest = 0i64;
