@@ -639,11 +639,13 @@ impl Validator {
                     None => break,
                 }
             };
-            self.mark[b] &= !QUEUED;
-            if self.mark[b] & HAVE == 0 {
+            // One read and one write of the mark.
+            let mark = &mut self.mark[b];
+            let had = *mark & HAVE != 0;
+            *mark = (*mark & !QUEUED) | if had { VISITED } else { 0 };
+            if !had {
                 continue;
             }
-            self.mark[b] |= VISITED;
             let start = self.block_start[b] as usize;
             let end = self.block_end(b);
             // With loops, the block's stored state must stay (a back edge
