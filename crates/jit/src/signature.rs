@@ -227,13 +227,33 @@ impl Param {
 /// let sum: Signature = "int64(int64* xs[n], int64 n)".parse().expect("valid");
 /// assert_eq!(sum.canonical(), "int64(int64*[#1],int64)");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signature {
     ret: SigType,
     params: [Option<Param>; MAX_PARAMS],
     /// Interned helper names of the `uses` clause, in order.
     uses: [u16; MAX_USES],
     nuses: u8,
+    /// [`HAS_BUFFER`] and [`HAS_POINTER`], computed with `params` (every
+    /// validation asks; a function of the fields above, so equality and
+    /// hashing mean what they meant without it).
+    facts: u8,
+}
+
+/// [`Signature::facts`] bits.
+const HAS_BUFFER: u8 = 1;
+const HAS_POINTER: u8 = 2;
+
+impl fmt::Debug for Signature {
+    // The derived text of the fields other than the cached `facts`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signature")
+            .field("ret", &self.ret)
+            .field("params", &self.params)
+            .field("uses", &self.uses)
+            .field("nuses", &self.nuses)
+            .finish()
+    }
 }
 
 impl Signature {
@@ -260,17 +280,27 @@ impl Signature {
             )));
         }
         let mut p = [None; MAX_PARAMS];
+        let mut facts = 0;
         for (i, (slot, param)) in p.iter_mut().zip(params).enumerate() {
-            if let Param::Buffer(b) = param {
-                check_extent(b, params).map_err(|m| err(format!("parameter {i}: {m}")))?;
+            match param {
+                Param::Buffer(b) => {
+                    check_extent(b, params).map_err(|m| err(format!("parameter {i}: {m}")))?;
+                    facts |= HAS_BUFFER;
+                }
+                Param::Scalar(SigType::Pointer) => facts |= HAS_POINTER,
+                Param::Scalar(_) => {}
             }
             *slot = Some(*param);
+        }
+        if ret == SigType::Pointer {
+            facts |= HAS_POINTER;
         }
         Ok(Signature {
             ret,
             params: p,
             uses: [0; MAX_USES],
             nuses: 0,
+            facts,
         })
     }
 
@@ -307,10 +337,7 @@ impl Signature {
     /// kind only a [`Policy`](crate::Policy) window makes usable).
     #[must_use]
     pub fn has_pointer(&self) -> bool {
-        self.ret == SigType::Pointer
-            || self
-                .full_params()
-                .any(|p| p == Param::Scalar(SigType::Pointer))
+        self.facts & HAS_POINTER != 0
     }
 
     /// The helpers the `uses` clause names, in order (the import table's).
@@ -359,7 +386,7 @@ impl Signature {
     /// Whether any parameter is a buffer.
     #[must_use]
     pub fn has_buffer(&self) -> bool {
-        self.full_params().any(|p| matches!(p, Param::Buffer(_)))
+        self.facts & HAS_BUFFER != 0
     }
 
     /// The 32-bit signature tag (encoding in the module docs). It identifies
@@ -769,5 +796,49 @@ impl std::str::FromStr for Signature {
         }
         let names: Vec<&str> = uses.iter().map(|(n, _)| *n).collect();
         sig.with_uses(&names).map_err(|e| err(uses[0].1, e.message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cached facts are what the parameters say (the rule they stand
+    /// for), and `Debug` prints what the derived form printed before them.
+    #[test]
+    fn cached_facts_equal_the_rule_and_debug_is_unchanged() {
+        let texts = [
+            "NIL()",
+            "int32(int32,int32)",
+            "int64(int64,int64,int64)",
+            "ptr(int64)",
+            "int64(ptr)",
+            "int64(int64,ptr,uint32)",
+            "int64(int64* xs[n], int64 n)",
+            "int64(mut uint8* b[16], ptr)",
+            "ptr(int8* a[4], mut int32* b[n], uint64 n)",
+            "uint64(int64,int64,int64,int64,int64,ptr)",
+        ];
+        let mut seen = [false; 4];
+        for text in texts {
+            let sig: Signature = text.parse().expect("valid signature");
+            let buffer = sig.full_params().any(|p| matches!(p, Param::Buffer(_)));
+            let pointer = sig.ret() == SigType::Pointer
+                || sig
+                    .full_params()
+                    .any(|p| p == Param::Scalar(SigType::Pointer));
+            assert_eq!(sig.has_buffer(), buffer, "{text}");
+            assert_eq!(sig.has_pointer(), pointer, "{text}");
+            seen[usize::from(buffer) | usize::from(pointer) << 1] = true;
+            let derived = format!(
+                "Signature {{ ret: {:?}, params: {:?}, uses: {:?}, nuses: {:?} }}",
+                sig.ret, sig.params, sig.uses, sig.nuses
+            );
+            assert_eq!(format!("{sig:?}"), derived, "{text}");
+            // A `uses` clause keeps the facts.
+            let with = sig.with_uses(&["helper_a"]).expect("valid uses");
+            assert_eq!((with.has_buffer(), with.has_pointer()), (buffer, pointer));
+        }
+        assert_eq!(seen, [true; 4], "every combination of the two facts");
     }
 }

@@ -8,7 +8,7 @@
 //! proportional to the code size. Without backward branches that order is
 //! simply each reachable block once, in index order, so no worklist is kept.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -192,13 +192,26 @@ impl fmt::Display for Report {
 /// The first [`Violation`] found: its offset, the instruction and the rule.
 pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report, Violation> {
     thread_local! {
-        static VALIDATOR: RefCell<Validator> = RefCell::new(Validator::new());
+        /// The thread's validator, lent out while it validates.
+        static VALIDATOR: Cell<Option<Box<Validator>>> = const { Cell::new(None) };
     }
-    VALIDATOR.with(|v| match v.try_borrow_mut() {
-        Ok(mut v) => v.validate(code, sig, policy),
-        // Only reachable if validation re-entered itself on this thread.
-        Err(_) => Validator::new().validate(code, sig, policy),
-    })
+    /// Puts the validator back when dropped: after the result is written
+    /// straight into the caller's (returned through the thread-local
+    /// access, it was copied twice).
+    struct Lease(Option<Box<Validator>>);
+    impl Drop for Lease {
+        fn drop(&mut self) {
+            let v = self.0.take();
+            let _ = VALIDATOR.try_with(|slot| slot.set(v));
+        }
+    }
+    // Empty on a thread's first call, and if validation re-entered itself
+    // or the thread's storage is being destroyed: then a fresh validator.
+    let mut lease = Lease(VALIDATOR.try_with(Cell::take).ok().flatten());
+    lease
+        .0
+        .get_or_insert_with(|| Box::new(Validator::new()))
+        .validate(code, sig, policy)
 }
 
 /// A reusable validator: holds the scratch space (decoded instructions,
@@ -222,7 +235,8 @@ pub struct Validator {
     /// Each instruction lowered for the fixpoint.
     ops: Vec<Op>,
     block_start: Vec<u32>,
-    /// Block index of each leader instruction ([`NO_INSTR`] elsewhere).
+    /// Block index of each leader instruction (at least `n + 1` entries;
+    /// the others are stale or [`NO_INSTR`] and never read).
     block_of: Vec<u32>,
     /// State at each block start; meaningful only where `mark[b]` has
     /// [`HAVE`].
@@ -447,9 +461,21 @@ impl Validator {
     /// into basic blocks. Returns whether there is a backward branch.
     fn blocks(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
         let n = self.instrs.len();
-        self.block_of.clear();
-        self.block_of.resize(n + 1, NO_INSTR);
-        self.block_of[0] = LEADER;
+        // Leaders of code of at most 64 instructions (the usual case) are
+        // bits of a mask, and `block_of` is written at the leaders alone
+        // (nothing reads it elsewhere): no table is cleared per call.
+        // Longer code marks them in `block_of`, cleared first.
+        let small = n <= 64;
+        let mut leaders: u64 = 1;
+        if small {
+            if self.block_of.len() <= n {
+                self.block_of.resize(n + 1, NO_INSTR);
+            }
+        } else {
+            self.block_of.clear();
+            self.block_of.resize(n + 1, NO_INSTR);
+            self.block_of[0] = LEADER;
+        }
         let mut loops = false;
         for &i in &self.transfers {
             let i = i as usize;
@@ -475,8 +501,8 @@ impl Validator {
                         }
                     }
                     self.ops[i].k = i64::from(ti);
-                    self.block_of[ti as usize] = LEADER;
-                    self.block_of[i + 1] = LEADER;
+                    mark_leader(ti as usize, small, &mut leaders, &mut self.block_of);
+                    mark_leader(i + 1, small, &mut leaders, &mut self.block_of);
                 }
                 // A call through an import slot: checked when stepped.
                 Flow::Call if ins.code() == iced_x86::Code::Call_rm64 => {}
@@ -488,17 +514,28 @@ impl Validator {
                         return Err(Fail::At(i, ViolationKind::CallNotAllowed { target }));
                     }
                 }
-                Flow::Return => self.block_of[i + 1] = LEADER,
+                Flow::Return => mark_leader(i + 1, small, &mut leaders, &mut self.block_of),
                 Flow::Next => {}
             }
         }
         // Numbered in a local vector: the loop keeps it in registers.
         let mut starts = std::mem::take(&mut self.block_start);
         starts.clear();
-        for (i, slot) in self.block_of[..n].iter_mut().enumerate() {
-            if *slot == LEADER {
-                *slot = starts.len() as u32;
+        if small {
+            // Leader `n` (after the last instruction) starts no block.
+            let mut m = leaders & (u64::MAX >> (64 - n));
+            while m != 0 {
+                let i = m.trailing_zeros() as usize;
+                self.block_of[i] = starts.len() as u32;
                 starts.push(i as u32);
+                m &= m - 1;
+            }
+        } else {
+            for (i, slot) in self.block_of[..n].iter_mut().enumerate() {
+                if *slot == LEADER {
+                    *slot = starts.len() as u32;
+                    starts.push(i as u32);
+                }
             }
         }
         self.block_start = starts;
@@ -543,8 +580,18 @@ impl Validator {
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
-        self.mark.clear();
-        self.mark.resize(blocks, 0);
+        // At most 64 blocks (the usual case): 64 marks cleared in one
+        // constant-size write instead of a fill of `blocks` of them (marks
+        // past `blocks` are never read).
+        if blocks <= 64 {
+            if self.mark.len() < 64 {
+                self.mark.resize(64, 0);
+            }
+            self.mark[..64].fill(0);
+        } else {
+            self.mark.clear();
+            self.mark.resize(blocks, 0);
+        }
         ctx.entry_state_into(&mut self.states[0]);
         self.thresholds.clear();
         self.rich = ctx.rich;
@@ -560,7 +607,10 @@ impl Validator {
         // Work units: one per step, plus the stack slots each step may shift
         // (a sixteenth per slot) and each state copy or join moves (one per
         // slot). Time and memory are linear in the units spent.
-        let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
+        // Cannot overflow: a `u32` times at most `MAX_CODE_SIZE` (a
+        // saturating product kept its overflow flag for every step's test).
+        const _: () = assert!(crate::MAX_CODE_SIZE as u64 <= 1 << 32);
+        let budget = u64::from(policy.steps_per_instruction) * n as u64;
         let mut steps = 0u64;
         let mut work = 0u64;
         let mut deepest = 0i64;
@@ -589,11 +639,13 @@ impl Validator {
                     None => break,
                 }
             };
-            self.mark[b] &= !QUEUED;
-            if self.mark[b] & HAVE == 0 {
+            // One read and one write of the mark.
+            let mark = &mut self.mark[b];
+            let had = *mark & HAVE != 0;
+            *mark = (*mark & !QUEUED) | if had { VISITED } else { 0 };
+            if !had {
                 continue;
             }
-            self.mark[b] |= VISITED;
             let start = self.block_start[b] as usize;
             let end = self.block_end(b);
             // With loops, the block's stored state must stay (a back edge
@@ -733,8 +785,8 @@ impl Validator {
                     instrs: &self.instrs,
                     ops: &self.ops,
                     start: &self.block_start,
-                    block_of: &self.block_of,
-                    mark: &self.mark,
+                    block_of: &self.block_of[..=n],
+                    mark: &self.mark[..blocks],
                     states: &self.states,
                     ctx: &ctx,
                     transfers: &self.transfers,
@@ -937,6 +989,18 @@ enum Fail {
     At(usize, ViolationKind),
 }
 
+/// Marks instruction `x` (at most the instruction count) a block leader:
+/// a bit of `mask` for code of at most 64 instructions (`small`; bit 64,
+/// after the last instruction, is not needed), else in `block_of`.
+#[inline]
+fn mark_leader(x: usize, small: bool, mask: &mut u64, block_of: &mut [u32]) {
+    if !small {
+        block_of[x] = LEADER;
+    } else if x < 64 {
+        *mask |= 1 << x;
+    }
+}
+
 /// The index of the instruction starting at byte `t`, if one does, searched
 /// outward from instruction `from` (the branch to `t`): a window doubling
 /// toward `t`, then a binary search in it, so a branch costs the logarithm
@@ -982,4 +1046,89 @@ fn instruction_at(instrs: &[Instruction], from: usize, t: u64) -> Option<usize> 
 fn hex_text(bytes: &[u8]) -> String {
     let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("(bad) {}", hex.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blocks are numbered from a leader mask for code of at most 64
+    /// instructions and from the `block_of` table for longer code, and the
+    /// mask path leaves stale entries in the table (as code of at most 64
+    /// blocks leaves stale marks past them): prepending `k` `nop`s
+    /// (which join the first block) must shift every result by `k` across
+    /// both paths, and a validator reused after longer code must give what
+    /// a fresh one gives.
+    #[test]
+    fn leader_mask_and_table_number_blocks_alike() {
+        let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
+        let policy = Policy {
+            allow_division: true,
+            ..Policy::runtime()
+        };
+        // 70 blocks: `mov rax, rdi`, `cmp edi, esi`, 70 times `je` to the next instruction,
+        // `ret` (run first, so later code reuses its tables and marks).
+        let mut chain = vec![0x48, 0x89, 0xf8, 0x39, 0xf7];
+        for _ in 0..70 {
+            chain.extend_from_slice(&[0x74, 0x00]);
+        }
+        chain.push(0xc3);
+        let long = Validator::new().validate(&chain, &sig, &policy);
+        assert!(long.as_ref().is_ok_and(|r| r.blocks() > 64), "{long:?}");
+        let functions: [&[u8]; 5] = [
+            &chain,
+            // A counted loop.
+            &[
+                0x48, 0x89, 0xf8, 0x83, 0xe6, 0x3f, 0x74, 0x17, 0x31, 0xc9, 0x66, 0x0f, 0x1f, 0x44,
+                0x00, 0x00, 0x48, 0x29, 0xc8, 0x48, 0x83, 0xc1, 0x01, 0x48, 0x01, 0xd0, 0x48, 0x39,
+                0xf1, 0x75, 0xf1, 0xc3,
+            ],
+            // Branches, two returns, padding.
+            &[
+                0x48, 0x39, 0xf7, 0x7c, 0x1b, 0x48, 0x89, 0xd0, 0x48, 0x83, 0xc6, 0x07, 0x48, 0x83,
+                0xc8, 0x03, 0x48, 0x39, 0xd7, 0x48, 0x0f, 0x44, 0xc6, 0xc3, 0x0f, 0x1f, 0x84, 0x00,
+                0x00, 0x00, 0x00, 0x00, 0x48, 0x89, 0xf8, 0x48, 0x0f, 0xaf, 0xc2, 0xc3, 0x0f, 0x1f,
+                0x84, 0x00, 0x00, 0x00, 0x00, 0x00,
+            ],
+            // `while (u > b)`: rejected, a loop it cannot prove.
+            &[
+                0x81, 0xe6, 0xff, 0x03, 0x00, 0x00, 0x48, 0x89, 0xf8, 0x48, 0x39, 0xfe, 0x73, 0x12,
+                0x66, 0x90, 0x48, 0xd1, 0xe8, 0x48, 0x01, 0xd0, 0x48, 0x39, 0xc6, 0x72, 0xf5, 0xc3,
+                0x0f, 0x1f, 0x40, 0x00, 0xc3,
+            ],
+            // A conditional jump that falls off the end.
+            &[
+                0x48, 0x89, 0xf8, 0x48, 0x39, 0xf7, 0x74, 0x01, 0xc3, 0x48, 0x01, 0xf0,
+            ],
+        ];
+        // What a result says, with offsets and counts taken back by `k`.
+        let shifted = |r: &Result<Report, Violation>, k: usize| match r {
+            Ok(r) => Ok((
+                r.instructions() - k,
+                r.reachable() - k,
+                r.blocks(),
+                r.returns(),
+                r.has_loops(),
+                r.steps() - k as u64,
+                r.max_steps().map(|m| m - k as u64),
+            )),
+            Err(v) => Err((v.offset() - k, v.kind())),
+        };
+        let mut reused = Validator::new();
+        let mut paths = [false; 2];
+        for code in functions {
+            let base = shifted(&Validator::new().validate(code, &sig, &policy), 0);
+            // Alternating long and short code through one validator.
+            for k in [0, 80, 1, 70, 30, 66, 50, 65, 55, 64, 60, 63, 61, 62, 100, 2] {
+                let mut padded = vec![0x90; k];
+                padded.extend_from_slice(code);
+                let fresh = Validator::new().validate(&padded, &sig, &policy);
+                let again = reused.validate(&padded, &sig, &policy);
+                assert_eq!(format!("{fresh:?}"), format!("{again:?}"), "k = {k}");
+                assert_eq!(shifted(&fresh, k), base, "k = {k}");
+                paths[usize::from(reused.instrs.len() <= 64)] = true;
+            }
+        }
+        assert_eq!(paths, [true; 2], "both numberings ran");
+    }
 }
