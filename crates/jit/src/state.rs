@@ -599,11 +599,17 @@ impl State {
     /// The registers whose values differ in `self` and `o`, as a bit mask.
     #[inline]
     fn differing_regs(&self, o: &State) -> u16 {
+        // Kinds and offsets apart: offsets rarely differ, and the kinds'
+        // mask alone is a few vector instructions.
         let mut diff = 0u16;
-        if self.kinds != o.kinds || self.offs != o.offs {
+        if self.kinds != o.kinds {
             for r in 0..16 {
-                let d = self.kinds[r] != o.kinds[r] || self.offs[r] != o.offs[r];
-                diff |= u16::from(d) << r;
+                diff |= u16::from(self.kinds[r] != o.kinds[r]) << r;
+            }
+        }
+        if self.offs != o.offs {
+            for r in 0..16 {
+                diff |= u16::from(self.offs[r] != o.offs[r]) << r;
             }
         }
         // Equal kinds: both hold a number or neither does.
