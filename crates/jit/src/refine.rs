@@ -231,10 +231,14 @@ fn refine_numbers(
 /// the same value, so they are narrowed alike: their range meets its range
 /// (`false`: they cannot meet, the edge is dead) and its relation replaces
 /// theirs when it has one.
+#[inline]
 fn share(st: &mut State, n: &Num) -> bool {
-    if n.id == NO_ID {
-        return true;
-    }
+    n.id == NO_ID || share_id(st, n)
+}
+
+/// [`share`] for a number with a value identity.
+#[inline(never)]
+fn share_id(st: &mut State, n: &Num) -> bool {
     for r in 0..16 {
         if let Some(&m) = st.reg_num(r)
             && m.id == n.id
@@ -328,11 +332,15 @@ fn refine_nums(x: &mut Num, y: &mut Num, cond: Cond, syms: &Syms) -> bool {
 }
 
 /// A number that is exactly a symbol plus a constant narrows the symbol.
+#[inline]
 fn learn(st: &mut State, n: &Num) -> bool {
-    let Rel { sym, shift, lo, hi } = n.rel;
-    if !n.rel.is_some() || lo != hi {
-        return true;
-    }
+    !n.rel.is_some() || n.rel.lo != n.rel.hi || learn_exact(st, n)
+}
+
+/// [`learn`] for a number with an exact relation.
+#[inline(never)]
+fn learn_exact(st: &mut State, n: &Num) -> bool {
+    let Rel { sym, shift, lo, .. } = n.rel;
     let Some(Some((slo, shi))) = st.syms().get(usize::from(sym)).copied() else {
         return true;
     };
