@@ -149,6 +149,12 @@ pub(crate) fn refine_edge(
             if let Some(holds) = decided(st, cmp.width, a, b_reg, cmp.imm, cond) {
                 return holds;
             }
+            if b_reg.is_none()
+                && cmp.width == 8
+                && let Some(live) = refine_against_imm(st, a, cmp.imm, cond)
+            {
+                return live;
+            }
             refine_numbers(st, a, b_reg, cmp.imm, cmp.width, zero_only, cond)
         }
     }
@@ -183,6 +189,29 @@ fn decided(
         Some(r) => plain_const(r)?,
     };
     Some(cond.holds(x, y))
+}
+
+/// A plain number (no relation, no value identity) compared at 64 bits
+/// with an immediate (a loop counter against its bound): its scalar
+/// narrowed where it is, what [`refine_numbers`] gives without copying
+/// the numbers out and back (nothing else is narrowed: the immediate has
+/// no relation, neither side an identity; a test compares both). `None`
+/// for anything else.
+#[inline]
+fn refine_against_imm(st: &mut State, a: usize, imm: i64, cond: Cond) -> Option<bool> {
+    let x = st.reg_num(a)?;
+    if x.rel.is_some() || x.id != NO_ID {
+        return None;
+    }
+    Some(
+        match Scalar::refine(x.s, Scalar::constant(imm as u64), cond) {
+            None => false,
+            Some((s, _)) => {
+                st.set_num_scalar(a, s);
+                true
+            }
+        },
+    )
 }
 
 /// [`refine_edge`] for a comparison of numbers (not two pointers into one
@@ -606,6 +635,15 @@ mod tests {
                 prop_assert_eq!(holds, live);
                 if live {
                     prop_assert_eq!(&general, &st);
+                }
+            }
+            if b_reg.is_none() {
+                let mut fast = st.clone();
+                if let Some(fast_live) = refine_against_imm(&mut fast, 0, imm, cond) {
+                    prop_assert_eq!(fast_live, live);
+                    if live {
+                        prop_assert_eq!(&general, &fast);
+                    }
                 }
             }
             // 32-bit comparisons are never decided here.

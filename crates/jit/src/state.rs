@@ -14,6 +14,7 @@
 //! iteration terminates.
 
 use crate::num::{BOUND, NO_ID, Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
+use crate::scalar::Scalar;
 
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;
@@ -448,6 +449,18 @@ impl State {
             self.with_num |= 1 << r;
         }
         self.offs[r] = 0;
+    }
+
+    /// Replaces the range of register `r`'s number (a `Num` register) by
+    /// `s`, a narrower one: what `set_num` of the number with `s` gives.
+    #[inline]
+    pub(crate) fn set_num_scalar(&mut self, r: usize, s: Scalar) {
+        debug_assert_eq!(self.kinds[r], K_NUM);
+        if s.is_unknown() && !self.nums[r].rel.is_some() && self.nums[r].id == NO_ID {
+            self.set_num(r, Num::unknown());
+        } else {
+            self.nums[r].s = s;
+        }
     }
 
     /// Sets register `r` to an offset `n` into buffer `i` (`Val::Ptr`).
