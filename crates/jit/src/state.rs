@@ -860,6 +860,29 @@ impl State {
         {
             return Some(false);
         }
+        // Neither has a relation: the general rule joins (or widens) the
+        // scalars alone (no relation is derived from a side without one,
+        // and the symbol facts narrow nothing without one), so only the
+        // range and the identity are written.
+        if a.rel == Rel::NONE && b.rel == Rel::NONE {
+            let id = same_id(a, b);
+            let joined = a.s.join(b.s);
+            let s = match thresholds {
+                Some(t) => widen_scalar(a.s, joined, t),
+                None => joined,
+            };
+            if is_num && id == NO_ID && s.is_unknown() {
+                self.set_reg(r, Val::Data(8));
+                return Some(true);
+            }
+            let changed = s != a.s || id != a.id;
+            if changed {
+                let n = &mut self.nums[r];
+                n.s = s;
+                n.id = id;
+            }
+            return Some(changed);
+        }
         let n = join_nums(
             &self.nums[r],
             &other.nums[r],
