@@ -562,7 +562,7 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     if store {
         match place {
             // Plain data is stored without building its value.
-            Place::Stack(off) if st.reg_is_data(reg) => st.store_data(off, 8),
+            Place::Stack(off) if st.reg_stores_as_data(reg) => st.store_data(off, 8),
             Place::Stack(off) => st.store(off, 8, st.reg(reg)),
             // An entry value must not leave the frame (`step` names the rule).
             Place::Param | Place::Buffer if st.reg_is_entry(reg) => return Err(()),

@@ -543,6 +543,23 @@ impl State {
         self.kinds[r] & 0xff00 == K_DATA
     }
 
+    /// Whether register `r` is stored as plain data ([`State::store`] of
+    /// its value writes what [`State::store_data`] writes): plain data, or
+    /// a number about which memory keeps nothing (any value, with at most
+    /// a value identity and a relation to the bound symbol, which
+    /// [`for_memory`] drops).
+    #[inline]
+    pub(crate) fn reg_stores_as_data(&self, r: usize) -> bool {
+        match self.kinds[r] & 0xff00 {
+            K_DATA => true,
+            K_NUM => {
+                let n = &self.nums[r];
+                n.s.is_unknown() && (!n.rel.is_some() || n.rel.sym == BOUND)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether register `r` holds a callee-saved register's entry value.
     #[inline]
     pub(crate) fn reg_is_entry(&self, r: usize) -> bool {
