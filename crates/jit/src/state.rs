@@ -560,6 +560,17 @@ impl State {
         }
     }
 
+    /// Whether register `r` holds plain data or a number that is any
+    /// value with no relation (at most a value identity).
+    #[inline]
+    pub(crate) fn reg_is_any_value(&self, r: usize) -> bool {
+        match self.kinds[r] & 0xff00 {
+            K_DATA => true,
+            K_NUM => self.nums[r].s.is_unknown() && !self.nums[r].rel.is_some(),
+            _ => false,
+        }
+    }
+
     /// Whether register `r` holds a callee-saved register's entry value.
     #[inline]
     pub(crate) fn reg_is_entry(&self, r: usize) -> bool {
