@@ -723,6 +723,24 @@ impl Scalar {
         if bits >= 64 {
             return self;
         }
+        // Any value (a 32-bit operation on a register nothing is known of):
+        // every value below `2^bits`, reduced as built (the tests compare
+        // it with the general rule for every width).
+        if self.is_unknown() && bits > 0 {
+            let keep = low_bits(bits);
+            return Scalar {
+                bits: Tnum::new(0, keep),
+                umin: 0,
+                umax: keep,
+                smin: 0,
+                smax: keep as i64,
+            };
+        }
+        self.zext_general(bits)
+    }
+
+    /// [`Scalar::zext`] without its shortcut, for `bits < 64`.
+    fn zext_general(self, bits: u32) -> Scalar {
         let keep = low_bits(bits);
         let (mut umin, mut umax) = (0, keep);
         if self.umin >> bits == self.umax >> bits {

@@ -661,6 +661,17 @@ fn sign_extension_of_a_dword_keeps_its_signed_range() {
 }
 
 #[test]
+fn zero_extending_any_value_gives_what_the_general_rule_gives() {
+    for bits in 0..64 {
+        assert_eq!(
+            Scalar::unknown().zext(bits),
+            Scalar::unknown().zext_general(bits),
+            "{bits} bits"
+        );
+    }
+}
+
+#[test]
 fn ne_drops_a_constant_at_either_end() {
     let a = Scalar::range_u(0, 10);
     let (r, _) = Scalar::refine(a, Scalar::constant(0), Cond::Ne).expect("feasible");
