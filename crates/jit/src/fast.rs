@@ -340,7 +340,8 @@ fn computed(ctx: &Ctx<'_>, st: &State, ins: &Instruction) -> Val {
 }
 
 /// For a 64-bit `add`/`sub`/`xor`/`imul` of two registers, one of them any
-/// value (plain data) and both defined: the value [`values::computed`]
+/// value (plain data) and both defined, or an `and`/`or` of two such where
+/// one is plain data and the other any value: the value [`values::computed`]
 /// gives where its shortcuts for any value apply (any value; a frame pointer
 /// is left to `step`, which writes data), without reading the operands back
 /// from the instruction. `None` where the general rule must run (pointer
@@ -367,6 +368,10 @@ fn beside_any_value(ctx: &Ctx<'_>, st: &State, op: &Op, ins: &Instruction) -> Op
     let any = Some(Val::Data(8));
     match ins.mnemonic() {
         M::Xor => any,
+        // Both any value (the other one may carry a value identity, which
+        // no operation reads): the known bits and ranges of the result are
+        // any value's.
+        M::And | M::Or if st.reg_is_any_value(other) => any,
         M::Imul => match st.reg_num(other) {
             Some(n) if !n.s.may_be_odd() => None,
             _ => any,
@@ -562,7 +567,7 @@ fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     if store {
         match place {
             // Plain data is stored without building its value.
-            Place::Stack(off) if st.reg_is_data(reg) => st.store_data(off, 8),
+            Place::Stack(off) if st.reg_stores_as_data(reg) => st.store_data(off, 8),
             Place::Stack(off) => st.store(off, 8, st.reg(reg)),
             // An entry value must not leave the frame (`step` names the rule).
             Place::Param | Place::Buffer if st.reg_is_entry(reg) => return Err(()),
@@ -825,6 +830,11 @@ mod tests {
             4 => Val::Param(0, (rng.next() % 16) as i64),
             5 => Val::num(random_num(rng)),
             6 => Val::Ptr(0, random_num(rng)),
+            // Any value with a value identity (a `mov` copy of data).
+            7 if rng.next().is_multiple_of(3) => Val::Num(crate::num::Num {
+                id: 1 + (rng.next() % 2) as u32,
+                ..crate::num::Num::unknown()
+            }),
             _ => Val::Data(8),
         }
     }

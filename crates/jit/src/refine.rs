@@ -146,47 +146,128 @@ pub(crate) fn refine_edge(
             true
         }
         None => {
-            let y = match b_reg {
-                None => Some(Num::constant(cmp.imm as u64)),
-                Some(r) => st.reg_as_num64(r),
-            };
-            let (Some(mut x), Some(mut y)) = (st.reg_as_num64(a), y) else {
-                return true;
-            };
-            // A 32-bit flag result describes the low halves only: they are
-            // the registers' values only where the upper halves are known
-            // to be zero (`test ecx, ecx` does not write `rcx`).
-            let low_halves = if zero_only {
-                fits_u32(&x)
-            } else {
-                small(&x) && small(&y)
-            };
-            if cmp.width == 4 && !low_halves {
-                return true;
+            if let Some(holds) = decided(st, cmp.width, a, b_reg, cmp.imm, cond) {
+                return holds;
             }
-            if !refine_nums(&mut x, &mut y, cond, st.syms()) {
-                return false;
+            if b_reg.is_none()
+                && cmp.width == 8
+                && let Some(live) = refine_against_imm(st, a, cmp.imm, cond)
+            {
+                return live;
             }
-            if !learn(st, &x) || !learn(st, &y) {
-                return false;
-            }
-            st.set_num(a, x);
-            if let Some(r) = b_reg {
-                st.set_num(r, y);
-            }
-            share(st, &x) && share(st, &y)
+            refine_numbers(st, a, b_reg, cmp.imm, cmp.width, zero_only, cond)
         }
     }
+}
+
+/// Two plain constants compared at 64 bits (a counter on a loop's first
+/// pass against its bound): whether `cond` holds decides the edge, and the
+/// general rule ([`refine_numbers`]) would change nothing on a live edge
+/// (refining two constants that satisfy a condition gives them back, and
+/// without a relation or a value identity nothing else is narrowed; a
+/// test compares both). `None` for anything else.
+#[inline]
+fn decided(
+    st: &State,
+    width: u8,
+    a: usize,
+    b_reg: Option<usize>,
+    imm: i64,
+    cond: Cond,
+) -> Option<bool> {
+    let plain_const = |r: usize| {
+        st.reg_num(r)
+            .filter(|n| !n.rel.is_some() && n.id == NO_ID)
+            .and_then(|n| n.s.as_const())
+    };
+    if width != 8 {
+        return None;
+    }
+    let x = plain_const(a)?;
+    let y = match b_reg {
+        None => imm as u64,
+        Some(r) => plain_const(r)?,
+    };
+    Some(cond.holds(x, y))
+}
+
+/// A plain number (no relation, no value identity) compared at 64 bits
+/// with an immediate (a loop counter against its bound): its scalar
+/// narrowed where it is, what [`refine_numbers`] gives without copying
+/// the numbers out and back (nothing else is narrowed: the immediate has
+/// no relation, neither side an identity; a test compares both). `None`
+/// for anything else.
+#[inline]
+fn refine_against_imm(st: &mut State, a: usize, imm: i64, cond: Cond) -> Option<bool> {
+    let x = st.reg_num(a)?;
+    if x.rel.is_some() || x.id != NO_ID {
+        return None;
+    }
+    Some(
+        match Scalar::refine(x.s, Scalar::constant(imm as u64), cond) {
+            None => false,
+            Some((s, _)) => {
+                st.set_num_scalar(a, s);
+                true
+            }
+        },
+    )
+}
+
+/// [`refine_edge`] for a comparison of numbers (not two pointers into one
+/// buffer): `a` against register `b_reg` or the immediate `imm`.
+fn refine_numbers(
+    st: &mut State,
+    a: usize,
+    b_reg: Option<usize>,
+    imm: i64,
+    width: u8,
+    zero_only: bool,
+    cond: Cond,
+) -> bool {
+    let y = match b_reg {
+        None => Some(Num::constant(imm as u64)),
+        Some(r) => st.reg_as_num64(r),
+    };
+    let (Some(mut x), Some(mut y)) = (st.reg_as_num64(a), y) else {
+        return true;
+    };
+    // A 32-bit flag result describes the low halves only: they are
+    // the registers' values only where the upper halves are known
+    // to be zero (`test ecx, ecx` does not write `rcx`).
+    let low_halves = if zero_only {
+        fits_u32(&x)
+    } else {
+        small(&x) && small(&y)
+    };
+    if width == 4 && !low_halves {
+        return true;
+    }
+    if !refine_nums(&mut x, &mut y, cond, st.syms()) {
+        return false;
+    }
+    if !learn(st, &x) || !learn(st, &y) {
+        return false;
+    }
+    st.set_num(a, x);
+    if let Some(r) = b_reg {
+        st.set_num(r, y);
+    }
+    share(st, &x) && share(st, &y)
 }
 
 /// Copies of a narrowed number (registers with its value identity) hold
 /// the same value, so they are narrowed alike: their range meets its range
 /// (`false`: they cannot meet, the edge is dead) and its relation replaces
 /// theirs when it has one.
+#[inline]
 fn share(st: &mut State, n: &Num) -> bool {
-    if n.id == NO_ID {
-        return true;
-    }
+    n.id == NO_ID || share_id(st, n)
+}
+
+/// [`share`] for a number with a value identity.
+#[inline(never)]
+fn share_id(st: &mut State, n: &Num) -> bool {
     for r in 0..16 {
         if let Some(&m) = st.reg_num(r)
             && m.id == n.id
@@ -280,11 +361,15 @@ fn refine_nums(x: &mut Num, y: &mut Num, cond: Cond, syms: &Syms) -> bool {
 }
 
 /// A number that is exactly a symbol plus a constant narrows the symbol.
+#[inline]
 fn learn(st: &mut State, n: &Num) -> bool {
-    let Rel { sym, shift, lo, hi } = n.rel;
-    if !n.rel.is_some() || lo != hi {
-        return true;
-    }
+    !n.rel.is_some() || n.rel.lo != n.rel.hi || learn_exact(st, n)
+}
+
+/// [`learn`] for a number with an exact relation.
+#[inline(never)]
+fn learn_exact(st: &mut State, n: &Num) -> bool {
+    let Rel { sym, shift, lo, .. } = n.rel;
     let Some(Some((slo, shi))) = st.syms().get(usize::from(sym)).copied() else {
         return true;
     };
@@ -476,5 +561,93 @@ fn new_bound(st: &mut State, n: Num, bounds: &[Option<i64>; crate::MAX_PARAMS]) 
         s: n.s,
         rel: Rel::exact(BOUND, 0, 0),
         id: NO_ID,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const CONDS: [Cond; 10] = [
+        Cond::Eq,
+        Cond::Ne,
+        Cond::Ult,
+        Cond::Ule,
+        Cond::Ugt,
+        Cond::Uge,
+        Cond::Slt,
+        Cond::Sle,
+        Cond::Sgt,
+        Cond::Sge,
+    ];
+
+    fn value() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            prop::sample::select(vec![0u64, 1, 5, i64::MAX as u64, 1 << 63, u64::MAX]),
+            0u64..8,
+            any::<u64>(),
+        ]
+    }
+
+    /// A register value: a plain constant (what the shortcut takes), a
+    /// constant with a value identity or a relation, a range, plain data.
+    fn reg_val() -> impl Strategy<Value = Val> {
+        (value(), value(), 0u8..6).prop_map(|(x, y, k)| match k {
+            0 | 1 => Val::Num(Num::constant(x)),
+            2 => Val::Num(Num {
+                id: 7,
+                ..Num::constant(x)
+            }),
+            3 => Val::Num(Num {
+                rel: Rel::exact(0, 0, x as i64),
+                ..Num::constant(x)
+            }),
+            4 => Val::num(Num::scalar(Scalar::range_u(x.min(y), x.max(y)))),
+            _ => Val::Data(8),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn decided_constants_give_what_the_general_rule_gives(
+            va in reg_val(),
+            vb in reg_val(),
+            copy in reg_val(),
+            imm in value(),
+            with_reg in any::<bool>(),
+            k in 0..CONDS.len(),
+        ) {
+            let cond = CONDS[k];
+            let mut st = State::empty();
+            st.set_reg(0, va);
+            st.set_reg(1, vb);
+            st.set_reg(3, copy);
+            let mut syms = crate::num::NO_SYMS;
+            syms[0] = Some((0, 1 << 40));
+            st.set_syms(&syms);
+            let b_reg = with_reg.then_some(1);
+            let imm = imm as i64;
+            let mut general = st.clone();
+            let live = refine_numbers(&mut general, 0, b_reg, imm, 8, false, cond);
+            if let Some(holds) = decided(&st, 8, 0, b_reg, imm, cond) {
+                prop_assert_eq!(holds, live);
+                if live {
+                    prop_assert_eq!(&general, &st);
+                }
+            }
+            if b_reg.is_none() {
+                let mut fast = st.clone();
+                if let Some(fast_live) = refine_against_imm(&mut fast, 0, imm, cond) {
+                    prop_assert_eq!(fast_live, live);
+                    if live {
+                        prop_assert_eq!(&general, &fast);
+                    }
+                }
+            }
+            // 32-bit comparisons are never decided here.
+            prop_assert_eq!(decided(&st, 4, 0, b_reg, imm, cond), None);
+        }
     }
 }

@@ -508,8 +508,55 @@ impl Scalar {
     /// known bits give the rest, and signed bounds follow from those.
     #[must_use]
     pub(crate) fn and(self, b: Scalar) -> Scalar {
+        // Every value below `2^n` masked by the constant `2^m - 1` (`and
+        // ecx, 1Fh` of a register nothing is known of): every value below
+        // `2^min(n, m)`, reduced as built (a test compares it with the
+        // general rule for every pair).
+        if let Some(n) = self.low_bits_set()
+            && let Some(m) = b.low_mask()
+        {
+            return Scalar::below_power(n.min(m));
+        }
+        if let Some(n) = b.low_bits_set()
+            && let Some(m) = self.low_mask()
+        {
+            return Scalar::below_power(n.min(m));
+        }
+        self.and_general(b)
+    }
+
+    /// [`Scalar::and`] without its shortcut.
+    fn and_general(self, b: Scalar) -> Scalar {
         let umax = self.umax.min(b.umax);
         Scalar::make(self.bits.and(b.bits), 0, umax, i64::MIN, i64::MAX)
+    }
+
+    /// Every value below `2^n` (`1 <= n <= 64`), reduced.
+    fn below_power(n: u32) -> Scalar {
+        if n >= 64 {
+            return Scalar::unknown();
+        }
+        let keep = low_bits(n);
+        Scalar {
+            bits: Tnum::new(0, keep),
+            umin: 0,
+            umax: keep,
+            smin: 0,
+            smax: keep as i64,
+        }
+    }
+
+    /// `n` when the set is every value below `2^n` (`1 <= n <= 64`), as
+    /// [`Scalar::below_power`] builds it.
+    fn low_bits_set(self) -> Option<u32> {
+        let n = 64 - self.umax.leading_zeros();
+        (n > 0 && self == Scalar::below_power(n)).then_some(n)
+    }
+
+    /// `m` when the set is the single constant `2^m - 1` (`1 <= m <= 64`).
+    fn low_mask(self) -> Option<u32> {
+        let k = self.as_const()?;
+        (k != 0 && k & k.wrapping_add(1) == 0).then(|| 64 - k.leading_zeros())
     }
 
     /// `a | b`: never below either operand unsigned (`x | y >= y`), never
@@ -723,6 +770,24 @@ impl Scalar {
         if bits >= 64 {
             return self;
         }
+        // Any value (a 32-bit operation on a register nothing is known of):
+        // every value below `2^bits`, reduced as built (the tests compare
+        // it with the general rule for every width).
+        if self.is_unknown() && bits > 0 {
+            let keep = low_bits(bits);
+            return Scalar {
+                bits: Tnum::new(0, keep),
+                umin: 0,
+                umax: keep,
+                smin: 0,
+                smax: keep as i64,
+            };
+        }
+        self.zext_general(bits)
+    }
+
+    /// [`Scalar::zext`] without its shortcut, for `bits < 64`.
+    fn zext_general(self, bits: u32) -> Scalar {
         let keep = low_bits(bits);
         let (mut umin, mut umax) = (0, keep);
         if self.umin >> bits == self.umax >> bits {

@@ -14,6 +14,7 @@
 //! iteration terminates.
 
 use crate::num::{BOUND, NO_ID, Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
+use crate::scalar::Scalar;
 
 /// Index of `rsp` in the register file.
 pub(crate) const RSP: usize = 4;
@@ -450,6 +451,18 @@ impl State {
         self.offs[r] = 0;
     }
 
+    /// Replaces the range of register `r`'s number (a `Num` register) by
+    /// `s`, a narrower one: what `set_num` of the number with `s` gives.
+    #[inline]
+    pub(crate) fn set_num_scalar(&mut self, r: usize, s: Scalar) {
+        debug_assert_eq!(self.kinds[r], K_NUM);
+        if s.is_unknown() && !self.nums[r].rel.is_some() && self.nums[r].id == NO_ID {
+            self.set_num(r, Num::unknown());
+        } else {
+            self.nums[r].s = s;
+        }
+    }
+
     /// Sets register `r` to an offset `n` into buffer `i` (`Val::Ptr`).
     #[inline]
     pub(crate) fn set_ptr(&mut self, r: usize, i: u8, n: Num) {
@@ -530,6 +543,34 @@ impl State {
         self.kinds[r] & 0xff00 == K_DATA
     }
 
+    /// Whether register `r` is stored as plain data ([`State::store`] of
+    /// its value writes what [`State::store_data`] writes): plain data, or
+    /// a number about which memory keeps nothing (any value, with at most
+    /// a value identity and a relation to the bound symbol, which
+    /// [`for_memory`] drops).
+    #[inline]
+    pub(crate) fn reg_stores_as_data(&self, r: usize) -> bool {
+        match self.kinds[r] & 0xff00 {
+            K_DATA => true,
+            K_NUM => {
+                let n = &self.nums[r];
+                n.s.is_unknown() && (!n.rel.is_some() || n.rel.sym == BOUND)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether register `r` holds plain data or a number that is any
+    /// value with no relation (at most a value identity).
+    #[inline]
+    pub(crate) fn reg_is_any_value(&self, r: usize) -> bool {
+        match self.kinds[r] & 0xff00 {
+            K_DATA => true,
+            K_NUM => self.nums[r].s.is_unknown() && !self.nums[r].rel.is_some(),
+            _ => false,
+        }
+    }
+
     /// Whether register `r` holds a callee-saved register's entry value.
     #[inline]
     pub(crate) fn reg_is_entry(&self, r: usize) -> bool {
@@ -599,11 +640,17 @@ impl State {
     /// The registers whose values differ in `self` and `o`, as a bit mask.
     #[inline]
     fn differing_regs(&self, o: &State) -> u16 {
+        // Kinds and offsets apart: offsets rarely differ, and the kinds'
+        // mask alone is a few vector instructions.
         let mut diff = 0u16;
-        if self.kinds != o.kinds || self.offs != o.offs {
+        if self.kinds != o.kinds {
             for r in 0..16 {
-                let d = self.kinds[r] != o.kinds[r] || self.offs[r] != o.offs[r];
-                diff |= u16::from(d) << r;
+                diff |= u16::from(self.kinds[r] != o.kinds[r]) << r;
+            }
+        }
+        if self.offs != o.offs {
+            for r in 0..16 {
+                diff |= u16::from(self.offs[r] != o.offs[r]) << r;
             }
         }
         // Equal kinds: both hold a number or neither does.
@@ -840,6 +887,29 @@ impl State {
             && !(is_num && a.is_unknown())
         {
             return Some(false);
+        }
+        // Neither has a relation: the general rule joins (or widens) the
+        // scalars alone (no relation is derived from a side without one,
+        // and the symbol facts narrow nothing without one), so only the
+        // range and the identity are written.
+        if a.rel == Rel::NONE && b.rel == Rel::NONE {
+            let id = same_id(a, b);
+            let joined = a.s.join(b.s);
+            let s = match thresholds {
+                Some(t) => widen_scalar(a.s, joined, t),
+                None => joined,
+            };
+            if is_num && id == NO_ID && s.is_unknown() {
+                self.set_reg(r, Val::Data(8));
+                return Some(true);
+            }
+            let changed = s != a.s || id != a.id;
+            if changed {
+                let n = &mut self.nums[r];
+                n.s = s;
+                n.id = id;
+            }
+            return Some(changed);
         }
         let n = join_nums(
             &self.nums[r],

@@ -661,6 +661,34 @@ fn sign_extension_of_a_dword_keeps_its_signed_range() {
 }
 
 #[test]
+fn zero_extending_any_value_gives_what_the_general_rule_gives() {
+    for bits in 0..64 {
+        assert_eq!(
+            Scalar::unknown().zext(bits),
+            Scalar::unknown().zext_general(bits),
+            "{bits} bits"
+        );
+    }
+}
+
+#[test]
+fn masking_every_value_below_a_power_gives_what_the_general_rule_gives() {
+    let mut hit = 0;
+    for n in 1..=64 {
+        let low = Scalar::range_u(0, low_bits(n));
+        for m in 0..=64 {
+            for mask in [low_bits(m), low_bits(m) ^ 1, low_bits(m) << 1] {
+                let k = Scalar::constant(mask);
+                hit += usize::from(low.low_bits_set().is_some() && k.low_mask().is_some());
+                assert_eq!(low.and(k), low.and_general(k), "2^{n} & {mask:#x}");
+                assert_eq!(k.and(low), k.and_general(low), "{mask:#x} & 2^{n}");
+            }
+        }
+    }
+    assert!(hit > 4000, "{hit} shortcuts taken");
+}
+
+#[test]
 fn ne_drops_a_constant_at_either_end() {
     let a = Scalar::range_u(0, 10);
     let (r, _) = Scalar::refine(a, Scalar::constant(0), Cond::Ne).expect("feasible");

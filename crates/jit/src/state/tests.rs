@@ -386,3 +386,46 @@ fn reused_states_behave_as_states_built_afresh() {
         "{joins} joins, {unchanged} unchanged, {equal} equal"
     );
 }
+
+/// A register [`State::reg_stores_as_data`] picks is stored as
+/// [`State::store`] stores its value: plain data over any slots.
+#[test]
+fn registers_stored_as_data_store_what_their_values_store() {
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let mut picked = 0;
+    for _ in 0..3000 {
+        let mut n = random_num(&mut rng);
+        if pick(&mut rng, 0, 2) == 0 {
+            n.s = crate::scalar::Scalar::unknown();
+        }
+        if pick(&mut rng, 0, 3) == 0 {
+            n.rel.sym = BOUND;
+        }
+        let v = match pick(&mut rng, 0, 6) {
+            0 => Val::Data(pick(&mut rng, 1, 9) as u8),
+            1 => Val::Ptr(0, n),
+            2 => Val::Stack(-8),
+            _ => Val::num(n),
+        };
+        let mut st = State::empty();
+        st.set_reg(3, v);
+        for _ in 0..pick(&mut rng, 0, 4) {
+            let off = -8 * pick(&mut rng, 1, 6);
+            st.store(
+                off,
+                8,
+                [Val::Data(8), Val::Stack(-16), Val::Entry(3)][pick(&mut rng, 0, 3) as usize],
+            );
+        }
+        let off = -4 * pick(&mut rng, 1, 10);
+        let mut general = st.clone();
+        general.store(off, 8, st.reg(3));
+        if st.reg_stores_as_data(3) {
+            picked += 1;
+            let mut data = st.clone();
+            data.store_data(off, 8);
+            assert_eq!(data, general, "{v:?} at {off}");
+        }
+    }
+    assert!(picked > 500, "{picked} picked");
+}
