@@ -791,16 +791,7 @@ mod tests {
     use crate::{Policy, Signature};
     use iced_x86::{Decoder, DecoderOptions};
 
-    /// Small xorshift generator (deterministic).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::test_rng::Rng;
 
     fn random_num(rng: &mut Rng) -> crate::num::Num {
         use crate::num::{Num, Rel};

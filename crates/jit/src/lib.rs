@@ -179,6 +179,8 @@ mod scalar;
 mod signature;
 mod state;
 mod termination;
+#[cfg(test)]
+mod test_rng;
 #[allow(
     dead_code,
     reason = "the known-bits half of `scalar`, complete with its tests"

@@ -569,18 +569,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const CONDS: [Cond; 10] = [
-        Cond::Eq,
-        Cond::Ne,
-        Cond::Ult,
-        Cond::Ule,
-        Cond::Ugt,
-        Cond::Uge,
-        Cond::Slt,
-        Cond::Sle,
-        Cond::Sgt,
-        Cond::Sge,
-    ];
+    const CONDS: [Cond; 10] = Cond::ALL;
 
     fn value() -> impl Strategy<Value = u64> {
         prop_oneof![

@@ -37,6 +37,23 @@ pub(crate) enum Cond {
     Sge,
 }
 
+#[cfg(test)]
+impl Cond {
+    /// Every condition, for tests that try each.
+    pub(crate) const ALL: [Cond; 10] = [
+        Cond::Eq,
+        Cond::Ne,
+        Cond::Ult,
+        Cond::Ule,
+        Cond::Ugt,
+        Cond::Uge,
+        Cond::Slt,
+        Cond::Sle,
+        Cond::Sgt,
+        Cond::Sge,
+    ];
+}
+
 impl Cond {
     /// The condition that holds exactly when this one does not (the other
     /// edge of the branch).

@@ -238,18 +238,7 @@ fn extend(kind: &str, x: u64, bits: u32) -> u64 {
     }
 }
 
-const CONDS: [Cond; 10] = [
-    Cond::Eq,
-    Cond::Ne,
-    Cond::Ult,
-    Cond::Ule,
-    Cond::Ugt,
-    Cond::Uge,
-    Cond::Slt,
-    Cond::Sle,
-    Cond::Sgt,
-    Cond::Sge,
-];
+const CONDS: [Cond; 10] = Cond::ALL;
 
 /// Unreduced components as operations hand them to reduction: ordered
 /// ranges and known bits from edge values, small and random values, and

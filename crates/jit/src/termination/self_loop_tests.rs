@@ -15,21 +15,7 @@ use crate::interp::Ctx;
 use crate::record::Flow;
 use crate::validate::VISITED;
 
-/// A small xorshift generator (the test is deterministic).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 /// A program as the driver leaves it: lowered instructions (jumps
 /// resolved into `Op::k`), block starts, the block of each leader, the
