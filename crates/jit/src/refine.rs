@@ -21,6 +21,7 @@ use crate::state::{CMP_IMM, Flagged, State, Val};
 
 /// The comparison `cmp a, b` a condition tests (for a [`Flagged::Logic`]
 /// or [`Flagged::Result`] value, the comparison of `a` with 0).
+#[inline(always)]
 fn cond_of(cc: CC, kind: Flagged, taken: bool) -> Option<Cond> {
     use Flagged as F;
     let cc = if taken { cc } else { negate(cc)? };
@@ -158,6 +159,29 @@ pub(crate) fn refine_edge(
             refine_numbers(st, a, b_reg, cmp.imm, cmp.width, zero_only, cond)
         }
     }
+}
+
+/// [`refine_edge`] of a taken edge when it would leave `st` unchanged: two
+/// plain constants compared at 64 bits (see [`decided`]). Records the
+/// thresholds `refine_edge` records and says whether the edge is live;
+/// `None` where the general rule must run on a copy. The driver then joins
+/// from the state itself, without copying it for the edge (a test compares
+/// this with `refine_edge`).
+#[inline]
+pub(crate) fn taken_unchanged(st: &State, cc: CC, thresholds: &mut Vec<i64>) -> Option<bool> {
+    let cmp = st.cmp?;
+    if cmp.width != 8 || cmp.kind == Flagged::Mask {
+        return None;
+    }
+    let cond = cond_of(cc, cmp.kind, true)?;
+    let a = usize::from(cmp.a);
+    let b_reg = (cmp.b != CMP_IMM).then_some(usize::from(cmp.b));
+    let holds = decided(st, 8, a, b_reg, cmp.imm, cond)?;
+    // Two plain numbers are no pointers: only an immediate gives thresholds.
+    if b_reg.is_none() {
+        record_threshold(st.reg_number(a), cmp.imm, thresholds);
+    }
+    Some(holds)
 }
 
 /// Two plain constants compared at 64 bits (a counter on a loop's first
@@ -637,6 +661,62 @@ mod tests {
             }
             // 32-bit comparisons are never decided here.
             prop_assert_eq!(decided(&st, 4, 0, b_reg, imm, cond), None);
+        }
+
+        #[test]
+        fn unchanged_taken_edges_are_what_refine_edge_gives(
+            va in reg_val(),
+            vb in reg_val(),
+            imm in value(),
+            with_reg in any::<bool>(),
+            wide in any::<bool>(),
+            kind in 0usize..4,
+            c in 0usize..16,
+        ) {
+            use crate::state::Cmp;
+            const CCS: [CC; 16] = [
+                CC::o, CC::no, CC::b, CC::ae, CC::e, CC::ne, CC::be, CC::a,
+                CC::s, CC::ns, CC::p, CC::np, CC::l, CC::ge, CC::le, CC::g,
+            ];
+            const KINDS: [Flagged; 4] =
+                [Flagged::Sub, Flagged::Logic, Flagged::Result, Flagged::Mask];
+            let policy = crate::Policy::default();
+            let sig: crate::Signature = "int64(int64,int64,int64)"
+                .parse()
+                .expect("a valid signature");
+            let ctx = Ctx::new(&policy, &sig, 64, &crate::num::NO_SYMS);
+            let mut st = State::empty();
+            st.set_reg(0, va);
+            st.set_reg(1, vb);
+            st.cmp = Some(Cmp {
+                a: 0,
+                b: if with_reg { 1 } else { CMP_IMM },
+                imm: imm as i64,
+                width: if wide { 8 } else { 4 },
+                kind: KINDS[kind],
+            });
+            let cc = CCS[c];
+            let (mut fast_thr, mut general_thr) = (vec![3], vec![3]);
+            let mut general = st.clone();
+            let live = refine_edge(&ctx, &mut general, cc, true, &mut general_thr);
+            if let Some(fast_live) = taken_unchanged(&st, cc, &mut fast_thr) {
+                prop_assert_eq!(fast_live, live);
+                prop_assert_eq!(&fast_thr, &general_thr);
+                if live {
+                    prop_assert_eq!(&general, &st);
+                }
+            } else {
+                // Only what `decided` takes is answered.
+                prop_assert!(
+                    !wide
+                        || KINDS[kind] == Flagged::Mask
+                        || cond_of(cc, KINDS[kind], true).is_none()
+                        || st.reg_num(0).is_none_or(|n| n.s.as_const().is_none()
+                            || n.rel.is_some() || n.id != NO_ID)
+                        || (with_reg && st.reg_num(1).is_none_or(|n| n.s.as_const().is_none()
+                            || n.rel.is_some() || n.id != NO_ID))
+                );
+            }
         }
     }
 }

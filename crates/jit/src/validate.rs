@@ -20,7 +20,7 @@ use crate::fast::{Form, Op, exec};
 use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
 use crate::record::{FACT_DIVISION, FACT_INDEXED, FACT_STRING, Flow, Records};
-use crate::refine::{informative, refine_edge};
+use crate::refine::{informative, refine_edge, taken_unchanged};
 use crate::state::State;
 use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
@@ -728,27 +728,29 @@ impl Validator {
                     return Err(Fail::At(i, ViolationKind::FallsOffEnd));
                 }
                 let last_edge = e == 1 || succs[1] == NO_INSTR;
-                let src: &mut State = if let Some(cc) = cc {
-                    work += 1;
-                    let edge: &mut State = if last_edge {
-                        cur
-                    } else {
-                        self.edge.clone_from(cur);
-                        &mut self.edge
-                    };
-                    // A dead edge gives its target nothing.
-                    if !refine_edge(&ctx, edge, cc, e == 0, &mut self.thresholds) {
-                        continue;
+                let src: &State = match cc {
+                    Some(cc) => {
+                        work += 1;
+                        // A dead edge gives its target nothing.
+                        match cond_edge(
+                            &ctx,
+                            cur,
+                            &mut self.edge,
+                            cc,
+                            e,
+                            last_edge,
+                            &mut self.thresholds,
+                        ) {
+                            Some(edge) => edge,
+                            None => continue,
+                        }
                     }
-                    edge
-                } else {
-                    cur
+                    None => cur,
                 };
                 let sb = self.block_of[s] as usize;
                 // A first state for the target is copied into the state
                 // kept there (its slot buffer reused): states stay in
                 // one vector, so a large function allocates them once.
-                let src: &State = src;
                 let changed = if self.mark[sb] & HAVE != 0 {
                     let old = &mut later[sb - first];
                     if old.rsp() != src.rsp() {
@@ -1046,6 +1048,34 @@ fn instruction_at(instrs: &[Instruction], from: usize, t: u64) -> Option<usize> 
 fn hex_text(bytes: &[u8]) -> String {
     let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("(bad) {}", hex.join(" "))
+}
+
+/// The state a conditional jump's edge `e` gives its target, narrowed
+/// to the executions taking it; `None` when the edge is dead. The last
+/// edge is narrowed in `cur` itself; an earlier one (the taken edge) is
+/// `cur` where refinement leaves it unchanged (two constants compared,
+/// [`taken_unchanged`]), otherwise a copy in `edge`. Out of line: inlined
+/// into the driver's loop it moved that loop's register allocation.
+#[inline(never)]
+fn cond_edge<'s>(
+    ctx: &Ctx<'_>,
+    cur: &'s mut State,
+    edge: &'s mut State,
+    cc: iced_x86::ConditionCode,
+    e: usize,
+    last_edge: bool,
+    thresholds: &mut Vec<i64>,
+) -> Option<&'s State> {
+    let st = if last_edge {
+        cur
+    } else {
+        if let Some(live) = taken_unchanged(cur, cc, thresholds) {
+            return live.then_some(cur);
+        }
+        edge.clone_from(cur);
+        edge
+    };
+    refine_edge(ctx, st, cc, e == 0, thresholds).then_some(&*st)
 }
 
 #[cfg(test)]
