@@ -396,7 +396,42 @@ impl Scalar {
         if self.is_unknown() || b.is_unknown() {
             return Scalar::unknown();
         }
+        // A constant added to a value in one sign half (an index stepping
+        // on): where the sum stays in one half too, both windows are the
+        // range moved by the constant, and `make`'s sign deduction leaves
+        // such ranges alone, so only the one-half rounds remain.
+        if let Some(c) = b.as_const()
+            && self.in_one_half()
+            && let Some(sum) = self.add_in_one_half(c)
+        {
+            return sum;
+        }
         self.add_general(b)
+    }
+
+    /// `self + c` where both lie in one sign half (`None` where the sum
+    /// does not).
+    fn add_in_one_half(self, c: u64) -> Option<Scalar> {
+        let (lo, hi) = (self.umin.wrapping_add(c), self.umax.wrapping_add(c));
+        if lo > hi || (lo as i64) > (hi as i64) {
+            return None;
+        }
+        let raw = Scalar {
+            bits: self.bits.add(Tnum::constant(c)),
+            umin: lo,
+            umax: hi,
+            smin: lo as i64,
+            smax: hi as i64,
+        };
+        Some(raw.reduced_in_one_half().unwrap_or(Scalar::unknown()))
+    }
+
+    /// Whether the two ranges are one interval in one sign half.
+    #[inline]
+    fn in_one_half(self) -> bool {
+        (self.umin as i64) <= (self.umax as i64)
+            && self.smin == self.umin as i64
+            && self.smax == self.umax as i64
     }
 
     /// [`Scalar::add`] without its shortcut (the tests check that the

@@ -391,6 +391,17 @@ proptest! {
     }
 
     #[test]
+    fn a_constant_plus_a_value_gives_what_the_general_rule_gives(a in sample(), c in value(), lo in value(), span in 0u64..1000) {
+        let k = Scalar::constant(c);
+        // Sampled values, and ranges in one sign half near every edge.
+        let range = Scalar::range_u(lo, lo.saturating_add(span));
+        for x in [a.abs, range] {
+            prop_assert_eq!(x.add(k), x.add_general(k));
+            prop_assert_eq!(k.add(x), k.add_general(x));
+        }
+    }
+
+    #[test]
     fn shortcuts_for_two_constants_give_what_the_general_rules_give(a in value(), b in value()) {
         let (x, y) = (Scalar::constant(a), Scalar::constant(b));
         prop_assert_eq!(x.add(y), x.add_general(y));
