@@ -1060,6 +1060,11 @@ mod tests {
                     *stepped.entry(format!("{:?}", op.form)).or_insert(0usize) += 1;
                     assert!(rb.is_ok(), "{ins} ({:?}) from {st:?}: {rb:?}", ins.code());
                     assert_eq!(a, b, "{ins} ({:?}) from {st:?}", ins.code());
+                    // The driver tracks the deepest `rsp` after a fast step
+                    // only where operand 0 is `rsp`.
+                    if usize::from(op.r0) != RSP {
+                        assert_eq!(a.rsp(), st.rsp(), "{ins} ({:?}) moved rsp", ins.code());
+                    }
                 } else {
                     // A refused step leaves the state for `step` to report on.
                     assert_eq!(a, st, "{ins} ({:?}) changed the state", ins.code());

@@ -21,7 +21,7 @@ use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
 use crate::record::{FACT_DIVISION, FACT_INDEXED, FACT_STRING, Flow, Records};
 use crate::refine::{informative, refine_edge, taken_unchanged};
-use crate::state::State;
+use crate::state::{RSP, State};
 use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
 
@@ -697,8 +697,13 @@ impl Validator {
                     if let Err(kind) = result {
                         return Err(Fail::At(i, kind));
                     }
+                    deepest = deepest.min(cur.rsp());
+                } else if usize::from(op.r0) == RSP {
+                    // A fast form that steps writes no register but its
+                    // operand 0 (and `rax`/`rdx`), so only one writing
+                    // `rsp` can move it (the fast-path test checks this).
+                    deepest = deepest.min(cur.rsp());
                 }
-                deepest = deepest.min(cur.rsp());
             }
             // Only a block's last instruction can leave it: a branch or a
             // return ends its block (`blocks` makes the next instruction a
