@@ -165,7 +165,8 @@ pub(crate) struct Blocks<'a> {
     pub(crate) ops: &'a [Op],
     /// First instruction of each block.
     pub(crate) start: &'a [u32],
-    /// Block of each instruction.
+    /// The block number at each leader instruction (the first of a block);
+    /// entries at other instructions are stale and never read.
     pub(crate) block_of: &'a [u32],
     /// Per block: bit [`crate::validate::VISITED`] set if the fixpoint reached it.
     pub(crate) mark: &'a [u8],
