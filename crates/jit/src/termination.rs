@@ -87,7 +87,10 @@
 //! counted loop), the heads and their predecessors are read off the
 //! driver's list of jumps (no pass over every block's successors), there is
 //! no component pass and no body search, and the
-//! component rule (`termination/counter.rs`) takes the block alone. Per loop, the
+//! component rule (`termination/counter.rs`) takes the block alone. A
+//! self-loop ending in `cmp` and a `jcc` back is answered in one walk of
+//! its block ([`direct_self_loop`]: no write masks kept), and a function
+//! whose only loop is one gets its work bound there too. Per loop, the
 //! registers its body writes are listed once: a register it never writes
 //! is no induction step and a bound it never writes is invariant without a
 //! walk; a one-block loop's induction is one walk of its block, stopped at
@@ -114,7 +117,7 @@ mod graph;
 mod meets;
 mod work;
 use counter::{Components, tested_counter};
-use graph::{Adjacency, Cursor, Links, NO_BLOCK, links};
+use graph::{Adjacency, Cursor, Links, NO_BLOCK, fill_writes, links};
 use meets::{converges, meets};
 pub(crate) use work::loop_steps;
 use work::{Test, WorkScratch, trips, trips_closing_in};
@@ -272,9 +275,6 @@ pub(crate) struct Scratch {
     /// Bit `r` set if instruction `i` writes general-purpose register `r`
     /// (only filled for instructions in a cycle).
     writes: Vec<u16>,
-    /// When every cycle is a self-loop: the registers each head's block
-    /// writes (indexed like `heads`).
-    head_writes: Vec<u16>,
     back: Vec<usize>,
     body: Vec<usize>,
     /// `pos[b]`: `b`'s index in `body` plus one, or 0 (reset after each loop).
@@ -344,7 +344,7 @@ pub(crate) fn check(
         pred_bits,
         identity,
         writes,
-        head_writes,
+        info,
         heads,
         pos,
         entry,
@@ -354,28 +354,39 @@ pub(crate) fn check(
         ..
     } = scratch;
     let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
-    let g = Graph {
-        succ,
-        pred,
-        scc: &identity[..n],
-        writes,
-        stepped: std::cell::Cell::new(false),
-    };
     let mut work = 0u64;
+    let direct = !general_only();
     // Every cycle a block jumping to itself: each head's loop is its
     // block alone, proven by the loop's own rule (with the test at the
     // head: no other back edge, no other body block) or else by the
     // component rule on that block; the steps of [`check_cycles`] without
     // the body search. (A body of one block is never re-entered, and
-    // only the heads' predecessor links were built.)
-    for (&h, &written) in heads.iter().zip(head_writes.iter()) {
+    // only the heads' predecessor links were built.) The usual shape is
+    // answered by [`direct_self_loop`] first.
+    for &h in heads.iter() {
         let h = h as usize;
         let one = [h];
-        pos[h] = 1;
         work += 8;
         let result = if work > budget {
             Err(TerminationGap::TooComplex)
+        } else if let Some(result) = direct.then(|| direct_self_loop(blocks, h, info)).flatten() {
+            #[cfg(test)]
+            DIRECT.with(|d| {
+                let mut n = d.get();
+                n[usize::from(result.is_err())] += 1;
+                d.set(n);
+            });
+            result
         } else {
+            let written = fill_writes(blocks, h, writes, info);
+            let g = Graph {
+                succ,
+                pred,
+                scc: &identity[..n],
+                writes,
+                stepped: std::cell::Cell::new(false),
+            };
+            pos[h] = 1;
             let lp = Loop {
                 h,
                 back: &one,
@@ -383,8 +394,7 @@ pub(crate) fn check(
                 pos,
                 written,
             };
-            g.stepped.set(false);
-            match prove_at(blocks, &g, &lp, h, entry, exit) {
+            let result = match prove_at(blocks, &g, &lp, h, entry, exit) {
                 Ok(trips) => Ok(trips),
                 // The component rule; `h` alone is its component, and
                 // no other head shares it. The rule's counter is one of
@@ -404,13 +414,151 @@ pub(crate) fn check(
                         Err(gap)
                     }
                 }
-            }
+            };
+            pos[h] = 0;
+            result
         };
-        pos[h] = 0;
         let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
-        bounds.push(blocks, &one, trips);
+        if direct && heads.len() == 1 {
+            // One loop: [`loop_steps`]' answer for it, without listing
+            // it (a block outside the loop runs at most once, so the
+            // stays are the edges into it, plus the function's entry).
+            let stays = u64::from(h == 0) + pred.of(h).filter(|&x| x != h).count() as u64;
+            let len = (blocks.end(h) - blocks.start[h] as usize) as u64;
+            bounds.single(trips, stays, len);
+        } else {
+            bounds.push(blocks, &one, trips);
+        }
     }
     Ok(())
+}
+
+/// Whether [`check`] leaves every self-loop to the general rule (tests
+/// compare both answers).
+#[cfg(test)]
+fn general_only() -> bool {
+    GENERAL_ONLY.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn general_only() -> bool {
+    false
+}
+
+#[cfg(test)]
+thread_local! {
+    static GENERAL_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// How many loops [`direct_self_loop`] proved, and rejected.
+    static DIRECT: std::cell::Cell<[usize; 2]> = const { std::cell::Cell::new([0; 2]) };
+}
+
+/// The self-loop `h` in the usual compiled shape, answered in one walk of
+/// its block: it ends in a `jcc` back to itself after a `cmp` of a
+/// register (the exit test at the head, [`flag_test`]'s setter the `cmp`
+/// right before the jump, nothing between them), and the registers the
+/// block writes and the compared registers' steps are read in that walk
+/// (no write masks kept, no [`Loop`]). The answer is the general rule's
+/// ([`prove_at`] at the head, then the component rule): a proven loop's
+/// trip bound, or the gap when no compared register has an induction step
+/// (then the component rule cannot hold either). `None` leaves every other
+/// case to the general rule: no such test, a bound the block writes (two
+/// registers closing in), or a step that misses the bound (the component
+/// rule may still prove it). Tested against the general rule in
+/// `termination/direct_tests.rs`.
+#[inline]
+fn direct_self_loop(
+    blocks: &Blocks<'_>,
+    h: usize,
+    info: &mut Option<iced_x86::InstructionInfoFactory>,
+) -> Option<Result<u64, TerminationGap>> {
+    use crate::fast::Form;
+    let first = blocks.start[h] as usize;
+    let last = blocks.end(h) - 1;
+    let jcc = &blocks.ops[last];
+    // A `jcc` (the jump form with a condition) whose other edge leaves:
+    // `h` is a head because its last instruction jumps to `h`, so the
+    // jump stays and the next block (not `h`) leaves.
+    if jcc.flow != Flow::CondJump
+        || jcc.form != Form::Jump
+        || last == first
+        || last + 1 >= blocks.instrs.len()
+    {
+        return None;
+    }
+    let setter = last - 1;
+    let sop = &blocks.ops[setter];
+    if sop.form != Form::Compare {
+        return None;
+    }
+    let cmp = compared(sop, &blocks.instrs[setter])?;
+    let cc = blocks.instrs[last].condition_code();
+    let width = cmp.width;
+    let (a, b) = (usize::from(cmp.a), usize::from(cmp.b));
+    let b_reg = cmp.b != CMP_IMM;
+    // One walk: the registers written, and the change of each compared
+    // register (the `cmp` and the jump write none, so its change at the
+    // test is its change per iteration).
+    let mut written = 0u16;
+    let (mut da, mut db) = (Some(0), Some(0));
+    for i in first..last {
+        let (op, ins) = blocks.at(i);
+        let w = match op.form {
+            Form::Generic => match graph::plain_writes(ins) {
+                Some(mask) => mask,
+                None => graph::write_mask(
+                    info.get_or_insert_with(iced_x86::InstructionInfoFactory::new),
+                    ins,
+                ),
+            },
+            _ => graph::fast_writes(op),
+        };
+        written |= w;
+        if w >> (a & 15) & 1 != 0 {
+            da = step((op, ins), w, a, width, da);
+        }
+        if b_reg && w >> (b & 15) & 1 != 0 {
+            db = step((op, ins), w, b, width, db);
+        }
+    }
+    let stepping = |r: usize| if r == a { da } else { db }.filter(|&c| c != 0);
+    let mut orders: [Option<(usize, Bound, CC)>; 2] = [None, None];
+    if cmp.kind == Flagged::Sub && b_reg {
+        orders[0] = Some((a, Bound::Reg(b), cc));
+        orders[1] = swap(cc).map(|sw| (b, Bound::Reg(a), sw));
+    } else if cmp.kind == Flagged::Sub {
+        orders[0] = Some((a, Bound::Imm(cmp.imm), cc));
+    } else {
+        orders[0] = Some((a, Bound::Imm(0), cc));
+    }
+    for (r, bound, cc) in orders.into_iter().flatten() {
+        if written >> r & 1 == 0 {
+            continue;
+        }
+        // No step: the general rule goes on to the other order.
+        let Some(c) = stepping(r) else { continue };
+        if let Bound::Reg(b) = bound
+            && (b == r || written >> b & 1 != 0)
+        {
+            return None;
+        }
+        let head = &blocks.states[h];
+        if !meets(blocks.ctx, cc, cmp.kind, c, c, width, bound, head, r) {
+            return None;
+        }
+        let test = Test {
+            cc,
+            kind: cmp.kind,
+            c,
+            at_test: c,
+            width,
+            bound,
+        };
+        return Some(Ok(trips(&test, head, r)));
+    }
+    // No compared register steps: the general rule's gap, and no
+    // component rule.
+    Some(Err(TerminationGap::NoInductionStep))
 }
 
 /// [`check`] of a graph with an edge to an earlier block (a loop body of
@@ -1078,6 +1226,9 @@ fn step_of(ins: &Instruction, r: usize, width: u8, d: i64) -> Option<i64> {
     };
     d.checked_add(k).filter(|v| v.unsigned_abs() < 1 << 31)
 }
+
+#[cfg(test)]
+mod direct_tests;
 
 #[cfg(test)]
 mod form_tests;

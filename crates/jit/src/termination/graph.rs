@@ -160,18 +160,15 @@ impl Scratch {
         self.heads.clear();
         if self.self_loops(blocks) {
             // The only cycles are the heads jumping to themselves: every
-            // component is one block, and only the heads get write masks.
+            // component is one block. Only a head the direct rule leaves
+            // to the general one gets its write masks ([`fill_writes`],
+            // called by [`super::check`]).
             self.backward = false;
             if self.identity.len() < n {
                 self.identity.extend(self.identity.len() as u32..n as u32);
             }
             if self.writes.len() < blocks.instrs.len() {
                 self.writes.resize(blocks.instrs.len(), 0);
-            }
-            self.head_writes.clear();
-            for &h in &self.heads {
-                let written = fill_writes(blocks, h as usize, &mut self.writes, &mut self.info);
-                self.head_writes.push(written);
             }
             return;
         }
@@ -437,7 +434,7 @@ fn visited_edges(
 /// The write masks of block `b`'s instructions into `writes`; returns
 /// the registers the block writes (their union).
 #[inline(always)]
-fn fill_writes(
+pub(super) fn fill_writes(
     blocks: &Blocks<'_>,
     b: usize,
     writes: &mut [u16],
@@ -465,7 +462,7 @@ fn fill_writes(
 /// The registers a fast form writes (its template, checked against iced's
 /// lists when the form was chosen); not asked of the generic form.
 #[inline]
-fn fast_writes(op: &Op) -> u16 {
+pub(super) fn fast_writes(op: &Op) -> u16 {
     match op.form {
         Form::Jump | Form::Nop | Form::Compare | Form::Store | Form::Generic => 0,
         Form::Ret => 1 << crate::state::RSP,
