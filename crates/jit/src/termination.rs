@@ -337,39 +337,20 @@ pub(crate) fn check(
     if scratch.backward {
         return check_cycles(blocks, scratch, budget);
     }
-    let Scratch {
-        succ,
-        pred,
-        succ_bits,
-        pred_bits,
-        identity,
-        writes,
-        info,
-        heads,
-        pos,
-        entry,
-        exit,
-        walk,
-        work: bounds,
-        ..
-    } = scratch;
-    let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
     let mut work = 0u64;
     let direct = !general_only();
     // Every cycle a block jumping to itself: each head's loop is its
-    // block alone, proven by the loop's own rule (with the test at the
-    // head: no other back edge, no other body block) or else by the
-    // component rule on that block; the steps of [`check_cycles`] without
-    // the body search. (A body of one block is never re-entered, and
-    // only the heads' predecessor links were built.) The usual shape is
-    // answered by [`direct_self_loop`] first.
-    for &h in heads.iter() {
-        let h = h as usize;
-        let one = [h];
+    // block alone. The usual shape is answered by [`direct_self_loop`],
+    // any other by [`self_loop_general`].
+    for k in 0..scratch.heads.len() {
+        let h = scratch.heads[k] as usize;
         work += 8;
         let result = if work > budget {
             Err(TerminationGap::TooComplex)
-        } else if let Some(result) = direct.then(|| direct_self_loop(blocks, h, info)).flatten() {
+        } else if let Some(result) = direct
+            .then(|| direct_self_loop(blocks, h, &mut scratch.info))
+            .flatten()
+        {
             #[cfg(test)]
             DIRECT.with(|d| {
                 let mut n = d.get();
@@ -378,59 +359,93 @@ pub(crate) fn check(
             });
             result
         } else {
-            let written = fill_writes(blocks, h, writes, info);
-            let g = Graph {
-                succ,
-                pred,
-                scc: &identity[..n],
-                writes,
-                stepped: std::cell::Cell::new(false),
-            };
-            pos[h] = 1;
-            let lp = Loop {
-                h,
-                back: &one,
-                body: &one,
-                pos,
-                written,
-            };
-            let result = match prove_at(blocks, &g, &lp, h, entry, exit) {
-                Ok(trips) => Ok(trips),
-                // The component rule; `h` alone is its component, and
-                // no other head shares it. The rule's counter is one of
-                // the registers the loop's exit test compares, at its
-                // width, and every write of it steps by one in one
-                // direction: then `induction` found that step (the same
-                // walk of `h` with the same `step`). Where no induction
-                // did, it cannot hold.
-                Err(gap) => {
-                    work += 8;
-                    if work <= budget
-                        && g.stepped.get()
-                        && tested_counter(blocks, &g, h, &one, walk)
-                    {
-                        Ok(u64::MAX)
-                    } else {
-                        Err(gap)
-                    }
-                }
-            };
-            pos[h] = 0;
-            result
+            self_loop_general(blocks, scratch, h, &mut work, budget)
         };
         let trips = result.map_err(|gap| (blocks.start[h] as usize, gap))?;
-        if direct && heads.len() == 1 {
+        if direct && scratch.heads.len() == 1 {
             // One loop: [`loop_steps`]' answer for it, without listing
             // it (a block outside the loop runs at most once, so the
             // stays are the edges into it, plus the function's entry).
+            let (_, pred) = links(
+                n,
+                (&scratch.succ, &scratch.pred),
+                (&scratch.succ_bits, &scratch.pred_bits),
+            );
             let stays = u64::from(h == 0) + pred.of(h).filter(|&x| x != h).count() as u64;
             let len = (blocks.end(h) - blocks.start[h] as usize) as u64;
-            bounds.single(trips, stays, len);
+            scratch.work.single(trips, stays, len);
         } else {
-            bounds.push(blocks, &one, trips);
+            scratch.work.push(blocks, &[h], trips);
         }
     }
     Ok(())
+}
+
+/// The self-loop `h` by the general rule: [`prove_at`] at the head (no
+/// other back edge, no other body block), else the component rule on the
+/// block; the steps of [`check_cycles`] without the body search. (A body
+/// of one block is never re-entered, and only the heads' predecessor
+/// links were built.) Its write masks are filled here.
+#[inline(never)]
+fn self_loop_general(
+    blocks: &Blocks<'_>,
+    scratch: &mut Scratch,
+    h: usize,
+    work: &mut u64,
+    budget: u64,
+) -> Result<u64, TerminationGap> {
+    let n = blocks.start.len();
+    let Scratch {
+        succ,
+        pred,
+        succ_bits,
+        pred_bits,
+        identity,
+        writes,
+        info,
+        pos,
+        entry,
+        exit,
+        walk,
+        ..
+    } = scratch;
+    let (succ, pred) = links(n, (succ, pred), (succ_bits, pred_bits));
+    let one = [h];
+    let written = fill_writes(blocks, h, writes, info);
+    let g = Graph {
+        succ,
+        pred,
+        scc: &identity[..n],
+        writes,
+        stepped: std::cell::Cell::new(false),
+    };
+    pos[h] = 1;
+    let lp = Loop {
+        h,
+        back: &one,
+        body: &one,
+        pos,
+        written,
+    };
+    let result = match prove_at(blocks, &g, &lp, h, entry, exit) {
+        Ok(trips) => Ok(trips),
+        // The component rule; `h` alone is its component, and no other
+        // head shares it. The rule's counter is one of the registers the
+        // loop's exit test compares, at its width, and every write of it
+        // steps by one in one direction: then `induction` found that step
+        // (the same walk of `h` with the same `step`). Where no induction
+        // did, it cannot hold.
+        Err(gap) => {
+            *work += 8;
+            if *work <= budget && g.stepped.get() && tested_counter(blocks, &g, h, &one, walk) {
+                Ok(u64::MAX)
+            } else {
+                Err(gap)
+            }
+        }
+    };
+    pos[h] = 0;
+    result
 }
 
 /// Whether [`check`] leaves every self-loop to the general rule (tests
