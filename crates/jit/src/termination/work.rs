@@ -137,6 +137,46 @@ impl View {
 /// of them. Plus one back edge: a stay entered at the back-edge source
 /// tests once before its first head visit. Saturating.
 pub(super) fn trips(t: &Test, head: &State, r: usize) -> u64 {
+    // An equality test (or flags of no comparison) of a 64-bit number:
+    // the head values alone, both readings counted in `u64`.
+    if t.width >= 8
+        && ordered(t).is_none()
+        && let Some(n) = head.reg_num(r)
+    {
+        let a = t.c.unsigned_abs();
+        let fallback = 1u64
+            .checked_shl(64 - a.trailing_zeros().min(64))
+            .unwrap_or(u64::MAX);
+        let terms = |lo: u64, hi: u64, empty: bool| {
+            let span = hi.wrapping_sub(lo);
+            match span.checked_add(a) {
+                _ if empty => 0,
+                Some(_) => span / a + 1,
+                None => fallback,
+            }
+        };
+        let (smin, smax) = (n.s.smin(), n.s.smax());
+        let (umin, umax) = (n.s.umin(), n.s.umax());
+        let best = terms(smin as u64, smax as u64, smin > smax).min(terms(umin, umax, umin > umax));
+        return best.saturating_add(1);
+    }
+    trips_by_views(t, head, r)
+}
+
+/// The reading an order test narrows (0 signed, 1 unsigned), if any.
+fn ordered(t: &Test) -> Option<usize> {
+    match t.cc {
+        _ if t.kind != Flagged::Sub => None,
+        CC::l | CC::le | CC::g | CC::ge => Some(0),
+        CC::b | CC::be | CC::a | CC::ae => Some(1),
+        _ => None,
+    }
+}
+
+/// [`trips`] by the signed and unsigned views of the values (the general
+/// rule; [`trips`] answers 64-bit equality tests of numbers itself, with
+/// the same result: `trips_tests.rs`).
+fn trips_by_views(t: &Test, head: &State, r: usize) -> u64 {
     let bits = (u32::from(t.width) * 8).clamp(8, 64);
     let a = t.c.unsigned_abs();
     // 2^(bits - tz(c)) distinct values, saturating.
@@ -164,13 +204,7 @@ pub(super) fn trips(t: &Test, head: &State, r: usize) -> u64 {
         },
         Some(n) => {
             let views = views_of(n);
-            // The reading an order test narrows (0 signed, 1 unsigned).
-            let ordered = match t.cc {
-                _ if t.kind != Flagged::Sub => None,
-                CC::l | CC::le | CC::g | CC::ge => Some(0),
-                CC::b | CC::be | CC::a | CC::ae => Some(1),
-                _ => None,
-            };
+            let ordered = ordered(t);
             // Every continuing test sees a head value: counting the head
             // values in a reading bounds them too.
             let mut best = terms(views[0]).min(terms(views[1]));
@@ -404,3 +438,6 @@ pub(crate) fn loop_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u
     }
     excess
 }
+
+#[cfg(test)]
+mod trips_tests;
