@@ -558,7 +558,12 @@ fn direct_self_loop(
             return None;
         }
         let head = &blocks.states[h];
-        if !meets(blocks.ctx, cc, cmp.kind, c, c, width, bound, head, r) {
+        // A step of one continuing `!=` meets every bound ([`meets`]'
+        // first answer for a comparison or a logic result).
+        let ne_by_one = cc == CC::ne
+            && c.unsigned_abs() == 1
+            && matches!(cmp.kind, Flagged::Sub | Flagged::Logic);
+        if !ne_by_one && !meets(blocks.ctx, cc, cmp.kind, c, c, width, bound, head, r) {
             return None;
         }
         let test = Test {
