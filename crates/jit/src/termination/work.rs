@@ -136,7 +136,24 @@ impl View {
 /// termination proof excludes), and the progression has `2^(bits - tz(c))`
 /// of them. Plus one back edge: a stay entered at the back-edge source
 /// tests once before its first head visit. Saturating.
+#[inline]
 pub(super) fn trips(t: &Test, head: &State, r: usize) -> u64 {
+    // Neither a number nor a pointer (plain data: code checked without
+    // the value domain): only the fallback, inline.
+    if head.reg_num(r).is_none() && head.reg_ptr(r).is_none() {
+        let bits = (u32::from(t.width) * 8).clamp(8, 64);
+        let a = t.c.unsigned_abs();
+        return 1u64
+            .checked_shl(bits - a.trailing_zeros().min(bits))
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+    }
+    trips_of_values(t, head, r)
+}
+
+/// [`trips`] of a number or a pointer.
+#[inline(never)]
+fn trips_of_values(t: &Test, head: &State, r: usize) -> u64 {
     // An equality test (or flags of no comparison) of a 64-bit number:
     // the head values alone, both readings counted in `u64`.
     if t.width >= 8
@@ -174,8 +191,8 @@ fn ordered(t: &Test) -> Option<usize> {
 }
 
 /// [`trips`] by the signed and unsigned views of the values (the general
-/// rule; [`trips`] answers 64-bit equality tests of numbers itself, with
-/// the same result: `trips_tests.rs`).
+/// rule; [`trips`] answers plain data and 64-bit equality tests of numbers
+/// itself, with the same result: `trips_tests.rs`).
 fn trips_by_views(t: &Test, head: &State, r: usize) -> u64 {
     let bits = (u32::from(t.width) * 8).clamp(8, 64);
     let a = t.c.unsigned_abs();

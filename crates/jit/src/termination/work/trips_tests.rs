@@ -1,6 +1,7 @@
-//! [`super::trips`] (64-bit equality tests of numbers answered in `u64`)
-//! against [`super::trips_by_views`] (the signed and unsigned views) on
-//! pseudo-random head states, steps, conditions, flag kinds, widths and
+//! [`super::trips`] (plain data answered inline, 64-bit equality tests of
+//! numbers in `u64`) against [`super::trips_by_views`] (the signed and unsigned views) on
+//! pseudo-random head states (numbers, plain data, an undefined register,
+//! a pointer), steps, conditions, flag kinds, widths and
 //! bounds: the same bound every time.
 
 use iced_x86::ConditionCode as CC;
@@ -8,7 +9,7 @@ use iced_x86::ConditionCode as CC;
 use super::{Test, trips, trips_by_views};
 use crate::num::Num;
 use crate::scalar::Scalar;
-use crate::state::{Flagged, State};
+use crate::state::{Flagged, State, Val};
 use crate::termination::Bound;
 use crate::test_rng::Rng;
 
@@ -75,6 +76,9 @@ fn equality_tests_of_numbers_bound_trips_as_the_views_do() {
         let mut head = State::empty();
         head.set_num(3, Num::scalar(scalar(&mut rng)));
         head.set_num(5, Num::scalar(scalar(&mut rng)));
+        // Plain data, and a pointer with an offset range.
+        head.set_num(9, Num::unknown());
+        head.set_reg(10, Val::Ptr(0, Num::scalar(scalar(&mut rng))));
         let c = match rng.below(4) {
             0 => [1i64, -1, 2, -2, 8, -8, 4096][rng.below(7)],
             1 => 1 << rng.below(31),
@@ -97,7 +101,7 @@ fn equality_tests_of_numbers_bound_trips_as_the_views_do() {
                 Bound::Reg(5)
             },
         };
-        let r = [3, 3, 3, 5, 7][rng.below(5)];
+        let r = [3, 3, 3, 5, 7, 9, 10][rng.below(7)];
         let got = trips(&t, &head, r);
         assert_eq!(
             got,
