@@ -516,24 +516,30 @@ fn direct_self_loop(
     // test is its change per iteration).
     let mut written = 0u16;
     let (mut da, mut db) = (Some(0), Some(0));
-    for i in first..last {
-        let (op, ins) = blocks.at(i);
+    let want = 1u16 << (a & 15) | if b_reg { 1 << (b & 15) } else { 0 };
+    for (i, op) in (first..).zip(&blocks.ops[first..last]) {
         let w = match op.form {
-            Form::Generic => match graph::plain_writes(ins) {
-                Some(mask) => mask,
-                None => graph::write_mask(
-                    info.get_or_insert_with(iced_x86::InstructionInfoFactory::new),
-                    ins,
-                ),
-            },
+            Form::Generic => {
+                let ins = &blocks.instrs[i];
+                match graph::plain_writes(ins) {
+                    Some(mask) => mask,
+                    None => graph::write_mask(
+                        info.get_or_insert_with(iced_x86::InstructionInfoFactory::new),
+                        ins,
+                    ),
+                }
+            }
             _ => graph::fast_writes(op),
         };
         written |= w;
-        if w >> (a & 15) & 1 != 0 {
-            da = step((op, ins), w, a, width, da);
-        }
-        if b_reg && w >> (b & 15) & 1 != 0 {
-            db = step((op, ins), w, b, width, db);
+        if w & want != 0 {
+            let ins = &blocks.instrs[i];
+            if w >> (a & 15) & 1 != 0 {
+                da = step((op, ins), w, a, width, da);
+            }
+            if b_reg && w >> (b & 15) & 1 != 0 {
+                db = step((op, ins), w, b, width, db);
+            }
         }
     }
     let stepping = |r: usize| if r == a { da } else { db }.filter(|&c| c != 0);
