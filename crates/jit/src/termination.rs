@@ -119,7 +119,7 @@ mod work;
 use counter::{Components, tested_counter};
 use graph::{Adjacency, Cursor, Links, NO_BLOCK, fill_writes, links};
 use meets::{converges, meets};
-pub(crate) use work::loop_steps;
+use work::loop_steps;
 use work::{Test, WorkScratch, trips, trips_closing_in};
 
 /// Why a loop is not proven to end.
@@ -318,13 +318,14 @@ impl Graph<'_> {
 }
 
 /// Checks every loop; `Err((head instruction, gap))` for the first one not
-/// proven to end. Work is bounded by `budget` units (block visits);
-/// beyond it the loop is not proven.
+/// proven to end, else [`loop_steps`]' bound on what the loops repeat.
+/// Work is bounded by `budget` units (block visits); beyond it the loop is
+/// not proven.
 pub(crate) fn check(
     blocks: &Blocks<'_>,
     scratch: &mut Scratch,
     budget: u64,
-) -> Result<(), (usize, TerminationGap)> {
+) -> Result<Option<u64>, (usize, TerminationGap)> {
     let n = blocks.start.len();
     scratch.build(blocks);
     // Every loop resets the marks it set, so `pos` is all zero here: only
@@ -335,7 +336,8 @@ pub(crate) fn check(
     debug_assert!(scratch.pos[..n].iter().all(|&p| p == 0));
     scratch.work.clear();
     if scratch.backward {
-        return check_cycles(blocks, scratch, budget);
+        check_cycles(blocks, scratch, budget)?;
+        return Ok(loop_steps(blocks, scratch));
     }
     let mut work = 0u64;
     let direct = !general_only();
@@ -365,7 +367,9 @@ pub(crate) fn check(
         if direct && scratch.heads.len() == 1 {
             // One loop: [`loop_steps`]' answer for it, without listing
             // it (a block outside the loop runs at most once, so the
-            // stays are the edges into it, plus the function's entry).
+            // stays are the edges into it, plus the function's entry;
+            // no bound if it has none). Tested with the listed loop in
+            // `termination/direct_tests.rs`.
             let (_, pred) = links(
                 n,
                 (&scratch.succ, &scratch.pred),
@@ -373,12 +377,11 @@ pub(crate) fn check(
             );
             let stays = u64::from(h == 0) + pred.of(h).filter(|&x| x != h).count() as u64;
             let len = (blocks.end(h) - blocks.start[h] as usize) as u64;
-            scratch.work.single(trips, stays, len);
-        } else {
-            scratch.work.push(blocks, &[h], trips);
+            return Ok((trips != u64::MAX).then(|| stays.saturating_mul(trips).saturating_mul(len)));
         }
+        scratch.work.push(blocks, &[h], trips);
     }
-    Ok(())
+    Ok(loop_steps(blocks, scratch))
 }
 
 /// The self-loop `h` by the general rule: [`prove_at`] at the head (no

@@ -800,9 +800,8 @@ impl Validator {
                 };
                 // Linear in the code: a few units per instruction.
                 let budget = u64::from(policy.steps_per_instruction).saturating_mul(n as u64);
-                crate::termination::check(&view, &mut self.loops, budget)
+                repeated = crate::termination::check(&view, &mut self.loops, budget)
                     .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
-                repeated = crate::termination::loop_steps(&view, &mut self.loops);
             }
         }
         // A return always ends its block (`blocks` makes the next

@@ -1,5 +1,6 @@
 //! [`super::direct_self_loop`] and the one-loop work bound
-//! ([`super::work::WorkScratch::single`]) against the general rule: on
+//! (computed in `check` for a function whose only loop is a self-loop)
+//! against the general rule: on
 //! pseudo-random functions of one or two self-loops (steps, moves, shifts,
 //! `lea`, `imul`, comparisons of registers and immediates at 32 and 64
 //! bits, every condition, the test right before the jump or not, `loop`),

@@ -291,10 +291,6 @@ pub(crate) struct WorkScratch {
     /// Some loop has no trip bound ([`trips`] saturated): then neither has
     /// the call, and nothing more is recorded.
     unbounded: bool,
-    /// [`loop_steps`]' answer, when [`super::check`] gave it for a
-    /// function whose only loop is a block jumping to itself
-    /// ([`WorkScratch::single`]).
-    answer: Option<Option<u64>>,
 }
 
 impl WorkScratch {
@@ -302,17 +298,6 @@ impl WorkScratch {
         self.loops.clear();
         self.bodies.clear();
         self.unbounded = false;
-        self.answer = None;
-    }
-
-    /// The only loop, a block jumping to itself: [`loop_steps`]' answer
-    /// for one loop without listing its body (`stays`: the edges into it
-    /// from other blocks, plus one if the function starts in it; `len`:
-    /// its instructions). Tested with the listed loop in
-    /// `termination/direct_tests.rs`.
-    pub(super) fn single(&mut self, trips: u64, stays: u64, len: u64) {
-        self.answer =
-            Some((trips != u64::MAX).then(|| stays.saturating_mul(trips).saturating_mul(len)));
     }
 
     pub(super) fn push(&mut self, blocks: &Blocks<'_>, body: &[usize], trips: u64) {
@@ -363,7 +348,7 @@ const WORK_ROUNDS: usize = 4;
 /// loop not yet counted are taken again, a few rounds at most; `None` if
 /// one is still unknown then. Saturating; costs about as much as listing
 /// the loops' bodies and their entries.
-pub(crate) fn loop_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u64> {
+pub(super) fn loop_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u64> {
     let n = blocks.start.len();
     let Scratch {
         succ,
@@ -373,9 +358,6 @@ pub(crate) fn loop_steps(blocks: &Blocks<'_>, scratch: &mut Scratch) -> Option<u
         work: w,
         ..
     } = scratch;
-    if let Some(answer) = w.answer {
-        return answer;
-    }
     if w.unbounded {
         return None;
     }
