@@ -74,6 +74,14 @@ pub(crate) fn check_with(
     {
         return Ok(());
     }
+    // A `66` prefix alone (padding: `66 90`, `66 0f 1f ..`) on a modelled
+    // instruction that is not a branch: no prefix rule applies either.
+    if bytes[0] == 0x66
+        && bytes.get(1).is_some_and(|&b| prefix_class(b) == OTHER)
+        && matches!(v, Verdict::Modelled | Verdict::Division)
+    {
+        return Ok(());
+    }
     check_rest(v, need, string, plain, ins, bytes, policy)
 }
 
@@ -92,7 +100,32 @@ fn check_rest(
     if plain {
         return verdict_rule(v, need, policy).map(|_| ());
     }
+    // Operand-size and ignored segment prefixes alone (padding such as
+    // `66 2e 0f 1f 84 ..`), at most one REX after them: no segment
+    // override, no `F2`/`F3`, no ignored REX, so only the verdict and (for a
+    // branch) the `66` rule remain, and a branch goes the long way.
+    if only_benign_prefixes(bytes) && !verdict_rule(v, need, policy)? {
+        return Ok(());
+    }
     check_prefixed(v, need, string, ins, bytes, policy)
+}
+
+/// Whether the legacy prefixes of `bytes` are all `66`, `2E`, `3E`, `26` or
+/// `36`, and at most one REX prefix follows them, last.
+#[inline]
+fn only_benign_prefixes(bytes: &[u8]) -> bool {
+    let mut it = bytes.iter().map(|&b| (b, prefix_class(b)));
+    let mut next = it.next();
+    while let Some((b, LEGACY)) = next {
+        if !matches!(b, 0x66 | 0x2e | 0x3e | 0x26 | 0x36) {
+            return false;
+        }
+        next = it.next();
+    }
+    if let Some((_, REX)) = next {
+        next = it.next();
+    }
+    matches!(next, Some((_, OTHER)))
 }
 
 /// [`check_with`] for an instruction with prefixes: every rule, in order.
@@ -537,6 +570,15 @@ mod tests {
             &[0x64],
             &[0x66, 0x48],
             &[0x48, 0x66],
+            &[0x2e],
+            &[0x66, 0x2e],
+            &[0x66, 0x66, 0x2e],
+            &[0x3e, 0x66, 0x48],
+            &[0x66, 0x48, 0x66],
+            &[0x36, 0x48, 0x48],
+            &[0x66, 0xf3],
+            &[0x26, 0x64],
+            &[0x66, 0x67],
         ] {
             for op in 0..=255u8 {
                 for second in [None, Some(0x0f)] {

@@ -157,8 +157,13 @@ impl<'a> Ctx<'a> {
 
 /// [`Ctx::imports`]: the helper of each `uses` name, in a fixed array (no
 /// allocation per validation); reads as a slice of its names' entries.
+/// Empty (`None`) for a signature without `uses`: then building the
+/// context writes a tag, not the whole array.
 #[derive(Debug, Default)]
-pub(crate) struct Imports<'a> {
+pub(crate) struct Imports<'a>(Option<Resolved<'a>>);
+
+#[derive(Debug)]
+struct Resolved<'a> {
     helpers: [Option<&'a crate::Helper>; crate::MAX_USES],
     len: usize,
 }
@@ -166,19 +171,22 @@ pub(crate) struct Imports<'a> {
 impl<'a> Imports<'a> {
     #[cold]
     fn resolve(sig: &Signature, policy: &'a Policy) -> Imports<'a> {
-        let mut imports = Imports::default();
-        for (slot, name) in imports.helpers.iter_mut().zip(sig.uses()) {
+        let mut r = Resolved {
+            helpers: [None; crate::MAX_USES],
+            len: 0,
+        };
+        for (slot, name) in r.helpers.iter_mut().zip(sig.uses()) {
             *slot = policy.helpers.iter().find(|h| h.name == name);
-            imports.len += 1;
+            r.len += 1;
         }
-        imports
+        Imports(Some(r))
     }
 }
 
 impl<'a> std::ops::Deref for Imports<'a> {
     type Target = [Option<&'a crate::Helper>];
     fn deref(&self) -> &Self::Target {
-        &self.helpers[..self.len]
+        self.0.as_ref().map_or(&[], |r| &r.helpers[..r.len])
     }
 }
 

@@ -238,6 +238,10 @@ pub struct Signature {
     /// validation asks; a function of the fields above, so equality and
     /// hashing mean what they meant without it).
     facts: u8,
+    /// The parameters' types, 4 bits each (`1 + SigType as u32`, 0 past the
+    /// last), for a signature without buffers: what its entry state depends
+    /// on ([`Signature::entry_key`]). A function of `params`, like `facts`.
+    entry_key: u32,
 }
 
 /// [`Signature::facts`] bits.
@@ -281,6 +285,7 @@ impl Signature {
         }
         let mut p = [None; MAX_PARAMS];
         let mut facts = 0;
+        let mut entry_key = 0;
         for (i, (slot, param)) in p.iter_mut().zip(params).enumerate() {
             match param {
                 Param::Buffer(b) => {
@@ -290,6 +295,7 @@ impl Signature {
                 Param::Scalar(SigType::Pointer) => facts |= HAS_POINTER,
                 Param::Scalar(_) => {}
             }
+            entry_key |= (1 + param.ty() as u32) << (4 * i);
             *slot = Some(*param);
         }
         if ret == SigType::Pointer {
@@ -301,6 +307,7 @@ impl Signature {
             uses: [0; MAX_USES],
             nuses: 0,
             facts,
+            entry_key,
         })
     }
 
@@ -387,6 +394,14 @@ impl Signature {
     #[must_use]
     pub fn has_buffer(&self) -> bool {
         self.facts & HAS_BUFFER != 0
+    }
+
+    /// For a signature without buffers, a key that is equal for two
+    /// signatures exactly when their parameter types are (in order): what
+    /// the entry state of a validation without assumed arguments depends on
+    /// (the validator keeps that state per key). `None` with buffers.
+    pub(crate) fn entry_key(&self) -> Option<u32> {
+        (!self.has_buffer()).then_some(self.entry_key)
     }
 
     /// The 32-bit signature tag (encoding in the module docs). It identifies

@@ -253,6 +253,11 @@ pub struct Validator {
     cur: State,
     /// The state of a conditional jump's taken edge, while it is narrowed.
     edge: State,
+    /// The entry state of the last signature without buffers validated
+    /// without assumed arguments, and that signature's
+    /// [`Signature::entry_key`]: copied instead of built while it matches.
+    entry: State,
+    entry_for: Option<u32>,
     /// Constants the code compares with: widening stops there first.
     thresholds: Vec<i64>,
     /// Whether the last run used the value domain.
@@ -302,6 +307,8 @@ impl Validator {
             transfers: Vec::new(),
             cur: State::empty(),
             edge: State::empty(),
+            entry: State::empty(),
+            entry_for: None,
             thresholds: Vec::new(),
             rich: false,
             indexed: false,
@@ -592,7 +599,7 @@ impl Validator {
             self.mark.clear();
             self.mark.resize(blocks, 0);
         }
-        ctx.entry_state_into(&mut self.states[0]);
+        self.entry_state(&ctx);
         self.thresholds.clear();
         self.rich = ctx.rich;
         self.mark[0] = HAVE | QUEUED;
@@ -831,6 +838,23 @@ impl Validator {
 }
 
 impl Validator {
+    /// Writes the entry state into `states[0]`. Without buffers and
+    /// assumed arguments it depends on the parameter types alone
+    /// ([`Signature::entry_key`]): it is built once per key and copied.
+    fn entry_state(&mut self, ctx: &Ctx<'_>) {
+        let key = ctx.sig.entry_key();
+        match key.filter(|_| ctx.policy.assumed_args.is_none()) {
+            Some(_) => {
+                if self.entry_for != key {
+                    ctx.entry_state_into(&mut self.entry);
+                    self.entry_for = key;
+                }
+                self.states[0].clone_from(&self.entry);
+            }
+            None => ctx.entry_state_into(&mut self.states[0]),
+        }
+    }
+
     /// The successors of visited block `b` (its last instruction's targets).
     fn successors(&self, b: usize) -> [u32; 2] {
         let end = self.block_end(b);
@@ -1085,6 +1109,57 @@ fn cond_edge<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The entry state copied from the one kept per
+    /// [`Signature::entry_key`] must be the state built for the signature
+    /// and policy at hand, through one validator whose kept state was
+    /// built for the previous signature (types that differ in width only,
+    /// in order only, pointers, buffers, assumed arguments, no parameters).
+    #[test]
+    fn kept_entry_state_is_the_built_one() {
+        let texts = [
+            "int64(int64,int64,int64)",
+            "int64(int32,int64,int64)",
+            "int64(uint32,int64,int64)",
+            "int64(int64,int32,int64)",
+            "int64(int64,int64)",
+            "int64(int64,int64,int64,int64)",
+            "int32()",
+            "int64(ptr,int64)",
+            "int64(int64,ptr)",
+            "int64(int64* xs[n], int64 n)",
+            "int64(int64,int64,int64)",
+            "uint64(uint64,uint64,uint64,uint64,uint64,uint64)",
+            "uint64(uint64,uint64,uint64,uint64,uint64,int32)",
+            "int64(int64,int64,int64)",
+        ];
+        let plain = Policy {
+            pointer_access: PointerAccess::ReadWrite,
+            ..Policy::runtime()
+        };
+        let assumed = Policy {
+            assumed_args: Some(vec![3, 9, 1 << 40]),
+            ..plain.clone()
+        };
+        let mut v = Validator::new();
+        v.states.resize_with(1, State::empty);
+        let mut copied = 0;
+        for policy in [&plain, &assumed, &plain] {
+            for text in texts {
+                let sig: Signature = text.parse().expect("valid signature");
+                let syms = Ctx::entry_syms_of(policy, &sig);
+                let ctx = Ctx::new(policy, &sig, 16, &syms);
+                // Leave the state dirty, as a run does.
+                v.states[0].set_reg(RSP, crate::state::Val::Data(8));
+                v.entry_state(&ctx);
+                let mut built = State::empty();
+                ctx.entry_state_into(&mut built);
+                assert!(v.states[0] == built, "{text} under {policy:?}");
+                copied += usize::from(v.entry_for.is_some() && policy.assumed_args.is_none());
+            }
+        }
+        assert!(copied > 20, "the kept state was used");
+    }
 
     /// Blocks are numbered from a leader mask for code of at most 64
     /// instructions and from the `block_of` table for longer code, and the
