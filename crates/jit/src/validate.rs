@@ -552,35 +552,36 @@ impl Validator {
     }
 
     /// Marks the blocks a back edge spans ([`SPANNED`]; a jump at `i` to
-    /// `t <= i` spans the blocks starting in `t..=i`; every block of code
-    /// longer than 64 instructions). A block in a cycle is spanned: the
-    /// cycle enters it from a lower block or itself and leaves it for a
-    /// higher block or itself, so some edge of the cycle goes back across
-    /// it or from or to it. A block no back edge spans is popped once (the
-    /// worklist pops the lowest block; after that only a back edge across
-    /// it could queue a block at or below it), all its edges go forward and
-    /// it heads no loop, so nothing reads its stored state after the pop.
+    /// `t <= i` spans the blocks from `t`'s to `i`'s). A block in a cycle
+    /// is spanned: the cycle enters it from a lower block or itself and
+    /// leaves it for a higher block or itself, so some edge of the cycle
+    /// goes back across it or from or to it. A block no back edge spans is
+    /// popped once (the worklist pops the lowest block; after that only a
+    /// back edge across it could queue a block at or below it), all its
+    /// edges go forward and it heads no loop, so nothing reads its stored
+    /// state after the pop.
     #[inline(never)]
     fn mark_spanned(&mut self, blocks: usize) {
         let n = self.instrs.len();
-        let mut span = if n > 64 { u64::MAX } else { 0 };
         #[cfg(test)]
         if self.copy_all {
-            span = u64::MAX;
+            self.mark[..blocks].iter_mut().for_each(|m| *m |= SPANNED);
         }
-        if n <= 64 {
-            for &i in &self.transfers {
-                let op = &self.ops[i as usize];
-                if matches!(op.flow, Flow::Jump | Flow::CondJump) && op.k <= i64::from(i) {
-                    // Bits `t..=i`.
-                    span |= (u64::MAX >> (63 - i)) & (u64::MAX << op.k);
-                }
-            }
-        }
-        for (b, m) in self.mark[..blocks].iter_mut().enumerate() {
-            let start = self.block_start[b].min(63);
-            if span >> start & 1 != 0 {
-                *m |= SPANNED;
+        for &i in &self.transfers {
+            let i = i as usize;
+            let op = &self.ops[i];
+            if matches!(op.flow, Flow::Jump | Flow::CondJump) && op.k as usize <= i {
+                // The jump ends its block, and the next instruction (if
+                // any) is a leader.
+                let first = self.block_of[op.k as usize] as usize;
+                let last = if i + 1 == n {
+                    blocks - 1
+                } else {
+                    self.block_of[i + 1] as usize - 1
+                };
+                self.mark[first..=last]
+                    .iter_mut()
+                    .for_each(|m| *m |= SPANNED);
             }
         }
     }
