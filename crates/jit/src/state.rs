@@ -1018,6 +1018,7 @@ impl State {
 /// The symbol facts true on both paths: each range's hull, and the weaker
 /// bound-symbol bound. At a loop head (`widen`: the entry ranges) a range
 /// that grew jumps to its entry range, and a bound that grew is lost.
+#[inline(never)]
 fn join_syms(a: &Syms, b: &Syms, widen: Option<&Syms>) -> Syms {
     let mut syms = *a;
     for (k, (x, y)) in syms.ranges.iter_mut().zip(b.ranges.iter()).enumerate() {
@@ -1053,6 +1054,7 @@ fn join_syms(a: &Syms, b: &Syms, widen: Option<&Syms>) -> Syms {
 /// other overlap is plain data, except that bytes holding an entry value on
 /// either side are dropped unless both sides hold the same exact slot.
 /// Both inputs and the output are canonical.
+#[inline(never)]
 fn join_slots(a: &[Slot], b: &[Slot], out: &mut Vec<Slot>, widen: bool) {
     out.clear();
     let (mut i, mut j) = (0, 0);
