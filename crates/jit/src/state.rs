@@ -947,12 +947,43 @@ impl State {
         scratch: &mut Vec<Slot>,
         widen: Option<(&Syms, &[i64])>,
     ) -> bool {
-        let mut changed = false;
         // Equal facts join to themselves (most joins: the symbols change only
         // where a branch narrows one).
-        let joined = (!self.same_syms(other))
-            .then(|| join_syms(&self.syms, &other.syms, widen.map(|w| w.0)))
-            .filter(|j| *j != self.syms);
+        if self.same_syms(other) {
+            self.join_under(other, scratch, widen, None)
+        } else {
+            self.join_syms_from(other, scratch, widen)
+        }
+    }
+
+    /// [`State::join_from`] where the symbol facts differ (out of line: the
+    /// joined facts make a large frame).
+    #[inline(never)]
+    fn join_syms_from(
+        &mut self,
+        other: &State,
+        scratch: &mut Vec<Slot>,
+        widen: Option<(&Syms, &[i64])>,
+    ) -> bool {
+        let joined = join_syms(&self.syms, &other.syms, widen.map(|w| w.0));
+        if joined == self.syms {
+            self.join_under(other, scratch, widen, None)
+        } else {
+            self.join_under(other, scratch, widen, Some(&joined))
+        }
+    }
+
+    /// [`State::join_from`] given the joined symbol facts where they differ
+    /// from `self`'s (`None`: `self`'s stay).
+    #[inline(always)]
+    fn join_under(
+        &mut self,
+        other: &State,
+        scratch: &mut Vec<Slot>,
+        widen: Option<(&Syms, &[i64])>,
+        joined: Option<&Syms>,
+    ) -> bool {
+        let mut changed = false;
         // Equal values join to themselves: most registers agree.
         let mut diff = self.differing_regs(other);
         while diff != 0 {
@@ -962,7 +993,7 @@ impl State {
             // Two numbers, or two offsets into one buffer: joined where
             // they are.
             if (self.with_num & other.with_num) >> r & 1 != 0
-                && let Some(c) = self.join_num_at(other, r, joined.as_ref(), thresholds)
+                && let Some(c) = self.join_num_at(other, r, joined, thresholds)
             {
                 changed |= c;
                 continue;
@@ -983,7 +1014,7 @@ impl State {
             }
         }
         if let Some(j) = joined {
-            self.set_syms(&j);
+            self.set_syms(j);
             changed = true;
         }
         if self.cmp != other.cmp && self.cmp.is_some() {
