@@ -638,7 +638,7 @@ impl State {
     }
 
     /// The registers whose values differ in `self` and `o`, as a bit mask.
-    #[inline]
+    #[inline(always)]
     fn differing_regs(&self, o: &State) -> u16 {
         // Kinds and offsets apart: offsets rarely differ, and the kinds'
         // mask alone is a few vector instructions.
