@@ -638,7 +638,7 @@ impl State {
     }
 
     /// The registers whose values differ in `self` and `o`, as a bit mask.
-    #[inline]
+    #[inline(always)]
     fn differing_regs(&self, o: &State) -> u16 {
         // Kinds and offsets apart: offsets rarely differ, and the kinds'
         // mask alone is a few vector instructions.
@@ -947,12 +947,43 @@ impl State {
         scratch: &mut Vec<Slot>,
         widen: Option<(&Syms, &[i64])>,
     ) -> bool {
-        let mut changed = false;
         // Equal facts join to themselves (most joins: the symbols change only
         // where a branch narrows one).
-        let joined = (!self.same_syms(other))
-            .then(|| join_syms(&self.syms, &other.syms, widen.map(|w| w.0)))
-            .filter(|j| *j != self.syms);
+        if self.same_syms(other) {
+            self.join_under(other, scratch, widen, None)
+        } else {
+            self.join_syms_from(other, scratch, widen)
+        }
+    }
+
+    /// [`State::join_from`] where the symbol facts differ (out of line: the
+    /// joined facts make a large frame).
+    #[inline(never)]
+    fn join_syms_from(
+        &mut self,
+        other: &State,
+        scratch: &mut Vec<Slot>,
+        widen: Option<(&Syms, &[i64])>,
+    ) -> bool {
+        let joined = join_syms(&self.syms, &other.syms, widen.map(|w| w.0));
+        if joined == self.syms {
+            self.join_under(other, scratch, widen, None)
+        } else {
+            self.join_under(other, scratch, widen, Some(&joined))
+        }
+    }
+
+    /// [`State::join_from`] given the joined symbol facts where they differ
+    /// from `self`'s (`None`: `self`'s stay).
+    #[inline(always)]
+    fn join_under(
+        &mut self,
+        other: &State,
+        scratch: &mut Vec<Slot>,
+        widen: Option<(&Syms, &[i64])>,
+        joined: Option<&Syms>,
+    ) -> bool {
+        let mut changed = false;
         // Equal values join to themselves: most registers agree.
         let mut diff = self.differing_regs(other);
         while diff != 0 {
@@ -962,7 +993,7 @@ impl State {
             // Two numbers, or two offsets into one buffer: joined where
             // they are.
             if (self.with_num & other.with_num) >> r & 1 != 0
-                && let Some(c) = self.join_num_at(other, r, joined.as_ref(), thresholds)
+                && let Some(c) = self.join_num_at(other, r, joined, thresholds)
             {
                 changed |= c;
                 continue;
@@ -983,7 +1014,7 @@ impl State {
             }
         }
         if let Some(j) = joined {
-            self.set_syms(&j);
+            self.set_syms(j);
             changed = true;
         }
         if self.cmp != other.cmp && self.cmp.is_some() {
@@ -1018,6 +1049,7 @@ impl State {
 /// The symbol facts true on both paths: each range's hull, and the weaker
 /// bound-symbol bound. At a loop head (`widen`: the entry ranges) a range
 /// that grew jumps to its entry range, and a bound that grew is lost.
+#[inline(never)]
 fn join_syms(a: &Syms, b: &Syms, widen: Option<&Syms>) -> Syms {
     let mut syms = *a;
     for (k, (x, y)) in syms.ranges.iter_mut().zip(b.ranges.iter()).enumerate() {
@@ -1053,6 +1085,7 @@ fn join_syms(a: &Syms, b: &Syms, widen: Option<&Syms>) -> Syms {
 /// other overlap is plain data, except that bytes holding an entry value on
 /// either side are dropped unless both sides hold the same exact slot.
 /// Both inputs and the output are canonical.
+#[inline(never)]
 fn join_slots(a: &[Slot], b: &[Slot], out: &mut Vec<Slot>, widen: bool) {
     out.clear();
     let (mut i, mut j) = (0, 0);

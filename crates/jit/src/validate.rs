@@ -35,6 +35,9 @@ const QUEUED: u8 = 2;
 pub(crate) const VISITED: u8 = 4;
 /// Block `mark` bit of [`Validator::check_reaches_ret`]: reaches a `ret`.
 const REACHES: u8 = 8;
+/// Block `mark` bit set before the fixpoint: a back edge spans the block
+/// ([`Validator::mark_spanned`]), so it is stepped in a copy.
+const SPANNED: u8 = 16;
 
 /// What the validator proved about accepted code.
 ///
@@ -274,6 +277,10 @@ pub struct Validator {
     reach: Reach,
     /// Scratch space for termination proofs.
     loops: crate::termination::Scratch,
+    /// Tests: step every block of code with loops in a copy (the rule the
+    /// in-place stepping of blocks no back edge spans must match).
+    #[cfg(test)]
+    copy_all: bool,
 }
 
 impl fmt::Debug for Validator {
@@ -317,6 +324,8 @@ impl Validator {
             scratch: Vec::new(),
             reach: Reach::default(),
             loops: crate::termination::Scratch::default(),
+            #[cfg(test)]
+            copy_all: false,
         }
     }
 
@@ -549,6 +558,41 @@ impl Validator {
         Ok(loops)
     }
 
+    /// Marks the blocks a back edge spans ([`SPANNED`]; a jump at `i` to
+    /// `t <= i` spans the blocks from `t`'s to `i`'s). A block in a cycle
+    /// is spanned: the cycle enters it from a lower block or itself and
+    /// leaves it for a higher block or itself, so some edge of the cycle
+    /// goes back across it or from or to it. A block no back edge spans is
+    /// popped once (the worklist pops the lowest block; after that only a
+    /// back edge across it could queue a block at or below it), all its
+    /// edges go forward and it heads no loop, so nothing reads its stored
+    /// state after the pop.
+    #[inline(never)]
+    fn mark_spanned(&mut self, blocks: usize) {
+        let n = self.instrs.len();
+        #[cfg(test)]
+        if self.copy_all {
+            self.mark[..blocks].iter_mut().for_each(|m| *m |= SPANNED);
+        }
+        for &i in &self.transfers {
+            let i = i as usize;
+            let op = &self.ops[i];
+            if matches!(op.flow, Flow::Jump | Flow::CondJump) && op.k as usize <= i {
+                // The jump ends its block, and the next instruction (if
+                // any) is a leader.
+                let first = self.block_of[op.k as usize] as usize;
+                let last = if i + 1 == n {
+                    blocks - 1
+                } else {
+                    self.block_of[i + 1] as usize - 1
+                };
+                self.mark[first..=last]
+                    .iter_mut()
+                    .for_each(|m| *m |= SPANNED);
+            }
+        }
+    }
+
     fn block_end(&self, b: usize) -> usize {
         self.block_start
             .get(b + 1)
@@ -602,7 +646,10 @@ impl Validator {
         self.entry_state(&ctx);
         self.thresholds.clear();
         self.rich = ctx.rich;
-        self.mark[0] = HAVE | QUEUED;
+        if loops {
+            self.mark_spanned(blocks);
+        }
+        self.mark[0] |= HAVE | QUEUED;
         // The worklist pops the smallest block first: a bit mask when every
         // block fits in one word (the usual case), else a heap.
         let small = blocks <= 64;
@@ -649,18 +696,21 @@ impl Validator {
             // One read and one write of the mark.
             let mark = &mut self.mark[b];
             let had = *mark & HAVE != 0;
+            let copy = *mark & SPANNED != 0;
             *mark = (*mark & !QUEUED) | if had { VISITED } else { 0 };
             if !had {
                 continue;
             }
             let start = self.block_start[b] as usize;
             let end = self.block_end(b);
-            // With loops, the block's stored state must stay (a back edge
-            // may join into it), so it is stepped in a copy. Acyclic: every
-            // edge leaves `b` for a later block, so its stored state is never
-            // read again and is stepped in place; successors are in `later`
-            // (block `sb` at `sb - first`).
-            let (cur, later, first) = if loops {
+            // A block a back edge spans keeps its stored state (a back edge
+            // may join into it, the termination proof reads a loop head's),
+            // so it is stepped in a copy. Any other block (all of acyclic
+            // code) is visited once and every edge leaves it for a later
+            // block, so its stored state is never read again and is stepped
+            // in place; successors are in `later` (block `sb` at
+            // `sb - first`).
+            let (cur, later, first) = if copy {
                 self.cur.clone_from(&self.states[b]);
                 (&mut self.cur, &mut self.states[..], 0)
             } else {
@@ -1239,5 +1289,128 @@ mod tests {
             }
         }
         assert_eq!(paths, [true; 2], "both numberings ran");
+    }
+
+    /// Random code of at most 24 instructions: moves, arithmetic and
+    /// comparisons on five registers, red-zone stores and loads, a stack
+    /// array and a load through an index (the value domain), returns and
+    /// jumps forward and back (self-loops, loops of several blocks, nested
+    /// and overlapping ones).
+    /// An item of [`random_loop_code`]: an instruction's bytes, or a jump
+    /// (its condition code, `None` for `jmp`, and its target item).
+    type Item = Result<Vec<u8>, (Option<u8>, usize)>;
+
+    fn random_loop_code(rng: &mut crate::test_rng::Rng) -> Vec<u8> {
+        const REGS: [u8; 5] = [0, 1, 2, 6, 7];
+        const CCS: [u8; 8] = [0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0xc, 0xf];
+        let len = 6 + rng.below(19);
+        // First `xor ecx, ecx`, `mov rax, rdi` and four red-zone slots
+        // written, so that fewer paths read what nothing wrote.
+        let mut items: Vec<Item> = vec![Ok(vec![0x31, 0xc9]), Ok(vec![0x48, 0x89, 0xf8])];
+        for disp in [0xd8, 0xe0, 0xe8, 0xf0] {
+            items.push(Ok(vec![0x48, 0x89, 0x7c, 0x24, disp]));
+        }
+        for i in 6..len {
+            let r = REGS[rng.below(5)];
+            let q = REGS[rng.below(5)];
+            let imm = [0u8, 1, 3, 5, 0xff, 0x10][rng.below(6)];
+            let disp = 0xd8 + 8 * rng.below(4) as u8;
+            let item = match rng.below(16) {
+                0 => vec![0x48, 0x83, 0xc0 | r, imm],
+                1 => vec![0x48, 0x83, 0xe8 | r, imm],
+                2 => vec![0x48, 0x83, 0xf8 | r, imm],
+                3 => vec![0x48, 0x39, 0xc0 | q << 3 | r],
+                4 => vec![0x48, 0x01, 0xc0 | q << 3 | r],
+                5 => vec![0x48, 0x89, 0xc0 | q << 3 | r],
+                6 => vec![0x31, 0xc0 | r << 3 | r],
+                7 => vec![0x48, 0x89, 0x44 | q << 3, 0x24, disp],
+                8 => vec![0x48, 0x8b, 0x44 | q << 3, 0x24, disp],
+                9 => vec![0x48, 0x8d, 0x7c, 0x24, 0xd8],
+                10 => vec![0x48, 0x8b, 0x74, 0xd7, 0xf8],
+                11 => vec![0xb8 | r, imm, 0, 0, 0],
+                12 if i > 8 => vec![0xc3],
+                13..=15 => {
+                    let cc = (rng.below(4) != 0).then(|| CCS[rng.below(8)]);
+                    let target = match rng.below(3) {
+                        0 => i.saturating_sub(rng.below(5)),
+                        1 => i + 1 + rng.below(3),
+                        _ => rng.below(len + 1),
+                    };
+                    items.push(Err((cc, target.min(len))));
+                    continue;
+                }
+                _ => vec![0x48, 0x0f, 0xaf, 0xc0 | r << 3 | q],
+            };
+            items.push(Ok(item));
+        }
+        items.push(Ok(vec![0xc3]));
+        // Jumps are two bytes (`jcc`/`jmp` with an 8-bit displacement).
+        let mut at = vec![0usize; items.len() + 1];
+        for (k, item) in items.iter().enumerate() {
+            at[k + 1] = at[k] + item.as_ref().map_or(2, Vec::len);
+        }
+        let mut code = Vec::new();
+        for (k, item) in items.iter().enumerate() {
+            match item {
+                Ok(bytes) => code.extend_from_slice(bytes),
+                Err((cc, target)) => {
+                    let rel = at[*target] as i64 - at[k + 1] as i64;
+                    code.push(cc.map_or(0xeb, |c| 0x70 | c));
+                    code.push(rel as i8 as u8);
+                }
+            }
+        }
+        code
+    }
+
+    /// Blocks no back edge spans are stepped in their stored state
+    /// (`mark_spanned`): on random code with loops, under the value domain
+    /// (assumed arguments) and without it, every result equals the one of
+    /// stepping every block in a copy.
+    #[test]
+    fn blocks_no_back_edge_spans_step_in_place_as_in_a_copy() {
+        let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
+        let plain = Policy {
+            allow_division: true,
+            ..Policy::runtime()
+        };
+        let assumed = Policy {
+            assumed_args: Some(vec![3, 9, 40]),
+            ..plain.clone()
+        };
+        let unproven = Policy {
+            require_termination: false,
+            ..plain.clone()
+        };
+        let unproven_assumed = Policy {
+            require_termination: false,
+            ..assumed.clone()
+        };
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut fast = Validator::new();
+        let mut copying = Validator::new();
+        copying.copy_all = true;
+        let (mut loops, mut accepted, mut in_place) = (0, 0, 0);
+        for _ in 0..4000 {
+            let code = random_loop_code(&mut rng);
+            for policy in [&plain, &assumed, &unproven, &unproven_assumed] {
+                let a = fast.validate(&code, &sig, policy);
+                let b = copying.validate(&code, &sig, policy);
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{code:02x?}");
+                if a.as_ref().is_ok_and(Report::has_loops) {
+                    loops += 1;
+                    let spanned = fast.mark[..fast.block_start.len()]
+                        .iter()
+                        .filter(|&&m| m & SPANNED != 0)
+                        .count();
+                    in_place += usize::from(spanned < fast.block_start.len());
+                }
+                accepted += usize::from(a.is_ok());
+            }
+        }
+        assert!(
+            loops > 200 && in_place > 100 && accepted > 1000,
+            "{loops} {in_place} {accepted}"
+        );
     }
 }
