@@ -25,7 +25,9 @@
 use iced_x86::{Code, OpAccess, Register};
 
 use crate::access::stack_range;
-use crate::interp::{Ctx, Place, check_ret, offset_by, place_at, place_indexed, set_rsp};
+use crate::interp::{
+    Ctx, Place, check_ret, offset_by, place_at, place_indexed, set_rsp, stack_place,
+};
 use iced_x86::Instruction;
 
 use crate::record::Flow;
@@ -412,7 +414,8 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
     let defined = |st: &State, r: usize| st.reg_defined_bytes(r) >= width;
     let new = match op.form {
         Form::Ret => return check_ret(ctx, st).map_err(drop),
-        Form::Store | Form::Load => return exec_mem(ctx, st, op),
+        Form::Store => return exec_store(ctx, st, op),
+        Form::Load => return exec_load(ctx, st, op),
         Form::LoadIndexed => return exec_indexed_load(ctx, st, op, ins),
         Form::ShiftCl => {
             if !defined(st, d) || st.reg_defined_bytes(s) < 1 || d == RSP {
@@ -570,61 +573,83 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
     Ok(())
 }
 
-/// [`exec`] for a 64-bit `mov` between register `r0` and `[r1 + k]`. Like
-/// every 64-bit move it may carry pointers and saved callee-saved values.
+/// [`exec`] for the 64-bit load `mov r0, [r1 + k]`. Like every 64-bit
+/// move it may carry pointers and saved callee-saved values.
 #[inline(never)]
-fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
+fn exec_load(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     let [_, modified, undefined] = op.flags.map(u32::from);
     let (reg, base) = (usize::from(op.r0), usize::from(op.r1));
-    let store = op.form == Form::Store;
-    // Register reads: the base, then a store's source; a saved
-    // callee-saved value may be moved, so it is not an undefined read.
-    let readable = |r: usize| st.reg_is_entry(r) || st.reg_defined_bytes(r) >= 8;
-    if !readable(base) || (store && !readable(reg)) {
+    // The base is read; a saved callee-saved value may be moved, so it is
+    // not an undefined read.
+    if !(st.reg_is_entry(base) || st.reg_defined_bytes(base) >= 8) {
         return Err(());
     }
     let lo = st.rsp() - ctx.red_zone;
-    let place = place_at(ctx, st, base, op.k, lo, 8, store).map_err(drop)?;
-    if store {
-        match place {
-            // Plain data is stored without building its value.
-            Place::Stack(off) if st.reg_stores_as_data(reg) => st.store_data(off, 8),
-            Place::Stack(off) => st.store(off, 8, st.reg(reg)),
-            // An entry value must not leave the frame (`step` names the rule).
-            Place::Param | Place::Buffer if st.reg_is_entry(reg) => return Err(()),
-            Place::Param | Place::Code | Place::Buffer => {}
-            Place::StackRange(..) => return Err(()),
+    let place = place_at(ctx, st, base, op.k, lo, 8, false).map_err(drop)?;
+    let loaded = match place {
+        Place::Stack(off) => match st.load(off, 8) {
+            Load::Missing(_) => return Err(()),
+            Load::Value(v) => v,
+        },
+        Place::Param | Place::Code | Place::Buffer => Val::Data(8),
+        Place::StackRange(..) => return Err(()),
+    };
+    if reg == RSP {
+        match loaded {
+            Val::Stack(k) => {
+                // `rsp` is checked against the stack touched by the load.
+                let before = st.touched;
+                if let Place::Stack(off) = place {
+                    st.touched = st.touched.min(off);
+                }
+                if set_rsp(ctx, st, k).is_err() {
+                    st.touched = before;
+                    return Err(());
+                }
+            }
+            _ => return Err(()),
         }
     } else {
-        let loaded = match place {
-            Place::Stack(off) => match st.load(off, 8) {
-                Load::Missing(_) => return Err(()),
-                Load::Value(v) => v,
-            },
-            Place::Param | Place::Code | Place::Buffer => Val::Data(8),
-            Place::StackRange(..) => return Err(()),
-        };
-        if reg == RSP {
-            match loaded {
-                Val::Stack(k) => {
-                    // `rsp` is checked against the stack touched by the load.
-                    let before = st.touched;
-                    if let Place::Stack(off) = place {
-                        st.touched = st.touched.min(off);
-                    }
-                    if set_rsp(ctx, st, k).is_err() {
-                        st.touched = before;
-                        return Err(());
-                    }
-                }
-                _ => return Err(()),
-            }
-        } else {
-            st.set_reg(reg, loaded);
-        }
+        st.set_reg(reg, loaded);
     }
     if let Place::Stack(off) = place {
         st.touched = st.touched.min(off);
+    }
+    st.flags = (st.flags | modified) & !undefined;
+    Ok(())
+}
+
+/// [`exec`] for the 64-bit store `mov [r1 + k], r0`, the frame addressed
+/// through a stack pointer without building the base's value (the
+/// `Stack` arm of [`place_at`]). Like every 64-bit move it may carry
+/// pointers and saved callee-saved values.
+#[inline(never)]
+fn exec_store(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
+    let [_, modified, undefined] = op.flags.map(u32::from);
+    let (reg, base) = (usize::from(op.r0), usize::from(op.r1));
+    let readable = |r: usize| st.reg_is_entry(r) || st.reg_defined_bytes(r) >= 8;
+    if !readable(base) || !readable(reg) {
+        return Err(());
+    }
+    let lo = st.rsp() - ctx.red_zone;
+    let place = match st.reg_stack(base) {
+        Some(k) => stack_place(ctx, st, k, op.k, lo, 8),
+        None => place_at(ctx, st, base, op.k, lo, 8, true),
+    };
+    match place.map_err(drop)? {
+        Place::Stack(off) => {
+            // Plain data is stored without building its value.
+            if st.reg_stores_as_data(reg) {
+                st.store_data(off, 8);
+            } else {
+                st.store(off, 8, st.reg(reg));
+            }
+            st.touched = st.touched.min(off);
+        }
+        // An entry value must not leave the frame (`step` names the rule).
+        Place::Param | Place::Buffer if st.reg_is_entry(reg) => return Err(()),
+        Place::Param | Place::Code | Place::Buffer => {}
+        Place::StackRange(..) => return Err(()),
     }
     st.flags = (st.flags | modified) & !undefined;
     Ok(())

@@ -429,6 +429,13 @@ impl State {
         self.offs[r] = off;
     }
 
+    /// Register `r`'s offset from the entry `rsp` where it is a `Stack`
+    /// pointer.
+    #[inline]
+    pub(crate) fn reg_stack(&self, r: usize) -> Option<i64> {
+        (self.kinds[r] == K_STACK).then(|| self.offs[r])
+    }
+
     /// Whether register `r` is a frame pointer (`Stack` or `Param`), without
     /// building its value.
     #[inline]
