@@ -792,8 +792,43 @@ impl State {
     /// [`State::store`] of plain data (any value that is not special),
     /// without building or copying a value.
     pub(crate) fn store_data(&mut self, off: i64, len: u8) {
-        let idx = self.clear_for_store(off, len);
-        self.insert_data(idx, off, off + i64::from(len));
+        let hi = off + i64::from(len);
+        // The first slot ending after `off`: where fresh bytes go (the
+        // usual spill), else the first one they overwrite.
+        let first = self.slots.partition_point(|s| s.end() <= off);
+        if self.slots.get(first).is_some_and(|s| s.off < hi) {
+            return self.store_data_over(off, hi);
+        }
+        // Fresh bytes: one search, the neighbours merged in place.
+        let before = first
+            .checked_sub(1)
+            .filter(|&p| self.slots[p].is_data() && self.slots[p].end() == off);
+        let after = self
+            .slots
+            .get(first)
+            .is_some_and(|s| s.is_data() && s.off == hi);
+        match (before, after) {
+            (Some(p), true) => {
+                let end = self.slots[first].end();
+                self.slots[p].len = data_len(self.slots[p].off, end);
+                self.slots.remove(first);
+            }
+            (Some(p), false) => self.slots[p].len = data_len(self.slots[p].off, hi),
+            (None, true) => {
+                let n = &mut self.slots[first];
+                n.len = data_len(off, n.end());
+                n.off = off;
+            }
+            (None, false) => self.slots.insert(first, data_slot(off, hi)),
+        }
+    }
+
+    /// [`State::store_data`] of bytes `[off, hi)` some of which are written.
+    #[inline(never)]
+    fn store_data_over(&mut self, off: i64, hi: i64) {
+        self.forget(off, hi);
+        let idx = self.slots.partition_point(|s| s.off < off);
+        self.insert_data(idx, off, hi);
     }
 
     /// Forgets what `[off, off + len)` held; returns the index where slots
@@ -1122,13 +1157,17 @@ fn push_data(out: &mut Vec<Slot>, lo: i64, hi: i64) {
 }
 
 fn data_slot(a: i64, b: i64) -> Slot {
-    // Offsets are bounded by the frame limit, so the length fits.
-    let len = u32::try_from(b - a).unwrap_or(0);
     Slot {
         off: a,
-        len,
+        len: data_len(a, b),
         val: Val::Data(8),
     }
+}
+
+/// The length of the run `[a, b)` (offsets are bounded by the frame limit,
+/// so it fits).
+fn data_len(a: i64, b: i64) -> u32 {
+    u32::try_from(b - a).unwrap_or(0)
 }
 
 #[cfg(test)]
