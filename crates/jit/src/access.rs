@@ -246,6 +246,17 @@ pub(crate) fn moved(off: Num, index: Option<Num>, scale: u32, disp: i64) -> Num 
 /// Reads stack bytes touched by an indexed load: all must be written and
 /// none may hold a saved register.
 pub(crate) fn load_range(st: &State, lo: i64, hi: i64) -> Result<Val, K> {
+    if range_readable(st, lo, hi) {
+        Ok(Val::Data(8))
+    } else {
+        Err(K::IndexedStackAccess { lo, hi })
+    }
+}
+
+/// Whether every stack byte in `[lo, hi)` is written and none holds a
+/// saved register: [`load_range`]'s test.
+#[inline]
+pub(crate) fn range_readable(st: &State, lo: i64, hi: i64) -> bool {
     let mut at = lo;
     let i = st.slots.partition_point(|s| s.off + i64::from(s.len) <= lo);
     for s in &st.slots[i..] {
@@ -253,14 +264,11 @@ pub(crate) fn load_range(st: &State, lo: i64, hi: i64) -> Result<Val, K> {
             break;
         }
         if s.off > at || matches!(s.val, Val::Entry(_)) {
-            return Err(K::IndexedStackAccess { lo, hi });
+            return false;
         }
         at = s.off + i64::from(s.len);
     }
-    if at < hi {
-        return Err(K::IndexedStackAccess { lo, hi });
-    }
-    Ok(Val::Data(8))
+    at >= hi
 }
 
 /// `mov r64, [base + index * scale + disp]` into a register other than

@@ -675,23 +675,51 @@ fn exec_indexed_load(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) 
     }
     let lo = st.rsp() - ctx.red_zone;
     let scale = ins.memory_index_scale();
-    let place = match st.reg(base) {
+    let place = match st.reg_stack(base) {
         // A stack array indexed by a number (what `place_indexed` does for
-        // these without copying the index's number): the bytes its signed
+        // these without building either value): the bytes its signed
         // range may reach; an index that is no number is not allowed.
-        Val::Stack(k) => match st.reg(index) {
-            Val::Num(n) => {
-                let range = (n.s.smin(), n.s.smax());
-                stack_range(ctx, st, k, range, scale, op.k, lo, 8)
-            }
-            Val::Data(8) => stack_range(ctx, st, k, (i64::MIN, i64::MAX), scale, op.k, lo, 8),
-            Val::Ptr(..) if scale == 1 => {
-                place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false)
-            }
-            _ => return Err(()),
-        },
-        _ => place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false),
+        Some(k) => {
+            let range = if let Some(n) = st.reg_num(index) {
+                (n.s.smin(), n.s.smax())
+            } else if st.reg_is_data(index) && st.reg_defined_bytes(index) == 8 {
+                (i64::MIN, i64::MAX)
+            } else if scale == 1 && st.reg_ptr(index).is_some() {
+                return indexed_place_loaded(ctx, st, op, index, scale, lo);
+            } else {
+                return Err(());
+            };
+            stack_range(ctx, st, k, range, scale, op.k, lo, 8)
+        }
+        None => return indexed_place_loaded(ctx, st, op, index, scale, lo),
     };
+    // The frame: every byte the range may reach is read (the loaded value
+    // is plain data, as `load_range` gives).
+    let Ok(Place::StackRange(lo, hi)) = place else {
+        return Err(());
+    };
+    if !crate::access::range_readable(st, lo, hi) {
+        return Err(());
+    }
+    st.touched = st.touched.min(hi - 8);
+    st.set_reg(d, Val::Data(8));
+    Ok(())
+}
+
+/// [`exec_indexed_load`] through [`place_indexed`] (a buffer pointer as
+/// the base or the index, or a base that is neither a stack nor a buffer
+/// pointer, which it rejects).
+#[inline(never)]
+fn indexed_place_loaded(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    op: &Op,
+    index: usize,
+    scale: u32,
+    lo: i64,
+) -> Result<(), ()> {
+    let (d, base) = (usize::from(op.r0), usize::from(op.r1));
+    let place = place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false);
     let loaded = match place.map_err(drop)? {
         Place::Param | Place::Code | Place::Buffer => Val::Data(8),
         Place::StackRange(lo, hi) => {
@@ -1360,15 +1388,27 @@ mod tests {
                 },
             ),
         ];
-        let bases = [Val::Stack(-40), Val::Stack(-48), Val::Data(8)];
-        let load = [0x48, 0x8b, 0x74, 0xd7, 0xf8];
+        let bases = [
+            Val::Stack(-40),
+            Val::Stack(-48),
+            Val::Data(8),
+            Val::Ptr(0, Num::constant(0)),
+        ];
+        // `mov rsi, [rdi + rdx * 8 - 8]` and `[rdi + rdx - 8]`.
+        let loads = [
+            [0x48, 0x8b, 0x74, 0xd7, 0xf8],
+            [0x48, 0x8b, 0x74, 0x17, 0xf8],
+        ];
         let mut answered = 0;
         for (base, ix) in bases
             .iter()
             .flat_map(|b| index.iter().map(move |i| (*b, *i)))
         {
-            for written in [8, 16, 40] {
-                let (form, fast, generic) = both_ways(&load, |st| {
+            for (written, load) in [8, 16, 40]
+                .into_iter()
+                .flat_map(|w| loads.iter().map(move |l| (w, l)))
+            {
+                let (form, fast, generic) = both_ways(load, |st| {
                     st.set_reg(RSP, Val::Stack(-48));
                     st.store(-written, 8, Val::Data(8));
                     st.store(-40, 32, Val::Data(8));
