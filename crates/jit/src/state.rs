@@ -709,6 +709,51 @@ impl State {
         tagged
     }
 
+    /// `set_reg(d, copy_reg(s, ip))` (a 64-bit `mov d, s` at `ip`), with
+    /// the number tagged and copied in place instead of moved through two
+    /// values.
+    #[inline(never)]
+    pub(crate) fn move_reg(&mut self, d: usize, s: usize, ip: u64) {
+        let k = self.kinds[s];
+        let untagged = (k == K_DATA | 8) || (k == K_NUM && self.nums[s].id == NO_ID);
+        if untagged && s != RSP {
+            // `copy_reg`'s naming: every older holder of the name loses it.
+            let id = (ip as u32).max(1);
+            let mut m = self.with_num;
+            while m != 0 {
+                let r = m.trailing_zeros() as usize;
+                m &= m - 1;
+                if self.kinds[r] == K_NUM && self.nums[r].id == id {
+                    let n = Num {
+                        id: NO_ID,
+                        ..self.nums[r]
+                    };
+                    self.set_num(r, n);
+                }
+            }
+            if k == K_NUM {
+                self.nums[s].id = id;
+            } else {
+                self.kinds[s] = K_NUM;
+                self.nums[s] = Num {
+                    id,
+                    ..Num::unknown()
+                };
+                self.with_num |= 1 << s;
+            }
+        }
+        // Each part as it is (`offs` is 0 and `nums` unread where the
+        // kind has none).
+        self.kinds[d] = self.kinds[s];
+        self.offs[d] = self.offs[s];
+        if self.with_num >> s & 1 != 0 {
+            self.nums[d] = self.nums[s];
+            self.with_num |= 1 << d;
+        } else {
+            self.with_num &= !(1 << d);
+        }
+    }
+
     /// `rsp` as an offset from its entry value.
     pub(crate) fn rsp(&self) -> i64 {
         if self.kinds[RSP] == K_STACK {
