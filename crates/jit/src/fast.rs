@@ -267,15 +267,25 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
 #[inline(never)]
 fn set_comparison(st: &mut State, op: &Op, ins: &Instruction) {
     use iced_x86::Mnemonic as M;
-    let (b, kind) = match (op.form, ins.mnemonic()) {
-        (Form::Compare, M::Cmp) if op.r1 != NO_REG => (op.r1, Flagged::Sub),
-        // `test a, a`: the flags of `a` itself (`test a, b` says nothing).
-        (Form::Compare, M::Test) if op.r1 == op.r0 => (CMP_IMM, Flagged::Logic),
-        (Form::Alu | Form::Zero, M::And | M::Or | M::Xor) => (CMP_IMM, Flagged::Logic),
-        (Form::Alu | Form::Zero | Form::AddImm | Form::SubImm, M::Add | M::Sub) => {
-            (CMP_IMM, Flagged::Result)
-        }
-        (Form::Alu, M::Imul) | (Form::ShiftCl | Form::Divide, _) => {
+    // The form first: `add`/`sub r64, imm` need no mnemonic.
+    let (b, kind) = match op.form {
+        Form::AddImm | Form::SubImm => (CMP_IMM, Flagged::Result),
+        Form::Compare => match ins.mnemonic() {
+            M::Cmp if op.r1 != NO_REG => (op.r1, Flagged::Sub),
+            // `test a, a`: the flags of `a` itself (`test a, b` says nothing).
+            M::Test if op.r1 == op.r0 => (CMP_IMM, Flagged::Logic),
+            _ => return set_comparison_rest(st, op, ins),
+        },
+        Form::Alu | Form::Zero => match ins.mnemonic() {
+            M::And | M::Or | M::Xor => (CMP_IMM, Flagged::Logic),
+            M::Add | M::Sub => (CMP_IMM, Flagged::Result),
+            M::Imul if op.form == Form::Alu => {
+                st.cmp = None;
+                return;
+            }
+            _ => return set_comparison_rest(st, op, ins),
+        },
+        Form::ShiftCl | Form::Divide => {
             st.cmp = None;
             return;
         }
