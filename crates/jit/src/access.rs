@@ -205,6 +205,7 @@ fn sym_min(syms: &Syms, k: u8) -> i64 {
 /// a variable index in the signed range `index`: the range of bytes it may
 /// touch, checked against the frame and the stack-clash rule.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 pub(crate) fn stack_range(
     ctx: &Ctx<'_>,
     st: &State,
