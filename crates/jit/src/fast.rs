@@ -405,8 +405,14 @@ fn beside_any_value(ctx: &Ctx<'_>, st: &State, op: &Op, ins: &Instruction) -> Op
 fn add_to_num_in_place(st: &mut State, d: usize, k: i64) -> bool {
     match st.reg_num(d) {
         Some(n) if !n.rel.is_some() => {
+            let plain = n.rel == crate::num::Rel::NONE && n.id == crate::num::NO_ID;
             let s = n.s.add(crate::scalar::Scalar::constant(k as u64));
-            st.set_num(d, crate::num::Num::scalar(s));
+            if plain {
+                // Already `Num::scalar` of its range: only the range moves.
+                st.set_num_scalar(d, s);
+            } else {
+                st.set_num(d, crate::num::Num::scalar(s));
+            }
             true
         }
         _ => false,
