@@ -205,6 +205,7 @@ fn sym_min(syms: &Syms, k: u8) -> i64 {
 /// a variable index in the signed range `index`: the range of bytes it may
 /// touch, checked against the frame and the stack-clash rule.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 pub(crate) fn stack_range(
     ctx: &Ctx<'_>,
     st: &State,
@@ -215,12 +216,7 @@ pub(crate) fn stack_range(
     lo_frame: i64,
     size: u8,
 ) -> Result<Place, K> {
-    let (smin, smax) = index;
-    let lo = i128::from(k) + i128::from(disp) + i128::from(smin) * i128::from(scale);
-    let hi =
-        i128::from(k) + i128::from(disp) + i128::from(smax) * i128::from(scale) + i128::from(size);
-    let narrow = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
-    let (lo, hi) = (narrow(lo), narrow(hi));
+    let (lo, hi) = range_bounds(k, index, scale, disp, size);
     if lo < lo_frame || hi > 0 || lo < -(ctx.max_frame + ctx.red_zone) {
         return Err(K::IndexedStackAccess { lo, hi });
     }
@@ -228,6 +224,31 @@ pub(crate) fn stack_range(
         return Err(clash(lo, st.touched));
     }
     Ok(Place::StackRange(lo, hi))
+}
+
+/// [`stack_range`]'s bounds: in 64 bits where nothing overflows (then the
+/// wide sums are the same numbers), else [`wide_range`].
+#[inline]
+fn range_bounds(k: i64, index: (i64, i64), scale: u32, disp: i64, size: u8) -> (i64, i64) {
+    let (smin, smax) = index;
+    let exact = || {
+        let base = k.checked_add(disp)?;
+        let lo = base.checked_add(smin.checked_mul(i64::from(scale))?)?;
+        let hi = base
+            .checked_add(smax.checked_mul(i64::from(scale))?)?
+            .checked_add(i64::from(size))?;
+        Some((lo, hi))
+    };
+    exact().unwrap_or_else(|| wide_range(k, index, scale, disp, size))
+}
+
+/// [`stack_range`]'s bounds in 128 bits, each clamped to 64.
+fn wide_range(k: i64, (smin, smax): (i64, i64), scale: u32, disp: i64, size: u8) -> (i64, i64) {
+    let lo = i128::from(k) + i128::from(disp) + i128::from(smin) * i128::from(scale);
+    let hi =
+        i128::from(k) + i128::from(disp) + i128::from(smax) * i128::from(scale) + i128::from(size);
+    let narrow = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
+    (narrow(lo), narrow(hi))
 }
 
 /// The byte offset `off + index * scale + disp` of a pointer moved by an
@@ -246,6 +267,17 @@ pub(crate) fn moved(off: Num, index: Option<Num>, scale: u32, disp: i64) -> Num 
 /// Reads stack bytes touched by an indexed load: all must be written and
 /// none may hold a saved register.
 pub(crate) fn load_range(st: &State, lo: i64, hi: i64) -> Result<Val, K> {
+    if range_readable(st, lo, hi) {
+        Ok(Val::Data(8))
+    } else {
+        Err(K::IndexedStackAccess { lo, hi })
+    }
+}
+
+/// Whether every stack byte in `[lo, hi)` is written and none holds a
+/// saved register: [`load_range`]'s test.
+#[inline]
+pub(crate) fn range_readable(st: &State, lo: i64, hi: i64) -> bool {
     let mut at = lo;
     let i = st.slots.partition_point(|s| s.off + i64::from(s.len) <= lo);
     for s in &st.slots[i..] {
@@ -253,14 +285,11 @@ pub(crate) fn load_range(st: &State, lo: i64, hi: i64) -> Result<Val, K> {
             break;
         }
         if s.off > at || matches!(s.val, Val::Entry(_)) {
-            return Err(K::IndexedStackAccess { lo, hi });
+            return false;
         }
         at = s.off + i64::from(s.len);
     }
-    if at < hi {
-        return Err(K::IndexedStackAccess { lo, hi });
-    }
-    Ok(Val::Data(8))
+    at >= hi
 }
 
 /// `mov r64, [base + index * scale + disp]` into a register other than

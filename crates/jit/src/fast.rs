@@ -25,7 +25,9 @@
 use iced_x86::{Code, OpAccess, Register};
 
 use crate::access::stack_range;
-use crate::interp::{Ctx, Place, check_ret, offset_by, place_at, place_indexed, set_rsp};
+use crate::interp::{
+    Ctx, Place, check_ret, offset_by, place_at, place_indexed, set_rsp, stack_place,
+};
 use iced_x86::Instruction;
 
 use crate::record::Flow;
@@ -265,15 +267,25 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
 #[inline(never)]
 fn set_comparison(st: &mut State, op: &Op, ins: &Instruction) {
     use iced_x86::Mnemonic as M;
-    let (b, kind) = match (op.form, ins.mnemonic()) {
-        (Form::Compare, M::Cmp) if op.r1 != NO_REG => (op.r1, Flagged::Sub),
-        // `test a, a`: the flags of `a` itself (`test a, b` says nothing).
-        (Form::Compare, M::Test) if op.r1 == op.r0 => (CMP_IMM, Flagged::Logic),
-        (Form::Alu | Form::Zero, M::And | M::Or | M::Xor) => (CMP_IMM, Flagged::Logic),
-        (Form::Alu | Form::Zero | Form::AddImm | Form::SubImm, M::Add | M::Sub) => {
-            (CMP_IMM, Flagged::Result)
-        }
-        (Form::Alu, M::Imul) | (Form::ShiftCl | Form::Divide, _) => {
+    // The form first: `add`/`sub r64, imm` need no mnemonic.
+    let (b, kind) = match op.form {
+        Form::AddImm | Form::SubImm => (CMP_IMM, Flagged::Result),
+        Form::Compare => match ins.mnemonic() {
+            M::Cmp if op.r1 != NO_REG => (op.r1, Flagged::Sub),
+            // `test a, a`: the flags of `a` itself (`test a, b` says nothing).
+            M::Test if op.r1 == op.r0 => (CMP_IMM, Flagged::Logic),
+            _ => return set_comparison_rest(st, op, ins),
+        },
+        Form::Alu | Form::Zero => match ins.mnemonic() {
+            M::And | M::Or | M::Xor => (CMP_IMM, Flagged::Logic),
+            M::Add | M::Sub => (CMP_IMM, Flagged::Result),
+            M::Imul if op.form == Form::Alu => {
+                st.cmp = None;
+                return;
+            }
+            _ => return set_comparison_rest(st, op, ins),
+        },
+        Form::ShiftCl | Form::Divide => {
             st.cmp = None;
             return;
         }
@@ -384,6 +396,29 @@ fn beside_any_value(ctx: &Ctx<'_>, st: &State, op: &Op, ins: &Instruction) -> Op
     }
 }
 
+/// [`offset_by`] of a `Num` register `d` without a relation, written in
+/// place (the scalar sum alone, as `offset_by` computes it: the number is
+/// neither copied out nor moved back through a `Val`). `false`, with `st`
+/// untouched, for any other register. The fast-path test compares it with
+/// `offset_by`.
+#[inline(never)]
+fn add_to_num_in_place(st: &mut State, d: usize, k: i64) -> bool {
+    match st.reg_num(d) {
+        Some(n) if !n.rel.is_some() => {
+            let plain = n.rel == crate::num::Rel::NONE && n.id == crate::num::NO_ID;
+            let s = n.s.add(crate::scalar::Scalar::constant(k as u64));
+            if plain {
+                // Already `Num::scalar` of its range: only the range moves.
+                st.set_num_scalar(d, s);
+            } else {
+                st.set_num(d, crate::num::Num::scalar(s));
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
 /// [`exec`] after the checks that send a form to the generic step.
 /// Inlined into the driver's loop (measured: a call costs more per step
 /// than the larger loop does); the heavier forms stay out of line.
@@ -395,7 +430,8 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
     let defined = |st: &State, r: usize| st.reg_defined_bytes(r) >= width;
     let new = match op.form {
         Form::Ret => return check_ret(ctx, st).map_err(drop),
-        Form::Store | Form::Load => return exec_mem(ctx, st, op),
+        Form::Store => return exec_store(ctx, st, op),
+        Form::Load => return exec_load(ctx, st, op),
         Form::LoadIndexed => return exec_indexed_load(ctx, st, op, ins),
         Form::ShiftCl => {
             if !defined(st, d) || st.reg_defined_bytes(s) < 1 || d == RSP {
@@ -435,7 +471,11 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, d) {
                 return Err(());
             }
-            Some(offset_by(st.reg(d), op.k))
+            if ctx.rich && add_to_num_in_place(st, d, op.k) {
+                None
+            } else {
+                Some(offset_by(st.reg(d), op.k))
+            }
         }
         Form::Lea => {
             if !defined(st, s) {
@@ -491,15 +531,14 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !moved_entry && v.defined_bytes() < width {
                 return Err(());
             }
-            Some(if width == 8 {
-                if ctx.rich && d != RSP {
-                    st.copy_reg(s, ins.ip())
-                } else {
-                    v
-                }
+            if width == 8 && ctx.rich && d != RSP {
+                st.move_reg(d, s, ins.ip());
+                None
+            } else if width == 8 {
+                Some(v)
             } else {
-                computed(ctx, st, ins)
-            })
+                Some(computed(ctx, st, ins))
+            }
         }
         // The constants `values.rs` gives, without reading the operands
         // back: 0 (a `sub` of a frame pointer from itself stays with the
@@ -549,61 +588,83 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
     Ok(())
 }
 
-/// [`exec`] for a 64-bit `mov` between register `r0` and `[r1 + k]`. Like
-/// every 64-bit move it may carry pointers and saved callee-saved values.
+/// [`exec`] for the 64-bit load `mov r0, [r1 + k]`. Like every 64-bit
+/// move it may carry pointers and saved callee-saved values.
 #[inline(never)]
-fn exec_mem(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
+fn exec_load(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     let [_, modified, undefined] = op.flags.map(u32::from);
     let (reg, base) = (usize::from(op.r0), usize::from(op.r1));
-    let store = op.form == Form::Store;
-    // Register reads: the base, then a store's source; a saved
-    // callee-saved value may be moved, so it is not an undefined read.
-    let readable = |r: usize| st.reg_is_entry(r) || st.reg_defined_bytes(r) >= 8;
-    if !readable(base) || (store && !readable(reg)) {
+    // The base is read; a saved callee-saved value may be moved, so it is
+    // not an undefined read.
+    if !(st.reg_is_entry(base) || st.reg_defined_bytes(base) >= 8) {
         return Err(());
     }
     let lo = st.rsp() - ctx.red_zone;
-    let place = place_at(ctx, st, base, op.k, lo, 8, store).map_err(drop)?;
-    if store {
-        match place {
-            // Plain data is stored without building its value.
-            Place::Stack(off) if st.reg_stores_as_data(reg) => st.store_data(off, 8),
-            Place::Stack(off) => st.store(off, 8, st.reg(reg)),
-            // An entry value must not leave the frame (`step` names the rule).
-            Place::Param | Place::Buffer if st.reg_is_entry(reg) => return Err(()),
-            Place::Param | Place::Code | Place::Buffer => {}
-            Place::StackRange(..) => return Err(()),
+    let place = place_at(ctx, st, base, op.k, lo, 8, false).map_err(drop)?;
+    let loaded = match place {
+        Place::Stack(off) => match st.load(off, 8) {
+            Load::Missing(_) => return Err(()),
+            Load::Value(v) => v,
+        },
+        Place::Param | Place::Code | Place::Buffer => Val::Data(8),
+        Place::StackRange(..) => return Err(()),
+    };
+    if reg == RSP {
+        match loaded {
+            Val::Stack(k) => {
+                // `rsp` is checked against the stack touched by the load.
+                let before = st.touched;
+                if let Place::Stack(off) = place {
+                    st.touched = st.touched.min(off);
+                }
+                if set_rsp(ctx, st, k).is_err() {
+                    st.touched = before;
+                    return Err(());
+                }
+            }
+            _ => return Err(()),
         }
     } else {
-        let loaded = match place {
-            Place::Stack(off) => match st.load(off, 8) {
-                Load::Missing(_) => return Err(()),
-                Load::Value(v) => v,
-            },
-            Place::Param | Place::Code | Place::Buffer => Val::Data(8),
-            Place::StackRange(..) => return Err(()),
-        };
-        if reg == RSP {
-            match loaded {
-                Val::Stack(k) => {
-                    // `rsp` is checked against the stack touched by the load.
-                    let before = st.touched;
-                    if let Place::Stack(off) = place {
-                        st.touched = st.touched.min(off);
-                    }
-                    if set_rsp(ctx, st, k).is_err() {
-                        st.touched = before;
-                        return Err(());
-                    }
-                }
-                _ => return Err(()),
-            }
-        } else {
-            st.set_reg(reg, loaded);
-        }
+        st.set_reg(reg, loaded);
     }
     if let Place::Stack(off) = place {
         st.touched = st.touched.min(off);
+    }
+    st.flags = (st.flags | modified) & !undefined;
+    Ok(())
+}
+
+/// [`exec`] for the 64-bit store `mov [r1 + k], r0`, the frame addressed
+/// through a stack pointer without building the base's value (the
+/// `Stack` arm of [`place_at`]). Like every 64-bit move it may carry
+/// pointers and saved callee-saved values.
+#[inline(never)]
+fn exec_store(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
+    let [_, modified, undefined] = op.flags.map(u32::from);
+    let (reg, base) = (usize::from(op.r0), usize::from(op.r1));
+    let readable = |r: usize| st.reg_is_entry(r) || st.reg_defined_bytes(r) >= 8;
+    if !readable(base) || !readable(reg) {
+        return Err(());
+    }
+    let lo = st.rsp() - ctx.red_zone;
+    let place = match st.reg_stack(base) {
+        Some(k) => stack_place(ctx, st, k, op.k, lo, 8),
+        None => place_at(ctx, st, base, op.k, lo, 8, true),
+    };
+    match place.map_err(drop)? {
+        Place::Stack(off) => {
+            // Plain data is stored without building its value.
+            if st.reg_stores_as_data(reg) {
+                st.store_data(off, 8);
+            } else {
+                st.store(off, 8, st.reg(reg));
+            }
+            st.touched = st.touched.min(off);
+        }
+        // An entry value must not leave the frame (`step` names the rule).
+        Place::Param | Place::Buffer if st.reg_is_entry(reg) => return Err(()),
+        Place::Param | Place::Code | Place::Buffer => {}
+        Place::StackRange(..) => return Err(()),
     }
     st.flags = (st.flags | modified) & !undefined;
     Ok(())
@@ -629,23 +690,51 @@ fn exec_indexed_load(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) 
     }
     let lo = st.rsp() - ctx.red_zone;
     let scale = ins.memory_index_scale();
-    let place = match st.reg(base) {
+    let place = match st.reg_stack(base) {
         // A stack array indexed by a number (what `place_indexed` does for
-        // these without copying the index's number): the bytes its signed
+        // these without building either value): the bytes its signed
         // range may reach; an index that is no number is not allowed.
-        Val::Stack(k) => match st.reg(index) {
-            Val::Num(n) => {
-                let range = (n.s.smin(), n.s.smax());
-                stack_range(ctx, st, k, range, scale, op.k, lo, 8)
-            }
-            Val::Data(8) => stack_range(ctx, st, k, (i64::MIN, i64::MAX), scale, op.k, lo, 8),
-            Val::Ptr(..) if scale == 1 => {
-                place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false)
-            }
-            _ => return Err(()),
-        },
-        _ => place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false),
+        Some(k) => {
+            let range = if let Some(n) = st.reg_num(index) {
+                (n.s.smin(), n.s.smax())
+            } else if st.reg_is_data(index) && st.reg_defined_bytes(index) == 8 {
+                (i64::MIN, i64::MAX)
+            } else if scale == 1 && st.reg_ptr(index).is_some() {
+                return indexed_place_loaded(ctx, st, op, index, scale, lo);
+            } else {
+                return Err(());
+            };
+            stack_range(ctx, st, k, range, scale, op.k, lo, 8)
+        }
+        None => return indexed_place_loaded(ctx, st, op, index, scale, lo),
     };
+    // The frame: every byte the range may reach is read (the loaded value
+    // is plain data, as `load_range` gives).
+    let Ok(Place::StackRange(lo, hi)) = place else {
+        return Err(());
+    };
+    if !crate::access::range_readable(st, lo, hi) {
+        return Err(());
+    }
+    st.touched = st.touched.min(hi - 8);
+    st.set_reg(d, Val::Data(8));
+    Ok(())
+}
+
+/// [`exec_indexed_load`] through [`place_indexed`] (a buffer pointer as
+/// the base or the index, or a base that is neither a stack nor a buffer
+/// pointer, which it rejects).
+#[inline(never)]
+fn indexed_place_loaded(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    op: &Op,
+    index: usize,
+    scale: u32,
+    lo: i64,
+) -> Result<(), ()> {
+    let (d, base) = (usize::from(op.r0), usize::from(op.r1));
+    let place = place_indexed(ctx, st, Some(base), index, scale, op.k, lo, 8, false);
     let loaded = match place.map_err(drop)? {
         Place::Param | Place::Code | Place::Buffer => Val::Data(8),
         Place::StackRange(lo, hi) => {
@@ -1225,6 +1314,62 @@ mod tests {
     /// `offset_by`'s way for numbers without a relation gives what
     /// `Num::add` gives (the rule `step` and the pointer forms share), on
     /// ranges near every wrap and on random numbers.
+    /// `State::move_reg` (the 64-bit `mov` in the value domain) gives what
+    /// `set_reg(d, copy_reg(s, ip))` gives, names included.
+    #[test]
+    fn move_reg_is_set_reg_of_copy_reg() {
+        let mut rng = Rng(0x0e0e_c0de_0000_0007);
+        let mut tagged = 0;
+        for _ in 0..5000 {
+            let mut st = State::empty();
+            for r in 0..16 {
+                st.set_reg(r, random_val(&mut rng));
+            }
+            let (d, s) = ((rng.next() % 16) as usize, (rng.next() % 16) as usize);
+            // Addresses 0-3: names 1 and 2 are also `random_val`'s.
+            let ip = rng.next() % 4;
+            let mut want = st.clone();
+            let v = want.copy_reg(s, ip);
+            want.set_reg(d, v);
+            let before = format!("{st:?}");
+            st.move_reg(d, s, ip);
+            assert_eq!(st, want, "mov {d}, {s} at {ip} in {before}");
+            assert_eq!(format!("{st:?}"), format!("{want:?}"));
+            tagged += usize::from(before != format!("{want:?}") && d == s);
+        }
+        assert!(tagged > 20, "{tagged}");
+    }
+
+    /// `add_to_num_in_place` gives what `offset_by` of the register's value
+    /// gives, and leaves every other register (and value kind) alone.
+    #[test]
+    fn add_in_place_is_offset_by() {
+        use crate::interp::offset_by;
+        let mut rng = Rng(0x0add_1e55_0000_0001);
+        let ks = [0i64, 1, -1, 8, -8, 4096, i64::MAX, i64::MIN, 1 << 40];
+        let (mut hits, mut misses) = (0, 0);
+        for _ in 0..3000 {
+            let mut st = State::empty();
+            for r in 0..16 {
+                st.set_reg(r, random_val(&mut rng));
+            }
+            let d = (rng.next() % 16) as usize;
+            let k = ks[(rng.next() % ks.len() as u64) as usize];
+            let mut want = st.clone();
+            want.set_reg(d, offset_by(st.reg(d), k));
+            let before = st.clone();
+            if add_to_num_in_place(&mut st, d, k) {
+                hits += 1;
+                assert_eq!(st, want, "{:?} + {k}", before.reg(d));
+            } else {
+                misses += 1;
+                assert_eq!(st, before);
+                assert!(!matches!(st.reg(d), Val::Num(n) if !n.rel.is_some()));
+            }
+        }
+        assert!(hits > 100 && misses > 100, "{hits} {misses}");
+    }
+
     #[test]
     fn offset_by_is_num_add() {
         use crate::interp::offset_by;
@@ -1284,15 +1429,27 @@ mod tests {
                 },
             ),
         ];
-        let bases = [Val::Stack(-40), Val::Stack(-48), Val::Data(8)];
-        let load = [0x48, 0x8b, 0x74, 0xd7, 0xf8];
+        let bases = [
+            Val::Stack(-40),
+            Val::Stack(-48),
+            Val::Data(8),
+            Val::Ptr(0, Num::constant(0)),
+        ];
+        // `mov rsi, [rdi + rdx * 8 - 8]` and `[rdi + rdx - 8]`.
+        let loads = [
+            [0x48, 0x8b, 0x74, 0xd7, 0xf8],
+            [0x48, 0x8b, 0x74, 0x17, 0xf8],
+        ];
         let mut answered = 0;
         for (base, ix) in bases
             .iter()
             .flat_map(|b| index.iter().map(move |i| (*b, *i)))
         {
-            for written in [8, 16, 40] {
-                let (form, fast, generic) = both_ways(&load, |st| {
+            for (written, load) in [8, 16, 40]
+                .into_iter()
+                .flat_map(|w| loads.iter().map(move |l| (w, l)))
+            {
+                let (form, fast, generic) = both_ways(load, |st| {
                     st.set_reg(RSP, Val::Stack(-48));
                     st.store(-written, 8, Val::Data(8));
                     st.store(-40, 32, Val::Data(8));

@@ -909,19 +909,10 @@ pub(crate) fn place_at(
     size: u8,
     write: bool,
 ) -> Result<Place, K> {
-    let size = i64::from(size);
     match st.reg(base & 15) {
-        Val::Stack(k) => {
-            let off = k.checked_add(disp).ok_or(K::MemoryOutsideFrame)?;
-            if off < lo || off + size > 0 || off < -(ctx.max_frame + ctx.red_zone) {
-                return Err(K::MemoryOutsideFrame);
-            }
-            if off < st.touched - PAGE {
-                return Err(clash(off, st.touched));
-            }
-            Ok(Place::Stack(off))
-        }
+        Val::Stack(k) => stack_place(ctx, st, k, disp, lo, size),
         Val::Param(_, k) => {
+            let size = i64::from(size);
             let allowed = match ctx.policy.pointer_access {
                 PointerAccess::Forbidden => false,
                 PointerAccess::Read => !write,
@@ -933,11 +924,29 @@ pub(crate) fn place_at(
             }
             Ok(Place::Param)
         }
-        Val::Ptr(i, off) => {
-            ctx.check_buffer(i, &moved(off, None, 1, disp), size as u8, write, st.syms())
-        }
+        Val::Ptr(i, off) => ctx.check_buffer(i, &moved(off, None, 1, disp), size, write, st.syms()),
         _ => Err(K::MemoryOutsideFrame),
     }
+}
+
+/// [`place_at`] where the base is the stack pointer `k` (entry `rsp` + k).
+#[inline]
+pub(crate) fn stack_place(
+    ctx: &Ctx<'_>,
+    st: &State,
+    k: i64,
+    disp: i64,
+    lo: i64,
+    size: u8,
+) -> Result<Place, K> {
+    let off = k.checked_add(disp).ok_or(K::MemoryOutsideFrame)?;
+    if off < lo || off + i64::from(size) > 0 || off < -(ctx.max_frame + ctx.red_zone) {
+        return Err(K::MemoryOutsideFrame);
+    }
+    if off < st.touched - PAGE {
+        return Err(clash(off, st.touched));
+    }
+    Ok(Place::Stack(off))
 }
 
 /// Moves `rsp`, checking the frame bound, and forgets the stack below the

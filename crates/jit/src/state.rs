@@ -429,6 +429,13 @@ impl State {
         self.offs[r] = off;
     }
 
+    /// Register `r`'s offset from the entry `rsp` where it is a `Stack`
+    /// pointer.
+    #[inline]
+    pub(crate) fn reg_stack(&self, r: usize) -> Option<i64> {
+        (self.kinds[r] == K_STACK).then(|| self.offs[r])
+    }
+
     /// Whether register `r` is a frame pointer (`Stack` or `Param`), without
     /// building its value.
     #[inline]
@@ -702,6 +709,51 @@ impl State {
         tagged
     }
 
+    /// `set_reg(d, copy_reg(s, ip))` (a 64-bit `mov d, s` at `ip`), with
+    /// the number tagged and copied in place instead of moved through two
+    /// values.
+    #[inline(never)]
+    pub(crate) fn move_reg(&mut self, d: usize, s: usize, ip: u64) {
+        let k = self.kinds[s];
+        let untagged = (k == K_DATA | 8) || (k == K_NUM && self.nums[s].id == NO_ID);
+        if untagged && s != RSP {
+            // `copy_reg`'s naming: every older holder of the name loses it.
+            let id = (ip as u32).max(1);
+            let mut m = self.with_num;
+            while m != 0 {
+                let r = m.trailing_zeros() as usize;
+                m &= m - 1;
+                if self.kinds[r] == K_NUM && self.nums[r].id == id {
+                    let n = Num {
+                        id: NO_ID,
+                        ..self.nums[r]
+                    };
+                    self.set_num(r, n);
+                }
+            }
+            if k == K_NUM {
+                self.nums[s].id = id;
+            } else {
+                self.kinds[s] = K_NUM;
+                self.nums[s] = Num {
+                    id,
+                    ..Num::unknown()
+                };
+                self.with_num |= 1 << s;
+            }
+        }
+        // Each part as it is (`offs` is 0 and `nums` unread where the
+        // kind has none).
+        self.kinds[d] = self.kinds[s];
+        self.offs[d] = self.offs[s];
+        if self.with_num >> s & 1 != 0 {
+            self.nums[d] = self.nums[s];
+            self.with_num |= 1 << d;
+        } else {
+            self.with_num &= !(1 << d);
+        }
+    }
+
     /// `rsp` as an offset from its entry value.
     pub(crate) fn rsp(&self) -> i64 {
         if self.kinds[RSP] == K_STACK {
@@ -784,9 +836,45 @@ impl State {
 
     /// [`State::store`] of plain data (any value that is not special),
     /// without building or copying a value.
+    #[inline]
     pub(crate) fn store_data(&mut self, off: i64, len: u8) {
-        let idx = self.clear_for_store(off, len);
-        self.insert_data(idx, off, off + i64::from(len));
+        let hi = off + i64::from(len);
+        // The first slot ending after `off`: where fresh bytes go (the
+        // usual spill), else the first one they overwrite.
+        let first = self.slots.partition_point(|s| s.end() <= off);
+        if self.slots.get(first).is_some_and(|s| s.off < hi) {
+            return self.store_data_over(off, hi);
+        }
+        // Fresh bytes: one search, the neighbours merged in place.
+        let before = first
+            .checked_sub(1)
+            .filter(|&p| self.slots[p].is_data() && self.slots[p].end() == off);
+        let after = self
+            .slots
+            .get(first)
+            .is_some_and(|s| s.is_data() && s.off == hi);
+        match (before, after) {
+            (Some(p), true) => {
+                let end = self.slots[first].end();
+                self.slots[p].len = data_len(self.slots[p].off, end);
+                self.slots.remove(first);
+            }
+            (Some(p), false) => self.slots[p].len = data_len(self.slots[p].off, hi),
+            (None, true) => {
+                let n = &mut self.slots[first];
+                n.len = data_len(off, n.end());
+                n.off = off;
+            }
+            (None, false) => self.slots.insert(first, data_slot(off, hi)),
+        }
+    }
+
+    /// [`State::store_data`] of bytes `[off, hi)` some of which are written.
+    #[inline(never)]
+    fn store_data_over(&mut self, off: i64, hi: i64) {
+        self.forget(off, hi);
+        let idx = self.slots.partition_point(|s| s.off < off);
+        self.insert_data(idx, off, hi);
     }
 
     /// Forgets what `[off, off + len)` held; returns the index where slots
@@ -1148,13 +1236,17 @@ fn push_data(out: &mut Vec<Slot>, lo: i64, hi: i64) {
 }
 
 fn data_slot(a: i64, b: i64) -> Slot {
-    // Offsets are bounded by the frame limit, so the length fits.
-    let len = u32::try_from(b - a).unwrap_or(0);
     Slot {
         off: a,
-        len,
+        len: data_len(a, b),
         val: Val::Data(8),
     }
+}
+
+/// The length of the run `[a, b)` (offsets are bounded by the frame limit,
+/// so it fits).
+fn data_len(a: i64, b: i64) -> u32 {
+    u32::try_from(b - a).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -226,3 +226,49 @@ fn an_indexed_load_steps_as_the_general_rules_step_it() {
     );
     assert!(fast > 10_000, "only {fast} loads took the fast form");
 }
+
+/// The 64-bit bounds of a stack range are the clamped 128-bit ones,
+/// near every overflow too.
+#[test]
+fn range_bounds_are_the_wide_bounds() {
+    use crate::test_rng::Rng;
+    let mut rng = Rng(0x5ca1_ab1e_0000_0003);
+    let edges = [
+        0i64,
+        1,
+        -1,
+        8,
+        -40,
+        i64::MIN,
+        i64::MAX,
+        i64::MIN + 7,
+        i64::MAX - 7,
+        i64::MAX / 8,
+        i64::MIN / 8,
+        i64::MAX / 8 + 1,
+    ];
+    let pick = |rng: &mut Rng| {
+        if rng.next() & 1 == 0 {
+            edges[(rng.next() % edges.len() as u64) as usize]
+        } else {
+            (rng.next() % 200) as i64 - 100
+        }
+    };
+    let (mut narrow, mut wide) = (0, 0);
+    for _ in 0..50_000 {
+        let (k, disp) = (pick(&mut rng), pick(&mut rng));
+        let (a, b) = (pick(&mut rng), pick(&mut rng));
+        let index = (a.min(b), a.max(b));
+        let scale = [1u32, 2, 4, 8][(rng.next() % 4) as usize];
+        let size = [1u8, 4, 8][(rng.next() % 3) as usize];
+        let want = wide_range(k, index, scale, disp, size);
+        assert_eq!(range_bounds(k, index, scale, disp, size), want);
+        let fits = |v: i64| v != i64::MIN && v != i64::MAX;
+        if fits(want.0) && fits(want.1) {
+            narrow += 1;
+        } else {
+            wide += 1;
+        }
+    }
+    assert!(narrow > 5_000 && wide > 5_000, "{narrow} {wide}");
+}
