@@ -210,8 +210,17 @@ pub fn validate(code: &[u8], sig: &Signature, policy: &Policy) -> Result<Report,
     let mut lease = Lease(VALIDATOR.try_with(Cell::take).ok().flatten());
     lease
         .0
-        .get_or_insert_with(|| Box::new(Validator::new()))
+        .get_or_insert_with(fresh)
         .validate(code, sig, policy)
+}
+
+/// A validator for a thread's first call (or a re-entered or destroyed
+/// thread-local), built out of line: built in place, its ~6.7 KB would be
+/// `validate()`'s stack frame, probed on every call.
+#[cold]
+#[inline(never)]
+fn fresh() -> Box<Validator> {
+    Box::new(Validator::new())
 }
 
 /// A reusable validator: holds the scratch space (decoded instructions,
