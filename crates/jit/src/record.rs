@@ -328,7 +328,7 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         FlowControl::Return => Flow::Return,
         _ => Flow::Next,
     };
-    let flags_per_instruction = is_shift(m);
+    let flags_per_instruction = is_shift(m) && flags_vary_with_count(ins);
     let (form, width, op1_reg) = if is_direct_jump(m) {
         (Form::Jump, 0, false)
     } else {
@@ -357,6 +357,21 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         flags_per_instruction,
         tmpl: [UNCHECKED; 4],
     }
+}
+
+/// Whether iced's flags for `ins` depend on its immediate byte (a shift by
+/// an immediate: a count of 0 or 1 changes them). iced derives an
+/// instruction's flags from its `Code`, the zero idioms' operands (part of
+/// the key) and that byte alone, so a shift whose flags are the same for
+/// every byte (by `cl` or by 1) keeps them in its record.
+#[cold]
+fn flags_vary_with_count(ins: &Instruction) -> bool {
+    let flags = Flags::of(ins);
+    let mut probe = *ins;
+    (0..=u8::MAX).any(|b| {
+        probe.set_immediate8(b);
+        Flags::of(&probe) != flags
+    })
 }
 
 /// The form a key takes: the memory variants of 64-bit moves, the zero
@@ -515,5 +530,57 @@ mod tests {
             }
         }
         assert_eq!(gprs, 68);
+    }
+
+    /// Every shift and rotate (by an immediate, by 1, by `cl`; register and
+    /// memory; 8/16/32/64 bits; `shld`/`shrd`) lowered through one table,
+    /// the counts in an order where a key's record is filled by any of
+    /// them: the flags in its `Op` are iced's for that very instruction.
+    #[test]
+    fn cached_shift_flags_are_the_instructions_own() {
+        let mut records = Records::new();
+        let counts = [5u8, 0, 1, 2, 8, 9, 16, 17, 31, 32, 33, 63, 64, 255, 1, 0];
+        let mut checked = 0;
+        let mut per_instruction = 0;
+        for first in 0..counts.len() {
+            for prefix in [&[][..], &[0x48], &[0x66], &[0x41]] {
+                for modrm_mode in [0xc0u8, 0x00] {
+                    for ext in 0..8u8 {
+                        let modrm = modrm_mode | ext << 3 | 1;
+                        let mut forms: Vec<Vec<u8>> = Vec::new();
+                        for opc in [0xc0u8, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3] {
+                            forms.push(vec![opc, modrm]);
+                        }
+                        for opc in [0xa4u8, 0xa5, 0xac, 0xad] {
+                            forms.push(vec![0x0f, opc, modrm]);
+                        }
+                        for form in forms {
+                            for &count in counts.iter().cycle().skip(first).take(counts.len()) {
+                                let mut bytes = prefix.to_vec();
+                                bytes.extend_from_slice(&form);
+                                bytes.push(count);
+                                let mut d = iced_x86::Decoder::new(64, &bytes, 0);
+                                let ins = d.decode();
+                                if ins.is_invalid() || !is_shift(ins.mnemonic()) {
+                                    continue;
+                                }
+                                let key = Records::key(&ins);
+                                let rec = records.get(key, &ins);
+                                per_instruction += usize::from(rec.flags_per_instruction);
+                                let op = records.lower(key, rec, &ins, prefix.is_empty());
+                                assert_eq!(
+                                    op.flags,
+                                    flag_bytes(Flags::of(&ins)),
+                                    "{ins} {bytes:02x?}"
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Shifts by an immediate are taken per instruction; the others not.
+        assert!(checked > 10_000 && per_instruction > 0 && per_instruction < checked);
     }
 }
