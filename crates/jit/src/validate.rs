@@ -277,6 +277,9 @@ pub struct Validator {
     indexed: bool,
     division: bool,
     strings: bool,
+    /// Those facts as `decode` gathers them (in memory: the decode loop
+    /// has no register to spare).
+    facts: u8,
     /// Scratch space for joining slot lists.
     scratch: Vec<crate::state::Slot>,
     /// Scratch space for the reachability check.
@@ -323,6 +326,7 @@ impl Validator {
             indexed: false,
             division: false,
             strings: false,
+            facts: 0,
             scratch: Vec::new(),
             reach: Reach::default(),
             loops: crate::termination::Scratch::default(),
@@ -427,7 +431,7 @@ impl Validator {
         let mut count = 0;
         self.ops.clear();
         self.transfers.clear();
-        let mut facts = 0;
+        self.facts = 0;
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
         while decoder.can_decode() {
             // Decode in place: copying the instruction costs about as much
@@ -457,7 +461,7 @@ impl Validator {
             }
             // The indexed-access fact counts only with an index register.
             let indexed = u8::from(ins.memory_index() != iced_x86::Register::None) * FACT_INDEXED;
-            facts |= rec.facts & (indexed | FACT_DIVISION | FACT_STRING);
+            self.facts |= rec.facts & (indexed | FACT_DIVISION | FACT_STRING);
             if rec.flow.is_transfer() {
                 self.transfers.push(i as u32);
             }
@@ -467,6 +471,7 @@ impl Validator {
             }
         }
         self.instrs.truncate(count);
+        let facts = self.facts;
         self.indexed = facts & FACT_INDEXED != 0;
         self.division = facts & FACT_DIVISION != 0;
         self.strings = facts & FACT_STRING != 0;
