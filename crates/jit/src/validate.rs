@@ -1051,11 +1051,20 @@ fn mark_leader(x: usize, small: bool, mask: &mut u64, block_of: &mut [u32]) {
 /// a branch costs the logarithm of the instruction count and no table over
 /// every byte of the code is filled. (A search outward from the branch,
 /// a doubling window then a walk, cost about twice as much on the short
-/// branches of typical code: its loop had more exits.)
+/// branches of typical code: its loop had more exits; `partition_point`
+/// cost more than this loop, which has one exit and no equality test.)
 fn instruction_at(instrs: &[Instruction], t: u64) -> Option<usize> {
-    let after = instrs.partition_point(|ins| ins.ip() <= t);
-    let at = after.checked_sub(1)?;
-    (instrs[at].ip() == t).then_some(at)
+    // `at`: the last instruction at or before `t` (or 0), halving a
+    // window whose first instruction is at or before `t`.
+    let (mut at, mut size) = (0, instrs.len());
+    while size > 1 {
+        let half = size / 2;
+        if instrs[at + half].ip() <= t {
+            at += half;
+        }
+        size -= half;
+    }
+    (instrs.get(at)?.ip() == t).then_some(at)
 }
 
 fn hex_text(bytes: &[u8]) -> String {
