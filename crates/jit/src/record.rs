@@ -234,7 +234,11 @@ impl Records {
         let slot = usize::from(o.r1 == o.r0) | usize::from(o.form != rec.form) << 1;
         let mut tmpl = rec.tmpl[slot];
         if tmpl == UNCHECKED {
-            tmpl = if self.template_holds(o.form, rec.width, o.r0, some(o.r1), some(o.r2), ins) {
+            // The register classes are tested here, once per key and slot
+            // (not per instruction): see [`classes_ok`].
+            tmpl = if classes_ok(&o)
+                && self.template_holds(o.form, rec.width, o.r0, some(o.r1), some(o.r2), ins)
+            {
                 EQUAL
             } else {
                 DIFFERS
@@ -244,7 +248,8 @@ impl Records {
         }
         if tmpl == EQUAL {
             op.form = o.form;
-            op.r0 = gpr(o.r0);
+            // A 32- or 64-bit register ([`classes_ok`] held for the slot).
+            op.r0 = gpr32_or_64(o.r0);
             op.r1 = if o.r1 == Register::None {
                 NO_REG
             } else {
@@ -306,10 +311,16 @@ impl Records {
 #[inline]
 fn gpr(r: Register) -> u8 {
     if is_gpr32_or_64(r) {
-        ((r as u32 - Register::EAX as u32) & 15) as u8
+        gpr32_or_64(r)
     } else {
         interp::gpr(r) as u8
     }
+}
+
+/// [`gpr`] of a register known to be a 32- or 64-bit one.
+#[inline]
+fn gpr32_or_64(r: Register) -> u8 {
+    ((r as u32).wrapping_sub(Register::EAX as u32) & 15) as u8
 }
 
 fn flag_bytes(f: Flags) -> [u8; 3] {
@@ -328,7 +339,7 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         FlowControl::Return => Flow::Return,
         _ => Flow::Next,
     };
-    let flags_per_instruction = is_shift(m);
+    let flags_per_instruction = is_shift(m) && flags_vary_with_count(ins);
     let (form, width, op1_reg) = if is_direct_jump(m) {
         (Form::Jump, 0, false)
     } else {
@@ -357,6 +368,21 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         flags_per_instruction,
         tmpl: [UNCHECKED; 4],
     }
+}
+
+/// Whether iced's flags for `ins` depend on its immediate byte (a shift by
+/// an immediate: a count of 0 or 1 changes them). iced derives an
+/// instruction's flags from its `Code`, the zero idioms' operands (part of
+/// the key) and that byte alone, so a shift whose flags are the same for
+/// every byte (by `cl` or by 1) keeps them in its record.
+#[cold]
+fn flags_vary_with_count(ins: &Instruction) -> bool {
+    let flags = Flags::of(ins);
+    let mut probe = *ins;
+    (0..=u8::MAX).any(|b| {
+        probe.set_immediate8(b);
+        Flags::of(&probe) != flags
+    })
 }
 
 /// The form a key takes: the memory variants of 64-bit moves, the zero
@@ -392,8 +418,9 @@ struct Operands {
     k: i64,
 }
 
-/// Operand checks of a fast form on one instruction: operand 0's register,
-/// operand 1's (or the memory base), and the immediate or displacement.
+/// Operand checks of a fast form on one instruction that vary within a
+/// key: the memory operand (base, index) and the immediate or
+/// displacement. The register classes are [`classes_ok`]'s.
 #[inline]
 fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
     const NONE: Register = Register::None;
@@ -443,15 +470,6 @@ fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
         _ if ins.op1_kind() != OpKind::Register => return None,
         _ => (form, ins.op0_register(), ins.op1_register(), NONE, 0),
     };
-    let r1_ok = r1 == NONE
-        || match form {
-            Form::ShiftCl => r1 == Register::CL,
-            Form::Widen => r1.is_gpr8() || r1.is_gpr16() || r1.is_gpr32(),
-            _ => is_gpr32_or_64(r1),
-        };
-    if !is_gpr32_or_64(r0) || !r1_ok {
-        return None;
-    }
     Some(Operands {
         form,
         r0,
@@ -459,6 +477,27 @@ fn operands(form: Form, op1_reg: bool, ins: &Instruction) -> Option<Operands> {
         r2,
         k,
     })
+}
+
+/// Whether the operands' registers are of the classes the fast form
+/// handles: operand 0 a 32- or 64-bit general register, operand 1 too (a
+/// byte, word or dword register for [`Form::Widen`], `cl` for
+/// [`Form::ShiftCl`]).
+///
+/// The same for every instruction of a key whose [`operands`] pass, so
+/// [`Records::lower`] tests it once per key and template slot: each
+/// register here is a constant, the memory base (already a 64-bit register
+/// by `operands`' memory test), or an operand register of a `Code` whose
+/// operand kinds the key fixes, and iced fixes such a register's class by
+/// `Code` (`r64`, `r/m32`, `cl`, ...).
+fn classes_ok(o: &Operands) -> bool {
+    let r1_ok = o.r1 == Register::None
+        || match o.form {
+            Form::ShiftCl => o.r1 == Register::CL,
+            Form::Widen => o.r1.is_gpr8() || o.r1.is_gpr16() || o.r1.is_gpr32(),
+            _ => is_gpr32_or_64(o.r1),
+        };
+    is_gpr32_or_64(o.r0) && r1_ok
 }
 
 /// `Some(r)` unless `r` is [`Register::None`].
@@ -515,5 +554,152 @@ mod tests {
             }
         }
         assert_eq!(gprs, 68);
+    }
+
+    /// Random instructions of the fast forms' opcodes (and neighbours,
+    /// behind REX, `66` and `67` prefixes) lowered through one table, where
+    /// the register classes are tested once per key and template slot, give
+    /// the `Op` a fresh table gives them (classes tested on that very
+    /// instruction); a fast form's registers are the interpreter's indices
+    /// of the instruction's own and of the classes the form handles.
+    #[test]
+    fn lowering_through_one_table_is_lowering_each_alone() {
+        const OPCODES: [&[u8]; 30] = [
+            &[0x01],
+            &[0x03],
+            &[0x29],
+            &[0x2b],
+            &[0x21],
+            &[0x23],
+            &[0x09],
+            &[0x0b],
+            &[0x31],
+            &[0x33],
+            &[0x39],
+            &[0x3b],
+            &[0x85],
+            &[0x89],
+            &[0x8b],
+            &[0x8d],
+            &[0x83],
+            &[0x81],
+            &[0xc7],
+            &[0xb8],
+            &[0xbb],
+            &[0x63],
+            &[0x99],
+            &[0xf7],
+            &[0xd3],
+            &[0xc1],
+            &[0x0f, 0xaf],
+            &[0x0f, 0xb6],
+            &[0x0f, 0xbf],
+            &[0x88],
+        ];
+        const PREFIXES: [&[u8]; 9] = [
+            &[],
+            &[0x48],
+            &[0x4c],
+            &[0x49],
+            &[0x4d],
+            &[0x40],
+            &[0x41],
+            &[0x66],
+            &[0x67],
+        ];
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        let mut records = Records::new();
+        let (mut fast, mut total) = (0, 0);
+        for _ in 0..60_000 {
+            let mut bytes = PREFIXES[rng.below(PREFIXES.len())].to_vec();
+            bytes.extend_from_slice(OPCODES[rng.below(OPCODES.len())]);
+            // Register operands more often than memory ones.
+            let modrm = rng.next() as u8;
+            bytes.push(if rng.below(3) == 0 {
+                modrm
+            } else {
+                modrm | 0xc0
+            });
+            bytes.extend((0..8).map(|_| rng.next() as u8));
+            let ins = iced_x86::Decoder::new(64, &bytes, 0).decode();
+            if ins.is_invalid() {
+                continue;
+            }
+            let no_prefix = !crate::classify::is_legacy_prefix(bytes[0]);
+            let key = Records::key(&ins);
+            let rec = records.get(key, &ins);
+            let shared = records.lower(key, rec, &ins, no_prefix);
+            let mut alone = Records::new();
+            let rec = alone.get(key, &ins);
+            let single = alone.lower(key, rec, &ins, no_prefix);
+            assert_eq!(format!("{shared:?}"), format!("{single:?}"), "{ins}");
+            total += 1;
+            if matches!(
+                shared.form,
+                Form::Generic | Form::Jump | Form::Nop | Form::Ret
+            ) {
+                continue;
+            }
+            fast += 1;
+            let o = operands(rec.form, rec.op1_reg, &ins).expect("a fast form's operands");
+            assert!(classes_ok(&o), "{ins}");
+            assert_eq!(usize::from(shared.r0), interp::gpr(o.r0), "{ins}");
+            if o.r1 != Register::None {
+                assert_eq!(usize::from(shared.r1), interp::gpr(o.r1), "{ins}");
+            }
+        }
+        assert!(total > 40_000 && fast > 10_000, "{total} {fast}");
+    }
+
+    /// Every shift and rotate (by an immediate, by 1, by `cl`; register and
+    /// memory; 8/16/32/64 bits; `shld`/`shrd`) lowered through one table,
+    /// the counts in an order where a key's record is filled by any of
+    /// them: the flags in its `Op` are iced's for that very instruction.
+    #[test]
+    fn cached_shift_flags_are_the_instructions_own() {
+        let mut records = Records::new();
+        let counts = [5u8, 0, 1, 2, 8, 9, 16, 17, 31, 32, 33, 63, 64, 255, 1, 0];
+        let mut checked = 0;
+        let mut per_instruction = 0;
+        for first in 0..counts.len() {
+            for prefix in [&[][..], &[0x48], &[0x66], &[0x41]] {
+                for modrm_mode in [0xc0u8, 0x00] {
+                    for ext in 0..8u8 {
+                        let modrm = modrm_mode | ext << 3 | 1;
+                        let mut forms: Vec<Vec<u8>> = Vec::new();
+                        for opc in [0xc0u8, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3] {
+                            forms.push(vec![opc, modrm]);
+                        }
+                        for opc in [0xa4u8, 0xa5, 0xac, 0xad] {
+                            forms.push(vec![0x0f, opc, modrm]);
+                        }
+                        for form in forms {
+                            for &count in counts.iter().cycle().skip(first).take(counts.len()) {
+                                let mut bytes = prefix.to_vec();
+                                bytes.extend_from_slice(&form);
+                                bytes.push(count);
+                                let mut d = iced_x86::Decoder::new(64, &bytes, 0);
+                                let ins = d.decode();
+                                if ins.is_invalid() || !is_shift(ins.mnemonic()) {
+                                    continue;
+                                }
+                                let key = Records::key(&ins);
+                                let rec = records.get(key, &ins);
+                                per_instruction += usize::from(rec.flags_per_instruction);
+                                let op = records.lower(key, rec, &ins, prefix.is_empty());
+                                assert_eq!(
+                                    op.flags,
+                                    flag_bytes(Flags::of(&ins)),
+                                    "{ins} {bytes:02x?}"
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Shifts by an immediate are taken per instruction; the others not.
+        assert!(checked > 10_000 && per_instruction > 0 && per_instruction < checked);
     }
 }
