@@ -441,7 +441,17 @@ impl Validator {
         self.ops.clear();
         self.transfers.clear();
         self.facts = 0;
-        let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+        // The decoder is used where `try_with_ip` put it, inside its
+        // `Result`: `with_ip`'s unwrap copies the 464-byte decoder out. The
+        // `ManuallyDrop` keeps the `Result`'s drop (its error holds a string)
+        // and its unwind paths out of the loop; with them the loop cost ~100
+        // more per validation than the copy saves. 64 is a valid bitness, so
+        // the error (and the leak) never happens.
+        let mut built =
+            std::mem::ManuallyDrop::new(Decoder::try_with_ip(64, code, 0, DecoderOptions::NONE));
+        let Ok(decoder) = &mut *built else {
+            unreachable!("64 is a valid bitness")
+        };
         while decoder.can_decode() {
             // Decode in place: copying the instruction costs about as much
             // as decoding it.
