@@ -133,14 +133,16 @@ impl Records {
         g * KEYS_PER_CODE + key % KEYS_PER_CODE
     }
 
-    /// The key of `ins` (index into the table).
+    /// The key of `ins` (index into the table). Its low bit says two
+    /// operand registers are equal: iced sets an operand's register field
+    /// only for a register operand (`None` otherwise), so no kind test is
+    /// needed (`key_is_the_operand_kind_rule`).
     #[inline]
     pub(crate) fn key(ins: &Instruction) -> usize {
         let k0 = ins.op0_kind();
         let k1 = ins.op1_kind();
-        let same = k0 == OpKind::Register
-            && k1 == OpKind::Register
-            && ins.op0_register() == ins.op1_register();
+        let r0 = ins.op0_register();
+        let same = r0 == ins.op1_register() && r0 != iced_x86::Register::None;
         (ins.code() as usize) << 3
             | usize::from(k0 == OpKind::Memory) << 2
             | usize::from(k1 == OpKind::Memory) << 1
@@ -542,6 +544,54 @@ fn is_sub(c: Code) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`Records::key`]'s "same register" bit is read from the register
+    /// fields alone: iced clears the instruction before decoding into it and
+    /// sets an operand's register field only for a register operand, so two
+    /// equal fields other than `None` are two equal register operands. The
+    /// kind rule also set it for instructions with fewer than two operands
+    /// (absent operands read as `Register` kind with `None`): their key now
+    /// has the bit clear for every instance of the `Code`, and their record
+    /// is the same either way (`same` only refines two-operand `xor`/`sub`).
+    #[test]
+    fn key_is_the_operand_kind_rule() {
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut ins = Instruction::default();
+        let mut same = 0;
+        for _ in 0..200_000 {
+            let mut bytes = [0u8; 16];
+            bytes.iter_mut().for_each(|b| *b = rng.next() as u8);
+            // Register-to-register forms (mod 3) with equal operands often.
+            if rng.below(2) == 0 {
+                let at = 1 + rng.below(2);
+                let r = rng.below(8) as u8;
+                bytes[at] = 0xc0 | r << 3 | r;
+            }
+            let mut d = iced_x86::Decoder::new(64, &bytes, 0);
+            while d.can_decode() {
+                d.decode_out(&mut ins);
+                if ins.is_invalid() {
+                    continue; // never keyed
+                }
+                let (k0, k1) = (ins.op0_kind(), ins.op1_kind());
+                let rule = k0 == OpKind::Register
+                    && k1 == OpKind::Register
+                    && ins.op0_register() == ins.op1_register();
+                let two = ins.op_count() >= 2;
+                same += usize::from(rule && two);
+                let want = (ins.code() as usize) << 3
+                    | usize::from(k0 == OpKind::Memory) << 2
+                    | usize::from(k1 == OpKind::Memory) << 1
+                    | usize::from(rule && two);
+                assert_eq!(Records::key(&ins), want, "{ins} {bytes:02x?}");
+                if rule && !two {
+                    let (a, b) = (compute(&ins, true), compute(&ins, false));
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{ins}");
+                }
+            }
+        }
+        assert!(same > 1000, "{same}");
+    }
 
     #[test]
     fn register_indices_equal_the_interpreters_for_every_register() {
