@@ -102,6 +102,16 @@ pub(super) enum LinkIter<'s> {
     Bits(u64),
 }
 
+impl LinkIter<'_> {
+    /// How many of the blocks are not `b` (a mask's bits counted at once).
+    pub(super) fn count_except(self, b: usize) -> usize {
+        match self {
+            LinkIter::List(it) => it.filter(|&&x| x as usize != b).count(),
+            LinkIter::Bits(m) => (m & !(1u64 << (b & 63))).count_ones() as usize,
+        }
+    }
+}
+
 impl Iterator for LinkIter<'_> {
     type Item = usize;
     fn next(&mut self) -> Option<usize> {
