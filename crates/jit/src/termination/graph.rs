@@ -22,6 +22,20 @@ pub(super) fn zeroed<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
     v[..n].fill(T::default());
 }
 
+/// The edge transfer `j` makes when it is a jump between visited blocks:
+/// (its block, the target block).
+#[inline(always)]
+fn jump_edge(blocks: &Blocks<'_>, j: usize) -> Option<(usize, usize)> {
+    if !matches!(blocks.ops[j].flow, Flow::Jump | Flow::CondJump) {
+        return None;
+    }
+    let (b, t) = (blocks.block_ending(j), blocks.jump_target(j));
+    if t == NO_BLOCK || !blocks.visited(b) || !blocks.visited(t as usize) {
+        return None;
+    }
+    Some((b, t as usize))
+}
+
 /// Successor and predecessor links of the graph [`Scratch::build`] made
 /// (bit masks for at most 64 blocks).
 pub(super) fn links<'a>(
@@ -191,7 +205,8 @@ impl Scratch {
     /// heads in order into `heads`, and each head's predecessors (only the
     /// heads' rows of `pred_bits`, or of `pred` for more than 64 blocks,
     /// are complete; nothing reads the others, nor the successor links,
-    /// when every cycle is a self-loop). Read off the driver's list of
+    /// when every cycle is a self-loop; up to 64 blocks the other rows of
+    /// `pred_bits` are not even cleared). Read off the driver's list of
     /// jumps instead of every block's successors: every edge to a block
     /// not after its source is a jump. `false` (and the links incomplete)
     /// otherwise. Tested against [`Scratch::build_general`] in
@@ -200,31 +215,44 @@ impl Scratch {
         let n = blocks.start.len();
         let small = n <= 64;
         if small {
-            zeroed(&mut self.pred_bits, n);
+            // The jumps last to first: a head's own jump (ending the
+            // head) comes before every jump into it (from blocks before
+            // it), so only the heads' rows are written, each started by
+            // that jump: no other row is cleared or touched.
+            if self.pred_bits.len() < n {
+                self.pred_bits.resize(n, 0);
+            }
+            let mut is_head = 0u64;
+            for &j in blocks.transfers.iter().rev() {
+                let Some((b, t)) = jump_edge(blocks, j as usize) else {
+                    continue;
+                };
+                if t < b {
+                    return false;
+                }
+                if t == b {
+                    self.heads.push(t as u32);
+                    is_head |= 1 << t;
+                    self.pred_bits[t] = 1 << b;
+                } else if is_head >> t & 1 != 0 {
+                    self.pred_bits[t] |= 1 << b;
+                }
+            }
+            self.heads.reverse();
         } else {
             self.edges.clear();
-        }
-        // Every edge a jump makes: a head's jump to itself, and the jumps
-        // into a head (all from blocks before it).
-        for &j in blocks.transfers {
-            let j = j as usize;
-            if !matches!(blocks.ops[j].flow, Flow::Jump | Flow::CondJump) {
-                continue;
-            }
-            let (b, t) = (blocks.block_ending(j), blocks.jump_target(j));
-            if t == NO_BLOCK || !blocks.visited(b) || !blocks.visited(t as usize) {
-                continue;
-            }
-            let t = t as usize;
-            if t < b {
-                return false;
-            }
-            if t == b {
-                self.heads.push(t as u32);
-            }
-            if small {
-                self.pred_bits[t] |= 1 << b;
-            } else {
+            // Every edge a jump makes: a head's jump to itself, and the
+            // jumps into a head (all from blocks before it).
+            for &j in blocks.transfers {
+                let Some((b, t)) = jump_edge(blocks, j as usize) else {
+                    continue;
+                };
+                if t < b {
+                    return false;
+                }
+                if t == b {
+                    self.heads.push(t as u32);
+                }
                 self.edges.push((b as u32, t as u32));
             }
         }
