@@ -36,6 +36,15 @@ fn jump_edge(blocks: &Blocks<'_>, j: usize) -> Option<(usize, usize)> {
     Some((b, t as usize))
 }
 
+/// The block before `h` when it is visited and can go on to `h` (as
+/// [`Blocks::succs`] has it: its last instruction no jump or return).
+#[inline(always)]
+fn falls_into(blocks: &Blocks<'_>, h: usize) -> Option<usize> {
+    let p = h.checked_sub(1).filter(|&p| blocks.visited(p))?;
+    let last = blocks.end(p) - 1;
+    (!matches!(blocks.ops[last].flow, Flow::Jump | Flow::Return)).then_some(p)
+}
+
 /// Successor and predecessor links of the graph [`Scratch::build`] made
 /// (bit masks for at most 64 blocks).
 pub(super) fn links<'a>(
@@ -218,7 +227,8 @@ impl Scratch {
             // The jumps last to first: a head's own jump (ending the
             // head) comes before every jump into it (from blocks before
             // it), so only the heads' rows are written, each started by
-            // that jump: no other row is cleared or touched.
+            // that jump and the edge from the block before (if it falls
+            // into the head): no other row is cleared or touched.
             if self.pred_bits.len() < n {
                 self.pred_bits.resize(n, 0);
             }
@@ -233,49 +243,37 @@ impl Scratch {
                 if t == b {
                     self.heads.push(t as u32);
                     is_head |= 1 << t;
-                    self.pred_bits[t] = 1 << b;
+                    let fall = falls_into(blocks, t).map_or(0, |p| 1 << p);
+                    self.pred_bits[t] = 1 << b | fall;
                 } else if is_head >> t & 1 != 0 {
                     self.pred_bits[t] |= 1 << b;
                 }
             }
             self.heads.reverse();
-        } else {
-            self.edges.clear();
-            // Every edge a jump makes: a head's jump to itself, and the
-            // jumps into a head (all from blocks before it).
-            for &j in blocks.transfers {
-                let Some((b, t)) = jump_edge(blocks, j as usize) else {
-                    continue;
-                };
-                if t < b {
-                    return false;
-                }
-                if t == b {
-                    self.heads.push(t as u32);
-                }
-                self.edges.push((b as u32, t as u32));
-            }
+            return true;
         }
-        // The edges into a head from the block before it, when that block
-        // can go on to the next (as [`Blocks::succs`] has them).
-        for &h in &self.heads {
-            let h = h as usize;
-            let Some(p) = h.checked_sub(1).filter(|&p| blocks.visited(p)) else {
+        self.edges.clear();
+        // Every edge a jump makes: a head's jump to itself, and the jumps
+        // into a head (all from blocks before it).
+        for &j in blocks.transfers {
+            let Some((b, t)) = jump_edge(blocks, j as usize) else {
                 continue;
             };
-            let last = blocks.end(p) - 1;
-            if matches!(blocks.ops[last].flow, Flow::Jump | Flow::Return) {
-                continue;
+            if t < b {
+                return false;
             }
-            if small {
-                self.pred_bits[h] |= 1 << p;
-            } else {
-                self.edges.push((p as u32, h as u32));
+            if t == b {
+                self.heads.push(t as u32);
+            }
+            self.edges.push((b as u32, t as u32));
+        }
+        // The edges into a head from the block before it.
+        for &h in &self.heads {
+            if let Some(p) = falls_into(blocks, h as usize) {
+                self.edges.push((p as u32, h));
             }
         }
-        if !small {
-            self.pred.fill_from(n, &self.edges, true);
-        }
+        self.pred.fill_from(n, &self.edges, true);
         true
     }
 
