@@ -398,6 +398,7 @@ fn self_loop_general(
     budget: u64,
 ) -> Result<u64, TerminationGap> {
     let n = blocks.start.len();
+    scratch.self_loop_buffers(blocks);
     let Scratch {
         succ,
         pred,

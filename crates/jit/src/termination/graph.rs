@@ -189,24 +189,31 @@ impl Scratch {
     /// write masks of the instructions in cycles (when every cycle is a
     /// self-loop, only what the proof then reads: [`Scratch::self_loops`]).
     pub(super) fn build(&mut self, blocks: &Blocks<'_>) {
-        let n = blocks.start.len();
         self.heads.clear();
         if self.self_loops(blocks) {
             // The only cycles are the heads jumping to themselves: every
             // component is one block. Only a head the direct rule leaves
-            // to the general one gets its write masks ([`fill_writes`],
-            // called by [`super::check`]).
+            // to the general one gets its write masks and components
+            // ([`Scratch::self_loop_buffers`], then [`fill_writes`], called
+            // by [`super::check`]).
             self.backward = false;
-            if self.identity.len() < n {
-                self.identity.extend(self.identity.len() as u32..n as u32);
-            }
-            if self.writes.len() < blocks.instrs.len() {
-                self.writes.resize(blocks.instrs.len(), 0);
-            }
             return;
         }
         self.heads.clear();
         self.build_general(blocks);
+    }
+
+    /// Grows what the general rule on a self-loop reads after
+    /// [`Scratch::self_loops`]: the components (`identity`, each block its
+    /// own) and the write masks (filled per head by [`fill_writes`]).
+    pub(super) fn self_loop_buffers(&mut self, blocks: &Blocks<'_>) {
+        let n = blocks.start.len();
+        if self.identity.len() < n {
+            self.identity.extend(self.identity.len() as u32..n as u32);
+        }
+        if self.writes.len() < blocks.instrs.len() {
+            self.writes.resize(blocks.instrs.len(), 0);
+        }
     }
 
     /// When every edge between visited blocks to a block not after its

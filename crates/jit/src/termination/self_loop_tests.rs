@@ -182,6 +182,7 @@ fn self_loop_graphs_read_off_the_jumps_match_the_full_graph() {
         // fills the heads' write masks as the general pass, and gives
         // their union per head.
         fast.build(&blocks);
+        fast.self_loop_buffers(&blocks);
         for &h in &general.heads {
             let at = p.start[h as usize] as usize..blocks.end(h as usize);
             let union = fill_writes(&blocks, h as usize, &mut fast.writes, &mut fast.info);
