@@ -375,7 +375,7 @@ pub(crate) fn check(
                 (&scratch.succ, &scratch.pred),
                 (&scratch.succ_bits, &scratch.pred_bits),
             );
-            let stays = u64::from(h == 0) + pred.of(h).filter(|&x| x != h).count() as u64;
+            let stays = u64::from(h == 0) + pred.of(h).count_except(h) as u64;
             let len = (blocks.end(h) - blocks.start[h] as usize) as u64;
             return Ok((trips != u64::MAX).then(|| stays.saturating_mul(trips).saturating_mul(len)));
         }
@@ -398,6 +398,7 @@ fn self_loop_general(
     budget: u64,
 ) -> Result<u64, TerminationGap> {
     let n = blocks.start.len();
+    scratch.self_loop_buffers(blocks);
     let Scratch {
         succ,
         pred,

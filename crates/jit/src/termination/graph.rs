@@ -22,6 +22,29 @@ pub(super) fn zeroed<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
     v[..n].fill(T::default());
 }
 
+/// The edge transfer `j` makes when it is a jump between visited blocks:
+/// (its block, the target block).
+#[inline(always)]
+fn jump_edge(blocks: &Blocks<'_>, j: usize) -> Option<(usize, usize)> {
+    if !matches!(blocks.ops[j].flow, Flow::Jump | Flow::CondJump) {
+        return None;
+    }
+    let (b, t) = (blocks.block_ending(j), blocks.jump_target(j));
+    if t == NO_BLOCK || !blocks.visited(b) || !blocks.visited(t as usize) {
+        return None;
+    }
+    Some((b, t as usize))
+}
+
+/// The block before `h` when it is visited and can go on to `h` (as
+/// [`Blocks::succs`] has it: its last instruction no jump or return).
+#[inline(always)]
+fn falls_into(blocks: &Blocks<'_>, h: usize) -> Option<usize> {
+    let p = h.checked_sub(1).filter(|&p| blocks.visited(p))?;
+    let last = blocks.end(p) - 1;
+    (!matches!(blocks.ops[last].flow, Flow::Jump | Flow::Return)).then_some(p)
+}
+
 /// Successor and predecessor links of the graph [`Scratch::build`] made
 /// (bit masks for at most 64 blocks).
 pub(super) fn links<'a>(
@@ -102,6 +125,16 @@ pub(super) enum LinkIter<'s> {
     Bits(u64),
 }
 
+impl LinkIter<'_> {
+    /// How many of the blocks are not `b` (a mask's bits counted at once).
+    pub(super) fn count_except(self, b: usize) -> usize {
+        match self {
+            LinkIter::List(it) => it.filter(|&&x| x as usize != b).count(),
+            LinkIter::Bits(m) => (m & !(1u64 << (b & 63))).count_ones() as usize,
+        }
+    }
+}
+
 impl Iterator for LinkIter<'_> {
     type Item = usize;
     fn next(&mut self) -> Option<usize> {
@@ -156,24 +189,31 @@ impl Scratch {
     /// write masks of the instructions in cycles (when every cycle is a
     /// self-loop, only what the proof then reads: [`Scratch::self_loops`]).
     pub(super) fn build(&mut self, blocks: &Blocks<'_>) {
-        let n = blocks.start.len();
         self.heads.clear();
         if self.self_loops(blocks) {
             // The only cycles are the heads jumping to themselves: every
             // component is one block. Only a head the direct rule leaves
-            // to the general one gets its write masks ([`fill_writes`],
-            // called by [`super::check`]).
+            // to the general one gets its write masks and components
+            // ([`Scratch::self_loop_buffers`], then [`fill_writes`], called
+            // by [`super::check`]).
             self.backward = false;
-            if self.identity.len() < n {
-                self.identity.extend(self.identity.len() as u32..n as u32);
-            }
-            if self.writes.len() < blocks.instrs.len() {
-                self.writes.resize(blocks.instrs.len(), 0);
-            }
             return;
         }
         self.heads.clear();
         self.build_general(blocks);
+    }
+
+    /// Grows what the general rule on a self-loop reads after
+    /// [`Scratch::self_loops`]: the components (`identity`, each block its
+    /// own) and the write masks (filled per head by [`fill_writes`]).
+    pub(super) fn self_loop_buffers(&mut self, blocks: &Blocks<'_>) {
+        let n = blocks.start.len();
+        if self.identity.len() < n {
+            self.identity.extend(self.identity.len() as u32..n as u32);
+        }
+        if self.writes.len() < blocks.instrs.len() {
+            self.writes.resize(blocks.instrs.len(), 0);
+        }
     }
 
     /// When every edge between visited blocks to a block not after its
@@ -181,7 +221,8 @@ impl Scratch {
     /// heads in order into `heads`, and each head's predecessors (only the
     /// heads' rows of `pred_bits`, or of `pred` for more than 64 blocks,
     /// are complete; nothing reads the others, nor the successor links,
-    /// when every cycle is a self-loop). Read off the driver's list of
+    /// when every cycle is a self-loop; up to 64 blocks the other rows of
+    /// `pred_bits` are not even cleared). Read off the driver's list of
     /// jumps instead of every block's successors: every edge to a block
     /// not after its source is a jump. `false` (and the links incomplete)
     /// otherwise. Tested against [`Scratch::build_general`] in
@@ -190,54 +231,56 @@ impl Scratch {
         let n = blocks.start.len();
         let small = n <= 64;
         if small {
-            zeroed(&mut self.pred_bits, n);
-        } else {
-            self.edges.clear();
+            // The jumps last to first: a head's own jump (ending the
+            // head) comes before every jump into it (from blocks before
+            // it), so only the heads' rows are written, each started by
+            // that jump and the edge from the block before (if it falls
+            // into the head): no other row is cleared or touched.
+            if self.pred_bits.len() < n {
+                self.pred_bits.resize(n, 0);
+            }
+            let mut is_head = 0u64;
+            for &j in blocks.transfers.iter().rev() {
+                let Some((b, t)) = jump_edge(blocks, j as usize) else {
+                    continue;
+                };
+                if t < b {
+                    return false;
+                }
+                if t == b {
+                    self.heads.push(t as u32);
+                    is_head |= 1 << t;
+                    let fall = falls_into(blocks, t).map_or(0, |p| 1 << p);
+                    self.pred_bits[t] = 1 << b | fall;
+                } else if is_head >> t & 1 != 0 {
+                    self.pred_bits[t] |= 1 << b;
+                }
+            }
+            self.heads.reverse();
+            return true;
         }
+        self.edges.clear();
         // Every edge a jump makes: a head's jump to itself, and the jumps
         // into a head (all from blocks before it).
         for &j in blocks.transfers {
-            let j = j as usize;
-            if !matches!(blocks.ops[j].flow, Flow::Jump | Flow::CondJump) {
+            let Some((b, t)) = jump_edge(blocks, j as usize) else {
                 continue;
-            }
-            let (b, t) = (blocks.block_ending(j), blocks.jump_target(j));
-            if t == NO_BLOCK || !blocks.visited(b) || !blocks.visited(t as usize) {
-                continue;
-            }
-            let t = t as usize;
+            };
             if t < b {
                 return false;
             }
             if t == b {
                 self.heads.push(t as u32);
             }
-            if small {
-                self.pred_bits[t] |= 1 << b;
-            } else {
-                self.edges.push((b as u32, t as u32));
-            }
+            self.edges.push((b as u32, t as u32));
         }
-        // The edges into a head from the block before it, when that block
-        // can go on to the next (as [`Blocks::succs`] has them).
+        // The edges into a head from the block before it.
         for &h in &self.heads {
-            let h = h as usize;
-            let Some(p) = h.checked_sub(1).filter(|&p| blocks.visited(p)) else {
-                continue;
-            };
-            let last = blocks.end(p) - 1;
-            if matches!(blocks.ops[last].flow, Flow::Jump | Flow::Return) {
-                continue;
-            }
-            if small {
-                self.pred_bits[h] |= 1 << p;
-            } else {
-                self.edges.push((p as u32, h as u32));
+            if let Some(p) = falls_into(blocks, h as usize) {
+                self.edges.push((p as u32, h));
             }
         }
-        if !small {
-            self.pred.fill_from(n, &self.edges, true);
-        }
+        self.pred.fill_from(n, &self.edges, true);
         true
     }
 

@@ -182,6 +182,7 @@ fn self_loop_graphs_read_off_the_jumps_match_the_full_graph() {
         // fills the heads' write masks as the general pass, and gives
         // their union per head.
         fast.build(&blocks);
+        fast.self_loop_buffers(&blocks);
         for &h in &general.heads {
             let at = p.start[h as usize] as usize..blocks.end(h as usize);
             let union = fill_writes(&blocks, h as usize, &mut fast.writes, &mut fast.info);
@@ -195,5 +196,34 @@ fn self_loop_graphs_read_off_the_jumps_match_the_full_graph() {
             took >= 50 && declined >= 50,
             "large {large}: fast {took}, declined {declined}"
         );
+    }
+}
+
+/// [`super::graph::LinkIter::count_except`] (a mask's bits counted at
+/// once) equals counting the iterated blocks other than `b`, on random
+/// masks (with and without `b`) and random lists (repeats included).
+#[test]
+fn count_except_counts_the_other_links() {
+    let mut rng = Rng(0x5eed_c0de);
+    let mut adj = super::graph::Adjacency::default();
+    for round in 0..20_000 {
+        let b = rng.below(64);
+        let mask = match round % 4 {
+            0 => rng.next() | 1 << b,
+            1 => rng.next() & !(1 << b),
+            2 => 1 << b,
+            _ => rng.next() & rng.next(),
+        };
+        let masks = [mask; 64];
+        let bits = Links::Bits(&masks);
+        let by_walk = bits.of(b).filter(|&x| x != b).count();
+        assert_eq!(bits.of(b).count_except(b), by_walk, "mask {mask:#x}, b {b}");
+        let edges: Vec<(u32, u32)> = (0..rng.below(12))
+            .map(|_| (b as u32, rng.below(8) as u32 + b.saturating_sub(3) as u32))
+            .collect();
+        adj.fill_from(72, &edges, false);
+        let lists = Links::Lists(&adj);
+        let by_walk = lists.of(b).filter(|&x| x != b).count();
+        assert_eq!(lists.of(b).count_except(b), by_walk, "edges {edges:?}");
     }
 }
