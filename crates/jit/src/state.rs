@@ -519,6 +519,27 @@ impl State {
         self.with_num = 0;
     }
 
+    /// [`Clone::clone_from`] except the slot list: `self` takes `o`'s
+    /// slots and gives `o` its own (a stale list), to be exchanged back
+    /// with [`State::give_slots_back`] before `o` is read again.
+    pub(crate) fn clone_lending_slots(&mut self, o: &mut State) {
+        self.copy_regs_from(o);
+        self.cmp = o.cmp;
+        if !(self.syms_plain && o.syms_plain) {
+            self.syms = o.syms;
+        }
+        self.syms_plain = o.syms_plain;
+        self.sext = o.sext;
+        self.flags = o.flags;
+        self.touched = o.touched;
+        std::mem::swap(&mut self.slots, &mut o.slots);
+    }
+
+    /// Gives `o` back the slots [`State::clone_lending_slots`] took.
+    pub(crate) fn give_slots_back(&mut self, o: &mut State) {
+        std::mem::swap(&mut self.slots, &mut o.slots);
+    }
+
     /// Copies `o`'s registers (only).
     pub(crate) fn copy_regs_from(&mut self, o: &State) {
         self.kinds = o.kinds;

@@ -263,8 +263,9 @@ pub struct Validator {
     transfers: Vec<u32>,
     /// The state being stepped through a block.
     cur: State,
-    /// The state of a conditional jump's taken edge, while it is narrowed.
-    edge: State,
+    /// The state of a conditional jump's taken edge, while it is narrowed
+    /// (with `cur`'s slot list, lent until the other edge).
+    edge: Edge,
     /// The entry state of the last signature without buffers validated
     /// without assumed arguments, and that signature's
     /// [`Signature::entry_key`]: copied instead of built while it matches.
@@ -325,7 +326,10 @@ impl Validator {
             work: BinaryHeap::new(),
             transfers: Vec::new(),
             cur: State::empty(),
-            edge: State::empty(),
+            edge: Edge {
+                st: State::empty(),
+                lent: false,
+            },
             entry: State::empty(),
             entry_for: None,
             thresholds: Vec::new(),
@@ -1131,30 +1135,46 @@ fn hex_text(bytes: &[u8]) -> String {
     format!("(bad) {}", hex.join(" "))
 }
 
+/// A conditional jump's taken edge: `st` the state narrowed to it, with
+/// the slot list of the state it was copied from where `lent` (the
+/// other edge's call gives it back).
+struct Edge {
+    st: State,
+    lent: bool,
+}
+
 /// The state a conditional jump's edge `e` gives its target, narrowed
 /// to the executions taking it; `None` when the edge is dead. The last
 /// edge is narrowed in `cur` itself; an earlier one (the taken edge) is
 /// `cur` where refinement leaves it unchanged (two constants compared,
-/// [`taken_unchanged`]), otherwise a copy in `edge`. Out of line: inlined
-/// into the driver's loop it moved that loop's register allocation.
+/// [`taken_unchanged`]), otherwise a copy in `edge` that borrows `cur`'s
+/// slot list (refinement writes no slot) until the last edge's call,
+/// which the driver makes next. Out of line: inlined into the driver's
+/// loop it moved that loop's register allocation.
 #[inline(never)]
 fn cond_edge<'s>(
     ctx: &Ctx<'_>,
     cur: &'s mut State,
-    edge: &'s mut State,
+    edge: &'s mut Edge,
     cc: iced_x86::ConditionCode,
     e: usize,
     last_edge: bool,
     thresholds: &mut Vec<i64>,
 ) -> Option<&'s State> {
     let st = if last_edge {
+        if edge.lent {
+            edge.st.give_slots_back(cur);
+            edge.lent = false;
+        }
         cur
     } else {
+        edge.lent = false;
         if let Some(live) = taken_unchanged(cur, cc, thresholds) {
             return live.then_some(cur);
         }
-        edge.clone_from(cur);
-        edge
+        edge.st.clone_lending_slots(cur);
+        edge.lent = true;
+        &mut edge.st
     };
     refine_edge(ctx, st, cc, e == 0, thresholds).then_some(&*st)
 }
@@ -1162,6 +1182,119 @@ fn cond_edge<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two `cond_edge` calls of a conditional jump (the taken edge in a
+    /// copy that borrows the slot list, then the other edge) give each
+    /// edge what `refine_edge` gives a copy of the state, and leave the
+    /// state narrowed to the other edge with its own slot list (fails when
+    /// the list is not given back, or not lent to the taken edge's copy).
+    #[test]
+    fn cond_edges_narrow_as_refine_edge_on_copies() {
+        use crate::num::{NO_SYMS, Num};
+        use crate::scalar::Scalar;
+        use crate::state::{CMP_IMM, Cmp, Flagged, Val};
+        use iced_x86::ConditionCode as CC;
+        const CCS: [CC; 16] = [
+            CC::o,
+            CC::no,
+            CC::b,
+            CC::ae,
+            CC::e,
+            CC::ne,
+            CC::be,
+            CC::a,
+            CC::s,
+            CC::ns,
+            CC::p,
+            CC::np,
+            CC::l,
+            CC::ge,
+            CC::le,
+            CC::g,
+        ];
+        const KINDS: [Flagged; 4] = [Flagged::Sub, Flagged::Logic, Flagged::Result, Flagged::Mask];
+        let policy = Policy::default();
+        let sig: Signature = "int64(int64,int64,int64)".parse().expect("a signature");
+        let ctx = Ctx::new(&policy, &sig, 64, &NO_SYMS);
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        let val = |rng: &mut crate::test_rng::Rng| {
+            let pick = [0u64, 1, 5, 63, 1 << 40, u64::MAX];
+            let (x, y) = (pick[rng.below(6)], pick[rng.below(6)]);
+            match rng.below(5) {
+                0 | 1 => Val::Num(Num::constant(x)),
+                2 => Val::num(Num::scalar(Scalar::range_u(x.min(y), x.max(y)))),
+                3 => Val::Stack(-8 * rng.below(4) as i64),
+                _ => Val::Data(8),
+            }
+        };
+        let (mut edge, mut cur) = (
+            Edge {
+                st: State::empty(),
+                lent: false,
+            },
+            State::empty(),
+        );
+        let (mut narrowed, mut dead, mut lent) = (0, 0, 0);
+        for round in 0..20_000 {
+            let mut st = State::empty();
+            for r in 0..4 {
+                st.set_reg(r, val(&mut rng));
+            }
+            for k in 0..rng.below(5) {
+                let off = -16 * (k as i64 + 1);
+                st.store(
+                    off,
+                    8,
+                    if k % 2 == 0 {
+                        val(&mut rng)
+                    } else {
+                        Val::Data(8)
+                    },
+                );
+            }
+            st.cmp = Some(Cmp {
+                a: rng.below(4) as u8,
+                b: if rng.below(2) == 0 {
+                    CMP_IMM
+                } else {
+                    rng.below(4) as u8
+                },
+                imm: [0i64, 1, 5, -1][rng.below(4)],
+                width: [4, 8][rng.below(2)],
+                kind: KINDS[rng.below(4)],
+            });
+            let cc = CCS[rng.below(16)];
+            // Edge 0 (taken) then edge 1 on the general rule: each on a copy.
+            let (mut thr_general, mut thr_fast) = (vec![3i64], vec![3i64]);
+            let mut taken = st.clone();
+            let taken_live = refine_edge(&ctx, &mut taken, cc, true, &mut thr_general);
+            let mut next = st.clone();
+            let next_live = refine_edge(&ctx, &mut next, cc, false, &mut thr_general);
+            // The driver's calls, on a `cur` whose buffers are reused.
+            cur.clone_from(&st);
+            let got = cond_edge(&ctx, &mut cur, &mut edge, cc, 0, false, &mut thr_fast).cloned();
+            assert_eq!(got.is_some(), taken_live, "round {round}");
+            if let Some(got) = got {
+                assert_eq!(got, taken, "taken edge, round {round}");
+                narrowed += 1;
+            } else {
+                dead += 1;
+            }
+            lent += usize::from(edge.lent);
+            let got = cond_edge(&ctx, &mut cur, &mut edge, cc, 1, true, &mut thr_fast).cloned();
+            assert_eq!(got.is_some(), next_live, "round {round}");
+            if next_live {
+                assert_eq!(cur, next, "other edge, round {round}");
+            } else {
+                assert_eq!(cur.slots, st.slots, "round {round}");
+            }
+            assert_eq!(thr_fast, thr_general, "round {round}");
+        }
+        assert!(
+            narrowed > 5_000 && dead > 500 && lent > 5_000,
+            "{narrowed} {dead} {lent}"
+        );
+    }
 
     /// The binary search finds what a scan for the address finds, at every
     /// byte of code of 1 to 300 instructions of random lengths (1 to 10
