@@ -416,6 +416,20 @@ impl Scalar {
         if lo > hi || (lo as i64) > (hi as i64) {
             return None;
         }
+        // Known bits that are only those the range implies (its ends' common
+        // high bits: a counter's range) hold every member of the range, so the
+        // sum's known bits hold every member of the moved range, and the
+        // reduction ends at the moved range's own bits with the ends
+        // unmoved (they agree with those bits).
+        if self.bits == Tnum::range(self.umin, self.umax) {
+            return Some(Scalar {
+                bits: Tnum::range(lo, hi),
+                umin: lo,
+                umax: hi,
+                smin: lo as i64,
+                smax: hi as i64,
+            });
+        }
         let raw = Scalar {
             bits: self.bits.add(Tnum::constant(c)),
             umin: lo,
