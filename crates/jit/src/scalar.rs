@@ -189,6 +189,20 @@ impl Scalar {
     /// the same rounds on the one interval. Other values take every round in
     /// full ([`Scalar::reduced_by_rounds`]); the tests compare both.
     fn reduced(self) -> Option<Scalar> {
+        // Ranges that agree in one sign half, with known bits that hold every
+        // member of the range (a counter narrowed by its loop test): the
+        // sign deduction changes nothing, the first round's intersection
+        // gives the range's own bits and the ends are members of those, so no
+        // bound moves and the rounds end there.
+        if self.umin <= self.umax
+            && self.in_one_half()
+            && self.bits.includes(Tnum::range(self.umin, self.umax))
+        {
+            return Some(Scalar {
+                bits: Tnum::range(self.umin, self.umax),
+                ..self
+            });
+        }
         // Any value cut by a signed bound on each side of -1 and 0 (a signed
         // test of any value): the ranges bound nothing of each other and
         // there are no known bits, so every round leaves it as it is.
