@@ -236,6 +236,17 @@ impl Scalar {
             umax: mut hi,
             ..
         } = self;
+        // Known bits that hold every member of the range: the first round
+        // gives the range's own bits and moves no end (see `reduced`).
+        if lo <= hi && bits.includes(Tnum::range(lo, hi)) {
+            return Some(Scalar {
+                bits: Tnum::range(lo, hi),
+                umin: lo,
+                umax: hi,
+                smin: lo as i64,
+                smax: hi as i64,
+            });
+        }
         for _ in 0..REDUCE_ROUNDS {
             bits = bits.intersect(Tnum::range(lo, hi))?;
             let (new_lo, new_hi) = (bits.min_ge(lo)?, bits.max_le(hi)?);
