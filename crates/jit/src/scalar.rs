@@ -934,7 +934,9 @@ impl Scalar {
         self.join_general(b)
     }
 
-    /// [`Scalar::join`] without its shortcuts.
+    /// [`Scalar::join`] without its shortcuts (out of line, as
+    /// [`Scalar::add_general`]).
+    #[inline(never)]
     fn join_general(self, b: Scalar) -> Scalar {
         Scalar::make(
             self.bits.join(b.bits),
