@@ -229,16 +229,12 @@ impl Scalar {
     /// round would leave alone): a round intersects the bits with the
     /// range's and moves the two ends to the nearest members; the signed ends
     /// move the same way, since every member shares the known sign bit.
+    #[inline]
     fn reduced_in_one_half(self) -> Option<Scalar> {
-        let Scalar {
-            mut bits,
-            umin: mut lo,
-            umax: mut hi,
-            ..
-        } = self;
+        let (lo, hi) = (self.umin, self.umax);
         // Known bits that hold every member of the range: the first round
         // gives the range's own bits and moves no end (see `reduced`).
-        if lo <= hi && bits.includes(Tnum::range(lo, hi)) {
+        if lo <= hi && self.bits.includes(Tnum::range(lo, hi)) {
             return Some(Scalar {
                 bits: Tnum::range(lo, hi),
                 umin: lo,
@@ -247,6 +243,18 @@ impl Scalar {
                 smax: hi as i64,
             });
         }
+        self.one_half_rounds()
+    }
+
+    /// The rounds of [`Scalar::reduced_in_one_half`] (out of line).
+    #[inline(never)]
+    fn one_half_rounds(self) -> Option<Scalar> {
+        let Scalar {
+            mut bits,
+            umin: mut lo,
+            umax: mut hi,
+            ..
+        } = self;
         for _ in 0..REDUCE_ROUNDS {
             bits = bits.intersect(Tnum::range(lo, hi))?;
             let (new_lo, new_hi) = (bits.min_ge(lo)?, bits.max_le(hi)?);
