@@ -189,6 +189,20 @@ impl Scalar {
     /// the same rounds on the one interval. Other values take every round in
     /// full ([`Scalar::reduced_by_rounds`]); the tests compare both.
     fn reduced(self) -> Option<Scalar> {
+        // Ranges that agree in one sign half, with known bits that hold every
+        // member of the range (a counter narrowed by its loop test): the
+        // sign deduction changes nothing, the first round's intersection
+        // gives the range's own bits and the ends are members of those, so no
+        // bound moves and the rounds end there.
+        if self.umin <= self.umax
+            && self.in_one_half()
+            && self.bits.includes(Tnum::range(self.umin, self.umax))
+        {
+            return Some(Scalar {
+                bits: Tnum::range(self.umin, self.umax),
+                ..self
+            });
+        }
         // Any value cut by a signed bound on each side of -1 and 0 (a signed
         // test of any value): the ranges bound nothing of each other and
         // there are no known bits, so every round leaves it as it is.
@@ -215,7 +229,26 @@ impl Scalar {
     /// round would leave alone): a round intersects the bits with the
     /// range's and moves the two ends to the nearest members; the signed ends
     /// move the same way, since every member shares the known sign bit.
+    #[inline]
     fn reduced_in_one_half(self) -> Option<Scalar> {
+        let (lo, hi) = (self.umin, self.umax);
+        // Known bits that hold every member of the range: the first round
+        // gives the range's own bits and moves no end (see `reduced`).
+        if lo <= hi && self.bits.includes(Tnum::range(lo, hi)) {
+            return Some(Scalar {
+                bits: Tnum::range(lo, hi),
+                umin: lo,
+                umax: hi,
+                smin: lo as i64,
+                smax: hi as i64,
+            });
+        }
+        self.one_half_rounds()
+    }
+
+    /// The rounds of [`Scalar::reduced_in_one_half`] (out of line).
+    #[inline(never)]
+    fn one_half_rounds(self) -> Option<Scalar> {
         let Scalar {
             mut bits,
             umin: mut lo,
@@ -416,6 +449,20 @@ impl Scalar {
         if lo > hi || (lo as i64) > (hi as i64) {
             return None;
         }
+        // Known bits that are only those the range implies (its ends' common
+        // high bits: a counter's range) hold every member of the range, so the
+        // sum's known bits hold every member of the moved range, and the
+        // reduction ends at the moved range's own bits with the ends
+        // unmoved (they agree with those bits).
+        if self.bits == Tnum::range(self.umin, self.umax) {
+            return Some(Scalar {
+                bits: Tnum::range(lo, hi),
+                umin: lo,
+                umax: hi,
+                smin: lo as i64,
+                smax: hi as i64,
+            });
+        }
         let raw = Scalar {
             bits: self.bits.add(Tnum::constant(c)),
             umin: lo,
@@ -435,7 +482,9 @@ impl Scalar {
     }
 
     /// [`Scalar::add`] without its shortcut (the tests check that the
-    /// shortcut gives what this gives).
+    /// shortcut gives what this gives). Out of line: inlined, it gave `add`
+    /// a frame and six saved registers on the shortcut's path too.
+    #[inline(never)]
     fn add_general(self, b: Scalar) -> Scalar {
         let (umin, umax) = unsigned_window(
             u128::from(self.umin) + u128::from(b.umin),
@@ -893,7 +942,9 @@ impl Scalar {
         self.join_general(b)
     }
 
-    /// [`Scalar::join`] without its shortcuts.
+    /// [`Scalar::join`] without its shortcuts (out of line, as
+    /// [`Scalar::add_general`]).
+    #[inline(never)]
     fn join_general(self, b: Scalar) -> Scalar {
         Scalar::make(
             self.bits.join(b.bits),

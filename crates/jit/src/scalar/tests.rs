@@ -299,6 +299,30 @@ proptest! {
     }
 
     #[test]
+    fn reducing_a_range_in_one_half_gives_what_every_round_gives(
+        a in value(),
+        b in value(),
+        v in value(),
+        n in 0u32..=64,
+        at in 0u32..64,
+        from in 0..3usize,
+    ) {
+        // One-half ranges (the half of the lower end) with known bits that
+        // often know only what the range implies, less, or more.
+        let (lo, hi) = (a.min(b), a.max(b));
+        let hi = if (lo as i64 >= 0) == (hi as i64 >= 0) { hi } else { lo | (i64::MAX as u64 >> 1) };
+        let hi = hi.max(lo);
+        let range = Tnum::range(lo, hi);
+        let bits = [
+            range,
+            Tnum::new(v, range.mask() | (low_bits(n) << at)),
+            Tnum::new(lo, low_bits(n)),
+        ][from];
+        let s = Scalar { bits, umin: lo, umax: hi, smin: lo as i64, smax: hi as i64 };
+        prop_assert_eq!(s.reduced(), s.reduced_by_rounds());
+    }
+
+    #[test]
     fn joining_two_constants_gives_what_the_general_rule_gives(
         x in prop_oneof![value(), 0u64..64],
         y in prop_oneof![value(), 0u64..64],
