@@ -713,6 +713,15 @@ impl State {
         // Any non-zero name is sound (clearing it first is what makes it
         // so); the address keeps different copies apart.
         let id = (ip as u32).max(1);
+        self.drop_name(id);
+        let tagged = Val::Num(Num { id, ..n });
+        self.set_reg(s, tagged);
+        tagged
+    }
+
+    /// Every register holding a number named `id` loses the name (it
+    /// holds an older value than the copy about to be named so).
+    fn drop_name(&mut self, id: u32) {
         let mut m = self.with_num;
         while m != 0 {
             let r = m.trailing_zeros() as usize;
@@ -722,12 +731,9 @@ impl State {
                     id: NO_ID,
                     ..self.nums[r]
                 };
-                self.set_reg(r, Val::num(n));
+                self.set_num(r, n);
             }
         }
-        let tagged = Val::Num(Num { id, ..n });
-        self.set_reg(s, tagged);
-        tagged
     }
 
     /// `set_reg(d, copy_reg(s, ip))` (a 64-bit `mov d, s` at `ip`), with
@@ -740,18 +746,7 @@ impl State {
         if untagged && s != RSP {
             // `copy_reg`'s naming: every older holder of the name loses it.
             let id = (ip as u32).max(1);
-            let mut m = self.with_num;
-            while m != 0 {
-                let r = m.trailing_zeros() as usize;
-                m &= m - 1;
-                if self.kinds[r] == K_NUM && self.nums[r].id == id {
-                    let n = Num {
-                        id: NO_ID,
-                        ..self.nums[r]
-                    };
-                    self.set_num(r, n);
-                }
-            }
+            self.drop_name(id);
             if k == K_NUM {
                 self.nums[s].id = id;
             } else {

@@ -165,26 +165,7 @@ fn swapped_conditions_hold_with_the_operands_exchanged() {
         i64::MAX - 1,
         i64::MAX,
     ];
-    let all = [
-        CC::None,
-        CC::o,
-        CC::no,
-        CC::b,
-        CC::ae,
-        CC::e,
-        CC::ne,
-        CC::be,
-        CC::a,
-        CC::s,
-        CC::ns,
-        CC::p,
-        CC::np,
-        CC::l,
-        CC::ge,
-        CC::le,
-        CC::g,
-    ];
-    for cc in all {
+    for cc in CC::values() {
         let swapped = super::swap(cc);
         assert_eq!(swapped.is_some(), holds(cc, 0, 0).is_some(), "{cc:?}");
         let Some(sw) = swapped else { continue };

@@ -48,25 +48,7 @@ fn scalar(rng: &mut Rng) -> Scalar {
 
 #[test]
 fn equality_tests_of_numbers_bound_trips_as_the_views_do() {
-    let conds = [
-        CC::None,
-        CC::o,
-        CC::no,
-        CC::b,
-        CC::ae,
-        CC::e,
-        CC::ne,
-        CC::be,
-        CC::a,
-        CC::s,
-        CC::ns,
-        CC::p,
-        CC::np,
-        CC::l,
-        CC::ge,
-        CC::le,
-        CC::g,
-    ];
+    let conds: Vec<CC> = CC::values().collect();
     let kinds = [Flagged::Sub, Flagged::Logic, Flagged::Result, Flagged::Mask];
     let mut rng = Rng(0x2f0c_93a1_6b5d_e477);
     // How many comparisons took the `u64` path, and how many bounds below
