@@ -229,19 +229,27 @@ impl Scalar {
     /// round would leave alone): a round intersects the bits with the
     /// range's and moves the two ends to the nearest members; the signed ends
     /// move the same way, since every member shares the known sign bit.
+    /// The range `[lo, hi]` (`lo <= hi`, both in one sign half) with the
+    /// known bits its ends share: already reduced, as every member has
+    /// those bits and the ends are members.
+    #[inline]
+    fn one_half_range(lo: u64, hi: u64) -> Scalar {
+        Scalar {
+            bits: Tnum::range(lo, hi),
+            umin: lo,
+            umax: hi,
+            smin: lo as i64,
+            smax: hi as i64,
+        }
+    }
+
     #[inline]
     fn reduced_in_one_half(self) -> Option<Scalar> {
         let (lo, hi) = (self.umin, self.umax);
         // Known bits that hold every member of the range: the first round
         // gives the range's own bits and moves no end (see `reduced`).
         if lo <= hi && self.bits.includes(Tnum::range(lo, hi)) {
-            return Some(Scalar {
-                bits: Tnum::range(lo, hi),
-                umin: lo,
-                umax: hi,
-                smin: lo as i64,
-                smax: hi as i64,
-            });
+            return Some(Scalar::one_half_range(lo, hi));
         }
         self.one_half_rounds()
     }
@@ -455,13 +463,7 @@ impl Scalar {
         // reduction ends at the moved range's own bits with the ends
         // unmoved (they agree with those bits).
         if self.bits == Tnum::range(self.umin, self.umax) {
-            return Some(Scalar {
-                bits: Tnum::range(lo, hi),
-                umin: lo,
-                umax: hi,
-                smin: lo as i64,
-                smax: hi as i64,
-            });
+            return Some(Scalar::one_half_range(lo, hi));
         }
         let raw = Scalar {
             bits: self.bits.add(Tnum::constant(c)),
