@@ -976,6 +976,11 @@ impl Validator {
     /// deeply chained back edges, or to name the trap) the exact linear
     /// search of [`Validator::check_reaches_ret_exactly`].
     fn check_reaches_ret(&mut self, blocks: usize) -> Result<(), Fail> {
+        // Every cycle a self-loop: the jumps alone settle it (where they
+        // say no, the sweeps name the trap).
+        if self.loops.self_heads.is_some() && self.self_loops_reach_ret() {
+            return Ok(());
+        }
         // Usually a few sweeps against the edges settle it: a sweep in
         // reverse block order carries "reaches a ret" back along forward
         // edges, and each further sweep across one more back edge. The
@@ -1020,6 +1025,49 @@ impl Validator {
             return Ok(());
         }
         self.check_reaches_ret_exactly(blocks)
+    }
+
+    /// [`Validator::check_reaches_ret`] when every backward jump is a block
+    /// jumping to itself (`Scratch::self_heads`): whether every visited
+    /// block ending in a conditional jump, or in a jump to itself, has a
+    /// visited successor other than itself. Then every visited block
+    /// reaches a `ret`, by induction from the last block: a visited block
+    /// ending otherwise returns or passed its state on to its one
+    /// successor, a later block (so that one was visited too), and every
+    /// other edge goes to a later block. Otherwise such a block reaches
+    /// none. Tested through `self_heads_answer_as_the_graph_walk`.
+    fn self_loops_reach_ret(&self) -> bool {
+        let n = self.instrs.len();
+        let visited = |b: usize| self.mark[b] & VISITED != 0;
+        for &j in &self.transfers {
+            let j = j as usize;
+            let op = &self.ops[j];
+            let target = op.k as usize;
+            let ok = match op.flow {
+                Flow::CondJump => {
+                    let b = self.block_ending(j);
+                    let t = self.block_of[target] as usize;
+                    !visited(b) || (t != b && visited(t)) || (j + 1 < n && visited(b + 1))
+                }
+                // Any jump back is to its own block.
+                Flow::Jump if target <= j => !visited(self.block_ending(j)),
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The block transfer `j` ends: the one before the block starting
+    /// right after it, or the last block.
+    fn block_ending(&self, j: usize) -> usize {
+        if j + 1 < self.instrs.len() {
+            self.block_of[j + 1] as usize - 1
+        } else {
+            self.block_start.len() - 1
+        }
     }
 
     /// [`Validator::check_reaches_ret`] by a reverse search from the
@@ -1565,7 +1613,7 @@ mod tests {
         let mut walked = Validator::new();
         walked.no_self_heads = true;
         crate::termination::DIRECT.with(|d| d.set([0; 3]));
-        let mut bounded = 0;
+        let (mut bounded, mut trapped) = (0, 0);
         for round in 0..8000 {
             let code = if round % 2 == 0 {
                 random_loop_code(&mut rng)
@@ -1578,12 +1626,14 @@ mod tests {
                 assert_eq!(format!("{a:?}"), format!("{b:?}"), "{code:02x?}");
                 let loop_bound = |r: &Report| r.has_loops() && r.max_steps().is_some();
                 bounded += usize::from(a.as_ref().is_ok_and(loop_bound));
+                let no_ret = |v: &Violation| v.kind() == ViolationKind::NoReturnPath;
+                trapped += usize::from(a.as_ref().is_err_and(no_ret));
             }
         }
         let [_, _, one] = crate::termination::DIRECT.with(std::cell::Cell::get);
         assert!(
-            one > 2000 && bounded > 500,
-            "one-loop answers {one}, bounded {bounded}"
+            one > 2000 && bounded > 500 && trapped > 100,
+            "one-loop answers {one}, bounded {bounded}, no return path {trapped}"
         );
     }
 
