@@ -626,10 +626,14 @@ impl Validator {
                 } else {
                     self.block_of[i + 1] as usize - 1
                 };
-                self.mark[first..=last]
-                    .iter_mut()
-                    .for_each(|m| *m |= SPANNED);
-                self_only &= first == last;
+                if first == last {
+                    self.mark[first] |= SPANNED;
+                } else {
+                    self_only = false;
+                    self.mark[first..=last]
+                        .iter_mut()
+                        .for_each(|m| *m |= SPANNED);
+                }
                 heads |= 1 << (first & 63);
             }
         }
