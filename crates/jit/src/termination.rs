@@ -251,6 +251,11 @@ impl Blocks<'_> {
 /// instruction in a cycle writes, and one loop's body and induction deltas.
 #[derive(Default)]
 pub(crate) struct Scratch {
+    /// Set by the driver before [`check`] ([`crate::Validator`]'s
+    /// `mark_spanned`, which meets every backward jump): with at most 64
+    /// blocks and every jump to a block not after its own a jump to its
+    /// own block, the blocks those jumps end (visited or not), else `None`.
+    pub(crate) self_heads: Option<u64>,
     edges: Vec<(u32, u32)>,
     /// Targets of edges to a block not after their source (candidate loop
     /// heads), sorted.
@@ -326,7 +331,102 @@ pub(crate) fn check(
     scratch: &mut Scratch,
     budget: u64,
 ) -> Result<Option<u64>, (usize, TerminationGap)> {
+    // One visited self-loop and no other cycle (the usual compiled loop):
+    // its head is the driver's, and [`direct_self_loop`] answers it
+    // without the graph.
+    if let Some(h) = scratch.self_heads.and_then(|m| one_visited(blocks, m))
+        && !general_only()
+        && let Some(result) = one_self_loop(blocks, h, &mut scratch.info, budget)
+    {
+        return result;
+    }
+    check_graph(blocks, scratch, budget)
+}
+
+/// The one block of mask `heads` the fixpoint visited, if exactly one is.
+#[inline]
+fn one_visited(blocks: &Blocks<'_>, heads: u64) -> Option<usize> {
+    let mut m = heads;
+    let mut found = None;
+    while m != 0 {
+        let b = m.trailing_zeros() as usize;
+        m &= m - 1;
+        if blocks.visited(b) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(b);
+        }
+    }
+    found
+}
+
+/// [`check`] of a function whose only cycle is the visited self-loop `h`
+/// (a block jumping to itself), as the graph walk answers it with `h` its
+/// only head: [`direct_self_loop`], then the one-loop work bound (the
+/// stays are the function's entry and the edges into `h` from other
+/// visited blocks: the jumps to it, and the block before when that falls
+/// into `h`). `None` where the direct rule leaves the loop to the general
+/// one. Compared with the graph walk in `termination/direct_tests.rs`.
+#[inline]
+fn one_self_loop(
+    blocks: &Blocks<'_>,
+    h: usize,
+    info: &mut Option<iced_x86::InstructionInfoFactory>,
+    budget: u64,
+) -> Option<Result<Option<u64>, (usize, TerminationGap)>> {
+    let at = blocks.start[h] as usize;
+    // The graph walk's work for its first head.
+    if 8 > budget {
+        return Some(Err((at, TerminationGap::TooComplex)));
+    }
+    let result = direct_self_loop(blocks, h, info)?;
+    #[cfg(test)]
+    DIRECT.with(|d| {
+        let mut n = d.get();
+        n[usize::from(result.is_err())] += 1;
+        n[2] += 1;
+        d.set(n);
+    });
+    let trips = match result {
+        Ok(trips) => trips,
+        Err(gap) => return Some(Err((at, gap))),
+    };
+    if trips == u64::MAX {
+        return Some(Ok(None));
+    }
+    // A jump's `Op::k` is its target instruction: `h`'s first one.
+    let mut from = graph::falls_into(blocks, h).map_or(0, |p| 1u64 << p);
+    for &j in blocks.transfers {
+        let j = j as usize;
+        let op = &blocks.ops[j];
+        if op.k == at as i64 && matches!(op.flow, Flow::Jump | Flow::CondJump) {
+            let b = blocks.block_ending(j);
+            if b != h && blocks.visited(b) {
+                from |= 1 << b;
+            }
+        }
+    }
+    // Counted bit by bit: usually one (no `popcnt` in the base target).
+    let mut stays = u64::from(h == 0);
+    while from != 0 {
+        from &= from - 1;
+        stays += 1;
+    }
+    let len = (blocks.end(h) - at) as u64;
+    Some(Ok(Some(stays.saturating_mul(trips).saturating_mul(len))))
+}
+
+/// [`check`] on the control-flow graph: the heads of self-loops, or of
+/// any cycles ([`check_cycles`]).
+#[inline(never)]
+fn check_graph(
+    blocks: &Blocks<'_>,
+    scratch: &mut Scratch,
+    budget: u64,
+) -> Result<Option<u64>, (usize, TerminationGap)> {
     let n = blocks.start.len();
+
     scratch.build(blocks);
     // Every loop resets the marks it set, so `pos` is all zero here: only
     // grown.
@@ -350,7 +450,7 @@ pub(crate) fn check(
         let result = if work > budget {
             Err(TerminationGap::TooComplex)
         } else if let Some(result) = direct
-            .then(|| direct_self_loop(blocks, h, &mut scratch.info))
+            .then(|| direct_self_loop_apart(blocks, h, &mut scratch.info))
             .flatten()
         {
             #[cfg(test)]
@@ -468,8 +568,9 @@ fn general_only() -> bool {
 #[cfg(test)]
 thread_local! {
     static GENERAL_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// How many loops [`direct_self_loop`] proved, and rejected.
-    static DIRECT: std::cell::Cell<[usize; 2]> = const { std::cell::Cell::new([0; 2]) };
+    /// How many loops [`direct_self_loop`] proved, and rejected
+    /// (and how many of those answers [`one_self_loop`] took).
+    pub(crate) static DIRECT: std::cell::Cell<[usize; 3]> = const { std::cell::Cell::new([0; 3]) };
 }
 
 /// The self-loop `h` in the usual compiled shape, answered in one walk of
@@ -484,8 +585,9 @@ thread_local! {
 /// case to the general rule: no such test, a bound the block writes (two
 /// registers closing in), or a step that misses the bound (the component
 /// rule may still prove it). Tested against the general rule in
-/// `termination/direct_tests.rs`.
-#[inline]
+/// `termination/direct_tests.rs`. Inlined into [`check`]'s one-loop path;
+/// the graph walk calls [`direct_self_loop_apart`].
+#[inline(always)]
 fn direct_self_loop(
     blocks: &Blocks<'_>,
     h: usize,
@@ -589,6 +691,16 @@ fn direct_self_loop(
     // No compared register steps: the general rule's gap, and no
     // component rule.
     Some(Err(TerminationGap::NoInductionStep))
+}
+
+/// [`direct_self_loop`] out of line, for the graph walk.
+#[inline(never)]
+fn direct_self_loop_apart(
+    blocks: &Blocks<'_>,
+    h: usize,
+    info: &mut Option<iced_x86::InstructionInfoFactory>,
+) -> Option<Result<u64, TerminationGap>> {
+    direct_self_loop(blocks, h, info)
 }
 
 /// [`check`] of a graph with an edge to an earlier block (a loop body of
@@ -1258,7 +1370,7 @@ fn step_of(ins: &Instruction, r: usize, width: u8, d: i64) -> Option<i64> {
 }
 
 #[cfg(test)]
-mod direct_tests;
+pub(crate) mod direct_tests;
 
 #[cfg(test)]
 mod form_tests;

@@ -39,7 +39,7 @@ fn jump_edge(blocks: &Blocks<'_>, j: usize) -> Option<(usize, usize)> {
 /// The block before `h` when it is visited and can go on to `h` (as
 /// [`Blocks::succs`] has it: its last instruction no jump or return).
 #[inline(always)]
-fn falls_into(blocks: &Blocks<'_>, h: usize) -> Option<usize> {
+pub(super) fn falls_into(blocks: &Blocks<'_>, h: usize) -> Option<usize> {
     let p = h.checked_sub(1).filter(|&p| blocks.visited(p))?;
     let last = blocks.end(p) - 1;
     (!matches!(blocks.ops[last].flow, Flow::Jump | Flow::Return)).then_some(p)
