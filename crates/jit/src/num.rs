@@ -149,7 +149,11 @@ pub(crate) struct Num {
     /// holding a number with the same non-zero `id` holds the same 64-bit
     /// value, so what a branch proves about one holds for all
     /// ([`crate::state::State::copy_reg`] makes them, nothing else does:
-    /// every computed number starts without one).
+    /// every computed number starts without one). An identity only one
+    /// register holds is not dead: a copy of that register shares it again
+    /// (a copy keeps a name it finds), and joins compare names, so dropping
+    /// it on one path loses a name the other path keeps (the state test
+    /// `a_name_only_one_register_holds_is_shared_again_by_a_copy`).
     pub(crate) id: u32,
 }
 

@@ -429,3 +429,54 @@ fn registers_stored_as_data_store_what_their_values_store() {
     }
     assert!(picked > 500, "{picked} picked");
 }
+
+/// Two paths that each copy `rax` into `rcx` after `mov rax, rdi`; on one
+/// of them `rdi` was overwritten first, so `rax` is the only register
+/// still holding the name when it is copied:
+///
+/// ```text
+///     mov [rsp-28h..rsp-10h], rdi   ; a 4-entry stack array
+///     mov rax, rdi                  ; rax, rdi: one name
+///     test rsi, rsi
+///     je L
+///     xor edi, edi                  ; rax alone holds the name
+///     mov rcx, rax                  ; rcx shares it
+///     jmp M
+/// L:  mov rcx, rax                  ; rcx shares it
+/// M:  cmp rax, 3                    ; joined: rax and rcx keep the name
+///     ja out
+///     mov rax, [rsp + rcx*8 - 28h]  ; rcx <= 3 through rax's name
+///     ret
+/// out: xor eax, eax
+///     ret
+/// ```
+///
+/// An identity no other register holds any more is not dead: a copy of
+/// its holder shares it again, and a join keeps it only where both paths
+/// name the value alike. Dropping it where `rdi` is overwritten (session
+/// 11's first lead) gives the copy a fresh name on that path only, the
+/// join then loses the name and the load is rejected. This program must
+/// stay accepted; with `mov rcx, rdx` on the first path (no shared name)
+/// it is rejected, so the acceptance rests on the name.
+#[test]
+fn a_name_only_one_register_holds_is_shared_again_by_a_copy() {
+    const CODE: [u8; 53] = [
+        0x48, 0x89, 0x7c, 0x24, 0xd8, 0x48, 0x89, 0x7c, 0x24, 0xe0, 0x48, 0x89, 0x7c, 0x24, 0xe8,
+        0x48, 0x89, 0x7c, 0x24, 0xf0, 0x48, 0x89, 0xf8, 0x48, 0x85, 0xf6, 0x74, 0x07, 0x31, 0xff,
+        0x48, 0x89, 0xc1, 0xeb, 0x03, 0x48, 0x89, 0xc1, 0x48, 0x83, 0xf8, 0x03, 0x77, 0x06, 0x48,
+        0x8b, 0x44, 0xcc, 0xd8, 0xc3, 0x31, 0xc0, 0xc3,
+    ];
+    let sig = "int64(int64,int64,int64)".parse().expect("valid signature");
+    let policy = crate::Policy::runtime();
+    let report = crate::validate(&CODE, &sig, &policy).expect("accepted through rax's name");
+    assert_eq!(report.instructions(), 17);
+    let mut other = CODE;
+    // `mov rcx, rax` -> `mov rcx, rdx` on the first path.
+    assert_eq!(other[0x20], 0xc1);
+    other[0x20] = 0xd1;
+    let err = crate::validate(&other, &sig, &policy).expect_err("rcx is unbounded");
+    assert!(
+        matches!(err.kind(), crate::ViolationKind::IndexedStackAccess { .. }),
+        "{err:?}"
+    );
+}
