@@ -892,12 +892,21 @@ impl Validator {
         // A return always ends its block (`blocks` makes the next
         // instruction a leader), and a visited block was stepped whole, so
         // the reachable returns are the visited blocks ending in one.
+        // Walked backward, each block ends where the one after it starts
+        // (one slice each, no bounds test per block but the last op's).
         let mut reachable = 0;
         let mut returns = 0;
-        for b in (0..blocks).filter(|&b| self.mark[b] & VISITED != 0) {
-            let end = self.block_end(b);
-            reachable += end - self.block_start[b] as usize;
-            returns += usize::from(self.ops[end - 1].flow == Flow::Return);
+        let mut end = n;
+        for (&start, &mark) in self.block_start[..blocks]
+            .iter()
+            .zip(&self.mark[..blocks])
+            .rev()
+        {
+            if mark & VISITED != 0 {
+                reachable += end - start as usize;
+                returns += usize::from(self.ops[end - 1].flow == Flow::Return);
+            }
+            end = start as usize;
         }
         let max_steps = repeated
             .map(|r| r.saturating_add(reachable as u64))
