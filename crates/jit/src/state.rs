@@ -540,6 +540,25 @@ impl State {
         std::mem::swap(&mut self.slots, &mut o.slots);
     }
 
+    /// [`Clone::clone_from`] of a state that holds no numbers and no stack
+    /// slots (an entry state without buffers or assumed arguments): the
+    /// number copies and the slot list's copy are left out.
+    pub(crate) fn clone_plain_from(&mut self, o: &State) {
+        debug_assert!(o.with_num == 0 && o.slots.is_empty());
+        self.kinds = o.kinds;
+        self.offs = o.offs;
+        self.with_num = 0;
+        self.cmp = o.cmp;
+        if !(self.syms_plain && o.syms_plain) {
+            self.syms = o.syms;
+        }
+        self.syms_plain = o.syms_plain;
+        self.sext = o.sext;
+        self.flags = o.flags;
+        self.touched = o.touched;
+        self.slots.clear();
+    }
+
     /// Copies `o`'s registers (only).
     pub(crate) fn copy_regs_from(&mut self, o: &State) {
         self.kinds = o.kinds;

@@ -936,7 +936,8 @@ impl Validator {
                     ctx.entry_state_into(&mut self.entry);
                     self.entry_for = key;
                 }
-                self.states[0].clone_from(&self.entry);
+                // Such a state holds no numbers and no stack slots.
+                self.states[0].clone_plain_from(&self.entry);
             }
             None => ctx.entry_state_into(&mut self.states[0]),
         }
@@ -1370,8 +1371,25 @@ mod tests {
                 let sig: Signature = text.parse().expect("valid signature");
                 let syms = Ctx::entry_syms_of(policy, &sig);
                 let ctx = Ctx::new(policy, &sig, 16, &syms);
-                // Leave the state dirty, as a run does.
-                v.states[0].set_reg(RSP, crate::state::Val::Data(8));
+                // Leave the state dirty, as a run does: a number, a stack
+                // slot, flags, a comparison.
+                let dirty = &mut v.states[0];
+                dirty.set_reg(RSP, crate::state::Val::Data(8));
+                let three = crate::num::Num::constant(3);
+                dirty.set_reg(1, crate::state::Val::Num(three));
+                dirty.slots.push(crate::state::Slot {
+                    off: -8,
+                    len: 8,
+                    val: crate::state::Val::Num(three),
+                });
+                (dirty.flags, dirty.sext, dirty.touched) = (1, 8, -8);
+                dirty.cmp = Some(crate::state::Cmp {
+                    a: 0,
+                    b: 1,
+                    imm: 0,
+                    width: 8,
+                    kind: crate::state::Flagged::Sub,
+                });
                 v.entry_state(&ctx);
                 let mut built = State::empty();
                 ctx.entry_state_into(&mut built);
