@@ -1193,6 +1193,66 @@ fn cond_edge<'s>(
 mod tests {
     use super::*;
 
+    /// `check_ret`'s one test of the callee-saved kinds gives what the
+    /// rule register by register gives, naming the first register changed.
+    #[test]
+    fn check_ret_is_the_per_register_rule() {
+        use crate::interp::{check_ret, reg_of};
+        use crate::state::Val;
+        const SAVED: [usize; 6] = [3, 5, 12, 13, 14, 15];
+        let rule = |ctx: &Ctx<'_>, st: &State| {
+            if st.rsp() != 0 {
+                return Err(ViolationKind::StackNotRestored { offset: st.rsp() });
+            }
+            for r in SAVED {
+                if st.reg(r) != Val::Entry(r as u8) {
+                    return Err(ViolationKind::CalleeSavedClobbered {
+                        register: reg_of(r),
+                    });
+                }
+            }
+            if st.reg_defined_bytes(0) < ctx.sig.ret().width() {
+                return Err(ViolationKind::ReturnValueUndefined);
+            }
+            Ok(())
+        };
+        let policy = Policy::runtime();
+        let sig: Signature = "int64(int64)".parse().expect("valid signature");
+        let ctx = Ctx::new(&policy, &sig, 16, &crate::num::NO_SYMS);
+        let mut rng = crate::test_rng::Rng(0x5eed_1111);
+        let mut outcomes = [0usize; 4];
+        for _ in 0..50_000 {
+            let mut st = State::empty();
+            for r in 0..16 {
+                let v = match rng.below(16) {
+                    0 => Val::Undef,
+                    1 => Val::Data(8),
+                    2 => Val::Data(4),
+                    3 => Val::Stack(rng.below(3) as i64 * -8),
+                    4 => Val::Param(rng.below(6) as u8, 0),
+                    5 => Val::Num(crate::num::Num::constant(r as u64)),
+                    6 => Val::Entry(rng.below(16) as u8),
+                    _ => Val::Entry(r as u8),
+                };
+                // Mostly the entry value, so all six often are.
+                let keep = SAVED.contains(&r) && rng.below(8) != 0;
+                st.set_reg(r, if keep { Val::Entry(r as u8) } else { v });
+            }
+            if rng.below(4) != 0 {
+                st.set_reg(RSP, Val::Stack(0));
+            }
+            let want = rule(&ctx, &st);
+            assert_eq!(check_ret(&ctx, &st), want, "{st:?}");
+            outcomes[match want {
+                Ok(()) => 0,
+                Err(ViolationKind::CalleeSavedClobbered { .. }) => 1,
+                Err(ViolationKind::ReturnValueUndefined) => 2,
+                Err(_) => 3,
+            }] += 1;
+        }
+        assert!(outcomes.iter().all(|&n| n > 500), "{outcomes:?}");
+    }
+
     /// The two `cond_edge` calls of a conditional jump (the taken edge in a
     /// copy that borrows the slot list, then the other edge) give each
     /// edge what `refine_edge` gives a copy of the state, and leave the
