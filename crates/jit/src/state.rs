@@ -540,6 +540,39 @@ impl State {
         std::mem::swap(&mut self.slots, &mut o.slots);
     }
 
+    /// [`Clone::clone_from`] of a state that holds no numbers and no stack
+    /// slots (an entry state without buffers or assumed arguments): the
+    /// number copies and the slot list's copy are left out.
+    pub(crate) fn clone_plain_from(&mut self, o: &State) {
+        debug_assert!(o.with_num == 0 && o.slots.is_empty());
+        self.kinds = o.kinds;
+        self.offs = o.offs;
+        self.with_num = 0;
+        self.cmp = o.cmp;
+        if !(self.syms_plain && o.syms_plain) {
+            self.syms = o.syms;
+        }
+        self.syms_plain = o.syms_plain;
+        self.sext = o.sext;
+        self.flags = o.flags;
+        self.touched = o.touched;
+        self.slots.clear();
+    }
+
+    /// Whether `reg(r) == Val::Entry(r)` for each callee-saved register `r`
+    /// (rbx, rbp, r12-r15), in one test of their kinds.
+    #[inline]
+    pub(crate) fn callee_saved_at_entry(&self) -> bool {
+        // r12-r15 as one word (one load), rbx and rbp as another.
+        let word = |a: u16, b: u16, c: u16, d: u16| {
+            u64::from(a) | u64::from(b) << 16 | u64::from(c) << 32 | u64::from(d) << 48
+        };
+        let (k, e) = (&self.kinds, |r: u16| K_ENTRY | r);
+        let hi = word(k[12], k[13], k[14], k[15]) ^ word(e(12), e(13), e(14), e(15));
+        let lo = word(k[3], k[5], 0, 0) ^ word(e(3), e(5), 0, 0);
+        hi | lo == 0
+    }
+
     /// Copies `o`'s registers (only).
     pub(crate) fn copy_regs_from(&mut self, o: &State) {
         self.kinds = o.kinds;
