@@ -596,7 +596,7 @@ mod tests {
                                 {
                                     let key = crate::record::Records::key(&ins);
                                     let rec = records.get(key, &ins);
-                                    check_with(rec.verdict, rec.cpu, rec.string, &ins, bytes, p)
+                                    check_with(rec.verdict, rec.cpu, rec.string(), &ins, bytes, p)
                                 },
                                 check_instruction(&ins, bytes, p),
                                 "{ins} ({:?}) {bytes:02x?}",

@@ -77,8 +77,8 @@ pub(crate) struct Rec {
     /// CPU extensions the instruction needs.
     pub(crate) cpu: CpuFeatures,
     pub(crate) flow: Flow,
-    /// A string copy or fill ([`crate::classify::is_string`]).
-    pub(crate) string: bool,
+    /// How [`Records::lower`] reads the key's operands.
+    plan: Plan,
     /// [`FACT_DIVISION`] and [`FACT_STRING`] as they hold for the key, and
     /// [`FACT_INDEXED`] if an index register in its memory operand means
     /// an access the value domain must prove (every mnemonic but `lea` and
@@ -96,6 +96,32 @@ pub(crate) struct Rec {
     /// the same one (bit 0) and whether the instruction took a variant of
     /// the key's form (bit 1: `lea` with an index).
     tmpl: [u8; 4],
+}
+
+impl Rec {
+    /// A string copy or fill ([`crate::classify::is_string`]).
+    #[inline]
+    pub(crate) fn string(&self) -> bool {
+        self.facts & FACT_STRING != 0
+    }
+}
+
+/// How [`Records::lower`] reads a key's operands: for the register forms
+/// most code consists of, straight from the instruction (one dispatch);
+/// for the rest through [`operands`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Plan {
+    /// Through [`operands`] (or no fast form at all).
+    #[default]
+    General,
+    /// The form's operands 0 and 1 are registers of the classes
+    /// [`classes_ok`] asks for once the template slot holds (a form other
+    /// than [`Form::Widen`] and [`Form::ShiftCl`], whose operand 1 is a
+    /// register for every instruction of the key).
+    RegReg,
+    /// Operand 0 is a register and the form has no operand-1 register (an
+    /// immediate, a shift count or nothing).
+    Reg,
 }
 
 /// The record table and the iced helper it is filled with.
@@ -202,6 +228,46 @@ impl Records {
             flags,
             k: 0,
         };
+        // The register forms, once their template slot is known: what the
+        // general path below gives them (`plan_lowering_is_the_general_one`).
+        match rec.plan {
+            Plan::RegReg if no_legacy_prefix => {
+                let (r0, r1) = (ins.op0_register(), ins.op1_register());
+                match rec.tmpl[usize::from(r0 == r1)] {
+                    EQUAL => {
+                        op.form = rec.form;
+                        op.r0 = gpr32_or_64(r0);
+                        op.r1 = gpr32_or_64(r1);
+                        return op;
+                    }
+                    DIFFERS => return op,
+                    _ => {}
+                }
+            }
+            Plan::Reg if no_legacy_prefix => match rec.tmpl[0] {
+                EQUAL => {
+                    op.form = rec.form;
+                    op.r0 = gpr32_or_64(ins.op0_register());
+                    return op;
+                }
+                DIFFERS => return op,
+                _ => {}
+            },
+            _ => {}
+        }
+        self.lower_general(key, rec, ins, no_legacy_prefix, op)
+    }
+
+    /// [`Records::lower`] through [`operands`]: every form, every key.
+    #[inline]
+    fn lower_general(
+        &mut self,
+        key: usize,
+        rec: Rec,
+        ins: &Instruction,
+        no_legacy_prefix: bool,
+        mut op: Op,
+    ) -> Op {
         match rec.form {
             Form::Generic => return op,
             // What the generic step does for direct jumps does not depend on
@@ -354,12 +420,26 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
     };
     let verdict = code_verdict(ins);
     let string = crate::classify::is_string(ins);
+    let reg = |k: OpKind| k == OpKind::Register;
+    let plan = match form {
+        Form::Alu | Form::Compare | Form::Zero | Form::Move | Form::CondMove
+            if op1_reg && reg(ins.op0_kind()) && reg(ins.op1_kind()) =>
+        {
+            Plan::RegReg
+        }
+        Form::Alu | Form::Compare | Form::Shift | Form::MoveImm
+            if !op1_reg && reg(ins.op0_kind()) =>
+        {
+            Plan::Reg
+        }
+        _ => Plan::General,
+    };
     let indexed_access = !matches!(m, Mnemonic::Lea | Mnemonic::Nop);
     Rec {
         verdict,
         cpu: crate::cpu::required(ins).unwrap_or_default(),
         flow,
-        string,
+        plan,
         facts: (u8::from(verdict == Verdict::Division) * FACT_DIVISION)
             | (u8::from(string) * FACT_STRING)
             | (u8::from(indexed_access) * FACT_INDEXED),
@@ -699,6 +779,90 @@ mod tests {
             }
         }
         assert!(total > 40_000 && fast > 10_000, "{total} {fast}");
+    }
+
+    /// [`Records::lower`]'s register plans give what the general path
+    /// ([`Records::lower_general`], through [`operands`]) gives the same
+    /// instruction with the same table: random instructions of the fast
+    /// forms' opcodes behind REX/`66`/`67` prefixes, each lowered by both.
+    #[test]
+    fn plan_lowering_is_the_general_one() {
+        const OPCODES: [&[u8]; 20] = [
+            &[0x01],
+            &[0x03],
+            &[0x29],
+            &[0x2b],
+            &[0x21],
+            &[0x09],
+            &[0x31],
+            &[0x33],
+            &[0x39],
+            &[0x85],
+            &[0x89],
+            &[0x8b],
+            &[0x83],
+            &[0x81],
+            &[0xc7],
+            &[0xb8],
+            &[0xc1],
+            &[0xd1],
+            &[0x0f, 0xaf],
+            &[0x0f, 0x44],
+        ];
+        const PREFIXES: [&[u8]; 6] = [&[], &[0x48], &[0x4d], &[0x41], &[0x66], &[0x67]];
+        let mut rng = crate::test_rng::Rng(0x6a09_e667_f3bc_c908);
+        let mut records = Records::new();
+        let mut taken = [0usize; 3];
+        for _ in 0..40_000 {
+            let mut bytes = PREFIXES[rng.below(PREFIXES.len())].to_vec();
+            bytes.extend_from_slice(OPCODES[rng.below(OPCODES.len())]);
+            let modrm = rng.next() as u8;
+            bytes.push(if rng.below(4) == 0 {
+                modrm
+            } else {
+                modrm | 0xc0
+            });
+            bytes.extend((0..8).map(|_| rng.next() as u8));
+            let ins = iced_x86::Decoder::new(64, &bytes, 0).decode();
+            if ins.is_invalid() {
+                continue;
+            }
+            let no_prefix = !crate::classify::is_legacy_prefix(bytes[0]);
+            let key = Records::key(&ins);
+            let _ = records.get(key, &ins);
+            // Now and then the key's templates are forgotten (compared again
+            // on the next lowering) or marked as differing.
+            let at = records.slot(key);
+            match rng.below(64) {
+                0 => records.table[at].tmpl = [UNCHECKED; 4],
+                1 => records.table[at].tmpl = [DIFFERS; 4],
+                _ => {}
+            }
+            let rec = records.get(key, &ins);
+            let planned = records.lower(key, rec, &ins, no_prefix);
+            // The record as it is now (the first lowering may have filled
+            // its template slot), taken the general way.
+            let rec = records.get(key, &ins);
+            let general = records.lower(
+                key,
+                Rec {
+                    plan: Plan::General,
+                    ..rec
+                },
+                &ins,
+                no_prefix,
+            );
+            assert_eq!(format!("{planned:?}"), format!("{general:?}"), "{ins}");
+            if no_prefix && rec.plan != Plan::General {
+                taken[usize::from(planned.form != Form::Generic)] += 1;
+                taken[2] += usize::from(rec.plan == Plan::RegReg);
+            }
+        }
+        // Both plans, with templates that hold and that differ.
+        assert!(
+            taken[0] > 100 && taken[1] > 5_000 && taken[2] > 2_000,
+            "{taken:?}"
+        );
     }
 
     /// Every shift and rotate (by an immediate, by 1, by `cl`; register and
