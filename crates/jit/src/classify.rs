@@ -21,18 +21,19 @@ use crate::{Policy, ViolationKind};
 /// reference): one byte, so the cache stays small.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Verdict {
+    // The first three, accepted inline by `check_with`, are one range test.
+    /// Modelled; not a branch, not a division.
+    Modelled,
+    /// `div`/`idiv`: modelled if the policy allows division.
+    Division,
+    /// Modelled branch or `ret`: must not carry a `66` prefix.
+    ModelledBranch,
     /// Not computed yet.
     #[default]
     Unknown,
-    /// Modelled; not a branch, not a division.
-    Modelled,
     /// Modelled, needs CPU extensions (the record's `cpu`): allowed if the
     /// policy's CPU set has them.
     ModelledExtension,
-    /// Modelled branch or `ret`: must not carry a `66` prefix.
-    ModelledBranch,
-    /// `div`/`idiv`: modelled if the policy allows division.
-    Division,
     /// Not modelled.
     Unsupported,
     /// A rule broken whatever the prefixes and the policy (the
