@@ -159,16 +159,17 @@ impl Records {
         g * KEYS_PER_CODE + key % KEYS_PER_CODE
     }
 
-    /// The key of `ins` (index into the table). Its low bit says two
-    /// operand registers are equal: iced sets an operand's register field
-    /// only for a register operand (`None` otherwise), so no kind test is
-    /// needed (`key_is_the_operand_kind_rule`).
+    /// The key of `ins` (index into the table). Its low bit says the two
+    /// operand register fields are equal: iced sets an operand's register
+    /// field only for a register operand (`None` otherwise), so no kind test
+    /// is needed; two `None` fields set it too, and such a key's record is
+    /// the one the bit clear gives (`key_is_the_operand_kind_rule`).
     #[inline]
     pub(crate) fn key(ins: &Instruction) -> usize {
         let k0 = ins.op0_kind();
         let k1 = ins.op1_kind();
         let r0 = ins.op0_register();
-        let same = r0 == ins.op1_register() && r0 != iced_x86::Register::None;
+        let same = r0 == ins.op1_register();
         (ins.code() as usize) << 3
             | usize::from(k0 == OpKind::Memory) << 2
             | usize::from(k1 == OpKind::Memory) << 1
@@ -625,19 +626,24 @@ fn is_sub(c: Code) -> bool {
 mod tests {
     use super::*;
 
-    /// [`Records::key`]'s "same register" bit is read from the register
-    /// fields alone: iced clears the instruction before decoding into it and
-    /// sets an operand's register field only for a register operand, so two
-    /// equal fields other than `None` are two equal register operands. The
-    /// kind rule also set it for instructions with fewer than two operands
-    /// (absent operands read as `Register` kind with `None`): their key now
-    /// has the bit clear for every instance of the `Code`, and their record
-    /// is the same either way (`same` only refines two-operand `xor`/`sub`).
+    /// [`Records::key`]'s "same register" bit is the register fields'
+    /// equality alone: iced clears the instruction before decoding into it
+    /// and sets an operand's register field only for a register operand, so
+    /// two equal fields other than `None` are two equal register operands
+    /// (the kind rule, checked here). Two `None` fields set the bit too (no
+    /// second register operand, or neither is a register): whether a field is
+    /// `None` is fixed by the `Code` and the key's memory bits (checked over
+    /// every decode), so such a key holds no instruction with real equal
+    /// registers, and its record is the one the bit clear gives (`same` only
+    /// makes a zero idiom of `xor`/`sub` with operand 0 a register).
     #[test]
     fn key_is_the_operand_kind_rule() {
         let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
         let mut ins = Instruction::default();
-        let mut same = 0;
+        let (mut same, mut none) = (0, 0);
+        // Per `Code` and memory bits: whether operand 0's and operand 1's
+        // register fields are `None`.
+        let mut nones = std::collections::HashMap::new();
         for _ in 0..200_000 {
             let mut bytes = [0u8; 16];
             bytes.iter_mut().for_each(|b| *b = rng.next() as u8);
@@ -654,23 +660,29 @@ mod tests {
                     continue; // never keyed
                 }
                 let (k0, k1) = (ins.op0_kind(), ins.op1_kind());
+                let (r0, r1) = (ins.op0_register(), ins.op1_register());
                 let rule = k0 == OpKind::Register
                     && k1 == OpKind::Register
-                    && ins.op0_register() == ins.op1_register();
-                let two = ins.op_count() >= 2;
-                same += usize::from(rule && two);
+                    && ins.op_count() >= 2
+                    && r0 == r1;
+                let key = Records::key(&ins);
                 let want = (ins.code() as usize) << 3
                     | usize::from(k0 == OpKind::Memory) << 2
-                    | usize::from(k1 == OpKind::Memory) << 1
-                    | usize::from(rule && two);
-                assert_eq!(Records::key(&ins), want, "{ins} {bytes:02x?}");
-                if rule && !two {
+                    | usize::from(k1 == OpKind::Memory) << 1;
+                assert_eq!(key & !1, want, "{ins} {bytes:02x?}");
+                let both_none = r0 == Register::None && r1 == Register::None;
+                assert_eq!(key & 1 != 0, rule || both_none, "{ins} {bytes:02x?}");
+                same += usize::from(rule);
+                let shape = (r0 == Register::None, r1 == Register::None);
+                assert_eq!(*nones.entry(want).or_insert(shape), shape, "{ins}");
+                if both_none {
+                    none += 1;
                     let (a, b) = (compute(&ins, true), compute(&ins, false));
                     assert_eq!(format!("{a:?}"), format!("{b:?}"), "{ins}");
                 }
             }
         }
-        assert!(same > 1000, "{same}");
+        assert!(same > 1000 && none > 1000, "{same} {none}");
     }
 
     #[test]
