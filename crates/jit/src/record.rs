@@ -229,31 +229,24 @@ impl Records {
             flags,
             k: 0,
         };
-        // The register forms, once their template slot is known: what the
+        // The register forms whose template slot is known to hold: what the
         // general path below gives them (`plan_lowering_is_the_general_one`).
+        // A slot not compared yet or differing goes the general way.
         match rec.plan {
             Plan::RegReg if no_legacy_prefix => {
                 let (r0, r1) = (ins.op0_register(), ins.op1_register());
-                match rec.tmpl[usize::from(r0 == r1)] {
-                    EQUAL => {
-                        op.form = rec.form;
-                        op.r0 = gpr32_or_64(r0);
-                        op.r1 = gpr32_or_64(r1);
-                        return op;
-                    }
-                    DIFFERS => return op,
-                    _ => {}
-                }
-            }
-            Plan::Reg if no_legacy_prefix => match rec.tmpl[0] {
-                EQUAL => {
+                if rec.tmpl[usize::from(r0 == r1)] == EQUAL {
                     op.form = rec.form;
-                    op.r0 = gpr32_or_64(ins.op0_register());
+                    op.r0 = gpr32_or_64(r0);
+                    op.r1 = gpr32_or_64(r1);
                     return op;
                 }
-                DIFFERS => return op,
-                _ => {}
-            },
+            }
+            Plan::Reg if no_legacy_prefix && rec.tmpl[0] == EQUAL => {
+                op.form = rec.form;
+                op.r0 = gpr32_or_64(ins.op0_register());
+                return op;
+            }
             _ => {}
         }
         self.lower_general(key, rec, ins, no_legacy_prefix, op)
