@@ -21,18 +21,19 @@ use crate::{Policy, ViolationKind};
 /// reference): one byte, so the cache stays small.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Verdict {
+    // The first three, accepted inline by `check_with`, are one range test.
+    /// Modelled; not a branch, not a division.
+    Modelled,
+    /// `div`/`idiv`: modelled if the policy allows division.
+    Division,
+    /// Modelled branch or `ret`: must not carry a `66` prefix.
+    ModelledBranch,
     /// Not computed yet.
     #[default]
     Unknown,
-    /// Modelled; not a branch, not a division.
-    Modelled,
     /// Modelled, needs CPU extensions (the record's `cpu`): allowed if the
     /// policy's CPU set has them.
     ModelledExtension,
-    /// Modelled branch or `ret`: must not carry a `66` prefix.
-    ModelledBranch,
-    /// `div`/`idiv`: modelled if the policy allows division.
-    Division,
     /// Not modelled.
     Unsupported,
     /// A rule broken whatever the prefixes and the policy (the
@@ -46,22 +47,22 @@ pub(crate) enum Verdict {
     DirectionFlag,
 }
 
-/// Same result as `check_instruction` (the test-only reference), given `v`, the [`code_verdict`] of
-/// an instruction with `ins`'s key (see [`crate::record`]), `need`, its CPU
-/// extensions, and `string`, whether it is a string copy or fill.
+/// Same result as `check_instruction` (the test-only reference), given the
+/// record of `ins`'s key (see [`crate::record`]): its [`code_verdict`], its
+/// CPU extensions and whether it is a string copy or fill. (The record is
+/// passed whole: the last two are read only out of line.)
 ///
 /// Most instructions carry no legacy prefix and no REX prefix followed by
 /// another prefix: then no prefix rule can apply (no segment override, no
 /// `F2`/`F3`, no `66`, no ignored REX) and only the verdict is looked at.
 #[inline]
 pub(crate) fn check_with(
-    v: Verdict,
-    need: CpuFeatures,
-    string: bool,
+    rec: &crate::record::Rec,
     ins: &Instruction,
     bytes: &[u8],
     policy: &Policy,
 ) -> Result<(), ViolationKind> {
+    let v = rec.verdict;
     let c0 = prefix_class(bytes[0]);
     let plain =
         c0 == OTHER || (c0 == REX && bytes.get(1).is_some_and(|&b| prefix_class(b) == OTHER));
@@ -82,7 +83,7 @@ pub(crate) fn check_with(
     {
         return Ok(());
     }
-    check_rest(v, need, string, plain, ins, bytes, policy)
+    check_rest(v, rec.cpu, rec.string(), plain, ins, bytes, policy)
 }
 
 /// [`check_with`] out of line: the verdicts the policy decides, and the
@@ -596,7 +597,7 @@ mod tests {
                                 {
                                     let key = crate::record::Records::key(&ins);
                                     let rec = records.get(key, &ins);
-                                    check_with(rec.verdict, rec.cpu, rec.string, &ins, bytes, p)
+                                    check_with(&rec, &ins, bytes, p)
                                 },
                                 check_instruction(&ins, bytes, p),
                                 "{ins} ({:?}) {bytes:02x?}",

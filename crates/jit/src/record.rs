@@ -77,8 +77,8 @@ pub(crate) struct Rec {
     /// CPU extensions the instruction needs.
     pub(crate) cpu: CpuFeatures,
     pub(crate) flow: Flow,
-    /// A string copy or fill ([`crate::classify::is_string`]).
-    pub(crate) string: bool,
+    /// How [`Records::lower`] reads the key's operands.
+    plan: Plan,
     /// [`FACT_DIVISION`] and [`FACT_STRING`] as they hold for the key, and
     /// [`FACT_INDEXED`] if an index register in its memory operand means
     /// an access the value domain must prove (every mnemonic but `lea` and
@@ -96,6 +96,32 @@ pub(crate) struct Rec {
     /// the same one (bit 0) and whether the instruction took a variant of
     /// the key's form (bit 1: `lea` with an index).
     tmpl: [u8; 4],
+}
+
+impl Rec {
+    /// A string copy or fill ([`crate::classify::is_string`]).
+    #[inline]
+    pub(crate) fn string(&self) -> bool {
+        self.facts & FACT_STRING != 0
+    }
+}
+
+/// How [`Records::lower`] reads a key's operands: for the register forms
+/// most code consists of, straight from the instruction (one dispatch);
+/// for the rest through [`operands`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Plan {
+    /// Through [`operands`] (or no fast form at all).
+    #[default]
+    General,
+    /// The form's operands 0 and 1 are registers of the classes
+    /// [`classes_ok`] asks for once the template slot holds (a form other
+    /// than [`Form::Widen`] and [`Form::ShiftCl`], whose operand 1 is a
+    /// register for every instruction of the key).
+    RegReg,
+    /// Operand 0 is a register and the form has no operand-1 register (an
+    /// immediate, a shift count or nothing).
+    Reg,
 }
 
 /// The record table and the iced helper it is filled with.
@@ -133,16 +159,17 @@ impl Records {
         g * KEYS_PER_CODE + key % KEYS_PER_CODE
     }
 
-    /// The key of `ins` (index into the table). Its low bit says two
-    /// operand registers are equal: iced sets an operand's register field
-    /// only for a register operand (`None` otherwise), so no kind test is
-    /// needed (`key_is_the_operand_kind_rule`).
+    /// The key of `ins` (index into the table). Its low bit says the two
+    /// operand register fields are equal: iced sets an operand's register
+    /// field only for a register operand (`None` otherwise), so no kind test
+    /// is needed; two `None` fields set it too, and such a key's record is
+    /// the one the bit clear gives (`key_is_the_operand_kind_rule`).
     #[inline]
     pub(crate) fn key(ins: &Instruction) -> usize {
         let k0 = ins.op0_kind();
         let k1 = ins.op1_kind();
         let r0 = ins.op0_register();
-        let same = r0 == ins.op1_register() && r0 != iced_x86::Register::None;
+        let same = r0 == ins.op1_register();
         (ins.code() as usize) << 3
             | usize::from(k0 == OpKind::Memory) << 2
             | usize::from(k1 == OpKind::Memory) << 1
@@ -202,6 +229,39 @@ impl Records {
             flags,
             k: 0,
         };
+        // The register forms whose template slot is known to hold: what the
+        // general path below gives them (`plan_lowering_is_the_general_one`).
+        // A slot not compared yet or differing goes the general way.
+        match rec.plan {
+            Plan::RegReg if no_legacy_prefix => {
+                let (r0, r1) = (ins.op0_register(), ins.op1_register());
+                if rec.tmpl[usize::from(r0 == r1)] == EQUAL {
+                    op.form = rec.form;
+                    op.r0 = gpr32_or_64(r0);
+                    op.r1 = gpr32_or_64(r1);
+                    return op;
+                }
+            }
+            Plan::Reg if no_legacy_prefix && rec.tmpl[0] == EQUAL => {
+                op.form = rec.form;
+                op.r0 = gpr32_or_64(ins.op0_register());
+                return op;
+            }
+            _ => {}
+        }
+        self.lower_general(key, rec, ins, no_legacy_prefix, op)
+    }
+
+    /// [`Records::lower`] through [`operands`]: every form, every key.
+    #[inline]
+    fn lower_general(
+        &mut self,
+        key: usize,
+        rec: Rec,
+        ins: &Instruction,
+        no_legacy_prefix: bool,
+        mut op: Op,
+    ) -> Op {
         match rec.form {
             Form::Generic => return op,
             // What the generic step does for direct jumps does not depend on
@@ -354,12 +414,26 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
     };
     let verdict = code_verdict(ins);
     let string = crate::classify::is_string(ins);
+    let reg = |k: OpKind| k == OpKind::Register;
+    let plan = match form {
+        Form::Alu | Form::Compare | Form::Zero | Form::Move | Form::CondMove
+            if op1_reg && reg(ins.op0_kind()) && reg(ins.op1_kind()) =>
+        {
+            Plan::RegReg
+        }
+        Form::Alu | Form::Compare | Form::Shift | Form::MoveImm
+            if !op1_reg && reg(ins.op0_kind()) =>
+        {
+            Plan::Reg
+        }
+        _ => Plan::General,
+    };
     let indexed_access = !matches!(m, Mnemonic::Lea | Mnemonic::Nop);
     Rec {
         verdict,
         cpu: crate::cpu::required(ins).unwrap_or_default(),
         flow,
-        string,
+        plan,
         facts: (u8::from(verdict == Verdict::Division) * FACT_DIVISION)
             | (u8::from(string) * FACT_STRING)
             | (u8::from(indexed_access) * FACT_INDEXED),
@@ -545,19 +619,24 @@ fn is_sub(c: Code) -> bool {
 mod tests {
     use super::*;
 
-    /// [`Records::key`]'s "same register" bit is read from the register
-    /// fields alone: iced clears the instruction before decoding into it and
-    /// sets an operand's register field only for a register operand, so two
-    /// equal fields other than `None` are two equal register operands. The
-    /// kind rule also set it for instructions with fewer than two operands
-    /// (absent operands read as `Register` kind with `None`): their key now
-    /// has the bit clear for every instance of the `Code`, and their record
-    /// is the same either way (`same` only refines two-operand `xor`/`sub`).
+    /// [`Records::key`]'s "same register" bit is the register fields'
+    /// equality alone: iced clears the instruction before decoding into it
+    /// and sets an operand's register field only for a register operand, so
+    /// two equal fields other than `None` are two equal register operands
+    /// (the kind rule, checked here). Two `None` fields set the bit too (no
+    /// second register operand, or neither is a register): whether a field is
+    /// `None` is fixed by the `Code` and the key's memory bits (checked over
+    /// every decode), so such a key holds no instruction with real equal
+    /// registers, and its record is the one the bit clear gives (`same` only
+    /// makes a zero idiom of `xor`/`sub` with operand 0 a register).
     #[test]
     fn key_is_the_operand_kind_rule() {
         let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
         let mut ins = Instruction::default();
-        let mut same = 0;
+        let (mut same, mut none) = (0, 0);
+        // Per `Code` and memory bits: whether operand 0's and operand 1's
+        // register fields are `None`.
+        let mut nones = std::collections::HashMap::new();
         for _ in 0..200_000 {
             let mut bytes = [0u8; 16];
             bytes.iter_mut().for_each(|b| *b = rng.next() as u8);
@@ -574,23 +653,29 @@ mod tests {
                     continue; // never keyed
                 }
                 let (k0, k1) = (ins.op0_kind(), ins.op1_kind());
+                let (r0, r1) = (ins.op0_register(), ins.op1_register());
                 let rule = k0 == OpKind::Register
                     && k1 == OpKind::Register
-                    && ins.op0_register() == ins.op1_register();
-                let two = ins.op_count() >= 2;
-                same += usize::from(rule && two);
+                    && ins.op_count() >= 2
+                    && r0 == r1;
+                let key = Records::key(&ins);
                 let want = (ins.code() as usize) << 3
                     | usize::from(k0 == OpKind::Memory) << 2
-                    | usize::from(k1 == OpKind::Memory) << 1
-                    | usize::from(rule && two);
-                assert_eq!(Records::key(&ins), want, "{ins} {bytes:02x?}");
-                if rule && !two {
+                    | usize::from(k1 == OpKind::Memory) << 1;
+                assert_eq!(key & !1, want, "{ins} {bytes:02x?}");
+                let both_none = r0 == Register::None && r1 == Register::None;
+                assert_eq!(key & 1 != 0, rule || both_none, "{ins} {bytes:02x?}");
+                same += usize::from(rule);
+                let shape = (r0 == Register::None, r1 == Register::None);
+                assert_eq!(*nones.entry(want).or_insert(shape), shape, "{ins}");
+                if both_none {
+                    none += 1;
                     let (a, b) = (compute(&ins, true), compute(&ins, false));
                     assert_eq!(format!("{a:?}"), format!("{b:?}"), "{ins}");
                 }
             }
         }
-        assert!(same > 1000, "{same}");
+        assert!(same > 1000 && none > 1000, "{same} {none}");
     }
 
     #[test]
@@ -699,6 +784,90 @@ mod tests {
             }
         }
         assert!(total > 40_000 && fast > 10_000, "{total} {fast}");
+    }
+
+    /// [`Records::lower`]'s register plans give what the general path
+    /// ([`Records::lower_general`], through [`operands`]) gives the same
+    /// instruction with the same table: random instructions of the fast
+    /// forms' opcodes behind REX/`66`/`67` prefixes, each lowered by both.
+    #[test]
+    fn plan_lowering_is_the_general_one() {
+        const OPCODES: [&[u8]; 20] = [
+            &[0x01],
+            &[0x03],
+            &[0x29],
+            &[0x2b],
+            &[0x21],
+            &[0x09],
+            &[0x31],
+            &[0x33],
+            &[0x39],
+            &[0x85],
+            &[0x89],
+            &[0x8b],
+            &[0x83],
+            &[0x81],
+            &[0xc7],
+            &[0xb8],
+            &[0xc1],
+            &[0xd1],
+            &[0x0f, 0xaf],
+            &[0x0f, 0x44],
+        ];
+        const PREFIXES: [&[u8]; 6] = [&[], &[0x48], &[0x4d], &[0x41], &[0x66], &[0x67]];
+        let mut rng = crate::test_rng::Rng(0x6a09_e667_f3bc_c908);
+        let mut records = Records::new();
+        let mut taken = [0usize; 3];
+        for _ in 0..40_000 {
+            let mut bytes = PREFIXES[rng.below(PREFIXES.len())].to_vec();
+            bytes.extend_from_slice(OPCODES[rng.below(OPCODES.len())]);
+            let modrm = rng.next() as u8;
+            bytes.push(if rng.below(4) == 0 {
+                modrm
+            } else {
+                modrm | 0xc0
+            });
+            bytes.extend((0..8).map(|_| rng.next() as u8));
+            let ins = iced_x86::Decoder::new(64, &bytes, 0).decode();
+            if ins.is_invalid() {
+                continue;
+            }
+            let no_prefix = !crate::classify::is_legacy_prefix(bytes[0]);
+            let key = Records::key(&ins);
+            let _ = records.get(key, &ins);
+            // Now and then the key's templates are forgotten (compared again
+            // on the next lowering) or marked as differing.
+            let at = records.slot(key);
+            match rng.below(64) {
+                0 => records.table[at].tmpl = [UNCHECKED; 4],
+                1 => records.table[at].tmpl = [DIFFERS; 4],
+                _ => {}
+            }
+            let rec = records.get(key, &ins);
+            let planned = records.lower(key, rec, &ins, no_prefix);
+            // The record as it is now (the first lowering may have filled
+            // its template slot), taken the general way.
+            let rec = records.get(key, &ins);
+            let general = records.lower(
+                key,
+                Rec {
+                    plan: Plan::General,
+                    ..rec
+                },
+                &ins,
+                no_prefix,
+            );
+            assert_eq!(format!("{planned:?}"), format!("{general:?}"), "{ins}");
+            if no_prefix && rec.plan != Plan::General {
+                taken[usize::from(planned.form != Form::Generic)] += 1;
+                taken[2] += usize::from(rec.plan == Plan::RegReg);
+            }
+        }
+        // Both plans, with templates that hold and that differ.
+        assert!(
+            taken[0] > 100 && taken[1] > 5_000 && taken[2] > 2_000,
+            "{taken:?}"
+        );
     }
 
     /// Every shift and rotate (by an immediate, by 1, by `cl`; register and

@@ -488,7 +488,7 @@ impl Validator {
             let key = Records::key(ins);
             let rec = self.records.get(key, ins);
             let bytes = &code[off..off + ins.len()];
-            if let Err(kind) = check_with(rec.verdict, rec.cpu, rec.string, ins, bytes, policy) {
+            if let Err(kind) = check_with(&rec, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
             // The indexed-access fact counts only with an index register.
