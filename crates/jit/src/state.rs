@@ -13,7 +13,7 @@
 //! (the stack-clash rule). Joins only lose information, so the fixpoint
 //! iteration terminates.
 
-use crate::num::{BOUND, NO_ID, Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
+use crate::num::{BOUND, NO_ID, Num, Rel, Syms, join_rel, widen_join, widen_rel, widen_scalar};
 use crate::scalar::Scalar;
 
 /// Index of `rsp` in the register file.
@@ -998,10 +998,9 @@ impl State {
         // range and the identity are written.
         if a.rel == Rel::NONE && b.rel == Rel::NONE {
             let id = same_id(a, b);
-            let joined = a.s.join(b.s);
             let s = match thresholds {
-                Some(t) => widen_scalar(a.s, joined, t),
-                None => joined,
+                Some(t) => widen_join(a.s, b.s, t),
+                None => a.s.join(b.s),
             };
             if is_num && id == NO_ID && s.is_unknown() {
                 self.set_reg(r, Val::Data(8));
