@@ -597,6 +597,7 @@ pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> S
 
 /// [`widen_scalar`] of `old` and its join with `new`; a counter's first
 /// two values ([`Scalar::widen_constants`]) skip the join.
+#[inline]
 pub(crate) fn widen_join(old: Scalar, new: Scalar, thresholds: &[i64]) -> Scalar {
     if let Some(w) = old.widen_constants(new, |v| stop_above(thresholds, v)) {
         return w;

@@ -1051,6 +1051,7 @@ impl Scalar {
     /// other pair. A test compares it with [`crate::num::widen_scalar`] of
     /// the join.
     #[must_use]
+    #[inline]
     pub(crate) fn widen_constants(
         self,
         new: Scalar,

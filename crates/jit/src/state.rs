@@ -1014,6 +1014,20 @@ impl State {
             }
             return Some(changed);
         }
+        Some(self.join_rel_num_at(other, r, is_num, joined, thresholds))
+    }
+
+    /// [`State::join_num_at`] where either number has a relation (out of
+    /// line: the relations' join and the reduction make a large frame).
+    #[inline(never)]
+    fn join_rel_num_at(
+        &mut self,
+        other: &State,
+        r: usize,
+        is_num: bool,
+        joined: Option<&Syms>,
+        thresholds: Option<&[i64]>,
+    ) -> bool {
         let n = join_nums(
             &self.nums[r],
             &other.nums[r],
@@ -1024,17 +1038,17 @@ impl State {
         // A number about which nothing is known is plain data.
         if is_num && n.is_unknown() {
             self.set_reg(r, Val::Data(8));
-            return Some(true);
+            return true;
         }
         let m = n.reduce(joined.unwrap_or(&self.syms)).unwrap_or(n);
         if is_num && m.is_unknown() {
             self.set_reg(r, Val::Data(8));
-            Some(true)
+            true
         } else if m != self.nums[r] {
             self.nums[r] = m;
-            Some(true)
+            true
         } else {
-            Some(false)
+            false
         }
     }
 
