@@ -599,6 +599,16 @@ pub(crate) fn widen_scalar(old: Scalar, joined: Scalar, thresholds: &[i64]) -> S
     widen_scalar_general(old, joined, thresholds)
 }
 
+/// [`widen_scalar`] of `old` and its join with `new`; a counter's first
+/// two values ([`Scalar::widen_constants`]) skip the join.
+#[inline]
+pub(crate) fn widen_join(old: Scalar, new: Scalar, thresholds: &[i64]) -> Scalar {
+    if let Some(w) = old.widen_constants(new, |v| stop_above(thresholds, v)) {
+        return w;
+    }
+    widen_scalar(old, old.join(new), thresholds)
+}
+
 /// The threshold an upper bound that grew beyond `v` stops at: the least
 /// one at or above `v`, `i64::MAX` when there is none.
 fn stop_above(thresholds: &[i64], v: i64) -> i64 {
@@ -765,6 +775,33 @@ mod tests {
                     widen_scalar_general(old, joined, &thresholds)
                 );
             }
+        }
+
+        #[test]
+        fn widening_two_constants_gives_what_widening_their_join_gives(
+            old in prop_oneof![
+                (0u64..40).prop_map(Scalar::constant),
+                any::<u64>().prop_map(Scalar::constant),
+                (0u32..64).prop_map(|k| Scalar::constant((1u64 << k) - 1)),
+                scalar(),
+            ],
+            new in prop_oneof![
+                (0u64..80).prop_map(Scalar::constant),
+                any::<u64>().prop_map(Scalar::constant),
+                (0u32..64).prop_map(|k| Scalar::constant(1u64 << k)),
+                scalar(),
+            ],
+            thresholds in prop::collection::btree_set(
+                prop_oneof![-5i64..90, bound()], 0..6),
+        ) {
+            let thresholds: Vec<i64> = thresholds.into_iter().collect();
+            let joined = old.join(new);
+            let general = if old == joined {
+                old
+            } else {
+                widen_scalar_general(old, joined, &thresholds)
+            };
+            prop_assert_eq!(widen_join(old, new, &thresholds), general);
         }
 
         #[test]

@@ -1042,6 +1042,37 @@ impl Scalar {
         .reduced_in_one_half()
     }
 
+    /// What [`Scalar::widen_counter`] gives for `self` joined with `new`
+    /// where both are constants `c < d` in the non-negative half (a
+    /// counter's first two values at a loop head), without building the
+    /// join: it is `[c, d]` with the bits `c` and `d` share, so the lowest
+    /// bit where the constant and the join differ is the lowest where `c`
+    /// and `d` do, and the widened bits are `c`'s below it. `None` for any
+    /// other pair. A test compares it with [`crate::num::widen_scalar`] of
+    /// the join.
+    #[must_use]
+    #[inline]
+    pub(crate) fn widen_constants(
+        self,
+        new: Scalar,
+        stop: impl FnOnce(i64) -> i64,
+    ) -> Option<Scalar> {
+        let (c, d) = (self.as_const()?, new.as_const()?);
+        if c >= d || (d as i64) < 0 {
+            return None;
+        }
+        let from = (c ^ d).trailing_zeros();
+        let hi = stop(d as i64);
+        Scalar {
+            bits: Tnum::new(c, !low_bits(from)),
+            umin: c,
+            umax: hi as u64,
+            smin: c as i64,
+            smax: hi,
+        }
+        .reduced_in_one_half()
+    }
+
     /// Whether every member of `b` is a member of `self` (each component of
     /// `self` holds the same component of `b`): the fixpoint test, cheaper
     /// than comparing `self.join(b)` with `self`. It can miss an inclusion

@@ -13,7 +13,7 @@
 //! (the stack-clash rule). Joins only lose information, so the fixpoint
 //! iteration terminates.
 
-use crate::num::{BOUND, NO_ID, Num, Rel, Syms, join_rel, widen_rel, widen_scalar};
+use crate::num::{BOUND, NO_ID, Num, Rel, Syms, join_rel, widen_join, widen_rel, widen_scalar};
 use crate::scalar::Scalar;
 
 /// Index of `rsp` in the register file.
@@ -1031,10 +1031,9 @@ impl State {
         // range and the identity are written.
         if a.rel == Rel::NONE && b.rel == Rel::NONE {
             let id = same_id(a, b);
-            let joined = a.s.join(b.s);
             let s = match thresholds {
-                Some(t) => widen_scalar(a.s, joined, t),
-                None => joined,
+                Some(t) => widen_join(a.s, b.s, t),
+                None => a.s.join(b.s),
             };
             if is_num && id == NO_ID && s.is_unknown() {
                 self.set_reg(r, Val::Data(8));
@@ -1048,6 +1047,20 @@ impl State {
             }
             return Some(changed);
         }
+        Some(self.join_rel_num_at(other, r, is_num, joined, thresholds))
+    }
+
+    /// [`State::join_num_at`] where either number has a relation (out of
+    /// line: the relations' join and the reduction make a large frame).
+    #[inline(never)]
+    fn join_rel_num_at(
+        &mut self,
+        other: &State,
+        r: usize,
+        is_num: bool,
+        joined: Option<&Syms>,
+        thresholds: Option<&[i64]>,
+    ) -> bool {
         let n = join_nums(
             &self.nums[r],
             &other.nums[r],
@@ -1058,17 +1071,17 @@ impl State {
         // A number about which nothing is known is plain data.
         if is_num && n.is_unknown() {
             self.set_reg(r, Val::Data(8));
-            return Some(true);
+            return true;
         }
         let m = n.reduce(joined.unwrap_or(&self.syms)).unwrap_or(n);
         if is_num && m.is_unknown() {
             self.set_reg(r, Val::Data(8));
-            Some(true)
+            true
         } else if m != self.nums[r] {
             self.nums[r] = m;
-            Some(true)
+            true
         } else {
-            Some(false)
+            false
         }
     }
 
