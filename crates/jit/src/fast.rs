@@ -214,7 +214,8 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     if op.form == Form::Jump || op.form == Form::Nop {
         return Ok(());
     }
-    if reserved(ctx, op.r0) || reserved(ctx, op.r1) {
+    // (Most policies reserve no register.)
+    if ctx.reserved != 0 && (reserved(ctx, op.r0) || reserved(ctx, op.r1)) {
         return Err(());
     }
     // A `cmov` after a comparison is narrowed by `step` (`refine::cmov`).
