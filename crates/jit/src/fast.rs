@@ -480,6 +480,10 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, d) {
                 return Err(());
             }
+            // Plain data moved is plain data (`offset_by`).
+            if st.reg_is_data(d) {
+                return write_data(st, d, modified, undefined);
+            }
             if ctx.rich && add_to_num_in_place(st, d, op.k) {
                 None
             } else {
@@ -489,6 +493,9 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
         Form::Lea => {
             if !defined(st, s) {
                 return Err(());
+            }
+            if st.reg_is_data(s) {
+                return write_data(st, d, modified, undefined);
             }
             Some(offset_by(st.reg(s), op.k))
         }
@@ -534,10 +541,11 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             }
             // `st.reg(d).join(Val::Data(8))`: the old value's defined
             // bytes as data, nothing if it had none.
-            Some(match st.reg_defined_bytes(d) {
+            let v = match st.reg_defined_bytes(d) {
                 0 => Val::Undef,
                 n => Val::Data(n),
-            })
+            };
+            return write_plain(st, d, v, modified, undefined);
         }
         Form::Move => {
             // A 64-bit move may carry a saved callee-saved value.
@@ -614,10 +622,17 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
 /// generic step names the rule), without the value passed through.
 #[inline(always)]
 fn write_data(st: &mut State, d: usize, modified: u32, undefined: u32) -> Result<(), ()> {
+    write_plain(st, d, Val::Data(8), modified, undefined)
+}
+
+/// [`write_data`] of `v`, data or undefined.
+#[inline(always)]
+fn write_plain(st: &mut State, d: usize, v: Val, modified: u32, undefined: u32) -> Result<(), ()> {
+    debug_assert!(matches!(v, Val::Data(_) | Val::Undef));
     if d == RSP {
         return Err(());
     }
-    st.set_reg_inline(d, Val::Data(8));
+    st.set_reg_inline(d, v);
     st.flags = (st.flags | modified) & !undefined;
     Ok(())
 }
