@@ -465,11 +465,10 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 // (`beside_any_value` declines an immediate.)
                 Some(computed(ctx, st, ins))
             } else if op.form == Form::Alu && plain(d) && plain(s) {
-                Some(if width == 8 {
-                    Val::Data(8)
-                } else {
-                    Val::num(crate::num::Num::unknown().at_width(4))
-                })
+                if width == 8 {
+                    return write_data(st, d, modified, undefined);
+                }
+                Some(Val::num(crate::num::Num::unknown().at_width(4)))
             } else if let Some(v) = beside_any_value(ctx, st, op, ins) {
                 Some(v)
             } else {
