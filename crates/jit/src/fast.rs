@@ -214,7 +214,8 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
     if op.form == Form::Jump || op.form == Form::Nop {
         return Ok(());
     }
-    if reserved(ctx, op.r0) || reserved(ctx, op.r1) {
+    // (Most policies reserve no register.)
+    if ctx.reserved != 0 && (reserved(ctx, op.r0) || reserved(ctx, op.r1)) {
         return Err(());
     }
     // A `cmov` after a comparison is narrowed by `step` (`refine::cmov`).
@@ -452,15 +453,22 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, d) || (s != usize::from(NO_REG) && !defined(st, s)) {
                 return Err(());
             }
+            // Without the value domain every result is plain data
+            // (`computed`'s answer, and `beside_any_value` declines).
+            if !ctx.rich {
+                return write_data(st, d, modified, undefined);
+            }
             // Two registers of plain data: plain data at the width (what
             // `values.rs` computes for every operation on unknowns).
             let plain = |r: usize| st.reg_is_data(r);
-            if op.form == Form::Alu && s != usize::from(NO_REG) && plain(d) && plain(s) {
-                Some(if width == 8 || !ctx.rich {
-                    Val::Data(8)
-                } else {
-                    Val::num(crate::num::Num::unknown().at_width(4))
-                })
+            if s == usize::from(NO_REG) {
+                // (`beside_any_value` declines an immediate.)
+                Some(computed(ctx, st, ins))
+            } else if op.form == Form::Alu && plain(d) && plain(s) {
+                if width == 8 {
+                    return write_data(st, d, modified, undefined);
+                }
+                Some(Val::num(crate::num::Num::unknown().at_width(4)))
             } else if let Some(v) = beside_any_value(ctx, st, op, ins) {
                 Some(v)
             } else {
@@ -470,6 +478,10 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
         Form::AddImm | Form::SubImm => {
             if !defined(st, d) {
                 return Err(());
+            }
+            // Plain data moved is plain data (`offset_by`).
+            if st.reg_is_data(d) {
+                return write_data(st, d, modified, undefined);
             }
             if ctx.rich && add_to_num_in_place(st, d, op.k) {
                 None
@@ -481,6 +493,9 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, s) {
                 return Err(());
             }
+            if st.reg_is_data(s) {
+                return write_data(st, d, modified, undefined);
+            }
             Some(offset_by(st.reg(s), op.k))
         }
         Form::LeaIndexed => {
@@ -488,12 +503,18 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if reserved(ctx, index) || !defined(st, s) || !defined(st, usize::from(index)) {
                 return Err(());
             }
+            if !ctx.rich {
+                return write_data(st, d, modified, undefined);
+            }
             Some(computed(ctx, st, ins))
         }
         // `width` is the source's read width here.
         Form::Widen | Form::SignExtendAcc => {
             if !defined(st, s) {
                 return Err(());
+            }
+            if !ctx.rich {
+                return write_data(st, d, modified, undefined);
             }
             Some(computed(ctx, st, ins))
         }
@@ -519,23 +540,30 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             }
             // `st.reg(d).join(Val::Data(8))`: the old value's defined
             // bytes as data, nothing if it had none.
-            Some(match st.reg_defined_bytes(d) {
+            let v = match st.reg_defined_bytes(d) {
                 0 => Val::Undef,
                 n => Val::Data(n),
-            })
+            };
+            return write_plain(st, d, v, modified, undefined);
         }
         Form::Move => {
-            let v = st.reg(s);
             // A 64-bit move may carry a saved callee-saved value.
-            let moved_entry = width == 8 && matches!(v, Val::Entry(_));
-            if !moved_entry && v.defined_bytes() < width {
+            let moved_entry = width == 8 && st.reg_is_entry(s);
+            if !moved_entry && st.reg_defined_bytes(s) < width {
                 return Err(());
             }
-            if width == 8 && ctx.rich && d != RSP {
-                st.move_reg(d, s, ins.ip());
+            if width == 8 && d != RSP {
+                if ctx.rich {
+                    st.move_reg(d, s, ins.ip());
+                } else {
+                    // The value as it is, each part copied in place.
+                    st.copy_reg_to(d, s);
+                }
                 None
             } else if width == 8 {
-                Some(v)
+                Some(st.reg(s))
+            } else if !ctx.rich {
+                return write_data(st, d, modified, undefined);
             } else {
                 Some(computed(ctx, st, ins))
             }
@@ -558,7 +586,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             Some(k) => Val::Num(crate::num::Num::constant(k as u64)),
             None => Val::Data(8),
         }),
-        Form::Zero | Form::MoveImm => Some(Val::Data(8)),
+        Form::Zero | Form::MoveImm => return write_data(st, d, modified, undefined),
         // The driver never executes these.
         Form::Generic | Form::Jump | Form::Nop => return Err(()),
     };
@@ -584,6 +612,26 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             st.set_reg_inline(d, v);
         }
     }
+    st.flags = (st.flags | modified) & !undefined;
+    Ok(())
+}
+
+/// Register `d` becomes plain data and the flags are written: the end of
+/// [`exec_form`] for `Some(Val::Data(8))` (`rsp` never becomes data: the
+/// generic step names the rule), without the value passed through.
+#[inline(always)]
+fn write_data(st: &mut State, d: usize, modified: u32, undefined: u32) -> Result<(), ()> {
+    write_plain(st, d, Val::Data(8), modified, undefined)
+}
+
+/// [`write_data`] of `v`, data or undefined.
+#[inline(always)]
+fn write_plain(st: &mut State, d: usize, v: Val, modified: u32, undefined: u32) -> Result<(), ()> {
+    debug_assert!(matches!(v, Val::Data(_) | Val::Undef));
+    if d == RSP {
+        return Err(());
+    }
+    st.set_reg_inline(d, v);
     st.flags = (st.flags | modified) & !undefined;
     Ok(())
 }

@@ -791,8 +791,13 @@ impl State {
                 self.with_num |= 1 << s;
             }
         }
-        // Each part as it is (`offs` is 0 and `nums` unread where the
-        // kind has none).
+        self.copy_reg_to(d, s);
+    }
+
+    /// `set_reg(d, reg(s))`: each part copied as it is (`offs` is 0 and
+    /// `nums` unread where the kind has none), no value built.
+    #[inline(always)]
+    pub(crate) fn copy_reg_to(&mut self, d: usize, s: usize) {
         self.kinds[d] = self.kinds[s];
         self.offs[d] = self.offs[s];
         if self.with_num >> s & 1 != 0 {

@@ -258,6 +258,9 @@ pub struct Validator {
     /// The worklist of a function with more than 64 blocks (fewer: a bit
     /// mask in `run`).
     work: BinaryHeap<Reverse<u32>>,
+    /// The work units `run` has spent (in memory: the step loop has no
+    /// register to spare).
+    units: u64,
     /// Indices of the branches, calls and returns, in order (the only
     /// instructions `blocks` looks at).
     transfers: Vec<u32>,
@@ -298,6 +301,10 @@ pub struct Validator {
     /// walk finds them; the heads `mark_spanned` reads must match).
     #[cfg(test)]
     no_self_heads: bool,
+    /// Tests: count and test every step's work units (the rule the
+    /// per-block count must match).
+    #[cfg(test)]
+    exact_budget: bool,
 }
 
 impl fmt::Debug for Validator {
@@ -328,6 +335,7 @@ impl Validator {
             states: Vec::new(),
             mark: Vec::new(),
             work: BinaryHeap::new(),
+            units: 0,
             transfers: Vec::new(),
             cur: State::empty(),
             edge: Edge {
@@ -349,6 +357,8 @@ impl Validator {
             copy_all: false,
             #[cfg(test)]
             no_self_heads: false,
+            #[cfg(test)]
+            exact_budget: false,
         }
     }
 
@@ -720,7 +730,7 @@ impl Validator {
         const _: () = assert!(crate::MAX_CODE_SIZE as u64 <= 1 << 32);
         let budget = u64::from(policy.steps_per_instruction) * n as u64;
         let mut steps = 0u64;
-        let mut work = 0u64;
+        self.units = 0;
         let mut deepest = 0i64;
 
         // Without backward branches every edge goes to a later block, so
@@ -772,19 +782,42 @@ impl Validator {
                 (&mut head[b], tail, b + 1)
             };
             if loops {
-                work += 1 + cur.slots.len() as u64;
+                self.units += 1 + cur.slots.len() as u64;
             }
             // (Counted for the whole block: a step that fails ends the run,
             // and a failed run reports no steps.)
             steps += (end - start) as u64;
             let ops = &self.ops[start..end];
             let instrs = &self.instrs[start..end];
+            // A step costs one unit, plus the slot list it may shift (a
+            // sixteenth per slot). While the list is shorter than 16 a
+            // step costs exactly one unit, and if the whole block's units
+            // fit the budget no step can exceed it: they are counted once
+            // for the block. From the first step where the list is longer
+            // (or from the first, where they do not fit) each step is
+            // counted and tested, so the budget error names the same
+            // instruction.
+            let fits = self.units + (end - start) as u64 <= budget;
+            #[cfg(test)]
+            let fits = fits && !self.exact_budget;
+            let mut exact = if fits {
+                self.units += (end - start) as u64;
+                16
+            } else {
+                0
+            };
             for (k, (op, ins)) in ops.iter().zip(instrs).enumerate() {
                 let i = start + k;
-                // A step costs one unit, plus the slot list it may shift.
-                work += 1 + (cur.slots.len() >> 4) as u64;
-                if work > budget {
-                    return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
+                if cur.slots.len() >= exact {
+                    if exact != 0 {
+                        // The steps from this one on were counted.
+                        self.units -= (end - i) as u64;
+                        exact = 0;
+                    }
+                    self.units += 1 + (cur.slots.len() >> 4) as u64;
+                    if self.units > budget {
+                        return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
+                    }
                 }
                 // A fast form either steps or leaves the state alone; then the
                 // generic step runs (and names the violation, if any).
@@ -846,7 +879,7 @@ impl Validator {
                 let last_edge = e == 1 || succs[1] == NO_INSTR;
                 let src: &State = match cc {
                     Some(cc) => {
-                        work += 1;
+                        self.units += 1;
                         // A dead edge gives its target nothing.
                         match cond_edge(
                             &ctx,
@@ -873,12 +906,12 @@ impl Validator {
                         // Reported at the join, where the paths meet.
                         return Err(Fail::At(s, ViolationKind::StackPointerMismatch));
                     }
-                    work += 1 + (old.slots.len() + src.slots.len()) as u64;
+                    self.units += 1 + (old.slots.len() + src.slots.len()) as u64;
                     // A back edge widens (loop heads are its targets).
                     let widen = (sb <= b).then_some((ctx.entry_syms, &self.thresholds[..]));
                     old.join_from(src, &mut self.scratch, widen)
                 } else {
-                    work += 1 + src.slots.len() as u64;
+                    self.units += 1 + src.slots.len() as u64;
                     later[sb - first].clone_from(src);
                     self.mark[sb] |= HAVE;
                     true
@@ -1735,6 +1768,54 @@ mod tests {
     /// (`mark_spanned`): on random code with loops, under the value domain
     /// (assumed arguments) and without it, every result equals the one of
     /// stepping every block in a copy.
+    #[test]
+    fn block_budget_fails_where_each_step_counted_fails() {
+        let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        let mut fast = Validator::new();
+        let mut exact = Validator::new();
+        exact.exact_budget = true;
+        // Sixteen 4-byte red-zone stores with gaps: a slot list of at
+        // least 16 entries, so steps cost more than one unit.
+        let mut spills = Vec::new();
+        for j in 1..=16u8 {
+            spills.extend_from_slice(&[0x89, 0x7c, 0x24, 0u8.wrapping_sub(8 * j)]);
+        }
+        let (mut over, mut over_late, mut over_spilled) = (0, 0, 0);
+        for round in 0..3000 {
+            let mut code = if round % 2 == 0 {
+                spills.clone()
+            } else {
+                Vec::new()
+            };
+            code.extend(random_loop_code(&mut rng));
+            for steps in [1, 2, 3, 4, 6, 9] {
+                let policy = Policy {
+                    allow_division: true,
+                    steps_per_instruction: steps,
+                    assumed_args: (round % 3 == 0).then(|| vec![3, 9, 40]),
+                    ..Policy::runtime()
+                };
+                let a = fast.validate(&code, &sig, &policy);
+                let b = exact.validate(&code, &sig, &policy);
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{code:02x?} {steps}");
+                if let Err(v) = &b
+                    && v.kind() == ViolationKind::AnalysisBudgetExceeded
+                {
+                    over += 1;
+                    // Not at a block's first instruction.
+                    let i = instruction_at(&exact.instrs, v.offset() as u64).expect("start");
+                    over_late += usize::from(!exact.block_start.contains(&(i as u32)));
+                    over_spilled += usize::from(round % 2 == 0);
+                }
+            }
+        }
+        assert!(
+            over > 500 && over_late > 100 && over_spilled > 100,
+            "{over} {over_late} {over_spilled}"
+        );
+    }
+
     #[test]
     fn blocks_no_back_edge_spans_step_in_place_as_in_a_copy() {
         let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
