@@ -275,14 +275,11 @@ pub struct Validator {
     thresholds: Vec<i64>,
     /// Whether the last run used the value domain.
     rich: bool,
-    /// Facts of the decoded code, gathered by `decode`: a memory operand
-    /// with an index register (other than `lea`'s and `nop`'s), a `div` or
-    /// `idiv`, a string copy or fill.
-    indexed: bool,
-    division: bool,
-    strings: bool,
-    /// Those facts as `decode` gathers them (in memory: the decode loop
-    /// has no register to spare).
+    /// Facts of the decoded code, gathered by `decode` (in memory: the
+    /// decode loop has no register to spare): [`FACT_INDEXED`], a memory
+    /// operand with an index register (other than `lea`'s and `nop`'s);
+    /// [`FACT_DIVISION`], a `div` or `idiv`; [`FACT_STRING`], a string copy
+    /// or fill. Read where used, not turned into booleans.
     facts: u8,
     /// Scratch space for joining slot lists.
     scratch: Vec<crate::state::Slot>,
@@ -341,9 +338,6 @@ impl Validator {
             entry_for: None,
             thresholds: Vec::new(),
             rich: false,
-            indexed: false,
-            division: false,
-            strings: false,
             facts: 0,
             scratch: Vec::new(),
             reach: Reach::default(),
@@ -507,10 +501,6 @@ impl Validator {
             }
         }
         self.instrs.truncate(count);
-        let facts = self.facts;
-        self.indexed = facts & FACT_INDEXED != 0;
-        self.division = facts & FACT_DIVISION != 0;
-        self.strings = facts & FACT_STRING != 0;
         Ok(())
     }
 
@@ -736,8 +726,8 @@ impl Validator {
         ctx.rich = force_rich
             || policy.assumed_args.is_some()
             || ctx.has_buffer
-            || self.indexed
-            || (!policy.allow_division && self.division);
+            || self.facts & FACT_INDEXED != 0
+            || (!policy.allow_division && self.facts & FACT_DIVISION != 0);
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
@@ -1003,7 +993,7 @@ impl Validator {
         }
         let max_steps = repeated
             .map(|r| r.saturating_add(reachable as u64))
-            .filter(|&s| s != u64::MAX && !self.strings);
+            .filter(|&s| s != u64::MAX && self.facts & FACT_STRING == 0);
         Ok(Proof {
             instructions: n,
             reachable,
