@@ -278,14 +278,11 @@ pub struct Validator {
     thresholds: Vec<i64>,
     /// Whether the last run used the value domain.
     rich: bool,
-    /// Facts of the decoded code, gathered by `decode`: a memory operand
-    /// with an index register (other than `lea`'s and `nop`'s), a `div` or
-    /// `idiv`, a string copy or fill.
-    indexed: bool,
-    division: bool,
-    strings: bool,
-    /// Those facts as `decode` gathers them (in memory: the decode loop
-    /// has no register to spare).
+    /// Facts of the decoded code, gathered by `decode` (in memory: the
+    /// decode loop has no register to spare): [`FACT_INDEXED`], a memory
+    /// operand with an index register (other than `lea`'s and `nop`'s);
+    /// [`FACT_DIVISION`], a `div` or `idiv`; [`FACT_STRING`], a string copy
+    /// or fill. Read where used, not turned into booleans.
     facts: u8,
     /// Scratch space for joining slot lists.
     scratch: Vec<crate::state::Slot>,
@@ -293,6 +290,9 @@ pub struct Validator {
     reach: Reach,
     /// Scratch space for termination proofs.
     loops: crate::termination::Scratch,
+    /// The blocks a back edge spans, for code of at most 64 instructions
+    /// with a backward jump (set by `blocks`, see [`Validator::span_small`]).
+    spanned: u64,
     /// Tests: step every block of code with loops in a copy (the rule the
     /// in-place stepping of blocks no back edge spans must match).
     #[cfg(test)]
@@ -346,13 +346,11 @@ impl Validator {
             entry_for: None,
             thresholds: Vec::new(),
             rich: false,
-            indexed: false,
-            division: false,
-            strings: false,
             facts: 0,
             scratch: Vec::new(),
             reach: Reach::default(),
             loops: crate::termination::Scratch::default(),
+            spanned: 0,
             #[cfg(test)]
             copy_all: false,
             #[cfg(test)]
@@ -513,10 +511,6 @@ impl Validator {
             }
         }
         self.instrs.truncate(count);
-        let facts = self.facts;
-        self.indexed = facts & FACT_INDEXED != 0;
-        self.division = facts & FACT_DIVISION != 0;
-        self.strings = facts & FACT_STRING != 0;
         Ok(())
     }
 
@@ -540,6 +534,9 @@ impl Validator {
             self.block_of[0] = LEADER;
         }
         let mut loops = false;
+        // The backward jumps of small code (bit `i`: the jump at `i`), for
+        // the spanned blocks once blocks are numbered.
+        let mut back: u64 = 0;
         for &i in &self.transfers {
             let i = i as usize;
             let ins = &self.instrs[i];
@@ -562,6 +559,7 @@ impl Validator {
                         if !policy.allow_loops {
                             return Err(Fail::At(i, ViolationKind::LoopNotAllowed));
                         }
+                        back |= 1 << (i & 63);
                     }
                     self.ops[i].k = i64::from(ti);
                     mark_leader(ti as usize, small, &mut leaders, &mut self.block_of);
@@ -592,6 +590,9 @@ impl Validator {
                 self.block_of[i] = starts.len() as u32;
                 starts.push(i as u32);
                 m &= m - 1;
+            }
+            if back != 0 {
+                self.span_small(back, starts.len());
             }
         } else {
             for (i, slot) in self.block_of[..n].iter_mut().enumerate() {
@@ -657,6 +658,51 @@ impl Validator {
         }
     }
 
+    /// [`Validator::mark_spanned`]'s rule for code of at most 64
+    /// instructions, from `blocks`' mask of the backward jumps (`back`, bit
+    /// `i` for the jump at `i`) once the `count` blocks are numbered: the
+    /// spanned blocks as a mask (`spanned`, written into the marks by
+    /// `run`) and the self-loop heads, without a second scan of the
+    /// transfers.
+    fn span_small(&mut self, mut back: u64, count: usize) {
+        let n = self.instrs.len();
+        let (mut spanned, mut heads) = (0u64, 0u64);
+        let mut self_only = true;
+        while back != 0 {
+            let i = back.trailing_zeros() as usize;
+            back &= back - 1;
+            let first = self.block_of[self.ops[i].k as usize] as usize;
+            let last = if i + 1 == n {
+                count - 1
+            } else {
+                self.block_of[i + 1] as usize - 1
+            };
+            self_only &= first == last;
+            // Bits `first..=last` (both below 64).
+            spanned |= (u64::MAX >> (63 - last)) & (u64::MAX << first);
+            heads |= 1 << first;
+        }
+        self.spanned = spanned;
+        self.loops.self_heads = self_only.then_some(heads);
+    }
+
+    /// Tests: checks `span_small`'s marks and heads against
+    /// [`Validator::mark_spanned`] (every test run of small code with a
+    /// loop), which then applies the test flags.
+    #[cfg(test)]
+    fn test_spanned(&mut self, blocks: usize) {
+        let fast = self.mark[..blocks].to_vec();
+        let heads = self.loops.self_heads;
+        self.mark[..blocks].iter_mut().for_each(|m| *m &= !SPANNED);
+        self.mark_spanned(blocks);
+        if !self.copy_all {
+            assert_eq!(fast, self.mark[..blocks], "spanned blocks");
+        }
+        if !self.no_self_heads {
+            assert_eq!(heads, self.loops.self_heads, "self-loop heads");
+        }
+    }
+
     fn block_end(&self, b: usize) -> usize {
         self.block_start
             .get(b + 1)
@@ -690,8 +736,8 @@ impl Validator {
         ctx.rich = force_rich
             || policy.assumed_args.is_some()
             || ctx.has_buffer
-            || self.indexed
-            || (!policy.allow_division && self.division);
+            || self.facts & FACT_INDEXED != 0
+            || (!policy.allow_division && self.facts & FACT_DIVISION != 0);
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
@@ -711,7 +757,18 @@ impl Validator {
         self.thresholds.clear();
         self.rich = ctx.rich;
         if loops {
-            self.mark_spanned(blocks);
+            if n <= 64 {
+                // `blocks` found the spanned blocks (at most 64).
+                let mut m = self.spanned;
+                while m != 0 {
+                    self.mark[m.trailing_zeros() as usize] |= SPANNED;
+                    m &= m - 1;
+                }
+                #[cfg(test)]
+                self.test_spanned(blocks);
+            } else {
+                self.mark_spanned(blocks);
+            }
         }
         self.mark[0] |= HAVE | QUEUED;
         // The worklist pops the smallest block first: a bit mask when every
@@ -969,7 +1026,7 @@ impl Validator {
         }
         let max_steps = repeated
             .map(|r| r.saturating_add(reachable as u64))
-            .filter(|&s| s != u64::MAX && !self.strings);
+            .filter(|&s| s != u64::MAX && self.facts & FACT_STRING == 0);
         Ok(Proof {
             instructions: n,
             reachable,
