@@ -94,8 +94,11 @@ pub(crate) enum Form {
 /// `r1` of a form without a second register.
 pub(crate) const NO_REG: u8 = 16;
 
-/// One instruction as the fixpoint sees it (16 bytes).
+/// One instruction as the fixpoint sees it (16 bytes). In declaration
+/// order (`repr(C)`): the decode loop writes it with fewer instructions
+/// than with the layout Rust picks (perf kit: 12 fewer per validation).
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub(crate) struct Op {
     pub(crate) form: Form,
     pub(crate) flow: Flow,
