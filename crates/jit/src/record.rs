@@ -697,6 +697,29 @@ mod tests {
     /// the `Op` a fresh table gives them (classes tested on that very
     /// instruction); a fast form's registers are the interpreter's indices
     /// of the instruction's own and of the classes the form handles.
+    /// A random instruction: one of `prefixes`, one of `opcodes`, a ModRM
+    /// byte with a memory operand one time in `memory_one_in` (else a
+    /// register operand), then eight random bytes; `None` if iced decodes
+    /// it as invalid.
+    fn random_instruction(
+        rng: &mut crate::test_rng::Rng,
+        prefixes: &[&[u8]],
+        opcodes: &[&[u8]],
+        memory_one_in: usize,
+    ) -> Option<(Vec<u8>, Instruction)> {
+        let mut bytes = prefixes[rng.below(prefixes.len())].to_vec();
+        bytes.extend_from_slice(opcodes[rng.below(opcodes.len())]);
+        let modrm = rng.next() as u8;
+        bytes.push(if rng.below(memory_one_in) == 0 {
+            modrm
+        } else {
+            modrm | 0xc0
+        });
+        bytes.extend((0..8).map(|_| rng.next() as u8));
+        let ins = iced_x86::Decoder::new(64, &bytes, 0).decode();
+        (!ins.is_invalid()).then_some((bytes, ins))
+    }
+
     #[test]
     fn lowering_through_one_table_is_lowering_each_alone() {
         const OPCODES: [&[u8]; 30] = [
@@ -746,20 +769,10 @@ mod tests {
         let mut records = Records::new();
         let (mut fast, mut total) = (0, 0);
         for _ in 0..60_000 {
-            let mut bytes = PREFIXES[rng.below(PREFIXES.len())].to_vec();
-            bytes.extend_from_slice(OPCODES[rng.below(OPCODES.len())]);
             // Register operands more often than memory ones.
-            let modrm = rng.next() as u8;
-            bytes.push(if rng.below(3) == 0 {
-                modrm
-            } else {
-                modrm | 0xc0
-            });
-            bytes.extend((0..8).map(|_| rng.next() as u8));
-            let ins = iced_x86::Decoder::new(64, &bytes, 0).decode();
-            if ins.is_invalid() {
+            let Some((bytes, ins)) = random_instruction(&mut rng, &PREFIXES, &OPCODES, 3) else {
                 continue;
-            }
+            };
             let no_prefix = !crate::classify::is_legacy_prefix(bytes[0]);
             let key = Records::key(&ins);
             let rec = records.get(key, &ins);
@@ -819,19 +832,9 @@ mod tests {
         let mut records = Records::new();
         let mut taken = [0usize; 3];
         for _ in 0..40_000 {
-            let mut bytes = PREFIXES[rng.below(PREFIXES.len())].to_vec();
-            bytes.extend_from_slice(OPCODES[rng.below(OPCODES.len())]);
-            let modrm = rng.next() as u8;
-            bytes.push(if rng.below(4) == 0 {
-                modrm
-            } else {
-                modrm | 0xc0
-            });
-            bytes.extend((0..8).map(|_| rng.next() as u8));
-            let ins = iced_x86::Decoder::new(64, &bytes, 0).decode();
-            if ins.is_invalid() {
+            let Some((bytes, ins)) = random_instruction(&mut rng, &PREFIXES, &OPCODES, 4) else {
                 continue;
-            }
+            };
             let no_prefix = !crate::classify::is_legacy_prefix(bytes[0]);
             let key = Records::key(&ins);
             let _ = records.get(key, &ins);

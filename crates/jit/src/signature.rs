@@ -159,18 +159,20 @@ impl Elem {
         }
     }
 
+    /// Every element type, in declaration order (`ALL[e as usize] == e`).
+    const ALL: [Elem; 8] = [
+        Elem::Int8,
+        Elem::Uint8,
+        Elem::Int16,
+        Elem::Uint16,
+        Elem::Int32,
+        Elem::Uint32,
+        Elem::Int64,
+        Elem::Uint64,
+    ];
+
     fn parse(word: &str) -> Option<Elem> {
-        const ALL: [Elem; 8] = [
-            Elem::Int8,
-            Elem::Uint8,
-            Elem::Int16,
-            Elem::Uint16,
-            Elem::Int32,
-            Elem::Uint32,
-            Elem::Int64,
-            Elem::Uint64,
-        ];
-        ALL.into_iter().find(|e| e.name() == word)
+        Elem::ALL.into_iter().find(|e| e.name() == word)
     }
 }
 
@@ -470,17 +472,6 @@ impl Packed {
         SigType::Pointer,
         SigType::Nil,
     ];
-    const ELEMS: [Elem; 8] = [
-        Elem::Int8,
-        Elem::Uint8,
-        Elem::Int16,
-        Elem::Uint16,
-        Elem::Int32,
-        Elem::Uint32,
-        Elem::Int64,
-        Elem::Uint64,
-    ];
-
     fn pack(p: Param) -> Packed {
         match p {
             Param::Scalar(t) => Packed(1 | (t as u64) << 8),
@@ -501,7 +492,7 @@ impl Packed {
             0 => None,
             1 => Some(Param::Scalar(Packed::TYPES[usize::from((w >> 8) as u8)])),
             _ => Some(Param::Buffer(Buffer {
-                elem: Packed::ELEMS[(w >> 8) as usize & 7],
+                elem: Elem::ALL[(w >> 8) as usize & 7],
                 extent: if w & 1 << 12 == 0 {
                     Extent::Count(w >> 16)
                 } else {
@@ -932,7 +923,7 @@ mod tests {
     fn packed_params_read_back_and_compare_as_params() {
         let mut all = vec![None];
         all.extend(Packed::TYPES.map(|t| Some(Param::Scalar(t))));
-        for elem in Packed::ELEMS {
+        for elem in Elem::ALL {
             let max = MAX_CONST_EXTENT_BYTES / u64::from(elem.size());
             for extent in [0, 1, 16, max - 1, max]
                 .map(Extent::Count)

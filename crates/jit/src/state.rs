@@ -291,15 +291,7 @@ impl Clone for State {
     /// reallocate).
     fn clone_from(&mut self, source: &State) {
         self.copy_regs_from(source);
-        self.cmp = source.cmp;
-        debug_assert!(!source.syms_plain || source.syms == crate::num::NO_SYMS);
-        if !(self.syms_plain && source.syms_plain) {
-            self.syms = source.syms;
-        }
-        self.syms_plain = source.syms_plain;
-        self.sext = source.sext;
-        self.flags = source.flags;
-        self.touched = source.touched;
+        self.copy_rest_from(source);
         self.slots.clone_from(&source.slots);
     }
 }
@@ -524,7 +516,17 @@ impl State {
     /// with [`State::give_slots_back`] before `o` is read again.
     pub(crate) fn clone_lending_slots(&mut self, o: &mut State) {
         self.copy_regs_from(o);
+        self.copy_rest_from(o);
+        std::mem::swap(&mut self.slots, &mut o.slots);
+    }
+
+    /// Copies what is neither a register nor the slot list: the
+    /// comparison, the symbol facts, the sign-extension fact, the flags
+    /// and the touched set (shared by every state copy).
+    #[inline]
+    fn copy_rest_from(&mut self, o: &State) {
         self.cmp = o.cmp;
+        debug_assert!(!o.syms_plain || o.syms == crate::num::NO_SYMS);
         if !(self.syms_plain && o.syms_plain) {
             self.syms = o.syms;
         }
@@ -532,7 +534,6 @@ impl State {
         self.sext = o.sext;
         self.flags = o.flags;
         self.touched = o.touched;
-        std::mem::swap(&mut self.slots, &mut o.slots);
     }
 
     /// Gives `o` back the slots [`State::clone_lending_slots`] took.
@@ -548,14 +549,7 @@ impl State {
         self.kinds = o.kinds;
         self.offs = o.offs;
         self.with_num = 0;
-        self.cmp = o.cmp;
-        if !(self.syms_plain && o.syms_plain) {
-            self.syms = o.syms;
-        }
-        self.syms_plain = o.syms_plain;
-        self.sext = o.sext;
-        self.flags = o.flags;
-        self.touched = o.touched;
+        self.copy_rest_from(o);
         self.slots.clear();
     }
 

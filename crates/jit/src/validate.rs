@@ -1821,10 +1821,10 @@ mod tests {
         );
     }
 
-    /// Blocks no back edge spans are stepped in their stored state
-    /// (`mark_spanned`): on random code with loops, under the value domain
-    /// (assumed arguments) and without it, every result equals the one of
-    /// stepping every block in a copy.
+    /// The work budget counted per block (`Validator::units`) fails
+    /// exactly where counting and testing every step fails, and names the
+    /// same instruction: random loop code, with and without a slot list of
+    /// 16 or more entries, under budgets from 1 to 9 units per instruction.
     #[test]
     fn block_budget_fails_where_each_step_counted_fails() {
         let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
@@ -1873,6 +1873,10 @@ mod tests {
         );
     }
 
+    /// Blocks no back edge spans are stepped in their stored state
+    /// (`mark_spanned`): on random code with loops, under the value domain
+    /// (assumed arguments) and without it, every result equals the one of
+    /// stepping every block in a copy.
     #[test]
     fn blocks_no_back_edge_spans_step_in_place_as_in_a_copy() {
         let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
