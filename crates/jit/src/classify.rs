@@ -86,6 +86,17 @@ pub(crate) fn check_with(
     check_rest(v, rec.cpu, rec.string(), plain, ins, bytes, policy)
 }
 
+/// Whether `bytes` starts with one or more `66`/`2E` prefixes followed
+/// directly by a byte that is no prefix (not even REX).
+#[inline]
+fn size_or_cs_prefixed(bytes: &[u8]) -> bool {
+    let n = bytes
+        .iter()
+        .take_while(|&&b| b == 0x66 || b == 0x2e)
+        .count();
+    n > 0 && bytes.get(n).is_some_and(|&b| prefix_class(b) == OTHER)
+}
+
 /// [`check_with`] out of line: the verdicts the policy decides, and the
 /// prefix rules.
 #[inline(never)]
@@ -100,6 +111,13 @@ fn check_rest(
 ) -> Result<(), ViolationKind> {
     if plain {
         return verdict_rule(v, need, policy).map(|_| ());
+    }
+    // Only `66` and `2E` prefixes, no REX (padding such as
+    // `66 66 2e 0f 1f 84 ..`) on a modelled instruction that is not a
+    // branch: no prefix rule applies (`2E` is no `FS`/`GS` override, there
+    // is no `F2`/`F3` and no REX to be ignored).
+    if matches!(v, Verdict::Modelled | Verdict::Division) && size_or_cs_prefixed(bytes) {
+        return Ok(());
     }
     // Operand-size and ignored segment prefixes alone (padding such as
     // `66 2e 0f 1f 84 ..`), at most one REX after them: no segment
@@ -610,5 +628,67 @@ mod tests {
             }
         }
         assert!(checked > 100_000, "only {checked} instructions checked");
+    }
+
+    /// The `66`/`2E` shortcut in `check_rest` (padding such as
+    /// `66 66 2e 0f 1f 84 ..`) must give what the general rule gives for every
+    /// prefix sequence of up to four legacy or REX prefixes, ahead of the
+    /// multi-byte and one-byte `nop`s (and, for contrast, an `add` and a
+    /// branch, which a prefix must not let through).
+    #[test]
+    fn padding_shortcut_equals_general_rule() {
+        const PREFIXES: [u8; 15] = [
+            0x66, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65, 0xf2, 0xf3, 0xf0, 0x67, 0x40, 0x41, 0x48,
+            0x4f,
+        ];
+        let bodies: [&[u8]; 6] = [
+            &[0x0f, 0x1f, 0x00],
+            &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+            &[0x90],
+            &[0x01, 0xc0],
+            &[0xeb, 0x00],
+        ];
+        let policies = [
+            Policy::default(),
+            Policy {
+                allow_division: true,
+                ..Policy::default()
+            },
+        ];
+        let mut records = crate::record::Records::new();
+        let (mut checked, mut shortcut) = (0, 0);
+        for len in 0..=4u32 {
+            for mut index in 0..PREFIXES.len().pow(len) {
+                let mut b = Vec::new();
+                for _ in 0..len {
+                    b.push(PREFIXES[index % PREFIXES.len()]);
+                    index /= PREFIXES.len();
+                }
+                let n = b.len();
+                for body in bodies {
+                    b.truncate(n);
+                    b.extend_from_slice(body);
+                    let ins = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE).decode();
+                    if ins.is_invalid() {
+                        continue;
+                    }
+                    let bytes = &b[..ins.len()];
+                    shortcut += usize::from(size_or_cs_prefixed(bytes));
+                    let key = crate::record::Records::key(&ins);
+                    let rec = records.get(key, &ins);
+                    for p in &policies {
+                        assert_eq!(
+                            check_with(&rec, &ins, bytes, p),
+                            check_instruction(&ins, bytes, p),
+                            "{ins} {bytes:02x?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 300_000, "only {checked} instructions checked");
+        assert!(shortcut > 100, "the shortcut applied only {shortcut} times");
     }
 }
