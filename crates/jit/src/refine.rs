@@ -227,15 +227,15 @@ fn refine_against_imm(st: &mut State, a: usize, imm: i64, cond: Cond) -> Option<
     if x.rel.is_some() || x.id != NO_ID {
         return None;
     }
-    Some(
-        match Scalar::refine(x.s, Scalar::constant(imm as u64), cond) {
-            None => false,
-            Some((s, _)) => {
+    Some(match Scalar::refine_const(x.s, imm as u64, cond) {
+        None => false,
+        Some(s) => {
+            if s != x.s {
                 st.set_num_scalar(a, s);
-                true
             }
-        },
-    )
+            true
+        }
+    })
 }
 
 /// [`refine_edge`] for a comparison of numbers (not two pointers into one
