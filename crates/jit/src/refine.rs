@@ -84,6 +84,53 @@ pub(crate) fn refine_edge(
     taken: bool,
     thresholds: &mut Vec<i64>,
 ) -> bool {
+    match imm_edge(st, cc, taken, thresholds) {
+        Some(live) => live,
+        None => refine_edge_general(ctx, st, cc, taken, thresholds),
+    }
+}
+
+/// [`refine_edge`] for the common case, a plain number (no relation, no
+/// value identity) compared at 64 bits with an immediate (a loop counter
+/// against its bound): the thresholds the general rule records and its
+/// scalar narrowed by [`Scalar::refine_const`], without the general
+/// rule's checks for pointers and 32-bit flags. `None` for anything else
+/// (a proptest compares it with [`refine_edge_general`]).
+#[inline]
+fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Vec<i64>) -> Option<bool> {
+    let cmp = st.cmp?;
+    if cmp.b != CMP_IMM || cmp.width != 8 || cmp.kind == Flagged::Mask {
+        return None;
+    }
+    let a = usize::from(cmp.a);
+    let x = *st
+        .reg_num(a)
+        .filter(|n| !n.rel.is_some() && n.id == NO_ID)?;
+    let Some(cond) = cond_of(cc, cmp.kind, taken) else {
+        return Some(true);
+    };
+    if taken {
+        record_threshold(Some(&x), cmp.imm, thresholds);
+    }
+    Some(match Scalar::refine_const(x.s, cmp.imm as u64, cond) {
+        None => false,
+        Some(s) => {
+            if s != x.s {
+                st.set_num_scalar(a, s);
+            }
+            true
+        }
+    })
+}
+
+/// [`refine_edge`]'s general rule.
+fn refine_edge_general(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    cc: CC,
+    taken: bool,
+    thresholds: &mut Vec<i64>,
+) -> bool {
     let Some(cmp) = st.cmp else { return true };
     if cmp.kind == Flagged::Mask {
         return refine_mask(st, cmp.a, cmp.imm as u64, cmp.width, cc, taken);
@@ -227,15 +274,15 @@ fn refine_against_imm(st: &mut State, a: usize, imm: i64, cond: Cond) -> Option<
     if x.rel.is_some() || x.id != NO_ID {
         return None;
     }
-    Some(
-        match Scalar::refine(x.s, Scalar::constant(imm as u64), cond) {
-            None => false,
-            Some((s, _)) => {
+    Some(match Scalar::refine_const(x.s, imm as u64, cond) {
+        None => false,
+        Some(s) => {
+            if s != x.s {
                 st.set_num_scalar(a, s);
-                true
             }
-        },
-    )
+            true
+        }
+    })
 }
 
 /// [`refine_edge`] for a comparison of numbers (not two pointers into one
@@ -661,6 +708,53 @@ mod tests {
             }
             // 32-bit comparisons are never decided here.
             prop_assert_eq!(decided(&st, 4, 0, b_reg, imm, cond), None);
+        }
+
+        #[test]
+        fn immediate_edges_are_what_the_general_rule_gives(
+            va in reg_val(),
+            imm in value(),
+            wide in any::<bool>(),
+            kind in 0usize..4,
+            c in 0usize..16,
+            taken in any::<bool>(),
+        ) {
+            use crate::state::Cmp;
+            const CCS: [CC; 16] = [
+                CC::o, CC::no, CC::b, CC::ae, CC::e, CC::ne, CC::be, CC::a,
+                CC::s, CC::ns, CC::p, CC::np, CC::l, CC::ge, CC::le, CC::g,
+            ];
+            const KINDS: [Flagged; 4] =
+                [Flagged::Sub, Flagged::Logic, Flagged::Result, Flagged::Mask];
+            let policy = crate::Policy::default();
+            let sig: crate::Signature = "int64(int64,int64,int64)"
+                .parse()
+                .expect("a valid signature");
+            let ctx = Ctx::new(&policy, &sig, 64, &crate::num::NO_SYMS);
+            let mut st = State::empty();
+            st.set_reg(0, va);
+            st.cmp = Some(Cmp {
+                a: 0,
+                b: CMP_IMM,
+                imm: imm as i64,
+                width: if wide { 8 } else { 4 },
+                kind: KINDS[kind],
+            });
+            let cc = CCS[c];
+            let (mut fast_thr, mut general_thr) = (vec![3], vec![3]);
+            let mut general = st.clone();
+            let live = refine_edge_general(&ctx, &mut general, cc, taken, &mut general_thr);
+            let mut fast = st.clone();
+            if let Some(fast_live) = imm_edge(&mut fast, cc, taken, &mut fast_thr) {
+                prop_assert_eq!(fast_live, live);
+                prop_assert_eq!(&fast_thr, &general_thr);
+                if live {
+                    prop_assert_eq!(&general, &fast);
+                }
+            } else {
+                prop_assert_eq!(&fast, &st);
+                prop_assert!(fast_thr == [3]);
+            }
         }
 
         #[test]

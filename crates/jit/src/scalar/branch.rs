@@ -173,6 +173,39 @@ impl Scalar {
         }
     }
 
+    /// `Scalar::refine(a, Scalar::constant(c), cond)`'s first half, without
+    /// the constant's side: narrowing a constant to the pairs that satisfy
+    /// `cond` either keeps it or leaves no pair, and then `a`'s side has
+    /// none either (its bound moves past its other bound), so `a`'s side
+    /// alone is the answer (a proptest compares both).
+    #[must_use]
+    pub(crate) fn refine_const(a: Scalar, c: u64, cond: Cond) -> Option<Scalar> {
+        match cond {
+            Cond::Eq => a.contains(c).then_some(Scalar::constant(c)),
+            Cond::Ne => exclude(a, Scalar::constant(c)),
+            Cond::Ult | Cond::Ule => {
+                let strict = u64::from(cond == Cond::Ult);
+                let umax = a.umax.min(c.checked_sub(strict)?);
+                Scalar { umax, ..a }.narrowed_from(a)
+            }
+            Cond::Ugt | Cond::Uge => {
+                let strict = u64::from(cond == Cond::Ugt);
+                let umin = a.umin.max(c.checked_add(strict)?);
+                Scalar { umin, ..a }.narrowed_from(a)
+            }
+            Cond::Slt | Cond::Sle => {
+                let strict = i64::from(cond == Cond::Slt);
+                let smax = a.smax.min((c as i64).checked_sub(strict)?);
+                Scalar { smax, ..a }.narrowed_from(a)
+            }
+            Cond::Sgt | Cond::Sge => {
+                let strict = i64::from(cond == Cond::Sgt);
+                let smin = a.smin.max((c as i64).checked_add(strict)?);
+                Scalar { smin, ..a }.narrowed_from(a)
+            }
+        }
+    }
+
     /// [`Scalar::refine`] for `cmp` on `width`-bit operands (8, 16, 32; 64 is
     /// [`Scalar::refine`]): the flags compare the low `width` bits (sign-extended from
     /// bit `width - 1` for the signed conditions). The low parts are refined,

@@ -486,6 +486,23 @@ proptest! {
     }
 
     #[test]
+    fn refining_against_a_constant_is_the_general_rule_s_first_half(
+        a in sample(),
+        pick in 0usize..6,
+        delta in -2i64..=2,
+        any in any::<u64>(),
+    ) {
+        // Constants at and beside each end of `a`'s ranges, a member, or any.
+        let s = a.abs;
+        let base = [s.umin(), s.umax(), s.smin() as u64, s.smax() as u64, a.xs[0], any][pick];
+        let c = base.wrapping_add(delta as u64);
+        for cond in CONDS {
+            let general = Scalar::refine(s, Scalar::constant(c), cond).map(|(ra, _)| ra);
+            prop_assert_eq!(Scalar::refine_const(s, c, cond), general, "{:?} {:?} {:#x}", cond, s, c);
+        }
+    }
+
+    #[test]
     fn narrow_refinement_keeps_every_pair_whose_low_parts_take_the_edge(a in sample(), b in sample(), width in prop::sample::select(vec![8u32, 16, 32, 64])) {
         let (xa, xb) = (all(&a), all(&b));
         for cond in CONDS {
