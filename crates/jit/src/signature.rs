@@ -48,6 +48,16 @@ pub enum SigType {
 }
 
 impl SigType {
+    /// Every type, in declaration order (`ALL[t as usize] == t`).
+    const ALL: [SigType; 6] = [
+        SigType::Int32,
+        SigType::Int64,
+        SigType::Uint32,
+        SigType::Uint64,
+        SigType::Pointer,
+        SigType::Nil,
+    ];
+
     /// Width in bytes of the defined part of the register holding this type.
     #[must_use]
     pub const fn width(self) -> u8 {
@@ -423,18 +433,7 @@ impl Signature {
 
     /// The scalar signature whose [`tag`](Signature::tag) is `tag`, if any.
     pub(crate) fn from_tag(tag: u32) -> Option<Signature> {
-        let ty = |code: u32| {
-            [
-                SigType::Int32,
-                SigType::Int64,
-                SigType::Uint32,
-                SigType::Uint64,
-                SigType::Pointer,
-                SigType::Nil,
-            ]
-            .into_iter()
-            .find(|t| t.code() == code)
-        };
+        let ty = |code: u32| SigType::ALL.into_iter().find(|t| t.code() == code);
         let count = (tag >> 4) & 0xf;
         // `NIL` is a return type only.
         let params: Option<Vec<SigType>> = (0..count)
@@ -464,14 +463,7 @@ struct Packed(u64);
 
 impl Packed {
     const NONE: Packed = Packed(0);
-    const TYPES: [SigType; 6] = [
-        SigType::Int32,
-        SigType::Int64,
-        SigType::Uint32,
-        SigType::Uint64,
-        SigType::Pointer,
-        SigType::Nil,
-    ];
+
     fn pack(p: Param) -> Packed {
         match p {
             Param::Scalar(t) => Packed(1 | (t as u64) << 8),
@@ -490,7 +482,7 @@ impl Packed {
         let w = self.0;
         match w & 3 {
             0 => None,
-            1 => Some(Param::Scalar(Packed::TYPES[usize::from((w >> 8) as u8)])),
+            1 => Some(Param::Scalar(SigType::ALL[usize::from((w >> 8) as u8)])),
             _ => Some(Param::Buffer(Buffer {
                 elem: Elem::ALL[(w >> 8) as usize & 7],
                 extent: if w & 1 << 12 == 0 {
@@ -922,7 +914,7 @@ mod tests {
     #[test]
     fn packed_params_read_back_and_compare_as_params() {
         let mut all = vec![None];
-        all.extend(Packed::TYPES.map(|t| Some(Param::Scalar(t))));
+        all.extend(SigType::ALL.map(|t| Some(Param::Scalar(t))));
         for elem in Elem::ALL {
             let max = MAX_CONST_EXTENT_BYTES / u64::from(elem.size());
             for extent in [0, 1, 16, max - 1, max]
