@@ -205,7 +205,7 @@ fn sym_min(syms: &Syms, k: u8) -> i64 {
 /// a variable index in the signed range `index`: the range of bytes it may
 /// touch, checked against the frame and the stack-clash rule.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub(crate) fn stack_range(
     ctx: &Ctx<'_>,
     st: &State,
@@ -276,18 +276,25 @@ pub(crate) fn load_range(st: &State, lo: i64, hi: i64) -> Result<Val, K> {
 
 /// Whether every stack byte in `[lo, hi)` is written and none holds a
 /// saved register: [`load_range`]'s test.
-#[inline]
+#[inline(always)]
 pub(crate) fn range_readable(st: &State, lo: i64, hi: i64) -> bool {
+    // One walk from the first slot (a frame has few): slots ending at or
+    // before `lo` are passed over; from the first one ending after it
+    // (sorted, disjoint, none empty) each ends after the bytes covered so
+    // far.
     let mut at = lo;
-    let i = st.slots.partition_point(|s| s.off + i64::from(s.len) <= lo);
-    for s in &st.slots[i..] {
+    for s in &st.slots {
+        let end = s.off + i64::from(s.len);
+        if end <= at {
+            continue;
+        }
         if at >= hi {
             break;
         }
         if s.off > at || matches!(s.val, Val::Entry(_)) {
             return false;
         }
-        at = s.off + i64::from(s.len);
+        at = end;
     }
     at >= hi
 }

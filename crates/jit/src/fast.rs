@@ -693,6 +693,30 @@ fn exec_load(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
 fn exec_store(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     let [_, modified, undefined] = op.flags.map(u32::from);
     let (reg, base) = (usize::from(op.r0), usize::from(op.r1));
+    // The usual spill: 8 defined bytes that memory keeps as plain data,
+    // through a stack pointer (read defined). Everything else goes out of
+    // line.
+    let (Some(k), true) = (
+        st.reg_stack(base),
+        st.reg_stores_as_data(reg) && st.reg_defined_bytes(reg) >= 8,
+    ) else {
+        return exec_store_rest(ctx, st, op);
+    };
+    let lo = st.rsp() - ctx.red_zone;
+    let Ok(Place::Stack(off)) = stack_place(ctx, st, k, op.k, lo, 8) else {
+        return Err(());
+    };
+    st.store_data(off, 8);
+    st.touched = st.touched.min(off);
+    st.flags = (st.flags | modified) & !undefined;
+    Ok(())
+}
+
+/// [`exec_store`] of any other register or through any other base.
+#[inline(never)]
+fn exec_store_rest(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
+    let [_, modified, undefined] = op.flags.map(u32::from);
+    let (reg, base) = (usize::from(op.r0), usize::from(op.r1));
     let readable = |r: usize| st.reg_is_entry(r) || st.reg_defined_bytes(r) >= 8;
     if !readable(base) || !readable(reg) {
         return Err(());
@@ -729,39 +753,65 @@ fn exec_store(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
 #[inline(never)]
 fn exec_indexed_load(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
     let (d, base) = (usize::from(op.r0), usize::from(op.r1));
-    let index = crate::interp::gpr(ins.memory_index());
-    // A saved callee-saved value may be moved, but never addresses memory:
-    // `step` reports it.
-    if d == RSP
-        || reserved(ctx, index as u8)
-        || st.reg_defined_bytes(base) < 8
-        || st.reg_defined_bytes(index) < 8
-    {
+    // The index is a 64-bit register (the form is lowered only then):
+    // `interp::gpr` without its table, iced numbering `rax..r15` in order.
+    let index = (ins.memory_index() as usize).wrapping_sub(iced_x86::Register::RAX as usize) & 15;
+    debug_assert_eq!(index, crate::interp::gpr(ins.memory_index()));
+    if d == RSP || reserved(ctx, index as u8) {
         return Err(());
     }
     let lo = st.rsp() - ctx.red_zone;
     let scale = ins.memory_index_scale();
-    let place = match st.reg_stack(base) {
-        // A stack array indexed by a number (what `place_indexed` does for
-        // these without building either value): the bytes its signed
-        // range may reach; an index that is no number is not allowed.
-        Some(k) => {
-            let range = if let Some(n) = st.reg_num(index) {
-                (n.s.smin(), n.s.smax())
-            } else if st.reg_is_data(index) && st.reg_defined_bytes(index) == 8 {
-                (i64::MIN, i64::MAX)
-            } else if scale == 1 && st.reg_ptr(index).is_some() {
-                return indexed_place_loaded(ctx, st, op, index, scale, lo);
-            } else {
-                return Err(());
-            };
-            stack_range(ctx, st, k, range, scale, op.k, lo, 8)
-        }
-        None => return indexed_place_loaded(ctx, st, op, index, scale, lo),
+    // A stack array indexed by a number (both read defined; what
+    // `place_indexed` does for these without building either value): the
+    // bytes its signed range may reach. Every other base or index goes
+    // out of line.
+    let (Some(k), Some(n)) = (st.reg_stack(base), st.reg_num(index)) else {
+        return indexed_load_rest(ctx, st, op, index, scale, lo);
     };
+    let range = (n.s.smin(), n.s.smax());
     // The frame: every byte the range may reach is read (the loaded value
     // is plain data, as `load_range` gives).
-    let Ok(Place::StackRange(lo, hi)) = place else {
+    let Ok(Place::StackRange(lo, hi)) = stack_range(ctx, st, k, range, scale, op.k, lo, 8) else {
+        return Err(());
+    };
+    if !crate::access::range_readable(st, lo, hi) {
+        return Err(());
+    }
+    st.touched = st.touched.min(hi - 8);
+    st.set_reg(d, Val::Data(8));
+    Ok(())
+}
+
+/// [`exec_indexed_load`] for a base that is no stack pointer or an index
+/// that is no number.
+#[inline(never)]
+fn indexed_load_rest(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    op: &Op,
+    index: usize,
+    scale: u32,
+    lo: i64,
+) -> Result<(), ()> {
+    let (d, base) = (usize::from(op.r0), usize::from(op.r1));
+    // A saved callee-saved value may be moved, but never addresses memory:
+    // `step` reports it.
+    if st.reg_defined_bytes(base) < 8 || st.reg_defined_bytes(index) < 8 {
+        return Err(());
+    }
+    let Some(k) = st.reg_stack(base) else {
+        return indexed_place_loaded(ctx, st, op, index, scale, lo);
+    };
+    // A stack array: an index that is no number is not allowed.
+    let range = if st.reg_is_data(index) {
+        (i64::MIN, i64::MAX)
+    } else if scale == 1 && st.reg_ptr(index).is_some() {
+        return indexed_place_loaded(ctx, st, op, index, scale, lo);
+    } else {
+        return Err(());
+    };
+    let Ok(Place::StackRange(lo, hi)) = stack_range(ctx, st, k, range, scale, op.k, lo, 8) else {
         return Err(());
     };
     if !crate::access::range_readable(st, lo, hi) {

@@ -887,7 +887,7 @@ impl State {
 
     /// [`State::store`] of plain data (any value that is not special),
     /// without building or copying a value.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn store_data(&mut self, off: i64, len: u8) {
         let hi = off + i64::from(len);
         // The first slot ending after `off`: where fresh bytes go (the

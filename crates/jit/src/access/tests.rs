@@ -272,3 +272,53 @@ fn range_bounds_are_the_wide_bounds() {
     }
     assert!(narrow > 5_000 && wide > 5_000, "{narrow} {wide}");
 }
+
+/// [`range_readable`] as it was: a binary search for the first slot
+/// ending after `lo`, then the walk from there.
+fn range_readable_searched(st: &State, lo: i64, hi: i64) -> bool {
+    let mut at = lo;
+    let i = st.slots.partition_point(|s| s.off + i64::from(s.len) <= lo);
+    for s in &st.slots[i..] {
+        if at >= hi {
+            break;
+        }
+        if s.off > at || matches!(s.val, Val::Entry(_)) {
+            return false;
+        }
+        at = s.off + i64::from(s.len);
+    }
+    at >= hi
+}
+
+/// The walk from the first slot answers what the search gives, on slot
+/// lists of every kind (runs of data, saved registers, pointers, numbers,
+/// holes) and ranges before, inside, across and after them.
+#[test]
+fn range_readable_walk_is_the_searched_walk() {
+    let mut rng = Rng::new();
+    let (mut yes, mut no) = (0, 0);
+    for _ in 0..20_000 {
+        let mut st = State::empty();
+        for _ in 0..rng.below(16) {
+            let len = [1u8, 2, 4, 8][rng.below(4) as usize];
+            let off = -(rng.below(40) as i64) - i64::from(len);
+            let v = match rng.below(4) {
+                0 => Val::Entry(3),
+                1 => random_val(&mut rng),
+                _ => Val::Data(len),
+            };
+            st.store(off, len, v);
+        }
+        let lo = -(rng.below(56) as i64);
+        let hi = lo + rng.below(20) as i64;
+        let want = range_readable_searched(&st, lo, hi);
+        assert_eq!(
+            range_readable(&st, lo, hi),
+            want,
+            "[{lo}, {hi}) in {:?}",
+            st.slots
+        );
+        if want { yes += 1 } else { no += 1 }
+    }
+    assert!(yes > 2_000 && no > 2_000, "{yes} readable, {no} not");
+}
