@@ -691,7 +691,6 @@ fn exec_load(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
 /// pointers and saved callee-saved values.
 #[inline(never)]
 fn exec_store(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
-    let [_, modified, undefined] = op.flags.map(u32::from);
     let (reg, base) = (usize::from(op.r0), usize::from(op.r1));
     // The usual spill: 8 defined bytes that memory keeps as plain data,
     // through a stack pointer (read defined). Everything else goes out of
@@ -708,7 +707,8 @@ fn exec_store(ctx: &Ctx<'_>, st: &mut State, op: &Op) -> Result<(), ()> {
     };
     st.store_data(off, 8);
     st.touched = st.touched.min(off);
-    st.flags = (st.flags | modified) & !undefined;
+    // (The form is a 64-bit `mov`: it writes no flag.)
+    debug_assert_eq!(op.flags[1] | op.flags[2], 0);
     Ok(())
 }
 
