@@ -876,9 +876,10 @@ impl Validator {
                         return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                     }
                 }
-                // A fast form either steps or leaves the state alone; then the
-                // generic step runs (and names the violation, if any).
-                if op.form == Form::Generic || exec(&ctx, cur, op, ins).is_err() {
+                // A fast form either steps or leaves the state alone (as
+                // `exec` does for a `Generic` op); then the generic step
+                // runs (and names the violation, if any).
+                if exec(&ctx, cur, op, ins).is_err() {
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
                         Err(ViolationKind::UndefinedFlagsRead {
