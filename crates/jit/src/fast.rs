@@ -34,7 +34,8 @@ use crate::record::Flow;
 use crate::state::{CMP_IMM, Cmp, Flagged, Load, RSP, State, Val};
 use crate::values;
 
-/// What a lowered instruction does with its operands.
+/// What a lowered instruction does with its operands. `Generic`, `Jump`
+/// and `Nop` come first ([`exec`] tests for the three at once).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Form {
     /// Not a fast form: the driver runs the generic `step`.
@@ -206,30 +207,57 @@ fn reserved(ctx: &Ctx<'_>, r: u8) -> bool {
     u32::from(ctx.reserved) >> r & 1 != 0
 }
 
+/// Whether a run may step with [`exec`]`::<true>`: without the value
+/// domain (so no state holds a comparison or a number it computes) and
+/// with no reserved register.
+pub(crate) fn plain_run(ctx: &Ctx<'_>) -> bool {
+    !ctx.rich && ctx.reserved == 0
+}
+
 /// The effect of a fast-form `op` on `st`: `Ok` with exactly `step`'s state,
 /// or `Err(())` with `st` untouched where `step` reports a violation.
+/// `PLAIN` only where [`plain_run`] holds: its tests of the value domain
+/// and of reserved registers are then constants (the fast-path test runs
+/// both versions on such runs).
 #[inline]
-pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
-    let [read, modified, undefined] = op.flags.map(u32::from);
-    if read & !st.flags != 0 {
-        return Err(());
+pub(crate) fn exec<const PLAIN: bool>(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    op: &Op,
+    ins: &Instruction,
+) -> Result<(), ()> {
+    debug_assert!(!PLAIN || plain_run(ctx));
+    let read = u32::from(op.flags[0]);
+    // Only a conditional jump and a `cmov` read flags: the tests of both
+    // are behind one test of the flags read.
+    if read != 0 {
+        if read & !st.flags != 0 {
+            return Err(());
+        }
+        // A `cmov` after a comparison is narrowed by `step`
+        // (`refine::cmov`). `cmovcc` lowers to `CondMove` (64-bit) or
+        // `Alu` (32-bit) only.
+        if !PLAIN
+            && st.cmp.is_some()
+            && matches!(op.form, Form::CondMove | Form::Alu)
+            && crate::interp::is_cmovcc(ins.mnemonic())
+        {
+            return Err(());
+        }
     }
-    if op.form == Form::Jump || op.form == Form::Nop {
-        return Ok(());
+    // `Generic`, `Jump` and `Nop` (the first three forms) in one test.
+    if op.form as u8 <= Form::Nop as u8 {
+        return if op.form == Form::Generic {
+            Err(())
+        } else {
+            Ok(())
+        };
     }
     // (Most policies reserve no register.)
-    if ctx.reserved != 0 && (reserved(ctx, op.r0) || reserved(ctx, op.r1)) {
+    if !PLAIN && ctx.reserved != 0 && (reserved(ctx, op.r0) || reserved(ctx, op.r1)) {
         return Err(());
     }
-    // A `cmov` after a comparison is narrowed by `step` (`refine::cmov`).
-    // `cmovcc` lowers to `CondMove` (64-bit) or `Alu` (32-bit) only.
-    if st.cmp.is_some()
-        && matches!(op.form, Form::CondMove | Form::Alu)
-        && crate::interp::is_cmovcc(ins.mnemonic())
-    {
-        return Err(());
-    }
-    let result = exec_form(ctx, st, op, ins);
+    let result = exec_form::<PLAIN>(ctx, st, op, ins);
     if result.is_ok() {
         // `rdx` as the sign extension of `rax` (what `idiv` needs); nothing
         // to do while it is not (the common case).
@@ -244,17 +272,18 @@ pub(crate) fn exec(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) ->
                 st.sext = 0;
             }
         }
-        if (modified | undefined) != 0 {
-            if ctx.rich {
+        // Without the value domain no state holds a comparison (`step`
+        // and the joins keep none): nothing to track.
+        debug_assert!(ctx.rich || st.cmp.is_none());
+        if !PLAIN && ctx.rich {
+            if op.flags[1] | op.flags[2] != 0 {
                 set_comparison(st, op, ins);
-            } else {
+            } else if let Some(c) = st.cmp
+                && op.form != Form::Store
+                && (c.a == op.r0 || c.b == op.r0)
+            {
                 st.cmp = None;
             }
-        } else if let Some(c) = st.cmp
-            && op.form != Form::Store
-            && (c.a == op.r0 || c.b == op.r0)
-        {
-            st.cmp = None;
         }
     }
     result
@@ -427,23 +456,29 @@ fn add_to_num_in_place(st: &mut State, d: usize, k: i64) -> bool {
 /// Inlined into the driver's loop (measured: a call costs more per step
 /// than the larger loop does); the heavier forms stay out of line.
 #[inline(always)]
-fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Result<(), ()> {
-    let [_, modified, undefined] = op.flags.map(u32::from);
+fn exec_form<const PLAIN: bool>(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    op: &Op,
+    ins: &Instruction,
+) -> Result<(), ()> {
+    // (A constant in a plain run; read where it is used.)
+    let rich = || !PLAIN && ctx.rich;
     let (d, s) = (usize::from(op.r0), usize::from(op.r1));
     let width = op.width;
-    let defined = |st: &State, r: usize| st.reg_defined_bytes(r) >= width;
+    let defined = |st: &State, r: usize| st.reg_has_bytes(r, width);
     let new = match op.form {
         Form::Ret => return check_ret(ctx, st).map_err(drop),
         Form::Store => return exec_store(ctx, st, op),
         Form::Load => return exec_load(ctx, st, op),
         Form::LoadIndexed => return exec_indexed_load(ctx, st, op, ins),
         Form::ShiftCl => {
-            if !defined(st, d) || st.reg_defined_bytes(s) < 1 || d == RSP {
+            if !defined(st, d) || !st.reg_has_bytes(s, 1) || d == RSP {
                 return Err(());
             }
             st.set_reg(d, Val::Data(8));
             // The count may be zero: no flag becomes defined.
-            st.flags &= !undefined;
+            st.flags &= !u32::from(op.flags[2]);
             return Ok(());
         }
         Form::Compare => {
@@ -458,8 +493,8 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             }
             // Without the value domain every result is plain data
             // (`computed`'s answer, and `beside_any_value` declines).
-            if !ctx.rich {
-                return write_data(st, d, modified, undefined);
+            if !rich() {
+                return write_data(st, d, op);
             }
             // Two registers of plain data: plain data at the width (what
             // `values.rs` computes for every operation on unknowns).
@@ -469,7 +504,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 Some(computed(ctx, st, ins))
             } else if op.form == Form::Alu && plain(d) && plain(s) {
                 if width == 8 {
-                    return write_data(st, d, modified, undefined);
+                    return write_data(st, d, op);
                 }
                 Some(Val::num(crate::num::Num::unknown().at_width(4)))
             } else if let Some(v) = beside_any_value(ctx, st, op, ins) {
@@ -484,9 +519,9 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             }
             // Plain data moved is plain data (`offset_by`).
             if st.reg_is_data(d) {
-                return write_data(st, d, modified, undefined);
+                return write_data(st, d, op);
             }
-            if ctx.rich && add_to_num_in_place(st, d, op.k) {
+            if rich() && add_to_num_in_place(st, d, op.k) {
                 None
             } else {
                 Some(offset_by(st.reg(d), op.k))
@@ -497,17 +532,20 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 return Err(());
             }
             if st.reg_is_data(s) {
-                return write_data(st, d, modified, undefined);
+                return write_data(st, d, op);
             }
             Some(offset_by(st.reg(s), op.k))
         }
         Form::LeaIndexed => {
             let index = op.k as u8 & 15;
-            if reserved(ctx, index) || !defined(st, s) || !defined(st, usize::from(index)) {
+            if (!PLAIN && reserved(ctx, index))
+                || !defined(st, s)
+                || !defined(st, usize::from(index))
+            {
                 return Err(());
             }
-            if !ctx.rich {
-                return write_data(st, d, modified, undefined);
+            if !rich() {
+                return write_data(st, d, op);
             }
             Some(computed(ctx, st, ins))
         }
@@ -516,8 +554,8 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             if !defined(st, s) {
                 return Err(());
             }
-            if !ctx.rich {
-                return write_data(st, d, modified, undefined);
+            if !rich() {
+                return write_data(st, d, op);
             }
             Some(computed(ctx, st, ins))
         }
@@ -526,7 +564,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             const RDX: usize = 2;
             // Division the policy does not allow to trap is proven by `step`.
             if !ctx.policy.allow_division
-                || reserved(ctx, RDX as u8)
+                || (!PLAIN && reserved(ctx, RDX as u8))
                 || !defined(st, s)
                 || !defined(st, RAX)
                 || !defined(st, RDX)
@@ -547,16 +585,16 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 0 => Val::Undef,
                 n => Val::Data(n),
             };
-            return write_plain(st, d, v, modified, undefined);
+            return write_plain(st, d, v, op);
         }
         Form::Move => {
             // A 64-bit move may carry a saved callee-saved value.
             let moved_entry = width == 8 && st.reg_is_entry(s);
-            if !moved_entry && st.reg_defined_bytes(s) < width {
+            if !moved_entry && !st.reg_has_bytes(s, width) {
                 return Err(());
             }
             if width == 8 && d != RSP {
-                if ctx.rich {
+                if rich() {
                     st.move_reg(d, s, ins.ip());
                 } else {
                     // The value as it is, each part copied in place.
@@ -565,8 +603,8 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 None
             } else if width == 8 {
                 Some(st.reg(s))
-            } else if !ctx.rich {
-                return write_data(st, d, modified, undefined);
+            } else if !rich() {
+                return write_data(st, d, op);
             } else {
                 Some(computed(ctx, st, ins))
             }
@@ -575,7 +613,7 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
         // back: 0 (a `sub` of a frame pointer from itself stays with the
         // generic rule: data), the immediate at the width (a 64-bit one is
         // beyond its rules: data).
-        Form::Zero if ctx.rich => Some(
+        Form::Zero if rich() => Some(
             if ins.mnemonic() == iced_x86::Mnemonic::Sub
                 && matches!(st.reg(d), Val::Stack(_) | Val::Param(..))
             {
@@ -584,12 +622,12 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
                 Val::Num(crate::num::Num::constant(0))
             },
         ),
-        Form::MoveImm if ctx.rich => Some(match crate::interp::imm(ins, 1) {
+        Form::MoveImm if rich() => Some(match crate::interp::imm(ins, 1) {
             Some(k) if width == 4 => Val::Num(crate::num::Num::constant(k as u64 & 0xffff_ffff)),
             Some(k) => Val::Num(crate::num::Num::constant(k as u64)),
             None => Val::Data(8),
         }),
-        Form::Zero | Form::MoveImm => return write_data(st, d, modified, undefined),
+        Form::Zero | Form::MoveImm => return write_data(st, d, op),
         // The driver never executes these.
         Form::Generic | Form::Jump | Form::Nop => return Err(()),
     };
@@ -615,27 +653,34 @@ fn exec_form(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) -> Resul
             st.set_reg_inline(d, v);
         }
     }
-    st.flags = (st.flags | modified) & !undefined;
+    write_flags(st, op);
     Ok(())
+}
+
+/// The flags `op` writes: those it modifies become defined, those it
+/// leaves undefined are not.
+#[inline(always)]
+fn write_flags(st: &mut State, op: &Op) {
+    st.flags = (st.flags | u32::from(op.flags[1])) & !u32::from(op.flags[2]);
 }
 
 /// Register `d` becomes plain data and the flags are written: the end of
 /// [`exec_form`] for `Some(Val::Data(8))` (`rsp` never becomes data: the
 /// generic step names the rule), without the value passed through.
 #[inline(always)]
-fn write_data(st: &mut State, d: usize, modified: u32, undefined: u32) -> Result<(), ()> {
-    write_plain(st, d, Val::Data(8), modified, undefined)
+fn write_data(st: &mut State, d: usize, op: &Op) -> Result<(), ()> {
+    write_plain(st, d, Val::Data(8), op)
 }
 
 /// [`write_data`] of `v`, data or undefined.
 #[inline(always)]
-fn write_plain(st: &mut State, d: usize, v: Val, modified: u32, undefined: u32) -> Result<(), ()> {
+fn write_plain(st: &mut State, d: usize, v: Val, op: &Op) -> Result<(), ()> {
     debug_assert!(matches!(v, Val::Data(_) | Val::Undef));
     if d == RSP {
         return Err(());
     }
     st.set_reg_inline(d, v);
-    st.flags = (st.flags | modified) & !undefined;
+    write_flags(st, op);
     Ok(())
 }
 
@@ -1220,8 +1265,10 @@ mod tests {
                 st.flags = (rng.next() as u32) & crate::state::ARITH_FLAGS;
                 st.sext = [0, 4, 8][(rng.next() % 3) as usize];
                 // Often flags from a comparison (a `cmov` then goes to
-                // `step`; a store keeps it, as `step` does).
-                if rng.next().is_multiple_of(3) {
+                // `step`; a store keeps it, as `step` does). Only with the
+                // value domain: without it no state holds one (`exec`
+                // relies on that).
+                if ctx.rich && rng.next().is_multiple_of(3) {
                     let b = (rng.next() % 17) as u8;
                     st.cmp = Some(crate::state::Cmp {
                         a: (rng.next() % 16) as u8,
@@ -1239,7 +1286,14 @@ mod tests {
                     st.store(off - i64::from(len), len, v);
                 }
                 let mut a = st.clone();
-                let ra = exec(&ctx, &mut a, &op, &ins);
+                let ra = exec::<false>(&ctx, &mut a, &op, &ins);
+                // A plain run's version steps the same.
+                if plain_run(&ctx) {
+                    let mut p = st.clone();
+                    let rp = exec::<true>(&ctx, &mut p, &op, &ins);
+                    assert_eq!(rp, ra, "{ins}: plain version");
+                    assert_eq!(p, a, "{ins}: plain version");
+                }
                 let mut b = st.clone();
                 let (regs, mems) = uses.of(&ins, ins.mnemonic(), no_prefix);
                 let rb = step(&ctx, &mut b, &ins, regs, mems, flags);
@@ -1327,7 +1381,7 @@ mod tests {
         ctx.entry_state_into(&mut st);
         setup(&mut st);
         let mut fast = st.clone();
-        let fast = match exec(&ctx, &mut fast, &op, &ins) {
+        let fast = match exec::<false>(&ctx, &mut fast, &op, &ins) {
             Ok(()) => Some(fast),
             Err(()) => {
                 assert_eq!(fast, st, "{ins}: a refused step changed the state");

@@ -236,10 +236,12 @@ enum Head {
 /// byte, the variant's small field (`Data`'s byte count, `Entry`'s
 /// register, `Param`'s and `Ptr`'s parameter) in the low byte. Plain
 /// integers, so that comparing and copying the sixteen kinds is one
-/// 32-byte compare or move.
+/// 32-byte compare or move. Ordered so that "at least `w` defined bytes"
+/// is one compare ([`State::reg_has_bytes`]): no defined byte below
+/// `K_DATA`, `Data`'s count above it, eight defined bytes beyond.
 const K_UNDEF: u16 = 0;
-const K_DATA: u16 = 1 << 8;
-const K_ENTRY: u16 = 2 << 8;
+const K_ENTRY: u16 = 1 << 8;
+const K_DATA: u16 = 2 << 8;
 const K_STACK: u16 = 3 << 8;
 const K_PARAM: u16 = 4 << 8;
 const K_NUM: u16 = 5 << 8;
@@ -593,6 +595,16 @@ impl State {
             K_DATA => k as u8,
             _ => 8,
         }
+    }
+
+    /// Whether register `r` has at least `w` (1 to 8) defined low bytes
+    /// (`reg_defined_bytes(r) >= w`), in one compare: undefined and entry
+    /// kinds lie below `K_DATA`, `Data(n)` is `K_DATA + n`, and every other
+    /// kind (eight defined bytes) lies above `K_DATA + 8`.
+    #[inline(always)]
+    pub(crate) fn reg_has_bytes(&self, r: usize, w: u8) -> bool {
+        debug_assert!((1..=8).contains(&w));
+        self.kinds[r] >= K_DATA + u16::from(w)
     }
 
     /// Whether register `r` holds plain data (no known value).

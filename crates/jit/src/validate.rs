@@ -789,6 +789,7 @@ impl Validator {
         let mut steps = 0u64;
         self.units = 0;
         let mut deepest = 0i64;
+        let plain = crate::fast::plain_run(&ctx);
 
         // Without backward branches every edge goes to a later block, so
         // visiting the blocks in index order once is exactly the order the
@@ -876,9 +877,15 @@ impl Validator {
                         return Err(Fail::At(i, ViolationKind::AnalysisBudgetExceeded));
                     }
                 }
-                // A fast form either steps or leaves the state alone; then the
-                // generic step runs (and names the violation, if any).
-                if op.form == Form::Generic || exec(&ctx, cur, op, ins).is_err() {
+                // A fast form either steps or leaves the state alone (as
+                // `exec` does for a `Generic` op); then the generic step
+                // runs (and names the violation, if any).
+                let stepped = if plain {
+                    exec::<true>(&ctx, cur, op, ins)
+                } else {
+                    exec::<false>(&ctx, cur, op, ins)
+                };
+                if stepped.is_err() {
                     let result = if op.form == Form::Jump {
                         // The only rule a direct jump can break.
                         Err(ViolationKind::UndefinedFlagsRead {

@@ -198,7 +198,7 @@ fn an_indexed_load_steps_as_the_general_rules_step_it() {
             assert_eq!(ra, rb, "{ins} from {st:?}");
             if op.form == crate::fast::Form::LoadIndexed {
                 let mut c = st.clone();
-                if crate::fast::exec(&ctx, &mut c, &op, &ins).is_ok() {
+                if crate::fast::exec::<false>(&ctx, &mut c, &op, &ins).is_ok() {
                     assert!(rb.is_ok(), "{ins} from {st:?}: {rb:?}");
                     assert_eq!(c, b, "{ins} from {st:?}");
                     fast += 1;

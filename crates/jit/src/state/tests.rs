@@ -480,3 +480,30 @@ fn a_name_only_one_register_holds_is_shared_again_by_a_copy() {
         "{err:?}"
     );
 }
+
+#[test]
+fn one_compare_of_the_kind_gives_the_defined_bytes_test() {
+    // Every kind with every small field a value can carry.
+    let n = Num::constant(5);
+    let mut vals = vec![Val::Undef, Val::Num(n)];
+    for small in 0..=16u8 {
+        vals.extend([
+            Val::Data(small.min(8)),
+            Val::Entry(small),
+            Val::Ptr(small, n),
+            Val::Param(small, -8),
+        ]);
+    }
+    vals.extend([Val::Stack(-16), Val::Stack(0), Val::Param(0, i64::MIN)]);
+    let mut st = State::empty();
+    for v in vals {
+        st.set_reg(7, v);
+        for w in 1..=8 {
+            assert_eq!(
+                st.reg_has_bytes(7, w),
+                st.reg_defined_bytes(7) >= w,
+                "{v:?} at {w} bytes"
+            );
+        }
+    }
+}
