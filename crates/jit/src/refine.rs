@@ -15,7 +15,7 @@
 use iced_x86::ConditionCode as CC;
 
 use crate::interp::Ctx;
-use crate::num::{BOUND, NO_ID, Num, POS_INF, Rel, Syms, add_thresholds, refine_rel};
+use crate::num::{BOUND, NO_ID, Num, POS_INF, Rel, Syms, Thresholds, refine_rel};
 use crate::scalar::{Cond, Scalar};
 use crate::state::{CMP_IMM, Flagged, State, Val};
 
@@ -82,7 +82,7 @@ pub(crate) fn refine_edge(
     st: &mut State,
     cc: CC,
     taken: bool,
-    thresholds: &mut Vec<i64>,
+    thresholds: &mut Thresholds,
 ) -> bool {
     match imm_edge(st, cc, taken, thresholds) {
         Some(live) => live,
@@ -97,7 +97,7 @@ pub(crate) fn refine_edge(
 /// rule's checks for pointers and 32-bit flags. `None` for anything else
 /// (a proptest compares it with [`refine_edge_general`]).
 #[inline]
-fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Vec<i64>) -> Option<bool> {
+fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Thresholds) -> Option<bool> {
     let cmp = st.cmp?;
     if cmp.b != CMP_IMM || cmp.width != 8 || cmp.kind == Flagged::Mask {
         return None;
@@ -131,7 +131,7 @@ fn refine_edge_general(
     st: &mut State,
     cc: CC,
     taken: bool,
-    thresholds: &mut Vec<i64>,
+    thresholds: &mut Thresholds,
 ) -> bool {
     let Some(cmp) = st.cmp else { return true };
     if cmp.kind == Flagged::Mask {
@@ -217,7 +217,7 @@ fn refine_edge_general(
 /// from the state itself, without copying it for the edge (a test compares
 /// this with `refine_edge`).
 #[inline]
-pub(crate) fn taken_unchanged(st: &State, cc: CC, thresholds: &mut Vec<i64>) -> Option<bool> {
+pub(crate) fn taken_unchanged(st: &State, cc: CC, thresholds: &mut Thresholds) -> Option<bool> {
     let cmp = st.cmp?;
     if cmp.width != 8 || cmp.kind == Flagged::Mask {
         return None;
@@ -387,7 +387,7 @@ fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) 
 /// A constant `c` compared with a value in `a` (an immediate, or the
 /// constant offset of the other pointer of a walk) is a likely loop bound:
 /// it and its neighbours become widening thresholds.
-fn record_threshold(a: Option<&Num>, c: i64, thresholds: &mut Vec<i64>) {
+fn record_threshold(a: Option<&Num>, c: i64, thresholds: &mut Thresholds) {
     let Some(x) = a else { return };
     // The register's alignment (a pointer or index stepping by a power of
     // two stops one step before `c`); a constant's says nothing of a step.
@@ -396,7 +396,7 @@ fn record_threshold(a: Option<&Num>, c: i64, thresholds: &mut Vec<i64>) {
     } else {
         x.s.trailing_zeros()
     };
-    add_thresholds(thresholds, c, align);
+    thresholds.add(c, align);
 }
 
 /// In `[0, 2^32)`: its low half is the whole value.
@@ -496,7 +496,7 @@ pub(crate) fn cmov(
         t.copy_regs_from(st);
         t.cmp = st.cmp;
         t.set_syms(st.syms());
-        refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()).then_some(t)
+        refine_edge(ctx, &mut t, cc, taken, &mut Thresholds::default()).then_some(t)
     };
     let at_width = |v: Val| {
         if width == 8 {
@@ -577,7 +577,7 @@ fn bounds_of_choice(
             t.set_reg(b, Val::num(on_k(y)));
             t.cmp = st.cmp;
             t.set_syms(st.syms());
-            if !refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()) {
+            if !refine_edge(ctx, &mut t, cc, taken, &mut Thresholds::default()) {
                 continue;
             }
             let chosen = if taken { s } else { d };
@@ -759,19 +759,19 @@ mod tests {
                 kind: KINDS[kind],
             });
             let cc = CCS[c];
-            let (mut fast_thr, mut general_thr) = (vec![3], vec![3]);
+            let (mut fast_thr, mut general_thr) = (Thresholds::from(vec![3]), Thresholds::from(vec![3]));
             let mut general = st.clone();
             let live = refine_edge_general(&ctx, &mut general, cc, taken, &mut general_thr);
             let mut fast = st.clone();
             if let Some(fast_live) = imm_edge(&mut fast, cc, taken, &mut fast_thr) {
                 prop_assert_eq!(fast_live, live);
-                prop_assert_eq!(&fast_thr, &general_thr);
+                prop_assert_eq!(fast_thr.as_slice(), general_thr.as_slice());
                 if live {
                     prop_assert_eq!(&general, &fast);
                 }
             } else {
                 prop_assert_eq!(&fast, &st);
-                prop_assert!(fast_thr == [3]);
+                prop_assert!(fast_thr.as_slice() == [3]);
             }
         }
 
@@ -802,12 +802,12 @@ mod tests {
                 kind: KINDS[kind],
             });
             let cc = CCS[c];
-            let (mut fast_thr, mut general_thr) = (vec![3], vec![3]);
+            let (mut fast_thr, mut general_thr) = (Thresholds::from(vec![3]), Thresholds::from(vec![3]));
             let mut general = st.clone();
             let live = refine_edge(&ctx, &mut general, cc, true, &mut general_thr);
             if let Some(fast_live) = taken_unchanged(&st, cc, &mut fast_thr) {
                 prop_assert_eq!(fast_live, live);
-                prop_assert_eq!(&fast_thr, &general_thr);
+                prop_assert_eq!(fast_thr.as_slice(), general_thr.as_slice());
                 if live {
                     prop_assert_eq!(&general, &st);
                 }

@@ -275,7 +275,7 @@ pub struct Validator {
     entry: State,
     entry_for: Option<u32>,
     /// Constants the code compares with: widening stops there first.
-    thresholds: Vec<i64>,
+    thresholds: crate::num::Thresholds,
     /// Whether the last run used the value domain.
     rich: bool,
     /// Facts of the decoded code, gathered by `decode` (in memory: the
@@ -344,7 +344,7 @@ impl Validator {
             },
             entry: State::empty(),
             entry_for: None,
-            thresholds: Vec::new(),
+            thresholds: crate::num::Thresholds::default(),
             rich: false,
             facts: 0,
             scratch: Vec::new(),
@@ -965,7 +965,7 @@ impl Validator {
                     }
                     self.units += 1 + (old.slots.len() + src.slots.len()) as u64;
                     // A back edge widens (loop heads are its targets).
-                    let widen = (sb <= b).then_some((ctx.entry_syms, &self.thresholds[..]));
+                    let widen = (sb <= b).then_some((ctx.entry_syms, self.thresholds.as_slice()));
                     old.join_from(src, &mut self.scratch, widen)
                 } else {
                     self.units += 1 + src.slots.len() as u64;
@@ -1333,7 +1333,7 @@ fn cond_edge<'s>(
     cc: iced_x86::ConditionCode,
     e: usize,
     last_edge: bool,
-    thresholds: &mut Vec<i64>,
+    thresholds: &mut crate::num::Thresholds,
 ) -> Option<&'s State> {
     let st = if last_edge {
         if edge.lent {
@@ -1483,7 +1483,10 @@ mod tests {
             });
             let cc = ccs[rng.below(ccs.len())];
             // Edge 0 (taken) then edge 1 on the general rule: each on a copy.
-            let (mut thr_general, mut thr_fast) = (vec![3i64], vec![3i64]);
+            let (mut thr_general, mut thr_fast) = (
+                crate::num::Thresholds::from(vec![3i64]),
+                crate::num::Thresholds::from(vec![3i64]),
+            );
             let mut taken = st.clone();
             let taken_live = refine_edge(&ctx, &mut taken, cc, true, &mut thr_general);
             let mut next = st.clone();
@@ -1506,7 +1509,7 @@ mod tests {
             } else {
                 assert_eq!(cur.slots, st.slots, "round {round}");
             }
-            assert_eq!(thr_fast, thr_general, "round {round}");
+            assert_eq!(thr_fast.as_slice(), thr_general.as_slice(), "round {round}");
         }
         assert!(
             narrowed > 5_000 && dead > 500 && lent > 5_000,
