@@ -341,6 +341,7 @@ impl Validator {
             edge: Edge {
                 st: State::empty(),
                 lent: false,
+                next: NEXT_REFINE,
             },
             entry: State::empty(),
             entry_for: None,
@@ -1311,11 +1312,22 @@ fn hex_text(bytes: &[u8]) -> String {
 
 /// A conditional jump's taken edge: `st` the state narrowed to it, with
 /// the slot list of the state it was copied from where `lent` (the
-/// other edge's call gives it back).
+/// other edge's call gives it back); `next` what the taken edge's call
+/// found out about the other edge ([`NEXT_REFINE`] and so on).
 struct Edge {
     st: State,
     lent: bool,
+    next: u8,
 }
+
+/// The other edge is narrowed by the general rule.
+const NEXT_REFINE: u8 = 0;
+/// The other edge is dead: the taken edge's comparison of two constants
+/// holds.
+const NEXT_DEAD: u8 = 1;
+/// The other edge is live and leaves the state unchanged: the taken
+/// edge's comparison of two constants does not hold.
+const NEXT_LIVE: u8 = 2;
 
 /// The state a conditional jump's edge `e` gives its target, narrowed
 /// to the executions taking it; `None` when the edge is dead. The last
@@ -1323,8 +1335,12 @@ struct Edge {
 /// `cur` where refinement leaves it unchanged (two constants compared,
 /// [`taken_unchanged`]), otherwise a copy in `edge` that borrows `cur`'s
 /// slot list (refinement writes no slot) until the last edge's call,
-/// which the driver makes next. Out of line: inlined into the driver's
-/// loop it moved that loop's register allocation.
+/// which the driver makes next. Where the taken edge compared two
+/// constants, the last edge is decided by the same comparison: live
+/// exactly when the taken one is dead, and then unchanged (the negated
+/// condition on the same constants; `refine_edge` records no threshold
+/// there). Out of line: inlined into the driver's loop it moved that
+/// loop's register allocation.
 #[inline(never)]
 fn cond_edge<'s>(
     ctx: &Ctx<'_>,
@@ -1340,10 +1356,19 @@ fn cond_edge<'s>(
             edge.st.give_slots_back(cur);
             edge.lent = false;
         }
+        let next = edge.next;
+        if next != NEXT_REFINE {
+            edge.next = NEXT_REFINE;
+            return (next == NEXT_LIVE).then_some(cur);
+        }
         cur
     } else {
+        // (Both set on every taken edge: a run that failed between the
+        // two calls left them behind.)
         edge.lent = false;
+        edge.next = NEXT_REFINE;
         if let Some(live) = taken_unchanged(cur, cc, thresholds) {
+            edge.next = if live { NEXT_DEAD } else { NEXT_LIVE };
             return live.then_some(cur);
         }
         edge.st.clone_lending_slots(cur);
@@ -1449,6 +1474,7 @@ mod tests {
             Edge {
                 st: State::empty(),
                 lent: false,
+                next: NEXT_REFINE,
             },
             State::empty(),
         );
