@@ -125,7 +125,9 @@ fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Thresholds) ->
     })
 }
 
-/// [`refine_edge`]'s general rule.
+/// [`refine_edge`]'s general rule (out of line: its frame and saved
+/// registers stay off [`imm_edge`]'s path).
+#[inline(never)]
 fn refine_edge_general(
     ctx: &Ctx<'_>,
     st: &mut State,
