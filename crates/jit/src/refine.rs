@@ -125,6 +125,65 @@ fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Thresholds) ->
     })
 }
 
+/// What the taken edge's call found out about the other edge of a
+/// conditional jump: nothing, the other edge narrowed by the general rule
+/// ([`refine_edge`]).
+pub(crate) const NEXT_REFINE: u8 = 0;
+/// The other edge is dead.
+pub(crate) const NEXT_DEAD: u8 = 1;
+/// The other edge is live and leaves the state unchanged.
+pub(crate) const NEXT_LIVE: u8 = 2;
+/// The other edge is live with the compared register's range narrowed to
+/// the range [`refine_taken`] gave.
+pub(crate) const NEXT_RANGE: u8 = 3;
+
+/// [`refine_edge`] of a taken edge, and where that is [`imm_edge`]'s case
+/// (a plain number against an immediate) the other edge too, from the
+/// same number: `next` ([`NEXT_DEAD`] and so on) and `next_s` say what
+/// [`refine_edge`] of the other edge does to the state before this
+/// narrowing (the other edge records no threshold); elsewhere `next` is
+/// left alone. A test compares both with [`refine_edge`].
+pub(crate) fn refine_taken(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    cc: CC,
+    thresholds: &mut Thresholds,
+    next: &mut u8,
+    next_s: &mut Scalar,
+) -> bool {
+    if let Some(cmp) = st.cmp
+        && cmp.b == CMP_IMM
+        && cmp.width == 8
+        && cmp.kind != Flagged::Mask
+        && let Some(&x) = st
+            .reg_num(usize::from(cmp.a))
+            .filter(|n| !n.rel.is_some() && n.id == NO_ID)
+        && let (Some(cond), Some(other)) =
+            (cond_of(cc, cmp.kind, true), cond_of(cc, cmp.kind, false))
+    {
+        record_threshold(Some(&x), cmp.imm, thresholds);
+        let c = cmp.imm as u64;
+        *next = match Scalar::refine_const(x.s, c, other) {
+            None => NEXT_DEAD,
+            Some(s) if s == x.s => NEXT_LIVE,
+            Some(s) => {
+                *next_s = s;
+                NEXT_RANGE
+            }
+        };
+        return match Scalar::refine_const(x.s, c, cond) {
+            None => false,
+            Some(s) => {
+                if s != x.s {
+                    st.set_num_scalar(usize::from(cmp.a), s);
+                }
+                true
+            }
+        };
+    }
+    refine_edge(ctx, st, cc, true, thresholds)
+}
+
 /// [`refine_edge`]'s general rule (out of line: its frame and saved
 /// registers stay off [`imm_edge`]'s path).
 #[inline(never)]

@@ -20,7 +20,10 @@ use crate::fast::{Form, Op, exec};
 use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
 use crate::record::{FACT_DIVISION, FACT_INDEXED, FACT_STRING, Flow, Records};
-use crate::refine::{informative, refine_edge, taken_unchanged};
+use crate::refine::{
+    NEXT_DEAD, NEXT_LIVE, NEXT_RANGE, NEXT_REFINE, informative, refine_edge, refine_taken,
+    taken_unchanged,
+};
 use crate::state::{RSP, State};
 use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
@@ -342,6 +345,7 @@ impl Validator {
                 st: State::empty(),
                 lent: false,
                 next: NEXT_REFINE,
+                next_s: crate::scalar::Scalar::unknown(),
             },
             entry: State::empty(),
             entry_for: None,
@@ -1313,21 +1317,14 @@ fn hex_text(bytes: &[u8]) -> String {
 /// A conditional jump's taken edge: `st` the state narrowed to it, with
 /// the slot list of the state it was copied from where `lent` (the
 /// other edge's call gives it back); `next` what the taken edge's call
-/// found out about the other edge ([`NEXT_REFINE`] and so on).
+/// found out about the other edge ([`NEXT_REFINE`] and so on; the
+/// compared register's range there in `next_s`).
 struct Edge {
     st: State,
     lent: bool,
     next: u8,
+    next_s: crate::scalar::Scalar,
 }
-
-/// The other edge is narrowed by the general rule.
-const NEXT_REFINE: u8 = 0;
-/// The other edge is dead: the taken edge's comparison of two constants
-/// holds.
-const NEXT_DEAD: u8 = 1;
-/// The other edge is live and leaves the state unchanged: the taken
-/// edge's comparison of two constants does not hold.
-const NEXT_LIVE: u8 = 2;
 
 /// The state a conditional jump's edge `e` gives its target, narrowed
 /// to the executions taking it; `None` when the edge is dead. The last
@@ -1359,7 +1356,12 @@ fn cond_edge<'s>(
         let next = edge.next;
         if next != NEXT_REFINE {
             edge.next = NEXT_REFINE;
-            return (next == NEXT_LIVE).then_some(cur);
+            if next == NEXT_RANGE
+                && let Some(c) = cur.cmp
+            {
+                cur.set_num_scalar(usize::from(c.a), edge.next_s);
+            }
+            return (next != NEXT_DEAD).then_some(cur);
         }
         cur
     } else {
@@ -1373,7 +1375,15 @@ fn cond_edge<'s>(
         }
         edge.st.clone_lending_slots(cur);
         edge.lent = true;
-        &mut edge.st
+        let live = refine_taken(
+            ctx,
+            &mut edge.st,
+            cc,
+            thresholds,
+            &mut edge.next,
+            &mut edge.next_s,
+        );
+        return live.then_some(&edge.st);
     };
     refine_edge(ctx, st, cc, e == 0, thresholds).then_some(&*st)
 }
@@ -1446,7 +1456,9 @@ mod tests {
     /// copy that borrows the slot list, then the other edge) give each
     /// edge what `refine_edge` gives a copy of the state, and leave the
     /// state narrowed to the other edge with its own slot list (fails when
-    /// the list is not given back, or not lent to the taken edge's copy).
+    /// the list is not given back, or not lent to the taken edge's copy,
+    /// and when the other edge's outcome that the taken edge's call left in
+    /// `edge`, from two constants or from `refine_taken`, is wrong).
     #[test]
     fn cond_edges_narrow_as_refine_edge_on_copies() {
         use crate::num::{NO_SYMS, Num};
@@ -1475,6 +1487,7 @@ mod tests {
                 st: State::empty(),
                 lent: false,
                 next: NEXT_REFINE,
+                next_s: crate::scalar::Scalar::unknown(),
             },
             State::empty(),
         );
