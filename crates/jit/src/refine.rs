@@ -133,55 +133,58 @@ pub(crate) const NEXT_REFINE: u8 = 0;
 pub(crate) const NEXT_DEAD: u8 = 1;
 /// The other edge is live and leaves the state unchanged.
 pub(crate) const NEXT_LIVE: u8 = 2;
-/// The other edge is live with the compared register's range narrowed to
-/// the range [`refine_taken`] gave.
+/// The other edge is live, and the compared register is the plain number
+/// with the range [`taken_in_place`] gave.
 pub(crate) const NEXT_RANGE: u8 = 3;
+/// The other edge is dead, and the compared register is put back to the
+/// plain number with the range [`taken_in_place`] gave (its range before
+/// the taken edge narrowed it).
+pub(crate) const NEXT_DEAD_AT: u8 = 4;
 
-/// [`refine_edge`] of a taken edge, and where that is [`imm_edge`]'s case
-/// (a plain number against an immediate) the other edge too, from the
-/// same number: `next` ([`NEXT_DEAD`] and so on) and `next_s` say what
-/// [`refine_edge`] of the other edge does to the state before this
-/// narrowing (the other edge records no threshold); elsewhere `next` is
-/// left alone. A test compares both with [`refine_edge`].
-pub(crate) fn refine_taken(
-    ctx: &Ctx<'_>,
+/// [`refine_edge`] of a taken edge in `st` itself, where that is
+/// [`imm_edge`]'s case (a plain number, not every value, against an
+/// immediate): it changes only that register's range, so the other
+/// edge's call puts back the register the other edge needs, the plain
+/// number with range `next_s`: what [`refine_edge`] of the other edge
+/// gives the state before this narrowing ([`NEXT_RANGE`]), or the range
+/// before it where the other edge is dead ([`NEXT_DEAD_AT`]); the other
+/// edge records no threshold. No copy of the state for the taken edge.
+/// `None` (and `next` left alone) for anything else. A test compares both
+/// edges with [`refine_edge`] on copies.
+pub(crate) fn taken_in_place(
     st: &mut State,
     cc: CC,
     thresholds: &mut Thresholds,
     next: &mut u8,
     next_s: &mut Scalar,
-) -> bool {
-    if let Some(cmp) = st.cmp
-        && cmp.b == CMP_IMM
-        && cmp.width == 8
-        && cmp.kind != Flagged::Mask
-        && let Some(&x) = st
-            .reg_num(usize::from(cmp.a))
-            .filter(|n| !n.rel.is_some() && n.id == NO_ID)
-        && let (Some(cond), Some(other)) =
-            (cond_of(cc, cmp.kind, true), cond_of(cc, cmp.kind, false))
-    {
-        record_threshold(Some(&x), cmp.imm, thresholds);
-        let c = cmp.imm as u64;
-        *next = match Scalar::refine_const(x.s, c, other) {
-            None => NEXT_DEAD,
-            Some(s) if s == x.s => NEXT_LIVE,
-            Some(s) => {
-                *next_s = s;
-                NEXT_RANGE
-            }
-        };
-        return match Scalar::refine_const(x.s, c, cond) {
-            None => false,
-            Some(s) => {
-                if s != x.s {
-                    st.set_num_scalar(usize::from(cmp.a), s);
-                }
-                true
-            }
-        };
+) -> Option<bool> {
+    let cmp = st.cmp?;
+    if cmp.b != CMP_IMM || cmp.width != 8 || cmp.kind == Flagged::Mask {
+        return None;
     }
-    refine_edge(ctx, st, cc, true, thresholds)
+    let a = usize::from(cmp.a);
+    let x = *st
+        .reg_num(a)
+        .filter(|n| !n.rel.is_some() && n.id == NO_ID && !n.s.is_unknown())?;
+    let (Some(cond), Some(other)) = (cond_of(cc, cmp.kind, true), cond_of(cc, cmp.kind, false))
+    else {
+        return None;
+    };
+    record_threshold(Some(&x), cmp.imm, thresholds);
+    let c = cmp.imm as u64;
+    (*next, *next_s) = match Scalar::refine_const(x.s, c, other) {
+        None => (NEXT_DEAD_AT, x.s),
+        Some(s) => (NEXT_RANGE, s),
+    };
+    Some(match Scalar::refine_const(x.s, c, cond) {
+        None => false,
+        Some(s) => {
+            if s != x.s {
+                st.set_num_scalar(a, s);
+            }
+            true
+        }
+    })
 }
 
 /// [`refine_edge`]'s general rule (out of line: its frame and saved

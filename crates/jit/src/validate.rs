@@ -21,7 +21,7 @@ use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
 use crate::record::{FACT_DIVISION, FACT_INDEXED, FACT_STRING, Flow, Records};
 use crate::refine::{
-    NEXT_DEAD, NEXT_LIVE, NEXT_RANGE, NEXT_REFINE, informative, refine_edge, refine_taken,
+    NEXT_DEAD, NEXT_LIVE, NEXT_RANGE, NEXT_REFINE, informative, refine_edge, taken_in_place,
     taken_unchanged,
 };
 use crate::state::{RSP, State};
@@ -1330,14 +1330,17 @@ struct Edge {
 /// to the executions taking it; `None` when the edge is dead. The last
 /// edge is narrowed in `cur` itself; an earlier one (the taken edge) is
 /// `cur` where refinement leaves it unchanged (two constants compared,
-/// [`taken_unchanged`]), otherwise a copy in `edge` that borrows `cur`'s
+/// [`taken_unchanged`]) or changes only a plain number's range
+/// ([`taken_in_place`]), otherwise a copy in `edge` that borrows `cur`'s
 /// slot list (refinement writes no slot) until the last edge's call,
-/// which the driver makes next. Where the taken edge compared two
-/// constants, the last edge is decided by the same comparison: live
-/// exactly when the taken one is dead, and then unchanged (the negated
-/// condition on the same constants; `refine_edge` records no threshold
-/// there). Out of line: inlined into the driver's loop it moved that
-/// loop's register allocation.
+/// which the driver makes next. In the first two cases the taken edge's
+/// call also decides the last edge, from the same comparison, and leaves
+/// what it found in `edge.next`: two constants decide it (live exactly
+/// when the taken edge is dead, and then unchanged: the negated condition
+/// on the same constants; `refine_edge` records no threshold there), and
+/// after `taken_in_place` the last edge's call puts the compared
+/// register back as that edge needs it. Out of line: inlined into the
+/// driver's loop it moved that loop's register allocation.
 #[inline(never)]
 fn cond_edge<'s>(
     ctx: &Ctx<'_>,
@@ -1356,12 +1359,12 @@ fn cond_edge<'s>(
         let next = edge.next;
         if next != NEXT_REFINE {
             edge.next = NEXT_REFINE;
-            if next == NEXT_RANGE
+            if next >= NEXT_RANGE
                 && let Some(c) = cur.cmp
             {
-                cur.set_num_scalar(usize::from(c.a), edge.next_s);
+                cur.set_num(usize::from(c.a), crate::num::Num::scalar(edge.next_s));
             }
-            return (next != NEXT_DEAD).then_some(cur);
+            return (next == NEXT_LIVE || next == NEXT_RANGE).then_some(cur);
         }
         cur
     } else {
@@ -1373,17 +1376,12 @@ fn cond_edge<'s>(
             edge.next = if live { NEXT_DEAD } else { NEXT_LIVE };
             return live.then_some(cur);
         }
+        if let Some(live) = taken_in_place(cur, cc, thresholds, &mut edge.next, &mut edge.next_s) {
+            return live.then_some(cur);
+        }
         edge.st.clone_lending_slots(cur);
         edge.lent = true;
-        let live = refine_taken(
-            ctx,
-            &mut edge.st,
-            cc,
-            thresholds,
-            &mut edge.next,
-            &mut edge.next_s,
-        );
-        return live.then_some(&edge.st);
+        &mut edge.st
     };
     refine_edge(ctx, st, cc, e == 0, thresholds).then_some(&*st)
 }
