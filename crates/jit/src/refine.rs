@@ -143,7 +143,9 @@ pub(crate) const NEXT_DEAD_AT: u8 = 4;
 
 /// [`refine_edge`] of a taken edge in `st` itself, where that is
 /// [`imm_edge`]'s case (a plain number, not every value, against an
-/// immediate): it changes only that register's range, so the other
+/// immediate; its relation exactly [`Rel::NONE`], so that the plain number
+/// [`Num::scalar`] builds is the register's number with another range):
+/// it changes only that register's range, so the other
 /// edge's call puts back the register the other edge needs, the plain
 /// number with range `next_s`: what [`refine_edge`] of the other edge
 /// gives the state before this narrowing ([`NEXT_RANGE`]), or the range
@@ -165,7 +167,7 @@ pub(crate) fn taken_in_place(
     let a = usize::from(cmp.a);
     let x = *st
         .reg_num(a)
-        .filter(|n| !n.rel.is_some() && n.id == NO_ID && !n.s.is_unknown())?;
+        .filter(|n| n.rel == Rel::NONE && n.id == NO_ID && !n.s.is_unknown())?;
     let (Some(cond), Some(other)) = (cond_of(cc, cmp.kind, true), cond_of(cc, cmp.kind, false))
     else {
         return None;
