@@ -633,6 +633,54 @@ fn widen_scalar_general(old: Scalar, joined: Scalar, thresholds: &[i64]) -> Scal
     w.meet_signed(lo, hi).unwrap_or(w)
 }
 
+/// The widening thresholds (sorted, see [`add_thresholds`]) and the
+/// constant and alignment recorded last: each pass of a loop records the
+/// same ones again, and a repeat of the last call adds nothing (the set
+/// only grows, and that call added whatever was missing), so it returns
+/// at once instead of searching the set.
+#[derive(Clone, Debug)]
+pub(crate) struct Thresholds {
+    vals: Vec<i64>,
+    last: (i64, u32),
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds::from(Vec::new())
+    }
+}
+
+impl From<Vec<i64>> for Thresholds {
+    /// A set of thresholds (sorted, no duplicates) with no call recorded.
+    fn from(vals: Vec<i64>) -> Self {
+        Thresholds {
+            vals,
+            last: (0, u32::MAX),
+        }
+    }
+}
+
+impl Thresholds {
+    /// The thresholds, sorted.
+    pub(crate) fn as_slice(&self) -> &[i64] {
+        &self.vals
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.vals.clear();
+        self.last = (0, u32::MAX);
+    }
+
+    /// [`add_thresholds`], at once where it repeats the last call.
+    #[inline]
+    pub(crate) fn add(&mut self, c: i64, align: u32) {
+        if self.last != (c, align) {
+            self.last = (c, align);
+            add_thresholds(&mut self.vals, c, align);
+        }
+    }
+}
+
 /// Records `c` and its neighbours as widening thresholds (kept sorted).
 pub(crate) fn add_thresholds(thresholds: &mut Vec<i64>, c: i64, align: u32) {
     // Each pass of a loop records the same constants again: when `c - 1`,
@@ -733,19 +781,31 @@ mod tests {
         fn thresholds_stay_the_sorted_set_of_every_constant_recorded_and_its_neighbours(
             start in prop::collection::btree_set(-40i64..40, 0..6),
             recorded in prop::collection::vec(
-                (prop_oneof![-40i64..40, Just(i64::MIN), Just(i64::MAX)], 0u32..14),
-                1..5,
+                (
+                    prop_oneof![-3i64..3, -40i64..40, Just(i64::MIN), Just(i64::MAX)],
+                    prop_oneof![0u32..3, 0u32..14],
+                    1usize..3,
+                ),
+                1..6,
             ),
         ) {
+            // `Thresholds::add` (which skips a repeat of its last call)
+            // keeps the same set: each constant is recorded once or twice
+            // in a row, as a loop's passes record it.
             let mut thresholds: Vec<i64> = start.iter().copied().collect();
+            let mut memo = Thresholds::from(thresholds.clone());
             let mut set = start;
-            for (c, align) in recorded {
+            for (c, align, times) in recorded {
                 add_thresholds(&mut thresholds, c, align);
+                for _ in 0..times {
+                    memo.add(c, align);
+                }
                 set.extend([c.checked_sub(1), Some(c), c.checked_add(1)].into_iter().flatten());
                 if (1..=12).contains(&align) {
                     set.extend(c.checked_sub(1 << align));
                 }
                 prop_assert_eq!(&thresholds, &set.iter().copied().collect::<Vec<i64>>());
+                prop_assert_eq!(memo.as_slice(), &thresholds[..]);
             }
         }
 

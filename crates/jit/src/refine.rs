@@ -15,7 +15,7 @@
 use iced_x86::ConditionCode as CC;
 
 use crate::interp::Ctx;
-use crate::num::{BOUND, NO_ID, Num, POS_INF, Rel, Syms, add_thresholds, refine_rel};
+use crate::num::{BOUND, NO_ID, Num, POS_INF, Rel, Syms, Thresholds, refine_rel};
 use crate::scalar::{Cond, Scalar};
 use crate::state::{CMP_IMM, Flagged, State, Val};
 
@@ -82,7 +82,7 @@ pub(crate) fn refine_edge(
     st: &mut State,
     cc: CC,
     taken: bool,
-    thresholds: &mut Vec<i64>,
+    thresholds: &mut Thresholds,
 ) -> bool {
     match imm_edge(st, cc, taken, thresholds) {
         Some(live) => live,
@@ -97,7 +97,7 @@ pub(crate) fn refine_edge(
 /// rule's checks for pointers and 32-bit flags. `None` for anything else
 /// (a proptest compares it with [`refine_edge_general`]).
 #[inline]
-fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Vec<i64>) -> Option<bool> {
+fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Thresholds) -> Option<bool> {
     let cmp = st.cmp?;
     if cmp.b != CMP_IMM || cmp.width != 8 || cmp.kind == Flagged::Mask {
         return None;
@@ -125,13 +125,79 @@ fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Vec<i64>) -> O
     })
 }
 
-/// [`refine_edge`]'s general rule.
+/// What the taken edge's call found out about the other edge of a
+/// conditional jump: nothing, the other edge narrowed by the general rule
+/// ([`refine_edge`]).
+pub(crate) const NEXT_REFINE: u8 = 0;
+/// The other edge is dead.
+pub(crate) const NEXT_DEAD: u8 = 1;
+/// The other edge is live and leaves the state unchanged.
+pub(crate) const NEXT_LIVE: u8 = 2;
+/// The other edge is live, and the compared register is the plain number
+/// with the range [`taken_in_place`] gave.
+pub(crate) const NEXT_RANGE: u8 = 3;
+/// The other edge is dead, and the compared register is put back to the
+/// plain number with the range [`taken_in_place`] gave (its range before
+/// the taken edge narrowed it).
+pub(crate) const NEXT_DEAD_AT: u8 = 4;
+
+/// [`refine_edge`] of a taken edge in `st` itself, where that is
+/// [`imm_edge`]'s case (a plain number, not every value, against an
+/// immediate; its relation exactly [`Rel::NONE`], so that the plain number
+/// [`Num::scalar`] builds is the register's number with another range):
+/// it changes only that register's range, so the other
+/// edge's call puts back the register the other edge needs, the plain
+/// number with range `next_s`: what [`refine_edge`] of the other edge
+/// gives the state before this narrowing ([`NEXT_RANGE`]), or the range
+/// before it where the other edge is dead ([`NEXT_DEAD_AT`]); the other
+/// edge records no threshold. No copy of the state for the taken edge.
+/// `None` (and `next` left alone) for anything else. A test compares both
+/// edges with [`refine_edge`] on copies.
+pub(crate) fn taken_in_place(
+    st: &mut State,
+    cc: CC,
+    thresholds: &mut Thresholds,
+    next: &mut u8,
+    next_s: &mut Scalar,
+) -> Option<bool> {
+    let cmp = st.cmp?;
+    if cmp.b != CMP_IMM || cmp.width != 8 || cmp.kind == Flagged::Mask {
+        return None;
+    }
+    let a = usize::from(cmp.a);
+    let x = *st
+        .reg_num(a)
+        .filter(|n| n.rel == Rel::NONE && n.id == NO_ID && !n.s.is_unknown())?;
+    let (Some(cond), Some(other)) = (cond_of(cc, cmp.kind, true), cond_of(cc, cmp.kind, false))
+    else {
+        return None;
+    };
+    record_threshold(Some(&x), cmp.imm, thresholds);
+    let c = cmp.imm as u64;
+    (*next, *next_s) = match Scalar::refine_const(x.s, c, other) {
+        None => (NEXT_DEAD_AT, x.s),
+        Some(s) => (NEXT_RANGE, s),
+    };
+    Some(match Scalar::refine_const(x.s, c, cond) {
+        None => false,
+        Some(s) => {
+            if s != x.s {
+                st.set_num_scalar(a, s);
+            }
+            true
+        }
+    })
+}
+
+/// [`refine_edge`]'s general rule (out of line: its frame and saved
+/// registers stay off [`imm_edge`]'s path).
+#[inline(never)]
 fn refine_edge_general(
     ctx: &Ctx<'_>,
     st: &mut State,
     cc: CC,
     taken: bool,
-    thresholds: &mut Vec<i64>,
+    thresholds: &mut Thresholds,
 ) -> bool {
     let Some(cmp) = st.cmp else { return true };
     if cmp.kind == Flagged::Mask {
@@ -217,7 +283,7 @@ fn refine_edge_general(
 /// from the state itself, without copying it for the edge (a test compares
 /// this with `refine_edge`).
 #[inline]
-pub(crate) fn taken_unchanged(st: &State, cc: CC, thresholds: &mut Vec<i64>) -> Option<bool> {
+pub(crate) fn taken_unchanged(st: &State, cc: CC, thresholds: &mut Thresholds) -> Option<bool> {
     let cmp = st.cmp?;
     if cmp.width != 8 || cmp.kind == Flagged::Mask {
         return None;
@@ -387,7 +453,7 @@ fn narrow_mask(st: &mut State, a: u8, n: Num, mask: u64, width: u8, zero: bool) 
 /// A constant `c` compared with a value in `a` (an immediate, or the
 /// constant offset of the other pointer of a walk) is a likely loop bound:
 /// it and its neighbours become widening thresholds.
-fn record_threshold(a: Option<&Num>, c: i64, thresholds: &mut Vec<i64>) {
+fn record_threshold(a: Option<&Num>, c: i64, thresholds: &mut Thresholds) {
     let Some(x) = a else { return };
     // The register's alignment (a pointer or index stepping by a power of
     // two stops one step before `c`); a constant's says nothing of a step.
@@ -396,7 +462,7 @@ fn record_threshold(a: Option<&Num>, c: i64, thresholds: &mut Vec<i64>) {
     } else {
         x.s.trailing_zeros()
     };
-    add_thresholds(thresholds, c, align);
+    thresholds.add(c, align);
 }
 
 /// In `[0, 2^32)`: its low half is the whole value.
@@ -496,7 +562,7 @@ pub(crate) fn cmov(
         t.copy_regs_from(st);
         t.cmp = st.cmp;
         t.set_syms(st.syms());
-        refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()).then_some(t)
+        refine_edge(ctx, &mut t, cc, taken, &mut Thresholds::default()).then_some(t)
     };
     let at_width = |v: Val| {
         if width == 8 {
@@ -577,7 +643,7 @@ fn bounds_of_choice(
             t.set_reg(b, Val::num(on_k(y)));
             t.cmp = st.cmp;
             t.set_syms(st.syms());
-            if !refine_edge(ctx, &mut t, cc, taken, &mut Vec::new()) {
+            if !refine_edge(ctx, &mut t, cc, taken, &mut Thresholds::default()) {
                 continue;
             }
             let chosen = if taken { s } else { d };
@@ -759,19 +825,19 @@ mod tests {
                 kind: KINDS[kind],
             });
             let cc = CCS[c];
-            let (mut fast_thr, mut general_thr) = (vec![3], vec![3]);
+            let (mut fast_thr, mut general_thr) = (Thresholds::from(vec![3]), Thresholds::from(vec![3]));
             let mut general = st.clone();
             let live = refine_edge_general(&ctx, &mut general, cc, taken, &mut general_thr);
             let mut fast = st.clone();
             if let Some(fast_live) = imm_edge(&mut fast, cc, taken, &mut fast_thr) {
                 prop_assert_eq!(fast_live, live);
-                prop_assert_eq!(&fast_thr, &general_thr);
+                prop_assert_eq!(fast_thr.as_slice(), general_thr.as_slice());
                 if live {
                     prop_assert_eq!(&general, &fast);
                 }
             } else {
                 prop_assert_eq!(&fast, &st);
-                prop_assert!(fast_thr == [3]);
+                prop_assert!(fast_thr.as_slice() == [3]);
             }
         }
 
@@ -802,12 +868,12 @@ mod tests {
                 kind: KINDS[kind],
             });
             let cc = CCS[c];
-            let (mut fast_thr, mut general_thr) = (vec![3], vec![3]);
+            let (mut fast_thr, mut general_thr) = (Thresholds::from(vec![3]), Thresholds::from(vec![3]));
             let mut general = st.clone();
             let live = refine_edge(&ctx, &mut general, cc, true, &mut general_thr);
             if let Some(fast_live) = taken_unchanged(&st, cc, &mut fast_thr) {
                 prop_assert_eq!(fast_live, live);
-                prop_assert_eq!(&fast_thr, &general_thr);
+                prop_assert_eq!(fast_thr.as_slice(), general_thr.as_slice());
                 if live {
                     prop_assert_eq!(&general, &st);
                 }

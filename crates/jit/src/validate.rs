@@ -20,7 +20,10 @@ use crate::fast::{Form, Op, exec};
 use crate::interp::{Ctx, Flags, is_direct_jump, step};
 use crate::policy::PointerAccess;
 use crate::record::{FACT_DIVISION, FACT_INDEXED, FACT_STRING, Flow, Records};
-use crate::refine::{informative, refine_edge, taken_unchanged};
+use crate::refine::{
+    NEXT_DEAD, NEXT_LIVE, NEXT_RANGE, NEXT_REFINE, informative, refine_edge, taken_in_place,
+    taken_unchanged,
+};
 use crate::state::{RSP, State};
 use crate::uses::Uses;
 use crate::{Policy, Signature, Violation, ViolationKind};
@@ -275,7 +278,7 @@ pub struct Validator {
     entry: State,
     entry_for: Option<u32>,
     /// Constants the code compares with: widening stops there first.
-    thresholds: Vec<i64>,
+    thresholds: crate::num::Thresholds,
     /// Whether the last run used the value domain.
     rich: bool,
     /// Facts of the decoded code, gathered by `decode` (in memory: the
@@ -341,10 +344,12 @@ impl Validator {
             edge: Edge {
                 st: State::empty(),
                 lent: false,
+                next: NEXT_REFINE,
+                next_s: crate::scalar::Scalar::unknown(),
             },
             entry: State::empty(),
             entry_for: None,
-            thresholds: Vec::new(),
+            thresholds: crate::num::Thresholds::default(),
             rich: false,
             facts: 0,
             scratch: Vec::new(),
@@ -972,7 +977,7 @@ impl Validator {
                     }
                     self.units += 1 + (old.slots.len() + src.slots.len()) as u64;
                     // A back edge widens (loop heads are its targets).
-                    let widen = (sb <= b).then_some((ctx.entry_syms, &self.thresholds[..]));
+                    let widen = (sb <= b).then_some((ctx.entry_syms, self.thresholds.as_slice()));
                     old.join_from(src, &mut self.scratch, widen)
                 } else {
                     self.units += 1 + src.slots.len() as u64;
@@ -1318,20 +1323,31 @@ fn hex_text(bytes: &[u8]) -> String {
 
 /// A conditional jump's taken edge: `st` the state narrowed to it, with
 /// the slot list of the state it was copied from where `lent` (the
-/// other edge's call gives it back).
+/// other edge's call gives it back); `next` what the taken edge's call
+/// found out about the other edge ([`NEXT_REFINE`] and so on; the
+/// compared register's range there in `next_s`).
 struct Edge {
     st: State,
     lent: bool,
+    next: u8,
+    next_s: crate::scalar::Scalar,
 }
 
 /// The state a conditional jump's edge `e` gives its target, narrowed
 /// to the executions taking it; `None` when the edge is dead. The last
 /// edge is narrowed in `cur` itself; an earlier one (the taken edge) is
 /// `cur` where refinement leaves it unchanged (two constants compared,
-/// [`taken_unchanged`]), otherwise a copy in `edge` that borrows `cur`'s
+/// [`taken_unchanged`]) or changes only a plain number's range
+/// ([`taken_in_place`]), otherwise a copy in `edge` that borrows `cur`'s
 /// slot list (refinement writes no slot) until the last edge's call,
-/// which the driver makes next. Out of line: inlined into the driver's
-/// loop it moved that loop's register allocation.
+/// which the driver makes next. In the first two cases the taken edge's
+/// call also decides the last edge, from the same comparison, and leaves
+/// what it found in `edge.next`: two constants decide it (live exactly
+/// when the taken edge is dead, and then unchanged: the negated condition
+/// on the same constants; `refine_edge` records no threshold there), and
+/// after `taken_in_place` the last edge's call puts the compared
+/// register back as that edge needs it. Out of line: inlined into the
+/// driver's loop it moved that loop's register allocation.
 #[inline(never)]
 fn cond_edge<'s>(
     ctx: &Ctx<'_>,
@@ -1340,17 +1356,34 @@ fn cond_edge<'s>(
     cc: iced_x86::ConditionCode,
     e: usize,
     last_edge: bool,
-    thresholds: &mut Vec<i64>,
+    thresholds: &mut crate::num::Thresholds,
 ) -> Option<&'s State> {
     let st = if last_edge {
         if edge.lent {
             edge.st.give_slots_back(cur);
             edge.lent = false;
         }
+        let next = edge.next;
+        if next != NEXT_REFINE {
+            edge.next = NEXT_REFINE;
+            if next >= NEXT_RANGE
+                && let Some(c) = cur.cmp
+            {
+                cur.set_num(usize::from(c.a), crate::num::Num::scalar(edge.next_s));
+            }
+            return (next == NEXT_LIVE || next == NEXT_RANGE).then_some(cur);
+        }
         cur
     } else {
+        // (Both set on every taken edge: a run that failed between the
+        // two calls left them behind.)
         edge.lent = false;
+        edge.next = NEXT_REFINE;
         if let Some(live) = taken_unchanged(cur, cc, thresholds) {
+            edge.next = if live { NEXT_DEAD } else { NEXT_LIVE };
+            return live.then_some(cur);
+        }
+        if let Some(live) = taken_in_place(cur, cc, thresholds, &mut edge.next, &mut edge.next_s) {
             return live.then_some(cur);
         }
         edge.st.clone_lending_slots(cur);
@@ -1428,7 +1461,9 @@ mod tests {
     /// copy that borrows the slot list, then the other edge) give each
     /// edge what `refine_edge` gives a copy of the state, and leave the
     /// state narrowed to the other edge with its own slot list (fails when
-    /// the list is not given back, or not lent to the taken edge's copy).
+    /// the list is not given back, or not lent to the taken edge's copy,
+    /// and when the other edge's outcome that the taken edge's call left in
+    /// `edge`, from two constants or from `refine_taken`, is wrong).
     #[test]
     fn cond_edges_narrow_as_refine_edge_on_copies() {
         use crate::num::{NO_SYMS, Num};
@@ -1456,6 +1491,8 @@ mod tests {
             Edge {
                 st: State::empty(),
                 lent: false,
+                next: NEXT_REFINE,
+                next_s: crate::scalar::Scalar::unknown(),
             },
             State::empty(),
         );
@@ -1490,7 +1527,10 @@ mod tests {
             });
             let cc = ccs[rng.below(ccs.len())];
             // Edge 0 (taken) then edge 1 on the general rule: each on a copy.
-            let (mut thr_general, mut thr_fast) = (vec![3i64], vec![3i64]);
+            let (mut thr_general, mut thr_fast) = (
+                crate::num::Thresholds::from(vec![3i64]),
+                crate::num::Thresholds::from(vec![3i64]),
+            );
             let mut taken = st.clone();
             let taken_live = refine_edge(&ctx, &mut taken, cc, true, &mut thr_general);
             let mut next = st.clone();
@@ -1513,7 +1553,7 @@ mod tests {
             } else {
                 assert_eq!(cur.slots, st.slots, "round {round}");
             }
-            assert_eq!(thr_fast, thr_general, "round {round}");
+            assert_eq!(thr_fast.as_slice(), thr_general.as_slice(), "round {round}");
         }
         assert!(
             narrowed > 5_000 && dead > 500 && lent > 5_000,
