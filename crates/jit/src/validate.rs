@@ -789,6 +789,9 @@ impl Validator {
         let mut steps = 0u64;
         self.units = 0;
         let mut deepest = 0i64;
+        // Returns stepped (each block once without loops: the reachable
+        // returns).
+        let mut stepped_returns = 0usize;
 
         // Without backward branches every edge goes to a later block, so
         // visiting the blocks in index order once is exactly the order the
@@ -912,7 +915,10 @@ impl Validator {
             let i = end - 1;
             let op = &self.ops[i];
             let succs = match op.flow {
-                Flow::Return => [NO_INSTR; 2],
+                Flow::Return => {
+                    stepped_returns += 1;
+                    [NO_INSTR; 2]
+                }
                 Flow::Jump => [op.k as u32, NO_INSTR],
                 Flow::CondJump => [op.k as u32, end as u32],
                 Flow::Call | Flow::Next => [end as u32, NO_INSTR],
@@ -1005,25 +1011,21 @@ impl Validator {
                     .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
             }
         }
-        // A return always ends its block (`blocks` makes the next
-        // instruction a leader), and a visited block was stepped whole, so
-        // the reachable returns are the visited blocks ending in one.
-        // Walked backward, each block ends where the one after it starts
-        // (one slice each, no bounds test per block but the last op's).
-        let mut reachable = 0;
-        let mut returns = 0;
-        let mut end = n;
-        for (&start, &mark) in self.block_start[..blocks]
-            .iter()
-            .zip(&self.mark[..blocks])
-            .rev()
-        {
-            if mark & VISITED != 0 {
-                reachable += end - start as usize;
-                returns += usize::from(self.ops[end - 1].flow == Flow::Return);
-            }
-            end = start as usize;
-        }
+        // Without loops each visited block was stepped once and whole: the
+        // steps are the reachable instructions, and the returns stepped the
+        // reachable returns (tests check them against the count; counted
+        // after the fixpoint, they cost ~40 instructions per validation).
+        let (reachable, returns) = if loops {
+            self.count_visited(blocks)
+        } else {
+            #[cfg(test)]
+            assert_eq!(
+                (steps as usize, stepped_returns),
+                self.count_visited(blocks),
+                "reachable instructions and returns"
+            );
+            (steps as usize, stepped_returns)
+        };
         let max_steps = repeated
             .map(|r| r.saturating_add(reachable as u64))
             .filter(|&s| s != u64::MAX && self.facts & FACT_STRING == 0);
@@ -1041,6 +1043,30 @@ impl Validator {
 }
 
 impl Validator {
+    /// The reachable instructions and returns after the fixpoint: a return
+    /// always ends its block (`blocks` makes the next instruction a
+    /// leader), and a visited block was stepped whole, so the reachable
+    /// returns are the visited blocks ending in one. Walked backward, each
+    /// block ends where the one after it starts (one slice each, no bounds
+    /// test per block but the last op's).
+    #[inline(never)]
+    fn count_visited(&self, blocks: usize) -> (usize, usize) {
+        let (mut reachable, mut returns) = (0, 0);
+        let mut end = self.instrs.len();
+        for (&start, &mark) in self.block_start[..blocks]
+            .iter()
+            .zip(&self.mark[..blocks])
+            .rev()
+        {
+            if mark & VISITED != 0 {
+                reachable += end - start as usize;
+                returns += usize::from(self.ops[end - 1].flow == Flow::Return);
+            }
+            end = start as usize;
+        }
+        (reachable, returns)
+    }
+
     /// Writes the entry state into `states[0]`. Without buffers and
     /// assumed arguments it depends on the parameter types alone
     /// ([`Signature::entry_key`]): it is built once per key and copied.
@@ -1512,6 +1538,35 @@ mod tests {
             narrowed > 5_000 && dead > 500 && lent > 5_000,
             "{narrowed} {dead} {lent}"
         );
+    }
+
+    /// Without loops the report's reachable instructions and returns are
+    /// the steps and the returns stepped; `run` checks them against the
+    /// count over the visited blocks in every test, and this code has an
+    /// unreachable `ret`, a jump over it and two reachable returns.
+    #[test]
+    fn acyclic_counts_are_the_visited_blocks() {
+        // test edi,edi; je 10; mov eax,1; ret; 10: xor eax,eax; jmp 15;
+        // ret (unreachable); 15: ret
+        let code = [
+            0x85, 0xff, 0x74, 0x06, 0xb8, 0x01, 0, 0, 0, 0xc3, 0x31, 0xc0, 0xeb, 0x01, 0xc3, 0xc3,
+        ];
+        let sig: Signature = "int32(int32)".parse().expect("valid signature");
+        let mut v = Validator::new();
+        for _ in 0..2 {
+            let r = v
+                .validate(&code, &sig, &Policy::runtime())
+                .expect("accepted");
+            assert_eq!((r.instructions(), r.reachable(), r.returns()), (8, 7, 2));
+            assert_eq!((r.blocks(), r.steps(), r.max_steps()), (5, 7, Some(7)));
+            // A one-block function between runs of the other.
+            let r = v.validate(
+                &[0xc3],
+                &"NIL()".parse().expect("valid"),
+                &Policy::runtime(),
+            );
+            assert_eq!(r.map(|r| (r.reachable(), r.returns())).ok(), Some((1, 1)));
+        }
     }
 
     /// The binary search finds what a scan for the address finds, at every
