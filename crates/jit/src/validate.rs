@@ -1384,10 +1384,11 @@ mod tests {
     use super::*;
 
     /// `check_ret`'s one test of the callee-saved kinds gives what the
-    /// rule register by register gives, naming the first register changed.
+    /// rule register by register gives, naming the first register changed,
+    /// and the fast `ret`'s `ret_ok` accepts exactly what it accepts.
     #[test]
     fn check_ret_is_the_per_register_rule() {
-        use crate::interp::{check_ret, reg_of};
+        use crate::interp::{check_ret, reg_of, ret_ok};
         use crate::state::Val;
         const SAVED: [usize; 6] = [3, 5, 12, 13, 14, 15];
         let rule = |ctx: &Ctx<'_>, st: &State| {
@@ -1433,6 +1434,8 @@ mod tests {
             }
             let want = rule(&ctx, &st);
             assert_eq!(check_ret(&ctx, &st), want, "{st:?}");
+            // The fast `ret`'s test.
+            assert_eq!(ret_ok(&ctx, &st), want.is_ok(), "{st:?}");
             outcomes[match want {
                 Ok(()) => 0,
                 Err(ViolationKind::CalleeSavedClobbered { .. }) => 1,
