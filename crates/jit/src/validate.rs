@@ -1656,10 +1656,12 @@ mod tests {
                 let sig: Signature = text.parse().expect("valid signature");
                 let syms = Ctx::entry_syms_of(policy, &sig);
                 let ctx = Ctx::new(policy, &sig, 16, &syms);
-                // Leave the state dirty, as a run does: a number, a stack
-                // slot, flags, a comparison.
+                // Leave the state dirty, as a run does: a number, an
+                // offset, a stack slot, flags, a comparison.
                 let dirty = &mut v.states[0];
                 dirty.set_reg(RSP, crate::state::Val::Data(8));
+                // An offset the copy must clear.
+                dirty.set_reg(0, crate::state::Val::Stack(-16));
                 let three = crate::num::Num::constant(3);
                 dirty.set_reg(1, crate::state::Val::Num(three));
                 dirty.slots.push(crate::state::Slot {
