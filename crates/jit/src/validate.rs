@@ -733,11 +733,12 @@ impl Validator {
         let mut ctx = Ctx::new(policy, sig, code.len(), entry_syms);
         // The value domain only where it is needed: buffers, indexed memory
         // operands (stack arrays), division that must be proven.
+        // (Tested without branches: each test is a load or two.)
+        let division = FACT_DIVISION * u8::from(!policy.allow_division);
         ctx.rich = force_rich
-            || policy.assumed_args.is_some()
-            || ctx.has_buffer
-            || self.facts & FACT_INDEXED != 0
-            || (!policy.allow_division && self.facts & FACT_DIVISION != 0);
+            | policy.assumed_args.is_some()
+            | ctx.has_buffer
+            | (self.facts & (FACT_INDEXED | division) != 0);
         if self.states.len() < blocks {
             self.states.resize_with(blocks, State::empty);
         }
