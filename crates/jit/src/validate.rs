@@ -993,9 +993,9 @@ impl Validator {
                 }
             }
         }
-        // What loops repeat beyond one run of each visited block: nothing
-        // without loops, unknown without their termination proofs.
-        let mut repeated = if loops { None } else { Some(0) };
+        // What loops repeat beyond one run of each visited block: unknown
+        // without their termination proofs.
+        let mut repeated = None;
         if loops {
             self.check_reaches_ret(blocks)?;
             if policy.require_termination {
@@ -1019,8 +1019,13 @@ impl Validator {
         // steps are the reachable instructions, and the returns stepped the
         // reachable returns (tests check them against the count; counted
         // after the fixpoint, they cost ~40 instructions per validation).
-        let (reachable, returns) = if loops {
-            self.count_visited(blocks)
+        // Without loops each reachable instruction runs at most once.
+        let (reachable, returns, bound) = if loops {
+            let (reachable, returns) = self.count_visited(blocks);
+            let bound = repeated
+                .map(|r: u64| r.saturating_add(reachable as u64))
+                .filter(|&s| s != u64::MAX);
+            (reachable, returns, bound)
         } else {
             #[cfg(test)]
             assert_eq!(
@@ -1028,11 +1033,9 @@ impl Validator {
                 self.count_visited(blocks),
                 "reachable instructions and returns"
             );
-            (steps as usize, stepped_returns)
+            (steps as usize, stepped_returns, Some(steps))
         };
-        let max_steps = repeated
-            .map(|r| r.saturating_add(reachable as u64))
-            .filter(|&s| s != u64::MAX && self.facts & FACT_STRING == 0);
+        let max_steps = bound.filter(|_| self.facts & FACT_STRING == 0);
         Ok(Proof {
             instructions: n,
             reachable,
