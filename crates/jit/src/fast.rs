@@ -25,9 +25,7 @@
 use iced_x86::{Code, OpAccess, Register};
 
 use crate::access::stack_range;
-use crate::interp::{
-    Ctx, Place, check_ret, offset_by, place_at, place_indexed, set_rsp, stack_place,
-};
+use crate::interp::{Ctx, Place, offset_by, place_at, place_indexed, ret_ok, set_rsp, stack_place};
 use iced_x86::Instruction;
 
 use crate::record::Flow;
@@ -468,7 +466,7 @@ fn exec_form<const PLAIN: bool>(
     let width = op.width;
     let defined = |st: &State, r: usize| st.reg_has_bytes(r, width);
     let new = match op.form {
-        Form::Ret => return check_ret(ctx, st).map_err(drop),
+        Form::Ret => return if ret_ok(ctx, st) { Ok(()) } else { Err(()) },
         Form::Store => return exec_store(ctx, st, op),
         Form::Load => return exec_load(ctx, st, op),
         Form::LoadIndexed => return exec_indexed_load(ctx, st, op, ins),
