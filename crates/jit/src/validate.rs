@@ -293,6 +293,9 @@ pub struct Validator {
     /// The blocks a back edge spans, for code of at most 64 instructions
     /// with a backward jump (set by `blocks`, see [`Validator::span_small`]).
     spanned: u64,
+    /// The conditional jumps, for [`Validator::exits_reach_ret`] (set by
+    /// `blocks`).
+    exits: u64,
     /// Tests: step every block of code with loops in a copy (the rule the
     /// in-place stepping of blocks no back edge spans must match).
     #[cfg(test)]
@@ -351,6 +354,7 @@ impl Validator {
             reach: Reach::default(),
             loops: crate::termination::Scratch::default(),
             spanned: 0,
+            exits: 0,
             #[cfg(test)]
             copy_all: false,
             #[cfg(test)]
@@ -537,6 +541,10 @@ impl Validator {
         // The backward jumps of small code (bit `i`: the jump at `i`), for
         // the spanned blocks once blocks are numbered.
         let mut back: u64 = 0;
+        // The conditional jumps of small code (bit `i`: the jump at `i`),
+        // for [`Validator::exits_reach_ret`]; bit 63 when that check
+        // cannot answer (see there).
+        let mut exits: u64 = u64::from(!small) << 63;
         for &i in &self.transfers {
             let i = i as usize;
             let ins = &self.instrs[i];
@@ -554,12 +562,15 @@ impl Validator {
                         ));
                     };
                     let ti = ti as u32;
+                    let cond = self.ops[i].flow == Flow::CondJump;
+                    exits |= u64::from(cond) << (i & 63);
                     if ti as usize <= i {
                         loops = true;
                         if !policy.allow_loops {
                             return Err(Fail::At(i, ViolationKind::LoopNotAllowed));
                         }
                         back |= 1 << (i & 63);
+                        exits |= u64::from(!cond) << 63;
                     }
                     self.ops[i].k = i64::from(ti);
                     mark_leader(ti as usize, small, &mut leaders, &mut self.block_of);
@@ -603,6 +614,7 @@ impl Validator {
             }
         }
         self.block_start = starts;
+        self.exits = exits;
         Ok(loops)
     }
 
@@ -1083,6 +1095,49 @@ impl Validator {
     /// deeply chained back edges, or to name the trap) the exact linear
     /// search of [`Validator::check_reaches_ret_exactly`].
     fn check_reaches_ret(&mut self, blocks: usize) -> Result<(), Fail> {
+        if self.exits_reach_ret() {
+            // Tests: the rules below agree.
+            #[cfg(test)]
+            assert!(
+                self.check_reaches_ret_by_edges(blocks).is_ok(),
+                "exits_reach_ret let a trap through"
+            );
+            return Ok(());
+        }
+        self.check_reaches_ret_by_edges(blocks)
+    }
+
+    /// Whether every conditional jump's next instruction starts a visited
+    /// block, in code of at most 64 instructions without a backward `jmp`
+    /// and not ending in a conditional jump (`exits`, set by `blocks`:
+    /// bit `i` for the conditional jump at `i`, bit 63 where the rule does
+    /// not apply). Then every visited block reaches a `ret`, by induction
+    /// from the last visited block down: a visited block returns, or ends
+    /// in a conditional jump whose next block, a later one, was visited, or
+    /// handed its state to its one successor, a later block (a forward
+    /// `jmp` or the next block), which was then visited too. (A `jcc` at
+    /// the last instruction has no next block; a jump back to the block
+    /// that ends in it is a trap.) Otherwise the edges decide.
+    #[inline]
+    fn exits_reach_ret(&self) -> bool {
+        let n = self.instrs.len();
+        let mut m = self.exits;
+        if m & (1 << 63 | 1 << ((n - 1) & 63)) != 0 {
+            return false;
+        }
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if self.mark[self.block_of[i + 1] as usize] & VISITED == 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// [`Validator::check_reaches_ret`] by the edges of the visited blocks.
+    #[inline(never)]
+    fn check_reaches_ret_by_edges(&mut self, blocks: usize) -> Result<(), Fail> {
         // Every cycle a self-loop: the jumps alone settle it (where they
         // say no, the sweeps name the trap).
         if self.loops.self_heads.is_some() && self.self_loops_reach_ret() {
@@ -1774,6 +1829,23 @@ mod tests {
             }
         }
         code
+    }
+
+    /// `exits_reach_ret` does not answer for a conditional jump that is
+    /// the last instruction (it has no next block, and `block_of` no
+    /// entry after it): here one that is never reached, after a proven
+    /// loop; the edges then find that every visited block returns.
+    #[test]
+    fn exits_reach_ret_leaves_a_last_conditional_jump_to_the_edges() {
+        let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
+        // L: dec rdi ; jne L ; mov rax, rdi ; ret ; jne L
+        let code = [
+            0x48, 0xff, 0xcf, 0x75, 0xfb, 0x48, 0x89, 0xf8, 0xc3, 0x75, 0xf5,
+        ];
+        let report = Validator::new()
+            .validate(&code, &sig, &Policy::runtime())
+            .expect("the loop ends");
+        assert_eq!((report.reachable(), report.blocks()), (4, 3));
     }
 
     /// The self-loop heads `mark_spanned` hands the termination proof
