@@ -520,15 +520,34 @@ impl Validator {
 
     /// Resolves branch targets (into the jumps' `Op::k`) and splits the code
     /// into basic blocks. Returns whether there is a backward branch.
+    /// Out of line: its code and registers stay apart from `run`'s fixpoint
+    /// (inlined, any change here moved `run`'s register allocation).
+    #[inline(never)]
     fn blocks(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
+        if self.instrs.len() <= 64 {
+            self.blocks_in::<true>(code, policy)
+        } else {
+            self.blocks_large(code, policy)
+        }
+    }
+
+    /// [`Validator::blocks`] of code of more than 64 instructions.
+    #[inline(never)]
+    #[cold]
+    fn blocks_large(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
+        self.blocks_in::<false>(code, policy)
+    }
+
+    /// [`Validator::blocks`]; `SMALL`: the code has at most 64 instructions.
+    #[inline(always)]
+    fn blocks_in<const SMALL: bool>(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
         let n = self.instrs.len();
         // Leaders of code of at most 64 instructions (the usual case) are
         // bits of a mask, and `block_of` is written at the leaders alone
         // (nothing reads it elsewhere): no table is cleared per call.
         // Longer code marks them in `block_of`, cleared first.
-        let small = n <= 64;
         let mut leaders: u64 = 1;
-        if small {
+        if SMALL {
             if self.block_of.len() <= n {
                 self.block_of.resize(n + 1, NO_INSTR);
             }
@@ -544,27 +563,23 @@ impl Validator {
         // The conditional jumps of small code (bit `i`: the jump at `i`),
         // for [`Validator::exits_reach_ret`]; bit 63 when that check
         // cannot answer (see there).
-        let mut exits: u64 = u64::from(!small) << 63;
+        let mut exits: u64 = u64::from(!SMALL) << 63;
         for &i in &self.transfers {
             let i = i as usize;
             let ins = &self.instrs[i];
-            match self.ops[i].flow {
+            let flow = self.ops[i].flow;
+            match flow {
                 Flow::Jump | Flow::CondJump => {
-                    let t = ins.near_branch_target() as i64;
-                    let in_code = usize::try_from(t).ok().filter(|&t| t < code.len());
-                    let Some(t) = in_code else {
-                        return Err(Fail::At(i, ViolationKind::TargetOutsideCode { target: t }));
+                    let t = ins.near_branch_target();
+                    let Some(ti) = (t < code.len() as u64)
+                        .then(|| instruction_at(&self.instrs, t))
+                        .flatten()
+                    else {
+                        return Err(bad_target(i, t, code.len()));
                     };
-                    let Some(ti) = instruction_at(&self.instrs, t as u64) else {
-                        return Err(Fail::At(
-                            i,
-                            ViolationKind::TargetInsideInstruction { target: t as i64 },
-                        ));
-                    };
-                    let ti = ti as u32;
-                    let cond = self.ops[i].flow == Flow::CondJump;
+                    let cond = flow == Flow::CondJump;
                     exits |= u64::from(cond) << (i & 63);
-                    if ti as usize <= i {
+                    if ti <= i {
                         loops = true;
                         if !policy.allow_loops {
                             return Err(Fail::At(i, ViolationKind::LoopNotAllowed));
@@ -572,9 +587,15 @@ impl Validator {
                         back |= 1 << (i & 63);
                         exits |= u64::from(!cond) << 63;
                     }
-                    self.ops[i].k = i64::from(ti);
-                    mark_leader(ti as usize, small, &mut leaders, &mut self.block_of);
-                    mark_leader(i + 1, small, &mut leaders, &mut self.block_of);
+                    self.ops[i].k = ti as i64;
+                    if SMALL {
+                        // `ti < n <= 64`; bit 64 (after the last
+                        // instruction) is not needed.
+                        leaders |= 1 << ti | 2 << i;
+                    } else {
+                        self.block_of[ti] = LEADER;
+                        self.block_of[i + 1] = LEADER;
+                    }
                 }
                 // A call through an import slot: checked when stepped.
                 Flow::Call if ins.code() == iced_x86::Code::Call_rm64 => {}
@@ -586,14 +607,20 @@ impl Validator {
                         return Err(Fail::At(i, ViolationKind::CallNotAllowed { target }));
                     }
                 }
-                Flow::Return => mark_leader(i + 1, small, &mut leaders, &mut self.block_of),
+                Flow::Return => {
+                    if SMALL {
+                        leaders |= 2 << i;
+                    } else {
+                        self.block_of[i + 1] = LEADER;
+                    }
+                }
                 Flow::Next => {}
             }
         }
         // Numbered in a local vector: the loop keeps it in registers.
         let mut starts = std::mem::take(&mut self.block_start);
         starts.clear();
-        if small {
+        if SMALL {
             // Leader `n` (after the last instruction) starts no block.
             let mut m = leaders & (u64::MAX >> (64 - n));
             while m != 0 {
@@ -1326,16 +1353,15 @@ enum Fail {
     At(usize, ViolationKind),
 }
 
-/// Marks instruction `x` (at most the instruction count) a block leader:
-/// a bit of `mask` for code of at most 64 instructions (`small`; bit 64,
-/// after the last instruction, is not needed), else in `block_of`.
-#[inline]
-fn mark_leader(x: usize, small: bool, mask: &mut u64, block_of: &mut [u32]) {
-    if !small {
-        block_of[x] = LEADER;
-    } else if x < 64 {
-        *mask |= 1 << x;
-    }
+/// Why jump `i`'s target `t` is no instruction of code of `len` bytes.
+#[cold]
+fn bad_target(i: usize, t: u64, len: usize) -> Fail {
+    let kind = if t < len as u64 {
+        ViolationKind::TargetInsideInstruction { target: t as i64 }
+    } else {
+        ViolationKind::TargetOutsideCode { target: t as i64 }
+    };
+    Fail::At(i, kind)
 }
 
 /// The index of the instruction starting at byte `t`, if one does: a
@@ -1345,18 +1371,27 @@ fn mark_leader(x: usize, small: bool, mask: &mut u64, block_of: &mut [u32]) {
 /// a doubling window then a walk, cost about twice as much on the short
 /// branches of typical code: its loop had more exits; `partition_point`
 /// cost more than this loop, which has one exit and no equality test.)
+/// The search reads where each instruction ends (`next_ip`, a field;
+/// `ip` is computed from it and the length): the instruction starting at
+/// `t` is the one after the last ending at `t`.
 fn instruction_at(instrs: &[Instruction], t: u64) -> Option<usize> {
-    // `at`: the last instruction at or before `t` (or 0), halving a
-    // window whose first instruction is at or before `t`.
+    // `at`: the last instruction ending at or before `t` (or 0), halving
+    // a window whose first instruction ends at or before `t` (or is 0).
     let (mut at, mut size) = (0, instrs.len());
     while size > 1 {
         let half = size / 2;
-        if instrs[at + half].ip() <= t {
+        if instrs[at + half].next_ip() <= t {
             at += half;
         }
         size -= half;
     }
-    (instrs.get(at)?.ip() == t).then_some(at)
+    let end = instrs.get(at)?.next_ip();
+    if end <= t {
+        (end == t && at + 1 < instrs.len()).then_some(at + 1)
+    } else {
+        // `at` is 0: the first instruction covers `t`.
+        (instrs[at].ip() == t).then_some(at)
+    }
 }
 
 fn hex_text(bytes: &[u8]) -> String {
