@@ -597,16 +597,7 @@ impl Validator {
                         self.block_of[i + 1] = LEADER;
                     }
                 }
-                // A call through an import slot: checked when stepped.
-                Flow::Call if ins.code() == iced_x86::Code::Call_rm64 => {}
-                Flow::Call => {
-                    let target = policy.base_ip.wrapping_add(ins.near_branch_target());
-                    let allowed = policy.allowed_calls.iter().any(|c| c.address == target);
-                    let inside = ins.near_branch_target() < code.len() as u64;
-                    if !allowed || inside {
-                        return Err(Fail::At(i, ViolationKind::CallNotAllowed { target }));
-                    }
-                }
+                Flow::Call => check_call(i, ins, code.len(), policy)?,
                 Flow::Return => {
                     if SMALL {
                         leaders |= 2 << i;
@@ -828,6 +819,8 @@ impl Validator {
         let mut steps = 0u64;
         self.units = 0;
         let mut deepest = 0i64;
+        // Blocks stepped that end in a `ret` (once each without loops).
+        let mut returned = 0;
 
         // Without backward branches every edge goes to a later block, so
         // visiting the blocks in index order once is exactly the order the
@@ -951,7 +944,10 @@ impl Validator {
             let i = end - 1;
             let op = &self.ops[i];
             let succs = match op.flow {
-                Flow::Return => [NO_INSTR; 2],
+                Flow::Return => {
+                    returned += 1;
+                    [NO_INSTR; 2]
+                }
                 Flow::Jump => [op.k as u32, NO_INSTR],
                 Flow::CondJump => [op.k as u32, end as u32],
                 Flow::Call | Flow::Next => [end as u32, NO_INSTR],
@@ -1044,25 +1040,17 @@ impl Validator {
                     .map_err(|(at, gap)| Fail::At(at, ViolationKind::LoopNotProven { gap }))?;
             }
         }
-        // A return always ends its block (`blocks` makes the next
-        // instruction a leader), and a visited block was stepped whole, so
-        // the reachable returns are the visited blocks ending in one.
-        // Walked backward, each block ends where the one after it starts
-        // (one slice each, no bounds test per block but the last op's).
-        let mut reachable = 0;
-        let mut returns = 0;
-        let mut end = n;
-        for (&start, &mark) in self.block_start[..blocks]
-            .iter()
-            .zip(&self.mark[..blocks])
-            .rev()
-        {
-            if mark & VISITED != 0 {
-                reachable += end - start as usize;
-                returns += usize::from(self.ops[end - 1].flow == Flow::Return);
-            }
-            end = start as usize;
-        }
+        // Without loops every visited block was stepped once, whole: the
+        // steps are the reachable instructions, and the blocks stepped that
+        // end in a `ret` are the reachable returns.
+        let (reachable, returns) = if loops {
+            self.reachable_returns(blocks)
+        } else {
+            // Tests: the walk agrees.
+            #[cfg(test)]
+            assert_eq!((steps as usize, returned), self.reachable_returns(blocks));
+            (steps as usize, returned)
+        };
         let max_steps = repeated
             .map(|r| r.saturating_add(reachable as u64))
             .filter(|&s| s != u64::MAX && self.facts & FACT_STRING == 0);
@@ -1080,6 +1068,31 @@ impl Validator {
 }
 
 impl Validator {
+    /// The reachable instructions and returns after the fixpoint: the
+    /// visited blocks' instructions, and those blocks ending in a `ret` (a
+    /// return always ends its block: `blocks` makes the next instruction
+    /// a leader; a visited block was stepped whole).
+    #[inline(never)]
+    fn reachable_returns(&self, blocks: usize) -> (usize, usize) {
+        // Walked backward, each block ends where the one after it starts
+        // (one slice each, no bounds test per block but the last op's).
+        let mut reachable = 0;
+        let mut returns = 0;
+        let mut end = self.instrs.len();
+        for (&start, &mark) in self.block_start[..blocks]
+            .iter()
+            .zip(&self.mark[..blocks])
+            .rev()
+        {
+            if mark & VISITED != 0 {
+                reachable += end - start as usize;
+                returns += usize::from(self.ops[end - 1].flow == Flow::Return);
+            }
+            end = start as usize;
+        }
+        (reachable, returns)
+    }
+
     /// Writes the entry state into `states[0]`. Without buffers and
     /// assumed arguments it depends on the parameter types alone
     /// ([`Signature::entry_key`]): it is built once per key and copied.
@@ -1351,6 +1364,25 @@ struct Proof {
 enum Fail {
     Bytes(usize, usize, ViolationKind),
     At(usize, ViolationKind),
+}
+
+/// Checks call `ins` (instruction `i`) of code of `len` bytes: a direct
+/// call must go to an allowed address outside the code. A call through an
+/// import slot is checked when stepped. Out of line: calls are rare, and
+/// the policy's call list stays out of `blocks`' registers.
+#[cold]
+#[inline(never)]
+fn check_call(i: usize, ins: &Instruction, len: usize, policy: &Policy) -> Result<(), Fail> {
+    if ins.code() == iced_x86::Code::Call_rm64 {
+        return Ok(());
+    }
+    let target = policy.base_ip.wrapping_add(ins.near_branch_target());
+    let allowed = policy.allowed_calls.iter().any(|c| c.address == target);
+    let inside = ins.near_branch_target() < len as u64;
+    if !allowed || inside {
+        return Err(Fail::At(i, ViolationKind::CallNotAllowed { target }));
+    }
+    Ok(())
 }
 
 /// Why jump `i`'s target `t` is no instruction of code of `len` bytes.
