@@ -570,7 +570,13 @@ impl Validator {
             let flow = self.ops[i].flow;
             match flow {
                 Flow::Jump | Flow::CondJump => {
-                    let t = ins.near_branch_target();
+                    // A modelled jump is a direct near branch: its target
+                    // is the operand iced stores truncated to its width,
+                    // read here without `near_branch_target`'s match on
+                    // the operand kind (tests: the same value).
+                    let t = ins.near_branch64();
+                    #[cfg(test)]
+                    assert_eq!(t, ins.near_branch_target(), "{ins}");
                     let Some(ti) = (t < code.len() as u64)
                         .then(|| instruction_at(&self.instrs, t))
                         .flatten()
