@@ -296,6 +296,9 @@ pub struct Validator {
     /// The blocks a back edge spans, for code of at most 64 instructions
     /// with a backward jump (set by `blocks`, see [`Validator::span_small`]).
     spanned: u64,
+    /// The conditional jumps, for [`Validator::exits_reach_ret`] (set by
+    /// `blocks`).
+    exits: u64,
     /// Tests: step every block of code with loops in a copy (the rule the
     /// in-place stepping of blocks no back edge spans must match).
     #[cfg(test)]
@@ -356,6 +359,7 @@ impl Validator {
             reach: Reach::default(),
             loops: crate::termination::Scratch::default(),
             spanned: 0,
+            exits: 0,
             #[cfg(test)]
             copy_all: false,
             #[cfg(test)]
@@ -521,15 +525,34 @@ impl Validator {
 
     /// Resolves branch targets (into the jumps' `Op::k`) and splits the code
     /// into basic blocks. Returns whether there is a backward branch.
+    /// Out of line: its code and registers stay apart from `run`'s fixpoint
+    /// (inlined, any change here moved `run`'s register allocation).
+    #[inline(never)]
     fn blocks(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
+        if self.instrs.len() <= 64 {
+            self.blocks_in::<true>(code, policy)
+        } else {
+            self.blocks_large(code, policy)
+        }
+    }
+
+    /// [`Validator::blocks`] of code of more than 64 instructions.
+    #[inline(never)]
+    #[cold]
+    fn blocks_large(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
+        self.blocks_in::<false>(code, policy)
+    }
+
+    /// [`Validator::blocks`]; `SMALL`: the code has at most 64 instructions.
+    #[inline(always)]
+    fn blocks_in<const SMALL: bool>(&mut self, code: &[u8], policy: &Policy) -> Result<bool, Fail> {
         let n = self.instrs.len();
         // Leaders of code of at most 64 instructions (the usual case) are
         // bits of a mask, and `block_of` is written at the leaders alone
         // (nothing reads it elsewhere): no table is cleared per call.
         // Longer code marks them in `block_of`, cleared first.
-        let small = n <= 64;
         let mut leaders: u64 = 1;
-        if small {
+        if SMALL {
             if self.block_of.len() <= n {
                 self.block_of.resize(n + 1, NO_INSTR);
             }
@@ -542,52 +565,64 @@ impl Validator {
         // The backward jumps of small code (bit `i`: the jump at `i`), for
         // the spanned blocks once blocks are numbered.
         let mut back: u64 = 0;
+        // The conditional jumps of small code (bit `i`: the jump at `i`),
+        // for [`Validator::exits_reach_ret`]; bit 63 when that check
+        // cannot answer (see there).
+        let mut exits: u64 = u64::from(!SMALL) << 63;
         for &i in &self.transfers {
             let i = i as usize;
             let ins = &self.instrs[i];
-            match self.ops[i].flow {
+            let flow = self.ops[i].flow;
+            match flow {
                 Flow::Jump | Flow::CondJump => {
-                    let t = ins.near_branch_target() as i64;
-                    let in_code = usize::try_from(t).ok().filter(|&t| t < code.len());
-                    let Some(t) = in_code else {
-                        return Err(Fail::At(i, ViolationKind::TargetOutsideCode { target: t }));
+                    // A modelled jump is a direct near branch: its target
+                    // is the operand iced stores truncated to its width,
+                    // read here without `near_branch_target`'s match on
+                    // the operand kind (tests: the same value).
+                    let t = ins.near_branch64();
+                    #[cfg(test)]
+                    assert_eq!(t, ins.near_branch_target(), "{ins}");
+                    let Some(ti) = (t < code.len() as u64)
+                        .then(|| instruction_at(&self.instrs, t))
+                        .flatten()
+                    else {
+                        return Err(bad_target(i, t, code.len()));
                     };
-                    let Some(ti) = instruction_at(&self.instrs, t as u64) else {
-                        return Err(Fail::At(
-                            i,
-                            ViolationKind::TargetInsideInstruction { target: t as i64 },
-                        ));
-                    };
-                    let ti = ti as u32;
-                    if ti as usize <= i {
+                    let cond = flow == Flow::CondJump;
+                    exits |= u64::from(cond) << (i & 63);
+                    if ti <= i {
                         loops = true;
                         if !policy.allow_loops {
                             return Err(Fail::At(i, ViolationKind::LoopNotAllowed));
                         }
                         back |= 1 << (i & 63);
+                        exits |= u64::from(!cond) << 63;
                     }
-                    self.ops[i].k = i64::from(ti);
-                    mark_leader(ti as usize, small, &mut leaders, &mut self.block_of);
-                    mark_leader(i + 1, small, &mut leaders, &mut self.block_of);
-                }
-                // A call through an import slot: checked when stepped.
-                Flow::Call if ins.code() == iced_x86::Code::Call_rm64 => {}
-                Flow::Call => {
-                    let target = policy.base_ip.wrapping_add(ins.near_branch_target());
-                    let allowed = policy.allowed_calls.iter().any(|c| c.address == target);
-                    let inside = ins.near_branch_target() < code.len() as u64;
-                    if !allowed || inside {
-                        return Err(Fail::At(i, ViolationKind::CallNotAllowed { target }));
+                    self.ops[i].k = ti as i64;
+                    if SMALL {
+                        // `ti < n <= 64`; bit 64 (after the last
+                        // instruction) is not needed.
+                        leaders |= 1 << ti | 2 << i;
+                    } else {
+                        self.block_of[ti] = LEADER;
+                        self.block_of[i + 1] = LEADER;
                     }
                 }
-                Flow::Return => mark_leader(i + 1, small, &mut leaders, &mut self.block_of),
+                Flow::Call => check_call(i, ins, code.len(), policy)?,
+                Flow::Return => {
+                    if SMALL {
+                        leaders |= 2 << i;
+                    } else {
+                        self.block_of[i + 1] = LEADER;
+                    }
+                }
                 Flow::Next => {}
             }
         }
         // Numbered in a local vector: the loop keeps it in registers.
         let mut starts = std::mem::take(&mut self.block_start);
         starts.clear();
-        if small {
+        if SMALL {
             // Leader `n` (after the last instruction) starts no block.
             let mut m = leaders & (u64::MAX >> (64 - n));
             while m != 0 {
@@ -608,6 +643,7 @@ impl Validator {
             }
         }
         self.block_start = starts;
+        self.exits = exits;
         Ok(loops)
     }
 
@@ -1128,6 +1164,49 @@ impl Validator {
     /// deeply chained back edges, or to name the trap) the exact linear
     /// search of [`Validator::check_reaches_ret_exactly`].
     fn check_reaches_ret(&mut self, blocks: usize) -> Result<(), Fail> {
+        if self.exits_reach_ret() {
+            // Tests: the rules below agree.
+            #[cfg(test)]
+            assert!(
+                self.check_reaches_ret_by_edges(blocks).is_ok(),
+                "exits_reach_ret let a trap through"
+            );
+            return Ok(());
+        }
+        self.check_reaches_ret_by_edges(blocks)
+    }
+
+    /// Whether every conditional jump's next instruction starts a visited
+    /// block, in code of at most 64 instructions without a backward `jmp`
+    /// and not ending in a conditional jump (`exits`, set by `blocks`:
+    /// bit `i` for the conditional jump at `i`, bit 63 where the rule does
+    /// not apply). Then every visited block reaches a `ret`, by induction
+    /// from the last visited block down: a visited block returns, or ends
+    /// in a conditional jump whose next block, a later one, was visited, or
+    /// handed its state to its one successor, a later block (a forward
+    /// `jmp` or the next block), which was then visited too. (A `jcc` at
+    /// the last instruction has no next block; a jump back to the block
+    /// that ends in it is a trap.) Otherwise the edges decide.
+    #[inline]
+    fn exits_reach_ret(&self) -> bool {
+        let n = self.instrs.len();
+        let mut m = self.exits;
+        if m & (1 << 63 | 1 << ((n - 1) & 63)) != 0 {
+            return false;
+        }
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if self.mark[self.block_of[i + 1] as usize] & VISITED == 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// [`Validator::check_reaches_ret`] by the edges of the visited blocks.
+    #[inline(never)]
+    fn check_reaches_ret_by_edges(&mut self, blocks: usize) -> Result<(), Fail> {
         // Every cycle a self-loop: the jumps alone settle it (where they
         // say no, the sweeps name the trap).
         if self.loops.self_heads.is_some() && self.self_loops_reach_ret() {
@@ -1316,16 +1395,34 @@ enum Fail {
     At(usize, ViolationKind),
 }
 
-/// Marks instruction `x` (at most the instruction count) a block leader:
-/// a bit of `mask` for code of at most 64 instructions (`small`; bit 64,
-/// after the last instruction, is not needed), else in `block_of`.
-#[inline]
-fn mark_leader(x: usize, small: bool, mask: &mut u64, block_of: &mut [u32]) {
-    if !small {
-        block_of[x] = LEADER;
-    } else if x < 64 {
-        *mask |= 1 << x;
+/// Checks call `ins` (instruction `i`) of code of `len` bytes: a direct
+/// call must go to an allowed address outside the code. A call through an
+/// import slot is checked when stepped. Out of line: calls are rare, and
+/// the policy's call list stays out of `blocks`' registers.
+#[cold]
+#[inline(never)]
+fn check_call(i: usize, ins: &Instruction, len: usize, policy: &Policy) -> Result<(), Fail> {
+    if ins.code() == iced_x86::Code::Call_rm64 {
+        return Ok(());
     }
+    let target = policy.base_ip.wrapping_add(ins.near_branch_target());
+    let allowed = policy.allowed_calls.iter().any(|c| c.address == target);
+    let inside = ins.near_branch_target() < len as u64;
+    if !allowed || inside {
+        return Err(Fail::At(i, ViolationKind::CallNotAllowed { target }));
+    }
+    Ok(())
+}
+
+/// Why jump `i`'s target `t` is no instruction of code of `len` bytes.
+#[cold]
+fn bad_target(i: usize, t: u64, len: usize) -> Fail {
+    let kind = if t < len as u64 {
+        ViolationKind::TargetInsideInstruction { target: t as i64 }
+    } else {
+        ViolationKind::TargetOutsideCode { target: t as i64 }
+    };
+    Fail::At(i, kind)
 }
 
 /// The index of the instruction starting at byte `t`, if one does: a
@@ -1335,18 +1432,27 @@ fn mark_leader(x: usize, small: bool, mask: &mut u64, block_of: &mut [u32]) {
 /// a doubling window then a walk, cost about twice as much on the short
 /// branches of typical code: its loop had more exits; `partition_point`
 /// cost more than this loop, which has one exit and no equality test.)
+/// The search reads where each instruction ends (`next_ip`, a field;
+/// `ip` is computed from it and the length): the instruction starting at
+/// `t` is the one after the last ending at `t`.
 fn instruction_at(instrs: &[Instruction], t: u64) -> Option<usize> {
-    // `at`: the last instruction at or before `t` (or 0), halving a
-    // window whose first instruction is at or before `t`.
+    // `at`: the last instruction ending at or before `t` (or 0), halving
+    // a window whose first instruction ends at or before `t` (or is 0).
     let (mut at, mut size) = (0, instrs.len());
     while size > 1 {
         let half = size / 2;
-        if instrs[at + half].ip() <= t {
+        if instrs[at + half].next_ip() <= t {
             at += half;
         }
         size -= half;
     }
-    (instrs.get(at)?.ip() == t).then_some(at)
+    let end = instrs.get(at)?.next_ip();
+    if end <= t {
+        (end == t && at + 1 < instrs.len()).then_some(at + 1)
+    } else {
+        // `at` is 0: the first instruction covers `t`.
+        (instrs[at].ip() == t).then_some(at)
+    }
 }
 
 fn hex_text(bytes: &[u8]) -> String {
@@ -1888,6 +1994,23 @@ mod tests {
             }
         }
         code
+    }
+
+    /// `exits_reach_ret` does not answer for a conditional jump that is
+    /// the last instruction (it has no next block, and `block_of` no
+    /// entry after it): here one that is never reached, after a proven
+    /// loop; the edges then find that every visited block returns.
+    #[test]
+    fn exits_reach_ret_leaves_a_last_conditional_jump_to_the_edges() {
+        let sig: Signature = "int64(int64,int64,int64)".parse().expect("valid signature");
+        // L: dec rdi ; jne L ; mov rax, rdi ; ret ; jne L
+        let code = [
+            0x48, 0xff, 0xcf, 0x75, 0xfb, 0x48, 0x89, 0xf8, 0xc3, 0x75, 0xf5,
+        ];
+        let report = Validator::new()
+            .validate(&code, &sig, &Policy::runtime())
+            .expect("the loop ends");
+        assert_eq!((report.reachable(), report.blocks()), (4, 3));
     }
 
     /// The self-loop heads `mark_spanned` hands the termination proof
