@@ -160,6 +160,11 @@ enum Plan {
     /// Operand 0 is a register and the form has no operand-1 register (an
     /// immediate, a shift count or nothing).
     Reg,
+    /// [`Form::Store`], [`Form::Load`] or [`Form::Lea`]: one register
+    /// operand (of the classes [`classes_ok`] asks for once the template
+    /// slot holds) and one memory operand, taken when it is `[base64 +
+    /// disp]` (no index).
+    Mem,
 }
 
 /// The record table and the iced helper it is filled with.
@@ -254,7 +259,7 @@ impl Records {
         no_legacy_prefix: bool,
     ) -> Op {
         let mut op = rec.op();
-        self.lower_into(key, rec, ins, no_legacy_prefix, &mut op);
+        self.lower_into(key, &rec, ins, no_legacy_prefix, &mut op);
         op
     }
 
@@ -265,7 +270,7 @@ impl Records {
     pub(crate) fn lower_into(
         &mut self,
         key: usize,
-        rec: Rec,
+        rec: &Rec,
         ins: &Instruction,
         no_legacy_prefix: bool,
         op: &mut Op,
@@ -289,6 +294,21 @@ impl Records {
                 op.r0 = gpr32_or_64(ins.op0_register());
                 return;
             }
+            Plan::Mem if no_legacy_prefix => {
+                let base = ins.memory_base();
+                // The register operand: the other operand is memory, its
+                // register field `None` (0).
+                let r = ins.op0_register() as u32 | ins.op1_register() as u32;
+                if ins.memory_index() == Register::None
+                    && is_gpr64(base)
+                    && rec.tmpl[usize::from(r == base as u32)] == EQUAL
+                {
+                    op.r0 = ((r.wrapping_sub(Register::EAX as u32)) & 15) as u8;
+                    op.r1 = gpr32_or_64(base);
+                    op.k = ins.memory_displacement64() as i64;
+                    return;
+                }
+            }
             _ => {}
         }
         op.form = Form::Generic;
@@ -300,7 +320,7 @@ impl Records {
     fn lower_general(
         &mut self,
         key: usize,
-        rec: Rec,
+        rec: &Rec,
         ins: &Instruction,
         no_legacy_prefix: bool,
         op: &mut Op,
@@ -468,6 +488,7 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         {
             Plan::Reg
         }
+        Form::Store | Form::Load | Form::Lea => Plan::Mem,
         _ => Plan::General,
     };
     let indexed_access = !matches!(m, Mnemonic::Lea | Mnemonic::Nop);
@@ -625,6 +646,12 @@ fn classes_ok(o: &Operands) -> bool {
 /// `Some(r)` unless `r` is [`Register::None`].
 fn some(r: Register) -> Option<Register> {
     (r != Register::None).then_some(r)
+}
+
+/// `r.is_gpr64()` in one range test.
+#[inline]
+fn is_gpr64(r: Register) -> bool {
+    (Register::RAX as u32..=Register::R15 as u32).contains(&(r as u32))
 }
 
 /// `r.is_gpr32() || r.is_gpr64()` in one range test.
@@ -845,13 +872,17 @@ mod tests {
         assert!(total > 40_000 && fast > 10_000, "{total} {fast}");
     }
 
-    /// [`Records::lower`]'s register plans give what the general path
-    /// ([`Records::lower_general`], through [`operands`]) gives the same
-    /// instruction with the same table: random instructions of the fast
-    /// forms' opcodes behind REX/`66`/`67` prefixes, each lowered by both.
+    /// [`Records::lower`]'s plans (registers, and `[base + disp]` for
+    /// `mov`/`lea`) give what the general path ([`Records::lower_general`],
+    /// through [`operands`]) gives the same instruction with the same
+    /// table: random instructions of the fast forms' opcodes behind
+    /// REX/`66`/`67` prefixes (`67`: 32-bit bases; memory operands with and
+    /// without an index, `rip`-relative ones), each lowered by both.
     #[test]
     fn plan_lowering_is_the_general_one() {
-        const OPCODES: [&[u8]; 20] = [
+        const OPCODES: [&[u8]; 22] = [
+            &[0x8d],
+            &[0x8b],
             &[0x01],
             &[0x03],
             &[0x29],
@@ -876,8 +907,8 @@ mod tests {
         const PREFIXES: [&[u8]; 6] = [&[], &[0x48], &[0x4d], &[0x41], &[0x66], &[0x67]];
         let mut rng = crate::test_rng::Rng(0x6a09_e667_f3bc_c908);
         let mut records = Records::new();
-        let mut taken = [0usize; 3];
-        for _ in 0..40_000 {
+        let mut taken = [0usize; 4];
+        for _ in 0..60_000 {
             let Some((bytes, ins)) = random_instruction(&mut rng, &PREFIXES, &OPCODES, 4) else {
                 continue;
             };
@@ -910,11 +941,12 @@ mod tests {
             if no_prefix && rec.plan != Plan::General {
                 taken[usize::from(planned.form != Form::Generic)] += 1;
                 taken[2] += usize::from(rec.plan == Plan::RegReg);
+                taken[3] += usize::from(rec.plan == Plan::Mem && planned.form != Form::Generic);
             }
         }
-        // Both plans, with templates that hold and that differ.
+        // Every plan, with templates that hold and that differ.
         assert!(
-            taken[0] > 100 && taken[1] > 5_000 && taken[2] > 2_000,
+            taken[0] > 100 && taken[1] > 5_000 && taken[2] > 2_000 && taken[3] > 200,
             "{taken:?}"
         );
     }

@@ -508,7 +508,7 @@ impl Validator {
             if LOWER {
                 let no_prefix = !is_legacy_prefix(bytes[0]);
                 let op = self.ops.push_mut(rec.op());
-                self.records.lower_into(key, rec, ins, no_prefix, op);
+                self.records.lower_into(key, &rec, ins, no_prefix, op);
             }
         }
         self.instrs.truncate(count);
