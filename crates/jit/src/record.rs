@@ -175,10 +175,16 @@ enum Plan {
 /// indexed by key directly spans every `Code` (over 600 KB) while a
 /// validation touches a few dozen keys, each on its own page.
 pub(crate) struct Records {
-    group: Vec<u16>,
+    /// Indexed by every `Code`: no bounds test (a `Code` is below
+    /// [`CODES`]).
+    group: Box<[u16; CODES]>,
     table: Vec<Rec>,
     factory: InstructionInfoFactory,
 }
+
+/// How many `Code`s iced has (its last one plus one; a test checks it
+/// against `Code::values`).
+const CODES: usize = Code::VEX_Vsm3rnds2_xmm_xmm_xmmm128_imm8 as usize + 1;
 
 /// Keys per `Code` (the three operand bits of [`Records::key`]).
 const KEYS_PER_CODE: usize = 8;
@@ -186,7 +192,7 @@ const KEYS_PER_CODE: usize = 8;
 impl Records {
     pub(crate) fn new() -> Records {
         Records {
-            group: Vec::new(),
+            group: Box::new([0; CODES]),
             table: vec![Rec::default(); KEYS_PER_CODE],
             factory: InstructionInfoFactory::new(),
         }
@@ -195,10 +201,7 @@ impl Records {
     /// Where `key`'s record is (or would be) in `table`.
     #[inline]
     fn slot(&self, key: usize) -> usize {
-        let g = self
-            .group
-            .get(key / KEYS_PER_CODE)
-            .map_or(0, |&g| usize::from(g));
+        let g = usize::from(self.group[key / KEYS_PER_CODE]);
         g * KEYS_PER_CODE + key % KEYS_PER_CODE
     }
 
@@ -233,9 +236,6 @@ impl Records {
     #[inline(never)]
     fn fill(&mut self, key: usize, ins: &Instruction) -> Rec {
         let code = key / KEYS_PER_CODE;
-        if code >= self.group.len() {
-            self.group.resize(code + 1, 0);
-        }
         if self.group[code] == 0 {
             // At most one group per `Code` (under 5,000 of them).
             self.group[code] = (self.table.len() / KEYS_PER_CODE) as u16;
@@ -749,6 +749,13 @@ mod tests {
             }
         }
         assert!(same > 1000 && none > 1000, "{same} {none}");
+    }
+
+    /// The group index covers every `Code` iced has (and no more).
+    #[test]
+    fn codes_is_iceds_count() {
+        assert_eq!(Code::values().len(), CODES);
+        assert!(Code::values().all(|c| (c as usize) < CODES));
     }
 
     #[test]
