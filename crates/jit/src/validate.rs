@@ -495,7 +495,7 @@ impl Validator {
             }
             let key = Records::key(ins);
             let rec = self.records.get(key, ins);
-            let bytes = &code[off..off + ins.len()];
+            let bytes = &code[off..];
             if let Err(kind) = check_with(&rec, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
