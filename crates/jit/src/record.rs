@@ -160,6 +160,12 @@ enum Plan {
     /// Operand 0 is a register and the form has no operand-1 register (an
     /// immediate, a shift count or nothing).
     Reg,
+    /// `nop` or `ret`, whose operands are constants (`rsp` alone, template
+    /// slot 0, already in the head's `r0`): once their template is known to
+    /// hold, the head is the `Op` (for `ret` without a legacy prefix; iced
+    /// reports no register or memory use for any `nop`, so prefixed padding
+    /// takes it too).
+    Fixed,
     /// [`Form::Store`], [`Form::Load`] or [`Form::Lea`]: one register
     /// operand (of the classes [`classes_ok`] asks for once the template
     /// slot holds) and one memory operand, taken when it is `[base64 +
@@ -294,6 +300,11 @@ impl Records {
                 op.r0 = gpr32_or_64(ins.op0_register());
                 return;
             }
+            Plan::Fixed
+                if rec.tmpl[0] == EQUAL && (no_legacy_prefix || rec.form() == Form::Nop) =>
+            {
+                return;
+            }
             Plan::Mem if no_legacy_prefix => {
                 let base = ins.memory_base();
                 // The register operand: the other operand is memory, its
@@ -312,6 +323,7 @@ impl Records {
             _ => {}
         }
         op.form = Form::Generic;
+        op.r0 = 0;
         self.lower_general(key, rec, ins, no_legacy_prefix, op)
     }
 
@@ -489,6 +501,7 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
             Plan::Reg
         }
         Form::Store | Form::Load | Form::Lea => Plan::Mem,
+        Form::Nop | Form::Ret => Plan::Fixed,
         _ => Plan::General,
     };
     let indexed_access = !matches!(m, Mnemonic::Lea | Mnemonic::Nop);
@@ -497,7 +510,11 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
             form,
             flow,
             width,
-            r0: 0,
+            r0: if plan == Plan::Fixed {
+                gpr(Register::RSP)
+            } else {
+                0
+            },
             r1: NO_REG,
             flags: flag_bytes(Flags::of(ins)),
         },
@@ -879,15 +896,18 @@ mod tests {
         assert!(total > 40_000 && fast > 10_000, "{total} {fast}");
     }
 
-    /// [`Records::lower`]'s plans (registers, and `[base + disp]` for
-    /// `mov`/`lea`) give what the general path ([`Records::lower_general`],
+    /// [`Records::lower`]'s plans (registers, `[base + disp]` for
+    /// `mov`/`lea`, `nop` and `ret` behind prefixes or none) give what the general path ([`Records::lower_general`],
     /// through [`operands`]) gives the same instruction with the same
     /// table: random instructions of the fast forms' opcodes behind
     /// REX/`66`/`67` prefixes (`67`: 32-bit bases; memory operands with and
     /// without an index, `rip`-relative ones), each lowered by both.
     #[test]
     fn plan_lowering_is_the_general_one() {
-        const OPCODES: [&[u8]; 22] = [
+        const OPCODES: [&[u8]; 25] = [
+            &[0x90],
+            &[0xc3],
+            &[0x0f, 0x1f],
             &[0x8d],
             &[0x8b],
             &[0x01],
@@ -911,11 +931,11 @@ mod tests {
             &[0x0f, 0xaf],
             &[0x0f, 0x44],
         ];
-        const PREFIXES: [&[u8]; 6] = [&[], &[0x48], &[0x4d], &[0x41], &[0x66], &[0x67]];
+        const PREFIXES: [&[u8]; 7] = [&[], &[0x48], &[0x4d], &[0x41], &[0x66], &[0x67], &[0xf3]];
         let mut rng = crate::test_rng::Rng(0x6a09_e667_f3bc_c908);
         let mut records = Records::new();
-        let mut taken = [0usize; 4];
-        for _ in 0..60_000 {
+        let mut taken = [0usize; 6];
+        for _ in 0..100_000 {
             let Some((bytes, ins)) = random_instruction(&mut rng, &PREFIXES, &OPCODES, 4) else {
                 continue;
             };
@@ -950,10 +970,18 @@ mod tests {
                 taken[2] += usize::from(rec.plan == Plan::RegReg);
                 taken[3] += usize::from(rec.plan == Plan::Mem && planned.form != Form::Generic);
             }
+            if rec.plan == Plan::Fixed {
+                taken[4 + usize::from(no_prefix)] += usize::from(planned.form != Form::Generic);
+            }
         }
         // Every plan, with templates that hold and that differ.
         assert!(
-            taken[0] > 100 && taken[1] > 5_000 && taken[2] > 2_000 && taken[3] > 200,
+            taken[0] > 100
+                && taken[1] > 5_000
+                && taken[2] > 2_000
+                && taken[3] > 100
+                && taken[4] > 100
+                && taken[5] > 100,
             "{taken:?}"
         );
     }
