@@ -50,7 +50,11 @@ pub(crate) enum Verdict {
 /// Same result as `check_instruction` (the test-only reference), given the
 /// record of `ins`'s key (see [`crate::record`]): its [`code_verdict`], its
 /// CPU extensions and whether it is a string copy or fill. (The record is
-/// passed whole: the last two are read only out of line.)
+/// passed whole: the last two are read only out of line.) `bytes` is the
+/// code from the instruction on, not cut to its length: the inline test
+/// reads the prefix run alone, which ends at the opcode inside the
+/// instruction (iced decodes no instruction of prefixes alone), and the
+/// rules out of line get the instruction's own bytes.
 ///
 /// Most instructions carry no legacy prefix and no REX prefix followed by
 /// another prefix: then no prefix rule can apply (no segment override, no
@@ -83,7 +87,15 @@ pub(crate) fn check_with(
     {
         return Ok(());
     }
-    check_rest(v, rec.cpu, rec.string(), plain, ins, bytes, policy)
+    check_rest(
+        v,
+        rec.cpu,
+        rec.string(),
+        plain,
+        ins,
+        &bytes[..ins.len()],
+        policy,
+    )
 }
 
 /// Whether `bytes` starts with one or more `66`/`2E` prefixes followed
@@ -605,6 +617,8 @@ mod tests {
                         let mut b = prefix.to_vec();
                         b.extend(second);
                         b.extend([op, modrm, 0x24, 0x11, 0x22, 0x33, 0x44, 0x55]);
+                        // Prefixes after the instruction (the next one's).
+                        b.extend([0x66, 0x48, 0xf3, 0x64]);
                         let ins = Decoder::with_ip(64, &b, 0, DecoderOptions::NONE).decode();
                         if ins.is_invalid() {
                             continue;
@@ -615,7 +629,9 @@ mod tests {
                                 {
                                     let key = crate::record::Records::key(&ins);
                                     let rec = records.get(key, &ins);
-                                    check_with(&rec, &ins, bytes, p)
+                                    // The code from the instruction on, as the
+                                    // decode loop passes it.
+                                    check_with(&rec, &ins, &b, p)
                                 },
                                 check_instruction(&ins, bytes, p),
                                 "{ins} ({:?}) {bytes:02x?}",

@@ -29,7 +29,7 @@ use iced_x86::{
 
 use crate::classify::{Verdict, code_verdict};
 use crate::cpu::CpuFeatures;
-use crate::fast::{Form, NO_REG, Op, form_of};
+use crate::fast::{Form, Head, NO_REG, Op, form_of};
 use crate::interp::{self, Flags, imm, is_direct_jump, is_shift, read_width};
 
 /// Where control goes after an instruction, as the driver needs it.
@@ -61,6 +61,12 @@ impl Flow {
 pub(crate) const FACT_DIVISION: u8 = 1;
 pub(crate) const FACT_STRING: u8 = 2;
 pub(crate) const FACT_INDEXED: u8 = 4;
+/// [`Rec::facts`] bit: the form's operand 1 is a register (else an
+/// immediate or none).
+const FACT_OP1_REG: u8 = 8;
+/// [`Rec::facts`] bit: the flags are taken per instruction (a shift by an
+/// immediate), not from the head.
+const FACT_SHIFT_FLAGS: u8 = 16;
 
 /// `tmpl` entry: template not compared yet.
 const UNCHECKED: u8 = 0;
@@ -69,36 +75,68 @@ const DIFFERS: u8 = 1;
 /// `tmpl` entry: iced's lists equal the template.
 const EQUAL: u8 = 2;
 
-/// The cached facts of one key.
+/// The cached facts of one key (16 bytes).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Rec {
+    /// The key's `Op` before its operands: the candidate fast form (before
+    /// operand checks) or [`Form::Generic`], the flow, the width and the
+    /// arithmetic flags (unless [`FACT_SHIFT_FLAGS`]); `r0` 0, `r1`
+    /// [`NO_REG`].
+    head: Head,
     /// [`Verdict::Unknown`] until the record is computed.
     pub(crate) verdict: Verdict,
     /// CPU extensions the instruction needs.
     pub(crate) cpu: CpuFeatures,
-    pub(crate) flow: Flow,
     /// How [`Records::lower`] reads the key's operands.
     plan: Plan,
     /// [`FACT_DIVISION`] and [`FACT_STRING`] as they hold for the key, and
     /// [`FACT_INDEXED`] if an index register in its memory operand means
     /// an access the value domain must prove (every mnemonic but `lea` and
-    /// `nop`).
+    /// `nop`); [`FACT_OP1_REG`], [`FACT_SHIFT_FLAGS`].
     pub(crate) facts: u8,
-    /// The candidate fast form (before operand checks), or [`Form::Generic`].
-    form: Form,
-    width: u8,
-    /// Whether the form's operand 1 is a register (else an immediate or none).
-    op1_reg: bool,
-    /// Flags read, modified, undefined (unless `flags_per_instruction`).
-    flags: [u8; 3],
-    flags_per_instruction: bool,
     /// Template comparison, indexed by whether the form's two registers are
     /// the same one (bit 0) and whether the instruction took a variant of
     /// the key's form (bit 1: `lea` with an index).
     tmpl: [u8; 4],
 }
 
+const _: () = assert!(size_of::<Rec>() == 16);
+
 impl Rec {
+    /// Where control goes after the key's instructions.
+    #[inline]
+    pub(crate) fn flow(&self) -> Flow {
+        self.head.flow
+    }
+
+    /// The key's `Op` before its operands (what [`Records::lower_into`]
+    /// starts from).
+    #[inline]
+    pub(crate) fn op(&self) -> Op {
+        Op {
+            head: self.head,
+            k: 0,
+        }
+    }
+
+    /// The candidate fast form.
+    #[inline]
+    fn form(&self) -> Form {
+        self.head.form
+    }
+
+    /// Whether the form's operand 1 is a register.
+    #[inline]
+    fn op1_reg(&self) -> bool {
+        self.facts & FACT_OP1_REG != 0
+    }
+
+    /// Whether the flags are taken per instruction.
+    #[inline]
+    fn flags_per_instruction(&self) -> bool {
+        self.facts & FACT_SHIFT_FLAGS != 0
+    }
+
     /// A string copy or fill ([`crate::classify::is_string`]).
     #[inline]
     pub(crate) fn string(&self) -> bool {
@@ -122,6 +160,17 @@ enum Plan {
     /// Operand 0 is a register and the form has no operand-1 register (an
     /// immediate, a shift count or nothing).
     Reg,
+    /// `nop` or `ret`, whose operands are constants (`rsp` alone, template
+    /// slot 0, already in the head's `r0`): once their template is known to
+    /// hold, the head is the `Op` (for `ret` without a legacy prefix; iced
+    /// reports no register or memory use for any `nop`, so prefixed padding
+    /// takes it too).
+    Fixed,
+    /// [`Form::Store`], [`Form::Load`] or [`Form::Lea`]: one register
+    /// operand (of the classes [`classes_ok`] asks for once the template
+    /// slot holds) and one memory operand, taken when it is `[base64 +
+    /// disp]` (no index).
+    Mem,
 }
 
 /// The record table and the iced helper it is filled with.
@@ -132,10 +181,16 @@ enum Plan {
 /// indexed by key directly spans every `Code` (over 600 KB) while a
 /// validation touches a few dozen keys, each on its own page.
 pub(crate) struct Records {
-    group: Vec<u16>,
+    /// Indexed by every `Code`: no bounds test (a `Code` is below
+    /// [`CODES`]).
+    group: Box<[u16; CODES]>,
     table: Vec<Rec>,
     factory: InstructionInfoFactory,
 }
+
+/// How many `Code`s iced has (its last one plus one; a test checks it
+/// against `Code::values`).
+const CODES: usize = Code::VEX_Vsm3rnds2_xmm_xmm_xmmm128_imm8 as usize + 1;
 
 /// Keys per `Code` (the three operand bits of [`Records::key`]).
 const KEYS_PER_CODE: usize = 8;
@@ -143,7 +198,7 @@ const KEYS_PER_CODE: usize = 8;
 impl Records {
     pub(crate) fn new() -> Records {
         Records {
-            group: Vec::new(),
+            group: Box::new([0; CODES]),
             table: vec![Rec::default(); KEYS_PER_CODE],
             factory: InstructionInfoFactory::new(),
         }
@@ -152,10 +207,7 @@ impl Records {
     /// Where `key`'s record is (or would be) in `table`.
     #[inline]
     fn slot(&self, key: usize) -> usize {
-        let g = self
-            .group
-            .get(key / KEYS_PER_CODE)
-            .map_or(0, |&g| usize::from(g));
+        let g = usize::from(self.group[key / KEYS_PER_CODE]);
         g * KEYS_PER_CODE + key % KEYS_PER_CODE
     }
 
@@ -190,9 +242,6 @@ impl Records {
     #[inline(never)]
     fn fill(&mut self, key: usize, ins: &Instruction) -> Rec {
         let code = key / KEYS_PER_CODE;
-        if code >= self.group.len() {
-            self.group.resize(code + 1, 0);
-        }
         if self.group[code] == 0 {
             // At most one group per `Code` (under 5,000 of them).
             self.group[code] = (self.table.len() / KEYS_PER_CODE) as u16;
@@ -207,7 +256,7 @@ impl Records {
 
     /// `ins` lowered for the fixpoint. `rec` is [`Records::get`] of its
     /// `key`; `no_legacy_prefix` says its first byte is not a legacy prefix.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn lower(
         &mut self,
         key: usize,
@@ -215,20 +264,26 @@ impl Records {
         ins: &Instruction,
         no_legacy_prefix: bool,
     ) -> Op {
-        let flags = if rec.flags_per_instruction {
-            flag_bytes(Flags::of(ins))
-        } else {
-            rec.flags
-        };
-        let mut op = Op {
-            form: Form::Generic,
-            flow: rec.flow,
-            width: rec.width,
-            r0: 0,
-            r1: NO_REG,
-            flags,
-            k: 0,
-        };
+        let mut op = rec.op();
+        self.lower_into(key, &rec, ins, no_legacy_prefix, &mut op);
+        op
+    }
+
+    /// [`Records::lower`] into `op`, which holds `rec.op()` (pushed where
+    /// it is kept: the key's head is copied whole, then the registers are
+    /// written into it).
+    #[inline]
+    pub(crate) fn lower_into(
+        &mut self,
+        key: usize,
+        rec: &Rec,
+        ins: &Instruction,
+        no_legacy_prefix: bool,
+        op: &mut Op,
+    ) {
+        if rec.flags_per_instruction() {
+            op.flags = flag_bytes(Flags::of(ins));
+        }
         // The register forms whose template slot is known to hold: what the
         // general path below gives them (`plan_lowering_is_the_general_one`).
         // A slot not compared yet or differing goes the general way.
@@ -236,19 +291,39 @@ impl Records {
             Plan::RegReg if no_legacy_prefix => {
                 let (r0, r1) = (ins.op0_register(), ins.op1_register());
                 if rec.tmpl[usize::from(r0 == r1)] == EQUAL {
-                    op.form = rec.form;
                     op.r0 = gpr32_or_64(r0);
                     op.r1 = gpr32_or_64(r1);
-                    return op;
+                    return;
                 }
             }
             Plan::Reg if no_legacy_prefix && rec.tmpl[0] == EQUAL => {
-                op.form = rec.form;
                 op.r0 = gpr32_or_64(ins.op0_register());
-                return op;
+                return;
+            }
+            Plan::Fixed
+                if rec.tmpl[0] == EQUAL && (no_legacy_prefix || rec.form() == Form::Nop) =>
+            {
+                return;
+            }
+            Plan::Mem if no_legacy_prefix => {
+                let base = ins.memory_base();
+                // The register operand: the other operand is memory, its
+                // register field `None` (0).
+                let r = ins.op0_register() as u32 | ins.op1_register() as u32;
+                if ins.memory_index() == Register::None
+                    && is_gpr64(base)
+                    && rec.tmpl[usize::from(r == base as u32)] == EQUAL
+                {
+                    op.r0 = ((r.wrapping_sub(Register::EAX as u32)) & 15) as u8;
+                    op.r1 = gpr32_or_64(base);
+                    op.k = ins.memory_displacement64() as i64;
+                    return;
+                }
             }
             _ => {}
         }
+        op.form = Form::Generic;
+        op.r0 = 0;
         self.lower_general(key, rec, ins, no_legacy_prefix, op)
     }
 
@@ -257,49 +332,49 @@ impl Records {
     fn lower_general(
         &mut self,
         key: usize,
-        rec: Rec,
+        rec: &Rec,
         ins: &Instruction,
         no_legacy_prefix: bool,
-        mut op: Op,
-    ) -> Op {
-        match rec.form {
-            Form::Generic => return op,
+        op: &mut Op,
+    ) {
+        match rec.form() {
+            Form::Generic => return,
             // What the generic step does for direct jumps does not depend on
             // prefixes (only the flags they read matter).
             Form::Jump => {
                 op.form = Form::Jump;
-                return op;
+                return;
             }
             // The operands of `ret` and `nop` are constants (`rsp` alone,
             // template slot 0): once their template is known to hold, the
             // form is taken as is (the path below gives the same).
             Form::Nop | Form::Ret
-                if rec.tmpl[0] == EQUAL && (no_legacy_prefix || rec.form == Form::Nop) =>
+                if rec.tmpl[0] == EQUAL && (no_legacy_prefix || rec.form() == Form::Nop) =>
             {
-                op.form = rec.form;
+                op.form = rec.form();
                 op.r0 = gpr(Register::RSP);
-                return op;
+                return;
             }
             // iced reports no register or memory use for any `nop` (the unit
             // tests check every encoding behind every prefix), so prefixed
             // padding takes the fast path too.
             Form::Nop => {}
-            _ if !no_legacy_prefix => return op,
+            _ if !no_legacy_prefix => return,
             _ => {}
         }
-        let Some(o) = operands(rec.form, rec.op1_reg, ins) else {
-            return op;
+        let Some(o) = operands(rec.form(), rec.op1_reg(), ins) else {
+            return;
         };
         // Template comparisons are kept per key, per whether the form's two
         // registers are the same one and per operand shape (`lea` with or
         // without an index).
-        let slot = usize::from(o.r1 == o.r0) | usize::from(o.form != rec.form) << 1;
+        let slot = usize::from(o.r1 == o.r0) | usize::from(o.form != rec.form()) << 1;
         let mut tmpl = rec.tmpl[slot];
         if tmpl == UNCHECKED {
             // The register classes are tested here, once per key and slot
             // (not per instruction): see [`classes_ok`].
             tmpl = if classes_ok(&o)
-                && self.template_holds(o.form, rec.width, o.r0, some(o.r1), some(o.r2), ins)
+                && self.template_holds(o.form, rec.head.width, o.r0, some(o.r1), some(o.r2), ins)
             {
                 EQUAL
             } else {
@@ -326,7 +401,6 @@ impl Records {
                 };
             }
         }
-        op
     }
 
     /// Whether iced's register and memory lists for `ins` are `form`'s
@@ -426,22 +500,32 @@ fn compute(ins: &Instruction, same: bool) -> Rec {
         {
             Plan::Reg
         }
+        Form::Store | Form::Load | Form::Lea => Plan::Mem,
+        Form::Nop | Form::Ret => Plan::Fixed,
         _ => Plan::General,
     };
     let indexed_access = !matches!(m, Mnemonic::Lea | Mnemonic::Nop);
     Rec {
+        head: Head {
+            form,
+            flow,
+            width,
+            r0: if plan == Plan::Fixed {
+                gpr(Register::RSP)
+            } else {
+                0
+            },
+            r1: NO_REG,
+            flags: flag_bytes(Flags::of(ins)),
+        },
         verdict,
         cpu: crate::cpu::required(ins).unwrap_or_default(),
-        flow,
         plan,
         facts: (u8::from(verdict == Verdict::Division) * FACT_DIVISION)
             | (u8::from(string) * FACT_STRING)
-            | (u8::from(indexed_access) * FACT_INDEXED),
-        form,
-        width,
-        op1_reg,
-        flags: flag_bytes(Flags::of(ins)),
-        flags_per_instruction,
+            | (u8::from(indexed_access) * FACT_INDEXED)
+            | (u8::from(op1_reg) * FACT_OP1_REG)
+            | (u8::from(flags_per_instruction) * FACT_SHIFT_FLAGS),
         tmpl: [UNCHECKED; 4],
     }
 }
@@ -581,6 +665,12 @@ fn some(r: Register) -> Option<Register> {
     (r != Register::None).then_some(r)
 }
 
+/// `r.is_gpr64()` in one range test.
+#[inline]
+fn is_gpr64(r: Register) -> bool {
+    (Register::RAX as u32..=Register::R15 as u32).contains(&(r as u32))
+}
+
 /// `r.is_gpr32() || r.is_gpr64()` in one range test.
 #[inline]
 fn is_gpr32_or_64(r: Register) -> bool {
@@ -676,6 +766,13 @@ mod tests {
             }
         }
         assert!(same > 1000 && none > 1000, "{same} {none}");
+    }
+
+    /// The group index covers every `Code` iced has (and no more).
+    #[test]
+    fn codes_is_iceds_count() {
+        assert_eq!(Code::values().len(), CODES);
+        assert!(Code::values().all(|c| (c as usize) < CODES));
     }
 
     #[test]
@@ -789,7 +886,7 @@ mod tests {
                 continue;
             }
             fast += 1;
-            let o = operands(rec.form, rec.op1_reg, &ins).expect("a fast form's operands");
+            let o = operands(rec.form(), rec.op1_reg(), &ins).expect("a fast form's operands");
             assert!(classes_ok(&o), "{ins}");
             assert_eq!(usize::from(shared.r0), interp::gpr(o.r0), "{ins}");
             if o.r1 != Register::None {
@@ -799,13 +896,20 @@ mod tests {
         assert!(total > 40_000 && fast > 10_000, "{total} {fast}");
     }
 
-    /// [`Records::lower`]'s register plans give what the general path
-    /// ([`Records::lower_general`], through [`operands`]) gives the same
-    /// instruction with the same table: random instructions of the fast
-    /// forms' opcodes behind REX/`66`/`67` prefixes, each lowered by both.
+    /// [`Records::lower`]'s plans (registers, `[base + disp]` for
+    /// `mov`/`lea`, `nop` and `ret` behind prefixes or none) give what the general path ([`Records::lower_general`],
+    /// through [`operands`]) gives the same instruction with the same
+    /// table: random instructions of the fast forms' opcodes behind
+    /// REX/`66`/`67` prefixes (`67`: 32-bit bases; memory operands with and
+    /// without an index, `rip`-relative ones), each lowered by both.
     #[test]
     fn plan_lowering_is_the_general_one() {
-        const OPCODES: [&[u8]; 20] = [
+        const OPCODES: [&[u8]; 25] = [
+            &[0x90],
+            &[0xc3],
+            &[0x0f, 0x1f],
+            &[0x8d],
+            &[0x8b],
             &[0x01],
             &[0x03],
             &[0x29],
@@ -827,11 +931,11 @@ mod tests {
             &[0x0f, 0xaf],
             &[0x0f, 0x44],
         ];
-        const PREFIXES: [&[u8]; 6] = [&[], &[0x48], &[0x4d], &[0x41], &[0x66], &[0x67]];
+        const PREFIXES: [&[u8]; 7] = [&[], &[0x48], &[0x4d], &[0x41], &[0x66], &[0x67], &[0xf3]];
         let mut rng = crate::test_rng::Rng(0x6a09_e667_f3bc_c908);
         let mut records = Records::new();
-        let mut taken = [0usize; 3];
-        for _ in 0..40_000 {
+        let mut taken = [0usize; 6];
+        for _ in 0..100_000 {
             let Some((bytes, ins)) = random_instruction(&mut rng, &PREFIXES, &OPCODES, 4) else {
                 continue;
             };
@@ -864,13 +968,89 @@ mod tests {
             if no_prefix && rec.plan != Plan::General {
                 taken[usize::from(planned.form != Form::Generic)] += 1;
                 taken[2] += usize::from(rec.plan == Plan::RegReg);
+                taken[3] += usize::from(rec.plan == Plan::Mem && planned.form != Form::Generic);
+            }
+            if rec.plan == Plan::Fixed {
+                taken[4 + usize::from(no_prefix)] += usize::from(planned.form != Form::Generic);
             }
         }
-        // Both plans, with templates that hold and that differ.
+        // Every plan, with templates that hold and that differ.
         assert!(
-            taken[0] > 100 && taken[1] > 5_000 && taken[2] > 2_000,
+            taken[0] > 100
+                && taken[1] > 5_000
+                && taken[2] > 2_000
+                && taken[3] > 100
+                && taken[4] > 100
+                && taken[5] > 100,
             "{taken:?}"
         );
+    }
+
+    /// The key's head that [`Records::lower_into`] starts from (copied
+    /// whole, then the registers written) holds what the instruction itself
+    /// gives: over random byte strings (every opcode, behind random
+    /// prefixes) lowered through one table, each `Op`'s flow is iced's flow
+    /// control, its flags iced's for that very instruction, a fast form's
+    /// width the one `form_of` gives (`Widen`: its source's), and an `Op`
+    /// without a fast form carries no operands (`r0` 0, `r1` [`NO_REG`],
+    /// `k` 0).
+    #[test]
+    fn lowering_from_the_head_is_the_instructions_own() {
+        let mut rng = crate::test_rng::Rng(0x3c6e_f372_fe94_f82b);
+        let mut records = Records::new();
+        let mut ins = Instruction::default();
+        let (mut generic, mut fast) = (0, 0);
+        for _ in 0..100_000 {
+            let mut bytes = [0u8; 16];
+            bytes.iter_mut().for_each(|b| *b = rng.next() as u8);
+            if rng.below(2) == 0 {
+                // A fast form's opcode, register operands more often.
+                const OPC: [u8; 10] = [0x01, 0x29, 0x31, 0x39, 0x85, 0x89, 0x8b, 0x8d, 0x83, 0xc1];
+                bytes[0] = [0x48, 0x40, 0x4c, 0x90][rng.below(4)];
+                bytes[1] = OPC[rng.below(OPC.len())];
+                if rng.below(2) == 0 {
+                    bytes[2] |= 0xc0;
+                }
+            }
+            let mut d = iced_x86::Decoder::new(64, &bytes, 0);
+            while d.can_decode() {
+                let at = d.position();
+                d.decode_out(&mut ins);
+                if ins.is_invalid() {
+                    continue;
+                }
+                let no_prefix = !crate::classify::is_legacy_prefix(bytes[at]);
+                let key = Records::key(&ins);
+                let rec = records.get(key, &ins);
+                let op = records.lower(key, rec, &ins, no_prefix);
+                let flow = match ins.flow_control() {
+                    FlowControl::UnconditionalBranch => Flow::Jump,
+                    FlowControl::ConditionalBranch => Flow::CondJump,
+                    FlowControl::Call | FlowControl::IndirectCall => Flow::Call,
+                    FlowControl::Return => Flow::Return,
+                    _ => Flow::Next,
+                };
+                assert_eq!(op.flow, flow, "{ins}");
+                assert_eq!(op.flags, flag_bytes(Flags::of(&ins)), "{ins}");
+                match op.form {
+                    Form::Generic => {
+                        assert_eq!((op.r0, op.r1, op.k), (0, NO_REG, 0), "{ins}");
+                        generic += 1;
+                    }
+                    Form::Jump | Form::Nop | Form::Ret => {}
+                    Form::Widen => {
+                        assert_eq!(op.width, read_width(ins.op1_register()), "{ins}");
+                        fast += 1;
+                    }
+                    _ => {
+                        let (_, width, _) = form_of(ins.code()).expect("a fast form's code");
+                        assert_eq!(op.width, width, "{ins}");
+                        fast += 1;
+                    }
+                }
+            }
+        }
+        assert!(generic > 10_000 && fast > 10_000, "{generic} {fast}");
     }
 
     /// Every shift and rotate (by an immediate, by 1, by `cl`; register and
@@ -907,7 +1087,7 @@ mod tests {
                                 }
                                 let key = Records::key(&ins);
                                 let rec = records.get(key, &ins);
-                                per_instruction += usize::from(rec.flags_per_instruction);
+                                per_instruction += usize::from(rec.flags_per_instruction());
                                 let op = records.lower(key, rec, &ins, prefix.is_empty());
                                 assert_eq!(
                                     op.flags,

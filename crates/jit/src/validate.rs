@@ -504,19 +504,20 @@ impl Validator {
             }
             let key = Records::key(ins);
             let rec = self.records.get(key, ins);
-            let bytes = &code[off..off + ins.len()];
+            let bytes = &code[off..];
             if let Err(kind) = check_with(&rec, ins, bytes, policy) {
                 return Err(Fail::At(i, kind));
             }
             // The indexed-access fact counts only with an index register.
             let indexed = u8::from(ins.memory_index() != iced_x86::Register::None) * FACT_INDEXED;
             self.facts |= rec.facts & (indexed | FACT_DIVISION | FACT_STRING);
-            if rec.flow.is_transfer() {
+            if rec.flow().is_transfer() {
                 self.transfers.push(i as u32);
             }
             if LOWER {
                 let no_prefix = !is_legacy_prefix(bytes[0]);
-                self.ops.push(self.records.lower(key, rec, ins, no_prefix));
+                let op = self.ops.push_mut(rec.op());
+                self.records.lower_into(key, &rec, ins, no_prefix, op);
             }
         }
         self.instrs.truncate(count);

@@ -10,7 +10,7 @@
 
 use super::Scratch;
 use super::graph::{Links, fill_writes};
-use crate::fast::{Form, Op};
+use crate::fast::{Form, Head, Op};
 use crate::interp::Ctx;
 use crate::record::Flow;
 use crate::validate::VISITED;
@@ -36,8 +36,11 @@ fn program(rng: &mut Rng, len: usize, clean: bool) -> Program {
     let mut boundary = 0;
     for i in 0..len {
         let mut op = Op {
-            form: Form::Alu,
-            r0: rng.below(16) as u8,
+            head: Head {
+                form: Form::Alu,
+                r0: rng.below(16) as u8,
+                ..Head::default()
+            },
             ..Op::default()
         };
         match rng.below(10) {
