@@ -839,17 +839,7 @@ fn exec_indexed_load(ctx: &Ctx<'_>, st: &mut State, op: &Op, ins: &Instruction) 
         return indexed_load_rest(ctx, st, op, index, scale, lo);
     };
     let range = (n.s.smin(), n.s.smax());
-    // The frame: every byte the range may reach is read (the loaded value
-    // is plain data, as `load_range` gives).
-    let Ok(Place::StackRange(lo, hi)) = stack_range(ctx, st, k, range, scale, op.k, lo, 8) else {
-        return Err(());
-    };
-    if !crate::access::range_readable(st, lo, hi) {
-        return Err(());
-    }
-    st.touched = st.touched.min(hi - 8);
-    st.set_reg(d, Val::Data(8));
-    Ok(())
+    load_stack_array(ctx, st, op, d, k, range, scale, lo)
 }
 
 /// [`exec_indexed_load`] for a base that is no stack pointer or an index
@@ -880,6 +870,25 @@ fn indexed_load_rest(
     } else {
         return Err(());
     };
+    load_stack_array(ctx, st, op, d, k, range, scale, lo)
+}
+
+/// The end of a fast indexed load from a stack array at stack offset `k`
+/// with an index in `range`: every byte the range may reach is in the
+/// frame and written, then `d` holds plain data (what `load_range`
+/// gives). Shared by both paths of [`exec_indexed_load`], inline in each.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn load_stack_array(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    op: &Op,
+    d: usize,
+    k: i64,
+    range: (i64, i64),
+    scale: u32,
+    lo: i64,
+) -> Result<(), ()> {
     let Ok(Place::StackRange(lo, hi)) = stack_range(ctx, st, k, range, scale, op.k, lo, 8) else {
         return Err(());
     };

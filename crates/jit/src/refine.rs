@@ -17,7 +17,7 @@ use iced_x86::ConditionCode as CC;
 use crate::interp::Ctx;
 use crate::num::{BOUND, NO_ID, Num, POS_INF, Rel, Syms, Thresholds, refine_rel};
 use crate::scalar::{Cond, Scalar};
-use crate::state::{CMP_IMM, Flagged, State, Val};
+use crate::state::{CMP_IMM, Cmp, Flagged, State, Val};
 
 /// The comparison `cmp a, b` a condition tests (for a [`Flagged::Logic`]
 /// or [`Flagged::Result`] value, the comparison of `a` with 0).
@@ -98,31 +98,50 @@ pub(crate) fn refine_edge(
 /// (a proptest compares it with [`refine_edge_general`]).
 #[inline]
 fn imm_edge(st: &mut State, cc: CC, taken: bool, thresholds: &mut Thresholds) -> Option<bool> {
-    let cmp = st.cmp?;
-    if cmp.b != CMP_IMM || cmp.width != 8 || cmp.kind == Flagged::Mask {
+    let (cmp, a, x) = imm_compared(st)?;
+    if x.rel.is_some() || x.id != NO_ID {
         return None;
     }
-    let a = usize::from(cmp.a);
-    let x = *st
-        .reg_num(a)
-        .filter(|n| !n.rel.is_some() && n.id == NO_ID)?;
     let Some(cond) = cond_of(cc, cmp.kind, taken) else {
         return Some(true);
     };
     if taken {
         record_threshold(Some(&x), cmp.imm, thresholds);
     }
-    // The tail of `refine_against_imm`, kept here on purpose: calling it
-    // (which reads the register again) cost shape 3 +76 instructions.
-    Some(match Scalar::refine_const(x.s, cmp.imm as u64, cond) {
+    // Not `refine_against_imm` itself: calling it (which reads the
+    // register again) cost shape 3 +76 instructions.
+    Some(narrow_to(st, a, x.s, cmp.imm as u64, cond))
+}
+
+/// Narrows register `a`'s number, whose range is `x`, to the values that
+/// meet `cond` against `c` (written only if it changes); `false` if none
+/// does (the edge is dead). The common tail of [`imm_edge`],
+/// [`taken_in_place`] and [`refine_against_imm`], inline in each.
+#[inline(always)]
+fn narrow_to(st: &mut State, a: usize, x: Scalar, c: u64, cond: Cond) -> bool {
+    match Scalar::refine_const(x, c, cond) {
         None => false,
         Some(s) => {
-            if s != x.s {
+            if s != x {
                 st.set_num_scalar(a, s);
             }
             true
         }
-    })
+    }
+}
+
+/// The flags' comparison when it is a 64-bit `cmp` or flag-setting result
+/// against an immediate (not a `test` mask) and its register holds a
+/// number: the comparison, the register and its number (what
+/// [`imm_edge`] and [`taken_in_place`] start from).
+#[inline(always)]
+fn imm_compared(st: &State) -> Option<(Cmp, usize, Num)> {
+    let cmp = st.cmp?;
+    if cmp.b != CMP_IMM || cmp.width != 8 || cmp.kind == Flagged::Mask {
+        return None;
+    }
+    let a = usize::from(cmp.a);
+    Some((cmp, a, *st.reg_num(a)?))
 }
 
 /// What the taken edge's call found out about the other edge of a
@@ -160,14 +179,10 @@ pub(crate) fn taken_in_place(
     next: &mut u8,
     next_s: &mut Scalar,
 ) -> Option<bool> {
-    let cmp = st.cmp?;
-    if cmp.b != CMP_IMM || cmp.width != 8 || cmp.kind == Flagged::Mask {
+    let (cmp, a, x) = imm_compared(st)?;
+    if x.rel != Rel::NONE || x.id != NO_ID || x.s.is_unknown() {
         return None;
     }
-    let a = usize::from(cmp.a);
-    let x = *st
-        .reg_num(a)
-        .filter(|n| n.rel == Rel::NONE && n.id == NO_ID && !n.s.is_unknown())?;
     let (Some(cond), Some(other)) = (cond_of(cc, cmp.kind, true), cond_of(cc, cmp.kind, false))
     else {
         return None;
@@ -178,15 +193,7 @@ pub(crate) fn taken_in_place(
         None => (NEXT_DEAD_AT, x.s),
         Some(s) => (NEXT_RANGE, s),
     };
-    Some(match Scalar::refine_const(x.s, c, cond) {
-        None => false,
-        Some(s) => {
-            if s != x.s {
-                st.set_num_scalar(a, s);
-            }
-            true
-        }
-    })
+    Some(narrow_to(st, a, x.s, c, cond))
 }
 
 /// [`refine_edge`]'s general rule (out of line: its frame and saved
@@ -342,15 +349,7 @@ fn refine_against_imm(st: &mut State, a: usize, imm: i64, cond: Cond) -> Option<
     if x.rel.is_some() || x.id != NO_ID {
         return None;
     }
-    Some(match Scalar::refine_const(x.s, imm as u64, cond) {
-        None => false,
-        Some(s) => {
-            if s != x.s {
-                st.set_num_scalar(a, s);
-            }
-            true
-        }
-    })
+    Some(narrow_to(st, a, x.s, imm as u64, cond))
 }
 
 /// [`refine_edge`] for a comparison of numbers (not two pointers into one
