@@ -1065,10 +1065,10 @@ impl Validator {
             }
         }
         // Without loops each visited block was stepped once and whole: the
-        // steps are the reachable instructions, and the returns stepped the
+        // steps are the reachable instructions (and, each running at most
+        // once, the bound on what a call runs), and the returns stepped the
         // reachable returns (tests check them against the count; counted
         // after the fixpoint, they cost ~40 instructions per validation).
-        // Without loops each reachable instruction runs at most once.
         let (reachable, returns, bound) = if loops {
             let (reachable, returns) = self.count_visited(blocks);
             let bound = repeated
